@@ -1,0 +1,52 @@
+// Which aggregate a command addresses, and which decider rules it. The
+// processor uses this table and nothing else to route commands and to restore
+// state from events: adding an aggregate means adding a row here.
+
+import type { Command, DomainEvent } from './decider.ts';
+import { reservationAggregateId, reservationDecider, type ReservationCommand, type ReservationEvent } from './reservation.ts';
+import { roomAggregateId, roomDecider, type RoomCommand, type RoomEvent } from './room.ts';
+import { userAggregateId, userDecider, type UserCommand, type UserEvent } from './user.ts';
+
+export type AnyCommand = UserCommand | ReservationCommand | RoomCommand;
+export type AnyEvent = UserEvent | ReservationEvent | RoomEvent;
+export type EventType = AnyEvent['type'];
+export type CommandType = AnyCommand['type'];
+
+/** A decider with its types erased, so the processor can hold any of them. */
+export interface AnyDecider {
+  initialState: () => unknown;
+  decide: (command: Command, state: unknown) => DomainEvent[];
+  evolve: (state: unknown, event: DomainEvent) => unknown;
+}
+
+const deciders = {
+  user: userDecider,
+  username: reservationDecider,
+  email: reservationDecider,
+  room: roomDecider,
+} as unknown as Record<string, AnyDecider>;
+
+/** The aggregate id (`kind:id`) a command is addressed to. */
+export function aggregateIdOf(command: AnyCommand): string {
+  switch (command.type) {
+    case 'register_user':
+    case 'update_profile':
+      return userAggregateId(command.data.user_id);
+    case 'reserve':
+    case 'release':
+      return reservationAggregateId(command.data.kind, command.data.value);
+    case 'create_room':
+    case 'add_member':
+    case 'remove_member':
+    case 'send_message':
+      return roomAggregateId(command.data.room_id);
+  }
+}
+
+/** The decider for an aggregate id, by its `kind:` prefix. */
+export function deciderFor(aggregateId: string): AnyDecider {
+  const kind = aggregateId.slice(0, aggregateId.indexOf(':'));
+  const decider = deciders[kind];
+  if (decider === undefined) throw new Error(`no decider for aggregate ${aggregateId}`);
+  return decider;
+}

@@ -1,0 +1,96 @@
+// The user aggregate: a registered account and its public profile. Uniqueness
+// of username and email is not checked here (that needs other aggregates); the
+// intake reserves both through the reservation aggregate first.
+
+import { assertNever, Rejection, type Command, type DomainEvent } from './decider.ts';
+
+export type RegisterUser = Command<
+  'register_user',
+  { user_id: string; username: string; email: string; password_hash: string; display_name: string }
+>;
+export type UpdateProfile = Command<
+  'update_profile',
+  { user_id: string; display_name?: string; bio?: string; avatar_url?: string | null }
+>;
+export type UserCommand = RegisterUser | UpdateProfile;
+
+export type UserRegistered = DomainEvent<
+  'user_registered',
+  {
+    user_id: string;
+    username: string;
+    email: string;
+    password_hash: string;
+    display_name: string;
+    created_at: number;
+  }
+>;
+export type UserProfileUpdated = DomainEvent<
+  'user_profile_updated',
+  {
+    user_id: string;
+    display_name: string | null;
+    bio: string | null;
+    avatar_url: string | null;
+    /** Which of the nullable fields above were set (null may mean "cleared"). */
+    changed: string[];
+    updated_at: number;
+  }
+>;
+export type UserEvent = UserRegistered | UserProfileUpdated;
+
+export interface UserState {
+  exists: boolean;
+  username: string;
+}
+
+export const initialUserState = (): UserState => ({ exists: false, username: '' });
+export const userAggregateId = (userId: string): string => `user:${userId}`;
+
+export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
+  const at = command.metadata.at;
+  switch (command.type) {
+    case 'register_user':
+      if (state.exists) throw new Rejection('already_exists', 'user already exists');
+      return [{ type: 'user_registered', data: { ...command.data, created_at: at } }];
+    case 'update_profile': {
+      if (!state.exists) throw new Rejection('user_not_found', 'user not found');
+      if (command.metadata.user_id !== command.data.user_id) {
+        throw new Rejection('forbidden', 'you can only change your own profile');
+      }
+      const { user_id, display_name, bio, avatar_url } = command.data;
+      const changed = Object.entries({ display_name, bio, avatar_url })
+        .filter(([, value]) => value !== undefined)
+        .map(([field]) => field);
+      if (changed.length === 0) return [];
+      return [
+        {
+          type: 'user_profile_updated',
+          data: {
+            user_id,
+            display_name: display_name ?? null,
+            bio: bio ?? null,
+            avatar_url: avatar_url ?? null,
+            changed,
+            updated_at: at,
+          },
+        },
+      ];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+export function evolveUser(state: UserState, event: UserEvent): UserState {
+  switch (event.type) {
+    case 'user_registered':
+      return { exists: true, username: event.data.username };
+    case 'user_profile_updated':
+      return state;
+    default:
+      return assertNever(event);
+  }
+}
+
+export const userDecider = { initialState: initialUserState, decide: decideUser, evolve: evolveUser };
