@@ -1,0 +1,97 @@
+// The user's rules: registering once, and changing only your own profile.
+
+import { describe, it } from 'vitest';
+import type { CommandMetadata } from './decider.ts';
+import { given } from './testing/given-when-then.ts';
+import {
+  userDecider,
+  type RegisterUser,
+  type UpdateProfile,
+  type UserProfileUpdated,
+  type UserRegistered,
+} from './user.ts';
+
+const T0 = 1_700_000_000_000;
+const T1 = T0 + 1_000;
+
+const meta = (user_id: string | null, at: number): CommandMetadata => ({ command_id: `cmd-${at}`, user_id, at });
+
+const account = {
+  user_id: 'alice-id',
+  username: 'alice',
+  email: 'alice@example.com',
+  password_hash: '$2b$10$hash',
+  display_name: 'Alice',
+};
+
+const register = (by: string | null = null): RegisterUser => ({
+  type: 'register_user',
+  data: account,
+  metadata: meta(by, T0),
+});
+
+const registered: UserRegistered = { type: 'user_registered', data: { ...account, created_at: T0 } };
+
+const update = (by: string | null, changes: Omit<UpdateProfile['data'], 'user_id'>, user_id = 'alice-id'): UpdateProfile => ({
+  type: 'update_profile',
+  data: { user_id, ...changes },
+  metadata: meta(by, T1),
+});
+
+const updated = (
+  fields: Partial<Pick<UserProfileUpdated['data'], 'display_name' | 'bio' | 'avatar_url'>>,
+  changed: string[],
+): UserProfileUpdated => ({
+  type: 'user_profile_updated',
+  data: {
+    user_id: 'alice-id',
+    display_name: null,
+    bio: null,
+    avatar_url: null,
+    ...fields,
+    changed,
+    updated_at: T1,
+  },
+});
+
+describe('register_user', () => {
+  it('registers a new user, stamped with the command time', () => {
+    given(userDecider, []).when(register()).then([registered]);
+  });
+
+  it('refuses to register the same user twice', () => {
+    given(userDecider, [registered]).when(register()).thenRejects('already_exists');
+  });
+});
+
+describe('update_profile', () => {
+  it('records only the fields that were given', () => {
+    given(userDecider, [registered]).when(update('alice-id', { bio: 'hi there' })).then([updated({ bio: 'hi there' }, ['bio'])]);
+  });
+
+  it('records several fields at once', () => {
+    given(userDecider, [registered])
+      .when(update('alice-id', { display_name: 'Al', avatar_url: 'https://cdn.example/a.png' }))
+      .then([updated({ display_name: 'Al', avatar_url: 'https://cdn.example/a.png' }, ['display_name', 'avatar_url'])]);
+  });
+
+  it('tells a cleared avatar apart from an untouched one', () => {
+    given(userDecider, [registered]).when(update('alice-id', { avatar_url: null })).then([updated({}, ['avatar_url'])]);
+  });
+
+  it('yields no events when nothing is changed', () => {
+    given(userDecider, [registered]).when(update('alice-id', {})).then([]);
+  });
+
+  it('refuses to change somebody else’s profile', () => {
+    given(userDecider, [registered]).when(update('mallory-id', { bio: 'pwned' })).thenRejects('forbidden');
+  });
+
+  it('refuses a profile change without a user', () => {
+    given(userDecider, [registered]).when(update(null, { bio: 'x' })).thenRejects('forbidden');
+  });
+
+  it('says user_not_found for a user who never registered', () => {
+    given(userDecider, []).when(update('alice-id', { bio: 'x' })).thenRejects('user_not_found');
+  });
+});
