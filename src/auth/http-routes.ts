@@ -1,0 +1,152 @@
+// Auth routes (API.md "Auth"): register, login, refresh, logout, and the JWKS.
+// Registration reserves the username and the email (reservation aggregates
+// keyed by the value) before it registers the user, so two people can never
+// end up with the same name, whichever instance they hit.
+
+import Router from '@koa/router';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { commandMetadata } from '../commands/command-bus.ts';
+import type { CommandExecutor } from '../commands/execute.ts';
+import type { Config } from '../config.ts';
+import { ApiError } from '../http/errors.ts';
+import { parseBody } from '../http/validate.ts';
+import { newId } from '../ids.ts';
+import type { RateLimiter } from '../infra/rate-limiter.ts';
+import { findCredentials, findUserById } from '../queries/users-queries.ts';
+import type { Database } from '../store/schema.ts';
+import { AuthError } from './errors.ts';
+import { jwks, type SigningKey } from './keys.ts';
+import { dummyVerify, hashPassword, passwordSchema, verifyPassword } from './passwords.ts';
+import type { RefreshTokens } from './refresh-tokens.ts';
+import type { TokenService } from './tokens.ts';
+
+/** NFKC then lower case, so `ＡＬＩＣＥ` and `alice` are one name. */
+export const normalizeUsername = (value: string): string => value.normalize('NFKC').toLowerCase();
+
+const usernameSchema = z
+  .string()
+  .max(256)
+  .transform(normalizeUsername)
+  .pipe(z.string().regex(/^[a-z0-9_.]{3,32}$/, 'must be 3–32 characters of a–z, 0–9, _ and .'));
+const emailSchema = z.string().trim().max(320).toLowerCase().pipe(z.email());
+
+const registerBody = z.strictObject({
+  username: usernameSchema,
+  email: emailSchema,
+  password: passwordSchema,
+  display_name: z.string().trim().min(1).max(100).optional(),
+});
+const loginBody = z.strictObject({ login: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
+const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
+
+export function authRoutes(options: {
+  config: Config;
+  db: Kysely<Database>;
+  executor: CommandExecutor;
+  tokens: TokenService;
+  refreshTokens: RefreshTokens;
+  signingKey: SigningKey;
+  limiter: RateLimiter;
+  logger: Logger;
+}): Router {
+  const { config, db, executor, tokens, refreshTokens, limiter } = options;
+  const router = new Router();
+
+  async function limit(key: string, max: number, windowS: number) {
+    const decision = await limiter.hit(key, max, windowS);
+    if (!decision.allowed) {
+      throw new ApiError(429, 'rate_limited', 'too many attempts; try again later', undefined, {
+        headers: { 'Retry-After': String(decision.retryAfterS) },
+      });
+    }
+  }
+
+  async function session(userId: string, refreshToken?: string) {
+    const user = await findUserById(db, userId);
+    if (user === undefined) throw new AuthError('invalid_token', 'user not found');
+    const access = await tokens.issueAccessToken(userId);
+    return {
+      user,
+      access_token: access.token,
+      refresh_token: refreshToken ?? (await refreshTokens.issue(userId)),
+      token_type: 'Bearer',
+      expires_in: access.expires_in,
+    };
+  }
+
+  router.get('/.well-known/jwks.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = jwks(options.signingKey);
+  });
+
+  router.post('/api/v1/auth/register', async (ctx) => {
+    await limit(`register:ip:${ctx.ip}`, config.PARLEY_REGISTER_MAX_PER_IP, config.PARLEY_REGISTER_WINDOW_S);
+    const body = parseBody(ctx, registerBody);
+    const userId = newId();
+    const passwordHash = await hashPassword(body.password, config.PARLEY_BCRYPT_COST);
+    const reserve = (kind: 'username' | 'email', value: string) =>
+      executor.execute({ type: 'reserve', data: { kind, value, owner_id: userId }, metadata: commandMetadata(null) });
+    await reserve('username', body.username);
+    try {
+      await reserve('email', body.email);
+    } catch (error) {
+      // Give the name back: the registration as a whole did not happen.
+      await executor
+        .execute({
+          type: 'release',
+          data: { kind: 'username', value: body.username, owner_id: userId },
+          metadata: commandMetadata(null),
+        })
+        .catch((releaseError: unknown) => options.logger.error({ err: releaseError }, 'username release failed'));
+      throw error;
+    }
+    await executor.execute({
+      type: 'register_user',
+      data: {
+        user_id: userId,
+        username: body.username,
+        email: body.email,
+        password_hash: passwordHash,
+        display_name: body.display_name ?? body.username,
+      },
+      metadata: commandMetadata(userId),
+    });
+    ctx.status = 201;
+    ctx.body = await session(userId);
+  });
+
+  router.post('/api/v1/auth/login', async (ctx) => {
+    const body = parseBody(ctx, loginBody);
+    const login = body.login.includes('@') ? body.login.trim().toLowerCase() : normalizeUsername(body.login);
+    // Per account and per IP, so neither one account nor one client can be hammered.
+    await limit(`login:account:${login}`, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
+    await limit(`login:ip:${ctx.ip}`, config.PARLEY_LOGIN_MAX_ATTEMPTS * 5, config.PARLEY_LOGIN_WINDOW_S);
+    const credentials = await findCredentials(db, login);
+    const valid =
+      credentials === undefined
+        ? await dummyVerify(config.PARLEY_BCRYPT_COST) // same cost as a real check: no timing oracle
+        : await verifyPassword(body.password, credentials.password_hash);
+    if (!valid || credentials === undefined) {
+      throw new ApiError(401, 'invalid_credentials', 'wrong login or password');
+    }
+    await limiter.reset(`login:account:${login}`);
+    ctx.body = await session(credentials.id);
+  });
+
+  router.post('/api/v1/auth/refresh', async (ctx) => {
+    const body = parseBody(ctx, refreshBody);
+    const rotated = await refreshTokens.rotate(body.refresh_token);
+    ctx.body = await session(rotated.userId, rotated.token);
+  });
+
+  router.post('/api/v1/auth/logout', async (ctx) => {
+    const body = parseBody(ctx, refreshBody);
+    await refreshTokens.revokeFamilyOf(body.refresh_token);
+    ctx.status = 204;
+  });
+
+  return router;
+}
+

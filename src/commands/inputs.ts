@@ -1,0 +1,65 @@
+// Zod schemas of what clients may send as commands, shared by REST and WS intake.
+// Limits come from config so every one of them is named in one place.
+
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+
+/** Length in Unicode code points, the unit users count in (an emoji is one). */
+export const codePoints = (value: string): number => [...value].length;
+
+const uuid = z.uuid({ message: 'must be a UUID' }).transform((value) => value.toLowerCase());
+
+export function commandInputs(config: Config) {
+  const content = z
+    .string()
+    .refine((value) => codePoints(value) <= config.PARLEY_MAX_MESSAGE_CHARS, {
+      message: `must be at most ${config.PARLEY_MAX_MESSAGE_CHARS} characters`,
+    })
+    .refine((value) => value.trim().length > 0, { message: 'must not be empty' });
+
+  const attachment = z.strictObject({
+    url: z.url().max(2048),
+    mime_type: z.string().min(1).max(100),
+    bytes: z.number().int().nonnegative(),
+    name: z.string().max(255).nullable().default(null),
+  });
+
+  const sendMessage = z.strictObject({
+    client_msg_id: z.string().min(1).max(64),
+    content,
+    mime_type: z.string().min(1).max(100).default('text/plain'),
+    reply_to: uuid.nullable().default(null),
+    attachments: z.array(attachment).max(config.PARLEY_MAX_ATTACHMENTS).default([]),
+  });
+
+  const roomName = z
+    .string()
+    .trim()
+    .min(1)
+    .refine((value) => codePoints(value) <= config.PARLEY_MAX_ROOM_NAME_CHARS, {
+      message: `must be at most ${config.PARLEY_MAX_ROOM_NAME_CHARS} characters`,
+    });
+
+  return {
+    uuid,
+    sendMessage,
+    createRoom: z.strictObject({
+      name: roomName,
+      member_ids: z.array(uuid).max(config.PARLEY_MAX_ROOM_MEMBERS_ON_CREATE).default([]),
+    }),
+    addMember: z.strictObject({
+      user_id: uuid,
+      role: z.enum(['admin', 'member', 'owner']).default('member'),
+    }),
+    updateProfile: z
+      .strictObject({
+        display_name: z.string().trim().min(1).max(100).optional(),
+        bio: z.string().max(1000).optional(),
+        avatar_url: z.url().max(2048).nullable().optional(),
+      })
+      .refine((value) => Object.keys(value).length > 0, { message: 'nothing to change' }),
+  };
+}
+
+export type CommandInputs = ReturnType<typeof commandInputs>;
+export type SendMessageInput = z.infer<CommandInputs['sendMessage']>;

@@ -1,0 +1,105 @@
+// Environment → typed configuration, in one place. Every limit, size, rate and
+// timeout the service enforces is named here with its default and the reason
+// for it; modules receive the values they need from main.ts.
+
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const roles = ['api', 'gateway', 'processor', 'projector'] as const;
+export type Role = (typeof roles)[number];
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  PARLEY_DATA_DIR: z.string().default('./data'),
+  KAFKA_BROKERS: z.string().optional(),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  SCHEMA_REGISTRY_URL: z.string().optional(),
+  CLOUDINARY_URL: z.string().optional(),
+  PARLEY_ROLES: z
+    .string()
+    .default(roles.join(','))
+    .transform((value) => value.split(',').map((role) => role.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(roles)).min(1)),
+  /** Issuer and audience of access tokens; must match between instances. */
+  PARLEY_JWT_ISSUER: z.string().default('parley'),
+  PARLEY_JWT_AUDIENCE: z.string().default('parley-api'),
+  /**
+   * RS256 private key (PEM, PKCS#8 or PKCS#1, or a JWK as JSON) that signs access
+   * tokens. Set the same key on every instance that issues or verifies tokens;
+   * when absent, the key in <PARLEY_DATA_DIR>/jwt-signing-key.json is used,
+   * generated on first start (fine for one instance). Never logged.
+   */
+  PARLEY_JWT_PRIVATE_KEY: z.string().optional(),
+  /** Short-lived access tokens (ASVS: ≤ 15 min) limit the damage of a leaked one. */
+  PARLEY_ACCESS_TTL_S: int(900),
+  /** Refresh token idle lifetime: unused for this long, the session ends. */
+  PARLEY_REFRESH_IDLE_TTL_S: int(7 * 24 * 3600),
+  /** Refresh token absolute lifetime: the whole family ends after this, used or not. */
+  PARLEY_REFRESH_ABSOLUTE_TTL_S: int(30 * 24 * 3600),
+  /** bcrypt work factor; 12 keeps a hash around 200 ms here. Tests lower it. */
+  PARLEY_BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  /** Partitions of every topic, fixed at creation (co-partitioning needs one count). */
+  PARLEY_PARTITIONS: int(12),
+  /** How long the commands topic keeps records (they are consumed within seconds). */
+  PARLEY_COMMANDS_RETENTION_MS: int(24 * 3600 * 1000),
+  /** Signals (typing, presence) are ephemeral. */
+  PARLEY_SIGNALS_RETENTION_MS: int(3600 * 1000),
+  /** A command's outcome must arrive within this or the client gets 503 (it may retry). */
+  PARLEY_COMMAND_TIMEOUT_MS: int(10_000),
+  /** Bounded wait of a response for the read model to reach its command's events. */
+  PARLEY_READ_YOUR_WRITES_TIMEOUT_MS: int(5_000),
+  /** REST request bodies above this are refused with 413 before parsing. */
+  PARLEY_MAX_BODY_BYTES: int(64 * 1024),
+  /** WebSocket frames above this close the socket with 1009 (ws `maxPayload`). */
+  PARLEY_MAX_FRAME_BYTES: int(64 * 1024),
+  /** Message content limit, counted in Unicode code points. */
+  PARLEY_MAX_MESSAGE_CHARS: int(4000),
+  PARLEY_MAX_ROOM_NAME_CHARS: int(100),
+  PARLEY_MAX_ROOM_MEMBERS_ON_CREATE: int(500),
+  PARLEY_MAX_ATTACHMENTS: int(10),
+  /** Default and maximum page length of list endpoints. */
+  PARLEY_PAGE_DEFAULT: int(50),
+  PARLEY_PAGE_MAX: int(100),
+  /** Messages replayed after JOIN_ROOM's since_seq before the client must page over REST. */
+  PARLEY_REPLAY_MAX: int(500),
+  /** WS frames per second a socket may send (token bucket), and its burst. */
+  PARLEY_WS_RATE_PER_S: int(20),
+  PARLEY_WS_RATE_BURST: int(60),
+  /** Frames refused for rate before the socket is closed with 1008. */
+  PARLEY_WS_RATE_STRIKES: int(20),
+  /** Sockets one user may hold open at once. */
+  PARLEY_WS_MAX_SOCKETS_PER_USER: int(10),
+  /** Milliseconds a socket has to send AUTH when no token was on the URL. */
+  PARLEY_WS_AUTH_TIMEOUT_MS: int(5_000),
+  /** Bytes buffered for a slow socket before it is dropped (it resumes with since_seq). */
+  PARLEY_WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024),
+  /** Login attempts per account and per IP in a window, before 429. */
+  PARLEY_LOGIN_MAX_ATTEMPTS: int(10),
+  PARLEY_LOGIN_WINDOW_S: int(300),
+  /** Registrations per IP per window. */
+  PARLEY_REGISTER_MAX_PER_IP: int(20),
+  PARLEY_REGISTER_WINDOW_S: int(3600),
+  /** Command ids remembered per aggregate for dedup of retries. */
+  PARLEY_RECENT_COMMANDS: int(1000),
+  /** Largest batch a projector applies in one transaction. */
+  PARLEY_PROJECTION_BATCH: int(500),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Omit<z.infer<typeof schema>, 'PARLEY_DATA_DIR'> & { PARLEY_DATA_DIR: string };
+
+/** Parses the environment; an invalid value stops the process with a clear message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return { ...parsed.data, PARLEY_DATA_DIR: path.resolve(parsed.data.PARLEY_DATA_DIR) };
+}
+
+export const hasRole = (config: Config, role: Role): boolean => config.PARLEY_ROLES.includes(role);

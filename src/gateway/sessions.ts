@@ -1,0 +1,68 @@
+// The sockets connected to this gateway, by user, and what each one follows.
+
+import type { WebSocket } from 'ws';
+
+export interface RoomCursor {
+  /** Highest seq delivered on this socket for the room. */
+  lastSeq: number;
+  /** While a since_seq replay runs, live messages wait here to keep seq order. */
+  queue: { seq: number; frame: string }[] | null;
+}
+
+export interface Session {
+  id: string;
+  socket: WebSocket;
+  userId: string;
+  /** Rooms the client JOINed (actively viewing), with delivery cursors. */
+  joined: Map<string, RoomCursor>;
+  bucket: TokenBucket;
+  strikes: number;
+}
+
+export interface TokenBucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** Takes one token if available; refills at `ratePerS` up to `burst`. */
+export function takeToken(bucket: TokenBucket, ratePerS: number, burst: number, now: number): boolean {
+  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * ratePerS);
+  bucket.updatedAt = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+export class SessionRegistry {
+  readonly #byUser = new Map<string, Set<Session>>();
+
+  add(session: Session): void {
+    let sessions = this.#byUser.get(session.userId);
+    if (sessions === undefined) this.#byUser.set(session.userId, (sessions = new Set()));
+    sessions.add(session);
+  }
+
+  /** Removes a session; returns true when it was the user's last one here. */
+  remove(session: Session): boolean {
+    const sessions = this.#byUser.get(session.userId);
+    if (sessions === undefined) return false;
+    sessions.delete(session);
+    if (sessions.size > 0) return false;
+    this.#byUser.delete(session.userId);
+    return true;
+  }
+
+  of(userId: string): ReadonlySet<Session> | undefined {
+    return this.#byUser.get(userId);
+  }
+
+  count(userId: string): number {
+    return this.#byUser.get(userId)?.size ?? 0;
+  }
+
+  isConnected = (userId: string): boolean => this.#byUser.has(userId);
+
+  all(): IterableIterator<Set<Session>> {
+    return this.#byUser.values();
+  }
+}

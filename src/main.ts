@@ -1,0 +1,235 @@
+// The composition root and the `parley` CLI. This is the only module that
+// knows every concrete adapter: it reads the config, builds the adapters the
+// environment asks for, and hands them to the parts this process runs.
+
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeJwt } from 'jose';
+import pino, { type Logger } from 'pino';
+import { authRoutes } from './auth/http-routes.ts';
+import { loadOrCreateSigningKey } from './auth/keys.ts';
+import { createRefreshTokens } from './auth/refresh-tokens.ts';
+import { createTokenService } from './auth/tokens.ts';
+import { createChatService } from './commands/chat-service.ts';
+import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
+import { createCommandExecutor } from './commands/execute.ts';
+import { commandRoutes } from './commands/http-routes.ts';
+import { startProcessor, type EventCodec, type Processor } from './commands/processor.ts';
+import { hasRole, loadConfig, type Config } from './config.ts';
+import { startGateway, type Gateway } from './gateway/gateway.ts';
+import { createHttpApp } from './http/app.ts';
+import { requireUser } from './http/auth-middleware.ts';
+import { createMemoryRateLimiter } from './infra/rate-limiter.ts';
+import { createAvroCodec } from './log/avro-codec.ts';
+import type { Consumer, Log } from './log/port.ts';
+import { openSqliteLog } from './log/sqlite-log.ts';
+import { topicSpecs } from './log/topics.ts';
+import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
+import { createProjectionProgress } from './projections/progress.ts';
+import { runProjection } from './projections/runner.ts';
+import { queryRoutes } from './queries/http-routes.ts';
+import { createMemoryPresence } from './infra/memory-presence.ts';
+import { migrateToLatest } from './store/migrate.ts';
+import { openStore, type Store } from './store/store.ts';
+
+export const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
+
+export interface Running {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function openLog(config: Config): Log {
+  if (config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set, but the Kafka log adapter is not built yet');
+  fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
+  return openSqliteLog({ path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite') });
+}
+
+function eventCodec(): EventCodec {
+  const codec = createAvroCodec({ schemasDir });
+  return { encode: codec.encodeEvent, decode: codec.decodeEvent };
+}
+
+async function openMigratedStore(config: Config): Promise<Store> {
+  const store = openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.PARLEY_DATA_DIR });
+  await migrateToLatest(store.db);
+  return store;
+}
+
+/** Starts every part this process's roles ask for; resolves once it serves. */
+export async function start(config: Config, logger: Logger): Promise<Running> {
+  const instanceId = randomUUID();
+  const log = openLog(config);
+  await log.ensureTopics(
+    topicSpecs({
+      partitions: config.PARLEY_PARTITIONS,
+      commandsRetentionMs: config.PARLEY_COMMANDS_RETENTION_MS,
+      signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
+    }),
+  );
+  const store = await openMigratedStore(config);
+  const codec = eventCodec();
+  // With a local projector, progress arrives in-process and the table is
+  // only a fallback; otherwise polling it is how we learn of progress.
+  const progress = createProjectionProgress(store.db, hasRole(config, 'projector') ? 100 : 10);
+
+  const stoppers: (() => Promise<void>)[] = [];
+  let processor: Processor | undefined;
+  if (hasRole(config, 'processor')) {
+    processor = await startProcessor({ log, codec, logger, instanceId, recentCommands: config.PARLEY_RECENT_COMMANDS });
+    stoppers.push(() => processor!.stop());
+  }
+  if (hasRole(config, 'projector')) {
+    const consumer: Consumer = await runProjection(chatProjection, {
+      log,
+      db: store.db,
+      codec,
+      logger,
+      progress,
+      maxBatchSize: config.PARLEY_PROJECTION_BATCH,
+      engine: store.engine,
+    });
+    stoppers.push(() => consumer.stop());
+  }
+
+  let bus: CommandBus | undefined;
+  let server: http.Server | undefined;
+  let gateway: Gateway | undefined;
+  if (hasRole(config, 'api') || hasRole(config, 'gateway')) {
+    bus = await createCommandBus({ log, instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
+    const executor = createCommandExecutor({
+      bus,
+      progress,
+      projection: chatProjectionName,
+      readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+    });
+    const chat = createChatService({ executor, db: store.db });
+    const signingKey = await loadOrCreateSigningKey(config.PARLEY_DATA_DIR, config.PARLEY_JWT_PRIVATE_KEY);
+    const tokens = createTokenService({
+      key: signingKey,
+      issuer: config.PARLEY_JWT_ISSUER,
+      audience: config.PARLEY_JWT_AUDIENCE,
+      accessTtlS: config.PARLEY_ACCESS_TTL_S,
+    });
+    const refreshTokens = createRefreshTokens({
+      db: store.db,
+      idleTtlS: config.PARLEY_REFRESH_IDLE_TTL_S,
+      absoluteTtlS: config.PARLEY_REFRESH_ABSOLUTE_TTL_S,
+      onReuse: (userId, familyId) => logger.warn({ userId, familyId }, 'refresh token reused: session family revoked'),
+    });
+    const presence = createMemoryPresence();
+    const authenticate = requireUser((token) => tokens.verifyAccessToken(token));
+    const routers = hasRole(config, 'api')
+      ? [
+          authRoutes({ config, db: store.db, executor, tokens, refreshTokens, signingKey, limiter: createMemoryRateLimiter(), logger }),
+          queryRoutes({ config, db: store.db, requireUser: authenticate, presence }),
+          commandRoutes({ config, chat, requireUser: authenticate }),
+        ]
+      : [];
+    const app = createHttpApp({
+      config,
+      logger,
+      routers,
+      readiness: async () => ({
+        log: true,
+        store: await store.db
+          .selectFrom('projection_offsets')
+          .select('partition')
+          .limit(1)
+          .execute()
+          .then(() => true, () => false),
+      }),
+    });
+    server = http.createServer(app.callback());
+    if (hasRole(config, 'gateway')) {
+      gateway = await startGateway({
+        config,
+        log,
+        db: store.db,
+        codec,
+        chat,
+        progress,
+        projection: chatProjectionName,
+        logger,
+        instanceId,
+        verifyToken: async (token) => {
+          const { userId } = await tokens.verifyAccessToken(token);
+          return { userId, expiresAt: (decodeJwt(token).exp ?? 0) * 1000 };
+        },
+        onPresence: presence.set,
+      });
+      gateway.attach(server);
+    }
+    await new Promise<void>((resolve) => server!.listen(config.PORT, config.HOST, resolve));
+  }
+
+  const address = server?.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  logger.info({ port, roles: config.PARLEY_ROLES, dataDir: config.PARLEY_DATA_DIR, instanceId }, 'parley started');
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      if (server !== undefined) {
+        const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeAllConnections();
+        await gateway?.stop();
+        await closing;
+      }
+      await bus?.stop();
+      for (const stop of stoppers.reverse()) await stop();
+      await log.close();
+      await store.close();
+      logger.info('parley stopped');
+    },
+  };
+}
+
+async function cli(argv: string[]): Promise<void> {
+  const [command = 'start'] = argv;
+  const config = loadConfig();
+  const logger = pino({ level: config.LOG_LEVEL });
+  switch (command) {
+    case 'start': {
+      const running = await start(config, logger);
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        running.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      return;
+    }
+    case 'migrate': {
+      const store = openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.PARLEY_DATA_DIR });
+      const applied = await migrateToLatest(store.db);
+      logger.info({ applied }, applied.length === 0 ? 'read models already up to date' : 'migrations applied');
+      await store.close();
+      return;
+    }
+    default:
+      process.stderr.write(`unknown command: ${command}\nusage: parley [start|migrate]\n`);
+      process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  cli(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,119 @@
+// Runs a projection: consumes the events log and applies each batch to the read
+// model in one transaction, together with the offsets it reached. A crash
+// between two batches therefore never applies an event twice nor skips one,
+// and a stale consumer that sees records another instance already applied
+// skips them (the stored offset is checked inside the transaction).
+
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { EventCodec } from '../commands/processor.ts';
+import type { DomainEvent } from '../domain/decider.ts';
+import type { Consumer, Log, LogRecord } from '../log/port.ts';
+import { headers, topics } from '../log/topics.ts';
+import type { Database } from '../store/schema.ts';
+import type { Engine } from '../store/store.ts';
+import type { ProjectionProgress } from './progress.ts';
+
+export interface Projection {
+  /** Stable name: the offsets row and the consumer group are keyed by it. */
+  name: string;
+  /** Applies one event; must only touch this projection's tables. */
+  apply(trx: Transaction<Database>, event: DomainEvent, record: LogRecord): Promise<void>;
+}
+
+export interface RunnerOptions {
+  log: Log;
+  db: Kysely<Database>;
+  codec: EventCodec;
+  logger: Logger;
+  progress: ProjectionProgress;
+  maxBatchSize: number;
+  engine: Engine;
+}
+
+export async function runProjection(projection: Projection, options: RunnerOptions): Promise<Consumer> {
+  const { log, db, codec, progress, engine } = options;
+  await ensureOffsetRows(db, projection.name, log.partitionCount(topics.events));
+  return log.consume({
+    topic: topics.events,
+    group: `parley.projection.${projection.name}`,
+    from: 'earliest',
+    maxBatchSize: options.maxBatchSize,
+    startAt: (partition) => storedOffset(db, projection.name, partition),
+    eachBatch: async ({ partition, records }) => {
+      const reached = await db.transaction().execute(async (trx) => {
+        const next = await lockOffset(trx, engine, projection.name, partition);
+        const fresh = records.filter((record) => record.offset >= next);
+        if (fresh.length === 0) return next;
+        for (const record of fresh) {
+          const type = record.headers[headers.eventType];
+          if (type === undefined) continue;
+          await projection.apply(trx, { type, data: codec.decode(type, record.value) }, record);
+        }
+        const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
+        await saveOffset(trx, projection.name, partition, reachedOffset);
+        return reachedOffset;
+      });
+      progress.reached(projection.name, partition, reached);
+    },
+  });
+}
+
+export async function storedOffset(
+  db: Kysely<Database>,
+  projection: string,
+  partition: number,
+): Promise<number | null> {
+  const row = await db
+    .selectFrom('projection_offsets')
+    .select('next_offset')
+    .where('projection', '=', projection)
+    .where('topic', '=', topics.events)
+    .where('partition', '=', partition)
+    .executeTakeFirst();
+  return row === undefined ? null : Number(row.next_offset);
+}
+
+/** One row per partition from the start, so every batch only ever updates (and locks) it. */
+async function ensureOffsetRows(db: Kysely<Database>, projection: string, partitions: number): Promise<void> {
+  for (let partition = 0; partition < partitions; partition++) {
+    // `ignore` is INSERT IGNORE on MySQL and INSERT OR IGNORE on SQLite.
+    await db
+      .insertInto('projection_offsets')
+      .ignore()
+      .values({ projection, topic: topics.events, partition, next_offset: 0 })
+      .execute();
+  }
+}
+
+/**
+ * Reads the partition's offset inside the batch's transaction, locking the row
+ * on MySQL so two consumers of one partition (a rebalance straggler) serialise.
+ * SQLite has a single writer, so its transactions already do.
+ */
+async function lockOffset(trx: Transaction<Database>, engine: Engine, projection: string, partition: number): Promise<number> {
+  let query = trx
+    .selectFrom('projection_offsets')
+    .select('next_offset')
+    .where('projection', '=', projection)
+    .where('topic', '=', topics.events)
+    .where('partition', '=', partition);
+  if (engine === 'mysql') query = query.forUpdate();
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.next_offset);
+}
+
+async function saveOffset(
+  trx: Transaction<Database>,
+  projection: string,
+  partition: number,
+  nextOffset: number,
+): Promise<void> {
+  await trx
+    .updateTable('projection_offsets')
+    .set({ next_offset: nextOffset })
+    .where('projection', '=', projection)
+    .where('topic', '=', topics.events)
+    .where('partition', '=', partition)
+    .execute();
+}

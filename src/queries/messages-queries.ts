@@ -1,0 +1,43 @@
+// Reads over a room's message history, paged by `seq`.
+
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { messageView, type MessageView } from './wire.ts';
+
+export interface HistoryPage {
+  /** Exclusive bounds: messages with before > seq or seq > after. */
+  before_seq?: number | undefined;
+  after_seq?: number | undefined;
+  limit: number;
+}
+
+/**
+ * A page of history in ascending `seq`. With `after_seq` it reads forward from
+ * there; otherwise it reads the newest messages (below `before_seq` if given).
+ */
+export async function readHistory(db: Kysely<Database>, roomId: string, page: HistoryPage): Promise<MessageView[]> {
+  let query = db.selectFrom('messages').selectAll().where('room_id', '=', roomId);
+  if (page.before_seq !== undefined) query = query.where('seq', '<', page.before_seq);
+  if (page.after_seq !== undefined) {
+    const rows = await query.where('seq', '>', page.after_seq).orderBy('seq', 'asc').limit(page.limit).execute();
+    return rows.map(messageView);
+  }
+  const rows = await query.orderBy('seq', 'desc').limit(page.limit).execute();
+  return rows.reverse().map(messageView);
+}
+
+export async function findMessageByClientId(
+  db: Kysely<Database>,
+  roomId: string,
+  senderId: string,
+  clientMsgId: string,
+): Promise<MessageView | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where('room_id', '=', roomId)
+    .where('sender_id', '=', senderId)
+    .where('client_msg_id', '=', clientMsgId)
+    .executeTakeFirst();
+  return row && messageView(row);
+}

@@ -1,0 +1,111 @@
+// Reads over rooms and memberships.
+
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { messageView, type MessageView } from './wire.ts';
+
+export interface RoomSummary {
+  id: string;
+  type: 'group' | 'direct';
+  name: string;
+  topic: string;
+  last_seq: number;
+  last_read_seq: number;
+  unread_count: number;
+  last_message: MessageView | null;
+}
+
+export interface RoomDetail {
+  id: string;
+  type: 'group' | 'direct';
+  name: string;
+  topic: string;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+  members: { user_id: string; role: string; joined_at: number }[];
+}
+
+export async function listMyRooms(db: Kysely<Database>, userId: string): Promise<RoomSummary[]> {
+  const rows = await db
+    .selectFrom('room_members as m')
+    .innerJoin('rooms as r', 'r.id', 'm.room_id')
+    .leftJoin('messages as msg', 'msg.id', 'r.last_message_id')
+    .select([
+      'r.id',
+      'r.type',
+      'r.name',
+      'r.topic',
+      'r.last_seq',
+      'm.last_read_seq',
+      'msg.id as msg_id',
+    ])
+    .where('m.user_id', '=', userId)
+    .orderBy('r.last_seq', 'desc')
+    .execute();
+  const lastIds = rows.map((row) => row.msg_id).filter((id): id is string => id !== null);
+  const lastMessages = new Map<string, MessageView>();
+  if (lastIds.length > 0) {
+    for (const row of await db.selectFrom('messages').selectAll().where('id', 'in', lastIds).execute()) {
+      lastMessages.set(row.id, messageView(row));
+    }
+  }
+  return rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    topic: row.topic,
+    last_seq: Number(row.last_seq),
+    last_read_seq: Number(row.last_read_seq),
+    unread_count: Math.max(0, Number(row.last_seq) - Number(row.last_read_seq)),
+    last_message: row.msg_id === null ? null : (lastMessages.get(row.msg_id) ?? null),
+  }));
+}
+
+/** The room with its members, or undefined when it does not exist or `userId` is not in it. */
+export async function findRoomForMember(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<RoomDetail | undefined> {
+  if (!(await isMember(db, roomId, userId))) return undefined;
+  const room = await db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
+  if (room === undefined) return undefined;
+  const members = await db
+    .selectFrom('room_members')
+    .select(['user_id', 'role', 'joined_at'])
+    .where('room_id', '=', roomId)
+    .orderBy('joined_at')
+    .orderBy('user_id')
+    .execute();
+  return {
+    id: room.id,
+    type: room.type,
+    name: room.name,
+    topic: room.topic,
+    created_by: room.created_by,
+    created_at: Number(room.created_at),
+    last_seq: Number(room.last_seq),
+    members: members.map((m) => ({ user_id: m.user_id, role: m.role, joined_at: Number(m.joined_at) })),
+  };
+}
+
+export async function isMember(db: Kysely<Database>, roomId: string, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('room_members')
+    .select('user_id')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function roomMemberIds(db: Kysely<Database>, roomId: string): Promise<string[]> {
+  const rows = await db.selectFrom('room_members').select('user_id').where('room_id', '=', roomId).execute();
+  return rows.map((row) => row.user_id);
+}
+
+export async function roomIdsOf(db: Kysely<Database>, userId: string): Promise<string[]> {
+  const rows = await db.selectFrom('room_members').select('room_id').where('user_id', '=', userId).execute();
+  return rows.map((row) => row.room_id);
+}

@@ -1,0 +1,26 @@
+// Reads over the users read model.
+
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { userView, type UserView } from './wire.ts';
+
+export async function findUserById(db: Kysely<Database>, id: string): Promise<UserView | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && userView(row);
+}
+
+/** For login: by normalised username or lower-cased email, with the hash. */
+export async function findCredentials(
+  db: Kysely<Database>,
+  login: string,
+): Promise<{ id: string; password_hash: string } | undefined> {
+  const column = login.includes('@') ? 'email' : 'username';
+  return db.selectFrom('users').select(['id', 'password_hash']).where(column, '=', login).executeTakeFirst();
+}
+
+/** Which of these ids are registered users. */
+export async function existingUserIds(db: Kysely<Database>, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('users').select('id').where('id', 'in', ids).execute();
+  return new Set(rows.map((row) => row.id));
+}

@@ -1,0 +1,58 @@
+// Read-model rows → the JSON objects of API.md (snake_case, epoch ms).
+
+import type { Selectable } from 'kysely';
+import type { MessagesTable, UsersTable } from '../store/schema.ts';
+
+export interface UserView {
+  id: string;
+  username: string;
+  display_name: string;
+  avatar_url: string | null;
+  bio: string;
+  created_at: number;
+}
+
+export interface MessageView {
+  id: string;
+  room_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  content: string;
+  mime_type: string;
+  reply_to: string | null;
+  attachments: unknown[];
+  reactions: Record<string, string[]>;
+  created_at: number;
+  edited_at: number | null;
+  deleted: boolean;
+}
+
+export const userView = (row: Selectable<UsersTable>): UserView => ({
+  id: row.id,
+  username: row.username,
+  display_name: row.display_name,
+  avatar_url: row.avatar_url,
+  bio: row.bio,
+  created_at: Number(row.created_at),
+});
+
+export const messageView = (row: Selectable<MessagesTable>): MessageView => {
+  const deleted = Number(row.deleted) === 1;
+  return {
+    id: row.id,
+    room_id: row.room_id,
+    seq: Number(row.seq),
+    sender_id: row.sender_id,
+    client_msg_id: row.client_msg_id,
+    // A deleted message keeps its place in history, not its content.
+    content: deleted ? '' : row.content,
+    mime_type: row.mime_type,
+    reply_to: row.reply_to,
+    attachments: deleted ? [] : (JSON.parse(row.attachments) as unknown[]),
+    reactions: JSON.parse(row.reactions) as Record<string, string[]>,
+    created_at: Number(row.created_at),
+    edited_at: row.edited_at === null ? null : Number(row.edited_at),
+    deleted,
+  };
+};

@@ -1,0 +1,32 @@
+// Runs the read-model migrations in migrations/ (one file per step, applied in
+// name order, recorded by kysely in kysely_migration). Run by `parley migrate`
+// and at start.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+
+export const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+const fileProvider = (dir: string): MigrationProvider => ({
+  async getMigrations() {
+    const migrations: Record<string, Migration> = {};
+    for (const file of (await fs.readdir(dir)).sort()) {
+      if (!/^\d{4}_.+\.ts$/.test(file) || file.endsWith('.spec.ts')) continue;
+      migrations[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(path.join(dir, file)).href)) as Migration;
+    }
+    return migrations;
+  },
+});
+
+/** Applies every pending migration; returns the names applied. */
+// Migrations see the database untyped: they build the schema the types describe.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function migrateToLatest(db: Kysely<any>, dir = migrationsDir): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: fileProvider(dir) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,82 @@
+// The read-model tables, described once. Queries are checked against these
+// types at compile time; the migrations in migrations/ create the same shape.
+
+export interface UsersTable {
+  id: string;
+  /** Normalised (NFKC, lower case): unique. */
+  username: string;
+  /** Lower case: unique. */
+  email: string;
+  password_hash: string;
+  display_name: string;
+  bio: string;
+  avatar_url: string | null;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+export interface RoomsTable {
+  id: string;
+  type: 'group' | 'direct';
+  name: string;
+  topic: string;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+  last_message_id: string | null;
+}
+
+export interface RoomMembersTable {
+  room_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'member';
+  joined_at: number;
+  last_read_seq: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  room_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  content: string;
+  mime_type: string;
+  reply_to: string | null;
+  /** JSON array of attachments. */
+  attachments: string;
+  /** JSON object emoji → [user_id]. */
+  reactions: string;
+  created_at: number;
+  edited_at: number | null;
+  deleted: number;
+}
+
+/** Where each projection stands in each log partition (written with its rows). */
+export interface ProjectionOffsetsTable {
+  projection: string;
+  topic: string;
+  partition: number;
+  next_offset: number;
+}
+
+/** Refresh-token sessions: only hashes are stored; a family is one login. */
+export interface RefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  family_expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  messages: MessagesTable;
+  projection_offsets: ProjectionOffsetsTable;
+  refresh_tokens: RefreshTokensTable;
+}

@@ -1,0 +1,62 @@
+// Kysely's SqliteDialect expects a better-sqlite3-like database. node:sqlite's
+// DatabaseSync is almost that; this adapter supplies the missing `reader` flag
+// so Parley needs no native SQLite module.
+
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { SqliteDialect } from 'kysely';
+
+type Param = null | number | bigint | string | Uint8Array;
+
+function toParams(parameters: ReadonlyArray<unknown>): Param[] {
+  return parameters.map((value) => {
+    if (value === undefined) return null;
+    if (typeof value === 'boolean') return value ? 1 : 0;
+    return value as Param;
+  });
+}
+
+function adaptStatement(statement: StatementSync) {
+  return {
+    // A statement that yields columns is a reader (SELECT, or … RETURNING).
+    reader: statement.columns().length > 0,
+    all: (parameters: ReadonlyArray<unknown>) => statement.all(...toParams(parameters)),
+    run: (parameters: ReadonlyArray<unknown>) => {
+      const result = statement.run(...toParams(parameters));
+      return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
+    },
+    iterate: (parameters: ReadonlyArray<unknown>) => statement.iterate(...toParams(parameters)),
+  };
+}
+
+export interface SqliteFile {
+  dialect: SqliteDialect;
+  database: DatabaseSync;
+}
+
+/** Opens (creating) a SQLite file tuned for a read model: WAL, one writer, many readers. */
+export function openSqliteFile(filename: string): SqliteFile {
+  const database = new DatabaseSync(filename);
+  database.exec('PRAGMA journal_mode = WAL');
+  // NORMAL in WAL mode survives a process crash; only an OS crash can lose the
+  // last transactions, and a projection then replays them from the log.
+  database.exec('PRAGMA synchronous = NORMAL');
+  database.exec('PRAGMA foreign_keys = ON');
+  database.exec('PRAGMA busy_timeout = 5000');
+  const statements = new Map<string, ReturnType<typeof adaptStatement>>();
+  const dialect = new SqliteDialect({
+    database: {
+      close: () => database.close(),
+      prepare: (sql: string) => {
+        // Kysely prepares on every query; caching keeps the hot paths cheap.
+        let statement = statements.get(sql);
+        if (statement === undefined) {
+          statement = adaptStatement(database.prepare(sql));
+          if (statements.size > 2000) statements.clear();
+          statements.set(sql, statement);
+        }
+        return statement;
+      },
+    },
+  });
+  return { dialect, database };
+}
