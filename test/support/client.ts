@@ -1,0 +1,154 @@
+// Minimal HTTP and WebSocket clients for end-to-end tests: real fetch, real ws.
+
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** One request; the body is parsed as JSON when there is one. */
+export async function request<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+export interface TestUser {
+  id: string;
+  username: string;
+  email: string;
+  password: string;
+  token: string;
+  refreshToken: string;
+}
+
+let counter = 0;
+/** Registers a fresh user with a unique name. */
+export async function registerUser(baseUrl: string, prefix = 'user'): Promise<TestUser> {
+  const suffix = `${Date.now().toString(36)}${(counter++).toString(36)}${randomUUID().slice(0, 4)}`;
+  const username = `${prefix}_${suffix}`.slice(0, 32);
+  const email = `${username}@example.com`;
+  const password = 'correct horse battery staple';
+  const response = await request(baseUrl, 'POST', '/api/v1/auth/register', { body: { username, email, password } });
+  if (response.status !== 201) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return {
+    id: response.body.user.id,
+    username,
+    email,
+    password,
+    token: response.body.access_token,
+    refreshToken: response.body.refresh_token,
+  };
+}
+
+export interface Frame {
+  type: string;
+  ref?: string;
+  timestamp: number;
+  data: any;
+}
+
+/** A WebSocket client that records every frame and lets a test wait for one. */
+export class WsClient {
+  readonly frames: Frame[] = [];
+  readonly socket: WebSocket;
+  closeCode: number | null = null;
+  readonly #waiters: { match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(url: string, options: { token?: string } = {}) {
+    this.socket = new WebSocket(options.token === undefined ? url : `${url}?token=${encodeURIComponent(options.token)}`);
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+      this.socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    });
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', (code) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
+    this.socket.on('message', (raw) => {
+      const frame = JSON.parse(raw.toString()) as Frame;
+      this.frames.push(frame);
+      for (let i = this.#waiters.length - 1; i >= 0; i--) {
+        const waiter = this.#waiters[i]!;
+        if (waiter.match(frame)) {
+          this.#waiters.splice(i, 1);
+          waiter.resolve(frame);
+        }
+      }
+    });
+  }
+
+  /** Opens a socket authenticated with ?token= and waits for AUTH_SUCCESS. */
+  static async connect(wsUrl: string, token: string): Promise<WsClient> {
+    const client = new WsClient(wsUrl, { token });
+    await client.opened;
+    await client.next((frame) => frame.type === 'AUTH_SUCCESS');
+    return client;
+  }
+
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Sends a frame with a fresh ref and resolves with the reply carrying that ref. */
+  async call(type: string, data?: unknown): Promise<Frame> {
+    const ref = randomUUID();
+    const reply = this.next((frame) => frame.ref === ref);
+    this.send({ type, ref, timestamp: Date.now(), data });
+    return reply;
+  }
+
+  /** The first frame (already received or future) that matches, within a bounded time. */
+  next(match: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+    const seen = this.frames.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const index = this.#waiters.findIndex((w) => w.resolve === done);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${this.frames.map((f) => f.type).join(',')}`));
+      }, timeoutMs);
+      const done = (frame: Frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      };
+      this.#waiters.push({ match, resolve: done });
+    });
+  }
+
+  /** Waits until `count` frames match (e.g. N NEW_MESSAGE frames). */
+  async waitForCount(match: (frame: Frame) => boolean, count: number, timeoutMs = 10_000): Promise<Frame[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.filter(match).length < count) {
+      if (Date.now() > deadline) {
+        throw new Error(`expected ${count} frames, got ${this.frames.filter(match).length}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.frames.filter(match);
+  }
+
+  close(): Promise<number> {
+    this.socket.close();
+    return this.closed;
+  }
+}
