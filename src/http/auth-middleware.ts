@@ -1,0 +1,57 @@
+// Bearer authentication for REST routes, and the request state types routes see.
+// `requireUser(verify)` reads `Authorization: Bearer <token>`, lets the auth
+// module verify it (a failure throws its AuthError, which errors.ts maps to 401)
+// and puts the user on `ctx.state.userId`. Verification itself lives in src/auth.
+
+import type { ParameterizedContext, Middleware } from 'koa';
+import type { RouterContext } from '@koa/router';
+import type { Logger } from 'pino';
+import { unauthorized } from './errors.ts';
+
+/** What every request carries from the start (set by the first middleware in app.ts). */
+export interface AppState {
+  /** Correlation id: the client's sane `X-Request-Id`, or a fresh UUID; echoed in the response. */
+  requestId: string;
+  /** The logger for this request, already bound to `req_id`. */
+  log: Logger;
+  /** Set by `requireUser`; use `AuthedState` on routers behind it. */
+  userId?: string;
+}
+
+/** The state of a request that passed `requireUser`. */
+export interface AuthedState extends AppState {
+  userId: string;
+}
+
+/** The context a route handler receives behind `requireUser` (with router params). */
+export type AuthedContext = RouterContext<AuthedState>;
+/** The context of a public route. */
+export type AppContext = RouterContext<AppState>;
+
+export type VerifyAccessToken = (token: string) => Promise<{ userId: string }>;
+
+/** Access tokens are a few hundred bytes; anything past this is refused before verification. */
+export const MAX_TOKEN_CHARS = 8192;
+
+// RFC 6750 §2.1: scheme case-insensitive, token is b64token.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export function requireUser(verify: VerifyAccessToken): Middleware<AppState> {
+  return async (ctx, next) => {
+    const header = ctx.get('Authorization');
+    if (header === '') throw unauthorized('missing Authorization: Bearer token');
+    const match = header.length <= MAX_TOKEN_CHARS + 'Bearer '.length ? BEARER.exec(header) : null;
+    const token = match?.[1];
+    if (token === undefined) throw unauthorized('malformed Authorization header, expected Bearer token');
+    const { userId } = await verify(token);
+    ctx.state.userId = userId;
+    await next();
+  };
+}
+
+/** The authenticated user of a request; 401 if the route forgot `requireUser`, never undefined. */
+export function userIdOf(ctx: ParameterizedContext<AppState>): string {
+  const userId = ctx.state.userId;
+  if (userId === undefined) throw unauthorized();
+  return userId;
+}

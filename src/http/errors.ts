@@ -1,0 +1,225 @@
+// Every error a client can see, in one place: `ApiError` for errors the HTTP layer
+// raises itself, and `toApiError`, the single mapping from anything a handler may
+// throw (domain Rejection, zod error, auth error, Koa HttpError, a bug) to the
+// status, stable code and safe message that API.md promises. The error middleware
+// and the WebSocket gateway both use it, so REST and WS agree on codes.
+
+import { z } from 'zod';
+import { Rejection, type RejectionCode } from '../domain/decider.ts';
+
+/** An error with a status and code that is safe to show to the client as-is. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+  /** Response headers that belong to this error (`Retry-After`, `Allow`, `WWW-Authenticate`). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details?: unknown,
+    options: { headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The JSON body of an error response, as API.md defines it. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function errorBody(error: ApiError): ErrorBody {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  };
+}
+
+// Domain rejections → HTTP status. `satisfies Record<RejectionCode, …>` makes a new
+// rejection code a compile error here until someone decides its status.
+//
+// 409 vs 422: every "the rule says no given the current state" rejection is 409
+// Conflict — last_owner, invalid_state, not_friends and self_request included —
+// because API.md already answers a friend request "to yourself, to a friend, twice
+// … → 409", and a client needs one status for "well-formed, but the state forbids
+// it". 422 is not used: malformed or ill-typed input is 400 `validation_failed`.
+export const rejectionStatus = {
+  not_found: 404,
+  room_not_found: 404,
+  message_not_found: 404,
+  user_not_found: 404,
+  request_not_found: 404,
+  not_a_member: 403,
+  forbidden: 403,
+  blocked: 403,
+  already_exists: 409,
+  username_taken: 409,
+  email_taken: 409,
+  already_member: 409,
+  already_friends: 409,
+  request_pending: 409,
+  last_owner: 409,
+  invalid_state: 409,
+  self_request: 409,
+  not_friends: 409,
+} as const satisfies Record<RejectionCode, 403 | 404 | 409>;
+
+const isRejectionCode = (code: unknown): code is RejectionCode =>
+  typeof code === 'string' && Object.hasOwn(rejectionStatus, code);
+
+// Auth errors: the auth module throws `AuthError` with one of these codes. The
+// messages are fixed here rather than taken from the error, so an unknown user
+// and a wrong password can never be told apart, and jose's wording never leaks.
+const authMessages = {
+  invalid_token: 'the access token is invalid',
+  token_expired: 'the access token has expired',
+  invalid_refresh_token: 'the refresh token is invalid or has been used',
+  invalid_credentials: 'invalid login or password',
+} as const;
+type AuthCode = keyof typeof authMessages;
+
+/** Codes and default messages for statuses raised by Koa or the router (`ctx.throw`). */
+const statusCodes: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  410: 'gone',
+  411: 'length_required',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'rate_limited',
+};
+
+/** At most this many `{path, message}` entries are returned for one invalid input. */
+export const MAX_VALIDATION_DETAILS = 50;
+
+export interface ValidationDetail {
+  /** Dotted path into the input (`members.0.user_id`); '' for the input as a whole. */
+  path: string;
+  message: string;
+}
+
+/** One entry per zod issue; an unknown-keys issue becomes one entry per unknown field. */
+export function validationDetails(error: z.core.$ZodError): ValidationDetail[] {
+  const details = new Map<string, ValidationDetail>(); // keyed to drop repeats of one problem
+  const add = (path: string, message: string) => details.set(JSON.stringify([path, message]), { path, message });
+  for (const issue of error.issues) {
+    const base = issue.path.map((segment) => String(segment));
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) add([...base, key].join('.'), 'unknown field');
+    } else {
+      add(base.join('.'), issue.message);
+    }
+  }
+  return [...details.values()].slice(0, MAX_VALIDATION_DETAILS);
+}
+
+/** 400 `validation_failed` from a zod error; `what` names the input ("request body"). */
+export function validationError(error: z.core.$ZodError, what = 'input'): ApiError {
+  return new ApiError(400, 'validation_failed', `invalid ${what}`, validationDetails(error), { cause: error });
+}
+
+const isZodError = (err: unknown): err is z.core.$ZodError =>
+  err instanceof z.core.$ZodError ||
+  (err instanceof Error && err.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues));
+
+function isAuthError(err: unknown): err is Error & { code: unknown } {
+  return err instanceof Error && err.name === 'AuthError' && 'code' in err;
+}
+
+/** A Koa / http-errors error (`ctx.throw(400)`): has `status` and says whether it may be shown. */
+function isExposedHttpError(err: unknown): err is Error & { status: number } {
+  if (!(err instanceof Error)) return false;
+  const { status, expose } = err as { status?: unknown; expose?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && expose === true;
+}
+
+/**
+ * Maps anything thrown to the error the client sees. Unknown errors become
+ * 500 `internal` with a generic message; the caller logs the original.
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof Rejection || (err instanceof Error && err.name === 'Rejection')) {
+    const { code, details } = err as Rejection;
+    if (isRejectionCode(code)) return new ApiError(rejectionStatus[code], code, err.message, details, { cause: err });
+  }
+  if (isZodError(err)) return validationError(err);
+  if (isAuthError(err)) {
+    const code = err.code;
+    const known = typeof code === 'string' && Object.hasOwn(authMessages, code);
+    const tokenProblem = code === 'invalid_token' || code === 'token_expired';
+    return new ApiError(
+      401,
+      known ? code : 'unauthorized',
+      known ? authMessages[code as AuthCode] : 'authentication failed',
+      undefined,
+      // RFC 6750 §3: a 401 names the scheme, and says when the token itself is the problem.
+      { headers: { 'WWW-Authenticate': tokenProblem ? 'Bearer error="invalid_token"' : 'Bearer' }, cause: err },
+    );
+  }
+  if (isExposedHttpError(err)) {
+    return new ApiError(err.status, statusCodes[err.status] ?? 'bad_request', err.message, undefined, { cause: err });
+  }
+  return internalError(err);
+}
+
+// Helpers for the errors routes raise most often.
+
+export const internalError = (cause?: unknown): ApiError =>
+  new ApiError(500, 'internal', 'internal error', undefined, { cause });
+
+export const notFound = (message = 'not found', code = 'not_found'): ApiError => new ApiError(404, code, message);
+
+export const badRequest = (code: string, message: string, details?: unknown): ApiError =>
+  new ApiError(400, code, message, details);
+
+export const unauthorized = (message = 'authentication required'): ApiError =>
+  new ApiError(401, 'unauthorized', message, undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
+
+export const forbidden = (message = 'forbidden'): ApiError => new ApiError(403, 'forbidden', message);
+
+export const conflict = (code: string, message: string, details?: unknown): ApiError =>
+  new ApiError(409, code, message, details);
+
+export const methodNotAllowed = (allowed: readonly string[]): ApiError =>
+  new ApiError(405, 'method_not_allowed', 'method not allowed', undefined, { headers: { Allow: allowed.join(', ') } });
+
+export const payloadTooLarge = (limitBytes: number): ApiError =>
+  new ApiError(413, 'payload_too_large', `request body exceeds ${limitBytes} bytes`);
+
+export const unsupportedMediaType = (): ApiError =>
+  new ApiError(415, 'unsupported_media_type', 'request body must be application/json (utf-8)');
+
+export const invalidJson = (message = 'request body is not valid JSON'): ApiError =>
+  new ApiError(400, 'invalid_json', message);
+
+/** 429 with `Retry-After` in whole seconds (at least 1). */
+export const tooManyRequests = (retryAfterSeconds: number, message = 'too many requests'): ApiError =>
+  new ApiError(429, 'rate_limited', message, undefined, {
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });
+
+/** 503 for an outcome that did not arrive in time; the client may retry the same command. */
+export const serviceUnavailable = (message = 'service unavailable, retry later', retryAfterSeconds?: number): ApiError =>
+  new ApiError(503, 'unavailable', message, undefined, {
+    headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });
