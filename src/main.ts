@@ -190,7 +190,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   };
 }
 
-async function cli(argv: string[]): Promise<void> {
+export async function cli(argv: string[]): Promise<void> {
   const [command = 'start'] = argv;
   const config = loadConfig();
   const logger = pino({ level: config.LOG_LEVEL });
