@@ -44,6 +44,11 @@ function throwingRouter(): Router<AppState> {
   router.get('/api', () => {
     throw tooManyRequests(2.5);
   });
+  router.get('/command-timeout', () => {
+    const err = new Error('no outcome for command 1234 in time');
+    err.name = 'CommandTimeout';
+    throw err;
+  });
   router.get('/http-error', (ctx) => {
     ctx.throw(400, 'a koa http error');
   });
@@ -155,6 +160,13 @@ describe('errors become the API shape in one place', () => {
     const response = await get('/api/v1/throw/api');
     expect(response.headers.get('retry-after')).toBe('3');
     await expectError(response, 429, 'rate_limited');
+  });
+
+  it('a CommandTimeout → 503 unavailable with Retry-After (the client may retry)', async () => {
+    const response = await get('/api/v1/throw/command-timeout');
+    expect(response.headers.get('retry-after')).toBe('1');
+    const error = await expectError(response, 503, 'unavailable');
+    expect(error.message).not.toContain('1234');
   });
 
   it('a Koa ctx.throw(400) keeps its status and message', async () => {

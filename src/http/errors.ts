@@ -1,8 +1,8 @@
 // Every error a client can see, in one place: `ApiError` for errors the HTTP layer
 // raises itself, and `toApiError`, the single mapping from anything a handler may
-// throw (domain Rejection, zod error, auth error, Koa HttpError, a bug) to the
-// status, stable code and safe message that API.md promises. The error middleware
-// and the WebSocket gateway both use it, so REST and WS agree on codes.
+// throw (domain Rejection, zod error, auth error, command timeout, Koa HttpError,
+// a bug) to the status, stable code and safe message that API.md promises. The
+// error middleware and the WebSocket gateway both use it, so REST and WS agree on codes.
 
 import { z } from 'zod';
 import { Rejection, type RejectionCode } from '../domain/decider.ts';
@@ -175,6 +175,14 @@ export function toApiError(err: unknown): ApiError {
       // RFC 6750 §3: a 401 names the scheme, and says when the token itself is the problem.
       { headers: { 'WWW-Authenticate': tokenProblem ? 'Bearer error="invalid_token"' : 'Bearer' }, cause: err },
     );
+  }
+  // The command bus gave up waiting for an outcome (PARLEY_COMMAND_TIMEOUT_MS). The
+  // command may still be applied; a retry with the same command id is safe, so 503.
+  if (err instanceof Error && err.name === 'CommandTimeout') {
+    return new ApiError(503, 'unavailable', 'the command was not confirmed in time; retry it', undefined, {
+      headers: { 'Retry-After': '1' },
+      cause: err,
+    });
   }
   if (isExposedHttpError(err)) {
     return new ApiError(err.status, statusCodes[err.status] ?? 'bad_request', err.message, undefined, { cause: err });
