@@ -3,12 +3,18 @@
 // state from events: adding an aggregate means adding a row here.
 
 import type { Command, DomainEvent } from './decider.ts';
+import {
+  friendshipAggregateId,
+  friendshipDecider,
+  type FriendshipCommand,
+  type FriendshipEvent,
+} from './friendship.ts';
 import { reservationAggregateId, reservationDecider, type ReservationCommand, type ReservationEvent } from './reservation.ts';
 import { roomAggregateId, roomDecider, type RoomCommand, type RoomEvent } from './room.ts';
 import { userAggregateId, userDecider, type UserCommand, type UserEvent } from './user.ts';
 
-export type AnyCommand = UserCommand | ReservationCommand | RoomCommand;
-export type AnyEvent = UserEvent | ReservationEvent | RoomEvent;
+export type AnyCommand = UserCommand | ReservationCommand | RoomCommand | FriendshipCommand;
+export type AnyEvent = UserEvent | ReservationEvent | RoomEvent | FriendshipEvent;
 export type EventType = AnyEvent['type'];
 export type CommandType = AnyCommand['type'];
 
@@ -24,6 +30,7 @@ const deciders = {
   username: reservationDecider,
   email: reservationDecider,
   room: roomDecider,
+  friendship: friendshipDecider,
 } as unknown as Record<string, AnyDecider>;
 
 /** The aggregate id (`kind:id`) a command is addressed to. */
@@ -36,10 +43,26 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'release':
       return reservationAggregateId(command.data.kind, command.data.value);
     case 'create_room':
+    case 'update_room':
     case 'add_member':
     case 'remove_member':
+    case 'change_role':
     case 'send_message':
+    case 'edit_message':
+    case 'delete_message':
+    case 'react':
+    case 'mark_read':
+    case 'close_room':
+    case 'reopen_room':
       return roomAggregateId(command.data.room_id);
+    case 'send_friend_request':
+    case 'accept_friend_request':
+    case 'reject_friend_request':
+    case 'cancel_friend_request':
+    case 'unfriend':
+    case 'block_user':
+    case 'unblock_user':
+      return friendshipAggregateId(command.metadata.user_id ?? '', command.data.user_id);
   }
 }
 

@@ -1,6 +1,9 @@
-// The room aggregate: who belongs to a room, with which role, and the room's
-// message sequence. Being decided by a single writer, `seq` is 1, 2, 3 … with
-// no gaps, and a repeated `client_msg_id` from the same sender is recognised.
+// The room aggregate: who belongs to a room and with which role, the room's
+// messages (numbered 1, 2, 3 … with no gaps, since one writer decides them),
+// their edits, deletions and reactions, and how far each member has read.
+// Group rooms are managed by owners and admins; a direct room belongs to its
+// two members, is opened for friends and closed by a block (the process
+// manager in commands/direct-rooms.ts sends those system commands).
 
 import { assertNever, Rejection, type Command, type DomainEvent } from './decider.ts';
 
@@ -16,45 +19,68 @@ export interface Attachment {
 
 // ── commands ────────────────────────────────────────────────────────────────
 
-export type CreateRoom = Command<
-  'create_room',
-  { room_id: string; type: RoomType; name: string; member_ids: string[] }
->;
-export type AddMember = Command<'add_member', { room_id: string; user_id: string; role: Role }>;
-export type RemoveMember = Command<'remove_member', { room_id: string; user_id: string }>;
-export type SendMessage = Command<
+type RoomCommandOf<T extends string, D = object> = Command<T, { room_id: string } & D>;
+
+export type CreateRoom = RoomCommandOf<'create_room', { type: RoomType; name: string; member_ids: string[] }>;
+export type UpdateRoom = RoomCommandOf<'update_room', { name?: string; topic?: string }>;
+export type AddMember = RoomCommandOf<'add_member', { user_id: string; role: Role }>;
+export type RemoveMember = RoomCommandOf<'remove_member', { user_id: string }>;
+export type ChangeRole = RoomCommandOf<'change_role', { user_id: string; role: Role }>;
+export type SendMessage = RoomCommandOf<
   'send_message',
   {
-    room_id: string;
     message_id: string;
     client_msg_id: string;
     content: string;
     mime_type: string;
     reply_to: string | null;
     attachments: Attachment[];
+    mentions?: string[];
   }
 >;
+export type EditMessage = RoomCommandOf<'edit_message', { message_id: string; content: string }>;
+export type DeleteMessage = RoomCommandOf<'delete_message', { message_id: string }>;
+export type React = RoomCommandOf<'react', { message_id: string; emoji: string; add: boolean }>;
+export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
+/** System commands (no user): a block closes a direct room, a new friendship reopens it. */
+export type CloseRoom = RoomCommandOf<'close_room'>;
+export type ReopenRoom = RoomCommandOf<'reopen_room'>;
 
-export type RoomCommand = CreateRoom | AddMember | RemoveMember | SendMessage;
+export type RoomCommand =
+  | CreateRoom
+  | UpdateRoom
+  | AddMember
+  | RemoveMember
+  | ChangeRole
+  | SendMessage
+  | EditMessage
+  | DeleteMessage
+  | React
+  | MarkRead
+  | CloseRoom
+  | ReopenRoom;
 
 // ── events (names kept from the Go service where it had them) ─────────────────
 
-export type RoomCreated = DomainEvent<
-  'room_created',
-  { room_id: string; type: RoomType; name: string; created_by: string; created_at: number }
+type RoomEventOf<T extends string, D> = DomainEvent<T, { room_id: string } & D>;
+
+export type RoomCreated = RoomEventOf<'room_created', { type: RoomType; name: string; created_by: string; created_at: number }>;
+export type RoomUpdated = RoomEventOf<
+  'room_updated',
+  { name: string; topic: string; updated_by: string; updated_at: number }
 >;
-export type UserJoinedRoom = DomainEvent<
+export type UserJoinedRoom = RoomEventOf<
   'user_joined_room',
-  { room_id: string; user_id: string; role: Role; added_by: string; joined_at: number }
+  { user_id: string; role: Role; added_by: string; joined_at: number }
 >;
-export type UserLeftRoom = DomainEvent<
-  'user_left_room',
-  { room_id: string; user_id: string; removed_by: string; left_at: number }
+export type UserLeftRoom = RoomEventOf<'user_left_room', { user_id: string; removed_by: string; left_at: number }>;
+export type MemberRoleChanged = RoomEventOf<
+  'member_role_changed',
+  { user_id: string; role: Role; changed_by: string; changed_at: number }
 >;
-export type MessageSent = DomainEvent<
+export type MessageSent = RoomEventOf<
   'message_sent',
   {
-    room_id: string;
     message_id: string;
     seq: number;
     sender_id: string;
@@ -63,39 +89,86 @@ export type MessageSent = DomainEvent<
     mime_type: string;
     reply_to: string | null;
     attachments: Attachment[];
+    mentions: string[];
     created_at: number;
   }
 >;
+export type MessageEdited = RoomEventOf<
+  'message_edited',
+  { message_id: string; seq: number; content: string; mentions: string[]; edited_by: string; edited_at: number }
+>;
+export type MessageDeleted = RoomEventOf<
+  'message_deleted',
+  { message_id: string; seq: number; deleted_by: string; deleted_at: number }
+>;
+export type ReactionAdded = RoomEventOf<
+  'reaction_added',
+  { message_id: string; seq: number; emoji: string; user_id: string; at: number }
+>;
+export type ReactionRemoved = RoomEventOf<
+  'reaction_removed',
+  { message_id: string; seq: number; emoji: string; user_id: string; at: number }
+>;
+export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
+export type RoomClosed = RoomEventOf<'room_closed', { at: number }>;
+export type RoomReopened = RoomEventOf<'room_reopened', { at: number }>;
 
-export type RoomEvent = RoomCreated | UserJoinedRoom | UserLeftRoom | MessageSent;
+export type RoomEvent =
+  | RoomCreated
+  | RoomUpdated
+  | UserJoinedRoom
+  | UserLeftRoom
+  | MemberRoleChanged
+  | MessageSent
+  | MessageEdited
+  | MessageDeleted
+  | ReactionAdded
+  | ReactionRemoved
+  | MessagesRead
+  | RoomClosed
+  | RoomReopened;
 
 // ── state ───────────────────────────────────────────────────────────────────
 
 export interface Member {
   role: Role;
   joined_at: number;
+  last_read_seq: number;
+}
+
+export interface MessageMeta {
+  seq: number;
+  sender_id: string;
+  deleted: boolean;
+  /** emoji → users who reacted with it (only for messages with reactions). */
+  reactions: Map<string, Set<string>> | null;
 }
 
 export interface RoomState {
   exists: boolean;
   type: RoomType;
   name: string;
+  topic: string;
+  /** A closed direct room keeps its history but takes no new messages. */
+  closed: boolean;
   members: Map<string, Member>;
   last_seq: number;
   /** `${sender_id}:${client_msg_id}` → seq of the message it produced. */
   client_msg_ids: Map<string, number>;
-  /** message_id → seq, so a reply can be checked to point into this room. */
-  message_ids: Map<string, number>;
+  /** message_id → what the rules about that message need. */
+  messages: Map<string, MessageMeta>;
 }
 
 export const initialRoomState = (): RoomState => ({
   exists: false,
   type: 'group',
   name: '',
+  topic: '',
+  closed: false,
   members: new Map(),
   last_seq: 0,
   client_msg_ids: new Map(),
-  message_ids: new Map(),
+  messages: new Map(),
 });
 
 export const roomAggregateId = (roomId: string): string => `room:${roomId}`;
@@ -105,61 +178,80 @@ export const roomAggregateId = (roomId: string): string => `room:${roomId}`;
 export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] {
   const actor = command.metadata.user_id;
   const at = command.metadata.at;
+  const room_id = command.data.room_id;
+
+  // System commands first: they are the only ones without a user.
+  if (command.type === 'close_room' || command.type === 'reopen_room') {
+    if (actor !== null) throw new Rejection('forbidden', 'only the system opens and closes direct rooms');
+    if (command.type === 'close_room') return state.closed ? [] : [{ type: 'room_closed', data: { room_id, at } }];
+    return state.closed ? [{ type: 'room_reopened', data: { room_id, at } }] : [];
+  }
+  if (command.type === 'create_room') return decideCreate(command, state, actor, at);
   if (actor === null) throw new Rejection('forbidden', 'room commands need a user');
+  requireMember(state, actor);
 
   switch (command.type) {
-    case 'create_room': {
-      if (state.exists) throw new Rejection('already_exists', 'room already exists');
-      const { room_id, type, name } = command.data;
-      const others = [...new Set(command.data.member_ids)].filter((id) => id !== actor);
-      return [
-        { type: 'room_created', data: { room_id, type, name, created_by: actor, created_at: at } },
-        joined(room_id, actor, type === 'group' ? 'owner' : 'member', actor, at),
-        ...others.map((id) => joined(room_id, id, 'member', actor, at)),
-      ];
+    case 'update_room': {
+      requireGroup(state);
+      requireManager(state, actor);
+      const name = command.data.name ?? state.name;
+      const topic = command.data.topic ?? state.topic;
+      if (name === state.name && topic === state.topic) return [];
+      return [{ type: 'room_updated', data: { room_id, name, topic, updated_by: actor, updated_at: at } }];
     }
 
     case 'add_member': {
-      requireMember(state, actor);
+      requireGroup(state);
       requireManager(state, actor);
-      const { room_id, user_id, role } = command.data;
+      const { user_id, role } = command.data;
       if (state.members.has(user_id)) throw new Rejection('already_member', 'already a member');
-      if (role === 'owner' && state.members.get(actor)?.role !== 'owner') {
+      if (role === 'owner' && roleOf(state, actor) !== 'owner') {
         throw new Rejection('forbidden', 'only an owner can add an owner');
       }
       return [joined(room_id, user_id, role, actor, at)];
     }
 
     case 'remove_member': {
-      requireMember(state, actor);
-      const { room_id, user_id } = command.data;
+      requireGroup(state);
+      const { user_id } = command.data;
       const target = state.members.get(user_id);
       if (target === undefined) throw new Rejection('not_a_member', 'that user is not a member');
-      if (user_id !== actor) {
-        requireManager(state, actor);
-        if (target.role === 'owner' && state.members.get(actor)?.role !== 'owner') {
-          throw new Rejection('forbidden', 'only an owner can remove an owner');
-        }
-      }
+      if (user_id !== actor) requireOutranks(state, actor, target.role, 'remove');
       if (target.role === 'owner' && countOwners(state) === 1 && state.members.size > 1) {
         throw new Rejection('last_owner', 'the last owner must hand over ownership before leaving');
       }
       return [{ type: 'user_left_room', data: { room_id, user_id, removed_by: actor, left_at: at } }];
     }
 
+    case 'change_role': {
+      requireGroup(state);
+      const { user_id, role } = command.data;
+      const target = state.members.get(user_id);
+      if (target === undefined) throw new Rejection('not_a_member', 'that user is not a member');
+      if (target.role === role) return [];
+      if (user_id !== actor || target.role !== 'owner') requireOutranks(state, actor, target.role, 'change');
+      if (role === 'owner' && roleOf(state, actor) !== 'owner') {
+        throw new Rejection('forbidden', 'only an owner can make an owner');
+      }
+      if (target.role === 'owner' && countOwners(state) === 1) {
+        throw new Rejection('last_owner', 'a room needs an owner: make someone else owner first');
+      }
+      return [{ type: 'member_role_changed', data: { room_id, user_id, role, changed_by: actor, changed_at: at } }];
+    }
+
     case 'send_message': {
-      requireMember(state, actor);
       const d = command.data;
       const previous = state.client_msg_ids.get(`${actor}:${d.client_msg_id}`);
       if (previous !== undefined) return []; // a retry: the first message stands
-      if (d.reply_to !== null && !state.message_ids.has(d.reply_to)) {
+      if (state.closed) throw new Rejection('blocked', 'this conversation is closed');
+      if (d.reply_to !== null && !state.messages.has(d.reply_to)) {
         throw new Rejection('message_not_found', 'reply_to is not a message of this room');
       }
       return [
         {
           type: 'message_sent',
           data: {
-            room_id: d.room_id,
+            room_id,
             message_id: d.message_id,
             seq: state.last_seq + 1,
             sender_id: actor,
@@ -168,10 +260,62 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
             mime_type: d.mime_type,
             reply_to: d.reply_to,
             attachments: d.attachments,
+            mentions: d.mentions ?? [],
             created_at: at,
           },
         },
       ];
+    }
+
+    case 'edit_message': {
+      const message = requireMessage(state, command.data.message_id);
+      if (message.sender_id !== actor) throw new Rejection('forbidden', 'only the author can edit a message');
+      if (message.deleted) throw new Rejection('invalid_state', 'a deleted message cannot be edited');
+      if (state.closed) throw new Rejection('blocked', 'this conversation is closed');
+      return [
+        {
+          type: 'message_edited',
+          data: {
+            room_id,
+            message_id: command.data.message_id,
+            seq: message.seq,
+            content: command.data.content,
+            mentions: [],
+            edited_by: actor,
+            edited_at: at,
+          },
+        },
+      ];
+    }
+
+    case 'delete_message': {
+      const message = requireMessage(state, command.data.message_id);
+      if (message.sender_id !== actor && !isManager(state, actor)) {
+        throw new Rejection('forbidden', 'only the author or an owner/admin can delete a message');
+      }
+      if (message.deleted) return [];
+      return [
+        {
+          type: 'message_deleted',
+          data: { room_id, message_id: command.data.message_id, seq: message.seq, deleted_by: actor, deleted_at: at },
+        },
+      ];
+    }
+
+    case 'react': {
+      const { message_id, emoji, add } = command.data;
+      const message = requireMessage(state, message_id);
+      if (message.deleted) throw new Rejection('invalid_state', 'a deleted message takes no reactions');
+      const reacted = message.reactions?.get(emoji)?.has(actor) ?? false;
+      if (reacted === add) return [];
+      const type = add ? 'reaction_added' : 'reaction_removed';
+      return [{ type, data: { room_id, message_id, seq: message.seq, emoji, user_id: actor, at } }];
+    }
+
+    case 'mark_read': {
+      const seq = Math.min(command.data.seq, state.last_seq);
+      if (seq <= (state.members.get(actor)?.last_read_seq ?? 0)) return [];
+      return [{ type: 'messages_read', data: { room_id, user_id: actor, seq, at } }];
     }
 
     default:
@@ -179,9 +323,42 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
   }
 }
 
+function decideCreate(command: CreateRoom, state: RoomState, actor: string | null, at: number): RoomEvent[] {
+  const { room_id, type, name } = command.data;
+  if (type === 'group') {
+    if (actor === null) throw new Rejection('forbidden', 'room commands need a user');
+    if (state.exists) throw new Rejection('already_exists', 'room already exists');
+    const others = [...new Set(command.data.member_ids)].filter((id) => id !== actor);
+    return [
+      { type: 'room_created', data: { room_id, type, name, created_by: actor, created_at: at } },
+      joined(room_id, actor, 'owner', actor, at),
+      ...others.map((id) => joined(room_id, id, 'member', actor, at)),
+    ];
+  }
+  // A direct room has one id per pair, so asking for it again is no error.
+  if (state.exists) return [];
+  const pair = [...new Set([...(actor === null ? [] : [actor]), ...command.data.member_ids])].sort();
+  if (pair.length !== 2) throw new Rejection('invalid_state', 'a direct room is between exactly two users');
+  const creator = actor ?? pair[0]!;
+  const events: RoomEvent[] = [
+    { type: 'room_created', data: { room_id, type, name, created_by: creator, created_at: at } },
+    ...pair.map((id) => joined(room_id, id, 'member', creator, at)),
+  ];
+  // Closed before it existed (a block raced the creation): it stays closed.
+  if (state.closed) events.push({ type: 'room_closed', data: { room_id, at } });
+  return events;
+}
+
 function joined(room_id: string, user_id: string, role: Role, added_by: string, at: number): UserJoinedRoom {
   return { type: 'user_joined_room', data: { room_id, user_id, role, added_by, joined_at: at } };
 }
+
+const roleOf = (state: RoomState, userId: string): Role | undefined => state.members.get(userId)?.role;
+const isManager = (state: RoomState, userId: string): boolean => {
+  const role = roleOf(state, userId);
+  return role === 'owner' || role === 'admin';
+};
+const rank: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
 
 function requireMember(state: RoomState, userId: string): void {
   // A missing room and a room you are not in look the same to the caller:
@@ -191,11 +368,27 @@ function requireMember(state: RoomState, userId: string): void {
   }
 }
 
+function requireGroup(state: RoomState): void {
+  if (state.type !== 'group') throw new Rejection('invalid_state', 'a direct room keeps its two members');
+}
+
 function requireManager(state: RoomState, userId: string): void {
-  const role = state.members.get(userId)?.role;
-  if (role !== 'owner' && role !== 'admin') {
-    throw new Rejection('forbidden', 'only an owner or admin can do that');
+  if (!isManager(state, userId)) throw new Rejection('forbidden', 'only an owner or admin can do that');
+}
+
+/** Owners act on anyone; admins only on plain members. */
+function requireOutranks(state: RoomState, actor: string, targetRole: Role, verb: string): void {
+  requireManager(state, actor);
+  const actorRole = roleOf(state, actor)!;
+  if (actorRole !== 'owner' && rank[targetRole] >= rank[actorRole]) {
+    throw new Rejection('forbidden', `only an owner can ${verb} an ${targetRole}`);
   }
+}
+
+function requireMessage(state: RoomState, messageId: string): MessageMeta {
+  const message = state.messages.get(messageId);
+  if (message === undefined) throw new Rejection('message_not_found', 'message not found');
+  return message;
 }
 
 function countOwners(state: RoomState): number {
@@ -214,21 +407,59 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
   switch (event.type) {
     case 'room_created':
       return { ...state, exists: true, type: event.data.type, name: event.data.name };
+    case 'room_updated':
+      return { ...state, name: event.data.name, topic: event.data.topic };
     case 'user_joined_room':
-      state.members.set(event.data.user_id, {
-        role: event.data.role,
-        joined_at: event.data.joined_at,
-      });
+      state.members.set(event.data.user_id, { role: event.data.role, joined_at: event.data.joined_at, last_read_seq: 0 });
       return { ...state };
     case 'user_left_room':
       state.members.delete(event.data.user_id);
       return { ...state };
+    case 'member_role_changed': {
+      const member = state.members.get(event.data.user_id);
+      if (member !== undefined) state.members.set(event.data.user_id, { ...member, role: event.data.role });
+      return { ...state };
+    }
     case 'message_sent': {
       const { sender_id, client_msg_id, message_id, seq } = event.data;
       state.client_msg_ids.set(`${sender_id}:${client_msg_id}`, seq);
-      state.message_ids.set(message_id, seq);
+      state.messages.set(message_id, { seq, sender_id, deleted: false, reactions: null });
+      const sender = state.members.get(sender_id);
+      if (sender !== undefined) sender.last_read_seq = seq;
       return { ...state, last_seq: seq };
     }
+    case 'message_edited':
+      return state;
+    case 'message_deleted': {
+      const message = state.messages.get(event.data.message_id);
+      if (message !== undefined) {
+        message.deleted = true;
+        message.reactions = null;
+      }
+      return { ...state };
+    }
+    case 'reaction_added':
+    case 'reaction_removed': {
+      const message = state.messages.get(event.data.message_id);
+      if (message === undefined) return state;
+      const reactions = (message.reactions ??= new Map());
+      let users = reactions.get(event.data.emoji);
+      if (users === undefined) reactions.set(event.data.emoji, (users = new Set()));
+      if (event.type === 'reaction_added') users.add(event.data.user_id);
+      else users.delete(event.data.user_id);
+      if (users.size === 0) reactions.delete(event.data.emoji);
+      if (reactions.size === 0) message.reactions = null;
+      return { ...state };
+    }
+    case 'messages_read': {
+      const member = state.members.get(event.data.user_id);
+      if (member !== undefined) member.last_read_seq = Math.max(member.last_read_seq, event.data.seq);
+      return { ...state };
+    }
+    case 'room_closed':
+      return { ...state, closed: true };
+    case 'room_reopened':
+      return { ...state, closed: false };
     default:
       return assertNever(event);
   }

@@ -20,6 +20,7 @@ export function messageFromEvent(data: MessageSent['data']): MessageView {
     mime_type: data.mime_type,
     reply_to: data.reply_to,
     attachments: data.attachments,
+    mentions: data.mentions,
     reactions: {},
     created_at: data.created_at,
     edited_at: null,

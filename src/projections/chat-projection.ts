@@ -62,10 +62,131 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
           created_at: d.created_at,
           last_seq: 0,
           last_message_id: null,
+          closed: 0,
         })
         .execute();
       return;
     }
+    case 'room_updated':
+      await trx
+        .updateTable('rooms')
+        .set({ name: event.data.name, topic: event.data.topic })
+        .where('id', '=', event.data.room_id)
+        .execute();
+      return;
+    case 'room_closed':
+    case 'room_reopened':
+      await trx
+        .updateTable('rooms')
+        .set({ closed: event.type === 'room_closed' ? 1 : 0 })
+        .where('id', '=', event.data.room_id)
+        .execute();
+      return;
+    case 'member_role_changed':
+      await trx
+        .updateTable('room_members')
+        .set({ role: event.data.role })
+        .where('room_id', '=', event.data.room_id)
+        .where('user_id', '=', event.data.user_id)
+        .execute();
+      return;
+    case 'messages_read':
+      await trx
+        .updateTable('room_members')
+        .set({ last_read_seq: event.data.seq })
+        .where('room_id', '=', event.data.room_id)
+        .where('user_id', '=', event.data.user_id)
+        .where('last_read_seq', '<', event.data.seq)
+        .execute();
+      return;
+    case 'message_edited':
+      await trx
+        .updateTable('messages')
+        .set({ content: event.data.content, edited_at: event.data.edited_at, mentions: JSON.stringify(event.data.mentions) })
+        .where('id', '=', event.data.message_id)
+        .execute();
+      return;
+    case 'message_deleted':
+      // A tombstone: the row keeps its seq, loses what it said.
+      await trx
+        .updateTable('messages')
+        .set({ deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null })
+        .where('id', '=', event.data.message_id)
+        .execute();
+      return;
+    case 'reaction_added':
+    case 'reaction_removed': {
+      const d = event.data;
+      const row = await trx.selectFrom('messages').select('reactions').where('id', '=', d.message_id).executeTakeFirst();
+      if (row === undefined) return;
+      const reactions = JSON.parse(row.reactions) as Record<string, string[]>;
+      const users = new Set(reactions[d.emoji] ?? []);
+      if (event.type === 'reaction_added') users.add(d.user_id);
+      else users.delete(d.user_id);
+      if (users.size === 0) delete reactions[d.emoji];
+      else reactions[d.emoji] = [...users];
+      await trx.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', d.message_id).execute();
+      return;
+    }
+    case 'friend_request_sent': {
+      const d = event.data;
+      await trx
+        .insertInto('friend_requests')
+        .values({
+          id: d.request_id,
+          from_user_id: d.from_user_id,
+          to_user_id: d.to_user_id,
+          status: 'pending',
+          created_at: d.created_at,
+          updated_at: d.created_at,
+        })
+        .execute();
+      return;
+    }
+    case 'friend_request_accepted':
+    case 'friend_request_rejected':
+    case 'friend_request_cancelled': {
+      const d = event.data;
+      const status =
+        event.type === 'friend_request_accepted' ? 'accepted' : event.type === 'friend_request_rejected' ? 'rejected' : 'cancelled';
+      await trx.updateTable('friend_requests').set({ status, updated_at: d.at }).where('id', '=', d.request_id).execute();
+      if (status === 'accepted') {
+        await trx
+          .insertInto('friendships')
+          .values([
+            { user_id: d.from_user_id, friend_id: d.to_user_id, since: d.at },
+            { user_id: d.to_user_id, friend_id: d.from_user_id, since: d.at },
+          ])
+          .execute();
+      }
+      return;
+    }
+    case 'friendship_ended': {
+      const { user_a, user_b } = event.data;
+      await trx
+        .deleteFrom('friendships')
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('user_id', '=', user_a), eb('friend_id', '=', user_b)]),
+            eb.and([eb('user_id', '=', user_b), eb('friend_id', '=', user_a)]),
+          ]),
+        )
+        .execute();
+      return;
+    }
+    case 'user_blocked':
+      await trx
+        .insertInto('blocks')
+        .values({ blocker_id: event.data.blocker_id, blocked_id: event.data.blocked_id, created_at: event.data.at })
+        .execute();
+      return;
+    case 'user_unblocked':
+      await trx
+        .deleteFrom('blocks')
+        .where('blocker_id', '=', event.data.blocker_id)
+        .where('blocked_id', '=', event.data.blocked_id)
+        .execute();
+      return;
     case 'user_joined_room': {
       const d = event.data;
       await trx
@@ -97,6 +218,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
           created_at: d.created_at,
           edited_at: null,
           deleted: 0,
+          mentions: d.mentions.length > 0 ? JSON.stringify(d.mentions) : null,
         })
         .execute();
       await trx

@@ -22,6 +22,7 @@ export interface MessageView {
   mime_type: string;
   reply_to: string | null;
   attachments: unknown[];
+  mentions: string[];
   reactions: Record<string, string[]>;
   created_at: number;
   edited_at: number | null;
@@ -50,6 +51,7 @@ export const messageView = (row: Selectable<MessagesTable>): MessageView => {
     mime_type: row.mime_type,
     reply_to: row.reply_to,
     attachments: deleted ? [] : (JSON.parse(row.attachments) as unknown[]),
+    mentions: row.mentions === null ? [] : (JSON.parse(row.mentions) as string[]),
     reactions: JSON.parse(row.reactions) as Record<string, string[]>,
     created_at: Number(row.created_at),
     edited_at: row.edited_at === null ? null : Number(row.edited_at),

@@ -24,6 +24,8 @@ export interface RoomsTable {
   created_at: number;
   last_seq: number;
   last_message_id: string | null;
+  /** 1 when a block closed this direct room. */
+  closed: number;
 }
 
 export interface RoomMembersTable {
@@ -50,6 +52,29 @@ export interface MessagesTable {
   created_at: number;
   edited_at: number | null;
   deleted: number;
+  /** JSON array of mentioned user ids, or null. */
+  mentions: string | null;
+}
+
+export interface FriendRequestsTable {
+  id: string;
+  from_user_id: string;
+  to_user_id: string;
+  status: 'pending' | 'accepted' | 'rejected' | 'cancelled';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FriendshipsTable {
+  user_id: string;
+  friend_id: string;
+  since: number;
+}
+
+export interface BlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: number;
 }
 
 /** Where each projection stands in each log partition (written with its rows). */
@@ -79,4 +104,7 @@ export interface Database {
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   refresh_tokens: RefreshTokensTable;
+  friend_requests: FriendRequestsTable;
+  friendships: FriendshipsTable;
+  blocks: BlocksTable;
 }
