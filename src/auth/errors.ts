@@ -1,0 +1,27 @@
+// The one error auth code throws at callers. `code` is stable and safe to show
+// a client; the default `message` says no more than the code does, so a 401
+// never tells an attacker which check failed (the detail stays in `cause`, for
+// logs only). `authErrorMessage(code)` is the text to put in a response.
+
+export type AuthErrorCode = 'invalid_token' | 'token_expired' | 'invalid_refresh_token';
+
+const messages: Record<AuthErrorCode, string> = {
+  invalid_token: 'invalid access token',
+  token_expired: 'access token expired',
+  invalid_refresh_token: 'invalid refresh token',
+};
+
+export class AuthError extends Error {
+  readonly code: AuthErrorCode;
+
+  /** `message` defaults to a generic text for the code; whatever it says, send clients only the code's text. */
+  constructor(code: AuthErrorCode, message: string = messages[code], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AuthError';
+    this.code = code;
+  }
+}
+
+export const authErrorMessage = (code: AuthErrorCode): string => messages[code];
+
+export const isAuthError = (error: unknown): error is AuthError => error instanceof AuthError;

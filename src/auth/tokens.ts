@@ -1,0 +1,111 @@
+// Access tokens: short-lived RS256 JWTs (RFC 9068 `at+jwt`). Verification
+// follows RFC 8725: one pinned algorithm, our local key only, explicit type,
+// issuer, audience and time checks, and a size cap before any parsing. Every
+// failure is one of two stable codes; the reason stays in `cause` for logs.
+
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { AuthError } from './errors.ts';
+import type { SigningKey } from './keys.ts';
+
+export { AuthError, authErrorMessage, isAuthError, type AuthErrorCode } from './errors.ts';
+
+/** Header `typ` of access tokens; other token kinds must use another. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+/** Tokens longer than this are refused before they are decoded. */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+/** Clock skew allowed between instances, seconds (exp, nbf, iat). */
+export const CLOCK_TOLERANCE_S = 5;
+/** Longest `sub` accepted (user ids are UUIDs). */
+const MAX_SUBJECT_CHARS = 255;
+
+// Three non-empty base64url segments. Rejects 2 or 4 segments, an empty
+// signature (`alg: none` style) and stray characters without decoding.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export interface TokenServiceOptions {
+  key: SigningKey;
+  issuer: string;
+  audience: string;
+  accessTtlS: number;
+  /** Epoch milliseconds; tests inject one. */
+  clock?: () => number;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  /** Seconds until it expires (the API's `expires_in`). */
+  expires_in: number;
+}
+
+export interface VerifiedAccessToken {
+  userId: string;
+}
+
+export interface TokenService {
+  issueAccessToken(userId: string): Promise<IssuedAccessToken>;
+  /** Resolves the token's user or throws AuthError `invalid_token` / `token_expired`. */
+  verifyAccessToken(token: unknown): Promise<VerifiedAccessToken>;
+}
+
+export function createTokenService(options: TokenServiceOptions): TokenService {
+  const { key, issuer, audience, accessTtlS } = options;
+  const clock = options.clock ?? Date.now;
+  if (!Number.isInteger(accessTtlS) || accessTtlS <= 0) throw new RangeError('accessTtlS must be a positive integer');
+
+  // The key comes from configuration, never from the token. A token whose kid
+  // is not ours cannot have been signed by us: refuse it before the signature
+  // check, with no lookup of any kind.
+  const resolveKey = (header: JWTHeaderParameters) => {
+    if (header.kid !== key.kid) throw new errors.JWSSignatureVerificationFailed('unknown kid');
+    return key.publicKey;
+  };
+
+  return {
+    async issueAccessToken(userId) {
+      if (typeof userId !== 'string' || userId === '' || userId.length > MAX_SUBJECT_CHARS) {
+        throw new TypeError('issueAccessToken: userId must be a non-empty string');
+      }
+      const iat = Math.floor(clock() / 1000);
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', typ: ACCESS_TOKEN_TYP, kid: key.kid })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(userId)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + accessTtlS)
+        .setJti(randomUUID())
+        .sign(key.privateKey);
+      return { token, expires_in: accessTtlS };
+    },
+
+    async verifyAccessToken(token) {
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(token)) {
+        throw new AuthError('invalid_token');
+      }
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, resolveKey, {
+          algorithms: ['RS256'],
+          issuer,
+          audience,
+          typ: ACCESS_TOKEN_TYP,
+          requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+          clockTolerance: CLOCK_TOLERANCE_S,
+          // Also refuses an iat in the future (beyond the tolerance) and a token
+          // older than any we issue, whatever its exp says.
+          maxTokenAge: accessTtlS,
+          currentDate: new Date(clock()),
+        }));
+      } catch (error) {
+        // jose checks the signature before any claim, so `token_expired` is
+        // only ever said about a token we really issued.
+        const code = error instanceof errors.JWTExpired ? 'token_expired' : 'invalid_token';
+        throw new AuthError(code, undefined, { cause: error });
+      }
+      const { sub } = payload;
+      if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_CHARS) throw new AuthError('invalid_token');
+      return { userId: sub };
+    },
+  };
+}
