@@ -36,6 +36,7 @@
 #   PARLEY_KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx512m)
 #   PARLEY_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 120)
 #   PARLEY_KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 30)
+#   PARLEY_REDIS_PORT             (default 6379)
 #   PARLEY_NODE                   node binary for the kafkajs probe
 #   JAVA_HOME                     Java 17+ (Kafka 4 brokers need 17)
 #
@@ -71,7 +72,8 @@ readonly MARIADB_HOST=127.0.0.1
 readonly MARIADB_PORT=3306
 readonly DATABASES=(parley parley_test)
 readonly REDIS_HOST=127.0.0.1
-readonly REDIS_PORT=6379
+# Overridable so the start path can be tried without touching the shared 6379.
+readonly REDIS_PORT="${PARLEY_REDIS_PORT:-6379}"
 
 readonly ALL_COMPONENTS=(kafka mariadb redis)
 
