@@ -1,4 +1,5 @@
-// Friends, requests and blocks; closed direct rooms; mentions on messages.
+// Friends, requests and blocks; closed direct rooms; mentions on messages;
+// refresh tokens by user.
 
 import type { Kysely } from 'kysely';
 
@@ -33,6 +34,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('blocks_by_blocked').on('blocks').columns(['blocked_id']).execute();
 
+  // Ending every session of a user (password change, disabled account) must not scan.
+  await db.schema.createIndex('refresh_tokens_by_user').on('refresh_tokens').columns(['user_id']).execute();
+
   await db.schema.alterTable('rooms').addColumn('closed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   // JSON array of user ids; NULL means none (MySQL TEXT columns take no default).
   await db.schema.alterTable('messages').addColumn('mentions', 'text').execute();
@@ -41,5 +45,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('messages').dropColumn('mentions').execute();
   await db.schema.alterTable('rooms').dropColumn('closed').execute();
+  await db.schema.dropIndex('refresh_tokens_by_user').on('refresh_tokens').execute();
   for (const table of ['blocks', 'friendships', 'friend_requests']) await db.schema.dropTable(table).ifExists().execute();
 }

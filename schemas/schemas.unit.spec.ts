@@ -39,8 +39,8 @@ describe('the schemas folder', () => {
     }
   });
 
-  it.each(latest.map((v) => [v.type, v] as const))('%s: *_at fields are epoch-ms longs (timestamp-millis)', (_, v) => {
-    const times = fieldsOf(v).filter((f) => f.name.endsWith('_at'));
+  it.each(latest.map((v) => [v.type, v] as const))('%s: at and *_at fields are epoch-ms longs (timestamp-millis)', (_, v) => {
+    const times = fieldsOf(v).filter((f) => f.name === 'at' || f.name.endsWith('_at'));
     expect(times.length).toBeGreaterThan(0);
     for (const field of times) expect({ field: field.name, type: field.type }).toEqual({ field: field.name, type: { type: 'long', logicalType: 'timestamp-millis' } });
   });

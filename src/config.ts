@@ -85,6 +85,12 @@ const schema = z.object({
   PARLEY_REGISTER_WINDOW_S: int(3600),
   /** Command ids remembered per aggregate for dedup of retries. */
   PARLEY_RECENT_COMMANDS: int(1000),
+  /** A socket's presence lease; its gateway renews it every third of this. */
+  PARLEY_PRESENCE_LEASE_MS: int(30_000),
+  /** A TYPING indicator stops by itself after this without a refresh. */
+  PARLEY_TYPING_TTL_MS: int(6_000),
+  /** Results of a search. */
+  PARLEY_SEARCH_MAX: int(50),
   /** Largest batch a projector applies in one transaction. */
   PARLEY_PROJECTION_BATCH: int(500),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -22,6 +22,7 @@ import { hasRole, loadConfig, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { requireUser } from './http/auth-middleware.ts';
+import { createMemoryPresence } from './infra/presence.ts';
 import { createMemoryRateLimiter } from './infra/rate-limiter.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
 import type { Consumer, Log } from './log/port.ts';
@@ -30,8 +31,11 @@ import { topicSpecs } from './log/topics.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
 import { createProjectionProgress } from './projections/progress.ts';
 import { runProjection } from './projections/runner.ts';
+import { lastSeenProjection } from './projections/last-seen-projection.ts';
 import { queryRoutes } from './queries/http-routes.ts';
-import { createMemoryPresence } from './infra/memory-presence.ts';
+import { createPresenceReader } from './queries/presence-reader.ts';
+import { runDirectRoomsManager } from './commands/direct-rooms.ts';
+import { createSocialService } from './commands/social-service.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { openStore, type Store } from './store/store.ts';
 
@@ -78,36 +82,53 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const progress = createProjectionProgress(store.db, hasRole(config, 'projector') ? 100 : 10);
 
   const stoppers: (() => Promise<void>)[] = [];
-  let processor: Processor | undefined;
+  const runsApi = hasRole(config, 'api') || hasRole(config, 'gateway');
+  // Every part that sends commands needs the bus (the processor role too: its
+  // process manager sends the direct-room system commands).
+  const bus: CommandBus | undefined =
+    runsApi || hasRole(config, 'processor')
+      ? await createCommandBus({ log, instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS })
+      : undefined;
+  if (bus !== undefined) stoppers.push(() => bus.stop());
+
   if (hasRole(config, 'processor')) {
-    processor = await startProcessor({ log, codec, logger, instanceId, recentCommands: config.PARLEY_RECENT_COMMANDS });
-    stoppers.push(() => processor!.stop());
-  }
-  if (hasRole(config, 'projector')) {
-    const consumer: Consumer = await runProjection(chatProjection, {
+    const processor: Processor = await startProcessor({
       log,
-      db: store.db,
       codec,
       logger,
-      progress,
-      maxBatchSize: config.PARLEY_PROJECTION_BATCH,
-      engine: store.engine,
+      instanceId,
+      recentCommands: config.PARLEY_RECENT_COMMANDS,
     });
-    stoppers.push(() => consumer.stop());
+    stoppers.push(() => processor.stop());
+    const manager = await runDirectRoomsManager({ log, bus: bus!, codec, logger });
+    stoppers.push(() => manager.stop());
+  }
+  if (hasRole(config, 'projector')) {
+    for (const projection of [chatProjection, lastSeenProjection]) {
+      const consumer: Consumer = await runProjection(projection, {
+        log,
+        db: store.db,
+        codec,
+        logger,
+        progress,
+        maxBatchSize: config.PARLEY_PROJECTION_BATCH,
+        engine: store.engine,
+      });
+      stoppers.push(() => consumer.stop());
+    }
   }
 
-  let bus: CommandBus | undefined;
   let server: http.Server | undefined;
   let gateway: Gateway | undefined;
-  if (hasRole(config, 'api') || hasRole(config, 'gateway')) {
-    bus = await createCommandBus({ log, instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
+  if (runsApi) {
     const executor = createCommandExecutor({
-      bus,
+      bus: bus!,
       progress,
       projection: chatProjectionName,
       readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
     });
     const chat = createChatService({ executor, db: store.db });
+    const social = createSocialService({ executor, db: store.db });
     const signingKey = await loadOrCreateSigningKey(config.PARLEY_DATA_DIR, config.PARLEY_JWT_PRIVATE_KEY);
     const tokens = createTokenService({
       key: signingKey,
@@ -121,13 +142,29 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       absoluteTtlS: config.PARLEY_REFRESH_ABSOLUTE_TTL_S,
       onReuse: (userId, familyId) => logger.warn({ userId, familyId }, 'refresh token reused: session family revoked'),
     });
-    const presence = createMemoryPresence();
+    const presence = createMemoryPresence({ leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+    stoppers.push(() => presence.close());
     const authenticate = requireUser((token) => tokens.verifyAccessToken(token));
     const routers = hasRole(config, 'api')
       ? [
-          authRoutes({ config, db: store.db, executor, tokens, refreshTokens, signingKey, limiter: createMemoryRateLimiter(), logger }),
-          queryRoutes({ config, db: store.db, requireUser: authenticate, presence }),
-          commandRoutes({ config, chat, requireUser: authenticate }),
+          authRoutes({
+            config,
+            db: store.db,
+            executor,
+            tokens,
+            refreshTokens,
+            signingKey,
+            limiter: createMemoryRateLimiter(),
+            logger,
+          }),
+          queryRoutes({
+            config,
+            db: store.db,
+            requireUser: authenticate,
+            presence: createPresenceReader({ presence, db: store.db }),
+            engine: store.engine,
+          }),
+          commandRoutes({ config, chat, social, requireUser: authenticate }),
         ]
       : [];
     const app = createHttpApp({
@@ -141,7 +178,10 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
           .select('partition')
           .limit(1)
           .execute()
-          .then(() => true, () => false),
+          .then(
+            () => true,
+            () => false,
+          ),
       }),
     });
     server = http.createServer(app.callback());
@@ -152,15 +192,14 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
         db: store.db,
         codec,
         chat,
+        presence,
         progress,
         projection: chatProjectionName,
         logger,
-        instanceId,
         verifyToken: async (token) => {
           const { userId } = await tokens.verifyAccessToken(token);
           return { userId, expiresAt: (decodeJwt(token).exp ?? 0) * 1000 };
         },
-        onPresence: presence.set,
       });
       gateway.attach(server);
     }
@@ -181,7 +220,6 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
         await gateway?.stop();
         await closing;
       }
-      await bus?.stop();
       for (const stop of stoppers.reverse()) await stop();
       await log.close();
       await store.close();

@@ -3,23 +3,36 @@
 // your-writes), and answer with the read model's view of the result.
 
 import type { Kysely } from 'kysely';
+import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import type { Role } from '../domain/room.ts';
 import { newId } from '../ids.ts';
-import { findMessageByClientId } from '../queries/messages-queries.ts';
+import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
+import { areFriends, blockedBetween } from '../queries/social-queries.ts';
 import { findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
 import { existingUserIds, findUserById } from '../queries/users-queries.ts';
 import type { MessageView, UserView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
 import { commandMetadata } from './command-bus.ts';
 import type { CommandExecutor } from './execute.ts';
+import { directRoomId } from './direct-rooms.ts';
 import type { SendMessageInput } from './inputs.ts';
+import { mentionedMembers } from './mentions.ts';
 
 export interface ChatService {
   createRoom(userId: string, input: { name: string; member_ids: string[] }): Promise<RoomDetail>;
   addMember(userId: string, roomId: string, input: { user_id: string; role: Role }): Promise<RoomDetail>;
   removeMember(userId: string, roomId: string, memberId: string): Promise<void>;
   sendMessage(userId: string, roomId: string, input: SendMessageInput): Promise<MessageView>;
+  updateRoom(userId: string, roomId: string, input: { name?: string | undefined; topic?: string | undefined }): Promise<RoomDetail>;
+  changeRole(userId: string, roomId: string, memberId: string, role: Role): Promise<RoomDetail>;
+  editMessage(userId: string, roomId: string, messageId: string, content: string): Promise<MessageView>;
+  deleteMessage(userId: string, roomId: string, messageId: string): Promise<MessageView>;
+  react(userId: string, roomId: string, messageId: string, emoji: string, add: boolean): Promise<MessageView>;
+  /** Moves the user's read marker forward; resolves with where it stands. */
+  markRead(userId: string, roomId: string, seq: number): Promise<number>;
+  /** The one direct room of the pair; needs a friendship and no block. */
+  openDirectRoom(userId: string, otherId: string): Promise<RoomDetail>;
   updateProfile(
     userId: string,
     input: { display_name?: string | undefined; bio?: string | undefined; avatar_url?: string | null | undefined },
@@ -33,6 +46,17 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     const known = await existingUserIds(db, ids);
     const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new Rejection('user_not_found', 'unknown user', { user_ids: unknown });
+  }
+
+  /** Runs a command of `userId` (the data is the command's; metadata is stamped here). */
+  function run(userId: string, command: Omit<AnyCommand, 'metadata'>) {
+    return executor.execute({ ...command, metadata: commandMetadata(userId) } as AnyCommand);
+  }
+
+  async function messageAsSeen(roomId: string, messageId: string): Promise<MessageView> {
+    const message = await findMessage(db, roomId, messageId);
+    if (message === undefined) throw new Rejection('message_not_found', 'message not found');
+    return message;
   }
 
   async function roomAsSeenBy(userId: string, roomId: string): Promise<RoomDetail> {
@@ -82,6 +106,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
           mime_type: input.mime_type,
           reply_to: input.reply_to,
           attachments: input.attachments,
+          mentions: await mentionedMembers(db, roomId, input.content),
         },
         metadata: commandMetadata(userId),
       });
@@ -89,6 +114,47 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
       const message = await findMessageByClientId(db, roomId, userId, input.client_msg_id);
       if (message === undefined) throw new Error('accepted message is missing from the read model');
       return message;
+    },
+
+    async updateRoom(userId, roomId, input) {
+      await run(userId, { type: 'update_room', data: { room_id: roomId, ...input } });
+      return roomAsSeenBy(userId, roomId);
+    },
+
+    async changeRole(userId, roomId, memberId, role) {
+      await run(userId, { type: 'change_role', data: { room_id: roomId, user_id: memberId, role } });
+      return roomAsSeenBy(userId, roomId);
+    },
+
+    async editMessage(userId, roomId, messageId, content) {
+      await run(userId, { type: 'edit_message', data: { room_id: roomId, message_id: messageId, content } });
+      return messageAsSeen(roomId, messageId);
+    },
+
+    async deleteMessage(userId, roomId, messageId) {
+      await run(userId, { type: 'delete_message', data: { room_id: roomId, message_id: messageId } });
+      return messageAsSeen(roomId, messageId);
+    },
+
+    async react(userId, roomId, messageId, emoji, add) {
+      await run(userId, { type: 'react', data: { room_id: roomId, message_id: messageId, emoji, add } });
+      return messageAsSeen(roomId, messageId);
+    },
+
+    async markRead(userId, roomId, seq) {
+      await run(userId, { type: 'mark_read', data: { room_id: roomId, seq } });
+      const room = await roomAsSeenBy(userId, roomId);
+      return room.members.find((member) => member.user_id === userId)?.last_read_seq ?? 0;
+    },
+
+    async openDirectRoom(userId, otherId) {
+      if (otherId === userId) throw new Rejection('self_request', 'a direct room needs another user');
+      await requireUsers([otherId]);
+      if (await blockedBetween(db, userId, otherId)) throw new Rejection('blocked', 'you cannot message this user');
+      if (!(await areFriends(db, userId, otherId))) throw new Rejection('not_friends', 'direct rooms are for friends');
+      const roomId = directRoomId(userId, otherId);
+      await run(userId, { type: 'create_room', data: { room_id: roomId, type: 'direct', name: '', member_ids: [otherId] } });
+      return roomAsSeenBy(userId, roomId);
     },
 
     async updateProfile(userId, input) {

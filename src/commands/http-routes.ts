@@ -6,14 +6,21 @@ import type { Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import { parseBody } from '../http/validate.ts';
 import type { ChatService } from './chat-service.ts';
+import type { SocialService } from './social-service.ts';
 import { commandInputs } from './inputs.ts';
 
-export function commandRoutes(options: { config: Config; chat: ChatService; requireUser: Middleware }): Router {
-  const { chat } = options;
+export function commandRoutes(options: {
+  config: Config;
+  chat: ChatService;
+  social: SocialService;
+  requireUser: Middleware;
+}): Router {
+  const { chat, social } = options;
   const inputs = commandInputs(options.config);
   const router = new Router({ prefix: '/api/v1' });
   router.use(options.requireUser);
   const roomId = (value: string | undefined) => inputs.uuid.parse(value);
+  const id = roomId;
 
   router.patch('/users/me', async (ctx) => {
     ctx.body = await chat.updateProfile(ctx.state.userId, parseBody(ctx, inputs.updateProfile));
@@ -38,6 +45,76 @@ export function commandRoutes(options: { config: Config; chat: ChatService; requ
     const message = await chat.sendMessage(ctx.state.userId, roomId(ctx.params.id), parseBody(ctx, inputs.sendMessage));
     ctx.status = 201;
     ctx.body = message;
+  });
+
+  router.patch('/rooms/:id', async (ctx) => {
+    ctx.body = await chat.updateRoom(ctx.state.userId, roomId(ctx.params.id), parseBody(ctx, inputs.updateRoom));
+  });
+
+  router.patch('/rooms/:id/members/:user_id', async (ctx) => {
+    const { role } = parseBody(ctx, inputs.changeRole);
+    ctx.body = await chat.changeRole(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.user_id), role);
+  });
+
+  router.post('/rooms/direct', async (ctx) => {
+    const { user_id } = parseBody(ctx, inputs.userRef);
+    ctx.status = 201;
+    ctx.body = await chat.openDirectRoom(ctx.state.userId, user_id);
+  });
+
+  router.patch('/rooms/:id/messages/:message_id', async (ctx) => {
+    const { content } = parseBody(ctx, inputs.editMessage);
+    ctx.body = await chat.editMessage(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id), content);
+  });
+
+  router.delete('/rooms/:id/messages/:message_id', async (ctx) => {
+    ctx.body = await chat.deleteMessage(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id));
+  });
+
+  for (const [method, add] of [['put', true], ['delete', false]] as const) {
+    router[method]('/rooms/:id/messages/:message_id/reactions/:emoji', async (ctx) => {
+      const emoji = inputs.emoji.parse(ctx.params.emoji);
+      ctx.body = await chat.react(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id), emoji, add);
+    });
+  }
+
+  router.post('/rooms/:id/read', async (ctx) => {
+    const { seq } = parseBody(ctx, inputs.readReceipt);
+    const room = roomId(ctx.params.id);
+    ctx.body = { chat_room_id: room, last_read_seq: await chat.markRead(ctx.state.userId, room, seq) };
+  });
+
+  router.post('/friends/requests', async (ctx) => {
+    const { user_id } = parseBody(ctx, inputs.userRef);
+    ctx.status = 201;
+    ctx.body = { request: await social.sendRequest(ctx.state.userId, user_id) };
+  });
+
+  for (const answer of ['accept', 'reject'] as const) {
+    router.post(`/friends/requests/:id/${answer}`, async (ctx) => {
+      const request = await social.answerRequest(ctx.state.userId, id(ctx.params.id), answer);
+      ctx.body = answer === 'accept' ? { request, friendship: { user_ids: [request.from_user_id, request.to_user_id], since: request.updated_at } } : { request };
+    });
+  }
+
+  router.delete('/friends/requests/:id', async (ctx) => {
+    ctx.body = { request: await social.answerRequest(ctx.state.userId, id(ctx.params.id), 'cancel') };
+  });
+
+  router.delete('/friends/:user_id', async (ctx) => {
+    await social.unfriend(ctx.state.userId, id(ctx.params.user_id));
+    ctx.status = 204;
+  });
+
+  router.post('/blocks', async (ctx) => {
+    const { user_id } = parseBody(ctx, inputs.userRef);
+    await social.block(ctx.state.userId, user_id);
+    ctx.status = 204;
+  });
+
+  router.delete('/blocks/:user_id', async (ctx) => {
+    await social.unblock(ctx.state.userId, id(ctx.params.user_id));
+    ctx.status = 204;
   });
 
   return router;

@@ -9,6 +9,13 @@ export const codePoints = (value: string): number => [...value].length;
 
 const uuid = z.uuid({ message: 'must be a UUID' }).transform((value) => value.toLowerCase());
 
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+function isEmoji(value: string): boolean {
+  if (/^:[a-z0-9_+-]{1,32}:$/.test(value)) return true;
+  const graphemes = [...segmenter.segment(value)];
+  return graphemes.length === 1 && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(value);
+}
+
 export function commandInputs(config: Config) {
   const content = z
     .string()
@@ -47,6 +54,19 @@ export function commandInputs(config: Config) {
       name: roomName,
       member_ids: z.array(uuid).max(config.PARLEY_MAX_ROOM_MEMBERS_ON_CREATE).default([]),
     }),
+    updateRoom: z
+      .strictObject({ name: roomName.optional(), topic: z.string().max(1000).optional() })
+      .refine((value) => value.name !== undefined || value.topic !== undefined, { message: 'nothing to change' }),
+    changeRole: z.strictObject({ role: z.enum(['owner', 'admin', 'member']) }),
+    editMessage: z.strictObject({ content }),
+    readReceipt: z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+    userRef: z.strictObject({ user_id: uuid }),
+    /** One emoji (a grapheme cluster of pictographs), or a short :shortcode:. */
+    emoji: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine(isEmoji, { message: 'must be a single emoji or a :shortcode:' }),
     addMember: z.strictObject({
       user_id: uuid,
       role: z.enum(['admin', 'member', 'owner']).default('member'),

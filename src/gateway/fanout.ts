@@ -1,10 +1,21 @@
 // Turns events from the log into frames for this gateway's sockets. Each frame
-// is serialised once and written to every socket that should see it; the
-// gateway holds nothing another instance needs.
+// is serialised once and written to every socket that should see it.
+//
+// New messages are built from the event itself (the hot path: no query).
+// Notifications that carry "the changed object" (an edited message, a renamed
+// room, a friend request) read it from the read model once the projection has
+// applied the event, so clients receive the same object a query would return.
 
+import type { Kysely } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import type { MessageSent } from '../domain/room.ts';
+import type { Position } from '../log/port.ts';
+import type { ProjectionProgress } from '../projections/progress.ts';
+import { findMessage } from '../queries/messages-queries.ts';
+import { findRoom } from '../queries/rooms-queries.ts';
+import { findRequest } from '../queries/social-queries.ts';
 import type { MessageView } from '../queries/wire.ts';
+import type { Database } from '../store/schema.ts';
 import { serverFrame } from './frames.ts';
 import type { Membership } from './membership.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
@@ -29,28 +40,58 @@ export function messageFromEvent(data: MessageSent['data']): MessageView {
 }
 
 export interface Fanout {
-  /** Routes one event; `partition` is where it came from (for membership loads). */
-  deliver(event: AnyEvent, partition: number): void;
+  /** Routes one event; resolves once its frames are written (keeps per-partition order). */
+  deliver(event: AnyEvent, position: Position): Promise<void> | void;
 }
 
 export function createFanout(options: {
   sessions: SessionRegistry;
   membership: Membership;
   send: (session: Session, frame: string) => void;
+  db: Kysely<Database>;
+  progress: ProjectionProgress;
+  projection: string;
+  catchUpTimeoutMs: number;
 }): Fanout {
-  const { sessions, membership, send } = options;
+  const { sessions, membership, send, db } = options;
 
   function toMembers(roomId: string, each: (session: Session) => void) {
     membership.withMembers(roomId, (members) => {
-      for (const userId of members) {
-        const userSessions = sessions.of(userId);
-        if (userSessions !== undefined) for (const session of userSessions) each(session);
-      }
+      for (const userId of members) for (const session of sessions.of(userId) ?? []) each(session);
     });
+  }
+  const frameToMembers = (roomId: string, frame: string) => toMembers(roomId, (session) => send(session, frame));
+  function toUsers(userIds: string[], frame: string) {
+    for (const userId of userIds) for (const session of sessions.of(userId) ?? []) send(session, frame);
+  }
+  const anyConnected = (userIds: string[]) => userIds.some(sessions.isConnected);
+  /** Waits until the read model shows the event (bounded; on timeout it shows what it has). */
+  const applied = (position: Position) =>
+    options.progress.waitFor(options.projection, position, options.catchUpTimeoutMs);
+
+  async function messageChanged(type: string, roomId: string, messageId: string, position: Position) {
+    if (membership.isTracked(roomId) === false) return;
+    await applied(position);
+    const message = await findMessage(db, roomId, messageId);
+    if (message !== undefined) frameToMembers(roomId, serverFrame(type, message));
+  }
+
+  async function roomChanged(roomId: string, position: Position) {
+    if (membership.isTracked(roomId) === false) return;
+    await applied(position);
+    const room = await findRoom(db, roomId);
+    if (room !== undefined) frameToMembers(roomId, serverFrame('ROOM_UPDATED', room));
+  }
+
+  async function requestChanged(type: string, requestId: string, parties: string[], position: Position) {
+    if (!anyConnected(parties)) return;
+    await applied(position);
+    const request = await findRequest(db, requestId);
+    if (request !== undefined) toUsers(parties, serverFrame(type, request));
   }
 
   return {
-    deliver(event, partition) {
+    deliver(event, position) {
       switch (event.type) {
         case 'message_sent': {
           const { room_id, seq } = event.data;
@@ -58,19 +99,82 @@ export function createFanout(options: {
           toMembers(room_id, (session) => deliverInOrder(session, room_id, seq, frame, send));
           return;
         }
+        case 'message_edited':
+          return messageChanged('MESSAGE_UPDATED', event.data.room_id, event.data.message_id, position);
+        case 'message_deleted':
+          return messageChanged('MESSAGE_DELETED', event.data.room_id, event.data.message_id, position);
+        case 'reaction_added':
+        case 'reaction_removed':
+          return messageChanged('REACTION_UPDATED', event.data.room_id, event.data.message_id, position);
+        case 'messages_read': {
+          const { room_id, user_id, seq } = event.data;
+          frameToMembers(room_id, serverFrame('READ_RECEIPT', { chat_room_id: room_id, user_id, seq }));
+          return;
+        }
+        case 'room_updated':
+        case 'room_closed':
+        case 'room_reopened':
+          return roomChanged(event.data.room_id, position);
         case 'user_joined_room': {
-          const { room_id, user_id } = event.data;
+          const { room_id, user_id, role, added_by } = event.data;
           membership.apply(room_id, { kind: 'join', userId: user_id });
           // A connected user who joins a room we do not track yet: start now.
-          if (sessions.isConnected(user_id)) void membership.track(room_id, partition).catch(() => undefined);
+          if (sessions.isConnected(user_id)) void membership.track(room_id, position.partition).catch(() => undefined);
+          frameToMembers(room_id, serverFrame('MEMBER_ADDED', { chat_room_id: room_id, user_id, role, added_by }));
+          return;
+        }
+        case 'member_role_changed': {
+          const { room_id, user_id, role, changed_by } = event.data;
+          frameToMembers(room_id, serverFrame('MEMBER_UPDATED', { chat_room_id: room_id, user_id, role, changed_by }));
           return;
         }
         case 'user_left_room': {
-          const { room_id, user_id } = event.data;
+          const { room_id, user_id, removed_by } = event.data;
+          const frame = serverFrame('MEMBER_REMOVED', { chat_room_id: room_id, user_id, removed_by });
+          // The removed user hears it too, then stops receiving the room at once.
+          toMembers(room_id, (session) => send(session, frame));
           membership.apply(room_id, { kind: 'leave', userId: user_id });
-          for (const session of sessions.of(user_id) ?? []) session.joined.delete(room_id);
+          for (const session of sessions.of(user_id) ?? []) {
+            send(session, frame);
+            session.joined.delete(room_id);
+          }
           return;
         }
+        case 'friend_request_sent':
+          return requestChanged(
+            'FRIEND_REQUEST',
+            event.data.request_id,
+            [event.data.to_user_id, event.data.from_user_id],
+            position,
+          );
+        case 'friend_request_accepted':
+        case 'friend_request_rejected':
+        case 'friend_request_cancelled':
+          return requestChanged(
+            'FRIEND_REQUEST_UPDATED',
+            event.data.request_id,
+            [event.data.from_user_id, event.data.to_user_id],
+            position,
+          );
+        case 'friendship_ended': {
+          const { user_a, user_b, by_user_id } = event.data;
+          toUsers([user_a], serverFrame('FRIEND_REMOVED', { user_id: user_b, by_user_id }));
+          toUsers([user_b], serverFrame('FRIEND_REMOVED', { user_id: user_a, by_user_id }));
+          return;
+        }
+        case 'user_blocked':
+        case 'user_unblocked': {
+          // Only the blocker's own devices learn of it; the blocked user is not told.
+          const { blocker_id, blocked_id } = event.data;
+          toUsers([blocker_id], serverFrame('BLOCK_UPDATED', { user_id: blocked_id, blocked: event.type === 'user_blocked' }));
+          return;
+        }
+        case 'user_registered':
+        case 'user_profile_updated':
+        case 'value_reserved':
+        case 'value_released':
+        case 'room_created':
+          return;
         default:
           return;
       }

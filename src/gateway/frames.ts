@@ -19,12 +19,22 @@ export function clientFrameSchemas(inputs: CommandInputs) {
     frame('SEND_MESSAGE', inputs.sendMessage.extend({ chat_room_id: roomId })),
     frame('JOIN_ROOM', z.strictObject({ chat_room_id: roomId, since_seq: z.number().int().min(0).optional() })),
     frame('LEAVE_ROOM', z.strictObject({ chat_room_id: roomId })),
+    frame('TYPING', z.strictObject({ chat_room_id: roomId, is_typing: z.boolean() })),
+    frame('READ_RECEIPT', z.strictObject({ chat_room_id: roomId, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })),
     frame('PING', z.strictObject({}).optional()),
   ]);
 }
 
 export type ClientFrame = z.infer<ReturnType<typeof clientFrameSchemas>>;
-export const clientFrameTypes = ['AUTH', 'SEND_MESSAGE', 'JOIN_ROOM', 'LEAVE_ROOM', 'PING'] as const;
+export const clientFrameTypes: ReadonlySet<string> = new Set([
+  'AUTH',
+  'SEND_MESSAGE',
+  'JOIN_ROOM',
+  'LEAVE_ROOM',
+  'TYPING',
+  'READ_RECEIPT',
+  'PING',
+]);
 
 export function serverFrame(type: string, data: unknown, ref?: string): string {
   return JSON.stringify(ref === undefined ? { type, timestamp: Date.now(), data } : { type, ref, timestamp: Date.now(), data });

@@ -1,6 +1,7 @@
-// The WebSocket gateway on `/ws`: authenticates sockets, turns client frames
-// into commands and queries, and streams the events log to the sockets that
-// should see each event. Several gateways can run; each serves its own sockets.
+// The WebSocket gateway on `/ws`: authenticates sockets, hands their frames to
+// the frame handler, and streams the events and signals logs to the sockets
+// that should see them. Several gateways can run; each serves its own sockets
+// and keeps nothing another instance needs.
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
@@ -8,25 +9,29 @@ import type { Duplex } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { ZodError } from 'zod';
+import type { ZodError } from 'zod';
 import type { ChatService } from '../commands/chat-service.ts';
-import type { EventCodec } from '../commands/processor.ts';
 import { commandInputs } from '../commands/inputs.ts';
+import type { EventCodec } from '../commands/processor.ts';
 import type { Config } from '../config.ts';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import { roomAggregateId } from '../domain/room.ts';
-import type { Consumer, Log, Position } from '../log/port.ts';
+import { toApiError } from '../http/errors.ts';
+import type { Presence } from '../infra/presence.ts';
+import type { Consumer, Log } from '../log/port.ts';
+import { decodeSignal, signalRecord, type AnySignal } from '../log/signals.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
-import { readHistory } from '../queries/messages-queries.ts';
-import { isMember, roomIdsOf } from '../queries/rooms-queries.ts';
+import { roomIdsOf } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
-import { toApiError } from '../http/errors.ts';
-import { createFanout, deliverInOrder } from './fanout.ts';
-import { clientFrameSchemas, errorFrame, serverFrame, type ClientFrame } from './frames.ts';
+import { createFanout } from './fanout.ts';
+import { createFrameHandler } from './frame-handlers.ts';
+import { clientFrameSchemas, clientFrameTypes, errorFrame, serverFrame, type ClientFrame } from './frames.ts';
 import { createMembership } from './membership.ts';
-import { createRoomViews, type RoomViews } from './room-views.ts';
-import { SessionRegistry, takeToken, type RoomCursor, type Session } from './sessions.ts';
+import { createPresenceNotifier } from './presence-notifier.ts';
+import { createRoomViews } from './room-views.ts';
+import { SessionRegistry, takeToken, type Session } from './sessions.ts';
+import { createTyping } from './typing.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -34,14 +39,12 @@ export interface GatewayOptions {
   db: Kysely<Database>;
   codec: EventCodec;
   chat: ChatService;
+  presence: Presence;
   progress: ProjectionProgress;
   projection: string;
   logger: Logger;
-  instanceId: string;
   /** Verifies an access token; throws when it is not valid. */
   verifyToken: (token: string) => Promise<{ userId: string; expiresAt: number }>;
-  /** Called when a user's first socket opens and last socket closes (presence). */
-  onPresence?: (userId: string, online: boolean) => void;
 }
 
 export interface Gateway {
@@ -52,20 +55,11 @@ export interface Gateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { config, log, db, codec, chat, logger } = options;
+  const { config, log, db, codec, logger, presence } = options;
   const frames = clientFrameSchemas(commandInputs(config));
   const sessions = new SessionRegistry();
   const consumed = new Map<number, number>();
   let connections = 0;
-
-  const membership = createMembership({
-    db,
-    progress: options.progress,
-    projection: options.projection,
-    consumedUpTo: (partition) => ({ topic: topics.events, partition, offset: consumed.get(partition) ?? 0 }),
-    catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
-    logger,
-  });
 
   const send = (session: Session, frame: string) => {
     const socket = session.socket;
@@ -78,8 +72,62 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     socket.send(frame);
   };
+  const sendToUser = (frame: string, userId: string) => {
+    for (const session of sessions.of(userId) ?? []) send(session, frame);
+  };
+  const publish = (signal: AnySignal) => {
+    // Signals are best effort by design: a lost one only affects an indicator.
+    log.append(topics.signals, [signalRecord(codec, signal)]).catch((error: unknown) => {
+      logger.warn({ err: error, type: signal.type }, 'signal not published');
+    });
+  };
+  const partitionOf = (roomId: string) => log.partitionForKey(topics.events, roomAggregateId(roomId));
 
-  const fanout = createFanout({ sessions, membership, send });
+  const membership = createMembership({
+    db,
+    progress: options.progress,
+    projection: options.projection,
+    consumedUpTo: (partition) => ({ topic: topics.events, partition, offset: consumed.get(partition) ?? 0 }),
+    catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+    logger,
+  });
+  const toRoomMembers = (roomId: string, frame: string, only?: (session: Session) => boolean) =>
+    membership.withMembers(roomId, (members) => {
+      for (const userId of members) {
+        for (const session of sessions.of(userId) ?? []) if (only === undefined || only(session)) send(session, frame);
+      }
+    });
+
+  const views = createRoomViews({
+    publish,
+    onChange: (roomId, userId, active) =>
+      toRoomMembers(
+        roomId,
+        serverFrame(active ? 'USER_JOINED' : 'USER_LEFT', { chat_room_id: roomId, user_id: userId }),
+        (session) => session.joined.has(roomId),
+      ),
+  });
+  const typing = createTyping({
+    publish,
+    ttlMs: config.PARLEY_TYPING_TTL_MS,
+    onChange: (roomId, userId, isTyping) =>
+      toRoomMembers(
+        roomId,
+        serverFrame('TYPING', { chat_room_id: roomId, user_id: userId, is_typing: isTyping }),
+        (session) => session.userId !== userId,
+      ),
+  });
+  const notifyPresence = createPresenceNotifier({ db, sessions, send: sendToUser });
+
+  const fanout = createFanout({
+    sessions,
+    membership,
+    send,
+    db,
+    progress: options.progress,
+    projection: options.projection,
+    catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+  });
   const eventsConsumer: Consumer = await log.consume({
     topic: topics.events,
     group: null,
@@ -89,23 +137,52 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         consumed.set(partition, record.offset + 1);
         const type = record.headers[headers.eventType];
         if (type === undefined) continue;
-        fanout.deliver({ type, data: codec.decode(type, record.value) } as AnyEvent, partition);
+        const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
+        const position = { topic: record.topic, partition, offset: record.offset };
+        try {
+          await fanout.deliver(event, position);
+        } catch (error) {
+          logger.error({ err: error, type }, 'delivery failed');
+        }
+      }
+    },
+  });
+  const signalsConsumer: Consumer = await log.consume({
+    topic: topics.signals,
+    group: null,
+    from: 'latest',
+    eachBatch: async ({ records }) => {
+      for (const record of records) {
+        const signal = decodeSignal(codec, record);
+        if (signal === null) continue;
+        switch (signal.type) {
+          case 'room_view_started':
+          case 'room_view_ended':
+            views.apply(signal);
+            break;
+          case 'typing_started':
+          case 'typing_stopped':
+            typing.apply(signal);
+            break;
+          case 'user_online':
+          case 'user_offline':
+            await notifyPresence(signal).catch((error: unknown) => logger.warn({ err: error }, 'presence not sent'));
+            break;
+        }
       }
     },
   });
 
-  const views: RoomViews = await createRoomViews({
-    log,
-    instanceId: options.instanceId,
-    onChange: (roomId, userId, active) => {
-      const frame = serverFrame(active ? 'USER_JOINED' : 'USER_LEFT', { chat_room_id: roomId, user_id: userId });
-      membership.withMembers(roomId, (members) => {
-        for (const memberId of members) {
-          for (const session of sessions.of(memberId) ?? []) if (session.joined.has(roomId)) send(session, frame);
-        }
-      });
-    },
-  });
+  // Presence leases are renewed while sockets stay open; a crashed gateway's
+  // sockets simply expire.
+  const renewal = setInterval(() => {
+    const open: { userId: string; socketId: string }[] = [];
+    for (const userSessions of sessions.all()) for (const s of userSessions) open.push({ userId: s.userId, socketId: s.id });
+    presence.renew(open).catch((error: unknown) => logger.warn({ err: error }, 'presence renewal failed'));
+  }, Math.max(1000, Math.floor(config.PARLEY_PRESENCE_LEASE_MS / 3)));
+  renewal.unref();
+
+  const handle = createFrameHandler({ config, db, chat: options.chat, membership, views, typing, partitionOf, send });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -113,10 +190,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     perMessageDeflate: false,
     clientTracking: false,
   });
-
-  function partitionOf(roomId: string): number {
-    return log.partitionForKey(topics.events, roomAggregateId(roomId));
-  }
 
   async function open(socket: WebSocket, userId: string, expiresAt: number): Promise<Session> {
     const session: Session = {
@@ -127,7 +200,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       bucket: { tokens: config.PARLEY_WS_RATE_BURST, updatedAt: Date.now() },
       strikes: 0,
     };
-    const first = sessions.count(userId) === 0;
     sessions.add(session);
     // A socket lives no longer than the token that opened it.
     const expiry = setTimeout(() => socket.close(1008, 'token expired'), Math.max(0, expiresAt - Date.now()));
@@ -135,70 +207,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearTimeout(expiry);
       connections--;
       for (const roomId of session.joined.keys()) views.leave(roomId, userId, session.id);
-      if (sessions.remove(session)) {
+      const lastHere = sessions.remove(session);
+      if (lastHere) {
+        typing.stopAll(userId);
         membership.prune(sessions.isConnected);
-        options.onPresence?.(userId, false);
       }
+      presence.disconnect(userId, session.id).then(
+        (wentOffline) => {
+          if (wentOffline) publish({ type: 'user_offline', data: { user_id: userId, at: Date.now() } });
+        },
+        (error: unknown) => logger.warn({ err: error }, 'presence disconnect failed'),
+      );
     });
     await Promise.all((await roomIdsOf(db, userId)).map((roomId) => membership.track(roomId, partitionOf(roomId))));
-    if (first) options.onPresence?.(userId, true);
-    return session;
-  }
-
-  async function handle(session: Session, frame: ClientFrame): Promise<void> {
-    const ref = frame.ref;
-    switch (frame.type) {
-      case 'PING':
-        send(session, serverFrame('PONG', {}, ref));
-        return;
-      case 'AUTH':
-        send(session, errorFrame('already_authenticated', 'this socket is already authenticated', ref));
-        return;
-      case 'SEND_MESSAGE': {
-        const { chat_room_id, ...input } = frame.data;
-        const message = await chat.sendMessage(session.userId, chat_room_id, input);
-        send(session, serverFrame('ACK', { ref: ref ?? null, message }, ref));
-        return;
-      }
-      case 'JOIN_ROOM': {
-        const { chat_room_id: roomId, since_seq } = frame.data;
-        if (!(await isMember(db, roomId, session.userId))) {
-          send(session, errorFrame('room_not_found', 'room not found', ref));
-          return;
-        }
-        await membership.track(roomId, partitionOf(roomId));
-        const rejoin = session.joined.has(roomId);
-        // With since_seq, live messages wait until the replay has been sent.
-        const cursor: RoomCursor = { lastSeq: since_seq ?? 0, queue: since_seq === undefined ? null : [] };
-        session.joined.set(roomId, cursor);
-        const replay =
-          since_seq === undefined
-            ? []
-            : await readHistory(db, roomId, { after_seq: since_seq, limit: config.PARLEY_REPLAY_MAX });
-        send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: await lastSeqOf(roomId) }, ref));
-        for (const message of replay) {
-          cursor.lastSeq = message.seq;
-          send(session, serverFrame('NEW_MESSAGE', message));
-        }
-        const queued = cursor.queue ?? [];
-        cursor.queue = null;
-        for (const live of queued) deliverInOrder(session, roomId, live.seq, live.frame, send);
-        if (!rejoin) views.join(roomId, session.userId, session.id);
-        const users = new Set([...views.activeIn(roomId), session.userId]);
-        send(session, serverFrame('USERS', { chat_room_id: roomId, users: [...users] }));
-        return;
-      }
-      case 'LEAVE_ROOM': {
-        const roomId = frame.data.chat_room_id;
-        if (session.joined.delete(roomId)) views.leave(roomId, session.userId, session.id);
-        return;
-      }
+    if (await presence.connect(userId, session.id)) {
+      publish({ type: 'user_online', data: { user_id: userId, at: Date.now() } });
     }
-  }
-
-  async function lastSeqOf(roomId: string): Promise<number> {
-    const row = await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst();
-    return row === undefined ? 0 : Number(row.last_seq);
+    return session;
   }
 
   function onFrame(session: Session, raw: RawData, isBinary: boolean) {
@@ -231,16 +256,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     } catch {
       return { error: { code: 'invalid_json', message: 'frame is not valid JSON' } };
     }
-    const ref = typeof value === 'object' && value !== null && typeof (value as { ref?: unknown }).ref === 'string'
-      ? ((value as { ref: string }).ref.slice(0, 64))
-      : undefined;
+    const candidate = typeof value === 'object' && value !== null ? (value as { ref?: unknown; type?: unknown }) : {};
+    const ref = typeof candidate.ref === 'string' ? candidate.ref.slice(0, 64) : undefined;
+    const withRef = ref === undefined ? {} : { ref };
     const result = frames.safeParse(value);
     if (result.success) return { frame: result.data };
-    const type = (value as { type?: unknown } | null)?.type;
-    if (typeof type !== 'string' || !['AUTH', 'SEND_MESSAGE', 'JOIN_ROOM', 'LEAVE_ROOM', 'PING'].includes(type)) {
-      return { error: { code: 'unknown_type', message: 'unknown frame type' }, ...(ref ? { ref } : {}) };
+    if (typeof candidate.type !== 'string' || !clientFrameTypes.has(candidate.type)) {
+      return { error: { code: 'unknown_type', message: 'unknown frame type' }, ...withRef };
     }
-    return { error: { code: 'validation_failed', message: describeZod(result.error) }, ...(ref ? { ref } : {}) };
+    return { error: { code: 'validation_failed', message: describeZod(result.error) }, ...withRef };
   }
 
   function authenticated(socket: WebSocket, userId: string, expiresAt: number) {
@@ -277,11 +301,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         socket.close(1008, 'unauthorized');
         return;
       }
-      const token = parsed.frame.data.token;
-      options.verifyToken(token).then(
+      const ref = parsed.frame.ref;
+      options.verifyToken(parsed.frame.data.token).then(
         ({ userId, expiresAt }) => authenticated(socket, userId, expiresAt),
         () => {
-          socket.send(errorFrame('invalid_token', 'invalid or expired token', parsed.frame.ref));
+          socket.send(errorFrame('invalid_token', 'invalid or expired token', ref));
           socket.close(1008, 'invalid token');
         },
       );
@@ -308,9 +332,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // A bad token is refused before the upgrade: no socket is opened.
     options.verifyToken(token).then(accept, () => {
+      const body = JSON.stringify({ error: { code: 'invalid_token', message: 'invalid or expired token' } });
       socket.end(
-        'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n' +
-          JSON.stringify({ error: { code: 'invalid_token', message: 'invalid or expired token' } }),
+        `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
     });
   }
@@ -321,8 +345,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     connectionCount: () => connections,
     async stop() {
+      clearInterval(renewal);
+      typing.stop();
       await eventsConsumer.stop();
-      await views.stop();
+      await signalsConsumer.stop();
       for (const userSessions of sessions.all()) {
         for (const session of userSessions) session.socket.close(1001, 'server shutting down');
       }
@@ -337,5 +363,3 @@ function describeZod(error: ZodError): string {
     .map((issue) => `${issue.path.join('.') || '(frame)'}: ${issue.message}`)
     .join('; ');
 }
-
-export type { Position };

@@ -35,6 +35,8 @@ export interface Membership {
   track(roomId: string, partition: number): Promise<void>;
   /** Applies a join/leave seen on the events log. */
   apply(roomId: string, change: MembershipChange): void;
+  /** Whether this gateway follows the room (some local user is in it). */
+  isTracked(roomId: string): boolean;
   /** Stops tracking rooms none of `connected` belongs to. */
   prune(isConnected: (userId: string) => boolean): void;
 }
@@ -92,6 +94,7 @@ export function createMembership(options: {
       if (room.pending !== null) room.pending.push(change);
       else applyTo(room.members, change);
     },
+    isTracked: (roomId) => rooms.has(roomId),
     prune(isConnected) {
       for (const [roomId, room] of rooms) {
         if (room.pending !== null) continue;

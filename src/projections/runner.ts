@@ -17,6 +17,8 @@ import type { ProjectionProgress } from './progress.ts';
 export interface Projection {
   /** Stable name: the offsets row and the consumer group are keyed by it. */
   name: string;
+  /** The log it follows; the events log unless said otherwise. */
+  topic?: string;
   /** Applies one event; must only touch this projection's tables. */
   apply(trx: Transaction<Database>, event: DomainEvent, record: LogRecord): Promise<void>;
 }
@@ -33,16 +35,17 @@ export interface RunnerOptions {
 
 export async function runProjection(projection: Projection, options: RunnerOptions): Promise<Consumer> {
   const { log, db, codec, progress, engine } = options;
-  await ensureOffsetRows(db, projection.name, log.partitionCount(topics.events));
+  const topic = projection.topic ?? topics.events;
+  await ensureOffsetRows(db, projection.name, topic, log.partitionCount(topic));
   return log.consume({
-    topic: topics.events,
+    topic,
     group: `parley.projection.${projection.name}`,
     from: 'earliest',
     maxBatchSize: options.maxBatchSize,
-    startAt: (partition) => storedOffset(db, projection.name, partition),
+    startAt: (partition) => storedOffset(db, projection.name, partition, topic),
     eachBatch: async ({ partition, records }) => {
       const reached = await db.transaction().execute(async (trx) => {
-        const next = await lockOffset(trx, engine, projection.name, partition);
+        const next = await lockOffset(trx, engine, projection.name, topic, partition);
         const fresh = records.filter((record) => record.offset >= next);
         if (fresh.length === 0) return next;
         for (const record of fresh) {
@@ -51,7 +54,7 @@ export async function runProjection(projection: Projection, options: RunnerOptio
           await projection.apply(trx, { type, data: codec.decode(type, record.value) }, record);
         }
         const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
-        await saveOffset(trx, projection.name, partition, reachedOffset);
+        await saveOffset(trx, projection.name, topic, partition, reachedOffset);
         return reachedOffset;
       });
       progress.reached(projection.name, partition, reached);
@@ -63,25 +66,26 @@ export async function storedOffset(
   db: Kysely<Database>,
   projection: string,
   partition: number,
+  topic: string = topics.events,
 ): Promise<number | null> {
   const row = await db
     .selectFrom('projection_offsets')
     .select('next_offset')
     .where('projection', '=', projection)
-    .where('topic', '=', topics.events)
+    .where('topic', '=', topic)
     .where('partition', '=', partition)
     .executeTakeFirst();
   return row === undefined ? null : Number(row.next_offset);
 }
 
 /** One row per partition from the start, so every batch only ever updates (and locks) it. */
-async function ensureOffsetRows(db: Kysely<Database>, projection: string, partitions: number): Promise<void> {
+async function ensureOffsetRows(db: Kysely<Database>, projection: string, topic: string, partitions: number): Promise<void> {
   for (let partition = 0; partition < partitions; partition++) {
     // `ignore` is INSERT IGNORE on MySQL and INSERT OR IGNORE on SQLite.
     await db
       .insertInto('projection_offsets')
       .ignore()
-      .values({ projection, topic: topics.events, partition, next_offset: 0 })
+      .values({ projection, topic, partition, next_offset: 0 })
       .execute();
   }
 }
@@ -91,12 +95,18 @@ async function ensureOffsetRows(db: Kysely<Database>, projection: string, partit
  * on MySQL so two consumers of one partition (a rebalance straggler) serialise.
  * SQLite has a single writer, so its transactions already do.
  */
-async function lockOffset(trx: Transaction<Database>, engine: Engine, projection: string, partition: number): Promise<number> {
+async function lockOffset(
+  trx: Transaction<Database>,
+  engine: Engine,
+  projection: string,
+  topic: string,
+  partition: number,
+): Promise<number> {
   let query = trx
     .selectFrom('projection_offsets')
     .select('next_offset')
     .where('projection', '=', projection)
-    .where('topic', '=', topics.events)
+    .where('topic', '=', topic)
     .where('partition', '=', partition);
   if (engine === 'mysql') query = query.forUpdate();
   const row = await query.executeTakeFirstOrThrow();
@@ -106,6 +116,7 @@ async function lockOffset(trx: Transaction<Database>, engine: Engine, projection
 async function saveOffset(
   trx: Transaction<Database>,
   projection: string,
+  topic: string,
   partition: number,
   nextOffset: number,
 ): Promise<void> {
@@ -113,7 +124,7 @@ async function saveOffset(
     .updateTable('projection_offsets')
     .set({ next_offset: nextOffset })
     .where('projection', '=', projection)
-    .where('topic', '=', topics.events)
+    .where('topic', '=', topic)
     .where('partition', '=', partition)
     .execute();
 }

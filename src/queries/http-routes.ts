@@ -6,11 +6,16 @@ import type { Middleware } from 'koa';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { Rejection } from '../domain/decider.ts';
-import { pageLimitSchema, parseQuery, seqSchema } from '../http/validate.ts';
+import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
+import { searchMessageIds, fullTextQuery, escapeLike } from '../store/dialect.ts';
+import type { Engine } from '../store/store.ts';
 import type { PresenceReader } from './presence.ts';
+import { findMessagesByIds } from './messages-queries.ts';
+import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
+import { searchUsers } from './users-queries.ts';
 import { readHistory } from './messages-queries.ts';
-import { findRoomForMember, isMember, listMyRooms } from './rooms-queries.ts';
+import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { findUserById } from './users-queries.ts';
 
 export function queryRoutes(options: {
@@ -18,15 +23,16 @@ export function queryRoutes(options: {
   db: Kysely<Database>;
   requireUser: Middleware;
   presence: PresenceReader;
+  engine: Engine;
 }): Router {
-  const { db, config, presence } = options;
+  const { db, config, presence, engine } = options;
   const router = new Router({ prefix: '/api/v1' });
   router.use(options.requireUser);
   const uuid = z.uuid().transform((value) => value.toLowerCase());
   const historyQuery = z
     .strictObject({
-      before_seq: seqSchema.optional(),
-      after_seq: seqSchema.optional(),
+      before_seq: seqQuerySchema.optional(),
+      after_seq: seqQuerySchema.optional(),
       limit: pageLimitSchema(config),
     })
     .refine((q) => q.before_seq === undefined || q.after_seq === undefined || q.after_seq < q.before_seq, {
@@ -39,10 +45,52 @@ export function queryRoutes(options: {
     ctx.body = user;
   });
 
+  router.get('/users', async (ctx) => {
+    const { q, limit } = parseQuery(ctx, z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }));
+    const hidden = await blockPeersOf(db, ctx.state.userId);
+    const users = await searchUsers(db, escapeLike(q.normalize('NFKC').toLowerCase()), limit + hidden.size);
+    ctx.body = { users: users.filter((user) => !hidden.has(user.id)).slice(0, limit) };
+  });
+
   router.get('/users/:id', async (ctx) => {
     const user = await findUserById(db, uuid.parse(ctx.params.id));
     if (user === undefined) throw new Rejection('user_not_found', 'user not found');
-    ctx.body = { ...user, status: await presence.statusOf(user.id) };
+    ctx.body = { ...user, status: await presence.statusOf(user.id, ctx.state.userId) };
+  });
+
+  router.get('/friends', async (ctx) => {
+    const friends = await friendsOf(db, ctx.state.userId);
+    const statuses = await presence.statusesOf(friends.map((friend) => friend.id));
+    ctx.body = { friends: friends.map((friend) => ({ ...friend, status: statuses.get(friend.id) })) };
+  });
+
+  router.get('/friends/requests', async (ctx) => {
+    const { direction } = parseQuery(
+      ctx,
+      z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
+    );
+    ctx.body = { requests: await pendingRequests(db, ctx.state.userId, direction) };
+  });
+
+  router.get('/blocks', async (ctx) => {
+    ctx.body = { blocks: await blockedBy(db, ctx.state.userId) };
+  });
+
+  router.get('/search/messages', async (ctx) => {
+    const query = parseQuery(
+      ctx,
+      z.strictObject({
+        q: z.string().trim().min(1).max(200),
+        room_id: uuid.optional(),
+        limit: pageLimitSchema({ PARLEY_PAGE_DEFAULT: 20, PARLEY_PAGE_MAX: config.PARLEY_SEARCH_MAX }),
+      }),
+    );
+    const mine = await roomIdsOf(db, ctx.state.userId);
+    // Only rooms the caller is in are searched: others' rooms stay invisible.
+    const rooms = query.room_id === undefined ? mine : mine.filter((roomId) => roomId === query.room_id);
+    const text = fullTextQuery(engine, query.q);
+    const ids = text === null ? [] : await searchMessageIds(db, engine, text, rooms, query.limit);
+    ctx.body = { messages: await findMessagesByIds(db, ids) };
   });
 
   router.get('/rooms', async (ctx) => {

@@ -41,3 +41,25 @@ export async function findMessageByClientId(
     .executeTakeFirst();
   return row && messageView(row);
 }
+
+export async function findMessage(
+  db: Kysely<Database>,
+  roomId: string,
+  messageId: string,
+): Promise<MessageView | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where('room_id', '=', roomId)
+    .where('id', '=', messageId)
+    .executeTakeFirst();
+  return row && messageView(row);
+}
+
+/** Messages by id, in the order of `ids`. */
+export async function findMessagesByIds(db: Kysely<Database>, ids: string[]): Promise<MessageView[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((row) => [row.id, messageView(row)]));
+  return ids.map((id) => byId.get(id)).filter((message): message is MessageView => message !== undefined);
+}

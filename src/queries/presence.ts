@@ -1,4 +1,5 @@
-// What queries need from presence: is a user online, and when were they last seen.
+// What queries need from presence: is a user online, and when were they last
+// seen. A block hides both, in both directions.
 
 export interface PresenceStatus {
   online: boolean;
@@ -6,5 +7,7 @@ export interface PresenceStatus {
 }
 
 export interface PresenceReader {
-  statusOf(userId: string): Promise<PresenceStatus>;
+  /** The status of `userId` as `viewerId` may see it. */
+  statusOf(userId: string, viewerId: string): Promise<PresenceStatus>;
+  statusesOf(userIds: string[]): Promise<Map<string, PresenceStatus>>;
 }

@@ -9,21 +9,42 @@ export interface RoomSummary {
   type: 'group' | 'direct';
   name: string;
   topic: string;
+  closed: boolean;
   last_seq: number;
   last_read_seq: number;
   unread_count: number;
   last_message: MessageView | null;
 }
 
-export interface RoomDetail {
+export interface RoomView {
   id: string;
   type: 'group' | 'direct';
   name: string;
   topic: string;
+  /** A direct room closed by a block: readable, no new messages. */
+  closed: boolean;
   created_by: string;
   created_at: number;
   last_seq: number;
-  members: { user_id: string; role: string; joined_at: number }[];
+}
+
+export interface RoomDetail extends RoomView {
+  members: { user_id: string; role: string; joined_at: number; last_read_seq: number }[];
+}
+
+export async function findRoom(db: Kysely<Database>, roomId: string): Promise<RoomView | undefined> {
+  const room = await db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
+  if (room === undefined) return undefined;
+  return {
+    id: room.id,
+    type: room.type,
+    name: room.name,
+    topic: room.topic,
+    closed: Number(room.closed) === 1,
+    created_by: room.created_by,
+    created_at: Number(room.created_at),
+    last_seq: Number(room.last_seq),
+  };
 }
 
 export async function listMyRooms(db: Kysely<Database>, userId: string): Promise<RoomSummary[]> {
@@ -36,6 +57,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
       'r.type',
       'r.name',
       'r.topic',
+      'r.closed',
       'r.last_seq',
       'm.last_read_seq',
       'msg.id as msg_id',
@@ -55,6 +77,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     type: row.type,
     name: row.name,
     topic: row.topic,
+    closed: Number(row.closed) === 1,
     last_seq: Number(row.last_seq),
     last_read_seq: Number(row.last_read_seq),
     unread_count: Math.max(0, Number(row.last_seq) - Number(row.last_read_seq)),
@@ -69,24 +92,23 @@ export async function findRoomForMember(
   userId: string,
 ): Promise<RoomDetail | undefined> {
   if (!(await isMember(db, roomId, userId))) return undefined;
-  const room = await db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
+  const room = await findRoom(db, roomId);
   if (room === undefined) return undefined;
   const members = await db
     .selectFrom('room_members')
-    .select(['user_id', 'role', 'joined_at'])
+    .select(['user_id', 'role', 'joined_at', 'last_read_seq'])
     .where('room_id', '=', roomId)
     .orderBy('joined_at')
     .orderBy('user_id')
     .execute();
   return {
-    id: room.id,
-    type: room.type,
-    name: room.name,
-    topic: room.topic,
-    created_by: room.created_by,
-    created_at: Number(room.created_at),
-    last_seq: Number(room.last_seq),
-    members: members.map((m) => ({ user_id: m.user_id, role: m.role, joined_at: Number(m.joined_at) })),
+    ...room,
+    members: members.map((m) => ({
+      user_id: m.user_id,
+      role: m.role,
+      joined_at: Number(m.joined_at),
+      last_read_seq: Number(m.last_read_seq),
+    })),
   };
 }
 
@@ -108,4 +130,17 @@ export async function roomMemberIds(db: Kysely<Database>, roomId: string): Promi
 export async function roomIdsOf(db: Kysely<Database>, userId: string): Promise<string[]> {
   const rows = await db.selectFrom('room_members').select('room_id').where('user_id', '=', userId).execute();
   return rows.map((row) => row.room_id);
+}
+
+/** Everyone who shares a room with the user (for presence notifications). */
+export async function roomPeerIds(db: Kysely<Database>, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('room_members as mine')
+    .innerJoin('room_members as peer', 'peer.room_id', 'mine.room_id')
+    .select('peer.user_id')
+    .distinct()
+    .where('mine.user_id', '=', userId)
+    .where('peer.user_id', '!=', userId)
+    .execute();
+  return rows.map((row) => row.user_id);
 }

@@ -1,6 +1,6 @@
 // Reads over the users read model.
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { userView, type UserView } from './wire.ts';
 
@@ -23,4 +23,28 @@ export async function existingUserIds(db: Kysely<Database>, ids: string[]): Prom
   if (ids.length === 0) return new Set();
   const rows = await db.selectFrom('users').select('id').where('id', 'in', ids).execute();
   return new Set(rows.map((row) => row.id));
+}
+
+/** Users whose username or display name starts with `prefix` (already LIKE-escaped). */
+export async function searchUsers(db: Kysely<Database>, prefix: string, limit: number): Promise<UserView[]> {
+  const pattern = `${prefix}%`;
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb(sql`username`, 'like', sql`${pattern} escape '\\'`),
+        eb(sql`lower(display_name)`, 'like', sql`${pattern} escape '\\'`),
+      ]),
+    )
+    .orderBy('username')
+    .limit(limit)
+    .execute();
+  return rows.map(userView);
+}
+
+export async function lastSeenOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, number | null>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'last_seen_at']).where('id', 'in', ids).execute();
+  return new Map(rows.map((row) => [row.id, row.last_seen_at === null ? null : Number(row.last_seen_at)]));
 }

@@ -1,0 +1,74 @@
+// Friend requests, friendships and blocks as a client gives them, for REST
+// (and any other intake). A request is addressed by its id; the caller must be
+// one of its two users, or it does not exist for them.
+
+import type { Kysely } from 'kysely';
+import type { AnyCommand } from '../domain/aggregates.ts';
+import { Rejection } from '../domain/decider.ts';
+import { newId } from '../ids.ts';
+import { findRequest, type FriendRequestView } from '../queries/social-queries.ts';
+import { existingUserIds } from '../queries/users-queries.ts';
+import type { Database } from '../store/schema.ts';
+import { commandMetadata } from './command-bus.ts';
+import type { CommandExecutor } from './execute.ts';
+
+export interface SocialService {
+  sendRequest(userId: string, toUserId: string): Promise<FriendRequestView>;
+  answerRequest(userId: string, requestId: string, answer: 'accept' | 'reject' | 'cancel'): Promise<FriendRequestView>;
+  unfriend(userId: string, friendId: string): Promise<void>;
+  block(userId: string, otherId: string): Promise<void>;
+  unblock(userId: string, otherId: string): Promise<void>;
+}
+
+export function createSocialService(options: { executor: CommandExecutor; db: Kysely<Database> }): SocialService {
+  const { executor, db } = options;
+
+  const run = (userId: string, command: Omit<AnyCommand, 'metadata'>) =>
+    executor.execute({ ...command, metadata: commandMetadata(userId) } as AnyCommand);
+
+  async function requireUser(userId: string) {
+    if (!(await existingUserIds(db, [userId])).has(userId)) throw new Rejection('user_not_found', 'user not found');
+  }
+
+  async function requestSeenBy(userId: string, requestId: string): Promise<FriendRequestView> {
+    const request = await findRequest(db, requestId);
+    // Someone else's request is indistinguishable from one that does not exist.
+    if (request === undefined || (request.from_user_id !== userId && request.to_user_id !== userId)) {
+      throw new Rejection('request_not_found', 'friend request not found');
+    }
+    return request;
+  }
+
+  const commandOf = { accept: 'accept_friend_request', reject: 'reject_friend_request', cancel: 'cancel_friend_request' } as const;
+
+  return {
+    async sendRequest(userId, toUserId) {
+      if (toUserId === userId) throw new Rejection('self_request', 'you cannot befriend yourself');
+      await requireUser(toUserId);
+      const requestId = newId();
+      await run(userId, { type: 'send_friend_request', data: { user_id: toUserId, request_id: requestId } });
+      return requestSeenBy(userId, requestId);
+    },
+
+    async answerRequest(userId, requestId, answer) {
+      const request = await requestSeenBy(userId, requestId);
+      const other = request.from_user_id === userId ? request.to_user_id : request.from_user_id;
+      await run(userId, { type: commandOf[answer], data: { user_id: other, request_id: requestId } });
+      return requestSeenBy(userId, requestId);
+    },
+
+    async unfriend(userId, friendId) {
+      await run(userId, { type: 'unfriend', data: { user_id: friendId } });
+    },
+
+    async block(userId, otherId) {
+      if (otherId === userId) throw new Rejection('self_request', 'you cannot block yourself');
+      await requireUser(otherId);
+      await run(userId, { type: 'block_user', data: { user_id: otherId } });
+    },
+
+    async unblock(userId, otherId) {
+      await run(userId, { type: 'unblock_user', data: { user_id: otherId } });
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// What the gateway does with each client frame once the socket is
+// authenticated. Commands go through the same chat service as REST; reads go
+// to the read model; views and typing go to the signals log.
+
+import type { Kysely } from 'kysely';
+import type { ChatService } from '../commands/chat-service.ts';
+import type { Config } from '../config.ts';
+import { readHistory } from '../queries/messages-queries.ts';
+import { findRoom, isMember } from '../queries/rooms-queries.ts';
+import type { Database } from '../store/schema.ts';
+import { deliverInOrder } from './fanout.ts';
+import { errorFrame, serverFrame, type ClientFrame } from './frames.ts';
+import type { Membership } from './membership.ts';
+import type { RoomViews } from './room-views.ts';
+import type { RoomCursor, Session } from './sessions.ts';
+import type { Typing } from './typing.ts';
+
+export interface FrameHandlerDeps {
+  config: Config;
+  db: Kysely<Database>;
+  chat: ChatService;
+  membership: Membership;
+  views: RoomViews;
+  typing: Typing;
+  partitionOf: (roomId: string) => number;
+  send: (session: Session, frame: string) => void;
+}
+
+export function createFrameHandler(deps: FrameHandlerDeps) {
+  const { config, db, chat, membership, views, typing, send } = deps;
+
+  const member = (roomId: string, userId: string) => isMember(db, roomId, userId);
+
+  async function joinRoom(session: Session, roomId: string, sinceSeq: number | undefined, ref?: string) {
+    if (!(await member(roomId, session.userId))) {
+      send(session, errorFrame('room_not_found', 'room not found', ref));
+      return;
+    }
+    await membership.track(roomId, deps.partitionOf(roomId));
+    const rejoin = session.joined.has(roomId);
+    // With since_seq, live messages wait until the replay has been sent.
+    const cursor: RoomCursor = { lastSeq: sinceSeq ?? 0, queue: sinceSeq === undefined ? null : [] };
+    session.joined.set(roomId, cursor);
+    const replay =
+      sinceSeq === undefined ? [] : await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
+    const room = await findRoom(db, roomId);
+    send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: room?.last_seq ?? 0 }, ref));
+    for (const message of replay) {
+      cursor.lastSeq = message.seq;
+      send(session, serverFrame('NEW_MESSAGE', message));
+    }
+    const queued = cursor.queue ?? [];
+    cursor.queue = null;
+    for (const live of queued) deliverInOrder(session, roomId, live.seq, live.frame, send);
+    if (!rejoin) views.join(roomId, session.userId, session.id);
+    const users = new Set([...views.activeIn(roomId), session.userId]);
+    send(session, serverFrame('USERS', { chat_room_id: roomId, users: [...users] }));
+  }
+
+  return async function handle(session: Session, frame: ClientFrame): Promise<void> {
+    const ref = frame.ref;
+    switch (frame.type) {
+      case 'PING':
+        send(session, serverFrame('PONG', {}, ref));
+        return;
+      case 'AUTH':
+        send(session, errorFrame('already_authenticated', 'this socket is already authenticated', ref));
+        return;
+      case 'SEND_MESSAGE': {
+        const { chat_room_id, ...input } = frame.data;
+        const message = await chat.sendMessage(session.userId, chat_room_id, input);
+        send(session, serverFrame('ACK', { ref: ref ?? null, message }, ref));
+        return;
+      }
+      case 'JOIN_ROOM':
+        return joinRoom(session, frame.data.chat_room_id, frame.data.since_seq, ref);
+      case 'LEAVE_ROOM': {
+        const roomId = frame.data.chat_room_id;
+        if (session.joined.delete(roomId)) views.leave(roomId, session.userId, session.id);
+        send(session, serverFrame('LEAVE_SUCCESS', { chat_room_id: roomId }, ref));
+        return;
+      }
+      case 'TYPING': {
+        const { chat_room_id, is_typing } = frame.data;
+        if (!(await member(chat_room_id, session.userId))) {
+          send(session, errorFrame('room_not_found', 'room not found', ref));
+          return;
+        }
+        typing.set(chat_room_id, session.userId, is_typing);
+        return;
+      }
+      case 'READ_RECEIPT': {
+        const { chat_room_id, seq } = frame.data;
+        const lastRead = await chat.markRead(session.userId, chat_room_id, seq);
+        send(session, serverFrame('ACK', { ref: ref ?? null, chat_room_id, last_read_seq: lastRead }, ref));
+        return;
+      }
+    }
+  };
+}

@@ -1,0 +1,59 @@
+// The presence port: a user is online while at least one of their sockets is
+// open on any gateway. Sockets are registered with a lease that their gateway
+// renews; a crashed gateway's sockets expire with their lease, so nobody stays
+// online forever. In memory for one process; Redis for several.
+
+export interface Presence {
+  /** Registers a socket; resolves true when this made the user online. */
+  connect(userId: string, socketId: string): Promise<boolean>;
+  /** Removes a socket; resolves true when this made the user offline. */
+  disconnect(userId: string, socketId: string): Promise<boolean>;
+  /** Renews the leases of sockets that are still open. */
+  renew(sockets: { userId: string; socketId: string }[]): Promise<void>;
+  /** Which of these users are online now. */
+  online(userIds: string[]): Promise<Set<string>>;
+  close(): Promise<void>;
+}
+
+export function createMemoryPresence(options: { leaseMs: number; clock?: () => number }): Presence {
+  const clock = options.clock ?? Date.now;
+  /** user → socket → lease expiry. */
+  const sockets = new Map<string, Map<string, number>>();
+
+  function live(userId: string): Map<string, number> | undefined {
+    const userSockets = sockets.get(userId);
+    if (userSockets === undefined) return undefined;
+    const now = clock();
+    for (const [socketId, expires] of userSockets) if (expires <= now) userSockets.delete(socketId);
+    if (userSockets.size === 0) {
+      sockets.delete(userId);
+      return undefined;
+    }
+    return userSockets;
+  }
+
+  return {
+    async connect(userId, socketId) {
+      const wasOnline = live(userId) !== undefined;
+      let userSockets = sockets.get(userId);
+      if (userSockets === undefined) sockets.set(userId, (userSockets = new Map()));
+      userSockets.set(socketId, clock() + options.leaseMs);
+      return !wasOnline;
+    },
+    async disconnect(userId, socketId) {
+      const userSockets = live(userId);
+      if (userSockets === undefined || !userSockets.delete(socketId)) return false;
+      if (userSockets.size > 0) return false;
+      sockets.delete(userId);
+      return true;
+    },
+    async renew(list) {
+      const expires = clock() + options.leaseMs;
+      for (const { userId, socketId } of list) sockets.get(userId)?.set(socketId, expires);
+    },
+    async online(userIds) {
+      return new Set(userIds.filter((userId) => live(userId) !== undefined));
+    },
+    async close() {},
+  };
+}

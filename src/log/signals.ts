@@ -1,0 +1,33 @@
+// Signals: ephemeral facts on the signals log that need no invariant and no
+// history — typing, online/offline, who is viewing a room. Like events they
+// are Avro records (schemas/<type>/), with the type in the `event_type` header,
+// and keep the Go service's names (typing_started, user_online …).
+
+import type { EventCodec } from '../commands/processor.ts';
+import type { AppendRecord, LogRecord } from './port.ts';
+import { headers } from './topics.ts';
+
+type Signal<T extends string, D> = { type: T; data: D };
+
+export type TypingStarted = Signal<'typing_started', { room_id: string; user_id: string; at: number }>;
+export type TypingStopped = Signal<'typing_stopped', { room_id: string; user_id: string; at: number }>;
+export type UserOnline = Signal<'user_online', { user_id: string; at: number }>;
+export type UserOffline = Signal<'user_offline', { user_id: string; at: number }>;
+/** One per socket, so a user with two tabs keeps viewing until both leave. */
+export type RoomViewStarted = Signal<'room_view_started', { room_id: string; user_id: string; session_id: string; at: number }>;
+export type RoomViewEnded = Signal<'room_view_ended', { room_id: string; user_id: string; session_id: string; at: number }>;
+
+export type AnySignal = TypingStarted | TypingStopped | UserOnline | UserOffline | RoomViewStarted | RoomViewEnded;
+export type SignalType = AnySignal['type'];
+
+/** Signals about a room are keyed by it; presence by the user. */
+export function signalRecord(codec: EventCodec, signal: AnySignal): AppendRecord {
+  const key = 'room_id' in signal.data ? `room:${signal.data.room_id}` : `user:${signal.data.user_id}`;
+  return { key, value: codec.encode(signal.type, signal.data), headers: { [headers.eventType]: signal.type } };
+}
+
+export function decodeSignal(codec: EventCodec, record: LogRecord): AnySignal | null {
+  const type = record.headers[headers.eventType];
+  if (type === undefined) return null;
+  return { type, data: codec.decode(type, record.value) } as AnySignal;
+}
