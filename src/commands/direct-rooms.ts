@@ -4,6 +4,7 @@
 // events and sends the room aggregate the matching system commands: a new
 // friendship opens (or reopens) the pair's room, a block closes it.
 
+import { isStaleWrite } from '../log/fencing.ts';
 import { v5 } from 'uuid';
 import type { Logger } from 'pino';
 import type { AnyCommand, AnyEvent } from '../domain/aggregates.ts';
@@ -64,6 +65,7 @@ export async function runDirectRoomsManager(options: {
   async function handle(record: LogRecord) {
     const type = record.headers[headers.eventType];
     if (type !== 'friend_request_accepted' && type !== 'user_blocked') return;
+    if (isStaleWrite(record)) return;
     const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
     const commands = directRoomCommands(event);
     for (const [index, command] of commands.entries()) {

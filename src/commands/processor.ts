@@ -3,10 +3,16 @@
 // from the events log, then serves the partition's commands in order:
 // decide → append events → answer the outcome. Because nobody else writes these
 // aggregates, invariants (a gapless `seq`, unique usernames) need no locks.
+//
+// A writer that lost its partition without knowing it (a zombie) is fenced:
+// its events carry the offsets it expected, land elsewhere, and are ignored by
+// every reader; it notices the same mismatch and answers no client
+// (log/fencing.ts).
 
 import type { Logger } from 'pino';
 import { deciderFor, type AnyCommand } from '../domain/aggregates.ts';
 import { Rejection, type DomainEvent } from '../domain/decider.ts';
+import { isStaleWrite } from '../log/fencing.ts';
 import type { AppendRecord, Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import { decodeCommand, encodeOutcome, type Outcome } from './envelope.ts';
@@ -26,6 +32,8 @@ export interface ProcessorOptions {
   recentCommands: number;
   /** Records read per page while restoring. */
   restorePageSize?: number;
+  /** The consumer group of processors (tests run isolated groups). */
+  group?: string;
 }
 
 /** What the processor holds for one partition it owns. */
@@ -35,12 +43,27 @@ interface PartitionState {
   recent: Map<string, Position | null>;
   /** Position of the last event in the partition, for no-op outcomes. */
   head: Position | null;
+  /** The offset this writer expects its next event to get. */
+  nextOffset: number;
 }
+
+/** The result of deciding one command, before its events are durable. */
+type Decision =
+  | { kind: 'answered'; outcome: Outcome }
+  | { kind: 'accepted'; commandId: string; events: number };
 
 export interface Processor {
   stop(): Promise<void>;
   /** Partitions this processor currently owns (for tests and /readyz). */
   ownedPartitions(): number[];
+}
+
+/** Raised when this writer's appends landed where it did not expect: its view is stale. */
+export class StaleWriter extends Error {
+  constructor(partition: number) {
+    super(`partition ${partition}: events landed at unexpected offsets; another writer owns it`);
+    this.name = 'StaleWriter';
+  }
 }
 
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
@@ -51,8 +74,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
 
   async function restore(partition: number): Promise<PartitionState> {
     const started = Date.now();
-    const state: PartitionState = { aggregates: new Map(), recent: new Map(), head: null };
     let offset = await log.startOffset(topics.events, partition);
+    const state: PartitionState = { aggregates: new Map(), recent: new Map(), head: null, nextOffset: offset };
     const end = await log.endOffset(topics.events, partition);
     while (offset < end) {
       const records = await log.read(topics.events, partition, offset, pageSize);
@@ -60,6 +83,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       for (const record of records) applyRecord(state, record);
       offset = records[records.length - 1]!.offset + 1;
     }
+    state.nextOffset = offset;
     logger.info(
       { partition, aggregates: state.aggregates.size, events: end, ms: Date.now() - started },
       'partition restored',
@@ -69,7 +93,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
 
   function applyRecord(state: PartitionState, record: LogRecord): void {
     const type = record.headers[headers.eventType];
-    if (type === undefined) return;
+    if (type === undefined || isStaleWrite(record)) return;
     const event: DomainEvent = { type, data: codec.decode(type, record.value) };
     const decider = deciderFor(record.key);
     const current = state.aggregates.get(record.key) ?? decider.initialState();
@@ -83,75 +107,80 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   function remember(state: PartitionState, commandId: string, position: Position | null): void {
     state.recent.delete(commandId);
     state.recent.set(commandId, position);
-    if (state.recent.size > recentCommands) {
-      state.recent.delete(state.recent.keys().next().value!);
-    }
+    if (state.recent.size > recentCommands) state.recent.delete(state.recent.keys().next().value!);
   }
 
-  /** Decides one command against the partition's state; evolves it in memory. */
-  function handle(state: PartitionState, partition: number, record: LogRecord, pendingEvents: AppendRecord[]) {
+  /** Decides one command against the partition's state and evolves it in memory. */
+  function decide(state: PartitionState, partition: number, record: LogRecord, pending: AppendRecord[]): Decision {
     const command = decodeCommand(record.value);
     const commandId = command.metadata.command_id;
-    const aggregateId = record.key;
     if (state.recent.has(commandId)) {
-      return { outcome: { command_id: commandId, status: 'accepted', events: 0, position: state.recent.get(commandId)! } as Outcome };
+      const position = state.recent.get(commandId)!;
+      return { kind: 'answered', outcome: { command_id: commandId, status: 'accepted', events: 0, position } };
     }
-    const decider = deciderFor(aggregateId);
-    const current = state.aggregates.get(aggregateId) ?? decider.initialState();
+    const decider = deciderFor(record.key);
+    const current = state.aggregates.get(record.key) ?? decider.initialState();
     let events: DomainEvent[];
     try {
       events = decider.decide(command, current);
     } catch (error) {
       if (error instanceof Rejection) {
         return {
-          outcome: {
-            command_id: commandId,
-            status: 'rejected',
-            code: error.code,
-            message: error.message,
-            details: error.details,
-          } as Outcome,
+          kind: 'answered',
+          outcome: { command_id: commandId, status: 'rejected', code: error.code, message: error.message, details: error.details },
         };
       }
       logger.error({ err: error, commandId, type: command.type }, 'decider failed');
       return {
-        outcome: { command_id: commandId, status: 'rejected', code: 'internal', message: 'internal error' } as Outcome,
+        kind: 'answered',
+        outcome: { command_id: commandId, status: 'rejected', code: 'internal', message: 'internal error' },
       };
     }
     let next = current;
     for (const event of events) {
-      pendingEvents.push(eventRecord(command, aggregateId, partition, event, record));
+      pending.push(eventRecord(command, record, partition, event, state.nextOffset + pending.length));
       next = decider.evolve(next, event);
     }
-    state.aggregates.set(aggregateId, next);
-    return { outcome: null as Outcome | null, commandId, eventCount: events.length };
+    state.aggregates.set(record.key, next);
+    return { kind: 'accepted', commandId, events: events.length };
   }
 
   function eventRecord(
     command: AnyCommand,
-    aggregateId: string,
+    source: LogRecord,
     partition: number,
     event: DomainEvent,
-    source: LogRecord,
+    expectedOffset: number,
   ): AppendRecord {
     return {
-      key: aggregateId,
+      key: source.key,
       partition,
       value: codec.encode(event.type, event.data),
       headers: {
         [headers.eventType]: event.type,
         [headers.commandId]: command.metadata.command_id,
-        [headers.aggregateId]: aggregateId,
+        [headers.aggregateId]: source.key,
         [headers.correlationId]: source.headers[headers.correlationId] ?? command.metadata.command_id,
         [headers.at]: String(command.metadata.at),
         [headers.writer]: `${instanceId}/${generation}`,
+        [headers.expectedOffset]: String(expectedOffset),
       },
     };
   }
 
+  /** Appends the batch's events; throws StaleWriter when they did not land where expected. */
+  async function appendEvents(state: PartitionState, partition: number, pending: AppendRecord[]): Promise<Position[]> {
+    if (pending.length === 0) return [];
+    const positions = await log.append(topics.events, pending);
+    const expected = state.nextOffset;
+    if (positions.some((position, index) => position.offset !== expected + index)) throw new StaleWriter(partition);
+    state.nextOffset = expected + positions.length;
+    return positions;
+  }
+
   const consumer: Consumer = await log.consume({
     topic: topics.commands,
-    group: 'parley.processor',
+    group: options.group ?? 'parley.processor',
     from: 'earliest',
     onAssigned: async (partitions) => {
       generation++;
@@ -166,41 +195,35 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
         state = await restore(partition);
         owned.set(partition, state);
       }
-      const pendingEvents: AppendRecord[] = [];
-      // Outcomes wait until the events they report are durable.
-      const replies: { replyTo: string | undefined; outcome: Outcome | null; commandId?: string; eventCount?: number }[] = [];
-      for (const record of records) {
-        const result = handle(state, partition, record, pendingEvents);
-        replies.push({ replyTo: record.headers[headers.replyTo], ...result });
+      const pending: AppendRecord[] = [];
+      const decisions = records.map((record) => ({ record, decision: decide(state, partition, record, pending) }));
+
+      let positions: Position[];
+      try {
+        positions = await appendEvents(state, partition, pending);
+      } catch (error) {
+        // The in-memory state ran ahead of (or beside) the log: forget it and
+        // restore on the redelivery of this batch. No client hears anything.
+        owned.delete(partition);
+        if (error instanceof StaleWriter) logger.warn({ partition }, error.message);
+        throw error;
       }
 
-      let positions: Position[] = [];
-      if (pendingEvents.length > 0) {
-        try {
-          positions = await log.append(topics.events, pendingEvents);
-        } catch (error) {
-          // The in-memory state ran ahead of the log: forget it, restore on the
-          // redelivery of this batch (its appended commands are then known).
-          owned.delete(partition);
-          throw error;
-        }
-      }
-
+      // Outcomes only now that the events they report are durable.
       const outcomes: AppendRecord[] = [];
       let cursor = 0;
-      for (const reply of replies) {
-        let outcome = reply.outcome;
-        if (outcome === null) {
-          const count = reply.eventCount ?? 0;
-          cursor += count;
-          const position = count > 0 ? positions[cursor - 1]! : state.head;
-          if (count > 0) state.head = position;
-          remember(state, reply.commandId!, position);
-          outcome = { command_id: reply.commandId!, status: 'accepted', events: count, position };
+      for (const { record, decision } of decisions) {
+        let outcome: Outcome;
+        if (decision.kind === 'answered') outcome = decision.outcome;
+        else {
+          cursor += decision.events;
+          const position = decision.events > 0 ? positions[cursor - 1]! : state.head;
+          if (decision.events > 0) state.head = position;
+          remember(state, decision.commandId, position);
+          outcome = { command_id: decision.commandId, status: 'accepted', events: decision.events, position };
         }
-        if (reply.replyTo !== undefined) {
-          outcomes.push({ key: reply.replyTo, value: encodeOutcome(outcome) });
-        }
+        const replyTo = record.headers[headers.replyTo];
+        if (replyTo !== undefined) outcomes.push({ key: replyTo, value: encodeOutcome(outcome) });
       }
       if (outcomes.length > 0) await log.append(topics.outcomes, outcomes);
     },

@@ -3,6 +3,7 @@
 // that should see them. Several gateways can run; each serves its own sockets
 // and keeps nothing another instance needs.
 
+import { isStaleWrite } from '../log/fencing.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -136,7 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       for (const record of records) {
         consumed.set(partition, record.offset + 1);
         const type = record.headers[headers.eventType];
-        if (type === undefined) continue;
+        if (type === undefined || isStaleWrite(record)) continue;
         const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
         const position = { topic: record.topic, partition, offset: record.offset };
         try {

@@ -39,6 +39,8 @@ export const headers = {
   at: 'at',
   /** The instance waiting for a command's outcome. */
   replyTo: 'reply_to',
-  /** The processor generation that wrote an event (fencing of stale writers). */
+  /** The processor instance and assignment generation that wrote an event. */
   writer: 'writer',
+  /** The offset the writer expected the event to get (see log/fencing.ts). */
+  expectedOffset: 'expected_offset',
 } as const;

@@ -4,6 +4,7 @@
 // and a stale consumer that sees records another instance already applied
 // skips them (the stored offset is checked inside the transaction).
 
+import { isStaleWrite } from '../log/fencing.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventCodec } from '../commands/processor.ts';
@@ -50,7 +51,7 @@ export async function runProjection(projection: Projection, options: RunnerOptio
         if (fresh.length === 0) return next;
         for (const record of fresh) {
           const type = record.headers[headers.eventType];
-          if (type === undefined) continue;
+          if (type === undefined || isStaleWrite(record)) continue;
           await projection.apply(trx, { type, data: codec.decode(type, record.value) }, record);
         }
         const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
