@@ -47,10 +47,13 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function openLog(config: Config): Log {
+function openLog(config: Config, logger: Logger): Log {
   if (config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set, but the Kafka log adapter is not built yet');
   fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
-  return openSqliteLog({ path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite') });
+  return openSqliteLog({
+    path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'),
+    onError: (error, context) => logger.error({ err: error, context }, 'log failure'),
+  });
 }
 
 function eventCodec(): EventCodec {
@@ -67,7 +70,7 @@ async function openMigratedStore(config: Config): Promise<Store> {
 /** Starts every part this process's roles ask for; resolves once it serves. */
 export async function start(config: Config, logger: Logger): Promise<Running> {
   const instanceId = randomUUID();
-  const log = openLog(config);
+  const log = openLog(config, logger);
   await log.ensureTopics(
     topicSpecs({
       partitions: config.PARLEY_PARTITIONS,
