@@ -1,0 +1,311 @@
+// The embedded adapter of the log port: a durable, partitioned append-only log
+// in one node:sqlite file, with Kafka's partition / offset / consumer-group
+// semantics so the rest of Parley cannot tell it from Kafka.
+//
+//   const log = openSqliteLog({ path: 'data/log.db' });
+//
+// Opening is synchronous (DatabaseSync). Pieces: sqlite/store.ts (schema and
+// statements), sqlite/writer.ts (group commit), sqlite/consumers.ts (workers,
+// groups), sqlite/assignment.ts (who gets which partition), sqlite/wake.ts.
+
+import {
+  murmur2Partition,
+  type AppendRecord,
+  type ConsumeOptions,
+  type Consumer,
+  type Log,
+  type LogRecord,
+  type Position,
+  type TopicSpec,
+} from './port.ts';
+import { GroupCoordinator, Member, type ConsumerBackend } from './sqlite/consumers.ts';
+import { SqliteStore, type Durability, type RecordToWrite, type TopicRow } from './sqlite/store.ts';
+import { WakeHub } from './sqlite/wake.ts';
+import { BatchWriter } from './sqlite/writer.ts';
+
+export interface SqliteLogOptions {
+  /** Database file. Created if missing; its directory must exist. */
+  path: string;
+  /**
+   * When an append's promise resolves. 'full' (default): the WAL is fsync'd at
+   * every commit, so an acknowledged append survives process kill and power
+   * loss — what the port promises. 'normal': the commit reaches the OS but is
+   * fsync'd only at checkpoints; it survives SIGKILL and crashes of the
+   * process, not power loss or a kernel crash. Group commit makes 'full' cheap
+   * enough that 'normal' is only for throwaway setups (tests, demos).
+   */
+  durability?: Durability;
+  /**
+   * How often idle consumers check whether another process (a CLI tail, a
+   * second writer) committed to the file. Appends of this process wake
+   * consumers immediately; this poll only costs one PRAGMA per tick.
+   */
+  pollIntervalMs?: number;
+  /** How often topics with retentionMs drop expired records; 0 = only by sweepRetention(). */
+  retentionSweepIntervalMs?: number;
+  /**
+   * Records written per transaction before the rest of a burst waits for the
+   * next turn of the event loop (bounds how long one write blocks it). One
+   * append() call is never split.
+   */
+  maxWriteBatch?: number;
+  /** Largest batch handed to eachBatch when the consumer does not say. */
+  defaultMaxBatchSize?: number;
+  /** First wait before redelivering a failed batch (or retrying onAssigned); doubles per failure. */
+  retryBackoffMs?: number;
+  /** Ceiling of that doubling wait. */
+  retryBackoffMaxMs?: number;
+  /** How long a write waits for another process holding the write lock before failing. */
+  busyTimeoutMs?: number;
+  /** Record timestamps and retention cut-offs; replaceable in tests. */
+  clock?: () => number;
+  /** Where failures of handlers and background work are reported (default: console.error). */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface SqliteLog extends Log {
+  /**
+   * Deletes records older than their topic's retention as of `now` (default:
+   * the clock) and moves startOffset past them; returns how many were deleted.
+   * Also runs every retentionSweepIntervalMs.
+   */
+  sweepRetention(now?: number): number;
+}
+
+const DEFAULTS = {
+  durability: 'full',
+  pollIntervalMs: 200,
+  retentionSweepIntervalMs: 60_000,
+  maxWriteBatch: 10_000,
+  defaultMaxBatchSize: 500,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 5_000,
+  busyTimeoutMs: 5_000,
+} as const;
+
+export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
+  const clock = options.clock ?? Date.now;
+  const onError =
+    options.onError ??
+    ((error: unknown, context: string) => {
+      console.error(`[sqlite-log] ${context}:`, error);
+    });
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
+  const defaultMaxBatchSize = options.defaultMaxBatchSize ?? DEFAULTS.defaultMaxBatchSize;
+
+  const store = new SqliteStore({
+    path: options.path,
+    durability: options.durability ?? DEFAULTS.durability,
+    busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
+  });
+  const hub = new WakeHub();
+  const writer = new BatchWriter(store, {
+    maxWriteBatch: options.maxWriteBatch ?? DEFAULTS.maxWriteBatch,
+    clock,
+    onAppended: (topicId, partitions) => hub.notify(topicId, partitions),
+  });
+  const backend: ConsumerBackend = {
+    read: (topic, partition, offset, limit) => store.read(topic, partition, offset, limit),
+    bounds: (topic, partition) => store.bounds(topic.id, partition),
+    committed: (group, topic, partition) => store.committedOffset(group, topic.id, partition),
+    commit: (group, topic, partition, offset) => writer.commit(group, topic, partition, offset),
+    hub,
+    onError,
+    retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
+    retryBackoffMaxMs: options.retryBackoffMaxMs ?? DEFAULTS.retryBackoffMaxMs,
+  };
+
+  const members = new Map<Member, () => Promise<void>>();
+  const coordinators = new Map<string, GroupCoordinator>();
+  let nextMemberId = 1;
+  let closed = false;
+  let closing: Promise<void> | null = null;
+
+  // Poll for commits of other processes only while someone consumes; the
+  // interval keeps the process alive exactly as long as a consumer runs.
+  let pollTimer: NodeJS.Timeout | null = null;
+  let seenVersion = 0;
+  const updatePolling = (): void => {
+    if (members.size > 0 && pollTimer === null && pollIntervalMs > 0) {
+      seenVersion = store.dataVersion();
+      pollTimer = setInterval(() => {
+        try {
+          const version = store.dataVersion();
+          if (version !== seenVersion) {
+            seenVersion = version;
+            hub.notifyAll();
+          }
+        } catch (error) {
+          onError(error, 'poll');
+        }
+      }, pollIntervalMs);
+    } else if (members.size === 0 && pollTimer !== null) {
+      clearInterval(pollTimer);
+      pollTimer = null;
+    }
+  };
+
+  const sweepRetention = (now: number = clock()): number => {
+    assertOpen();
+    return store.sweepRetention(now);
+  };
+  const sweepInterval = options.retentionSweepIntervalMs ?? DEFAULTS.retentionSweepIntervalMs;
+  // Housekeeping must not keep a finished process alive: unref'd.
+  const sweepTimer =
+    sweepInterval > 0
+      ? setInterval(() => {
+          try {
+            store.sweepRetention(clock());
+          } catch (error) {
+            onError(error, 'retention sweep');
+          }
+        }, sweepInterval).unref()
+      : null;
+
+  function assertOpen(): void {
+    if (closed) throw new Error('the log is closed');
+  }
+
+  function topicOf(name: string): TopicRow {
+    const topic = store.topic(name);
+    if (!topic) throw new Error(`unknown topic ${JSON.stringify(name)}; call ensureTopics first`);
+    return topic;
+  }
+
+  function partitionOf(topic: TopicRow, partition: number): number {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+      throw new RangeError(
+        `partition ${partition} out of range for topic ${topic.name} (${topic.partitions} partitions)`,
+      );
+    }
+    return partition;
+  }
+
+  // Async methods turn synchronous throws into rejections, as callers of a
+  // promise-returning port expect.
+  async function run<T>(fn: () => T): Promise<T> {
+    assertOpen();
+    return fn();
+  }
+
+  const log: SqliteLog = {
+    ensureTopics: (topics: TopicSpec[]) => run(() => store.ensureTopics(topics)),
+
+    partitionCount: (topic: string) => {
+      assertOpen();
+      return topicOf(topic).partitions;
+    },
+
+    partitionForKey: (topic: string, key: string) => {
+      assertOpen();
+      return murmur2Partition(key, topicOf(topic).partitions);
+    },
+
+    append: async (topicName: string, records: AppendRecord[]): Promise<Position[]> => {
+      assertOpen();
+      const topic = topicOf(topicName);
+      if (records.length === 0) return [];
+      // Validated before queueing so a bad call fails alone, not the batch.
+      const rows: RecordToWrite[] = records.map((r) => ({
+        partition:
+          r.partition === undefined ? murmur2Partition(r.key, topic.partitions) : partitionOf(topic, r.partition),
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+      }));
+      return writer.append(topic, rows);
+    },
+
+    read: (topicName: string, partition: number, offset: number, limit: number): Promise<LogRecord[]> =>
+      run(() => {
+        const topic = topicOf(topicName);
+        if (limit <= 0) return [];
+        return store.read(topic, partitionOf(topic, partition), offset, limit);
+      }),
+
+    endOffset: (topicName: string, partition: number) =>
+      run(() => {
+        const topic = topicOf(topicName);
+        return store.bounds(topic.id, partitionOf(topic, partition)).end;
+      }),
+
+    startOffset: (topicName: string, partition: number) =>
+      run(() => {
+        const topic = topicOf(topicName);
+        return store.bounds(topic.id, partitionOf(topic, partition)).start;
+      }),
+
+    consume: async (consumeOptions: ConsumeOptions): Promise<Consumer> => {
+      assertOpen();
+      const topic = topicOf(consumeOptions.topic);
+      const member = new Member({
+        id: nextMemberId++,
+        topic,
+        options: consumeOptions,
+        maxBatchSize: Math.max(1, consumeOptions.maxBatchSize ?? defaultMaxBatchSize),
+        backend,
+      });
+
+      const group = consumeOptions.group;
+      let coordinator: GroupCoordinator | null = null;
+      if (group !== null) {
+        const key = coordinatorKeyOf(group, topic);
+        coordinator = coordinators.get(key) ?? null;
+        if (!coordinator) {
+          coordinator = new GroupCoordinator(topic.partitions, onError);
+          coordinators.set(key, coordinator);
+        }
+      }
+
+      let stopping: Promise<void> | null = null;
+      const stop = (): Promise<void> => {
+        if (!stopping) {
+          member.markStopping();
+          const left = coordinator ? coordinator.leave(member) : member.revokeAll();
+          stopping = left.finally(() => {
+            members.delete(member);
+            updatePolling();
+            if (group !== null && coordinator?.empty) coordinators.delete(coordinatorKeyOf(group, topic));
+          });
+        }
+        return stopping;
+      };
+      members.set(member, stop);
+      updatePolling();
+
+      // Resolves once this member's first assignment is in place (onAssigned
+      // called, start offsets fixed), so records appended afterwards reach it.
+      if (coordinator) await coordinator.join(member);
+      else await member.assign(range(topic.partitions));
+      return { stop };
+    },
+
+    close: (): Promise<void> => {
+      closing ??= (async () => {
+        // Everyone stops at once, so groups do not shuffle partitions among
+        // members that are about to go too. Handlers may still append while
+        // their last batch finishes; those appends are written before closing.
+        for (const member of members.keys()) member.markStopping();
+        await Promise.all([...members.values()].map((stop) => stop()));
+        closed = true;
+        await writer.drained();
+        if (pollTimer) clearInterval(pollTimer);
+        if (sweepTimer) clearInterval(sweepTimer);
+        store.close();
+      })();
+      return closing;
+    },
+
+    sweepRetention,
+  };
+  return log;
+}
+
+/** A NUL byte cannot occur in either part, so the key is unambiguous. */
+function coordinatorKeyOf(group: string, topic: TopicRow): string {
+  return `${group}\u0000${topic.name}`;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

@@ -1,0 +1,157 @@
+// Group commit for the embedded log. Every append() and offset commit is queued
+// and the queue is flushed in one SQLite transaction at the next microtask, so
+// the processor's many small appends (one per command) and the commits of
+// concurrent partition workers share a single fsync instead of paying one each.
+
+import type { Position } from '../port.ts';
+import type { RecordToWrite, SqliteStore, TopicRow } from './store.ts';
+
+interface AppendOp {
+  kind: 'append';
+  topic: TopicRow;
+  records: RecordToWrite[];
+  resolve: (positions: Position[]) => void;
+  reject: (error: unknown) => void;
+}
+
+interface CommitOp {
+  kind: 'commit';
+  group: string;
+  topic: TopicRow;
+  partition: number;
+  offset: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+type WriteOp = AppendOp | CommitOp;
+
+export interface WriterOptions {
+  /** Records per transaction before the rest waits for the next turn of the event loop. */
+  maxWriteBatch: number;
+  clock: () => number;
+  /** Told which partitions got new records, after they are committed. */
+  onAppended: (topicId: number, partitions: Iterable<number>) => void;
+}
+
+export class BatchWriter {
+  readonly #store: SqliteStore;
+  readonly #options: WriterOptions;
+  #queue: WriteOp[] = [];
+  #scheduled = false;
+  #idle: Promise<void> = Promise.resolve();
+  #markIdle: (() => void) | null = null;
+
+  constructor(store: SqliteStore, options: WriterOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  append(topic: TopicRow, records: RecordToWrite[]): Promise<Position[]> {
+    return new Promise((resolve, reject) => {
+      this.#enqueue({ kind: 'append', topic, records, resolve, reject });
+    });
+  }
+
+  commit(group: string, topic: TopicRow, partition: number, offset: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#enqueue({ kind: 'commit', group, topic, partition, offset, resolve, reject });
+    });
+  }
+
+  /** Resolves once everything queued so far is written (used by close). */
+  drained(): Promise<void> {
+    return this.#idle;
+  }
+
+  #enqueue(op: WriteOp): void {
+    this.#queue.push(op);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#idle = new Promise((resolve) => {
+      this.#markIdle = resolve;
+    });
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    const batch = this.#takeBatch();
+    this.#write(batch);
+    if (this.#queue.length > 0) {
+      // More than one transaction's worth is waiting: let I/O and timers run
+      // between transactions so a huge burst cannot starve the event loop.
+      setImmediate(() => this.#flush());
+      return;
+    }
+    this.#scheduled = false;
+    this.#markIdle?.();
+    this.#markIdle = null;
+  }
+
+  /** Takes whole ops (an append call is never split) up to maxWriteBatch records. */
+  #takeBatch(): WriteOp[] {
+    let count = 0;
+    let taken = 0;
+    for (const op of this.#queue) {
+      const size = op.kind === 'append' ? op.records.length : 1;
+      if (taken > 0 && count + size > this.#options.maxWriteBatch) break;
+      count += size;
+      taken++;
+    }
+    return this.#queue.splice(0, taken);
+  }
+
+  #write(batch: WriteOp[]): void {
+    try {
+      const results = this.#transact(batch);
+      for (let i = 0; i < batch.length; i++) settle(batch[i]!, results[i] ?? []);
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // One op poisoned the shared transaction; retry each alone so only the
+      // op that really fails is rejected.
+      for (const op of batch) this.#write([op]);
+    }
+  }
+
+  /** One transaction for the whole batch; returns each op's positions (empty for commits). */
+  #transact(batch: WriteOp[]): Position[][] {
+    const hasAppend = batch.some((op) => op.kind === 'append');
+    const timestamp = this.#options.clock();
+    // Next offset per partition, per topic id, carried across ops of this transaction.
+    const next = new Map<number, Map<number, number>>();
+    const results = this.#store.transaction(hasAppend ? 'full' : 'normal', () => {
+      const out: Position[][] = [];
+      for (const op of batch) {
+        if (op.kind === 'commit') {
+          this.#store.commitOffset(op.group, op.topic.id, op.partition, op.offset);
+          out.push([]);
+          continue;
+        }
+        let topicNext = next.get(op.topic.id);
+        if (!topicNext) {
+          topicNext = new Map();
+          next.set(op.topic.id, topicNext);
+        }
+        const offsets = this.#store.insertRecords(op.topic, op.records, timestamp, topicNext);
+        out.push(
+          op.records.map((record, i) => ({
+            topic: op.topic.name,
+            partition: record.partition,
+            offset: offsets[i]!,
+          })),
+        );
+      }
+      return out;
+    });
+    for (const [topicId, topicNext] of next) this.#options.onAppended(topicId, topicNext.keys());
+    return results;
+  }
+}
+
+function settle(op: WriteOp, positions: Position[]): void {
+  if (op.kind === 'append') op.resolve(positions);
+  else op.resolve();
+}
