@@ -32,14 +32,14 @@ const usernameSchema = z
   .pipe(z.string().regex(/^[a-z0-9_.]{3,32}$/, 'must be 3–32 characters of a–z, 0–9, _ and .'));
 const emailSchema = z.string().trim().max(320).toLowerCase().pipe(z.email());
 
-const registerBody = z.strictObject({
+export const registerBody = z.strictObject({
   username: usernameSchema,
   email: emailSchema,
   password: passwordSchema,
   display_name: z.string().trim().min(1).max(100).optional(),
 });
-const loginBody = z.strictObject({ login: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
-const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
+export const loginBody = z.strictObject({ login: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
+export const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
 
 export function authRoutes(options: {
   config: Config;
@@ -120,10 +120,12 @@ export function authRoutes(options: {
   router.post('/api/v1/auth/login', async (ctx) => {
     const body = parseBody(ctx, loginBody);
     const login = body.login.includes('@') ? body.login.trim().toLowerCase() : normalizeUsername(body.login);
-    // Per account and per IP, so neither one account nor one client can be hammered.
-    await limit(`login:account:${login}`, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
+    // Per IP, and per account — the account, not its spelling: a username and
+    // its email share one budget. Unknown logins are limited by what was typed.
     await limit(`login:ip:${ctx.ip}`, config.PARLEY_LOGIN_MAX_ATTEMPTS * 5, config.PARLEY_LOGIN_WINDOW_S);
     const credentials = await findCredentials(db, login);
+    const accountKey = `login:account:${credentials?.id ?? login}`;
+    await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
     const valid =
       credentials === undefined
         ? await dummyVerify(config.PARLEY_BCRYPT_COST) // same cost as a real check: no timing oracle
@@ -131,7 +133,7 @@ export function authRoutes(options: {
     if (!valid || credentials === undefined) {
       throw new ApiError(401, 'invalid_credentials', 'wrong login or password');
     }
-    await limiter.reset(`login:account:${login}`);
+    await limiter.reset(accountKey);
     ctx.body = await session(credentials.id);
   });
 

@@ -7,6 +7,9 @@ import type { Config } from '../config.ts';
 /** Length in Unicode code points, the unit users count in (an emoji is one). */
 export const codePoints = (value: string): number => [...value].length;
 
+/** Only web links: `javascript:`, `data:`, `file:` and the like never reach a client. */
+export const webUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048);
+
 const uuid = z.uuid({ message: 'must be a UUID' }).transform((value) => value.toLowerCase());
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
@@ -25,7 +28,7 @@ export function commandInputs(config: Config) {
     .refine((value) => value.trim().length > 0, { message: 'must not be empty' });
 
   const attachment = z.strictObject({
-    url: z.url().max(2048),
+    url: webUrl,
     mime_type: z.string().min(1).max(100),
     bytes: z.number().int().nonnegative(),
     name: z.string().max(255).nullable().default(null),
@@ -75,7 +78,7 @@ export function commandInputs(config: Config) {
       .strictObject({
         display_name: z.string().trim().min(1).max(100).optional(),
         bio: z.string().max(1000).optional(),
-        avatar_url: z.url().max(2048).nullable().optional(),
+        avatar_url: webUrl.nullable().optional(),
       })
       .refine((value) => Object.keys(value).length > 0, { message: 'nothing to change' }),
   };

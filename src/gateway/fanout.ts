@@ -137,6 +137,7 @@ export function createFanout(options: {
           for (const session of sessions.of(user_id) ?? []) {
             send(session, frame);
             session.joined.delete(room_id);
+            session.cursors.delete(room_id);
           }
           return;
         }
@@ -193,16 +194,13 @@ export function deliverInOrder(
   frame: string,
   send: (session: Session, frame: string) => void,
 ): void {
-  const cursor = session.joined.get(roomId);
-  if (cursor === undefined) {
-    send(session, frame);
-    return;
-  }
+  let cursor = session.cursors.get(roomId);
+  if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: seq, last: seq - 1, queue: null }));
   if (cursor.queue !== null) {
     cursor.queue.push({ seq, frame });
     return;
   }
-  if (seq <= cursor.lastSeq) return;
-  cursor.lastSeq = seq;
+  if (seq <= cursor.last) return;
+  cursor.last = seq;
   send(session, frame);
 }

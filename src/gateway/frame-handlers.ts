@@ -12,7 +12,7 @@ import { deliverInOrder } from './fanout.ts';
 import { errorFrame, serverFrame, type ClientFrame } from './frames.ts';
 import type { Membership } from './membership.ts';
 import type { RoomViews } from './room-views.ts';
-import type { RoomCursor, Session } from './sessions.ts';
+import type { Session } from './sessions.ts';
 import type { Typing } from './typing.ts';
 
 export interface FrameHandlerDeps {
@@ -38,23 +38,45 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
     }
     await membership.track(roomId, deps.partitionOf(roomId));
     const rejoin = session.joined.has(roomId);
-    // With since_seq, live messages wait until the replay has been sent.
-    const cursor: RoomCursor = { lastSeq: sinceSeq ?? 0, queue: sinceSeq === undefined ? null : [] };
-    session.joined.set(roomId, cursor);
-    const replay =
-      sinceSeq === undefined ? [] : await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
+    session.joined.add(roomId);
     const room = await findRoom(db, roomId);
-    send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: room?.last_seq ?? 0 }, ref));
-    for (const message of replay) {
-      cursor.lastSeq = message.seq;
-      send(session, serverFrame('NEW_MESSAGE', message));
+    if (sinceSeq === undefined) {
+      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: room?.last_seq ?? 0 }, ref));
+    } else {
+      await replay(session, roomId, sinceSeq, room?.last_seq ?? 0, ref);
     }
-    const queued = cursor.queue ?? [];
-    cursor.queue = null;
-    for (const live of queued) deliverInOrder(session, roomId, live.seq, live.frame, send);
     if (!rejoin) views.join(roomId, session.userId, session.id);
     const users = new Set([...views.activeIn(roomId), session.userId]);
     send(session, serverFrame('USERS', { chat_room_id: roomId, users: [...users] }));
+  }
+
+  /**
+   * Sends what the client lacks after `sinceSeq`, skipping what this socket
+   * already received; live messages arriving meanwhile wait, then follow.
+   */
+  async function replay(session: Session, roomId: string, sinceSeq: number, lastSeq: number, ref?: string) {
+    let cursor = session.cursors.get(roomId);
+    if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
+    cursor.queue = [];
+    try {
+      const missing = await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
+      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: lastSeq }, ref));
+      for (const message of missing) {
+        if (message.seq >= cursor.first && message.seq <= cursor.last) continue;
+        send(session, serverFrame('NEW_MESSAGE', message));
+      }
+      const replayedUpTo = missing.at(-1)?.seq ?? sinceSeq;
+      // The socket now holds everything from sinceSeq+1 on, unless the replay
+      // was cut short by its limit (the client pages the rest over REST).
+      if (missing.length < config.PARLEY_REPLAY_MAX || replayedUpTo >= cursor.first - 1) {
+        cursor.first = Math.min(cursor.first, sinceSeq + 1);
+      }
+      cursor.last = Math.max(cursor.last, replayedUpTo);
+    } finally {
+      const queued = cursor.queue ?? [];
+      cursor.queue = null;
+      for (const live of queued) deliverInOrder(session, roomId, live.seq, live.frame, send);
+    }
   }
 
   return async function handle(session: Session, frame: ClientFrame): Promise<void> {

@@ -197,7 +197,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       id: randomUUID(),
       socket,
       userId,
-      joined: new Map(),
+      joined: new Set(),
+      cursors: new Map(),
       bucket: { tokens: config.PARLEY_WS_RATE_BURST, updatedAt: Date.now() },
       strikes: 0,
     };
@@ -207,7 +208,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     socket.once('close', () => {
       clearTimeout(expiry);
       connections--;
-      for (const roomId of session.joined.keys()) views.leave(roomId, userId, session.id);
+      for (const roomId of session.joined) views.leave(roomId, userId, session.id);
       const lastHere = sessions.remove(session);
       if (lastHere) {
         typing.stopAll(userId);

@@ -2,9 +2,13 @@
 
 import type { WebSocket } from 'ws';
 
+/**
+ * What a socket has received of a room: the seqs first..last, all of them
+ * (live delivery follows the log in order). A socket never gets one twice.
+ */
 export interface RoomCursor {
-  /** Highest seq delivered on this socket for the room. */
-  lastSeq: number;
+  first: number;
+  last: number;
   /** While a since_seq replay runs, live messages wait here to keep seq order. */
   queue: { seq: number; frame: string }[] | null;
 }
@@ -13,8 +17,10 @@ export interface Session {
   id: string;
   socket: WebSocket;
   userId: string;
-  /** Rooms the client JOINed (actively viewing), with delivery cursors. */
-  joined: Map<string, RoomCursor>;
+  /** Rooms the client JOINed (actively viewing). */
+  joined: Set<string>;
+  /** What this socket has received, per room (joined or not). */
+  cursors: Map<string, RoomCursor>;
   bucket: TokenBucket;
   strikes: number;
 }
