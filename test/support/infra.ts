@@ -1,0 +1,74 @@
+// Probes of the real servers that integration suites need (Redis, Kafka, …).
+// An unreachable server skips its suite with a loud warning, so `npm test`
+// still works on a bare machine; with PARLEY_REQUIRE_INFRA=1 (CI) it fails
+// instead, so a missing server can never pass unnoticed.
+//
+//   const redisUrl = await redisAvailable('presence');   // string | undefined
+//   describe.runIf(redisUrl !== undefined)('… on Redis', () => { … });
+
+import { Redis } from 'ioredis';
+
+export const requireInfra = process.env.PARLEY_REQUIRE_INFRA === '1';
+
+/**
+ * Runs `probe`; resolves true when it succeeds. When it fails: throws under
+ * PARLEY_REQUIRE_INFRA=1, otherwise warns loudly and resolves false.
+ */
+export async function infraAvailable(
+  server: string,
+  where: string,
+  suite: string,
+  probe: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    await probe();
+    return true;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (requireInfra) {
+      throw new Error(`PARLEY_REQUIRE_INFRA=1 but ${server} at ${where} is unreachable (${reason})`, { cause: error });
+    }
+    const bar = '!'.repeat(72);
+    console.warn(
+      `\n${bar}\n` +
+        `!! ${suite}: ${server} at ${where} is unreachable (${reason}).\n` +
+        `!! The ${server} suite is SKIPPED. Set PARLEY_REQUIRE_INFRA=1 to make this fail.\n` +
+        `${bar}\n`,
+    );
+    return false;
+  }
+}
+
+/** Redis for tests: PARLEY_TEST_REDIS_URL, else the local stack's default. */
+export const testRedisUrl = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A client that fails fast instead of queueing commands while Redis is down. */
+export function testRedisClient(url: string = testRedisUrl): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+}
+
+/** Resolves the Redis URL when Redis answers PING (see infraAvailable), else undefined. */
+export async function redisAvailable(suite: string, url: string = testRedisUrl): Promise<string | undefined> {
+  const ok = await infraAvailable('Redis', url, suite, async () => {
+    const client = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    // ioredis rejects with "Connection is closed."; the 'error' event has the cause.
+    let cause: Error | undefined;
+    client.on('error', (error: Error) => (cause ??= error));
+    try {
+      await client.connect();
+      const pong = await client.ping();
+      if (pong !== 'PONG') throw new Error(`PING answered ${pong}`);
+    } catch (error) {
+      throw cause ?? error;
+    } finally {
+      client.disconnect();
+    }
+  });
+  return ok ? url : undefined;
+}
