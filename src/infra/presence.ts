@@ -49,7 +49,11 @@ export function createMemoryPresence(options: { leaseMs: number; clock?: () => n
     },
     async renew(list) {
       const expires = clock() + options.leaseMs;
-      for (const { userId, socketId } of list) sockets.get(userId)?.set(socketId, expires);
+      // Only sockets still registered: one disconnected meanwhile stays gone.
+      for (const { userId, socketId } of list) {
+        const userSockets = sockets.get(userId);
+        if (userSockets?.has(socketId)) userSockets.set(socketId, expires);
+      }
     },
     async online(userIds) {
       return new Set(userIds.filter((userId) => live(userId) !== undefined));
