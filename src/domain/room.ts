@@ -38,7 +38,7 @@ export type SendMessage = RoomCommandOf<
     mentions?: string[];
   }
 >;
-export type EditMessage = RoomCommandOf<'edit_message', { message_id: string; content: string }>;
+export type EditMessage = RoomCommandOf<'edit_message', { message_id: string; content: string; mentions?: string[] }>;
 export type DeleteMessage = RoomCommandOf<'delete_message', { message_id: string }>;
 export type React = RoomCommandOf<'react', { message_id: string; emoji: string; add: boolean }>;
 export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
@@ -280,7 +280,7 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
             message_id: command.data.message_id,
             seq: message.seq,
             content: command.data.content,
-            mentions: [],
+            mentions: command.data.mentions ?? [],
             edited_by: actor,
             edited_at: at,
           },
