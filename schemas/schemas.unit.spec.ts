@@ -1,9 +1,10 @@
-// The published schemas: one folder per domain event type, fields as in the
-// domain's `data`, and every version readable by every other, both ways.
+// The published schemas: one folder per domain event type and per signal type
+// (src/log/signals.ts), fields as in their `data`, and every version readable
+// by every other, both ways.
 
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventSamples } from '../src/log/event-samples.fixture.ts';
+import { eventSamples, signalSamples } from '../src/log/event-samples.fixture.ts';
 import { loadSchemaCatalog, type SchemaVersion } from '../src/log/schema-catalog.ts';
 import { checkCatalogCompatibility } from '../src/log/schema-compat.ts';
 import { makeSchemaDir, record } from '../src/log/schema-dir.fixture.ts';
@@ -18,16 +19,21 @@ interface FieldJson {
 }
 const fieldsOf = (v: SchemaVersion): FieldJson[] => (v.schema as { fields: FieldJson[] }).fields;
 const pascal = (type: string) => type.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+const isSignal = (type: string): type is keyof typeof signalSamples => Object.hasOwn(signalSamples, type);
 
 describe('the schemas folder', () => {
-  it('has a schema for every domain event type, and none for types the domain does not have', () => {
-    expect([...catalog.types.keys()].sort()).toEqual(Object.keys(eventSamples).sort());
+  it('has a schema for every domain event type and signal type, and none for types neither has', () => {
+    expect([...catalog.types.keys()].sort()).toEqual([...Object.keys(eventSamples), ...Object.keys(signalSamples)].sort());
   });
 
-  it.each(latest.map((v) => [v.type, v] as const))('%s: record parley.events.<PascalCase> with the fields of the domain event', (type, v) => {
-    expect(v.avroType.name).toBe(`parley.events.${pascal(type)}`);
-    // The samples are typed by the domain, so their keys are the fields of `data`.
-    const sample = eventSamples[type as keyof typeof eventSamples][0];
+  it('never gives an event and a signal the same type name', () => {
+    expect(Object.keys(signalSamples).filter((type) => Object.hasOwn(eventSamples, type))).toEqual([]);
+  });
+
+  it.each(latest.map((v) => [v.type, v] as const))('%s: record parley.events.<PascalCase> (parley.signals.… for a signal) with the fields of its data', (type, v) => {
+    expect(v.avroType.name).toBe(`parley.${isSignal(type) ? 'signals' : 'events'}.${pascal(type)}`);
+    // The samples are typed by the domain (and signals.ts), so their keys are the fields of `data`.
+    const sample = isSignal(type) ? signalSamples[type][0] : eventSamples[type as keyof typeof eventSamples][0];
     expect(fieldsOf(v).map((f) => f.name).sort()).toEqual(Object.keys(sample).sort());
   });
 

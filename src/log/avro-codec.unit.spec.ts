@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AvroCodecError, createAvroCodec } from './avro-codec.ts';
-import { eventSamples } from './event-samples.fixture.ts';
+import { eventSamples, signalSamples } from './event-samples.fixture.ts';
 import { parseAvroSchema } from './schema-catalog.ts';
 import { addSchemaFiles, makeSchemaDir, record } from './schema-dir.fixture.ts';
 
@@ -18,9 +20,10 @@ function tempSchemas(files: Record<string, object | string>): string {
   return dir;
 }
 
-const sampleCases = Object.entries(eventSamples).flatMap(([type, samples]) =>
+const sampleCases = Object.entries({ ...eventSamples, ...signalSamples }).flatMap(([type, samples]) =>
   samples.map((data, i) => [`${type} #${i + 1}`, type, data] as const),
 );
+const allTypes = [...Object.keys(eventSamples), ...Object.keys(signalSamples)].sort();
 const message = eventSamples.message_sent[1]!;
 
 function errorOf(run: () => unknown): AvroCodecError {
@@ -48,7 +51,7 @@ describe('round trips', () => {
 
   it('writes single-object encoding: C3 01, the schema fingerprint (little-endian), then the Avro body', () => {
     const bytes = codec.encodeEvent('message_sent', message);
-    const latest = codec.listSchemas().find((v) => v.type === 'message_sent' && v.version === 1)!;
+    const latest = codec.listSchemas().find((v) => v.type === 'message_sent' && v.version === 2)!;
     expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
     expect(bytes.subarray(2, 10)).toEqual(latest.fingerprint);
     expect(bytes.subarray(10)).toEqual(parseAvroSchema(latest.schema).toBuffer(message));
@@ -66,7 +69,7 @@ describe('encoding refuses data that does not fit the latest schema', () => {
 
   it('names the event type and a missing field', () => {
     const { content: _, ...withoutContent } = message;
-    expect(refusal(withoutContent)).toMatch(/^invalid message_sent event \(schema v1\): content must be string, got nothing \(missing\)/);
+    expect(refusal(withoutContent)).toMatch(/^invalid message_sent event \(schema v2\): content must be string, got nothing \(missing\)/);
   });
 
   it('names the path of a wrong value inside an array of records', () => {
@@ -95,10 +98,11 @@ describe('encoding refuses data that does not fit the latest schema', () => {
   });
 
   it('refuses an unknown event type', () => {
-    const error = errorOf(() => codec.encodeEvent('message_deleted', {}));
-    expect(error.eventType).toBe('message_deleted');
-    expect(error.message).toMatch(/unknown event type "message_deleted"/);
+    const error = errorOf(() => codec.encodeEvent('message_pinned', {}));
+    expect(error.eventType).toBe('message_pinned');
+    expect(error.message).toMatch(/unknown event type "message_pinned"/);
   });
+
 });
 
 describe('decoding refuses bytes it cannot trust', () => {
@@ -106,7 +110,7 @@ describe('decoding refuses bytes it cannot trust', () => {
 
   it('says which event type the fingerprint belongs to when the type header is wrong', () => {
     expect(errorOf(() => codec.decodeEvent('room_created', bytes)).message).toMatch(
-      /cannot decode room_created: unknown writer schema fingerprint [0-9a-f]{16}; it is message_sent v1/,
+      /cannot decode room_created: unknown writer schema fingerprint [0-9a-f]{16}; it is message_sent v2/,
     );
   });
 
@@ -118,7 +122,7 @@ describe('decoding refuses bytes it cannot trust', () => {
 
   it('refuses a truncated value and trailing bytes', () => {
     expect(errorOf(() => codec.decodeEvent('message_sent', bytes.subarray(0, bytes.length - 3))).message).toMatch(
-      /written with message_sent v1: .*truncated/,
+      /written with message_sent v2: .*truncated/,
     );
     const longer = Buffer.concat([bytes, Buffer.from([0])]);
     expect(errorOf(() => codec.decodeEvent('message_sent', longer)).message).toMatch(/1 bytes left over/);
@@ -150,6 +154,31 @@ describe('decoding refuses bytes it cannot trust', () => {
 });
 
 describe('schema evolution', () => {
+  const messageSentV1 = () => readFileSync(join(schemasDir, 'message_sent/v1.avsc'), 'utf8');
+
+  it('reads a message_sent written with v1 (before mentions) as v2, with no mentions', () => {
+    // A process that only had v1: its bytes carry v1's fingerprint.
+    const dir = tempSchemas({ 'message_sent/v1.avsc': messageSentV1() });
+    const { mentions: _, ...v1Message } = message;
+    const oldBytes = createAvroCodec({ schemasDir: dir }).encodeEvent('message_sent', v1Message);
+    const v1 = codec.listSchemas().find((v) => v.type === 'message_sent' && v.version === 1)!;
+    expect(oldBytes.subarray(2, 10)).toEqual(v1.fingerprint);
+    expect(codec.decodeEvent('message_sent', oldBytes)).toEqual({ ...v1Message, mentions: [] });
+  });
+
+  it('writes a message_sent given without mentions with the default, no mentions', () => {
+    const { mentions: _, ...withoutMentions } = message;
+    expect(codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', withoutMentions))).toEqual({ ...message, mentions: [] });
+  });
+
+  it('tells a process that only has message_sent v1 that a v2 event needs a newer schema', () => {
+    const dir = tempSchemas({ 'message_sent/v1.avsc': messageSentV1() });
+    const newBytes = codec.encodeEvent('message_sent', message);
+    expect(errorOf(() => createAvroCodec({ schemasDir: dir }).decodeEvent('message_sent', newBytes)).message).toMatch(
+      /newer version not deployed here/,
+    );
+  });
+
   const v1 = record('ThingHappened', [
     { name: 'id', type: 'string' },
     { name: 'title', type: 'string' },
@@ -247,13 +276,20 @@ describe('Confluent wire format', () => {
 });
 
 describe('listSchemas', () => {
-  it('lists every event type of the repository schemas with its versions, canonical form and fingerprint', () => {
+  it('lists every event and signal type of the repository schemas with its versions, canonical form and fingerprint', () => {
     const listed = codec.listSchemas();
-    expect(listed.map((v) => v.type).sort()).toEqual(Object.keys(eventSamples).sort());
+    expect([...new Set(listed.map((v) => v.type))].sort()).toEqual(allTypes);
+    const versions = (type: string) => listed.filter((v) => v.type === type).map((v) => v.version);
+    for (const type of allTypes) {
+      expect(versions(type), type).toEqual(type === 'message_sent' ? [1, 2] : [1]);
+    }
     for (const v of listed) {
-      expect(v.version).toBe(1);
       expect(v.canonicalForm).not.toContain('"doc"');
       expect(v.fingerprint).toHaveLength(8);
     }
+    const [v1, v2] = listed.filter((v) => v.type === 'message_sent');
+    expect(v2!.canonicalForm).toContain('"mentions"');
+    expect(v1!.canonicalForm).not.toContain('"mentions"');
+    expect(v2!.fingerprint).not.toEqual(v1!.fingerprint);
   });
 });

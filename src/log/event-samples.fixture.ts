@@ -1,16 +1,24 @@
-// Realistic data for every domain event type, for the codec and schema tests.
-// The mapped type ties it to the domain: a new event type without samples, or
-// a sample missing (or inventing) a field, is a compile error.
+// Realistic data for every domain event type and every signal type, for the
+// codec and schema tests. The mapped types tie them to the domain and to
+// src/log/signals.ts: a new type without samples, or a sample missing (or
+// inventing) a field, is a compile error.
 
 import type { AnyEvent, EventType } from '../domain/aggregates.ts';
+import type { AnySignal, SignalType } from './signals.ts';
 
 type DataOf<T extends EventType> = Extract<AnyEvent, { type: T }>['data'];
 export type EventSamples = { [T in EventType]: [DataOf<T>, ...DataOf<T>[]] };
+type SignalDataOf<T extends SignalType> = Extract<AnySignal, { type: T }>['data'];
+export type SignalSamples = { [T in SignalType]: [SignalDataOf<T>, ...SignalDataOf<T>[]] };
 
 const at = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const alice = '0199e1c4-5a7b-7c3d-8e9f-0a1b2c3d4e5f';
 const bob = '0199e1c4-5a7b-7c3d-8e9f-1a1b2c3d4e5f';
+const carol = '0199e1c4-5a7b-7c3d-8e9f-2a1b2c3d4e5f';
 const room = '0199e1c4-6000-7000-8000-00000000a001';
+const direct = '0199e1c4-6000-7000-8000-00000000a002';
+const firstMessage = '0199e1c4-7000-7000-8000-00000000b001';
+const request = '0199e1c4-8000-7000-8000-00000000c001';
 
 export const eventSamples: EventSamples = {
   user_registered: [
@@ -72,6 +80,7 @@ export const eventSamples: EventSamples = {
       mime_type: 'text/plain',
       reply_to: null,
       attachments: [],
+      mentions: [],
       created_at: at + 20,
     },
     {
@@ -87,7 +96,62 @@ export const eventSamples: EventSamples = {
         { url: 'https://cdn.example.org/f/1.png', mime_type: 'image/png', bytes: 48_213, name: 'screen 📸.png' },
         { url: 'https://cdn.example.org/f/2.mp4', mime_type: 'video/mp4', bytes: 5_368_709_120, name: null },
       ],
+      mentions: [alice, carol],
       created_at: at + 21,
     },
   ],
+  room_updated: [
+    { room_id: room, name: 'Équipe 🚀 فريق', topic: 'Releases, every Thursday\nנא לא לשלוח ספאם', updated_by: alice, updated_at: at + 30 },
+    { room_id: room, name: '', topic: '', updated_by: bob, updated_at: at + 31 },
+  ],
+  member_role_changed: [
+    { room_id: room, user_id: bob, role: 'owner', changed_by: alice, changed_at: at + 32 },
+    { room_id: room, user_id: alice, role: 'member', changed_by: alice, changed_at: at + 33 },
+  ],
+  message_edited: [
+    {
+      room_id: room,
+      message_id: firstMessage,
+      seq: 1,
+      content: 'Hi again 👋🏿, @bob and @carol — تعديل',
+      mentions: [bob, carol],
+      edited_by: alice,
+      edited_at: at + 40,
+    },
+    { room_id: room, message_id: firstMessage, seq: 9_007_199_254_740_990, content: '', mentions: [], edited_by: alice, edited_at: at + 41 },
+  ],
+  message_deleted: [
+    { room_id: room, message_id: firstMessage, seq: 1, deleted_by: alice, deleted_at: at + 42 },
+    { room_id: room, message_id: firstMessage, seq: 2, deleted_by: bob, deleted_at: at + 43 },
+  ],
+  reaction_added: [
+    { room_id: room, message_id: firstMessage, seq: 1, emoji: '👍🏽', user_id: bob, at: at + 44 },
+    { room_id: room, message_id: firstMessage, seq: 1, emoji: '👨‍👩‍👧‍👦', user_id: carol, at: at + 45 },
+  ],
+  reaction_removed: [{ room_id: room, message_id: firstMessage, seq: 1, emoji: '👍🏽', user_id: bob, at: at + 46 }],
+  messages_read: [
+    { room_id: room, user_id: bob, seq: 1, at: at + 47 },
+    { room_id: room, user_id: carol, seq: 9_007_199_254_740_990, at: at + 48 },
+  ],
+  room_closed: [{ room_id: direct, at: at + 50 }],
+  room_reopened: [{ room_id: direct, at: at + 51 }],
+  friend_request_sent: [{ request_id: request, from_user_id: alice, to_user_id: bob, created_at: at + 60 }],
+  friend_request_accepted: [{ request_id: request, from_user_id: alice, to_user_id: bob, by_user_id: bob, at: at + 61 }],
+  friend_request_rejected: [{ request_id: request, from_user_id: bob, to_user_id: alice, by_user_id: alice, at: at + 62 }],
+  friend_request_cancelled: [{ request_id: request, from_user_id: alice, to_user_id: carol, by_user_id: alice, at: at + 63 }],
+  friendship_ended: [{ user_a: alice, user_b: bob, by_user_id: bob, at: at + 64 }],
+  user_blocked: [{ blocker_id: bob, blocked_id: alice, at: at + 65 }],
+  user_unblocked: [{ blocker_id: bob, blocked_id: alice, at: at + 66 }],
+};
+
+export const signalSamples: SignalSamples = {
+  typing_started: [{ room_id: room, user_id: alice, at: at + 70 }],
+  typing_stopped: [{ room_id: room, user_id: alice, at: at + 71 }],
+  user_online: [{ user_id: bob, at: at + 72 }],
+  user_offline: [{ user_id: bob, at: at + 73 }],
+  room_view_started: [
+    { room_id: room, user_id: carol, session_id: 'ws-0199e1c4-9000-7000-8000-00000000d001', at: at + 74 },
+    { room_id: direct, user_id: carol, session_id: 'ws-0199e1c4-9000-7000-8000-00000000d002', at: at + 75 },
+  ],
+  room_view_ended: [{ room_id: room, user_id: carol, session_id: 'ws-0199e1c4-9000-7000-8000-00000000d001', at: at + 76 }],
 };
