@@ -39,8 +39,9 @@ export async function infraAvailable(
   }
 }
 
-/** Redis for tests: PARLEY_TEST_REDIS_URL, else the local stack's default. */
-export const testRedisUrl = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Redis for tests: PARLEY_TEST_REDIS_URL, else the local stack's (scripts/stack.sh, PARLEY_REDIS_PORT). */
+export const testRedisUrl =
+  process.env.PARLEY_TEST_REDIS_URL ?? `redis://127.0.0.1:${process.env.PARLEY_REDIS_PORT ?? '6379'}`;
 
 /** A client that fails fast instead of queueing commands while Redis is down. */
 export function testRedisClient(url: string = testRedisUrl): Redis {
