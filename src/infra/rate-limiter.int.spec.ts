@@ -1,0 +1,83 @@
+// Rate limits against their contract on both adapters — memory (always) and
+// Redis (skipped with a loud warning when unreachable, unless
+// PARLEY_REQUIRE_INFRA=1) — plus what only the shared Redis adapter promises:
+// hits from many instances at once are counted exactly.
+
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { redisAvailable, testRedisClient } from '../../test/support/infra.ts';
+import { rateLimiterContract } from './rate-limiter.contract.ts';
+import { createMemoryRateLimiter } from './rate-limiter.ts';
+import { createRedisRateLimiter } from './redis-rate-limiter.ts';
+
+const redisUrl = await redisAvailable('rate limiter');
+
+rateLimiterContract('memory', async () => ({ limiter: createMemoryRateLimiter(), cleanup: async () => {} }));
+
+const uniquePrefix = () => `parley-test:${randomBytes(6).toString('hex')}:`;
+
+async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+describe.runIf(redisUrl !== undefined)('rate limiter on Redis', () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = testRedisClient(redisUrl);
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  rateLimiterContract('redis', async () => {
+    const keyPrefix = uniquePrefix();
+    return { limiter: createRedisRateLimiter({ redis, keyPrefix }), cleanup: () => deletePrefix(redis, keyPrefix) };
+  });
+
+  describe('shared between instances', () => {
+    let keyPrefix: string;
+    let clients: Redis[];
+    beforeEach(() => {
+      keyPrefix = uniquePrefix();
+      clients = Array.from({ length: 5 }, () => testRedisClient(redisUrl));
+    });
+    afterEach(async () => {
+      await deletePrefix(redis, keyPrefix);
+      await Promise.all(clients.map((client) => client.quit()));
+    });
+
+    test('50 concurrent hits from 5 instances with a limit of 10: exactly 10 allowed', async () => {
+      const limiters = clients.map((client) => createRedisRateLimiter({ redis: client, keyPrefix }));
+      const decisions = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => limiters[i % limiters.length]!.hit('login:alice', 10, 60)),
+      );
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
+      for (const d of decisions) expect(d.retryAfterS).toBeGreaterThanOrEqual(1);
+    });
+
+    test('a reset by one instance is seen by the others', async () => {
+      const [a, b] = clients.map((client) => createRedisRateLimiter({ redis: client, keyPrefix })) as [
+        ReturnType<typeof createRedisRateLimiter>,
+        ReturnType<typeof createRedisRateLimiter>,
+      ];
+      await a.hit('k', 1, 60);
+      expect((await b.hit('k', 1, 60)).allowed).toBe(false);
+      await a.reset('k');
+      expect((await b.hit('k', 1, 60)).allowed).toBe(true);
+    });
+
+    test('every counter carries its window as a TTL, so none outlives it', async () => {
+      const limiter = createRedisRateLimiter({ redis, keyPrefix });
+      for (let i = 0; i < 3; i++) await limiter.hit('ip:10.0.0.1', 100, 300);
+      const ttl = await redis.pttl(`${keyPrefix}rate:ip:10.0.0.1`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(300_000);
+    });
+  });
+});
