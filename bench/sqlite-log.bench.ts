@@ -45,6 +45,18 @@ await measure('append, 1 record per call, 1000 concurrent', 200_000, async () =>
   for (let i = 0; i < 200; i++) await Promise.all(Array.from({ length: 1_000 }, () => log.append('events', [record()])));
 });
 
+// Like the processor: a writer per partition, each awaiting its own appends
+// through a different number of async frames; group commit gathers them.
+await measure('append, 1 record per call, 12 awaiting writers', 60_000, async () => {
+  const appendVia = async (depth: number): Promise<unknown> =>
+    depth === 0 ? log.append('events', [record()]) : appendVia(depth - 1);
+  await Promise.all(
+    Array.from({ length: 12 }, async (_, writer) => {
+      for (let i = 0; i < 5_000; i++) await appendVia(writer % 6);
+    }),
+  );
+});
+
 await measure('append, 1 record per call, awaited (fsync each)', 5_000, async () => {
   for (let i = 0; i < 5_000; i++) await log.append('events', [record()]);
 });

@@ -260,6 +260,16 @@ describe('sqlite log', () => {
     await Promise.all(Array.from({ length: 100 }, (_, i) => log.append('t', records(1, `b${i}`))));
     expect(clockCalls).toBe(4);
 
+    // Appends reached through promise chains of different depths in the same
+    // turn of the event loop still share one transaction.
+    clockCalls = 0;
+    const afterHops = async (hops: number, tag: string): Promise<unknown> => {
+      for (let i = 0; i < hops; i++) await null;
+      return log.append('t', records(1, tag));
+    };
+    await Promise.all(Array.from({ length: 12 }, (_, i) => afterHops(i % 6, `c${i}`)));
+    expect(clockCalls).toBe(1);
+
     // One call larger than maxWriteBatch is not split.
     clockCalls = 0;
     const big = await log.append('t', records(60, 'big', 0));

