@@ -27,7 +27,9 @@ import { createMemoryRateLimiter } from './infra/rate-limiter.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
 import type { Consumer, Log } from './log/port.ts';
 import { openSqliteLog } from './log/sqlite-log.ts';
+import { replay } from './log/replay.ts';
 import { topicSpecs } from './log/topics.ts';
+import { parseReplayArgs, progressBar } from './cli-args.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
 import { createProjectionProgress } from './projections/progress.ts';
 import { runProjection } from './projections/runner.ts';
@@ -262,8 +264,23 @@ export async function cli(argv: string[]): Promise<void> {
       await store.close();
       return;
     }
+    case 'replay': {
+      const options = parseReplayArgs(argv.slice(1));
+      const log = openLog(config, logger);
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      const out = options.out === undefined ? process.stdout : fs.createWriteStream(options.out);
+      const bar = progressBar('replay', options.progress ?? process.stderr.isTTY);
+      const written = await replay(log, eventCodec(), options, out, bar, abort.signal);
+      bar(Number.NaN, Number.NaN);
+      process.stderr.write(`replay: ${written} records\n`);
+      if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
+      await log.close();
+      return;
+    }
     default:
-      process.stderr.write(`unknown command: ${command}\nusage: parley [start|migrate]\n`);
+      process.stderr.write(`unknown command: ${command}\nusage: parley [start|migrate|replay]\n`);
       process.exitCode = 2;
   }
 }

@@ -127,7 +127,8 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     },
 
     async editMessage(userId, roomId, messageId, content) {
-      await run(userId, { type: 'edit_message', data: { room_id: roomId, message_id: messageId, content } });
+      const mentions = await mentionedMembers(db, roomId, content);
+      await run(userId, { type: 'edit_message', data: { room_id: roomId, message_id: messageId, content, mentions } });
       return messageAsSeen(roomId, messageId);
     },
 

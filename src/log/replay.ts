@@ -1,0 +1,168 @@
+// `parley replay`: the log as analysts read it. Decodes a range of a topic to
+// JSON lines — by partition, offset or time range, event type, aggregate — and
+// optionally follows it live. It only reads committed records with the plain
+// read API: it never joins a consumer group the service uses.
+
+import type { Writable } from 'node:stream';
+import type { EventCodec } from '../commands/processor.ts';
+import { isStaleWrite } from './fencing.ts';
+import type { Consumer, Log, LogRecord } from './port.ts';
+import { headers, topics } from './topics.ts';
+
+export interface ReplayOptions {
+  topic: string;
+  /** Partitions to read; all when empty. */
+  partitions: number[];
+  /** First offset to read in each partition (inclusive); the start of retention when absent. */
+  fromOffset?: number | undefined;
+  /** Last offset to read in each partition (inclusive). */
+  toOffset?: number | undefined;
+  /** Records appended at or after this time (epoch ms). */
+  fromTime?: number | undefined;
+  /** Records appended before this time (epoch ms). */
+  toTime?: number | undefined;
+  /** Only these event types (header `event_type`). */
+  types: string[];
+  /** Only records with this key (aggregate id, e.g. `room:<id>`). */
+  aggregate?: string | undefined;
+  /** Keep reading new records as they are appended. */
+  follow: boolean;
+  /** Include events that a fenced (stale) writer appended; readers of the service skip them. */
+  includeStale: boolean;
+  pageSize?: number;
+}
+
+export interface ReplayLine {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string;
+  type: string | null;
+  headers: Record<string, string>;
+  data: unknown;
+  stale?: true;
+}
+
+export interface ReplayProgress {
+  (done: number, total: number): void;
+}
+
+/** Decodes one record: Avro events and signals by their type, commands and outcomes as JSON. */
+export function decodeRecord(codec: EventCodec, record: LogRecord): ReplayLine {
+  const type = record.headers[headers.eventType] ?? record.headers[headers.commandType] ?? null;
+  let data: unknown;
+  if (record.headers[headers.eventType] !== undefined) data = codec.decode(record.headers[headers.eventType]!, record.value);
+  else {
+    try {
+      data = JSON.parse(record.value.toString('utf8'));
+    } catch {
+      data = { base64: record.value.toString('base64') };
+    }
+  }
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: record.key,
+    type,
+    headers: record.headers,
+    data,
+    ...(isStaleWrite(record) ? { stale: true as const } : {}),
+  };
+}
+
+function matches(options: ReplayOptions, record: LogRecord): boolean {
+  if (options.fromTime !== undefined && record.timestamp < options.fromTime) return false;
+  if (options.toTime !== undefined && record.timestamp >= options.toTime) return false;
+  if (options.aggregate !== undefined && record.key !== options.aggregate) return false;
+  if (options.types.length > 0) {
+    const type = record.headers[headers.eventType] ?? record.headers[headers.commandType];
+    if (type === undefined || !options.types.includes(type)) return false;
+  }
+  if (!options.includeStale && isStaleWrite(record)) return false;
+  return true;
+}
+
+/**
+ * Writes the matching records as JSON lines to `out`; resolves with the number
+ * written once the range is done (or, with `follow`, when `signal` aborts).
+ */
+export async function replay(
+  log: Log,
+  codec: EventCodec,
+  options: ReplayOptions,
+  out: Writable,
+  progress?: ReplayProgress,
+  signal?: AbortSignal,
+): Promise<number> {
+  const partitions =
+    options.partitions.length > 0
+      ? options.partitions
+      : Array.from({ length: log.partitionCount(options.topic) }, (_, p) => p);
+  const pageSize = options.pageSize ?? 1000;
+  let written = 0;
+  const emit = async (record: LogRecord) => {
+    if (!matches(options, record)) return;
+    written++;
+    if (!out.write(`${JSON.stringify(decodeRecord(codec, record))}\n`)) {
+      await new Promise((resolve) => out.once('drain', resolve));
+    }
+  };
+
+  // The committed range first, partition by partition.
+  const ranges = await Promise.all(
+    partitions.map(async (partition) => {
+      const start = Math.max(options.fromOffset ?? 0, await log.startOffset(options.topic, partition));
+      const end = await log.endOffset(options.topic, partition);
+      const last = Math.min(end - 1, options.toOffset ?? Number.MAX_SAFE_INTEGER);
+      return { partition, start, last, end };
+    }),
+  );
+  const total = ranges.reduce((sum, r) => sum + Math.max(0, r.last - r.start + 1), 0);
+  let done = 0;
+  for (const range of ranges) {
+    let offset = range.start;
+    while (offset <= range.last && !signal?.aborted) {
+      const records = await log.read(options.topic, range.partition, offset, Math.min(pageSize, range.last - offset + 1));
+      if (records.length === 0) break;
+      for (const record of records) {
+        if (record.offset > range.last) break;
+        // Past the end of the time range: later records are later still.
+        if (options.toTime !== undefined && record.timestamp >= options.toTime && !options.follow) {
+          offset = range.last + 1;
+          break;
+        }
+        await emit(record);
+      }
+      const next = records[records.length - 1]!.offset + 1;
+      done += Math.max(0, Math.min(next, range.last + 1) - offset);
+      offset = Math.max(offset, next);
+      progress?.(done, total);
+    }
+  }
+  if (!options.follow || signal?.aborted) return written;
+
+  // Then live: a group-less consumer from where the range ended.
+  const ends = new Map(ranges.map((r) => [r.partition, r.end]));
+  const consumer: Consumer = await log.consume({
+    topic: options.topic,
+    group: null,
+    from: 'latest',
+    startAt: async (partition) => ends.get(partition) ?? null,
+    eachBatch: async ({ partition, records }) => {
+      if (!partitions.includes(partition)) return;
+      for (const record of records) await emit(record);
+    },
+  });
+  await new Promise<void>((resolve) => {
+    if (signal === undefined) return; // follow forever
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await consumer.stop();
+  return written;
+}
+
+export const replayableTopics = Object.values(topics);
