@@ -18,6 +18,30 @@ import { readHistory } from './messages-queries.ts';
 import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { findUserById } from './users-queries.ts';
 
+/** The query-string (and path id) schemas of these routes; exported so the OpenAPI document uses the same ones. */
+export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY_PAGE_MAX' | 'PARLEY_SEARCH_MAX'>) {
+  const uuid = z.uuid().transform((value) => value.toLowerCase());
+  return {
+    uuid,
+    historyQuery: z
+      .strictObject({
+        before_seq: seqQuerySchema.optional(),
+        after_seq: seqQuerySchema.optional(),
+        limit: pageLimitSchema(config),
+      })
+      .refine((q) => q.before_seq === undefined || q.after_seq === undefined || q.after_seq < q.before_seq, {
+        message: 'after_seq must be below before_seq',
+      }),
+    userSearchQuery: z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }),
+    friendRequestsQuery: z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
+    messageSearchQuery: z.strictObject({
+      q: z.string().trim().min(1).max(200),
+      room_id: uuid.optional(),
+      limit: pageLimitSchema({ PARLEY_PAGE_DEFAULT: 20, PARLEY_PAGE_MAX: config.PARLEY_SEARCH_MAX }),
+    }),
+  };
+}
+
 export function queryRoutes(options: {
   config: Config;
   db: Kysely<Database>;
@@ -28,16 +52,7 @@ export function queryRoutes(options: {
   const { db, config, presence, engine } = options;
   const router = new Router({ prefix: '/api/v1' });
   router.use(options.requireUser);
-  const uuid = z.uuid().transform((value) => value.toLowerCase());
-  const historyQuery = z
-    .strictObject({
-      before_seq: seqQuerySchema.optional(),
-      after_seq: seqQuerySchema.optional(),
-      limit: pageLimitSchema(config),
-    })
-    .refine((q) => q.before_seq === undefined || q.after_seq === undefined || q.after_seq < q.before_seq, {
-      message: 'after_seq must be below before_seq',
-    });
+  const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, messageSearchQuery } = queryInputs(config);
 
   router.get('/users/me', async (ctx) => {
     const user = await findUserById(db, ctx.state.userId);
@@ -46,7 +61,7 @@ export function queryRoutes(options: {
   });
 
   router.get('/users', async (ctx) => {
-    const { q, limit } = parseQuery(ctx, z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }));
+    const { q, limit } = parseQuery(ctx, userSearchQuery);
     const hidden = await blockPeersOf(db, ctx.state.userId);
     const users = await searchUsers(db, escapeLike(q.normalize('NFKC').toLowerCase()), limit + hidden.size);
     ctx.body = { users: users.filter((user) => !hidden.has(user.id)).slice(0, limit) };
@@ -65,10 +80,7 @@ export function queryRoutes(options: {
   });
 
   router.get('/friends/requests', async (ctx) => {
-    const { direction } = parseQuery(
-      ctx,
-      z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
-    );
+    const { direction } = parseQuery(ctx, friendRequestsQuery);
     ctx.body = { requests: await pendingRequests(db, ctx.state.userId, direction) };
   });
 
@@ -77,14 +89,7 @@ export function queryRoutes(options: {
   });
 
   router.get('/search/messages', async (ctx) => {
-    const query = parseQuery(
-      ctx,
-      z.strictObject({
-        q: z.string().trim().min(1).max(200),
-        room_id: uuid.optional(),
-        limit: pageLimitSchema({ PARLEY_PAGE_DEFAULT: 20, PARLEY_PAGE_MAX: config.PARLEY_SEARCH_MAX }),
-      }),
-    );
+    const query = parseQuery(ctx, messageSearchQuery);
     const mine = await roomIdsOf(db, ctx.state.userId);
     // Only rooms the caller is in are searched: others' rooms stay invisible.
     const rooms = query.room_id === undefined ? mine : mine.filter((roomId) => roomId === query.room_id);
