@@ -1,0 +1,1152 @@
+// The OpenAPI 3.1 document of Parley's REST API and WebSocket frames, built from
+// the configuration. Request bodies, query strings and WS client frames are the
+// very zod schemas the routes and the gateway parse with (JSON Schema 2020-12 from
+// zod 4's `z.toJSONSchema`, which is OpenAPI 3.1's dialect); the few rules zod
+// keeps in refinements (code-point limits, "not blank", "at least one field")
+// are added as annotations below. Response objects are described by zod schemas
+// here whose keys are checked against the wire types at compile time, so a field
+// added to a view without a word here fails `tsc`. openapi.unit.spec.ts checks
+// that every registered route is in the document and every documented route exists.
+
+import { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
+import { loginBody, refreshBody, registerBody } from '../auth/http-routes.ts';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
+import { commandInputs, webUrl } from '../commands/inputs.ts';
+import type { Config } from '../config.ts';
+import { clientFrameSchemas } from '../gateway/frames.ts';
+import type { PresenceStatus } from '../queries/presence.ts';
+import { queryInputs } from '../queries/http-routes.ts';
+import type { RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
+import type { FriendRequestView } from '../queries/social-queries.ts';
+import type { MessageView, UserView } from '../queries/wire.ts';
+import { MAX_TOKEN_CHARS } from './auth-middleware.ts';
+import { DEFAULT_MAX_DEPTH } from './body.ts';
+import { MAX_VALIDATION_DETAILS, rejectionStatus } from './errors.ts';
+import { uuidSchema } from './validate.ts';
+
+export type JsonSchema = Record<string, unknown>;
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description: string };
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<HttpMethod, OperationObject>>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    responses: Record<string, ResponseObject>;
+    parameters: Record<string, unknown>;
+    headers: Record<string, unknown>;
+    securitySchemes: Record<string, unknown>;
+  };
+  security: Record<string, string[]>[];
+  'x-websocket': WebSocketSection;
+}
+
+export interface OperationObject {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  parameters?: ParameterObject[];
+  requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
+  responses: Record<string, ResponseObject | { $ref: string }>;
+}
+
+export interface ParameterObject {
+  name: string;
+  in: 'path' | 'query';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+export interface ResponseObject {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema: JsonSchema; examples?: Record<string, { value: unknown }> }>;
+}
+
+export interface WebSocketSection {
+  path: string;
+  description: string;
+  authentication: string;
+  limits: Record<string, number>;
+  close_codes: Record<string, string>;
+  client_frames: FrameDoc[];
+  server_frames: FrameDoc[];
+}
+
+export interface FrameDoc {
+  type: string;
+  description: string;
+  schema: { $ref: string };
+}
+
+// ---------------------------------------------------------------------------
+// Response objects. Objects are open: the contract may gain fields.
+
+const id = uuidSchema;
+const epochMs = z.number().int().nonnegative().meta({ description: 'epoch milliseconds' });
+const role = z.enum(['owner', 'admin', 'member']);
+
+const User = z
+  .object({
+    id,
+    username: z.string().meta({ description: 'lower case, 3–32 of a–z 0–9 _ .' }),
+    display_name: z.string(),
+    avatar_url: z.string().nullable(),
+    bio: z.string(),
+    created_at: epochMs,
+  })
+  .meta({ description: 'A user (public profile).' });
+
+const PresenceStatusSchema = z
+  .object({ online: z.boolean(), last_seen_at: epochMs.nullable() })
+  .meta({ description: 'Presence as the viewer may see it; a block hides it (offline, null) both ways.' });
+
+const UserWithStatus = User.extend({ status: PresenceStatusSchema }).meta({
+  description: 'A public profile with presence.',
+});
+const Friend = User.extend({ since: epochMs, status: PresenceStatusSchema }).meta({
+  description: 'A friend: profile, when the friendship began, presence.',
+});
+const BlockedUser = User.extend({ blocked_at: epochMs }).meta({ description: 'A user the caller blocks.' });
+
+const Session = z
+  .object({
+    user: User,
+    access_token: z.string().meta({ description: 'JWT (RS256); send as `Authorization: Bearer <token>`' }),
+    refresh_token: z.string().meta({ description: 'opaque; single use: each refresh returns a new one' }),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int().positive().meta({ description: 'seconds until the access token expires' }),
+  })
+  .meta({ description: 'A signed-in session.' });
+
+const Attachment = z.object({
+  url: z.string(),
+  mime_type: z.string(),
+  bytes: z.number().int().nonnegative(),
+  name: z.string().nullable(),
+});
+
+const Message = z
+  .object({
+    id,
+    room_id: id,
+    seq: z.number().int().positive().meta({ description: '1, 2, 3… in each room, without gaps' }),
+    sender_id: id,
+    client_msg_id: z.string(),
+    content: z.string().meta({ description: "'' once deleted" }),
+    mime_type: z.string(),
+    reply_to: id.nullable(),
+    attachments: z.array(Attachment).meta({ description: '[] once deleted' }),
+    mentions: z.array(id).meta({ description: 'user ids mentioned in the content' }),
+    reactions: z.record(z.string(), z.array(id)).meta({ description: 'emoji → ids of the users who reacted' }),
+    created_at: epochMs,
+    edited_at: epochMs.nullable(),
+    deleted: z.boolean(),
+  })
+  .meta({ description: 'A message.' });
+
+const roomType = z.enum(['group', 'direct']);
+const Room = z
+  .object({
+    id,
+    type: roomType,
+    name: z.string(),
+    topic: z.string(),
+    closed: z.boolean().meta({ description: 'a direct room closed by a block: readable, no new messages' }),
+    created_by: z.string(),
+    created_at: epochMs,
+    last_seq: z.number().int().nonnegative(),
+  })
+  .meta({ description: 'A room.' });
+
+const RoomMember = z.object({
+  user_id: id,
+  role,
+  joined_at: epochMs,
+  last_read_seq: z.number().int().nonnegative(),
+});
+
+const RoomDetailSchema = Room.extend({ members: z.array(RoomMember) }).meta({
+  description: 'A room with its members.',
+});
+
+const RoomSummarySchema = z
+  .object({
+    id,
+    type: roomType,
+    name: z.string(),
+    topic: z.string(),
+    closed: z.boolean(),
+    last_seq: z.number().int().nonnegative(),
+    last_read_seq: z.number().int().nonnegative(),
+    unread_count: z.number().int().nonnegative(),
+    last_message: Message.nullable(),
+  })
+  .meta({ description: 'One of my rooms, for the room list.' });
+
+const FriendRequest = z
+  .object({
+    id,
+    from_user_id: id,
+    to_user_id: id,
+    status: z.enum(['pending', 'accepted', 'rejected', 'cancelled']),
+    created_at: epochMs,
+    updated_at: epochMs,
+  })
+  .meta({ description: 'A friend request.' });
+
+const Friendship = z
+  .object({ user_ids: z.array(id).length(2), since: epochMs })
+  .meta({ description: 'A friendship between two users.' });
+
+const ReadMark = z.object({ chat_room_id: id, last_read_seq: z.number().int().nonnegative() }).meta({
+  description: "The caller's read mark in a room after a receipt (it never moves back).",
+});
+
+const ValidationDetail = z.object({
+  path: z.string().meta({ description: "dotted path into the input (`attachments.0.url`); '' for the whole input" }),
+  message: z.string(),
+});
+
+const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'stable, machine-readable' }),
+      message: z.string().meta({ description: 'for humans; may change' }),
+      details: z
+        .unknown()
+        .optional()
+        .meta({ description: `for \`validation_failed\`: up to ${MAX_VALIDATION_DETAILS} \`ValidationDetail\`s` }),
+    }),
+  })
+  .meta({ description: 'Every error response has this body.' });
+
+const Jwks = z
+  .object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional() })) })
+  .meta({ description: 'JSON Web Key Set (RFC 7517) of the access-token signing keys.' });
+
+const Health = z.object({ status: z.literal('ok') });
+const Readiness = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.record(z.string(), z.boolean()),
+});
+
+const wrap = <K extends string, S extends z.ZodType>(key: K, schema: S) => z.object({ [key]: schema } as Record<K, S>);
+
+/** Response schemas by component name (exported for the specs). */
+export const responseSchemas = {
+  User,
+  UserWithStatus,
+  PresenceStatus: PresenceStatusSchema,
+  Friend,
+  BlockedUser,
+  Session,
+  Attachment,
+  Message,
+  Room,
+  RoomMember,
+  RoomDetail: RoomDetailSchema,
+  RoomSummary: RoomSummarySchema,
+  FriendRequest,
+  Friendship,
+  ReadMark,
+  Error: ErrorSchema,
+  ValidationDetail,
+  Jwks,
+  Health,
+  Readiness,
+  UserList: wrap('users', z.array(User)),
+  FriendList: wrap('friends', z.array(Friend)),
+  BlockList: wrap('blocks', z.array(BlockedUser)),
+  FriendRequestList: wrap('requests', z.array(FriendRequest)),
+  FriendRequestResult: wrap('request', FriendRequest),
+  FriendRequestAccepted: z.object({ request: FriendRequest, friendship: Friendship }),
+  RoomList: wrap('rooms', z.array(RoomSummarySchema)),
+  MessageList: wrap('messages', z.array(Message)),
+} as const;
+
+// Compile-time drift checks: the documented objects have exactly the wire types' keys,
+// and (where the types are precise) the wire values fit the documented types.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type Out<S extends z.ZodType> = z.output<S>;
+const driftChecks: {
+  user: SameKeys<Out<typeof User>, UserView>;
+  message: SameKeys<Out<typeof Message>, MessageView>;
+  room: SameKeys<Out<typeof Room>, RoomView>;
+  roomDetail: SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>;
+  roomMember: SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>;
+  roomSummary: SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>;
+  friendRequest: SameKeys<Out<typeof FriendRequest>, FriendRequestView>;
+  presence: SameKeys<Out<typeof PresenceStatusSchema>, PresenceStatus>;
+} = { user: true, message: true, room: true, roomDetail: true, roomMember: true, roomSummary: true, friendRequest: true, presence: true };
+void driftChecks;
+const fitsUser: (view: UserView) => Out<typeof User> = (view) => view;
+const fitsRequest: (view: FriendRequestView) => Out<typeof FriendRequest> = (view) => view;
+const fitsPresence: (view: PresenceStatus) => Out<typeof PresenceStatusSchema> = (view) => view;
+const fitsRoom: (view: RoomView) => Out<typeof Room> = (view) => view;
+void [fitsUser, fitsRequest, fitsPresence, fitsRoom];
+
+// ---------------------------------------------------------------------------
+// WebSocket server frames (the gateway builds them with `serverFrame`).
+
+const serverFrame = <T extends string>(type: T, data: z.ZodType) =>
+  z.object({
+    type: z.literal(type),
+    ref: z.string().optional().meta({ description: "the client frame's `ref`, on direct replies" }),
+    timestamp: epochMs,
+    data,
+  });
+
+const roomUser = z.object({ chat_room_id: id, user_id: id });
+
+const serverFrames: [type: string, description: string, data: z.ZodType][] = [
+  ['AUTH_SUCCESS', 'The socket is authenticated (after `?token=` or an AUTH frame).', z.object({ user_id: id })],
+  [
+    'ACK',
+    'Reply to SEND_MESSAGE (the stored message; a repeated `client_msg_id` gets the same message) or to READ_RECEIPT (the read mark).',
+    z.union([
+      z.object({ ref: z.string().nullable(), message: Message }),
+      z.object({ ref: z.string().nullable(), chat_room_id: id, last_read_seq: z.number().int().nonnegative() }),
+    ]),
+  ],
+  [
+    'ERROR',
+    'A frame was refused (bad JSON, unknown type, invalid fields, rate limit, a rule said no). The socket stays open.',
+    z.object({ ref: z.string().nullable(), code: z.string(), message: z.string() }),
+  ],
+  ['PONG', 'Reply to PING.', z.object({})],
+  [
+    'JOIN_SUCCESS',
+    'Reply to JOIN_ROOM; messages after `since_seq` follow as NEW_MESSAGE.',
+    z.object({ chat_room_id: id, last_seq: z.number().int().nonnegative() }),
+  ],
+  ['LEAVE_SUCCESS', 'Reply to LEAVE_ROOM.', z.object({ chat_room_id: id })],
+  ['USERS', 'Who is actively in the room (joined), after JOIN_ROOM.', z.object({ chat_room_id: id, users: z.array(id) })],
+  ['USER_JOINED', 'Someone joined the room actively.', roomUser],
+  ['USER_LEFT', 'Someone stopped following the room actively.', roomUser],
+  ['TYPING', 'Someone started or stopped typing.', roomUser.extend({ is_typing: z.boolean() })],
+  ['READ_RECEIPT', "A member's read mark moved.", roomUser.extend({ seq: z.number().int().nonnegative() })],
+  [
+    'PRESENCE',
+    'A friend or room peer came online or went offline.',
+    z.object({ user_id: id, online: z.boolean(), last_seen_at: epochMs.nullable() }),
+  ],
+  ['NEW_MESSAGE', "A message, to every member's sockets (joined or not), in `seq` order per room.", Message],
+  ['MESSAGE_UPDATED', 'A message was edited.', Message],
+  ['MESSAGE_DELETED', 'A message was deleted (`deleted: true`, content gone).', Message],
+  ['REACTION_UPDATED', "A message's reactions changed.", Message],
+  ['ROOM_UPDATED', 'A room was renamed, given a topic, closed or reopened.', Room],
+  [
+    'MEMBER_ADDED',
+    'Someone became a member.',
+    roomUser.extend({ role, added_by: z.string() }),
+  ],
+  [
+    'MEMBER_UPDATED',
+    "A member's role changed.",
+    roomUser.extend({ role, changed_by: z.string() }),
+  ],
+  [
+    'MEMBER_REMOVED',
+    'Someone left or was removed (`removed_by` = `user_id` when they left); the removed user hears it too.',
+    roomUser.extend({ removed_by: z.string() }),
+  ],
+  ['FRIEND_REQUEST', 'A friend request was sent (to both parties).', FriendRequest],
+  ['FRIEND_REQUEST_UPDATED', 'A friend request was accepted, rejected or cancelled.', FriendRequest],
+  ['FRIEND_REMOVED', 'A friendship ended (`user_id` is the other party).', z.object({ user_id: id, by_user_id: z.string() })],
+  [
+    'BLOCK_UPDATED',
+    "The caller's own block list changed (only the blocker's devices hear it).",
+    z.object({ user_id: id, blocked: z.boolean() }),
+  ],
+];
+
+const clientFrameDescriptions: Record<string, string> = {
+  AUTH: 'First frame when no `?token=` was given; must arrive within the auth timeout.',
+  SEND_MESSAGE: 'Send a message; answered with ACK (the stored message). Same body as POST /rooms/{id}/messages.',
+  JOIN_ROOM: 'Follow a room actively; replays messages after `since_seq` (at most the replay limit; page the rest over REST).',
+  LEAVE_ROOM: 'Stop following a room actively.',
+  TYPING: 'Typing indicator; it stops by itself after the typing TTL without a refresh.',
+  READ_RECEIPT: 'Read receipt; answered with ACK (the read mark).',
+  PING: 'Keep-alive; answered with PONG.',
+};
+
+// ---------------------------------------------------------------------------
+// Operations.
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+
+interface OperationSpec {
+  method: HttpMethod;
+  /** Koa style (`/rooms/:id`); turned into `{id}`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Default true: needs a bearer access token. */
+  auth?: boolean;
+  /** Component name of the JSON request body. */
+  body?: string;
+  /** The zod schema the route parses its query string with. */
+  query?: z.ZodObject;
+  /** Integer query fields (zod sees strings): bounds and default, checked against zod by the specs. */
+  queryIntegers?: Record<string, { minimum: number; maximum: number; default?: number }>;
+  ok: { status: number; description: string; schema?: string; contentType?: string };
+  /** Error statuses beyond the automatic ones (401 with auth; 400, 413, 415 with a body; 400 with params). */
+  errors?: ErrorStatus[];
+  /** Codes this operation answers with, by status, where narrower than the shared response. */
+  codes?: Partial<Record<ErrorStatus, readonly string[]>>;
+}
+
+const COMMAND_ERRORS: ErrorStatus[] = [403, 404, 409, 503];
+
+function operationSpecs(config: Config): OperationSpec[] {
+  const q = queryInputs(config);
+  const pageLimit = { minimum: 1, maximum: config.PARLEY_PAGE_MAX, default: config.PARLEY_PAGE_DEFAULT };
+  const seq = { minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+  return [
+    // meta
+    { method: 'get', path: '/healthz', tag: 'meta', auth: false, summary: 'Liveness probe', ok: { status: 200, description: 'The process is up.', schema: 'Health' } },
+    {
+      method: 'get',
+      path: '/readyz',
+      tag: 'meta',
+      auth: false,
+      summary: 'Readiness probe',
+      description: 'Log, store and cache reachable. 503 with the same body shape when any check fails.',
+      ok: { status: 200, description: 'Ready.', schema: 'Readiness' },
+    },
+    {
+      method: 'get',
+      path: '/.well-known/jwks.json',
+      tag: 'auth',
+      auth: false,
+      summary: 'Public keys that verify access tokens',
+      ok: { status: 200, description: 'The key set (cacheable for 5 minutes).', schema: 'Jwks' },
+    },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      tag: 'meta',
+      auth: false,
+      summary: 'This document',
+      ok: { status: 200, description: 'OpenAPI 3.1 document.' },
+    },
+    {
+      method: 'get',
+      path: '/docs',
+      tag: 'meta',
+      auth: false,
+      summary: 'This document as a readable HTML page',
+      ok: { status: 200, description: 'HTML, rendered on the server; loads nothing else.', contentType: 'text/html' },
+    },
+
+    // auth
+    {
+      method: 'post',
+      path: '/api/v1/auth/register',
+      tag: 'auth',
+      auth: false,
+      summary: 'Register',
+      description: `Limited to ${config.PARLEY_REGISTER_MAX_PER_IP} registrations per IP per ${config.PARLEY_REGISTER_WINDOW_S} s.`,
+      body: 'RegisterRequest',
+      ok: { status: 201, description: 'Registered and signed in.', schema: 'Session' },
+      errors: [409, 429, 503],
+      codes: { 409: ['username_taken', 'email_taken'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/login',
+      tag: 'auth',
+      auth: false,
+      summary: 'Sign in with username or email',
+      description:
+        'An unknown user and a wrong password get the same 401. ' +
+        `Limited to ${config.PARLEY_LOGIN_MAX_ATTEMPTS} attempts per account and ${config.PARLEY_LOGIN_MAX_ATTEMPTS * 5} per IP per ${config.PARLEY_LOGIN_WINDOW_S} s.`,
+      body: 'LoginRequest',
+      ok: { status: 200, description: 'Signed in.', schema: 'Session' },
+      errors: [401, 429],
+      codes: { 401: ['invalid_credentials'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/refresh',
+      tag: 'auth',
+      auth: false,
+      summary: 'Trade a refresh token for a new session',
+      description: 'The refresh token is spent; reusing a spent one revokes its whole session family.',
+      body: 'RefreshRequest',
+      ok: { status: 200, description: 'New access and refresh tokens.', schema: 'Session' },
+      errors: [401],
+      codes: { 401: ['invalid_refresh_token'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout',
+      tag: 'auth',
+      auth: false,
+      summary: 'Sign out (revoke the refresh token’s session family)',
+      description: 'Idempotent: an unknown or spent token is no error.',
+      body: 'RefreshRequest',
+      ok: { status: 204, description: 'Signed out.' },
+    },
+
+    // users
+    {
+      method: 'get',
+      path: '/api/v1/users/me',
+      tag: 'users',
+      summary: 'My profile',
+      ok: { status: 200, description: 'My profile.', schema: 'User' },
+      errors: [404],
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/users/me',
+      tag: 'users',
+      summary: 'Update my profile',
+      body: 'UpdateProfileRequest',
+      ok: { status: 200, description: 'The updated profile.', schema: 'User' },
+      errors: [503],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/users',
+      tag: 'users',
+      summary: 'Search users by username or display-name prefix',
+      description: 'Users on either side of a block with the caller are left out.',
+      query: q.userSearchQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'Matching users, by username.', schema: 'UserList' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/users/:id',
+      tag: 'users',
+      summary: 'A public profile with presence',
+      ok: { status: 200, description: 'The profile.', schema: 'UserWithStatus' },
+      errors: [404],
+      codes: { 404: ['user_not_found'] },
+    },
+
+    // friends and blocks
+    {
+      method: 'post',
+      path: '/api/v1/friends/requests',
+      tag: 'friends',
+      summary: 'Send a friend request',
+      description: 'To yourself, to a friend, twice → 409; across a block → 403.',
+      body: 'UserRef',
+      ok: { status: 201, description: 'The request.', schema: 'FriendRequestResult' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/friends/requests',
+      tag: 'friends',
+      summary: 'Pending friend requests',
+      query: q.friendRequestsQuery,
+      ok: { status: 200, description: 'Pending requests, newest first.', schema: 'FriendRequestList' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/friends/requests/:id/accept',
+      tag: 'friends',
+      summary: 'Accept a friend request (addressee only)',
+      ok: { status: 200, description: 'The request and the friendship.', schema: 'FriendRequestAccepted' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/friends/requests/:id/reject',
+      tag: 'friends',
+      summary: 'Reject a friend request (addressee only)',
+      ok: { status: 200, description: 'The request.', schema: 'FriendRequestResult' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/friends/requests/:id',
+      tag: 'friends',
+      summary: 'Cancel a friend request (sender only)',
+      ok: { status: 200, description: 'The cancelled request.', schema: 'FriendRequestResult' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/friends',
+      tag: 'friends',
+      summary: 'My friends, with presence',
+      ok: { status: 200, description: 'Friends, by username.', schema: 'FriendList' },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/friends/:user_id',
+      tag: 'friends',
+      summary: 'Unfriend',
+      ok: { status: 204, description: 'No longer friends.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/blocks',
+      tag: 'friends',
+      summary: 'Block a user',
+      description: 'Ends a friendship, and stops friend requests and direct messages both ways.',
+      body: 'UserRef',
+      ok: { status: 204, description: 'Blocked.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/blocks/:user_id',
+      tag: 'friends',
+      summary: 'Unblock a user',
+      ok: { status: 204, description: 'Unblocked.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/blocks',
+      tag: 'friends',
+      summary: 'Users I block',
+      ok: { status: 200, description: 'Blocked users, newest first.', schema: 'BlockList' },
+    },
+
+    // rooms and messages
+    {
+      method: 'post',
+      path: '/api/v1/rooms',
+      tag: 'rooms',
+      summary: 'Create a group room (the creator is its owner)',
+      body: 'CreateRoomRequest',
+      ok: { status: 201, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/direct',
+      tag: 'rooms',
+      summary: 'Open the direct room with a friend',
+      description: 'The one direct room of the pair: the same id every time. Needs a friendship and no block.',
+      body: 'UserRef',
+      ok: { status: 201, description: 'The direct room (new or existing).', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms',
+      tag: 'rooms',
+      summary: 'My rooms',
+      ok: { status: 200, description: 'My rooms, most recently active first.', schema: 'RoomList' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id',
+      tag: 'rooms',
+      summary: 'A room with its members',
+      description: 'Non-members get 404, as if the room did not exist.',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: [404],
+      codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/rooms/:id',
+      tag: 'rooms',
+      summary: 'Rename a room or set its topic (owner/admin)',
+      body: 'UpdateRoomRequest',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/members',
+      tag: 'rooms',
+      summary: 'Add a member (owner/admin)',
+      body: 'AddMemberRequest',
+      ok: { status: 201, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/rooms/:id/members/:user_id',
+      tag: 'rooms',
+      summary: "Change a member's role (owner/admin)",
+      description: 'The last owner cannot step down (409 `last_owner`).',
+      body: 'ChangeRoleRequest',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/members/:user_id',
+      tag: 'rooms',
+      summary: 'Remove a member (owner/admin), or leave (yourself)',
+      ok: { status: 204, description: 'Removed.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id/messages',
+      tag: 'messages',
+      summary: 'Message history, ascending by seq',
+      description:
+        'Both bounds are exclusive. With `after_seq` it reads forward from there; otherwise the newest messages ' +
+        '(below `before_seq` if given). With both, `after_seq` must be below `before_seq`. Non-members get 404.',
+      query: q.historyQuery,
+      queryIntegers: { before_seq: seq, after_seq: seq, limit: pageLimit },
+      ok: { status: 200, description: 'A page of messages.', schema: 'MessageList' },
+      errors: [404],
+      codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/messages',
+      tag: 'messages',
+      summary: 'Send a message',
+      description: 'Idempotent by `client_msg_id`: the same id again answers the same message, not a new one.',
+      body: 'SendMessageRequest',
+      ok: { status: 201, description: 'The stored message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/rooms/:id/messages/:message_id',
+      tag: 'messages',
+      summary: 'Edit a message (author only)',
+      body: 'EditMessageRequest',
+      ok: { status: 200, description: 'The message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/messages/:message_id',
+      tag: 'messages',
+      summary: 'Delete a message (author, or owner/admin)',
+      ok: { status: 200, description: 'The message, now `deleted: true`, content gone.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'put',
+      path: '/api/v1/rooms/:id/messages/:message_id/reactions/:emoji',
+      tag: 'messages',
+      summary: 'React to a message',
+      ok: { status: 200, description: 'The message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/messages/:message_id/reactions/:emoji',
+      tag: 'messages',
+      summary: 'Take a reaction back',
+      ok: { status: 200, description: 'The message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/read',
+      tag: 'messages',
+      summary: 'Read receipt',
+      body: 'ReadReceiptRequest',
+      ok: { status: 200, description: 'My read mark in the room.', schema: 'ReadMark' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/search/messages',
+      tag: 'messages',
+      summary: 'Full-text search in my rooms',
+      description: 'Only rooms the caller is a member of are searched.',
+      query: q.messageSearchQuery,
+      queryIntegers: { limit: { minimum: 1, maximum: config.PARLEY_SEARCH_MAX, default: 20 } },
+      ok: { status: 200, description: 'Matching messages.', schema: 'MessageList' },
+    },
+  ];
+}
+
+/** Koa path → OpenAPI path: `/rooms/:id` → `/rooms/{id}`. */
+export const toOpenApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+// ---------------------------------------------------------------------------
+// The document.
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (schema: JsonSchema) => ({ 'application/json': { schema } });
+
+/** The pattern of `queryIntSchema` (validate.ts): such fields are documented as integers. */
+const QUERY_INT_PATTERN = '^(0|[1-9][0-9]{0,15})$';
+
+const codesWith = (status: number) =>
+  Object.entries(rejectionStatus)
+    .filter(([, s]) => s === status)
+    .map(([code]) => code);
+
+export function buildOpenApiDocument(config: Config, options: { version?: string } = {}): OpenApiDocument {
+  const inputs = commandInputs(config);
+  const specs = operationSpecs(config);
+
+  // One registry: request bodies, WS client frames (io "input": what a client may
+  // send) and response objects (no transforms, so input = output).
+  const registry = z.registry<{ id: string }>();
+  const requestBodies: Record<string, z.ZodType> = {
+    RegisterRequest: registerBody,
+    LoginRequest: loginBody,
+    RefreshRequest: refreshBody,
+    UpdateProfileRequest: inputs.updateProfile,
+    UserRef: inputs.userRef,
+    CreateRoomRequest: inputs.createRoom,
+    UpdateRoomRequest: inputs.updateRoom,
+    AddMemberRequest: inputs.addMember,
+    ChangeRoleRequest: inputs.changeRole,
+    SendMessageRequest: inputs.sendMessage,
+    EditMessageRequest: inputs.editMessage,
+    ReadReceiptRequest: inputs.readReceipt,
+  };
+  for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
+
+  const clientFrames = clientFrameSchemas(inputs);
+  const clientFrameDocs: FrameDoc[] = [];
+  for (const option of clientFrames.options) {
+    const type = option.shape.type.value;
+    const name = `WsClientFrame_${type}`;
+    registry.add(option, { id: name });
+    clientFrameDocs.push({ type, description: clientFrameDescriptions[type] ?? '', schema: ref(name) });
+  }
+  const serverFrameDocs: FrameDoc[] = [];
+  for (const [type, description, data] of serverFrames) {
+    const name = `WsServerFrame_${type}`;
+    registry.add(serverFrame(type, data), { id: name });
+    serverFrameDocs.push({ type, description, schema: ref(name) });
+  }
+
+  const annotations = refinementAnnotations(config, inputs);
+  const override = (ctx: { zodSchema: unknown; jsonSchema: JsonSchema }) => {
+    const extra = annotations.get(ctx.zodSchema);
+    if (extra !== undefined) Object.assign(ctx.jsonSchema, extra);
+  };
+  const generated = z.toJSONSchema(registry, {
+    io: 'input',
+    target: 'draft-2020-12',
+    uri: (name) => `#/components/schemas/${name}`,
+    override,
+  }) as { schemas: Record<string, JsonSchema> };
+  const schemas: Record<string, JsonSchema> = {};
+  for (const [name, schema] of Object.entries(generated.schemas)) {
+    const { $schema: _dialect, $id: _id, ...rest } = schema;
+    schemas[name] = rest;
+  }
+
+  const paths: OpenApiDocument['paths'] = {};
+  for (const spec of specs) {
+    const path = toOpenApiPath(spec.path);
+    const pathItem = (paths[path] ??= {});
+    if (pathItem[spec.method] !== undefined) throw new Error(`duplicate operation ${spec.method} ${path}`);
+    pathItem[spec.method] = operation(spec, inputs, override);
+  }
+
+  const xRequestId = { description: 'The request id: the client’s `X-Request-Id` if sane, else a fresh UUID.', schema: { type: 'string' } };
+  const retryAfter = {
+    description: 'Seconds to wait before retrying.',
+    required: true,
+    schema: { type: 'integer', minimum: 1 },
+  };
+  const errorResponse = (
+    description: string,
+    extra: Partial<ResponseObject> = {},
+    examples?: Record<string, { value: unknown }>,
+  ): ResponseObject => ({
+    description,
+    ...extra,
+    content: { 'application/json': { schema: ref('Error'), ...(examples === undefined ? {} : { examples }) } },
+  });
+  const example = (code: string, message: string, details?: unknown) => ({
+    value: { error: { code, message, ...(details === undefined ? {} : { details }) } },
+  });
+
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'Parley',
+      version: options.version ?? packageJson.version,
+      description: [
+        'Event-sourced CQRS chat backend: REST commands and queries under `/api/v1`, events over the `/ws` WebSocket',
+        '(see `x-websocket`, and the **websocket** tag). All JSON is snake_case; times are epoch milliseconds.',
+        '',
+        `Request bodies are JSON (\`application/json\`, UTF-8, no BOM), at most ${config.PARLEY_MAX_BODY_BYTES} bytes,`,
+        `nested at most ${DEFAULT_MAX_DEPTH} deep, without duplicate keys, lone surrogates or \`__proto__\` /`,
+        '`constructor` / `prototype` keys (else 400 `invalid_json`). Objects are strict: an unknown field is 400',
+        '`validation_failed`, and so is a repeated query parameter. Response objects may gain fields.',
+        '',
+        'A known path with another method gets 405 `method_not_allowed` with `Allow`; an unknown path 404. Every',
+        'response carries `X-Request-Id`. After a command’s response, the same client’s next query sees its effect.',
+      ].join('\n'),
+    },
+    tags: [
+      { name: 'auth', description: 'Registration, sessions, rotating refresh tokens, JWKS.' },
+      { name: 'users', description: 'Profiles and user search.' },
+      { name: 'friends', description: 'Friend requests, friends and blocks.' },
+      { name: 'rooms', description: 'Group and direct rooms, members and roles.' },
+      { name: 'messages', description: 'History, sending, edits, deletes, reactions, receipts, search.' },
+      { name: 'meta', description: 'Probes and this documentation.' },
+      { name: 'websocket', description: 'The `/ws` event stream: see `x-websocket` for frames, limits and close codes.' },
+    ],
+    paths,
+    components: {
+      schemas,
+      responses: {
+        BadRequest: errorResponse(
+          '`validation_failed` (details: `ValidationDetail[]`, one per problem; an unknown field is its own entry) ' +
+            'or, for a body that is not acceptable JSON, `invalid_json`.',
+          {},
+          {
+            validation_failed: example('validation_failed', 'invalid request body', [
+              { path: 'content', message: 'must not be empty' },
+              { path: 'role', message: 'unknown field' },
+            ]),
+            invalid_json: example('invalid_json', 'request body is not valid JSON'),
+          },
+        ),
+        Unauthorized: errorResponse(
+          'No, a malformed, an invalid or an expired access token (`unauthorized`, `invalid_token`, `token_expired`); ' +
+            'on the auth routes, `invalid_credentials` or `invalid_refresh_token`.',
+          { headers: { 'WWW-Authenticate': { description: '`Bearer`, with `error="invalid_token"` when the token is the problem.', schema: { type: 'string' } } } },
+          { token_expired: example('token_expired', 'the access token has expired') },
+        ),
+        Forbidden: errorResponse(`The rules forbid it for the caller: ${codesWith(403).map((c) => `\`${c}\``).join(', ')}.`),
+        NotFound: errorResponse(
+          `Not found (or hidden from a non-member): ${codesWith(404).map((c) => `\`${c}\``).join(', ')}.`,
+        ),
+        Conflict: errorResponse(
+          `Well-formed, but the current state forbids it: ${codesWith(409).map((c) => `\`${c}\``).join(', ')}.`,
+        ),
+        PayloadTooLarge: errorResponse(
+          `\`payload_too_large\`: the body is over ${config.PARLEY_MAX_BODY_BYTES} bytes. The connection is closed.`,
+        ),
+        UnsupportedMediaType: errorResponse(
+          '`unsupported_media_type`: a body must be `application/json` (charset utf-8 if given).',
+        ),
+        TooManyRequests: errorResponse('`rate_limited`: too many attempts.', { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } }),
+        ServiceUnavailable: errorResponse(
+          '`unavailable`: the command was not confirmed in time. It may still be applied; retrying the same request is safe.',
+          { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } },
+        ),
+        InternalError: errorResponse('`internal`: a bug; the message says nothing more.'),
+      },
+      parameters: {},
+      headers: { RetryAfter: retryAfter, XRequestId: xRequestId },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            `RS256 access token from /auth/register, /auth/login or /auth/refresh, valid ${config.PARLEY_ACCESS_TTL_S} s ` +
+            `(at most ${MAX_TOKEN_CHARS} characters). Public keys at /.well-known/jwks.json.`,
+        },
+      },
+    },
+    security: [{ bearerAuth: [] }],
+    'x-websocket': {
+      path: '/ws',
+      description:
+        'Frames are JSON text: `{"type": "...", "ref": "client id, echoed in replies", "timestamp": 1686123456789, "data": {...}}`. ' +
+        'Bad frames (not JSON, binary, unknown type, wrong fields) get an ERROR and the socket stays open; a frame over ' +
+        `${config.PARLEY_MAX_FRAME_BYTES} bytes closes it with 1009. A client over the rate gets ERROR \`rate_limited\`, ` +
+        `and after ${config.PARLEY_WS_RATE_STRIKES} such frames is closed with 1008.`,
+      authentication:
+        'Either `GET /ws?token=<access token>`, or a first frame `{"type":"AUTH","data":{"token":"…"}}` within ' +
+        `${config.PARLEY_WS_AUTH_TIMEOUT_MS} ms. The server answers AUTH_SUCCESS. The socket is closed (1008) when the token expires.`,
+      limits: {
+        max_frame_bytes: config.PARLEY_MAX_FRAME_BYTES,
+        frames_per_second: config.PARLEY_WS_RATE_PER_S,
+        burst: config.PARLEY_WS_RATE_BURST,
+        rate_strikes_before_close: config.PARLEY_WS_RATE_STRIKES,
+        max_sockets_per_user: config.PARLEY_WS_MAX_SOCKETS_PER_USER,
+        auth_timeout_ms: config.PARLEY_WS_AUTH_TIMEOUT_MS,
+        replay_max: config.PARLEY_REPLAY_MAX,
+        typing_ttl_ms: config.PARLEY_TYPING_TTL_MS,
+        max_buffered_bytes: config.PARLEY_WS_MAX_BUFFERED_BYTES,
+      },
+      close_codes: {
+        '1001': 'server shutting down',
+        '1008': 'policy: not authenticated in time, bad AUTH, invalid or expired token, rate limit, too many sockets',
+        '1009': 'frame too large',
+        '1011': 'session setup failed',
+        '1013': 'too slow: more than max_buffered_bytes waiting; reconnect and JOIN_ROOM with since_seq',
+      },
+      client_frames: clientFrameDocs,
+      server_frames: serverFrameDocs,
+    },
+  };
+}
+
+/** The rules zod keeps in refinements or transforms, as JSON Schema keywords and descriptions. */
+function refinementAnnotations(config: Config, inputs: ReturnType<typeof commandInputs>): Map<unknown, JsonSchema> {
+  const notBlank = { pattern: '\\S' };
+  const content = inputs.sendMessage.shape.content;
+  const roomName = inputs.createRoom.shape.name;
+  const register = registerBody.shape;
+  return new Map<unknown, JsonSchema>([
+    [
+      content,
+      {
+        minLength: 1,
+        maxLength: config.PARLEY_MAX_MESSAGE_CHARS,
+        ...notBlank,
+        description: `at most ${config.PARLEY_MAX_MESSAGE_CHARS} Unicode code points, not blank`,
+      },
+    ],
+    [roomName, { maxLength: config.PARLEY_MAX_ROOM_NAME_CHARS, ...notBlank, description: `trimmed; 1–${config.PARLEY_MAX_ROOM_NAME_CHARS} code points` }],
+    [webUrl, { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'an http(s) URL' }],
+    [inputs.updateRoom, { minProperties: 1, description: 'at least one of `name`, `topic`' }],
+    [inputs.updateProfile, { minProperties: 1, description: 'at least one field' }],
+    [inputs.updateProfile.shape.display_name.unwrap(), { ...notBlank, description: 'trimmed' }],
+    [register.display_name.unwrap(), { ...notBlank, description: 'trimmed; defaults to the username' }],
+    [
+      register.username,
+      {
+        description:
+          'NFKC-normalised and lower-cased, then 3–32 characters of `a–z 0–9 _ .`; unique, case-insensitively',
+        examples: ['alice_1'],
+      },
+    ],
+    [register.email, { format: 'email', description: 'trimmed and lower-cased; unique' }],
+    [
+      register.password,
+      {
+        minLength: PASSWORD_MIN_CHARS,
+        maxLength: PASSWORD_MAX_BYTES,
+        description: `at least ${PASSWORD_MIN_CHARS} characters and at most ${PASSWORD_MAX_BYTES} bytes of UTF-8; not a common password`,
+      },
+    ],
+    [
+      inputs.emoji,
+      { description: 'one emoji (a single grapheme of pictographs, URL-encoded in a path) or a `:shortcode:` (`:[a-z0-9_+-]{1,32}:`)' },
+    ],
+    [inputs.sendMessage.shape.reply_to, { description: 'id of a message of the same room' }],
+    [inputs.sendMessage.shape.client_msg_id, { description: 'the client’s id for the message; a retry with the same id answers the same message' }],
+  ]);
+}
+
+type Override = (ctx: { zodSchema: unknown; jsonSchema: JsonSchema }) => void;
+
+function jsonSchemaOf(schema: z.ZodType, override: Override): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', override }) as JsonSchema;
+  return rest;
+}
+
+const pathParamDescriptions: Record<string, string> = {
+  id: 'id',
+  user_id: 'user id',
+  message_id: 'message id',
+  emoji: 'the reaction',
+};
+
+function pathParamDescription(path: string, name: string): string {
+  if (name !== 'id') return pathParamDescriptions[name] ?? name;
+  if (path.startsWith('/api/v1/rooms/')) return 'room id';
+  if (path.startsWith('/api/v1/users/')) return 'user id';
+  if (path.startsWith('/api/v1/friends/requests/')) return 'friend request id';
+  return 'id';
+}
+
+function operation(
+  spec: OperationSpec,
+  inputs: ReturnType<typeof commandInputs>,
+  override: Override,
+): OperationObject {
+  const auth = spec.auth ?? true;
+  const parameters: ParameterObject[] = [];
+  for (const match of spec.path.matchAll(/:([A-Za-z0-9_]+)/g)) {
+    const name = match[1]!;
+    const schema = name === 'emoji' ? jsonSchemaOf(inputs.emoji, override) : jsonSchemaOf(inputs.uuid, override);
+    parameters.push({ name, in: 'path', required: true, description: pathParamDescription(spec.path, name), schema });
+  }
+  if (spec.query !== undefined) {
+    for (const [name, field] of Object.entries(spec.query.shape as Record<string, z.ZodType>)) {
+      let schema = jsonSchemaOf(field, override);
+      const required = !field.safeParse(undefined).success;
+      if (schema.pattern === QUERY_INT_PATTERN) {
+        const bounds = spec.queryIntegers?.[name];
+        if (bounds === undefined) throw new Error(`${spec.method} ${spec.path}: integer query parameter ${name} has no documented bounds`);
+        schema = { type: 'integer', ...bounds };
+      }
+      parameters.push({ name, in: 'query', required, schema });
+    }
+  }
+
+  const statuses = new Set<ErrorStatus>(spec.errors ?? []);
+  if (auth) statuses.add(401);
+  if (parameters.length > 0 || spec.body !== undefined) statuses.add(400);
+  if (spec.body !== undefined) {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  const sharedResponse: Record<ErrorStatus, string> = {
+    400: 'BadRequest',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'NotFound',
+    409: 'Conflict',
+    413: 'PayloadTooLarge',
+    415: 'UnsupportedMediaType',
+    429: 'TooManyRequests',
+    503: 'ServiceUnavailable',
+  };
+
+  const responses: OperationObject['responses'] = {};
+  const ok: ResponseObject = { description: spec.ok.description };
+  if (spec.ok.contentType === 'text/html') {
+    ok.content = { 'text/html': { schema: { type: 'string' } } };
+  } else if (spec.ok.schema !== undefined) {
+    ok.content = jsonContent(ref(spec.ok.schema));
+  } else if (spec.ok.status !== 204) {
+    ok.content = jsonContent({ type: 'object' });
+  }
+  responses[String(spec.ok.status)] = ok;
+  if (spec.path === '/readyz') {
+    responses['503'] = { description: 'Not ready: some check failed.', content: jsonContent(ref('Readiness')) };
+  }
+  for (const status of [...statuses].sort((a, b) => a - b)) {
+    const codes = spec.codes?.[status];
+    responses[String(status)] =
+      codes === undefined
+        ? { $ref: `#/components/responses/${sharedResponse[status]}` }
+        : {
+            description: codes.map((code) => `\`${code}\``).join(', '),
+            ...(status === 401
+              ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } }
+              : {}),
+            content: jsonContent(ref('Error')),
+          };
+  }
+  responses['500'] = { $ref: '#/components/responses/InternalError' };
+
+  const operationId = `${spec.method}${spec.path
+    .split('/')
+    .filter((part) => part !== '' && part !== 'api' && part !== 'v1')
+    .map((part) => (part.startsWith(':') ? `By_${part.slice(1)}` : part))
+    .map((part) => part.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()))
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('')}`;
+
+  return {
+    operationId,
+    summary: spec.summary,
+    ...(spec.description === undefined ? {} : { description: spec.description }),
+    tags: [spec.tag],
+    ...(auth ? {} : { security: [] }),
+    ...(parameters.length === 0 ? {} : { parameters }),
+    ...(spec.body === undefined
+      ? {}
+      : { requestBody: { required: true, content: jsonContent(ref(spec.body)) } }),
+    responses,
+  };
+}
