@@ -6,7 +6,9 @@
 //   headers     → security headers and JSON serialisation (a body that can't be
 //                 serialised fails inside the error middleware, not after it)
 //   probes      → /healthz and /readyz, before any body is read
-//   JSON body   → size, media type and I-JSON checks before any route runs
+//   raw-body routers → the few routes that read the body themselves (a direct
+//                 file upload is bytes, not JSON); they parse JSON per route if at all
+//   JSON body   → size, media type and I-JSON checks before any other route runs
 //   routers     → the route modules, in the order given
 //   fallback    → 405 with `Allow` for a known path, else 404, both as JSON
 
@@ -26,6 +28,13 @@ export interface HttpAppOptions {
   // Router is invariant in its state type, so a Router<AuthedState> would not fit Router<AppState>.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   routers: readonly Router<any, any>[];
+  /**
+   * Routers mounted before the JSON body parser, for routes whose body is not JSON
+   * (direct uploads). Each route reads and limits its own body, or applies
+   * `jsonBody` itself; a request they don't answer goes on to the parser as usual.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  rawBodyRouters?: readonly Router<any, any>[];
   /** One boolean per dependency (log, store, cache…); all true → ready. */
   readiness: () => Promise<Record<string, boolean>>;
 }
@@ -36,7 +45,7 @@ export type HttpApp = Koa<AppState>;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { config, logger, routers, readiness } = options;
+  const { config, logger, routers, readiness, rawBodyRouters = [] } = options;
   const app = new Koa<AppState>();
   // Errors are all handled by errorMiddleware; what still reaches Koa (a socket
   // failing mid-response) is logged here instead of Koa's stderr default.
@@ -49,9 +58,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorMiddleware());
   app.use(responseHeadersMiddleware());
   app.use(probes.routes());
+  for (const router of rawBodyRouters) app.use(router.routes());
   app.use(jsonBody({ maxBytes: config.PARLEY_MAX_BODY_BYTES }));
   for (const router of routers) app.use(router.routes());
-  app.use(fallbackMiddleware([probes, ...routers]));
+  app.use(fallbackMiddleware([probes, ...rawBodyRouters, ...routers]));
   return app;
 }
 

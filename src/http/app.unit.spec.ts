@@ -322,3 +322,43 @@ describe('ApiError', () => {
     expect(error.headers).toEqual({ 'X-A': 'b' });
   });
 });
+
+describe('raw-body routers', () => {
+  let raw: TestServer;
+  beforeAll(async () => {
+    const rawRouter = new Router<AppState>();
+    rawRouter.post('/api/v1/raw', async (ctx) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      ctx.body = { type: ctx.get('Content-Type'), bytes: Buffer.concat(chunks).length, parsed: ctx.request.body !== undefined };
+    });
+    const jsonRouter = new Router<AppState>();
+    jsonRouter.post('/api/v1/json', (ctx) => {
+      ctx.body = { body: ctx.request.body };
+    });
+    raw = await startTestServer({ routers: [jsonRouter], rawBodyRouters: [rawRouter] });
+  });
+  afterAll(() => raw.close());
+
+  it('see the body unread by the JSON parser, whatever its type', async () => {
+    const response = await fetch(`${raw.base}/api/v1/raw`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.alloc(100_000) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ type: 'image/png', bytes: 100_000, parsed: false });
+  });
+
+  it('leave every other route to the JSON parser', async () => {
+    const ok = await fetch(`${raw.base}/api/v1/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(await ok.json()).toEqual({ body: { a: 1 } });
+    await expectError(
+      await fetch(`${raw.base}/api/v1/json`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' }),
+      415,
+      'unsupported_media_type',
+    );
+  });
+
+  it('take part in 405 with Allow', async () => {
+    const response = await fetch(`${raw.base}/api/v1/raw`, { method: 'GET' });
+    expect(response.headers.get('allow')).toBe('POST');
+    await expectError(response, 405, 'method_not_allowed');
+  });
+});

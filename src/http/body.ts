@@ -76,14 +76,18 @@ export function isJsonContentType(header: string | undefined): boolean {
  * so Node tears the socket down after answering instead of draining (or, for a
  * chunked body without end, waiting on) the rest.
  */
-function closing(error: ApiError): ApiError {
+export function closing(error: ApiError): ApiError {
   return new ApiError(error.status, error.code, error.message, error.details, {
     headers: { ...error.headers, Connection: 'close' },
   });
 }
 
-/** Reads the body, counting bytes as they arrive; past `maxBytes` it stops and rejects with 413. */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads the body, counting bytes as they arrive; past `maxBytes` it stops and
+ * rejects with 413 (and asks for the connection to close). Also used by routes
+ * that take a non-JSON body (direct uploads).
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;

@@ -23,6 +23,8 @@ export interface TestServer {
 export async function startTestServer(options: {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   routers: Router<any, any>[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  rawBodyRouters?: Router<any, any>[];
   env?: Record<string, string>;
   readiness?: () => Promise<Record<string, boolean>>;
 }): Promise<TestServer> {
@@ -33,6 +35,7 @@ export async function startTestServer(options: {
     config,
     logger,
     routers: options.routers,
+    rawBodyRouters: options.rawBodyRouters ?? [],
     readiness: options.readiness ?? (async () => ({ ok: true })),
   });
   const server: Server = app.listen(0, '127.0.0.1');
