@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
+import { createFileOnce } from '../infra/durable-files.ts';
 
 export const SIGNING_KEY_FILE = 'jwt-signing-key.json';
 /** RFC 7518 §3.3 floor; generated keys use exactly this. */
@@ -56,13 +57,9 @@ export async function importSigningKey(material: string): Promise<SigningKey> {
 
 /**
  * The signing key: `provided` (PARLEY_JWT_PRIVATE_KEY) when given, else the
- * key in `<dir>/jwt-signing-key.json`, created on first start.
- *
- * Creation is atomic and never replaces a key: the new key is written to a
- * private temp file, fsynced, then hard-linked to the final name. link(2)
- * fails with EEXIST when another process got there first (rename(2) would
- * silently replace its key), and the loser then reads the winner's key. So
- * processes starting at once all end with the one key in the file.
+ * key in `<dir>/jwt-signing-key.json`, created on first start — atomically and
+ * never replacing one (`createFileOnce`), so processes starting at once all end
+ * with the one key in the file.
  */
 export async function loadOrCreateSigningKey(dir: string, provided?: string): Promise<SigningKey> {
   if (provided !== undefined && provided.trim() !== '') return importSigningKey(provided);
@@ -71,29 +68,8 @@ export async function loadOrCreateSigningKey(dir: string, provided?: string): Pr
   const existing = await readKeyFile(file);
   if (existing) return existing;
 
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const generated = await generatePrivateJwk();
-  const temp = path.join(dir, `.${SIGNING_KEY_FILE}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(temp, 'wx', 0o600);
-  let created = false;
-  try {
-    try {
-      await handle.writeFile(`${JSON.stringify(generated, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.link(temp, file);
-      created = true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
-  if (created) await syncDir(dir);
-
+  const created = await createFileOnce(file, `${JSON.stringify(generated, null, 2)}\n`);
   const stored = await readKeyFile(file);
   if (!stored) throw new Error(`${file} vanished right after it was created`);
   return created ? { ...stored, source: 'generated' } : stored;
@@ -179,17 +155,4 @@ async function generatePrivateJwk(): Promise<JWK> {
   const jwk = privateKey.export({ format: 'jwk' });
   const kid = await calculateJwkThumbprint({ kty: 'RSA', n: jwk.n ?? '', e: jwk.e ?? '' }, 'sha256');
   return { ...(jwk as JWK), kid, alg: 'RS256', use: 'sig' };
-}
-
-/** Makes the new directory entry durable (best effort: not every platform can open a directory). */
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Windows and some file systems refuse; the file itself was fsynced.
-  } finally {
-    await handle?.close();
-  }
 }
