@@ -21,9 +21,13 @@ import { startProcessor, type EventCodec, type Processor } from './commands/proc
 import { hasRole, loadConfig, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
+import { docsRoutes } from './http/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
-import { createMemoryPresence } from './infra/presence.ts';
-import { createMemoryRateLimiter } from './infra/rate-limiter.ts';
+import { Redis } from 'ioredis';
+import { createMemoryPresence, type Presence } from './infra/presence.ts';
+import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
+import { createRedisPresence } from './infra/redis-presence.ts';
+import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
 import type { Consumer, Log } from './log/port.ts';
 import { openSqliteLog } from './log/sqlite-log.ts';
@@ -56,6 +60,30 @@ function openLog(config: Config, logger: Logger): Log {
     path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'),
     onError: (error, context) => logger.error({ err: error, context }, 'log failure'),
   });
+}
+
+/** Presence and rate limits: in memory for one process, on Redis (shared by every instance) when REDIS_URL is set. */
+async function openEphemeralState(
+  config: Config,
+  logger: Logger,
+): Promise<{ presence: Presence; limiter: RateLimiter; close(): Promise<void> }> {
+  if (!config.REDIS_URL) {
+    const presence = createMemoryPresence({ leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+    return { presence, limiter: createMemoryRateLimiter(), close: () => presence.close() };
+  }
+  // Fail a request after a couple of reconnect attempts instead of queueing it for long.
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  await redis.connect(); // an unreachable Redis stops start-up with a clear error
+  const presence = createRedisPresence({ redis, leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+  return {
+    presence,
+    limiter: createRedisRateLimiter({ redis }),
+    async close() {
+      await presence.close();
+      await redis.quit();
+    },
+  };
 }
 
 function eventCodec(): EventCodec {
@@ -147,8 +175,8 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       absoluteTtlS: config.PARLEY_REFRESH_ABSOLUTE_TTL_S,
       onReuse: (userId, familyId) => logger.warn({ userId, familyId }, 'refresh token reused: session family revoked'),
     });
-    const presence = createMemoryPresence({ leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
-    stoppers.push(() => presence.close());
+    const { presence, limiter, close: closeEphemeral } = await openEphemeralState(config, logger);
+    stoppers.push(closeEphemeral);
     const authenticate = requireUser((token) => tokens.verifyAccessToken(token));
     const routers = hasRole(config, 'api')
       ? [
@@ -159,7 +187,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
             tokens,
             refreshTokens,
             signingKey,
-            limiter: createMemoryRateLimiter(),
+            limiter,
             logger,
           }),
           queryRoutes({
@@ -170,6 +198,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
             engine: store.engine,
           }),
           commandRoutes({ config, chat, social, requireUser: authenticate }),
+          docsRoutes({ config }),
         ]
       : [];
     const app = createHttpApp({

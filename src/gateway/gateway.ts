@@ -203,6 +203,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       strikes: 0,
     };
     sessions.add(session);
+    // Registered before anything awaits, so a socket that closes during set-up
+    // is still disconnected (after its connect), never left online.
+    const connected = presence.connect(userId, session.id).then(
+      (cameOnline) => {
+        if (cameOnline) publish({ type: 'user_online', data: { user_id: userId, at: Date.now() } });
+      },
+      (error: unknown) => logger.warn({ err: error }, 'presence connect failed'),
+    );
     // A socket lives no longer than the token that opened it.
     const expiry = setTimeout(() => socket.close(1008, 'token expired'), Math.max(0, expiresAt - Date.now()));
     socket.once('close', () => {
@@ -214,17 +222,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         typing.stopAll(userId);
         membership.prune(sessions.isConnected);
       }
-      presence.disconnect(userId, session.id).then(
-        (wentOffline) => {
-          if (wentOffline) publish({ type: 'user_offline', data: { user_id: userId, at: Date.now() } });
-        },
-        (error: unknown) => logger.warn({ err: error }, 'presence disconnect failed'),
-      );
+      void connected
+        .then(() => presence.disconnect(userId, session.id))
+        .then(
+          (wentOffline) => {
+            if (wentOffline) publish({ type: 'user_offline', data: { user_id: userId, at: Date.now() } });
+          },
+          (error: unknown) => logger.warn({ err: error }, 'presence disconnect failed'),
+        );
     });
     await Promise.all((await roomIdsOf(db, userId)).map((roomId) => membership.track(roomId, partitionOf(roomId))));
-    if (await presence.connect(userId, session.id)) {
-      publish({ type: 'user_online', data: { user_id: userId, at: Date.now() } });
-    }
+    await connected;
     return session;
   }
 
