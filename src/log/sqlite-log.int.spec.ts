@@ -312,6 +312,23 @@ describe('sqlite log', () => {
     expect(seen.sort()).toEqual(records(6, 'remote').map((r) => r.key).sort());
   });
 
+  test('two connections appending to one file keep offsets gapless and distinct', async () => {
+    const path = newPath();
+    const one = open(path);
+    const two = open(path);
+    await one.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
+    const positions = (
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).append('t', records(3, `w${i}`))),
+      )
+    ).flat();
+    for (let p = 0; p < 2; p++) {
+      const offsets = positions.filter((pos) => pos.partition === p).map((pos) => pos.offset);
+      expect([...offsets].sort((a, b) => a - b)).toEqual(offsets.map((_, i) => i));
+      expect(await two.endOffset('t', p)).toBe(offsets.length);
+    }
+  });
+
   test('in-process appends wake an idle consumer with polling switched off', async () => {
     const log = open(newPath(), { pollIntervalMs: 0 });
     await log.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
@@ -355,6 +372,9 @@ describe('sqlite log', () => {
     await consumer.stop(); // already stopped: resolves
     await expect(log.append('t', records(1, 'late'))).rejects.toThrow(/closed/);
     await expect(log.read('t', 0, 0, 1)).rejects.toThrow(/closed/);
+    await expect(log.consume({ topic: 't', group: null, from: 'earliest', eachBatch: async () => {} })).rejects.toThrow(
+      /closed/,
+    );
   });
 
   test('a failing onAssigned is retried before any batch of its partitions', async () => {

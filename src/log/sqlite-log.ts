@@ -4,6 +4,11 @@
 //
 //   const log = openSqliteLog({ path: 'data/log.db' });
 //
+// Several processes may open the same file: appends stay gapless (offsets are
+// read under SQLite's write lock) and consumers notice others' commits by a
+// slow poll. Consumer groups, however, are coordinated inside one process
+// only: members in two processes would each take every partition.
+//
 // Opening is synchronous (DatabaseSync). Pieces: sqlite/store.ts (schema and
 // statements), sqlite/writer.ts (group commit), sqlite/consumers.ts (workers,
 // groups), sqlite/assignment.ts (who gets which partition), sqlite/wake.ts.
@@ -237,6 +242,8 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
 
     consume: async (consumeOptions: ConsumeOptions): Promise<Consumer> => {
       assertOpen();
+      // close() has taken its list of consumers to stop; a new one would outlive the file.
+      if (closing) throw new Error('the log is closing');
       const topic = topicOf(consumeOptions.topic);
       const member = new Member({
         id: nextMemberId++,
