@@ -4,8 +4,19 @@
 
 import path from 'node:path';
 import { z } from 'zod';
+import { mediaTypeNames } from './infra/media-types.ts';
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** A comma-separated list of media types, each one the storage adapters know how to handle. */
+const mediaTypeList = (fallback: readonly string[]) =>
+  z
+    .string()
+    .default(fallback.join(','))
+    .transform((value) => value.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.enum(mediaTypeNames)).min(1));
+
+const imageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
 const roles = ['api', 'gateway', 'processor', 'projector'] as const;
 export type Role = (typeof roles)[number];
@@ -93,6 +104,35 @@ const schema = z.object({
   PARLEY_SEARCH_MAX: int(50),
   /** Largest batch a projector applies in one transaction. */
   PARLEY_PROJECTION_BATCH: int(500),
+  /**
+   * The origin clients reach this server at (`https://chat.example.com`). Cloudinary
+   * needs it for the notification URL it calls back; local storage builds upload
+   * and file URLs from it. Unset, local storage uses the origin of the request
+   * (its Host header): fine for one machine, set it anywhere else.
+   */
+  PARLEY_PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  /** Media types a user may upload as an avatar: images only, never SVG (script). */
+  PARLEY_UPLOAD_AVATAR_TYPES: mediaTypeList(imageTypes),
+  /** Media types a user may attach to a message. */
+  PARLEY_UPLOAD_ATTACHMENT_TYPES: mediaTypeList([...imageTypes, 'application/pdf', 'text/plain', 'audio/mpeg', 'video/mp4']),
+  /** Largest avatar, in bytes. */
+  PARLEY_UPLOAD_AVATAR_MAX_BYTES: int(2 * 1024 * 1024),
+  /** Largest attachment, in bytes. The local adapter holds one upload in memory while it checks it. */
+  PARLEY_UPLOAD_ATTACHMENT_MAX_BYTES: int(25 * 1024 * 1024),
+  /** How long a signed local upload URL stays usable. Cloudinary fixes its own at 1 h from the signed timestamp. */
+  PARLEY_UPLOAD_TTL_S: int(15 * 60),
+  /** Upload signatures one user may request per window, before 429 (reliability plan J8: ≤ 30/min). */
+  PARLEY_UPLOAD_SIGN_MAX: int(30),
+  PARLEY_UPLOAD_SIGN_WINDOW_S: int(60),
+  /**
+   * A storage notification whose signed timestamp is further than this from now
+   * (either way) is refused as stale, so a captured one cannot be replayed later
+   * (J3: ≤ 10 min; Cloudinary's SDK default of 2 h is looser than we want).
+   */
+  PARLEY_UPLOAD_NOTIFY_MAX_AGE_S: z.coerce.number().int().positive().max(600).default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

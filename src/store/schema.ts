@@ -97,6 +97,30 @@ export interface RefreshTokensTable {
   revoked_at: number | null;
 }
 
+/**
+ * Signed direct uploads (migrations/0004_uploads.ts). Not a read model: the
+ * upload routes write it directly, since uploads are not chat events.
+ */
+export interface UploadsTable {
+  id: string;
+  user_id: string;
+  purpose: 'avatar' | 'attachment';
+  /** The room an attachment was signed for; null for an avatar. */
+  room_id: string | null;
+  mime_type: string;
+  /** The size signed: the most the file may be. Once ready, the stored size. */
+  bytes: number;
+  provider: 'local' | 'cloudinary';
+  status: 'pending' | 'ready' | 'rejected';
+  /** Where the file is delivered from, once ready. */
+  url: string | null;
+  asset_id: string | null;
+  version: number | null;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   rooms: RoomsTable;
@@ -107,4 +131,5 @@ export interface Database {
   friend_requests: FriendRequestsTable;
   friendships: FriendshipsTable;
   blocks: BlocksTable;
+  uploads: UploadsTable;
 }

@@ -1,0 +1,287 @@
+// File storage on this server's disk, for the embedded mode: the same signed
+// direct-upload flow as Cloudinary, with this server as the storage.
+//
+//   sign    → upload_url = POST /api/v1/uploads/local/<upload_id>, and fields
+//             (user, purpose, mime type, size, expiry) with an HMAC over them.
+//             The client sends the raw bytes there, the fields as query
+//             parameters and `Content-Type: <mime_type>`; no Authorization: the
+//             signature is the permission, as Cloudinary's is.
+//   upload  → checked against the signed fields (type, size, content, expiry),
+//             written once to <PARLEY_DATA_DIR>/uploads/<user>/<purpose>/<id>.<ext>,
+//             then announced through a signed notification handed to the same
+//             receiver as the webhook: one flow makes uploads ready, whatever
+//             the adapter.
+//   serve   → GET /uploads/<user>/<purpose>/<id>.<ext>, nosniff, and as a
+//             download for anything that is not an image.
+//
+// One key (HMAC-SHA256, kept in <PARLEY_DATA_DIR>/upload-signing-key like the
+// JWT key) signs both upload fields and notifications, under different
+// prefixes so one can never pass for the other.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
+import path from 'node:path';
+import { Router } from '@koa/router';
+import type { AppState } from '../http/auth-middleware.ts';
+import { readBody, closing } from '../http/body.ts';
+import { ApiError, notFound } from '../http/errors.ts';
+import { createFileOnce, loadOrCreateSecret } from './durable-files.ts';
+import { MEDIA_TYPES, isMediaTypeName, mediaTypeOfExt, type MediaTypeName } from './media-types.ts';
+import {
+  NotificationRejected,
+  freshTimestamp,
+  parseNotificationBody,
+  publicIdOf,
+  requestOrigin,
+  signatureMatches,
+  singleHeader,
+  uploadPurposes,
+  type FileStorage,
+  type NotificationReceiver,
+  type SignRequest,
+  type SignedUpload,
+  type StorageNotification,
+  type StoredAsset,
+  type UploadPurpose,
+} from './storage.ts';
+
+export const UPLOAD_KEY_FILE = 'upload-signing-key';
+export const UPLOADS_DIR = 'uploads';
+
+/** Headers of a local notification (Cloudinary's X-Cld-* carry the same two values). */
+export const LOCAL_SIGNATURE_HEADER = 'x-parley-signature';
+export const LOCAL_TIMESTAMP_HEADER = 'x-parley-timestamp';
+
+// Domain separation: an upload signature is never a valid notification signature.
+const UPLOAD_PREFIX = 'parley-upload-v1\n';
+const NOTIFY_PREFIX = 'parley-notify-v1\n';
+
+/** Stored files never change (a new upload is a new id), so caches may keep them. */
+const FILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+export interface LocalStorageOptions {
+  /** PARLEY_DATA_DIR: the key and the files live under it. */
+  dataDir: string;
+  /** PARLEY_PUBLIC_URL; unset → the origin of each request. */
+  publicUrl: string | undefined;
+  /** PARLEY_UPLOAD_TTL_S: how long a signed upload URL works. */
+  ttlS: number;
+  /** PARLEY_UPLOAD_NOTIFY_MAX_AGE_S. */
+  notifyMaxAgeS: number;
+  /** Epoch ms; tests move it. */
+  now?: () => number;
+}
+
+export interface LocalStorage extends FileStorage {
+  readonly provider: 'local';
+  /** Signs a notification body as the upload route does (tests use it to play the webhook). */
+  signNotification(rawBody: Buffer, now: number): Record<string, string>;
+  routes(receive: NotificationReceiver): Router<AppState>;
+}
+
+/** The signed fields of a local upload, as they travel in the query string. */
+interface UploadFields {
+  user_id: string;
+  purpose: UploadPurpose;
+  mime_type: MediaTypeName;
+  bytes: string;
+  expires_at: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export async function createLocalStorage(options: LocalStorageOptions): Promise<LocalStorage> {
+  const key = await loadOrCreateSecret(path.join(options.dataDir, UPLOAD_KEY_FILE));
+  const root = path.join(options.dataDir, UPLOADS_DIR);
+  const clock = options.now ?? Date.now;
+  const hmac = (prefix: string, ...parts: (string | Buffer)[]) => {
+    const mac = crypto.createHmac('sha256', key).update(prefix);
+    for (const part of parts) mac.update(part);
+    return mac.digest('hex');
+  };
+  const uploadSignature = (uploadId: string, fields: UploadFields) =>
+    hmac(UPLOAD_PREFIX, [uploadId, fields.user_id, fields.purpose, fields.mime_type, fields.bytes, fields.expires_at].join('\n'));
+  const base = (origin: string) => options.publicUrl ?? origin;
+
+  const storage: LocalStorage = {
+    provider: 'local',
+
+    sign(request: SignRequest): SignedUpload {
+      const expiresAt = request.now + options.ttlS * 1000;
+      const fields: UploadFields = {
+        user_id: request.userId,
+        purpose: request.purpose,
+        mime_type: request.mimeType,
+        bytes: String(request.bytes),
+        expires_at: String(expiresAt),
+      };
+      return {
+        provider: 'local',
+        upload_url: `${base(request.origin)}/api/v1/uploads/local/${request.uploadId}`,
+        fields: { ...fields, signature: uploadSignature(request.uploadId, fields) },
+        upload_id: request.uploadId,
+        expires_at: expiresAt,
+      };
+    },
+
+    verifyNotification(rawBody: Buffer | undefined, headers: IncomingHttpHeaders, now: number): StorageNotification {
+      const signature = singleHeader(headers, LOCAL_SIGNATURE_HEADER);
+      if (signature === undefined) throw new NotificationRejected(`missing ${LOCAL_SIGNATURE_HEADER}`);
+      const timestamp = freshTimestamp(singleHeader(headers, LOCAL_TIMESTAMP_HEADER), now, options.notifyMaxAgeS);
+      if (rawBody === undefined || rawBody.length === 0) throw new NotificationRejected('empty notification body');
+      if (!signatureMatches(signature, hmac(NOTIFY_PREFIX, timestamp, '\n', rawBody))) {
+        throw new NotificationRejected(`${LOCAL_SIGNATURE_HEADER} does not match`);
+      }
+      return parseNotificationBody(rawBody);
+    },
+
+    publicUrl(asset: StoredAsset, origin: string): string {
+      return `${base(origin)}/${UPLOADS_DIR}/${asset.publicId.replace(/^parley\//, '')}.${asset.format}`;
+    },
+
+    signNotification(rawBody: Buffer, now: number): Record<string, string> {
+      const timestamp = String(Math.floor(now / 1000));
+      return { [LOCAL_TIMESTAMP_HEADER]: timestamp, [LOCAL_SIGNATURE_HEADER]: hmac(NOTIFY_PREFIX, timestamp, '\n', rawBody) };
+    },
+
+    routes(receive: NotificationReceiver): Router<AppState> {
+      const router = new Router<AppState>();
+
+      router.post('/api/v1/uploads/local/:upload_id', async (ctx) => {
+        const uploadId = String(ctx.params.upload_id);
+        const fields = signedFields(uploadId, ctx.query);
+        const now = clock();
+        if (Number(fields.expires_at) <= now) throw closing(new ApiError(403, 'upload_expired', 'this upload URL has expired; sign again'));
+        const media = MEDIA_TYPES[fields.mime_type];
+        if (mediaTypeOf(ctx.get('Content-Type')) !== fields.mime_type) {
+          throw closing(new ApiError(415, 'unsupported_media_type', `Content-Type must be ${fields.mime_type}, as signed`));
+        }
+        const maxBytes = Number(fields.bytes);
+        const declared = ctx.get('Content-Length');
+        if (declared !== '' && Number(declared) > maxBytes) {
+          throw closing(new ApiError(413, 'payload_too_large', `the file exceeds the signed ${maxBytes} bytes`));
+        }
+        const body = await readBody(ctx.req, maxBytes);
+        if (body.length === 0) throw new ApiError(400, 'empty_upload', 'the upload has no content');
+        if (!media.matches(body)) {
+          throw new ApiError(415, 'unsupported_media_type', `the file's content is not ${fields.mime_type}`);
+        }
+
+        const asset: StoredAsset = {
+          publicId: publicIdOf({ userId: fields.user_id, purpose: fields.purpose, uploadId }),
+          format: media.ext,
+          resourceType: media.resourceType,
+          version: Math.floor(now / 1000),
+        };
+        // Written once: a second upload to the same id (a reused signature) is refused, never a replacement.
+        const file = path.join(root, fields.user_id, fields.purpose, `${uploadId}.${media.ext}`);
+        if (!(await createFileOnce(file, body))) {
+          throw new ApiError(409, 'upload_already_done', 'this upload was already received; sign again for another file');
+        }
+
+        const url = storage.publicUrl(asset, requestOrigin(ctx));
+        const notification = Buffer.from(
+          JSON.stringify({
+            notification_type: 'upload',
+            public_id: asset.publicId,
+            asset_id: uploadId,
+            version: asset.version,
+            bytes: body.length,
+            format: asset.format,
+            resource_type: asset.resourceType,
+            secure_url: url,
+            created_at: new Date(now).toISOString(),
+          }),
+        );
+        const outcome = await receive(notification, storage.signNotification(notification, now), ctx.state.log);
+        if (outcome !== 'processed' && outcome !== 'duplicate') {
+          throw new ApiError(409, 'upload_not_accepted', 'the upload was stored but not accepted; sign again');
+        }
+        ctx.status = 201;
+        ctx.body = { upload_id: uploadId, status: 'ready', url, mime_type: fields.mime_type, bytes: body.length };
+      });
+
+      router.get('/uploads/:user_id/:purpose/:file', async (ctx) => {
+        const { user_id: userId, purpose, file } = ctx.params;
+        const [id, ext, ...rest] = String(file).split('.');
+        const type = ext === undefined ? undefined : mediaTypeOfExt(ext);
+        const valid =
+          UUID.test(String(userId)) &&
+          (uploadPurposes as readonly string[]).includes(String(purpose)) &&
+          UUID.test(id ?? '') &&
+          rest.length === 0 &&
+          type !== undefined;
+        if (!valid) throw notFound('no such file');
+        const filePath = path.join(root, String(userId), String(purpose), String(file));
+        let stat: fs.Stats;
+        try {
+          stat = await fsp.stat(filePath);
+        } catch {
+          throw notFound('no such file');
+        }
+        const media = MEDIA_TYPES[type];
+        ctx.set('X-Content-Type-Options', 'nosniff');
+        ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
+        ctx.set('Cache-Control', FILE_CACHE_CONTROL);
+        if (!media.inlineImage) ctx.set('Content-Disposition', `attachment; filename="${file}"`);
+        ctx.type = type === 'text/plain' ? 'text/plain; charset=utf-8' : type;
+        ctx.length = stat.size;
+        ctx.body = fs.createReadStream(filePath);
+      });
+
+      return router;
+    },
+  };
+
+  /** The query's fields if they carry a valid signature for this upload id; 403 otherwise. */
+  function signedFields(uploadId: string, query: Record<string, string | string[] | undefined>): UploadFields {
+    const refuse = (message: string) => closing(new ApiError(403, 'invalid_upload_signature', message));
+    const one = (name: string) => {
+      const value = query[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const [userId, purpose, mimeType, bytes, expiresAt, signature] = [
+      'user_id',
+      'purpose',
+      'mime_type',
+      'bytes',
+      'expires_at',
+      'signature',
+    ].map(one);
+    if (
+      !UUID.test(uploadId) ||
+      userId === undefined ||
+      !UUID.test(userId) ||
+      purpose === undefined ||
+      !(uploadPurposes as readonly string[]).includes(purpose) ||
+      mimeType === undefined ||
+      !isMediaTypeName(mimeType) ||
+      bytes === undefined ||
+      !/^[1-9][0-9]{0,15}$/.test(bytes) ||
+      expiresAt === undefined ||
+      !/^[1-9][0-9]{0,15}$/.test(expiresAt) ||
+      signature === undefined
+    ) {
+      throw refuse('the upload URL is missing its signed fields');
+    }
+    const fields: UploadFields = {
+      user_id: userId,
+      purpose: purpose as UploadPurpose,
+      mime_type: mimeType,
+      bytes,
+      expires_at: expiresAt,
+    };
+    if (!signatureMatches(signature, uploadSignature(uploadId, fields))) throw refuse('the upload signature does not match');
+    return fields;
+  }
+
+  return storage;
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaTypeOf(header: string): string {
+  return (header.split(';')[0] ?? '').trim().toLowerCase();
+}
+

@@ -1,0 +1,88 @@
+// Read-model stores for integration specs, one per engine, so a suite can loop
+// over every dialect (STYLE.md, "one test suite, every dialect"): SQLite in a
+// temp dir, always; MySQL/MariaDB in a throwaway database at
+// PARLEY_TEST_MYSQL_URL, skipped with a loud warning when unreachable unless
+// PARLEY_REQUIRE_INFRA=1, which makes that a failure.
+//
+//   for (const engine of await testEngines('uploads')) {
+//     describe.runIf(engine.available)(`… on ${engine.name}`, () => { … engine.open() … });
+//   }
+
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import mysql from 'mysql2/promise';
+import { migrateToLatest } from '../migrate.ts';
+import { openStore, type Engine, type Store } from '../store.ts';
+
+export const testMysqlUrl = process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+const requireInfra = process.env.PARLEY_REQUIRE_INFRA === '1';
+
+export interface TestEngine {
+  name: Engine;
+  available: boolean;
+  /** A fresh, migrated store; `dispose` removes it. */
+  open(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+export async function testEngines(suite: string): Promise<TestEngine[]> {
+  return [sqliteEngine(suite), mysqlEngine(suite, await mysqlReachable(suite))];
+}
+
+function sqliteEngine(suite: string): TestEngine {
+  let dir = '';
+  return {
+    name: 'sqlite',
+    available: true,
+    async open() {
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), `parley-${suite}-`));
+      return migrated(openStore({ dataDir: dir }));
+    },
+    dispose: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+}
+
+function mysqlEngine(suite: string, available: boolean): TestEngine {
+  const name = `parley_test_${suite.replace(/\W/g, '_')}_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const connection = await mysql.createConnection({ uri: testMysqlUrl });
+    try {
+      await connection.query(statement);
+    } finally {
+      await connection.end();
+    }
+  };
+  return {
+    name: 'mysql',
+    available,
+    async open() {
+      await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      return migrated(openStore({ dataDir: os.tmpdir(), databaseUrl: `${testMysqlUrl.replace(/\/$/, '')}/${name}` }));
+    },
+    dispose: () => admin(`DROP DATABASE IF EXISTS \`${name}\``),
+  };
+}
+
+async function migrated(store: Store): Promise<Store> {
+  await migrateToLatest(store.db as unknown as Kysely<unknown>);
+  return store;
+}
+
+async function mysqlReachable(suite: string): Promise<boolean> {
+  try {
+    const connection = await mysql.createConnection({ uri: testMysqlUrl, connectTimeout: 2000 });
+    await connection.end();
+    return true;
+  } catch (error) {
+    if (requireInfra) throw new Error(`PARLEY_REQUIRE_INFRA=1 but MySQL at ${testMysqlUrl} is unreachable`, { cause: error });
+    const bar = '!'.repeat(72);
+    console.warn(
+      `\n${bar}\n!! ${suite}: MySQL/MariaDB at ${testMysqlUrl} is unreachable (${(error as Error).message}).\n` +
+        `!! The MySQL suite is SKIPPED. Set PARLEY_REQUIRE_INFRA=1 to make this fail.\n${bar}\n`,
+    );
+    return false;
+  }
+}
