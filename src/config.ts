@@ -22,6 +22,11 @@ const roles = ['api', 'gateway', 'processor', 'projector'] as const;
 export type Role = (typeof roles)[number];
 
 const schema = z.object({
+  /** Behind a reverse proxy: take the client IP from X-Forwarded-For (rate limits key on it). */
+  PARLEY_TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   PARLEY_DATA_DIR: z.string().default('./data'),

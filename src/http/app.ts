@@ -22,7 +22,7 @@ import { jsonBody } from './body.ts';
 import { errorBody, methodNotAllowed, notFound, toApiError } from './errors.ts';
 
 export interface HttpAppOptions {
-  config: Pick<Config, 'PARLEY_MAX_BODY_BYTES'>;
+  config: Pick<Config, 'PARLEY_MAX_BODY_BYTES'> & Partial<Pick<Config, 'PARLEY_TRUST_PROXY'>>;
   logger: Logger;
   /** Route modules' routers, mounted in this order. A router's state type may extend AppState. */
   // Router is invariant in its state type, so a Router<AuthedState> would not fit Router<AppState>.
@@ -46,7 +46,7 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { config, logger, routers, readiness, rawBodyRouters = [] } = options;
-  const app = new Koa<AppState>();
+  const app = new Koa<AppState>({ proxy: config.PARLEY_TRUST_PROXY ?? false });
   // Errors are all handled by errorMiddleware; what still reaches Koa (a socket
   // failing mid-response) is logged here instead of Koa's stderr default.
   app.silent = true;
