@@ -24,12 +24,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { v2 as cloudinary } from 'cloudinary';
 import { MEDIA_TYPES } from './media-types.ts';
 import {
-  NotificationRejected,
-  freshTimestamp,
-  parseNotificationBody,
   publicIdOf,
-  signatureMatches,
-  singleHeader,
+  verifySignedNotification,
   type FileStorage,
   type SignRequest,
   type SignedUpload,
@@ -125,13 +121,12 @@ export function createCloudinaryStorage(options: CloudinaryStorageOptions): File
     },
 
     verifyNotification(rawBody: Buffer | undefined, headers: IncomingHttpHeaders, now: number): StorageNotification {
-      const signature = singleHeader(headers, 'x-cld-signature');
-      if (signature === undefined) throw new NotificationRejected('missing X-Cld-Signature');
-      const timestamp = freshTimestamp(singleHeader(headers, 'x-cld-timestamp'), now, options.notifyMaxAgeS);
-      if (rawBody === undefined || rawBody.length === 0) throw new NotificationRejected('empty notification body');
-      const expected = notificationSignature(rawBody, timestamp, apiSecret, signatureAlgorithm);
-      if (!signatureMatches(signature, expected)) throw new NotificationRejected('X-Cld-Signature does not match');
-      return parseNotificationBody(rawBody);
+      return verifySignedNotification(rawBody, headers, now, {
+        signatureHeader: 'x-cld-signature',
+        timestampHeader: 'x-cld-timestamp',
+        maxAgeS: options.notifyMaxAgeS,
+        expected: (timestamp, body) => notificationSignature(body, timestamp, apiSecret, signatureAlgorithm),
+      });
     },
 
     publicUrl(asset: StoredAsset): string {

@@ -30,14 +30,11 @@ import { ApiError, notFound } from '../http/errors.ts';
 import { createFileOnce, loadOrCreateSecret } from './durable-files.ts';
 import { MEDIA_TYPES, isMediaTypeName, mediaTypeOfExt, type MediaTypeName } from './media-types.ts';
 import {
-  NotificationRejected,
-  freshTimestamp,
-  parseNotificationBody,
   publicIdOf,
   requestOrigin,
   signatureMatches,
-  singleHeader,
   uploadPurposes,
+  verifySignedNotification,
   type FileStorage,
   type NotificationReceiver,
   type SignRequest,
@@ -103,6 +100,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
   };
   const uploadSignature = (uploadId: string, fields: UploadFields) =>
     hmac(UPLOAD_PREFIX, [uploadId, fields.user_id, fields.purpose, fields.mime_type, fields.bytes, fields.expires_at].join('\n'));
+  const notificationSignature = (timestamp: string, rawBody: Buffer) => hmac(NOTIFY_PREFIX, timestamp, '\n', rawBody);
   const base = (origin: string) => options.publicUrl ?? origin;
 
   const storage: LocalStorage = {
@@ -127,14 +125,12 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     },
 
     verifyNotification(rawBody: Buffer | undefined, headers: IncomingHttpHeaders, now: number): StorageNotification {
-      const signature = singleHeader(headers, LOCAL_SIGNATURE_HEADER);
-      if (signature === undefined) throw new NotificationRejected(`missing ${LOCAL_SIGNATURE_HEADER}`);
-      const timestamp = freshTimestamp(singleHeader(headers, LOCAL_TIMESTAMP_HEADER), now, options.notifyMaxAgeS);
-      if (rawBody === undefined || rawBody.length === 0) throw new NotificationRejected('empty notification body');
-      if (!signatureMatches(signature, hmac(NOTIFY_PREFIX, timestamp, '\n', rawBody))) {
-        throw new NotificationRejected(`${LOCAL_SIGNATURE_HEADER} does not match`);
-      }
-      return parseNotificationBody(rawBody);
+      return verifySignedNotification(rawBody, headers, now, {
+        signatureHeader: LOCAL_SIGNATURE_HEADER,
+        timestampHeader: LOCAL_TIMESTAMP_HEADER,
+        maxAgeS: options.notifyMaxAgeS,
+        expected: notificationSignature,
+      });
     },
 
     publicUrl(asset: StoredAsset, origin: string): string {
@@ -143,7 +139,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
     signNotification(rawBody: Buffer, now: number): Record<string, string> {
       const timestamp = String(Math.floor(now / 1000));
-      return { [LOCAL_TIMESTAMP_HEADER]: timestamp, [LOCAL_SIGNATURE_HEADER]: hmac(NOTIFY_PREFIX, timestamp, '\n', rawBody) };
+      return { [LOCAL_TIMESTAMP_HEADER]: timestamp, [LOCAL_SIGNATURE_HEADER]: notificationSignature(timestamp, rawBody) };
     },
 
     routes(receive: NotificationReceiver): Router<AppState> {

@@ -131,7 +131,7 @@ const uploadNotification = z.looseObject({
 const anyNotification = z.looseObject({ notification_type: z.string().max(100) });
 
 /** Parses a notification body whose signature was already verified; a malformed one is rejected too. */
-export function parseNotificationBody(rawBody: Buffer): StorageNotification {
+function parseNotificationBody(rawBody: Buffer): StorageNotification {
   let value: unknown;
   try {
     value = JSON.parse(rawBody.toString('utf8'));
@@ -156,7 +156,7 @@ export function parseNotificationBody(rawBody: Buffer): StorageNotification {
 }
 
 /** The one value of a header, or undefined when it is absent or repeated. */
-export function singleHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+function singleHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name.toLowerCase()];
   return typeof value === 'string' ? value : undefined;
 }
@@ -166,7 +166,7 @@ export function singleHeader(headers: IncomingHttpHeaders, name: string): string
  * `now` (ms), either way; anything else throws. Returns it as given, for the
  * signature.
  */
-export function freshTimestamp(header: string | undefined, now: number, maxAgeS: number): string {
+function freshTimestamp(header: string | undefined, now: number, maxAgeS: number): string {
   if (header === undefined) throw new NotificationRejected('missing timestamp header');
   if (!/^[1-9][0-9]{0,11}$/.test(header)) throw new NotificationRejected('malformed timestamp header');
   if (Math.abs(now / 1000 - Number(header)) > maxAgeS) throw new NotificationRejected('stale notification timestamp');
@@ -186,3 +186,30 @@ export function signatureMatches(received: string, expected: string): boolean {
  * (Koa's `ctx.origin` is the Origin header, which is something else.)
  */
 export const requestOrigin = (ctx: { protocol: string; host: string }): string => `${ctx.protocol}://${ctx.host}`;
+
+/**
+ * The checks both adapters make on a notification, in this order: a signature
+ * header, a fresh timestamp header, a body, and a signature that matches
+ * `expected(timestamp, rawBody)`; then the body is parsed. Throws
+ * `NotificationRejected` at the first that fails.
+ */
+export function verifySignedNotification(
+  rawBody: Buffer | undefined,
+  headers: IncomingHttpHeaders,
+  now: number,
+  scheme: {
+    signatureHeader: string;
+    timestampHeader: string;
+    maxAgeS: number;
+    expected: (timestamp: string, rawBody: Buffer) => string;
+  },
+): StorageNotification {
+  const signature = singleHeader(headers, scheme.signatureHeader);
+  if (signature === undefined) throw new NotificationRejected(`missing ${scheme.signatureHeader}`);
+  const timestamp = freshTimestamp(singleHeader(headers, scheme.timestampHeader), now, scheme.maxAgeS);
+  if (rawBody === undefined || rawBody.length === 0) throw new NotificationRejected('empty notification body');
+  if (!signatureMatches(signature, scheme.expected(timestamp, rawBody))) {
+    throw new NotificationRejected(`${scheme.signatureHeader} does not match`);
+  }
+  return parseNotificationBody(rawBody);
+}
