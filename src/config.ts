@@ -66,6 +66,8 @@ const schema = z.object({
   PARLEY_SIGNALS_RETENTION_MS: int(3600 * 1000),
   /** A command's outcome must arrive within this or the client gets 503 (it may retry). */
   PARLEY_COMMAND_TIMEOUT_MS: int(10_000),
+  /** On SIGTERM, requests in flight get this long to finish before connections are cut. */
+  PARLEY_SHUTDOWN_GRACE_MS: int(5_000),
   /** Bounded wait of a response for the read model to reach its command's events. */
   PARLEY_READ_YOUR_WRITES_TIMEOUT_MS: int(5_000),
   /** REST request bodies above this are refused with 413 before parsing. */

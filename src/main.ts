@@ -249,10 +249,14 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     port,
     async stop() {
       if (server !== undefined) {
+        // Stop taking requests, let the ones in flight finish (bounded), then
+        // cut what is left. Sockets are told to go (1001) and reconnect elsewhere.
         const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
-        server.closeAllConnections();
+        server.closeIdleConnections();
         await gateway?.stop();
+        const grace = setTimeout(() => server!.closeAllConnections(), config.PARLEY_SHUTDOWN_GRACE_MS);
         await closing;
+        clearTimeout(grace);
       }
       for (const stop of stoppers.reverse()) await stop();
       await log.close();
