@@ -26,6 +26,9 @@ import { requireUser } from './http/auth-middleware.ts';
 import { Redis } from 'ioredis';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
+import { createLocalStorage } from './infra/local-storage.ts';
+import type { FileStorage } from './infra/storage.ts';
+import { uploadRoutes } from './infra/upload-routes.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
@@ -84,6 +87,24 @@ async function openEphemeralState(
       await redis.quit();
     },
   };
+}
+
+/** CLOUDINARY_URL set → Cloudinary (its SDK is loaded only then), else files under the data dir. */
+async function openFileStorage(config: Config): Promise<FileStorage> {
+  if (config.CLOUDINARY_URL) {
+    const { createCloudinaryStorage } = await import('./infra/cloudinary-storage.ts');
+    return createCloudinaryStorage({
+      url: config.CLOUDINARY_URL,
+      publicUrl: config.PARLEY_PUBLIC_URL,
+      notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
+    });
+  }
+  return createLocalStorage({
+    dataDir: config.PARLEY_DATA_DIR,
+    publicUrl: config.PARLEY_PUBLIC_URL,
+    ttlS: config.PARLEY_UPLOAD_TTL_S,
+    notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
+  });
 }
 
 function eventCodec(): EventCodec {
@@ -205,6 +226,9 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       config,
       logger,
       routers,
+      rawBodyRouters: hasRole(config, 'api')
+        ? uploadRoutes({ config, db: store.db, storage: await openFileStorage(config), limiter, requireUser: authenticate })
+        : [],
       readiness: async () => ({
         log: true,
         store: await store.db

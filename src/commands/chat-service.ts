@@ -5,7 +5,8 @@
 import type { Kysely } from 'kysely';
 import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
-import type { Role } from '../domain/room.ts';
+import type { Attachment, Role } from '../domain/room.ts';
+import { confirmedUpload } from '../infra/uploads.ts';
 import { newId } from '../ids.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
 import { areFriends, blockedBetween } from '../queries/social-queries.ts';
@@ -46,6 +47,25 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     const known = await existingUserIds(db, ids);
     const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new Rejection('user_not_found', 'unknown user', { user_ids: unknown });
+  }
+
+  /**
+   * Attachments must be uploads the sender made for this room and that the
+   * storage confirmed; their type and size come from that record, not from the
+   * client. Anyone else's upload looks like no upload at all.
+   */
+  async function confirmedAttachments(userId: string, roomId: string, attachments: Attachment[]): Promise<Attachment[]> {
+    const confirmed: Attachment[] = [];
+    for (const attachment of attachments) {
+      const upload = await confirmedUpload(db, userId, attachment.url);
+      if (upload === undefined || upload.purpose !== 'attachment' || upload.room_id !== roomId) {
+        throw new Rejection('attachment_not_found', 'attachment is not a confirmed upload of yours for this room', {
+          url: attachment.url,
+        });
+      }
+      confirmed.push({ url: upload.url, mime_type: upload.mime_type, bytes: upload.bytes, name: attachment.name });
+    }
+    return confirmed;
   }
 
   /** Runs a command of `userId` (the data is the command's; metadata is stamped here). */
@@ -96,6 +116,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     },
 
     async sendMessage(userId, roomId, input) {
+      const attachments = await confirmedAttachments(userId, roomId, input.attachments);
       await executor.execute({
         type: 'send_message',
         data: {
@@ -105,7 +126,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
           content: input.content,
           mime_type: input.mime_type,
           reply_to: input.reply_to,
-          attachments: input.attachments,
+          attachments,
           mentions: await mentionedMembers(db, roomId, input.content),
         },
         metadata: commandMetadata(userId),

@@ -40,6 +40,7 @@ export type RejectionCode =
   | 'room_not_found'
   | 'message_not_found'
   | 'user_not_found'
+  | 'attachment_not_found'
   | 'request_not_found'
   | 'not_a_member'
   | 'forbidden'

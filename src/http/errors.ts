@@ -59,6 +59,7 @@ export const rejectionStatus = {
   room_not_found: 404,
   message_not_found: 404,
   user_not_found: 404,
+  attachment_not_found: 404,
   request_not_found: 404,
   not_a_member: 403,
   forbidden: 403,

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, request, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import { uploadAttachment } from '../support/uploads.ts';
 
 let parley: ParleyProcess;
 let url: string;
@@ -597,14 +598,34 @@ describe('attachments', () => {
     expect(await allMessages(alice!, room.id)).toEqual([]);
   });
 
-  it('an https attachment round-trips with the message', async () => {
+  it('an uploaded attachment round-trips with the message; type and size come from the upload', async () => {
     const [alice] = await users(1, 'attachok');
     const room = await createRoom(alice!);
-    const attachment = { url: 'https://cdn.example.com/f/cat.png', mime_type: 'image/png', bytes: 1234, name: 'cat.png' };
-    const response = await post(alice!, room.id, { client_msg_id: 'att-ok', content: 'a cat', attachments: [attachment] });
+    const upload = await uploadAttachment(parley.url, alice!, room.id);
+    const claimed = { url: upload.url, mime_type: 'application/x-lie', bytes: 1, name: 'cat.png' };
+    const response = await post(alice!, room.id, { client_msg_id: 'att-ok', content: 'a cat', attachments: [claimed] });
     expect(response.status, JSON.stringify(response.body)).toBe(201);
-    expect(response.body.attachments).toEqual([expect.objectContaining(attachment)]);
-    expect((await allMessages(alice!, room.id))[0].attachments).toEqual([expect.objectContaining(attachment)]);
+    const stored = { url: upload.url, mime_type: 'image/png', bytes: upload.bytes, name: 'cat.png' };
+    expect(response.body.attachments).toEqual([stored]);
+    expect((await allMessages(alice!, room.id))[0].attachments).toEqual([stored]);
+  });
+
+  it('an attachment that is not a confirmed upload of the sender for this room → 404 and nothing is stored (J6)', async () => {
+    const [alice, bob] = await users(2, 'attachno');
+    const room = await createRoom(alice!, [bob!]);
+    const elsewhere = await createRoom(alice!);
+    const bobs = await uploadAttachment(parley.url, bob!, room.id);
+    const otherRoom = await uploadAttachment(parley.url, alice!, elsewhere.id);
+    for (const url of ['https://cdn.example.com/f/cat.png', bobs.url, otherRoom.url]) {
+      const response = await post(alice!, room.id, {
+        client_msg_id: `att-${url.length}-${url.slice(-8)}`,
+        content: 'see attached',
+        attachments: [{ url, mime_type: 'image/png', bytes: 10 }],
+      });
+      expect(response.status, url).toBe(404);
+      expect(response.body.error.code).toBe('attachment_not_found');
+    }
+    expect(await allMessages(alice!, room.id)).toEqual([]);
   });
 });
 
