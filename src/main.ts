@@ -131,9 +131,9 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   );
   const store = await openMigratedStore(config);
   const codec = eventCodec();
-  // With a local projector, progress arrives in-process and the table is
-  // only a fallback; otherwise polling it is how we learn of progress.
-  const progress = createProjectionProgress(store.db, hasRole(config, 'projector') ? 100 : 10);
+  // Progress of a local projector arrives in-process; another instance's is
+  // polled from the offsets table while someone waits for it.
+  const progress = createProjectionProgress(store.db);
 
   const stoppers: (() => Promise<void>)[] = [];
   const runsApi = hasRole(config, 'api') || hasRole(config, 'gateway');

@@ -1,6 +1,8 @@
 // Read-your-writes: a response waits, bounded, until a projection has applied
-// the events of its command. Local projectors report progress directly; when
-// the projector runs in another process, the offsets table is polled.
+// the events of its command. A local projector reports progress directly; a
+// projector in another process (another instance owns the partition) is seen
+// through the offsets table, polled by one loop per partition while anyone
+// waits on it — never one query per waiting request.
 
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
@@ -15,50 +17,54 @@ export interface ProjectionProgress {
   waitFor(projection: string, position: Position, timeoutMs: number): Promise<boolean>;
 }
 
-export function createProjectionProgress(db: Kysely<Database>, pollMs = 10): ProjectionProgress {
+export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): ProjectionProgress {
   const known = new Map<string, number>();
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
+  /** Partitions with a poll loop running (while they have waiters). */
+  const polling = new Set<string>();
   const keyOf = (projection: string, partition: number) => `${projection}/${partition}`;
 
-  function note(projection: string, partition: number, nextOffset: number) {
-    const key = keyOf(projection, partition);
+  function note(key: string, nextOffset: number) {
     if ((known.get(key) ?? 0) >= nextOffset) return;
     known.set(key, nextOffset);
     changes.emit(key, nextOffset);
   }
 
+  function poll(key: string, projection: string, partition: number) {
+    if (polling.has(key)) return;
+    polling.add(key);
+    const tick = async () => {
+      if (changes.listenerCount(key) === 0) {
+        polling.delete(key);
+        return;
+      }
+      const stored = await storedOffset(db, projection, partition).catch(() => null);
+      if (stored !== null) note(key, stored);
+      setTimeout(tick, pollMs).unref();
+    };
+    setTimeout(tick, pollMs).unref();
+  }
+
   return {
-    reached: note,
+    reached: (projection, partition, nextOffset) => note(keyOf(projection, partition), nextOffset),
     async waitFor(projection, position, timeoutMs) {
       const key = keyOf(projection, position.partition);
       const target = position.offset + 1;
       if ((known.get(key) ?? 0) >= target) return true;
-      const deadline = Date.now() + timeoutMs;
       return new Promise<boolean>((resolve) => {
-        let done = false;
-        const finish = (value: boolean) => {
-          if (done) return;
-          done = true;
-          changes.off(key, onChange);
-          clearTimeout(poller);
-          resolve(value);
-        };
         const onChange = (next: number) => {
-          if (next >= target) finish(true);
+          if (next < target) return;
+          clearTimeout(timer);
+          changes.off(key, onChange);
+          resolve(true);
         };
+        const timer = setTimeout(() => {
+          changes.off(key, onChange);
+          resolve(false);
+        }, timeoutMs);
         changes.on(key, onChange);
-        // Another process's projector is only seen through the table.
-        let poller: NodeJS.Timeout;
-        const poll = async () => {
-          if (done) return;
-          const stored = await storedOffset(db, projection, position.partition).catch(() => null);
-          if (stored !== null) note(projection, position.partition, stored);
-          if (done) return;
-          if (Date.now() >= deadline) return finish(false);
-          poller = setTimeout(poll, pollMs);
-        };
-        poller = setTimeout(poll, pollMs);
+        poll(key, projection, position.partition);
       });
     },
   };
