@@ -31,6 +31,8 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PARLEY_DATA_DIR: z.string().default('./data'),
   KAFKA_BROKERS: z.string().optional(),
+  /** Prefix of Parley's topics and consumer groups, so deployments can share a cluster. */
+  PARLEY_LOG_NAMESPACE: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
   DATABASE_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
   SCHEMA_REGISTRY_URL: z.string().optional(),
