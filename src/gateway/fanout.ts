@@ -131,8 +131,10 @@ export function createFanout(options: {
         case 'user_left_room': {
           const { room_id, user_id, removed_by } = event.data;
           const frame = serverFrame('MEMBER_REMOVED', { chat_room_id: room_id, user_id, removed_by });
-          // The removed user hears it too, then stops receiving the room at once.
-          toMembers(room_id, (session) => send(session, frame));
+          // The removed user hears it too (once), then stops receiving the room at once.
+          toMembers(room_id, (session) => {
+            if (session.userId !== user_id) send(session, frame);
+          });
           membership.apply(room_id, { kind: 'leave', userId: user_id });
           for (const session of sessions.of(user_id) ?? []) {
             send(session, frame);
