@@ -21,46 +21,32 @@ import {
   say,
   sendFriendRequest,
   type Api,
+  useParley,
 } from '../support/social.ts';
-import { startParley, type ParleyProcess } from '../support/server.ts';
 
-let parley: ParleyProcess;
-let api: Api;
-const sockets = new Sockets();
-
-beforeAll(async () => {
-  parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000' } });
-  api = apiOf(parley.url);
-});
-afterEach(async () => {
-  await sockets.closeAll();
-});
-afterAll(async () => {
-  await parley?.stop();
-});
-
-const connect = (who: TestUser): Promise<WsClient> => sockets.connect(parley.wsUrl, who);
-const block = async (who: TestUser, whom: TestUser) => expect((await api.post(who, '/blocks', { user_id: whom.id })).status).toBe(204);
-const unblock = async (who: TestUser, whom: TestUser) => expect((await api.del(who, `/blocks/${whom.id}`)).status).toBe(204);
+const suite = useParley();
+const connect = suite.connect;
+const block = async (who: TestUser, whom: TestUser) => expect((await suite.api.post(who, '/blocks', { user_id: whom.id })).status).toBe(204);
+const unblock = async (who: TestUser, whom: TestUser) => expect((await suite.api.del(who, `/blocks/${whom.id}`)).status).toBe(204);
 const blockedIds = async (who: TestUser): Promise<string[]> =>
-  expectStatus(await api.get(who, '/blocks'), 200).blocks.map((u: { id: string }) => u.id);
+  expectStatus(await suite.api.get(who, '/blocks'), 200).blocks.map((u: { id: string }) => u.id);
 const statusSeenBy = async (viewer: TestUser, user: TestUser) =>
-  expectStatus(await api.get(viewer, `/users/${user.id}`), 200).status;
+  expectStatus(await suite.api.get(viewer, `/users/${user.id}`), 200).status;
 const presenceOf = (user: TestUser) => (frame: Frame) => frame.type === 'PRESENCE' && frame.data.user_id === user.id;
 
 /** Friends with their direct room already opened by the process manager; returns the room id. */
 async function friendsWithRoom(a: TestUser, b: TestUser): Promise<string> {
-  await befriend(api, a, b);
-  const room = await openDirect(api, a, b);
-  await roomWhen(api, b, room.id, (r) => r.closed === false, 'the direct room is open for both');
+  await befriend(suite.api, a, b);
+  const room = await openDirect(suite.api, a, b);
+  await roomWhen(suite.api, b, room.id, (r) => r.closed === false, 'the direct room is open for both');
   return room.id;
 }
 
 describe('blocking', () => {
   test('POST /blocks → 204; GET /blocks lists the blocked user (blocker only); blocking again is idempotent', async () => {
-    const [alice, bob] = await api.users(2, 'blk');
+    const [alice, bob] = await suite.api.users(2, 'blk');
     await block(alice!, bob!);
-    const body = expectStatus(await api.get(alice!, '/blocks'), 200);
+    const body = expectStatus(await suite.api.get(alice!, '/blocks'), 200);
     expect(body.blocks).toEqual([
       expect.objectContaining({ id: bob!.id, username: bob!.username, blocked_at: expect.any(Number) }),
     ]);
@@ -71,54 +57,54 @@ describe('blocking', () => {
   });
 
   test('blocking yourself → 409 self_request; an unknown user → 404 user_not_found; a non-UUID → 400', async () => {
-    const [alice] = await api.users(1, 'blkbad');
-    expectError(await api.post(alice!, '/blocks', { user_id: alice!.id }), 409, 'self_request');
-    expectError(await api.post(alice!, '/blocks', { user_id: randomUUID() }), 404, 'user_not_found');
-    expectError(await api.post(alice!, '/blocks', { user_id: 'bob' }), 400, 'validation_failed');
-    expectError(await api.del(alice!, '/blocks/bob'), 400);
+    const [alice] = await suite.api.users(1, 'blkbad');
+    expectError(await suite.api.post(alice!, '/blocks', { user_id: alice!.id }), 409, 'self_request');
+    expectError(await suite.api.post(alice!, '/blocks', { user_id: randomUUID() }), 404, 'user_not_found');
+    expectError(await suite.api.post(alice!, '/blocks', { user_id: 'bob' }), 400, 'validation_failed');
+    expectError(await suite.api.del(alice!, '/blocks/bob'), 400);
     expect(await blockedIds(alice!)).toEqual([]);
   });
 
   test('a block ends the friendship: both friend lists are empty', async () => {
-    const [alice, bob, carol] = await api.users(3, 'blkf');
-    await befriend(api, alice!, bob!);
-    await befriend(api, alice!, carol!);
+    const [alice, bob, carol] = await suite.api.users(3, 'blkf');
+    await befriend(suite.api, alice!, bob!);
+    await befriend(suite.api, alice!, carol!);
     await block(bob!, alice!);
-    expect(await friendIds(api, alice!)).toEqual([carol!.id]);
-    expect(await friendIds(api, bob!)).toEqual([]);
+    expect(await friendIds(suite.api, alice!)).toEqual([carol!.id]);
+    expect(await friendIds(suite.api, bob!)).toEqual([]);
   });
 
   test('a block cancels the blocker\'s pending request and rejects the one addressed to them', async () => {
-    const [alice, bob, carol] = await api.users(3, 'blkreq');
+    const [alice, bob, carol] = await suite.api.users(3, 'blkreq');
     const aliceWs = await connect(alice!);
-    const outgoing = await sendFriendRequest(api, alice!, bob!);
-    const incoming = await sendFriendRequest(api, carol!, alice!);
+    const outgoing = await sendFriendRequest(suite.api, alice!, bob!);
+    const incoming = await sendFriendRequest(suite.api, carol!, alice!);
     await block(alice!, bob!);
     await block(alice!, carol!);
 
     for (const [user, direction] of [[alice!, 'outgoing'], [alice!, 'incoming'], [bob!, 'incoming'], [carol!, 'outgoing']] as const) {
-      expect(await pendingIds(api, user, direction), `${user.username} ${direction}`).toEqual([]);
+      expect(await pendingIds(suite.api, user, direction), `${user.username} ${direction}`).toEqual([]);
     }
     const updated = (id: string) => (frame: Frame) => frame.type === 'FRIEND_REQUEST_UPDATED' && frame.data.id === id;
     expect((await aliceWs.next(updated(outgoing.id))).data.status).toBe('cancelled');
     expect((await aliceWs.next(updated(incoming.id))).data.status).toBe('rejected');
     // Neither request can be answered afterwards.
-    expectError(await api.post(bob!, `/friends/requests/${outgoing.id}/accept`), 404, 'request_not_found');
-    expectError(await api.post(alice!, `/friends/requests/${incoming.id}/accept`), 404, 'request_not_found');
-    expect(await friendIds(api, alice!)).toEqual([]);
+    expectError(await suite.api.post(bob!, `/friends/requests/${outgoing.id}/accept`), 404, 'request_not_found');
+    expectError(await suite.api.post(alice!, `/friends/requests/${incoming.id}/accept`), 404, 'request_not_found');
+    expect(await friendIds(suite.api, alice!)).toEqual([]);
   });
 
   test('friend requests either way across a block → 403 blocked, nothing pending', async () => {
-    const [alice, bob] = await api.users(2, 'blkask');
+    const [alice, bob] = await suite.api.users(2, 'blkask');
     await block(alice!, bob!);
-    expectError(await api.post(alice!, '/friends/requests', { user_id: bob!.id }), 403, 'blocked');
-    expectError(await api.post(bob!, '/friends/requests', { user_id: alice!.id }), 403, 'blocked');
-    expect(await pendingIds(api, alice!, 'incoming')).toEqual([]);
-    expect(await pendingIds(api, bob!, 'incoming')).toEqual([]);
+    expectError(await suite.api.post(alice!, '/friends/requests', { user_id: bob!.id }), 403, 'blocked');
+    expectError(await suite.api.post(bob!, '/friends/requests', { user_id: alice!.id }), 403, 'blocked');
+    expect(await pendingIds(suite.api, alice!, 'incoming')).toEqual([]);
+    expect(await pendingIds(suite.api, bob!, 'incoming')).toEqual([]);
   });
 
   test('while blocked each one\'s status shows {online:false, last_seen_at:null} to the other, both ways; a bystander still sees it', async () => {
-    const [alice, bob, carol] = await api.users(3, 'blkst');
+    const [alice, bob, carol] = await suite.api.users(3, 'blkst');
     // Give both a last_seen_at, then bring both online.
     for (const user of [alice!, bob!]) {
       const ws = await connect(user);
@@ -141,11 +127,11 @@ describe('blocking', () => {
   });
 
   test('no PRESENCE frames cross a block, either way, though the two still share their (closed) direct room', async () => {
-    const [alice, bob, carol] = await api.users(3, 'blkpres');
+    const [alice, bob, carol] = await suite.api.users(3, 'blkpres');
     await friendsWithRoom(alice!, bob!);
     // carol is a friend of both: she sees each come and go (the control).
-    await befriend(api, carol!, alice!);
-    await befriend(api, carol!, bob!);
+    await befriend(suite.api, carol!, alice!);
+    await befriend(suite.api, carol!, bob!);
     await block(alice!, bob!);
     const carolWs = await connect(carol!);
 
@@ -172,97 +158,97 @@ describe('blocking', () => {
   });
 
   test('unblock → 204; requests are possible again; unblocking someone not blocked is a no-op 204', async () => {
-    const [alice, bob] = await api.users(2, 'unblk');
+    const [alice, bob] = await suite.api.users(2, 'unblk');
     await block(alice!, bob!);
     await unblock(alice!, bob!);
     expect(await blockedIds(alice!)).toEqual([]);
     await unblock(alice!, bob!);
-    const request = await sendFriendRequest(api, bob!, alice!);
-    expectStatus(await api.post(alice!, `/friends/requests/${request.id}/accept`), 200);
-    expect(await friendIds(api, alice!)).toEqual([bob!.id]);
+    const request = await sendFriendRequest(suite.api, bob!, alice!);
+    expectStatus(await suite.api.post(alice!, `/friends/requests/${request.id}/accept`), 200);
+    expect(await friendIds(suite.api, alice!)).toEqual([bob!.id]);
   });
 
   test('blocks both ways: one unblock is not enough; the other blocked too, so requests stay 403 until both unblock', async () => {
-    const [alice, bob] = await api.users(2, 'mutual');
+    const [alice, bob] = await suite.api.users(2, 'mutual');
     await block(alice!, bob!);
     await block(bob!, alice!);
     await unblock(alice!, bob!);
-    expectError(await api.post(alice!, '/friends/requests', { user_id: bob!.id }), 403, 'blocked');
-    expectError(await api.post(bob!, '/friends/requests', { user_id: alice!.id }), 403, 'blocked');
+    expectError(await suite.api.post(alice!, '/friends/requests', { user_id: bob!.id }), 403, 'blocked');
+    expectError(await suite.api.post(bob!, '/friends/requests', { user_id: alice!.id }), 403, 'blocked');
     expect(await blockedIds(bob!)).toEqual([alice!.id]);
     await unblock(bob!, alice!);
-    await sendFriendRequest(api, alice!, bob!);
+    await sendFriendRequest(suite.api, alice!, bob!);
   });
 
   test('the blocked user may not unblock themself: their DELETE /blocks changes nothing', async () => {
-    const [alice, bob] = await api.users(2, 'selfun');
+    const [alice, bob] = await suite.api.users(2, 'selfun');
     await block(alice!, bob!);
     await unblock(bob!, alice!);
     expect(await blockedIds(alice!)).toEqual([bob!.id]);
-    expectError(await api.post(bob!, '/friends/requests', { user_id: alice!.id }), 403, 'blocked');
+    expectError(await suite.api.post(bob!, '/friends/requests', { user_id: alice!.id }), 403, 'blocked');
   });
 });
 
 describe('the direct room across a block', () => {
   test('a block closes the pair\'s direct room: posts → 403 blocked from both sides, history stays readable, POST /rooms/direct → 403 blocked', async () => {
-    const [alice, bob] = await api.users(2, 'blkdm');
+    const [alice, bob] = await suite.api.users(2, 'blkdm');
     const roomId = await friendsWithRoom(alice!, bob!);
-    const before = await say(api, alice!, roomId, 'before the block');
+    const before = await say(suite.api, alice!, roomId, 'before the block');
 
     await block(bob!, alice!);
     for (const viewer of [alice!, bob!]) {
-      const room = await roomWhen(api, viewer, roomId, (r) => r.closed === true, `${viewer.username} sees the room closed`);
+      const room = await roomWhen(suite.api, viewer, roomId, (r) => r.closed === true, `${viewer.username} sees the room closed`);
       expect(room).toMatchObject({ id: roomId, type: 'direct', closed: true });
     }
     for (const sender of [alice!, bob!]) {
-      expectError(await postMessage(api, sender, roomId, { client_msg_id: randomUUID(), content: 'hello?' }), 403, 'blocked');
-      expectError(await api.post(sender, '/rooms/direct', { user_id: (sender === alice ? bob! : alice!).id }), 403, 'blocked');
-      const history = await messagesOf(api, sender, roomId);
+      expectError(await postMessage(suite.api, sender, roomId, { client_msg_id: randomUUID(), content: 'hello?' }), 403, 'blocked');
+      expectError(await suite.api.post(sender, '/rooms/direct', { user_id: (sender === alice ? bob! : alice!).id }), 403, 'blocked');
+      const history = await messagesOf(suite.api, sender, roomId);
       expect(history.map((m) => m.id)).toEqual([before.id]);
     }
     // Still listed, marked closed.
-    const listed = expectStatus(await api.get(alice!, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
+    const listed = expectStatus(await suite.api.get(alice!, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
     expect(listed).toMatchObject({ type: 'direct', closed: true });
   });
 
   test('POST /rooms/direct → 403 blocked even when no direct room existed yet', async () => {
-    const [alice, bob] = await api.users(2, 'blknew');
+    const [alice, bob] = await suite.api.users(2, 'blknew');
     await block(alice!, bob!);
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 403, 'blocked');
-    expectError(await api.post(bob!, '/rooms/direct', { user_id: alice!.id }), 403, 'blocked');
-    expect(expectStatus(await api.get(alice!, '/rooms'), 200).rooms).toEqual([]);
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 403, 'blocked');
+    expectError(await suite.api.post(bob!, '/rooms/direct', { user_id: alice!.id }), 403, 'blocked');
+    expect(expectStatus(await suite.api.get(alice!, '/rooms'), 200).rooms).toEqual([]);
   });
 
   test('over WS: SEND_MESSAGE into the closed direct room → ERROR blocked, nothing stored', async () => {
-    const [alice, bob] = await api.users(2, 'blkws');
+    const [alice, bob] = await suite.api.users(2, 'blkws');
     const roomId = await friendsWithRoom(alice!, bob!);
     await block(alice!, bob!);
-    await roomWhen(api, bob!, roomId, (r) => r.closed === true, 'closed');
+    await roomWhen(suite.api, bob!, roomId, (r) => r.closed === true, 'closed');
     const bobWs = await connect(bob!);
     const reply = await bobWs.call('SEND_MESSAGE', { chat_room_id: roomId, content: 'anyone?', client_msg_id: randomUUID() });
     expect(reply.type).toBe('ERROR');
     expect(reply.data.code).toBe('blocked');
-    expect(await messagesOf(api, alice!, roomId)).toEqual([]);
+    expect(await messagesOf(suite.api, alice!, roomId)).toEqual([]);
   });
 
   test('unblock then a new friendship reopens the same direct room: messaging works again and history continues', async () => {
-    const [alice, bob] = await api.users(2, 'reopen');
+    const [alice, bob] = await suite.api.users(2, 'reopen');
     const roomId = await friendsWithRoom(alice!, bob!);
-    await say(api, bob!, roomId, 'one');
+    await say(suite.api, bob!, roomId, 'one');
     await block(alice!, bob!);
-    await roomWhen(api, alice!, roomId, (r) => r.closed === true, 'closed by the block');
+    await roomWhen(suite.api, alice!, roomId, (r) => r.closed === true, 'closed by the block');
 
     await unblock(alice!, bob!);
     // No longer blocked, but no longer friends either.
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
-    expectError(await postMessage(api, alice!, roomId, { client_msg_id: randomUUID(), content: 'still closed' }), 403, 'blocked');
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
+    expectError(await postMessage(suite.api, alice!, roomId, { client_msg_id: randomUUID(), content: 'still closed' }), 403, 'blocked');
 
-    await befriend(api, bob!, alice!);
-    await roomWhen(api, alice!, roomId, (r) => r.closed === false, 'reopened by the new friendship');
-    expect((await openDirect(api, alice!, bob!)).id).toBe(roomId);
-    expect((await openDirect(api, bob!, alice!)).id).toBe(roomId);
-    const two = await say(api, alice!, roomId, 'two');
+    await befriend(suite.api, bob!, alice!);
+    await roomWhen(suite.api, alice!, roomId, (r) => r.closed === false, 'reopened by the new friendship');
+    expect((await openDirect(suite.api, alice!, bob!)).id).toBe(roomId);
+    expect((await openDirect(suite.api, bob!, alice!)).id).toBe(roomId);
+    const two = await say(suite.api, alice!, roomId, 'two');
     expect(two.seq).toBe(2);
-    expect((await messagesOf(api, bob!, roomId)).map((m) => m.content)).toEqual(['one', 'two']);
+    expect((await messagesOf(suite.api, bob!, roomId)).map((m) => m.content)).toEqual(['one', 'two']);
   });
 });

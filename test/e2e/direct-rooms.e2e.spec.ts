@@ -18,82 +18,73 @@ import {
   roomWhen,
   say,
   type Api,
+  useParley,
 } from '../support/social.ts';
-import { startParley, type ParleyProcess } from '../support/server.ts';
 
-let parley: ParleyProcess;
-let api: Api;
-
-beforeAll(async () => {
-  parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000' } });
-  api = apiOf(parley.url);
-});
-afterAll(async () => {
-  await parley?.stop();
-});
+const suite = useParley();
 
 const directRoomsOf = async (user: TestUser): Promise<any[]> =>
-  expectStatus(await api.get(user, '/rooms'), 200).rooms.filter((r: { type: string }) => r.type === 'direct');
+  expectStatus(await suite.api.get(user, '/rooms'), 200).rooms.filter((r: { type: string }) => r.type === 'direct');
 
 describe('opening a direct room', () => {
   test('without a friendship → 409 not_friends (also with a pending request); no room appears', async () => {
-    const [alice, bob] = await api.users(2, 'dmnf');
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
-    await api.post(alice!, '/friends/requests', { user_id: bob!.id });
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
-    expectError(await api.post(bob!, '/rooms/direct', { user_id: alice!.id }), 409, 'not_friends');
+    const [alice, bob] = await suite.api.users(2, 'dmnf');
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
+    await suite.api.post(alice!, '/friends/requests', { user_id: bob!.id });
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
+    expectError(await suite.api.post(bob!, '/rooms/direct', { user_id: alice!.id }), 409, 'not_friends');
     expect(await directRoomsOf(alice!)).toEqual([]);
     expect(await directRoomsOf(bob!)).toEqual([]);
   });
 
   test('with yourself → 409 self_request; an unknown user → 404 user_not_found; a bad body → 400', async () => {
-    const [alice] = await api.users(1, 'dmbad');
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: alice!.id }), 409, 'self_request');
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: randomUUID() }), 404, 'user_not_found');
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: 'bob' }), 400, 'validation_failed');
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: randomUUID(), name: 'x' }), 400, 'validation_failed');
+    const [alice] = await suite.api.users(1, 'dmbad');
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: alice!.id }), 409, 'self_request');
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: randomUUID() }), 404, 'user_not_found');
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: 'bob' }), 400, 'validation_failed');
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: randomUUID(), name: 'x' }), 400, 'validation_failed');
   });
 
   test('friends → 201 a direct room with exactly the two as members; the same id whichever side asks, however often', async () => {
-    const [alice, bob] = await api.users(2, 'dm');
-    await befriend(api, alice!, bob!);
-    const room = await openDirect(api, alice!, bob!);
+    const [alice, bob] = await suite.api.users(2, 'dm');
+    await befriend(suite.api, alice!, bob!);
+    const room = await openDirect(suite.api, alice!, bob!);
     expect(room).toMatchObject({ id: expect.any(String), type: 'direct', closed: false });
     expect(room.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, bob!.id].sort());
     expect(room.members).toHaveLength(2);
 
     for (let i = 0; i < 3; i++) {
-      expect((await openDirect(api, alice!, bob!)).id).toBe(room.id);
-      expect((await openDirect(api, bob!, alice!)).id).toBe(room.id);
+      expect((await openDirect(suite.api, alice!, bob!)).id).toBe(room.id);
+      expect((await openDirect(suite.api, bob!, alice!)).id).toBe(room.id);
     }
     for (const user of [alice!, bob!]) {
       const rooms = await directRoomsOf(user);
       expect(rooms.map((r) => r.id)).toEqual([room.id]);
-      const seen = expectStatus(await api.get(user, `/rooms/${room.id}`), 200);
+      const seen = expectStatus(await suite.api.get(user, `/rooms/${room.id}`), 200);
       expect(seen.members).toHaveLength(2);
       expect(seen.type).toBe('direct');
     }
   });
 
   test('accepting a friendship opens the direct room by itself (the same one POST /rooms/direct returns)', async () => {
-    const [alice, bob] = await api.users(2, 'dmpm');
-    await befriend(api, alice!, bob!);
+    const [alice, bob] = await suite.api.users(2, 'dmpm');
+    await befriend(suite.api, alice!, bob!);
     // Nobody asks for the room: the process manager opens it on the accepted friendship.
     let listed: any[] = [];
     await eventually(async () => (listed = await directRoomsOf(bob!)).length > 0, 'the direct room appears in bob\'s list');
     expect(listed).toHaveLength(1);
-    const room = await roomWhen(api, alice!, listed[0].id, () => true, 'alice can read the direct room');
+    const room = await roomWhen(suite.api, alice!, listed[0].id, () => true, 'alice can read the direct room');
     expect(room.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, bob!.id].sort());
-    expect((await openDirect(api, bob!, alice!)).id).toBe(listed[0].id);
-    expect((await openDirect(api, alice!, bob!)).id).toBe(listed[0].id);
+    expect((await openDirect(suite.api, bob!, alice!)).id).toBe(listed[0].id);
+    expect((await openDirect(suite.api, alice!, bob!)).id).toBe(listed[0].id);
   });
 
   test('10 concurrent POST /rooms/direct from both sides → one room, one id, two members', async () => {
-    const [alice, bob] = await api.users(2, 'dm10');
-    await befriend(api, alice!, bob!);
+    const [alice, bob] = await suite.api.users(2, 'dm10');
+    await befriend(suite.api, alice!, bob!);
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        i % 2 === 0 ? api.post(alice!, '/rooms/direct', { user_id: bob!.id }) : api.post(bob!, '/rooms/direct', { user_id: alice!.id }),
+        i % 2 === 0 ? suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }) : suite.api.post(bob!, '/rooms/direct', { user_id: alice!.id }),
       ),
     );
     for (const response of responses) expect(response.status, JSON.stringify(response.body)).toBe(201);
@@ -102,18 +93,18 @@ describe('opening a direct room', () => {
     const [roomId] = [...ids];
     expect(await directRoomsOf(alice!)).toHaveLength(1);
     expect(await directRoomsOf(bob!)).toHaveLength(1);
-    const room = expectStatus(await api.get(alice!, `/rooms/${roomId}`), 200);
+    const room = expectStatus(await suite.api.get(alice!, `/rooms/${roomId}`), 200);
     expect(room.members).toHaveLength(2);
   });
 
   test('different pairs get different rooms', async () => {
-    const [alice, bob, carol] = await api.users(3, 'dmpairs');
-    await befriend(api, alice!, bob!);
-    await befriend(api, alice!, carol!);
-    await befriend(api, bob!, carol!);
-    const ab = (await openDirect(api, alice!, bob!)).id;
-    const ac = (await openDirect(api, alice!, carol!)).id;
-    const bc = (await openDirect(api, bob!, carol!)).id;
+    const [alice, bob, carol] = await suite.api.users(3, 'dmpairs');
+    await befriend(suite.api, alice!, bob!);
+    await befriend(suite.api, alice!, carol!);
+    await befriend(suite.api, bob!, carol!);
+    const ab = (await openDirect(suite.api, alice!, bob!)).id;
+    const ac = (await openDirect(suite.api, alice!, carol!)).id;
+    const bc = (await openDirect(suite.api, bob!, carol!)).id;
     expect(new Set([ab, ac, bc]).size).toBe(3);
     expect((await directRoomsOf(alice!)).map((r) => r.id).sort()).toEqual([ab, ac].sort());
   });
@@ -121,13 +112,13 @@ describe('opening a direct room', () => {
 
 describe('inside a direct room', () => {
   test('both can post and read; messages count 1, 2, 3', async () => {
-    const [alice, bob] = await api.users(2, 'dmchat');
-    await befriend(api, alice!, bob!);
-    const roomId = (await openDirect(api, alice!, bob!)).id;
-    await say(api, alice!, roomId, 'hi bob');
-    await say(api, bob!, roomId, 'hi alice');
-    await say(api, alice!, roomId, 'how are you');
-    expect((await messagesOf(api, bob!, roomId)).map((m) => [m.seq, m.content])).toEqual([
+    const [alice, bob] = await suite.api.users(2, 'dmchat');
+    await befriend(suite.api, alice!, bob!);
+    const roomId = (await openDirect(suite.api, alice!, bob!)).id;
+    await say(suite.api, alice!, roomId, 'hi bob');
+    await say(suite.api, bob!, roomId, 'hi alice');
+    await say(suite.api, alice!, roomId, 'how are you');
+    expect((await messagesOf(suite.api, bob!, roomId)).map((m) => [m.seq, m.content])).toEqual([
       [1, 'hi bob'],
       [2, 'hi alice'],
       [3, 'how are you'],
@@ -135,48 +126,48 @@ describe('inside a direct room', () => {
   });
 
   test('add member, remove member, leave, rename, set topic and change role → 409 invalid_state; the room keeps its two members', async () => {
-    const [alice, bob, carol] = await api.users(3, 'dmfixed');
-    await befriend(api, alice!, bob!);
-    const room = await openDirect(api, alice!, bob!);
+    const [alice, bob, carol] = await suite.api.users(3, 'dmfixed');
+    await befriend(suite.api, alice!, bob!);
+    const room = await openDirect(suite.api, alice!, bob!);
     const path = `/rooms/${room.id}`;
-    expectError(await api.post(alice!, `${path}/members`, { user_id: carol!.id }), 409, 'invalid_state');
-    expectError(await api.del(alice!, `${path}/members/${bob!.id}`), 409, 'invalid_state');
-    expectError(await api.del(bob!, `${path}/members/${bob!.id}`), 409, 'invalid_state');
-    expectError(await api.patch(alice!, path, { name: 'our room' }), 409, 'invalid_state');
-    expectError(await api.patch(bob!, path, { topic: 'anything' }), 409, 'invalid_state');
-    expectError(await api.patch(alice!, `${path}/members/${bob!.id}`, { role: 'admin' }), 409, 'invalid_state');
+    expectError(await suite.api.post(alice!, `${path}/members`, { user_id: carol!.id }), 409, 'invalid_state');
+    expectError(await suite.api.del(alice!, `${path}/members/${bob!.id}`), 409, 'invalid_state');
+    expectError(await suite.api.del(bob!, `${path}/members/${bob!.id}`), 409, 'invalid_state');
+    expectError(await suite.api.patch(alice!, path, { name: 'our room' }), 409, 'invalid_state');
+    expectError(await suite.api.patch(bob!, path, { topic: 'anything' }), 409, 'invalid_state');
+    expectError(await suite.api.patch(alice!, `${path}/members/${bob!.id}`, { role: 'admin' }), 409, 'invalid_state');
 
-    const after = expectStatus(await api.get(alice!, path), 200);
+    const after = expectStatus(await suite.api.get(alice!, path), 200);
     expect(after.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, bob!.id].sort());
     expect(after.name).toBe(room.name);
-    expectError(await api.get(carol!, path), 404, 'room_not_found');
+    expectError(await suite.api.get(carol!, path), 404, 'room_not_found');
   });
 
   test('a third user cannot read, post into or act on a direct room (404 room_not_found, as for a missing room)', async () => {
-    const [alice, bob, mallory] = await api.users(3, 'dmidor');
-    await befriend(api, alice!, bob!);
-    const roomId = (await openDirect(api, alice!, bob!)).id;
-    const secret = await say(api, alice!, roomId, 'just between us');
+    const [alice, bob, mallory] = await suite.api.users(3, 'dmidor');
+    await befriend(suite.api, alice!, bob!);
+    const roomId = (await openDirect(suite.api, alice!, bob!)).id;
+    const secret = await say(suite.api, alice!, roomId, 'just between us');
     const path = `/rooms/${roomId}`;
-    expectError(await api.get(mallory!, path), 404, 'room_not_found');
-    expectError(await api.get(mallory!, `${path}/messages`), 404, 'room_not_found');
-    expectError(await postMessage(api, mallory!, roomId, { client_msg_id: randomUUID(), content: 'hi' }), 404, 'room_not_found');
-    expectError(await api.post(mallory!, `${path}/members`, { user_id: mallory!.id }), 404, 'room_not_found');
-    expectError(await api.patch(mallory!, `${path}/messages/${secret.id}`, { content: 'edited' }), 404, 'room_not_found');
-    expectError(await api.del(mallory!, `${path}/messages/${secret.id}`), 404, 'room_not_found');
-    expectError(await api.post(mallory!, `${path}/read`, { seq: 1 }), 404, 'room_not_found');
-    const search = expectStatus(await api.get(mallory!, `/search/messages?q=between&room_id=${roomId}`), 200);
+    expectError(await suite.api.get(mallory!, path), 404, 'room_not_found');
+    expectError(await suite.api.get(mallory!, `${path}/messages`), 404, 'room_not_found');
+    expectError(await postMessage(suite.api, mallory!, roomId, { client_msg_id: randomUUID(), content: 'hi' }), 404, 'room_not_found');
+    expectError(await suite.api.post(mallory!, `${path}/members`, { user_id: mallory!.id }), 404, 'room_not_found');
+    expectError(await suite.api.patch(mallory!, `${path}/messages/${secret.id}`, { content: 'edited' }), 404, 'room_not_found');
+    expectError(await suite.api.del(mallory!, `${path}/messages/${secret.id}`), 404, 'room_not_found');
+    expectError(await suite.api.post(mallory!, `${path}/read`, { seq: 1 }), 404, 'room_not_found');
+    const search = expectStatus(await suite.api.get(mallory!, `/search/messages?q=between&room_id=${roomId}`), 200);
     expect(search.messages).toEqual([]);
-    expect((await messagesOf(api, bob!, roomId)).map((m) => m.content)).toEqual(['just between us']);
+    expect((await messagesOf(suite.api, bob!, roomId)).map((m) => m.content)).toEqual(['just between us']);
   });
 
   test('unfriending keeps the direct room\'s history readable to the pair; POST /rooms/direct then → 409 not_friends', async () => {
-    const [alice, bob] = await api.users(2, 'dmunf');
-    await befriend(api, alice!, bob!);
-    const roomId = (await openDirect(api, alice!, bob!)).id;
-    await say(api, alice!, roomId, 'before');
-    expect((await api.del(alice!, `/friends/${bob!.id}`)).status).toBe(204);
-    expectError(await api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
-    expect((await messagesOf(api, bob!, roomId)).map((m) => m.content)).toEqual(['before']);
+    const [alice, bob] = await suite.api.users(2, 'dmunf');
+    await befriend(suite.api, alice!, bob!);
+    const roomId = (await openDirect(suite.api, alice!, bob!)).id;
+    await say(suite.api, alice!, roomId, 'before');
+    expect((await suite.api.del(alice!, `/friends/${bob!.id}`)).status).toBe(204);
+    expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
+    expect((await messagesOf(suite.api, bob!, roomId)).map((m) => m.content)).toEqual(['before']);
   });
 });

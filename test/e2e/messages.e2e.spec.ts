@@ -17,34 +17,20 @@ import {
   postMessage,
   say,
   type Api,
+  useParley,
 } from '../support/social.ts';
-import { startParley, type ParleyProcess } from '../support/server.ts';
 import { uploadAttachment } from '../support/uploads.ts';
 
-let parley: ParleyProcess;
-let api: Api;
-const sockets = new Sockets();
-
-beforeAll(async () => {
-  parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000' } });
-  api = apiOf(parley.url);
-});
-afterEach(async () => {
-  await sockets.closeAll();
-});
-afterAll(async () => {
-  await parley?.stop();
-});
-
-const connect = (who: TestUser): Promise<WsClient> => sockets.connect(parley.wsUrl, who);
+const suite = useParley();
+const connect = suite.connect;
 const messagePath = (roomId: string, messageId: string) => `/rooms/${roomId}/messages/${messageId}`;
 const edit = (user: TestUser, roomId: string, messageId: string, content: string) =>
-  api.patch(user, messagePath(roomId, messageId), { content });
-const remove = (user: TestUser, roomId: string, messageId: string) => api.del(user, messagePath(roomId, messageId));
+  suite.api.patch(user, messagePath(roomId, messageId), { content });
+const remove = (user: TestUser, roomId: string, messageId: string) => suite.api.del(user, messagePath(roomId, messageId));
 const reactionPath = (roomId: string, messageId: string, emoji: string) =>
   `${messagePath(roomId, messageId)}/reactions/${encodeURIComponent(emoji)}`;
-const react = (user: TestUser, roomId: string, messageId: string, emoji: string) => api.put(user, reactionPath(roomId, messageId, emoji));
-const unreact = (user: TestUser, roomId: string, messageId: string, emoji: string) => api.del(user, reactionPath(roomId, messageId, emoji));
+const react = (user: TestUser, roomId: string, messageId: string, emoji: string) => suite.api.put(user, reactionPath(roomId, messageId, emoji));
+const unreact = (user: TestUser, roomId: string, messageId: string, emoji: string) => suite.api.del(user, reactionPath(roomId, messageId, emoji));
 const frameFor = (type: string, messageId: string, also: (frame: Frame) => boolean = () => true) => (frame: Frame) =>
   frame.type === type && frame.data.id === messageId && also(frame);
 const sortedReactions = (reactions: Record<string, string[]>) =>
@@ -52,10 +38,10 @@ const sortedReactions = (reactions: Record<string, string[]>) =>
 
 /** A room with an owner, an admin, two plain members, and one message from `bob` (a member). */
 async function roomWithMessage(content = 'original words') {
-  const [owner, admin, bob, carol] = await api.users(4, 'msg');
-  const room = await groupRoom(api, owner!, [bob!, carol!]);
-  expectStatus(await api.post(owner!, `/rooms/${room.id}/members`, { user_id: admin!.id, role: 'admin' }), 201);
-  const message = await say(api, bob!, room.id, content);
+  const [owner, admin, bob, carol] = await suite.api.users(4, 'msg');
+  const room = await groupRoom(suite.api, owner!, [bob!, carol!]);
+  expectStatus(await suite.api.post(owner!, `/rooms/${room.id}/members`, { user_id: admin!.id, role: 'admin' }), 201);
+  const message = await say(suite.api, bob!, room.id, content);
   return { owner: owner!, admin: admin!, bob: bob!, carol: carol!, roomId: room.id as string, message };
 }
 
@@ -71,10 +57,10 @@ describe('editing', () => {
 
     const frame = await carolWs.next(frameFor('MESSAGE_UPDATED', message.id));
     expect(frame.data).toMatchObject({ id: message.id, room_id: roomId, content: 'better words ✨', edited_at: edited.edited_at });
-    const [stored] = await messagesOf(api, carol, roomId);
+    const [stored] = await messagesOf(suite.api, carol, roomId);
     expect(stored).toEqual(edited);
     // The room list's last message is the edited one too.
-    const listed = expectStatus(await api.get(carol, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
+    const listed = expectStatus(await suite.api.get(carol, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
     expect(listed.last_message.content).toBe('better words ✨');
   });
 
@@ -83,32 +69,32 @@ describe('editing', () => {
     for (const other of [carol, admin, owner]) {
       expectError(await edit(other, roomId, message.id, 'not yours'), 403, 'forbidden');
     }
-    const [stored] = await messagesOf(api, owner, roomId);
+    const [stored] = await messagesOf(suite.api, owner, roomId);
     expect(stored).toEqual(message);
   });
 
   test('bad edits → 400 (empty, whitespace, 4001 characters, unknown fields) and nothing changes', async () => {
     const { bob, roomId, message } = await roomWithMessage();
     for (const body of [{ content: '' }, { content: '  ' }, { content: 'a'.repeat(4001) }, {}, { content: 'x', sender_id: bob.id }]) {
-      expectError(await api.patch(bob, messagePath(roomId, message.id), body), 400, 'validation_failed');
+      expectError(await suite.api.patch(bob, messagePath(roomId, message.id), body), 400, 'validation_failed');
     }
-    expect((await messagesOf(api, bob, roomId))[0]).toEqual(message);
+    expect((await messagesOf(suite.api, bob, roomId))[0]).toEqual(message);
   });
 });
 
 describe('deleting', () => {
   test('the author deletes → 200 tombstone (deleted, empty content and attachments, seq kept); members get MESSAGE_DELETED; history keeps its place', async () => {
-    const [alice, bob] = await api.users(2, 'del');
-    const room = await groupRoom(api, alice!, [bob!]);
+    const [alice, bob] = await suite.api.users(2, 'del');
+    const room = await groupRoom(suite.api, alice!, [bob!]);
     const bobWs = await connect(bob!);
-    await say(api, alice!, room.id, 'first');
+    await say(suite.api, alice!, room.id, 'first');
     // Attachments must be confirmed uploads of the sender for the room.
-    const upload = await uploadAttachment(parley.url, alice!, room.id);
-    const doomed = await say(api, alice!, room.id, 'regrettable', {
+    const upload = await uploadAttachment(suite.parley.url, alice!, room.id);
+    const doomed = await say(suite.api, alice!, room.id, 'regrettable', {
       attachments: [{ url: upload.url, mime_type: upload.mime_type, bytes: upload.bytes, name: 'x.png' }],
     });
     expect(doomed.attachments).toHaveLength(1);
-    await say(api, alice!, room.id, 'third');
+    await say(suite.api, alice!, room.id, 'third');
     expectStatus(await react(bob!, room.id, doomed.id, '👍'), 200);
 
     const tombstone = expectStatus(await remove(alice!, room.id, doomed.id), 200);
@@ -116,7 +102,7 @@ describe('deleting', () => {
     const frame = await bobWs.next(frameFor('MESSAGE_DELETED', doomed.id));
     expect(frame.data).toMatchObject({ id: doomed.id, seq: 2, deleted: true, content: '', attachments: [] });
 
-    const history = await messagesOf(api, bob!, room.id);
+    const history = await messagesOf(suite.api, bob!, room.id);
     expect(history.map((m) => [m.seq, m.deleted, m.content])).toEqual([
       [1, false, 'first'],
       [2, true, ''],
@@ -124,16 +110,16 @@ describe('deleting', () => {
     ]);
     expect(history[1].reactions).toEqual({});
     // The next message still continues the sequence.
-    expect((await say(api, bob!, room.id, 'fourth')).seq).toBe(4);
+    expect((await say(suite.api, bob!, room.id, 'fourth')).seq).toBe(4);
   });
 
   test('the owner and an admin may delete a member\'s message; a plain member deleting another\'s → 403', async () => {
     const { owner, admin, bob, carol, roomId, message } = await roomWithMessage();
     expectError(await remove(carol, roomId, message.id), 403, 'forbidden');
-    expect((await messagesOf(api, bob, roomId))[0].deleted).toBe(false);
+    expect((await messagesOf(suite.api, bob, roomId))[0].deleted).toBe(false);
     expect(expectStatus(await remove(admin, roomId, message.id), 200).deleted).toBe(true);
 
-    const second = await say(api, carol, roomId, 'by carol');
+    const second = await say(suite.api, carol, roomId, 'by carol');
     expectError(await remove(bob, roomId, second.id), 403, 'forbidden');
     expect(expectStatus(await remove(owner, roomId, second.id), 200).deleted).toBe(true);
   });
@@ -145,7 +131,7 @@ describe('deleting', () => {
     expect(again).toEqual(first);
     expectError(await edit(bob, roomId, message.id, 'resurrected'), 409, 'invalid_state');
     expectError(await react(carol, roomId, message.id, '👍'), 409, 'invalid_state');
-    expect((await messagesOf(api, bob, roomId))[0]).toEqual(first);
+    expect((await messagesOf(suite.api, bob, roomId))[0]).toEqual(first);
   });
 });
 
@@ -166,7 +152,7 @@ describe('reactions', () => {
     // Removing the last reaction of an emoji removes the emoji; removing a reaction nobody made is a no-op.
     expect(expectStatus(await unreact(bob, roomId, message.id, thumbs), 200).reactions).toEqual({ '❤️': [carol.id] });
     expect(expectStatus(await unreact(owner, roomId, message.id, '🎉'), 200).reactions).toEqual({ '❤️': [carol.id] });
-    expect((await messagesOf(api, owner, roomId))[0].reactions).toEqual({ '❤️': [carol.id] });
+    expect((await messagesOf(suite.api, owner, roomId))[0].reactions).toEqual({ '❤️': [carol.id] });
   });
 
   test('REACTION_UPDATED carries the changed message to members, once per actual change (a repeated PUT sends none)', async () => {
@@ -192,7 +178,7 @@ describe('reactions', () => {
     const { carol, roomId, message } = await roomWithMessage();
     const body = expectStatus(await react(carol, roomId, message.id, emoji), 200);
     expect(Object.keys(body.reactions)).toEqual([emoji]);
-    expect((await messagesOf(api, carol, roomId))[0].reactions).toEqual({ [emoji]: [carol.id] });
+    expect((await messagesOf(suite.api, carol, roomId))[0].reactions).toEqual({ [emoji]: [carol.id] });
   });
 
   test.each([
@@ -205,42 +191,42 @@ describe('reactions', () => {
   ])('an invalid emoji (%s) → 400 and no reaction', async (_label, emoji) => {
     const { carol, roomId, message } = await roomWithMessage();
     expectError(await react(carol, roomId, message.id, emoji), 400, 'validation_failed');
-    expect((await messagesOf(api, carol, roomId))[0].reactions).toEqual({});
+    expect((await messagesOf(suite.api, carol, roomId))[0].reactions).toEqual({});
   });
 });
 
 describe('replies and mentions', () => {
   test('reply_to a message of this room → 201 with reply_to; of another room (even one I am in) → 404 message_not_found', async () => {
-    const [alice, bob] = await api.users(2, 'reply');
-    const room = await groupRoom(api, alice!, [bob!]);
-    const other = await groupRoom(api, alice!, [bob!]);
-    const original = await say(api, alice!, room.id, 'question?');
-    const elsewhere = await say(api, alice!, other.id, 'elsewhere');
+    const [alice, bob] = await suite.api.users(2, 'reply');
+    const room = await groupRoom(suite.api, alice!, [bob!]);
+    const other = await groupRoom(suite.api, alice!, [bob!]);
+    const original = await say(suite.api, alice!, room.id, 'question?');
+    const elsewhere = await say(suite.api, alice!, other.id, 'elsewhere');
 
-    const reply = await say(api, bob!, room.id, 'answer!', { reply_to: original.id });
+    const reply = await say(suite.api, bob!, room.id, 'answer!', { reply_to: original.id });
     expect(reply.reply_to).toBe(original.id);
-    expect((await messagesOf(api, alice!, room.id))[1]).toMatchObject({ id: reply.id, reply_to: original.id });
+    expect((await messagesOf(suite.api, alice!, room.id))[1]).toMatchObject({ id: reply.id, reply_to: original.id });
 
-    const cross = await postMessage(api, bob!, room.id, { client_msg_id: randomUUID(), content: 'cross', reply_to: elsewhere.id });
+    const cross = await postMessage(suite.api, bob!, room.id, { client_msg_id: randomUUID(), content: 'cross', reply_to: elsewhere.id });
     expectError(cross, 404, 'message_not_found');
-    expect((await messagesOf(api, alice!, room.id)).map((m) => m.content)).toEqual(['question?', 'answer!']);
+    expect((await messagesOf(suite.api, alice!, room.id)).map((m) => m.content)).toEqual(['question?', 'answer!']);
   });
 
   test('@username of a member → mentions [user_id], any letter case; names of non-members or unknown users are ignored', async () => {
-    const [alice, bob, carol, outsider] = await api.users(4, 'ment');
-    const room = await groupRoom(api, alice!, [bob!, carol!]);
-    const message = await say(api, alice!, room.id, `hi @${bob!.username} and @${carol!.username.toUpperCase()}, not @${outsider!.username} or @nobody_here_at_all`);
+    const [alice, bob, carol, outsider] = await suite.api.users(4, 'ment');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+    const message = await say(suite.api, alice!, room.id, `hi @${bob!.username} and @${carol!.username.toUpperCase()}, not @${outsider!.username} or @nobody_here_at_all`);
     expect([...message.mentions].sort()).toEqual([bob!.id, carol!.id].sort());
-    expect([...(await messagesOf(api, bob!, room.id))[0].mentions].sort()).toEqual([bob!.id, carol!.id].sort());
+    expect([...(await messagesOf(suite.api, bob!, room.id))[0].mentions].sort()).toEqual([bob!.id, carol!.id].sort());
 
-    const none = await say(api, alice!, room.id, `mail me at someone@${bob!.username}.example or ask @${outsider!.username}`);
+    const none = await say(suite.api, alice!, room.id, `mail me at someone@${bob!.username}.example or ask @${outsider!.username}`);
     expect(none.mentions).toEqual([]);
   });
 
   test('an edit carries the mentions of its new content', async () => {
-    const [alice, bob, carol] = await api.users(3, 'mentedit');
-    const room = await groupRoom(api, alice!, [bob!, carol!]);
-    const message = await say(api, alice!, room.id, `ping @${bob!.username}`);
+    const [alice, bob, carol] = await suite.api.users(3, 'mentedit');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+    const message = await say(suite.api, alice!, room.id, `ping @${bob!.username}`);
     expect(message.mentions).toEqual([bob!.id]);
     const edited = expectStatus(await edit(alice!, room.id, message.id, `actually @${carol!.username}`), 200);
     expect(edited.mentions).toEqual([carol!.id]);
@@ -250,27 +236,27 @@ describe('replies and mentions', () => {
 describe('authorization on a message', () => {
   test('in a room I am not in: edit, delete, react and unreact → 404 room_not_found; the message is untouched', async () => {
     const { bob, roomId, message } = await roomWithMessage();
-    const [mallory] = await api.users(1, 'mal');
+    const [mallory] = await suite.api.users(1, 'mal');
     expectError(await edit(mallory!, roomId, message.id, 'hacked'), 404, 'room_not_found');
     expectError(await remove(mallory!, roomId, message.id), 404, 'room_not_found');
     expectError(await react(mallory!, roomId, message.id, '👍'), 404, 'room_not_found');
     expectError(await unreact(mallory!, roomId, message.id, '👍'), 404, 'room_not_found');
-    expect((await messagesOf(api, bob, roomId))[0]).toEqual(message);
+    expect((await messagesOf(suite.api, bob, roomId))[0]).toEqual(message);
   });
 
   test('a message id of another room, through a room I am in → 404 message_not_found (edit, delete, react); both messages untouched', async () => {
-    const [alice, bob, mallory] = await api.users(3, 'xroom');
-    const theirs = await groupRoom(api, alice!, [bob!]);
-    const mine = await groupRoom(api, mallory!);
-    const secret = await say(api, alice!, theirs.id, 'theirs');
+    const [alice, bob, mallory] = await suite.api.users(3, 'xroom');
+    const theirs = await groupRoom(suite.api, alice!, [bob!]);
+    const mine = await groupRoom(suite.api, mallory!);
+    const secret = await say(suite.api, alice!, theirs.id, 'theirs');
     expectError(await edit(mallory!, mine.id, secret.id, 'hacked'), 404, 'message_not_found');
     expectError(await remove(mallory!, mine.id, secret.id), 404, 'message_not_found');
     expectError(await react(mallory!, mine.id, secret.id, '👍'), 404, 'message_not_found');
     // Even the author, through the wrong room.
-    const alicesOther = await groupRoom(api, alice!);
+    const alicesOther = await groupRoom(suite.api, alice!);
     expectError(await edit(alice!, alicesOther.id, secret.id, 'wrong room'), 404, 'message_not_found');
-    expect((await messagesOf(api, bob!, theirs.id))[0]).toEqual(secret);
-    expect(await messagesOf(api, mallory!, mine.id)).toEqual([]);
+    expect((await messagesOf(suite.api, bob!, theirs.id))[0]).toEqual(secret);
+    expect(await messagesOf(suite.api, mallory!, mine.id)).toEqual([]);
   });
 
   test('an unknown message id → 404 message_not_found; a non-UUID → 400', async () => {
@@ -286,9 +272,9 @@ describe('authorization on a message', () => {
 
   test('a removed member can no longer edit or delete their own messages there (404)', async () => {
     const { owner, bob, roomId, message } = await roomWithMessage();
-    expect((await api.del(owner, `/rooms/${roomId}/members/${bob.id}`)).status).toBe(204);
+    expect((await suite.api.del(owner, `/rooms/${roomId}/members/${bob.id}`)).status).toBe(204);
     expectError(await edit(bob, roomId, message.id, 'after kick'), 404, 'room_not_found');
     expectError(await remove(bob, roomId, message.id), 404, 'room_not_found');
-    expect((await messagesOf(api, owner, roomId))[0]).toEqual(message);
+    expect((await messagesOf(suite.api, owner, roomId))[0]).toEqual(message);
   });
 });

@@ -11,28 +11,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { barrier, eventually, Sockets } from '../support/chat.ts';
 import { registerUser, WsClient, type Frame, type TestUser } from '../support/client.ts';
-import { apiOf, befriend, expectError, expectStatus, groupRoom, say, type Api } from '../support/social.ts';
+import { apiOf, befriend, expectError, expectStatus, groupRoom, say, type Api, useParley } from '../support/social.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
 
-let parley: ParleyProcess;
-let api: Api;
-const sockets = new Sockets();
-
-beforeAll(async () => {
-  parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000', PARLEY_TYPING_TTL_MS: '600000' } });
-  api = apiOf(parley.url);
-});
-afterEach(async () => {
-  await sockets.closeAll();
-});
-afterAll(async () => {
-  await parley?.stop();
-});
-
-const connect = (who: TestUser): Promise<WsClient> => sockets.connect(parley.wsUrl, who);
-const read = (user: TestUser, roomId: string, seq: unknown) => api.post(user, `/rooms/${roomId}/read`, { seq });
+const suite = useParley({ PARLEY_TYPING_TTL_MS: '600000' });
+const connect = suite.connect;
+const read = (user: TestUser, roomId: string, seq: unknown) => suite.api.post(user, `/rooms/${roomId}/read`, { seq });
 const listed = async (user: TestUser, roomId: string) =>
-  expectStatus(await api.get(user, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
+  expectStatus(await suite.api.get(user, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
 const receiptFrom = (user: TestUser, roomId: string, seq?: number) => (frame: Frame) =>
   frame.type === 'READ_RECEIPT' &&
   frame.data.chat_room_id === roomId &&
@@ -50,9 +36,9 @@ const typing = (ws: WsClient, roomId: string, isTyping: boolean) =>
 
 /** A room where `alice` has posted `count` messages (seqs 1..count). */
 async function roomWithMessages(count: number) {
-  const [alice, bob, carol] = await api.users(3, 'rcpt');
-  const room = await groupRoom(api, alice!, [bob!, carol!]);
-  for (let i = 1; i <= count; i++) await say(api, alice!, room.id, `message ${i}`);
+  const [alice, bob, carol] = await suite.api.users(3, 'rcpt');
+  const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+  for (let i = 1; i <= count; i++) await say(suite.api, alice!, room.id, `message ${i}`);
   return { alice: alice!, bob: bob!, carol: carol!, roomId: room.id as string };
 }
 
@@ -65,10 +51,10 @@ describe('read receipts', () => {
 
     expect(expectStatus(await read(bob, roomId, 3), 200)).toEqual({ chat_room_id: roomId, last_read_seq: 3 });
     expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 3, unread_count: 2, last_message: { seq: 5 } });
-    const room = expectStatus(await api.get(alice, `/rooms/${roomId}`), 200);
+    const room = expectStatus(await suite.api.get(alice, `/rooms/${roomId}`), 200);
     expect(room.members.find((m: { user_id: string }) => m.user_id === bob.id).last_read_seq).toBe(3);
 
-    await say(api, alice, roomId, 'message 6');
+    await say(suite.api, alice, roomId, 'message 6');
     expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 3, unread_count: 3, last_message: { seq: 6, content: 'message 6' } });
   });
 
@@ -85,15 +71,15 @@ describe('read receipts', () => {
     expect(expectStatus(await read(bob, roomId, 999), 200).last_read_seq).toBe(3);
     expect(expectStatus(await read(bob, roomId, Number.MAX_SAFE_INTEGER), 200).last_read_seq).toBe(3);
     expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 3, unread_count: 0 });
-    await say(api, alice, roomId, 'message 4');
+    await say(suite.api, alice, roomId, 'message 4');
     expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 3, unread_count: 1 });
   });
 
   test('bad bodies → 400 (negative, fractional, string, missing, extra field); a non-member → 404', async () => {
     const { bob, roomId } = await roomWithMessages(1);
-    const [stranger] = await api.users(1, 'rcptx');
+    const [stranger] = await suite.api.users(1, 'rcptx');
     for (const body of [{ seq: -1 }, { seq: 1.5 }, { seq: '1' }, {}, { seq: 1, user_id: stranger!.id }]) {
-      expectError(await api.post(bob, `/rooms/${roomId}/read`, body), 400, 'validation_failed');
+      expectError(await suite.api.post(bob, `/rooms/${roomId}/read`, body), 400, 'validation_failed');
     }
     expectError(await read(stranger!, roomId, 1), 404, 'room_not_found');
     expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 0 });
@@ -134,14 +120,14 @@ describe('read receipts', () => {
     await aliceWs.next(receiptFrom(bob, roomId, 5));
 
     // And the other way round: alice's REST read reaches bob's socket.
-    await say(api, bob, roomId, 'from bob');
+    await say(suite.api, bob, roomId, 'from bob');
     expectStatus(await read(alice, roomId, 6), 200);
     expect((await bobWs.next(receiptFrom(alice, roomId, 6))).data).toEqual({ chat_room_id: roomId, user_id: alice.id, seq: 6 });
   });
 
   test('WS READ_RECEIPT for a room I am not in → ERROR room_not_found; a bad seq → ERROR validation_failed; the socket stays usable', async () => {
     const { roomId } = await roomWithMessages(1);
-    const [stranger] = await api.users(1, 'rcptws');
+    const [stranger] = await suite.api.users(1, 'rcptws');
     const ws = await connect(stranger!);
     const denied = await ws.call('READ_RECEIPT', { chat_room_id: roomId, seq: 1 });
     expect(denied.type).toBe('ERROR');
@@ -156,7 +142,7 @@ describe('read receipts', () => {
 describe('typing', () => {
   test('TYPING true → the other members get TYPING true, the typist (any of their sockets) and outsiders do not; false → TYPING false', async () => {
     const { alice, bob, carol, roomId } = await roomWithMessages(0);
-    const [outsider] = await api.users(1, 'typx');
+    const [outsider] = await suite.api.users(1, 'typx');
     const bobWs = await connect(bob);
     const carolWs = await connect(carol);
     const aliceWs = await connect(alice);
@@ -210,7 +196,7 @@ describe('typing', () => {
 
   test('TYPING in a room I am not in → ERROR room_not_found, and its members hear nothing', async () => {
     const { bob, roomId } = await roomWithMessages(0);
-    const [stranger] = await api.users(1, 'typnm');
+    const [stranger] = await suite.api.users(1, 'typnm');
     const bobWs = await connect(bob);
     const strangerWs = await connect(stranger!);
     const reply = await strangerWs.call('TYPING', { chat_room_id: roomId, is_typing: true });
@@ -259,9 +245,9 @@ describe('typing indicators expire (PARLEY_TYPING_TTL_MS=500)', () => {
 
 describe('presence', () => {
   test('a friend and a room peer get PRESENCE online at the first socket and offline (with last_seen_at) at the last; a second socket adds nothing; a stranger hears nothing', async () => {
-    const [alice, friend, peer, stranger] = await api.users(4, 'pres');
-    await befriend(api, alice!, friend!);
-    const shared = await groupRoom(api, peer!, [alice!]);
+    const [alice, friend, peer, stranger] = await suite.api.users(4, 'pres');
+    await befriend(suite.api, alice!, friend!);
+    const shared = await groupRoom(suite.api, peer!, [alice!]);
     const friendWs = await connect(friend!);
     const peerWs = await connect(peer!);
     const strangerWs = await connect(stranger!);
@@ -270,7 +256,7 @@ describe('presence', () => {
     for (const ws of [friendWs, peerWs]) {
       expect((await ws.next(presenceOf(alice!, true))).data).toEqual({ user_id: alice!.id, online: true, last_seen_at: null });
     }
-    const statusSeen = async () => expectStatus(await api.get(friend!, `/users/${alice!.id}`), 200).status;
+    const statusSeen = async () => expectStatus(await suite.api.get(friend!, `/users/${alice!.id}`), 200).status;
     expect((await statusSeen()).online).toBe(true);
 
     const second = await connect(alice!);
@@ -305,19 +291,19 @@ describe('presence', () => {
   });
 
   test('coming back online: PRESENCE online again (last_seen_at null in the frame) and GET /users/:id shows online with the previous last_seen_at', async () => {
-    const [alice, friend] = await api.users(2, 'presback');
-    await befriend(api, alice!, friend!);
+    const [alice, friend] = await suite.api.users(2, 'presback');
+    await befriend(suite.api, alice!, friend!);
     const friendWs = await connect(friend!);
     const once = await connect(alice!);
     await once.close();
     const offline = await friendWs.next(presenceOf(alice!, false));
     await eventually(
-      async () => expectStatus(await api.get(friend!, `/users/${alice!.id}`), 200).status.last_seen_at !== null,
+      async () => expectStatus(await suite.api.get(friend!, `/users/${alice!.id}`), 200).status.last_seen_at !== null,
       'last_seen_at recorded',
     );
     await connect(alice!);
     await friendWs.waitForCount(presenceOf(alice!, true), 2);
-    expect(expectStatus(await api.get(friend!, `/users/${alice!.id}`), 200).status).toEqual({
+    expect(expectStatus(await suite.api.get(friend!, `/users/${alice!.id}`), 200).status).toEqual({
       online: true,
       last_seen_at: offline.data.last_seen_at,
     });

@@ -8,19 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TestUser } from '../support/client.ts';
 import { registerUser } from '../support/client.ts';
-import { apiOf, expectError, expectStatus, groupRoom, say, type Api } from '../support/social.ts';
-import { startParley, type ParleyProcess } from '../support/server.ts';
+import { apiOf, expectError, expectStatus, groupRoom, say, type Api, useParley } from '../support/social.ts';
 
-let parley: ParleyProcess;
-let api: Api;
-
-beforeAll(async () => {
-  parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000' } });
-  api = apiOf(parley.url);
-});
-afterAll(async () => {
-  await parley?.stop();
-});
+const suite = useParley();
 
 /** A fresh lower-case word of letters only, found nowhere else. */
 const word = (prefix = 'w'): string =>
@@ -28,13 +18,13 @@ const word = (prefix = 'w'): string =>
   [...randomBytes(8)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
 
 const findUsers = async (viewer: TestUser, query: string): Promise<any[]> =>
-  expectStatus(await api.get(viewer, `/users?${query}`), 200).users;
+  expectStatus(await suite.api.get(viewer, `/users?${query}`), 200).users;
 const userIds = async (viewer: TestUser, q: string, extra = ''): Promise<string[]> =>
   (await findUsers(viewer, `q=${encodeURIComponent(q)}${extra}`)).map((u) => u.id).sort();
 const setDisplayName = async (user: TestUser, display_name: string) =>
-  expectStatus(await api.patch(user, '/users/me', { display_name }), 200);
+  expectStatus(await suite.api.patch(user, '/users/me', { display_name }), 200);
 const searchMessages = async (viewer: TestUser, q: string, extra = ''): Promise<any[]> =>
-  expectStatus(await api.get(viewer, `/search/messages?q=${encodeURIComponent(q)}${extra}`), 200).messages;
+  expectStatus(await suite.api.get(viewer, `/search/messages?q=${encodeURIComponent(q)}${extra}`), 200).messages;
 const foundIds = async (viewer: TestUser, q: string, extra = ''): Promise<string[]> =>
   (await searchMessages(viewer, q, extra)).map((m) => m.id).sort();
 const sorted = (ids: string[]) => [...ids].sort();
@@ -42,8 +32,8 @@ const sorted = (ids: string[]) => [...ids].sort();
 describe('GET /users?q= (user search)', () => {
   test('matches a username prefix and a display-name prefix, case-insensitively; returns public user objects', async () => {
     const tag = word('n');
-    const byName = await registerUser(parley.url, tag);
-    const [byDisplay, viewer] = await api.users(2, 'srch');
+    const byName = await registerUser(suite.parley.url, tag);
+    const [byDisplay, viewer] = await suite.api.users(2, 'srch');
     await setDisplayName(byDisplay!, `${tag.toUpperCase()} Display`);
 
     expect(await userIds(viewer!, tag)).toEqual(sorted([byName.id, byDisplay!.id]));
@@ -66,7 +56,7 @@ describe('GET /users?q= (user search)', () => {
 
   test('display names outside ASCII match case-insensitively too (Élodie ↔ élodie, Ärger ↔ ärger, Олег ↔ олег)', async () => {
     const tag = word('');
-    const [elodie, arger, oleg, viewer] = await api.users(4, 'uniname');
+    const [elodie, arger, oleg, viewer] = await suite.api.users(4, 'uniname');
     await setDisplayName(elodie!, `Élodie${tag}`);
     await setDisplayName(arger!, `Ärger${tag}`);
     await setDisplayName(oleg!, `Олег${tag}`);
@@ -79,9 +69,9 @@ describe('GET /users?q= (user search)', () => {
 
   test('`_` and `%` in the query match themselves, not any character', async () => {
     const tag = word('l');
-    const underscore = await registerUser(parley.url, tag); // username `${tag}_…`
-    const letter = await registerUser(parley.url, `${tag}x`); // username `${tag}x_…`
-    const [percent, other, viewer] = await api.users(3, 'lit');
+    const underscore = await registerUser(suite.parley.url, tag); // username `${tag}_…`
+    const letter = await registerUser(suite.parley.url, `${tag}x`); // username `${tag}x_…`
+    const [percent, other, viewer] = await suite.api.users(3, 'lit');
     await setDisplayName(percent!, `${tag}% off`);
     await setDisplayName(other!, `${tag}5 off`);
 
@@ -94,25 +84,25 @@ describe('GET /users?q= (user search)', () => {
 
   test('limit bounds the page; limit outside 1..100, a missing or empty q, or a 65-character q → 400', async () => {
     const tag = word('m');
-    const [viewer] = await api.users(1, 'lim');
-    for (let i = 0; i < 4; i++) await registerUser(parley.url, tag);
+    const [viewer] = await suite.api.users(1, 'lim');
+    for (let i = 0; i < 4; i++) await registerUser(suite.parley.url, tag);
     expect(await userIds(viewer!, tag)).toHaveLength(4);
     expect(await userIds(viewer!, tag, '&limit=2')).toHaveLength(2);
     expect(await userIds(viewer!, tag, '&limit=1')).toHaveLength(1);
     expect(await userIds(viewer!, tag, '&limit=100')).toHaveLength(4);
     for (const query of [`q=${tag}&limit=0`, `q=${tag}&limit=101`, `q=${tag}&limit=abc`, `q=${tag}&limit=-1`, '', 'q=', 'q=%20%20', `q=${'a'.repeat(65)}`, `q=${tag}&role=admin`]) {
-      expectError(await api.get(viewer!, `/users?${query}`), 400, 'validation_failed');
+      expectError(await suite.api.get(viewer!, `/users?${query}`), 400, 'validation_failed');
     }
   });
 
   test('users I blocked and users who blocked me are not listed; others still are', async () => {
     const tag = word('b');
-    const [me] = await api.users(1, 'blkme');
-    const blockedByMe = await registerUser(parley.url, tag);
-    const blockerOfMe = await registerUser(parley.url, tag);
-    const neutral = await registerUser(parley.url, tag);
-    expect((await api.post(me!, '/blocks', { user_id: blockedByMe.id })).status).toBe(204);
-    expect((await api.post(blockerOfMe, '/blocks', { user_id: me!.id })).status).toBe(204);
+    const [me] = await suite.api.users(1, 'blkme');
+    const blockedByMe = await registerUser(suite.parley.url, tag);
+    const blockerOfMe = await registerUser(suite.parley.url, tag);
+    const neutral = await registerUser(suite.parley.url, tag);
+    expect((await suite.api.post(me!, '/blocks', { user_id: blockedByMe.id })).status).toBe(204);
+    expect((await suite.api.post(blockerOfMe, '/blocks', { user_id: me!.id })).status).toBe(204);
 
     expect(await userIds(me!, tag)).toEqual([neutral.id]);
     expect(await userIds(me!, tag, '&limit=1')).toEqual([neutral.id]);
@@ -124,7 +114,7 @@ describe('GET /users?q= (user search)', () => {
   });
 
   test('SQL-looking queries are plain text: 200 with no match, never a 5xx', async () => {
-    const [viewer] = await api.users(1, 'sqli');
+    const [viewer] = await suite.api.users(1, 'sqli');
     for (const q of ["' OR '1'='1", "'; DROP TABLE users;--", '") OR 1=1 --', 'a\\%_']) {
       expect(await userIds(viewer!, q)).toEqual([]);
     }
@@ -134,14 +124,14 @@ describe('GET /users?q= (user search)', () => {
 describe('GET /search/messages', () => {
   test('finds matching messages in my rooms only; a match in a room I am not in never appears', async () => {
     const w = word();
-    const [alice, bob, carol] = await api.users(3, 'fts');
-    const shared = await groupRoom(api, alice!, [bob!]);
-    const alicesOwn = await groupRoom(api, alice!);
-    const carols = await groupRoom(api, carol!);
-    const inShared = await say(api, bob!, shared.id, `meeting about ${w} tomorrow`);
-    const inOwn = await say(api, alice!, alicesOwn.id, `notes on ${w}`);
-    const inCarols = await say(api, carol!, carols.id, `carol's secret ${w}`);
-    await say(api, alice!, shared.id, 'unrelated words');
+    const [alice, bob, carol] = await suite.api.users(3, 'fts');
+    const shared = await groupRoom(suite.api, alice!, [bob!]);
+    const alicesOwn = await groupRoom(suite.api, alice!);
+    const carols = await groupRoom(suite.api, carol!);
+    const inShared = await say(suite.api, bob!, shared.id, `meeting about ${w} tomorrow`);
+    const inOwn = await say(suite.api, alice!, alicesOwn.id, `notes on ${w}`);
+    const inCarols = await say(suite.api, carol!, carols.id, `carol's secret ${w}`);
+    await say(suite.api, alice!, shared.id, 'unrelated words');
 
     const found = await searchMessages(alice!, w);
     expect(found.map((m) => m.id).sort()).toEqual(sorted([inShared.id, inOwn.id]));
@@ -152,40 +142,40 @@ describe('GET /search/messages', () => {
 
   test('room_id narrows the search to that room; a room I am not in gives nothing (no 404 leak, no results)', async () => {
     const w = word();
-    const [alice, carol] = await api.users(2, 'ftsroom');
-    const one = await groupRoom(api, alice!);
-    const two = await groupRoom(api, alice!);
-    const carols = await groupRoom(api, carol!);
-    const a = await say(api, alice!, one.id, `${w} in one`);
-    const b = await say(api, alice!, two.id, `${w} in two`);
-    await say(api, carol!, carols.id, `${w} in carol's`);
+    const [alice, carol] = await suite.api.users(2, 'ftsroom');
+    const one = await groupRoom(suite.api, alice!);
+    const two = await groupRoom(suite.api, alice!);
+    const carols = await groupRoom(suite.api, carol!);
+    const a = await say(suite.api, alice!, one.id, `${w} in one`);
+    const b = await say(suite.api, alice!, two.id, `${w} in two`);
+    await say(suite.api, carol!, carols.id, `${w} in carol's`);
     expect(await foundIds(alice!, w, `&room_id=${one.id}`)).toEqual([a.id]);
     expect(await foundIds(alice!, w, `&room_id=${two.id}`)).toEqual([b.id]);
     expect(await foundIds(alice!, w, `&room_id=${carols.id}`)).toEqual([]);
-    expectError(await api.get(alice!, `/search/messages?q=${w}&room_id=nope`), 400, 'validation_failed');
+    expectError(await suite.api.get(alice!, `/search/messages?q=${w}&room_id=nope`), 400, 'validation_failed');
   });
 
   test('a member removed from a room no longer finds its messages', async () => {
     const w = word();
-    const [alice, bob] = await api.users(2, 'ftsrm');
-    const room = await groupRoom(api, alice!, [bob!]);
-    const message = await say(api, alice!, room.id, `before removal ${w}`);
+    const [alice, bob] = await suite.api.users(2, 'ftsrm');
+    const room = await groupRoom(suite.api, alice!, [bob!]);
+    const message = await say(suite.api, alice!, room.id, `before removal ${w}`);
     expect(await foundIds(bob!, w)).toEqual([message.id]);
-    expect((await api.del(alice!, `/rooms/${room.id}/members/${bob!.id}`)).status).toBe(204);
+    expect((await suite.api.del(alice!, `/rooms/${room.id}/members/${bob!.id}`)).status).toBe(204);
     expect(await foundIds(bob!, w)).toEqual([]);
   });
 
   test('deleted messages are not found; edited ones are found by their new words and not their old ones', async () => {
     const [gone, before, after] = [word(), word(), word()];
-    const [alice] = await api.users(1, 'ftsedit');
-    const room = await groupRoom(api, alice!);
-    const doomed = await say(api, alice!, room.id, `delete me ${gone}`);
+    const [alice] = await suite.api.users(1, 'ftsedit');
+    const room = await groupRoom(suite.api, alice!);
+    const doomed = await say(suite.api, alice!, room.id, `delete me ${gone}`);
     expect(await foundIds(alice!, gone)).toEqual([doomed.id]);
-    expectStatus(await api.del(alice!, `/rooms/${room.id}/messages/${doomed.id}`), 200);
+    expectStatus(await suite.api.del(alice!, `/rooms/${room.id}/messages/${doomed.id}`), 200);
     expect(await foundIds(alice!, gone)).toEqual([]);
 
-    const changing = await say(api, alice!, room.id, `first draft ${before}`);
-    expectStatus(await api.patch(alice!, `/rooms/${room.id}/messages/${changing.id}`, { content: `second draft ${after}` }), 200);
+    const changing = await say(suite.api, alice!, room.id, `first draft ${before}`);
+    expectStatus(await suite.api.patch(alice!, `/rooms/${room.id}/messages/${changing.id}`, { content: `second draft ${after}` }), 200);
     const found = await searchMessages(alice!, after);
     expect(found.map((m) => m.id)).toEqual([changing.id]);
     expect(found[0].content).toBe(`second draft ${after}`);
@@ -194,10 +184,10 @@ describe('GET /search/messages', () => {
 
   test('every word must match; words match as prefixes; letter case does not matter', async () => {
     const [x, y] = [word(), word()];
-    const [alice] = await api.users(1, 'ftswords');
-    const room = await groupRoom(api, alice!);
-    const both = await say(api, alice!, room.id, `${x} and ${y}`);
-    const onlyX = await say(api, alice!, room.id, `just ${x}`);
+    const [alice] = await suite.api.users(1, 'ftswords');
+    const room = await groupRoom(suite.api, alice!);
+    const both = await say(suite.api, alice!, room.id, `${x} and ${y}`);
+    const onlyX = await say(suite.api, alice!, room.id, `just ${x}`);
     expect(await foundIds(alice!, x)).toEqual(sorted([both.id, onlyX.id]));
     expect(await foundIds(alice!, `${x} ${y}`)).toEqual([both.id]);
     expect(await foundIds(alice!, y.slice(0, 6))).toEqual([both.id]);
@@ -212,34 +202,34 @@ describe('GET /search/messages', () => {
     ['accented French', 'un café crème', 'café'],
   ])('unicode words: %s', async (_label, text, query) => {
     const w = word();
-    const [alice] = await api.users(1, 'ftsuni');
-    const room = await groupRoom(api, alice!);
-    const message = await say(api, alice!, room.id, `${text} ${w}`);
-    await say(api, alice!, room.id, `${text} without the tag`);
+    const [alice] = await suite.api.users(1, 'ftsuni');
+    const room = await groupRoom(suite.api, alice!);
+    const message = await say(suite.api, alice!, room.id, `${text} ${w}`);
+    await say(suite.api, alice!, room.id, `${text} without the tag`);
     expect(await foundIds(alice!, `${query} ${w}`)).toEqual([message.id]);
   });
 
   test('query syntax is plain text: operators, quotes and stars never error; a query with no words finds nothing; bad parameters → 400', async () => {
     const w = word();
-    const [alice] = await api.users(1, 'ftsops');
-    const room = await groupRoom(api, alice!);
-    const message = await say(api, alice!, room.id, `plain ${w} text`);
+    const [alice] = await suite.api.users(1, 'ftsops');
+    const room = await groupRoom(suite.api, alice!);
+    const message = await say(suite.api, alice!, room.id, `plain ${w} text`);
     for (const q of [`"${w}`, `${w}*`, `${w} OR nothing`, `NEAR(${w})`, `${w} -plain`, `content:${w}`, `(${w}`]) {
-      const response = await api.get(alice!, `/search/messages?q=${encodeURIComponent(q)}`);
+      const response = await suite.api.get(alice!, `/search/messages?q=${encodeURIComponent(q)}`);
       expect(response.status, `${q}: ${JSON.stringify(response.body)}`).toBe(200);
     }
     expect(await foundIds(alice!, `"${w}"`)).toEqual([message.id]);
     expect(await searchMessages(alice!, '*** ""')).toEqual([]);
     for (const query of ['', 'q=', `q=${w}&limit=0`, `q=${w}&limit=51`, `q=${'a'.repeat(201)}`, `q=${w}&sender_id=x`]) {
-      expectError(await api.get(alice!, `/search/messages?${query}`), 400, 'validation_failed');
+      expectError(await suite.api.get(alice!, `/search/messages?${query}`), 400, 'validation_failed');
     }
   });
 
   test('limit caps the results', async () => {
     const w = word();
-    const [alice] = await api.users(1, 'ftslim');
-    const room = await groupRoom(api, alice!);
-    for (let i = 0; i < 5; i++) await say(api, alice!, room.id, `${w} number ${i}`);
+    const [alice] = await suite.api.users(1, 'ftslim');
+    const room = await groupRoom(suite.api, alice!);
+    for (let i = 0; i < 5; i++) await say(suite.api, alice!, room.id, `${w} number ${i}`);
     expect(await searchMessages(alice!, w)).toHaveLength(5);
     expect(await searchMessages(alice!, w, '&limit=2')).toHaveLength(2);
   });

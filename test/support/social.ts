@@ -4,9 +4,10 @@
 // that many tests need. Built on the plain clients in client.ts.
 
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
-import { eventually } from './chat.ts';
-import { registerUser, request, type ApiResponse, type Frame, type TestUser } from './client.ts';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { eventually, Sockets } from './chat.ts';
+import { registerUser, request, type ApiResponse, type Frame, type TestUser, type WsClient } from './client.ts';
+import { startParley, type ParleyProcess } from './server.ts';
 
 export interface Api {
   readonly url: string;
@@ -114,4 +115,34 @@ export async function roomWhen(api: Api, user: TestUser, roomId: string, check: 
     return response.status === 200 && check(room);
   }, what);
   return room;
+}
+
+/**
+ * The usual suite set-up: one Parley process for the file (registration limit
+ * lifted), a REST client for it, and sockets closed after each test.
+ */
+export function useParley(env: Record<string, string> = {}) {
+  let parley: ParleyProcess | undefined;
+  let api: Api | undefined;
+  const sockets = new Sockets();
+  beforeAll(async () => {
+    parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000', ...env } });
+    api = apiOf(parley.url);
+  });
+  afterEach(async () => {
+    await sockets.closeAll();
+  });
+  afterAll(async () => {
+    await parley?.stop();
+  });
+  return {
+    get parley(): ParleyProcess {
+      return parley!;
+    },
+    get api(): Api {
+      return api!;
+    },
+    connect: (who: TestUser): Promise<WsClient> => sockets.connect(parley!.wsUrl, who),
+    closeSockets: () => sockets.closeAll(),
+  };
 }
