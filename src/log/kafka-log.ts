@@ -89,7 +89,11 @@ export interface KafkaLogOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to finish their batch and rejoin. */
   rebalanceTimeoutMs?: number;
-  /** Longest wait of an idle fetch (long-poll); new records end it at once. */
+  /**
+   * Longest wait of an idle fetch (long-poll); new records end it at once.
+   * Also the delay before partitions just assigned (or resumed after a failed
+   * batch's backoff) are fetched: kafkajs adds them at its next fetch round.
+   */
   maxWaitTimeMs?: number;
   maxBytesPerPartition?: number;
   maxBytesPerFetch?: number;
@@ -132,7 +136,7 @@ const DEFAULTS = {
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
-  maxWaitTimeMs: 1_000,
+  maxWaitTimeMs: 500,
   maxBytesPerPartition: 1_048_576,
   maxBytesPerFetch: 10_485_760,
   defaultMaxBatchSize: 500,

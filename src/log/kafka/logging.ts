@@ -47,14 +47,26 @@ function isNoise(entry: LogEntry): boolean {
   );
 }
 
+/**
+ * kafkajs logs every error response and socket error at its connection layer
+ * as an error, before the layer that sent the request retries it (a leader
+ * that moved, a topic just created, a broker restarting) or reports it (a
+ * crash, a failed append). Those first copies are debug here.
+ */
+function levelOf(entry: LogEntry): number {
+  if (entry.namespace === 'Connection' && entry.level === logLevel.ERROR) return logLevel.DEBUG;
+  return entry.level;
+}
+
 /** A kafkajs logCreator writing to `logger` (or console.warn/error when absent). */
 export function createLogCreator(logger: LoggerLike | undefined): logCreator {
   return () => (entry: LogEntry) => {
     if (isNoise(entry)) return;
+    const level = levelOf(entry);
     const { message, timestamp: _timestamp, ...fields } = entry.log;
     const context = { kafkajs: entry.namespace, ...fields };
     if (logger) {
-      switch (entry.level) {
+      switch (level) {
         case logLevel.ERROR:
           logger.error(context, message);
           break;
@@ -69,7 +81,7 @@ export function createLogCreator(logger: LoggerLike | undefined): logCreator {
       }
       return;
     }
-    if (entry.level === logLevel.ERROR) console.error(`[kafkajs] ${entry.namespace}: ${message}`, fields);
-    else if (entry.level === logLevel.WARN) console.warn(`[kafkajs] ${entry.namespace}: ${message}`, fields);
+    if (level === logLevel.ERROR) console.error(`[kafkajs] ${entry.namespace}: ${message}`, fields);
+    else if (level === logLevel.WARN) console.warn(`[kafkajs] ${entry.namespace}: ${message}`, fields);
   };
 }

@@ -89,22 +89,44 @@ function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
+/** Partitions whose read-ahead is kept (least recently read dropped first). */
+const READ_AHEAD_ENTRIES = 64;
+
 export class PartitionReader {
   readonly #settings: ReaderSettings;
   #cluster: InternalCluster | null = null;
   #connected: Promise<void> | null = null;
+  /**
+   * A Fetch returns up to maxBytes, usually far more than `limit` records; the
+   * rest is kept per partition, so the next read from where this one ended (a
+   * restore reading page after page) is served without fetching it again.
+   * Records below the high watermark never change, so keeping them is safe.
+   */
+  readonly #ahead = new Map<string, { from: number; records: LogRecord[] }>();
 
   constructor(settings: ReaderSettings) {
     this.#settings = settings;
   }
 
   async read(topic: string, partition: number, offset: number, limit: number): Promise<LogRecord[]> {
-    const records: LogRecord[] = [];
+    const key = `${topic}\u0000${partition}`;
+    const ahead = this.#ahead.get(key);
+    this.#ahead.delete(key);
+    let records: LogRecord[] = [];
     let cursor = offset;
+    if (ahead && ahead.from === offset) {
+      records = ahead.records.slice(0, limit);
+      if (ahead.records.length > limit) {
+        this.#keep(key, { from: records[records.length - 1]!.offset + 1, records: ahead.records.slice(limit) });
+        return records;
+      }
+      cursor = records.length > 0 ? records[records.length - 1]!.offset + 1 : offset;
+    }
     while (records.length < limit) {
       const fetched = await this.#fetchFrom(topic, partition, cursor);
       if (fetched === null) break; // past the end
       const { messages, highWatermark } = fetched;
+      const surplus: LogRecord[] = [];
       let last = -1;
       for (const message of messages) {
         const at = offsetOf(message.offset);
@@ -113,6 +135,11 @@ export class PartitionReader {
         // (transaction markers) take offsets but are not records.
         if (at < cursor || message.isControlRecord) continue;
         if (records.length < limit) records.push(toLogRecord(topic, partition, message));
+        else surplus.push(toLogRecord(topic, partition, message));
+      }
+      if (surplus.length > 0) {
+        this.#keep(key, { from: records[records.length - 1]!.offset + 1, records: surplus });
+        break;
       }
       if (last < cursor) break; // nothing (more) up to the high watermark
       cursor = last + 1;
@@ -121,7 +148,13 @@ export class PartitionReader {
     return records;
   }
 
+  #keep(key: string, entry: { from: number; records: LogRecord[] }): void {
+    this.#ahead.set(key, entry);
+    if (this.#ahead.size > READ_AHEAD_ENTRIES) this.#ahead.delete(this.#ahead.keys().next().value!);
+  }
+
   async close(): Promise<void> {
+    this.#ahead.clear();
     const cluster = this.#cluster;
     this.#cluster = null;
     this.#connected = null;
