@@ -385,6 +385,74 @@ describe.runIf(kafkaUp)('kafka log', () => {
       expect(events.slice(1, 3)).toEqual([`A-${bOwned.join(',')}`, `B+${bOwned.join(',')}`]);
     });
 
+    test('a partition’s new owner hears onAssigned only after the old owner’s slow onRevoked finished', async () => {
+      const one = open();
+      const two = open();
+      const t = unique('handover');
+      const group = unique('group');
+      await one.log.ensureTopics([{ name: t, partitions: 4, retentionMs: null }]);
+      two.groups.add(group);
+      const timeline: string[] = [];
+      const noop = async () => undefined;
+      const a = await one.log.consume({
+        topic: t,
+        group,
+        from: 'earliest',
+        onRevoked: async (partitions) => {
+          timeline.push(`A revoking ${partitions.join(',')}`);
+          await sleep(1_500);
+          timeline.push('A revoked');
+        },
+        eachBatch: noop,
+      });
+      await two.log.consume({
+        topic: t,
+        group,
+        from: 'earliest',
+        onAssigned: async (partitions) => {
+          timeline.push(`B assigned ${partitions.join(',')}`);
+        },
+        eachBatch: noop,
+      });
+      expect(timeline).toEqual(['A revoking 2,3', 'A revoked', 'B assigned 2,3']);
+      await a.stop();
+    });
+
+    test('a gainer whose old owner never hands over takes the partition after handoverTimeoutMs', async () => {
+      const errors: string[] = [];
+      const one = open();
+      const two = open({
+        handoverTimeoutMs: 1_000,
+        onError: (error, context) => errors.push(`${context}: ${error instanceof Error ? error.message : String(error)}`),
+      });
+      const t = unique('stuck');
+      const group = unique('group');
+      await one.log.ensureTopics([{ name: t, partitions: 2, retentionMs: null }]);
+      two.groups.add(group);
+      const stuck = Promise.withResolvers<void>();
+      const a = await one.log.consume({
+        topic: t,
+        group,
+        from: 'earliest',
+        onRevoked: () => stuck.promise,
+        eachBatch: async () => undefined,
+      });
+      const assigned: number[] = [];
+      await two.log.consume({
+        topic: t,
+        group,
+        from: 'earliest',
+        onAssigned: async (partitions) => {
+          assigned.push(...partitions);
+        },
+        eachBatch: async () => undefined,
+      });
+      expect(assigned).toEqual([1]);
+      expect(errors).toEqual([expect.stringMatching(/no handover within 1000 ms for partitions 1 from .*taking them anyway/)]);
+      stuck.resolve();
+      await a.stop();
+    });
+
     test('group-less consumers leave no group behind', async () => {
       const clientId = unique('client');
       const { log } = open({ clientId });

@@ -149,7 +149,8 @@ export class KafkaMember {
   /** Resolved once the first assignment is in place (consume() resolves then). */
   #joined = Promise.withResolvers<void>();
   #hasJoined = false;
-  #inFlight = new Set<Promise<void>>();
+  /** Batches being handled, by partition. */
+  #inFlight = new Map<Promise<void>, number>();
   #restartTimer: NodeJS.Timeout | null = null;
   /** In the group (joined, not crashed): handover tokens can be committed. */
   #inGroup = false;
@@ -215,7 +216,7 @@ export class KafkaMember {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#s.tuning.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
+      eachBatch: (payload) => this.#track(payload.batch.partition, this.#eachBatch(payload)),
     });
   }
 
@@ -233,7 +234,11 @@ export class KafkaMember {
 
   /** Runs synchronously inside kafkajs's join, before it fetches for the new assignment. */
   #onGroupJoin(memberId: string, assignment: Record<string, number[]>): void {
-    if (this.#stopped.signal.aborted) return;
+    if (this.#stopped.signal.aborted) {
+      // Leaving: nothing new is fetched before the group is left.
+      this.#pause(assignment[this.#s.topic] ?? []);
+      return;
+    }
     this.#memberId = memberId;
     this.#inGroup = true;
     this.#crashes = 0;
@@ -327,6 +332,12 @@ export class KafkaMember {
 
   /** onRevoked for the announced ones, then their final positions as handover tokens. */
   async #release(slots: Slot[]): Promise<void> {
+    // kafkajs rejoins only after its batches finished, but a join it starts
+    // from inside a fetch (stale metadata) does not wait for the batches of
+    // other brokers' fetchers: let those end first (they stop at their next
+    // chunk, the partition being gone).
+    const partitions = new Set(slots.map((s) => s.partition));
+    await Promise.allSettled([...this.#inFlight].filter(([, p]) => partitions.has(p)).map(([work]) => work));
     if (!this.#grouped) {
       for (const s of slots) if (s.position !== null) this.#positions.set(s.partition, s.position);
     }
@@ -481,8 +492,8 @@ export class KafkaMember {
 
   // ---- batches -----------------------------------------------------------------
 
-  #track(work: Promise<void>): Promise<void> {
-    this.#inFlight.add(work);
+  #track(partition: number, work: Promise<void>): Promise<void> {
+    this.#inFlight.set(work, partition);
     return work.finally(() => this.#inFlight.delete(work));
   }
 
@@ -590,7 +601,7 @@ export class KafkaMember {
     for (const slot of this.#slots.values()) this.#clearBackoff(slot);
     this.#pause(held);
     // The batch in flight finishes (its commit too); no other starts.
-    await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled([...this.#inFlight.keys()]);
     await this.#reconciling;
     const all = [...this.#releasing.splice(0), ...this.#slots.values()];
     this.#slots.clear();
