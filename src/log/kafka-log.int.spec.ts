@@ -505,6 +505,17 @@ describe.runIf(kafkaUp)('kafka log', () => {
             for (const r of batch.records) consumed.add(text(r));
           },
         });
+        // A gateway-like consumer: no group, nothing committed; after a crash
+        // and rejoin it resumes where it stood, so it sees nothing twice.
+        const seenByGateway = new Map<string, number>();
+        await log.consume({
+          topic: t,
+          group: null,
+          from: 'latest',
+          eachBatch: async (batch) => {
+            for (const r of batch.records) seenByGateway.set(text(r), (seenByGateway.get(text(r)) ?? 0) + 1);
+          },
+        });
         const acked: { value: string; position: Position }[] = [];
         const failed: string[] = [];
         let running = true;
@@ -549,6 +560,8 @@ describe.runIf(kafkaUp)('kafka log', () => {
         expect(new Set(values).size).toBe(values.length);
         // The consumer rode out the restart (rejoining if it had to).
         await waitUntil(() => acked.every(({ value }) => consumed.has(value)), 'the consumer to see every record', 60_000);
+        await waitUntil(() => acked.every(({ value }) => seenByGateway.has(value)), 'the group-less consumer to see every record', 60_000);
+        expect([...seenByGateway].filter(([, n]) => n > 1)).toEqual([]);
         if (revokedEver.length > 0) console.info(`[restart test] the consumer was revoked ${revokedEver.join(',')} and reassigned`);
       },
     );

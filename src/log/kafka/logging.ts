@@ -51,10 +51,16 @@ function isNoise(entry: LogEntry): boolean {
  * kafkajs logs every error response and socket error at its connection layer
  * as an error, before the layer that sent the request retries it (a leader
  * that moved, a topic just created, a broker restarting) or reports it (a
- * crash, a failed append). Those first copies are debug here.
+ * crash, a failed append). Those first copies are debug here, and each retry
+ * of an unreachable bootstrap broker a warning: errors are what failed for
+ * good.
  */
 function levelOf(entry: LogEntry): number {
-  if (entry.namespace === 'Connection' && entry.level === logLevel.ERROR) return logLevel.DEBUG;
+  if (entry.level !== logLevel.ERROR) return entry.level;
+  if (entry.namespace === 'Connection') return logLevel.DEBUG;
+  if (entry.namespace === 'BrokerPool' && entry.log.message.startsWith('Failed to connect to seed broker')) {
+    return logLevel.WARN;
+  }
   return entry.level;
 }
 
