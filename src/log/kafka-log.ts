@@ -17,6 +17,11 @@
 //   around onAssigned/onRevoked and their limits).
 // * Partition counts are fixed when a topic is created; ensureTopics never
 //   changes an existing topic (partitions, retention or anything else).
+// * kafkajs has no group-less consumer: `group: null` runs in a throwaway
+//   group of one (deleted on stop), and read() uses plain Fetch requests
+//   (kafka/reader.ts explains why and how).
+// * Concurrent appends are coalesced into one produce request (kafkajs
+//   serialises an idempotent producer's requests anyway).
 
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type RetryOptions } from 'kafkajs';
@@ -54,7 +59,7 @@ export interface KafkaLogOptions {
   connectionTimeoutMs?: number;
   /** Timeout of one request (a Fetch long-poll adds its own wait to it). */
   requestTimeoutMs?: number;
-  /** Retries of admin/metadata/consumer requests: first wait, doubling up to maxRetryTimeMs. */
+  /** Retries of admin/metadata/consumer requests: first wait, doubling up to retryMaxMs, this many times. */
   retryInitialMs?: number;
   retryMaxMs?: number;
   retries?: number;
