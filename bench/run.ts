@@ -1,0 +1,96 @@
+// Parley's benchmarks (issue #5). Not part of `npm test`.
+//
+//   npm run bench -- <scenario|all> [--quick] [--rounds N] [--mode embedded|distributed]
+//                    [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
+//                    [--duration SECONDS] [--only PHASE,…]   (for profiling one phase)
+//
+// Scenarios: fanout-wide (1), fanout-small (2), idle (3), e2e (4), commands (5),
+// rebuild (6); `all` runs them in that order. Every scenario that compares
+// servers runs them interleaved (A B C, A B C, …), each on a fresh process
+// pinned to CPU 0 with the load generator on CPU 1, prints a Markdown table
+// of median [min–max] with the per-round ratio Parley / baseline, and writes
+// bench/results/<timestamp>-<scenario>.json. See bench/README.md.
+
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Impl } from './loadgen/protocols.ts';
+import { runCommands } from './scenarios/commands.ts';
+import { runE2e } from './scenarios/e2e.ts';
+import { runFanout } from './scenarios/fanout.ts';
+import { runIdle } from './scenarios/idle.ts';
+import { runRebuild } from './scenarios/rebuild.ts';
+import type { BenchOptions } from './support/harness.ts';
+
+const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
+  'fanout-wide': (options) => runFanout(options, 'wide'),
+  'fanout-small': (options) => runFanout(options, 'small'),
+  idle: runIdle,
+  e2e: runE2e,
+  commands: runCommands,
+  rebuild: runRebuild,
+};
+const aliases: Record<string, string> = { '1': 'fanout-wide', '2': 'fanout-small', '3': 'idle', '4': 'e2e', '5': 'commands', '6': 'rebuild' };
+
+const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-6|all> [--quick] [--rounds N]
+                      [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
+                      [--duration SECONDS] [--only PHASE,…]`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    mode: { type: 'string', default: 'embedded' },
+    impls: { type: 'string', default: 'parley,ws,sio' },
+    profile: { type: 'string' },
+    'fresh-fixture': { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    only: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help || positionals.length === 0) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(values.help ? 0 : 2);
+}
+const names = positionals.flatMap((name) => (name === 'all' ? Object.keys(scenarios) : [aliases[name] ?? name]));
+const unknown = names.filter((name) => !(name in scenarios));
+const mode = values.mode;
+const impls = values.impls.split(',').map((impl) => impl.trim()) as Impl[];
+const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
+if (unknown.length > 0 || (mode !== 'embedded' && mode !== 'distributed') || !Number.isInteger(rounds) || rounds < 1) {
+  process.stderr.write(`${unknown.length > 0 ? `unknown scenario: ${unknown.join(', ')}\n` : ''}${usage}\n`);
+  process.exit(2);
+}
+if (impls.some((impl) => !['parley', 'ws', 'sio'].includes(impl))) {
+  process.stderr.write(`--impls takes parley, ws, sio\n`);
+  process.exit(2);
+}
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+const options: BenchOptions = {
+  quick: values.quick,
+  rounds,
+  mode,
+  impls,
+  freshFixture: values['fresh-fixture'],
+  log: (line) => process.stderr.write(`[${elapsed()}] ${line}\n`),
+  ...(values.profile === undefined ? {} : { profileDir: path.resolve(values.profile) }),
+  ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),
+  ...(values.only === undefined ? {} : { only: values.only.split(',') }),
+};
+
+let failed = 0;
+for (const name of names) {
+  options.log(`== ${name} (${mode}${options.quick ? ', quick' : ''}, ${rounds} rounds)`);
+  try {
+    await scenarios[name]!(options);
+  } catch (error) {
+    failed++;
+    options.log(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}
+options.log(`done in ${elapsed().trim()}${failed > 0 ? `, ${failed} scenario(s) failed` : ''}`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,87 @@
+// Scenario 3: idle connections. 10,000 authenticated sockets (the 5,000
+// fixture users, two sockets each; --quick: 2,000, users 0–999) following 1–3 rooms each (the user's
+// rooms; see support/fixture.ts). The load generator asks the server for a
+// forced GC and its memory before connecting and again once every socket is
+// ready and a settle time has passed: (after − before) / sockets is the cost
+// of one connection in RSS and in JS heap. The first 200 sockets connect
+// before the "before" sample, so one-time costs are not spread over the rest. Connect time: all 10,000 sockets,
+// 200 handshakes in flight, until each is ready (AUTH_SUCCESS / CONNECT ack).
+
+import type { LoadResult } from '../loadgen/job.ts';
+import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
+import { parleyFixture, syntheticPopulation, USERS } from '../support/fixture.ts';
+import { interleaved, machine, runLoadgen, withServer, type BenchOptions } from '../support/harness.ts';
+import { jobFor } from './fanout.ts';
+
+const SOCKETS_PER_USER = 2;
+
+const metrics: MetricSpec[] = [
+  { key: 'rssPerConnKB', label: 'RSS KB/socket' },
+  { key: 'heapPerConnKB', label: 'JS heap KB/socket' },
+  { key: 'externalPerConnKB', label: 'external KB/socket' },
+  { key: 'rssBeforeMB', label: 'RSS before MB', digits: 1 },
+  { key: 'rssAfterMB', label: 'RSS after MB', digits: 1 },
+  { key: 'connectMs', label: `connect all ms` },
+  { key: 'connectPerS', label: 'sockets/s' },
+];
+
+export async function runIdle(options: BenchOptions): Promise<void> {
+  if (options.mode === 'distributed') {
+    // TODO(distributed): same job against a gateway-only Parley with Redis presence.
+    throw new Error('idle on the distributed stack is not wired yet (needs the Kafka adapter in main)');
+  }
+  const fixture = options.impls.includes('parley') ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
+  const synthetic = syntheticPopulation();
+  const userCount = options.quick ? 1_000 : USERS;
+  const users = Array.from({ length: userCount * SOCKETS_PER_USER }, (_, i) => i % userCount);
+
+  const records = await interleaved(options, options.impls, (impl) =>
+    withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
+      const population = impl === 'parley' ? fixture!.population : synthetic;
+      const job = jobFor(impl, server, population, users, [], [], {
+        memory: { settleS: options.quick ? 0.3 : 2, warmSockets: 200 },
+      });
+      // jobFor maps users to sockets one to one; with two sockets per user it
+      // is the socket list that matters here (no rooms receive messages).
+      const result: LoadResult = await runLoadgen(options, job);
+      if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
+      return result;
+    }),
+  );
+
+  const samples: Sample[] = records.map(({ round, impl, result }) => ({
+    group: `${users.length.toLocaleString('en')} idle sockets`,
+    impl,
+    round,
+    values: {
+      rssPerConnKB: result.memory?.rssPerConnKB,
+      heapPerConnKB: result.memory?.heapPerConnKB,
+      externalPerConnKB: result.memory?.externalPerConnKB,
+      rssBeforeMB: result.memory === undefined ? null : result.memory.before.rss / 2 ** 20,
+      rssAfterMB: result.memory === undefined ? null : result.memory.after.rss / 2 ** 20,
+      connectMs: result.connect.ms,
+      connectPerS: (result.connect.sockets / result.connect.ms) * 1000,
+    },
+  }));
+  const rows = summarize(samples, metrics);
+  const ratioRows = options.impls
+    .filter((impl) => impl !== 'ws' && options.impls.includes('ws'))
+    .flatMap((impl) => [...ratios(samples, 'rssPerConnKB', impl, 'ws'), ...ratios(samples, 'connectMs', impl, 'ws')]);
+  const table = markdownTable(rows, metrics);
+  const ratioText = ratioTable(ratioRows, { rssPerConnKB: 'RSS per socket', connectMs: 'connect time' });
+  process.stdout.write(`\n### Idle connections\n\n${table}\n\n${ratioText}\n\n`);
+  const file = writeResults('idle', {
+    title: 'Idle connections',
+    mode: options.mode,
+    quick: options.quick,
+    rounds: options.rounds,
+    machine: machine(),
+    sockets: users.length,
+    summary: rows,
+    ratios: ratioRows,
+    table,
+    ratioTable: ratioText,
+    runs: records,
+  });
+  options.log(`results: ${file}`);
+}

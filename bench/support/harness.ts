@@ -1,0 +1,116 @@
+// What every scenario shares: the run options, the interleaved round loop
+// (round 1: A B C, round 2: A B C, …; a fresh server per run), and running the
+// load generator pinned to its own CPU.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { LoadJob, LoadResult } from '../loadgen/job.ts';
+import type { Impl } from '../loadgen/protocols.ts';
+import { LOADGEN_CPU, repoRoot, SERVER_CPU, startServer, type RunningServer, type ServerOptions } from './targets.ts';
+
+export interface BenchOptions {
+  quick: boolean;
+  rounds: number;
+  mode: 'embedded' | 'distributed';
+  /** Servers to compare, in the order they run inside a round. */
+  impls: Impl[];
+  /** Write V8 CPU profiles of the servers (node --cpu-prof) to this dir. */
+  profileDir?: string;
+  freshFixture: boolean;
+  /** Override of the measured window per phase, in seconds (e.g. for profiling). */
+  durationS?: number;
+  /** Run only the phases whose name is listed (e.g. `closed`, `10k/s`). */
+  only?: string[];
+  log: (line: string) => void;
+}
+
+/** Warm-up and measured window of one phase. */
+export function timing(options: BenchOptions): { warmupS: number; durationS: number } {
+  const base = options.quick ? { warmupS: 0.25, durationS: 0.75 } : { warmupS: 2, durationS: 10 };
+  return options.durationS === undefined ? base : { ...base, durationS: options.durationS };
+}
+
+/** The phases `--only` keeps (all of them without it). */
+export function selected<T extends { name: string }>(options: BenchOptions, phases: T[]): T[] {
+  return options.only === undefined ? phases : phases.filter((phase) => options.only!.includes(phase.name));
+}
+
+export interface RunRecord<R = LoadResult, I extends string = Impl> {
+  round: number;
+  impl: I;
+  result: R;
+}
+
+/**
+ * A B C, A B C, …: every round runs each server once, in the same order, each
+ * on a fresh process, so drift (thermal, page cache, a noisy neighbour) hits
+ * all of them alike.
+ */
+export async function interleaved<R, I extends string = Impl>(
+  options: BenchOptions,
+  impls: I[],
+  run: (impl: I, round: number) => Promise<R>,
+): Promise<RunRecord<R, I>[]> {
+  const records: RunRecord<R, I>[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const impl of impls) {
+      options.log(`round ${round}/${options.rounds}: ${impl}`);
+      records.push({ round, impl, result: await run(impl, round) });
+    }
+  }
+  return records;
+}
+
+/** Starts `impl` on the server CPU, hands it to `use`, and always stops it. */
+export async function withServer<T>(
+  options: BenchOptions,
+  impl: Impl,
+  serverOptions: ServerOptions,
+  use: (server: RunningServer) => Promise<T>,
+): Promise<T> {
+  const profileDir =
+    options.profileDir === undefined ? undefined : path.join(options.profileDir, `${impl}-${Date.now().toString(36)}`);
+  const server = await startServer(impl, { cpu: SERVER_CPU, ...serverOptions, ...(profileDir ? { profileDir } : {}) });
+  try {
+    return await use(server);
+  } catch (error) {
+    options.log(`${impl} server output:\n${server.tail()}`);
+    throw error;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs the load generator on its own CPU with `job`; resolves with its result line. */
+export async function runLoadgen(options: BenchOptions, job: LoadJob): Promise<LoadResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-loadgen-'));
+  const jobFile = path.join(dir, 'job.json');
+  fs.writeFileSync(jobFile, JSON.stringify(job));
+  const child = spawn('taskset', ['-c', LOADGEN_CPU, process.execPath, path.join(repoRoot, 'bench/loadgen/main.ts'), jobFile], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let last = '';
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => (last = line));
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => options.log(`  ${line}`));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  return JSON.parse(last) as LoadResult;
+}
+
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    serverCpu: SERVER_CPU,
+    loadgenCpu: LOADGEN_CPU,
+  };
+}

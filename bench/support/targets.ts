@@ -1,0 +1,138 @@
+// Starting and stopping the servers under test, each pinned to the server CPU:
+// Parley (`node src/main.ts start`, exactly as a user runs it, on a copy of a
+// prepared data dir) and the two baselines. Every one is started with
+// --expose-gc and the stats hook (server-hooks.ts), optionally --cpu-prof.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import type { Impl } from '../loadgen/protocols.ts';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+export const SERVER_CPU = '0';
+export const LOADGEN_CPU = '1';
+
+export interface RunningServer {
+  impl: Impl;
+  pid: number;
+  host: string;
+  port: number;
+  statsFile: string;
+  /** The last lines the server printed (for error reports). */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Parley: the data dir to copy (a prepared fixture); the copy is deleted on stop. */
+  parleyTemplate?: string;
+  /** Parley: run on this data dir itself (kept on stop). */
+  parleyDataDir?: string;
+  /** Extra environment for the server. */
+  env?: Record<string, string>;
+  /** Write a V8 CPU profile here (node --cpu-prof). */
+  profileDir?: string;
+  /** Pin to this CPU list (taskset -c); undefined = not pinned. */
+  cpu?: string;
+}
+
+/** The environment every Parley process gets in the benchmarks. */
+export function parleyEnv(dataDir: string): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PARLEY_DATA_DIR: dataDir,
+    PARLEY_BCRYPT_COST: '4',
+    LOG_LEVEL: 'info',
+    // The load generator posts from one socket per room far above a person's
+    // rate; the per-socket frame limit would refuse it.
+    PARLEY_WS_RATE_PER_S: '1000000',
+    PARLEY_WS_RATE_BURST: '1000000',
+    // Fixture setup registers thousands of users from one address.
+    PARLEY_REGISTER_MAX_PER_IP: '1000000',
+    // Tokens minted once for a cached fixture stay valid for a week.
+    PARLEY_ACCESS_TTL_S: String(7 * 24 * 3600),
+  };
+}
+
+const hooks = pathToFileURL(path.join(repoRoot, 'bench/support/server-hooks.ts')).href;
+
+export async function startServer(impl: Impl, options: ServerOptions = {}): Promise<RunningServer> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `parley-bench-${impl}-`));
+  const statsFile = path.join(workDir, 'stats.json');
+  let script: string;
+  let args: string[] = [];
+  let env: Record<string, string> = { PORT: '0' };
+  if (impl === 'parley') {
+    let dataDir = options.parleyDataDir;
+    if (dataDir === undefined) {
+      if (options.parleyTemplate === undefined) throw new Error('parley needs a data dir or a template');
+      dataDir = path.join(workDir, 'data');
+      fs.cpSync(options.parleyTemplate, dataDir, { recursive: true });
+    }
+    script = path.join(repoRoot, 'src/main.ts');
+    args = ['start'];
+    env = parleyEnv(dataDir);
+  } else {
+    script = path.join(repoRoot, `bench/baselines/${impl === 'ws' ? 'ws-server.ts' : 'sio-server.ts'}`);
+  }
+  const nodeArgs = ['--expose-gc', '--import', hooks];
+  if (options.profileDir !== undefined) {
+    fs.mkdirSync(options.profileDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
+  }
+  const command = options.cpu === undefined ? process.execPath : 'taskset';
+  const commandArgs = [...(options.cpu === undefined ? [] : ['-c', options.cpu, process.execPath]), ...nodeArgs, script, ...args];
+  const child: ChildProcess = spawn(command, commandArgs, {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_STATS_FILE: statsFile, ...env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > 200) lines.shift();
+  };
+  readline.createInterface({ input: child.stderr! }).on('line', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${impl} did not start within 60 s\n${lines.join('\n')}`)), 60_000);
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line);
+      if (!line.includes('"parley started"') && !line.includes('"listening"')) return;
+      try {
+        const entry = JSON.parse(line) as { port?: number };
+        clearTimeout(timer);
+        resolve(entry.port ?? 0);
+      } catch {
+        // not JSON: ignore
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${impl} exited with ${code} before listening\n${lines.join('\n')}`));
+    });
+  });
+
+  return {
+    impl,
+    pid: child.pid!,
+    host: '127.0.0.1',
+    port,
+    statsFile,
+    tail: () => lines.slice(-30).join('\n'),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
