@@ -31,6 +31,15 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PARLEY_DATA_DIR: z.string().default('./data'),
   KAFKA_BROKERS: z.string().optional(),
+  /**
+   * How long a silent consumer keeps its partitions before the group gives them
+   * to another instance: the time a crashed processor blocks its rooms.
+   */
+  PARLEY_KAFKA_SESSION_TIMEOUT_MS: int(30_000),
+  /** Replicas per topic at creation; -1 takes the broker's default (use 3 in production). */
+  PARLEY_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
+  /** min.insync.replicas at creation (2 with 3 replicas): acks=all then means two copies. */
+  PARLEY_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().positive().optional(),
   /** Prefix of Parley's topics and consumer groups, so deployments can share a cluster. */
   PARLEY_LOG_NAMESPACE: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
   DATABASE_URL: z.string().optional(),

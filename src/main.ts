@@ -33,6 +33,8 @@ import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
 import type { Consumer, Log } from './log/port.ts';
+import { createKafkaLog } from './log/kafka-log.ts';
+import { namespacedLog } from './log/namespaced-log.ts';
 import { openSqliteLog } from './log/sqlite-log.ts';
 import { replay } from './log/replay.ts';
 import { topicSpecs } from './log/topics.ts';
@@ -57,7 +59,20 @@ export interface Running {
 }
 
 function openLog(config: Config, logger: Logger): Log {
-  if (config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set, but the Kafka log adapter is not built yet');
+  if (config.KAFKA_BROKERS) {
+    const kafka = createKafkaLog({
+      brokers: config.KAFKA_BROKERS.split(',').map((broker) => broker.trim()).filter(Boolean),
+      clientId: 'parley',
+      logger,
+      sessionTimeoutMs: config.PARLEY_KAFKA_SESSION_TIMEOUT_MS,
+      replicationFactor: config.PARLEY_KAFKA_REPLICATION_FACTOR,
+      ...(config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS === undefined
+        ? {}
+        : { minInsyncReplicas: config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS }),
+      onError: (error, context) => logger.error({ err: error, context }, 'log failure'),
+    });
+    return namespacedLog(kafka, config.PARLEY_LOG_NAMESPACE);
+  }
   fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
   return openSqliteLog({
     path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'),
