@@ -136,4 +136,68 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
       return profile.body.status?.online === false && profile.body.status?.last_seen_at !== null;
     }, 'alice offline with last_seen_at');
   });
+
+  test('20 concurrent accepts of one friend request through all instances make one friendship', async () => {
+    const [alice, bob] = [await registerUser(url(0), 'acc'), await registerUser(url(1), 'acc')];
+    const sent = await request(url(0), 'POST', '/api/v1/friends/requests', { token: alice.token, body: { user_id: bob.id } });
+    expect(sent.status).toBe(201);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        request(url(n % 3), 'POST', `/api/v1/friends/requests/${sent.body.request.id}/accept`, { token: bob.token }),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status !== 200).every((a) => a.body.error.code === 'request_not_found')).toBe(true);
+    const rows = await cluster.query<{ n: number }>(
+      'select count(*) as n from friendships where (user_id = ? and friend_id = ?) or (user_id = ? and friend_id = ?)',
+      [alice.id, bob.id, bob.id, alice.id],
+    );
+    expect(Number(rows[0]!.n)).toBe(2);
+  });
+
+  test('remove-while-posting across instances: every 201 is stored, nothing after the removal is from the removed member', async () => {
+    const [owner, poster] = [await registerUser(url(0), 'rwp'), await registerUser(url(1), 'rwp')];
+    const roomId = await roomOf(owner, [poster]);
+    const posts = Array.from({ length: 20 }, (_, n) =>
+      request(url(n % 3), 'POST', `/api/v1/rooms/${roomId}/messages`, {
+        token: poster.token,
+        body: { client_msg_id: `p${n}`, content: `p${n}` },
+      }),
+    );
+    const removal = request(url(2), 'DELETE', `/api/v1/rooms/${roomId}/members/${poster.id}`, { token: owner.token });
+    const [answers, removed] = await Promise.all([Promise.all(posts), removal]);
+    expect(removed.status).toBe(204);
+    expect(answers.every((a) => a.status === 201 || a.body.error?.code === 'room_not_found')).toBe(true);
+    const accepted = answers.filter((a) => a.status === 201).map((a) => a.body.id as string);
+    const stored = await fullHistory(url(0), owner, roomId);
+    expect(stored.map((m) => m.seq)).toEqual(range1(stored.length));
+    expect(stored.map((m) => m.id).sort()).toEqual([...accepted].sort());
+    const after = await request(url(1), 'POST', `/api/v1/rooms/${roomId}/messages`, {
+      token: poster.token,
+      body: { client_msg_id: 'late', content: 'too late' },
+    });
+    expect(after.status).toBe(404);
+  });
+
+  test('concurrent role changes through all instances leave exactly one outcome and always an owner', async () => {
+    const [owner, a, b] = [await registerUser(url(0), 'role'), await registerUser(url(1), 'role'), await registerUser(url(2), 'role')];
+    const roomId = await roomOf(owner, [a, b]);
+    const changes = await Promise.all(
+      [a, b, a, b, a, b].map((member, n) =>
+        request(url(n % 3), 'PATCH', `/api/v1/rooms/${roomId}/members/${member.id}`, {
+          token: owner.token,
+          body: { role: n < 2 ? 'owner' : n < 4 ? 'admin' : 'member' },
+        }),
+      ),
+    );
+    expect(changes.every((c) => c.status === 200 || c.status === 403 || c.status === 409)).toBe(true);
+    const room = await request(url(0), 'GET', `/api/v1/rooms/${roomId}`, { token: owner.token });
+    const roles = room.body.members.map((m: { role: string }) => m.role);
+    expect(roles).toContain('owner');
+    // All instances answer the same membership (one read model).
+    for (const i of [1, 2]) {
+      const seen = await request(url(i), 'GET', `/api/v1/rooms/${roomId}`, { token: owner.token });
+      expect(seen.body.members).toEqual(room.body.members);
+    }
+  });
 });
