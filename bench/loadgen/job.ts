@@ -104,6 +104,11 @@ export interface PhaseResult {
   otherLoadgenCpuPct: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
+  /**
+   * The window on CLOCK_MONOTONIC in µs (the clock V8 CPU profiles use), so a
+   * server profile can be cut to it: bench/profile-summary.ts --results … --phase ….
+   */
+  monotonicUs: [number, number];
 }
 
 export interface MemorySample {

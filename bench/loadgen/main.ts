@@ -245,6 +245,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const cpu0 = processCpuSeconds(job.serverPid);
   const own0 = ownCpuSeconds();
   const busy0 = cpuBusySeconds();
+  const mono0 = process.hrtime.bigint();
   const t0 = performance.now();
   recording = true;
   await sleep(spec.durationS * 1000);
@@ -253,6 +254,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const cpu1 = processCpuSeconds(job.serverPid);
   const own1 = ownCpuSeconds();
   const busy1 = cpuBusySeconds();
+  const mono1 = process.hrtime.bigint();
   const { rss } = processRss(job.serverPid);
   sending = false;
   if (ticker !== undefined) clearInterval(ticker);
@@ -297,6 +299,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     otherServerCpuPct: round((100 * (busy1[job.serverCpu]! - busy0[job.serverCpu]! - serverCpuS)) / windowS, 1),
     otherLoadgenCpuPct: round((100 * (busy1[job.loadgenCpu]! - busy0[job.loadgenCpu]! - loadgenCpuS)) / windowS, 1),
     loadAverage: round(os.loadavg()[0]!, 2),
+    monotonicUs: [Number(mono0 / 1000n), Number(mono1 / 1000n)],
   };
   if (spec.kind === 'closed') result.inFlight = spec.inFlight;
   else {
@@ -396,6 +399,7 @@ function emptyPhase(spec: PhaseSpec): PhaseResult {
     otherServerCpuPct: 0,
     otherLoadgenCpuPct: 0,
     loadAverage: 0,
+    monotonicUs: [0, 0],
     ...(spec.kind === 'open' ? { offeredMessagesPerS: spec.messagesPerS } : {}),
   };
 }
