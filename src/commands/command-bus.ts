@@ -69,19 +69,25 @@ export async function createCommandBus(options: {
         }, timeoutMs);
         pending.set(commandId, { resolve, timer });
       });
-      try {
-        await log.append(topics.commands, [
-          {
-            key: aggregateId,
-            value: encodeCommand(command),
-            headers: {
-              [headers.commandType]: command.type,
-              [headers.commandId]: commandId,
-              [headers.replyTo]: instanceId,
-              [headers.correlationId]: correlationId ?? commandId,
-            },
+      const appended = log.append(topics.commands, [
+        {
+          key: aggregateId,
+          value: encodeCommand(command),
+          headers: {
+            [headers.commandType]: command.type,
+            [headers.commandId]: commandId,
+            [headers.replyTo]: instanceId,
+            [headers.correlationId]: correlationId ?? commandId,
           },
-        ]);
+        },
+      ]);
+      try {
+        // The timeout covers the append too: while the log is unreachable an
+        // append may retry for much longer (Kafka: up to its retry budget), and
+        // the client hears "unavailable, retry" instead of waiting for it.
+        // Racing also keeps a timeout that fires during the append from being
+        // an unhandled rejection (which ends the process).
+        await Promise.race([appended, outcome]);
       } catch (error) {
         clearTimeout(pending.get(commandId)?.timer);
         pending.delete(commandId);
