@@ -73,3 +73,24 @@ export async function redisAvailable(suite: string, url: string = testRedisUrl):
   });
   return ok ? url : undefined;
 }
+
+/**
+ * A Confluent-compatible schema registry for tests: PARLEY_TEST_SCHEMA_REGISTRY_URL,
+ * else the local stack's Apicurio (scripts/stack.sh, PARLEY_REGISTRY_PORT).
+ */
+export const testSchemaRegistryUrl =
+  process.env.PARLEY_TEST_SCHEMA_REGISTRY_URL ??
+  `http://127.0.0.1:${process.env.PARLEY_REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`;
+
+/** Resolves the registry URL when GET /subjects answers 200 (see infraAvailable), else undefined. */
+export async function schemaRegistryAvailable(suite: string, url: string = testSchemaRegistryUrl): Promise<string | undefined> {
+  const ok = await infraAvailable('schema registry', url, suite, async () => {
+    // fetch says only "fetch failed"; the cause says why (ECONNREFUSED …).
+    const response = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(3000) }).catch((error: Error) => {
+      throw (error.cause as Error | undefined) ?? error;
+    });
+    if (response.status !== 200) throw new Error(`GET /subjects answered HTTP ${response.status}`);
+    await response.arrayBuffer();
+  });
+  return ok ? url : undefined;
+}
