@@ -856,13 +856,21 @@ start_registry() {
     started=$(now_ms)
     # Same detachment as Kafka's (setsid, nohup, no lock fd). The Quarkus
     # settings are the upstream image's, but for the H2 file and the address.
+    # Apicurio 2.4's SQL storage on H2 copes badly with concurrent writes:
+    # registrations racing for its id sequences get HTTP 500 (lock timeouts,
+    # "Concurrent update in table SEQUENCES") or 409 "already exists". One
+    # writer at a time is fine. LOCK_TIMEOUT=3 s (H2's default is 1 s) lets
+    # short waits pass; src/log/registry-codec.ts registers one subject at a
+    # time and retries those answers, so three Parley processes starting at
+    # once on an empty registry get through (in ~40 s instead of ~2 s).
+    # A pool of 20 (upstream: 100): lock waits hold connections.
     # shellcheck disable=SC2086 # REGISTRY_HEAP_OPTS is a list of flags
-    REGISTRY_DATASOURCE_URL="jdbc:h2:file:$REGISTRY_DATA/registry;DB_CLOSE_ON_EXIT=FALSE" \
+    REGISTRY_DATASOURCE_URL="jdbc:h2:file:$REGISTRY_DATA/registry;DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=3000" \
       setsid nohup "$JAVA" $REGISTRY_HEAP_OPTS -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
       -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
       -Dquarkus.http.host="$REGISTRY_HOST" -Dquarkus.http.port="$REGISTRY_PORT" \
       -Dquarkus.datasource.jdbc.min-size=1 -Dquarkus.datasource.jdbc.initial-size=1 \
-      -Dquarkus.datasource.jdbc.max-size=8 \
+      -Dquarkus.datasource.jdbc.max-size=20 \
       -jar "$REGISTRY_JAR" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$REGISTRY_PID_FILE"
