@@ -63,7 +63,7 @@ export function queryRoutes(options: {
   router.get('/users', async (ctx) => {
     const { q, limit } = parseQuery(ctx, userSearchQuery);
     const hidden = await blockPeersOf(db, ctx.state.userId);
-    const users = await searchUsers(db, escapeLike(q.normalize('NFKC').toLowerCase()), limit + hidden.size);
+    const users = await searchUsers(db, engine, escapeLike(q.normalize('NFKC').toLowerCase()), limit + hidden.size);
     ctx.body = { users: users.filter((user) => !hidden.has(user.id)).slice(0, limit) };
   });
 

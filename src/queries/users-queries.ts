@@ -2,6 +2,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import type { Engine } from '../store/store.ts';
 import { userView, type UserView } from './wire.ts';
 
 export async function findUserById(db: Kysely<Database>, id: string): Promise<UserView | undefined> {
@@ -25,16 +26,23 @@ export async function existingUserIds(db: Kysely<Database>, ids: string[]): Prom
   return new Set(rows.map((row) => row.id));
 }
 
-/** Users whose username or display name starts with `prefix` (already LIKE-escaped). */
-export async function searchUsers(db: Kysely<Database>, prefix: string, limit: number): Promise<UserView[]> {
+/**
+ * Users whose username or display name starts with `prefix` (already
+ * LIKE-escaped and folded: NFKC, lower case). Display names are folded in SQL
+ * the same way — SQLite's own lower() only knows ASCII, so it gets
+ * parley_fold() (registered in store/sqlite-dialect.ts); MySQL's lower() under
+ * utf8mb4_unicode_ci folds all of Unicode.
+ */
+export async function searchUsers(db: Kysely<Database>, engine: Engine, prefix: string, limit: number): Promise<UserView[]> {
   const pattern = `${prefix}%`;
+  const foldedName = engine === 'mysql' ? sql`lower(display_name)` : sql`parley_fold(display_name)`;
   const rows = await db
     .selectFrom('users')
     .selectAll()
     .where((eb) =>
       eb.or([
         eb(sql`username`, 'like', sql`${pattern} escape '\\'`),
-        eb(sql`lower(display_name)`, 'like', sql`${pattern} escape '\\'`),
+        eb(foldedName, 'like', sql`${pattern} escape '\\'`),
       ]),
     )
     .orderBy('username')

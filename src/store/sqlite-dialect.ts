@@ -42,6 +42,10 @@ export function openSqliteFile(filename: string): SqliteFile {
   database.exec('PRAGMA synchronous = NORMAL');
   database.exec('PRAGMA foreign_keys = ON');
   database.exec('PRAGMA busy_timeout = 5000');
+  // Unicode case folding for searches (SQLite's lower() only folds ASCII).
+  database.function('parley_fold', { deterministic: true }, (value) =>
+    typeof value === 'string' ? value.normalize('NFKC').toLowerCase() : value,
+  );
   const statements = new Map<string, ReturnType<typeof adaptStatement>>();
   const dialect = new SqliteDialect({
     database: {
