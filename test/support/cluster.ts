@@ -7,11 +7,13 @@
 import crypto from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
+import { mysqlAvailable, testMysqlUrl } from '../../src/store/testing/engines.ts';
+
+export { mysqlAvailable, testMysqlUrl };
 import { infraAvailable, redisAvailable } from './infra.ts';
 import { startParley, tempDataDir, type ParleyProcess, type StartOptions } from './server.ts';
 
 export const testKafkaBrokers = (process.env.PARLEY_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-export const testMysqlUrl = process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
 export async function kafkaAvailable(suite: string): Promise<boolean> {
   return infraAvailable('Kafka', testKafkaBrokers.join(','), suite, async () => {
@@ -29,13 +31,6 @@ export async function kafkaAvailable(suite: string): Promise<boolean> {
     } finally {
       await admin.disconnect();
     }
-  });
-}
-
-export async function mysqlAvailable(suite: string): Promise<boolean> {
-  return infraAvailable('MySQL/MariaDB', testMysqlUrl, suite, async () => {
-    const connection = await mysql.createConnection({ uri: testMysqlUrl, connectTimeout: 2000 });
-    await connection.end();
   });
 }
 

@@ -14,11 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import mysql from 'mysql2/promise';
+import { infraAvailable } from '../../../test/support/infra.ts';
 import { migrateToLatest } from '../migrate.ts';
 import { openStore, type Engine, type Store } from '../store.ts';
 
 export const testMysqlUrl = process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-const requireInfra = process.env.PARLEY_REQUIRE_INFRA === '1';
 
 export interface TestEngine {
   name: Engine;
@@ -29,7 +29,7 @@ export interface TestEngine {
 }
 
 export async function testEngines(suite: string): Promise<TestEngine[]> {
-  return [sqliteEngine(suite), mysqlEngine(suite, await mysqlReachable(suite))];
+  return [sqliteEngine(suite), mysqlEngine(suite, await mysqlAvailable(suite))];
 }
 
 function sqliteEngine(suite: string): TestEngine {
@@ -71,18 +71,10 @@ async function migrated(store: Store): Promise<Store> {
   return store;
 }
 
-async function mysqlReachable(suite: string): Promise<boolean> {
-  try {
+/** Resolves true when MySQL answers (see infraAvailable for what happens when it does not). */
+export function mysqlAvailable(suite: string): Promise<boolean> {
+  return infraAvailable('MySQL/MariaDB', testMysqlUrl, suite, async () => {
     const connection = await mysql.createConnection({ uri: testMysqlUrl, connectTimeout: 2000 });
     await connection.end();
-    return true;
-  } catch (error) {
-    if (requireInfra) throw new Error(`PARLEY_REQUIRE_INFRA=1 but MySQL at ${testMysqlUrl} is unreachable`, { cause: error });
-    const bar = '!'.repeat(72);
-    console.warn(
-      `\n${bar}\n!! ${suite}: MySQL/MariaDB at ${testMysqlUrl} is unreachable (${(error as Error).message}).\n` +
-        `!! The MySQL suite is SKIPPED. Set PARLEY_REQUIRE_INFRA=1 to make this fail.\n${bar}\n`,
-    );
-    return false;
-  }
+  });
 }
