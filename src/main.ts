@@ -32,6 +32,7 @@ import { uploadRoutes } from './infra/upload-routes.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
+import { createRegistryCodec } from './log/registry-codec.ts';
 import type { Consumer, Log } from './log/port.ts';
 import { createKafkaLog } from './log/kafka-log.ts';
 import { namespacedLog } from './log/namespaced-log.ts';
@@ -122,7 +123,16 @@ async function openFileStorage(config: Config): Promise<FileStorage> {
   });
 }
 
-function eventCodec(): EventCodec {
+/**
+ * Confluent wire format through the schema registry when SCHEMA_REGISTRY_URL
+ * is set (every version registered at start, subject = record name,
+ * FULL_TRANSITIVE; a refused schema stops start-up); otherwise single-object
+ * encoding with the schema files' fingerprints. Both read both.
+ */
+async function eventCodec(config: Config): Promise<EventCodec> {
+  if (config.SCHEMA_REGISTRY_URL) {
+    return createRegistryCodec({ url: config.SCHEMA_REGISTRY_URL, schemasDir, compatibility: 'FULL_TRANSITIVE' });
+  }
   const codec = createAvroCodec({ schemasDir });
   return { encode: codec.encodeEvent, decode: codec.decodeEvent };
 }
@@ -145,7 +155,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     }),
   );
   const store = await openMigratedStore(config);
-  const codec = eventCodec();
+  const codec = await eventCodec(config);
   // Progress of a local projector arrives in-process; another instance's is
   // polled from the offsets table while someone waits for it.
   const progress = createProjectionProgress(store.db);
@@ -344,7 +354,7 @@ export async function cli(argv: string[]): Promise<void> {
       process.once('SIGTERM', () => abort.abort());
       const out = options.out === undefined ? process.stdout : fs.createWriteStream(options.out);
       const bar = progressBar('replay', options.progress ?? process.stderr.isTTY);
-      const written = await replay(log, eventCodec(), options, out, bar, abort.signal);
+      const written = await replay(log, await eventCodec(config), options, out, bar, abort.signal);
       bar(Number.NaN, Number.NaN);
       process.stderr.write(`replay: ${written} records\n`);
       if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
