@@ -3,6 +3,7 @@
 //   npm run bench -- <scenario|all> [--quick] [--rounds N] [--mode embedded|distributed]
 //                    [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
 //                    [--duration SECONDS] [--only PHASE,…]   (for profiling one phase)
+//                    [--parley-b DIR]   (adds impl parley-b: Parley from another checkout, for A/B of code)
 //
 // Scenarios: fanout-wide (1), fanout-small (2), idle (3), e2e (4), commands (5),
 // rebuild (6); `all` runs them in that order. Every scenario that compares
@@ -13,13 +14,12 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Impl } from './loadgen/protocols.ts';
 import { runCommands } from './scenarios/commands.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
 import { runRebuild } from './scenarios/rebuild.ts';
-import type { BenchOptions } from './support/harness.ts';
+import type { BenchOptions, Target } from './support/harness.ts';
 
 const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
   'fanout-wide': (options) => runFanout(options, 'wide'),
@@ -33,7 +33,7 @@ const aliases: Record<string, string> = { '1': 'fanout-wide', '2': 'fanout-small
 
 const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-6|all> [--quick] [--rounds N]
                       [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
-                      [--duration SECONDS] [--only PHASE,…]`;
+                      [--duration SECONDS] [--only PHASE,…] [--parley-b DIR]`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,6 +46,7 @@ const { values, positionals } = parseArgs({
     'fresh-fixture': { type: 'boolean', default: false },
     duration: { type: 'string' },
     only: { type: 'string' },
+    'parley-b': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -57,14 +58,14 @@ if (values.help || positionals.length === 0) {
 const names = positionals.flatMap((name) => (name === 'all' ? Object.keys(scenarios) : [aliases[name] ?? name]));
 const unknown = names.filter((name) => !(name in scenarios));
 const mode = values.mode;
-const impls = values.impls.split(',').map((impl) => impl.trim()) as Impl[];
+const impls = values.impls.split(',').map((impl) => impl.trim()) as Target[];
 const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
 if (unknown.length > 0 || (mode !== 'embedded' && mode !== 'distributed') || !Number.isInteger(rounds) || rounds < 1) {
   process.stderr.write(`${unknown.length > 0 ? `unknown scenario: ${unknown.join(', ')}\n` : ''}${usage}\n`);
   process.exit(2);
 }
-if (impls.some((impl) => !['parley', 'ws', 'sio'].includes(impl))) {
-  process.stderr.write(`--impls takes parley, ws, sio\n`);
+if (impls.some((impl) => !['parley', 'ws', 'sio', 'parley-b'].includes(impl))) {
+  process.stderr.write(`--impls takes parley, ws, sio (and parley-b with --parley-b DIR)\n`);
   process.exit(2);
 }
 
@@ -80,6 +81,7 @@ const options: BenchOptions = {
   ...(values.profile === undefined ? {} : { profileDir: path.resolve(values.profile) }),
   ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),
   ...(values.only === undefined ? {} : { only: values.only.split(',') }),
+  ...(values['parley-b'] === undefined ? {} : { parleyB: path.resolve(values['parley-b']) }),
 };
 
 let failed = 0;

@@ -109,6 +109,8 @@ export interface PhaseResult {
    * server profile can be cut to it: bench/profile-summary.ts --results … --phase ….
    */
   monotonicUs: [number, number];
+  /** The load generator's own event-loop delay over the window: when it stalls, latencies are its own. */
+  loadgenLagMs: { p99: number; max: number };
 }
 
 export interface MemorySample {

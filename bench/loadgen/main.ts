@@ -17,6 +17,7 @@ import { protocolFor } from './protocols.ts';
 import { intAfter, RawWs, startsWithAt } from './raw-ws.ts';
 import { cpuBusySeconds, ownCpuSeconds, processCpuSeconds, processRss } from '../support/proc.ts';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const job = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as LoadJob;
 const protocol = protocolFor(job.impl);
@@ -245,6 +246,8 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const cpu0 = processCpuSeconds(job.serverPid);
   const own0 = ownCpuSeconds();
   const busy0 = cpuBusySeconds();
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const mono0 = process.hrtime.bigint();
   const t0 = performance.now();
   recording = true;
@@ -254,6 +257,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const cpu1 = processCpuSeconds(job.serverPid);
   const own1 = ownCpuSeconds();
   const busy1 = cpuBusySeconds();
+  lag.disable();
   const mono1 = process.hrtime.bigint();
   const { rss } = processRss(job.serverPid);
   sending = false;
@@ -300,6 +304,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     otherLoadgenCpuPct: round((100 * (busy1[job.loadgenCpu]! - busy0[job.loadgenCpu]! - loadgenCpuS)) / windowS, 1),
     loadAverage: round(os.loadavg()[0]!, 2),
     monotonicUs: [Number(mono0 / 1000n), Number(mono1 / 1000n)],
+    loadgenLagMs: { p99: round(lag.percentile(99) / 1e6, 2), max: round(lag.max / 1e6, 2) },
   };
   if (spec.kind === 'closed') result.inFlight = spec.inFlight;
   else {
@@ -400,6 +405,7 @@ function emptyPhase(spec: PhaseSpec): PhaseResult {
     otherLoadgenCpuPct: 0,
     loadAverage: 0,
     monotonicUs: [0, 0],
+    loadgenLagMs: { p99: 0, max: 0 },
     ...(spec.kind === 'open' ? { offeredMessagesPerS: spec.messagesPerS } : {}),
   };
 }

@@ -10,10 +10,9 @@
 // Distributed (TODO): post to instance A, receive on instance B.
 
 import type { LoadResult, PhaseSpec } from '../loadgen/job.ts';
-import type { Impl } from '../loadgen/protocols.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { parleyFixture, syntheticPopulation } from '../support/fixture.ts';
-import { interleaved, machine, runLoadgen, selected, timing, withServer, type BenchOptions } from '../support/harness.ts';
+import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withServer, type BenchOptions, type Target } from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
 const ROOMS = 200;
@@ -59,19 +58,19 @@ export async function runE2e(options: BenchOptions): Promise<void> {
     // trip on the same broker as the floor. Needs src/log/kafka-log.ts in main.
     throw new Error('end to end on the distributed stack is not wired yet (needs the Kafka adapter in main)');
   }
-  const impls = options.impls.filter((impl): impl is Impl => impl !== 'sio');
-  const fixture = impls.includes('parley') ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
+  const impls = options.impls.filter((impl): impl is Target => impl !== 'sio');
+  const fixture = impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
   const phases = e2ePhases(options);
 
   const records = await interleaved(options, impls, (impl) =>
     withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
-      const population = impl === 'parley' ? fixture!.population : synthetic;
+      const population = isParley(impl) ? fixture!.population : synthetic;
       const rooms = population.small.slice(0, ROOMS);
       const users = rooms.flatMap((room) => room.members);
       const result: LoadResult = await runLoadgen(
         options,
-        jobFor(impl, server, population, users, rooms, phases, { latencyExcludesSender: true }),
+        jobFor(wire(impl), server, population, users, rooms, phases, { latencyExcludesSender: true }),
       );
       if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
       return result;

@@ -19,7 +19,7 @@ import type { LoadJob, LoadResult, PhaseSpec } from '../loadgen/job.ts';
 import type { Impl } from '../loadgen/protocols.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { parleyFixture, roomsByUser, SMALL_ROOMS, syntheticPopulation, type Population, type RoomRef } from '../support/fixture.ts';
-import { interleaved, machine, runLoadgen, selected, timing, withServer, type BenchOptions } from '../support/harness.ts';
+import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withServer, type BenchOptions, type Target } from '../support/harness.ts';
 import { LOADGEN_CPU, SERVER_CPU, type RunningServer } from '../support/targets.ts';
 
 export type FanoutShape = 'wide' | 'small';
@@ -109,7 +109,7 @@ export const fanoutMetrics: MetricSpec[] = [
   { key: 'otherCpuPct', label: 'other processes on CPUs 0+1 %', digits: 0 },
 ];
 
-export function fanoutSamples(records: { round: number; impl: Impl; result: LoadResult }[]): Sample[] {
+export function fanoutSamples(records: { round: number; impl: Target; result: LoadResult }[]): Sample[] {
   return records.flatMap(({ round, impl, result }) =>
     result.phases.map((phase) => ({
       group: phase.name,
@@ -144,17 +144,17 @@ export async function runFanout(options: BenchOptions, shape: FanoutShape): Prom
     throw new Error('fan-out on the distributed stack is not wired yet (needs the Kafka adapter in main)');
   }
   const scenario = shape === 'wide' ? 'fanout-wide' : 'fanout-small';
-  const fixture = options.impls.includes('parley') ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
+  const fixture = options.impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
   const phases = fanoutPhases(options, shape);
   const smallRooms = options.quick ? QUICK_SMALL_ROOMS : SMALL_ROOMS;
 
   const records = await interleaved(options, options.impls, (impl) =>
     withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
-      const population = impl === 'parley' ? fixture!.population : synthetic;
+      const population = isParley(impl) ? fixture!.population : synthetic;
       const rooms = shape === 'wide' ? [population.wide] : population.small.slice(0, smallRooms);
       const users = rooms.flatMap((room) => room.members);
-      const result = await runLoadgen(options, jobFor(impl, server, population, users, rooms, phases));
+      const result = await runLoadgen(options, jobFor(wire(impl), server, population, users, rooms, phases));
       if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
       return result;
     }),

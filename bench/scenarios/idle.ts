@@ -10,7 +10,7 @@
 import type { LoadResult } from '../loadgen/job.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { parleyFixture, syntheticPopulation, USERS } from '../support/fixture.ts';
-import { interleaved, machine, runLoadgen, withServer, type BenchOptions } from '../support/harness.ts';
+import { interleaved, isParley, machine, runLoadgen, wire, withServer, type BenchOptions } from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
 const SOCKETS_PER_USER = 2;
@@ -30,15 +30,15 @@ export async function runIdle(options: BenchOptions): Promise<void> {
     // TODO(distributed): same job against a gateway-only Parley with Redis presence.
     throw new Error('idle on the distributed stack is not wired yet (needs the Kafka adapter in main)');
   }
-  const fixture = options.impls.includes('parley') ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
+  const fixture = options.impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
   const userCount = options.quick ? 1_000 : USERS;
   const users = Array.from({ length: userCount * SOCKETS_PER_USER }, (_, i) => i % userCount);
 
   const records = await interleaved(options, options.impls, (impl) =>
     withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
-      const population = impl === 'parley' ? fixture!.population : synthetic;
-      const job = jobFor(impl, server, population, users, [], [], {
+      const population = isParley(impl) ? fixture!.population : synthetic;
+      const job = jobFor(wire(impl), server, population, users, [], [], {
         memory: { settleS: options.quick ? 0.3 : 2, warmSockets: 200 },
       });
       // jobFor maps users to sockets one to one; with two sockets per user it

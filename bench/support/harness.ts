@@ -11,12 +11,25 @@ import type { LoadJob, LoadResult } from '../loadgen/job.ts';
 import type { Impl } from '../loadgen/protocols.ts';
 import { LOADGEN_CPU, repoRoot, SERVER_CPU, startServer, type RunningServer, type ServerOptions } from './targets.ts';
 
+/**
+ * A server under test: Parley, a baseline, or `parley-b` — Parley from
+ * another checkout (--parley-b DIR), to compare two versions of the code
+ * interleaved on the same fixture.
+ */
+export type Target = Impl | 'parley-b';
+
+/** The wire protocol a target speaks. */
+export const wire = (target: Target): Impl => (target === 'parley-b' ? 'parley' : target);
+export const isParley = (target: Target): boolean => wire(target) === 'parley';
+
 export interface BenchOptions {
   quick: boolean;
   rounds: number;
   mode: 'embedded' | 'distributed';
   /** Servers to compare, in the order they run inside a round. */
-  impls: Impl[];
+  impls: Target[];
+  /** The checkout `parley-b` runs from. */
+  parleyB?: string;
   /** Write V8 CPU profiles of the servers (node --cpu-prof) to this dir. */
   profileDir?: string;
   freshFixture: boolean;
@@ -38,7 +51,7 @@ export function selected<T extends { name: string }>(options: BenchOptions, phas
   return options.only === undefined ? phases : phases.filter((phase) => options.only!.includes(phase.name));
 }
 
-export interface RunRecord<R = LoadResult, I extends string = Impl> {
+export interface RunRecord<R = LoadResult, I extends string = Target> {
   round: number;
   impl: I;
   result: R;
@@ -49,7 +62,7 @@ export interface RunRecord<R = LoadResult, I extends string = Impl> {
  * on a fresh process, so drift (thermal, page cache, a noisy neighbour) hits
  * all of them alike.
  */
-export async function interleaved<R, I extends string = Impl>(
+export async function interleaved<R, I extends string = Target>(
   options: BenchOptions,
   impls: I[],
   run: (impl: I, round: number) => Promise<R>,
@@ -67,13 +80,19 @@ export async function interleaved<R, I extends string = Impl>(
 /** Starts `impl` on the server CPU, hands it to `use`, and always stops it. */
 export async function withServer<T>(
   options: BenchOptions,
-  impl: Impl,
+  impl: Target,
   serverOptions: ServerOptions,
   use: (server: RunningServer) => Promise<T>,
 ): Promise<T> {
   const profileDir =
     options.profileDir === undefined ? undefined : path.join(options.profileDir, `${impl}-${Date.now().toString(36)}`);
-  const server = await startServer(impl, { cpu: SERVER_CPU, ...serverOptions, ...(profileDir ? { profileDir } : {}) });
+  if (impl === 'parley-b' && options.parleyB === undefined) throw new Error('parley-b needs --parley-b DIR');
+  const server = await startServer(wire(impl), {
+    cpu: SERVER_CPU,
+    ...serverOptions,
+    ...(profileDir ? { profileDir } : {}),
+    ...(impl === 'parley-b' ? { parleyRoot: options.parleyB } : {}),
+  });
   try {
     return await use(server);
   } catch (error) {

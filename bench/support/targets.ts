@@ -31,6 +31,8 @@ export interface ServerOptions {
   parleyTemplate?: string;
   /** Parley: run on this data dir itself (kept on stop). */
   parleyDataDir?: string;
+  /** Parley: the checkout to run (default: this one). */
+  parleyRoot?: string;
   /** Extra environment for the server. */
   env?: Record<string, string>;
   /** Write a V8 CPU profile here (node --cpu-prof). */
@@ -73,7 +75,7 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
       dataDir = path.join(workDir, 'data');
       fs.cpSync(options.parleyTemplate, dataDir, { recursive: true });
     }
-    script = path.join(repoRoot, 'src/main.ts');
+    script = path.join(options.parleyRoot ?? repoRoot, 'src/main.ts');
     args = ['start'];
     env = parleyEnv(dataDir);
   } else {
@@ -87,7 +89,7 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
   const command = options.cpu === undefined ? process.execPath : 'taskset';
   const commandArgs = [...(options.cpu === undefined ? [] : ['-c', options.cpu, process.execPath]), ...nodeArgs, script, ...args];
   const child: ChildProcess = spawn(command, commandArgs, {
-    cwd: repoRoot,
+    cwd: options.parleyRoot ?? repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_STATS_FILE: statsFile, ...env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
