@@ -22,6 +22,17 @@ export interface Projection {
   topic?: string;
   /** Applies one event; must only touch this projection's tables. */
   apply(trx: Transaction<Database>, event: DomainEvent, record: LogRecord): Promise<void>;
+  /**
+   * Applies a batch's events in order, with fewer statements (multi-row
+   * writes). Optional: when present the runner calls it instead of `apply`,
+   * and it must leave exactly the rows `apply` on each event in turn would.
+   */
+  applyBatch?(trx: Transaction<Database>, events: readonly AppliedEvent[]): Promise<void>;
+}
+
+export interface AppliedEvent {
+  event: DomainEvent;
+  record: LogRecord;
 }
 
 export interface RunnerOptions {
@@ -45,15 +56,21 @@ export async function runProjection(projection: Projection, options: RunnerOptio
     maxBatchSize: options.maxBatchSize,
     startAt: (partition) => storedOffset(db, projection.name, partition, topic),
     eachBatch: async ({ partition, records }) => {
-      const reached = await db.transaction().execute(async (trx) => {
+      // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
+      // locks their concurrent batches (multi-row writes) cannot deadlock.
+      const transaction = engine === 'mysql' ? db.transaction().setIsolationLevel('read committed') : db.transaction();
+      const reached = await transaction.execute(async (trx) => {
         const next = await lockOffset(trx, engine, projection.name, topic, partition);
         const fresh = records.filter((record) => record.offset >= next);
         if (fresh.length === 0) return next;
+        const events: AppliedEvent[] = [];
         for (const record of fresh) {
           const type = record.headers[headers.eventType];
           if (type === undefined || isStaleWrite(record)) continue;
-          await projection.apply(trx, { type, data: codec.decode(type, record.value) }, record);
+          events.push({ event: { type, data: codec.decode(type, record.value) }, record });
         }
+        if (projection.applyBatch !== undefined) await projection.applyBatch(trx, events);
+        else for (const { event, record } of events) await projection.apply(trx, event, record);
         const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
         await saveOffset(trx, projection.name, topic, partition, reachedOffset);
         return reachedOffset;
@@ -93,8 +110,12 @@ async function ensureOffsetRows(db: Kysely<Database>, projection: string, topic:
 
 /**
  * Reads the partition's offset inside the batch's transaction, locking the row
- * on MySQL so two consumers of one partition (a rebalance straggler) serialise.
- * SQLite has a single writer, so its transactions already do.
+ * so two consumers of one partition (a rebalance straggler, or a rebuild and a
+ * server handing over) serialise. MySQL: SELECT … FOR UPDATE. SQLite has one
+ * writer, but its transactions begin deferred: one that read first and then
+ * writes fails with SQLITE_BUSY when another process (`parley rebuild` beside
+ * a server) committed in between. Writing first takes the write lock at once,
+ * and waits for it (busy_timeout) instead.
  */
 async function lockOffset(
   trx: Transaction<Database>,
@@ -103,14 +124,25 @@ async function lockOffset(
   topic: string,
   partition: number,
 ): Promise<number> {
-  let query = trx
+  if (engine === 'sqlite') {
+    const row = await trx
+      .updateTable('projection_offsets')
+      .set((eb) => ({ next_offset: eb.ref('next_offset') }))
+      .where('projection', '=', projection)
+      .where('topic', '=', topic)
+      .where('partition', '=', partition)
+      .returning('next_offset')
+      .executeTakeFirstOrThrow();
+    return Number(row.next_offset);
+  }
+  const row = await trx
     .selectFrom('projection_offsets')
     .select('next_offset')
     .where('projection', '=', projection)
     .where('topic', '=', topic)
-    .where('partition', '=', partition);
-  if (engine === 'mysql') query = query.forUpdate();
-  const row = await query.executeTakeFirstOrThrow();
+    .where('partition', '=', partition)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   return Number(row.next_offset);
 }
 

@@ -53,6 +53,11 @@ export async function searchUsers(db: Kysely<Database>, engine: Engine, prefix: 
 
 export async function lastSeenOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, number | null>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('users').select(['id', 'last_seen_at']).where('id', 'in', ids).execute();
+  const rows = await db
+    .selectFrom('users')
+    .leftJoin('user_last_seen as s', 's.user_id', 'users.id')
+    .select(['users.id', 's.last_seen_at'])
+    .where('users.id', 'in', ids)
+    .execute();
   return new Map(rows.map((row) => [row.id, row.last_seen_at === null ? null : Number(row.last_seen_at)]));
 }

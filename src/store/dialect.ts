@@ -1,7 +1,7 @@
 // The few places where SQLite and MySQL need different SQL, kept together so
 // the rest of the code never asks which database it talks to.
 
-import { MysqlAdapter, sql, type Kysely } from 'kysely';
+import { CompiledQuery, MysqlAdapter, sql, type Kysely } from 'kysely';
 import type { Engine } from './store.ts';
 
 /** Which engine a Kysely instance talks to (migrations only receive the instance). */
@@ -27,7 +27,11 @@ export function fullTextQuery(engine: Engine, text: string): string | null {
   return engine === 'mysql' ? words.map((w) => `+${w}*`).join(' ') : words.map((w) => `"${w}"*`).join(' ');
 }
 
-/** Ids of messages whose content matches, best first, within the given rooms. */
+/**
+ * Ids of messages whose content matches, best first, within the given rooms.
+ * Tables are named through sql.table() so a versioned read model's plugin
+ * (projections/versions.ts) points the query at the active version.
+ */
 export async function searchMessageIds(
   db: Kysely<any>,
   engine: Engine,
@@ -38,16 +42,150 @@ export async function searchMessageIds(
   if (roomIds.length === 0) return [];
   if (engine === 'mysql') {
     const rows = await sql<{ id: string }>`
-      select id from messages
+      select id from ${sql.table('messages')}
       where match(content) against (${query} in boolean mode)
         and room_id in (${sql.join(roomIds)}) and deleted = 0
       order by created_at desc limit ${limit}`.execute(db);
     return rows.rows.map((row) => row.id);
   }
+  // FTS5's MATCH takes the full-text table's own name on its left.
+  const fts = sql.table('messages_fts');
   const rows = await sql<{ id: string }>`
-    select m.id from messages_fts f join messages m on m.rowid = f.rowid
-    where messages_fts match ${query}
+    select m.id from ${fts} join ${sql.table('messages')} m on m.rowid = ${fts}.rowid
+    where ${fts} match ${query}
       and m.room_id in (${sql.join(roomIds)}) and m.deleted = 0
     order by m.created_at desc limit ${limit}`.execute(db);
   return rows.rows.map((row) => row.id);
+}
+
+export type Cell = string | number | null;
+
+/**
+ * The SQL name of `table` as `db` sees it: quoted, and renamed by the
+ * instance's plugins (a versioned read model's table, projections/versions.ts).
+ */
+function tableName(db: Kysely<any>, table: string): string {
+  return sql`${sql.table(table)}`.compile(db).sql;
+}
+
+const quote = (engine: Engine, name: string) => (engine === 'mysql' ? `\`${name}\`` : `"${name}"`);
+
+/** Bound values per statement: well under SQLite's 32,766 and MySQL's 65,535. */
+const maxParams = 8_000;
+/** And about this much text per statement (MySQL's max_allowed_packet is 16 MB by default). */
+const maxBytes = 1_000_000;
+
+function* chunks<Row>(rows: readonly Row[], paramsPerRow: number, maxRows: number, size: (row: Row) => number): Generator<Row[]> {
+  const limit = Math.max(1, Math.min(maxRows, Math.floor(maxParams / paramsPerRow)));
+  let start = 0;
+  while (start < rows.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < rows.length && end - start < limit && bytes < maxBytes) bytes += size(rows[end++]!);
+    yield rows.slice(start, end);
+    start = end;
+  }
+}
+
+const sizeOf = (row: Record<string, unknown>) => {
+  let size = 16;
+  for (const key in row) {
+    const value = row[key];
+    size += typeof value === 'string' ? value.length * 3 : 8;
+  }
+  return size;
+};
+
+/** `(?, ?, ?), (?, ?, ?)`, kept per shape: bulk writes repeat the same few. */
+const placeholderCache = new Map<string, string>();
+function placeholders(rows: number, perRow: number): string {
+  const key = `${rows}x${perRow}`;
+  let text = placeholderCache.get(key);
+  if (text === undefined) {
+    const one = `(${Array.from({ length: perRow }, () => '?').join(', ')})`;
+    text = Array.from({ length: rows }, () => one).join(', ');
+    if (placeholderCache.size > 10_000) placeholderCache.clear();
+    placeholderCache.set(key, text);
+  }
+  return text;
+}
+
+/**
+ * Inserts many rows (all with the same columns) in a few multi-row INSERTs.
+ * The statements are written directly rather than through the query builder,
+ * which costs several times more per row; only the table name goes through
+ * the instance's plugins.
+ */
+export async function insertRows(db: Kysely<any>, table: string, rows: readonly Record<string, Cell>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const engine = engineOf(db);
+  const columns = Object.keys(rows[0]!);
+  const head = `insert into ${tableName(db, table)} (${columns.map((c) => quote(engine, c)).join(', ')}) values `;
+  for (const chunk of chunks(rows, columns.length, Infinity, sizeOf)) {
+    const parameters: Cell[] = [];
+    for (const row of chunk) for (const column of columns) parameters.push(row[column] ?? null);
+    await db.executeQuery(CompiledQuery.raw(head + placeholders(chunk.length, columns.length), parameters));
+  }
+}
+
+/**
+ * Sets columns of many rows, each found by its key, in a few statements (the
+ * batched projections' bulk writes). With `raiseOnly`, a row whose flag is
+ * set is only updated when its single column grows (`col < new value`).
+ *
+ *   SQLite: UPDATE t SET c = v.column3 FROM (VALUES (…), …) v WHERE t.k = v.column1 …
+ *   MySQL:  UPDATE t SET c = CASE WHEN k = … THEN … END WHERE (k = …) OR …
+ *           (a CASE, not a join on a derived table of literals, whose
+ *           collation could clash with the table's)
+ */
+export async function updateRows<Row extends Record<string, Cell>>(
+  db: Kysely<any>,
+  table: string,
+  keys: readonly (keyof Row & string)[],
+  columns: readonly (keyof Row & string)[],
+  rows: readonly Row[],
+  raiseOnly?: (row: Row) => boolean,
+): Promise<void> {
+  if (rows.length === 0) return;
+  if (raiseOnly !== undefined && columns.length !== 1) throw new Error('raiseOnly needs exactly one column');
+  const engine = engineOf(db);
+  const target = tableName(db, table);
+  const q = (name: string) => quote(engine, name);
+  if (engine === 'sqlite') {
+    // VALUES names its columns column1, column2 …: keys, then columns, then the flag.
+    const names = [...keys, ...columns];
+    const v = (name: string) => `v.column${names.indexOf(name) + 1}`;
+    const flag = `v.column${names.length + 1}`;
+    const guard = raiseOnly === undefined ? '' : ` and (${flag} = 0 or ${target}.${q(columns[0]!)} < ${v(columns[0]!)})`;
+    const head = `update ${target} set ${columns.map((c) => `${q(c)} = ${v(c)}`).join(', ')} from (values `;
+    const tail = `) as v where ${keys.map((k) => `${target}.${q(k)} = ${v(k)}`).join(' and ')}${guard}`;
+    for (const chunk of chunks(rows, names.length + 1, 1_000, sizeOf)) {
+      const parameters: Cell[] = [];
+      for (const row of chunk) {
+        for (const name of names) parameters.push(row[name] ?? null);
+        parameters.push(raiseOnly?.(row) ? 1 : 0);
+      }
+      await db.executeQuery(CompiledQuery.raw(head + placeholders(chunk.length, names.length + 1) + tail, parameters));
+    }
+    return;
+  }
+  const match = keys.map((k) => `${q(k)} = ?`).join(' and ');
+  // Each matched row walks the CASE: fifty rows per statement keeps that cheap.
+  for (const chunk of chunks(rows, keys.length * (columns.length + 1) + columns.length + 1, 50, sizeOf)) {
+    const parameters: Cell[] = [];
+    const assignments = columns.map((column) => {
+      for (const row of chunk) {
+        for (const k of keys) parameters.push(row[k] ?? null);
+        parameters.push(row[column] ?? null);
+      }
+      return `${q(column)} = case ${chunk.map(() => `when ${match} then ?`).join(' ')} end`;
+    });
+    const where = chunk.map((row) => {
+      for (const k of keys) parameters.push(row[k] ?? null);
+      if (!raiseOnly?.(row)) return `(${match})`;
+      parameters.push(row[columns[0]!] ?? null);
+      return `(${match} and ${q(columns[0]!)} < ?)`;
+    });
+    await db.executeQuery(CompiledQuery.raw(`update ${target} set ${assignments.join(', ')} where ${where.join(' or ')}`, parameters));
+  }
 }

@@ -12,7 +12,6 @@ export interface UsersTable {
   bio: string;
   avatar_url: string | null;
   created_at: number;
-  last_seen_at: number | null;
 }
 
 export interface RoomsTable {
@@ -85,6 +84,27 @@ export interface ProjectionOffsetsTable {
   next_offset: number;
 }
 
+/**
+ * Which version of each rebuildable read model is active, and which one
+ * `parley rebuild` is building (see projections/versions.ts). No row: version 1.
+ */
+export interface ProjectionVersionsTable {
+  projection: string;
+  active_version: number;
+  building_version: number | null;
+  updated_at: number;
+}
+
+/**
+ * When each user was last seen, projected from the signals log. Not part of the
+ * chat model: signals are kept briefly, so this cannot be rebuilt from the log
+ * and must survive the chat model's rebuilds.
+ */
+export interface UserLastSeenTable {
+  user_id: string;
+  last_seen_at: number;
+}
+
 /** Refresh-token sessions: only hashes are stored; a family is one login. */
 export interface RefreshTokensTable {
   token_hash: string;
@@ -127,6 +147,8 @@ export interface Database {
   room_members: RoomMembersTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
+  projection_versions: ProjectionVersionsTable;
+  user_last_seen: UserLastSeenTable;
   refresh_tokens: RefreshTokensTable;
   friend_requests: FriendRequestsTable;
   friendships: FriendshipsTable;

@@ -1,0 +1,103 @@
+// How fast `parley rebuild chat` replays the events log into fresh tables, on
+// SQLite and on MySQL/MariaDB. The log is generated (projections/testing/
+// chat-events.ts: the real deciders, messages in bursts, reads, reactions,
+// edits, members, friends, blocks) into a temp embedded log first.
+// Run: node bench/rebuild.bench.ts [events=200000] [batch=5000]   (not part of `npm test`)
+// MySQL: PARLEY_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306); a
+// throwaway database is created and dropped. SKIP_MYSQL=1 / SKIP_SQLITE=1.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kysely, MysqlDialect, type Dialect, type LogEvent } from 'kysely';
+import { createPool } from 'mysql2';
+import mysql from 'mysql2/promise';
+import pino from 'pino';
+import { createAvroCodec } from '../src/log/avro-codec.ts';
+import { openSqliteLog } from '../src/log/sqlite-log.ts';
+import { topicSpecs } from '../src/log/topics.ts';
+import { chatModel } from '../src/projections/chat-schema.ts';
+import { rebuild } from '../src/projections/rebuild.ts';
+import { appendEvents, chatEvents } from '../src/projections/testing/chat-events.ts';
+import { migrateToLatest } from '../src/store/migrate.ts';
+import type { Database } from '../src/store/schema.ts';
+import { openSqliteFile } from '../src/store/sqlite-dialect.ts';
+import { openStore, type Store } from '../src/store/store.ts';
+
+const events = Number(process.argv[2] ?? 200_000);
+const batchSize = Number(process.argv[3] ?? 5_000);
+const partitions = Number(process.env.PARTITIONS ?? 12);
+const mysqlUrl = (process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-rebuild-bench-'));
+const avro = createAvroCodec({ schemasDir: fileURLToPath(new URL('../schemas', import.meta.url)) });
+const codec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const logger = pino({ level: 'warn' });
+const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), durability: 'normal' });
+await log.ensureTopics(topicSpecs({ partitions, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
+const generated = Date.now();
+await appendEvents(log, codec, chatEvents({ seed: 42, users: 2_000, rooms: 1_000, events }), 5_000);
+console.log(`generated ${events.toLocaleString('en')} events in ${partitions} partitions in ${Date.now() - generated} ms`);
+
+// STATS=1: time per statement kind (summed over concurrent partitions).
+const stats = new Map<string, { count: number; ms: number }>();
+const logQuery = (event: LogEvent) => {
+  const key = event.query.sql.replace(/\s+/g, ' ').slice(0, 60);
+  const entry = stats.get(key) ?? { count: 0, ms: 0 };
+  entry.count++;
+  entry.ms += event.queryDurationMillis;
+  stats.set(key, entry);
+};
+function withStats(store: Store, dialect: () => Dialect): Store {
+  if (!process.env.STATS) return store;
+  const db = new Kysely<Database>({ dialect: dialect(), log: logQuery });
+  return { db, engine: store.engine, close: async () => (await store.close(), await db.destroy()) };
+}
+
+async function measure(label: string, store: Store): Promise<void> {
+  stats.clear();
+  await migrateToLatest(store.db);
+  const cpu = process.cpuUsage();
+  const result = await rebuild({ log, db: store.db, engine: store.engine, codec, logger, model: chatModel, batchSize, handoverMs: 0 });
+  const used = process.cpuUsage(cpu);
+  const seconds = result.ms / 1000;
+  console.log(
+    `${label}: ${result.events.toLocaleString('en')} events in ${seconds.toFixed(1)} s = ` +
+      `${Math.round(result.events / seconds).toLocaleString('en')} events/s; ` +
+      `this process's CPU ${(((used.user + used.system) / 1000 / result.ms) * 100).toFixed(0)}% ` +
+      `(${((used.user + used.system) / result.events).toFixed(1)} µs/event); load average ${os.loadavg()[0]!.toFixed(1)}`,
+  );
+  for (const [key, { count, ms }] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+    console.log(`  ${ms.toFixed(0).padStart(7)} ms ${String(count).padStart(6)}× ${key}`);
+  }
+}
+
+try {
+  if (!process.env.SKIP_SQLITE) {
+    const file = path.join(dir, 'read-models.sqlite');
+    const store = withStats(openStore({ dataDir: dir }), () => openSqliteFile(file).dialect);
+    await measure(`SQLite, batch ${batchSize}`, store);
+    await store.close();
+  }
+  if (!process.env.SKIP_MYSQL) {
+    const database = `parley_bench_rebuild_${process.pid}`;
+    const admin = await mysql.createConnection({ uri: mysqlUrl });
+    await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    try {
+      const url = `${mysqlUrl}/${database}`;
+      const store = withStats(openStore({ dataDir: dir, databaseUrl: url, poolSize: partitions + 2 }), () => {
+        const pool = createPool({ uri: url, connectionLimit: partitions + 2, charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, bigNumberStrings: false });
+        return new MysqlDialect({ pool });
+      });
+      await measure(`MySQL, batch ${batchSize}`, store);
+      await store.close();
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await admin.end();
+    }
+  }
+} finally {
+  await log.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}

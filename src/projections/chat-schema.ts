@@ -1,0 +1,228 @@
+// The chat model's tables as they are today, in one place, for any version:
+// `parley rebuild chat` creates version N's fresh tables from this (tables
+// first, indexes and full-text search once the rows are in). Version 1 was
+// created by migrations/0001…0005 instead; chat-schema.int.spec.ts checks on
+// both engines that the two agree, column by column and index by index.
+//
+// Changing the chat model's schema therefore means: change it here, add a
+// migration that makes the same change to every version whose tables exist
+// (`existingVersions(db, chatModel)` lists them, `versionedName` names them),
+// and, when old events must fill the new column, `parley rebuild chat`.
+
+import { sql, type Kysely } from 'kysely';
+import { engineOf } from '../store/dialect.ts';
+import { chatProjection } from './chat-projection.ts';
+import { versionedName, type VersionedModel } from './versions.ts';
+
+/** The chat model's tables (version-1 names), children before parents. */
+export const chatTables = [
+  'messages',
+  'room_members',
+  'rooms',
+  'friend_requests',
+  'friendships',
+  'blocks',
+  'users',
+] as const;
+
+/** Names queries use that a version renames: the tables and SQLite's full-text table. */
+export const chatNames: readonly string[] = [...chatTables, 'messages_fts'];
+
+const ftsTriggers = ['messages_fts_insert', 'messages_fts_delete', 'messages_fts_update'] as const;
+
+/**
+ * Secondary indexes, unique ones included. The projection's own writes only
+ * ever find rows by primary key, so a rebuild loads the tables without them
+ * and builds each once at the end, sorted, which is far cheaper than keeping
+ * them up to date row by row. (Migrations declared some as column or table
+ * constraints; the schema is the same, chat-schema.int.spec.ts checks it.)
+ */
+const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; columns: string[]; unique: boolean }[] = [
+  { name: 'users_username', table: 'users', columns: ['username'], unique: true },
+  { name: 'users_email', table: 'users', columns: ['email'], unique: true },
+  { name: 'room_members_by_user', table: 'room_members', columns: ['user_id'], unique: false },
+  { name: 'messages_room_seq', table: 'messages', columns: ['room_id', 'seq'], unique: true },
+  { name: 'messages_room_client_id', table: 'messages', columns: ['room_id', 'sender_id', 'client_msg_id'], unique: true },
+  { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
+  { name: 'friend_requests_from', table: 'friend_requests', columns: ['from_user_id', 'status'], unique: false },
+  { name: 'blocks_by_blocked', table: 'blocks', columns: ['blocked_id'], unique: false },
+];
+
+/** Creates the tables of a version with their primary keys; finishChatTables adds the rest. */
+export async function createChatTables(db: Kysely<any>, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+
+  await db.schema
+    .createTable(n('users'))
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('username', 'varchar(64)', (c) => c.notNull())
+    .addColumn('email', 'varchar(320)', (c) => c.notNull())
+    .addColumn('password_hash', 'varchar(100)', (c) => c.notNull())
+    .addColumn('display_name', 'varchar(200)', (c) => c.notNull())
+    .addColumn('bio', 'varchar(1000)', (c) => c.notNull().defaultTo(''))
+    .addColumn('avatar_url', 'varchar(2048)')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable(n('rooms'))
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('type', 'varchar(10)', (c) => c.notNull())
+    .addColumn('name', 'varchar(400)', (c) => c.notNull())
+    .addColumn('topic', 'varchar(1000)', (c) => c.notNull().defaultTo(''))
+    .addColumn('created_by', 'varchar(36)', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('last_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_message_id', 'varchar(36)')
+    .addColumn('closed', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+
+  await db.schema
+    .createTable(n('room_members'))
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('role', 'varchar(10)', (c) => c.notNull())
+    .addColumn('joined_at', 'bigint', (c) => c.notNull())
+    .addColumn('last_read_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addPrimaryKeyConstraint(n('room_members_pk'), ['room_id', 'user_id'])
+    .execute();
+
+  await db.schema
+    .createTable(n('messages'))
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('sender_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('client_msg_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('content', 'text', (c) => c.notNull())
+    .addColumn('mime_type', 'varchar(100)', (c) => c.notNull())
+    .addColumn('reply_to', 'varchar(36)')
+    .addColumn('attachments', 'text', (c) => c.notNull())
+    .addColumn('reactions', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('edited_at', 'bigint')
+    .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('mentions', 'text')
+    .execute();
+
+  await db.schema
+    .createTable(n('friend_requests'))
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('from_user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('to_user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('status', 'varchar(10)', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable(n('friendships'))
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('friend_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('since', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('friendships_pk'), ['user_id', 'friend_id'])
+    .execute();
+
+  await db.schema
+    .createTable(n('blocks'))
+    .addColumn('blocker_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('blocked_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('blocks_pk'), ['blocker_id', 'blocked_id'])
+    .execute();
+
+}
+
+/** The secondary indexes, then full-text search; what exists already is left alone. */
+export async function finishChatTables(db: Kysely<any>, version: number): Promise<void> {
+  await createChatIndexes(db, version);
+  await createMessageSearch(db, version);
+}
+
+async function createChatIndexes(db: Kysely<any>, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  if (engineOf(db) === 'sqlite') {
+    for (const index of chatIndexes) {
+      let create = db.schema.createIndex(n(index.name)).ifNotExists().on(n(index.table)).columns(index.columns);
+      if (index.unique) create = create.unique();
+      await create.execute();
+    }
+    return;
+  }
+  // MySQL: one ALTER per table adds all its missing indexes in one pass over the rows.
+  const { rows } = await sql<{ name: string }>`select distinct index_name as name from information_schema.statistics
+    where table_schema = database() and table_name in (${sql.join(chatTables.map(n))})`.execute(db);
+  const existing = new Set(rows.map((row) => row.name));
+  for (const table of chatTables) {
+    const missing = chatIndexes.filter((index) => index.table === table && !existing.has(n(index.name)));
+    if (missing.length === 0) continue;
+    const adds = missing.map(
+      (index) =>
+        sql`add ${sql.raw(index.unique ? 'unique ' : '')}index ${sql.id(n(index.name))} (${sql.join(index.columns.map((c) => sql.id(c)))})`,
+    );
+    await sql`alter table ${sql.table(n(table))} ${sql.join(adds)}`.execute(db);
+  }
+}
+
+/**
+ * Full-text search over messages.content: FTS5 kept by triggers on SQLite, a
+ * FULLTEXT index on MySQL. Built over the rows already there, so a rebuild
+ * adds it once it has loaded the messages (much faster than row by row).
+ * Does nothing when the version already has it.
+ */
+export async function createMessageSearch(db: Kysely<any>, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  const messages = sql.table(n('messages'));
+  if (engineOf(db) === 'mysql') {
+    const { rows } = await sql`select 1 from information_schema.statistics
+      where table_schema = database() and table_name = ${n('messages')} and index_name = ${n('messages_content_ft')}`.execute(db);
+    if (rows.length > 0) return;
+    await sql`alter table ${messages} add fulltext index ${sql.id(n('messages_content_ft'))} (content)`.execute(db);
+    return;
+  }
+  // One transaction: the runner's batches (same connection) wait, and every
+  // message is indexed either by the 'rebuild' or by the triggers.
+  await db.transaction().execute(async (trx) => {
+    const { rows } = await sql`select 1 from sqlite_master where name = ${n('messages_fts')}`.execute(trx);
+    if (rows.length > 0) return;
+    await createSqliteSearch(trx, version);
+  });
+}
+
+async function createSqliteSearch(db: Kysely<any>, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  const messages = sql.table(n('messages'));
+  const fts = sql.table(n('messages_fts'));
+  // The content= option is a string literal naming the table.
+  await sql`create virtual table ${fts} using fts5(content, content=${sql.lit(n('messages'))}, content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(db);
+  await sql`insert into ${fts}(${fts}) values ('rebuild')`.execute(db);
+  await sql`create trigger ${sql.id(n('messages_fts_insert'))} after insert on ${messages} begin
+      insert into ${fts}(rowid, content) values (new.rowid, new.content);
+    end`.execute(db);
+  await sql`create trigger ${sql.id(n('messages_fts_delete'))} after delete on ${messages} begin
+      insert into ${fts}(${fts}, rowid, content) values ('delete', old.rowid, old.content);
+    end`.execute(db);
+  await sql`create trigger ${sql.id(n('messages_fts_update'))} after update of content on ${messages} begin
+      insert into ${fts}(${fts}, rowid, content) values ('delete', old.rowid, old.content);
+      insert into ${fts}(rowid, content) values (new.rowid, new.content);
+    end`.execute(db);
+}
+
+export async function dropChatTables(db: Kysely<any>, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  if (engineOf(db) === 'sqlite') {
+    for (const trigger of ftsTriggers) await sql`drop trigger if exists ${sql.id(n(trigger))}`.execute(db);
+    await sql`drop table if exists ${sql.table(n('messages_fts'))}`.execute(db);
+  }
+  for (const table of chatTables) await db.schema.dropTable(n(table)).ifExists().execute();
+}
+
+/** The chat read model as a rebuildable, versioned model. */
+export const chatModel: VersionedModel = {
+  projection: chatProjection,
+  tables: chatTables,
+  names: chatNames,
+  create: createChatTables,
+  finish: finishChatTables,
+  drop: dropChatTables,
+};

@@ -1,0 +1,258 @@
+// A deterministic, realistic events log for projection tests and benchmarks:
+// random commands (users, group and direct rooms, members, messages in bursts,
+// reads, reactions, edits, deletions, friend requests, blocks) are decided by
+// the real deciders, so every event is one the domain could have written, and
+// keyed by its aggregate as the processor keys it.
+
+import type { EventCodec } from '../../commands/processor.ts';
+import { aggregateIdOf, deciderFor, type AnyCommand, type AnyEvent } from '../../domain/aggregates.ts';
+import { Rejection } from '../../domain/decider.ts';
+import type { Log, Position } from '../../log/port.ts';
+import { headers, topics } from '../../log/topics.ts';
+
+export interface GeneratedEvent {
+  /** Aggregate id: the record key. */
+  key: string;
+  event: AnyEvent;
+}
+
+export interface ChatEventsOptions {
+  seed: number;
+  users: number;
+  rooms: number;
+  /** Stop after about this many events (setup included). */
+  events: number;
+  /** Epoch ms of the first command. */
+  startAt?: number;
+}
+
+/** mulberry32: small, fast, good enough for test data. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const words = ['hello', 'world', 'parley', 'chat', 'événement', 'café', 'naïve', 'rebuild', 'green', 'blue', 'ok', '👍', 'שלום', '数据'];
+const emojis = ['👍', '❤️', '😂', '🎉'];
+
+/**
+ * Yields the events of `options.events`-ish random commands. A generator, so a
+ * benchmark can stream hundreds of thousands of them.
+ */
+export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEvent> {
+  const next = random(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const seedHex = (options.seed >>> 0).toString(16).padStart(8, '0');
+  let counter = 0;
+  const id = () => `${seedHex}-0000-7000-8000-${(counter++).toString(16).padStart(12, '0')}`;
+  let now = options.startAt ?? 1_700_000_000_000;
+  const states = new Map<string, unknown>();
+  let produced = 0;
+
+  function* run(command: AnyCommand): Generator<GeneratedEvent, AnyEvent[]> {
+    now += 1 + Math.floor(next() * 50);
+    command.metadata.at = now;
+    const key = aggregateIdOf(command);
+    const decider = deciderFor(key);
+    let state = states.has(key) ? states.get(key) : decider.initialState();
+    let events: AnyEvent[];
+    try {
+      events = decider.decide(command, state) as AnyEvent[];
+    } catch (error) {
+      if (error instanceof Rejection) return [];
+      throw error;
+    }
+    for (const event of events) {
+      state = decider.evolve(state, event);
+      produced++;
+      yield { key, event };
+    }
+    states.set(key, state);
+    return events;
+  }
+  const meta = (user: string | null) => ({ command_id: id(), user_id: user, at: 0 });
+
+  const users: string[] = [];
+  for (let i = 0; i < options.users; i++) {
+    const user = id();
+    users.push(user);
+    yield* run({
+      type: 'register_user',
+      data: { user_id: user, username: `user${options.seed}_${i}`, email: `u${options.seed}_${i}@example.com`, password_hash: '$2b$04$x', display_name: `User ${i}` },
+      metadata: meta(user),
+    });
+  }
+
+  interface Room {
+    id: string;
+    members: string[];
+    messages: { id: string; sender: string }[];
+    seq: number;
+  }
+  const rooms: Room[] = [];
+  const createGroup = function* (): Generator<GeneratedEvent, void> {
+    const owner = pick(users);
+    const members = [...new Set(Array.from({ length: 2 + Math.floor(next() * 8) }, () => pick(users)))];
+    const room: Room = { id: id(), members: [...new Set([owner, ...members])], messages: [], seq: 0 };
+    const events = yield* run({
+      type: 'create_room',
+      data: { room_id: room.id, type: 'group', name: `room ${rooms.length}`, member_ids: members },
+      metadata: meta(owner),
+    });
+    if (events.length > 0) rooms.push(room);
+  };
+  for (let i = 0; i < options.rooms; i++) yield* createGroup();
+
+  const pending: { request: string; from: string; to: string }[] = [];
+  const directs: { id: string; pair: [string, string] }[] = [];
+
+  while (produced < options.events) {
+    const room = pick(rooms);
+    const roll = next();
+    if (roll < 0.7) {
+      // A burst of messages, as a busy room has.
+      const burst = 1 + Math.floor(next() * 6);
+      for (let b = 0; b < burst && produced < options.events; b++) {
+        const sender = pick(room.members);
+        const messageId = id();
+        const mentions = next() < 0.1 ? [pick(room.members)] : undefined;
+        const events = yield* run({
+          type: 'send_message',
+          data: {
+            room_id: room.id,
+            message_id: messageId,
+            client_msg_id: `c-${counter}`,
+            content: Array.from({ length: 1 + Math.floor(next() * 12) }, () => pick(words)).join(' '),
+            mime_type: 'text/plain',
+            reply_to: room.messages.length > 0 && next() < 0.1 ? pick(room.messages).id : null,
+            attachments: next() < 0.05 ? [{ url: `https://files.example/${counter}.png`, mime_type: 'image/png', bytes: 1234, name: null }] : [],
+            ...(mentions === undefined ? {} : { mentions }),
+          },
+          metadata: meta(sender),
+        });
+        if (events.length > 0) {
+          room.messages.push({ id: messageId, sender });
+          if (room.messages.length > 200) room.messages.shift();
+        }
+      }
+    } else if (roll < 0.78) {
+      yield* run({ type: 'mark_read', data: { room_id: room.id, seq: 1_000_000 }, metadata: meta(pick(room.members)) });
+    } else if (roll < 0.85 && room.messages.length > 0) {
+      const message = pick(room.messages);
+      yield* run({
+        type: 'react',
+        data: { room_id: room.id, message_id: message.id, emoji: pick(emojis), add: next() < 0.75 },
+        metadata: meta(pick(room.members)),
+      });
+    } else if (roll < 0.88 && room.messages.length > 0) {
+      const message = pick(room.messages);
+      yield* run({
+        type: 'edit_message',
+        data: { room_id: room.id, message_id: message.id, content: `edited ${pick(words)}` },
+        metadata: meta(message.sender),
+      });
+    } else if (roll < 0.89 && room.messages.length > 0) {
+      const message = pick(room.messages);
+      yield* run({ type: 'delete_message', data: { room_id: room.id, message_id: message.id }, metadata: meta(message.sender) });
+    } else if (roll < 0.91) {
+      const user = pick(users);
+      const events = yield* run({
+        type: 'add_member',
+        data: { room_id: room.id, user_id: user, role: next() < 0.2 ? 'admin' : 'member' },
+        metadata: meta(room.members[0]!),
+      });
+      if (events.length > 0) room.members.push(user);
+    } else if (roll < 0.92 && room.members.length > 2) {
+      const user = pick(room.members.slice(1));
+      const events = yield* run({ type: 'remove_member', data: { room_id: room.id, user_id: user }, metadata: meta(user) });
+      if (events.length > 0) room.members = room.members.filter((m) => m !== user);
+    } else if (roll < 0.925) {
+      yield* run({
+        type: 'change_role',
+        data: { room_id: room.id, user_id: pick(room.members), role: pick(['admin', 'member'] as const) },
+        metadata: meta(room.members[0]!),
+      });
+    } else if (roll < 0.93) {
+      yield* run({
+        type: 'update_room',
+        data: { room_id: room.id, name: `room ${pick(words)}`, topic: pick(words) },
+        metadata: meta(room.members[0]!),
+      });
+    } else if (roll < 0.935) {
+      const user = pick(users);
+      yield* run({ type: 'update_profile', data: { user_id: user, bio: pick(words), display_name: `U ${pick(words)}` }, metadata: meta(user) });
+    } else if (roll < 0.96) {
+      const [from, to] = [pick(users), pick(users)];
+      const request = id();
+      const events = yield* run({ type: 'send_friend_request', data: { user_id: to, request_id: request }, metadata: meta(from) });
+      if (events.length > 0) pending.push({ request, from, to });
+    } else if (roll < 0.975 && pending.length > 0) {
+      const { request, from, to } = pending.splice(Math.floor(next() * pending.length), 1)[0]!;
+      const answer = next();
+      const type = answer < 0.7 ? 'accept_friend_request' : answer < 0.85 ? 'reject_friend_request' : 'cancel_friend_request';
+      const events = yield* run({
+        type,
+        data: { user_id: type === 'cancel_friend_request' ? to : from, request_id: request },
+        metadata: meta(type === 'cancel_friend_request' ? from : to),
+      });
+      if (type === 'accept_friend_request' && events.length > 0 && next() < 0.5) {
+        // The process manager opens a direct room for new friends.
+        const pair = [from, to].sort() as [string, string];
+        const direct = { id: id(), pair };
+        yield* run({ type: 'create_room', data: { room_id: direct.id, type: 'direct', name: '', member_ids: pair }, metadata: meta(null) });
+        directs.push(direct);
+        rooms.push({ id: direct.id, members: [...pair], messages: [], seq: 0 });
+      }
+    } else if (roll < 0.98) {
+      const [a, b] = [pick(users), pick(users)];
+      yield* run({ type: next() < 0.6 ? 'block_user' : 'unblock_user', data: { user_id: b }, metadata: meta(a) });
+    } else if (roll < 0.985) {
+      const [a, b] = [pick(users), pick(users)];
+      yield* run({ type: 'unfriend', data: { user_id: b }, metadata: meta(a) });
+    } else if (roll < 0.99 && directs.length > 0) {
+      const direct = pick(directs);
+      yield* run({ type: next() < 0.5 ? 'close_room' : 'reopen_room', data: { room_id: direct.id }, metadata: meta(null) });
+    } else if (roll < 0.992) {
+      yield* createGroup();
+    }
+  }
+}
+
+/**
+ * Appends events to the events log as the processor would (Avro value, event
+ * type header, keyed by aggregate), in appends of `chunk`; returns the last position.
+ */
+export async function appendEvents(
+  log: Log,
+  codec: EventCodec,
+  events: Iterable<GeneratedEvent>,
+  chunk = 1_000,
+): Promise<Position | null> {
+  let pending: GeneratedEvent[] = [];
+  let last: Position | null = null;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const positions = await log.append(
+      topics.events,
+      pending.map(({ key, event }) => ({
+        key,
+        value: codec.encode(event.type, event.data),
+        headers: { [headers.eventType]: event.type, [headers.aggregateId]: key },
+      })),
+    );
+    last = positions[positions.length - 1] ?? last;
+    pending = [];
+  };
+  for (const event of events) {
+    pending.push(event);
+    if (pending.length >= chunk) await flush();
+  }
+  await flush();
+  return last;
+}
