@@ -76,11 +76,77 @@ export function parseReplayArgs(args: string[]): ReplayOptions & { out?: string;
   };
 }
 
+export const rebuildUsage = `usage: parley rebuild <read model> [options]     read models: chat
+  Replays the events log from offset 0 into fresh tables (the next version)
+  while the active version keeps serving, catches up and swaps it in. An
+  interrupted rebuild resumes where it stopped when run again.
+  --batch <n>          events per transaction (default 5000)
+  --drop-old           after the swap, drop the tables of every older version
+  --drop-only          drop the older versions' tables now; rebuild nothing
+  --restart            throw away an interrupted build and start it again
+  --handover-ms <n>    keep projecting the new version this long after the swap,
+                       until the servers' projectors take over (default 2500)
+  --drop-grace-ms <n>  with --drop-old: wait this long after the swap (default 5000)
+  --status             show the versions and the build's progress; change nothing
+  --progress / --no-progress   progress line on stderr (default: on)`;
+
+export interface RebuildArgs {
+  model: string;
+  batch?: number;
+  dropOld: boolean;
+  dropOnly: boolean;
+  restart: boolean;
+  status: boolean;
+  handoverMs?: number;
+  dropGraceMs?: number;
+  progress?: boolean;
+}
+
+export function parseRebuildArgs(args: string[]): RebuildArgs {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    allowNegative: true,
+    options: {
+      batch: { type: 'string' },
+      'drop-old': { type: 'boolean', default: false },
+      'drop-only': { type: 'boolean', default: false },
+      restart: { type: 'boolean', default: false },
+      status: { type: 'boolean', default: false },
+      'handover-ms': { type: 'string' },
+      'drop-grace-ms': { type: 'string' },
+      progress: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new Error(`name one read model to rebuild\n${rebuildUsage}`);
+  const count = (value: string | undefined, name: string, min: number): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${name}: not a number ≥ ${min}: ${value}`);
+    return Number(value);
+  };
+  const batch = count(values.batch, 'batch', 1);
+  const handoverMs = count(values['handover-ms'], 'handover-ms', 0);
+  const dropGraceMs = count(values['drop-grace-ms'], 'drop-grace-ms', 0);
+  return {
+    model: positionals[0]!,
+    dropOld: values['drop-old']!,
+    dropOnly: values['drop-only']!,
+    restart: values.restart!,
+    status: values.status!,
+    ...(batch === undefined ? {} : { batch }),
+    ...(handoverMs === undefined ? {} : { handoverMs }),
+    ...(dropGraceMs === undefined ? {} : { dropGraceMs }),
+    ...(values.progress === undefined ? {} : { progress: values.progress }),
+  };
+}
+
 /**
  * A progress line on stderr: done/total, rate and ETA, redrawn at most every
- * 200 ms. Called with NaN, it ends the line.
+ * 200 ms. Called with NaN, it ends the line. The rate counts from `from` (work
+ * already done before this run, e.g. a resumed rebuild, is not part of it).
  */
-export function progressBar(label: string, enabled: boolean): (done: number, total: number) => void {
+export function progressBar(label: string, enabled: boolean, from = 0): (done: number, total: number) => void {
   if (!enabled) return () => undefined;
   const started = Date.now();
   let drawn = 0;
@@ -93,7 +159,7 @@ export function progressBar(label: string, enabled: boolean): (done: number, tot
     if (now - drawn < 200 && done < total) return;
     drawn = now;
     const seconds = Math.max(0.001, (now - started) / 1000);
-    const rate = done / seconds;
+    const rate = Math.max(0, done - from) / seconds;
     const eta = rate > 0 ? Math.max(0, (total - done) / rate) : 0;
     const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
     process.stderr.write(

@@ -39,10 +39,12 @@ import { namespacedLog } from './log/namespaced-log.ts';
 import { openSqliteLog } from './log/sqlite-log.ts';
 import { replay } from './log/replay.ts';
 import { topicSpecs } from './log/topics.ts';
-import { parseReplayArgs, progressBar } from './cli-args.ts';
+import { parseRebuildArgs, parseReplayArgs, progressBar, rebuildUsage } from './cli-args.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
 import { createProjectionProgress } from './projections/progress.ts';
-import { runProjection } from './projections/runner.ts';
+import { followProjectionVersions } from './projections/live-versions.ts';
+import { rebuildCommand } from './projections/rebuild-command.ts';
+import { versionedModels } from './projections/versioned-models.ts';
 import { lastSeenProjection } from './projections/last-seen-projection.ts';
 import { queryRoutes } from './queries/http-routes.ts';
 import { createPresenceReader } from './queries/presence-reader.ts';
@@ -154,11 +156,13 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
     }),
   );
-  const store = await openMigratedStore(config);
+  // Queries read, and the projector writes, the active version of each read
+  // model, and follow `parley rebuild` when it swaps a new one in.
+  const store = await followProjectionVersions(await openMigratedStore(config), { logger, models: versionedModels });
   const codec = await eventCodec(config);
   // Progress of a local projector arrives in-process; another instance's is
   // polled from the offsets table while someone waits for it.
-  const progress = createProjectionProgress(store.db);
+  const progress = store.followProgress(createProjectionProgress(store.raw));
 
   const stoppers: (() => Promise<void>)[] = [];
   const runsApi = hasRole(config, 'api') || hasRole(config, 'gateway');
@@ -184,7 +188,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   }
   if (hasRole(config, 'projector')) {
     for (const projection of [chatProjection, lastSeenProjection]) {
-      const consumer: Consumer = await runProjection(projection, {
+      const consumer: Consumer = await store.runProjection(projection, {
         log,
         db: store.db,
         codec,
@@ -361,8 +365,32 @@ export async function cli(argv: string[]): Promise<void> {
       await log.close();
       return;
     }
+    case 'rebuild': {
+      if (argv.includes('--help')) {
+        process.stderr.write(`${rebuildUsage}\n`);
+        return;
+      }
+      const options = parseRebuildArgs(argv.slice(1));
+      const log = openLog(config, logger);
+      await log.ensureTopics(
+        topicSpecs({
+          partitions: config.PARLEY_PARTITIONS,
+          commandsRetentionMs: config.PARLEY_COMMANDS_RETENTION_MS,
+          signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
+        }),
+      );
+      const store = await openMigratedStore(config);
+      try {
+        const codec = await eventCodec(config);
+        process.exitCode = await rebuildCommand(options, { log, store, codec, logger, models: versionedModels });
+      } finally {
+        await log.close();
+        await store.close();
+      }
+      return;
+    }
     default:
-      process.stderr.write(`unknown command: ${command}\nusage: parley [start|migrate|replay]\n`);
+      process.stderr.write(`unknown command: ${command}\nusage: parley [start|migrate|replay|rebuild]\n`);
       process.exitCode = 2;
   }
 }
