@@ -62,6 +62,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const consumed = new Map<number, number>();
   let connections = 0;
 
+  // A fan-out hands the same frame to many sockets in a row: encode it to
+  // bytes once and give every socket that buffer (as a text frame), instead
+  // of having ws measure and encode the string again for each one.
+  let lastFrame = '';
+  let lastBytes = Buffer.alloc(0);
   const send = (session: Session, frame: string) => {
     const socket = session.socket;
     if (socket.readyState !== socket.OPEN) return;
@@ -71,7 +76,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       socket.close(1013, 'too slow');
       return;
     }
-    socket.send(frame);
+    if (frame !== lastFrame) {
+      lastFrame = frame;
+      lastBytes = Buffer.from(frame);
+    }
+    socket.send(lastBytes, { binary: false });
   };
   const sendToUser = (frame: string, userId: string) => {
     for (const session of sessions.of(userId) ?? []) send(session, frame);
