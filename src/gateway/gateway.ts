@@ -186,9 +186,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Presence leases are renewed while sockets stay open; a crashed gateway's
   // sockets simply expire.
   const renewal = setInterval(() => {
-    const open: { userId: string; socketId: string }[] = [];
-    for (const userSessions of sessions.all()) for (const s of userSessions) open.push({ userId: s.userId, socketId: s.id });
-    presence.renew(open).catch((error: unknown) => logger.warn({ err: error }, 'presence renewal failed'));
+    const open = new Map<string, Session>();
+    for (const userSessions of sessions.all()) for (const session of userSessions) open.set(session.id, session);
+    const leases = [...open.values()].map((session) => ({ userId: session.userId, socketId: session.id }));
+    presence
+      .renew(leases)
+      .then(async (unknown) => {
+        // The store lost these (Redis restarted empty) while they stayed open.
+        for (const { userId, socketId } of unknown) {
+          const session = open.get(socketId);
+          if (session === undefined || session.socket.readyState !== session.socket.OPEN) continue;
+          if (await presence.connect(userId, socketId)) {
+            publish({ type: 'user_online', data: { user_id: userId, at: Date.now() } });
+          }
+        }
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'presence renewal failed'));
   }, Math.max(1000, Math.floor(config.PARLEY_PRESENCE_LEASE_MS / 3)));
   renewal.unref();
 

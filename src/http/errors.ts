@@ -153,6 +153,24 @@ function isExposedHttpError(err: unknown): err is Error & { status: number } {
   return typeof status === 'number' && status >= 400 && status < 500 && expose === true;
 }
 
+/** Connection-level failures of mysql2, ioredis and Node sockets. */
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+]);
+function isUnavailableDependency(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  // ioredis, when the connection is gone and its offline queue is off or full.
+  return err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.';
+}
+
 /**
  * Maps anything thrown to the error the client sees. Unknown errors become
  * 500 `internal` with a generic message; the caller logs the original.
@@ -182,6 +200,21 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof Error && err.name === 'CommandTimeout') {
     return new ApiError(503, 'unavailable', 'the command was not confirmed in time; retry it', undefined, {
       headers: { 'Retry-After': '1' },
+      cause: err,
+    });
+  }
+  // The command took effect but the read model has not shown it in time (a
+  // projector behind or its database away): the client may read again shortly.
+  if (err instanceof Error && err.name === 'ReadModelLagging') {
+    return new ApiError(503, 'read_model_lagging', 'the change was accepted; it is not readable yet, retry the read', undefined, {
+      headers: { 'Retry-After': '1' },
+      cause: err,
+    });
+  }
+  // A dependency is unreachable (database, cache): a passing outage, not a bug.
+  if (isUnavailableDependency(err)) {
+    return new ApiError(503, 'unavailable', 'a service Parley depends on is unavailable; retry shortly', undefined, {
+      headers: { 'Retry-After': '2' },
       cause: err,
     });
   }

@@ -156,13 +156,29 @@ export function presenceContract(name: string, make: (leaseMs: number) => Promis
       await presence.connect(u, a);
       await presence.connect(u, b);
       await presence.disconnect(u, a);
-      await presence.renew([
+      const unknown = await presence.renew([
         { userId: u, socketId: a },
         { userId: u, socketId: b },
       ]);
+      // The disconnected socket is reported, not renewed.
+      expect(unknown).toEqual([{ userId: u, socketId: a }]);
       expect(await presence.disconnect(u, b)).toBe(true);
-      await presence.renew([{ userId: u, socketId: b }]);
+      expect(await presence.renew([{ userId: u, socketId: b }])).toEqual([{ userId: u, socketId: b }]);
       expect(await presence.online([u])).toEqual(new Set());
+    });
+
+    test('renewing reports sockets the store does not know; connecting them again brings their user back', async () => {
+      const [u, v] = [user(), user()];
+      const [a, b] = [socket(), socket()];
+      await presence.connect(u, a);
+      // v's socket was never registered here (as after a store that lost its data).
+      const unknown = await presence.renew([
+        { userId: u, socketId: a },
+        { userId: v, socketId: b },
+      ]);
+      expect(unknown).toEqual([{ userId: v, socketId: b }]);
+      expect(await presence.connect(v, b)).toBe(true);
+      expect(await presence.online([u, v])).toEqual(new Set([u, v]));
     });
 
     test('renewing nothing, and asking about nobody, are fine', async () => {

@@ -8,8 +8,12 @@ export interface Presence {
   connect(userId: string, socketId: string): Promise<boolean>;
   /** Removes a socket; resolves true when this made the user offline. */
   disconnect(userId: string, socketId: string): Promise<boolean>;
-  /** Renews the leases of sockets that are still open. */
-  renew(sockets: { userId: string; socketId: string }[]): Promise<void>;
+  /**
+   * Renews the leases of sockets that are still open; resolves with those the
+   * store does not know (it lost them: a restarted Redis), which the caller,
+   * knowing they are open, registers again with `connect`.
+   */
+  renew(sockets: { userId: string; socketId: string }[]): Promise<{ userId: string; socketId: string }[]>;
   /** Which of these users are online now. */
   online(userIds: string[]): Promise<Set<string>>;
   close(): Promise<void>;
@@ -50,10 +54,13 @@ export function createMemoryPresence(options: { leaseMs: number; clock?: () => n
     async renew(list) {
       const expires = clock() + options.leaseMs;
       // Only sockets still registered: one disconnected meanwhile stays gone.
-      for (const { userId, socketId } of list) {
-        const userSockets = sockets.get(userId);
-        if (userSockets?.has(socketId)) userSockets.set(socketId, expires);
+      const unknown: { userId: string; socketId: string }[] = [];
+      for (const entry of list) {
+        const userSockets = sockets.get(entry.userId);
+        if (userSockets?.has(entry.socketId)) userSockets.set(entry.socketId, expires);
+        else unknown.push(entry);
       }
+      return unknown;
     },
     async online(userIds) {
       return new Set(userIds.filter((userId) => live(userId) !== undefined));

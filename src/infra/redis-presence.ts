@@ -63,14 +63,22 @@ return 0`;
 
 /**
  * KEYS[1] user key; ARGV lease ms, key TTL ms, socket ids… — pushes the lease
- * of sockets that are still members (ZADD XX: a socket disconnected meanwhile
- * is not brought back).
+ * of sockets that are still members (a socket disconnected meanwhile is not
+ * brought back) and returns the ids that are not: the caller knows which of
+ * them are still open (a Redis that restarted empty) and connects those again.
  */
 const renewLua = `${now}
 local expires = now + tonumber(ARGV[1])
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 0`;
+local unknown = {}
+for i = 3, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i])
+  else
+    table.insert(unknown, ARGV[i])
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return unknown`;
 
 /** KEYS[1] user key → number of live sockets. */
 const countLua = `${now}
@@ -110,7 +118,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       return (await scripts.parleyPresenceDisconnect(userKey(userId), socketId)) === 1;
     },
     async renew(sockets) {
-      if (sockets.length === 0) return;
+      if (sockets.length === 0) return [];
       const byUser = new Map<string, string[]>();
       for (const { userId, socketId } of sockets) {
         const ids = byUser.get(userId);
@@ -118,8 +126,10 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
         else ids.push(socketId);
       }
       const batch = pipeline();
-      for (const [userId, socketIds] of byUser) batch.parleyPresenceRenew(userKey(userId), leaseMs, keyTtlMs, ...socketIds);
-      await execOrThrow(batch);
+      const users = [...byUser];
+      for (const [userId, socketIds] of users) batch.parleyPresenceRenew(userKey(userId), leaseMs, keyTtlMs, ...socketIds);
+      const results = await execOrThrow(batch);
+      return users.flatMap(([userId], i) => (results[i] as string[]).map((socketId) => ({ userId, socketId })));
     },
     async online(userIds) {
       const unique = [...new Set(userIds)];
