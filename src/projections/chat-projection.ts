@@ -252,20 +252,23 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
 }
 
 // ── batches ─────────────────────────────────────────────────────────────────
-// A batch defers what it can and writes it with few statements at the end:
-// new users, rooms, members and messages become multi-row INSERTs, and the
-// rooms' last message and the members' read marks (moved by every
-// message_sent) one bulk UPDATE each, since only the last value of a row
-// matters. An event that changes a row still pending (an edit of a message
-// sent in the same batch, a read mark of a member who joined in it) changes
-// it in memory. Every other event is written at once through applyChatEvent:
-// it touches other rows, or other columns, than what is pending, so the order
-// between them does not matter. The rows left are exactly those of applying
-// each event in turn (rebuild.int.spec.ts checks it on generated logs).
+// A batch defers what it can and writes it with few statements at the end.
+// New users, rooms, members and messages become multi-row INSERTs; changes to
+// rows that exist already (a room's last message, a message's edit, deletion
+// or reactions, a member's read mark, a profile) are gathered per row, where
+// only the last value of each column matters, and written by a few bulk
+// UPDATEs. An event that changes a row still pending changes it in memory.
+// What is left (friend requests, friendships, blocks, roles, leaves) is
+// written at once through applyChatEvent: it touches other rows or other
+// columns than anything pending, so the order between them does not matter.
+// The rows left are exactly those of applying each event in turn:
+// rebuild.int.spec.ts compares both, row by row, on generated logs.
 
 type Row = Record<string, Cell>;
-
 type ReadMark = { room_id: string; user_id: string; last_read_seq: number; onlyIfGreater: boolean };
+type ReactionEvent = Extract<AnyEvent, { type: 'reaction_added' | 'reaction_removed' }>;
+/** Tables whose existing rows a batch updates by id. */
+type ById = 'users' | 'rooms' | 'messages';
 
 const memberKey = (roomId: string, userId: string) => `${roomId}\u0000${userId}`;
 
@@ -275,13 +278,21 @@ class ChatBatch {
   readonly #rooms = new Map<string, Insertable<RoomsTable>>();
   readonly #members = new Map<string, Insertable<RoomMembersTable>>();
   readonly #messages = new Map<string, Insertable<MessagesTable>>();
-  /** Last message of rooms not pending (they exist outside this batch, or nowhere). */
-  readonly #roomLast = new Map<string, { id: string; last_seq: number; last_message_id: string }>();
+  /** Column changes to rows not pending (they exist outside this batch, or nowhere: then no-ops). */
+  readonly #updates: Record<ById, Map<string, Row>> = { users: new Map(), rooms: new Map(), messages: new Map() };
+  /** Reactions of messages not pending: from the stored value (or from none, once deleted), in order. */
+  readonly #reactions = new Map<string, { fromStored: boolean; events: ReactionEvent[] }>();
   /** Read marks of members not pending. */
   readonly #readMarks = new Map<string, ReadMark>();
 
   constructor(trx: Transaction<Database>) {
     this.#trx = trx;
+  }
+
+  #update(table: ById, id: string, changes: Row): void {
+    const row = this.#updates[table].get(id);
+    if (row === undefined) this.#updates[table].set(id, { ...changes });
+    else Object.assign(row, changes);
   }
 
   async apply(event: AnyEvent): Promise<void> {
@@ -291,32 +302,27 @@ class ChatBatch {
         this.#users.set(event.data.user_id, userRow(event.data));
         return;
       case 'user_profile_updated': {
-        const row = this.#users.get(event.data.user_id);
-        if (row === undefined) break;
         const d = event.data;
-        if (d.changed.includes('display_name') && d.display_name !== null) row.display_name = d.display_name;
-        if (d.changed.includes('bio')) row.bio = d.bio ?? '';
-        if (d.changed.includes('avatar_url')) row.avatar_url = d.avatar_url;
+        const changes: Row = {};
+        if (d.changed.includes('display_name') && d.display_name !== null) changes.display_name = d.display_name;
+        if (d.changed.includes('bio')) changes.bio = d.bio ?? '';
+        if (d.changed.includes('avatar_url')) changes.avatar_url = d.avatar_url;
+        const row = this.#users.get(d.user_id);
+        if (row !== undefined) Object.assign(row, changes);
+        else if (Object.keys(changes).length > 0) this.#update('users', d.user_id, changes);
         return;
       }
       case 'room_created':
         if (this.#rooms.has(event.data.room_id)) break;
         this.#rooms.set(event.data.room_id, roomRow(event.data));
         return;
-      case 'room_updated': {
-        const row = this.#rooms.get(event.data.room_id);
-        if (row === undefined) break;
-        row.name = event.data.name;
-        row.topic = event.data.topic;
+      case 'room_updated':
+        this.#changeRoom(event.data.room_id, { name: event.data.name, topic: event.data.topic });
         return;
-      }
       case 'room_closed':
-      case 'room_reopened': {
-        const row = this.#rooms.get(event.data.room_id);
-        if (row === undefined) break;
-        row.closed = event.type === 'room_closed' ? 1 : 0;
+      case 'room_reopened':
+        this.#changeRoom(event.data.room_id, { closed: event.type === 'room_closed' ? 1 : 0 });
         return;
-      }
       case 'user_joined_room': {
         const d = event.data;
         const key = memberKey(d.room_id, d.user_id);
@@ -343,46 +349,62 @@ class ChatBatch {
         const d = event.data;
         if (this.#messages.has(d.message_id)) break;
         this.#messages.set(d.message_id, messageRow(d));
-        const room = this.#rooms.get(d.room_id);
-        if (room !== undefined) {
-          room.last_seq = d.seq;
-          room.last_message_id = d.message_id;
-        } else {
-          this.#roomLast.set(d.room_id, { id: d.room_id, last_seq: d.seq, last_message_id: d.message_id });
-        }
+        this.#changeRoom(d.room_id, { last_seq: d.seq, last_message_id: d.message_id });
         this.#markRead(d.room_id, d.sender_id, d.seq, false);
         return;
       }
       case 'messages_read':
         this.#markRead(event.data.room_id, event.data.user_id, event.data.seq, true);
         return;
-      case 'message_edited': {
-        const row = this.#messages.get(event.data.message_id);
-        if (row === undefined) break;
-        row.content = event.data.content;
-        row.edited_at = event.data.edited_at;
-        row.mentions = JSON.stringify(event.data.mentions);
+      case 'message_edited':
+        this.#changeMessage(event.data.message_id, {
+          content: event.data.content,
+          edited_at: event.data.edited_at,
+          mentions: JSON.stringify(event.data.mentions),
+        });
         return;
-      }
       case 'message_deleted': {
-        const row = this.#messages.get(event.data.message_id);
-        if (row === undefined) break;
-        Object.assign(row, { deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null });
+        const tombstone = { deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null };
+        const id = event.data.message_id;
+        if (this.#messages.has(id)) Object.assign(this.#messages.get(id)!, tombstone);
+        else {
+          const { reactions: _, ...rest } = tombstone;
+          this.#update('messages', id, rest);
+          // Reactions start again from none (the row's, if any, are gone).
+          this.#reactions.set(id, { fromStored: false, events: [] });
+        }
         return;
       }
       case 'reaction_added':
       case 'reaction_removed': {
         const row = this.#messages.get(event.data.message_id);
-        if (row === undefined) break;
-        const reactions = JSON.parse(row.reactions) as Record<string, string[]>;
-        react(reactions, event);
-        row.reactions = JSON.stringify(reactions);
+        if (row !== undefined) {
+          const reactions = JSON.parse(row.reactions) as Record<string, string[]>;
+          react(reactions, event);
+          row.reactions = JSON.stringify(reactions);
+          return;
+        }
+        const pending = this.#reactions.get(event.data.message_id);
+        if (pending === undefined) this.#reactions.set(event.data.message_id, { fromStored: true, events: [event] });
+        else pending.events.push(event);
         return;
       }
       default:
         break;
     }
     await applyChatEvent(this.#trx, event);
+  }
+
+  #changeRoom(id: string, changes: Row): void {
+    const row = this.#rooms.get(id);
+    if (row !== undefined) Object.assign(row, changes);
+    else this.#update('rooms', id, changes);
+  }
+
+  #changeMessage(id: string, changes: Row): void {
+    const row = this.#messages.get(id);
+    if (row !== undefined) Object.assign(row, changes);
+    else this.#update('messages', id, changes);
   }
 
   /** Writes everything pending. */
@@ -392,13 +414,46 @@ class ChatBatch {
     await insertRows(trx, 'rooms', [...this.#rooms.values()] as Row[]);
     await insertRows(trx, 'room_members', [...this.#members.values()] as Row[]);
     await insertRows(trx, 'messages', [...this.#messages.values()] as Row[]);
-    await updateRows(trx, 'rooms', ['id'], ['last_seq', 'last_message_id'], [...this.#roomLast.values()]);
+    await this.#settleReactions();
+    for (const table of ['users', 'rooms', 'messages'] as const) {
+      // One bulk UPDATE per set of columns changed.
+      const byColumns = new Map<string, Row[]>();
+      for (const [id, changes] of this.#updates[table]) {
+        const columns = Object.keys(changes).sort();
+        const key = columns.join(',');
+        const rows = byColumns.get(key) ?? byColumns.set(key, []).get(key)!;
+        rows.push({ id, ...changes });
+      }
+      for (const [key, rows] of byColumns) await updateRows(trx, table, ['id'], key.split(','), rows);
+    }
     await this.#writeReadMarks();
     this.#users.clear();
     this.#rooms.clear();
     this.#members.clear();
     this.#messages.clear();
-    this.#roomLast.clear();
+    for (const updates of Object.values(this.#updates)) updates.clear();
+    this.#reactions.clear();
+  }
+
+  /** Turns the reactions gathered for existing messages into their final value. */
+  async #settleReactions(): Promise<void> {
+    const stored = new Map<string, string>();
+    const ids = [...this.#reactions].filter(([, r]) => r.fromStored).map(([id]) => id);
+    for (let start = 0; start < ids.length; start += 1_000) {
+      const rows = await this.#trx
+        .selectFrom('messages')
+        .select(['id', 'reactions'])
+        .where('id', 'in', ids.slice(start, start + 1_000))
+        .execute();
+      for (const row of rows) stored.set(row.id, row.reactions);
+    }
+    for (const [id, { fromStored, events }] of this.#reactions) {
+      const base = fromStored ? stored.get(id) : '{}';
+      if (base === undefined) continue; // no such message: reacting to it changed nothing
+      const reactions = JSON.parse(base) as Record<string, string[]>;
+      for (const event of events) react(reactions, event);
+      this.#update('messages', id, { reactions: JSON.stringify(reactions) });
+    }
   }
 
   /** message_sent sets the sender's mark; messages_read only raises it. */

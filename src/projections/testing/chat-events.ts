@@ -24,7 +24,27 @@ export interface ChatEventsOptions {
   events: number;
   /** Epoch ms of the first command. */
   startAt?: number;
+  /**
+   * 'realistic': mostly messages, in bursts (benchmarks); 'churn': many edits,
+   * deletions, reactions, reads, leaves and rejoins (tests of the projection).
+   */
+  mix?: 'realistic' | 'churn';
 }
+
+type Action =
+  | 'send' | 'read' | 'react' | 'edit' | 'delete' | 'add' | 'remove' | 'role' | 'rename'
+  | 'profile' | 'request' | 'answer' | 'block' | 'unfriend' | 'close' | 'group';
+
+const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
+  realistic: {
+    send: 70, read: 8, react: 7, edit: 3, delete: 1, add: 2, remove: 1, role: 0.5, rename: 0.5,
+    profile: 0.5, request: 2.5, answer: 1.5, block: 0.5, unfriend: 0.5, close: 0.5, group: 0.2,
+  },
+  churn: {
+    send: 25, read: 15, react: 20, edit: 8, delete: 6, add: 7, remove: 6, role: 2, rename: 2,
+    profile: 2, request: 3, answer: 2, block: 1, unfriend: 1, close: 1, group: 0.5,
+  },
+};
 
 /** mulberry32: small, fast, good enough for test data. */
 function random(seed: number): () => number {
@@ -112,10 +132,20 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
   const pending: { request: string; from: string; to: string }[] = [];
   const directs: { id: string; pair: [string, string] }[] = [];
 
+  const weights = Object.entries(mixes[options.mix ?? 'realistic']) as [Action, number][];
+  const weightTotal = weights.reduce((sum, [, w]) => sum + w, 0);
+  const pickAction = (): Action => {
+    let roll = next() * weightTotal;
+    for (const [action, weight] of weights) if ((roll -= weight) < 0) return action;
+    return 'send';
+  };
+  /** Mostly among the last messages, so edits, reactions and deletions meet in one batch. */
+  const recent = <T>(items: readonly T[]): T => (next() < 0.7 ? items[Math.max(0, items.length - 1 - Math.floor(next() * 10))]! : pick(items));
+
   while (produced < options.events) {
     const room = pick(rooms);
-    const roll = next();
-    if (roll < 0.7) {
+    const action = pickAction();
+    if (action === 'send') {
       // A burst of messages, as a busy room has.
       const burst = 1 + Math.floor(next() * 6);
       for (let b = 0; b < burst && produced < options.events; b++) {
@@ -141,26 +171,28 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
           if (room.messages.length > 200) room.messages.shift();
         }
       }
-    } else if (roll < 0.78) {
-      yield* run({ type: 'mark_read', data: { room_id: room.id, seq: 1_000_000 }, metadata: meta(pick(room.members)) });
-    } else if (roll < 0.85 && room.messages.length > 0) {
-      const message = pick(room.messages);
+    } else if (action === 'read') {
+      // Up to a random point: sometimes below what the reader has already read (sent), which changes nothing.
+      const seq = next() < 0.5 ? 1_000_000 : 1 + Math.floor(next() * Math.max(1, room.messages.length));
+      yield* run({ type: 'mark_read', data: { room_id: room.id, seq }, metadata: meta(pick(room.members)) });
+    } else if (action === 'react' && room.messages.length > 0) {
+      const message = recent(room.messages);
       yield* run({
         type: 'react',
         data: { room_id: room.id, message_id: message.id, emoji: pick(emojis), add: next() < 0.75 },
         metadata: meta(pick(room.members)),
       });
-    } else if (roll < 0.88 && room.messages.length > 0) {
-      const message = pick(room.messages);
+    } else if (action === 'edit' && room.messages.length > 0) {
+      const message = recent(room.messages);
       yield* run({
         type: 'edit_message',
         data: { room_id: room.id, message_id: message.id, content: `edited ${pick(words)}` },
         metadata: meta(message.sender),
       });
-    } else if (roll < 0.89 && room.messages.length > 0) {
-      const message = pick(room.messages);
+    } else if (action === 'delete' && room.messages.length > 0) {
+      const message = recent(room.messages);
       yield* run({ type: 'delete_message', data: { room_id: room.id, message_id: message.id }, metadata: meta(message.sender) });
-    } else if (roll < 0.91) {
+    } else if (action === 'add') {
       const user = pick(users);
       const events = yield* run({
         type: 'add_member',
@@ -168,31 +200,31 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         metadata: meta(room.members[0]!),
       });
       if (events.length > 0) room.members.push(user);
-    } else if (roll < 0.92 && room.members.length > 2) {
+    } else if (action === 'remove' && room.members.length > 2) {
       const user = pick(room.members.slice(1));
       const events = yield* run({ type: 'remove_member', data: { room_id: room.id, user_id: user }, metadata: meta(user) });
       if (events.length > 0) room.members = room.members.filter((m) => m !== user);
-    } else if (roll < 0.925) {
+    } else if (action === 'role') {
       yield* run({
         type: 'change_role',
         data: { room_id: room.id, user_id: pick(room.members), role: pick(['admin', 'member'] as const) },
         metadata: meta(room.members[0]!),
       });
-    } else if (roll < 0.93) {
+    } else if (action === 'rename') {
       yield* run({
         type: 'update_room',
         data: { room_id: room.id, name: `room ${pick(words)}`, topic: pick(words) },
         metadata: meta(room.members[0]!),
       });
-    } else if (roll < 0.935) {
+    } else if (action === 'profile') {
       const user = pick(users);
       yield* run({ type: 'update_profile', data: { user_id: user, bio: pick(words), display_name: `U ${pick(words)}` }, metadata: meta(user) });
-    } else if (roll < 0.96) {
+    } else if (action === 'request') {
       const [from, to] = [pick(users), pick(users)];
       const request = id();
       const events = yield* run({ type: 'send_friend_request', data: { user_id: to, request_id: request }, metadata: meta(from) });
       if (events.length > 0) pending.push({ request, from, to });
-    } else if (roll < 0.975 && pending.length > 0) {
+    } else if (action === 'answer' && pending.length > 0) {
       const { request, from, to } = pending.splice(Math.floor(next() * pending.length), 1)[0]!;
       const answer = next();
       const type = answer < 0.7 ? 'accept_friend_request' : answer < 0.85 ? 'reject_friend_request' : 'cancel_friend_request';
@@ -209,16 +241,16 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         directs.push(direct);
         rooms.push({ id: direct.id, members: [...pair], messages: [], seq: 0 });
       }
-    } else if (roll < 0.98) {
+    } else if (action === 'block') {
       const [a, b] = [pick(users), pick(users)];
       yield* run({ type: next() < 0.6 ? 'block_user' : 'unblock_user', data: { user_id: b }, metadata: meta(a) });
-    } else if (roll < 0.985) {
+    } else if (action === 'unfriend') {
       const [a, b] = [pick(users), pick(users)];
       yield* run({ type: 'unfriend', data: { user_id: b }, metadata: meta(a) });
-    } else if (roll < 0.99 && directs.length > 0) {
+    } else if (action === 'close' && directs.length > 0) {
       const direct = pick(directs);
       yield* run({ type: next() < 0.5 ? 'close_room' : 'reopen_room', data: { room_id: direct.id }, metadata: meta(null) });
-    } else if (roll < 0.992) {
+    } else if (action === 'group') {
       yield* createGroup();
     }
   }

@@ -1,0 +1,70 @@
+// The chat projection's batched path (applyBatch: deferred multi-row writes)
+// must leave exactly the rows that applying each event in turn leaves. Both
+// are run over generated logs (the real deciders: edits, deletions and
+// reactions of messages sent in the same batch or earlier, members joining,
+// reading, leaving and coming back …) with batch sizes that cut the log in
+// different places, and the models compared row by row.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { EventCodec } from '../commands/processor.ts';
+import { createAvroCodec } from '../log/avro-codec.ts';
+import { openSqliteLog } from '../log/sqlite-log.ts';
+import { topicSpecs } from '../log/topics.ts';
+import { schemasDir } from '../main.ts';
+import type { Store } from '../store/store.ts';
+import { testEngines } from '../store/testing/engines.ts';
+import { chatModel } from './chat-schema.ts';
+import { chatProjection } from './chat-projection.ts';
+import { modelChecksum } from './model-checksum.ts';
+import { rebuild } from './rebuild.ts';
+import { appendEvents, chatEvents } from './testing/chat-events.ts';
+import type { VersionedModel } from './versions.ts';
+
+const logger = pino({ level: 'silent' });
+const avro = createAvroCodec({ schemasDir });
+const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const oneByOne: VersionedModel = { ...chatModel, projection: { name: 'chat', apply: chatProjection.apply } };
+
+for (const engine of await testEngines('chat_projection')) {
+  describe.runIf(engine.available)(`chat projection on ${engine.name}`, () => {
+    let store: Store | undefined;
+    afterAll(async () => {
+      await store?.close();
+      await engine.dispose();
+    });
+
+    test.each([
+      { seed: 101, users: 12, rooms: 4 },
+      { seed: 102, users: 40, rooms: 15 },
+      { seed: 103, users: 6, rooms: 2 },
+    ])('batched = one event at a time, batches of 7, 64 and 2,000 (seed $seed)', async ({ seed, users, rooms }) => {
+      store ??= await engine.open();
+      // Each seed in its own database namespace: drop what the previous one built.
+      for (const version of [2, 3, 4, 5]) await chatModel.drop(store.db, version);
+      await store.db.deleteFrom('projection_versions').execute();
+      await store.db.deleteFrom('projection_offsets').execute();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-batch-'));
+      const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), durability: 'normal' });
+      try {
+        await log.ensureTopics(topicSpecs({ partitions: 3, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
+        await appendEvents(log, codec, chatEvents({ seed, users, rooms, events: 1_500, mix: 'churn' }));
+        const run = (model: VersionedModel, batchSize: number) =>
+          rebuild({ log, db: store!.db, engine: store!.engine, codec, logger, model, batchSize, handoverMs: 0, checkEveryMs: 10 });
+        const reference = await run(oneByOne, 50);
+        const expected = await modelChecksum(store.db, chatModel, reference.version);
+        expect(expected.tables.messages!.rows).toBeGreaterThan(500);
+        for (const batchSize of [7, 64, 2_000]) {
+          const batched = await run(chatModel, batchSize);
+          expect(await modelChecksum(store.db, chatModel, batched.version), `batches of ${batchSize}`).toEqual(expected);
+        }
+      } finally {
+        await log.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
