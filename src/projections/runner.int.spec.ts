@@ -1,0 +1,104 @@
+// The projection runner's exactly-once promise, on SQLite and MariaDB: the
+// same records delivered again (a redelivered batch, or a rebalance straggler
+// that never learned the stored offset) leave the same rows; events of a
+// fenced writer are never applied.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { EventCodec } from '../commands/processor.ts';
+import { createAvroCodec } from '../log/avro-codec.ts';
+import type { Consumer, Log } from '../log/port.ts';
+import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
+import { headers, topicSpecs, topics } from '../log/topics.ts';
+import { schemasDir } from '../main.ts';
+import type { Store } from '../store/store.ts';
+import { testEngines } from '../store/testing/engines.ts';
+import { chatModel } from './chat-schema.ts';
+import { chatProjection } from './chat-projection.ts';
+import { modelChecksum } from './model-checksum.ts';
+import { createProjectionProgress } from './progress.ts';
+import { runProjection, storedOffset } from './runner.ts';
+import { appendEvents, chatEvents } from './testing/chat-events.ts';
+
+const logger = pino({ level: 'silent' });
+const avro = createAvroCodec({ schemasDir });
+const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const partitions = 3;
+
+/** A consumer that never learned the stored offsets: it starts every partition at 0. */
+const forgetful = (log: Log): Log => ({
+  ...log,
+  consume: (options) => log.consume({ ...options, group: `${options.group}-straggler`, startAt: async () => 0 }),
+});
+
+async function runToEnd(log: Log, store: Store): Promise<void> {
+  const progress = createProjectionProgress(store.db);
+  const consumer: Consumer = await runProjection(chatProjection, {
+    log, db: store.db, codec, logger, progress, maxBatchSize: 97, engine: store.engine,
+  });
+  try {
+    for (let partition = 0; partition < partitions; partition++) {
+      const end = await log.endOffset(topics.events, partition);
+      if (end === 0) continue;
+      const reached = await progress.waitFor('chat', { topic: topics.events, partition, offset: end - 1 }, 30_000);
+      expect(reached, `partition ${partition} projected to its end`).toBe(true);
+    }
+  } finally {
+    await consumer.stop();
+  }
+}
+
+for (const engine of await testEngines('runner')) {
+  describe.runIf(engine.available)(`projection runner on ${engine.name}`, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-runner-'));
+    let log: SqliteLog;
+    let store: Store;
+    afterAll(async () => {
+      await log?.close();
+      await store?.close();
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('the same records delivered again leave the same rows and offsets', async () => {
+      store = await engine.open();
+      log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), durability: 'normal' });
+      await log.ensureTopics(topicSpecs({ partitions, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
+      await appendEvents(log, codec, chatEvents({ seed: 7, users: 10, rooms: 4, events: 800, mix: 'churn' }));
+
+      await runToEnd(log, store);
+      const once = await modelChecksum(store.db, chatModel, 1);
+      const offsets = await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store.db, 'chat', p)));
+      expect(once.tables.messages!.rows).toBeGreaterThan(100);
+
+      // Every record again, from offset 0, through a consumer that does not know the offsets.
+      await runToEnd(forgetful(log), store);
+      expect(await modelChecksum(store.db, chatModel, 1)).toEqual(once);
+      expect(await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store.db, 'chat', p)))).toEqual(offsets);
+    });
+
+    test('an event a fenced writer appended (landed off its expected offset) is never applied', async () => {
+      const before = await modelChecksum(store.db, chatModel, 1);
+      const key = 'room:01900000-0000-7000-8000-0000000000ff';
+      const partition = log.partitionForKey(topics.events, key);
+      const end = await log.endOffset(topics.events, partition);
+      await log.append(topics.events, [
+        {
+          key,
+          partition,
+          value: codec.encode('room_created', {
+            room_id: '01900000-0000-7000-8000-0000000000ff', type: 'group', name: 'zombie', created_by: 'z', created_at: 1,
+          }),
+          // The writer believed the partition ended earlier than it did.
+          headers: { [headers.eventType]: 'room_created', [headers.expectedOffset]: String(end - 1) },
+        },
+      ]);
+      await runToEnd(log, store);
+      expect(await modelChecksum(store.db, chatModel, 1)).toEqual(before);
+      expect(await storedOffset(store.db, 'chat', partition)).toBe(end + 1);
+    });
+  });
+}
