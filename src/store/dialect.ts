@@ -75,13 +75,25 @@ const maxParams = 8_000;
 /** And about this much text per statement (MySQL's max_allowed_packet is 16 MB by default). */
 const maxBytes = 1_000_000;
 
-function* chunks<Row>(rows: readonly Row[], paramsPerRow: number, maxRows: number, size: (row: Row) => number): Generator<Row[]> {
+/**
+ * Slices rows for multi-row statements. With `fewShapes` (SQLite, whose
+ * driver keeps every distinct statement prepared), a slice short of the limit
+ * is cut to a power of two, so only a dozen statement texts ever occur.
+ */
+function* chunks<Row>(
+  rows: readonly Row[],
+  paramsPerRow: number,
+  maxRows: number,
+  size: (row: Row) => number,
+  fewShapes = false,
+): Generator<Row[]> {
   const limit = Math.max(1, Math.min(maxRows, Math.floor(maxParams / paramsPerRow)));
   let start = 0;
   while (start < rows.length) {
     let end = start;
     let bytes = 0;
     while (end < rows.length && end - start < limit && bytes < maxBytes) bytes += size(rows[end++]!);
+    if (fewShapes && end - start < limit) end = start + 2 ** Math.floor(Math.log2(end - start));
     yield rows.slice(start, end);
     start = end;
   }
@@ -121,7 +133,7 @@ export async function insertRows(db: Kysely<any>, table: string, rows: readonly 
   const engine = engineOf(db);
   const columns = Object.keys(rows[0]!);
   const head = `insert into ${tableName(db, table)} (${columns.map((c) => quote(engine, c)).join(', ')}) values `;
-  for (const chunk of chunks(rows, columns.length, Infinity, sizeOf)) {
+  for (const chunk of chunks(rows, columns.length, Infinity, sizeOf, engine === 'sqlite')) {
     const parameters: Cell[] = [];
     for (const row of chunk) for (const column of columns) parameters.push(row[column] ?? null);
     await db.executeQuery(CompiledQuery.raw(head + placeholders(chunk.length, columns.length), parameters));
@@ -159,7 +171,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
     const guard = raiseOnly === undefined ? '' : ` and (${flag} = 0 or ${target}.${q(columns[0]!)} < ${v(columns[0]!)})`;
     const head = `update ${target} set ${columns.map((c) => `${q(c)} = ${v(c)}`).join(', ')} from (values `;
     const tail = `) as v where ${keys.map((k) => `${target}.${q(k)} = ${v(k)}`).join(' and ')}${guard}`;
-    for (const chunk of chunks(rows, names.length + 1, 1_000, sizeOf)) {
+    for (const chunk of chunks(rows, names.length + 1, 1_000, sizeOf, true)) {
       const parameters: Cell[] = [];
       for (const row of chunk) {
         for (const name of names) parameters.push(row[name] ?? null);
