@@ -146,9 +146,9 @@ export async function insertRows(db: Kysely<any>, table: string, rows: readonly 
  * set is only updated when its single column grows (`col < new value`).
  *
  *   SQLite: UPDATE t SET c = v.column3 FROM (VALUES (…), …) v WHERE t.k = v.column1 …
- *   MySQL:  UPDATE t SET c = CASE WHEN k = … THEN … END WHERE (k = …) OR …
+ *   MySQL:  UPDATE t SET c = CASE k WHEN … THEN … END WHERE (k = …) OR …
  *           (a CASE, not a join on a derived table of literals, whose
- *           collation could clash with the table's)
+ *           collation could clash with the table's; see below for two keys)
  */
 export async function updateRows<Row extends Record<string, Cell>>(
   db: Kysely<any>,
@@ -181,22 +181,50 @@ export async function updateRows<Row extends Record<string, Cell>>(
     }
     return;
   }
-  const match = keys.map((k) => `${q(k)} = ?`).join(' and ');
-  // Each matched row walks the CASE: fifty rows per statement keeps that cheap.
-  for (const chunk of chunks(rows, keys.length * (columns.length + 1) + columns.length + 1, 50, sizeOf)) {
+  // Rows grouped by their first key, so a matched row compares its first key
+  // with each group's, then its other keys within its group only:
+  //   SET c = CASE k1 WHEN ? THEN CASE k2 WHEN ? THEN ? … END … END
+  //   WHERE (k1 = ? AND ((k2 = ? [AND c < ?]) OR …)) OR …
+  const [first, ...rest] = keys;
+  const inner = (row: Row, parameters: Cell[], value: (row: Row) => Cell): string => {
+    if (rest.length === 0) {
+      parameters.push(value(row));
+      return '?';
+    }
+    for (const k of rest) parameters.push(row[k] ?? null);
+    parameters.push(value(row));
+    return `when ${rest.map((k) => `${q(k)} = ?`).join(' and ')} then ?`;
+  };
+  for (const chunk of chunks(rows, keys.length * (columns.length + 1) + columns.length + 1, 500, sizeOf)) {
+    const groups = new Map<Cell, Row[]>();
+    for (const row of chunk) {
+      const group = groups.get(row[first!] ?? null);
+      if (group === undefined) groups.set(row[first!] ?? null, [row]);
+      else group.push(row);
+    }
     const parameters: Cell[] = [];
     const assignments = columns.map((column) => {
-      for (const row of chunk) {
-        for (const k of keys) parameters.push(row[k] ?? null);
-        parameters.push(row[column] ?? null);
-      }
-      return `${q(column)} = case ${chunk.map(() => `when ${match} then ?`).join(' ')} end`;
+      const whens = [...groups].map(([value, members]) => {
+        parameters.push(value);
+        if (rest.length === 0) return `when ? then ${inner(members[0]!, parameters, (row) => row[column] ?? null)}`;
+        return `when ? then case ${members.map((row) => inner(row, parameters, (r) => r[column] ?? null)).join(' ')} end`;
+      });
+      return `${q(column)} = case ${q(first!)} ${whens.join(' ')} end`;
     });
-    const where = chunk.map((row) => {
-      for (const k of keys) parameters.push(row[k] ?? null);
-      if (!raiseOnly?.(row)) return `(${match})`;
-      parameters.push(row[columns[0]!] ?? null);
-      return `(${match} and ${q(columns[0]!)} < ?)`;
+    const where = [...groups].map(([value, members]) => {
+      parameters.push(value);
+      const each = members.map((row) => {
+        const terms = rest.map((k) => {
+          parameters.push(row[k] ?? null);
+          return `${q(k)} = ?`;
+        });
+        if (raiseOnly?.(row)) {
+          parameters.push(row[columns[0]!] ?? null);
+          terms.push(`${q(columns[0]!)} < ?`);
+        }
+        return terms.length === 0 ? 'true' : `(${terms.join(' and ')})`;
+      });
+      return `(${q(first!)} = ? and (${each.join(' or ')}))`;
     });
     await db.executeQuery(CompiledQuery.raw(`update ${target} set ${assignments.join(', ')} where ${where.join(' or ')}`, parameters));
   }
