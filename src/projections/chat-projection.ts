@@ -6,9 +6,10 @@ import type { Insertable, Transaction } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import { assertNever } from '../domain/decider.ts';
 import type { MessageSent, RoomCreated, UserJoinedRoom } from '../domain/room.ts';
+import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friendship.ts';
 import type { UserRegistered } from '../domain/user.ts';
 import { insertRows, updateRows, type Cell } from '../store/dialect.ts';
-import type { Database, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
+import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import type { Projection } from './runner.ts';
 
 export const chatProjectionName = 'chat';
@@ -66,6 +67,29 @@ const messageRow = (d: MessageSent['data']): Insertable<MessagesTable> => ({
   deleted: 0,
   mentions: d.mentions.length > 0 ? JSON.stringify(d.mentions) : null,
 });
+
+const requestRow = (d: FriendRequestSent['data']): Insertable<FriendRequestsTable> => ({
+  id: d.request_id,
+  from_user_id: d.from_user_id,
+  to_user_id: d.to_user_id,
+  status: 'pending',
+  created_at: d.created_at,
+  updated_at: d.created_at,
+});
+
+const statusAfter = (type: 'friend_request_accepted' | 'friend_request_rejected' | 'friend_request_cancelled') =>
+  type === 'friend_request_accepted' ? 'accepted' : type === 'friend_request_rejected' ? 'rejected' : 'cancelled';
+
+/** One row per direction, so "my friends" is a single indexed range. */
+async function befriend(trx: Transaction<Database>, d: FriendRequestAccepted['data']): Promise<void> {
+  await trx
+    .insertInto('friendships')
+    .values([
+      { user_id: d.from_user_id, friend_id: d.to_user_id, since: d.at },
+      { user_id: d.to_user_id, friend_id: d.from_user_id, since: d.at },
+    ])
+    .execute();
+}
 
 /** A message's reactions after one reaction event (the same steps on either path). */
 function react(reactions: Record<string, string[]>, event: Extract<AnyEvent, { type: 'reaction_added' | 'reaction_removed' }>) {
@@ -160,37 +184,19 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       await trx.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', d.message_id).execute();
       return;
     }
-    case 'friend_request_sent': {
-      const d = event.data;
-      await trx
-        .insertInto('friend_requests')
-        .values({
-          id: d.request_id,
-          from_user_id: d.from_user_id,
-          to_user_id: d.to_user_id,
-          status: 'pending',
-          created_at: d.created_at,
-          updated_at: d.created_at,
-        })
-        .execute();
+    case 'friend_request_sent':
+      await trx.insertInto('friend_requests').values(requestRow(event.data)).execute();
       return;
-    }
     case 'friend_request_accepted':
     case 'friend_request_rejected':
     case 'friend_request_cancelled': {
       const d = event.data;
-      const status =
-        event.type === 'friend_request_accepted' ? 'accepted' : event.type === 'friend_request_rejected' ? 'rejected' : 'cancelled';
-      await trx.updateTable('friend_requests').set({ status, updated_at: d.at }).where('id', '=', d.request_id).execute();
-      if (status === 'accepted') {
-        await trx
-          .insertInto('friendships')
-          .values([
-            { user_id: d.from_user_id, friend_id: d.to_user_id, since: d.at },
-            { user_id: d.to_user_id, friend_id: d.from_user_id, since: d.at },
-          ])
-          .execute();
-      }
+      await trx
+        .updateTable('friend_requests')
+        .set({ status: statusAfter(event.type), updated_at: d.at })
+        .where('id', '=', d.request_id)
+        .execute();
+      if (event.type === 'friend_request_accepted') await befriend(trx, event.data);
       return;
     }
     case 'friendship_ended': {
@@ -258,7 +264,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
 // or reactions, a member's read mark, a profile) are gathered per row, where
 // only the last value of each column matters, and written by a few bulk
 // UPDATEs. An event that changes a row still pending changes it in memory.
-// What is left (friend requests, friendships, blocks, roles, leaves) is
+// What is left (friendships, blocks, roles, leaves) is
 // written at once through applyChatEvent: it touches other rows or other
 // columns than anything pending, so the order between them does not matter.
 // The rows left are exactly those of applying each event in turn:
@@ -268,7 +274,7 @@ type Row = Record<string, Cell>;
 type ReadMark = { room_id: string; user_id: string; last_read_seq: number; onlyIfGreater: boolean };
 type ReactionEvent = Extract<AnyEvent, { type: 'reaction_added' | 'reaction_removed' }>;
 /** Tables whose existing rows a batch updates by id. */
-type ById = 'users' | 'rooms' | 'messages';
+type ById = 'users' | 'rooms' | 'messages' | 'friend_requests';
 
 const memberKey = (roomId: string, userId: string) => `${roomId}\u0000${userId}`;
 
@@ -279,7 +285,13 @@ class ChatBatch {
   readonly #members = new Map<string, Insertable<RoomMembersTable>>();
   readonly #messages = new Map<string, Insertable<MessagesTable>>();
   /** Column changes to rows not pending (they exist outside this batch, or nowhere: then no-ops). */
-  readonly #updates: Record<ById, Map<string, Row>> = { users: new Map(), rooms: new Map(), messages: new Map() };
+  readonly #updates: Record<ById, Map<string, Row>> = {
+    users: new Map(),
+    rooms: new Map(),
+    messages: new Map(),
+    friend_requests: new Map(),
+  };
+  readonly #requests = new Map<string, Insertable<FriendRequestsTable>>();
   /** Reactions of messages not pending: from the stored value (or from none, once deleted), in order. */
   readonly #reactions = new Map<string, { fromStored: boolean; events: ReactionEvent[] }>();
   /** Read marks of members not pending. */
@@ -389,6 +401,21 @@ class ChatBatch {
         else pending.events.push(event);
         return;
       }
+      case 'friend_request_sent':
+        if (this.#requests.has(event.data.request_id)) break;
+        this.#requests.set(event.data.request_id, requestRow(event.data));
+        return;
+      case 'friend_request_accepted':
+      case 'friend_request_rejected':
+      case 'friend_request_cancelled': {
+        const changes = { status: statusAfter(event.type), updated_at: event.data.at };
+        const row = this.#requests.get(event.data.request_id);
+        if (row !== undefined) Object.assign(row, changes);
+        else this.#update('friend_requests', event.data.request_id, changes);
+        // Friendships are written at once, like every other change to them.
+        if (event.type === 'friend_request_accepted') await befriend(this.#trx, event.data);
+        return;
+      }
       default:
         break;
     }
@@ -414,8 +441,9 @@ class ChatBatch {
     await insertRows(trx, 'rooms', [...this.#rooms.values()] as Row[]);
     await insertRows(trx, 'room_members', [...this.#members.values()] as Row[]);
     await insertRows(trx, 'messages', [...this.#messages.values()] as Row[]);
+    await insertRows(trx, 'friend_requests', [...this.#requests.values()] as Row[]);
     await this.#settleReactions();
-    for (const table of ['users', 'rooms', 'messages'] as const) {
+    for (const table of ['users', 'rooms', 'messages', 'friend_requests'] as const) {
       // One bulk UPDATE per set of columns changed.
       const byColumns = new Map<string, Row[]>();
       for (const [id, changes] of this.#updates[table]) {
@@ -431,6 +459,7 @@ class ChatBatch {
     this.#rooms.clear();
     this.#members.clear();
     this.#messages.clear();
+    this.#requests.clear();
     for (const updates of Object.values(this.#updates)) updates.clear();
     this.#reactions.clear();
   }
