@@ -264,7 +264,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   if (ticker !== undefined) clearInterval(ticker);
 
   // Drain: let what is in flight arrive (bounded), so the next phase starts clean.
-  const drainUntil = performance.now() + (spec.durationS < 2 ? 2_000 : 5_000);
+  const drainUntil = performance.now() + (spec.durationS < 2 ? 1_000 : 5_000);
   while (outstanding.size > 0 && performance.now() < drainUntil) await sleep(20);
   const unfinished = outstanding.size;
   for (const n of outstanding) numbers[n & MASK] = -1;

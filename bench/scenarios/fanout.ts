@@ -1,7 +1,7 @@
 // Scenarios 1 and 2: fan-out.
 //
 //   wide:  1 room × 100 members, one sender (member 0)
-//   small: 1,000 rooms × 5 members (5,000 sockets; --quick: 200 rooms),
+//   small: 1,000 rooms × 5 members (5,000 sockets; --quick: 100 rooms),
 //          messages round-robin over the rooms, each posted by its room's
 //          member 0
 //
@@ -24,8 +24,8 @@ import { LOADGEN_CPU, SERVER_CPU, type RunningServer } from '../support/targets.
 
 export type FanoutShape = 'wide' | 'small';
 
-/** --quick: 200 small rooms (1,000 sockets), since Parley opens sockets far slower than the baselines. */
-const QUICK_SMALL_ROOMS = 200;
+/** --quick: 100 small rooms (500 sockets), since Parley opens sockets far slower than the baselines. */
+const QUICK_SMALL_ROOMS = 100;
 
 /** ~64 characters: the NEW_MESSAGE frame is then ~430 bytes on every server. */
 export const CONTENT = 'benchmark message: the quick brown fox jumps over the lazy dog!!';

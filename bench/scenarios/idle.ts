@@ -1,5 +1,6 @@
 // Scenario 3: idle connections. 10,000 authenticated sockets (the 5,000
-// fixture users, two sockets each; --quick: 2,000, users 0–999) following 1–3 rooms each (the user's
+// fixture users, two sockets each; --quick: 1,200, users 0–599, which makes
+// the per-socket figures rough: quote the full run) following 1–3 rooms each (the user's
 // rooms; see support/fixture.ts). The load generator asks the server for a
 // forced GC and its memory before connecting and again once every socket is
 // ready and a settle time has passed: (after − before) / sockets is the cost
@@ -32,7 +33,7 @@ export async function runIdle(options: BenchOptions): Promise<void> {
   }
   const fixture = options.impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
-  const userCount = options.quick ? 1_000 : USERS;
+  const userCount = options.quick ? 600 : USERS;
   const users = Array.from({ length: userCount * SOCKETS_PER_USER }, (_, i) => i % userCount);
 
   const records = await interleaved(options, options.impls, (impl) =>

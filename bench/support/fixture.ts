@@ -98,7 +98,9 @@ export async function parleyFixture(options: { fresh?: boolean; log: (line: stri
     const saved = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { createdAt: number; population: Population };
     if (Date.now() - saved.createdAt < MAX_AGE_MS) return { templateDir: path.join(dir, 'data'), population: saved.population };
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Fixtures of other keys are stale (older code): drop them.
+  const root = path.dirname(dir);
+  if (fs.existsSync(root)) for (const other of fs.readdirSync(root)) fs.rmSync(path.join(root, other), { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const started = Date.now();
   options.log(`building the Parley fixture in ${path.relative(repoRoot, dir)} (${USERS} users, ${1 + SMALL_ROOMS + CLUBS} rooms; cached afterwards)…`);

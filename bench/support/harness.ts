@@ -42,7 +42,7 @@ export interface BenchOptions {
 
 /** Warm-up and measured window of one phase. */
 export function timing(options: BenchOptions): { warmupS: number; durationS: number } {
-  const base = options.quick ? { warmupS: 0.25, durationS: 0.75 } : { warmupS: 2, durationS: 10 };
+  const base = options.quick ? { warmupS: 0.2, durationS: 0.6 } : { warmupS: 2, durationS: 10 };
   return options.durationS === undefined ? base : { ...base, durationS: options.durationS };
 }
 
