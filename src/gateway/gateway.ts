@@ -344,6 +344,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   }
 
+  // One listener shared by every socket: a closure made per upgrade would keep
+  // that upgrade's request (headers, the URL with its token) alive as long as
+  // the socket lives.
+  const onSocketError = (error: Error) => logger.debug({ err: error }, 'socket error');
+
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') {
@@ -354,7 +359,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const accept = (identity: { userId: string; expiresAt: number } | null) =>
       wss.handleUpgrade(request, socket, head, (ws) => {
         connections++;
-        ws.on('error', (error) => logger.debug({ err: error }, 'socket error'));
+        ws.on('error', onSocketError);
         if (identity === null) awaitAuthFrame(ws);
         else authenticated(ws, identity.userId, identity.expiresAt);
       });
