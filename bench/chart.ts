@@ -145,8 +145,12 @@ results.forEach((result, index) => {
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p.x);
   const ys = all.flatMap((p) => [p.p50, p.p99]).filter((v) => v > 0);
-  const xMin = 10 ** Math.floor(log10(Math.min(...xs)));
-  const xMax = 10 ** Math.ceil(log10(Math.max(...xs)));
+  const edge = (v: number, up: boolean) => {
+    const steps = [1, 2, 5, 10].map((m) => m * 10 ** Math.floor(log10(v)));
+    return up ? steps.find((t) => t >= v)! : [...steps].reverse().find((t) => t <= v)!;
+  };
+  const xMin = edge(Math.min(...xs), false);
+  const xMax = edge(Math.max(...xs) * 1.05, true);
   const yMin = Math.max(0.01, 10 ** Math.floor(log10(Math.min(...ys))));
   const yMax = 10 ** Math.ceil(log10(Math.max(...ys)));
   const x0 = index * PANEL_W + M.left;
@@ -172,7 +176,11 @@ results.forEach((result, index) => {
   );
   for (const s of series) {
     for (const [key, dash] of [['p99', ''], ['p50', ' stroke-dasharray="4 3"']] as const) {
-      const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p[key]).toFixed(1)}`).join(' ');
+      // The line joins the fixed-rate points; closed-loop points stand alone.
+      const d = s.points
+        .filter((p) => !p.closed)
+        .map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p[key]).toFixed(1)}`)
+        .join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${key === 'p99' ? 2 : 1.2}"${dash}/>`);
       for (const p of s.points) {
         const cx = sx(p.x).toFixed(1);
