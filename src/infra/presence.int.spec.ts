@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { redisAvailable, testRedisClient } from '../../test/support/infra.ts';
+import { redisAvailable, testRedisClient, deleteRedisPrefix, uniqueRedisPrefix } from '../../test/support/infra.ts';
 import { contractLeaseMs, eventually, presenceContract } from './presence.contract.ts';
 import { createMemoryPresence } from './presence.ts';
 import { createRedisPresence } from './redis-presence.ts';
@@ -18,18 +18,6 @@ presenceContract('memory', async (leaseMs) => ({
   cleanup: async () => {},
 }));
 
-const uniquePrefix = () => `parley-test:${randomBytes(6).toString('hex')}:`;
-
-/** Deletes every key under a prefix. */
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 describe.runIf(redisUrl !== undefined)('presence on Redis', () => {
   let redis: Redis;
   beforeAll(() => {
@@ -40,10 +28,10 @@ describe.runIf(redisUrl !== undefined)('presence on Redis', () => {
   });
 
   presenceContract('redis', async (leaseMs) => {
-    const keyPrefix = uniquePrefix();
+    const keyPrefix = uniqueRedisPrefix();
     return {
       presence: createRedisPresence({ redis, leaseMs, keyPrefix }),
-      cleanup: () => deletePrefix(redis, keyPrefix),
+      cleanup: () => deleteRedisPrefix(redis, keyPrefix),
     };
   });
 
@@ -51,11 +39,11 @@ describe.runIf(redisUrl !== undefined)('presence on Redis', () => {
     let keyPrefix: string;
     let other: Redis;
     beforeEach(() => {
-      keyPrefix = uniquePrefix();
+      keyPrefix = uniqueRedisPrefix();
       other = testRedisClient(redisUrl);
     });
     afterEach(async () => {
-      await deletePrefix(redis, keyPrefix);
+      await deleteRedisPrefix(redis, keyPrefix);
       await other.quit();
     });
 
@@ -112,9 +100,9 @@ describe.runIf(redisUrl !== undefined)('presence on Redis', () => {
   describe('keys', () => {
     let keyPrefix: string;
     beforeEach(() => {
-      keyPrefix = uniquePrefix();
+      keyPrefix = uniqueRedisPrefix();
     });
-    afterEach(() => deletePrefix(redis, keyPrefix));
+    afterEach(() => deleteRedisPrefix(redis, keyPrefix));
 
     test('one sorted set per user under the prefix, socket → lease expiry, with a TTL of a few leases', async () => {
       const presence = createRedisPresence({ redis, leaseMs: 10_000, keyPrefix });

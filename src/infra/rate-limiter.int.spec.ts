@@ -3,10 +3,9 @@
 // PARLEY_REQUIRE_INFRA=1) — plus what only the shared Redis adapter promises:
 // hits from many instances at once are counted exactly.
 
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { redisAvailable, testRedisClient } from '../../test/support/infra.ts';
+import { redisAvailable, testRedisClient, deleteRedisPrefix, uniqueRedisPrefix } from '../../test/support/infra.ts';
 import { rateLimiterContract } from './rate-limiter.contract.ts';
 import { createMemoryRateLimiter } from './rate-limiter.ts';
 import { createRedisRateLimiter } from './redis-rate-limiter.ts';
@@ -14,17 +13,6 @@ import { createRedisRateLimiter } from './redis-rate-limiter.ts';
 const redisUrl = await redisAvailable('rate limiter');
 
 rateLimiterContract('memory', async () => ({ limiter: createMemoryRateLimiter(), cleanup: async () => {} }));
-
-const uniquePrefix = () => `parley-test:${randomBytes(6).toString('hex')}:`;
-
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
 
 describe.runIf(redisUrl !== undefined)('rate limiter on Redis', () => {
   let redis: Redis;
@@ -36,19 +24,19 @@ describe.runIf(redisUrl !== undefined)('rate limiter on Redis', () => {
   });
 
   rateLimiterContract('redis', async () => {
-    const keyPrefix = uniquePrefix();
-    return { limiter: createRedisRateLimiter({ redis, keyPrefix }), cleanup: () => deletePrefix(redis, keyPrefix) };
+    const keyPrefix = uniqueRedisPrefix();
+    return { limiter: createRedisRateLimiter({ redis, keyPrefix }), cleanup: () => deleteRedisPrefix(redis, keyPrefix) };
   });
 
   describe('shared between instances', () => {
     let keyPrefix: string;
     let clients: Redis[];
     beforeEach(() => {
-      keyPrefix = uniquePrefix();
+      keyPrefix = uniqueRedisPrefix();
       clients = Array.from({ length: 5 }, () => testRedisClient(redisUrl));
     });
     afterEach(async () => {
-      await deletePrefix(redis, keyPrefix);
+      await deleteRedisPrefix(redis, keyPrefix);
       await Promise.all(clients.map((client) => client.quit()));
     });
 

@@ -6,6 +6,7 @@
 //   const redisUrl = await redisAvailable('presence');   // string | undefined
 //   describe.runIf(redisUrl !== undefined)('… on Redis', () => { … });
 
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 export const requireInfra = process.env.PARLEY_REQUIRE_INFRA === '1';
@@ -93,4 +94,17 @@ export async function schemaRegistryAvailable(suite: string, url: string = testS
     await response.arrayBuffer();
   });
   return ok ? url : undefined;
+}
+
+/** A key prefix no other test run uses. */
+export const uniqueRedisPrefix = (): string => `parley-test:${randomBytes(6).toString('hex')}:`;
+
+/** Deletes every key under a prefix (a test's cleanup). */
+export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
