@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { mediaTypeNames } from './infra/media-types.ts';
+import { defaultStalledTransactionS } from './store/transaction.ts';
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -43,6 +44,12 @@ const schema = z.object({
   /** Prefix of Parley's topics and consumer groups, so deployments can share a cluster. */
   PARLEY_LOG_NAMESPACE: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
   DATABASE_URL: z.string().optional(),
+  /**
+   * MySQL: an instance silent this long inside a read-model transaction (frozen,
+   * paused, cut off) is dropped by the server, which releases its row locks so
+   * the projector that took its partitions over can go on.
+   */
+  PARLEY_MYSQL_STALLED_TRANSACTION_S: int(defaultStalledTransactionS),
   REDIS_URL: z.string().optional(),
   SCHEMA_REGISTRY_URL: z.string().optional(),
   CLOUDINARY_URL: z.string().optional(),

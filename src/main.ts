@@ -196,6 +196,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
         progress,
         maxBatchSize: config.PARLEY_PROJECTION_BATCH,
         engine: store.engine,
+        stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
       });
       stoppers.push(() => consumer.stop());
     }

@@ -16,6 +16,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { inTransaction } from '../store/transaction.ts';
 import { AuthError } from './errors.ts';
 
 export { AuthError } from './errors.ts';
@@ -149,7 +150,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       // Consume and insert the successor together: a crash between the two
       // must not leave a spent token with no successor.
       const rotated = await retryOnConflict(() =>
-        db.transaction().execute(async (trx) => {
+        inTransaction(db, async (trx) => {
           const consumed = await trx
             .updateTable('refresh_tokens')
             .set({ used_at: now })

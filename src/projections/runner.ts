@@ -13,6 +13,7 @@ import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { Database } from '../store/schema.ts';
 import type { Engine } from '../store/store.ts';
+import { inTransaction } from '../store/transaction.ts';
 import type { ProjectionProgress } from './progress.ts';
 
 export interface Projection {
@@ -43,6 +44,12 @@ export interface RunnerOptions {
   progress: ProjectionProgress;
   maxBatchSize: number;
   engine: Engine;
+  /**
+   * MySQL: seconds an instance may stay silent inside a batch's transaction
+   * before the server drops it, so a frozen projector cannot hold the
+   * partition's offset row from the one that took the partition over.
+   */
+  stalledTransactionS?: number;
 }
 
 export async function runProjection(projection: Projection, options: RunnerOptions): Promise<Consumer> {
@@ -58,8 +65,8 @@ export async function runProjection(projection: Projection, options: RunnerOptio
     eachBatch: async ({ partition, records }) => {
       // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
       // locks their concurrent batches (multi-row writes) cannot deadlock.
-      const transaction = engine === 'mysql' ? db.transaction().setIsolationLevel('read committed') : db.transaction();
-      const reached = await transaction.execute(async (trx) => {
+      // (SQLite has one isolation level, serializable.)
+      const reached = await inTransaction(db, async (trx) => {
         const next = await lockOffset(trx, engine, projection.name, topic, partition);
         const fresh = records.filter((record) => record.offset >= next);
         if (fresh.length === 0) return next;
@@ -74,7 +81,7 @@ export async function runProjection(projection: Projection, options: RunnerOptio
         const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
         await saveOffset(trx, projection.name, topic, partition, reachedOffset);
         return reachedOffset;
-      });
+      }, { isolation: 'read committed', stalledAfterS: options.stalledTransactionS });
       progress.reached(projection.name, partition, reached);
     },
   });

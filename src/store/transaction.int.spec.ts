@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { testEngines } from './testing/engines.ts';
+import { inTransaction } from './transaction.ts';
+import type { Store } from './store.ts';
+
+const row = { projection: 'tx-spec', topic: 'parley.events', partition: 0 };
+
+for (const engine of await testEngines('transaction')) {
+  describe.runIf(engine.available)(`inTransaction on ${engine.name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await engine.open();
+      await store.db.insertInto('projection_offsets').values({ ...row, next_offset: 0 }).execute();
+    });
+    afterEach(async () => {
+      await store.db.destroy();
+      await engine.dispose();
+    });
+
+    const offset = async () =>
+      Number(
+        (await store.db
+          .selectFrom('projection_offsets')
+          .select('next_offset')
+          .where('projection', '=', row.projection)
+          .executeTakeFirstOrThrow()).next_offset,
+      );
+    const setOffset = (db: Store['db'], value: number) =>
+      db.updateTable('projection_offsets').set({ next_offset: value }).where('projection', '=', row.projection).execute();
+
+    test('commits what the work wrote and returns its result', async () => {
+      const result = await inTransaction(store.db, async (trx) => {
+        await setOffset(trx, 7);
+        return 'done';
+      });
+      expect(result).toBe('done');
+      expect(await offset()).toBe(7);
+    });
+
+    test('rolls everything back when the work throws, and rethrows its error', async () => {
+      const failing = inTransaction(store.db, async (trx) => {
+        await setOffset(trx, 7);
+        throw new Error('half way');
+      });
+      await expect(failing).rejects.toThrow('half way');
+      expect(await offset()).toBe(0);
+    });
+
+    if (engine.name !== 'mysql') return;
+
+    test('a holder that stalls mid-transaction is dropped: its locks go to the next writer, its writes roll back', async () => {
+      let locked!: () => void;
+      const holderLocked = new Promise<void>((resolve) => (locked = resolve));
+      const stalledAfterS = 1;
+      const holder = inTransaction(
+        store.db,
+        async (trx) => {
+          await trx.selectFrom('projection_offsets').select('next_offset').where('projection', '=', row.projection).forUpdate().execute();
+          await setOffset(trx, 99);
+          locked();
+          // Silent towards the server, like a frozen process, for well past the limit.
+          await sleep(stalledAfterS * 4_000);
+        },
+        { stalledAfterS },
+      );
+      const holderOutcome = holder.then(() => 'committed', () => 'dropped');
+      await holderLocked;
+
+      // Without the limit this would wait for innodb_lock_wait_timeout (50 s)
+      // and fail; the holder is dropped first, so it gets the row.
+      await inTransaction(store.db, async (trx) => {
+        await trx.selectFrom('projection_offsets').select('next_offset').where('projection', '=', row.projection).forUpdate().execute();
+        await setOffset(trx, 5);
+      });
+
+      expect(await holderOutcome).toBe('dropped');
+      expect(await offset()).toBe(5);
+    }, 30_000);
+
+    test("the connection goes back to the pool with the server's own wait_timeout", async () => {
+      const timeouts = await store.db.connection().execute(async (connection) => {
+        await inTransaction(connection, (trx) => setOffset(trx, 1), { stalledAfterS: 3 });
+        const after = await sql<{ session: number; global: number }>`
+          select @@session.wait_timeout as session, @@global.wait_timeout as global`.execute(connection);
+        return after.rows[0]!;
+      });
+      expect(Number(timeouts.session)).toBe(Number(timeouts.global));
+      expect(Number(timeouts.global)).not.toBe(3);
+    });
+  });
+}

@@ -1,0 +1,46 @@
+// Transactions that a stalled client cannot hold open forever.
+//
+// A MySQL transaction keeps its row locks until the client commits, rolls
+// back or disconnects. An instance frozen mid-transaction (a long GC pause,
+// SIGSTOP, a VM stall) keeps its TCP connection, so the server would wait for
+// it for hours (wait_timeout defaults to 8 h), and every other writer of those
+// rows — the projector that took the partition over — waits behind it: the
+// read model stops for everyone. Inside the transaction the session's
+// wait_timeout is lowered, so the server drops a connection that stays silent
+// that long mid-transaction, rolling it back and releasing its locks; outside
+// it the pool's idle connections keep the server's default. (MariaDB's
+// idle_write_transaction_timeout would say it directly; MySQL has no such
+// variable, wait_timeout works on both.)
+
+import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
+import { engineOf } from './dialect.ts';
+
+/** Seconds a client may stay silent inside a transaction before the server drops it. */
+export const defaultStalledTransactionS = 10;
+
+export interface TransactionOptions {
+  isolation?: IsolationLevel;
+  /** See defaultStalledTransactionS; MySQL only (SQLite's locks die with the process that holds them). */
+  stalledAfterS?: number;
+}
+
+export async function inTransaction<DB, T>(
+  db: Kysely<DB>,
+  work: (trx: Transaction<DB>) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  if (engineOf(db) === 'sqlite') return db.transaction().execute(work);
+  const stalledAfterS = options.stalledAfterS ?? defaultStalledTransactionS;
+  return db.connection().execute(async (connection) => {
+    await sql`set session wait_timeout = ${sql.lit(stalledAfterS)}`.execute(connection);
+    const builder = connection.transaction();
+    try {
+      return await (options.isolation === undefined ? builder : builder.setIsolationLevel(options.isolation)).execute(work);
+    } finally {
+      // Back to the server's default before the pool lends the connection
+      // out again. When the server dropped it, this fails too; the pool
+      // discards the dead connection and the transaction's error stands.
+      await sql`set session wait_timeout = default`.execute(connection).catch(() => undefined);
+    }
+  });
+}
