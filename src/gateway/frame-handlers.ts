@@ -23,6 +23,8 @@ export interface FrameHandlerDeps {
   views: RoomViews;
   typing: Typing;
   partitionOf: (roomId: string) => number;
+  /** See gateway.ts: the read model holds all this gateway streamed on the partition. */
+  readModelCaughtUp: (partition: number) => Promise<boolean>;
   send: (session: Session, frame: string) => void;
 }
 
@@ -59,6 +61,9 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
     if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
     cursor.queue = [];
     try {
+      // Live messages from here on wait in the queue; the ones streamed before
+      // must be in the history read below, or the socket never gets them.
+      await deps.readModelCaughtUp(deps.partitionOf(roomId));
       const missing = await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
       send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: lastSeq }, ref));
       for (const message of missing) {

@@ -93,14 +93,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const partitionOf = (roomId: string) => log.partitionForKey(topics.events, roomAggregateId(roomId));
 
-  const membership = createMembership({
-    db,
-    progress: options.progress,
-    projection: options.projection,
-    consumedUpTo: (partition) => ({ topic: topics.events, partition, offset: consumed.get(partition) ?? 0 }),
-    catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
-    logger,
-  });
+  // What this gateway reads from the read model (members, since_seq history)
+  // must not be older than what it already streamed live, or the socket would
+  // miss the events in between: wait (bounded) until the projection has
+  // applied everything this gateway consumed on the partition.
+  const readModelCaughtUp = async (partition: number): Promise<boolean> => {
+    const next = consumed.get(partition) ?? 0;
+    if (next === 0) return true;
+    const lastConsumed = { topic: topics.events, partition, offset: next - 1 };
+    return options.progress.waitFor(options.projection, lastConsumed, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS);
+  };
+  const membership = createMembership({ db, readModelCaughtUp, logger });
   const toRoomMembers = (roomId: string, frame: string, only?: (session: Session) => boolean) =>
     membership.withMembers(roomId, (members) => {
       for (const userId of members) {
@@ -205,7 +208,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }, Math.max(1000, Math.floor(config.PARLEY_PRESENCE_LEASE_MS / 3)));
   renewal.unref();
 
-  const handle = createFrameHandler({ config, db, chat: options.chat, membership, views, typing, partitionOf, send });
+  const handle = createFrameHandler({ config, db, chat: options.chat, membership, views, typing, partitionOf, readModelCaughtUp, send });
 
   const wss = new WebSocketServer({
     noServer: true,

@@ -9,8 +9,6 @@
 
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Position } from '../log/port.ts';
-import type { ProjectionProgress } from '../projections/progress.ts';
 import { roomMemberIds } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
 
@@ -43,11 +41,11 @@ export interface Membership {
 
 export function createMembership(options: {
   db: Kysely<Database>;
-  progress: ProjectionProgress;
-  projection: string;
-  /** The next offset this gateway will consume, per events partition. */
-  consumedUpTo: (partition: number) => Position;
-  catchUpTimeoutMs: number;
+  /**
+   * Resolves once the read model holds every event this gateway has consumed
+   * on the partition (false when it gave up waiting).
+   */
+  readModelCaughtUp: (partition: number) => Promise<boolean>;
   logger: Logger;
 }): Membership {
   const rooms = new Map<string, TrackedRoom>();
@@ -58,11 +56,8 @@ export function createMembership(options: {
   }
 
   async function load(roomId: string, partition: number, room: TrackedRoom) {
-    const consumed = options.consumedUpTo(partition);
-    if (consumed.offset > 0) {
-      const position = { ...consumed, offset: consumed.offset - 1 };
-      const caughtUp = await options.progress.waitFor(options.projection, position, options.catchUpTimeoutMs);
-      if (!caughtUp) options.logger.warn({ roomId, partition }, 'read model behind the gateway; loading members anyway');
+    if (!(await options.readModelCaughtUp(partition))) {
+      options.logger.warn({ roomId, partition }, 'read model behind the gateway; loading members anyway');
     }
     for (const userId of await roomMemberIds(options.db, roomId)) room.members.add(userId);
     for (const change of room.pending ?? []) applyTo(room.members, change);
