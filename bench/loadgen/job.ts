@@ -8,6 +8,11 @@ export interface LoadJob {
   impl: Impl;
   host: string;
   port: number;
+  /**
+   * Distributed end to end: the senders' sockets and REST posts go to this
+   * port (instance A) while every other socket is on `port` (instance B).
+   */
+  senderPort?: number;
   /** The server process, for its CPU time and memory from /proc. */
   serverPid: number;
   /** The CPUs the server and this load generator are pinned to (indices into /proc/stat). */

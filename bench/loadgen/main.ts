@@ -50,6 +50,8 @@ let phaseVia: 'ws' | 'rest' = 'ws';
 let roomCursor = 0;
 
 const sockets: RawWs[] = new Array(job.sockets.length);
+/** Socket indices that post (each room's members[0]); on `senderPort` when the job has one. */
+const senderSockets = new Set(job.rooms.map((room) => room.members[0]!));
 const ready: (() => void)[] = new Array(job.sockets.length);
 let closes = 0;
 const closeReasons: Record<string, number> = {};
@@ -109,7 +111,7 @@ function post(): boolean {
     const request = http.request(
       {
         host: job.host,
-        port: job.port,
+        port: job.senderPort ?? job.port,
         method: 'POST',
         path: `/api/v1/rooms/${room.id}/messages`,
         agent,
@@ -162,7 +164,8 @@ async function connectRange(from: number, to: number): Promise<{ ms: number; fai
   const connectOne = async (index: number) => {
     const isReady = new Promise<void>((resolve, reject) => {
       ready[index] = resolve;
-      const ws = new RawWs(job.host, job.port, job.sockets[index]!, {
+      const port = job.senderPort !== undefined && senderSockets.has(index) ? job.senderPort : job.port;
+      const ws = new RawWs(job.host, port, job.sockets[index]!, {
         onMessage: (buf, start, end) => onFrame(index, buf, start, end),
         onClose: (reason) => {
           closes++;

@@ -7,12 +7,15 @@
 // highest rate before it is "the highest rate held with p99 under 100 ms".
 //
 // Embedded: one Parley process does everything, the receivers are on it too.
-// Distributed (TODO): post to instance A, receive on instance B.
+// Distributed: the senders' sockets and REST posts go to instance A (every
+// role), the receivers sit on instance B (gateway only, pinned, its CPU in the
+// table): each message crosses Kafka twice (command, event) and the read
+// model on MySQL before the ACK.
 
 import type { LoadResult, PhaseSpec } from '../loadgen/job.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
-import { parleyFixture, syntheticPopulation } from '../support/fixture.ts';
-import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withServer, type BenchOptions, type Target } from '../support/harness.ts';
+import { syntheticPopulation } from '../support/fixture.ts';
+import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withParleySetup, withServer, type BenchOptions, type Target } from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
 const ROOMS = 200;
@@ -51,30 +54,29 @@ export function e2ePhases(options: BenchOptions): PhaseSpec[] {
 }
 
 export async function runE2e(options: BenchOptions): Promise<void> {
-  if (options.mode === 'distributed') {
-    // TODO(distributed): two Parley instances (A: api+processor+projector+gateway,
-    // B: gateway) on Kafka + MySQL + Redis; the loadgen posts to A and its
-    // receiving sockets connect to B. Also kafkajs' raw produce→consume round
-    // trip on the same broker as the floor. Needs src/log/kafka-log.ts in main.
-    throw new Error('end to end on the distributed stack is not wired yet (needs the Kafka adapter in main)');
-  }
   const impls = options.impls.filter((impl): impl is Target => impl !== 'sio');
-  const fixture = impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
   const phases = e2ePhases(options);
 
-  const records = await interleaved(options, impls, (impl) =>
-    withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
-      const population = isParley(impl) ? fixture!.population : synthetic;
-      const rooms = population.small.slice(0, ROOMS);
-      const users = rooms.flatMap((room) => room.members);
-      const result: LoadResult = await runLoadgen(
-        options,
-        jobFor(wire(impl), server, population, users, rooms, phases, { latencyExcludesSender: true }),
-      );
-      if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
-      return result;
-    }),
+  const records = await withParleySetup(options, (parley) =>
+    interleaved(options, impls, (impl) =>
+      withServer(options, impl, isParley(impl) ? parley!.serverOptions : {}, async (server) => {
+        const population = isParley(impl) ? parley!.population : synthetic;
+        const rooms = population.small.slice(0, ROOMS);
+        const users = rooms.flatMap((room) => room.members);
+        // Distributed: post to instance A (the core); the receivers are on B, the instance under test.
+        const senderPort = isParley(impl) ? parley!.core?.port : undefined;
+        const result: LoadResult = await runLoadgen(
+          options,
+          jobFor(wire(impl), server, population, users, rooms, phases, {
+            latencyExcludesSender: true,
+            ...(senderPort === undefined ? {} : { senderPort }),
+          }),
+        );
+        if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
+        return result;
+      }),
+    ),
   );
 
   const samples: Sample[] = records.flatMap(({ round, impl, result }) =>
@@ -113,10 +115,14 @@ export async function runE2e(options: BenchOptions): Promise<void> {
     }
   }
   const rows = summarize(samples, metrics);
+  const title =
+    options.mode === 'distributed'
+      ? 'distributed: posted to instance A, received on gateway instance B; server CPU = B'
+      : 'embedded';
   const ratioRows = impls.filter((impl) => impl !== 'ws' && impls.includes('ws')).flatMap((impl) => ratios(samples, 'p99', impl, 'ws'));
   const table = markdownTable(rows, metrics);
   const ratioText = ratioTable(ratioRows, { p99: 'p99' });
-  process.stdout.write(`\n### End to end (embedded)\n\n${table}\n\n${ratioText}\n\n`);
+  process.stdout.write(`\n### End to end (${title})\n\n${table}\n\n${ratioText}\n\n`);
   const file = writeResults('e2e', {
     title: 'End to end',
     mode: options.mode,

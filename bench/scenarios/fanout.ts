@@ -18,8 +18,8 @@
 import type { LoadJob, LoadResult, PhaseSpec } from '../loadgen/job.ts';
 import type { Impl } from '../loadgen/protocols.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
-import { parleyFixture, roomsByUser, SMALL_ROOMS, syntheticPopulation, type Population, type RoomRef } from '../support/fixture.ts';
-import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withServer, type BenchOptions, type Target } from '../support/harness.ts';
+import { roomsByUser, SMALL_ROOMS, syntheticPopulation, type Population, type RoomRef } from '../support/fixture.ts';
+import { interleaved, isParley, machine, modeLabel, runLoadgen, selected, timing, wire, withParleySetup, withServer, type BenchOptions, type Target } from '../support/harness.ts';
 import { LOADGEN_CPU, SERVER_CPU, type RunningServer } from '../support/targets.ts';
 
 export type FanoutShape = 'wide' | 'small';
@@ -135,29 +135,22 @@ export function fanoutSamples(records: { round: number; impl: Target; result: Lo
 }
 
 export async function runFanout(options: BenchOptions, shape: FanoutShape): Promise<void> {
-  if (options.mode === 'distributed') {
-    // TODO(distributed): run a gateway-only Parley (PARLEY_ROLES=gateway) per
-    // round against a long-lived api/processor/projector on Kafka + MySQL +
-    // Redis, sending through one instance and receiving on another; needs the
-    // Kafka log adapter in main (src/log/kafka-log.ts) and a population built
-    // over REST once per invocation (the data dir copy does not apply).
-    throw new Error('fan-out on the distributed stack is not wired yet (needs the Kafka adapter in main)');
-  }
   const scenario = shape === 'wide' ? 'fanout-wide' : 'fanout-small';
-  const fixture = options.impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
   const phases = fanoutPhases(options, shape);
   const smallRooms = options.quick ? QUICK_SMALL_ROOMS : SMALL_ROOMS;
 
-  const records = await interleaved(options, options.impls, (impl) =>
-    withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
-      const population = isParley(impl) ? fixture!.population : synthetic;
-      const rooms = shape === 'wide' ? [population.wide] : population.small.slice(0, smallRooms);
-      const users = rooms.flatMap((room) => room.members);
-      const result = await runLoadgen(options, jobFor(wire(impl), server, population, users, rooms, phases));
-      if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
-      return result;
-    }),
+  const records = await withParleySetup(options, (parley) =>
+    interleaved(options, options.impls, (impl) =>
+      withServer(options, impl, isParley(impl) ? parley!.serverOptions : {}, async (server) => {
+        const population = isParley(impl) ? parley!.population : synthetic;
+        const rooms = shape === 'wide' ? [population.wide] : population.small.slice(0, smallRooms);
+        const users = rooms.flatMap((room) => room.members);
+        const result = await runLoadgen(options, jobFor(wire(impl), server, population, users, rooms, phases));
+        if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
+        return result;
+      }),
+    ),
   );
 
   const samples = fanoutSamples(records);
@@ -165,7 +158,7 @@ export async function runFanout(options: BenchOptions, shape: FanoutShape): Prom
   const ratioRows = options.impls
     .filter((impl) => impl !== 'ws' && options.impls.includes('ws'))
     .flatMap((impl) => [...ratios(samples, 'perCpuS', impl, 'ws'), ...ratios(samples, 'p99', impl, 'ws')]);
-  const title = shape === 'wide' ? 'Fan-out, wide room (1 × 100)' : `Fan-out, many small rooms (${smallRooms.toLocaleString('en')} × 5)`;
+  const title = `${shape === 'wide' ? 'Fan-out, wide room (1 × 100)' : `Fan-out, many small rooms (${smallRooms.toLocaleString('en')} × 5)`}, ${modeLabel(options)}`;
   const table = markdownTable(rows, fanoutMetrics);
   const ratioText = ratioTable(ratioRows, { perCpuS: 'deliveries per server CPU-s', p99: 'p99' });
   process.stdout.write(`\n### ${title}\n\n${table}\n\n${ratioText}\n\n`);

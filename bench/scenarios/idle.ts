@@ -7,11 +7,12 @@
 // of one connection in RSS and in JS heap. The first 200 sockets connect
 // before the "before" sample, so one-time costs are not spread over the rest. Connect time: all 10,000 sockets,
 // 200 handshakes in flight, until each is ready (AUTH_SUCCESS / CONNECT ack).
+// Distributed: the sockets are on a gateway-only instance with Redis presence.
 
 import type { LoadResult } from '../loadgen/job.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
-import { parleyFixture, syntheticPopulation, USERS } from '../support/fixture.ts';
-import { interleaved, isParley, machine, runLoadgen, wire, withServer, type BenchOptions } from '../support/harness.ts';
+import { syntheticPopulation, USERS } from '../support/fixture.ts';
+import { interleaved, isParley, machine, modeLabel, runLoadgen, wire, withParleySetup, withServer, type BenchOptions } from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
 const SOCKETS_PER_USER = 2;
@@ -27,27 +28,24 @@ const metrics: MetricSpec[] = [
 ];
 
 export async function runIdle(options: BenchOptions): Promise<void> {
-  if (options.mode === 'distributed') {
-    // TODO(distributed): same job against a gateway-only Parley with Redis presence.
-    throw new Error('idle on the distributed stack is not wired yet (needs the Kafka adapter in main)');
-  }
-  const fixture = options.impls.some(isParley) ? await parleyFixture({ fresh: options.freshFixture, log: options.log }) : undefined;
   const synthetic = syntheticPopulation();
   const userCount = options.quick ? 600 : USERS;
   const users = Array.from({ length: userCount * SOCKETS_PER_USER }, (_, i) => i % userCount);
 
-  const records = await interleaved(options, options.impls, (impl) =>
-    withServer(options, impl, { parleyTemplate: fixture?.templateDir }, async (server) => {
-      const population = isParley(impl) ? fixture!.population : synthetic;
-      const job = jobFor(wire(impl), server, population, users, [], [], {
-        memory: { settleS: options.quick ? 0.3 : 2, warmSockets: 200 },
-      });
-      // jobFor maps users to sockets one to one; with two sockets per user it
-      // is the socket list that matters here (no rooms receive messages).
-      const result: LoadResult = await runLoadgen(options, job);
-      if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
-      return result;
-    }),
+  const records = await withParleySetup(options, (parley) =>
+    interleaved(options, options.impls, (impl) =>
+      withServer(options, impl, isParley(impl) ? parley!.serverOptions : {}, async (server) => {
+        const population = isParley(impl) ? parley!.population : synthetic;
+        const job = jobFor(wire(impl), server, population, users, [], [], {
+          memory: { settleS: options.quick ? 0.3 : 2, warmSockets: 200 },
+        });
+        // jobFor maps users to sockets one to one; with two sockets per user it
+        // is the socket list that matters here (no rooms receive messages).
+        const result: LoadResult = await runLoadgen(options, job);
+        if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
+        return result;
+      }),
+    ),
   );
 
   const samples: Sample[] = records.map(({ round, impl, result }) => ({
@@ -70,7 +68,7 @@ export async function runIdle(options: BenchOptions): Promise<void> {
     .flatMap((impl) => [...ratios(samples, 'rssPerConnKB', impl, 'ws'), ...ratios(samples, 'connectMs', impl, 'ws')]);
   const table = markdownTable(rows, metrics);
   const ratioText = ratioTable(ratioRows, { rssPerConnKB: 'RSS per socket', connectMs: 'connect time' });
-  process.stdout.write(`\n### Idle connections\n\n${table}\n\n${ratioText}\n\n`);
+  process.stdout.write(`\n### Idle connections (${modeLabel(options)})\n\n${table}\n\n${ratioText}\n\n`);
   const file = writeResults('idle', {
     title: 'Idle connections',
     mode: options.mode,

@@ -70,7 +70,7 @@ export function syntheticPopulation(): Population {
   };
 }
 
-function fixtureKey(): string {
+export function fixtureKey(): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ USERS, WIDE_MEMBERS, SMALL_ROOMS, SMALL_MEMBERS, CLUBS, CLUB_MEMBERS, v: 1 }));
   const walk = (dir: string) => {
@@ -107,7 +107,24 @@ export async function parleyFixture(options: { fresh?: boolean; log: (line: stri
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir);
   const server = await startServer('parley', { parleyDataDir: dataDir });
-  const base = `http://${server.host}:${server.port}`;
+  try {
+    const population = await registerPopulation(`http://${server.host}:${server.port}`, options.log);
+    await server.stop(); // a clean stop leaves a consistent data dir to copy
+    fs.writeFileSync(manifest, JSON.stringify({ createdAt: Date.now(), population }));
+    options.log(`fixture built in ${Math.round((Date.now() - started) / 1000)} s`);
+    return { templateDir: dataDir, population };
+  } catch (error) {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Registers the population over REST on a running Parley at `base` (users with
+ * bcrypt cost 4, rooms created with member_ids); ~30 s for 5,000 users.
+ */
+export async function registerPopulation(base: string, log: (line: string) => void): Promise<Population> {
   const post = async (route: string, body: unknown, token?: string) => {
     const response = await fetch(`${base}${route}`, {
       method: 'POST',
@@ -118,35 +135,21 @@ export async function parleyFixture(options: { fresh?: boolean; log: (line: stri
     if (response.status !== 201) throw new Error(`${route}: ${response.status} ${text}`);
     return JSON.parse(text) as Record<string, any>;
   };
-  try {
-    const users = await pool(USERS, 64, async (i) => {
-      const username = `bench_u${i}`;
-      const body = await post('/api/v1/auth/register', { username, email: `${username}@bench.test`, password: 'correct horse battery' });
-      if ((i + 1) % 1000 === 0) options.log(`  ${i + 1} users`);
-      return { id: body.user.id as string, token: body.access_token as string };
-    });
-    const shape = topology();
-    const create = (name: string) => async (members: number[]) => {
-      const body = await post(
-        '/api/v1/rooms',
-        { name, member_ids: members.slice(1).map((m) => users[m]!.id) },
-        users[members[0]!]!.token,
-      );
-      return { id: body.id as string, members };
-    };
-    const wide = await create('wide room')(shape.wide);
-    const small = await pool(shape.small.length, 32, (k) => create(`small ${k}`)(shape.small[k]!));
-    const clubs = await pool(shape.clubs.length, 32, (c) => create(`club ${c}`)(shape.clubs[c]!));
-    const population: Population = { users, wide, small, clubs };
-    await server.stop(); // a clean stop leaves a consistent data dir to copy
-    fs.writeFileSync(manifest, JSON.stringify({ createdAt: Date.now(), population }));
-    options.log(`fixture built in ${Math.round((Date.now() - started) / 1000)} s`);
-    return { templateDir: dataDir, population };
-  } catch (error) {
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
+  const users = await pool(USERS, 64, async (i) => {
+    const username = `bench_u${i}`;
+    const body = await post('/api/v1/auth/register', { username, email: `${username}@bench.test`, password: 'correct horse battery' });
+    if ((i + 1) % 1000 === 0) log(`  ${i + 1} users`);
+    return { id: body.user.id as string, token: body.access_token as string };
+  });
+  const shape = topology();
+  const create = (name: string) => async (members: number[]) => {
+    const body = await post('/api/v1/rooms', { name, member_ids: members.slice(1).map((m) => users[m]!.id) }, users[members[0]!]!.token);
+    return { id: body.id as string, members };
+  };
+  const wide = await create('wide room')(shape.wide);
+  const small = await pool(shape.small.length, 32, (k) => create(`small ${k}`)(shape.small[k]!));
+  const clubs = await pool(shape.clubs.length, 32, (c) => create(`club ${c}`)(shape.clubs[c]!));
+  return { users, wide, small, clubs };
 }
 
 /** Runs `each(0…count-1)` with at most `concurrency` at once; results in index order. */

@@ -9,6 +9,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { LoadJob, LoadResult } from '../loadgen/job.ts';
 import type { Impl } from '../loadgen/protocols.ts';
+import { startDistributedParley } from './distributed.ts';
+import { parleyFixture, type Population } from './fixture.ts';
 import { LOADGEN_CPU, repoRoot, SERVER_CPU, startServer, type RunningServer, type ServerOptions } from './targets.ts';
 
 /**
@@ -39,6 +41,10 @@ export interface BenchOptions {
   only?: string[];
   log: (line: string) => void;
 }
+
+/** How Parley runs in this invocation, for table titles. */
+export const modeLabel = (options: BenchOptions): string =>
+  options.mode === 'distributed' ? 'distributed: Parley = a gateway-only instance on Kafka + MySQL + Redis' : 'embedded';
 
 /** Warm-up and measured window of one phase. */
 export function timing(options: BenchOptions): { warmupS: number; durationS: number } {
@@ -132,4 +138,35 @@ export function machine() {
     serverCpu: SERVER_CPU,
     loadgenCpu: LOADGEN_CPU,
   };
+}
+
+/** The Parley the fan-out, idle and end-to-end scenarios run against, in either mode. */
+export interface ParleySetup {
+  population: Population;
+  /** How to start the Parley under test (a copy of the embedded fixture, or a gateway-only instance). */
+  serverOptions: ServerOptions;
+  /** Distributed only: the instance with every role, where end to end posts (instance A). */
+  core?: RunningServer;
+  close(): Promise<void>;
+}
+
+/** Undefined when no Parley target is selected (baselines only). */
+export async function parleySetup(options: BenchOptions): Promise<ParleySetup | undefined> {
+  if (!options.impls.some(isParley)) return undefined;
+  if (options.mode === 'distributed') {
+    const parley = await startDistributedParley({ fresh: options.freshFixture, log: options.log });
+    return { population: parley.population, serverOptions: parley.gatewayOptions(), core: parley.core, close: parley.stop };
+  }
+  const fixture = await parleyFixture({ fresh: options.freshFixture, log: options.log });
+  return { population: fixture.population, serverOptions: { parleyTemplate: fixture.templateDir }, close: async () => {} };
+}
+
+/** Runs `use` with the setup and always closes it. */
+export async function withParleySetup<T>(options: BenchOptions, use: (setup: ParleySetup | undefined) => Promise<T>): Promise<T> {
+  const setup = await parleySetup(options);
+  try {
+    return await use(setup);
+  } finally {
+    await setup?.close();
+  }
 }

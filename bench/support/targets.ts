@@ -27,7 +27,7 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
-  /** Parley: the data dir to copy (a prepared fixture); the copy is deleted on stop. */
+  /** Parley: the data dir to copy (a prepared fixture; without one, an empty dir); the copy is deleted on stop. */
   parleyTemplate?: string;
   /** Parley: run on this data dir itself (kept on stop). */
   parleyDataDir?: string;
@@ -71,9 +71,10 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
   if (impl === 'parley') {
     let dataDir = options.parleyDataDir;
     if (dataDir === undefined) {
-      if (options.parleyTemplate === undefined) throw new Error('parley needs a data dir or a template');
+      // Distributed instances keep nothing in theirs (state is in Kafka and MySQL).
       dataDir = path.join(workDir, 'data');
-      fs.cpSync(options.parleyTemplate, dataDir, { recursive: true });
+      if (options.parleyTemplate === undefined) fs.mkdirSync(dataDir);
+      else fs.cpSync(options.parleyTemplate, dataDir, { recursive: true });
     }
     script = path.join(options.parleyRoot ?? repoRoot, 'src/main.ts');
     args = ['start'];
