@@ -1,14 +1,13 @@
 // Read-your-writes: a response waits, bounded, until a projection has applied
 // the events of its command. A local projector reports progress directly; a
 // projector in another process (another instance owns the partition) is seen
-// through the offsets table, polled by one loop per partition while anyone
-// waits on it — never one query per waiting request.
+// through the offsets table, polled while anyone waits on it (see poll()).
 
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Position } from '../log/port.ts';
 import type { Database } from '../store/schema.ts';
-import { storedOffset } from './runner.ts';
+import { storedOffsets } from './runner.ts';
 
 export interface ProjectionProgress {
   /** Called by a local runner after a batch is committed. */
@@ -17,13 +16,22 @@ export interface ProjectionProgress {
   waitFor(projection: string, position: Position, timeoutMs: number): Promise<boolean>;
 }
 
+/**
+ * How long after a local runner's last report a partition counts as projected
+ * here: its waiters need no poll. (A partition handed to another instance stops
+ * being reported; after this its waiters are polled for again.)
+ */
+const LOCAL_REPORT_FRESH_MS = 1_000;
+
 export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): ProjectionProgress {
   const known = new Map<string, number>();
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
-  /** Partitions with a poll loop running (while they have waiters). */
-  const polling = new Set<string>();
   const keyOf = (projection: string, partition: number) => `${projection}/${partition}`;
+  /** When a local runner last reported each partition (key → ms). */
+  const reportedAt = new Map<string, number>();
+  /** Per projection with a poll loop running: the partitions someone waits on. */
+  const waited = new Map<string, Set<number>>();
 
   function note(key: string, nextOffset: number) {
     if ((known.get(key) ?? 0) >= nextOffset) return;
@@ -31,23 +39,46 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
     changes.emit(key, nextOffset);
   }
 
-  function poll(key: string, projection: string, partition: number) {
-    if (polling.has(key)) return;
-    polling.add(key);
+  /**
+   * One loop per projection while anyone waits on it, reading every
+   * partition's offset in one query per tick — never a query per waiting
+   * request, nor per partition; and none while every waited partition is
+   * projected in this process.
+   */
+  function poll(projection: string, partition: number) {
+    const partitions = waited.get(projection);
+    if (partitions !== undefined) {
+      partitions.add(partition);
+      return;
+    }
+    waited.set(projection, new Set([partition]));
     const tick = async () => {
-      if (changes.listenerCount(key) === 0) {
-        polling.delete(key);
+      const now = Date.now();
+      let remote = false;
+      for (const waitedPartition of waited.get(projection)!) {
+        const key = keyOf(projection, waitedPartition);
+        if (changes.listenerCount(key) === 0) waited.get(projection)!.delete(waitedPartition);
+        else if (now - (reportedAt.get(key) ?? 0) > LOCAL_REPORT_FRESH_MS) remote = true;
+      }
+      if (waited.get(projection)!.size === 0) {
+        waited.delete(projection);
         return;
       }
-      const stored = await storedOffset(db, projection, partition).catch(() => null);
-      if (stored !== null) note(key, stored);
+      if (remote) {
+        const stored = await storedOffsets(db, projection).catch(() => new Map<number, number>());
+        for (const [storedPartition, nextOffset] of stored) note(keyOf(projection, storedPartition), nextOffset);
+      }
       setTimeout(tick, pollMs).unref();
     };
     setTimeout(tick, pollMs).unref();
   }
 
   return {
-    reached: (projection, partition, nextOffset) => note(keyOf(projection, partition), nextOffset),
+    reached(projection, partition, nextOffset) {
+      const key = keyOf(projection, partition);
+      reportedAt.set(key, Date.now());
+      note(key, nextOffset);
+    },
     async waitFor(projection, position, timeoutMs) {
       const key = keyOf(projection, position.partition);
       const target = position.offset + 1;
@@ -64,7 +95,7 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
           resolve(false);
         }, timeoutMs);
         changes.on(key, onChange);
-        poll(key, projection, position.partition);
+        poll(projection, position.partition);
       });
     },
   };

@@ -103,6 +103,21 @@ export async function storedOffset(
   return row === undefined ? null : Number(row.next_offset);
 }
 
+/** Every partition's stored offset of a projection, in one query. */
+export async function storedOffsets(
+  db: Kysely<Database>,
+  projection: string,
+  topic: string = topics.events,
+): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('projection_offsets')
+    .select(['partition', 'next_offset'])
+    .where('projection', '=', projection)
+    .where('topic', '=', topic)
+    .execute();
+  return new Map(rows.map((row) => [Number(row.partition), Number(row.next_offset)]));
+}
+
 /** One row per partition from the start, so every batch only ever updates (and locks) it. */
 async function ensureOffsetRows(db: Kysely<Database>, projection: string, topic: string, partitions: number): Promise<void> {
   for (let partition = 0; partition < partitions; partition++) {
