@@ -24,6 +24,13 @@ export interface LoadJob {
   sockets: string[];
   /** Rooms that receive messages; members are socket indices, members[0] sends. */
   rooms: { id: string; members: number[]; restAuth?: string }[];
+  /**
+   * The first message number (numbers travel as client_msg_id). Parley takes a
+   * repeated client_msg_id from the same sender in the same room for a retry
+   * of the first message, and the distributed population outlives a run, so
+   * every run starts past the previous ones.
+   */
+  firstMessageNumber: number;
   /** Message text (plain ASCII, no escaping needed). */
   content: string;
   connectConcurrency: number;

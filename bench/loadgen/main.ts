@@ -33,7 +33,7 @@ const received = new Uint32Array(RING);
 const expected = new Uint32Array(RING);
 const senderOf = new Int32Array(RING);
 const outstanding = new Set<number>();
-let nextNumber = 1;
+let nextNumber = job.firstMessageNumber;
 
 // ---- per-phase counters (reset by runPhase) ----
 let recording = false;

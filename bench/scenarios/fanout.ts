@@ -63,6 +63,7 @@ export function jobFor(
       restAuth:
         impl === 'parley' ? `Bearer ${population.users[room.members[0]!]!.token}` : `Bearer ${population.users[room.members[0]!]!.id}`,
     })),
+    firstMessageNumber: Date.now(),
     content: CONTENT,
     connectConcurrency: 200,
     latencyExcludesSender: false,

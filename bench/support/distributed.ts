@@ -27,6 +27,8 @@ import { repoRoot, startServer, type RunningServer, type ServerOptions } from '.
 
 const stateFile = path.join(repoRoot, 'bench/.distributed/state.json');
 const MAX_AGE_MS = 6 * 24 * 3600 * 1000; // tokens live 7 days (parleyEnv)
+const CORE_READY_TIMEOUT_MS = 90_000;
+const PROBE_TIMEOUT_MS = 15_000;
 
 /** Where the stack is; the defaults are scripts/stack.sh's. */
 const stack = {
@@ -55,7 +57,12 @@ export interface DistributedParley {
 }
 
 /** Starts the core on the stack (registering the population first when there is no usable one). */
-export async function startDistributedParley(options: { fresh: boolean; log: (line: string) => void }): Promise<DistributedParley> {
+export async function startDistributedParley(options: {
+  fresh: boolean;
+  log: (line: string) => void;
+  /** Profile the core too (node --cpu-prof), into this dir. */
+  profileDir?: string;
+}): Promise<DistributedParley> {
   const registry = await registryUrl();
   let state = options.fresh ? undefined : await reusableState(options.log);
   const fresh = state === undefined;
@@ -81,7 +88,10 @@ export async function startDistributedParley(options: { fresh: boolean; log: (li
     ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry }),
   };
   options.log(`distributed: core instance on ${state.namespace} / ${state.database}${registry === undefined ? ' (no schema registry)' : ''}`);
-  const core = await startServer('parley', { env: { ...env, PARLEY_ROLES: 'api,processor,projector,gateway' } });
+  const core = await startServer('parley', {
+    env: { ...env, PARLEY_ROLES: 'api,processor,projector,gateway' },
+    ...(options.profileDir === undefined ? {} : { profileDir: path.join(options.profileDir, 'core') }),
+  });
   try {
     if (fresh) {
       const started = Date.now();
@@ -91,6 +101,7 @@ export async function startDistributedParley(options: { fresh: boolean; log: (li
       fs.writeFileSync(stateFile, JSON.stringify(state));
       options.log(`distributed: population registered in ${Math.round((Date.now() - started) / 1000)} s`);
     }
+    await untilCommandsFlow(core, state.population, options.log);
   } catch (error) {
     await core.stop();
     throw error;
@@ -102,6 +113,29 @@ export async function startDistributedParley(options: { fresh: boolean; log: (li
     gatewayOptions: () => ({ env: { ...env, PARLEY_ROLES: 'gateway' } }),
     stop: () => core.stop(),
   };
+}
+
+/**
+ * A core that just started has to join the processor's and projector's
+ * consumer groups before it decides anything; until then every message would
+ * wait (or time out) and the first phase would measure the rebalance. Posts a
+ * probe message to a club room until one is accepted.
+ */
+async function untilCommandsFlow(core: RunningServer, population: Population, log: (line: string) => void): Promise<void> {
+  const room = population.clubs.at(-1)!;
+  const token = population.users[room.members[0]!]!.token;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`http://${core.host}:${core.port}/api/v1/rooms/${room.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ client_msg_id: `probe-${Date.now()}-${attempt}`, content: 'bench probe' }),
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    }).catch(() => undefined);
+    if (response?.status === 201) break;
+    if (Date.now() - started > CORE_READY_TIMEOUT_MS) throw new Error(`the core accepted no message within ${CORE_READY_TIMEOUT_MS / 1000} s`);
+  }
+  log(`distributed: core accepts messages (${Date.now() - started} ms after start)`);
 }
 
 /** The saved state when its key matches, its tokens are fresh, and its database and topics still exist. */

@@ -154,7 +154,11 @@ export interface ParleySetup {
 export async function parleySetup(options: BenchOptions): Promise<ParleySetup | undefined> {
   if (!options.impls.some(isParley)) return undefined;
   if (options.mode === 'distributed') {
-    const parley = await startDistributedParley({ fresh: options.freshFixture, log: options.log });
+    const parley = await startDistributedParley({
+      fresh: options.freshFixture,
+      log: options.log,
+      ...(options.profileDir === undefined ? {} : { profileDir: options.profileDir }),
+    });
     return { population: parley.population, serverOptions: parley.gatewayOptions(), core: parley.core, close: parley.stop };
   }
   const fixture = await parleyFixture({ fresh: options.freshFixture, log: options.log });
