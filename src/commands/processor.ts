@@ -225,7 +225,12 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
         const replyTo = record.headers[headers.replyTo];
         if (replyTo !== undefined) outcomes.push({ key: replyTo, value: encodeOutcome(outcome) });
       }
-      if (outcomes.length > 0) await log.append(topics.outcomes, outcomes);
+      // Not awaited: the next batch need not wait a round trip for them. The
+      // log keeps appends in call order; a lost outcome only makes its client
+      // time out and retry, which the recent-commands memory answers.
+      if (outcomes.length > 0) {
+        log.append(topics.outcomes, outcomes).catch((error: unknown) => logger.warn({ err: error, partition }, 'outcomes not appended'));
+      }
     },
   });
 

@@ -109,6 +109,14 @@ export interface KafkaLogOptions {
   partitionsConsumedConcurrently?: number;
   /** Largest batch handed to eachBatch when the consumer does not say. */
   defaultMaxBatchSize?: number;
+  /**
+   * A group member commits a partition's position at most this often while it
+   * keeps it (and always when it hands it over or stops). Committing after
+   * every batch costs a round trip to the coordinator before the next fetch;
+   * a crash redelivers at most this long's records, which at-least-once
+   * handlers take anyway.
+   */
+  commitIntervalMs?: number;
   /** First wait before redelivering a failed batch (or retrying onAssigned); doubles per failure. */
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
@@ -145,6 +153,7 @@ const DEFAULTS = {
   maxBytesPerPartition: 1_048_576,
   maxBytesPerFetch: 10_485_760,
   defaultMaxBatchSize: 500,
+  commitIntervalMs: 1_000,
   retryBackoffMs: 100,
   retryBackoffMaxMs: 5_000,
   handoverPollMs: 50,
@@ -438,6 +447,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
         tuning: {
           sessionTimeoutMs,
           heartbeatIntervalMs: o.heartbeatIntervalMs,
+          commitIntervalMs: o.commitIntervalMs,
           rebalanceTimeoutMs: o.rebalanceTimeoutMs,
           maxWaitTimeMs: o.maxWaitTimeMs,
           maxBytesPerPartition: o.maxBytesPerPartition,

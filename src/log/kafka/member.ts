@@ -36,7 +36,9 @@
 //   commit was lost (rebalance, crash) is handled again by the next owner.
 // * Offsets: kafkajs runs with autoCommit off and eachBatchAutoResolve off.
 //   After each successful chunk (maxBatchSize records) its last offset is
-//   resolved and committed (with a group) explicitly. A failing chunk is not
+//   resolved, and committed (with a group) explicitly when the partition's
+//   last commit is older than commitIntervalMs; the final position always
+//   goes out with the handover (release) and on stop. A failing chunk is not
 //   resolved: the partition is paused, sought back to the chunk's first
 //   offset, and after a backoff the very same chunk (kept in memory) is handed
 //   out again; other partitions go on meanwhile. kafkajs forgets resolved
@@ -56,6 +58,8 @@ import { toLogRecord } from './records.ts';
 export interface MemberTuning {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** See KafkaLogOptions.commitIntervalMs. */
+  commitIntervalMs: number;
   rebalanceTimeoutMs: number;
   maxWaitTimeMs: number;
   maxBytesPerPartition: number;
@@ -101,6 +105,8 @@ interface Slot {
   retry: LogRecord[] | null;
   attempt: number;
   backoff: NodeJS.Timeout | null;
+  /** When this member last committed the partition's position (ms; 0: not yet). */
+  committedAt: number;
 }
 
 const handoverPrefix = 'parley.handover:';
@@ -269,6 +275,7 @@ export class KafkaMember {
             retry: null,
             attempt: 0,
             backoff: null,
+            committedAt: 0,
           });
         }
         this.#pause([p]);
@@ -552,7 +559,8 @@ export class KafkaMember {
         slot.position = last + 1;
         slot.fetchFrom = last + 1;
         resolveOffset(String(last));
-        if (this.#grouped) {
+        if (this.#grouped && Date.now() - slot.committedAt >= tuning.commitIntervalMs) {
+          slot.committedAt = Date.now();
           try {
             await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(last + 1) }] }] });
           } catch (error) {
