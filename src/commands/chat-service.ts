@@ -15,7 +15,7 @@ import { existingUserIds, findUserById } from '../queries/users-queries.ts';
 import type { MessageView, UserView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
 import { commandMetadata } from './command-bus.ts';
-import type { CommandExecutor } from './execute.ts';
+import type { Accepted, CommandExecutor } from './execute.ts';
 import { directRoomId } from './direct-rooms.ts';
 import type { SendMessageInput } from './inputs.ts';
 import { mentionedMembers } from './mentions.ts';
@@ -24,7 +24,12 @@ export interface ChatService {
   createRoom(userId: string, input: { name: string; member_ids: string[] }): Promise<RoomDetail>;
   addMember(userId: string, roomId: string, input: { user_id: string; role: Role }): Promise<RoomDetail>;
   removeMember(userId: string, roomId: string, memberId: string): Promise<void>;
+  /** Posts a message and answers with it as the read model holds it (read-your-writes). */
   sendMessage(userId: string, roomId: string, input: SendMessageInput): Promise<MessageView>;
+  /** Posts a message; resolves once it is in the log (not yet readable). */
+  postMessage(userId: string, roomId: string, input: SendMessageInput): Promise<Accepted>;
+  /** The message `postMessage` accepted, read back once the read model has it. */
+  postedMessage(userId: string, roomId: string, clientMsgId: string, accepted: Accepted): Promise<MessageView>;
   updateRoom(userId: string, roomId: string, input: { name?: string | undefined; topic?: string | undefined }): Promise<RoomDetail>;
   changeRole(userId: string, roomId: string, memberId: string, role: Role): Promise<RoomDetail>;
   editMessage(userId: string, roomId: string, messageId: string, content: string): Promise<MessageView>;
@@ -85,7 +90,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     return room;
   }
 
-  return {
+  const service: ChatService = {
     async createRoom(userId, input) {
       await requireUsers(input.member_ids);
       const roomId = newId();
@@ -115,9 +120,9 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
       });
     },
 
-    async sendMessage(userId, roomId, input) {
+    async postMessage(userId, roomId, input) {
       const attachments = await confirmedAttachments(userId, roomId, input.attachments);
-      await executor.execute({
+      return executor.accept({
         type: 'send_message',
         data: {
           room_id: roomId,
@@ -131,10 +136,19 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
         },
         metadata: commandMetadata(userId),
       });
+    },
+
+    async postedMessage(userId, roomId, clientMsgId, accepted) {
+      await executor.readable(accepted.position);
       // A retried client_msg_id finds the first message, not a new one.
-      const message = await findMessageByClientId(db, roomId, userId, input.client_msg_id);
+      const message = await findMessageByClientId(db, roomId, userId, clientMsgId);
       if (message === undefined) throw new Error('accepted message is missing from the read model');
       return message;
+    },
+
+    async sendMessage(userId, roomId, input) {
+      const accepted = await service.postMessage(userId, roomId, input);
+      return service.postedMessage(userId, roomId, input.client_msg_id, accepted);
     },
 
     async updateRoom(userId, roomId, input) {
@@ -190,4 +204,5 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
       return user;
     },
   };
+  return service;
 }

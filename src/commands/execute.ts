@@ -1,7 +1,8 @@
 // One way to run a command for a client, shared by REST and WebSocket intake:
 // send it, turn a rejection back into a Rejection (the HTTP/WS layers map it to
-// an error), and wait, bounded, until the read model shows its effect, so the
-// client's next query sees it (read-your-writes).
+// an error), and — for answers built from the read model — wait, bounded,
+// until the read model shows its effect, so the client's next query sees it
+// (read-your-writes).
 
 import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
@@ -9,8 +10,18 @@ import type { Position } from '../log/port.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
 import type { CommandBus } from './command-bus.ts';
 
+export interface Accepted {
+  commandId: string;
+  /** Where the command's last event landed; null when it changed nothing. */
+  position: Position | null;
+}
+
 export interface CommandExecutor {
-  /** Runs the command; resolves with the position of its effect once it is readable. */
+  /** Runs the command; resolves once the processor accepted it (its events are in the log). */
+  accept(command: AnyCommand, correlationId?: string): Promise<Accepted>;
+  /** Waits, bounded, until the read model shows what `accept` wrote (read-your-writes). */
+  readable(position: Position | null): Promise<void>;
+  /** accept, then readable: resolves with the position of its effect once it is readable. */
   execute(command: AnyCommand, correlationId?: string): Promise<Position | null>;
 }
 
@@ -29,18 +40,25 @@ export function createCommandExecutor(options: {
   readYourWritesTimeoutMs: number;
 }): CommandExecutor {
   const { bus, progress, projection, readYourWritesTimeoutMs } = options;
-  return {
-    async execute(command, correlationId) {
+  const executor: CommandExecutor = {
+    async accept(command, correlationId) {
       const outcome = await bus.send(command, correlationId);
       if (outcome.status === 'rejected') {
         if (outcome.code === 'internal') throw new Error(`command ${outcome.command_id} failed: ${outcome.message}`);
         throw new Rejection(outcome.code, outcome.message, outcome.details);
       }
-      if (outcome.position !== null) {
-        const caughtUp = await progress.waitFor(projection, outcome.position, readYourWritesTimeoutMs);
-        if (!caughtUp) throw new ReadModelLagging();
-      }
-      return outcome.position;
+      return { commandId: outcome.command_id, position: outcome.position };
+    },
+    async readable(position) {
+      if (position === null) return;
+      const caughtUp = await progress.waitFor(projection, position, readYourWritesTimeoutMs);
+      if (!caughtUp) throw new ReadModelLagging();
+    },
+    async execute(command, correlationId) {
+      const { position } = await executor.accept(command, correlationId);
+      await executor.readable(position);
+      return position;
     },
   };
+  return executor;
 }

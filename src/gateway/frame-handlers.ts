@@ -10,6 +10,7 @@ import { findRoom, isMember } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { deliverInOrder } from './fanout.ts';
 import { errorFrame, serverFrame, type ClientFrame } from './frames.ts';
+import type { AcceptedMessages } from './accepted-messages.ts';
 import type { Membership } from './membership.ts';
 import type { RoomViews } from './room-views.ts';
 import type { Session } from './sessions.ts';
@@ -25,6 +26,7 @@ export interface FrameHandlerDeps {
   partitionOf: (roomId: string) => number;
   /** See gateway.ts: the read model holds all this gateway streamed on the partition. */
   readModelCaughtUp: (partition: number) => Promise<boolean>;
+  accepted: AcceptedMessages;
   send: (session: Session, frame: string) => void;
 }
 
@@ -95,7 +97,12 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
         return;
       case 'SEND_MESSAGE': {
         const { chat_room_id, ...input } = frame.data;
-        const message = await chat.sendMessage(session.userId, chat_room_id, input);
+        const posted = await chat.postMessage(session.userId, chat_room_id, input);
+        const streamed =
+          posted.position === null
+            ? undefined
+            : await deps.accepted.messageOf(posted.commandId, posted.position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS);
+        const message = streamed ?? (await chat.postedMessage(session.userId, chat_room_id, input.client_msg_id, posted));
         send(session, serverFrame('ACK', { ref: ref ?? null, message }, ref));
         return;
       }

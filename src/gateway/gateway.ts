@@ -25,7 +25,8 @@ import { headers, topics } from '../log/topics.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
 import { roomIdsOf } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
-import { createFanout } from './fanout.ts';
+import { createAcceptedMessages } from './accepted-messages.ts';
+import { createFanout, messageFromEvent } from './fanout.ts';
 import { createFrameHandler } from './frame-handlers.ts';
 import { clientFrameSchemas, clientFrameTypes, errorFrame, serverFrame, type ClientFrame } from './frames.ts';
 import { createMembership } from './membership.ts';
@@ -141,6 +142,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     projection: options.projection,
     catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
   });
+  // ACKs answer from the stream (accepted-messages.ts): keep the messages of
+  // senders connected here until their ACK has gone.
+  const accepted = createAcceptedMessages(config.PARLEY_GATEWAY_ACK_MESSAGES);
+  const createdHere = (event: AnyEvent, commandId: string | undefined) =>
+    event.type === 'message_sent' && commandId !== undefined && sessions.isConnected(event.data.sender_id)
+      ? { commandId, message: messageFromEvent(event.data) }
+      : undefined;
   const eventsConsumer: Consumer = await log.consume({
     topic: topics.events,
     group: null,
@@ -148,10 +156,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     eachBatch: async ({ partition, records }) => {
       for (const record of records) {
         consumed.set(partition, record.offset + 1);
-        const type = record.headers[headers.eventType];
-        if (type === undefined || isStaleWrite(record)) continue;
-        const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
         const position = { topic: record.topic, partition, offset: record.offset };
+        const type = record.headers[headers.eventType];
+        if (type === undefined || isStaleWrite(record)) {
+          accepted.passed(position);
+          continue;
+        }
+        const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
+        accepted.passed(position, createdHere(event, record.headers[headers.commandId]));
         try {
           await fanout.deliver(event, position);
         } catch (error) {
@@ -208,7 +220,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }, Math.max(1000, Math.floor(config.PARLEY_PRESENCE_LEASE_MS / 3)));
   renewal.unref();
 
-  const handle = createFrameHandler({ config, db, chat: options.chat, membership, views, typing, partitionOf, readModelCaughtUp, send });
+  const handle = createFrameHandler({
+    config,
+    db,
+    chat: options.chat,
+    membership,
+    views,
+    typing,
+    partitionOf,
+    readModelCaughtUp,
+    accepted,
+    send,
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
