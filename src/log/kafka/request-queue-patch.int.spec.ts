@@ -1,0 +1,49 @@
+// An idle kafkajs connection must not keep waking the event loop (see
+// request-queue-patch.ts): counted as the looks kafkajs takes at its pending
+// requests while nothing is sent, on a real broker.
+
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
+import { afterEach, describe, expect, test } from 'vitest';
+import { kafkaAvailable, testKafkaBrokers } from '../../../test/support/cluster.ts';
+import './request-queue-patch.ts';
+
+const { Kafka, logLevel } = kafkajs;
+const require = createRequire(import.meta.url);
+const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { checkPendingRequests(): void } };
+
+const available = await kafkaAvailable('kafkajs request-queue patch');
+
+describe.runIf(available)('kafkajs connections at rest', () => {
+  const restore: (() => void)[] = [];
+  afterEach(() => {
+    for (const undo of restore.splice(0)) undo();
+  });
+
+  test('an idle connection takes no look at its (empty) queue of pending requests, and Node prints no TimeoutNegativeWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    restore.push(() => process.off('warning', onWarning));
+    let looks = 0;
+    const check = prototype.checkPendingRequests;
+    prototype.checkPendingRequests = function counted(this: unknown) {
+      looks++;
+      check.call(this);
+    };
+    restore.push(() => (prototype.checkPendingRequests = check));
+
+    const admin = new Kafka({ brokers: testKafkaBrokers, clientId: 'parley-patch-test', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.listTopics();
+      const afterRequests = looks;
+      await sleep(500); // unpatched: ~500 looks, one a millisecond
+      expect(looks - afterRequests).toBe(0);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(warnings).not.toContain('TimeoutNegativeWarning');
+  });
+});
