@@ -3,7 +3,7 @@
 // and a client's next query on another instance sees its write.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, eventually, fullHistory, range1, seqsIn } from '../support/chat.ts';
+import { barrier, eventually, fullHistory, historyWith, range1, seqsIn } from '../support/chat.ts';
 import { registerUser, request, WsClient, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 
@@ -88,7 +88,7 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
       await barrier(client);
       expect(seqsIn(client, roomId)).toEqual(range1(45));
     }
-    const stored = await fullHistory(url(2), users[2]!, roomId);
+    const stored = await historyWith(url(2), users[2]!, roomId, 45);
     expect(stored.map((m) => m.seq)).toEqual(range1(45));
   });
 

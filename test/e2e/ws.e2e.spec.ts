@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { registerUser, request, WsClient, type Frame, type TestUser } from '../support/client.ts';
-import { barrier, createRoom, eventually, fullHistory, latestHistory, newMessagesIn, range1, seqsIn, Sockets } from '../support/chat.ts';
+import { barrier, createRoom, eventually, fullHistory, historyWith, newMessagesIn, range1, seqsIn, Sockets } from '../support/chat.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 
 let parley: ParleyProcess;
@@ -116,7 +116,7 @@ describe('sending and fan-out', () => {
     expect(typeof message.id).toBe('string');
 
     // The stored message is what history shows.
-    const history = await fullHistory(parley.url, bob, roomId);
+    const history = await historyWith(parley.url, bob, roomId, 1);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ id: message.id, seq: 1, content: 'hello room', sender_id: alice.id });
 
@@ -174,7 +174,7 @@ describe('sending and fan-out', () => {
     expect(b.data.message.id).toBe(a.data.message.id);
     expect(b.data.message.seq).toBe(a.data.message.seq);
 
-    const history = await fullHistory(parley.url, alice, roomId);
+    const history = await historyWith(parley.url, alice, roomId, 2);
     expect(history.map((m) => [m.seq, m.client_msg_id])).toEqual([
       [1, 'dup-1'],
       [2, 'dup-2'],
@@ -210,7 +210,7 @@ describe('sending and fan-out', () => {
       expect(seqsIn(client, roomId)).toEqual(range1(100));
     }
     // The newest page of 100 is the whole room: seqs 1..100, one per ACK.
-    const history = await latestHistory(parley.url, users[0]!, roomId, 100);
+    const history = await historyWith(parley.url, users[0]!, roomId, 100);
     expect(history.map((m) => m.seq)).toEqual(range1(100));
     const bySeq = new Map(history.map((m) => [m.seq, m]));
     for (const ack of acks.flat()) expect(bySeq.get(ack.data.message.seq)?.id).toBe(ack.data.message.id);
@@ -221,6 +221,7 @@ describe('sending and fan-out', () => {
     const roomId = await createRoom(parley.url, alice);
     const client = await connect(alice);
     for (let i = 1; i <= 5; i++) await sendOk(client, roomId, `page ${i}`);
+    await historyWith(parley.url, alice, roomId, 5);
     const page = await request(parley.url, 'GET', `/api/v1/rooms/${roomId}/messages?after_seq=2&limit=2`, { token: alice.token });
     expect(page.status).toBe(200);
     expect(page.body.messages.map((m: { seq: number }) => m.seq)).toEqual([3, 4]);
@@ -423,7 +424,7 @@ describe('joining rooms', () => {
     await barrier(malloryWs);
     expect(malloryWs.frames.filter((frame) => ['NEW_MESSAGE', 'JOIN_SUCCESS', 'USERS', 'ACK'].includes(frame.type))).toEqual([]);
 
-    const history = await fullHistory(parley.url, alice, roomId);
+    const history = await historyWith(parley.url, alice, roomId, 1);
     expect(history.map((m) => m.content)).toEqual(['private']);
     // Alice's socket saw no message from mallory either.
     const next = await sendOk(aliceWs, roomId, 'still mine');
@@ -564,7 +565,7 @@ describe('frames and limits', () => {
     const content = '😀'.repeat(4000);
     const ack = await sendOk(client, roomId, content);
     expect(ack.data.message.content).toBe(content);
-    const [stored] = await fullHistory(parley.url, alice, roomId);
+    const [stored] = await historyWith(parley.url, alice, roomId, 1);
     expect(stored?.content).toBe(content);
   });
 

@@ -60,6 +60,17 @@ export const newMessagesIn = (client: WsClient, roomId: string): Frame[] =>
 export const seqsIn = (client: WsClient, roomId: string): number[] => newMessagesIn(client, roomId).map((frame) => frame.data.seq as number);
 
 /**
+ * The room's history once the read model holds at least `count` messages. A
+ * WebSocket ACK says the message is in the log; the read model follows within
+ * milliseconds (REST answers are read-your-writes, WS ACKs are not).
+ */
+export async function historyWith(baseUrl: string, user: TestUser, roomId: string, count: number): Promise<StoredMessage[]> {
+  let history: StoredMessage[] = [];
+  await eventually(async () => (history = await fullHistory(baseUrl, user, roomId)).length >= count, `history of ${count} messages`);
+  return history;
+}
+
+/**
  * A round trip on the socket: the server answers PING in order with every
  * frame it has already written to this socket, so once the PONG is here,
  * anything the server sent before it has arrived too.
