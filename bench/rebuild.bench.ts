@@ -1,7 +1,10 @@
 // How fast `parley rebuild chat` replays the events log into fresh tables, on
 // SQLite and on MySQL/MariaDB. The log is generated (projections/testing/
 // chat-events.ts: the real deciders, messages in bursts, reads, reactions,
-// edits, members, friends, blocks) into a temp embedded log first.
+// edits, members, friends, blocks) into a temp embedded log first, or with
+// KAFKA=1 into Kafka (KAFKA_BROKERS, default the local stack's broker) under a
+// fresh namespace whose topics and groups are deleted afterwards — the
+// distributed stack's rebuild, which then includes joining the consumer group.
 // Run: node bench/rebuild.bench.ts [events=200000] [batch=5000]   (not part of `npm test`)
 // MySQL: PARLEY_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306); a
 // throwaway database is created and dropped. SKIP_MYSQL=1 / SKIP_SQLITE=1.
@@ -15,6 +18,7 @@ import { createPool } from 'mysql2';
 import mysql from 'mysql2/promise';
 import pino from 'pino';
 import { createAvroCodec } from '../src/log/avro-codec.ts';
+import type { Log } from '../src/log/port.ts';
 import { openSqliteLog } from '../src/log/sqlite-log.ts';
 import { topicSpecs } from '../src/log/topics.ts';
 import { chatModel } from '../src/projections/chat-schema.ts';
@@ -24,21 +28,36 @@ import { migrateToLatest } from '../src/store/migrate.ts';
 import type { Database } from '../src/store/schema.ts';
 import { openSqliteFile } from '../src/store/sqlite-dialect.ts';
 import { openStore, type Store } from '../src/store/store.ts';
+import { benchKafkaBrokers, openFreshKafkaLog } from './support/fresh-kafka-log.ts';
 
 const events = Number(process.argv[2] ?? 200_000);
 const batchSize = Number(process.argv[3] ?? 5_000);
 const partitions = Number(process.env.PARTITIONS ?? 12);
 const mysqlUrl = (process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
+const fromKafka = Boolean(process.env.KAFKA);
+/** Events per append call while generating (one produce request on Kafka). */
+const generateChunk = 5_000;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-rebuild-bench-'));
 const avro = createAvroCodec({ schemasDir: fileURLToPath(new URL('../schemas', import.meta.url)) });
 const codec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
 const logger = pino({ level: 'warn' });
-const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), durability: 'normal' });
-await log.ensureTopics(topicSpecs({ partitions, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
-const generated = Date.now();
-await appendEvents(log, codec, chatEvents({ seed: 42, users: 2_000, rooms: 1_000, events }), 5_000);
-console.log(`generated ${events.toLocaleString('en')} events in ${partitions} partitions in ${Date.now() - generated} ms`);
+
+/** The events log to rebuild from; `dispose` closes it and removes what the run left. */
+async function openSource(): Promise<{ log: Log; name: string; dispose(): Promise<void> }> {
+  if (fromKafka) {
+    const fresh = await openFreshKafkaLog({ brokers: benchKafkaBrokers(), partitions });
+    return { log: fresh.log, name: `Kafka (namespace ${fresh.namespace})`, dispose: () => fresh.dispose() };
+  }
+  const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), durability: 'normal' });
+  await log.ensureTopics(topicSpecs({ partitions, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
+  return { log, name: 'the embedded log', dispose: () => log.close() };
+}
+
+const source = await openSource();
+const log = source.log;
+/** Rows name where the events came from when it is not the embedded log. */
+const from = fromKafka ? ' from Kafka' : '';
 
 // STATS=1: time per statement kind (summed over concurrent partitions).
 const stats = new Map<string, { count: number; ms: number }>();
@@ -74,10 +93,13 @@ async function measure(label: string, store: Store): Promise<void> {
 }
 
 try {
+  const generated = Date.now();
+  await appendEvents(log, codec, chatEvents({ seed: 42, users: 2_000, rooms: 1_000, events }), generateChunk);
+  console.log(`generated ${events.toLocaleString('en')} events in ${partitions} partitions of ${source.name} in ${Date.now() - generated} ms`);
   if (!process.env.SKIP_SQLITE) {
     const file = path.join(dir, 'read-models.sqlite');
     const store = withStats(openStore({ dataDir: dir }), () => openSqliteFile(file).dialect);
-    await measure(`SQLite, batch ${batchSize}`, store);
+    await measure(`SQLite${from}, batch ${batchSize}`, store);
     await store.close();
   }
   if (!process.env.SKIP_MYSQL) {
@@ -90,7 +112,7 @@ try {
         const pool = createPool({ uri: url, connectionLimit: partitions + 2, charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, bigNumberStrings: false });
         return new MysqlDialect({ pool });
       });
-      await measure(`MySQL, batch ${batchSize}`, store);
+      await measure(`MySQL${from}, batch ${batchSize}`, store);
       await store.close();
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
@@ -98,6 +120,10 @@ try {
     }
   }
 } finally {
-  await log.close();
+  await source.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 }
+// Parley's Kafka reader (src/log/kafka/reader.ts) leaves broker connections
+// open after partitions are first read concurrently, even once the log is
+// closed; they would keep this process alive after its work is done.
+process.exit(0);

@@ -1,5 +1,7 @@
 // One measured run of scenario 5, in its own process (the harness pins it to
-// the server CPU). In-process on the embedded log, as `parley start` wires it:
+// the server CPU). In-process, as `parley start` wires it, on the embedded log
+// (`log: 'sqlite'`) or on Kafka (`log: 'kafka'`: Parley's Kafka adapter under a
+// fresh namespace, bench/support/fresh-kafka-log.ts):
 //
 //   processor: the command bus appends send_message commands for many rooms
 //              and senders, the processor decides them, appends the events
@@ -10,7 +12,10 @@
 //              time per partition and events restored per second.
 //   log:       the floor under it: the same number of records in flight, each
 //              appended to the log and seen by a consumer (append → consume
-//              round trip), nothing decided.
+//              round trip), nothing decided. On Kafka the floor is kafkajs
+//              itself, no Parley code (bench/support/kafka-raw.ts), so it
+//              shows what the adapter and the processor add to the client
+//              library and the broker.
 //
 //   node bench/scenarios/commands-worker.ts '<json args>'   → one JSON line
 
@@ -25,11 +30,17 @@ import { createCommandBus } from '../../src/commands/command-bus.ts';
 import { startProcessor } from '../../src/commands/processor.ts';
 import type { AnyCommand } from '../../src/domain/aggregates.ts';
 import { createAvroCodec } from '../../src/log/avro-codec.ts';
+import type { Log } from '../../src/log/port.ts';
 import { openSqliteLog } from '../../src/log/sqlite-log.ts';
 import { topics, topicSpecs } from '../../src/log/topics.ts';
+import { openFreshKafkaLog } from '../support/fresh-kafka-log.ts';
+import { rawKafkaClosedLoop, RAW_RECORD_BYTES } from '../support/kafka-raw.ts';
 
 export interface CommandsArgs {
   kind: 'processor' | 'log';
+  log: 'sqlite' | 'kafka';
+  /** Kafka's bootstrap brokers (log: 'kafka'). */
+  brokers: string[];
   rooms: number;
   membersPerRoom: number;
   inFlight: number;
@@ -46,7 +57,7 @@ export interface CommandsResult {
   cpuS: number;
   cpuPct: number;
   cpuUsPerCommand: number;
-  latency: { p50: number; p99: number };
+  latency: { p50: number | null; p99: number | null };
   rejected: number;
   restore?: {
     partitions: number;
@@ -63,9 +74,26 @@ export interface CommandsResult {
 
 const args = JSON.parse(process.argv[2]!) as CommandsArgs;
 const schemasDir = fileURLToPath(new URL('../../schemas/', import.meta.url));
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-commands-'));
-const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), onError: (error, context) => console.error(context, error) });
-await log.ensureTopics(topicSpecs({ partitions: args.partitions, commandsRetentionMs: 86_400_000, signalsRetentionMs: 3_600_000 }));
+const onError = (error: unknown, context: string) => console.error(context, error);
+
+/** The log this run measures, with Parley's topics; `close` also removes what the run left. */
+async function openLog(): Promise<{ log: Log; close(): Promise<void> }> {
+  if (args.log === 'kafka') {
+    const fresh = await openFreshKafkaLog({ brokers: args.brokers, partitions: args.partitions, onError });
+    return { log: fresh.log, close: () => fresh.dispose() };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-commands-'));
+  const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), onError });
+  await log.ensureTopics(topicSpecs({ partitions: args.partitions, commandsRetentionMs: 86_400_000, signalsRetentionMs: 3_600_000 }));
+  return {
+    log,
+    async close() {
+      await log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cpu = () => {
   const usage = process.cpuUsage();
@@ -141,8 +169,8 @@ async function measure(one: (i: number) => Promise<boolean>) {
   };
 }
 
-let result: CommandsResult;
-if (args.kind === 'processor') {
+/** Bus + processor: commands accepted per second, then the restore of every partition. */
+async function processorRun(log: Log): Promise<CommandsResult> {
   const avro = createAvroCodec({ schemasDir });
   const codec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
   const processor = await startProcessor({ log, codec, logger, instanceId: randomUUID(), recentCommands: 1000 });
@@ -190,7 +218,7 @@ if (args.kind === 'processor') {
   await bus.stop();
   const events = restored.reduce((sum, r) => sum + r.events, 0);
   const sumMs = restored.reduce((sum, r) => sum + r.ms, 0);
-  result = {
+  return {
     kind: 'processor',
     ...measured,
     restore: {
@@ -203,8 +231,10 @@ if (args.kind === 'processor') {
       eventsPerS: Math.round(events / (wallMs / 1000)),
     },
   };
-} else {
-  // Append → consume round trip on the bare log: same record size as a command.
+}
+
+/** Append → consume round trip on Parley's bare log: same record size as a command. */
+async function bareLogRun(log: Log): Promise<CommandsResult> {
   const waiting = new Map<string, () => void>();
   const consumer = await log.consume({
     topic: topics.commands,
@@ -218,7 +248,7 @@ if (args.kind === 'processor') {
       }
     },
   });
-  const value = Buffer.alloc(420, 120);
+  const value = Buffer.alloc(RAW_RECORD_BYTES, 120);
   const measured = await measure(async (i) => {
     const room = rooms[i % rooms.length]!;
     const id = String(i);
@@ -228,10 +258,38 @@ if (args.kind === 'processor') {
     return true;
   });
   await consumer.stop();
-  result = { kind: 'log', ...measured };
+  return { kind: 'log', ...measured };
 }
 
-await log.close();
-fs.rmSync(dir, { recursive: true, force: true });
+/** kafkajs' own produce → consume round trip, as many in flight, no Parley code. */
+async function rawKafkaRun(): Promise<CommandsResult> {
+  const raw = await rawKafkaClosedLoop({
+    brokers: args.brokers,
+    partitions: args.partitions,
+    inFlight: args.inFlight,
+    warmupS: args.warmupS,
+    durationS: args.durationS,
+  });
+  return {
+    kind: 'log',
+    accepted: raw.roundTrips,
+    windowS: raw.windowS,
+    perS: raw.perS,
+    cpuS: raw.cpuS,
+    cpuPct: raw.cpuPct,
+    cpuUsPerCommand: raw.cpuUsPerRecord,
+    latency: { p50: raw.latency.p50, p99: raw.latency.p99 },
+    rejected: 0,
+  };
+}
+
+let result: CommandsResult;
+if (args.kind === 'log' && args.log === 'kafka') {
+  result = await rawKafkaRun();
+} else {
+  const { log, close } = await openLog();
+  result = args.kind === 'processor' ? await processorRun(log) : await bareLogRun(log);
+  await close();
+}
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

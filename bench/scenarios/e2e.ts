@@ -12,9 +12,11 @@
 // table): each message crosses Kafka twice (command, event) and the read
 // model on MySQL before the ACK.
 
-import type { LoadResult, PhaseSpec } from '../loadgen/job.ts';
+import type { LoadResult, OpenPhase, PhaseSpec } from '../loadgen/job.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
+import { benchKafkaBrokers } from '../support/fresh-kafka-log.ts';
 import { syntheticPopulation } from '../support/fixture.ts';
+import { rawKafkaOpenLoop } from '../support/kafka-raw.ts';
 import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withParleySetup, withServer, type BenchOptions, type Target } from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
@@ -51,6 +53,38 @@ export function e2ePhases(options: BenchOptions): PhaseSpec[] {
     ),
     ),
   );
+}
+
+/**
+ * The Kafka floor under the distributed figures: kafkajs' own produce →
+ * consume round trip on the same broker at each rate of the ws ladder, no
+ * Parley code (bench/support/kafka-raw.ts). A Parley message crosses Kafka
+ * twice before it is delivered (command, then event), so compare Parley with
+ * about twice this. Runs in the harness process, not pinned; its CPU is not a
+ * server's and is left out of the table.
+ */
+async function kafkaFloor(options: BenchOptions, phases: PhaseSpec[]): Promise<Sample[]> {
+  const rates = phases.filter((phase) => phase.via === 'ws' && phase.kind === 'open') as OpenPhase[];
+  const samples: Sample[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const phase of rates) {
+      options.log(`round ${round}/${options.rounds}: kafkajs raw produce → consume at ${phase.messagesPerS}/s`);
+      const result = await rawKafkaOpenLoop({
+        brokers: benchKafkaBrokers(),
+        ratePerS: phase.messagesPerS,
+        warmupS: phase.warmupS,
+        durationS: phase.durationS,
+      });
+      samples.push({
+        group: `kafkajs raw round trip ${phase.messagesPerS / 1000}k/s`,
+        impl: 'kafkajs',
+        round,
+        note: result.lost > 0 ? `${result.lost} lost` : undefined,
+        values: { messagesPerS: result.achievedPerS, p50: result.latency.p50, p99: result.latency.p99, p999: result.latency.p999 },
+      });
+    }
+  }
+  return samples;
 }
 
 export async function runE2e(options: BenchOptions): Promise<void> {
@@ -100,6 +134,7 @@ export async function runE2e(options: BenchOptions): Promise<void> {
             },
     })),
   );
+  if (options.mode === 'distributed') samples.push(...(await kafkaFloor(options, phases)));
   // The highest rate of each ladder that held (not overloaded, p99 < limit), per run.
   for (const { round, impl, result } of records) {
     for (const via of ['ws', 'rest'] as const) {
