@@ -167,6 +167,24 @@ describe.runIf(kafkaUp)('kafka log', () => {
       return tracked;
     }
 
+    test('reads of every partition at once, right after opening, leave no connection behind once closed', async () => {
+      const socketsOpen = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
+      const before = socketsOpen();
+      const writer = trackedLog();
+      const log = writer.log;
+      const t = unique('concurrent-reads');
+      await log.ensureTopics([{ name: t, partitions: 12, retentionMs: null }]);
+      await log.append(t, Array.from({ length: 12 }, (_, p) => ({ key: `k${p}`, value: Buffer.from(`v${p}`), partition: p })));
+      // A fresh adapter's reader: its first reads of the topic all start together.
+      const { log: reader, cleanup } = trackedLog();
+      const pages = await Promise.all(Array.from({ length: 12 }, (_, p) => reader.read(t, p, 0, 10)));
+      expect(pages.map((page) => page.map(text))).toEqual(Array.from({ length: 12 }, (_, p) => [`v${p}`]));
+      await cleanup();
+      await writer.cleanup();
+      await waitUntil(() => socketsOpen() <= before, 'every socket closed', 5_000).catch(() => undefined);
+      expect(socketsOpen()).toBeLessThanOrEqual(before);
+    });
+
     test('ensureTopics sets retention.ms, counts partitions, and unknown topics fail clearly', async () => {
       const { log } = open();
       const forever = unique('forever');

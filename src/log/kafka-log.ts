@@ -35,7 +35,7 @@ import {
   type Position,
   type TopicSpec,
 } from './port.ts';
-import './kafka/request-queue-patch.ts';
+import './kafka/kafkajs-patches.ts';
 import { Appender, type RecordToSend } from './kafka/appender.ts';
 import { createLogCreator, kafkajsLevel, type KafkaLogLevel, type LoggerLike } from './kafka/logging.ts';
 import { KafkaMember } from './kafka/member.ts';

@@ -1,13 +1,15 @@
-// An idle kafkajs connection must not keep waking the event loop (see
-// request-queue-patch.ts): counted as the looks kafkajs takes at its pending
-// requests while nothing is sent, on a real broker.
+// kafkajs-patches.ts, patch 1: an idle kafkajs connection must not keep
+// waking the event loop — counted as the looks kafkajs takes at its pending
+// requests while nothing is sent, on a real broker. (Patch 2 is covered by the
+// adapter suite: "reads of every partition at once … leave no connection
+// behind".)
 
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { kafkaAvailable, testKafkaBrokers } from '../../../test/support/cluster.ts';
-import './request-queue-patch.ts';
+import './kafkajs-patches.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const require = createRequire(import.meta.url);

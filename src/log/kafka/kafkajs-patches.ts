@@ -1,0 +1,53 @@
+// Fixes to kafkajs 2.2.4 (unmaintained; pinned), applied once on import by the
+// Kafka log adapter. Both patch kafkajs's own classes, so every client the
+// adapter makes (producer, consumers, admin, the reader's cluster) has them.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+// 1. Idle connections must not spin. After every look at a connection's queue
+// of pending requests, kafkajs arms a timer for the next look — also when
+// nothing is pending. Its delay is then `throttledUntil - now` with
+// throttledUntil = -1, a negative number that Node turns into 1 ms: every
+// broker connection wakes the event loop about a thousand times a second for
+// as long as it is open (kafkajs#1751 reports the TimeoutNegativeWarning Node
+// 24 prints for it). Measured here: 3.6 % of a core on a gateway-only instance
+// with no client. With nothing pending there is nothing to look at: a request
+// that has to wait arms the timer itself (RequestQueue.push), and every
+// response or timeout looks again.
+
+interface RequestQueue {
+  pending: unknown[];
+  scheduleCheckPendingRequests(): void;
+}
+
+const requestQueue = (require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue }).prototype;
+const scheduleCheck = requestQueue.scheduleCheckPendingRequests;
+requestQueue.scheduleCheckPendingRequests = function scheduleCheckWhenPending(this: RequestQueue) {
+  if (this.pending.length === 0) return;
+  scheduleCheck.call(this);
+};
+
+// 2. One socket per connection. A broker's connection pool connects a
+// connection on first use, and Connection.connect opens a new socket per call
+// while one is still connecting: twelve first fetches at once (a restore or a
+// rebuild reading every partition) opened twelve sockets, of which the
+// connection kept one — eleven stayed open past disconnect(), and the process
+// could not exit. Concurrent calls now share the connect in flight.
+
+interface Connection {
+  connect(): Promise<unknown>;
+}
+
+const connection = (require('kafkajs/src/network/connection.js') as { prototype: Connection }).prototype;
+const connect = connection.connect;
+const connecting = new WeakMap<Connection, Promise<unknown>>();
+connection.connect = function connectOnce(this: Connection) {
+  let attempt = connecting.get(this);
+  if (attempt === undefined) {
+    attempt = connect.call(this).finally(() => connecting.delete(this));
+    connecting.set(this, attempt);
+  }
+  return attempt;
+};
