@@ -219,6 +219,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       issuer: config.PARLEY_JWT_ISSUER,
       audience: config.PARLEY_JWT_AUDIENCE,
       accessTtlS: config.PARLEY_ACCESS_TTL_S,
+      verifiedTokens: config.PARLEY_VERIFIED_TOKENS,
     });
     const refreshTokens = createRefreshTokens({
       db: store.db,

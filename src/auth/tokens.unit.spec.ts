@@ -346,3 +346,67 @@ describe('F9: malformed', () => {
     for (const value of [undefined, null, 42, {}, ['a', 'b', 'c'], '']) await expectRejected(value);
   });
 });
+
+describe('remembered verifications', () => {
+  /** A service whose key counts how often a signature check asks for it. */
+  const counting = (verifiedTokens?: number) => {
+    let lookups = 0;
+    const watched = Object.create(key, {
+      publicKey: { get: () => (lookups++, key.publicKey) },
+    }) as SigningKey;
+    const counted = createTokenService({
+      key: watched,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      accessTtlS: TTL,
+      clock: () => now,
+      ...(verifiedTokens === undefined ? {} : { verifiedTokens }),
+    });
+    return { counted, lookups: () => lookups };
+  };
+
+  it('a token presented again is not checked again, and still names its user', async () => {
+    now = T0;
+    const { counted, lookups } = counting();
+    const { token } = await counted.issueAccessToken('user-r1');
+    await expect(counted.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-r1' });
+    const afterFirst = lookups();
+    await expect(counted.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-r1' });
+    expect(lookups()).toBe(afterFirst);
+  });
+
+  it('remembering never outlives the token: once it expires it is refused as expired', async () => {
+    now = T0;
+    const { counted } = counting();
+    const { token } = await counted.issueAccessToken('user-r2');
+    await counted.verifyAccessToken(token);
+    now = T0 + (TTL + 6) * 1000; // past exp and the clock tolerance
+    const error = await counted.verifyAccessToken(token).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe('token_expired');
+  });
+
+  it('a token that differs from a remembered one by one character is checked, and refused', async () => {
+    now = T0;
+    const { counted } = counting();
+    const { token } = await counted.issueAccessToken('user-r3');
+    await counted.verifyAccessToken(token);
+    // A character inside the signature (the last one may only carry padding bits).
+    const at = token.length - 10;
+    const tampered = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+    await expect(counted.verifyAccessToken(tampered)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('a refused token is never remembered, and 0 turns remembering off', async () => {
+    now = T0;
+    const { counted, lookups } = counting(0);
+    const { token } = await counted.issueAccessToken('user-r4');
+    await counted.verifyAccessToken(token);
+    await counted.verifyAccessToken(token);
+    expect(lookups()).toBe(2);
+    const forged = await rs256(header(), claims(), 'theirs');
+    const { counted: remembering } = counting();
+    await expect(remembering.verifyAccessToken(forged)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(remembering.verifyAccessToken(forged)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});
