@@ -8,6 +8,12 @@ export interface TopicSpec {
   partitions: number;
   /** Milliseconds a record is kept; `null` keeps it forever. */
   retentionMs: number | null;
+  /**
+   * Losing the newest records in a power failure is harmless (signals,
+   * outcomes): the embedded log commits appends to it without an fsync. Kafka
+   * ignores it (acks=all for every topic).
+   */
+  ephemeral?: boolean;
 }
 
 export type Headers = Record<string, string>;

@@ -104,10 +104,13 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
   });
   const hub = new WakeHub();
+  /** Ids of the topics declared ephemeral by this process's ensureTopics (not stored: each process declares them). */
+  const ephemeral = new Set<number>();
   const writer = new BatchWriter(store, {
     maxWriteBatch: options.maxWriteBatch ?? DEFAULTS.maxWriteBatch,
     clock,
     onAppended: (topicId, partitions) => hub.notify(topicId, partitions),
+    isEphemeral: (topicId) => ephemeral.has(topicId),
   });
   const backend: ConsumerBackend = {
     read: (topic, partition, offset, limit) => store.read(topic, partition, offset, limit),
@@ -194,7 +197,11 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
   }
 
   const log: SqliteLog = {
-    ensureTopics: (topics: TopicSpec[]) => run(() => store.ensureTopics(topics)),
+    ensureTopics: (topics: TopicSpec[]) =>
+      run(() => {
+        store.ensureTopics(topics);
+        for (const spec of topics) if (spec.ephemeral) ephemeral.add(topicOf(spec.name).id);
+      }),
 
     partitionCount: (topic: string) => {
       assertOpen();

@@ -23,9 +23,11 @@ export function topicSpecs(settings: TopicSettings): TopicSpec[] {
     { name: topics.commands, partitions, retentionMs: settings.commandsRetentionMs },
     // The source of truth: kept forever, replayed by analysts and rebuilds.
     { name: topics.events, partitions, retentionMs: null },
-    { name: topics.signals, partitions, retentionMs: settings.signalsRetentionMs },
-    // A command's outcome only matters to the instance waiting for it.
-    { name: topics.outcomes, partitions, retentionMs: settings.commandsRetentionMs },
+    // Best effort by design (typing, presence, views).
+    { name: topics.signals, partitions, retentionMs: settings.signalsRetentionMs, ephemeral: true },
+    // A command's outcome only matters to the instance waiting for it (a lost
+    // one: the client times out and retries, the processor answers again).
+    { name: topics.outcomes, partitions, retentionMs: settings.commandsRetentionMs, ephemeral: true },
   ];
 }
 

@@ -39,6 +39,8 @@ export interface WriterOptions {
   clock: () => number;
   /** Told which partitions got new records, after they are committed. */
   onAppended: (topicId: number, partitions: Iterable<number>) => void;
+  /** Topics whose appends need no fsync (TopicSpec.ephemeral). */
+  isEphemeral: (topicId: number) => boolean;
 }
 
 export class BatchWriter {
@@ -125,11 +127,13 @@ export class BatchWriter {
 
   /** One transaction for the whole batch; returns each op's positions (empty for commits). */
   #transact(batch: WriteOp[]): Position[][] {
-    const hasAppend = batch.some((op) => op.kind === 'append');
+    // fsync only when the batch holds an append that must survive a power
+    // failure; offset commits and ephemeral topics' appends do not.
+    const mustSync = batch.some((op) => op.kind === 'append' && !this.#options.isEphemeral(op.topic.id));
     const timestamp = this.#options.clock();
     // Next offset per partition, per topic id, carried across ops of this transaction.
     const next = new Map<number, Map<number, number>>();
-    const results = this.#store.transaction(hasAppend ? 'full' : 'normal', () => {
+    const results = this.#store.transaction(mustSync ? 'full' : 'normal', () => {
       const out: Position[][] = [];
       for (const op of batch) {
         if (op.kind === 'commit') {
