@@ -41,14 +41,14 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
       return;
     }
     await membership.track(roomId, deps.partitionOf(roomId));
-    const rejoin = session.joined.has(roomId);
-    session.joined.add(roomId);
     const room = await findRoom(db, roomId);
     if (sinceSeq === undefined) {
       send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: room?.last_seq ?? 0 }, ref));
-    } else {
-      await replay(session, roomId, sinceSeq, room?.last_seq ?? 0, ref);
+    } else if (!(await replay(session, roomId, sinceSeq, room?.last_seq ?? 0, ref))) {
+      return;
     }
+    const rejoin = session.joined.has(roomId);
+    session.joined.add(roomId);
     if (!rejoin) views.join(roomId, session.userId, session.id);
     const users = new Set([...views.activeIn(roomId), session.userId]);
     send(session, serverFrame('USERS', { chat_room_id: roomId, users: [...users] }));
@@ -57,15 +57,27 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
   /**
    * Sends what the client lacks after `sinceSeq`, skipping what this socket
    * already received; live messages arriving meanwhile wait, then follow.
+   * Resolves false, having answered ERROR read_model_lagging, when it cannot
+   * replay without a gap yet (the client retries the join).
    */
-  async function replay(session: Session, roomId: string, sinceSeq: number, lastSeq: number, ref?: string) {
+  async function replay(session: Session, roomId: string, sinceSeq: number, lastSeq: number, ref?: string): Promise<boolean> {
     let cursor = session.cursors.get(roomId);
+    const created = cursor === undefined;
     if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
     cursor.queue = [];
     try {
       // Live messages from here on wait in the queue; the ones streamed before
-      // must be in the history read below, or the socket never gets them.
-      await deps.readModelCaughtUp(deps.partitionOf(roomId));
+      // must be in the history read below, or the socket never gets them. The
+      // read model can lag far behind (its projector's instance died and the
+      // partition waits for the session timeout): then no history is sent,
+      // since it would leave a gap, and the client asks again.
+      if (!(await deps.readModelCaughtUp(deps.partitionOf(roomId)))) {
+        send(session, errorFrame('read_model_lagging', 'the read model has not caught up yet; join again', ref));
+        // A cursor made here claims sinceSeq+1 onwards; live messages would then
+        // mark the ones before them as held. Drop it: they start their own.
+        if (created) session.cursors.delete(roomId);
+        return false;
+      }
       const missing = await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
       send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: lastSeq }, ref));
       for (const message of missing) {
@@ -79,6 +91,7 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
         cursor.first = Math.min(cursor.first, sinceSeq + 1);
       }
       cursor.last = Math.max(cursor.last, replayedUpTo);
+      return true;
     } finally {
       const queued = cursor.queue ?? [];
       cursor.queue = null;
