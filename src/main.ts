@@ -83,6 +83,19 @@ function openLog(config: Config, logger: Logger): Log {
   });
 }
 
+/** The log with Parley's topics in place (created on first start, checked after). */
+async function openLogWithTopics(config: Config, logger: Logger): Promise<Log> {
+  const log = openLog(config, logger);
+  await log.ensureTopics(
+    topicSpecs({
+      partitions: config.PARLEY_PARTITIONS,
+      commandsRetentionMs: config.PARLEY_COMMANDS_RETENTION_MS,
+      signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
+    }),
+  );
+  return log;
+}
+
 /** Presence and rate limits: in memory for one process, on Redis (shared by every instance) when REDIS_URL is set. */
 async function openEphemeralState(
   config: Config,
@@ -148,14 +161,7 @@ async function openMigratedStore(config: Config): Promise<Store> {
 /** Starts every part this process's roles ask for; resolves once it serves. */
 export async function start(config: Config, logger: Logger): Promise<Running> {
   const instanceId = randomUUID();
-  const log = openLog(config, logger);
-  await log.ensureTopics(
-    topicSpecs({
-      partitions: config.PARLEY_PARTITIONS,
-      commandsRetentionMs: config.PARLEY_COMMANDS_RETENTION_MS,
-      signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
-    }),
-  );
+  const log = await openLogWithTopics(config, logger);
   // Queries read, and the projector writes, the active version of each read
   // model, and follow `parley rebuild` when it swaps a new one in.
   const store = await followProjectionVersions(await openMigratedStore(config), { logger, models: versionedModels });
@@ -373,14 +379,7 @@ export async function cli(argv: string[]): Promise<void> {
         return;
       }
       const options = parseRebuildArgs(argv.slice(1));
-      const log = openLog(config, logger);
-      await log.ensureTopics(
-        topicSpecs({
-          partitions: config.PARLEY_PARTITIONS,
-          commandsRetentionMs: config.PARLEY_COMMANDS_RETENTION_MS,
-          signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
-        }),
-      );
+      const log = await openLogWithTopics(config, logger);
       const store = await openMigratedStore(config);
       try {
         const codec = await eventCodec(config);

@@ -35,6 +35,7 @@ import { openSqliteLog } from '../../src/log/sqlite-log.ts';
 import { topics, topicSpecs } from '../../src/log/topics.ts';
 import { openFreshKafkaLog } from '../support/fresh-kafka-log.ts';
 import { rawKafkaClosedLoop, RAW_RECORD_BYTES } from '../support/kafka-raw.ts';
+import { ownCpuSeconds } from '../support/proc.ts';
 
 export interface CommandsArgs {
   kind: 'processor' | 'log';
@@ -95,10 +96,6 @@ async function openLog(): Promise<{ log: Log; close(): Promise<void> }> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cpu = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-};
 
 // Restore reports arrive as log lines; collect them.
 const restored: { partition: number; aggregates: number; events: number; ms: number }[] = [];
@@ -146,13 +143,13 @@ async function closedLoop(one: (i: number) => Promise<boolean>): Promise<void> {
 async function measure(one: (i: number) => Promise<boolean>) {
   const loop = closedLoop(one);
   await sleep(args.warmupS * 1000);
-  const cpu0 = cpu();
+  const cpu0 = ownCpuSeconds();
   const t0 = performance.now();
   recording = true;
   await sleep(args.durationS * 1000);
   recording = false;
   const windowS = (performance.now() - t0) / 1000;
-  const cpuS = cpu() - cpu0;
+  const cpuS = ownCpuSeconds() - cpu0;
   stopSending = true;
   await loop;
   latencies.sort((a, b) => a - b);

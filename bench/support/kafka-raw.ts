@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type logLevel as KafkaLogLevel, type Message, type Producer } from 'kafkajs';
 import { Histogram } from '../loadgen/histogram.ts';
+import { ownCpuSeconds } from './proc.ts';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -107,10 +108,6 @@ export interface RawOpenLoopResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
-const cpuSeconds = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-};
 const latencyOf = (histogram: Histogram): RawLatency => {
   const { p50, p99, p999, max } = histogram.summary();
   return { p50, p99, p999, max };
@@ -147,13 +144,13 @@ export async function rawKafkaClosedLoop(options: RawClosedLoopOptions): Promise
     };
     const slots = Promise.all(Array.from({ length: options.inFlight }, (_, i) => slot(i)));
     await sleep(options.warmupS * 1000);
-    const cpu0 = cpuSeconds();
+    const cpu0 = ownCpuSeconds();
     const t0 = performance.now();
     recording = true;
     await sleep(options.durationS * 1000);
     recording = false;
     const windowS = (performance.now() - t0) / 1000;
-    const cpuS = cpuSeconds() - cpu0;
+    const cpuS = ownCpuSeconds() - cpu0;
     sending = false;
     await settlesWithin(slots, DRAIN_MS);
     trip.assertHealthy();
@@ -201,11 +198,11 @@ export async function rawKafkaOpenLoop(options: RawOpenLoopOptions): Promise<Raw
       }
     }, OPEN_LOOP_TICK_MS);
     await sleep((options.warmupS ?? DEFAULT_WARMUP_S) * 1000);
-    const cpu0 = cpuSeconds();
+    const cpu0 = ownCpuSeconds();
     windowStart = performance.now();
     await sleep(options.durationS * 1000);
     windowEnd = performance.now();
-    const cpuS = cpuSeconds() - cpu0;
+    const cpuS = ownCpuSeconds() - cpu0;
     clearInterval(ticker);
     const drainUntil = performance.now() + DRAIN_MS;
     while (received < sent && performance.now() < drainUntil) await sleep(10);

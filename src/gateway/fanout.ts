@@ -203,6 +203,9 @@ export function deliverInOrder(
     return;
   }
   if (seq <= cursor.last) return;
+  // A cursor that holds nothing yet (made by a since_seq replay that has not
+  // delivered) starts its held range here, not at the seq it was made for.
+  if (cursor.last < cursor.first) cursor.first = seq;
   cursor.last = seq;
   send(session, frame);
 }

@@ -62,7 +62,6 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
    */
   async function replay(session: Session, roomId: string, sinceSeq: number, lastSeq: number, ref?: string): Promise<boolean> {
     let cursor = session.cursors.get(roomId);
-    const created = cursor === undefined;
     if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
     cursor.queue = [];
     try {
@@ -73,9 +72,6 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
       // since it would leave a gap, and the client asks again.
       if (!(await deps.readModelCaughtUp(deps.partitionOf(roomId)))) {
         send(session, errorFrame('read_model_lagging', 'the read model has not caught up yet; join again', ref));
-        // A cursor made here claims sinceSeq+1 onwards; live messages would then
-        // mark the ones before them as held. Drop it: they start their own.
-        if (created) session.cursors.delete(roomId);
         return false;
       }
       const missing = await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });

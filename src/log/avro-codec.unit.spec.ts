@@ -1,24 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AvroCodecError, createAvroCodec } from './avro-codec.ts';
 import { eventSamples, signalSamples } from './event-samples.fixture.ts';
 import { parseAvroSchema } from './schema-catalog.ts';
-import { addSchemaFiles, makeSchemaDir, record } from './schema-dir.fixture.ts';
+import { addSchemaFiles, schemaDirsRemovedAfterEach, record } from './schema-dir.fixture.ts';
 
 const schemasDir = fileURLToPath(new URL('../../schemas', import.meta.url));
 const codec = createAvroCodec({ schemasDir });
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-function tempSchemas(files: Record<string, object | string>): string {
-  const { dir, remove } = makeSchemaDir(files);
-  cleanups.push(remove);
-  return dir;
-}
+const tempSchemas = schemaDirsRemovedAfterEach();
 
 const sampleCases = Object.entries({ ...eventSamples, ...signalSamples }).flatMap(([type, samples]) =>
   samples.map((data, i) => [`${type} #${i + 1}`, type, data] as const),

@@ -18,26 +18,18 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import confluent from '@kafkajs/confluent-schema-registry';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { schemaRegistryAvailable } from '../../test/support/infra.ts';
 import { AvroCodecError, createAvroCodec } from './avro-codec.ts';
 import { eventSamples, signalSamples } from './event-samples.fixture.ts';
 import { createRegistryCodec, RegistrySchemaPendingError, type RegistryCodec } from './registry-codec.ts';
 import { parseAvroSchema } from './schema-catalog.ts';
-import { addSchemaFiles, makeSchemaDir } from './schema-dir.fixture.ts';
+import { addSchemaFiles, schemaDirsRemovedAfterEach } from './schema-dir.fixture.ts';
 
 const registryUrl = await schemaRegistryAvailable('registry codec');
 const schemasDir = fileURLToPath(new URL('../../schemas', import.meta.url));
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-function tempSchemas(files: Record<string, object | string>): string {
-  const { dir, remove } = makeSchemaDir(files);
-  cleanups.push(remove);
-  return dir;
-}
+const tempSchemas = schemaDirsRemovedAfterEach();
 
 // Fresh subjects for every run (see the top of the file).
 const namespace = `parley.test.r${randomBytes(6).toString('hex')}`;
