@@ -33,6 +33,7 @@ import { createMembership } from './membership.ts';
 import { createPresenceNotifier } from './presence-notifier.ts';
 import { createRoomViews } from './room-views.ts';
 import { SessionRegistry, takeToken, type Session } from './sessions.ts';
+import { createFrameWriter, textFrame } from './socket-output.ts';
 import { createTyping } from './typing.ts';
 
 export interface GatewayOptions {
@@ -63,11 +64,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const consumed = new Map<number, number>();
   let connections = 0;
 
-  // A fan-out hands the same frame to many sockets in a row: encode it to
-  // bytes once and give every socket that buffer (as a text frame), instead
-  // of having ws measure and encode the string again for each one.
+  // A fan-out hands the same frame to many sockets in a row: frame it once
+  // and write those bytes to every socket (socket-output.ts).
+  const writeFrame = createFrameWriter();
   let lastFrame = '';
-  let lastBytes = Buffer.alloc(0);
+  let lastBytes: Buffer = Buffer.alloc(0);
   const send = (session: Session, frame: string) => {
     const socket = session.socket;
     if (socket.readyState !== socket.OPEN) return;
@@ -79,9 +80,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (frame !== lastFrame) {
       lastFrame = frame;
-      lastBytes = Buffer.from(frame);
+      lastBytes = textFrame(frame);
     }
-    socket.send(lastBytes, { binary: false });
+    writeFrame(session.stream, lastBytes);
   };
   const sendToUser = (frame: string, userId: string) => {
     for (const session of sessions.of(userId) ?? []) send(session, frame);
@@ -240,10 +241,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     clientTracking: false,
   });
 
-  async function open(socket: WebSocket, userId: string, expiresAt: number): Promise<Session> {
+  async function open(socket: WebSocket, stream: Duplex, userId: string, expiresAt: number): Promise<Session> {
     const session: Session = {
       id: randomUUID(),
       socket,
+      stream,
       userId,
       joined: new Set(),
       cursors: new Map(),
@@ -325,7 +327,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return { error: { code: 'validation_failed', message: describeZod(result.error) }, ...withRef };
   }
 
-  function authenticated(socket: WebSocket, userId: string, expiresAt: number) {
+  function authenticated(socket: WebSocket, stream: Duplex, userId: string, expiresAt: number) {
     if (sessions.count(userId) >= config.PARLEY_WS_MAX_SOCKETS_PER_USER) {
       socket.close(1008, 'too many connections');
       return;
@@ -334,7 +336,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const early: [RawData, boolean][] = [];
     const buffer = (raw: RawData, isBinary: boolean) => early.push([raw, isBinary]);
     socket.on('message', buffer);
-    open(socket, userId, expiresAt).then(
+    open(socket, stream, userId, expiresAt).then(
       (session) => {
         socket.off('message', buffer);
         socket.on('message', (raw, isBinary) => onFrame(session, raw, isBinary));
@@ -349,7 +351,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   /** No token on the URL: the first frame must be AUTH, within a deadline. */
-  function awaitAuthFrame(socket: WebSocket) {
+  function awaitAuthFrame(socket: WebSocket, stream: Duplex) {
     const timer = setTimeout(() => socket.close(1008, 'authentication timeout'), config.PARLEY_WS_AUTH_TIMEOUT_MS);
     socket.once('message', (raw, isBinary) => {
       clearTimeout(timer);
@@ -361,7 +363,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       const ref = parsed.frame.ref;
       options.verifyToken(parsed.frame.data.token).then(
-        ({ userId, expiresAt }) => authenticated(socket, userId, expiresAt),
+        ({ userId, expiresAt }) => authenticated(socket, stream, userId, expiresAt),
         () => {
           socket.send(errorFrame('invalid_token', 'invalid or expired token', ref));
           socket.close(1008, 'invalid token');
@@ -386,8 +388,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       wss.handleUpgrade(request, socket, head, (ws) => {
         connections++;
         ws.on('error', onSocketError);
-        if (identity === null) awaitAuthFrame(ws);
-        else authenticated(ws, identity.userId, identity.expiresAt);
+        if (identity === null) awaitAuthFrame(ws, socket);
+        else authenticated(ws, socket, identity.userId, identity.expiresAt);
       });
     if (token === null) {
       accept(null);

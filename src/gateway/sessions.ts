@@ -1,5 +1,6 @@
 // The sockets connected to this gateway, by user, and what each one follows.
 
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /**
@@ -16,6 +17,8 @@ export interface RoomCursor {
 export interface Session {
   id: string;
   socket: WebSocket;
+  /** The connection under `socket`: server frames are written to it directly (socket-output.ts). */
+  stream: Duplex;
   userId: string;
   /** Rooms the client JOINed (actively viewing). */
   joined: Set<string>;
