@@ -41,10 +41,9 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
       return;
     }
     await membership.track(roomId, deps.partitionOf(roomId));
-    const room = await findRoom(db, roomId);
     if (sinceSeq === undefined) {
-      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: room?.last_seq ?? 0 }, ref));
-    } else if (!(await replay(session, roomId, sinceSeq, room?.last_seq ?? 0, ref))) {
+      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: await lastSeqOf(session, roomId) }, ref));
+    } else if (!(await replay(session, roomId, sinceSeq, ref))) {
       return;
     }
     const rejoin = session.joined.has(roomId);
@@ -60,7 +59,16 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
    * Resolves false, having answered ERROR read_model_lagging, when it cannot
    * replay without a gap yet (the client retries the join).
    */
-  async function replay(session: Session, roomId: string, sinceSeq: number, lastSeq: number, ref?: string): Promise<boolean> {
+  /**
+   * The room's newest seq: the read model's, or what this socket has already
+   * been streamed when that is newer (the read model may lag the live stream).
+   */
+  async function lastSeqOf(session: Session, roomId: string): Promise<number> {
+    const room = await findRoom(db, roomId);
+    return Math.max(room?.last_seq ?? 0, session.cursors.get(roomId)?.last ?? 0);
+  }
+
+  async function replay(session: Session, roomId: string, sinceSeq: number, ref?: string): Promise<boolean> {
     let cursor = session.cursors.get(roomId);
     if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
     cursor.queue = [];
@@ -74,8 +82,10 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
         send(session, errorFrame('read_model_lagging', 'the read model has not caught up yet; join again', ref));
         return false;
       }
+      // Read once caught up, so last_seq is not older than the history sent.
+      const lastSeq = await lastSeqOf(session, roomId);
       const missing = await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
-      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: lastSeq }, ref));
+      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: Math.max(lastSeq, missing.at(-1)?.seq ?? 0) }, ref));
       for (const message of missing) {
         if (message.seq >= cursor.first && message.seq <= cursor.last) continue;
         send(session, serverFrame('NEW_MESSAGE', message));
