@@ -231,6 +231,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       db: store.db,
       idleTtlS: config.PARLEY_REFRESH_IDLE_TTL_S,
       absoluteTtlS: config.PARLEY_REFRESH_ABSOLUTE_TTL_S,
+      stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
       onReuse: (userId, familyId) => logger.warn({ userId, familyId }, 'refresh token reused: session family revoked'),
     });
     const { presence, limiter, close: closeEphemeral } = await openEphemeralState(config, logger);

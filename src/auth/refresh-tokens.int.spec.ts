@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin } from 'kysely';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../store/migrate.ts';
@@ -324,6 +324,20 @@ for (const [engineName, makeEngine, available] of engines) {
       const next = await failing.rotate(token);
       await expectInvalid(failing.rotate(token));
       await expectInvalid(failing.rotate(next.token));
+    });
+
+    it.runIf(engineName === 'mysql')('a rotation runs with the configured stalled-transaction limit', async () => {
+      // The statements the store sends, as the server receives them.
+      const sent: string[] = [];
+      const executor = db.getExecutor();
+      const recorder: KyselyPlugin = {
+        transformQuery: ({ node, queryId }) => (sent.push(executor.compileQuery(node, queryId).sql), node),
+        transformResult: async ({ result }) => result,
+      };
+      const limited = createRefreshTokens({ db: db.withPlugin(recorder), idleTtlS: IDLE_S, absoluteTtlS: ABSOLUTE_S, clock: () => now, stalledTransactionS: 3 });
+      await limited.rotate(await limited.issue('u1'));
+      expect(sent).toContain('set session wait_timeout = 3');
+      expect(sent).not.toContain('set session wait_timeout = 10');
     });
   });
 }

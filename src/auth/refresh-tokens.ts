@@ -33,6 +33,8 @@ export interface RefreshTokensOptions {
   absoluteTtlS: number;
   /** Epoch milliseconds; tests inject one. */
   clock?: () => number;
+  /** MySQL: seconds a rotation may stall mid-transaction before the server drops it (store/transaction.ts). */
+  stalledTransactionS?: number;
   /**
    * Called when a consumed token is presented again, after its family has been
    * revoked. Log a security event here; errors it throws are ignored.
@@ -84,6 +86,7 @@ class FamilyRevoked extends Error {}
 export function createRefreshTokens(options: RefreshTokensOptions): RefreshTokens {
   const { db, idleTtlS, absoluteTtlS, onReuse } = options;
   const clock = options.clock ?? Date.now;
+  const stalled = options.stalledTransactionS === undefined ? {} : { stalledAfterS: options.stalledTransactionS };
   for (const [name, value] of [['idleTtlS', idleTtlS], ['absoluteTtlS', absoluteTtlS]] as const) {
     if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
   }
@@ -193,7 +196,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
             .executeTakeFirst();
           if (revoked) throw new FamilyRevoked();
           return { userId: spent.user_id, familyId: spent.family_id };
-        }),
+        }, stalled),
       ).catch((error: unknown) => {
         if (error instanceof FamilyRevoked) return null; // rolled back: nothing consumed
         throw error;
