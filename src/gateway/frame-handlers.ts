@@ -54,20 +54,23 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
   }
 
   /**
-   * Sends what the client lacks after `sinceSeq`, skipping what this socket
-   * already received; live messages arriving meanwhile wait, then follow.
-   * Resolves false, having answered ERROR read_model_lagging, when it cannot
-   * replay without a gap yet (the client retries the join).
-   */
-  /**
    * The room's newest seq: the read model's, or what this socket has already
    * been streamed when that is newer (the read model may lag the live stream).
    */
   async function lastSeqOf(session: Session, roomId: string): Promise<number> {
     const room = await findRoom(db, roomId);
-    return Math.max(room?.last_seq ?? 0, session.cursors.get(roomId)?.last ?? 0);
+    // A cursor that holds nothing yet (made for a replay) says nothing about the room.
+    const cursor = session.cursors.get(roomId);
+    const streamed = cursor !== undefined && cursor.last >= cursor.first ? cursor.last : 0;
+    return Math.max(room?.last_seq ?? 0, streamed);
   }
 
+  /**
+   * Sends what the client lacks after `sinceSeq`, skipping what this socket
+   * already received; live messages arriving meanwhile wait, then follow.
+   * Resolves false, having answered ERROR read_model_lagging, when it cannot
+   * replay without a gap yet (the client retries the join).
+   */
   async function replay(session: Session, roomId: string, sinceSeq: number, ref?: string): Promise<boolean> {
     let cursor = session.cursors.get(roomId);
     if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));

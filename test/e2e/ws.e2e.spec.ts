@@ -354,6 +354,11 @@ describe('joining rooms', () => {
     expect(headJoin.data.last_seq).toBe(8);
     await barrier(head);
     expect(head.frames.slice(head.frames.indexOf(headJoin)).filter((frame) => frame.type === 'NEW_MESSAGE')).toEqual([]);
+    // A since_seq past the head (a client's stale or wrong cursor) replays nothing and learns the real head.
+    const ahead = await connect(bob);
+    const aheadJoin = await ahead.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 1_000 });
+    expect(aheadJoin.type).toBe('JOIN_SUCCESS');
+    expect(aheadJoin.data.last_seq).toBe(8);
     const all = await connect(bob);
     const allJoin = await all.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 });
     await all.waitForCount((frame) => frame.type === 'NEW_MESSAGE' && frame.data.room_id === roomId, 8);
