@@ -35,7 +35,7 @@ import { openSqliteLog } from '../../src/log/sqlite-log.ts';
 import { topics, topicSpecs } from '../../src/log/topics.ts';
 import { openFreshKafkaLog } from '../support/fresh-kafka-log.ts';
 import { rawKafkaClosedLoop, RAW_RECORD_BYTES } from '../support/kafka-raw.ts';
-import { ownCpuSeconds } from '../support/proc.ts';
+import { measuredWindow } from '../support/proc.ts';
 
 export interface CommandsArgs {
   kind: 'processor' | 'log';
@@ -142,14 +142,7 @@ async function closedLoop(one: (i: number) => Promise<boolean>): Promise<void> {
 
 async function measure(one: (i: number) => Promise<boolean>) {
   const loop = closedLoop(one);
-  await sleep(args.warmupS * 1000);
-  const cpu0 = ownCpuSeconds();
-  const t0 = performance.now();
-  recording = true;
-  await sleep(args.durationS * 1000);
-  recording = false;
-  const windowS = (performance.now() - t0) / 1000;
-  const cpuS = ownCpuSeconds() - cpu0;
+  const { windowS, cpuS } = await measuredWindow(args.warmupS, args.durationS, (open) => (recording = open));
   stopSending = true;
   await loop;
   latencies.sort((a, b) => a - b);

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type logLevel as KafkaLogLevel, type Message, type Producer } from 'kafkajs';
 import { Histogram } from '../loadgen/histogram.ts';
-import { ownCpuSeconds } from './proc.ts';
+import { measuredWindow } from './proc.ts';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -143,14 +143,7 @@ export async function rawKafkaClosedLoop(options: RawClosedLoopOptions): Promise
       }
     };
     const slots = Promise.all(Array.from({ length: options.inFlight }, (_, i) => slot(i)));
-    await sleep(options.warmupS * 1000);
-    const cpu0 = ownCpuSeconds();
-    const t0 = performance.now();
-    recording = true;
-    await sleep(options.durationS * 1000);
-    recording = false;
-    const windowS = (performance.now() - t0) / 1000;
-    const cpuS = ownCpuSeconds() - cpu0;
+    const { windowS, cpuS } = await measuredWindow(options.warmupS, options.durationS, (open) => (recording = open));
     sending = false;
     await settlesWithin(slots, DRAIN_MS);
     trip.assertHealthy();
@@ -197,17 +190,14 @@ export async function rawKafkaOpenLoop(options: RawOpenLoopOptions): Promise<Raw
         if (sentAt >= windowStart && sentAt < windowEnd) sent++;
       }
     }, OPEN_LOOP_TICK_MS);
-    await sleep((options.warmupS ?? DEFAULT_WARMUP_S) * 1000);
-    const cpu0 = ownCpuSeconds();
-    windowStart = performance.now();
-    await sleep(options.durationS * 1000);
-    windowEnd = performance.now();
-    const cpuS = ownCpuSeconds() - cpu0;
+    const { windowS, cpuS } = await measuredWindow(options.warmupS ?? DEFAULT_WARMUP_S, options.durationS, (open) => {
+      if (open) windowStart = performance.now();
+      else windowEnd = performance.now();
+    });
     clearInterval(ticker);
     const drainUntil = performance.now() + DRAIN_MS;
     while (received < sent && performance.now() < drainUntil) await sleep(10);
     trip.assertHealthy();
-    const windowS = (windowEnd - windowStart) / 1000;
     return {
       offeredPerS: options.ratePerS,
       sent,

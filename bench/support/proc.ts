@@ -39,3 +39,23 @@ export function cpuBusySeconds(): number[] {
   }
   return out;
 }
+
+/**
+ * Waits `warmupS`, then measures a window of `durationS`: its wall seconds and
+ * this process's CPU seconds. `onWindow(true)` runs as the window opens and
+ * `onWindow(false)` as it closes, so the caller records only inside it.
+ */
+export async function measuredWindow(
+  warmupS: number,
+  durationS: number,
+  onWindow: (open: boolean) => void,
+): Promise<{ windowS: number; cpuS: number }> {
+  const sleep = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
+  await sleep(warmupS);
+  const cpu0 = ownCpuSeconds();
+  const t0 = performance.now();
+  onWindow(true);
+  await sleep(durationS);
+  onWindow(false);
+  return { windowS: (performance.now() - t0) / 1000, cpuS: ownCpuSeconds() - cpu0 };
+}
