@@ -298,12 +298,23 @@ class LoadUser {
     }
   }
 
+  /**
+   * Two lanes, as a real client has: messages typed into an open socket go
+   * over it while a REST call of the same user hangs (a REST answer waits for
+   * the read model; a WS ACK does not). One lane alternating both would stall
+   * the socket's messages behind every stuck REST call. Each lane sends every
+   * second pace, so the user's rate is one message per pace.
+   */
   async #sendLoop(): Promise<void> {
+    await Promise.all((['ws', 'rest'] as const).map((via) => this.#lane(via)));
+  }
+
+  async #lane(via: 'ws' | 'rest'): Promise<void> {
     for (let n = 0; !this.#load.stopping; n++) {
-      const room = this.rooms[n % this.rooms.length]!;
-      const clientMsgId = `${this.#load.tag}-u${this.index}-${n}`;
-      await this.send(room, clientMsgId, (n + this.index) % 2 === 0 ? 'ws' : 'rest');
-      await sleep(this.#load.paceMs);
+      const room = this.rooms[(n + this.index) % this.rooms.length]!;
+      const clientMsgId = `${this.#load.tag}-u${this.index}-${via}${n}`;
+      await this.send(room, clientMsgId, via);
+      await sleep(this.#load.paceMs * 2);
     }
   }
 
