@@ -12,8 +12,8 @@ for (const [label, data] of [
   ['text only', eventSamples.message_sent[0]],
   ['two attachments + reply', eventSamples.message_sent[1]!],
 ] as const) {
-  const size = codec.encodeEvent('message_sent', data).length;
-  for (let i = 0; i < 50_000; i++) codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', data)); // warm up
+  const size = codec.encode('message_sent', data).length;
+  for (let i = 0; i < 50_000; i++) codec.decode('message_sent', codec.encode('message_sent', data)); // warm up
 
   const time = (run: () => void): number => {
     let n = 0;
@@ -24,10 +24,10 @@ for (const [label, data] of [
     }
     return Math.round((n / (performance.now() - start)) * 1_000);
   };
-  const bytes = codec.encodeEvent('message_sent', data);
-  const encodes = time(() => codec.encodeEvent('message_sent', data));
-  const decodes = time(() => codec.decodeEvent('message_sent', bytes));
-  const both = time(() => codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', data)));
+  const bytes = codec.encode('message_sent', data);
+  const encodes = time(() => codec.encode('message_sent', data));
+  const decodes = time(() => codec.decode('message_sent', bytes));
+  const both = time(() => codec.decode('message_sent', codec.encode('message_sent', data)));
   console.log(
     `message_sent (${label}, ${size} bytes): encode ${encodes.toLocaleString('en')}/s, ` +
       `decode ${decodes.toLocaleString('en')}/s, encode+decode ${both.toLocaleString('en')}/s`,

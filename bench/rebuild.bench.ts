@@ -40,7 +40,7 @@ const generateChunk = 5_000;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-rebuild-bench-'));
 const avro = createAvroCodec({ schemasDir: fileURLToPath(new URL('../schemas', import.meta.url)) });
-const codec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const codec = avro;
 const logger = pino({ level: 'warn' });
 
 /** The events log to rebuild from; `dispose` closes it and removes what the run left. */

@@ -17,7 +17,8 @@ import { createChatService } from './commands/chat-service.ts';
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
 import { createCommandExecutor } from './commands/execute.ts';
 import { commandRoutes } from './commands/http-routes.ts';
-import { startProcessor, type EventCodec, type Processor } from './commands/processor.ts';
+import { startProcessor, type Processor } from './commands/processor.ts';
+import type { EventCodec } from './log/codec.ts';
 import { hasRole, loadConfig, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
@@ -148,8 +149,7 @@ async function eventCodec(config: Config): Promise<EventCodec> {
   if (config.SCHEMA_REGISTRY_URL) {
     return createRegistryCodec({ url: config.SCHEMA_REGISTRY_URL, schemasDir, compatibility: 'FULL_TRANSITIVE' });
   }
-  const codec = createAvroCodec({ schemasDir });
-  return { encode: codec.encodeEvent, decode: codec.decodeEvent };
+  return createAvroCodec({ schemasDir });
 }
 
 async function openMigratedStore(config: Config): Promise<Store> {

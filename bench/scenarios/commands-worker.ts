@@ -162,7 +162,7 @@ async function measure(one: (i: number) => Promise<boolean>) {
 /** Bus + processor: commands accepted per second, then the restore of every partition. */
 async function processorRun(log: Log): Promise<CommandsResult> {
   const avro = createAvroCodec({ schemasDir });
-  const codec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+  const codec = avro;
   const processor = await startProcessor({ log, codec, logger, instanceId: randomUUID(), recentCommands: 1000 });
   const bus = await createCommandBus({ log, instanceId: randomUUID(), timeoutMs: 60_000 });
   const metadata = (userId: string) => ({ command_id: randomUUID(), user_id: userId, at: Date.now() });

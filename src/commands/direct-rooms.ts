@@ -4,15 +4,14 @@
 // events and sends the room aggregate the matching system commands: a new
 // friendship opens (or reopens) the pair's room, a block closes it.
 
-import { isStaleWrite } from '../log/fencing.ts';
-import { v5 } from 'uuid';
 import type { Logger } from 'pino';
+import { v5 } from 'uuid';
 import type { AnyCommand, AnyEvent } from '../domain/aggregates.ts';
 import { pairOf } from '../domain/friendship.ts';
+import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { CommandBus } from './command-bus.ts';
-import type { EventCodec } from './processor.ts';
 
 /** Fixed namespace of direct-room ids; changing it would orphan every direct room. */
 const directRoomNamespace = '5b3f1d9e-6f0e-4c53-9d64-8f2b8f1f6a11';
@@ -63,10 +62,11 @@ export async function runDirectRoomsManager(options: {
   });
 
   async function handle(record: LogRecord) {
+    // Only the two event types it acts on are decoded.
     const type = record.headers[headers.eventType];
     if (type !== 'friend_request_accepted' && type !== 'user_blocked') return;
-    if (isStaleWrite(record)) return;
-    const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
+    const event = decodeEventRecord<AnyEvent>(codec, record);
+    if (event === null) return;
     const commands = directRoomCommands(event);
     for (const [index, command] of commands.entries()) {
       const metadata = {

@@ -15,11 +15,12 @@ import { openSqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
 import { schemasDir } from '../main.ts';
 import { createCommandBus, type CommandBus } from './command-bus.ts';
-import { startProcessor, type EventCodec, type Processor } from './processor.ts';
+import type { EventCodec } from '../log/codec.ts';
+import { startProcessor, type Processor } from './processor.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
-const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const codec: EventCodec = avro;
 const partitions = 2;
 
 interface Rig {

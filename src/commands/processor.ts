@@ -12,15 +12,10 @@
 import type { Logger } from 'pino';
 import { deciderFor, type AnyCommand } from '../domain/aggregates.ts';
 import { Rejection, type DomainEvent } from '../domain/decider.ts';
-import { isStaleWrite } from '../log/fencing.ts';
+import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { AppendRecord, Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import { decodeCommand, encodeOutcome, type Outcome } from './envelope.ts';
-
-export interface EventCodec {
-  encode(type: string, data: unknown): Buffer;
-  decode(type: string, value: Buffer): unknown;
-}
 
 export interface ProcessorOptions {
   log: Log;
@@ -92,9 +87,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   }
 
   function applyRecord(state: PartitionState, record: LogRecord): void {
-    const type = record.headers[headers.eventType];
-    if (type === undefined || isStaleWrite(record)) return;
-    const event: DomainEvent = { type, data: codec.decode(type, record.value) };
+    const event = decodeEventRecord<DomainEvent>(codec, record);
+    if (event === null) return;
     const decider = deciderFor(record.key);
     const current = state.aggregates.get(record.key) ?? decider.initialState();
     state.aggregates.set(record.key, decider.evolve(current, event));

@@ -3,7 +3,6 @@
 // that should see them. Several gateways can run; each serves its own sockets
 // and keeps nothing another instance needs.
 
-import { isStaleWrite } from '../log/fencing.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,7 +12,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ZodError } from 'zod';
 import type { ChatService } from '../commands/chat-service.ts';
 import { commandInputs } from '../commands/inputs.ts';
-import type { EventCodec } from '../commands/processor.ts';
+import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { Config } from '../config.ts';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import { roomAggregateId } from '../domain/room.ts';
@@ -158,17 +157,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       for (const record of records) {
         consumed.set(partition, record.offset + 1);
         const position = { topic: record.topic, partition, offset: record.offset };
-        const type = record.headers[headers.eventType];
-        if (type === undefined || isStaleWrite(record)) {
+        const event = decodeEventRecord<AnyEvent>(codec, record);
+        if (event === null) {
           accepted.passed(position);
           continue;
         }
-        const event = { type, data: codec.decode(type, record.value) } as AnyEvent;
         accepted.passed(position, createdHere(event, record.headers[headers.commandId]));
         try {
           await fanout.deliver(event, position);
         } catch (error) {
-          logger.error({ err: error, type }, 'delivery failed');
+          logger.error({ err: error, type: event.type }, 'delivery failed');
         }
       }
     },

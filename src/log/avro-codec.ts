@@ -15,6 +15,7 @@
 
 import avro from 'avsc';
 import { findInvalidFields } from './avro-validation.ts';
+import type { EventCodec } from './codec.ts';
 import { parseAvroSchema, loadSchemaCatalog, type AvroSchemaJson, type SchemaVersion } from './schema-catalog.ts';
 
 /**
@@ -31,11 +32,12 @@ export interface AvroCodecOptions {
   registryLookup?: RegistryLookup;
 }
 
-export interface AvroCodec {
-  /** Validates `data` against the latest schema of `type` and writes it in single-object encoding. */
-  encodeEvent(type: string, data: unknown): Buffer;
-  /** Reads single-object or Confluent-framed bytes as the latest schema of `type`. */
-  decodeEvent(type: string, value: Buffer): unknown;
+/**
+ * `encode` validates `data` against the latest schema of `type` and writes it
+ * in single-object encoding; `decode` reads single-object or Confluent-framed
+ * bytes as the latest schema of `type`.
+ */
+export interface AvroCodec extends EventCodec {
   /** Every version of every event type, oldest first within a type. */
   listSchemas(): readonly SchemaVersion[];
 }
@@ -90,7 +92,7 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     return codec;
   }
 
-  function encodeEvent(type: string, data: unknown): Buffer {
+  function encode(type: string, data: unknown): Buffer {
     const { latest, header } = codecFor(type);
     const avroType = latest.avroType;
     if (!avroType.isValid(data, STRICT)) {
@@ -110,7 +112,7 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     return out;
   }
 
-  function decodeEvent(type: string, value: Buffer): unknown {
+  function decode(type: string, value: Buffer): unknown {
     const codec = codecFor(type);
     let reader: Reader;
     let bodyStart: number;
@@ -187,7 +189,7 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     return reader;
   }
 
-  return { encodeEvent, decodeEvent, listSchemas: () => listing };
+  return { encode, decode, listSchemas: () => listing };
 }
 
 function buildTypeCodec(type: string, versions: readonly SchemaVersion[]): EventTypeCodec {

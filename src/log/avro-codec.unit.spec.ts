@@ -30,19 +30,19 @@ function errorOf(run: () => unknown): AvroCodecError {
 
 describe('round trips', () => {
   it.each(sampleCases)('%s decodes to the data it was encoded from', (_, type, data) => {
-    const decoded = codec.decodeEvent(type, codec.encodeEvent(type, data));
+    const decoded = codec.decode(type, codec.encode(type, data));
     expect(decoded).toEqual(data);
   });
 
   it('decodes epoch-ms times and sequence numbers as plain numbers, not bigints', () => {
-    const decoded = codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', message)) as typeof message;
+    const decoded = codec.decode('message_sent', codec.encode('message_sent', message)) as typeof message;
     expect(typeof decoded.created_at).toBe('number');
     expect(decoded.seq).toBe(9_007_199_254_740_990);
     expect(decoded.attachments[1]?.bytes).toBe(5_368_709_120);
   });
 
   it('writes single-object encoding: C3 01, the schema fingerprint (little-endian), then the Avro body', () => {
-    const bytes = codec.encodeEvent('message_sent', message);
+    const bytes = codec.encode('message_sent', message);
     const latest = codec.listSchemas().find((v) => v.type === 'message_sent' && v.version === 2)!;
     expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
     expect(bytes.subarray(2, 10)).toEqual(latest.fingerprint);
@@ -51,13 +51,13 @@ describe('round trips', () => {
 
   it('encodes events larger than its scratch buffer', () => {
     const big = { ...message, content: '🙂'.repeat(100_000) };
-    expect(codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', big))).toEqual(big);
-    expect(codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', message))).toEqual(message);
+    expect(codec.decode('message_sent', codec.encode('message_sent', big))).toEqual(big);
+    expect(codec.decode('message_sent', codec.encode('message_sent', message))).toEqual(message);
   });
 });
 
 describe('encoding refuses data that does not fit the latest schema', () => {
-  const refusal = (data: unknown) => errorOf(() => codec.encodeEvent('message_sent', data)).message;
+  const refusal = (data: unknown) => errorOf(() => codec.encode('message_sent', data)).message;
 
   it('names the event type and a missing field', () => {
     const { content: _, ...withoutContent } = message;
@@ -84,13 +84,13 @@ describe('encoding refuses data that does not fit the latest schema', () => {
 
   it('does not print the value, which may be private', () => {
     const data = eventSamples.user_registered[0];
-    const text = errorOf(() => codec.encodeEvent('user_registered', { ...data, created_at: data.password_hash })).message;
+    const text = errorOf(() => codec.encode('user_registered', { ...data, created_at: data.password_hash })).message;
     expect(text).toContain('created_at must be long (an integer within ±9007199254740990), got a string');
     expect(text).not.toContain(data.password_hash);
   });
 
   it('refuses an unknown event type', () => {
-    const error = errorOf(() => codec.encodeEvent('message_pinned', {}));
+    const error = errorOf(() => codec.encode('message_pinned', {}));
     expect(error.eventType).toBe('message_pinned');
     expect(error.message).toMatch(/unknown event type "message_pinned"/);
   });
@@ -98,10 +98,10 @@ describe('encoding refuses data that does not fit the latest schema', () => {
 });
 
 describe('decoding refuses bytes it cannot trust', () => {
-  const bytes = codec.encodeEvent('message_sent', message);
+  const bytes = codec.encode('message_sent', message);
 
   it('says which event type the fingerprint belongs to when the type header is wrong', () => {
-    expect(errorOf(() => codec.decodeEvent('room_created', bytes)).message).toMatch(
+    expect(errorOf(() => codec.decode('room_created', bytes)).message).toMatch(
       /cannot decode room_created: unknown writer schema fingerprint [0-9a-f]{16}; it is message_sent v2/,
     );
   });
@@ -109,19 +109,19 @@ describe('decoding refuses bytes it cannot trust', () => {
   it('refuses a fingerprint no version has', () => {
     const tampered = Buffer.from(bytes);
     tampered[9] = tampered[9]! ^ 0xff;
-    expect(errorOf(() => codec.decodeEvent('message_sent', tampered)).message).toMatch(/unknown writer schema fingerprint/);
+    expect(errorOf(() => codec.decode('message_sent', tampered)).message).toMatch(/unknown writer schema fingerprint/);
   });
 
   it('refuses a truncated value and trailing bytes', () => {
-    expect(errorOf(() => codec.decodeEvent('message_sent', bytes.subarray(0, bytes.length - 3))).message).toMatch(
+    expect(errorOf(() => codec.decode('message_sent', bytes.subarray(0, bytes.length - 3))).message).toMatch(
       /written with message_sent v2: .*truncated/,
     );
     const longer = Buffer.concat([bytes, Buffer.from([0])]);
-    expect(errorOf(() => codec.decodeEvent('message_sent', longer)).message).toMatch(/1 bytes left over/);
+    expect(errorOf(() => codec.decode('message_sent', longer)).message).toMatch(/1 bytes left over/);
   });
 
   it('refuses bytes in no known framing', () => {
-    expect(errorOf(() => codec.decodeEvent('message_sent', Buffer.from('{"seq":1}'))).message).toMatch(
+    expect(errorOf(() => codec.decode('message_sent', Buffer.from('{"seq":1}'))).message).toMatch(
       /neither Avro single-object encoding .* nor Confluent framing/,
     );
   });
@@ -129,7 +129,7 @@ describe('decoding refuses bytes it cannot trust', () => {
   it('refuses a long beyond 2^53 written by another producer, rather than rounding it', () => {
     const dir = tempSchemas({ 'counted/v1.avsc': record('Counted', [{ name: 'n', type: 'long' }]) });
     const local = createAvroCodec({ schemasDir: dir });
-    const header = local.encodeEvent('counted', { n: 1 }).subarray(0, 10);
+    const header = local.encode('counted', { n: 1 }).subarray(0, 10);
     const zigzag = 2n ** 60n * 2n; // zig-zag form of 2^60
     const varint: number[] = [];
     for (let v = zigzag; ; v >>= 7n) {
@@ -139,7 +139,7 @@ describe('decoding refuses bytes it cannot trust', () => {
       }
       varint.push(Number((v & 0x7fn) | 0x80n));
     }
-    expect(errorOf(() => local.decodeEvent('counted', Buffer.concat([header, Buffer.from(varint)]))).message).toMatch(
+    expect(errorOf(() => local.decode('counted', Buffer.concat([header, Buffer.from(varint)]))).message).toMatch(
       /cannot decode counted written with counted v1: potential precision loss/,
     );
   });
@@ -152,21 +152,21 @@ describe('schema evolution', () => {
     // A process that only had v1: its bytes carry v1's fingerprint.
     const dir = tempSchemas({ 'message_sent/v1.avsc': messageSentV1() });
     const { mentions: _, ...v1Message } = message;
-    const oldBytes = createAvroCodec({ schemasDir: dir }).encodeEvent('message_sent', v1Message);
+    const oldBytes = createAvroCodec({ schemasDir: dir }).encode('message_sent', v1Message);
     const v1 = codec.listSchemas().find((v) => v.type === 'message_sent' && v.version === 1)!;
     expect(oldBytes.subarray(2, 10)).toEqual(v1.fingerprint);
-    expect(codec.decodeEvent('message_sent', oldBytes)).toEqual({ ...v1Message, mentions: [] });
+    expect(codec.decode('message_sent', oldBytes)).toEqual({ ...v1Message, mentions: [] });
   });
 
   it('writes a message_sent given without mentions with the default, no mentions', () => {
     const { mentions: _, ...withoutMentions } = message;
-    expect(codec.decodeEvent('message_sent', codec.encodeEvent('message_sent', withoutMentions))).toEqual({ ...message, mentions: [] });
+    expect(codec.decode('message_sent', codec.encode('message_sent', withoutMentions))).toEqual({ ...message, mentions: [] });
   });
 
   it('tells a process that only has message_sent v1 that a v2 event needs a newer schema', () => {
     const dir = tempSchemas({ 'message_sent/v1.avsc': messageSentV1() });
-    const newBytes = codec.encodeEvent('message_sent', message);
-    expect(errorOf(() => createAvroCodec({ schemasDir: dir }).decodeEvent('message_sent', newBytes)).message).toMatch(
+    const newBytes = codec.encode('message_sent', message);
+    expect(errorOf(() => createAvroCodec({ schemasDir: dir }).decode('message_sent', newBytes)).message).toMatch(
       /newer version not deployed here/,
     );
   });
@@ -185,14 +185,14 @@ describe('schema evolution', () => {
 
   it('reads an event written with v1 through the v2 schema, filling in the defaults', () => {
     const dir = tempSchemas({ 'thing_happened/v1.avsc': v1 });
-    const oldBytes = createAvroCodec({ schemasDir: dir }).encodeEvent('thing_happened', { id: 't-1', title: 'first' });
+    const oldBytes = createAvroCodec({ schemasDir: dir }).encode('thing_happened', { id: 't-1', title: 'first' });
 
     addSchemaFiles(dir, { 'thing_happened/v2.avsc': v2 });
     const upgraded = createAvroCodec({ schemasDir: dir });
-    expect(upgraded.decodeEvent('thing_happened', oldBytes)).toEqual({ id: 't-1', name: 'first', note: null, tags: [], priority: 3 });
+    expect(upgraded.decode('thing_happened', oldBytes)).toEqual({ id: 't-1', name: 'first', note: null, tags: [], priority: 3 });
 
     const newData = { id: 't-2', name: 'second', note: 'hello', tags: ['a'], priority: 1 };
-    expect(upgraded.decodeEvent('thing_happened', upgraded.encodeEvent('thing_happened', newData))).toEqual(newData);
+    expect(upgraded.decode('thing_happened', upgraded.encode('thing_happened', newData))).toEqual(newData);
     expect(upgraded.listSchemas().map((v) => `${v.type} v${v.version}`)).toEqual(['thing_happened v1', 'thing_happened v2']);
   });
 
@@ -200,8 +200,8 @@ describe('schema evolution', () => {
     const dir = tempSchemas({ 'thing_happened/v1.avsc': v1 });
     const old = createAvroCodec({ schemasDir: dir });
     addSchemaFiles(dir, { 'thing_happened/v2.avsc': v2 });
-    const bytes = createAvroCodec({ schemasDir: dir }).encodeEvent('thing_happened', { id: 't', name: 'n', note: null, tags: [], priority: 1 });
-    expect(errorOf(() => old.decodeEvent('thing_happened', bytes)).message).toMatch(/newer version not deployed here/);
+    const bytes = createAvroCodec({ schemasDir: dir }).encode('thing_happened', { id: 't', name: 'n', note: null, tags: [], priority: 1 });
+    expect(errorOf(() => old.decode('thing_happened', bytes)).message).toMatch(/newer version not deployed here/);
   });
 
   it('refuses to start when the latest version cannot read an older one', () => {
@@ -245,14 +245,14 @@ describe('Confluent wire format', () => {
   it('reads a value whose writer schema the registry lookup provides, resolved to the latest version', () => {
     const lookup = vi.fn((id: number) => (id === 70_000 ? JSON.stringify(writerSchema) : undefined));
     const local = createAvroCodec({ schemasDir: readerDir(), registryLookup: lookup });
-    expect(local.decodeEvent('thing_happened', confluent(70_000, body))).toEqual({ id: 'x-1', note: null });
-    expect(local.decodeEvent('thing_happened', confluent(70_000, body))).toEqual({ id: 'x-1', note: null });
+    expect(local.decode('thing_happened', confluent(70_000, body))).toEqual({ id: 'x-1', note: null });
+    expect(local.decode('thing_happened', confluent(70_000, body))).toEqual({ id: 'x-1', note: null });
     expect(lookup).toHaveBeenCalledTimes(1);
   });
 
   it('says so when no registry lookup is configured', () => {
     const local = createAvroCodec({ schemasDir: readerDir() });
-    expect(errorOf(() => local.decodeEvent('thing_happened', confluent(7, body))).message).toMatch(
+    expect(errorOf(() => local.decode('thing_happened', confluent(7, body))).message).toMatch(
       /Confluent wire format \(schema id 7\) and no registry lookup is configured/,
     );
   });
@@ -260,8 +260,8 @@ describe('Confluent wire format', () => {
   it('says so when the registry does not know the id, or its schema is not this event', () => {
     const other = record('SomethingElse', [{ name: 'x', type: 'long' }]);
     const local = createAvroCodec({ schemasDir: readerDir(), registryLookup: (id) => (id === 8 ? other : undefined) });
-    expect(errorOf(() => local.decodeEvent('thing_happened', confluent(7, body))).message).toMatch(/schema id 7 is unknown to the registry/);
-    expect(errorOf(() => local.decodeEvent('thing_happened', confluent(8, body))).message).toMatch(
+    expect(errorOf(() => local.decode('thing_happened', confluent(7, body))).message).toMatch(/schema id 7 is unknown to the registry/);
+    expect(errorOf(() => local.decode('thing_happened', confluent(8, body))).message).toMatch(
       /registry schema id 8 cannot be read as thing_happened v2/,
     );
   });

@@ -23,7 +23,7 @@
 // (or call `prefetch(values)` first, where waiting is possible).
 
 import confluent, { type COMPATIBILITY as CompatibilityLevel } from '@kafkajs/confluent-schema-registry';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from './codec.ts';
 import { AvroCodecError, createAvroCodec, type AvroCodec } from './avro-codec.ts';
 import { loadSchemaCatalog, type AvroSchemaJson, type SchemaVersion } from './schema-catalog.ts';
 
@@ -241,7 +241,7 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
   function encode(type: string, data: unknown): Buffer {
     // Validation, error messages and the body are the Avro codec's; only the
     // header differs (5 bytes instead of single-object's 10).
-    const singleObject = avro.encodeEvent(type, data);
+    const singleObject = avro.encode(type, data);
     const out = Buffer.allocUnsafe(singleObject.length - SINGLE_OBJECT_HEADER + CONFLUENT_HEADER);
     headers.get(type)!.copy(out, 0);
     singleObject.copy(out, CONFLUENT_HEADER, SINGLE_OBJECT_HEADER);
@@ -253,7 +253,7 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
       const id = value.readUInt32BE(1);
       if (!settled(id)) throw new RegistrySchemaPendingError(type, id, fetchSchema(id), lastFailure.get(id));
     }
-    return avro.decodeEvent(type, value);
+    return avro.decode(type, value);
   }
 
   async function prefetch(values: Iterable<Buffer>): Promise<void> {

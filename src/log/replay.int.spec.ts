@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from './codec.ts';
 import { schemasDir } from '../main.ts';
 import { createAvroCodec } from './avro-codec.ts';
 import { openSqliteLog, type SqliteLog } from './sqlite-log.ts';
@@ -14,7 +14,7 @@ import { replay, type ReplayLine, type ReplayOptions } from './replay.ts';
 import { headers, topicSpecs, topics } from './topics.ts';
 
 const avro = createAvroCodec({ schemasDir });
-const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const codec: EventCodec = avro;
 const logs: SqliteLog[] = [];
 afterEach(async () => {
   for (const log of logs.splice(0)) await log.close();

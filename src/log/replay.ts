@@ -4,7 +4,7 @@
 // read API: it never joins a consumer group the service uses.
 
 import type { Writable } from 'node:stream';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from './codec.ts';
 import { isStaleWrite } from './fencing.ts';
 import type { Consumer, Log, LogRecord } from './port.ts';
 import { headers, topics } from './topics.ts';

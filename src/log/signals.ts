@@ -3,7 +3,7 @@
 // are Avro records (schemas/<type>/), with the type in the `event_type` header,
 // and keep the Go service's names (typing_started, user_online …).
 
-import type { EventCodec } from '../commands/processor.ts';
+import { decodeEventRecord, type EventCodec } from './codec.ts';
 import type { AppendRecord, LogRecord } from './port.ts';
 import { headers } from './topics.ts';
 
@@ -27,7 +27,5 @@ export function signalRecord(codec: EventCodec, signal: AnySignal): AppendRecord
 }
 
 export function decodeSignal(codec: EventCodec, record: LogRecord): AnySignal | null {
-  const type = record.headers[headers.eventType];
-  if (type === undefined) return null;
-  return { type, data: codec.decode(type, record.value) } as AnySignal;
+  return decodeEventRecord<AnySignal>(codec, record);
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from '../log/codec.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import { openSqliteLog } from '../log/sqlite-log.ts';
 import { topicSpecs } from '../log/topics.ts';
@@ -26,7 +26,7 @@ import type { VersionedModel } from './versions.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
-const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const codec: EventCodec = avro;
 const oneByOne: VersionedModel = { ...chatModel, projection: { name: 'chat', apply: chatProjection.apply } };
 
 for (const engine of await testEngines('chat_projection')) {

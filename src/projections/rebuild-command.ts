@@ -3,7 +3,7 @@
 
 import type { Logger } from 'pino';
 import { progressBar, rebuildUsage, type RebuildArgs } from '../cli-args.ts';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from '../log/codec.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { Store } from '../store/store.ts';

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from '../log/codec.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import type { Consumer, Position } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
@@ -34,7 +34,7 @@ import { existingVersions, readVersionState, versionedName, type VersionedModel 
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
-const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const codec: EventCodec = avro;
 const partitions = 4;
 
 function tempLog(prefix: string): { log: SqliteLog; dir: string } {
@@ -278,7 +278,7 @@ for (const engine of await testEngines('rebuild')) {
       v2.fields.push({ name: 'language', type: 'string', default: 'und', doc: 'BCP 47 tag of the content.' });
       fs.writeFileSync(path.join(schemas, 'message_sent', 'v3.avsc'), JSON.stringify(v2, null, 2));
       const avro3 = createAvroCodec({ schemasDir: schemas });
-      const codec3: EventCodec = { encode: avro3.encodeEvent, decode: avro3.decodeEvent };
+      const codec3: EventCodec = avro3;
       const withLanguage = [...chatEvents({ seed: 22, users: 30, rooms: 10, events: 1_500 })].map((generated) =>
         generated.event.type === 'message_sent'
           ? { ...generated, event: { ...generated.event, data: { ...generated.event.data, language: 'fr' } } }

@@ -15,7 +15,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from '../log/codec.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { Database } from '../store/schema.ts';

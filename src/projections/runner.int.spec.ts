@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { EventCodec } from '../commands/processor.ts';
+import type { EventCodec } from '../log/codec.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
@@ -25,7 +25,7 @@ import { appendEvents, chatEvents } from './testing/chat-events.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
-const codec: EventCodec = { encode: avro.encodeEvent, decode: avro.decodeEvent };
+const codec: EventCodec = avro;
 const partitions = 3;
 
 /** A consumer that never learned the stored offsets: it starts every partition at 0. */

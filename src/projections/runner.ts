@@ -4,13 +4,12 @@
 // and a stale consumer that sees records another instance already applied
 // skips them (the stored offset is checked inside the transaction).
 
-import { isStaleWrite } from '../log/fencing.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import type { EventCodec } from '../commands/processor.ts';
+import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { DomainEvent } from '../domain/decider.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
-import { headers, topics } from '../log/topics.ts';
+import { topics } from '../log/topics.ts';
 import type { Database } from '../store/schema.ts';
 import type { Engine } from '../store/store.ts';
 import { inTransaction } from '../store/transaction.ts';
@@ -72,9 +71,8 @@ export async function runProjection(projection: Projection, options: RunnerOptio
         if (fresh.length === 0) return next;
         const events: AppliedEvent[] = [];
         for (const record of fresh) {
-          const type = record.headers[headers.eventType];
-          if (type === undefined || isStaleWrite(record)) continue;
-          events.push({ event: { type, data: codec.decode(type, record.value) }, record });
+          const event = decodeEventRecord(codec, record);
+          if (event !== null) events.push({ event, record });
         }
         if (projection.applyBatch !== undefined) await projection.applyBatch(trx, events);
         else for (const { event, record } of events) await projection.apply(trx, event, record);

@@ -4,7 +4,7 @@
 // the real deciders, so every event is one the domain could have written, and
 // keyed by its aggregate as the processor keys it.
 
-import type { EventCodec } from '../../commands/processor.ts';
+import type { EventCodec } from '../../log/codec.ts';
 import { aggregateIdOf, deciderFor, type AnyCommand, type AnyEvent } from '../../domain/aggregates.ts';
 import { Rejection } from '../../domain/decider.ts';
 import type { Log, Position } from '../../log/port.ts';

@@ -1,0 +1,35 @@
+// The codec port of the log: event and signal data ⇄ the bytes of a record
+// (Avro, avro-codec.ts; through a schema registry, registry-codec.ts), and the
+// one way every reader turns an events-log record into an event.
+
+import { isStaleWrite } from './fencing.ts';
+import type { LogRecord } from './port.ts';
+import { headers } from './topics.ts';
+
+export interface EventCodec {
+  /** Validates `data` against the latest schema of `type` and encodes it. */
+  encode(type: string, data: unknown): Buffer;
+  /** Reads bytes written with any version of `type`'s schema as its latest version. */
+  decode(type: string, value: Buffer): unknown;
+}
+
+/** What a record of the events or signals log carries, decoded. */
+export interface DecodedRecord {
+  type: string;
+  data: unknown;
+}
+
+/**
+ * The event (or signal) a record carries, or null for a record every reader
+ * skips: one without an event type, or one a fenced writer appended
+ * (fencing.ts). The data has the shape of the type's latest schema, so the
+ * caller may narrow the result to its own union of events.
+ */
+export function decodeEventRecord<Event extends DecodedRecord = DecodedRecord>(
+  codec: EventCodec,
+  record: LogRecord,
+): Event | null {
+  const type = record.headers[headers.eventType];
+  if (type === undefined || isStaleWrite(record)) return null;
+  return { type, data: codec.decode(type, record.value) } as Event;
+}
