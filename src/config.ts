@@ -1,6 +1,6 @@
 // Environment → typed configuration, in one place. Every limit, size, rate and
 // timeout the service enforces is named here with its default and the reason
-// for it; modules receive the values they need from main.ts.
+// for it; modules receive the values they need from compose.ts.
 
 import path from 'node:path';
 import { z } from 'zod';

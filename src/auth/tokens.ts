@@ -47,6 +47,8 @@ export interface IssuedAccessToken {
 
 export interface VerifiedAccessToken {
   userId: string;
+  /** Epoch ms when the token stops being valid (its exp, or iat + the access TTL if sooner). */
+  expiresAt: number;
 }
 
 export interface TokenService {
@@ -65,10 +67,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   // earliest moment it would stop passing (exp, or iat + TTL), oldest dropped
   // first — and its next presentations cost one hash. Nothing else changes:
   // access tokens are not revocable before they expire in any case.
-  const verified = new Map<string, { userId: string; validUntilMs: number }>();
-  const remember = (digest: string, userId: string, payload: { exp?: number; iat?: number }) => {
-    if (capacity === 0 || payload.exp === undefined || payload.iat === undefined) return;
-    verified.set(digest, { userId, validUntilMs: Math.min(payload.exp, payload.iat + accessTtlS) * 1000 });
+  const verified = new Map<string, VerifiedAccessToken>();
+  const remember = (digest: string, token: VerifiedAccessToken) => {
+    if (capacity === 0) return;
+    verified.set(digest, token);
     if (verified.size > capacity) verified.delete(verified.keys().next().value!);
   };
   if (!Number.isInteger(accessTtlS) || accessTtlS <= 0) throw new RangeError('accessTtlS must be a positive integer');
@@ -106,7 +108,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       const digest = createHash('sha256').update(token).digest('base64');
       const known = verified.get(digest);
       if (known !== undefined) {
-        if (clock() < known.validUntilMs) return { userId: known.userId };
+        if (clock() < known.expiresAt) return known;
         verified.delete(digest); // expired: the full check below says so
       }
       let payload;
@@ -129,10 +131,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         const code = error instanceof errors.JWTExpired ? 'token_expired' : 'invalid_token';
         throw new AuthError(code, undefined, { cause: error });
       }
-      const { sub } = payload;
+      const { sub, exp, iat } = payload;
       if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_CHARS) throw new AuthError('invalid_token');
-      remember(digest, sub, payload);
-      return { userId: sub };
+      // jwtVerify required both claims; the later of the two limits never counts.
+      const verifiedToken = { userId: sub, expiresAt: Math.min(exp!, iat! + accessTtlS) * 1000 };
+      remember(digest, verifiedToken);
+      return verifiedToken;
     },
   };
 }

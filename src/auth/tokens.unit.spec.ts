@@ -79,7 +79,7 @@ describe('issue and verify', () => {
     now = T0;
     const { token, expires_in } = await service.issueAccessToken('user-42');
     expect(expires_in).toBe(TTL);
-    await expect(service.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-42' });
+    await expect(service.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-42', expiresAt: T0 + TTL * 1000 });
   });
 
   it('carries sub, iat, exp, jti, iss, aud and an at+jwt header with our kid', async () => {
@@ -100,7 +100,7 @@ describe('issue and verify', () => {
     const first = createTokenService({ ...options, key: await loadOrCreateSigningKey(dir) });
     const { token } = await first.issueAccessToken('user-7');
     const second = createTokenService({ ...options, key: await loadOrCreateSigningKey(dir) });
-    await expect(second.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-7' });
+    await expect(second.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-7' });
   });
 
   it('verifies on another instance given the same key as JWK', async () => {
@@ -109,12 +109,12 @@ describe('issue and verify', () => {
     const shared = await importSigningKey(JSON.stringify(ours.export({ format: 'jwk' })));
     expect(shared.kid).toBe(key.kid);
     const other = createTokenService({ key: shared, issuer: ISSUER, audience: AUDIENCE, accessTtlS: TTL, clock: () => now });
-    await expect(other.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-8' });
+    await expect(other.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-8' });
   });
 
   it('accepts our own hand-made token (the forging helpers are sound)', async () => {
     now = T0;
-    await expect(service.verifyAccessToken(await rs256(header(), claims()))).resolves.toEqual({ userId: 'user-1' });
+    await expect(service.verifyAccessToken(await rs256(header(), claims()))).resolves.toMatchObject({ userId: 'user-1' });
   });
 
   it('throws an AuthError whose message says no more than its code', async () => {
@@ -239,7 +239,7 @@ describe('F6: time claims', () => {
     now = T0;
     const { token } = await service.issueAccessToken('user-1');
     now = T0 + (TTL + 4) * 1000;
-    await expect(service.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-1' });
+    await expect(service.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-1' });
     now = T0 + (TTL + 6) * 1000;
     await expectRejected(token, 'token_expired');
     now = T0;
@@ -327,7 +327,7 @@ describe('F9: malformed', () => {
     const base = (await rs256(header(), claims({ pad: '' }))).length;
     const fits = await rs256(header(), claims({ pad: 'x'.repeat(Math.floor(((MAX_TOKEN_BYTES - base) * 3) / 4) - 4) }));
     expect(fits.length).toBeLessThanOrEqual(MAX_TOKEN_BYTES);
-    await expect(service.verifyAccessToken(fits)).resolves.toEqual({ userId: 'user-1' });
+    await expect(service.verifyAccessToken(fits)).resolves.toMatchObject({ userId: 'user-1' });
     const tooLong = await rs256(header(), claims({ pad: 'x'.repeat(MAX_TOKEN_BYTES) }));
     await expectRejected(tooLong, 'invalid_token', 'precheck');
     await expectRejected('a'.repeat(1_000_000));
@@ -369,9 +369,9 @@ describe('remembered verifications', () => {
     now = T0;
     const { counted, lookups } = counting();
     const { token } = await counted.issueAccessToken('user-r1');
-    await expect(counted.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-r1' });
+    await expect(counted.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-r1' });
     const afterFirst = lookups();
-    await expect(counted.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-r1' });
+    await expect(counted.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-r1' });
     expect(lookups()).toBe(afterFirst);
   });
 

@@ -13,7 +13,7 @@ import { isStaleWrite } from '../log/fencing.ts';
 import type { Log, LogRecord } from '../log/port.ts';
 import { openSqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
-import { schemasDir } from '../main.ts';
+import { schemasDir } from '../compose.ts';
 import { createCommandBus, type CommandBus } from './command-bus.ts';
 import type { EventCodec } from '../log/codec.ts';
 import { startProcessor, type Processor } from './processor.ts';

@@ -19,7 +19,7 @@
 // Each script touches exactly one key, so all of them would also be valid on
 // a cluster (batches are pipelined one script per user).
 //
-// The client is the caller's: close() does not quit it (main.ts shares one
+// The client is the caller's: close() does not quit it (compose.ts shares one
 // connection between presence, rate limits and the like, and quits it last).
 
 import type { ChainableCommander, Redis } from 'ioredis';

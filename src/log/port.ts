@@ -1,7 +1,7 @@
 // The log port: an append-only, partitioned, durable log with consumer groups.
 // Two adapters implement it (embedded on node:sqlite, Kafka through kafkajs) and
 // both pass the same contract suite (log/log.contract.ts). Nothing outside
-// main.ts knows which one it talks to.
+// compose.ts knows which one it talks to.
 
 export interface TopicSpec {
   name: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventCodec } from './codec.ts';
-import { schemasDir } from '../main.ts';
+import { schemasDir } from '../compose.ts';
 import { createAvroCodec } from './avro-codec.ts';
 import { openSqliteLog, type SqliteLog } from './sqlite-log.ts';
 import { replay, type ReplayLine, type ReplayOptions } from './replay.ts';

@@ -14,7 +14,7 @@ import type { EventCodec } from '../log/codec.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import { openSqliteLog } from '../log/sqlite-log.ts';
 import { topicSpecs } from '../log/topics.ts';
-import { schemasDir } from '../main.ts';
+import { schemasDir } from '../compose.ts';
 import type { Store } from '../store/store.ts';
 import { testEngines } from '../store/testing/engines.ts';
 import { chatModel } from './chat-schema.ts';

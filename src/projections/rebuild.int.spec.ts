@@ -15,7 +15,7 @@ import { createAvroCodec } from '../log/avro-codec.ts';
 import type { Consumer, Position } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
 import { topicSpecs, topics } from '../log/topics.ts';
-import { schemasDir } from '../main.ts';
+import { schemasDir } from '../compose.ts';
 import { readHistory } from '../queries/messages-queries.ts';
 import { listMyRooms } from '../queries/rooms-queries.ts';
 import { fullTextQuery, searchMessageIds, updateRows } from '../store/dialect.ts';

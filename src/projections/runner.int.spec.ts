@@ -13,7 +13,7 @@ import { createAvroCodec } from '../log/avro-codec.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
-import { schemasDir } from '../main.ts';
+import { schemasDir } from '../compose.ts';
 import type { Store } from '../store/store.ts';
 import { testEngines } from '../store/testing/engines.ts';
 import { chatModel } from './chat-schema.ts';

@@ -1,0 +1,43 @@
+// The `parley` command line: one file per command in this folder, dispatched
+// here. `parley <command> --help` prints a command's usage.
+
+import pino from 'pino';
+import { loadConfig } from '../config.ts';
+import { migrateCommand } from './migrate.ts';
+import { rebuildCommand, rebuildUsage } from './rebuild.ts';
+import { replayCommand, replayUsage } from './replay.ts';
+import { startCommand } from './start.ts';
+
+export const usage = `usage: parley <command> [options]
+  start      run the service (the roles of PARLEY_ROLES; the default command)
+  migrate    apply the read-model migrations
+  replay     decode a range of a topic to JSON lines (parley replay --help)
+  rebuild    rebuild a read model beside the running service (parley rebuild --help)`;
+
+export async function cli(argv: string[]): Promise<void> {
+  const [command = 'start', ...args] = argv;
+  if (command === '--help' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  const commandUsage = { replay: replayUsage, rebuild: rebuildUsage }[command];
+  if (commandUsage !== undefined && args.includes('--help')) {
+    process.stdout.write(`${commandUsage}\n`);
+    return;
+  }
+  const config = loadConfig();
+  const logger = pino({ level: config.LOG_LEVEL });
+  switch (command) {
+    case 'start':
+      return startCommand(config, logger);
+    case 'migrate':
+      return migrateCommand(config, logger);
+    case 'replay':
+      return replayCommand(args, config, logger);
+    case 'rebuild':
+      return rebuildCommand(args, config, logger);
+    default:
+      process.stderr.write(`unknown command: ${command}\n${usage}\n`);
+      process.exitCode = 2;
+  }
+}

@@ -1,0 +1,393 @@
+// The composition root: configuration in, a running Parley out. This is the
+// only module that knows every concrete adapter: `createAppContext` picks them
+// from the configuration (Kafka or the embedded log, MySQL or SQLite, Redis or
+// memory, Cloudinary or local files) and builds what every role shares once;
+// `start` runs the parts this process's roles ask for on top of it. The CLI
+// (cli/) and the process entry (main.ts) call it; nothing else does.
+
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type Router from '@koa/router';
+import type { Logger } from 'pino';
+import { authRoutes } from './auth/http-routes.ts';
+import { loadOrCreateSigningKey, type SigningKey } from './auth/keys.ts';
+import { createRefreshTokens } from './auth/refresh-tokens.ts';
+import { createTokenService, type TokenService } from './auth/tokens.ts';
+import { createChatService, type ChatService } from './commands/chat-service.ts';
+import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
+import { runDirectRoomsManager } from './commands/direct-rooms.ts';
+import { createCommandExecutor } from './commands/execute.ts';
+import { commandRoutes } from './commands/http-routes.ts';
+import { startProcessor } from './commands/processor.ts';
+import { createSocialService } from './commands/social-service.ts';
+import { hasRole, type Config } from './config.ts';
+import { startGateway, type Gateway } from './gateway/gateway.ts';
+import { createHttpApp } from './http/app.ts';
+import { docsRoutes } from './http/docs-routes.ts';
+import { requireUser } from './http/auth-middleware.ts';
+import { createMemoryPresence, type Presence } from './infra/presence.ts';
+import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
+import { createRedisPresence } from './infra/redis-presence.ts';
+import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
+import { createLocalStorage } from './infra/local-storage.ts';
+import type { FileStorage } from './infra/storage.ts';
+import { uploadRoutes } from './infra/upload-routes.ts';
+import { createAvroCodec } from './log/avro-codec.ts';
+import type { EventCodec } from './log/codec.ts';
+import { createKafkaLog } from './log/kafka-log.ts';
+import { namespacedLog } from './log/namespaced-log.ts';
+import type { Log } from './log/port.ts';
+import { createRegistryCodec } from './log/registry-codec.ts';
+import { openSqliteLog } from './log/sqlite-log.ts';
+import { topicSpecs } from './log/topics.ts';
+import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
+import { lastSeenProjection } from './projections/last-seen-projection.ts';
+import { followProjectionVersions, type VersionedStore } from './projections/live-versions.ts';
+import { createProjectionProgress, type ProjectionProgress } from './projections/progress.ts';
+import { versionedModels } from './projections/versioned-models.ts';
+import { queryRoutes } from './queries/http-routes.ts';
+import { createPresenceReader } from './queries/presence-reader.ts';
+import { migrateToLatest } from './store/migrate.ts';
+import { openStore, type Store } from './store/store.ts';
+
+export const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
+
+// ------------------------------------------------------------- the adapters
+
+/** Kafka when KAFKA_BROKERS is set (topics under PARLEY_LOG_NAMESPACE), else the embedded log in the data dir. */
+export function openLog(config: Config, logger: Logger): Log {
+  const onError = (error: unknown, context: unknown) => logger.error({ err: error, context }, 'log failure');
+  if (config.KAFKA_BROKERS) {
+    const kafka = createKafkaLog({
+      brokers: config.KAFKA_BROKERS.split(',').map((broker) => broker.trim()).filter(Boolean),
+      clientId: 'parley',
+      logger,
+      sessionTimeoutMs: config.PARLEY_KAFKA_SESSION_TIMEOUT_MS,
+      replicationFactor: config.PARLEY_KAFKA_REPLICATION_FACTOR,
+      ...(config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS === undefined
+        ? {}
+        : { minInsyncReplicas: config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS }),
+      onError,
+    });
+    return namespacedLog(kafka, config.PARLEY_LOG_NAMESPACE);
+  }
+  fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
+  return openSqliteLog({ path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'), onError });
+}
+
+/** The log with Parley's topics in place (created on first start, checked after). */
+export async function openLogWithTopics(config: Config, logger: Logger): Promise<Log> {
+  const log = openLog(config, logger);
+  await log.ensureTopics(
+    topicSpecs({
+      partitions: config.PARLEY_PARTITIONS,
+      commandsRetentionMs: config.PARLEY_COMMANDS_RETENTION_MS,
+      signalsRetentionMs: config.PARLEY_SIGNALS_RETENTION_MS,
+    }),
+  );
+  return log;
+}
+
+/**
+ * Confluent wire format through the schema registry when SCHEMA_REGISTRY_URL
+ * is set (every version registered at start, subject = record name,
+ * FULL_TRANSITIVE; a refused schema stops start-up); otherwise single-object
+ * encoding with the schema files' fingerprints. Both read both.
+ */
+export async function openEventCodec(config: Config): Promise<EventCodec> {
+  if (config.SCHEMA_REGISTRY_URL) {
+    return createRegistryCodec({ url: config.SCHEMA_REGISTRY_URL, schemasDir, compatibility: 'FULL_TRANSITIVE' });
+  }
+  return createAvroCodec({ schemasDir });
+}
+
+/** The read-model database (MySQL when DATABASE_URL is set, else SQLite), migrated to the latest schema. */
+export async function openMigratedStore(config: Config): Promise<Store> {
+  const store = openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.PARLEY_DATA_DIR });
+  await migrateToLatest(store.db);
+  return store;
+}
+
+interface EphemeralState {
+  presence: Presence;
+  limiter: RateLimiter;
+  close(): Promise<void>;
+}
+
+/** Presence and rate limits: in memory for one process, on Redis (shared by every instance) when REDIS_URL is set. */
+async function openEphemeralState(config: Config, logger: Logger): Promise<EphemeralState> {
+  if (!config.REDIS_URL) {
+    const presence = createMemoryPresence({ leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+    return { presence, limiter: createMemoryRateLimiter(), close: () => presence.close() };
+  }
+  // Fail a request after a couple of reconnect attempts instead of queueing it for long.
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  await redis.connect(); // an unreachable Redis stops start-up with a clear error
+  const presence = createRedisPresence({ redis, leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+  return {
+    presence,
+    limiter: createRedisRateLimiter({ redis }),
+    async close() {
+      await presence.close();
+      await redis.quit();
+    },
+  };
+}
+
+/** CLOUDINARY_URL set → Cloudinary (its SDK is loaded only then), else files under the data dir. */
+async function openFileStorage(config: Config): Promise<FileStorage> {
+  if (config.CLOUDINARY_URL) {
+    const { createCloudinaryStorage } = await import('./infra/cloudinary-storage.ts');
+    return createCloudinaryStorage({
+      url: config.CLOUDINARY_URL,
+      publicUrl: config.PARLEY_PUBLIC_URL,
+      notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
+    });
+  }
+  return createLocalStorage({
+    dataDir: config.PARLEY_DATA_DIR,
+    publicUrl: config.PARLEY_PUBLIC_URL,
+    ttlS: config.PARLEY_UPLOAD_TTL_S,
+    notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
+  });
+}
+
+// ------------------------------------------------------------- the context
+
+/** What every role of a process shares, built once from the configuration. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  /** Names this process in the events it writes and the outcomes it waits for. */
+  instanceId: string;
+  log: Log;
+  /** Queries read, and the projector writes, each read model's active version (following `parley rebuild`). */
+  store: VersionedStore;
+  codec: EventCodec;
+  /** Read-your-writes: a local projector reports in-process, another instance's is polled from the offsets table. */
+  progress: ProjectionProgress;
+  close(): Promise<void>;
+}
+
+export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
+  const log = await openLogWithTopics(config, logger);
+  const store = await followProjectionVersions(await openMigratedStore(config), { logger, models: versionedModels });
+  return {
+    config,
+    logger,
+    instanceId: randomUUID(),
+    log,
+    store,
+    codec: await openEventCodec(config),
+    progress: store.followProgress(createProjectionProgress(store.raw)),
+    async close() {
+      await log.close();
+      await store.close();
+    },
+  };
+}
+
+// ------------------------------------------------------------- the roles
+
+export interface Running {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+type Stop = () => Promise<void>;
+
+/** Starts every part this process's roles ask for; resolves once it serves. */
+export async function start(config: Config, logger: Logger): Promise<Running> {
+  const ctx = await createAppContext(config, logger);
+  const stops: Stop[] = [];
+  const servesClients = hasRole(config, 'api') || hasRole(config, 'gateway');
+  // Every part that sends commands needs the bus (the processor role too: its
+  // process manager sends the direct-room system commands).
+  let bus: CommandBus | undefined;
+  if (servesClients || hasRole(config, 'processor')) {
+    const commandBus = await createCommandBus({ log: ctx.log, instanceId: ctx.instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
+    stops.push(() => commandBus.stop());
+    bus = commandBus;
+  }
+  if (bus !== undefined && hasRole(config, 'processor')) stops.push(...(await startProcessorRole(ctx, bus)));
+  if (hasRole(config, 'projector')) stops.push(...(await startProjectorRole(ctx)));
+  const server = bus !== undefined && servesClients ? await startServer(ctx, bus, stops) : undefined;
+
+  const port = server?.port ?? 0;
+  logger.info({ port, roles: config.PARLEY_ROLES, dataDir: config.PARLEY_DATA_DIR, instanceId: ctx.instanceId }, 'parley started');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await server?.stop();
+      for (const stop of stops.reverse()) await stop();
+      await ctx.close();
+      logger.info('parley stopped');
+    },
+  };
+}
+
+/** The command processor and the direct-rooms process manager. */
+async function startProcessorRole(ctx: AppContext, bus: CommandBus): Promise<Stop[]> {
+  const { log, codec, logger, instanceId, config } = ctx;
+  const processor = await startProcessor({ log, codec, logger, instanceId, recentCommands: config.PARLEY_RECENT_COMMANDS });
+  const manager = await runDirectRoomsManager({ log, bus, codec, logger });
+  return [() => processor.stop(), () => manager.stop()];
+}
+
+/** The projectors of the read models. */
+async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
+  const { store, config } = ctx;
+  const stops: Stop[] = [];
+  for (const projection of [chatProjection, lastSeenProjection]) {
+    const consumer = await store.runProjection(projection, {
+      log: ctx.log,
+      db: store.db,
+      codec: ctx.codec,
+      logger: ctx.logger,
+      progress: ctx.progress,
+      maxBatchSize: config.PARLEY_PROJECTION_BATCH,
+      engine: store.engine,
+      stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
+    });
+    stops.push(() => consumer.stop());
+  }
+  return stops;
+}
+
+/** The services REST and the WebSocket share. */
+interface ClientServices {
+  chat: ChatService;
+  tokens: TokenService;
+  signingKey: SigningKey;
+  authenticate: ReturnType<typeof requireUser>;
+}
+
+/** The HTTP server: REST (role api) and the WebSocket gateway (role gateway) on one port. */
+async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Promise<{ port: number; stop: Stop }> {
+  const { config, logger, store } = ctx;
+  const executor = createCommandExecutor({
+    bus,
+    progress: ctx.progress,
+    projection: chatProjectionName,
+    readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+  });
+  const signingKey = await loadOrCreateSigningKey(config.PARLEY_DATA_DIR, config.PARLEY_JWT_PRIVATE_KEY);
+  const tokens = createTokenService({
+    key: signingKey,
+    issuer: config.PARLEY_JWT_ISSUER,
+    audience: config.PARLEY_JWT_AUDIENCE,
+    accessTtlS: config.PARLEY_ACCESS_TTL_S,
+    verifiedTokens: config.PARLEY_VERIFIED_TOKENS,
+  });
+  const services: ClientServices = {
+    chat: createChatService({ executor, db: store.db }),
+    tokens,
+    signingKey,
+    authenticate: requireUser((token) => tokens.verifyAccessToken(token)),
+  };
+  const ephemeral = await openEphemeralState(config, logger);
+  stops.push(() => ephemeral.close());
+
+  const app = createHttpApp({
+    config,
+    logger,
+    routers: hasRole(config, 'api') ? await restRouters(ctx, executor, services, ephemeral) : [],
+    rawBodyRouters: hasRole(config, 'api')
+      ? uploadRoutes({ config, db: store.db, storage: await openFileStorage(config), limiter: ephemeral.limiter, requireUser: services.authenticate })
+      : [],
+    readiness: async () => ({
+      log: true,
+      store: await store.db
+        .selectFrom('projection_offsets')
+        .select('partition')
+        .limit(1)
+        .execute()
+        .then(
+          () => true,
+          () => false,
+        ),
+    }),
+  });
+  const server = http.createServer(app.callback());
+  let gateway: Gateway | undefined;
+  if (hasRole(config, 'gateway')) {
+    gateway = await startGateway({
+      config,
+      log: ctx.log,
+      db: store.db,
+      codec: ctx.codec,
+      chat: services.chat,
+      presence: ephemeral.presence,
+      progress: ctx.progress,
+      projection: chatProjectionName,
+      logger,
+      verifyToken: (token) => tokens.verifyAccessToken(token),
+    });
+    gateway.attach(server);
+  }
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    async stop() {
+      // Stop taking requests, let the ones in flight finish (bounded), then
+      // cut what is left. Sockets are told to go (1001) and reconnect elsewhere.
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await gateway?.stop();
+      const grace = setTimeout(() => server.closeAllConnections(), config.PARLEY_SHUTDOWN_GRACE_MS);
+      await closing;
+      clearTimeout(grace);
+    },
+  };
+}
+
+/** The REST API's routers (role api). */
+async function restRouters(
+  ctx: AppContext,
+  executor: ReturnType<typeof createCommandExecutor>,
+  services: ClientServices,
+  ephemeral: EphemeralState,
+): Promise<Router[]> {
+  const { config, logger, store } = ctx;
+  const refreshTokens = createRefreshTokens({
+    db: store.db,
+    idleTtlS: config.PARLEY_REFRESH_IDLE_TTL_S,
+    absoluteTtlS: config.PARLEY_REFRESH_ABSOLUTE_TTL_S,
+    stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
+    onReuse: (userId, familyId) => logger.warn({ userId, familyId }, 'refresh token reused: session family revoked'),
+  });
+  return [
+    authRoutes({
+      config,
+      db: store.db,
+      executor,
+      tokens: services.tokens,
+      refreshTokens,
+      signingKey: services.signingKey,
+      limiter: ephemeral.limiter,
+      logger,
+    }),
+    queryRoutes({
+      config,
+      db: store.db,
+      requireUser: services.authenticate,
+      presence: createPresenceReader({ presence: ephemeral.presence, db: store.db }),
+      engine: store.engine,
+    }),
+    commandRoutes({
+      config,
+      chat: services.chat,
+      social: createSocialService({ executor, db: store.db }),
+      requireUser: services.authenticate,
+    }),
+    docsRoutes({ config }),
+  ];
+}
