@@ -1,4 +1,6 @@
-// Zod schemas of what clients may send as commands, shared by REST and WS intake.
+// Zod schemas of what clients may send, shared by REST routes, WebSocket frames
+// and the API documents: the commands' inputs, and the building blocks every
+// route uses for ids and sequence numbers, so all accept the same spellings.
 // Limits come from config so every one of them is named in one place.
 
 import { z } from 'zod';
@@ -10,7 +12,24 @@ export const codePoints = (value: string): number => [...value].length;
 /** Only web links: `javascript:`, `data:`, `file:` and the like never reach a client. */
 export const webUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048);
 
-const uuid = z.uuid({ message: 'must be a UUID' }).transform((value) => value.toLowerCase());
+/**
+ * A UUID (RFC 9562 versions 1–8), in either case as clients may write it,
+ * lowercase from here on — the only spelling Parley stores and emits. The nil
+ * and max UUIDs name nothing Parley issues and are refused.
+ */
+export const uuid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/, {
+    error: 'must be a UUID',
+  })
+  .transform((value) => value.toLowerCase());
+
+/** A message sequence number in a JSON body or frame: a non-negative safe integer (0 = before the first). */
+export const seq = z
+  .number()
+  .int({ error: 'must be a non-negative integer' })
+  .min(0, { error: 'must be a non-negative integer' })
+  .max(Number.MAX_SAFE_INTEGER, { error: 'must be a safe integer' });
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 function isEmoji(value: string): boolean {
@@ -52,6 +71,7 @@ export function commandInputs(config: Config) {
 
   return {
     uuid,
+    seq,
     sendMessage,
     createRoom: z.strictObject({
       name: roomName,
@@ -62,7 +82,7 @@ export function commandInputs(config: Config) {
       .refine((value) => value.name !== undefined || value.topic !== undefined, { message: 'nothing to change' }),
     changeRole: z.strictObject({ role: z.enum(['owner', 'admin', 'member']) }),
     editMessage: z.strictObject({ content }),
-    readReceipt: z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+    readReceipt: z.strictObject({ seq }),
     userRef: z.strictObject({ user_id: uuid }),
     /** One emoji (a grapheme cluster of pictographs), or a short :shortcode:. */
     emoji: z

@@ -8,6 +8,7 @@
 
 import type { Kysely } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
+import { assertNever } from '../domain/decider.ts';
 import type { MessageSent } from '../domain/room.ts';
 import type { Position } from '../log/port.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
@@ -16,9 +17,11 @@ import { findRoom } from '../queries/rooms-queries.ts';
 import { findRequest } from '../queries/social-queries.ts';
 import type { MessageView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
+import type { Delivery } from './delivery.ts';
 import { serverFrame } from './frames.ts';
 import type { Membership } from './membership.ts';
-import type { Session, SessionRegistry } from './sessions.ts';
+import type { RoomStream } from './room-stream.ts';
+import type { SessionRegistry } from './sessions.ts';
 
 export function messageFromEvent(data: MessageSent['data']): MessageView {
   return {
@@ -47,47 +50,50 @@ export interface Fanout {
 export function createFanout(options: {
   sessions: SessionRegistry;
   membership: Membership;
-  send: (session: Session, frame: string) => void;
+  delivery: Delivery;
+  roomStream: RoomStream;
   db: Kysely<Database>;
   progress: ProjectionProgress;
   projection: string;
   catchUpTimeoutMs: number;
 }): Fanout {
-  const { sessions, membership, send, db } = options;
+  const { sessions, membership, delivery, roomStream, db } = options;
 
-  function toMembers(roomId: string, each: (session: Session) => void) {
-    membership.withMembers(roomId, (members) => {
-      for (const userId of members) for (const session of sessions.of(userId) ?? []) each(session);
-    });
-  }
-  const frameToMembers = (roomId: string, frame: string) => toMembers(roomId, (session) => send(session, frame));
-  function toUsers(userIds: string[], frame: string) {
-    for (const userId of userIds) for (const session of sessions.of(userId) ?? []) send(session, frame);
-  }
   const anyConnected = (userIds: string[]) => userIds.some(sessions.isConnected);
   /** Waits until the read model shows the event (bounded; on timeout it shows what it has). */
   const applied = (position: Position) =>
     options.progress.waitFor(options.projection, position, options.catchUpTimeoutMs);
 
   async function messageChanged(type: string, roomId: string, messageId: string, position: Position) {
-    if (membership.isTracked(roomId) === false) return;
+    if (!membership.isTracked(roomId)) return;
     await applied(position);
     const message = await findMessage(db, roomId, messageId);
-    if (message !== undefined) frameToMembers(roomId, serverFrame(type, message));
+    if (message !== undefined) delivery.toRoomMembers(roomId, serverFrame(type, message));
   }
 
   async function roomChanged(roomId: string, position: Position) {
-    if (membership.isTracked(roomId) === false) return;
+    if (!membership.isTracked(roomId)) return;
     await applied(position);
     const room = await findRoom(db, roomId);
-    if (room !== undefined) frameToMembers(roomId, serverFrame('ROOM_UPDATED', room));
+    if (room !== undefined) delivery.toRoomMembers(roomId, serverFrame('ROOM_UPDATED', room));
   }
 
   async function requestChanged(type: string, requestId: string, parties: string[], position: Position) {
     if (!anyConnected(parties)) return;
     await applied(position);
     const request = await findRequest(db, requestId);
-    if (request !== undefined) toUsers(parties, serverFrame(type, request));
+    if (request !== undefined) delivery.toUsers(parties, serverFrame(type, request));
+  }
+
+  function memberLeft(roomId: string, userId: string, removedBy: string) {
+    const frame = serverFrame('MEMBER_REMOVED', { chat_room_id: roomId, user_id: userId, removed_by: removedBy });
+    // The removed user hears it too (once), then stops receiving the room at once.
+    delivery.toRoomMembers(roomId, frame, (session) => session.userId !== userId);
+    membership.apply(roomId, { kind: 'leave', userId });
+    for (const session of sessions.of(userId) ?? []) {
+      delivery.send(session, frame);
+      roomStream.forget(session, roomId);
+    }
   }
 
   return {
@@ -96,7 +102,7 @@ export function createFanout(options: {
         case 'message_sent': {
           const { room_id, seq } = event.data;
           const frame = serverFrame('NEW_MESSAGE', messageFromEvent(event.data));
-          toMembers(room_id, (session) => deliverInOrder(session, room_id, seq, frame, send));
+          delivery.eachRoomSession(room_id, (session) => roomStream.live(session, room_id, seq, frame));
           return;
         }
         case 'message_edited':
@@ -108,7 +114,7 @@ export function createFanout(options: {
           return messageChanged('REACTION_UPDATED', event.data.room_id, event.data.message_id, position);
         case 'messages_read': {
           const { room_id, user_id, seq } = event.data;
-          frameToMembers(room_id, serverFrame('READ_RECEIPT', { chat_room_id: room_id, user_id, seq }));
+          delivery.toRoomMembers(room_id, serverFrame('READ_RECEIPT', { chat_room_id: room_id, user_id, seq }));
           return;
         }
         case 'room_updated':
@@ -120,29 +126,16 @@ export function createFanout(options: {
           membership.apply(room_id, { kind: 'join', userId: user_id });
           // A connected user who joins a room we do not track yet: start now.
           if (sessions.isConnected(user_id)) void membership.track(room_id, position.partition).catch(() => undefined);
-          frameToMembers(room_id, serverFrame('MEMBER_ADDED', { chat_room_id: room_id, user_id, role, added_by }));
+          delivery.toRoomMembers(room_id, serverFrame('MEMBER_ADDED', { chat_room_id: room_id, user_id, role, added_by }));
           return;
         }
         case 'member_role_changed': {
           const { room_id, user_id, role, changed_by } = event.data;
-          frameToMembers(room_id, serverFrame('MEMBER_UPDATED', { chat_room_id: room_id, user_id, role, changed_by }));
+          delivery.toRoomMembers(room_id, serverFrame('MEMBER_UPDATED', { chat_room_id: room_id, user_id, role, changed_by }));
           return;
         }
-        case 'user_left_room': {
-          const { room_id, user_id, removed_by } = event.data;
-          const frame = serverFrame('MEMBER_REMOVED', { chat_room_id: room_id, user_id, removed_by });
-          // The removed user hears it too (once), then stops receiving the room at once.
-          toMembers(room_id, (session) => {
-            if (session.userId !== user_id) send(session, frame);
-          });
-          membership.apply(room_id, { kind: 'leave', userId: user_id });
-          for (const session of sessions.of(user_id) ?? []) {
-            send(session, frame);
-            session.joined.delete(room_id);
-            session.cursors.delete(room_id);
-          }
-          return;
-        }
+        case 'user_left_room':
+          return memberLeft(event.data.room_id, event.data.user_id, event.data.removed_by);
         case 'friend_request_sent':
           return requestChanged(
             'FRIEND_REQUEST',
@@ -161,17 +154,20 @@ export function createFanout(options: {
           );
         case 'friendship_ended': {
           const { user_a, user_b, by_user_id } = event.data;
-          toUsers([user_a], serverFrame('FRIEND_REMOVED', { user_id: user_b, by_user_id }));
-          toUsers([user_b], serverFrame('FRIEND_REMOVED', { user_id: user_a, by_user_id }));
+          delivery.toUsers([user_a], serverFrame('FRIEND_REMOVED', { user_id: user_b, by_user_id }));
+          delivery.toUsers([user_b], serverFrame('FRIEND_REMOVED', { user_id: user_a, by_user_id }));
           return;
         }
         case 'user_blocked':
         case 'user_unblocked': {
           // Only the blocker's own devices learn of it; the blocked user is not told.
           const { blocker_id, blocked_id } = event.data;
-          toUsers([blocker_id], serverFrame('BLOCK_UPDATED', { user_id: blocked_id, blocked: event.type === 'user_blocked' }));
+          delivery.toUsers([blocker_id], serverFrame('BLOCK_UPDATED', { user_id: blocked_id, blocked: event.type === 'user_blocked' }));
           return;
         }
+        // No frame of their own: a new room reaches its members as
+        // MEMBER_ADDED (user_joined_room); profiles are read over REST;
+        // reservations are internal.
         case 'user_registered':
         case 'user_profile_updated':
         case 'value_reserved':
@@ -179,33 +175,8 @@ export function createFanout(options: {
         case 'room_created':
           return;
         default:
-          return;
+          return assertNever(event);
       }
     },
   };
-}
-
-/**
- * Sends a room message to a socket at most once and in seq order: while a
- * since_seq replay is running on the socket, live messages wait in its queue.
- */
-export function deliverInOrder(
-  session: Session,
-  roomId: string,
-  seq: number,
-  frame: string,
-  send: (session: Session, frame: string) => void,
-): void {
-  let cursor = session.cursors.get(roomId);
-  if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: seq, last: seq - 1, queue: null }));
-  if (cursor.queue !== null) {
-    cursor.queue.push({ seq, frame });
-    return;
-  }
-  if (seq <= cursor.last) return;
-  // A cursor that holds nothing yet (made by a since_seq replay that has not
-  // delivered) starts its held range here, not at the seq it was made for.
-  if (cursor.last < cursor.first) cursor.first = seq;
-  cursor.last = seq;
-  send(session, frame);
 }

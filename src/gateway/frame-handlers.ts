@@ -1,38 +1,49 @@
-// What the gateway does with each client frame once the socket is
-// authenticated. Commands go through the same chat service as REST; reads go
-// to the read model; views and typing go to the signals log.
+// What the gateway does with each frame of an authenticated socket: the
+// socket's frame rate is checked, the frame parsed (frames.ts), then handled —
+// commands through the same chat service as REST, reads from the read model,
+// views and typing onto the signals log. Whatever a handler throws becomes an
+// ERROR frame with the code REST would answer (http/errors.ts).
 
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { RawData } from 'ws';
 import type { ChatService } from '../commands/chat-service.ts';
 import type { Config } from '../config.ts';
-import { readHistory } from '../queries/messages-queries.ts';
-import { findRoom, isMember } from '../queries/rooms-queries.ts';
+import { assertNever } from '../domain/decider.ts';
+import { toApiError } from '../http/errors.ts';
+import { isMember } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
-import { deliverInOrder } from './fanout.ts';
-import { errorFrame, serverFrame, type ClientFrame } from './frames.ts';
 import type { AcceptedMessages } from './accepted-messages.ts';
+import { errorFrame, parseFrame, serverFrame, type ClientFrame, type ClientFrameSchemas } from './frames.ts';
 import type { Membership } from './membership.ts';
+import type { RoomStream } from './room-stream.ts';
 import type { RoomViews } from './room-views.ts';
-import type { Session } from './sessions.ts';
+import { takeToken, type Session } from './sessions.ts';
 import type { Typing } from './typing.ts';
 
+type FrameLimits = Pick<
+  Config,
+  'PARLEY_WS_RATE_PER_S' | 'PARLEY_WS_RATE_BURST' | 'PARLEY_WS_RATE_STRIKES' | 'PARLEY_READ_YOUR_WRITES_TIMEOUT_MS'
+>;
+
 export interface FrameHandlerDeps {
-  config: Config;
+  config: FrameLimits;
+  schemas: ClientFrameSchemas;
   db: Kysely<Database>;
   chat: ChatService;
   membership: Membership;
+  roomStream: RoomStream;
   views: RoomViews;
   typing: Typing;
   partitionOf: (roomId: string) => number;
-  /** See gateway.ts: the read model holds all this gateway streamed on the partition. */
-  readModelCaughtUp: (partition: number) => Promise<boolean>;
   accepted: AcceptedMessages;
   send: (session: Session, frame: string) => void;
+  logger: Logger;
 }
 
-export function createFrameHandler(deps: FrameHandlerDeps) {
-  const { config, db, chat, membership, views, typing, send } = deps;
-
+/** Returns the handler of a socket's incoming frames. */
+export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, raw: RawData, isBinary: boolean) => void {
+  const { config, db, chat, membership, roomStream, views, typing, send } = deps;
   const member = (roomId: string, userId: string) => isMember(db, roomId, userId);
 
   async function joinRoom(session: Session, roomId: string, sinceSeq: number | undefined, ref?: string) {
@@ -42,8 +53,9 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
     }
     await membership.track(roomId, deps.partitionOf(roomId));
     if (sinceSeq === undefined) {
-      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: await lastSeqOf(session, roomId) }, ref));
-    } else if (!(await replay(session, roomId, sinceSeq, ref))) {
+      const lastSeq = await roomStream.lastSeqOf(session, roomId);
+      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: lastSeq }, ref));
+    } else if (!(await roomStream.resume(session, roomId, sinceSeq, ref))) {
       return;
     }
     const rejoin = session.joined.has(roomId);
@@ -53,62 +65,20 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
     send(session, serverFrame('USERS', { chat_room_id: roomId, users: [...users] }));
   }
 
-  /**
-   * The room's newest seq: the read model's, or what this socket has already
-   * been streamed when that is newer (the read model may lag the live stream).
-   */
-  async function lastSeqOf(session: Session, roomId: string): Promise<number> {
-    const room = await findRoom(db, roomId);
-    // A cursor that holds nothing yet (made for a replay) says nothing about the room.
-    const cursor = session.cursors.get(roomId);
-    const streamed = cursor !== undefined && cursor.last >= cursor.first ? cursor.last : 0;
-    return Math.max(room?.last_seq ?? 0, streamed);
+  async function sendMessage(session: Session, frame: Extract<ClientFrame, { type: 'SEND_MESSAGE' }>) {
+    const { chat_room_id, ...input } = frame.data;
+    const posted = await chat.postMessage(session.userId, chat_room_id, input);
+    // The ACK carries the message as this gateway's event stream has it; the
+    // read model answers only when the stream did not bring it in time.
+    const streamed =
+      posted.position === null
+        ? undefined
+        : await deps.accepted.messageOf(posted.commandId, posted.position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS);
+    const message = streamed ?? (await chat.postedMessage(session.userId, chat_room_id, input.client_msg_id, posted));
+    send(session, serverFrame('ACK', { ref: frame.ref ?? null, message }, frame.ref));
   }
 
-  /**
-   * Sends what the client lacks after `sinceSeq`, skipping what this socket
-   * already received; live messages arriving meanwhile wait, then follow.
-   * Resolves false, having answered ERROR read_model_lagging, when it cannot
-   * replay without a gap yet (the client retries the join).
-   */
-  async function replay(session: Session, roomId: string, sinceSeq: number, ref?: string): Promise<boolean> {
-    let cursor = session.cursors.get(roomId);
-    if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
-    cursor.queue = [];
-    try {
-      // Live messages from here on wait in the queue; the ones streamed before
-      // must be in the history read below, or the socket never gets them. The
-      // read model can lag far behind (its projector's instance died and the
-      // partition waits for the session timeout): then no history is sent,
-      // since it would leave a gap, and the client asks again.
-      if (!(await deps.readModelCaughtUp(deps.partitionOf(roomId)))) {
-        send(session, errorFrame('read_model_lagging', 'the read model has not caught up yet; join again', ref));
-        return false;
-      }
-      // Read once caught up, so last_seq is not older than the history sent.
-      const lastSeq = await lastSeqOf(session, roomId);
-      const missing = await readHistory(db, roomId, { after_seq: sinceSeq, limit: config.PARLEY_REPLAY_MAX });
-      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: Math.max(lastSeq, missing.at(-1)?.seq ?? 0) }, ref));
-      for (const message of missing) {
-        if (message.seq >= cursor.first && message.seq <= cursor.last) continue;
-        send(session, serverFrame('NEW_MESSAGE', message));
-      }
-      const replayedUpTo = missing.at(-1)?.seq ?? sinceSeq;
-      // The socket now holds everything from sinceSeq+1 on, unless the replay
-      // was cut short by its limit (the client pages the rest over REST).
-      if (missing.length < config.PARLEY_REPLAY_MAX || replayedUpTo >= cursor.first - 1) {
-        cursor.first = Math.min(cursor.first, sinceSeq + 1);
-      }
-      cursor.last = Math.max(cursor.last, replayedUpTo);
-      return true;
-    } finally {
-      const queued = cursor.queue ?? [];
-      cursor.queue = null;
-      for (const live of queued) deliverInOrder(session, roomId, live.seq, live.frame, send);
-    }
-  }
-
-  return async function handle(session: Session, frame: ClientFrame): Promise<void> {
+  async function handle(session: Session, frame: ClientFrame): Promise<void> {
     const ref = frame.ref;
     switch (frame.type) {
       case 'PING':
@@ -117,17 +87,8 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
       case 'AUTH':
         send(session, errorFrame('already_authenticated', 'this socket is already authenticated', ref));
         return;
-      case 'SEND_MESSAGE': {
-        const { chat_room_id, ...input } = frame.data;
-        const posted = await chat.postMessage(session.userId, chat_room_id, input);
-        const streamed =
-          posted.position === null
-            ? undefined
-            : await deps.accepted.messageOf(posted.commandId, posted.position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS);
-        const message = streamed ?? (await chat.postedMessage(session.userId, chat_room_id, input.client_msg_id, posted));
-        send(session, serverFrame('ACK', { ref: ref ?? null, message }, ref));
-        return;
-      }
+      case 'SEND_MESSAGE':
+        return sendMessage(session, frame);
       case 'JOIN_ROOM':
         return joinRoom(session, frame.data.chat_room_id, frame.data.since_seq, ref);
       case 'LEAVE_ROOM': {
@@ -151,6 +112,28 @@ export function createFrameHandler(deps: FrameHandlerDeps) {
         send(session, serverFrame('ACK', { ref: ref ?? null, chat_room_id, last_read_seq: lastRead }, ref));
         return;
       }
+      default:
+        return assertNever(frame);
     }
+  }
+
+  return (session, raw, isBinary) => {
+    if (!takeToken(session.bucket, config.PARLEY_WS_RATE_PER_S, config.PARLEY_WS_RATE_BURST, Date.now())) {
+      session.strikes++;
+      if (session.strikes >= config.PARLEY_WS_RATE_STRIKES) session.socket.close(1008, 'rate limit');
+      else send(session, errorFrame('rate_limited', 'too many frames; slow down'));
+      return;
+    }
+    const parsed = parseFrame(deps.schemas, raw, isBinary);
+    if ('error' in parsed) {
+      const { code, message, details } = parsed.error;
+      send(session, errorFrame(code, message, parsed.ref, details));
+      return;
+    }
+    handle(session, parsed.frame).catch((error: unknown) => {
+      const clientError = toApiError(error);
+      if (clientError.status >= 500) deps.logger.error({ err: error, type: parsed.frame.type }, 'frame failed');
+      send(session, errorFrame(clientError.code, clientError.message, parsed.frame.ref, clientError.details));
+    });
   };
 }

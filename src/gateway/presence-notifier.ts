@@ -22,7 +22,7 @@ export async function audienceOf(db: Kysely<Database>, userId: string): Promise<
 export function createPresenceNotifier(options: {
   db: Kysely<Database>;
   sessions: SessionRegistry;
-  send: (frame: string, userId: string) => void;
+  toUsers: (userIds: Iterable<string>, frame: string) => void;
 }) {
   return async (signal: UserOnline | UserOffline): Promise<void> => {
     const { user_id, at } = signal.data;
@@ -30,6 +30,6 @@ export function createPresenceNotifier(options: {
     if (audience.length === 0) return;
     const online = signal.type === 'user_online';
     const frame = serverFrame('PRESENCE', { user_id, online, last_seen_at: online ? null : at });
-    for (const userId of audience) options.send(frame, userId);
+    options.toUsers(audience, frame);
   };
 }

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 /**
  * What a socket has received of a room: the seqs first..last, all of them
  * (live delivery follows the log in order). A socket never gets one twice.
+ * room-stream.ts keeps it.
  */
 export interface RoomCursor {
   first: number;

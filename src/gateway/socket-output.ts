@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import * as ws from 'ws';
 
 // ws exports its frame encoder (used by its own Sender) but @types/ws does not
-// declare it; socket-output.unit.spec.ts checks the bytes against ws's receiver.
+// declare it; socket-output.int.spec.ts checks the bytes against ws's receiver.
 const { Sender } = ws as unknown as {
   Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
 };

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Router } from '@koa/router';
 import { z } from 'zod';
+import { seq, uuid } from '../commands/inputs.ts';
 import type { AppState } from './auth-middleware.ts';
 import { isJsonContentType, parseJson } from './body.ts';
 import { startTestServer, type TestServer } from './testing/harness.ts';
@@ -16,9 +17,7 @@ import {
   parseParams,
   parseQuery,
   seqQuerySchema,
-  seqSchema,
   strictObject,
-  uuidSchema,
 } from './validate.ts';
 
 const MAX_BODY = 64 * 1024;
@@ -28,8 +27,8 @@ function echoRouter(config: { PARLEY_PAGE_DEFAULT: number; PARLEY_PAGE_MAX: numb
   router.post('/echo', (ctx) => {
     ctx.body = { body: ctx.request.body ?? null, raw_bytes: ctx.request.rawBody?.length ?? 0 };
   });
-  const member = strictObject({ user_id: uuidSchema, role: z.enum(['member', 'admin']).optional() });
-  const room = strictObject({ name: z.string().min(1), members: z.array(member).optional(), seq: seqSchema.optional() });
+  const member = strictObject({ user_id: uuid, role: z.enum(['member', 'admin']).optional() });
+  const room = strictObject({ name: z.string().min(1), members: z.array(member).optional(), seq: seq.optional() });
   router.post('/rooms', (ctx) => {
     ctx.body = parseBody(ctx, room);
   });
@@ -38,7 +37,7 @@ function echoRouter(config: { PARLEY_PAGE_DEFAULT: number; PARLEY_PAGE_MAX: numb
     ctx.body = parseQuery(ctx, page);
   });
   router.get('/rooms/:id', (ctx) => {
-    ctx.body = parseParams(ctx, strictObject({ id: uuidSchema }));
+    ctx.body = parseParams(ctx, strictObject({ id: uuid }));
   });
   return router;
 }
@@ -250,7 +249,7 @@ describe('strict schemas (H3)', () => {
     ['array for object', [], ''],
     ['null', null, ''],
     ['wrong enum', { name: 'a', members: [{ user_id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', role: 'owner' }] }, 'members.0.role'],
-    ['uppercase uuid', { name: 'a', members: [{ user_id: '0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B' }] }, 'members.0.user_id'],
+    ['nil uuid', { name: 'a', members: [{ user_id: '00000000-0000-0000-0000-000000000000' }] }, 'members.0.user_id'],
     ['negative seq', { name: 'a', seq: -1 }, 'seq'],
     ['fractional seq', { name: 'a', seq: 1.5 }, 'seq'],
     ['unsafe seq', { name: 'a', seq: 2 ** 53 + 2 }, 'seq'],
@@ -315,10 +314,11 @@ describe('pagination and ids (H10, H11)', () => {
     expect((await page('?before_seq=%ED%A0%80')).status).toBe(400);
   });
 
-  it('path ids must be lowercase canonical UUIDs', async () => {
+  it('path ids are UUIDs in either case, read as their lowercase spelling', async () => {
     const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
     expect(await (await fetch(`${server.base}/api/v1/rooms/${id}`)).json()).toEqual({ id });
-    for (const bad of [id.toUpperCase(), '42', `${id}0`, "1' OR '1'='1", '00000000-0000-0000-0000-000000000000']) {
+    expect(await (await fetch(`${server.base}/api/v1/rooms/${id.toUpperCase()}`)).json()).toEqual({ id });
+    for (const bad of ['42', `${id}0`, "1' OR '1'='1", '00000000-0000-0000-0000-000000000000']) {
       const error = await errorOf(await fetch(`${server.base}/api/v1/rooms/${encodeURIComponent(bad)}`));
       expect(error).toMatchObject({ status: 400, code: 'validation_failed', message: 'invalid path parameters' });
     }

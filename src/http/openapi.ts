@@ -23,7 +23,6 @@ import type { MessageView, UserView } from '../queries/wire.ts';
 import { MAX_TOKEN_CHARS } from './auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from './body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from './errors.ts';
-import { uuidSchema } from './validate.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -88,7 +87,7 @@ export interface FrameDoc {
 // ---------------------------------------------------------------------------
 // Response objects. Objects are open: the contract may gain fields.
 
-const id = uuidSchema;
+const id = z.uuid().meta({ description: 'lowercase' });
 const epochMs = z.number().int().nonnegative().meta({ description: 'epoch milliseconds' });
 const role = z.enum(['owner', 'admin', 'member']);
 

@@ -1,8 +1,9 @@
 // Validation at the HTTP boundary: routes parse `ctx.request.body`, `ctx.query`
 // and `ctx.params` through zod schemas with these helpers and get typed values
 // back, or the client gets 400 `validation_failed` with `{path, message}` per
-// problem. Shared building blocks (ids, page sizes, seqs) live here so every
-// route accepts the same spellings.
+// problem. Query-string building blocks (integers, page sizes, seqs) live here;
+// ids and seqs in bodies are commands/inputs.ts's, so every route accepts the
+// same spellings.
 //
 // Objects must be strict: build them with `strictObject` (= `z.strictObject`), and
 // nested objects too — a plain `z.object` silently drops unknown fields, and a
@@ -36,13 +37,6 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string)
   return result.data;
 }
 
-/** A UUID in canonical lowercase form (RFC 9562 versions 1–8), the only spelling Parley emits. */
-export const uuidSchema = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, {
-    error: 'must be a lowercase UUID',
-  });
-
 /**
  * A non-negative integer written in decimal in a query string or path ("0", "42";
  * not "", "-1", "1.5", "1e3", "0x10", " 7", "007", or a repeated parameter).
@@ -61,12 +55,5 @@ export function pageLimitSchema(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PA
   return queryIntSchema(1, config.PARLEY_PAGE_MAX).default(config.PARLEY_PAGE_DEFAULT);
 }
 
-/** A message sequence number in a JSON body: a non-negative safe integer (0 = before the first). */
-export const seqSchema = z
-  .number()
-  .int({ error: 'must be a non-negative integer' })
-  .min(0, { error: 'must be a non-negative integer' })
-  .max(Number.MAX_SAFE_INTEGER, { error: 'must be a safe integer' });
-
-/** A sequence number in a query string (`before_seq`, `after_seq`). */
+/** A sequence number in a query string (`before_seq`, `after_seq`); in a JSON body it is commands/inputs.ts's `seq`. */
 export const seqQuerySchema = queryIntSchema(0, Number.MAX_SAFE_INTEGER);

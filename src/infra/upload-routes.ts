@@ -18,7 +18,8 @@ import { Rejection } from '../domain/decider.ts';
 import { userIdOf, type AppState } from '../http/auth-middleware.ts';
 import { jsonBody, readBody } from '../http/body.ts';
 import { ApiError, tooManyRequests } from '../http/errors.ts';
-import { parseBody, parseParams, strictObject, uuidSchema } from '../http/validate.ts';
+import { uuid } from '../commands/inputs.ts';
+import { parseBody, parseParams, strictObject } from '../http/validate.ts';
 import { isMember } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
 import type { MediaTypeName } from './media-types.ts';
@@ -110,7 +111,7 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
   });
 
   router.get('/:id', requireUser, async (ctx) => {
-    const { id } = parseParams(ctx, z.strictObject({ id: uuidSchema }));
+    const { id } = parseParams(ctx, z.strictObject({ id: uuid }));
     const row = await findUpload(db, userIdOf(ctx), id);
     if (row === undefined) throw new ApiError(404, 'upload_not_found', 'upload not found');
     ctx.body = uploadView(row);
@@ -131,7 +132,7 @@ function signBodySchema(config: UploadConfig) {
   };
   return strictObject({
     purpose: z.enum(uploadPurposes),
-    room_id: uuidSchema.optional(),
+    room_id: uuid.optional(),
     mime_type: z.string().max(100).transform((value) => value.trim().toLowerCase()),
     bytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   })

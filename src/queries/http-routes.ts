@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { Kysely } from 'kysely';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
+import { uuid } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { Rejection } from '../domain/decider.ts';
 import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
@@ -11,16 +12,13 @@ import type { Database } from '../store/schema.ts';
 import { searchMessageIds, fullTextQuery, escapeLike } from '../store/dialect.ts';
 import type { Engine } from '../store/store.ts';
 import type { PresenceReader } from './presence.ts';
-import { findMessagesByIds } from './messages-queries.ts';
-import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
-import { searchUsers } from './users-queries.ts';
-import { readHistory } from './messages-queries.ts';
+import { findMessagesByIds, readHistory } from './messages-queries.ts';
 import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
-import { findUserById } from './users-queries.ts';
+import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
+import { findUserById, searchUsers } from './users-queries.ts';
 
 /** The query-string (and path id) schemas of these routes; exported so the OpenAPI document uses the same ones. */
 export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY_PAGE_MAX' | 'PARLEY_SEARCH_MAX'>) {
-  const uuid = z.uuid().transform((value) => value.toLowerCase());
   return {
     uuid,
     historyQuery: z

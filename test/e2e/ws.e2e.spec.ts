@@ -563,6 +563,23 @@ describe('frames and limits', () => {
     expect(await fullHistory(parley.url, alice, roomId)).toEqual([]);
   });
 
+  test('validation_failed has the same shape over WS as over REST: one {path, message} per problem', async () => {
+    const alice = await user('alice');
+    const roomId = await createRoom(parley.url, alice);
+    const client = await connect(alice);
+    const bad = { client_msg_id: '', content: 42, sender: 'me' };
+    const reply = await client.call('SEND_MESSAGE', { chat_room_id: roomId, ...bad });
+    expect(reply.type).toBe('ERROR');
+    expect(reply.data).toMatchObject({ code: 'validation_failed', message: 'invalid frame' });
+    const rest = await request(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: alice.token, body: bad });
+    expect(rest.status).toBe(400);
+    expect(rest.body.error).toMatchObject({ code: 'validation_failed', message: 'invalid request body' });
+    // The frame's paths start at the frame (`data.…`), the body's at the body.
+    const wsDetails = (reply.data.details as { path: string; message: string }[]).map((d) => ({ ...d, path: d.path.replace(/^data\./, '') }));
+    expect(wsDetails).toEqual(rest.body.error.details);
+    expect(wsDetails.map((d) => d.path).sort()).toEqual(['client_msg_id', 'content', 'sender']);
+  });
+
   test('content of exactly 4000 code points (emoji) is accepted', async () => {
     const alice = await user('alice');
     const roomId = await createRoom(parley.url, alice);

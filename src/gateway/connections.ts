@@ -1,0 +1,94 @@
+// What an authenticated socket is to the gateway, from open to close: a
+// Session in the registry, a presence lease (its user comes online with their
+// first socket anywhere and goes offline with their last), the rooms its user
+// belongs to tracked for delivery, and a life no longer than its token's.
+// Closing undoes each of these.
+
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { Presence } from '../infra/presence.ts';
+import type { AnySignal } from '../log/signals.ts';
+import { roomIdsOf } from '../queries/rooms-queries.ts';
+import type { Database } from '../store/schema.ts';
+import type { Membership } from './membership.ts';
+import type { RoomViews } from './room-views.ts';
+import type { Session, SessionRegistry } from './sessions.ts';
+import type { Typing } from './typing.ts';
+
+export interface Identity {
+  userId: string;
+  /** Epoch ms when the token that opened the socket expires: the socket closes then (1008). */
+  expiresAt: number;
+}
+
+/** Sets up the session of an authenticated socket; resolves once its rooms are tracked and its presence is known. */
+export type Connect = (socket: WebSocket, stream: Duplex, identity: Identity) => Promise<Session>;
+
+export function createConnections(options: {
+  db: Kysely<Database>;
+  sessions: SessionRegistry;
+  presence: Presence;
+  membership: Membership;
+  views: RoomViews;
+  typing: Typing;
+  publish: (signal: AnySignal) => void;
+  partitionOf: (roomId: string) => number;
+  /** The frame-rate bucket a new socket starts with (PARLEY_WS_RATE_BURST). */
+  rateBurst: number;
+  logger: Logger;
+}): Connect {
+  const { sessions, presence, membership, views, typing, publish, logger } = options;
+
+  function close(session: Session, connected: Promise<void>) {
+    const { userId } = session;
+    for (const roomId of session.joined) views.leave(roomId, userId, session.id);
+    const lastHere = sessions.remove(session);
+    if (lastHere) {
+      typing.stopAll(userId);
+      membership.prune(sessions.isConnected);
+    }
+    // After its connect, so a socket that closes during set-up is never left online.
+    void connected
+      .then(() => presence.disconnect(userId, session.id))
+      .then(
+        (wentOffline) => {
+          if (wentOffline) publish({ type: 'user_offline', data: { user_id: userId, at: Date.now() } });
+        },
+        (error: unknown) => logger.warn({ err: error }, 'presence disconnect failed'),
+      );
+  }
+
+  return async (socket, stream, { userId, expiresAt }) => {
+    const session: Session = {
+      id: randomUUID(),
+      socket,
+      stream,
+      userId,
+      joined: new Set(),
+      cursors: new Map(),
+      bucket: { tokens: options.rateBurst, updatedAt: Date.now() },
+      strikes: 0,
+    };
+    sessions.add(session);
+    // Registered before anything awaits, so a socket that closes during set-up
+    // is still disconnected (after its connect), never left online.
+    const connected = presence.connect(userId, session.id).then(
+      (cameOnline) => {
+        if (cameOnline) publish({ type: 'user_online', data: { user_id: userId, at: Date.now() } });
+      },
+      (error: unknown) => logger.warn({ err: error }, 'presence connect failed'),
+    );
+    const expiry = setTimeout(() => socket.close(1008, 'token expired'), Math.max(0, expiresAt - Date.now()));
+    socket.once('close', () => {
+      clearTimeout(expiry);
+      close(session, connected);
+    });
+    const roomIds = await roomIdsOf(options.db, userId);
+    await Promise.all(roomIds.map((roomId) => membership.track(roomId, options.partitionOf(roomId))));
+    await connected;
+    return session;
+  };
+}

@@ -1,0 +1,126 @@
+// The way into the gateway: an HTTP upgrade on /ws becomes an authenticated
+// WebSocket. The access token comes on the URL (`?token=`, checked before the
+// upgrade: a bad token opens no socket) or in an AUTH frame, the first frame,
+// within PARLEY_WS_AUTH_TIMEOUT_MS. The socket is then connected
+// (connections.ts) and its frames go to the frame handler; frames that arrive
+// while the connection is set up wait for it.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Config } from '../config.ts';
+import type { Connect, Identity } from './connections.ts';
+import { errorFrame, parseFrame, serverFrame, type ClientFrameSchemas } from './frames.ts';
+import type { Session, SessionRegistry } from './sessions.ts';
+
+export interface Upgrades {
+  onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Stops accepting sockets. */
+  close(): void;
+}
+
+type GatewayLimits = Pick<Config, 'PARLEY_MAX_FRAME_BYTES' | 'PARLEY_WS_AUTH_TIMEOUT_MS' | 'PARLEY_WS_MAX_SOCKETS_PER_USER'>;
+
+export function acceptUpgrades(options: {
+  config: GatewayLimits;
+  schemas: ClientFrameSchemas;
+  sessions: SessionRegistry;
+  /** Verifies an access token; throws when it is not valid. */
+  verifyToken: (token: string) => Promise<Identity>;
+  connect: Connect;
+  receive: (session: Session, raw: RawData, isBinary: boolean) => void;
+  send: (session: Session, frame: string) => void;
+  logger: Logger;
+}): Upgrades {
+  const { config, sessions, logger } = options;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.PARLEY_MAX_FRAME_BYTES,
+    // Off: socket-output.ts writes frames beside ws, which needs ws to write synchronously.
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+
+  function authenticated(socket: WebSocket, stream: Duplex, identity: Identity) {
+    if (sessions.count(identity.userId) >= config.PARLEY_WS_MAX_SOCKETS_PER_USER) {
+      socket.close(1008, 'too many connections');
+      return;
+    }
+    const early: [RawData, boolean][] = [];
+    const buffer = (raw: RawData, isBinary: boolean) => early.push([raw, isBinary]);
+    socket.on('message', buffer);
+    options.connect(socket, stream, identity).then(
+      (session) => {
+        socket.off('message', buffer);
+        socket.on('message', (raw, isBinary) => options.receive(session, raw, isBinary));
+        options.send(session, serverFrame('AUTH_SUCCESS', { user_id: identity.userId }));
+        for (const [raw, isBinary] of early) options.receive(session, raw, isBinary);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'socket setup failed');
+        socket.close(1011, 'setup failed');
+      },
+    );
+  }
+
+  /** No token on the URL: the first frame must be AUTH, within a deadline. */
+  function awaitAuthFrame(socket: WebSocket, stream: Duplex) {
+    const timer = setTimeout(() => socket.close(1008, 'authentication timeout'), config.PARLEY_WS_AUTH_TIMEOUT_MS);
+    socket.once('message', (raw, isBinary) => {
+      clearTimeout(timer);
+      const parsed = parseFrame(options.schemas, raw, isBinary);
+      if ('error' in parsed || parsed.frame.type !== 'AUTH') {
+        socket.send(errorFrame('unauthorized', 'the first frame must be AUTH'));
+        socket.close(1008, 'unauthorized');
+        return;
+      }
+      const ref = parsed.frame.ref;
+      options.verifyToken(parsed.frame.data.token).then(
+        (identity) => authenticated(socket, stream, identity),
+        () => {
+          socket.send(errorFrame('invalid_token', 'invalid or expired token', ref));
+          socket.close(1008, 'invalid token');
+        },
+      );
+    });
+  }
+
+  // One listener shared by every socket: a closure made per upgrade would keep
+  // that upgrade's request (headers, the URL with its token) alive as long as
+  // the socket lives.
+  const onSocketError = (error: Error) => logger.debug({ err: error }, 'socket error');
+
+  return {
+    onUpgrade(request, socket, head) {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/ws') {
+        socket.end(httpResponse(404, 'Not Found'));
+        return;
+      }
+      const token = url.searchParams.get('token');
+      const accept = (identity: Identity | null) =>
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          ws.on('error', onSocketError);
+          if (identity === null) awaitAuthFrame(ws, socket);
+          else authenticated(ws, socket, identity);
+        });
+      if (token === null) {
+        accept(null);
+        return;
+      }
+      // A bad token is refused before the upgrade: no socket is opened.
+      options.verifyToken(token).then(accept, () => {
+        socket.end(httpResponse(401, 'Unauthorized', { error: { code: 'invalid_token', message: 'invalid or expired token' } }));
+      });
+    },
+    close: () => wss.close(),
+  };
+}
+
+/** A whole HTTP/1.1 response for a request that is not upgraded (the connection closes after it). */
+function httpResponse(status: number, reason: string, body?: unknown): string {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const type = body === undefined ? '' : 'Content-Type: application/json; charset=utf-8\r\n';
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+}
