@@ -27,15 +27,15 @@ import { createSocialService } from './commands/social-service.ts';
 import { hasRole, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
-import { docsRoutes } from './http/docs-routes.ts';
+import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
-import { createLocalStorage } from './infra/local-storage.ts';
-import type { FileStorage } from './infra/storage.ts';
-import { uploadRoutes } from './infra/upload-routes.ts';
+import { createLocalStorage } from './uploads/local-storage.ts';
+import { localStorageRoutes } from './uploads/local-storage-routes.ts';
+import { uploadRoutes, type UploadRoutesOptions } from './uploads/routes.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
 import type { EventCodec } from './log/codec.ts';
 import { createKafkaLog } from './log/kafka-log.ts';
@@ -139,22 +139,27 @@ async function openEphemeralState(config: Config, logger: Logger): Promise<Ephem
   };
 }
 
-/** CLOUDINARY_URL set → Cloudinary (its SDK is loaded only then), else files under the data dir. */
-async function openFileStorage(config: Config): Promise<FileStorage> {
+/**
+ * CLOUDINARY_URL set → Cloudinary (its SDK is loaded only then), else files
+ * under the data dir, with the endpoints the local store serves itself.
+ */
+async function openFileStorage(config: Config): Promise<Pick<UploadRoutesOptions, 'storage' | 'storageRoutes'>> {
   if (config.CLOUDINARY_URL) {
-    const { createCloudinaryStorage } = await import('./infra/cloudinary-storage.ts');
-    return createCloudinaryStorage({
+    const { createCloudinaryStorage } = await import('./uploads/cloudinary-storage.ts');
+    const storage = createCloudinaryStorage({
       url: config.CLOUDINARY_URL,
       publicUrl: config.PARLEY_PUBLIC_URL,
       notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
     });
+    return { storage };
   }
-  return createLocalStorage({
+  const storage = await createLocalStorage({
     dataDir: config.PARLEY_DATA_DIR,
     publicUrl: config.PARLEY_PUBLIC_URL,
     ttlS: config.PARLEY_UPLOAD_TTL_S,
     notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
   });
+  return { storage, storageRoutes: (receive) => localStorageRoutes(storage, receive) };
 }
 
 // ------------------------------------------------------------- the context
@@ -300,7 +305,13 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     logger,
     routers: hasRole(config, 'api') ? await restRouters(ctx, executor, services, ephemeral) : [],
     rawBodyRouters: hasRole(config, 'api')
-      ? uploadRoutes({ config, db: store.db, storage: await openFileStorage(config), limiter: ephemeral.limiter, requireUser: services.authenticate })
+      ? uploadRoutes({
+          config,
+          db: store.db,
+          ...(await openFileStorage(config)),
+          limiter: ephemeral.limiter,
+          requireUser: services.authenticate,
+        })
       : [],
     readiness: async () => ({
       log: true,

@@ -4,9 +4,11 @@
 
 import path from 'node:path';
 import { z } from 'zod';
-import { mediaTypeNames } from './infra/media-types.ts';
-import { DEFAULT_VERIFIED_TOKENS } from './auth/tokens.ts';
-import { defaultStalledTransactionS } from './store/transaction.ts';
+import { mediaTypeNames } from './media-types.ts';
+
+/** Defaults the modules that take these settings fall back on when called without them (tests). */
+export const DEFAULT_VERIFIED_TOKENS = 10_000;
+export const DEFAULT_STALLED_TRANSACTION_S = 10;
 
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -50,7 +52,7 @@ const schema = z.object({
    * paused, cut off) is dropped by the server, which releases its row locks so
    * the projector that took its partitions over can go on.
    */
-  PARLEY_MYSQL_STALLED_TRANSACTION_S: int(defaultStalledTransactionS),
+  PARLEY_MYSQL_STALLED_TRANSACTION_S: int(DEFAULT_STALLED_TRANSACTION_S),
   REDIS_URL: z.string().optional(),
   SCHEMA_REGISTRY_URL: z.string().optional(),
   CLOUDINARY_URL: z.string().optional(),

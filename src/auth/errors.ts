@@ -1,7 +1,7 @@
 // The one error auth code throws at callers. `code` is stable and safe to show
 // a client; the default `message` says no more than the code does, so a 401
 // never tells an attacker which check failed (the detail stays in `cause`, for
-// logs only). `authErrorMessage(code)` is the text to put in a response.
+// logs only); http/errors.ts has the text a response carries.
 
 export type AuthErrorCode = 'invalid_token' | 'token_expired' | 'invalid_refresh_token';
 
@@ -21,7 +21,3 @@ export class AuthError extends Error {
     this.code = code;
   }
 }
-
-export const authErrorMessage = (code: AuthErrorCode): string => messages[code];
-
-export const isAuthError = (error: unknown): error is AuthError => error instanceof AuthError;

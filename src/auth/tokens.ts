@@ -5,10 +5,11 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { DEFAULT_VERIFIED_TOKENS } from '../config.ts';
 import { AuthError } from './errors.ts';
 import type { SigningKey } from './keys.ts';
 
-export { AuthError, authErrorMessage, isAuthError, type AuthErrorCode } from './errors.ts';
+export { AuthError, type AuthErrorCode } from './errors.ts';
 
 /** Header `typ` of access tokens; other token kinds must use another. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -30,14 +31,13 @@ export interface TokenServiceOptions {
   accessTtlS: number;
   /**
    * Tokens remembered as verified (see verifyAccessToken); 0 turns the memory
-   * off. Default DEFAULT_VERIFIED_TOKENS.
+   * off. Default PARLEY_VERIFIED_TOKENS's.
    */
   verifiedTokens?: number;
   /** Epoch milliseconds; tests inject one. */
   clock?: () => number;
 }
 
-export const DEFAULT_VERIFIED_TOKENS = 10_000;
 
 export interface IssuedAccessToken {
   token: string;

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import type { Attachment, Role } from '../domain/room.ts';
-import { confirmedUpload } from '../infra/uploads.ts';
+import { confirmedUpload } from '../uploads/uploads.ts';
 import { newId } from '../ids.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
 import { areFriends, blockedBetween } from '../queries/social-queries.ts';

@@ -54,7 +54,7 @@ export interface Processor {
 }
 
 /** Raised when this writer's appends landed where it did not expect: its view is stale. */
-export class StaleWriter extends Error {
+class StaleWriter extends Error {
   constructor(partition: number) {
     super(`partition ${partition}: events landed at unexpected offsets; another writer owns it`);
     this.name = 'StaleWriter';

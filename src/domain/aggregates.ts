@@ -16,7 +16,6 @@ import { userAggregateId, userDecider, type UserCommand, type UserEvent } from '
 export type AnyCommand = UserCommand | ReservationCommand | RoomCommand | FriendshipCommand;
 export type AnyEvent = UserEvent | ReservationEvent | RoomEvent | FriendshipEvent;
 export type EventType = AnyEvent['type'];
-export type CommandType = AnyCommand['type'];
 
 /** A decider with its types erased, so the processor can hold any of them. */
 export interface AnyDecider {

@@ -4,7 +4,6 @@
 // and puts the user on `ctx.state.userId`. Verification itself lives in src/auth.
 
 import type { ParameterizedContext, Middleware } from 'koa';
-import type { RouterContext } from '@koa/router';
 import type { Logger } from 'pino';
 import { unauthorized } from './errors.ts';
 
@@ -22,11 +21,6 @@ export interface AppState {
 export interface AuthedState extends AppState {
   userId: string;
 }
-
-/** The context a route handler receives behind `requireUser` (with router params). */
-export type AuthedContext = RouterContext<AuthedState>;
-/** The context of a public route. */
-export type AppContext = RouterContext<AppState>;
 
 export type VerifyAccessToken = (token: string) => Promise<{ userId: string }>;
 

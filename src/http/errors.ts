@@ -5,6 +5,9 @@
 // error middleware and the WebSocket gateway both use it, so REST and WS agree on codes.
 
 import { z } from 'zod';
+import { AuthError, type AuthErrorCode } from '../auth/errors.ts';
+import { CommandTimeout } from '../commands/command-bus.ts';
+import { ReadModelLagging } from '../commands/execute.ts';
 import { Rejection, type RejectionCode } from '../domain/decider.ts';
 
 /** An error with a status and code that is safe to show to the client as-is. */
@@ -80,15 +83,13 @@ const isRejectionCode = (code: unknown): code is RejectionCode =>
   typeof code === 'string' && Object.hasOwn(rejectionStatus, code);
 
 // Auth errors: the auth module throws `AuthError` with one of these codes. The
-// messages are fixed here rather than taken from the error, so an unknown user
-// and a wrong password can never be told apart, and jose's wording never leaks.
+// messages are fixed here rather than taken from the error, so jose's wording
+// (and which check failed) never leaks.
 const authMessages = {
   invalid_token: 'the access token is invalid',
   token_expired: 'the access token has expired',
   invalid_refresh_token: 'the refresh token is invalid or has been used',
-  invalid_credentials: 'invalid login or password',
-} as const;
-type AuthCode = keyof typeof authMessages;
+} as const satisfies Record<AuthErrorCode, string>;
 
 /** Codes and default messages for statuses raised by Koa or the router (`ctx.throw`). */
 const statusCodes: Record<number, string> = {
@@ -138,13 +139,6 @@ export function validationError(error: z.core.$ZodError, what = 'input'): ApiErr
   return new ApiError(400, 'validation_failed', `invalid ${what}`, validationDetails(error), { cause: error });
 }
 
-const isZodError = (err: unknown): err is z.core.$ZodError =>
-  err instanceof z.core.$ZodError ||
-  (err instanceof Error && err.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues));
-
-function isAuthError(err: unknown): err is Error & { code: unknown } {
-  return err instanceof Error && err.name === 'AuthError' && 'code' in err;
-}
 
 /** A Koa / http-errors error (`ctx.throw(400)`): has `status` and says whether it may be shown. */
 function isExposedHttpError(err: unknown): err is Error & { status: number } {
@@ -177,27 +171,21 @@ function isUnavailableDependency(err: unknown): boolean {
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof Rejection || (err instanceof Error && err.name === 'Rejection')) {
-    const { code, details } = err as Rejection;
-    if (isRejectionCode(code)) return new ApiError(rejectionStatus[code], code, err.message, details, { cause: err });
+  if (err instanceof Rejection && isRejectionCode(err.code)) {
+    return new ApiError(rejectionStatus[err.code], err.code, err.message, err.details, { cause: err });
   }
-  if (isZodError(err)) return validationError(err);
-  if (isAuthError(err)) {
-    const code = err.code;
-    const known = typeof code === 'string' && Object.hasOwn(authMessages, code);
-    const tokenProblem = code === 'invalid_token' || code === 'token_expired';
-    return new ApiError(
-      401,
-      known ? code : 'unauthorized',
-      known ? authMessages[code as AuthCode] : 'authentication failed',
-      undefined,
+  if (err instanceof z.core.$ZodError) return validationError(err);
+  if (err instanceof AuthError) {
+    const tokenProblem = err.code === 'invalid_token' || err.code === 'token_expired';
+    return new ApiError(401, err.code, authMessages[err.code], undefined, {
       // RFC 6750 §3: a 401 names the scheme, and says when the token itself is the problem.
-      { headers: { 'WWW-Authenticate': tokenProblem ? 'Bearer error="invalid_token"' : 'Bearer' }, cause: err },
-    );
+      headers: { 'WWW-Authenticate': tokenProblem ? 'Bearer error="invalid_token"' : 'Bearer' },
+      cause: err,
+    });
   }
   // The command bus gave up waiting for an outcome (PARLEY_COMMAND_TIMEOUT_MS). The
   // command may still be applied; a retry with the same command id is safe, so 503.
-  if (err instanceof Error && err.name === 'CommandTimeout') {
+  if (err instanceof CommandTimeout) {
     return new ApiError(503, 'unavailable', 'the command was not confirmed in time; retry it', undefined, {
       headers: { 'Retry-After': '1' },
       cause: err,
@@ -205,7 +193,7 @@ export function toApiError(err: unknown): ApiError {
   }
   // The command took effect but the read model has not shown it in time (a
   // projector behind or its database away): the client may read again shortly.
-  if (err instanceof Error && err.name === 'ReadModelLagging') {
+  if (err instanceof ReadModelLagging) {
     return new ApiError(503, 'read_model_lagging', 'the change was accepted; it is not readable yet, retry the read', undefined, {
       headers: { 'Retry-After': '1' },
       cause: err,
@@ -231,8 +219,6 @@ export const internalError = (cause?: unknown): ApiError =>
 
 export const notFound = (message = 'not found', code = 'not_found'): ApiError => new ApiError(404, code, message);
 
-export const badRequest = (code: string, message: string, details?: unknown): ApiError =>
-  new ApiError(400, code, message, details);
 
 export const unauthorized = (message = 'authentication required'): ApiError =>
   new ApiError(401, 'unauthorized', message, undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
@@ -258,10 +244,4 @@ export const invalidJson = (message = 'request body is not valid JSON'): ApiErro
 export const tooManyRequests = (retryAfterSeconds: number, message = 'too many requests'): ApiError =>
   new ApiError(429, 'rate_limited', message, undefined, {
     headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-  });
-
-/** 503 for an outcome that did not arrive in time; the client may retry the same command. */
-export const serviceUnavailable = (message = 'service unavailable, retry later', retryAfterSeconds?: number): ApiError =>
-  new ApiError(503, 'unavailable', message, undefined, {
-    headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
   });

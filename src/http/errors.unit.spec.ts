@@ -2,7 +2,10 @@
 // answer 503 with Retry-After, never 500.
 
 import { describe, expect, it } from 'vitest';
+import { AuthError } from '../auth/errors.ts';
+import { CommandTimeout } from '../commands/command-bus.ts';
 import { ReadModelLagging } from '../commands/execute.ts';
+import { Rejection } from '../domain/decider.ts';
 import { toApiError } from './errors.ts';
 
 describe('toApiError for outages', () => {
@@ -25,4 +28,31 @@ describe('toApiError for outages', () => {
     expect(error.status).toBe(500);
     expect(error.message).toBe('internal error');
   });
+});
+
+describe('toApiError matches errors by class, not by name', () => {
+  it('a command whose outcome did not arrive → 503 unavailable with Retry-After (a retry is safe)', () => {
+    const error = toApiError(new CommandTimeout('c-1'));
+    expect(error).toMatchObject({ status: 503, code: 'unavailable' });
+    expect(error.headers['Retry-After']).toBe('1');
+  });
+
+  it('an AuthError → 401 with its code, a fixed message and the Bearer challenge', () => {
+    const error = toApiError(new AuthError('token_expired', 'jwt expired at 12:00 (jose says so)'));
+    expect(error).toMatchObject({ status: 401, code: 'token_expired', message: 'the access token has expired' });
+    expect(error.headers['WWW-Authenticate']).toBe('Bearer error="invalid_token"');
+  });
+
+  it('a domain rejection → its mapped status, code and details', () => {
+    const error = toApiError(new Rejection('user_not_found', 'unknown user', { user_ids: ['u-1'] }));
+    expect(error).toMatchObject({ status: 404, code: 'user_not_found', details: { user_ids: ['u-1'] } });
+  });
+
+  it.each(['CommandTimeout', 'ReadModelLagging', 'AuthError', 'Rejection'])(
+    'an unrelated error that merely calls itself %s is a 500, not a client error',
+    (name) => {
+      const impostor = Object.assign(new Error('something broke'), { name, code: 'invalid_token' });
+      expect(toApiError(impostor)).toMatchObject({ status: 500, code: 'internal' });
+    },
+  );
 });

@@ -164,5 +164,3 @@ export async function replay(
   await consumer.stop();
   return written;
 }
-
-export const replayableTopics = Object.values(topics);

@@ -13,14 +13,12 @@
 // variable, wait_timeout works on both.)
 
 import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
+import { DEFAULT_STALLED_TRANSACTION_S } from '../config.ts';
 import { engineOf } from './dialect.ts';
-
-/** Seconds a client may stay silent inside a transaction before the server drops it. */
-export const defaultStalledTransactionS = 10;
 
 export interface TransactionOptions {
   isolation?: IsolationLevel;
-  /** See defaultStalledTransactionS; MySQL only (SQLite's locks die with the process that holds them). */
+  /** Seconds a client may stay silent inside the transaction before the server drops it (PARLEY_MYSQL_STALLED_TRANSACTION_S); MySQL only (SQLite's locks die with the process that holds them). */
   stalledAfterS?: number;
 }
 
@@ -30,7 +28,7 @@ export async function inTransaction<DB, T>(
   options: TransactionOptions = {},
 ): Promise<T> {
   if (engineOf(db) === 'sqlite') return db.transaction().execute(work);
-  const stalledAfterS = options.stalledAfterS ?? defaultStalledTransactionS;
+  const stalledAfterS = options.stalledAfterS ?? DEFAULT_STALLED_TRANSACTION_S;
   return db.connection().execute(async (connection) => {
     await sql`set session wait_timeout = ${sql.lit(stalledAfterS)}`.execute(connection);
     const builder = connection.transaction();

@@ -2,7 +2,7 @@
 // config's allow-lists and notification window accept only what is safe.
 
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from './config.ts';
 import { MEDIA_TYPES, mediaTypeNames, mediaTypeOfExt, type MediaTypeName } from './media-types.ts';
 
 const bytes = (...parts: (string | number[])[]) =>

@@ -5,7 +5,7 @@
 
 import Router from '@koa/router';
 import type { Config } from '../config.ts';
-import type { AppState } from './auth-middleware.ts';
+import type { AppState } from '../http/auth-middleware.ts';
 import {
   buildOpenApiDocument,
   type FrameDoc,

@@ -16,9 +16,10 @@ import { startTestServer, type TestServer } from '../http/testing/harness.ts';
 import type { Database } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import { testEngines } from '../store/testing/engines.ts';
+import { localStorageRoutes } from './local-storage-routes.ts';
 import { createLocalStorage, type LocalStorage } from './local-storage.ts';
-import { createMemoryRateLimiter } from './rate-limiter.ts';
-import { uploadRoutes } from './upload-routes.ts';
+import { createMemoryRateLimiter } from '../infra/rate-limiter.ts';
+import { uploadRoutes } from './routes.ts';
 import { confirmedUpload } from './uploads.ts';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -66,6 +67,7 @@ for (const engine of await testEngines('uploads')) {
           config,
           db,
           storage,
+          storageRoutes: (receive) => localStorageRoutes(storage, receive),
           limiter: createMemoryRateLimiter(now),
           // The token is the user id: authentication is not under test here.
           requireUser: requireUser(async (token) => ({ userId: token })),

@@ -20,11 +20,11 @@ import { clientFrameSchemas } from '../gateway/frames.ts';
 import { queryRoutes, queryInputs } from '../queries/http-routes.ts';
 import { requestView } from '../queries/social-queries.ts';
 import { messageView, userView } from '../queries/wire.ts';
-import { createHttpApp } from './app.ts';
+import { createHttpApp } from '../http/app.ts';
 import { DOCS_CSP, docsRoutes } from './docs-routes.ts';
-import { errorBody, validationError } from './errors.ts';
+import { errorBody, validationError } from '../http/errors.ts';
 import { buildOpenApiDocument, toOpenApiPath, type HttpMethod, type JsonSchema, type OpenApiDocument } from './openapi.ts';
-import { startTestServer, type TestServer } from './testing/harness.ts';
+import { startTestServer, type TestServer } from '../http/testing/harness.ts';
 
 const config = loadConfig({});
 const doc = buildOpenApiDocument(config);

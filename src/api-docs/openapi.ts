@@ -20,9 +20,9 @@ import { queryInputs } from '../queries/http-routes.ts';
 import type { RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
 import type { FriendRequestView } from '../queries/social-queries.ts';
 import type { MessageView, UserView } from '../queries/wire.ts';
-import { MAX_TOKEN_CHARS } from './auth-middleware.ts';
-import { DEFAULT_MAX_DEPTH } from './body.ts';
-import { MAX_VALIDATION_DETAILS, rejectionStatus } from './errors.ts';
+import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
+import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
+import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';

@@ -22,8 +22,8 @@ import { uuid } from '../commands/inputs.ts';
 import { parseBody, parseParams, strictObject } from '../http/validate.ts';
 import { isMember } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
-import type { MediaTypeName } from './media-types.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { MediaTypeName } from '../media-types.ts';
+import type { RateLimiter } from '../infra/rate-limiter.ts';
 import { NotificationRejected, requestOrigin, uploadPurposes, type FileStorage, type NotificationReceiver } from './storage.ts';
 import { findUpload, notificationReceiver, recordSignedUpload, uploadView } from './uploads.ts';
 
@@ -44,6 +44,12 @@ export interface UploadRoutesOptions {
   storage: FileStorage;
   limiter: RateLimiter;
   requireUser: Middleware<AppState>;
+  /**
+   * Endpoints the storage adapter serves itself (the local store: its upload
+   * target and the files, local-storage-routes.ts). Mounted beside these; a
+   * finished upload goes to `receive`, the same flow as the notification webhook.
+   */
+  storageRoutes?: (receive: NotificationReceiver) => Router<AppState>;
   /** Epoch ms; tests move it. */
   now?: () => number;
 }
@@ -117,7 +123,7 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
     ctx.body = uploadView(row);
   });
 
-  const adapterRoutes = storage.routes?.(receive);
+  const adapterRoutes = options.storageRoutes?.(receive);
   return adapterRoutes === undefined ? [router] : [router, adapterRoutes];
 }
 

@@ -22,7 +22,7 @@
 import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { v2 as cloudinary } from 'cloudinary';
-import { MEDIA_TYPES } from './media-types.ts';
+import { MEDIA_TYPES } from '../media-types.ts';
 import {
   publicIdOf,
   verifySignedNotification,

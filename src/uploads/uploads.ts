@@ -15,7 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, UploadsTable } from '../store/schema.ts';
-import { MEDIA_TYPES, isMediaTypeName } from './media-types.ts';
+import { MEDIA_TYPES, isMediaTypeName } from '../media-types.ts';
 import { parsePublicId, type FileStorage, type NotificationOutcome, type StorageNotification } from './storage.ts';
 
 export type UploadRow = UploadsTable;

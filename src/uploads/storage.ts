@@ -4,18 +4,16 @@
 // then tells us through a signed notification that the file is there. Both
 // adapters share that flow and the notification body's shape (Cloudinary's
 // field names), so the code that turns a notification into a ready upload is
-// written once (upload-routes.ts).
+// written once (uploads.ts).
 //
 // Every stored file gets the public id `parley/<user_id>/<purpose>/<upload_id>`:
 // the folder comes from the authenticated user, never from the client (J4).
 
 import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Router } from '@koa/router';
 import type { Logger } from 'pino';
-import type { AppState } from '../http/auth-middleware.ts';
 import { z } from 'zod';
-import type { MediaTypeName } from './media-types.ts';
+import type { MediaTypeName } from '../media-types.ts';
 
 export const uploadPurposes = ['avatar', 'attachment'] as const;
 export type UploadPurpose = (typeof uploadPurposes)[number];
@@ -91,12 +89,6 @@ export interface FileStorage {
   verifyNotification(rawBody: Buffer | undefined, headers: IncomingHttpHeaders, now: number): StorageNotification;
   /** The URL a stored file is delivered from. */
   publicUrl(asset: StoredAsset, origin: string): string;
-  /**
-   * Endpoints the adapter serves itself (the local adapter: its upload target
-   * and the stored files). Mounted before the JSON body parser; a finished
-   * upload goes to `receive`, the same path as the notification webhook.
-   */
-  routes?(receive: NotificationReceiver): Router<AppState>;
 }
 
 /** A notification that must not be trusted: 401. The reason is for the log, not the client. */
