@@ -71,14 +71,14 @@ const logQuery = (event: LogEvent) => {
 function withStats(store: Store, dialect: () => Dialect): Store {
   if (!process.env.STATS) return store;
   const db = new Kysely<Database>({ dialect: dialect(), log: logQuery });
-  return { db, engine: store.engine, close: async () => (await store.close(), await db.destroy()) };
+  return { db, close: async () => (await store.close(), await db.destroy()) };
 }
 
 async function measure(label: string, store: Store): Promise<void> {
   stats.clear();
   await migrateToLatest(store.db);
   const cpu = process.cpuUsage();
-  const result = await rebuild({ log, db: store.db, engine: store.engine, codec, logger, model: chatModel, batchSize, handoverMs: 0 });
+  const result = await rebuild({ log, db: store.db, codec, logger, model: chatModel, batchSize, handoverMs: 0 });
   const used = process.cpuUsage(cpu);
   const seconds = result.ms / 1000;
   console.log(

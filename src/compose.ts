@@ -258,7 +258,6 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
       logger: ctx.logger,
       progress: ctx.progress,
       maxBatchSize: config.PARLEY_PROJECTION_BATCH,
-      engine: store.engine,
       stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
     });
     stops.push(() => consumer.stop());
@@ -391,7 +390,6 @@ async function restRouters(
       db: store.db,
       requireUser: services.authenticate,
       presence: createPresenceReader({ presence: ephemeral.presence, db: store.db }),
-      engine: store.engine,
     }),
     commandRoutes({
       config,

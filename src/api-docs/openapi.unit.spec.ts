@@ -195,7 +195,7 @@ describe('routes and document agree', () => {
     const logger = pino({ level: 'silent' });
     const routers = [
       authRoutes({ config: cfg, db: stub, executor: stub, tokens: stub, refreshTokens: stub, signingKey: stub, limiter: stub, logger }),
-      queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub, engine: 'sqlite' }),
+      queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
       docsRoutes({ config: cfg }),
     ];

@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import type { EventCodec } from '../log/codec.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
-import { storedOffset } from '../projections/runner.ts';
+import { storedOffset } from '../projections/offsets.ts';
 import { dropOldVersions, rebuild } from '../projections/rebuild.ts';
 import { versionedModels } from '../projections/versioned-models.ts';
 import { existingVersions, readVersionState, versionedProjectionName, type VersionedModel } from '../projections/versions.ts';
@@ -149,7 +149,6 @@ export async function runRebuild(args: RebuildArgs, deps: RebuildCommandDeps): P
     const result = await rebuild({
       log: deps.log,
       db: store.db,
-      engine: store.engine,
       codec: deps.codec,
       logger: deps.logger,
       model,

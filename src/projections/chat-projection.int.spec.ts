@@ -16,7 +16,7 @@ import { openSqliteLog } from '../log/sqlite-log.ts';
 import { topicSpecs } from '../log/topics.ts';
 import { schemasDir } from '../compose.ts';
 import type { Store } from '../store/store.ts';
-import { testEngines } from '../store/testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { chatModel } from './chat-schema.ts';
 import { chatProjection } from './chat-projection.ts';
 import { modelChecksum } from './model-checksum.ts';
@@ -53,7 +53,7 @@ for (const engine of await testEngines('chat_projection')) {
         await log.ensureTopics(topicSpecs({ partitions: 3, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
         await appendEvents(log, codec, chatEvents({ seed, users, rooms, events: 1_500, mix: 'churn' }));
         const run = (model: VersionedModel, batchSize: number) =>
-          rebuild({ log, db: store!.db, engine: store!.engine, codec, logger, model, batchSize, handoverMs: 0, checkEveryMs: 10 });
+          rebuild({ log, db: store!.db, codec, logger, model, batchSize, handoverMs: 0, checkEveryMs: 10 });
         const reference = await run(oneByOne, 50);
         const expected = await modelChecksum(store.db, chatModel, reference.version);
         expect(expected.tables.messages!.rows).toBeGreaterThan(500);

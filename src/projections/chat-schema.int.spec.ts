@@ -8,7 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { Store } from '../store/store.ts';
-import { testEngines } from '../store/testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { chatModel, chatTables, createChatTables, finishChatTables } from './chat-schema.ts';
 import { existingVersions, versionedName } from './versions.ts';
 

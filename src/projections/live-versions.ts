@@ -129,7 +129,6 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
   return {
     db,
     raw,
-    engine: store.engine,
     activeVersion: versionOf,
     refresh,
     followProgress(progress) {

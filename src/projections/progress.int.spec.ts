@@ -7,7 +7,7 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { topics } from '../log/topics.ts';
 import type { Store } from '../store/store.ts';
-import { testEngines } from '../store/testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { createProjectionProgress } from './progress.ts';
 
 const partitions = 12;

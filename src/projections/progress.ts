@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Position } from '../log/port.ts';
 import type { Database } from '../store/schema.ts';
-import { storedOffsets } from './runner.ts';
+import { storedOffsets } from './offsets.ts';
 
 export interface ProjectionProgress {
   /** Called by a local runner after a batch is committed. */

@@ -21,7 +21,7 @@ import { listMyRooms } from '../queries/rooms-queries.ts';
 import { fullTextQuery, searchMessageIds, updateRows } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
-import { testEngines } from '../store/testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { chatModel } from './chat-schema.ts';
 import { chatProjection } from './chat-projection.ts';
 import { followProjectionVersions } from './live-versions.ts';
@@ -77,7 +77,6 @@ for (const engine of await testEngines('rebuild')) {
     const base = (): Omit<RebuildOptions, 'model'> => ({
       log,
       db: store.db,
-      engine: store.engine,
       codec,
       logger,
       handoverMs: 0,
@@ -98,7 +97,6 @@ for (const engine of await testEngines('rebuild')) {
         logger,
         progress: createProjectionProgress(store.db),
         maxBatchSize: 100,
-        engine: store.engine,
       });
       await caughtUp(store.db, 'chat', total);
       liveChecksum = (await modelChecksum(store.db, chatModel, 1)).total;
@@ -130,18 +128,18 @@ for (const engine of await testEngines('rebuild')) {
 
     test('queries keep answering, with the same answers, during the rebuild and after the swap', async () => {
       const follower = await followProjectionVersions(
-        { db: store.db, engine: store.engine, close: async () => undefined },
+        { db: store.db, close: async () => undefined },
         { logger, models: [chatModel], pollMs: 25 },
       );
       try {
         const before = follower.activeVersion('chat');
         const member = await follower.db.selectFrom('room_members').select(['room_id', 'user_id']).orderBy('room_id').executeTakeFirstOrThrow();
         const ask = async () => {
-          const text = fullTextQuery(store.engine, 'hello');
+          const text = fullTextQuery(follower.db, 'hello');
           return {
             history: await readHistory(follower.db, member.room_id, { limit: 50 }),
             rooms: await listMyRooms(follower.db, member.user_id),
-            search: await searchMessageIds(follower.db, store.engine, text!, [member.room_id], 20),
+            search: await searchMessageIds(follower.db, text!, [member.room_id], 20),
           };
         };
         const expected = await ask();
@@ -206,7 +204,7 @@ for (const engine of await testEngines('rebuild')) {
 
     test('a running projector follows the swap: later events land in the new version and read-your-writes waits on it', async () => {
       const follower = await followProjectionVersions(
-        { db: store.db, engine: store.engine, close: async () => undefined },
+        { db: store.db, close: async () => undefined },
         { logger, models: [chatModel], pollMs: 25, handoverMs: 100 },
       );
       const progress = follower.followProgress(createProjectionProgress(store.db));
@@ -217,7 +215,6 @@ for (const engine of await testEngines('rebuild')) {
         logger,
         progress,
         maxBatchSize: 100,
-        engine: store.engine,
       });
       try {
         const result = await rebuild({ ...base(), model: chatModel, batchSize: 1_000 });
@@ -295,7 +292,6 @@ for (const engine of await testEngines('rebuild')) {
         logger,
         progress: createProjectionProgress(store.db),
         maxBatchSize: 200,
-        engine: store.engine,
       });
       await caughtUp(store.db, 'chat', total);
       await live.stop();
@@ -328,7 +324,7 @@ for (const engine of await testEngines('rebuild')) {
         },
       };
 
-      const result = await rebuild({ log, db: store.db, engine: store.engine, codec: codec3, logger, model: languageModel, handoverMs: 0 });
+      const result = await rebuild({ log, db: store.db, codec: codec3, logger, model: languageModel, handoverMs: 0 });
       expect(result).toMatchObject({ version: 2, swapped: true, events: total });
 
       // Nothing lost: every row of every table as the live model has it, the new column aside…

@@ -13,15 +13,16 @@
 //   swap:   active 3, building –   (v2 kept until --drop-old)
 
 import { setTimeout as delay } from 'node:timers/promises';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventCodec } from '../log/codec.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { Database } from '../store/schema.ts';
-import type { Engine } from '../store/store.ts';
+import { prepareBulkLoad } from '../store/dialect.ts';
 import type { ProjectionProgress } from './progress.ts';
-import { runProjection, storedOffset } from './runner.ts';
+import { deleteOffsets, storedOffset } from './offsets.ts';
+import { runProjection } from './runner.ts';
 import {
   ensureVersionRow,
   existingVersions,
@@ -36,7 +37,6 @@ export interface RebuildOptions {
   log: Log;
   /** The read-model database as opened (no versioning plugin). */
   db: Kysely<Database>;
-  engine: Engine;
   codec: EventCodec;
   logger: Logger;
   model: VersionedModel;
@@ -83,8 +83,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const { log, db, model, logger, signal } = options;
   const started = Date.now();
   const name = model.projection.name;
-  // A bigger page cache (128 MB) for this connection: the build writes every table at once.
-  if (options.engine === 'sqlite') await sql`pragma cache_size = -131072`.execute(db);
+  await prepareBulkLoad(db);
   await ensureVersionRow(db, name);
   const before = await readVersionState(db, name);
   const { version, resumed } = await prepareBuild(db, model, before, options.restart ?? false);
@@ -112,7 +111,6 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       logger,
       progress,
       maxBatchSize: options.batchSize ?? 5_000,
-      engine: options.engine,
     },
   );
   let ms = 0;
@@ -238,10 +236,6 @@ export async function dropOldVersions(db: Kysely<Database>, model: VersionedMode
     dropped.push(version);
   }
   return dropped;
-}
-
-async function deleteOffsets(db: Kysely<Database>, projection: string): Promise<void> {
-  await db.deleteFrom('projection_offsets').where('projection', '=', projection).execute();
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);

@@ -15,12 +15,13 @@ import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
 import { schemasDir } from '../compose.ts';
 import type { Store } from '../store/store.ts';
-import { testEngines } from '../store/testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { chatModel } from './chat-schema.ts';
 import { chatProjection } from './chat-projection.ts';
 import { modelChecksum } from './model-checksum.ts';
 import { createProjectionProgress } from './progress.ts';
-import { runProjection, storedOffset } from './runner.ts';
+import { storedOffset } from './offsets.ts';
+import { runProjection } from './runner.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
 
 const logger = pino({ level: 'silent' });
@@ -37,7 +38,7 @@ const forgetful = (log: Log): Log => ({
 async function runToEnd(log: Log, store: Store): Promise<void> {
   const progress = createProjectionProgress(store.db);
   const consumer: Consumer = await runProjection(chatProjection, {
-    log, db: store.db, codec, logger, progress, maxBatchSize: 97, engine: store.engine,
+    log, db: store.db, codec, logger, progress, maxBatchSize: 97,
   });
   try {
     for (let partition = 0; partition < partitions; partition++) {

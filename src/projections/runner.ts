@@ -11,8 +11,8 @@ import type { DomainEvent } from '../domain/decider.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { Database } from '../store/schema.ts';
-import type { Engine } from '../store/store.ts';
 import { inTransaction } from '../store/transaction.ts';
+import { ensureOffsetRows, lockOffset, saveOffset, storedOffset } from './offsets.ts';
 import type { ProjectionProgress } from './progress.ts';
 
 export interface Projection {
@@ -42,7 +42,6 @@ export interface RunnerOptions {
   logger: Logger;
   progress: ProjectionProgress;
   maxBatchSize: number;
-  engine: Engine;
   /**
    * MySQL: seconds an instance may stay silent inside a batch's transaction
    * before the server drops it, so a frozen projector cannot hold the
@@ -52,7 +51,7 @@ export interface RunnerOptions {
 }
 
 export async function runProjection(projection: Projection, options: RunnerOptions): Promise<Consumer> {
-  const { log, db, codec, progress, engine } = options;
+  const { log, db, codec, progress } = options;
   const topic = projection.topic ?? topics.events;
   await ensureOffsetRows(db, projection.name, topic, log.partitionCount(topic));
   return log.consume({
@@ -66,7 +65,7 @@ export async function runProjection(projection: Projection, options: RunnerOptio
       // locks their concurrent batches (multi-row writes) cannot deadlock.
       // (SQLite has one isolation level, serializable.)
       const reached = await inTransaction(db, async (trx) => {
-        const next = await lockOffset(trx, engine, projection.name, topic, partition);
+        const next = await lockOffset(trx, projection.name, topic, partition);
         const fresh = records.filter((record) => record.offset >= next);
         if (fresh.length === 0) return next;
         const events: AppliedEvent[] = [];
@@ -83,101 +82,4 @@ export async function runProjection(projection: Projection, options: RunnerOptio
       progress.reached(projection.name, partition, reached);
     },
   });
-}
-
-export async function storedOffset(
-  db: Kysely<Database>,
-  projection: string,
-  partition: number,
-  topic: string = topics.events,
-): Promise<number | null> {
-  const row = await db
-    .selectFrom('projection_offsets')
-    .select('next_offset')
-    .where('projection', '=', projection)
-    .where('topic', '=', topic)
-    .where('partition', '=', partition)
-    .executeTakeFirst();
-  return row === undefined ? null : Number(row.next_offset);
-}
-
-/** Every partition's stored offset of a projection, in one query. */
-export async function storedOffsets(
-  db: Kysely<Database>,
-  projection: string,
-  topic: string = topics.events,
-): Promise<Map<number, number>> {
-  const rows = await db
-    .selectFrom('projection_offsets')
-    .select(['partition', 'next_offset'])
-    .where('projection', '=', projection)
-    .where('topic', '=', topic)
-    .execute();
-  return new Map(rows.map((row) => [Number(row.partition), Number(row.next_offset)]));
-}
-
-/** One row per partition from the start, so every batch only ever updates (and locks) it. */
-async function ensureOffsetRows(db: Kysely<Database>, projection: string, topic: string, partitions: number): Promise<void> {
-  for (let partition = 0; partition < partitions; partition++) {
-    // `ignore` is INSERT IGNORE on MySQL and INSERT OR IGNORE on SQLite.
-    await db
-      .insertInto('projection_offsets')
-      .ignore()
-      .values({ projection, topic, partition, next_offset: 0 })
-      .execute();
-  }
-}
-
-/**
- * Reads the partition's offset inside the batch's transaction, locking the row
- * so two consumers of one partition (a rebalance straggler, or a rebuild and a
- * server handing over) serialise. MySQL: SELECT … FOR UPDATE. SQLite has one
- * writer, but its transactions begin deferred: one that read first and then
- * writes fails with SQLITE_BUSY when another process (`parley rebuild` beside
- * a server) committed in between. Writing first takes the write lock at once,
- * and waits for it (busy_timeout) instead.
- */
-async function lockOffset(
-  trx: Transaction<Database>,
-  engine: Engine,
-  projection: string,
-  topic: string,
-  partition: number,
-): Promise<number> {
-  if (engine === 'sqlite') {
-    const row = await trx
-      .updateTable('projection_offsets')
-      .set((eb) => ({ next_offset: eb.ref('next_offset') }))
-      .where('projection', '=', projection)
-      .where('topic', '=', topic)
-      .where('partition', '=', partition)
-      .returning('next_offset')
-      .executeTakeFirstOrThrow();
-    return Number(row.next_offset);
-  }
-  const row = await trx
-    .selectFrom('projection_offsets')
-    .select('next_offset')
-    .where('projection', '=', projection)
-    .where('topic', '=', topic)
-    .where('partition', '=', partition)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  return Number(row.next_offset);
-}
-
-async function saveOffset(
-  trx: Transaction<Database>,
-  projection: string,
-  topic: string,
-  partition: number,
-  nextOffset: number,
-): Promise<void> {
-  await trx
-    .updateTable('projection_offsets')
-    .set({ next_offset: nextOffset })
-    .where('projection', '=', projection)
-    .where('topic', '=', topic)
-    .where('partition', '=', partition)
-    .execute();
 }

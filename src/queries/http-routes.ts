@@ -10,7 +10,6 @@ import { Rejection } from '../domain/decider.ts';
 import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
 import { searchMessageIds, fullTextQuery, escapeLike } from '../store/dialect.ts';
-import type { Engine } from '../store/store.ts';
 import type { PresenceReader } from './presence.ts';
 import { findMessagesByIds, readHistory } from './messages-queries.ts';
 import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
@@ -45,9 +44,8 @@ export function queryRoutes(options: {
   db: Kysely<Database>;
   requireUser: Middleware;
   presence: PresenceReader;
-  engine: Engine;
 }): Router {
-  const { db, config, presence, engine } = options;
+  const { db, config, presence } = options;
   const router = new Router({ prefix: '/api/v1' });
   router.use(options.requireUser);
   const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, messageSearchQuery } = queryInputs(config);
@@ -61,7 +59,7 @@ export function queryRoutes(options: {
   router.get('/users', async (ctx) => {
     const { q, limit } = parseQuery(ctx, userSearchQuery);
     const hidden = await blockPeersOf(db, ctx.state.userId);
-    const users = await searchUsers(db, engine, escapeLike(q.normalize('NFKC').toLowerCase()), limit + hidden.size);
+    const users = await searchUsers(db, escapeLike(q.normalize('NFKC').toLowerCase()), limit + hidden.size);
     ctx.body = { users: users.filter((user) => !hidden.has(user.id)).slice(0, limit) };
   });
 
@@ -91,8 +89,8 @@ export function queryRoutes(options: {
     const mine = await roomIdsOf(db, ctx.state.userId);
     // Only rooms the caller is in are searched: others' rooms stay invisible.
     const rooms = query.room_id === undefined ? mine : mine.filter((roomId) => roomId === query.room_id);
-    const text = fullTextQuery(engine, query.q);
-    const ids = text === null ? [] : await searchMessageIds(db, engine, text, rooms, query.limit);
+    const text = fullTextQuery(db, query.q);
+    const ids = text === null ? [] : await searchMessageIds(db, text, rooms, query.limit);
     ctx.body = { messages: await findMessagesByIds(db, ids) };
   });
 

@@ -1,8 +1,8 @@
 // Reads over the users read model.
 
 import { sql, type Kysely } from 'kysely';
+import { foldedColumn, likePrefix } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
-import type { Engine } from '../store/store.ts';
 import { userView, type UserView } from './wire.ts';
 
 export async function findUserById(db: Kysely<Database>, id: string): Promise<UserView | undefined> {
@@ -28,23 +28,14 @@ export async function existingUserIds(db: Kysely<Database>, ids: string[]): Prom
 
 /**
  * Users whose username or display name starts with `prefix` (already
- * LIKE-escaped and folded: NFKC, lower case). Display names are folded in SQL
- * the same way — SQLite's own lower() only knows ASCII, so it gets
- * parley_fold() (registered in store/sqlite-dialect.ts); MySQL's lower() under
- * utf8mb4_unicode_ci folds all of Unicode.
+ * LIKE-escaped and folded: NFKC, lower case); display names are folded in SQL
+ * the same way (store/dialect.ts).
  */
-export async function searchUsers(db: Kysely<Database>, engine: Engine, prefix: string, limit: number): Promise<UserView[]> {
-  const pattern = `${prefix}%`;
-  const foldedName = engine === 'mysql' ? sql`lower(display_name)` : sql`parley_fold(display_name)`;
+export async function searchUsers(db: Kysely<Database>, prefix: string, limit: number): Promise<UserView[]> {
   const rows = await db
     .selectFrom('users')
     .selectAll()
-    .where((eb) =>
-      eb.or([
-        eb(sql`username`, 'like', sql`${pattern} escape '\\'`),
-        eb(foldedName, 'like', sql`${pattern} escape '\\'`),
-      ]),
-    )
+    .where((eb) => eb.or([likePrefix(db, sql.ref('username'), prefix), likePrefix(db, foldedColumn(db, 'display_name'), prefix)]))
     .orderBy('username')
     .limit(limit)
     .execute();

@@ -1,7 +1,8 @@
 // The few places where SQLite and MySQL need different SQL, kept together so
-// the rest of the code never asks which database it talks to.
+// the rest of the code never asks which database it talks to: each function
+// here takes the Kysely instance and finds its engine itself.
 
-import { CompiledQuery, MysqlAdapter, sql, type Kysely } from 'kysely';
+import { CompiledQuery, MysqlAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Engine } from './store.ts';
 
 /** Which engine a Kysely instance talks to (migrations only receive the instance). */
@@ -9,22 +10,82 @@ export function engineOf(db: Kysely<any>): Engine {
   return db.getExecutor().adapter instanceof MysqlAdapter ? 'mysql' : 'sqlite';
 }
 
-/** Escapes LIKE wildcards so user input is matched literally (use with `escape '\\'`). */
+/**
+ * Reads `column` of the one row that `key` picks and locks the row until the
+ * transaction ends, so two writers of it serialise. MySQL: SELECT … FOR
+ * UPDATE. SQLite has one writer, but its transactions begin deferred: one that
+ * read first and then writes fails with SQLITE_BUSY when another process (a
+ * `parley rebuild` beside a server) committed in between. A no-op UPDATE …
+ * RETURNING takes the write lock at once, and waits for it (busy_timeout).
+ */
+export async function readLocked(db: Kysely<any>, table: string, column: string, key: Record<string, Cell>): Promise<Cell> {
+  const row: Record<string, Cell> =
+    engineOf(db) === 'sqlite'
+      ? await db
+          .updateTable(table)
+          .set((eb) => ({ [column]: eb.ref(column) }))
+          .where((eb) => eb.and(key))
+          .returning(column)
+          .executeTakeFirstOrThrow()
+      : await db
+          .selectFrom(table)
+          .select(column)
+          .where((eb) => eb.and(key))
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+  return row[column] ?? null;
+}
+
+/**
+ * Readies this connection for loading a whole read model (a rebuild). SQLite:
+ * a 128 MB page cache, since the build writes every table at once. MySQL:
+ * nothing (the server's buffer pool is the server's).
+ */
+export async function prepareBulkLoad(db: Kysely<any>): Promise<void> {
+  if (engineOf(db) === 'sqlite') await sql`pragma cache_size = -131072`.execute(db);
+}
+
+/** Escapes LIKE wildcards so user input is matched literally (see `likePrefix`). */
 export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * `column LIKE 'prefix%'` with backslash as the escape character, for a
+ * prefix already passed through `escapeLike`. The ESCAPE literal differs:
+ * MySQL reads a backslash in a string literal as an escape itself (the SQL
+ * text `'\\\\'` is one backslash there), SQLite does not (`'\\'`). Written
+ * SQLite's way, MySQL sees an unterminated string: user search answered 500
+ * on MariaDB.
+ */
+export function likePrefix(db: Kysely<any>, column: Expression<unknown>, escapedPrefix: string): RawBuilder<SqlBool> {
+  const pattern = `${escapedPrefix}%`;
+  return engineOf(db) === 'mysql'
+    ? sql<SqlBool>`${column} like ${pattern} escape '\\\\'`
+    : sql<SqlBool>`${column} like ${pattern} escape '\\'`;
+}
+
+/**
+ * A text column folded for case-insensitive matching the way user input is
+ * (NFKC, lower case): MySQL's lower() under utf8mb4_unicode_ci folds all of
+ * Unicode; SQLite's only knows ASCII, so it gets parley_fold()
+ * (registered in sqlite-dialect.ts).
+ */
+export function foldedColumn(db: Kysely<any>, column: string): RawBuilder<string> {
+  return engineOf(db) === 'mysql' ? sql<string>`lower(${sql.ref(column)})` : sql<string>`parley_fold(${sql.ref(column)})`;
+}
 
 /**
  * Turns free text into a full-text query that matches every word as a prefix,
  * with the engine's operators stripped so input cannot change the query's
  * meaning: FTS5 `"word"*`, MySQL boolean mode `+word*`.
  */
-export function fullTextQuery(engine: Engine, text: string): string | null {
+export function fullTextQuery(db: Kysely<any>, text: string): string | null {
   const words = text
     .normalize('NFKC')
     .split(/[^\p{L}\p{N}_]+/u)
     .filter((word) => word.length > 0)
     .slice(0, 10);
   if (words.length === 0) return null;
-  return engine === 'mysql' ? words.map((w) => `+${w}*`).join(' ') : words.map((w) => `"${w}"*`).join(' ');
+  return engineOf(db) === 'mysql' ? words.map((w) => `+${w}*`).join(' ') : words.map((w) => `"${w}"*`).join(' ');
 }
 
 /**
@@ -32,15 +93,9 @@ export function fullTextQuery(engine: Engine, text: string): string | null {
  * Tables are named through sql.table() so a versioned read model's plugin
  * (projections/versions.ts) points the query at the active version.
  */
-export async function searchMessageIds(
-  db: Kysely<any>,
-  engine: Engine,
-  query: string,
-  roomIds: string[],
-  limit: number,
-): Promise<string[]> {
+export async function searchMessageIds(db: Kysely<any>, query: string, roomIds: string[], limit: number): Promise<string[]> {
   if (roomIds.length === 0) return [];
-  if (engine === 'mysql') {
+  if (engineOf(db) === 'mysql') {
     const rows = await sql<{ id: string }>`
       select id from ${sql.table('messages')}
       where match(content) against (${query} in boolean mode)

@@ -1,6 +1,6 @@
 // Opens the read-model database: SQLite in the data dir by default, MySQL when
 // DATABASE_URL is set. Everything above this module sees a Kysely<Database>
-// and, where SQL differs, asks dialect.ts, never which engine it is.
+// and, where SQL differs, calls dialect.ts, never asks which engine it is.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,6 @@ export type Engine = 'sqlite' | 'mysql';
 
 export interface Store {
   db: Kysely<Database>;
-  engine: Engine;
   close(): Promise<void>;
 }
 
@@ -30,7 +29,7 @@ export function openStore(options: StoreOptions): Store {
   fs.mkdirSync(options.dataDir, { recursive: true });
   const { dialect } = openSqliteFile(path.join(options.dataDir, 'read-models.sqlite'));
   const db = new Kysely<Database>({ dialect });
-  return { db, engine: 'sqlite', close: () => db.destroy() };
+  return { db, close: () => db.destroy() };
 }
 
 function openMysql(url: string, connectionLimit: number): Store {
@@ -45,5 +44,5 @@ function openMysql(url: string, connectionLimit: number): Store {
     decimalNumbers: true,
   });
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-  return { db, engine: 'mysql', close: () => db.destroy() };
+  return { db, close: () => db.destroy() };
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { testEngines } from './testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { inTransaction } from './transaction.ts';
 import type { Store } from './store.ts';
 

@@ -15,7 +15,7 @@ import { requireUser } from '../http/auth-middleware.ts';
 import { startTestServer, type TestServer } from '../http/testing/harness.ts';
 import type { Database } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
-import { testEngines } from '../store/testing/engines.ts';
+import { testEngines } from '../../test/support/engines.ts';
 import { localStorageRoutes } from './local-storage-routes.ts';
 import { createLocalStorage, type LocalStorage } from './local-storage.ts';
 import { createMemoryRateLimiter } from '../infra/rate-limiter.ts';

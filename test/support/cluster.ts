@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 // The test's own kafkajs clients get Parley's kafkajs fixes too (no idle timer spin).
 import '../../src/log/kafka/kafkajs-patches.ts';
 import mysql from 'mysql2/promise';
-import { mysqlAvailable, testMysqlUrl } from '../../src/store/testing/engines.ts';
+import { mysqlAvailable, testMysqlUrl } from './engines.ts';
 
 export { mysqlAvailable, testMysqlUrl };
 import { infraAvailable, redisAvailable } from './infra.ts';

@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import mysql from 'mysql2/promise';
-import { infraAvailable } from '../../../test/support/infra.ts';
-import { migrateToLatest } from '../migrate.ts';
-import { openStore, type Engine, type Store } from '../store.ts';
+import { infraAvailable } from './infra.ts';
+import { migrateToLatest } from '../../src/store/migrate.ts';
+import { openStore, type Engine, type Store } from '../../src/store/store.ts';
 
 export const testMysqlUrl = process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
