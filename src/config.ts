@@ -91,12 +91,12 @@ const schema = z.object({
   PARLEY_COMMANDS_RETENTION_MS: int(24 * 3600 * 1000),
   /** Signals (typing, presence) are ephemeral. */
   PARLEY_SIGNALS_RETENTION_MS: int(3600 * 1000),
-  /** A command's outcome must arrive within this or the client gets 503 (it may retry). */
   /**
    * Messages a gateway keeps so a SEND_MESSAGE's ACK can be answered from the
    * event stream (each is needed for a few ms, until its ACK has gone).
    */
   PARLEY_GATEWAY_ACK_MESSAGES: int(2_000),
+  /** A command's outcome must arrive within this or the client gets 503 (it may retry). */
   PARLEY_COMMAND_TIMEOUT_MS: int(10_000),
   /** On SIGTERM, requests in flight get this long to finish before connections are cut. */
   PARLEY_SHUTDOWN_GRACE_MS: int(5_000),

@@ -6,19 +6,20 @@ import type { Kysely } from 'kysely';
 import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import type { Attachment, Role } from '../domain/room.ts';
-import { confirmedUpload } from '../uploads/uploads.ts';
 import { newId } from '../ids.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
-import { areFriends, blockedBetween } from '../queries/social-queries.ts';
 import { findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
-import { existingUserIds, findUserById } from '../queries/users-queries.ts';
+import { areFriends, blockedBetween } from '../queries/social-queries.ts';
+import { findUserById } from '../queries/users-queries.ts';
 import type { MessageView, UserView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
+import { confirmedUpload } from '../uploads/uploads.ts';
 import { commandMetadata } from './command-bus.ts';
-import type { Accepted, CommandExecutor } from './execute.ts';
 import { directRoomId } from './direct-rooms.ts';
+import type { Accepted, CommandExecutor } from './execute.ts';
 import type { SendMessageInput } from './inputs.ts';
 import { mentionedMembers } from './mentions.ts';
+import { requireUsers } from './preconditions.ts';
 
 export interface ChatService {
   createRoom(userId: string, input: { name: string; member_ids: string[] }): Promise<RoomDetail>;
@@ -48,12 +49,6 @@ export interface ChatService {
 export function createChatService(options: { executor: CommandExecutor; db: Kysely<Database> }): ChatService {
   const { executor, db } = options;
 
-  async function requireUsers(ids: string[]): Promise<void> {
-    const known = await existingUserIds(db, ids);
-    const unknown = ids.filter((id) => !known.has(id));
-    if (unknown.length > 0) throw new Rejection('user_not_found', 'unknown user', { user_ids: unknown });
-  }
-
   /**
    * Attachments must be uploads the sender made for this room and that the
    * storage confirmed; their type and size come from that record, not from the
@@ -73,10 +68,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     return confirmed;
   }
 
-  /** Runs a command of `userId` (the data is the command's; metadata is stamped here). */
-  function run(userId: string, command: Omit<AnyCommand, 'metadata'>) {
-    return executor.execute({ ...command, metadata: commandMetadata(userId) } as AnyCommand);
-  }
+  const run = (userId: string, command: Omit<AnyCommand, 'metadata'>) => executor.executeFor(userId, command);
 
   async function messageAsSeen(roomId: string, messageId: string): Promise<MessageView> {
     const message = await findMessage(db, roomId, messageId);
@@ -92,32 +84,20 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
 
   const service: ChatService = {
     async createRoom(userId, input) {
-      await requireUsers(input.member_ids);
+      await requireUsers(db, input.member_ids);
       const roomId = newId();
-      await executor.execute({
-        type: 'create_room',
-        data: { room_id: roomId, type: 'group', name: input.name, member_ids: input.member_ids },
-        metadata: commandMetadata(userId),
-      });
+      await run(userId, { type: 'create_room', data: { room_id: roomId, type: 'group', name: input.name, member_ids: input.member_ids } });
       return roomAsSeenBy(userId, roomId);
     },
 
     async addMember(userId, roomId, input) {
-      await requireUsers([input.user_id]);
-      await executor.execute({
-        type: 'add_member',
-        data: { room_id: roomId, user_id: input.user_id, role: input.role },
-        metadata: commandMetadata(userId),
-      });
+      await requireUsers(db, [input.user_id]);
+      await run(userId, { type: 'add_member', data: { room_id: roomId, user_id: input.user_id, role: input.role } });
       return roomAsSeenBy(userId, roomId);
     },
 
     async removeMember(userId, roomId, memberId) {
-      await executor.execute({
-        type: 'remove_member',
-        data: { room_id: roomId, user_id: memberId },
-        metadata: commandMetadata(userId),
-      });
+      await run(userId, { type: 'remove_member', data: { room_id: roomId, user_id: memberId } });
     },
 
     async postMessage(userId, roomId, input) {
@@ -185,7 +165,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
 
     async openDirectRoom(userId, otherId) {
       if (otherId === userId) throw new Rejection('self_request', 'a direct room needs another user');
-      await requireUsers([otherId]);
+      await requireUsers(db, [otherId]);
       if (await blockedBetween(db, userId, otherId)) throw new Rejection('blocked', 'you cannot message this user');
       if (!(await areFriends(db, userId, otherId))) throw new Rejection('not_friends', 'direct rooms are for friends');
       const roomId = directRoomId(userId, otherId);
@@ -194,11 +174,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     },
 
     async updateProfile(userId, input) {
-      await executor.execute({
-        type: 'update_profile',
-        data: { user_id: userId, ...input },
-        metadata: commandMetadata(userId),
-      });
+      await run(userId, { type: 'update_profile', data: { user_id: userId, ...input } });
       const user = await findUserById(db, userId);
       if (user === undefined) throw new Rejection('user_not_found', 'user not found');
       return user;

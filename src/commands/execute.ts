@@ -8,7 +8,7 @@ import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import type { Position } from '../log/port.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
-import type { CommandBus } from './command-bus.ts';
+import { commandMetadata, type CommandBus } from './command-bus.ts';
 
 export interface Accepted {
   commandId: string;
@@ -23,6 +23,8 @@ export interface CommandExecutor {
   readable(position: Position | null): Promise<void>;
   /** accept, then readable: resolves with the position of its effect once it is readable. */
   execute(command: AnyCommand, correlationId?: string): Promise<Position | null>;
+  /** execute for a client: `userId` gives the command, which gets its id and time here. */
+  executeFor(userId: string, command: Omit<AnyCommand, 'metadata'>): Promise<Position | null>;
 }
 
 /** The read model did not catch up in time: the command took effect, reads may lag. */
@@ -58,6 +60,9 @@ export function createCommandExecutor(options: {
       const { position } = await executor.accept(command, correlationId);
       await executor.readable(position);
       return position;
+    },
+    executeFor(userId, command) {
+      return executor.execute({ ...command, metadata: commandMetadata(userId) } as AnyCommand);
     },
   };
   return executor;

@@ -42,10 +42,13 @@ interface PartitionState {
   nextOffset: number;
 }
 
-/** The result of deciding one command, before its events are durable. */
+/** What became of one command of a batch, before its events are durable. */
 type Decision =
-  | { kind: 'answered'; outcome: Outcome }
-  | { kind: 'accepted'; commandId: string; events: number };
+  /** A retry of a command this partition accepted recently: answered as then, nothing appended. */
+  | { kind: 'repeat'; outcome: Outcome }
+  | { kind: 'rejected'; outcome: Outcome }
+  /** Its events, already evolved into the partition's state in memory, wait to be appended. */
+  | { kind: 'accepted'; command: AnyCommand; source: LogRecord; events: DomainEvent[] };
 
 export interface Processor {
   stop(): Promise<void>;
@@ -80,7 +83,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     }
     state.nextOffset = offset;
     logger.info(
-      { partition, aggregates: state.aggregates.size, events: end, ms: Date.now() - started },
+      { partition, aggregates: state.aggregates.size, endOffset: end, ms: Date.now() - started },
       'partition restored',
     );
     return state;
@@ -104,13 +107,17 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     if (state.recent.size > recentCommands) state.recent.delete(state.recent.keys().next().value!);
   }
 
-  /** Decides one command against the partition's state and evolves it in memory. */
-  function decide(state: PartitionState, partition: number, record: LogRecord, pending: AppendRecord[]): Decision {
+  /**
+   * Runs one command against the partition's state: a repeat is recognised,
+   * otherwise its aggregate's decider decides, and accepted events are evolved
+   * into the state in memory at once (the next command of the batch sees them).
+   */
+  function runCommand(state: PartitionState, record: LogRecord): Decision {
     const command = decodeCommand(record.value);
     const commandId = command.metadata.command_id;
     if (state.recent.has(commandId)) {
       const position = state.recent.get(commandId)!;
-      return { kind: 'answered', outcome: { command_id: commandId, status: 'accepted', events: 0, position } };
+      return { kind: 'repeat', outcome: { command_id: commandId, status: 'accepted', events: 0, position } };
     }
     const decider = deciderFor(record.key);
     const current = state.aggregates.get(record.key) ?? decider.initialState();
@@ -120,23 +127,18 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     } catch (error) {
       if (error instanceof Rejection) {
         return {
-          kind: 'answered',
+          kind: 'rejected',
           outcome: { command_id: commandId, status: 'rejected', code: error.code, message: error.message, details: error.details },
         };
       }
       logger.error({ err: error, commandId, type: command.type }, 'decider failed');
       return {
-        kind: 'answered',
+        kind: 'rejected',
         outcome: { command_id: commandId, status: 'rejected', code: 'internal', message: 'internal error' },
       };
     }
-    let next = current;
-    for (const event of events) {
-      pending.push(eventRecord(command, record, partition, event, state.nextOffset + pending.length));
-      next = decider.evolve(next, event);
-    }
-    state.aggregates.set(record.key, next);
-    return { kind: 'accepted', commandId, events: events.length };
+    state.aggregates.set(record.key, events.reduce((next, event) => decider.evolve(next, event), current));
+    return { kind: 'accepted', command, source: record, events };
   }
 
   function eventRecord(
@@ -172,25 +174,34 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     return positions;
   }
 
+  async function restoreOwned(partition: number): Promise<PartitionState> {
+    const state = await restore(partition);
+    owned.set(partition, state);
+    return state;
+  }
+
   const consumer: Consumer = await log.consume({
     topic: topics.commands,
     group: options.group ?? 'parley.processor',
     from: 'earliest',
     onAssigned: async (partitions) => {
       generation++;
-      for (const partition of partitions) owned.set(partition, await restore(partition));
+      for (const partition of partitions) await restoreOwned(partition);
     },
     onRevoked: async (partitions) => {
       for (const partition of partitions) owned.delete(partition);
     },
     eachBatch: async ({ partition, records }) => {
-      let state = owned.get(partition);
-      if (state === undefined) {
-        state = await restore(partition);
-        owned.set(partition, state);
-      }
+      // Restored again after a failed append forgot it (below).
+      const state = owned.get(partition) ?? (await restoreOwned(partition));
+      const decisions = records.map((record) => ({ record, decision: runCommand(state, record) }));
       const pending: AppendRecord[] = [];
-      const decisions = records.map((record) => ({ record, decision: decide(state, partition, record, pending) }));
+      for (const { decision } of decisions) {
+        if (decision.kind !== 'accepted') continue;
+        for (const event of decision.events) {
+          pending.push(eventRecord(decision.command, decision.source, partition, event, state.nextOffset + pending.length));
+        }
+      }
 
       let positions: Position[];
       try {
@@ -208,13 +219,15 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       let cursor = 0;
       for (const { record, decision } of decisions) {
         let outcome: Outcome;
-        if (decision.kind === 'answered') outcome = decision.outcome;
+        if (decision.kind !== 'accepted') outcome = decision.outcome;
         else {
-          cursor += decision.events;
-          const position = decision.events > 0 ? positions[cursor - 1]! : state.head;
-          if (decision.events > 0) state.head = position;
-          remember(state, decision.commandId, position);
-          outcome = { command_id: decision.commandId, status: 'accepted', events: decision.events, position };
+          const count = decision.events.length;
+          cursor += count;
+          const position = count > 0 ? positions[cursor - 1]! : state.head;
+          if (count > 0) state.head = position;
+          const commandId = decision.command.metadata.command_id;
+          remember(state, commandId, position);
+          outcome = { command_id: commandId, status: 'accepted', events: count, position };
         }
         const replyTo = record.headers[headers.replyTo];
         if (replyTo !== undefined) outcomes.push({ key: replyTo, value: encodeOutcome(outcome) });

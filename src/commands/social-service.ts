@@ -7,10 +7,9 @@ import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import { newId } from '../ids.ts';
 import { findRequest, type FriendRequestView } from '../queries/social-queries.ts';
-import { existingUserIds } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
-import { commandMetadata } from './command-bus.ts';
 import type { CommandExecutor } from './execute.ts';
+import { requireUsers } from './preconditions.ts';
 
 export interface SocialService {
   sendRequest(userId: string, toUserId: string): Promise<FriendRequestView>;
@@ -23,12 +22,7 @@ export interface SocialService {
 export function createSocialService(options: { executor: CommandExecutor; db: Kysely<Database> }): SocialService {
   const { executor, db } = options;
 
-  const run = (userId: string, command: Omit<AnyCommand, 'metadata'>) =>
-    executor.execute({ ...command, metadata: commandMetadata(userId) } as AnyCommand);
-
-  async function requireUser(userId: string) {
-    if (!(await existingUserIds(db, [userId])).has(userId)) throw new Rejection('user_not_found', 'user not found');
-  }
+  const run = (userId: string, command: Omit<AnyCommand, 'metadata'>) => executor.executeFor(userId, command);
 
   async function requestSeenBy(userId: string, requestId: string): Promise<FriendRequestView> {
     const request = await findRequest(db, requestId);
@@ -44,7 +38,7 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
   return {
     async sendRequest(userId, toUserId) {
       if (toUserId === userId) throw new Rejection('self_request', 'you cannot befriend yourself');
-      await requireUser(toUserId);
+      await requireUsers(db, [toUserId]);
       const requestId = newId();
       await run(userId, { type: 'send_friend_request', data: { user_id: toUserId, request_id: requestId } });
       return requestSeenBy(userId, requestId);
@@ -63,7 +57,7 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
 
     async block(userId, otherId) {
       if (otherId === userId) throw new Rejection('self_request', 'you cannot block yourself');
-      await requireUser(otherId);
+      await requireUsers(db, [otherId]);
       await run(userId, { type: 'block_user', data: { user_id: otherId } });
     },
 
