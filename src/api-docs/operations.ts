@@ -1,0 +1,440 @@
+// What the OpenAPI document says of each REST operation, one function per
+// area of the API. openapi.ts turns these into the document; its spec checks
+// that every registered route is described here and every operation exists.
+
+import type { z } from 'zod';
+import type { Config } from '../config.ts';
+import { queryInputs } from '../queries/http-routes.ts';
+
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+
+export interface OperationSpec {
+  method: HttpMethod;
+  /** Koa style (`/rooms/:id`); turned into `{id}`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Default true: needs a bearer access token. */
+  auth?: boolean;
+  /** Component name of the JSON request body. */
+  body?: string;
+  /** The zod schema the route parses its query string with. */
+  query?: z.ZodObject;
+  /** Integer query fields (zod sees strings): bounds and default, checked against zod by the specs. */
+  queryIntegers?: Record<string, { minimum: number; maximum: number; default?: number }>;
+  ok: { status: number; description: string; schema?: string; contentType?: string };
+  /** Error statuses beyond the automatic ones (401 with auth; 400, 413, 415 with a body; 400 with params). */
+  errors?: ErrorStatus[];
+  /** Codes this operation answers with, by status, where narrower than the shared response. */
+  codes?: Partial<Record<ErrorStatus, readonly string[]>>;
+}
+
+const COMMAND_ERRORS: ErrorStatus[] = [403, 404, 409, 503];
+
+
+/** What the areas share: the query schemas and the bounds of pages and seqs. */
+function context(config: Config) {
+  const q = queryInputs(config);
+  const pageLimit = { minimum: 1, maximum: config.PARLEY_PAGE_MAX, default: config.PARLEY_PAGE_DEFAULT };
+  const seq = { minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+  return { q, pageLimit, seq };
+}
+
+type Context = ReturnType<typeof context>;
+
+/** Probes and the API documents. */
+function metaOperations(): OperationSpec[] {
+  return [
+    { method: 'get', path: '/healthz', tag: 'meta', auth: false, summary: 'Liveness probe', ok: { status: 200, description: 'The process is up.', schema: 'Health' } },
+    {
+      method: 'get',
+      path: '/readyz',
+      tag: 'meta',
+      auth: false,
+      summary: 'Readiness probe',
+      description: 'Log, store and cache reachable. 503 with the same body shape when any check fails.',
+      ok: { status: 200, description: 'Ready.', schema: 'Readiness' },
+    },
+    {
+      method: 'get',
+      path: '/.well-known/jwks.json',
+      tag: 'auth',
+      auth: false,
+      summary: 'Public keys that verify access tokens',
+      ok: { status: 200, description: 'The key set (cacheable for 5 minutes).', schema: 'Jwks' },
+    },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      tag: 'meta',
+      auth: false,
+      summary: 'This document',
+      ok: { status: 200, description: 'OpenAPI 3.1 document.' },
+    },
+    {
+      method: 'get',
+      path: '/docs',
+      tag: 'meta',
+      auth: false,
+      summary: 'This document as a readable HTML page',
+      ok: { status: 200, description: 'HTML, rendered on the server; loads nothing else.', contentType: 'text/html' },
+    },
+
+  ];
+}
+
+/** Registration, login, tokens and their keys. */
+function authOperations(config: Config): OperationSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/auth/register',
+      tag: 'auth',
+      auth: false,
+      summary: 'Register',
+      description: `Limited to ${config.PARLEY_REGISTER_MAX_PER_IP} registrations per IP per ${config.PARLEY_REGISTER_WINDOW_S} s.`,
+      body: 'RegisterRequest',
+      ok: { status: 201, description: 'Registered and signed in.', schema: 'Session' },
+      errors: [409, 429, 503],
+      codes: { 409: ['username_taken', 'email_taken'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/login',
+      tag: 'auth',
+      auth: false,
+      summary: 'Sign in with username or email',
+      description:
+        'An unknown user and a wrong password get the same 401. ' +
+        `Limited to ${config.PARLEY_LOGIN_MAX_ATTEMPTS} attempts per account and ${config.PARLEY_LOGIN_MAX_ATTEMPTS * 5} per IP per ${config.PARLEY_LOGIN_WINDOW_S} s.`,
+      body: 'LoginRequest',
+      ok: { status: 200, description: 'Signed in.', schema: 'Session' },
+      errors: [401, 429],
+      codes: { 401: ['invalid_credentials'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/refresh',
+      tag: 'auth',
+      auth: false,
+      summary: 'Trade a refresh token for a new session',
+      description: 'The refresh token is spent; reusing a spent one revokes its whole session family.',
+      body: 'RefreshRequest',
+      ok: { status: 200, description: 'New access and refresh tokens.', schema: 'Session' },
+      errors: [401],
+      codes: { 401: ['invalid_refresh_token'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout',
+      tag: 'auth',
+      auth: false,
+      summary: 'Sign out (revoke the refresh token’s session family)',
+      description: 'Idempotent: an unknown or spent token is no error.',
+      body: 'RefreshRequest',
+      ok: { status: 204, description: 'Signed out.' },
+    },
+
+  ];
+}
+
+/** Profiles, search and presence. */
+function userOperations({ q, pageLimit }: Context): OperationSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/users/me',
+      tag: 'users',
+      summary: 'My profile',
+      ok: { status: 200, description: 'My profile.', schema: 'User' },
+      errors: [404],
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/users/me',
+      tag: 'users',
+      summary: 'Update my profile',
+      body: 'UpdateProfileRequest',
+      ok: { status: 200, description: 'The updated profile.', schema: 'User' },
+      errors: [503],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/users',
+      tag: 'users',
+      summary: 'Search users by username or display-name prefix',
+      description: 'Users on either side of a block with the caller are left out.',
+      query: q.userSearchQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'Matching users, by username.', schema: 'UserList' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/users/:id',
+      tag: 'users',
+      summary: 'A public profile with presence',
+      ok: { status: 200, description: 'The profile.', schema: 'UserWithStatus' },
+      errors: [404],
+      codes: { 404: ['user_not_found'] },
+    },
+
+  ];
+}
+
+/** Friend requests, friendships and blocks. */
+function socialOperations({ q }: Context): OperationSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/friends/requests',
+      tag: 'friends',
+      summary: 'Send a friend request',
+      description: 'To yourself, to a friend, twice → 409; across a block → 403.',
+      body: 'UserRef',
+      ok: { status: 201, description: 'The request.', schema: 'FriendRequestResult' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/friends/requests',
+      tag: 'friends',
+      summary: 'Pending friend requests',
+      query: q.friendRequestsQuery,
+      ok: { status: 200, description: 'Pending requests, newest first.', schema: 'FriendRequestList' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/friends/requests/:id/accept',
+      tag: 'friends',
+      summary: 'Accept a friend request (addressee only)',
+      ok: { status: 200, description: 'The request and the friendship.', schema: 'FriendRequestAccepted' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/friends/requests/:id/reject',
+      tag: 'friends',
+      summary: 'Reject a friend request (addressee only)',
+      ok: { status: 200, description: 'The request.', schema: 'FriendRequestResult' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/friends/requests/:id',
+      tag: 'friends',
+      summary: 'Cancel a friend request (sender only)',
+      ok: { status: 200, description: 'The cancelled request.', schema: 'FriendRequestResult' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/friends',
+      tag: 'friends',
+      summary: 'My friends, with presence',
+      ok: { status: 200, description: 'Friends, by username.', schema: 'FriendList' },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/friends/:user_id',
+      tag: 'friends',
+      summary: 'Unfriend',
+      ok: { status: 204, description: 'No longer friends.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/blocks',
+      tag: 'friends',
+      summary: 'Block a user',
+      description: 'Ends a friendship, and stops friend requests and direct messages both ways.',
+      body: 'UserRef',
+      ok: { status: 204, description: 'Blocked.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/blocks/:user_id',
+      tag: 'friends',
+      summary: 'Unblock a user',
+      ok: { status: 204, description: 'Unblocked.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/blocks',
+      tag: 'friends',
+      summary: 'Users I block',
+      ok: { status: 200, description: 'Blocked users, newest first.', schema: 'BlockList' },
+    },
+
+  ];
+}
+
+/** Rooms, members, messages, reactions, receipts and search. */
+function roomOperations(config: Config, { q, pageLimit, seq }: Context): OperationSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/rooms',
+      tag: 'rooms',
+      summary: 'Create a group room (the creator is its owner)',
+      body: 'CreateRoomRequest',
+      ok: { status: 201, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/direct',
+      tag: 'rooms',
+      summary: 'Open the direct room with a friend',
+      description: 'The one direct room of the pair: the same id every time. Needs a friendship and no block.',
+      body: 'UserRef',
+      ok: { status: 201, description: 'The direct room (new or existing).', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms',
+      tag: 'rooms',
+      summary: 'My rooms',
+      ok: { status: 200, description: 'My rooms, most recently active first.', schema: 'RoomList' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id',
+      tag: 'rooms',
+      summary: 'A room with its members',
+      description: 'Non-members get 404, as if the room did not exist.',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: [404],
+      codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/rooms/:id',
+      tag: 'rooms',
+      summary: 'Rename a room or set its topic (owner/admin)',
+      body: 'UpdateRoomRequest',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/members',
+      tag: 'rooms',
+      summary: 'Add a member (owner/admin)',
+      body: 'AddMemberRequest',
+      ok: { status: 201, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/rooms/:id/members/:user_id',
+      tag: 'rooms',
+      summary: "Change a member's role (owner/admin)",
+      description: 'The last owner cannot step down (409 `last_owner`).',
+      body: 'ChangeRoleRequest',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/members/:user_id',
+      tag: 'rooms',
+      summary: 'Remove a member (owner/admin), or leave (yourself)',
+      ok: { status: 204, description: 'Removed.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id/messages',
+      tag: 'messages',
+      summary: 'Message history, ascending by seq',
+      description:
+        'Both bounds are exclusive. With `after_seq` it reads forward from there; otherwise the newest messages ' +
+        '(below `before_seq` if given). With both, `after_seq` must be below `before_seq`. Non-members get 404.',
+      query: q.historyQuery,
+      queryIntegers: { before_seq: seq, after_seq: seq, limit: pageLimit },
+      ok: { status: 200, description: 'A page of messages.', schema: 'MessageList' },
+      errors: [404],
+      codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/messages',
+      tag: 'messages',
+      summary: 'Send a message',
+      description: 'Idempotent by `client_msg_id`: the same id again answers the same message, not a new one.',
+      body: 'SendMessageRequest',
+      ok: { status: 201, description: 'The stored message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/rooms/:id/messages/:message_id',
+      tag: 'messages',
+      summary: 'Edit a message (author only)',
+      body: 'EditMessageRequest',
+      ok: { status: 200, description: 'The message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/messages/:message_id',
+      tag: 'messages',
+      summary: 'Delete a message (author, or owner/admin)',
+      ok: { status: 200, description: 'The message, now `deleted: true`, content gone.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'put',
+      path: '/api/v1/rooms/:id/messages/:message_id/reactions/:emoji',
+      tag: 'messages',
+      summary: 'React to a message',
+      ok: { status: 200, description: 'The message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/messages/:message_id/reactions/:emoji',
+      tag: 'messages',
+      summary: 'Take a reaction back',
+      ok: { status: 200, description: 'The message.', schema: 'Message' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/read',
+      tag: 'messages',
+      summary: 'Read receipt',
+      body: 'ReadReceiptRequest',
+      ok: { status: 200, description: 'My read mark in the room.', schema: 'ReadMark' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/search/messages',
+      tag: 'messages',
+      summary: 'Full-text search in my rooms',
+      description: 'Only rooms the caller is a member of are searched.',
+      query: q.messageSearchQuery,
+      queryIntegers: { limit: { minimum: 1, maximum: config.PARLEY_SEARCH_MAX, default: 20 } },
+      ok: { status: 200, description: 'Matching messages.', schema: 'MessageList' },
+    },
+  ];
+}
+
+export function operationSpecs(config: Config): OperationSpec[] {
+  const shared = context(config);
+  return [
+    ...metaOperations(),
+    ...authOperations(config),
+    ...userOperations(shared),
+    ...socialOperations(shared),
+    ...roomOperations(config, shared),
+  ];
+}
