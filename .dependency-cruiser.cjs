@@ -23,7 +23,8 @@ const SERVICES = '^src/(commands|projections|queries|auth|uploads)/';
 const ROUTES = '^src/[^/]+/[a-z-]*routes\\.ts$';
 const EDGE = '^src/(http|gateway|api-docs)/';
 const WIRING = '^src/(compose\\.ts|main\\.ts|cli/)';
-const ADAPTERS = '^src/(log/(kafka-log\\.ts|kafka/|sqlite-log\\.ts|sqlite/|registry-codec\\.ts)|infra/redis-|uploads/(cloudinary-storage|local-storage|local-storage-routes)\\.ts)';
+const ADAPTERS =
+  '^src/(log/(kafka-log\\.ts|kafka/|sqlite-log\\.ts|sqlite/|registry-codec\\.ts)|infra/redis-|uploads/(cloudinary-storage|local-storage|local-storage-routes)\\.ts)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -59,7 +60,7 @@ module.exports = {
     {
       name: 'services-know-no-edge',
       severity: 'error',
-      comment: 'Services answer REST and WebSocket alike; HTTP, frames and documents are the edge\'s business.',
+      comment: "Services answer REST and WebSocket alike; HTTP, frames and documents are the edge's business.",
       from: { path: SERVICES, pathNot: [TESTS, ROUTES] },
       to: { path: [EDGE, ROUTES, WIRING] },
     },
@@ -73,7 +74,8 @@ module.exports = {
     {
       name: 'http-is-a-leaf-of-the-edge',
       severity: 'error',
-      comment: 'http/ is the Koa kit (app, body, validation, errors) that route modules and the gateway use; it knows none of them.',
+      comment:
+        'http/ is the Koa kit (app, body, validation, errors) that route modules and the gateway use; it knows none of them.',
       from: { path: '^src/http/', pathNot: TESTS },
       to: { path: ['^src/(gateway|api-docs)/', ROUTES] },
     },

@@ -16,7 +16,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'main',
-          include: ['src/**/*.spec.ts', 'test/**/*.spec.ts', 'schemas/**/*.spec.ts', 'migrations/**/*.spec.ts', 'deploy/**/*.spec.ts'],
+          include: [
+            'src/**/*.spec.ts',
+            'test/**/*.spec.ts',
+            'schemas/**/*.spec.ts',
+            'migrations/**/*.spec.ts',
+            'deploy/**/*.spec.ts',
+          ],
           exclude: [...configDefaults.exclude, 'test/faults/**'],
           // End-to-end suites start real processes; two cores are shared with them.
           maxWorkers: 2,

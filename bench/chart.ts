@@ -85,7 +85,9 @@ function seriesOf(result: ResultFile): { series: Series[]; xLabel: string } {
       let group = groups.get(key);
       if (group === undefined) {
         const color = (e2e && phase.via === 'rest' ? restColors[run.impl] : colors[run.impl]) ?? '#7f7f7f';
-        const label = e2e ? `${run.impl === 'ws' ? 'bare ws' : run.impl} via ${phase.via === 'ws' ? 'WS' : 'REST'}` : nameOf(run.impl);
+        const label = e2e
+          ? `${run.impl === 'ws' ? 'bare ws' : run.impl} via ${phase.via === 'ws' ? 'WS' : 'REST'}`
+          : nameOf(run.impl);
         groups.set(key, (group = { label, color, phases: new Map() }));
       }
       const list = group.phases.get(phase.name) ?? [];
@@ -159,7 +161,9 @@ results.forEach((result, index) => {
   const y1 = M.top;
   const sx = (v: number) => x0 + ((log10(v) - log10(xMin)) / (log10(xMax) - log10(xMin))) * (x1 - x0);
   const sy = (v: number) => y0 - ((log10(Math.max(v, yMin)) - log10(yMin)) / (log10(yMax) - log10(yMin))) * (y0 - y1);
-  parts.push(`<text x="${(x0 + x1) / 2}" y="22" text-anchor="middle" font-size="13" font-weight="600">${esc(result.title)}</text>`);
+  parts.push(
+    `<text x="${(x0 + x1) / 2}" y="22" text-anchor="middle" font-size="13" font-weight="600">${esc(result.title)}</text>`,
+  );
   parts.push(`<text x="${(x0 + x1) / 2}" y="37" text-anchor="middle" fill="#555">median of ${result.rounds} rounds</text>`);
   for (const t of niceTicks(xMin, xMax)) {
     parts.push(`<line x1="${sx(t)}" x2="${sx(t)}" y1="${y1}" y2="${y0}" stroke="#eee"/>`);
@@ -175,7 +179,10 @@ results.forEach((result, index) => {
     `<text transform="translate(${x0 - 44} ${(y0 + y1) / 2}) rotate(-90)" text-anchor="middle">send → deliver latency, ms (log)</text>`,
   );
   for (const s of series) {
-    for (const [key, dash] of [['p99', ''], ['p50', ' stroke-dasharray="4 3"']] as const) {
+    for (const [key, dash] of [
+      ['p99', ''],
+      ['p50', ' stroke-dasharray="4 3"'],
+    ] as const) {
       // The line joins the fixed-rate points; closed-loop points stand alone.
       const d = s.points
         .filter((p) => !p.closed)

@@ -32,7 +32,10 @@ async function measure(label: string, records: number, run: () => Promise<void>)
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const rate = (s: number) => Math.round(records / s).toLocaleString('en').padStart(10);
+  const rate = (s: number) =>
+    Math.round(records / s)
+      .toLocaleString('en')
+      .padStart(10);
   console.log(`${label.padEnd(52)} ${rate(seconds)} records/s   (client cpu-bound ${rate(cpuSeconds)})`);
 }
 
@@ -62,7 +65,7 @@ try {
 
   await measure(`read, 500 per call, all ${total.toLocaleString('en')} records`, total, async () => {
     for (let p = 0; p < partitions; p++) {
-      for (let offset = 0; ; ) {
+      for (let offset = 0; ;) {
         const batch = await log.read(topic, p, offset, 500);
         if (batch.length === 0) break;
         offset = batch[batch.length - 1]!.offset + 1;
@@ -129,7 +132,9 @@ try {
     return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(1);
   };
   console.log(`append acknowledged (acks=all)        p50 ${pct(ackLatencies, 0.5)} ms   p99 ${pct(ackLatencies, 0.99)} ms`);
-  console.log(`append → group-less consumer handles  p50 ${pct(latencies, 0.5)} ms   p99 ${pct(latencies, 0.99)} ms   max ${pct(latencies, 1)} ms`);
+  console.log(
+    `append → group-less consumer handles  p50 ${pct(latencies, 0.5)} ms   p99 ${pct(latencies, 0.99)} ms   max ${pct(latencies, 1)} ms`,
+  );
 } finally {
   await log.deleteTopics([topic, latencyTopic]).catch(() => undefined);
   await log.close();

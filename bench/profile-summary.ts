@@ -113,7 +113,9 @@ for (const [id, us] of selfUs) {
 for (const pattern of values.inclusive ?? []) {
   let us = 0;
   for (const [id, self] of windowSelf) if (under(id, pattern)) us += self;
-  process.stdout.write(`inclusive ${pattern}: ${((100 * us) / windowTotal).toFixed(1)}% of the window (${(us / 1000).toFixed(0)} ms)\n`);
+  process.stdout.write(
+    `inclusive ${pattern}: ${((100 * us) / windowTotal).toFixed(1)}% of the window (${(us / 1000).toFixed(0)} ms)\n`,
+  );
 }
 
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;

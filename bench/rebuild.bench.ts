@@ -95,7 +95,9 @@ async function measure(label: string, store: Store): Promise<void> {
 try {
   const generated = Date.now();
   await appendEvents(log, codec, chatEvents({ seed: 42, users: 2_000, rooms: 1_000, events }), generateChunk);
-  console.log(`generated ${events.toLocaleString('en')} events in ${partitions} partitions of ${source.name} in ${Date.now() - generated} ms`);
+  console.log(
+    `generated ${events.toLocaleString('en')} events in ${partitions} partitions of ${source.name} in ${Date.now() - generated} ms`,
+  );
   if (!process.env.SKIP_SQLITE) {
     const file = path.join(dir, 'read-models.sqlite');
     const store = withStats(openStore({ dataDir: dir }), () => openSqliteFile(file).dialect);
@@ -109,7 +111,13 @@ try {
     try {
       const url = `${mysqlUrl}/${database}`;
       const store = withStats(openStore({ dataDir: dir, databaseUrl: url, poolSize: partitions + 2 }), () => {
-        const pool = createPool({ uri: url, connectionLimit: partitions + 2, charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, bigNumberStrings: false });
+        const pool = createPool({
+          uri: url,
+          connectionLimit: partitions + 2,
+          charset: 'utf8mb4_unicode_ci',
+          supportBigNumbers: true,
+          bigNumberStrings: false,
+        });
         return new MysqlDialect({ pool });
       });
       await measure(`MySQL${from}, batch ${batchSize}`, store);

@@ -29,7 +29,14 @@ const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
   commands: runCommands,
   rebuild: runRebuild,
 };
-const aliases: Record<string, string> = { '1': 'fanout-wide', '2': 'fanout-small', '3': 'idle', '4': 'e2e', '5': 'commands', '6': 'rebuild' };
+const aliases: Record<string, string> = {
+  '1': 'fanout-wide',
+  '2': 'fanout-small',
+  '3': 'idle',
+  '4': 'e2e',
+  '5': 'commands',
+  '6': 'rebuild',
+};
 
 const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-6|all> [--quick] [--rounds N]
                       [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]

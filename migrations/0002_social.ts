@@ -37,7 +37,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Ending every session of a user (password change, disabled account) must not scan.
   await db.schema.createIndex('refresh_tokens_by_user').on('refresh_tokens').columns(['user_id']).execute();
 
-  await db.schema.alterTable('rooms').addColumn('closed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('rooms')
+    .addColumn('closed', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   // JSON array of user ids; NULL means none (MySQL TEXT columns take no default).
   await db.schema.alterTable('messages').addColumn('mentions', 'text').execute();
 }

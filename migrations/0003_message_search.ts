@@ -10,7 +10,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     await sql`alter table messages add fulltext index messages_content_ft (content)`.execute(db);
     return;
   }
-  await sql`create virtual table messages_fts using fts5(content, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(db);
+  await sql`create virtual table messages_fts using fts5(content, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(
+    db,
+  );
   await sql`insert into messages_fts(rowid, content) select rowid, content from messages`.execute(db);
   await sql`create trigger messages_fts_insert after insert on messages begin
       insert into messages_fts(rowid, content) values (new.rowid, new.content);

@@ -30,17 +30,28 @@ describe('the schemas folder', () => {
     expect(Object.keys(signalSamples).filter((type) => Object.hasOwn(eventSamples, type))).toEqual([]);
   });
 
-  it.each(latest.map((v) => [v.type, v] as const))('%s: record parley.events.<PascalCase> (parley.signals.… for a signal) with the fields of its data', (type, v) => {
-    expect(v.avroType.name).toBe(`parley.${isSignal(type) ? 'signals' : 'events'}.${pascal(type)}`);
-    // The samples are typed by the domain (and signals.ts), so their keys are the fields of `data`.
-    const sample = isSignal(type) ? signalSamples[type][0] : eventSamples[type as keyof typeof eventSamples][0];
-    expect(fieldsOf(v).map((f) => f.name).sort()).toEqual(Object.keys(sample).sort());
-  });
+  it.each(latest.map((v) => [v.type, v] as const))(
+    '%s: record parley.events.<PascalCase> (parley.signals.… for a signal) with the fields of its data',
+    (type, v) => {
+      expect(v.avroType.name).toBe(`parley.${isSignal(type) ? 'signals' : 'events'}.${pascal(type)}`);
+      // The samples are typed by the domain (and signals.ts), so their keys are the fields of `data`.
+      const sample = isSignal(type) ? signalSamples[type][0] : eventSamples[type as keyof typeof eventSamples][0];
+      expect(
+        fieldsOf(v)
+          .map((f) => f.name)
+          .sort(),
+      ).toEqual(Object.keys(sample).sort());
+    },
+  );
 
   it.each(latest.map((v) => [v.type, v] as const))('%s: nullable fields are ["null", T] with default null', (_, v) => {
     for (const field of fieldsOf(v)) {
       if (Array.isArray(field.type) && field.type.includes('null')) {
-        expect({ field: field.name, type: field.type[0], default: field.default }).toEqual({ field: field.name, type: 'null', default: null });
+        expect({ field: field.name, type: field.type[0], default: field.default }).toEqual({
+          field: field.name,
+          type: 'null',
+          default: null,
+        });
       }
     }
   });
@@ -48,7 +59,11 @@ describe('the schemas folder', () => {
   it.each(latest.map((v) => [v.type, v] as const))('%s: at and *_at fields are epoch-ms longs (timestamp-millis)', (_, v) => {
     const times = fieldsOf(v).filter((f) => f.name === 'at' || f.name.endsWith('_at'));
     expect(times.length).toBeGreaterThan(0);
-    for (const field of times) expect({ field: field.name, type: field.type }).toEqual({ field: field.name, type: { type: 'long', logicalType: 'timestamp-millis' } });
+    for (const field of times)
+      expect({ field: field.name, type: field.type }).toEqual({
+        field: field.name,
+        type: { type: 'long', logicalType: 'timestamp-millis' },
+      });
   });
 });
 
@@ -67,8 +82,16 @@ describe('the compatibility check catches bad changes', () => {
   const fixture = makeSchemaDir({
     // Fine: a nullable field with a default, then a rename through an alias of a field with a default.
     'good/v1.avsc': record('Good', [id, { name: 'title', type: 'string', default: '' }]),
-    'good/v2.avsc': record('Good', [id, { name: 'title', type: 'string', default: '' }, { name: 'note', type: ['null', 'string'], default: null }]),
-    'good/v3.avsc': record('Good', [id, { name: 'name', type: 'string', default: '', aliases: ['title'] }, { name: 'note', type: ['null', 'string'], default: null }]),
+    'good/v2.avsc': record('Good', [
+      id,
+      { name: 'title', type: 'string', default: '' },
+      { name: 'note', type: ['null', 'string'], default: null },
+    ]),
+    'good/v3.avsc': record('Good', [
+      id,
+      { name: 'name', type: 'string', default: '', aliases: ['title'] },
+      { name: 'note', type: ['null', 'string'], default: null },
+    ]),
     // A new field without a default: new code cannot read old events.
     'no_default/v1.avsc': record('NoDefault', [id]),
     'no_default/v2.avsc': record('NoDefault', [id, { name: 'due_at', type: 'long' }]),
@@ -105,7 +128,9 @@ describe('the compatibility check catches bad changes', () => {
       { direction: 'backward', reader: 2, writer: 1, field: 'attachments[].bytes' },
       { direction: 'forward', reader: 1, writer: 2, field: 'attachments[].bytes' },
     ]);
-    expect(problems.find((p) => p.type === 'retyped')?.message).toMatch(/^retyped: v2 cannot read v1 \(backward\), field attachments\[\]\.bytes: cannot read "long" as "string"/);
+    expect(problems.find((p) => p.type === 'retyped')?.message).toMatch(
+      /^retyped: v2 cannot read v1 \(backward\), field attachments\[\]\.bytes: cannot read "long" as "string"/,
+    );
   });
 
   it('reports a field name reused with another type against every earlier version, not only the previous one', () => {

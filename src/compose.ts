@@ -63,7 +63,9 @@ export function openLog(config: Config, logger: Logger): Log {
   const onError = (error: unknown, context: unknown) => logger.error({ err: error, context }, 'log failure');
   if (config.KAFKA_BROKERS) {
     const kafka = createKafkaLog({
-      brokers: config.KAFKA_BROKERS.split(',').map((broker) => broker.trim()).filter(Boolean),
+      brokers: config.KAFKA_BROKERS.split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
       clientId: 'parley',
       logger,
       sessionTimeoutMs: config.PARLEY_KAFKA_SESSION_TIMEOUT_MS,
@@ -216,7 +218,11 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   // process manager sends the direct-room system commands).
   let bus: CommandBus | undefined;
   if (servesClients || hasRole(config, 'processor')) {
-    const commandBus = await createCommandBus({ log: ctx.log, instanceId: ctx.instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
+    const commandBus = await createCommandBus({
+      log: ctx.log,
+      instanceId: ctx.instanceId,
+      timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS,
+    });
     stops.push(() => commandBus.stop());
     bus = commandBus;
   }
@@ -225,7 +231,10 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const server = bus !== undefined && servesClients ? await startServer(ctx, bus, stops) : undefined;
 
   const port = server?.port ?? 0;
-  logger.info({ port, roles: config.PARLEY_ROLES, dataDir: config.PARLEY_DATA_DIR, instanceId: ctx.instanceId }, 'parley started');
+  logger.info(
+    { port, roles: config.PARLEY_ROLES, dataDir: config.PARLEY_DATA_DIR, instanceId: ctx.instanceId },
+    'parley started',
+  );
   return {
     url: `http://127.0.0.1:${port}`,
     port,

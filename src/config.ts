@@ -17,7 +17,12 @@ const mediaTypeList = (fallback: readonly string[]) =>
   z
     .string()
     .default(fallback.join(','))
-    .transform((value) => value.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((type) => type.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(mediaTypeNames)).min(1));
 
 const imageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
@@ -45,7 +50,10 @@ const schema = z.object({
   /** min.insync.replicas at creation (2 with 3 replicas): acks=all then means two copies. */
   PARLEY_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().positive().optional(),
   /** Prefix of Parley's topics and consumer groups, so deployments can share a cluster. */
-  PARLEY_LOG_NAMESPACE: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
+  PARLEY_LOG_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/)
+    .default(''),
   DATABASE_URL: z.string().optional(),
   /**
    * MySQL: an instance silent this long inside a read-model transaction (frozen,
@@ -59,7 +67,12 @@ const schema = z.object({
   PARLEY_ROLES: z
     .string()
     .default(roles.join(','))
-    .transform((value) => value.split(',').map((role) => role.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((role) => role.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(roles)).min(1)),
   /** Issuer and audience of access tokens; must match between instances. */
   PARLEY_JWT_ISSUER: z.string().default('parley'),

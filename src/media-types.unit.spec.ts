@@ -52,7 +52,10 @@ describe('upload config', () => {
   });
 
   it('a list is trimmed and lower-cased', () => {
-    expect(loadConfig({ PARLEY_UPLOAD_AVATAR_TYPES: ' Image/PNG , image/gif' }).PARLEY_UPLOAD_AVATAR_TYPES).toEqual(['image/png', 'image/gif']);
+    expect(loadConfig({ PARLEY_UPLOAD_AVATAR_TYPES: ' Image/PNG , image/gif' }).PARLEY_UPLOAD_AVATAR_TYPES).toEqual([
+      'image/png',
+      'image/gif',
+    ]);
   });
 
   it.each([

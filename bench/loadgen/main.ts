@@ -368,7 +368,10 @@ async function main() {
         (phase.overloaded ? ' OVERLOADED' : ''),
     );
     result.phases.push(phase);
-    if (spec.ladder !== undefined && (phase.overloaded || (spec.ladder.p99LimitMs !== undefined && (phase.latency.p99 ?? Infinity) > spec.ladder.p99LimitMs))) {
+    if (
+      spec.ladder !== undefined &&
+      (phase.overloaded || (spec.ladder.p99LimitMs !== undefined && (phase.latency.p99 ?? Infinity) > spec.ladder.p99LimitMs))
+    ) {
       failedLadders.add(spec.ladder.group);
     }
   }

@@ -85,7 +85,9 @@ async function openLog(): Promise<{ log: Log; close(): Promise<void> }> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-commands-'));
   const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), onError });
-  await log.ensureTopics(topicSpecs({ partitions: args.partitions, commandsRetentionMs: 86_400_000, signalsRetentionMs: 3_600_000 }));
+  await log.ensureTopics(
+    topicSpecs({ partitions: args.partitions, commandsRetentionMs: 86_400_000, signalsRetentionMs: 3_600_000 }),
+  );
   return {
     log,
     async close() {
@@ -146,7 +148,8 @@ async function measure(one: (i: number) => Promise<boolean>) {
   stopSending = true;
   await loop;
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 100) / 100;
+  const q = (p: number) =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 100) / 100;
   return {
     accepted,
     windowS: Math.round(windowS * 1000) / 1000,

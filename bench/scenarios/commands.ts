@@ -41,7 +41,9 @@ function runWorker(options: BenchOptions, args: CommandsArgs): Promise<CommandsR
   readline.createInterface({ input: child.stdout! }).on('line', (line) => (last = line));
   readline.createInterface({ input: child.stderr! }).on('line', (line) => options.log(`  ${line}`));
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(last) as CommandsResult) : reject(new Error(`worker exited with ${code}`)))),
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(last) as CommandsResult) : reject(new Error(`worker exited with ${code}`)),
+    ),
   );
 }
 
@@ -111,7 +113,9 @@ export async function runCommands(options: BenchOptions): Promise<void> {
   const ratioRows = ratios(paired, 'perS', 'parley', setup.floorImpl);
   const table = markdownTable(rows, metrics);
   const ratioText = ratioTable(ratioRows, { perS: 'accepted/s' });
-  process.stdout.write(`\n### Command throughput (${setup.title}; ${base.rooms} rooms × ${base.membersPerRoom} senders, ${base.inFlight} in flight)\n\n${table}\n\n${ratioText}\n\n`);
+  process.stdout.write(
+    `\n### Command throughput (${setup.title}; ${base.rooms} rooms × ${base.membersPerRoom} senders, ${base.inFlight} in flight)\n\n${table}\n\n${ratioText}\n\n`,
+  );
   const file = writeResults('commands', {
     title: 'Command throughput and restore',
     mode: options.mode,

@@ -17,7 +17,19 @@ import { markdownTable, ratios, ratioTable, summarize, writeResults, type Metric
 import { benchKafkaBrokers } from '../support/fresh-kafka-log.ts';
 import { syntheticPopulation } from '../support/fixture.ts';
 import { rawKafkaOpenLoop } from '../support/kafka-raw.ts';
-import { interleaved, isParley, machine, runLoadgen, selected, timing, wire, withParleySetup, withServer, type BenchOptions, type Target } from '../support/harness.ts';
+import {
+  interleaved,
+  isParley,
+  machine,
+  runLoadgen,
+  selected,
+  timing,
+  wire,
+  withParleySetup,
+  withServer,
+  type BenchOptions,
+  type Target,
+} from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
 const ROOMS = 200;
@@ -40,8 +52,7 @@ export function e2ePhases(options: BenchOptions): PhaseSpec[] {
   return selected(
     options,
     (['ws', 'rest'] as const).flatMap((via) =>
-    rates.map(
-      (rate): PhaseSpec => ({
+      rates.map((rate): PhaseSpec => ({
         name: `${via} ${rate / 1000}k msg/s`,
         kind: 'open',
         messagesPerS: rate,
@@ -49,8 +60,7 @@ export function e2ePhases(options: BenchOptions): PhaseSpec[] {
         durationS,
         via,
         ladder: { group: via, p99LimitMs: P99_LIMIT_MS },
-      }),
-    ),
+      })),
     ),
   );
 }
@@ -80,7 +90,12 @@ async function kafkaFloor(options: BenchOptions, phases: PhaseSpec[]): Promise<S
         impl: 'kafkajs',
         round,
         note: result.lost > 0 ? `${result.lost} lost` : undefined,
-        values: { messagesPerS: result.achievedPerS, p50: result.latency.p50, p99: result.latency.p99, p999: result.latency.p999 },
+        values: {
+          messagesPerS: result.achievedPerS,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          p999: result.latency.p999,
+        },
       });
     }
   }
@@ -154,7 +169,9 @@ export async function runE2e(options: BenchOptions): Promise<void> {
     options.mode === 'distributed'
       ? 'distributed: posted to instance A, received on gateway instance B; server CPU = B'
       : 'embedded';
-  const ratioRows = impls.filter((impl) => impl !== 'ws' && impls.includes('ws')).flatMap((impl) => ratios(samples, 'p99', impl, 'ws'));
+  const ratioRows = impls
+    .filter((impl) => impl !== 'ws' && impls.includes('ws'))
+    .flatMap((impl) => ratios(samples, 'p99', impl, 'ws'));
   const table = markdownTable(rows, metrics);
   const ratioText = ratioTable(ratioRows, { p99: 'p99' });
   process.stdout.write(`\n### End to end (${title})\n\n${table}\n\n${ratioText}\n\n`);

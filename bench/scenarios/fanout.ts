@@ -19,7 +19,20 @@ import type { LoadJob, LoadResult, PhaseSpec } from '../loadgen/job.ts';
 import type { Impl } from '../loadgen/protocols.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { roomsByUser, SMALL_ROOMS, syntheticPopulation, type Population, type RoomRef } from '../support/fixture.ts';
-import { interleaved, isParley, machine, modeLabel, runLoadgen, selected, timing, wire, withParleySetup, withServer, type BenchOptions, type Target } from '../support/harness.ts';
+import {
+  interleaved,
+  isParley,
+  machine,
+  modeLabel,
+  runLoadgen,
+  selected,
+  timing,
+  wire,
+  withParleySetup,
+  withServer,
+  type BenchOptions,
+  type Target,
+} from '../support/harness.ts';
 import { LOADGEN_CPU, SERVER_CPU, type RunningServer } from '../support/targets.ts';
 
 export type FanoutShape = 'wide' | 'small';
@@ -61,7 +74,9 @@ export function jobFor(
       id: room.id,
       members: room.members.map((member) => socketOf.get(member)!),
       restAuth:
-        impl === 'parley' ? `Bearer ${population.users[room.members[0]!]!.token}` : `Bearer ${population.users[room.members[0]!]!.id}`,
+        impl === 'parley'
+          ? `Bearer ${population.users[room.members[0]!]!.token}`
+          : `Bearer ${population.users[room.members[0]!]!.id}`,
     })),
     firstMessageNumber: Date.now(),
     content: CONTENT,
@@ -83,18 +98,23 @@ export function fanoutPhases(options: BenchOptions, shape: FanoutShape): PhaseSp
   const w = shape === 'wide' ? 8 : 160;
   const windows = options.quick ? [w * 8] : [w, w * 8];
   return selected(options, [
-    ...windows.map((inFlight): PhaseSpec => ({ name: `closed W=${inFlight}`, kind: 'closed', inFlight, warmupS, durationS, via: 'ws' })),
-    ...rates.map(
-      (rate): PhaseSpec => ({
-        name: `${rate / 1000}k/s`,
-        kind: 'open',
-        messagesPerS: rate / members,
-        warmupS,
-        durationS,
-        via: 'ws',
-        ladder: { group: 'rates' },
-      }),
-    ),
+    ...windows.map((inFlight): PhaseSpec => ({
+      name: `closed W=${inFlight}`,
+      kind: 'closed',
+      inFlight,
+      warmupS,
+      durationS,
+      via: 'ws',
+    })),
+    ...rates.map((rate): PhaseSpec => ({
+      name: `${rate / 1000}k/s`,
+      kind: 'open',
+      messagesPerS: rate / members,
+      warmupS,
+      durationS,
+      via: 'ws',
+      ladder: { group: 'rates' },
+    })),
   ]);
 }
 

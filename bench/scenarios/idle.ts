@@ -12,7 +12,17 @@
 import type { LoadResult } from '../loadgen/job.ts';
 import { markdownTable, ratios, ratioTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { syntheticPopulation, USERS } from '../support/fixture.ts';
-import { interleaved, isParley, machine, modeLabel, runLoadgen, wire, withParleySetup, withServer, type BenchOptions } from '../support/harness.ts';
+import {
+  interleaved,
+  isParley,
+  machine,
+  modeLabel,
+  runLoadgen,
+  wire,
+  withParleySetup,
+  withServer,
+  type BenchOptions,
+} from '../support/harness.ts';
 import { jobFor } from './fanout.ts';
 
 const SOCKETS_PER_USER = 2;

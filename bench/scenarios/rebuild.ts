@@ -31,7 +31,8 @@ const metrics: MetricSpec[] = [
   { key: 'usPerEvent', label: 'CPU µs/event', digits: 1 },
 ];
 
-const line = /^((?:SQLite|MySQL)(?: from Kafka)?), batch (\d+): ([\d,]+) events in ([\d.]+) s = ([\d,]+) events\/s; this process's CPU (\d+)% \(([\d.]+) µs\/event\)/;
+const line =
+  /^((?:SQLite|MySQL)(?: from Kafka)?), batch (\d+): ([\d,]+) events in ([\d.]+) s = ([\d,]+) events\/s; this process's CPU (\d+)% \(([\d.]+) µs\/event\)/;
 /** Events replayed per round (the target is about 1,000,000; --quick keeps a round well under a minute). */
 const FULL_EVENTS = 1_000_000;
 const QUICK_EVENTS = 100_000;
@@ -55,11 +56,15 @@ function benchEnv(options: BenchOptions): NodeJS.ProcessEnv {
 }
 
 function runOnce(options: BenchOptions, events: number): Promise<RebuildRun[]> {
-  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, path.join(repoRoot, 'bench/rebuild.bench.ts'), String(events)], {
-    cwd: repoRoot,
-    env: benchEnv(options),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', SERVER_CPU, process.execPath, path.join(repoRoot, 'bench/rebuild.bench.ts'), String(events)],
+    {
+      cwd: repoRoot,
+      env: benchEnv(options),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const runs: RebuildRun[] = [];
   readline.createInterface({ input: child.stdout! }).on('line', (text) => {
     options.log(`  ${text}`);

@@ -87,7 +87,9 @@ export async function startDistributedParley(options: {
     PARLEY_JWT_PRIVATE_KEY: state.privateKeyPem,
     ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry }),
   };
-  options.log(`distributed: core instance on ${state.namespace} / ${state.database}${registry === undefined ? ' (no schema registry)' : ''}`);
+  options.log(
+    `distributed: core instance on ${state.namespace} / ${state.database}${registry === undefined ? ' (no schema registry)' : ''}`,
+  );
   const core = await startServer('parley', {
     env: { ...env, PARLEY_ROLES: 'api,processor,projector,gateway' },
     ...(options.profileDir === undefined ? {} : { profileDir: path.join(options.profileDir, 'core') }),
@@ -133,7 +135,8 @@ async function untilCommandsFlow(core: RunningServer, population: Population, lo
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     }).catch(() => undefined);
     if (response?.status === 201) break;
-    if (Date.now() - started > CORE_READY_TIMEOUT_MS) throw new Error(`the core accepted no message within ${CORE_READY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() - started > CORE_READY_TIMEOUT_MS)
+      throw new Error(`the core accepted no message within ${CORE_READY_TIMEOUT_MS / 1000} s`);
   }
   log(`distributed: core accepts messages (${Date.now() - started} ms after start)`);
 }

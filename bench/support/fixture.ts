@@ -100,10 +100,13 @@ export async function parleyFixture(options: { fresh?: boolean; log: (line: stri
   }
   // Fixtures of other keys are stale (older code): drop them.
   const root = path.dirname(dir);
-  if (fs.existsSync(root)) for (const other of fs.readdirSync(root)) fs.rmSync(path.join(root, other), { recursive: true, force: true });
+  if (fs.existsSync(root))
+    for (const other of fs.readdirSync(root)) fs.rmSync(path.join(root, other), { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const started = Date.now();
-  options.log(`building the Parley fixture in ${path.relative(repoRoot, dir)} (${USERS} users, ${1 + SMALL_ROOMS + CLUBS} rooms; cached afterwards)…`);
+  options.log(
+    `building the Parley fixture in ${path.relative(repoRoot, dir)} (${USERS} users, ${1 + SMALL_ROOMS + CLUBS} rooms; cached afterwards)…`,
+  );
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir);
   const server = await startServer('parley', { parleyDataDir: dataDir });
@@ -137,13 +140,21 @@ export async function registerPopulation(base: string, log: (line: string) => vo
   };
   const users = await pool(USERS, 64, async (i) => {
     const username = `bench_u${i}`;
-    const body = await post('/api/v1/auth/register', { username, email: `${username}@bench.test`, password: 'correct horse battery' });
+    const body = await post('/api/v1/auth/register', {
+      username,
+      email: `${username}@bench.test`,
+      password: 'correct horse battery',
+    });
     if ((i + 1) % 1000 === 0) log(`  ${i + 1} users`);
     return { id: body.user.id as string, token: body.access_token as string };
   });
   const shape = topology();
   const create = (name: string) => async (members: number[]) => {
-    const body = await post('/api/v1/rooms', { name, member_ids: members.slice(1).map((m) => users[m]!.id) }, users[members[0]!]!.token);
+    const body = await post(
+      '/api/v1/rooms',
+      { name, member_ids: members.slice(1).map((m) => users[m]!.id) },
+      users[members[0]!]!.token,
+    );
     return { id: body.id as string, members };
   };
   const wide = await create('wide room')(shape.wide);

@@ -227,10 +227,7 @@ interface RoundTrip {
  * partitions at once) already fetching, and a producer; resolves once a probe
  * record has gone round, so the first measured record pays no join.
  */
-async function openRoundTrip(
-  setup: RawKafkaSetup,
-  onRecord: (value: Buffer, receivedAt: number) => void,
-): Promise<RoundTrip> {
+async function openRoundTrip(setup: RawKafkaSetup, onRecord: (value: Buffer, receivedAt: number) => void): Promise<RoundTrip> {
   const partitions = setup.partitions ?? RAW_PARTITIONS;
   const recordBytes = Math.max(HEADER_BYTES, setup.recordBytes ?? RAW_RECORD_BYTES);
   const name = `bench-raw-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -241,7 +238,10 @@ async function openRoundTrip(
   const kafka = client(logLevel.ERROR);
   // Nothing to resume from: a fresh group on a fresh topic, read from the start, never committed.
   const consumer: Consumer = kafka.consumer({ groupId: name, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const sender = new CoalescingSender(producer, name);
   const close = async () => {
     await sender.drained();

@@ -29,15 +29,24 @@ const size = Buffer.alloc(4);
 size.writeInt32BE(body.length);
 
 const socket = net.connect(Number(port), host, () => socket.write(Buffer.concat([size, body])));
-socket.setTimeout(5000, () => { console.error('timed out waiting for ApiVersions'); process.exit(2); });
-socket.on('error', (e) => { console.error(`cannot reach ${host}:${port}: ${e.message}`); process.exit(2); });
+socket.setTimeout(5000, () => {
+  console.error('timed out waiting for ApiVersions');
+  process.exit(2);
+});
+socket.on('error', (e) => {
+  console.error(`cannot reach ${host}:${port}: ${e.message}`);
+  process.exit(2);
+});
 let buf = Buffer.alloc(0);
 socket.on('data', (chunk) => {
   buf = Buffer.concat([buf, chunk]);
   if (buf.length < 4 || buf.length < 4 + buf.readInt32BE(0)) return;
   socket.end();
   const errorCode = buf.readInt16BE(8);
-  if (errorCode !== 0) { console.error(`ApiVersions error code ${errorCode}`); process.exit(2); }
+  if (errorCode !== 0) {
+    console.error(`ApiVersions error code ${errorCode}`);
+    process.exit(2);
+  }
   const count = buf.readInt32BE(10);
   const broker = new Map();
   for (let i = 0; i < count; i++) {
@@ -52,8 +61,12 @@ socket.on('data', (chunk) => {
     const sent = range ? Math.min(newest, range[1]) : undefined;
     const ok = range !== undefined && sent >= range[0];
     if (!ok) bad.push(name);
-    console.log(`${name.padEnd(28)} kafkajs<=v${newest}  broker ${range ? `v${range[0]}-v${range[1]}` : 'absent'}  sends ${sent === undefined ? '-' : `v${sent}`}  ${ok ? 'ok' : 'UNSUPPORTED'}`);
+    console.log(
+      `${name.padEnd(28)} kafkajs<=v${newest}  broker ${range ? `v${range[0]}-v${range[1]}` : 'absent'}  sends ${sent === undefined ? '-' : `v${sent}`}  ${ok ? 'ok' : 'UNSUPPORTED'}`,
+    );
   }
-  console.log(bad.length ? `UNSUPPORTED by this broker: ${bad.join(', ')}` : 'every API kafkajs implements is supported by this broker');
+  console.log(
+    bad.length ? `UNSUPPORTED by this broker: ${bad.join(', ')}` : 'every API kafkajs implements is supported by this broker',
+  );
   process.exit(bad.length ? 1 : 0);
 });

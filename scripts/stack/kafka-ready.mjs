@@ -24,7 +24,9 @@ try {
   const cluster = await admin.describeCluster();
   if (cluster.brokers.length === 0) throw new Error('no broker registered yet');
   const topics = await admin.listTopics();
-  console.log(`cluster=${cluster.clusterId} brokers=${cluster.brokers.length} controller=${cluster.controller} topics=${topics.length}`);
+  console.log(
+    `cluster=${cluster.clusterId} brokers=${cluster.brokers.length} controller=${cluster.controller} topics=${topics.length}`,
+  );
   await admin.disconnect();
   process.exit(0);
 } catch (err) {

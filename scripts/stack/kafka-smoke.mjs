@@ -28,7 +28,8 @@ const withTimeout = (p, ms, what) =>
   Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms))]);
 
 try {
-  step = 'admin.connect'; await admin.connect();
+  step = 'admin.connect';
+  await admin.connect();
   step = 'admin.createTopics';
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
   log(`created topic ${topic}`);
@@ -79,7 +80,10 @@ try {
   await txProducer.connect();
   const committedTx = await txProducer.transaction();
   await committedTx.send({ topic, acks: -1, messages: [{ key: 'tx', value: 'committed' }] });
-  await committedTx.sendOffsets({ consumerGroupId: `${groupId}-tx`, topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }] });
+  await committedTx.sendOffsets({
+    consumerGroupId: `${groupId}-tx`,
+    topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }],
+  });
   await committedTx.commit();
   const abortedTx = await txProducer.transaction();
   await abortedTx.send({ topic, acks: -1, messages: [{ key: 'tx', value: 'aborted' }] });

@@ -16,7 +16,8 @@ import {
 } from './openapi.ts';
 
 /** Nothing may load: only the inline stylesheet is allowed. */
-export const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const DOCS_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function docsRoutes(options: { config: Config; version?: string }): Router<AppState> {
   const document = buildOpenApiDocument(options.config, options.version === undefined ? {} : { version: options.version });
@@ -65,7 +66,8 @@ export function schemaSummary(schema: JsonSchema | undefined): string {
   const parts: string[] = [];
   const type = Array.isArray(schema.type) ? schema.type.join(' | ') : (schema.type as string | undefined);
   if (schema.const !== undefined) parts.push(`<code>${escapeHtml(JSON.stringify(schema.const))}</code>`);
-  else if (Array.isArray(schema.enum)) parts.push(schema.enum.map((v) => `<code>${escapeHtml(JSON.stringify(v))}</code>`).join(' | '));
+  else if (Array.isArray(schema.enum))
+    parts.push(schema.enum.map((v) => `<code>${escapeHtml(JSON.stringify(v))}</code>`).join(' | '));
   else if (type === 'array') parts.push(`array of ${schemaSummary(schema.items as JsonSchema | undefined) || 'any'}`);
   else if (type !== undefined) parts.push(escapeHtml(type));
   else parts.push('any');
@@ -80,7 +82,8 @@ export function schemaSummary(schema: JsonSchema | undefined): string {
   bound('at most', 'maxItems');
   bound('at least', 'minProperties');
   // A uuid's pattern says nothing the format does not.
-  if (typeof schema.pattern === 'string' && schema.format !== 'uuid') parts.push(`pattern <code>${escapeHtml(schema.pattern)}</code>`);
+  if (typeof schema.pattern === 'string' && schema.format !== 'uuid')
+    parts.push(`pattern <code>${escapeHtml(schema.pattern)}</code>`);
   if (schema.default !== undefined) parts.push(`default <code>${escapeHtml(JSON.stringify(schema.default))}</code>`);
   return parts.join(', ');
 }
@@ -102,7 +105,8 @@ function responseRow(status: string, response: ResponseObject | { $ref: string }
   if (resolved === undefined) return '';
   const content = resolved.content === undefined ? undefined : Object.entries(resolved.content)[0];
   const body = content === undefined ? '' : `${escapeHtml(content[0])} ${schemaSummary(content[1].schema)}`;
-  const headers = resolved.headers === undefined ? '' : ` <small>headers: ${Object.keys(resolved.headers).map(escapeHtml).join(', ')}</small>`;
+  const headers =
+    resolved.headers === undefined ? '' : ` <small>headers: ${Object.keys(resolved.headers).map(escapeHtml).join(', ')}</small>`;
   return `<tr><td>${escapeHtml(status)}</td><td>${prose(resolved.description)}${headers}</td><td>${body}</td></tr>`;
 }
 
@@ -165,7 +169,9 @@ export function renderDocsHtml(doc: OpenApiDocument): string {
       ({ tag, ops }) =>
         `<li><a href="#tag-${escapeHtml(tag.name)}">${escapeHtml(tag.name)}</a><ul>` +
         ops
-          .map((o) => `<li><a href="#op-${escapeHtml(o.op.operationId)}">${o.method.toUpperCase()} ${escapeHtml(o.path)}</a></li>`)
+          .map(
+            (o) => `<li><a href="#op-${escapeHtml(o.op.operationId)}">${o.method.toUpperCase()} ${escapeHtml(o.path)}</a></li>`,
+          )
           .join('') +
         '</ul></li>',
     )

@@ -284,7 +284,16 @@ const driftChecks: {
   roomSummary: SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>;
   friendRequest: SameKeys<Out<typeof FriendRequest>, FriendRequestView>;
   presence: SameKeys<Out<typeof PresenceStatusSchema>, PresenceStatus>;
-} = { user: true, message: true, room: true, roomDetail: true, roomMember: true, roomSummary: true, friendRequest: true, presence: true };
+} = {
+  user: true,
+  message: true,
+  room: true,
+  roomDetail: true,
+  roomMember: true,
+  roomSummary: true,
+  friendRequest: true,
+  presence: true,
+};
 void driftChecks;
 const fitsUser: (view: UserView) => Out<typeof User> = (view) => view;
 const fitsRequest: (view: FriendRequestView) => Out<typeof FriendRequest> = (view) => view;
@@ -342,16 +351,8 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ['MESSAGE_DELETED', 'A message was deleted (`deleted: true`, content gone).', Message],
   ['REACTION_UPDATED', "A message's reactions changed.", Message],
   ['ROOM_UPDATED', 'A room was renamed, given a topic, closed or reopened.', Room],
-  [
-    'MEMBER_ADDED',
-    'Someone became a member.',
-    roomUser.extend({ role, added_by: z.string() }),
-  ],
-  [
-    'MEMBER_UPDATED',
-    "A member's role changed.",
-    roomUser.extend({ role, changed_by: z.string() }),
-  ],
+  ['MEMBER_ADDED', 'Someone became a member.', roomUser.extend({ role, added_by: z.string() })],
+  ['MEMBER_UPDATED', "A member's role changed.", roomUser.extend({ role, changed_by: z.string() })],
   [
     'MEMBER_REMOVED',
     'Someone left or was removed (`removed_by` = `user_id` when they left); the removed user hears it too.',
@@ -376,7 +377,6 @@ const clientFrameDescriptions: Record<string, string> = {
   READ_RECEIPT: 'Read receipt; answered with ACK (the read mark).',
   PING: 'Keep-alive; answered with PONG.',
 };
-
 
 /** Koa path → OpenAPI path: `/rooms/:id` → `/rooms/{id}`. */
 export const toOpenApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -458,7 +458,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     pathItem[spec.method] = operation(spec, inputs, override);
   }
 
-  const xRequestId = { description: 'The request id: the client’s `X-Request-Id` if sane, else a fresh UUID.', schema: { type: 'string' } };
+  const xRequestId = {
+    description: 'The request id: the client’s `X-Request-Id` if sane, else a fresh UUID.',
+    schema: { type: 'string' },
+  };
   const retryAfter = {
     description: 'Seconds to wait before retrying.',
     required: true,
@@ -523,15 +526,30 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         Unauthorized: errorResponse(
           'No, a malformed, an invalid or an expired access token (`unauthorized`, `invalid_token`, `token_expired`); ' +
             'on the auth routes, `invalid_credentials` or `invalid_refresh_token`.',
-          { headers: { 'WWW-Authenticate': { description: '`Bearer`, with `error="invalid_token"` when the token is the problem.', schema: { type: 'string' } } } },
+          {
+            headers: {
+              'WWW-Authenticate': {
+                description: '`Bearer`, with `error="invalid_token"` when the token is the problem.',
+                schema: { type: 'string' },
+              },
+            },
+          },
           { token_expired: example('token_expired', 'the access token has expired') },
         ),
-        Forbidden: errorResponse(`The rules forbid it for the caller: ${codesWith(403).map((c) => `\`${c}\``).join(', ')}.`),
+        Forbidden: errorResponse(
+          `The rules forbid it for the caller: ${codesWith(403)
+            .map((c) => `\`${c}\``)
+            .join(', ')}.`,
+        ),
         NotFound: errorResponse(
-          `Not found (or hidden from a non-member): ${codesWith(404).map((c) => `\`${c}\``).join(', ')}.`,
+          `Not found (or hidden from a non-member): ${codesWith(404)
+            .map((c) => `\`${c}\``)
+            .join(', ')}.`,
         ),
         Conflict: errorResponse(
-          `Well-formed, but the current state forbids it: ${codesWith(409).map((c) => `\`${c}\``).join(', ')}.`,
+          `Well-formed, but the current state forbids it: ${codesWith(409)
+            .map((c) => `\`${c}\``)
+            .join(', ')}.`,
         ),
         PayloadTooLarge: errorResponse(
           `\`payload_too_large\`: the body is over ${config.PARLEY_MAX_BODY_BYTES} bytes. The connection is closed.`,
@@ -539,7 +557,9 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         UnsupportedMediaType: errorResponse(
           '`unsupported_media_type`: a body must be `application/json` (charset utf-8 if given).',
         ),
-        TooManyRequests: errorResponse('`rate_limited`: too many attempts.', { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } }),
+        TooManyRequests: errorResponse('`rate_limited`: too many attempts.', {
+          headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
+        }),
         ServiceUnavailable: errorResponse(
           '`unavailable`: the command was not confirmed in time. It may still be applied; retrying the same request is safe.',
           { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } },
@@ -610,7 +630,14 @@ function refinementAnnotations(config: Config, inputs: ReturnType<typeof command
         description: `at most ${config.PARLEY_MAX_MESSAGE_CHARS} Unicode code points, not blank`,
       },
     ],
-    [roomName, { maxLength: config.PARLEY_MAX_ROOM_NAME_CHARS, ...notBlank, description: `trimmed; 1–${config.PARLEY_MAX_ROOM_NAME_CHARS} code points` }],
+    [
+      roomName,
+      {
+        maxLength: config.PARLEY_MAX_ROOM_NAME_CHARS,
+        ...notBlank,
+        description: `trimmed; 1–${config.PARLEY_MAX_ROOM_NAME_CHARS} code points`,
+      },
+    ],
     [webUrl, { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'an http(s) URL' }],
     [inputs.updateRoom, { minProperties: 1, description: 'at least one of `name`, `topic`' }],
     [inputs.updateProfile, { minProperties: 1, description: 'at least one field' }],
@@ -619,8 +646,7 @@ function refinementAnnotations(config: Config, inputs: ReturnType<typeof command
     [
       register.username,
       {
-        description:
-          'NFKC-normalised and lower-cased, then 3–32 characters of `a–z 0–9 _ .`; unique, case-insensitively',
+        description: 'NFKC-normalised and lower-cased, then 3–32 characters of `a–z 0–9 _ .`; unique, case-insensitively',
         examples: ['alice_1'],
       },
     ],
@@ -635,10 +661,16 @@ function refinementAnnotations(config: Config, inputs: ReturnType<typeof command
     ],
     [
       inputs.emoji,
-      { description: 'one emoji (a single grapheme of pictographs, URL-encoded in a path) or a `:shortcode:` (`:[a-z0-9_+-]{1,32}:`)' },
+      {
+        description:
+          'one emoji (a single grapheme of pictographs, URL-encoded in a path) or a `:shortcode:` (`:[a-z0-9_+-]{1,32}:`)',
+      },
     ],
     [inputs.sendMessage.shape.reply_to, { description: 'id of a message of the same room' }],
-    [inputs.sendMessage.shape.client_msg_id, { description: 'the client’s id for the message; a retry with the same id answers the same message' }],
+    [
+      inputs.sendMessage.shape.client_msg_id,
+      { description: 'the client’s id for the message; a retry with the same id answers the same message' },
+    ],
   ]);
 }
 
@@ -664,11 +696,7 @@ function pathParamDescription(path: string, name: string): string {
   return 'id';
 }
 
-function operation(
-  spec: OperationSpec,
-  inputs: ReturnType<typeof commandInputs>,
-  override: Override,
-): OperationObject {
+function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>, override: Override): OperationObject {
   const auth = spec.auth ?? true;
   const parameters: ParameterObject[] = [];
   for (const match of spec.path.matchAll(/:([A-Za-z0-9_]+)/g)) {
@@ -682,7 +710,8 @@ function operation(
       const required = !field.safeParse(undefined).success;
       if (schema.pattern === QUERY_INT_PATTERN) {
         const bounds = spec.queryIntegers?.[name];
-        if (bounds === undefined) throw new Error(`${spec.method} ${spec.path}: integer query parameter ${name} has no documented bounds`);
+        if (bounds === undefined)
+          throw new Error(`${spec.method} ${spec.path}: integer query parameter ${name} has no documented bounds`);
         schema = { type: 'integer', ...bounds };
       }
       parameters.push({ name, in: 'query', required, schema });
@@ -728,9 +757,7 @@ function operation(
         ? { $ref: `#/components/responses/${sharedResponse[status]}` }
         : {
             description: codes.map((code) => `\`${code}\``).join(', '),
-            ...(status === 401
-              ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } }
-              : {}),
+            ...(status === 401 ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } } : {}),
             content: jsonContent(ref('Error')),
           };
   }
@@ -751,9 +778,7 @@ function operation(
     tags: [spec.tag],
     ...(auth ? {} : { security: [] }),
     ...(parameters.length === 0 ? {} : { parameters }),
-    ...(spec.body === undefined
-      ? {}
-      : { requestBody: { required: true, content: jsonContent(ref(spec.body)) } }),
+    ...(spec.body === undefined ? {} : { requestBody: { required: true, content: jsonContent(ref(spec.body)) } }),
     responses,
   };
 }

@@ -82,7 +82,7 @@ describe('the OpenAPI document', () => {
   it('is checked by a validator that does refuse a broken document', async () => {
     const broken = structuredClone(doc) as unknown as Record<string, unknown>;
     delete broken.info;
-    (broken.paths as Record<string, unknown>)['/x'] = { get: { summary: 'no responses' , responses: 'none' } };
+    (broken.paths as Record<string, unknown>)['/x'] = { get: { summary: 'no responses', responses: 'none' } };
     expect((await new Validator().validate(broken as never)).valid).toBe(false);
   });
 
@@ -99,7 +99,10 @@ describe('the OpenAPI document', () => {
       expect(Object.keys(op.responses).length).toBeGreaterThan(0);
       expect(op.tags.every((tag) => doc.tags.some((t) => t.name === tag))).toBe(true);
       const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
-      const declared = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name).sort();
+      const declared = (op.parameters ?? [])
+        .filter((p) => p.in === 'path')
+        .map((p) => p.name)
+        .sort();
       expect(declared, `${method} ${path}`).toEqual(templated);
       for (const p of op.parameters ?? []) if (p.in === 'path') expect(p.required).toBe(true);
     }
@@ -131,10 +134,23 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/api/v1/auth/login']?.post?.security).toEqual([]);
     expect(doc.paths['/api/v1/rooms']?.get?.security).toBeUndefined();
     const responses = doc.components.responses;
-    for (const name of ['BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'TooManyRequests', 'ServiceUnavailable']) {
+    for (const name of [
+      'BadRequest',
+      'Unauthorized',
+      'Forbidden',
+      'NotFound',
+      'Conflict',
+      'PayloadTooLarge',
+      'UnsupportedMediaType',
+      'TooManyRequests',
+      'ServiceUnavailable',
+    ]) {
       expect(responses[name]?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/Error' });
     }
-    expect(Object.keys(responses.BadRequest?.content?.['application/json']?.examples ?? {})).toEqual(['validation_failed', 'invalid_json']);
+    expect(Object.keys(responses.BadRequest?.content?.['application/json']?.examples ?? {})).toEqual([
+      'validation_failed',
+      'invalid_json',
+    ]);
     expect(responses.TooManyRequests?.headers).toHaveProperty('Retry-After');
     expect(responses.ServiceUnavailable?.headers).toHaveProperty('Retry-After');
     expect(responses.Unauthorized?.headers).toHaveProperty('WWW-Authenticate');
@@ -146,10 +162,32 @@ describe('the OpenAPI document', () => {
   it('documents every WebSocket frame type of the gateway', () => {
     const ws = doc['x-websocket'];
     expect(ws.client_frames.map((f) => f.type).sort()).toEqual(
-      clientFrameSchemas(commandInputs(config)).options.map((o) => o.shape.type.value).sort(),
+      clientFrameSchemas(commandInputs(config))
+        .options.map((o) => o.shape.type.value)
+        .sort(),
     );
     const serverTypes = ws.server_frames.map((f) => f.type);
-    for (const type of ['ACK', 'ERROR', 'PONG', 'NEW_MESSAGE', 'MESSAGE_UPDATED', 'MESSAGE_DELETED', 'REACTION_UPDATED', 'JOIN_SUCCESS', 'USERS', 'USER_JOINED', 'USER_LEFT', 'TYPING', 'READ_RECEIPT', 'PRESENCE', 'FRIEND_REQUEST', 'FRIEND_REQUEST_UPDATED', 'ROOM_UPDATED', 'MEMBER_ADDED', 'MEMBER_REMOVED']) {
+    for (const type of [
+      'ACK',
+      'ERROR',
+      'PONG',
+      'NEW_MESSAGE',
+      'MESSAGE_UPDATED',
+      'MESSAGE_DELETED',
+      'REACTION_UPDATED',
+      'JOIN_SUCCESS',
+      'USERS',
+      'USER_JOINED',
+      'USER_LEFT',
+      'TYPING',
+      'READ_RECEIPT',
+      'PRESENCE',
+      'FRIEND_REQUEST',
+      'FRIEND_REQUEST_UPDATED',
+      'ROOM_UPDATED',
+      'MEMBER_ADDED',
+      'MEMBER_REMOVED',
+    ]) {
       expect(serverTypes, type).toContain(type);
     }
     for (const frame of [...ws.client_frames, ...ws.server_frames]) {
@@ -194,7 +232,16 @@ describe('routes and document agree', () => {
     const pass = async (_ctx: unknown, next: () => Promise<void>) => next();
     const logger = pino({ level: 'silent' });
     const routers = [
-      authRoutes({ config: cfg, db: stub, executor: stub, tokens: stub, refreshTokens: stub, signingKey: stub, limiter: stub, logger }),
+      authRoutes({
+        config: cfg,
+        db: stub,
+        executor: stub,
+        tokens: stub,
+        refreshTokens: stub,
+        signingKey: stub,
+        limiter: stub,
+        logger,
+      }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
       docsRoutes({ config: cfg }),
@@ -220,7 +267,9 @@ describe('routes and document agree', () => {
   }
 
   it('every registered route is documented, with its method and path, and nothing else is', () => {
-    const documented = operations(doc).map(({ method, path }) => `${method} ${path}`).sort();
+    const documented = operations(doc)
+      .map(({ method, path }) => `${method} ${path}`)
+      .sort();
     const registered = registeredRoutes(config);
     expect(registered.length).toBeGreaterThan(30);
     expect(documented).toEqual(registered);
@@ -276,7 +325,12 @@ describe('routes and document agree', () => {
 });
 
 describe('request schemas refuse what the routes refuse', () => {
-  const cfg = loadConfig({ PARLEY_MAX_MESSAGE_CHARS: '10', PARLEY_MAX_ATTACHMENTS: '2', PARLEY_MAX_ROOM_NAME_CHARS: '5', PARLEY_MAX_ROOM_MEMBERS_ON_CREATE: '2' });
+  const cfg = loadConfig({
+    PARLEY_MAX_MESSAGE_CHARS: '10',
+    PARLEY_MAX_ATTACHMENTS: '2',
+    PARLEY_MAX_ROOM_NAME_CHARS: '5',
+    PARLEY_MAX_ROOM_MEMBERS_ON_CREATE: '2',
+  });
   const document = buildOpenApiDocument(cfg);
   const validator = schemaValidator(document);
   const inputs = commandInputs(cfg);
@@ -291,7 +345,12 @@ describe('request schemas refuse what the routes refuse', () => {
       inputs.sendMessage,
       [
         { client_msg_id: 'c1', content: 'hi' },
-        { client_msg_id: 'c1', content: '😀'.repeat(10), reply_to: UUID, attachments: [attachment, { ...attachment, name: null }] },
+        {
+          client_msg_id: 'c1',
+          content: '😀'.repeat(10),
+          reply_to: UUID,
+          attachments: [attachment, { ...attachment, name: null }],
+        },
         { client_msg_id: 'c1', content: '😀'.repeat(11) },
         { client_msg_id: 'c1', content: 'x'.repeat(11) },
         { client_msg_id: 'c1', content: '' },
@@ -331,15 +390,36 @@ describe('request schemas refuse what the routes refuse', () => {
         {},
       ],
     ],
-    ['UpdateRoomRequest', inputs.updateRoom, [{ name: 'a' }, { topic: '' }, {}, { name: '' }, { topic: 'x'.repeat(1001) }, { type: 'direct' }]],
+    [
+      'UpdateRoomRequest',
+      inputs.updateRoom,
+      [{ name: 'a' }, { topic: '' }, {}, { name: '' }, { topic: 'x'.repeat(1001) }, { type: 'direct' }],
+    ],
     [
       'UpdateProfileRequest',
       inputs.updateProfile,
-      [{ bio: 'x' }, { avatar_url: null }, { avatar_url: 'https://a.example/p.png' }, {}, { avatar_url: 'nope' }, { avatar_url: 'file:///etc/passwd' }, { display_name: '  ' }, { username: 'root' }],
+      [
+        { bio: 'x' },
+        { avatar_url: null },
+        { avatar_url: 'https://a.example/p.png' },
+        {},
+        { avatar_url: 'nope' },
+        { avatar_url: 'file:///etc/passwd' },
+        { display_name: '  ' },
+        { username: 'root' },
+      ],
     ],
-    ['AddMemberRequest', inputs.addMember, [{ user_id: uuid }, { user_id: uuid, role: 'admin' }, { user_id: uuid, role: 'superuser' }, { role: 'member' }]],
+    [
+      'AddMemberRequest',
+      inputs.addMember,
+      [{ user_id: uuid }, { user_id: uuid, role: 'admin' }, { user_id: uuid, role: 'superuser' }, { role: 'member' }],
+    ],
     ['ChangeRoleRequest', inputs.changeRole, [{ role: 'owner' }, { role: 'guest' }, {}]],
-    ['ReadReceiptRequest', inputs.readReceipt, [{ seq: 0 }, { seq: 12 }, { seq: -1 }, { seq: 1.5 }, { seq: '1' }, { seq: 2 ** 53 }]],
+    [
+      'ReadReceiptRequest',
+      inputs.readReceipt,
+      [{ seq: 0 }, { seq: 12 }, { seq: -1 }, { seq: 1.5 }, { seq: '1' }, { seq: 2 ** 53 }],
+    ],
     ['UserRef', inputs.userRef, [{ user_id: uuid }, { user_id: UUID }, { user_id: 1 }, { user_id: 'me' }, {}]],
     [
       'RegisterRequest',
@@ -400,9 +480,24 @@ describe('request schemas refuse what the routes refuse', () => {
   it('known gaps: rules JSON Schema cannot state are described, and only zod enforces them', () => {
     // If one of these starts to agree, the schema learned the rule: move the sample up.
     const gaps: [component: string, schema: z.ZodType, sample: unknown, rule: string][] = [
-      ['RegisterRequest', registerBody, { username: 'ab', email: 'a@example.com', password: 'correct horse' }, 'username is checked after NFKC and lower-casing'],
-      ['RegisterRequest', registerBody, { username: 'alice', email: 'a@example.com', password: 'password123' }, 'common passwords'],
-      ['RegisterRequest', registerBody, { username: 'alice', email: 'a@example.com', password: '😀'.repeat(19) }, 'password ≤ 72 UTF-8 bytes'],
+      [
+        'RegisterRequest',
+        registerBody,
+        { username: 'ab', email: 'a@example.com', password: 'correct horse' },
+        'username is checked after NFKC and lower-casing',
+      ],
+      [
+        'RegisterRequest',
+        registerBody,
+        { username: 'alice', email: 'a@example.com', password: 'password123' },
+        'common passwords',
+      ],
+      [
+        'RegisterRequest',
+        registerBody,
+        { username: 'alice', email: 'a@example.com', password: '😀'.repeat(19) },
+        'password ≤ 72 UTF-8 bytes',
+      ],
     ];
     for (const [component, schema, sample, rule] of gaps) {
       expect(schema.safeParse(sample).success, rule).toBe(false);
@@ -411,7 +506,9 @@ describe('request schemas refuse what the routes refuse', () => {
     // The other way round, the schema is only stricter: it counts the blanks zod trims away.
     expect(inputs.createRoom.safeParse({ name: '  team  ' }).success).toBe(true);
     expect(validator.component('CreateRoomRequest')({ name: '  team  ' })).toBe(false);
-    const emoji = document.paths['/api/v1/rooms/{id}/messages/{message_id}/reactions/{emoji}']?.put?.parameters?.find((p) => p.name === 'emoji');
+    const emoji = document.paths['/api/v1/rooms/{id}/messages/{message_id}/reactions/{emoji}']?.put?.parameters?.find(
+      (p) => p.name === 'emoji',
+    );
     expect(String(emoji?.schema.description)).toContain('shortcode');
     expect(inputs.emoji.safeParse('ab').success).toBe(false);
     expect(validator.schema(emoji!.schema)('ab')).toBe(true);

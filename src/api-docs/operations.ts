@@ -6,7 +6,6 @@ import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { queryInputs } from '../queries/http-routes.ts';
 
-
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
@@ -35,7 +34,6 @@ export interface OperationSpec {
 
 const COMMAND_ERRORS: ErrorStatus[] = [403, 404, 409, 503];
 
-
 /** What the areas share: the query schemas and the bounds of pages and seqs. */
 function context(config: Config) {
   const q = queryInputs(config);
@@ -49,7 +47,14 @@ type Context = ReturnType<typeof context>;
 /** Probes and the API documents. */
 function metaOperations(): OperationSpec[] {
   return [
-    { method: 'get', path: '/healthz', tag: 'meta', auth: false, summary: 'Liveness probe', ok: { status: 200, description: 'The process is up.', schema: 'Health' } },
+    {
+      method: 'get',
+      path: '/healthz',
+      tag: 'meta',
+      auth: false,
+      summary: 'Liveness probe',
+      ok: { status: 200, description: 'The process is up.', schema: 'Health' },
+    },
     {
       method: 'get',
       path: '/readyz',
@@ -83,7 +88,6 @@ function metaOperations(): OperationSpec[] {
       summary: 'This document as a readable HTML page',
       ok: { status: 200, description: 'HTML, rendered on the server; loads nothing else.', contentType: 'text/html' },
     },
-
   ];
 }
 
@@ -138,7 +142,6 @@ function authOperations(config: Config): OperationSpec[] {
       body: 'RefreshRequest',
       ok: { status: 204, description: 'Signed out.' },
     },
-
   ];
 }
 
@@ -181,7 +184,6 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       errors: [404],
       codes: { 404: ['user_not_found'] },
     },
-
   ];
 }
 
@@ -270,7 +272,6 @@ function socialOperations({ q }: Context): OperationSpec[] {
       summary: 'Users I block',
       ok: { status: 200, description: 'Blocked users, newest first.', schema: 'BlockList' },
     },
-
   ];
 }
 

@@ -151,4 +151,3 @@ export function authRoutes(options: {
 
   return router;
 }
-

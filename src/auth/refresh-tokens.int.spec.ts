@@ -150,9 +150,7 @@ for (const [engineName, makeEngine, available] of engines) {
         expect(dump).not.toContain(raw);
         expect(dump).not.toContain(Buffer.from(raw, 'base64url').toString('hex'));
       }
-      expect(rows.map((row) => row.token_hash).sort()).toEqual(
-        [refreshTokenHash(token), refreshTokenHash(rotated.token)].sort(),
-      );
+      expect(rows.map((row) => row.token_hash).sort()).toEqual([refreshTokenHash(token), refreshTokenHash(rotated.token)].sort());
       expect(rows.every((row) => /^[0-9a-f]{64}$/.test(row.token_hash))).toBe(true);
     });
 
@@ -334,7 +332,13 @@ for (const [engineName, makeEngine, available] of engines) {
         transformQuery: ({ node, queryId }) => (sent.push(executor.compileQuery(node, queryId).sql), node),
         transformResult: async ({ result }) => result,
       };
-      const limited = createRefreshTokens({ db: db.withPlugin(recorder), idleTtlS: IDLE_S, absoluteTtlS: ABSOLUTE_S, clock: () => now, stalledTransactionS: 3 });
+      const limited = createRefreshTokens({
+        db: db.withPlugin(recorder),
+        idleTtlS: IDLE_S,
+        absoluteTtlS: ABSOLUTE_S,
+        clock: () => now,
+        stalledTransactionS: 3,
+      });
       await limited.rotate(await limited.issue('u1'));
       expect(sent).toContain('set session wait_timeout = 3');
       expect(sent).not.toContain('set session wait_timeout = 10');

@@ -87,7 +87,10 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   const { db, idleTtlS, absoluteTtlS, onReuse } = options;
   const clock = options.clock ?? Date.now;
   const stalled = options.stalledTransactionS === undefined ? {} : { stalledAfterS: options.stalledTransactionS };
-  for (const [name, value] of [['idleTtlS', idleTtlS], ['absoluteTtlS', absoluteTtlS]] as const) {
+  for (const [name, value] of [
+    ['idleTtlS', idleTtlS],
+    ['absoluteTtlS', absoluteTtlS],
+  ] as const) {
     if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
   }
   const idleMs = idleTtlS * 1000;
@@ -153,50 +156,54 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       // Consume and insert the successor together: a crash between the two
       // must not leave a spent token with no successor.
       const rotated = await retryOnConflict(() =>
-        inTransaction(db, async (trx) => {
-          const consumed = await trx
-            .updateTable('refresh_tokens')
-            .set({ used_at: now })
-            .where('token_hash', '=', hash)
-            .where('used_at', 'is', null)
-            .where('revoked_at', 'is', null)
-            .where('expires_at', '>', now)
-            .where('family_expires_at', '>', now)
-            .executeTakeFirst();
-          if (consumed.numUpdatedRows !== 1n) return null;
-          const spent = await trx
-            .selectFrom('refresh_tokens')
-            .select(['family_id', 'user_id', 'family_expires_at'])
-            .where('token_hash', '=', hash)
-            .executeTakeFirstOrThrow();
-          const familyExpiresAt = Number(spent.family_expires_at);
-          await trx
-            .insertInto('refresh_tokens')
-            .values({
-              token_hash: successor.hash,
-              family_id: spent.family_id,
-              user_id: spent.user_id,
-              created_at: now,
-              expires_at: Math.min(now + idleMs, familyExpiresAt),
-              family_expires_at: familyExpiresAt,
-              used_at: null,
-              revoked_at: null,
-            })
-            .execute();
-          // A family revoked meanwhile (reuse of an older token, logout) gets
-          // no successor. This runs while the consumed row is still locked, so
-          // concurrent presenters of that same token cannot revoke the family
-          // before this rotation commits: exactly one of them succeeds.
-          const revoked = await trx
-            .selectFrom('refresh_tokens')
-            .select('token_hash')
-            .where('family_id', '=', spent.family_id)
-            .where('revoked_at', 'is not', null)
-            .limit(1)
-            .executeTakeFirst();
-          if (revoked) throw new FamilyRevoked();
-          return { userId: spent.user_id, familyId: spent.family_id };
-        }, stalled),
+        inTransaction(
+          db,
+          async (trx) => {
+            const consumed = await trx
+              .updateTable('refresh_tokens')
+              .set({ used_at: now })
+              .where('token_hash', '=', hash)
+              .where('used_at', 'is', null)
+              .where('revoked_at', 'is', null)
+              .where('expires_at', '>', now)
+              .where('family_expires_at', '>', now)
+              .executeTakeFirst();
+            if (consumed.numUpdatedRows !== 1n) return null;
+            const spent = await trx
+              .selectFrom('refresh_tokens')
+              .select(['family_id', 'user_id', 'family_expires_at'])
+              .where('token_hash', '=', hash)
+              .executeTakeFirstOrThrow();
+            const familyExpiresAt = Number(spent.family_expires_at);
+            await trx
+              .insertInto('refresh_tokens')
+              .values({
+                token_hash: successor.hash,
+                family_id: spent.family_id,
+                user_id: spent.user_id,
+                created_at: now,
+                expires_at: Math.min(now + idleMs, familyExpiresAt),
+                family_expires_at: familyExpiresAt,
+                used_at: null,
+                revoked_at: null,
+              })
+              .execute();
+            // A family revoked meanwhile (reuse of an older token, logout) gets
+            // no successor. This runs while the consumed row is still locked, so
+            // concurrent presenters of that same token cannot revoke the family
+            // before this rotation commits: exactly one of them succeeds.
+            const revoked = await trx
+              .selectFrom('refresh_tokens')
+              .select('token_hash')
+              .where('family_id', '=', spent.family_id)
+              .where('revoked_at', 'is not', null)
+              .limit(1)
+              .executeTakeFirst();
+            if (revoked) throw new FamilyRevoked();
+            return { userId: spent.user_id, familyId: spent.family_id };
+          },
+          stalled,
+        ),
       ).catch((error: unknown) => {
         if (error instanceof FamilyRevoked) return null; // rolled back: nothing consumed
         throw error;

@@ -38,7 +38,6 @@ export interface TokenServiceOptions {
   clock?: () => number;
 }
 
-
 export interface IssuedAccessToken {
   token: string;
   /** Seconds until it expires (the API's `expires_in`). */

@@ -31,7 +31,11 @@ export interface ChatService {
   postMessage(userId: string, roomId: string, input: SendMessageInput): Promise<Accepted>;
   /** The message `postMessage` accepted, read back once the read model has it. */
   postedMessage(userId: string, roomId: string, clientMsgId: string, accepted: Accepted): Promise<MessageView>;
-  updateRoom(userId: string, roomId: string, input: { name?: string | undefined; topic?: string | undefined }): Promise<RoomDetail>;
+  updateRoom(
+    userId: string,
+    roomId: string,
+    input: { name?: string | undefined; topic?: string | undefined },
+  ): Promise<RoomDetail>;
   changeRole(userId: string, roomId: string, memberId: string, role: Role): Promise<RoomDetail>;
   editMessage(userId: string, roomId: string, messageId: string, content: string): Promise<MessageView>;
   deleteMessage(userId: string, roomId: string, messageId: string): Promise<MessageView>;
@@ -86,7 +90,10 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     async createRoom(userId, input) {
       await requireUsers(db, input.member_ids);
       const roomId = newId();
-      await run(userId, { type: 'create_room', data: { room_id: roomId, type: 'group', name: input.name, member_ids: input.member_ids } });
+      await run(userId, {
+        type: 'create_room',
+        data: { room_id: roomId, type: 'group', name: input.name, member_ids: input.member_ids },
+      });
       return roomAsSeenBy(userId, roomId);
     },
 

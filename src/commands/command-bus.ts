@@ -31,11 +31,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export async function createCommandBus(options: {
-  log: Log;
-  instanceId: string;
-  timeoutMs: number;
-}): Promise<CommandBus> {
+export async function createCommandBus(options: { log: Log; instanceId: string; timeoutMs: number }): Promise<CommandBus> {
   const { log, instanceId, timeoutMs } = options;
   const pending = new Map<string, Pending>();
 

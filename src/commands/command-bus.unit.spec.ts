@@ -23,7 +23,15 @@ function slowLog() {
 const command = (): AnyCommand =>
   ({
     type: 'send_message',
-    data: { room_id: 'r1', message_id: 'm1', client_msg_id: 'c1', content: 'hi', mime_type: 'text/plain', attachments: [], mentions: [] },
+    data: {
+      room_id: 'r1',
+      message_id: 'm1',
+      client_msg_id: 'c1',
+      content: 'hi',
+      mime_type: 'text/plain',
+      attachments: [],
+      mentions: [],
+    },
     metadata: { command_id: crypto.randomUUID(), user_id: 'u1', at: 0 },
   }) as unknown as AnyCommand;
 

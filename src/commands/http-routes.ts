@@ -71,7 +71,10 @@ export function commandRoutes(options: {
     ctx.body = await chat.deleteMessage(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id));
   });
 
-  for (const [method, add] of [['put', true], ['delete', false]] as const) {
+  for (const [method, add] of [
+    ['put', true],
+    ['delete', false],
+  ] as const) {
     router[method]('/rooms/:id/messages/:message_id/reactions/:emoji', async (ctx) => {
       const emoji = inputs.emoji.parse(ctx.params.emoji);
       ctx.body = await chat.react(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id), emoji, add);
@@ -93,7 +96,10 @@ export function commandRoutes(options: {
   for (const answer of ['accept', 'reject'] as const) {
     router.post(`/friends/requests/:id/${answer}`, async (ctx) => {
       const request = await social.answerRequest(ctx.state.userId, id(ctx.params.id), answer);
-      ctx.body = answer === 'accept' ? { request, friendship: { user_ids: [request.from_user_id, request.to_user_id], since: request.updated_at } } : { request };
+      ctx.body =
+        answer === 'accept'
+          ? { request, friendship: { user_ids: [request.from_user_id, request.to_user_id], since: request.updated_at } }
+          : { request };
     });
   }
 

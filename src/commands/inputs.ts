@@ -85,11 +85,7 @@ export function commandInputs(config: Config) {
     readReceipt: z.strictObject({ seq }),
     userRef: z.strictObject({ user_id: uuid }),
     /** One emoji (a grapheme cluster of pictographs), or a short :shortcode:. */
-    emoji: z
-      .string()
-      .min(1)
-      .max(64)
-      .refine(isEmoji, { message: 'must be a single emoji or a :shortcode:' }),
+    emoji: z.string().min(1).max(64).refine(isEmoji, { message: 'must be a single emoji or a :shortcode:' }),
     addMember: z.strictObject({
       user_id: uuid,
       role: z.enum(['admin', 'member', 'owner']).default('member'),

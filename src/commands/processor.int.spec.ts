@@ -35,7 +35,10 @@ afterEach(async () => {
   for (const rig of rigs.splice(0)) await rig.close();
 });
 
-async function rig(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-processor-')), writers = 1): Promise<Rig & { dir: string }> {
+async function rig(
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-processor-')),
+  writers = 1,
+): Promise<Rig & { dir: string }> {
   const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), onError: () => undefined, retryBackoffMs: 5 });
   await log.ensureTopics(topicSpecs({ partitions, commandsRetentionMs: 3_600_000, signalsRetentionMs: 3_600_000 }));
   const bus = await createCommandBus({ log, instanceId: 'test-intake', timeoutMs: 10_000 });
@@ -118,7 +121,11 @@ describe('command processor', () => {
 
   it('fences a second writer: no seq is used twice and every accepted message is in the log once', async () => {
     const { bus, log } = await rig(undefined, 2);
-    await bus.send({ type: 'create_room', data: { room_id: roomId, type: 'group', name: 'r', member_ids: [] }, metadata: meta() });
+    await bus.send({
+      type: 'create_room',
+      data: { room_id: roomId, type: 'group', name: 'r', member_ids: [] },
+      metadata: meta(),
+    });
     const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => bus.send(send(`c${i}`))));
     expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
 

@@ -82,10 +82,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       offset = records[records.length - 1]!.offset + 1;
     }
     state.nextOffset = offset;
-    logger.info(
-      { partition, aggregates: state.aggregates.size, endOffset: end, ms: Date.now() - started },
-      'partition restored',
-    );
+    logger.info({ partition, aggregates: state.aggregates.size, endOffset: end, ms: Date.now() - started }, 'partition restored');
     return state;
   }
 
@@ -128,7 +125,13 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       if (error instanceof Rejection) {
         return {
           kind: 'rejected',
-          outcome: { command_id: commandId, status: 'rejected', code: error.code, message: error.message, details: error.details },
+          outcome: {
+            command_id: commandId,
+            status: 'rejected',
+            code: error.code,
+            message: error.message,
+            details: error.details,
+          },
         };
       }
       logger.error({ err: error, commandId, type: command.type }, 'decider failed');
@@ -137,7 +140,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
         outcome: { command_id: commandId, status: 'rejected', code: 'internal', message: 'internal error' },
       };
     }
-    state.aggregates.set(record.key, events.reduce((next, event) => decider.evolve(next, event), current));
+    state.aggregates.set(
+      record.key,
+      events.reduce((next, event) => decider.evolve(next, event), current),
+    );
     return { kind: 'accepted', command, source: record, events };
   }
 
@@ -236,7 +242,9 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       // log keeps appends in call order; a lost outcome only makes its client
       // time out and retry, which the recent-commands memory answers.
       if (outcomes.length > 0) {
-        log.append(topics.outcomes, outcomes).catch((error: unknown) => logger.warn({ err: error, partition }, 'outcomes not appended'));
+        log
+          .append(topics.outcomes, outcomes)
+          .catch((error: unknown) => logger.warn({ err: error, partition }, 'outcomes not appended'));
       }
     },
   });

@@ -33,7 +33,11 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
     return request;
   }
 
-  const commandOf = { accept: 'accept_friend_request', reject: 'reject_friend_request', cancel: 'cancel_friend_request' } as const;
+  const commandOf = {
+    accept: 'accept_friend_request',
+    reject: 'reject_friend_request',
+    cancel: 'cancel_friend_request',
+  } as const;
 
   return {
     async sendRequest(userId, toUserId) {

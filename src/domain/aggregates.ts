@@ -3,12 +3,7 @@
 // state from events: adding an aggregate means adding a row here.
 
 import type { Command, DomainEvent } from './decider.ts';
-import {
-  friendshipAggregateId,
-  friendshipDecider,
-  type FriendshipCommand,
-  type FriendshipEvent,
-} from './friendship.ts';
+import { friendshipAggregateId, friendshipDecider, type FriendshipCommand, type FriendshipEvent } from './friendship.ts';
 import { reservationAggregateId, reservationDecider, type ReservationCommand, type ReservationEvent } from './reservation.ts';
 import { roomAggregateId, roomDecider, type RoomCommand, type RoomEvent } from './room.ts';
 import { userAggregateId, userDecider, type UserCommand, type UserEvent } from './user.ts';

@@ -113,7 +113,11 @@ function run(commands: FriendshipCommand[]): Run {
           expect(model.blockers.size, 'a request across a block').toBe(0);
           expect(event.data.from_user_id).toBe(actor);
           expect(event.data.to_user_id).toBe(otherOf(actor as User));
-          model.pending = { request_id: event.data.request_id, from_user_id: event.data.from_user_id, to_user_id: event.data.to_user_id };
+          model.pending = {
+            request_id: event.data.request_id,
+            from_user_id: event.data.from_user_id,
+            to_user_id: event.data.to_user_id,
+          };
           break;
         case 'friend_request_accepted':
         case 'friend_request_rejected':
@@ -259,7 +263,12 @@ describe('20 concurrent accepts of one request', () => {
         const { events, state, rejections } = run(commands);
         const acceptances = events.filter((e) => e.type === 'friend_request_accepted');
         expect(acceptances).toHaveLength(1);
-        expect(acceptances[0]!.data).toMatchObject({ request_id, from_user_id: sender, to_user_id: addressee, by_user_id: addressee });
+        expect(acceptances[0]!.data).toMatchObject({
+          request_id,
+          from_user_id: sender,
+          to_user_id: addressee,
+          by_user_id: addressee,
+        });
         expect(rejections.get('request_not_found')).toBe(19 + senderAttempts.length);
         expect(state).toEqual({ friends: true, pending: null, blockers: [] });
       }),

@@ -27,13 +27,7 @@ export type BlockUser = PairCommand<'block_user'>;
 export type UnblockUser = PairCommand<'unblock_user'>;
 
 export type FriendshipCommand =
-  | SendFriendRequest
-  | AcceptFriendRequest
-  | RejectFriendRequest
-  | CancelFriendRequest
-  | Unfriend
-  | BlockUser
-  | UnblockUser;
+  SendFriendRequest | AcceptFriendRequest | RejectFriendRequest | CancelFriendRequest | Unfriend | BlockUser | UnblockUser;
 
 // ── events ──────────────────────────────────────────────────────────────────
 
@@ -48,10 +42,7 @@ type RequestClosed<T extends string> = DomainEvent<
 export type FriendRequestAccepted = RequestClosed<'friend_request_accepted'>;
 export type FriendRequestRejected = RequestClosed<'friend_request_rejected'>;
 export type FriendRequestCancelled = RequestClosed<'friend_request_cancelled'>;
-export type FriendshipEnded = DomainEvent<
-  'friendship_ended',
-  { user_a: string; user_b: string; by_user_id: string; at: number }
->;
+export type FriendshipEnded = DomainEvent<'friendship_ended', { user_a: string; user_b: string; by_user_id: string; at: number }>;
 export type UserBlocked = DomainEvent<'user_blocked', { blocker_id: string; blocked_id: string; at: number }>;
 export type UserUnblocked = DomainEvent<'user_unblocked', { blocker_id: string; blocked_id: string; at: number }>;
 

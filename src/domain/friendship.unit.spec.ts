@@ -54,9 +54,21 @@ const cancel = (by: string | null, other: string, request_id = 'r1'): CancelFrie
   data: { user_id: other, request_id },
   metadata: meta(by),
 });
-const unfriend = (by: string | null, other: string): Unfriend => ({ type: 'unfriend', data: { user_id: other }, metadata: meta(by) });
-const block = (by: string | null, other: string): BlockUser => ({ type: 'block_user', data: { user_id: other }, metadata: meta(by) });
-const unblock = (by: string | null, other: string): UnblockUser => ({ type: 'unblock_user', data: { user_id: other }, metadata: meta(by) });
+const unfriend = (by: string | null, other: string): Unfriend => ({
+  type: 'unfriend',
+  data: { user_id: other },
+  metadata: meta(by),
+});
+const block = (by: string | null, other: string): BlockUser => ({
+  type: 'block_user',
+  data: { user_id: other },
+  metadata: meta(by),
+});
+const unblock = (by: string | null, other: string): UnblockUser => ({
+  type: 'unblock_user',
+  data: { user_id: other },
+  metadata: meta(by),
+});
 
 // ── events ──────────────────────────────────────────────────────────────────
 
@@ -98,8 +110,12 @@ const friends: FriendshipEvent[] = [sent('alice', 'bob', 'r1', T0), accepted('al
 
 describe('send_friend_request', () => {
   it('sends a request from the actor to the other user', () => {
-    given(friendshipDecider, []).when(request('alice', 'bob')).then([sent('alice', 'bob', 'r1', T1)]);
-    given(friendshipDecider, []).when(request('bob', 'alice', 'r7')).then([sent('bob', 'alice', 'r7', T1)]);
+    given(friendshipDecider, [])
+      .when(request('alice', 'bob'))
+      .then([sent('alice', 'bob', 'r1', T1)]);
+    given(friendshipDecider, [])
+      .when(request('bob', 'alice', 'r7'))
+      .then([sent('bob', 'alice', 'r7', T1)]);
   });
 
   it('refuses a request to yourself', () => {
@@ -114,19 +130,31 @@ describe('send_friend_request', () => {
   });
 
   it('refuses a request back while the other one is pending, naming it so it can be accepted instead', () => {
-    const rejection = given(friendshipDecider, pending).when(request('bob', 'alice', 'r2')).thenRejects('request_pending');
+    const rejection = given(friendshipDecider, pending)
+      .when(request('bob', 'alice', 'r2'))
+      .thenRejects('request_pending');
     expect(rejection.details).toEqual({ request_id: 'r1' });
   });
 
   it('refuses a request between friends, from either side', () => {
-    given(friendshipDecider, friends).when(request('alice', 'bob', 'r2')).thenRejects('already_friends');
-    given(friendshipDecider, friends).when(request('bob', 'alice', 'r2')).thenRejects('already_friends');
+    given(friendshipDecider, friends)
+      .when(request('alice', 'bob', 'r2'))
+      .thenRejects('already_friends');
+    given(friendshipDecider, friends)
+      .when(request('bob', 'alice', 'r2'))
+      .thenRejects('already_friends');
   });
 
   it('refuses a request across a block, whichever way the block goes', () => {
-    given(friendshipDecider, [blocked('bob', 'alice')]).when(request('alice', 'bob')).thenRejects('blocked');
-    given(friendshipDecider, [blocked('bob', 'alice')]).when(request('bob', 'alice')).thenRejects('blocked');
-    given(friendshipDecider, [blocked('alice', 'bob'), blocked('bob', 'alice')]).when(request('alice', 'bob')).thenRejects('blocked');
+    given(friendshipDecider, [blocked('bob', 'alice')])
+      .when(request('alice', 'bob'))
+      .thenRejects('blocked');
+    given(friendshipDecider, [blocked('bob', 'alice')])
+      .when(request('bob', 'alice'))
+      .thenRejects('blocked');
+    given(friendshipDecider, [blocked('alice', 'bob'), blocked('bob', 'alice')])
+      .when(request('alice', 'bob'))
+      .thenRejects('blocked');
   });
 
   it('allows a new request, with a new or reused id, once the last one was rejected or cancelled', () => {
@@ -139,7 +167,9 @@ describe('send_friend_request', () => {
   });
 
   it('allows a new request after an unfriend', () => {
-    given(friendshipDecider, [...friends, ended('bob')]).when(request('bob', 'alice', 'r2')).then([sent('bob', 'alice', 'r2', T1)]);
+    given(friendshipDecider, [...friends, ended('bob')])
+      .when(request('bob', 'alice', 'r2'))
+      .then([sent('bob', 'alice', 'r2', T1)]);
   });
 
   it('allows a new request once the block is lifted', () => {
@@ -163,7 +193,9 @@ describe('send_friend_request', () => {
 
 describe('accept_friend_request', () => {
   it('lets the addressee accept: they are friends', () => {
-    given(friendshipDecider, pending).when(accept('bob', 'alice')).then([accepted('alice', 'bob', 'bob')]);
+    given(friendshipDecider, pending)
+      .when(accept('bob', 'alice'))
+      .then([accepted('alice', 'bob', 'bob')]);
     given(friendshipDecider, [...pending, accepted('alice', 'bob', 'bob')])
       .when(request('alice', 'bob', 'r2'))
       .thenRejects('already_friends');
@@ -174,14 +206,20 @@ describe('accept_friend_request', () => {
   });
 
   it('refuses a request id that is not the pending one', () => {
-    given(friendshipDecider, pending).when(accept('bob', 'alice', 'r2')).thenRejects('request_not_found');
+    given(friendshipDecider, pending)
+      .when(accept('bob', 'alice', 'r2'))
+      .thenRejects('request_not_found');
   });
 
   it('refuses when nothing is pending: never sent, already answered, or withdrawn', () => {
     given(friendshipDecider, []).when(accept('bob', 'alice')).thenRejects('request_not_found');
     given(friendshipDecider, friends).when(accept('bob', 'alice')).thenRejects('request_not_found');
-    given(friendshipDecider, [...pending, rejected('alice', 'bob', 'bob')]).when(accept('bob', 'alice')).thenRejects('request_not_found');
-    given(friendshipDecider, [...pending, cancelled('alice', 'bob', 'alice')]).when(accept('bob', 'alice')).thenRejects('request_not_found');
+    given(friendshipDecider, [...pending, rejected('alice', 'bob', 'bob')])
+      .when(accept('bob', 'alice'))
+      .thenRejects('request_not_found');
+    given(friendshipDecider, [...pending, cancelled('alice', 'bob', 'alice')])
+      .when(accept('bob', 'alice'))
+      .thenRejects('request_not_found');
   });
 
   it('refuses a request a block closed', () => {
@@ -197,7 +235,9 @@ describe('accept_friend_request', () => {
 
 describe('reject_friend_request', () => {
   it('lets the addressee reject', () => {
-    given(friendshipDecider, pending).when(reject('bob', 'alice')).then([rejected('alice', 'bob', 'bob')]);
+    given(friendshipDecider, pending)
+      .when(reject('bob', 'alice'))
+      .then([rejected('alice', 'bob', 'bob')]);
   });
 
   it('refuses the sender rejecting their own request', () => {
@@ -205,18 +245,26 @@ describe('reject_friend_request', () => {
   });
 
   it('refuses a wrong request id, and a request already answered', () => {
-    given(friendshipDecider, pending).when(reject('bob', 'alice', 'r2')).thenRejects('request_not_found');
-    given(friendshipDecider, [...pending, rejected('alice', 'bob', 'bob')]).when(reject('bob', 'alice')).thenRejects('request_not_found');
+    given(friendshipDecider, pending)
+      .when(reject('bob', 'alice', 'r2'))
+      .thenRejects('request_not_found');
+    given(friendshipDecider, [...pending, rejected('alice', 'bob', 'bob')])
+      .when(reject('bob', 'alice'))
+      .thenRejects('request_not_found');
   });
 
   it('leaves them not friends', () => {
-    given(friendshipDecider, [...pending, rejected('alice', 'bob', 'bob')]).when(unfriend('alice', 'bob')).thenRejects('not_friends');
+    given(friendshipDecider, [...pending, rejected('alice', 'bob', 'bob')])
+      .when(unfriend('alice', 'bob'))
+      .thenRejects('not_friends');
   });
 });
 
 describe('cancel_friend_request', () => {
   it('lets the sender withdraw their request', () => {
-    given(friendshipDecider, pending).when(cancel('alice', 'bob')).then([cancelled('alice', 'bob', 'alice')]);
+    given(friendshipDecider, pending)
+      .when(cancel('alice', 'bob'))
+      .then([cancelled('alice', 'bob', 'alice')]);
   });
 
   it('refuses the addressee cancelling it', () => {
@@ -224,7 +272,9 @@ describe('cancel_friend_request', () => {
   });
 
   it('refuses a wrong request id, and a request already answered', () => {
-    given(friendshipDecider, pending).when(cancel('alice', 'bob', 'r2')).thenRejects('request_not_found');
+    given(friendshipDecider, pending)
+      .when(cancel('alice', 'bob', 'r2'))
+      .thenRejects('request_not_found');
     given(friendshipDecider, friends).when(cancel('alice', 'bob')).thenRejects('request_not_found');
   });
 });
@@ -233,14 +283,20 @@ describe('cancel_friend_request', () => {
 
 describe('unfriend', () => {
   it('ends a friendship, from either side, naming the pair in a fixed order', () => {
-    given(friendshipDecider, friends).when(unfriend('bob', 'alice')).then([ended('bob')]);
-    given(friendshipDecider, friends).when(unfriend('alice', 'bob')).then([ended('alice')]);
+    given(friendshipDecider, friends)
+      .when(unfriend('bob', 'alice'))
+      .then([ended('bob')]);
+    given(friendshipDecider, friends)
+      .when(unfriend('alice', 'bob'))
+      .then([ended('alice')]);
   });
 
   it('refuses when they are not friends', () => {
     given(friendshipDecider, []).when(unfriend('alice', 'bob')).thenRejects('not_friends');
     given(friendshipDecider, pending).when(unfriend('bob', 'alice')).thenRejects('not_friends');
-    given(friendshipDecider, [...friends, ended('alice')]).when(unfriend('bob', 'alice')).thenRejects('not_friends');
+    given(friendshipDecider, [...friends, ended('alice')])
+      .when(unfriend('bob', 'alice'))
+      .thenRejects('not_friends');
   });
 
   it('refuses yourself', () => {
@@ -252,30 +308,42 @@ describe('unfriend', () => {
 
 describe('block_user', () => {
   it('blocks a stranger', () => {
-    given(friendshipDecider, []).when(block('alice', 'bob')).then([blocked('alice', 'bob')]);
+    given(friendshipDecider, [])
+      .when(block('alice', 'bob'))
+      .then([blocked('alice', 'bob')]);
   });
 
   it('ends a friendship first', () => {
-    given(friendshipDecider, friends).when(block('bob', 'alice')).then([ended('bob'), blocked('bob', 'alice')]);
+    given(friendshipDecider, friends)
+      .when(block('bob', 'alice'))
+      .then([ended('bob'), blocked('bob', 'alice')]);
     given(friendshipDecider, [...friends, ended('bob'), blocked('bob', 'alice')])
       .when(unfriend('alice', 'bob'))
       .thenRejects('not_friends');
   });
 
   it('cancels a pending request the blocker sent', () => {
-    given(friendshipDecider, pending).when(block('alice', 'bob')).then([cancelled('alice', 'bob', 'alice'), blocked('alice', 'bob')]);
+    given(friendshipDecider, pending)
+      .when(block('alice', 'bob'))
+      .then([cancelled('alice', 'bob', 'alice'), blocked('alice', 'bob')]);
   });
 
   it('rejects a pending request the blocker received', () => {
-    given(friendshipDecider, pending).when(block('bob', 'alice')).then([rejected('alice', 'bob', 'bob'), blocked('bob', 'alice')]);
+    given(friendshipDecider, pending)
+      .when(block('bob', 'alice'))
+      .then([rejected('alice', 'bob', 'bob'), blocked('bob', 'alice')]);
   });
 
   it('yields no events for blocking again', () => {
-    given(friendshipDecider, [blocked('alice', 'bob')]).when(block('alice', 'bob')).then([]);
+    given(friendshipDecider, [blocked('alice', 'bob')])
+      .when(block('alice', 'bob'))
+      .then([]);
   });
 
   it('lets the blocked user block back', () => {
-    given(friendshipDecider, [blocked('alice', 'bob')]).when(block('bob', 'alice')).then([blocked('bob', 'alice')]);
+    given(friendshipDecider, [blocked('alice', 'bob')])
+      .when(block('bob', 'alice'))
+      .then([blocked('bob', 'alice')]);
   });
 
   it('refuses blocking yourself', () => {
@@ -289,21 +357,31 @@ describe('block_user', () => {
 
 describe('unblock_user', () => {
   it('lets the blocker lift the block', () => {
-    given(friendshipDecider, [blocked('alice', 'bob')]).when(unblock('alice', 'bob')).then([unblocked('alice', 'bob')]);
+    given(friendshipDecider, [blocked('alice', 'bob')])
+      .when(unblock('alice', 'bob'))
+      .then([unblocked('alice', 'bob')]);
   });
 
   it('yields no events for the blocked user "unblocking", and the block stays', () => {
-    given(friendshipDecider, [blocked('alice', 'bob')]).when(unblock('bob', 'alice')).then([]);
-    given(friendshipDecider, [blocked('alice', 'bob')]).when(request('bob', 'alice')).thenRejects('blocked');
+    given(friendshipDecider, [blocked('alice', 'bob')])
+      .when(unblock('bob', 'alice'))
+      .then([]);
+    given(friendshipDecider, [blocked('alice', 'bob')])
+      .when(request('bob', 'alice'))
+      .thenRejects('blocked');
   });
 
   it('yields no events when there is no block, or it was already lifted', () => {
     given(friendshipDecider, []).when(unblock('alice', 'bob')).then([]);
-    given(friendshipDecider, [blocked('alice', 'bob'), unblocked('alice', 'bob')]).when(unblock('alice', 'bob')).then([]);
+    given(friendshipDecider, [blocked('alice', 'bob'), unblocked('alice', 'bob')])
+      .when(unblock('alice', 'bob'))
+      .then([]);
   });
 
   it('lifts only the unblocker’s own block', () => {
-    given(friendshipDecider, [blocked('alice', 'bob'), blocked('bob', 'alice')]).when(unblock('alice', 'bob')).then([unblocked('alice', 'bob')]);
+    given(friendshipDecider, [blocked('alice', 'bob'), blocked('bob', 'alice')])
+      .when(unblock('alice', 'bob'))
+      .then([unblocked('alice', 'bob')]);
     given(friendshipDecider, [blocked('alice', 'bob'), blocked('bob', 'alice'), unblocked('alice', 'bob')])
       .when(unblock('bob', 'alice'))
       .then([unblocked('bob', 'alice')]);
@@ -316,7 +394,9 @@ describe('unblock_user', () => {
   });
 
   it('lets a block be set again after it was lifted', () => {
-    given(friendshipDecider, [blocked('alice', 'bob'), unblocked('alice', 'bob')]).when(block('alice', 'bob')).then([blocked('alice', 'bob')]);
+    given(friendshipDecider, [blocked('alice', 'bob'), unblocked('alice', 'bob')])
+      .when(block('alice', 'bob'))
+      .then([blocked('alice', 'bob')]);
   });
 });
 

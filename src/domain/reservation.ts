@@ -27,8 +27,7 @@ export interface ReservationState {
 export const initialReservationState = (): ReservationState => ({ owner_id: null });
 
 /** Values are compared case-insensitively: `Alice` and `alice` are one name. */
-export const reservationAggregateId = (kind: ReservationKind, value: string): string =>
-  `${kind}:${value.toLowerCase()}`;
+export const reservationAggregateId = (kind: ReservationKind, value: string): string => `${kind}:${value.toLowerCase()}`;
 
 export function decideReservation(command: ReservationCommand, state: ReservationState): ReservationEvent[] {
   const { kind, value, owner_id } = command.data;

@@ -43,11 +43,15 @@ const released = (owner_id: string, kind: ReservationKind = 'username', value = 
 
 describe('reserve', () => {
   it('gives a free value to the first owner', () => {
-    given(reservationDecider, []).when(reserve('u1')).then([reserved('u1', 'username', 'alice', T1)]);
+    given(reservationDecider, [])
+      .when(reserve('u1'))
+      .then([reserved('u1', 'username', 'alice', T1)]);
   });
 
   it('refuses a taken username to anyone else', () => {
-    given(reservationDecider, [reserved('u1')]).when(reserve('u2')).thenRejects('username_taken');
+    given(reservationDecider, [reserved('u1')])
+      .when(reserve('u2'))
+      .thenRejects('username_taken');
   });
 
   it('refuses a taken email to anyone else', () => {
@@ -57,7 +61,9 @@ describe('reserve', () => {
   });
 
   it('is harmless when the owner reserves again', () => {
-    given(reservationDecider, [reserved('u1')]).when(reserve('u1')).then([]);
+    given(reservationDecider, [reserved('u1')])
+      .when(reserve('u1'))
+      .then([]);
   });
 
   it('lets someone else take a value once it is released', () => {
@@ -75,17 +81,23 @@ describe('reserve', () => {
 
 describe('release', () => {
   it('gives the value back when its owner releases it', () => {
-    given(reservationDecider, [reserved('u1')]).when(release('u1')).then([released('u1', 'username', 'alice', T1)]);
+    given(reservationDecider, [reserved('u1')])
+      .when(release('u1'))
+      .then([released('u1', 'username', 'alice', T1)]);
   });
 
   // No events means the history is unchanged: the value stays the owner's.
   it('ignores a release by someone who does not own the value', () => {
-    given(reservationDecider, [reserved('u1')]).when(release('u2')).then([]);
+    given(reservationDecider, [reserved('u1')])
+      .when(release('u2'))
+      .then([]);
   });
 
   it('ignores a release of a value that is free', () => {
     given(reservationDecider, []).when(release('u1')).then([]);
-    given(reservationDecider, [reserved('u1'), released('u1')]).when(release('u1')).then([]);
+    given(reservationDecider, [reserved('u1'), released('u1')])
+      .when(release('u1'))
+      .then([]);
   });
 
   it('lets the former owner reserve a released value again', () => {

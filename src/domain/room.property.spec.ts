@@ -112,7 +112,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
     weight: 5,
   },
-  { arbitrary: fc.record({ kind: fc.constant('mark_read' as const), actor: user, seq: fc.integer({ min: -1, max: MAX_STEPS }) }), weight: 4 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('mark_read' as const), actor: user, seq: fc.integer({ min: -1, max: MAX_STEPS }) }),
+    weight: 4,
+  },
   { arbitrary: fc.constantFrom<Step>({ kind: 'close' }, { kind: 'reopen' }), weight: 1 },
 );
 
@@ -242,7 +245,12 @@ function run(steps: Step[]): Run {
 
     for (const event of decided) {
       // Every event but the system's comes from a member acting on a room that exists…
-      if (event.type !== 'room_closed' && event.type !== 'room_reopened' && event.type !== 'room_created' && event.type !== 'user_joined_room') {
+      if (
+        event.type !== 'room_closed' &&
+        event.type !== 'room_reopened' &&
+        event.type !== 'room_created' &&
+        event.type !== 'user_joined_room'
+      ) {
         expect(actor !== null && model.members.has(actor), `${event.type} from a non-member`).toBe(true);
       }
       switch (event.type) {
@@ -306,7 +314,8 @@ function run(steps: Step[]): Run {
           expect(message!.deleted, 'deleted twice').toBe(false);
           if (message!.sender !== actor) expect(['owner', 'admin']).toContain(actorRole);
           message!.deleted = true;
-          for (const key of [...model.reactions.keys()]) if (key.startsWith(`${event.data.message_id} `)) model.reactions.delete(key);
+          for (const key of [...model.reactions.keys()])
+            if (key.startsWith(`${event.data.message_id} `)) model.reactions.delete(key);
           break;
         }
         case 'reaction_added':
@@ -356,7 +365,9 @@ function run(steps: Step[]): Run {
     }
 
     // After every accepted command: evolve agrees with the model…
-    expect(new Map([...state.members].map(([id, m]) => [id, { role: m.role, lastRead: m.last_read_seq }]))).toEqual(model.members);
+    expect(new Map([...state.members].map(([id, m]) => [id, { role: m.role, lastRead: m.last_read_seq }]))).toEqual(
+      model.members,
+    );
     expect(state.closed).toBe(model.closed);
     for (const [id, m] of model.messages) expect(state.messages.get(id)?.deleted).toBe(m.deleted);
     const reactions = new Map<string, Set<string>>();
@@ -369,7 +380,10 @@ function run(steps: Step[]): Run {
       expect(roles, 'a group room with members has no owner').toContain('owner');
     }
     if (model.type === 'direct') {
-      expect(roles.every((r) => r === 'member'), 'nobody manages a direct room').toBe(true);
+      expect(
+        roles.every((r) => r === 'member'),
+        'nobody manages a direct room',
+      ).toBe(true);
       expect(model.members.size, 'a direct room is between two users').toBe(2);
     }
     for (const m of state.members.values()) expect(m.last_read_seq).toBeLessThanOrEqual(state.last_seq);
@@ -420,7 +434,12 @@ describe('room invariants over any command sequence', () => {
         // Events about a message carry its seq.
         const seqOf = new Map(messages.map((m) => [m.message_id, m.seq]));
         for (const e of events) {
-          if (e.type === 'message_edited' || e.type === 'message_deleted' || e.type === 'reaction_added' || e.type === 'reaction_removed') {
+          if (
+            e.type === 'message_edited' ||
+            e.type === 'message_deleted' ||
+            e.type === 'reaction_added' ||
+            e.type === 'reaction_removed'
+          ) {
             expect(e.data.seq).toBe(seqOf.get(e.data.message_id));
           }
         }
@@ -457,7 +476,15 @@ describe('room invariants over any command sequence', () => {
     ]) {
       expect(seen.byType.get(type) ?? 0, `no ${type} in any run`).toBeGreaterThan(0);
     }
-    for (const code of ['room_not_found', 'forbidden', 'invalid_state', 'message_not_found', 'last_owner', 'blocked', 'not_a_member']) {
+    for (const code of [
+      'room_not_found',
+      'forbidden',
+      'invalid_state',
+      'message_not_found',
+      'last_owner',
+      'blocked',
+      'not_a_member',
+    ]) {
       expect(seen.byCode.get(code) ?? 0, `no command refused with ${code}`).toBeGreaterThan(0);
     }
   });
@@ -483,7 +510,11 @@ describe('room invariants over any command sequence', () => {
           const key = `${e.data.message_id} ${e.data.emoji}`;
           const users = reactions.get(key) ?? [];
           if (e.type === 'reaction_added') reactions.set(key, [...users, e.data.user_id]);
-          else reactions.set(key, users.filter((u) => u !== e.data.user_id));
+          else
+            reactions.set(
+              key,
+              users.filter((u) => u !== e.data.user_id),
+            );
         }
         for (const [key, users] of reactions) expect(new Set(users).size, `a user twice in ${key}`).toBe(users.length);
         for (const id of deletedAt.keys()) expect(state.messages.get(id)!.reactions).toBeNull();

@@ -65,10 +65,7 @@ export type RoomCommand =
 type RoomEventOf<T extends string, D> = DomainEvent<T, { room_id: string } & D>;
 
 export type RoomCreated = RoomEventOf<'room_created', { type: RoomType; name: string; created_by: string; created_at: number }>;
-export type RoomUpdated = RoomEventOf<
-  'room_updated',
-  { name: string; topic: string; updated_by: string; updated_at: number }
->;
+export type RoomUpdated = RoomEventOf<'room_updated', { name: string; topic: string; updated_by: string; updated_at: number }>;
 export type UserJoinedRoom = RoomEventOf<
   'user_joined_room',
   { user_id: string; role: Role; added_by: string; joined_at: number }

@@ -46,11 +46,7 @@ const meta = (user_id: string | null, at: number): CommandMetadata => ({ command
 
 // ── commands ────────────────────────────────────────────────────────────────
 
-const createRoom = (
-  by: string | null,
-  member_ids: string[] = [],
-  type: RoomType = 'group',
-): CreateRoom => ({
+const createRoom = (by: string | null, member_ids: string[] = [], type: RoomType = 'group'): CreateRoom => ({
   type: 'create_room',
   data: { room_id, type, name: 'General', member_ids },
   metadata: meta(by, T1),
@@ -174,7 +170,14 @@ const roleChanged = (user_id: string, role: Role, by: string, at = T1): MemberRo
   data: { room_id, user_id, role, changed_by: by, changed_at: at },
 });
 
-const edited = (message_id: string, seq: number, by: string, content = 'edited', mentions: string[] = [], at = T1): MessageEdited => ({
+const edited = (
+  message_id: string,
+  seq: number,
+  by: string,
+  content = 'edited',
+  mentions: string[] = [],
+  at = T1,
+): MessageEdited => ({
   type: 'message_edited',
   data: { room_id, message_id, seq, content, mentions, edited_by: by, edited_at: at },
 });
@@ -268,17 +271,21 @@ describe('create_room', () => {
   it('gives nobody ownership of a direct room', () => {
     given(roomDecider, [])
       .when(createRoom('alice', ['bob'], 'direct'))
-      .then([
-        created('alice', T1, 'direct'),
-        joined('alice', 'member', 'alice', T1),
-        joined('bob', 'member', 'alice', T1),
-      ]);
+      .then([created('alice', T1, 'direct'), joined('alice', 'member', 'alice', T1), joined('bob', 'member', 'alice', T1)]);
   });
 
   it('makes a direct room of the actor and one other user, whether or not the actor lists themselves', () => {
-    const expected = [created('alice', T1, 'direct'), joined('alice', 'member', 'alice', T1), joined('bob', 'member', 'alice', T1)];
-    given(roomDecider, []).when(createRoom('alice', ['alice', 'bob'], 'direct')).then(expected);
-    given(roomDecider, []).when(createRoom('alice', ['bob', 'bob', 'alice'], 'direct')).then(expected);
+    const expected = [
+      created('alice', T1, 'direct'),
+      joined('alice', 'member', 'alice', T1),
+      joined('bob', 'member', 'alice', T1),
+    ];
+    given(roomDecider, [])
+      .when(createRoom('alice', ['alice', 'bob'], 'direct'))
+      .then(expected);
+    given(roomDecider, [])
+      .when(createRoom('alice', ['bob', 'bob', 'alice'], 'direct'))
+      .then(expected);
   });
 
   it('lets the system create a direct room for two users, the first of the pair as creator', () => {
@@ -288,22 +295,42 @@ describe('create_room', () => {
   });
 
   it('refuses a direct room with fewer than two distinct users', () => {
-    given(roomDecider, []).when(createRoom('alice', [], 'direct')).thenRejects('invalid_state');
-    given(roomDecider, []).when(createRoom('alice', ['alice', 'alice'], 'direct')).thenRejects('invalid_state');
-    given(roomDecider, []).when(createRoom(null, ['bob'], 'direct')).thenRejects('invalid_state');
-    given(roomDecider, []).when(createRoom(null, ['bob', 'bob'], 'direct')).thenRejects('invalid_state');
-    given(roomDecider, []).when(createRoom(null, [], 'direct')).thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom('alice', [], 'direct'))
+      .thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom('alice', ['alice', 'alice'], 'direct'))
+      .thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom(null, ['bob'], 'direct'))
+      .thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom(null, ['bob', 'bob'], 'direct'))
+      .thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom(null, [], 'direct'))
+      .thenRejects('invalid_state');
   });
 
   it('refuses a direct room with more than two users', () => {
-    given(roomDecider, []).when(createRoom('alice', ['bob', 'carol'], 'direct')).thenRejects('invalid_state');
-    given(roomDecider, []).when(createRoom(null, ['alice', 'bob', 'carol'], 'direct')).thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom('alice', ['bob', 'carol'], 'direct'))
+      .thenRejects('invalid_state');
+    given(roomDecider, [])
+      .when(createRoom(null, ['alice', 'bob', 'carol'], 'direct'))
+      .thenRejects('invalid_state');
   });
 
   it('answers a direct room asked for again with no events, whoever asks', () => {
-    given(roomDecider, aDirectRoom).when(createRoom('alice', ['bob'], 'direct')).then([]);
-    given(roomDecider, aDirectRoom).when(createRoom('bob', ['alice'], 'direct')).then([]);
-    given(roomDecider, aDirectRoom).when(createRoom(null, ['alice', 'bob'], 'direct')).then([]);
+    given(roomDecider, aDirectRoom)
+      .when(createRoom('alice', ['bob'], 'direct'))
+      .then([]);
+    given(roomDecider, aDirectRoom)
+      .when(createRoom('bob', ['alice'], 'direct'))
+      .then([]);
+    given(roomDecider, aDirectRoom)
+      .when(createRoom(null, ['alice', 'bob'], 'direct'))
+      .then([]);
   });
 
   it('creates a direct room closed when the system closed it before it existed', () => {
@@ -324,11 +351,15 @@ describe('create_room', () => {
   });
 
   it('refuses to create a room that already exists, even for its owner', () => {
-    given(roomDecider, aRoom).when(createRoom('alice', ['eve'])).thenRejects('already_exists');
+    given(roomDecider, aRoom)
+      .when(createRoom('alice', ['eve']))
+      .thenRejects('already_exists');
   });
 
   it('refuses a command without a user', () => {
-    given(roomDecider, []).when(createRoom(null, ['bob'])).thenRejects('forbidden');
+    given(roomDecider, [])
+      .when(createRoom(null, ['bob']))
+      .thenRejects('forbidden');
   });
 });
 
@@ -337,7 +368,9 @@ describe('create_room', () => {
 describe('add_member', () => {
   it('refuses to add anyone to a direct room', () => {
     given(roomDecider, aDirectRoom).when(addMember('alice', 'carol')).thenRejects('invalid_state');
-    given(roomDecider, aDirectRoom).when(addMember('bob', 'carol', 'owner')).thenRejects('invalid_state');
+    given(roomDecider, aDirectRoom)
+      .when(addMember('bob', 'carol', 'owner'))
+      .thenRejects('invalid_state');
   });
 
   it('hides a direct room from a third user', () => {
@@ -345,15 +378,21 @@ describe('add_member', () => {
   });
 
   it('lets the owner add a member', () => {
-    given(roomDecider, aRoom).when(addMember('alice', 'eve')).then([joined('eve', 'member', 'alice', T1)]);
+    given(roomDecider, aRoom)
+      .when(addMember('alice', 'eve'))
+      .then([joined('eve', 'member', 'alice', T1)]);
   });
 
   it('lets an admin add a member', () => {
-    given(roomDecider, aRoom).when(addMember('carol', 'eve')).then([joined('eve', 'member', 'carol', T1)]);
+    given(roomDecider, aRoom)
+      .when(addMember('carol', 'eve'))
+      .then([joined('eve', 'member', 'carol', T1)]);
   });
 
   it('lets an admin add another admin', () => {
-    given(roomDecider, aRoom).when(addMember('carol', 'eve', 'admin')).then([joined('eve', 'admin', 'carol', T1)]);
+    given(roomDecider, aRoom)
+      .when(addMember('carol', 'eve', 'admin'))
+      .then([joined('eve', 'admin', 'carol', T1)]);
   });
 
   it('refuses a plain member', () => {
@@ -370,13 +409,21 @@ describe('add_member', () => {
 
   it('refuses to add someone who is already a member, whatever the role', () => {
     given(roomDecider, aRoom).when(addMember('alice', 'bob')).thenRejects('already_member');
-    given(roomDecider, aRoom).when(addMember('alice', 'bob', 'admin')).thenRejects('already_member');
-    given(roomDecider, aRoom).when(addMember('alice', 'alice', 'owner')).thenRejects('already_member');
+    given(roomDecider, aRoom)
+      .when(addMember('alice', 'bob', 'admin'))
+      .thenRejects('already_member');
+    given(roomDecider, aRoom)
+      .when(addMember('alice', 'alice', 'owner'))
+      .thenRejects('already_member');
   });
 
   it('lets only an owner add an owner', () => {
-    given(roomDecider, aRoom).when(addMember('carol', 'eve', 'owner')).thenRejects('forbidden');
-    given(roomDecider, aRoom).when(addMember('alice', 'eve', 'owner')).then([joined('eve', 'owner', 'alice', T1)]);
+    given(roomDecider, aRoom)
+      .when(addMember('carol', 'eve', 'owner'))
+      .thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(addMember('alice', 'eve', 'owner'))
+      .then([joined('eve', 'owner', 'alice', T1)]);
   });
 
   it('lets someone who left be added again', () => {
@@ -386,7 +433,9 @@ describe('add_member', () => {
   });
 
   it('refuses a manager who has been removed', () => {
-    given(roomDecider, [...aRoom, left('carol', 'alice')]).when(addMember('carol', 'eve')).thenRejects('room_not_found');
+    given(roomDecider, [...aRoom, left('carol', 'alice')])
+      .when(addMember('carol', 'eve'))
+      .thenRejects('room_not_found');
   });
 });
 
@@ -394,23 +443,33 @@ describe('add_member', () => {
 
 describe('remove_member', () => {
   it('lets a member leave on their own', () => {
-    given(roomDecider, aRoom).when(removeMember('bob', 'bob')).then([left('bob', 'bob')]);
+    given(roomDecider, aRoom)
+      .when(removeMember('bob', 'bob'))
+      .then([left('bob', 'bob')]);
   });
 
   it('lets an admin leave on their own', () => {
-    given(roomDecider, aRoom).when(removeMember('carol', 'carol')).then([left('carol', 'carol')]);
+    given(roomDecider, aRoom)
+      .when(removeMember('carol', 'carol'))
+      .then([left('carol', 'carol')]);
   });
 
   it('lets the owner remove a member', () => {
-    given(roomDecider, aRoom).when(removeMember('alice', 'bob')).then([left('bob', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(removeMember('alice', 'bob'))
+      .then([left('bob', 'alice')]);
   });
 
   it('lets the owner remove an admin', () => {
-    given(roomDecider, aRoom).when(removeMember('alice', 'carol')).then([left('carol', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(removeMember('alice', 'carol'))
+      .then([left('carol', 'alice')]);
   });
 
   it('lets an admin remove a member', () => {
-    given(roomDecider, aRoom).when(removeMember('carol', 'bob')).then([left('bob', 'carol')]);
+    given(roomDecider, aRoom)
+      .when(removeMember('carol', 'bob'))
+      .then([left('bob', 'carol')]);
   });
 
   it('refuses a plain member removing someone else', () => {
@@ -438,19 +497,16 @@ describe('remove_member', () => {
   });
 
   it('lets the owner leave once they are alone', () => {
-    given(roomDecider, [
-      ...aRoom,
-      left('bob', 'bob'),
-      left('carol', 'alice'),
-      left('dave', 'alice'),
-    ])
+    given(roomDecider, [...aRoom, left('bob', 'bob'), left('carol', 'alice'), left('dave', 'alice')])
       .when(removeMember('alice', 'alice'))
       .then([left('alice', 'alice')]);
   });
 
   it('says not_a_member for a target who is not in the room', () => {
     given(roomDecider, aRoom).when(removeMember('alice', 'eve')).thenRejects('not_a_member');
-    given(roomDecider, [...aRoom, left('bob', 'bob')]).when(removeMember('alice', 'bob')).thenRejects('not_a_member');
+    given(roomDecider, [...aRoom, left('bob', 'bob')])
+      .when(removeMember('alice', 'bob'))
+      .thenRejects('not_a_member');
   });
 
   it('hides the room from a non-member', () => {
@@ -475,7 +531,9 @@ describe('remove_member', () => {
 
 describe('send_message', () => {
   it('numbers the first message of a room 1', () => {
-    given(roomDecider, aRoom).when(send('bob', 'c1', { at: T1 })).then([sent(1, 'bob', 'c1', { at: T1 })]);
+    given(roomDecider, aRoom)
+      .when(send('bob', 'c1', { at: T1 }))
+      .then([sent(1, 'bob', 'c1', { at: T1 })]);
   });
 
   it('numbers a message one after the last', () => {
@@ -491,7 +549,9 @@ describe('send_message', () => {
   });
 
   it('yields no events for the same client_msg_id from the same sender', () => {
-    given(roomDecider, [...aRoom, sent(1, 'bob', 'c1')]).when(send('bob', 'c1')).then([]);
+    given(roomDecider, [...aRoom, sent(1, 'bob', 'c1')])
+      .when(send('bob', 'c1'))
+      .then([]);
   });
 
   it('recognises a retry even with other content and after other messages', () => {
@@ -519,11 +579,15 @@ describe('send_message', () => {
   });
 
   it('refuses a reply in an empty room', () => {
-    given(roomDecider, aRoom).when(send('alice', 'c1', { reply_to: 'm1' })).thenRejects('message_not_found');
+    given(roomDecider, aRoom)
+      .when(send('alice', 'c1', { reply_to: 'm1' }))
+      .thenRejects('message_not_found');
   });
 
   it('stops a removed member from posting', () => {
-    given(roomDecider, [...aRoom, left('bob', 'alice')]).when(send('bob', 'c1')).thenRejects('room_not_found');
+    given(roomDecider, [...aRoom, left('bob', 'alice')])
+      .when(send('bob', 'c1'))
+      .thenRejects('room_not_found');
   });
 
   it('stops a member who left from posting, even a retry', () => {
@@ -546,21 +610,33 @@ describe('send_message', () => {
     given(roomDecider, aRoom)
       .when(send('bob', 'c1', { mentions: ['alice', 'carol'] }))
       .then([sent(1, 'bob', 'c1', { mentions: ['alice', 'carol'], at: T1 })]);
-    given(roomDecider, aRoom).when(send('bob', 'c1')).then([sent(1, 'bob', 'c1', { mentions: [], at: T1 })]);
+    given(roomDecider, aRoom)
+      .when(send('bob', 'c1'))
+      .then([sent(1, 'bob', 'c1', { mentions: [], at: T1 })]);
   });
 
   it('lets both members of a direct room post', () => {
-    given(roomDecider, aDirectRoom).when(send('alice', 'c1')).then([sent(1, 'alice', 'c1', { at: T1 })]);
-    given(roomDecider, [...aDirectRoom, sent(1, 'alice', 'c1')]).when(send('bob', 'c1')).then([sent(2, 'bob', 'c1', { at: T1 })]);
+    given(roomDecider, aDirectRoom)
+      .when(send('alice', 'c1'))
+      .then([sent(1, 'alice', 'c1', { at: T1 })]);
+    given(roomDecider, [...aDirectRoom, sent(1, 'alice', 'c1')])
+      .when(send('bob', 'c1'))
+      .then([sent(2, 'bob', 'c1', { at: T1 })]);
   });
 
   it('refuses a new message in a closed room with blocked', () => {
-    given(roomDecider, [...aDirectRoom, closed()]).when(send('alice', 'c1')).thenRejects('blocked');
-    given(roomDecider, [...aDirectRoom, closed()]).when(send('bob', 'c1')).thenRejects('blocked');
+    given(roomDecider, [...aDirectRoom, closed()])
+      .when(send('alice', 'c1'))
+      .thenRejects('blocked');
+    given(roomDecider, [...aDirectRoom, closed()])
+      .when(send('bob', 'c1'))
+      .thenRejects('blocked');
   });
 
   it('still answers a retry of a message sent before the room closed with no events', () => {
-    given(roomDecider, [...aDirectRoom, sent(1, 'alice', 'c1'), closed()]).when(send('alice', 'c1')).then([]);
+    given(roomDecider, [...aDirectRoom, sent(1, 'alice', 'c1'), closed()])
+      .when(send('alice', 'c1'))
+      .then([]);
   });
 
   it('takes messages again once the room is reopened, numbering on', () => {
@@ -581,8 +657,12 @@ describe('send_message', () => {
     expect(state.members.get('alice')!.last_read_seq).toBe(2);
     expect(state.members.get('carol')!.last_read_seq).toBe(0);
     // So reading up to your own message is nothing new, while the others have it unread.
-    given(roomDecider, [...aRoom, sent(1, 'bob', 'c1')]).when(markRead('bob', 1)).then([]);
-    given(roomDecider, [...aRoom, sent(1, 'bob', 'c1')]).when(markRead('carol', 1)).then([read('carol', 1)]);
+    given(roomDecider, [...aRoom, sent(1, 'bob', 'c1')])
+      .when(markRead('bob', 1))
+      .then([]);
+    given(roomDecider, [...aRoom, sent(1, 'bob', 'c1')])
+      .when(markRead('carol', 1))
+      .then([read('carol', 1)]);
   });
 });
 
@@ -590,11 +670,15 @@ describe('send_message', () => {
 
 describe('update_room', () => {
   it('lets the owner rename the room, keeping the topic', () => {
-    given(roomDecider, aRoom).when(updateRoom('alice', { name: 'Random' })).then([roomUpdated('Random', '', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(updateRoom('alice', { name: 'Random' }))
+      .then([roomUpdated('Random', '', 'alice')]);
   });
 
   it('lets an admin set the topic, keeping the name', () => {
-    given(roomDecider, aRoom).when(updateRoom('carol', { topic: 'Lunch plans' })).then([roomUpdated('General', 'Lunch plans', 'carol')]);
+    given(roomDecider, aRoom)
+      .when(updateRoom('carol', { topic: 'Lunch plans' }))
+      .then([roomUpdated('General', 'Lunch plans', 'carol')]);
   });
 
   it('changes name and topic at once', () => {
@@ -617,30 +701,48 @@ describe('update_room', () => {
 
   it('yields no events when nothing would change', () => {
     given(roomDecider, aRoom).when(updateRoom('alice', {})).then([]);
-    given(roomDecider, aRoom).when(updateRoom('alice', { name: 'General' })).then([]);
-    given(roomDecider, aRoom).when(updateRoom('alice', { name: 'General', topic: '' })).then([]);
+    given(roomDecider, aRoom)
+      .when(updateRoom('alice', { name: 'General' }))
+      .then([]);
+    given(roomDecider, aRoom)
+      .when(updateRoom('alice', { name: 'General', topic: '' }))
+      .then([]);
     given(roomDecider, [...aRoom, roomUpdated('Random', 'Anything goes', 'alice')])
       .when(updateRoom('carol', { topic: 'Anything goes' }))
       .then([]);
   });
 
   it('refuses a plain member, even for a change that changes nothing', () => {
-    given(roomDecider, aRoom).when(updateRoom('bob', { name: 'Mine' })).thenRejects('forbidden');
-    given(roomDecider, aRoom).when(updateRoom('bob', { name: 'General' })).thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(updateRoom('bob', { name: 'Mine' }))
+      .thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(updateRoom('bob', { name: 'General' }))
+      .thenRejects('forbidden');
   });
 
   it('hides the room from a non-member', () => {
-    given(roomDecider, aRoom).when(updateRoom('eve', { name: 'Mine' })).thenRejects('room_not_found');
-    given(roomDecider, []).when(updateRoom('alice', { name: 'Mine' })).thenRejects('room_not_found');
+    given(roomDecider, aRoom)
+      .when(updateRoom('eve', { name: 'Mine' }))
+      .thenRejects('room_not_found');
+    given(roomDecider, [])
+      .when(updateRoom('alice', { name: 'Mine' }))
+      .thenRejects('room_not_found');
   });
 
   it('refuses to rename a direct room', () => {
-    given(roomDecider, aDirectRoom).when(updateRoom('alice', { name: 'Us' })).thenRejects('invalid_state');
-    given(roomDecider, aDirectRoom).when(updateRoom('bob', { topic: 'Hi' })).thenRejects('invalid_state');
+    given(roomDecider, aDirectRoom)
+      .when(updateRoom('alice', { name: 'Us' }))
+      .thenRejects('invalid_state');
+    given(roomDecider, aDirectRoom)
+      .when(updateRoom('bob', { topic: 'Hi' }))
+      .thenRejects('invalid_state');
   });
 
   it('refuses a command without a user', () => {
-    given(roomDecider, aRoom).when(updateRoom(null, { name: 'Random' })).thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(updateRoom(null, { name: 'Random' }))
+      .thenRejects('forbidden');
   });
 });
 
@@ -648,13 +750,21 @@ describe('update_room', () => {
 
 describe('change_role', () => {
   it('lets the owner promote a member to admin and demote an admin to member', () => {
-    given(roomDecider, aRoom).when(changeRole('alice', 'bob', 'admin')).then([roleChanged('bob', 'admin', 'alice')]);
-    given(roomDecider, aRoom).when(changeRole('alice', 'carol', 'member')).then([roleChanged('carol', 'member', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'bob', 'admin'))
+      .then([roleChanged('bob', 'admin', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'carol', 'member'))
+      .then([roleChanged('carol', 'member', 'alice')]);
   });
 
   it('lets the owner make a member or an admin owner', () => {
-    given(roomDecider, aRoom).when(changeRole('alice', 'bob', 'owner')).then([roleChanged('bob', 'owner', 'alice')]);
-    given(roomDecider, aRoom).when(changeRole('alice', 'carol', 'owner')).then([roleChanged('carol', 'owner', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'bob', 'owner'))
+      .then([roleChanged('bob', 'owner', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'carol', 'owner'))
+      .then([roleChanged('carol', 'owner', 'alice')]);
   });
 
   it('lets an owner demote another owner', () => {
@@ -670,67 +780,115 @@ describe('change_role', () => {
   });
 
   it('keeps the last owner from being demoted, even by themselves and even when alone', () => {
-    given(roomDecider, aRoom).when(changeRole('alice', 'alice', 'admin')).thenRejects('last_owner');
-    given(roomDecider, aRoom).when(changeRole('alice', 'alice', 'member')).thenRejects('last_owner');
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'alice', 'admin'))
+      .thenRejects('last_owner');
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'alice', 'member'))
+      .thenRejects('last_owner');
     given(roomDecider, [created('alice'), joined('alice', 'owner', 'alice')])
       .when(changeRole('alice', 'alice', 'member'))
       .thenRejects('last_owner');
   });
 
   it('lets an admin change plain members only: promote a member to admin', () => {
-    given(roomDecider, aRoom).when(changeRole('carol', 'bob', 'admin')).then([roleChanged('bob', 'admin', 'carol')]);
+    given(roomDecider, aRoom)
+      .when(changeRole('carol', 'bob', 'admin'))
+      .then([roleChanged('bob', 'admin', 'carol')]);
   });
 
   it('refuses an admin changing an owner or another admin', () => {
     const twoAdmins = [...aRoom, roleChanged('dave', 'admin', 'alice')];
-    given(roomDecider, twoAdmins).when(changeRole('carol', 'alice', 'member')).thenRejects('forbidden');
-    given(roomDecider, twoAdmins).when(changeRole('carol', 'alice', 'admin')).thenRejects('forbidden');
-    given(roomDecider, twoAdmins).when(changeRole('carol', 'dave', 'member')).thenRejects('forbidden');
+    given(roomDecider, twoAdmins)
+      .when(changeRole('carol', 'alice', 'member'))
+      .thenRejects('forbidden');
+    given(roomDecider, twoAdmins)
+      .when(changeRole('carol', 'alice', 'admin'))
+      .thenRejects('forbidden');
+    given(roomDecider, twoAdmins)
+      .when(changeRole('carol', 'dave', 'member'))
+      .thenRejects('forbidden');
   });
 
   it('refuses an admin changing their own role', () => {
-    given(roomDecider, aRoom).when(changeRole('carol', 'carol', 'member')).thenRejects('forbidden');
-    given(roomDecider, aRoom).when(changeRole('carol', 'carol', 'owner')).thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole('carol', 'carol', 'member'))
+      .thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole('carol', 'carol', 'owner'))
+      .thenRejects('forbidden');
   });
 
   it('lets only an owner make an owner', () => {
-    given(roomDecider, aRoom).when(changeRole('carol', 'bob', 'owner')).thenRejects('forbidden');
-    given(roomDecider, aRoom).when(changeRole('alice', 'bob', 'owner')).then([roleChanged('bob', 'owner', 'alice')]);
+    given(roomDecider, aRoom)
+      .when(changeRole('carol', 'bob', 'owner'))
+      .thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'bob', 'owner'))
+      .then([roleChanged('bob', 'owner', 'alice')]);
   });
 
   it('refuses a plain member changing anyone, themselves included', () => {
-    given(roomDecider, aRoom).when(changeRole('bob', 'dave', 'admin')).thenRejects('forbidden');
-    given(roomDecider, aRoom).when(changeRole('bob', 'bob', 'admin')).thenRejects('forbidden');
-    given(roomDecider, aRoom).when(changeRole('bob', 'carol', 'member')).thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole('bob', 'dave', 'admin'))
+      .thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole('bob', 'bob', 'admin'))
+      .thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole('bob', 'carol', 'member'))
+      .thenRejects('forbidden');
   });
 
   it('yields no events when the role would not change', () => {
-    given(roomDecider, aRoom).when(changeRole('alice', 'bob', 'member')).then([]);
-    given(roomDecider, aRoom).when(changeRole('alice', 'carol', 'admin')).then([]);
-    given(roomDecider, aRoom).when(changeRole('alice', 'alice', 'owner')).then([]);
-    given(roomDecider, aRoom).when(changeRole('carol', 'bob', 'member')).then([]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'bob', 'member'))
+      .then([]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'carol', 'admin'))
+      .then([]);
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'alice', 'owner'))
+      .then([]);
+    given(roomDecider, aRoom)
+      .when(changeRole('carol', 'bob', 'member'))
+      .then([]);
   });
 
   it('says not_a_member for a target who is not in the room', () => {
-    given(roomDecider, aRoom).when(changeRole('alice', 'eve', 'admin')).thenRejects('not_a_member');
-    given(roomDecider, [...aRoom, left('bob', 'bob')]).when(changeRole('alice', 'bob', 'admin')).thenRejects('not_a_member');
+    given(roomDecider, aRoom)
+      .when(changeRole('alice', 'eve', 'admin'))
+      .thenRejects('not_a_member');
+    given(roomDecider, [...aRoom, left('bob', 'bob')])
+      .when(changeRole('alice', 'bob', 'admin'))
+      .thenRejects('not_a_member');
   });
 
   it('hides the room from a non-member', () => {
-    given(roomDecider, aRoom).when(changeRole('eve', 'bob', 'admin')).thenRejects('room_not_found');
-    given(roomDecider, []).when(changeRole('alice', 'bob', 'admin')).thenRejects('room_not_found');
+    given(roomDecider, aRoom)
+      .when(changeRole('eve', 'bob', 'admin'))
+      .thenRejects('room_not_found');
+    given(roomDecider, [])
+      .when(changeRole('alice', 'bob', 'admin'))
+      .thenRejects('room_not_found');
   });
 
   it('refuses any role in a direct room', () => {
-    given(roomDecider, aDirectRoom).when(changeRole('alice', 'bob', 'admin')).thenRejects('invalid_state');
-    given(roomDecider, aDirectRoom).when(changeRole('alice', 'alice', 'owner')).thenRejects('invalid_state');
+    given(roomDecider, aDirectRoom)
+      .when(changeRole('alice', 'bob', 'admin'))
+      .thenRejects('invalid_state');
+    given(roomDecider, aDirectRoom)
+      .when(changeRole('alice', 'alice', 'owner'))
+      .thenRejects('invalid_state');
   });
 
   it('gives the new role its powers and takes the old one’s away', () => {
     given(roomDecider, [...aRoom, roleChanged('bob', 'admin', 'alice')])
       .when(addMember('bob', 'eve'))
       .then([joined('eve', 'member', 'bob', T1)]);
-    given(roomDecider, [...aRoom, roleChanged('carol', 'member', 'alice')]).when(addMember('carol', 'eve')).thenRejects('forbidden');
+    given(roomDecider, [...aRoom, roleChanged('carol', 'member', 'alice')])
+      .when(addMember('carol', 'eve'))
+      .thenRejects('forbidden');
   });
 
   it('lets the former last owner leave once someone else is owner', () => {
@@ -740,7 +898,9 @@ describe('change_role', () => {
   });
 
   it('refuses a command without a user', () => {
-    given(roomDecider, aRoom).when(changeRole(null, 'bob', 'admin')).thenRejects('forbidden');
+    given(roomDecider, aRoom)
+      .when(changeRole(null, 'bob', 'admin'))
+      .thenRejects('forbidden');
   });
 });
 
@@ -748,8 +908,12 @@ describe('change_role', () => {
 
 describe('edit_message', () => {
   it('lets the author edit their message, keeping its seq', () => {
-    given(roomDecider, withMessages).when(edit('bob', 'm1', 'hello, world')).then([edited('m1', 1, 'bob', 'hello, world')]);
-    given(roomDecider, withMessages).when(edit('dave', 'm3')).then([edited('m3', 3, 'dave')]);
+    given(roomDecider, withMessages)
+      .when(edit('bob', 'm1', 'hello, world'))
+      .then([edited('m1', 1, 'bob', 'hello, world')]);
+    given(roomDecider, withMessages)
+      .when(edit('dave', 'm3'))
+      .then([edited('m3', 3, 'dave')]);
   });
 
   it('carries the mentions of the new content, like a send', () => {
@@ -772,8 +936,12 @@ describe('edit_message', () => {
   });
 
   it('refuses to edit a deleted message, even for its author', () => {
-    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')]).when(edit('bob', 'm1')).thenRejects('invalid_state');
-    given(roomDecider, [...withMessages, deleted('m1', 1, 'alice')]).when(edit('bob', 'm1')).thenRejects('invalid_state');
+    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')])
+      .when(edit('bob', 'm1'))
+      .thenRejects('invalid_state');
+    given(roomDecider, [...withMessages, deleted('m1', 1, 'alice')])
+      .when(edit('bob', 'm1'))
+      .thenRejects('invalid_state');
   });
 
   it('refuses an edit in a closed room', () => {
@@ -794,7 +962,9 @@ describe('edit_message', () => {
 
   it('hides the room from a non-member, the author who left included', () => {
     given(roomDecider, withMessages).when(edit('eve', 'm1')).thenRejects('room_not_found');
-    given(roomDecider, [...withMessages, left('bob', 'bob')]).when(edit('bob', 'm1')).thenRejects('room_not_found');
+    given(roomDecider, [...withMessages, left('bob', 'bob')])
+      .when(edit('bob', 'm1'))
+      .thenRejects('room_not_found');
   });
 
   it('refuses a command without a user', () => {
@@ -806,13 +976,21 @@ describe('edit_message', () => {
 
 describe('delete_message', () => {
   it('lets the author delete their message', () => {
-    given(roomDecider, withMessages).when(del('bob', 'm1')).then([deleted('m1', 1, 'bob')]);
+    given(roomDecider, withMessages)
+      .when(del('bob', 'm1'))
+      .then([deleted('m1', 1, 'bob')]);
   });
 
   it("lets the owner and an admin delete anyone's message", () => {
-    given(roomDecider, withMessages).when(del('alice', 'm1')).then([deleted('m1', 1, 'alice')]);
-    given(roomDecider, withMessages).when(del('carol', 'm3')).then([deleted('m3', 3, 'carol')]);
-    given(roomDecider, withMessages).when(del('carol', 'm2')).then([deleted('m2', 2, 'carol')]);
+    given(roomDecider, withMessages)
+      .when(del('alice', 'm1'))
+      .then([deleted('m1', 1, 'alice')]);
+    given(roomDecider, withMessages)
+      .when(del('carol', 'm3'))
+      .then([deleted('m3', 3, 'carol')]);
+    given(roomDecider, withMessages)
+      .when(del('carol', 'm2'))
+      .then([deleted('m2', 2, 'carol')]);
   });
 
   it("refuses a plain member deleting someone else's message", () => {
@@ -821,21 +999,29 @@ describe('delete_message', () => {
   });
 
   it('yields no events for a message already deleted', () => {
-    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')]).when(del('bob', 'm1')).then([]);
-    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')]).when(del('alice', 'm1')).then([]);
+    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')])
+      .when(del('bob', 'm1'))
+      .then([]);
+    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')])
+      .when(del('alice', 'm1'))
+      .then([]);
   });
 
   it('leaves a tombstone: the message keeps its seq, loses its reactions, and the numbering goes on', () => {
     const events = [...withMessages, reactionAdded('m1', 1, '👍', 'alice'), deleted('m1', 1, 'bob')];
     const tombstone = stateAfter(events).messages.get('m1');
     expect(tombstone).toEqual({ seq: 1, sender_id: 'bob', deleted: true, reactions: null });
-    given(roomDecider, events).when(send('bob', 'c9')).then([sent(4, 'bob', 'c9', { at: T1 })]);
+    given(roomDecider, events)
+      .when(send('bob', 'c9'))
+      .then([sent(4, 'bob', 'c9', { at: T1 })]);
   });
 
   it("refuses either member of a direct room deleting the other's message", () => {
     const history = [...aDirectRoom, sent(1, 'alice', 'c1', { message_id: 'm1' })];
     given(roomDecider, history).when(del('bob', 'm1')).thenRejects('forbidden');
-    given(roomDecider, history).when(del('alice', 'm1')).then([deleted('m1', 1, 'alice')]);
+    given(roomDecider, history)
+      .when(del('alice', 'm1'))
+      .then([deleted('m1', 1, 'alice')]);
   });
 
   it('says message_not_found for a message that is not in this room', () => {
@@ -844,7 +1030,9 @@ describe('delete_message', () => {
 
   it('hides the room from a non-member, the author who left included', () => {
     given(roomDecider, withMessages).when(del('eve', 'm1')).thenRejects('room_not_found');
-    given(roomDecider, [...withMessages, left('bob', 'bob')]).when(del('bob', 'm1')).thenRejects('room_not_found');
+    given(roomDecider, [...withMessages, left('bob', 'bob')])
+      .when(del('bob', 'm1'))
+      .thenRejects('room_not_found');
   });
 
   it('refuses a command without a user', () => {
@@ -856,22 +1044,34 @@ describe('delete_message', () => {
 
 describe('react', () => {
   it('adds a reaction, with the seq of the message', () => {
-    given(roomDecider, withMessages).when(react('dave', 'm2', '👍')).then([reactionAdded('m2', 2, '👍', 'dave')]);
+    given(roomDecider, withMessages)
+      .when(react('dave', 'm2', '👍'))
+      .then([reactionAdded('m2', 2, '👍', 'dave')]);
   });
 
   it('lets the author react to their own message', () => {
-    given(roomDecider, withMessages).when(react('bob', 'm1', '🎉')).then([reactionAdded('m1', 1, '🎉', 'bob')]);
+    given(roomDecider, withMessages)
+      .when(react('bob', 'm1', '🎉'))
+      .then([reactionAdded('m1', 1, '🎉', 'bob')]);
   });
 
   it('yields no events for a reaction the user already has', () => {
-    given(roomDecider, [...withMessages, reactionAdded('m1', 1, '👍', 'dave')]).when(react('dave', 'm1', '👍')).then([]);
+    given(roomDecider, [...withMessages, reactionAdded('m1', 1, '👍', 'dave')])
+      .when(react('dave', 'm1', '👍'))
+      .then([]);
   });
 
   it('keeps reactions apart per user and per emoji', () => {
     const history = [...withMessages, reactionAdded('m1', 1, '👍', 'dave')];
-    given(roomDecider, history).when(react('alice', 'm1', '👍')).then([reactionAdded('m1', 1, '👍', 'alice')]);
-    given(roomDecider, history).when(react('dave', 'm1', '❤️')).then([reactionAdded('m1', 1, '❤️', 'dave')]);
-    given(roomDecider, history).when(react('dave', 'm2', '👍')).then([reactionAdded('m2', 2, '👍', 'dave')]);
+    given(roomDecider, history)
+      .when(react('alice', 'm1', '👍'))
+      .then([reactionAdded('m1', 1, '👍', 'alice')]);
+    given(roomDecider, history)
+      .when(react('dave', 'm1', '❤️'))
+      .then([reactionAdded('m1', 1, '❤️', 'dave')]);
+    given(roomDecider, history)
+      .when(react('dave', 'm2', '👍'))
+      .then([reactionAdded('m2', 2, '👍', 'dave')]);
   });
 
   it('removes a reaction the user has', () => {
@@ -880,9 +1080,13 @@ describe('react', () => {
       .then([reactionRemoved('m1', 1, '👍', 'dave')]);
   });
 
-  it("yields no events for removing a reaction the user does not have, even if others have it", () => {
-    given(roomDecider, withMessages).when(react('dave', 'm1', '👍', false)).then([]);
-    given(roomDecider, [...withMessages, reactionAdded('m1', 1, '👍', 'alice')]).when(react('dave', 'm1', '👍', false)).then([]);
+  it('yields no events for removing a reaction the user does not have, even if others have it', () => {
+    given(roomDecider, withMessages)
+      .when(react('dave', 'm1', '👍', false))
+      .then([]);
+    given(roomDecider, [...withMessages, reactionAdded('m1', 1, '👍', 'alice')])
+      .when(react('dave', 'm1', '👍', false))
+      .then([]);
     given(roomDecider, [...withMessages, reactionAdded('m1', 1, '👍', 'dave'), reactionRemoved('m1', 1, '👍', 'dave')])
       .when(react('dave', 'm1', '👍', false))
       .then([]);
@@ -911,35 +1115,49 @@ describe('react', () => {
   });
 
   it('refuses a reaction, added or removed, on a deleted message', () => {
-    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')]).when(react('dave', 'm1', '👍')).thenRejects('invalid_state');
+    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')])
+      .when(react('dave', 'm1', '👍'))
+      .thenRejects('invalid_state');
     given(roomDecider, [...withMessages, reactionAdded('m1', 1, '👍', 'dave'), deleted('m1', 1, 'bob')])
       .when(react('dave', 'm1', '👍', false))
       .thenRejects('invalid_state');
   });
 
   it('says message_not_found for a message that is not in this room', () => {
-    given(roomDecider, withMessages).when(react('dave', 'm-elsewhere', '👍')).thenRejects('message_not_found');
+    given(roomDecider, withMessages)
+      .when(react('dave', 'm-elsewhere', '👍'))
+      .thenRejects('message_not_found');
   });
 
   it('hides the room from a non-member', () => {
-    given(roomDecider, withMessages).when(react('eve', 'm1', '👍')).thenRejects('room_not_found');
-    given(roomDecider, [...withMessages, left('dave', 'dave')]).when(react('dave', 'm1', '👍')).thenRejects('room_not_found');
+    given(roomDecider, withMessages)
+      .when(react('eve', 'm1', '👍'))
+      .thenRejects('room_not_found');
+    given(roomDecider, [...withMessages, left('dave', 'dave')])
+      .when(react('dave', 'm1', '👍'))
+      .thenRejects('room_not_found');
   });
 
   it('refuses a command without a user', () => {
-    given(roomDecider, withMessages).when(react(null, 'm1', '👍')).thenRejects('forbidden');
+    given(roomDecider, withMessages)
+      .when(react(null, 'm1', '👍'))
+      .thenRejects('forbidden');
   });
 });
 
 // ── mark_read ───────────────────────────────────────────────────────────────
 
 describe('mark_read', () => {
-  it("records how far a member has read", () => {
-    given(roomDecider, withMessages).when(markRead('carol', 2)).then([read('carol', 2)]);
+  it('records how far a member has read', () => {
+    given(roomDecider, withMessages)
+      .when(markRead('carol', 2))
+      .then([read('carol', 2)]);
   });
 
   it('clamps a position beyond the last message to the last message', () => {
-    given(roomDecider, withMessages).when(markRead('carol', 99)).then([read('carol', 3)]);
+    given(roomDecider, withMessages)
+      .when(markRead('carol', 99))
+      .then([read('carol', 3)]);
   });
 
   it('yields no events in a room without messages, or for nothing read', () => {
@@ -952,7 +1170,9 @@ describe('mark_read', () => {
     const history = [...withMessages, read('carol', 2)];
     given(roomDecider, history).when(markRead('carol', 1)).then([]);
     given(roomDecider, history).when(markRead('carol', 2)).then([]);
-    given(roomDecider, history).when(markRead('carol', 3)).then([read('carol', 3)]);
+    given(roomDecider, history)
+      .when(markRead('carol', 3))
+      .then([read('carol', 3)]);
   });
 
   it('keeps the furthest position when an older receipt is replayed after a newer one', () => {
@@ -961,12 +1181,18 @@ describe('mark_read', () => {
   });
 
   it('keeps each member’s position apart', () => {
-    given(roomDecider, [...withMessages, read('carol', 3)]).when(markRead('dave', 2)).then([]); // dave posted m3
-    given(roomDecider, [...withMessages, read('carol', 3)]).when(markRead('alice', 3)).then([read('alice', 3)]);
+    given(roomDecider, [...withMessages, read('carol', 3)])
+      .when(markRead('dave', 2))
+      .then([]); // dave posted m3
+    given(roomDecider, [...withMessages, read('carol', 3)])
+      .when(markRead('alice', 3))
+      .then([read('alice', 3)]);
   });
 
   it('works in a closed room: reading is not posting', () => {
-    given(roomDecider, [...aDirectRoom, sent(1, 'alice', 'c1'), closed()]).when(markRead('bob', 1)).then([read('bob', 1)]);
+    given(roomDecider, [...aDirectRoom, sent(1, 'alice', 'c1'), closed()])
+      .when(markRead('bob', 1))
+      .then([read('bob', 1)]);
   });
 
   it('hides the room from a non-member', () => {
@@ -986,27 +1212,37 @@ describe('close_room and reopen_room', () => {
   });
 
   it('yields no events for closing a closed room', () => {
-    given(roomDecider, [...aDirectRoom, closed()]).when(closeRoom()).then([]);
+    given(roomDecider, [...aDirectRoom, closed()])
+      .when(closeRoom())
+      .then([]);
   });
 
   it('lets the system reopen a closed room', () => {
-    given(roomDecider, [...aDirectRoom, closed()]).when(reopenRoom()).then([reopened()]);
+    given(roomDecider, [...aDirectRoom, closed()])
+      .when(reopenRoom())
+      .then([reopened()]);
   });
 
   it('yields no events for reopening an open room', () => {
     given(roomDecider, aDirectRoom).when(reopenRoom()).then([]);
-    given(roomDecider, [...aDirectRoom, closed(), reopened()]).when(reopenRoom()).then([]);
+    given(roomDecider, [...aDirectRoom, closed(), reopened()])
+      .when(reopenRoom())
+      .then([]);
   });
 
   it('refuses users, members of the room included', () => {
     given(roomDecider, aDirectRoom).when(closeRoom('alice')).thenRejects('forbidden');
-    given(roomDecider, [...aDirectRoom, closed()]).when(reopenRoom('bob')).thenRejects('forbidden');
+    given(roomDecider, [...aDirectRoom, closed()])
+      .when(reopenRoom('bob'))
+      .thenRejects('forbidden');
     given(roomDecider, aRoom).when(closeRoom('alice')).thenRejects('forbidden');
   });
 
   it('lets the system close a room that does not exist yet (a block raced its creation)', () => {
     given(roomDecider, []).when(closeRoom()).then([closed()]);
-    given(roomDecider, [closed(T0)]).when(reopenRoom()).then([reopened()]);
+    given(roomDecider, [closed(T0)])
+      .when(reopenRoom())
+      .then([reopened()]);
   });
 
   it('keeps a room created after it was closed closed to new messages', () => {

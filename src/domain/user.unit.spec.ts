@@ -3,13 +3,7 @@
 import { describe, it } from 'vitest';
 import type { CommandMetadata } from './decider.ts';
 import { given } from './testing/given-when-then.ts';
-import {
-  userDecider,
-  type RegisterUser,
-  type UpdateProfile,
-  type UserProfileUpdated,
-  type UserRegistered,
-} from './user.ts';
+import { userDecider, type RegisterUser, type UpdateProfile, type UserProfileUpdated, type UserRegistered } from './user.ts';
 
 const T0 = 1_700_000_000_000;
 const T1 = T0 + 1_000;
@@ -66,7 +60,9 @@ describe('register_user', () => {
 
 describe('update_profile', () => {
   it('records only the fields that were given', () => {
-    given(userDecider, [registered]).when(update('alice-id', { bio: 'hi there' })).then([updated({ bio: 'hi there' }, ['bio'])]);
+    given(userDecider, [registered])
+      .when(update('alice-id', { bio: 'hi there' }))
+      .then([updated({ bio: 'hi there' }, ['bio'])]);
   });
 
   it('records several fields at once', () => {
@@ -76,7 +72,9 @@ describe('update_profile', () => {
   });
 
   it('tells a cleared avatar apart from an untouched one', () => {
-    given(userDecider, [registered]).when(update('alice-id', { avatar_url: null })).then([updated({}, ['avatar_url'])]);
+    given(userDecider, [registered])
+      .when(update('alice-id', { avatar_url: null }))
+      .then([updated({}, ['avatar_url'])]);
   });
 
   it('yields no events when nothing is changed', () => {
@@ -84,14 +82,20 @@ describe('update_profile', () => {
   });
 
   it('refuses to change somebody else’s profile', () => {
-    given(userDecider, [registered]).when(update('mallory-id', { bio: 'pwned' })).thenRejects('forbidden');
+    given(userDecider, [registered])
+      .when(update('mallory-id', { bio: 'pwned' }))
+      .thenRejects('forbidden');
   });
 
   it('refuses a profile change without a user', () => {
-    given(userDecider, [registered]).when(update(null, { bio: 'x' })).thenRejects('forbidden');
+    given(userDecider, [registered])
+      .when(update(null, { bio: 'x' }))
+      .thenRejects('forbidden');
   });
 
   it('says user_not_found for a user who never registered', () => {
-    given(userDecider, []).when(update('alice-id', { bio: 'x' })).thenRejects('user_not_found');
+    given(userDecider, [])
+      .when(update('alice-id', { bio: 'x' }))
+      .thenRejects('user_not_found');
   });
 });

@@ -67,7 +67,10 @@ export function createAcceptedMessages(capacity: number): AcceptedMessages {
           resolve,
           timer: setTimeout(() => {
             const waiting = waiters.get(position.partition) ?? [];
-            waiters.set(position.partition, waiting.filter((other) => other !== waiter));
+            waiters.set(
+              position.partition,
+              waiting.filter((other) => other !== waiter),
+            );
             resolve(undefined);
           }, timeoutMs),
         };

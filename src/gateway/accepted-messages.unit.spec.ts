@@ -40,7 +40,8 @@ describe('messages for ACKs, from the event stream', () => {
 
   test('keeps at most `capacity` messages, dropping the oldest', async () => {
     const accepted = createAcceptedMessages(2);
-    for (let offset = 0; offset < 3; offset++) accepted.passed(at(0, offset), { commandId: `c${offset}`, message: message(offset) });
+    for (let offset = 0; offset < 3; offset++)
+      accepted.passed(at(0, offset), { commandId: `c${offset}`, message: message(offset) });
     expect(await accepted.messageOf('c0', at(0, 0), 10)).toBeUndefined();
     expect(await accepted.messageOf('c2', at(0, 2), 10)).toEqual(message(2));
   });

@@ -61,8 +61,7 @@ export function createFanout(options: {
 
   const anyConnected = (userIds: string[]) => userIds.some(sessions.isConnected);
   /** Waits until the read model shows the event (bounded; on timeout it shows what it has). */
-  const applied = (position: Position) =>
-    options.progress.waitFor(options.projection, position, options.catchUpTimeoutMs);
+  const applied = (position: Position) => options.progress.waitFor(options.projection, position, options.catchUpTimeoutMs);
 
   async function messageChanged(type: string, roomId: string, messageId: string, position: Position) {
     if (!membership.isTracked(roomId)) return;
@@ -162,7 +161,10 @@ export function createFanout(options: {
         case 'user_unblocked': {
           // Only the blocker's own devices learn of it; the blocked user is not told.
           const { blocker_id, blocked_id } = event.data;
-          delivery.toUsers([blocker_id], serverFrame('BLOCK_UPDATED', { user_id: blocked_id, blocked: event.type === 'user_blocked' }));
+          delivery.toUsers(
+            [blocker_id],
+            serverFrame('BLOCK_UPDATED', { user_id: blocked_id, blocked: event.type === 'user_blocked' }),
+          );
           return;
         }
         // No frame of their own: a new room reaches its members as

@@ -49,7 +49,9 @@ export function parseFrame(
   if (isBinary) return { error: { code: 'invalid_frame', message: 'frames must be JSON text' } };
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.isBuffer(raw) ? raw.toString() : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString());
+    value = JSON.parse(
+      Buffer.isBuffer(raw) ? raw.toString() : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString(),
+    );
   } catch {
     return { error: { code: 'invalid_json', message: 'frame is not valid JSON' } };
   }

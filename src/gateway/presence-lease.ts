@@ -30,9 +30,12 @@ export function renewPresenceLeases(options: {
       }
     }
   };
-  const timer = setInterval(() => {
-    renew().catch((error: unknown) => logger.warn({ err: error }, 'presence renewal failed'));
-  }, Math.max(1000, Math.floor(options.leaseMs / 3)));
+  const timer = setInterval(
+    () => {
+      renew().catch((error: unknown) => logger.warn({ err: error }, 'presence renewal failed'));
+    },
+    Math.max(1000, Math.floor(options.leaseMs / 3)),
+  );
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

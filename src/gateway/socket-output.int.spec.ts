@@ -25,7 +25,9 @@ async function connect(): Promise<Connected> {
   const http_ = http.createServer();
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const upgraded = new Promise<{ server: WebSocket; stream: Duplex }>((resolve) => {
-    http_.on('upgrade', (request, stream, head) => wss.handleUpgrade(request, stream, head, (server) => resolve({ server, stream })));
+    http_.on('upgrade', (request, stream, head) =>
+      wss.handleUpgrade(request, stream, head, (server) => resolve({ server, stream })),
+    );
   });
   await new Promise<void>((resolve) => http_.listen(0, '127.0.0.1', resolve));
   const client = new WebSocket(`ws://127.0.0.1:${(http_.address() as AddressInfo).port}/`);
@@ -55,7 +57,16 @@ describe('socket output', () => {
     const { stream, receive } = await connect();
     const write = createFrameWriter();
     // 7-bit, 16-bit and 64-bit payload lengths, their boundaries, an empty frame and multi-byte UTF-8.
-    const texts = ['', 'a', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(65_535), 'w'.repeat(65_536), 'héllo 👋 مرحبا', '{"type":"PING"}'];
+    const texts = [
+      '',
+      'a',
+      'x'.repeat(125),
+      'y'.repeat(126),
+      'z'.repeat(65_535),
+      'w'.repeat(65_536),
+      'héllo 👋 مرحبا',
+      '{"type":"PING"}',
+    ];
     for (const text of texts) write(stream, textFrame(text));
     expect(await receive(texts.length)).toEqual(texts);
   });

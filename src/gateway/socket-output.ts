@@ -22,7 +22,9 @@ import * as ws from 'ws';
 // ws exports its frame encoder (used by its own Sender) but @types/ws does not
 // declare it; socket-output.int.spec.ts checks the bytes against ws's receiver.
 const { Sender } = ws as unknown as {
-  Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
+  Sender: {
+    frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
+  };
 };
 
 const textOpcode = 0x1;

@@ -47,7 +47,10 @@ export function createTyping(options: {
       const key = keyOf(data.room_id, data.user_id);
       const wasTyping = active.has(key);
       clearTimeout(active.get(key));
-      active.set(key, setTimeout(() => end(data.room_id, data.user_id), options.ttlMs));
+      active.set(
+        key,
+        setTimeout(() => end(data.room_id, data.user_id), options.ttlMs),
+      );
       if (!wasTyping) options.onChange(data.room_id, data.user_id, true);
     },
     stop() {

@@ -329,13 +329,21 @@ describe('raw-body routers', () => {
   afterAll(() => raw.close());
 
   it('see the body unread by the JSON parser, whatever its type', async () => {
-    const response = await fetch(`${raw.base}/api/v1/raw`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.alloc(100_000) });
+    const response = await fetch(`${raw.base}/api/v1/raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: Buffer.alloc(100_000),
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ type: 'image/png', bytes: 100_000, parsed: false });
   });
 
   it('leave every other route to the JSON parser', async () => {
-    const ok = await fetch(`${raw.base}/api/v1/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const ok = await fetch(`${raw.base}/api/v1/json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     expect(await ok.json()).toEqual({ body: { a: 1 } });
     await expectError(
       await fetch(`${raw.base}/api/v1/json`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' }),

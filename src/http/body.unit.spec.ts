@@ -11,14 +11,7 @@ import { seq, uuid } from '../commands/inputs.ts';
 import type { AppState } from './auth-middleware.ts';
 import { isJsonContentType, parseJson } from './body.ts';
 import { startTestServer, type TestServer } from './testing/harness.ts';
-import {
-  pageLimitSchema,
-  parseBody,
-  parseParams,
-  parseQuery,
-  seqQuerySchema,
-  strictObject,
-} from './validate.ts';
+import { pageLimitSchema, parseBody, parseParams, parseQuery, seqQuerySchema, strictObject } from './validate.ts';
 
 const MAX_BODY = 64 * 1024;
 
@@ -51,8 +44,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const post = (path: string, body: RequestInit['body'], headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
-  fetch(server.base + path, { method: 'POST', body, headers });
+const post = (
+  path: string,
+  body: RequestInit['body'],
+  headers: Record<string, string> = { 'Content-Type': 'application/json' },
+) => fetch(server.base + path, { method: 'POST', body, headers });
 
 async function errorOf(response: Response) {
   expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -114,15 +110,13 @@ describe('body size (H1)', () => {
 });
 
 describe('media type', () => {
-  it.each([
-    ['text/plain'],
-    ['application/x-www-form-urlencoded'],
-    ['application/json; charset=latin1'],
-    ['application/jsonp'],
-  ])('%s → 415', async (type) => {
-    const response = await post('/api/v1/echo', '{}', { 'Content-Type': type });
-    expect(await errorOf(response)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
-  });
+  it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['application/json; charset=latin1'], ['application/jsonp']])(
+    '%s → 415',
+    async (type) => {
+      const response = await post('/api/v1/echo', '{}', { 'Content-Type': type });
+      expect(await errorOf(response)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    },
+  );
 
   it('a body without Content-Type → 415', async () => {
     const response = await post('/api/v1/echo', new Blob(['{}']), {});
@@ -248,7 +242,11 @@ describe('strict schemas (H3)', () => {
     ['number for string', { name: 5 }, 'name'],
     ['array for object', [], ''],
     ['null', null, ''],
-    ['wrong enum', { name: 'a', members: [{ user_id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', role: 'owner' }] }, 'members.0.role'],
+    [
+      'wrong enum',
+      { name: 'a', members: [{ user_id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', role: 'owner' }] },
+      'members.0.role',
+    ],
     ['nil uuid', { name: 'a', members: [{ user_id: '00000000-0000-0000-0000-000000000000' }] }, 'members.0.user_id'],
     ['negative seq', { name: 'a', seq: -1 }, 'seq'],
     ['fractional seq', { name: 'a', seq: 1.5 }, 'seq'],

@@ -139,7 +139,6 @@ export function validationError(error: z.core.$ZodError, what = 'input'): ApiErr
   return new ApiError(400, 'validation_failed', `invalid ${what}`, validationDetails(error), { cause: error });
 }
 
-
 /** A Koa / http-errors error (`ctx.throw(400)`): has `status` and says whether it may be shown. */
 function isExposedHttpError(err: unknown): err is Error & { status: number } {
   if (!(err instanceof Error)) return false;
@@ -214,19 +213,16 @@ export function toApiError(err: unknown): ApiError {
 
 // Helpers for the errors routes raise most often.
 
-export const internalError = (cause?: unknown): ApiError =>
-  new ApiError(500, 'internal', 'internal error', undefined, { cause });
+export const internalError = (cause?: unknown): ApiError => new ApiError(500, 'internal', 'internal error', undefined, { cause });
 
 export const notFound = (message = 'not found', code = 'not_found'): ApiError => new ApiError(404, code, message);
-
 
 export const unauthorized = (message = 'authentication required'): ApiError =>
   new ApiError(401, 'unauthorized', message, undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
 
 export const forbidden = (message = 'forbidden'): ApiError => new ApiError(403, 'forbidden', message);
 
-export const conflict = (code: string, message: string, details?: unknown): ApiError =>
-  new ApiError(409, code, message, details);
+export const conflict = (code: string, message: string, details?: unknown): ApiError => new ApiError(409, code, message, details);
 
 export const methodNotAllowed = (allowed: readonly string[]): ApiError =>
   new ApiError(405, 'method_not_allowed', 'method not allowed', undefined, { headers: { Allow: allowed.join(', ') } });
@@ -237,8 +233,7 @@ export const payloadTooLarge = (limitBytes: number): ApiError =>
 export const unsupportedMediaType = (): ApiError =>
   new ApiError(415, 'unsupported_media_type', 'request body must be application/json (utf-8)');
 
-export const invalidJson = (message = 'request body is not valid JSON'): ApiError =>
-  new ApiError(400, 'invalid_json', message);
+export const invalidJson = (message = 'request body is not valid JSON'): ApiError => new ApiError(400, 'invalid_json', message);
 
 /** 429 with `Retry-After` in whole seconds (at least 1). */
 export const tooManyRequests = (retryAfterSeconds: number, message = 'too many requests'): ApiError =>

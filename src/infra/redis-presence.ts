@@ -99,7 +99,8 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   const { redis, leaseMs } = options;
   const keyPrefix = options.keyPrefix ?? 'parley:';
   const keyTtlMs = leaseMs * (options.keyTtlLeases ?? 3);
-  if (!(leaseMs > 0) || !(keyTtlMs >= leaseMs)) throw new Error('presence: leaseMs must be > 0 and the key TTL at least one lease');
+  if (!(leaseMs > 0) || !(keyTtlMs >= leaseMs))
+    throw new Error('presence: leaseMs must be > 0 and the key TTL at least one lease');
 
   redis.defineCommand('parleyPresenceConnect', { numberOfKeys: 1, lua: connectLua });
   redis.defineCommand('parleyPresenceDisconnect', { numberOfKeys: 1, lua: disconnectLua });

@@ -61,7 +61,9 @@ describe('encoding refuses data that does not fit the latest schema', () => {
 
   it('names the event type and a missing field', () => {
     const { content: _, ...withoutContent } = message;
-    expect(refusal(withoutContent)).toMatch(/^invalid message_sent event \(schema v2\): content must be string, got nothing \(missing\)/);
+    expect(refusal(withoutContent)).toMatch(
+      /^invalid message_sent event \(schema v2\): content must be string, got nothing \(missing\)/,
+    );
   });
 
   it('names the path of a wrong value inside an array of records', () => {
@@ -74,8 +76,12 @@ describe('encoding refuses data that does not fit the latest schema', () => {
   });
 
   it('refuses an integer beyond 2^53 rather than writing a rounded one', () => {
-    expect(refusal({ ...message, seq: 2 ** 60 })).toContain('seq must be long (an integer within ±9007199254740990), got an integer beyond that');
-    expect(refusal({ ...message, seq: 1.5 })).toContain('seq must be long (an integer within ±9007199254740990), got a non-integer number');
+    expect(refusal({ ...message, seq: 2 ** 60 })).toContain(
+      'seq must be long (an integer within ±9007199254740990), got an integer beyond that',
+    );
+    expect(refusal({ ...message, seq: 1.5 })).toContain(
+      'seq must be long (an integer within ±9007199254740990), got a non-integer number',
+    );
   });
 
   it('refuses a field the schema does not have, instead of dropping it', () => {
@@ -94,7 +100,6 @@ describe('encoding refuses data that does not fit the latest schema', () => {
     expect(error.eventType).toBe('message_pinned');
     expect(error.message).toMatch(/unknown event type "message_pinned"/);
   });
-
 });
 
 describe('decoding refuses bytes it cannot trust', () => {
@@ -200,7 +205,13 @@ describe('schema evolution', () => {
     const dir = tempSchemas({ 'thing_happened/v1.avsc': v1 });
     const old = createAvroCodec({ schemasDir: dir });
     addSchemaFiles(dir, { 'thing_happened/v2.avsc': v2 });
-    const bytes = createAvroCodec({ schemasDir: dir }).encode('thing_happened', { id: 't', name: 'n', note: null, tags: [], priority: 1 });
+    const bytes = createAvroCodec({ schemasDir: dir }).encode('thing_happened', {
+      id: 't',
+      name: 'n',
+      note: null,
+      tags: [],
+      priority: 1,
+    });
     expect(errorOf(() => old.decode('thing_happened', bytes)).message).toMatch(/newer version not deployed here/);
   });
 
@@ -209,7 +220,9 @@ describe('schema evolution', () => {
       'thing_happened/v1.avsc': v1,
       'thing_happened/v2.avsc': record('ThingHappened', [...(v1 as { fields: object[] }).fields, { name: 'due', type: 'long' }]),
     });
-    expect(() => createAvroCodec({ schemasDir: dir })).toThrow(/thing_happened\/v2\.avsc cannot read events written with .*thing_happened\/v1\.avsc/);
+    expect(() => createAvroCodec({ schemasDir: dir })).toThrow(
+      /thing_happened\/v2\.avsc cannot read events written with .*thing_happened\/v1\.avsc/,
+    );
   });
 
   it('refuses to start when a version file is missing from the history', () => {
@@ -260,7 +273,9 @@ describe('Confluent wire format', () => {
   it('says so when the registry does not know the id, or its schema is not this event', () => {
     const other = record('SomethingElse', [{ name: 'x', type: 'long' }]);
     const local = createAvroCodec({ schemasDir: readerDir(), registryLookup: (id) => (id === 8 ? other : undefined) });
-    expect(errorOf(() => local.decode('thing_happened', confluent(7, body))).message).toMatch(/schema id 7 is unknown to the registry/);
+    expect(errorOf(() => local.decode('thing_happened', confluent(7, body))).message).toMatch(
+      /schema id 7 is unknown to the registry/,
+    );
     expect(errorOf(() => local.decode('thing_happened', confluent(8, body))).message).toMatch(
       /registry schema id 8 cannot be read as thing_happened v2/,
     );

@@ -48,7 +48,14 @@ export const eventSamples: EventSamples = {
       changed: ['display_name', 'bio', 'avatar_url'],
       updated_at: at + 2,
     },
-    { user_id: bob, display_name: null, bio: null, avatar_url: 'https://cdn.example.org/a/b.png', changed: ['avatar_url'], updated_at: at + 3 },
+    {
+      user_id: bob,
+      display_name: null,
+      bio: null,
+      avatar_url: 'https://cdn.example.org/a/b.png',
+      changed: ['avatar_url'],
+      updated_at: at + 3,
+    },
     { user_id: bob, display_name: null, bio: null, avatar_url: null, changed: [], updated_at: at + 4 },
   ],
   value_reserved: [
@@ -101,7 +108,13 @@ export const eventSamples: EventSamples = {
     },
   ],
   room_updated: [
-    { room_id: room, name: 'Équipe 🚀 فريق', topic: 'Releases, every Thursday\nנא לא לשלוח ספאם', updated_by: alice, updated_at: at + 30 },
+    {
+      room_id: room,
+      name: 'Équipe 🚀 فريق',
+      topic: 'Releases, every Thursday\nנא לא לשלוח ספאם',
+      updated_by: alice,
+      updated_at: at + 30,
+    },
     { room_id: room, name: '', topic: '', updated_by: bob, updated_at: at + 31 },
   ],
   member_role_changed: [
@@ -118,7 +131,15 @@ export const eventSamples: EventSamples = {
       edited_by: alice,
       edited_at: at + 40,
     },
-    { room_id: room, message_id: firstMessage, seq: 9_007_199_254_740_990, content: '', mentions: [], edited_by: alice, edited_at: at + 41 },
+    {
+      room_id: room,
+      message_id: firstMessage,
+      seq: 9_007_199_254_740_990,
+      content: '',
+      mentions: [],
+      edited_by: alice,
+      edited_at: at + 41,
+    },
   ],
   message_deleted: [
     { room_id: room, message_id: firstMessage, seq: 1, deleted_by: alice, deleted_at: at + 42 },

@@ -11,7 +11,11 @@ const vectors: [input: string, canonical: string, fingerprint: bigint][] = [
   ['"long"', '"long"', -3434872931120570953n],
   ['{"type":"string"}', '"string"', -8142146995180207161n],
   ['[ "int" , {"type":"boolean"} ]', '["int","boolean"]', 5392556393470105090n],
-  ['{"fields":[], "type":"record", "name":"foo", "namespace":"x.y"}', '{"name":"x.y.foo","type":"record","fields":[]}', 5916914534497305771n],
+  [
+    '{"fields":[], "type":"record", "name":"foo", "namespace":"x.y"}',
+    '{"name":"x.y.foo","type":"record","fields":[]}',
+    5916914534497305771n,
+  ],
   [
     '{ "fields":[{"type":"boolean", "aliases":[], "name":"f1", "default":true},\n{"order":"descending","name":"f2","doc":"Hello","type":"int"}],"type":"record", "name":"foo"}',
     '{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"},{"name":"f2","type":"int"}]}',
@@ -22,7 +26,11 @@ const vectors: [input: string, canonical: string, fingerprint: bigint][] = [
     '{"name":"x.y.z.foo","type":"enum","symbols":["A1","A2"]}',
     -4448647247586288245n,
   ],
-  ['{"namespace":"x.y.z", "type":"fixed", "name":"foo", "doc":"foo bar", "size":32}', '{"name":"x.y.z.foo","type":"fixed","size":32}', -3064184465700546786n],
+  [
+    '{"namespace":"x.y.z", "type":"fixed", "name":"foo", "doc":"foo bar", "size":32}',
+    '{"name":"x.y.z.foo","type":"fixed","size":32}',
+    -3064184465700546786n,
+  ],
   ['{ "items":{"type":"null"}, "type":"array"}', '{"type":"array","items":"null"}', -589620603366471059n],
   ['{ "values":"string", "type":"map"}', '{"type":"map","values":"string"}', -8732877298790414990n],
 ];
@@ -41,7 +49,11 @@ describe('CRC-64-AVRO schema fingerprints', () => {
 
   it('leaves logical types out of the canonical form, as the spec strips every attribute but type, name, fields, symbols, items, values, size', () => {
     const form = canonicalFormOf(
-      parseAvroSchema({ type: 'record', name: 'r', fields: [{ name: 't', type: { type: 'long', logicalType: 'timestamp-millis' } }] }),
+      parseAvroSchema({
+        type: 'record',
+        name: 'r',
+        fields: [{ name: 't', type: { type: 'long', logicalType: 'timestamp-millis' } }],
+      }),
     );
     expect(form).toBe('{"name":"r","type":"record","fields":[{"name":"t","type":"long"}]}');
   });

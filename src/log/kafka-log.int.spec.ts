@@ -174,7 +174,10 @@ describe.runIf(kafkaUp)('kafka log', () => {
       const log = writer.log;
       const t = unique('concurrent-reads');
       await log.ensureTopics([{ name: t, partitions: 12, retentionMs: null }]);
-      await log.append(t, Array.from({ length: 12 }, (_, p) => ({ key: `k${p}`, value: Buffer.from(`v${p}`), partition: p })));
+      await log.append(
+        t,
+        Array.from({ length: 12 }, (_, p) => ({ key: `k${p}`, value: Buffer.from(`v${p}`), partition: p })),
+      );
       // A fresh adapter's reader: its first reads of the topic all start together.
       const { log: reader, cleanup } = trackedLog();
       const pages = await Promise.all(Array.from({ length: 12 }, (_, p) => reader.read(t, p, 0, 10)));
@@ -365,7 +368,10 @@ describe.runIf(kafkaUp)('kafka log', () => {
       const writer = (async () => {
         for (let i = 0; appending; i++) {
           appended.push(
-            ...(await one.log.append(t, Array.from({ length: 6 }, (_, p) => ({ key: `k${i}`, value: Buffer.from(`${i}`), partition: p })))),
+            ...(await one.log.append(
+              t,
+              Array.from({ length: 6 }, (_, p) => ({ key: `k${i}`, value: Buffer.from(`${i}`), partition: p })),
+            )),
           );
           await sleep(5);
         }
@@ -578,9 +584,14 @@ describe.runIf(kafkaUp)('kafka log', () => {
         expect(new Set(values).size).toBe(values.length);
         // The consumer rode out the restart (rejoining if it had to).
         await waitUntil(() => acked.every(({ value }) => consumed.has(value)), 'the consumer to see every record', 60_000);
-        await waitUntil(() => acked.every(({ value }) => seenByGateway.has(value)), 'the group-less consumer to see every record', 60_000);
+        await waitUntil(
+          () => acked.every(({ value }) => seenByGateway.has(value)),
+          'the group-less consumer to see every record',
+          60_000,
+        );
         expect([...seenByGateway].filter(([, n]) => n > 1)).toEqual([]);
-        if (revokedEver.length > 0) console.info(`[restart test] the consumer was revoked ${revokedEver.join(',')} and reassigned`);
+        if (revokedEver.length > 0)
+          console.info(`[restart test] the consumer was revoked ${revokedEver.join(',')} and reassigned`);
       },
     );
   });

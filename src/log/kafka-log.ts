@@ -337,7 +337,10 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
     for (;;) {
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: names });
-        if (topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) {
+        if (
+          topics.length === names.length &&
+          topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        ) {
           for (const name of names) await admin.fetchTopicOffsets(name);
           return;
         }
@@ -430,9 +433,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
       const { topic } = consumeOptions;
       const count = await partitionsOf(topic);
       const latest =
-        consumeOptions.from === 'latest'
-          ? new Map([...(await watermarks(topic))].map(([p, { high }]) => [p, high]))
-          : null;
+        consumeOptions.from === 'latest' ? new Map([...(await watermarks(topic))].map(([p, { high }]) => [p, high])) : null;
       const sessionTimeoutMs = o.sessionTimeoutMs;
       const member = new KafkaMember({
         kafka,

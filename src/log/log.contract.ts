@@ -300,10 +300,7 @@ export function logContract(
         const after = await fill(t, 2, 4, 'after');
         const witness = new Probe('witness');
         await consume(witness.options({ topic: t, group: null, from: 'earliest' }));
-        await until(
-          () => after.every((pos) => witness.has(pos)),
-          'a fresh consumer to see the records appended after stop',
-        );
+        await until(() => after.every((pos) => witness.has(pos)), 'a fresh consumer to see the records appended after stop');
         await sleep(20);
         expect(probe.violations).toEqual([]);
         expect(probe.delivered.some((r) => text(r).startsWith('after'))).toBe(false);
@@ -486,10 +483,7 @@ export function logContract(
         await until(() => a.owned.size > 0 && b.owned.size > 0, 'the partitions to be shared');
         positions.push(...(await fill(t, 4, 40, 'after')));
 
-        await until(
-          () => a.delivered.length + b.delivered.length >= positions.length,
-          `${positions.length} records delivered`,
-        );
+        await until(() => a.delivered.length + b.delivered.length >= positions.length, `${positions.length} records delivered`);
         expect(tracker.violations).toEqual([]);
         expect(b.firstAssigned.length).toBeGreaterThan(0);
         expectDeliveredExactly(inDeliveryOrder(a, b), positions);
@@ -535,11 +529,7 @@ function text(record: LogRecord): string {
 }
 
 /** Polls `predicate` until true; fails with `what` after `timeoutMs`. */
-export async function waitUntil(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs: number,
-): Promise<void> {
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -151,11 +151,23 @@ describe.runIf(registryUrl !== undefined)('registry codec on a real schema regis
       expect(r1).toEqual({ type: 'thing_happened', version: 1, subject, id: old.writeIds.get('thing_happened') });
       expect(r2!.id).not.toBe(r1!.id);
       expect(oldValue.readUInt32BE(1)).toBe(r1!.id);
-      expect(upgraded.decode('thing_happened', oldValue)).toEqual({ id: 't-1', title: 'first', note: null, tags: [], priority: 3 });
+      expect(upgraded.decode('thing_happened', oldValue)).toEqual({
+        id: 't-1',
+        title: 'first',
+        note: null,
+        tags: [],
+        priority: 3,
+      });
 
       // And a body written by hand with v1's id, as any Confluent producer would.
       const handWritten = framedWith(r1!.id, parseAvroSchema(v1).toBuffer({ id: 't-2', title: 'second' }));
-      expect(upgraded.decode('thing_happened', handWritten)).toEqual({ id: 't-2', title: 'second', note: null, tags: [], priority: 3 });
+      expect(upgraded.decode('thing_happened', handWritten)).toEqual({
+        id: 't-2',
+        title: 'second',
+        note: null,
+        tags: [],
+        priority: 3,
+      });
     });
 
     it('lets a process that only has v1 read v2 values: the new id is fetched from the registry, once', async () => {
@@ -184,7 +196,9 @@ describe.runIf(registryUrl !== undefined)('registry codec on a real schema regis
       const old = await createRegistryCodec({ url, schemasDir: dir });
       addSchemaFiles(dir, { 'thing_happened/v2.avsc': v2 });
       const upgraded = await createRegistryCodec({ url, schemasDir: dir });
-      const values = [1, 2].map((i) => upgraded.encode('thing_happened', { id: `p-${i}`, title: 't', note: null, tags: [], priority: i }));
+      const values = [1, 2].map((i) =>
+        upgraded.encode('thing_happened', { id: `p-${i}`, title: 't', note: null, tags: [], priority: i }),
+      );
       expect(errorOf(() => old.decode('thing_happened', values[0]!))).toBeInstanceOf(RegistrySchemaPendingError);
       await old.prefetch(values);
       expect(values.map((v) => old.decode('thing_happened', v))).toEqual([

@@ -146,11 +146,14 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
       const answer = await http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
       // 409 here is Apicurio losing a race with another process creating the
       // same subject's rule: the next try updates it.
-      if (answer.status >= 500 || answer.status === 409) throw Object.assign(new Error(messageOf(answer.json)), { status: answer.status });
+      if (answer.status >= 500 || answer.status === 409)
+        throw Object.assign(new Error(messageOf(answer.json)), { status: answer.status });
       return answer;
     }).catch((error: Error & { status?: number }) => ({ status: error.status ?? 0, json: { message: error.message } }));
     if (config.status !== 200) {
-      throw new Error(`schema registry at ${url}: setting compatibility ${compatibility} on subject ${subject} failed (HTTP ${config.status}): ${messageOf(config.json)}`);
+      throw new Error(
+        `schema registry at ${url}: setting compatibility ${compatibility} on subject ${subject} failed (HTTP ${config.status}): ${messageOf(config.json)}`,
+      );
     }
     for (const version of versions) {
       let id: number;
@@ -183,7 +186,12 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
     for (const number of listed.json as number[]) {
       const answer = await http('GET', `/subjects/${encodeURIComponent(subject)}/versions/${number}`);
       const found = answer.json as { id?: number; schema?: string };
-      if (answer.status === 200 && typeof found.id === 'number' && typeof found.schema === 'string' && !schemasById.has(found.id)) {
+      if (
+        answer.status === 200 &&
+        typeof found.id === 'number' &&
+        typeof found.schema === 'string' &&
+        !schemasById.has(found.id)
+      ) {
         schemasById.set(found.id, found.schema);
       }
     }

@@ -33,12 +33,29 @@ async function logWithEvents() {
   const room = (n: number) => `0190000${n}-0000-7000-8000-000000000000`;
   const records = [];
   for (let n = 1; n <= 3; n++) {
-    records.push(event('room_created', `room:${room(n)}`, { room_id: room(n), type: 'group', name: `r${n}`, created_by: 'u', created_at: n }));
+    records.push(
+      event('room_created', `room:${room(n)}`, {
+        room_id: room(n),
+        type: 'group',
+        name: `r${n}`,
+        created_by: 'u',
+        created_at: n,
+      }),
+    );
     for (let seq = 1; seq <= n; seq++) {
       records.push(
         event('message_sent', `room:${room(n)}`, {
-          room_id: room(n), message_id: `m${n}.${seq}`, seq, sender_id: 'u', client_msg_id: `c${seq}`,
-          content: `hello ${seq} 👋`, mime_type: 'text/plain', reply_to: null, attachments: [], mentions: [], created_at: 1000 * seq,
+          room_id: room(n),
+          message_id: `m${n}.${seq}`,
+          seq,
+          sender_id: 'u',
+          client_msg_id: `c${seq}`,
+          content: `hello ${seq} 👋`,
+          mime_type: 'text/plain',
+          reply_to: null,
+          attachments: [],
+          mentions: [],
+          created_at: 1000 * seq,
         }),
       );
     }
@@ -51,8 +68,18 @@ async function run(log: SqliteLog, options: Partial<ReplayOptions>, signal?: Abo
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  await replay(log, codec, { topic: topics.events, partitions: [], types: [], follow: false, includeStale: false, ...options }, out, undefined, signal);
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ReplayLine);
+  await replay(
+    log,
+    codec,
+    { topic: topics.events, partitions: [], types: [], follow: false, includeStale: false, ...options },
+    out,
+    undefined,
+    signal,
+  );
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ReplayLine);
 }
 
 describe('replay', () => {
@@ -96,11 +123,23 @@ describe('replay', () => {
     out.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) seen.push(JSON.parse(line) as ReplayLine);
     });
-    const running = replay(log, codec, { topic: topics.events, partitions: [], types: ['room_created'], follow: true, includeStale: false }, out, undefined, abort.signal);
+    const running = replay(
+      log,
+      codec,
+      { topic: topics.events, partitions: [], types: ['room_created'], follow: true, includeStale: false },
+      out,
+      undefined,
+      abort.signal,
+    );
     const key = `room:${room(7)}`;
     await new Promise((resolve) => setTimeout(resolve, 50));
     await log.append(topics.events, [
-      { key, partition: log.partitionForKey(topics.events, key), value: codec.encode('room_created', { room_id: room(7), type: 'group', name: 'late', created_by: 'u', created_at: 7 }), headers: { [headers.eventType]: 'room_created' } },
+      {
+        key,
+        partition: log.partitionForKey(topics.events, key),
+        value: codec.encode('room_created', { room_id: room(7), type: 'group', name: 'late', created_by: 'u', created_at: 7 }),
+        headers: { [headers.eventType]: 'room_created' },
+      },
     ]);
     const deadline = Date.now() + 5000;
     while (!seen.some((l) => (l.data as { name?: string }).name === 'late') && Date.now() < deadline) {

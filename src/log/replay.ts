@@ -98,9 +98,7 @@ export async function replay(
   signal?: AbortSignal,
 ): Promise<number> {
   const partitions =
-    options.partitions.length > 0
-      ? options.partitions
-      : Array.from({ length: log.partitionCount(options.topic) }, (_, p) => p);
+    options.partitions.length > 0 ? options.partitions : Array.from({ length: log.partitionCount(options.topic) }, (_, p) => p);
   const pageSize = options.pageSize ?? 1000;
   let written = 0;
   const emit = async (record: LogRecord) => {

@@ -52,9 +52,7 @@ function checkPair(
     writer: writer.version,
     field,
     reason,
-    message:
-      `${type}: v${reader.version} cannot read v${writer.version} (${direction}), ` +
-      `field ${field}: ${reason}`,
+    message: `${type}: v${reader.version} cannot read v${writer.version} (${direction}), ` + `field ${field}: ${reason}`,
   }));
 }
 

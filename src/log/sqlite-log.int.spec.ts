@@ -69,10 +69,7 @@ describe('sqlite log', () => {
   test('offsets are gapless from 0 in every partition', async () => {
     const log = open(newPath());
     await log.ensureTopics([{ name: 't', partitions: 3, retentionMs: null }]);
-    const positions = [
-      ...(await log.append('t', records(20, 'a'))),
-      ...(await log.append('t', records(25, 'b'))),
-    ];
+    const positions = [...(await log.append('t', records(20, 'a'))), ...(await log.append('t', records(25, 'b')))];
     for (let p = 0; p < 3; p++) {
       const offsets = positions.filter((pos) => pos.partition === p).map((pos) => pos.offset);
       expect(offsets).toEqual(offsets.map((_, i) => i));
@@ -235,11 +232,7 @@ describe('sqlite log', () => {
     await log.ensureTopics([{ name: 't', partitions: 1, retentionMs: 100 }]);
     await log.append('t', records(3, 'r'));
     now = 1_000;
-    await waitUntil(
-      async () => (await log.startOffset('t', 0)) === 3,
-      'the periodic sweep to drop the expired records',
-      WAIT_MS,
-    );
+    await waitUntil(async () => (await log.startOffset('t', 0)) === 3, 'the periodic sweep to drop the expired records', WAIT_MS);
     expect(await log.read('t', 0, 0, 10)).toEqual([]);
   });
 
@@ -309,7 +302,11 @@ describe('sqlite log', () => {
     });
     await writer.append('t', records(6, 'remote'));
     await waitUntil(() => seen.length >= 6, 'the reader to see 6 records written by the other connection', WAIT_MS);
-    expect(seen.sort()).toEqual(records(6, 'remote').map((r) => r.key).sort());
+    expect(seen.sort()).toEqual(
+      records(6, 'remote')
+        .map((r) => r.key)
+        .sort(),
+    );
   });
 
   test('two connections appending to one file keep offsets gapless and distinct', async () => {
@@ -318,9 +315,7 @@ describe('sqlite log', () => {
     const two = open(path);
     await one.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
     const positions = (
-      await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).append('t', records(3, `w${i}`))),
-      )
+      await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).append('t', records(3, `w${i}`))))
     ).flat();
     for (let p = 0; p < 2; p++) {
       const offsets = positions.filter((pos) => pos.partition === p).map((pos) => pos.offset);
@@ -372,9 +367,7 @@ describe('sqlite log', () => {
     await consumer.stop(); // already stopped: resolves
     await expect(log.append('t', records(1, 'late'))).rejects.toThrow(/closed/);
     await expect(log.read('t', 0, 0, 1)).rejects.toThrow(/closed/);
-    await expect(log.consume({ topic: 't', group: null, from: 'earliest', eachBatch: async () => {} })).rejects.toThrow(
-      /closed/,
-    );
+    await expect(log.consume({ topic: 't', group: null, from: 'earliest', eachBatch: async () => {} })).rejects.toThrow(/closed/);
   });
 
   test('a failing onAssigned is retried before any batch of its partitions', async () => {

@@ -182,9 +182,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
 
   function partitionOf(topic: TopicRow, partition: number): number {
     if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
-      throw new RangeError(
-        `partition ${partition} out of range for topic ${topic.name} (${topic.partitions} partitions)`,
-      );
+      throw new RangeError(`partition ${partition} out of range for topic ${topic.name} (${topic.partitions} partitions)`);
     }
     return partition;
   }
@@ -219,8 +217,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
       if (records.length === 0) return [];
       // Validated before queueing so a bad call fails alone, not the batch.
       const rows: RecordToWrite[] = records.map((r) => ({
-        partition:
-          r.partition === undefined ? murmur2Partition(r.key, topic.partitions) : partitionOf(topic, r.partition),
+        partition: r.partition === undefined ? murmur2Partition(r.key, topic.partitions) : partitionOf(topic, r.partition),
         key: r.key,
         value: r.value,
         headers: r.headers,

@@ -17,7 +17,11 @@ export const chatProjectionName = 'chat';
 export const chatProjection: Projection = {
   name: chatProjectionName,
   apply: (trx, event) => applyChatEvent(trx, event as AnyEvent),
-  applyBatch: (trx, events) => applyChatEvents(trx, events.map(({ event }) => event as AnyEvent)),
+  applyBatch: (trx, events) =>
+    applyChatEvents(
+      trx,
+      events.map(({ event }) => event as AnyEvent),
+    ),
 };
 
 const userRow = (d: UserRegistered['data']): Insertable<UsersTable> => ({
@@ -181,7 +185,11 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       if (row === undefined) return;
       const reactions = JSON.parse(row.reactions) as Record<string, string[]>;
       react(reactions, event);
-      await trx.updateTable('messages').set({ reactions: JSON.stringify(reactions) }).where('id', '=', d.message_id).execute();
+      await trx
+        .updateTable('messages')
+        .set({ reactions: JSON.stringify(reactions) })
+        .where('id', '=', d.message_id)
+        .execute();
       return;
     }
     case 'friend_request_sent':
@@ -516,7 +524,12 @@ class ChatBatch {
       'room_members',
       ['room_id', 'user_id'],
       ['last_read_seq'],
-      marks.map(({ room_id, user_id, last_read_seq, onlyIfGreater }) => ({ room_id, user_id, last_read_seq, raise: onlyIfGreater ? 1 : 0 })),
+      marks.map(({ room_id, user_id, last_read_seq, onlyIfGreater }) => ({
+        room_id,
+        user_id,
+        last_read_seq,
+        raise: onlyIfGreater ? 1 : 0,
+      })),
       (mark) => mark.raise === 1,
     );
   }

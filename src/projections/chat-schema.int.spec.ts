@@ -19,12 +19,23 @@ async function sqliteSchema(db: Kysely<any>, version: number): Promise<unknown> 
   const tables: Record<string, unknown> = {};
   for (const table of chatTables) {
     const name = versionedName(table, version);
-    const columns = (await sql<Record<string, unknown>>`select name, type, "notnull", dflt_value, pk from pragma_table_info(${name}) order by cid`.execute(db)).rows;
-    const indexList = (await sql<{ name: string; unique: number; origin: string }>`select name, "unique", origin from pragma_index_list(${name})`.execute(db)).rows;
+    const columns = (
+      await sql<
+        Record<string, unknown>
+      >`select name, type, "notnull", dflt_value, pk from pragma_table_info(${name}) order by cid`.execute(db)
+    ).rows;
+    const indexList = (
+      await sql<{
+        name: string;
+        unique: number;
+        origin: string;
+      }>`select name, "unique", origin from pragma_index_list(${name})`.execute(db)
+    ).rows;
     const indexes: string[] = [];
     for (const index of indexList) {
       if (index.origin === 'pk') continue; // the primary key, already in `pk` above
-      const cols = (await sql<{ name: string }>`select name from pragma_index_info(${index.name}) order by seqno`.execute(db)).rows;
+      const cols = (await sql<{ name: string }>`select name from pragma_index_info(${index.name}) order by seqno`.execute(db))
+        .rows;
       indexes.push(`${index.unique ? 'unique' : 'index'}(${cols.map((c) => c.name).join(',')})`);
     }
     tables[table] = { columns, indexes: indexes.sort() };
@@ -39,7 +50,11 @@ async function sqliteSchema(db: Kysely<any>, version: number): Promise<unknown> 
     type: row.type,
     name: normalise(row.name, version),
     // Whitespace and case aside, the same statement.
-    sql: normalise(row.sql ?? '', version).replace(/["'`]/g, '').replace(/\s+/g, ' ').toLowerCase().trim(),
+    sql: normalise(row.sql ?? '', version)
+      .replace(/["'`]/g, '')
+      .replace(/\s+/g, ' ')
+      .toLowerCase()
+      .trim(),
   }));
   return { tables, search: objects };
 }
@@ -60,7 +75,14 @@ async function mysqlSchema(db: Kysely<any>, version: number): Promise<unknown> {
     ).rows;
     const byIndex = new Map<string, { kind: string; cols: string[] }>();
     for (const row of stats) {
-      const kind = row.index_name === 'PRIMARY' ? 'primary' : row.index_type === 'FULLTEXT' ? 'fulltext' : Number(row.non_unique) === 0 ? 'unique' : 'index';
+      const kind =
+        row.index_name === 'PRIMARY'
+          ? 'primary'
+          : row.index_type === 'FULLTEXT'
+            ? 'fulltext'
+            : Number(row.non_unique) === 0
+              ? 'unique'
+              : 'index';
       const entry = byIndex.get(row.index_name) ?? { kind, cols: [] };
       entry.cols.push(row.column_name);
       byIndex.set(row.index_name, entry);

@@ -15,15 +15,7 @@ import { chatProjection } from './chat-projection.ts';
 import { versionedName, type VersionedModel } from './versions.ts';
 
 /** The chat model's tables (version-1 names), children before parents. */
-export const chatTables = [
-  'messages',
-  'room_members',
-  'rooms',
-  'friend_requests',
-  'friendships',
-  'blocks',
-  'users',
-] as const;
+export const chatTables = ['messages', 'room_members', 'rooms', 'friend_requests', 'friendships', 'blocks', 'users'] as const;
 
 /** Names queries use that a version renames: the tables and SQLite's full-text table. */
 export const chatNames: readonly string[] = [...chatTables, 'messages_fts'];
@@ -130,7 +122,6 @@ export async function createChatTables(db: Kysely<any>, version: number): Promis
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('blocks_pk'), ['blocker_id', 'blocked_id'])
     .execute();
-
 }
 
 /**
@@ -166,7 +157,10 @@ async function finishMysqlTables(db: Kysely<any>, version: number): Promise<void
   for (const table of chatTables) {
     const adds = chatIndexes
       .filter((index) => index.table === table && !existing.has(n(index.name)))
-      .map((index) => sql`add ${sql.raw(index.unique ? 'unique ' : '')}index ${sql.id(n(index.name))} (${sql.join(index.columns.map((c) => sql.id(c)))})`);
+      .map(
+        (index) =>
+          sql`add ${sql.raw(index.unique ? 'unique ' : '')}index ${sql.id(n(index.name))} (${sql.join(index.columns.map((c) => sql.id(c)))})`,
+      );
     if (table === 'messages' && !existing.has(n(messageSearchIndex))) {
       adds.push(sql`add fulltext index ${sql.id(n(messageSearchIndex))} (content)`);
     }
@@ -197,7 +191,9 @@ async function createSqliteSearch(db: Kysely<any>, version: number): Promise<voi
   const messages = sql.table(n('messages'));
   const fts = sql.table(n('messages_fts'));
   // The content= option is a string literal naming the table.
-  await sql`create virtual table ${fts} using fts5(content, content=${sql.lit(n('messages'))}, content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(db);
+  await sql`create virtual table ${fts} using fts5(content, content=${sql.lit(n('messages'))}, content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(
+    db,
+  );
   await sql`insert into ${fts}(${fts}) values ('rebuild')`.execute(db);
   await sql`create trigger ${sql.id(n('messages_fts_insert'))} after insert on ${messages} begin
       insert into ${fts}(rowid, content) values (new.rowid, new.content);

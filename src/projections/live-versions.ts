@@ -102,7 +102,10 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
           consumer = await start(wanted);
         } catch (error) {
           // Tried again at the next poll.
-          logger.error({ err: error, projection: projection.name, version: wanted }, 'cannot start the projector of the new version');
+          logger.error(
+            { err: error, projection: projection.name, version: wanted },
+            'cannot start the projector of the new version',
+          );
           return;
         }
         const old = current;

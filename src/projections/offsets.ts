@@ -30,7 +30,11 @@ export async function storedOffset(
 }
 
 /** Every partition's stored offset of a projection, in one query. */
-export async function storedOffsets(db: OffsetsDb, projection: string, topic: string = topics.events): Promise<Map<number, number>> {
+export async function storedOffsets(
+  db: OffsetsDb,
+  projection: string,
+  topic: string = topics.events,
+): Promise<Map<number, number>> {
   const rows = await db
     .selectFrom('projection_offsets')
     .select(['partition', 'next_offset'])
@@ -57,7 +61,12 @@ export async function ensureOffsetRows(db: OffsetsDb, projection: string, topic:
  * until the transaction ends, so two consumers of one partition (a rebalance
  * straggler, or a rebuild and a server handing over) serialise.
  */
-export async function lockOffset(trx: Transaction<Database>, projection: string, topic: string, partition: number): Promise<number> {
+export async function lockOffset(
+  trx: Transaction<Database>,
+  projection: string,
+  topic: string,
+  partition: number,
+): Promise<number> {
   return Number(await readLocked(trx, 'projection_offsets', 'next_offset', rowOf(projection, topic, partition)));
 }
 

@@ -3,7 +3,14 @@
 // that process would), a local one through its reports; and the offsets
 // table is read once per poll for every waiting partition together.
 
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { topics } from '../log/topics.ts';
 import type { Store } from '../store/store.ts';
@@ -30,7 +37,12 @@ for (const engine of await testEngines('progress')) {
     let store: Store;
     beforeEach(async () => {
       store = await engine.open();
-      const rows = Array.from({ length: partitions }, (_, partition) => ({ projection: 'chat', topic: topics.events, partition, next_offset: 0 }));
+      const rows = Array.from({ length: partitions }, (_, partition) => ({
+        projection: 'chat',
+        topic: topics.events,
+        partition,
+        next_offset: 0,
+      }));
       await store.db.insertInto('projection_offsets').values(rows).execute();
     });
     afterEach(async () => {

@@ -133,7 +133,11 @@ for (const engine of await testEngines('rebuild')) {
       );
       try {
         const before = follower.activeVersion('chat');
-        const member = await follower.db.selectFrom('room_members').select(['room_id', 'user_id']).orderBy('room_id').executeTakeFirstOrThrow();
+        const member = await follower.db
+          .selectFrom('room_members')
+          .select(['room_id', 'user_id'])
+          .orderBy('room_id')
+          .executeTakeFirstOrThrow();
         const ask = async () => {
           const text = fullTextQuery(follower.db, 'hello');
           return {
@@ -309,7 +313,13 @@ for (const engine of await testEngines('rebuild')) {
           await chatProjection.applyBatch!(trx, events);
           const sent = events.filter(({ event }) => event.type === 'message_sent');
           const rows = sent.map(({ event }) => event.data as { message_id: string; language: string });
-          await updateRows(trx, 'messages', ['id'], ['language'], rows.map((d) => ({ id: d.message_id, language: d.language })));
+          await updateRows(
+            trx,
+            'messages',
+            ['id'],
+            ['language'],
+            rows.map((d) => ({ id: d.message_id, language: d.language })),
+          );
         },
       };
       const languageModel: VersionedModel = {

@@ -38,7 +38,12 @@ const forgetful = (log: Log): Log => ({
 async function runToEnd(log: Log, store: Store): Promise<void> {
   const progress = createProjectionProgress(store.db);
   const consumer: Consumer = await runProjection(chatProjection, {
-    log, db: store.db, codec, logger, progress, maxBatchSize: 97,
+    log,
+    db: store.db,
+    codec,
+    logger,
+    progress,
+    maxBatchSize: 97,
   });
   try {
     for (let partition = 0; partition < partitions; partition++) {
@@ -91,7 +96,11 @@ for (const engine of await testEngines('runner')) {
           key,
           partition,
           value: codec.encode('room_created', {
-            room_id: '01900000-0000-7000-8000-0000000000ff', type: 'group', name: 'zombie', created_by: 'z', created_at: 1,
+            room_id: '01900000-0000-7000-8000-0000000000ff',
+            type: 'group',
+            name: 'zombie',
+            created_by: 'z',
+            created_at: 1,
           }),
           // The writer believed the partition ended earlier than it did.
           headers: { [headers.eventType]: 'room_created', [headers.expectedOffset]: String(end - 1) },

@@ -64,21 +64,25 @@ export async function runProjection(projection: Projection, options: RunnerOptio
       // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
       // locks their concurrent batches (multi-row writes) cannot deadlock.
       // (SQLite has one isolation level, serializable.)
-      const reached = await inTransaction(db, async (trx) => {
-        const next = await lockOffset(trx, projection.name, topic, partition);
-        const fresh = records.filter((record) => record.offset >= next);
-        if (fresh.length === 0) return next;
-        const events: AppliedEvent[] = [];
-        for (const record of fresh) {
-          const event = decodeEventRecord(codec, record);
-          if (event !== null) events.push({ event, record });
-        }
-        if (projection.applyBatch !== undefined) await projection.applyBatch(trx, events);
-        else for (const { event, record } of events) await projection.apply(trx, event, record);
-        const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
-        await saveOffset(trx, projection.name, topic, partition, reachedOffset);
-        return reachedOffset;
-      }, { isolation: 'read committed', stalledAfterS: options.stalledTransactionS });
+      const reached = await inTransaction(
+        db,
+        async (trx) => {
+          const next = await lockOffset(trx, projection.name, topic, partition);
+          const fresh = records.filter((record) => record.offset >= next);
+          if (fresh.length === 0) return next;
+          const events: AppliedEvent[] = [];
+          for (const record of fresh) {
+            const event = decodeEventRecord(codec, record);
+            if (event !== null) events.push({ event, record });
+          }
+          if (projection.applyBatch !== undefined) await projection.applyBatch(trx, events);
+          else for (const { event, record } of events) await projection.apply(trx, event, record);
+          const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
+          await saveOffset(trx, projection.name, topic, partition, reachedOffset);
+          return reachedOffset;
+        },
+        { isolation: 'read committed', stalledAfterS: options.stalledTransactionS },
+      );
       progress.reached(projection.name, partition, reached);
     },
   });

@@ -45,11 +45,18 @@ describe('VersionedTablesPlugin', () => {
   });
 
   test('renames the targets of inserts, updates and deletes, and subqueries', () => {
-    expect(db.insertInto('users').values({ id: 'a' } as never).compile().sql).toBe('insert into `users__v3` (`id`) values (?)');
-    expect(db.updateTable('rooms').set({ name: 'n' }).where('id', 'in', db.selectFrom('messages').select('room_id')).compile().sql).toBe(
-      'update `rooms__v3` set `name` = ? where `id` in (select `room_id` from `messages__v3`)',
+    expect(
+      db
+        .insertInto('users')
+        .values({ id: 'a' } as never)
+        .compile().sql,
+    ).toBe('insert into `users__v3` (`id`) values (?)');
+    expect(
+      db.updateTable('rooms').set({ name: 'n' }).where('id', 'in', db.selectFrom('messages').select('room_id')).compile().sql,
+    ).toBe('update `rooms__v3` set `name` = ? where `id` in (select `room_id` from `messages__v3`)');
+    expect(db.deleteFrom('room_members').where('room_id', '=', 'r').compile().sql).toBe(
+      'delete from `room_members__v3` where `room_id` = ?',
     );
-    expect(db.deleteFrom('room_members').where('room_id', '=', 'r').compile().sql).toBe('delete from `room_members__v3` where `room_id` = ?');
   });
 
   test('renames sql.table() in raw SQL, not a bare word', () => {

@@ -42,11 +42,7 @@ export async function findMessageByClientId(
   return row && messageView(row);
 }
 
-export async function findMessage(
-  db: Kysely<Database>,
-  roomId: string,
-  messageId: string,
-): Promise<MessageView | undefined> {
+export async function findMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<MessageView | undefined> {
   const row = await db
     .selectFrom('messages')
     .selectAll()

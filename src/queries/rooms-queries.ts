@@ -52,16 +52,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     .selectFrom('room_members as m')
     .innerJoin('rooms as r', 'r.id', 'm.room_id')
     .leftJoin('messages as msg', 'msg.id', 'r.last_message_id')
-    .select([
-      'r.id',
-      'r.type',
-      'r.name',
-      'r.topic',
-      'r.closed',
-      'r.last_seq',
-      'm.last_read_seq',
-      'msg.id as msg_id',
-    ])
+    .select(['r.id', 'r.type', 'r.name', 'r.topic', 'r.closed', 'r.last_seq', 'm.last_read_seq', 'msg.id as msg_id'])
     .where('m.user_id', '=', userId)
     .orderBy('r.last_seq', 'desc')
     .execute();
@@ -86,11 +77,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
 }
 
 /** The room with its members, or undefined when it does not exist or `userId` is not in it. */
-export async function findRoomForMember(
-  db: Kysely<Database>,
-  roomId: string,
-  userId: string,
-): Promise<RoomDetail | undefined> {
+export async function findRoomForMember(db: Kysely<Database>, roomId: string, userId: string): Promise<RoomDetail | undefined> {
   if (!(await isMember(db, roomId, userId))) return undefined;
   const room = await findRoom(db, roomId);
   if (room === undefined) return undefined;

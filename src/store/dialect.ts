@@ -281,6 +281,8 @@ export async function updateRows<Row extends Record<string, Cell>>(
       });
       return `(${q(first!)} = ? and (${each.join(' or ')}))`;
     });
-    await db.executeQuery(CompiledQuery.raw(`update ${target} set ${assignments.join(', ')} where ${where.join(' or ')}`, parameters));
+    await db.executeQuery(
+      CompiledQuery.raw(`update ${target} set ${assignments.join(', ')} where ${where.join(' or ')}`, parameters),
+    );
   }
 }

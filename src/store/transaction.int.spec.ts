@@ -12,7 +12,10 @@ for (const engine of await testEngines('transaction')) {
     let store: Store;
     beforeEach(async () => {
       store = await engine.open();
-      await store.db.insertInto('projection_offsets').values({ ...row, next_offset: 0 }).execute();
+      await store.db
+        .insertInto('projection_offsets')
+        .values({ ...row, next_offset: 0 })
+        .execute();
     });
     afterEach(async () => {
       await store.db.destroy();
@@ -21,11 +24,13 @@ for (const engine of await testEngines('transaction')) {
 
     const offset = async () =>
       Number(
-        (await store.db
-          .selectFrom('projection_offsets')
-          .select('next_offset')
-          .where('projection', '=', row.projection)
-          .executeTakeFirstOrThrow()).next_offset,
+        (
+          await store.db
+            .selectFrom('projection_offsets')
+            .select('next_offset')
+            .where('projection', '=', row.projection)
+            .executeTakeFirstOrThrow()
+        ).next_offset,
       );
     const setOffset = (db: Store['db'], value: number) =>
       db.updateTable('projection_offsets').set({ next_offset: value }).where('projection', '=', row.projection).execute();
@@ -57,7 +62,12 @@ for (const engine of await testEngines('transaction')) {
       const holder = inTransaction(
         store.db,
         async (trx) => {
-          await trx.selectFrom('projection_offsets').select('next_offset').where('projection', '=', row.projection).forUpdate().execute();
+          await trx
+            .selectFrom('projection_offsets')
+            .select('next_offset')
+            .where('projection', '=', row.projection)
+            .forUpdate()
+            .execute();
           await setOffset(trx, 99);
           locked();
           // Silent towards the server, like a frozen process, for well past the limit.
@@ -65,13 +75,21 @@ for (const engine of await testEngines('transaction')) {
         },
         { stalledAfterS },
       );
-      const holderOutcome = holder.then(() => 'committed', () => 'dropped');
+      const holderOutcome = holder.then(
+        () => 'committed',
+        () => 'dropped',
+      );
       await holderLocked;
 
       // Without the limit this would wait for innodb_lock_wait_timeout (50 s)
       // and fail; the holder is dropped first, so it gets the row.
       await inTransaction(store.db, async (trx) => {
-        await trx.selectFrom('projection_offsets').select('next_offset').where('projection', '=', row.projection).forUpdate().execute();
+        await trx
+          .selectFrom('projection_offsets')
+          .select('next_offset')
+          .where('projection', '=', row.projection)
+          .forUpdate()
+          .execute();
         await setOffset(trx, 5);
       });
 

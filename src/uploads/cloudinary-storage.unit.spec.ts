@@ -26,8 +26,7 @@ const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const USER = '0195d0c4-7a1e-7b5e-9a1f-1c2d3e4f5a6b';
 const UPLOAD = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
 
-const storageFor = (url = URL_SHA1): FileStorage =>
-  createCloudinaryStorage({ url, publicUrl: PUBLIC, notifyMaxAgeS: MAX_AGE_S });
+const storageFor = (url = URL_SHA1): FileStorage => createCloudinaryStorage({ url, publicUrl: PUBLIC, notifyMaxAgeS: MAX_AGE_S });
 
 const request = (over: Partial<SignRequest> = {}): SignRequest => ({
   uploadId: UPLOAD,
@@ -60,7 +59,12 @@ const signedPart = (fields: Record<string, string>) => {
 
 describe('CLOUDINARY_URL', () => {
   it('parses key, secret, cloud and the signature algorithm', () => {
-    expect(parseCloudinaryUrl(URL_SHA1)).toEqual({ cloudName: CLOUD, apiKey: KEY, apiSecret: SECRET, signatureAlgorithm: 'sha1' });
+    expect(parseCloudinaryUrl(URL_SHA1)).toEqual({
+      cloudName: CLOUD,
+      apiKey: KEY,
+      apiSecret: SECRET,
+      signatureAlgorithm: 'sha1',
+    });
     expect(parseCloudinaryUrl(`${URL_SHA1}?signature_algorithm=sha256`).signatureAlgorithm).toBe('sha256');
   });
 
@@ -128,14 +132,21 @@ describe('signing an upload (J4)', () => {
     expect(cloudinary.utils.api_sign_request(params, 'abcd')).toBe('bfd09f95f331f558cbd1320e67aa8d488770583e');
   });
 
-  it.each(['sha1', 'sha256'] as const)('the signature is Cloudinary’s %s algorithm, as the docs and the SDK compute it', (algorithm) => {
-    const url = algorithm === 'sha1' ? URL_SHA1 : `${URL_SHA1}?signature_algorithm=sha256`;
-    const { fields } = storageFor(url).sign(request());
-    expect(fields.signature).toMatch(algorithm === 'sha1' ? /^[0-9a-f]{40}$/ : /^[0-9a-f]{64}$/);
-    expect(fields.signature).toBe(documentedSignature(signedPart(fields), SECRET, algorithm));
-    const sdk = cloudinary.utils.sign_request(signedPart(fields), { api_key: KEY, api_secret: SECRET, signature_algorithm: algorithm });
-    expect(sdk.signature).toBe(fields.signature);
-  });
+  it.each(['sha1', 'sha256'] as const)(
+    'the signature is Cloudinary’s %s algorithm, as the docs and the SDK compute it',
+    (algorithm) => {
+      const url = algorithm === 'sha1' ? URL_SHA1 : `${URL_SHA1}?signature_algorithm=sha256`;
+      const { fields } = storageFor(url).sign(request());
+      expect(fields.signature).toMatch(algorithm === 'sha1' ? /^[0-9a-f]{40}$/ : /^[0-9a-f]{64}$/);
+      expect(fields.signature).toBe(documentedSignature(signedPart(fields), SECRET, algorithm));
+      const sdk = cloudinary.utils.sign_request(signedPart(fields), {
+        api_key: KEY,
+        api_secret: SECRET,
+        signature_algorithm: algorithm,
+      });
+      expect(sdk.signature).toBe(fields.signature);
+    },
+  );
 
   it('a field changed or added by the client no longer matches the signature (J5)', () => {
     const { fields } = storageFor().sign(request());
@@ -216,7 +227,12 @@ describe('verifying a notification (J1–J3)', () => {
 
   it('computes the signature Cloudinary documents, as the SDK does, and the SDK accepts it', () => {
     const ours = notificationSignature(body, timestamp, SECRET, 'sha1');
-    expect(ours).toBe(crypto.createHash('sha1').update(body.toString() + timestamp + SECRET).digest('hex'));
+    expect(ours).toBe(
+      crypto
+        .createHash('sha1')
+        .update(body.toString() + timestamp + SECRET)
+        .digest('hex'),
+    );
     expect(ours).toBe(headersFor(body)['x-cld-signature']);
     const sdkNow = Math.round(Date.now() / 1000);
     const sdkSigned = notificationSignature(body, String(sdkNow), SECRET, 'sha1');
@@ -253,10 +269,7 @@ describe('verifying a notification (J1–J3)', () => {
         return [body, headersFor(compact)];
       },
     ],
-    [
-      'a timestamp changed after signing',
-      () => [body, { ...headersFor(body), 'x-cld-timestamp': String(NOW / 1000 + 1) }],
-    ],
+    ['a timestamp changed after signing', () => [body, { ...headersFor(body), 'x-cld-timestamp': String(NOW / 1000 + 1) }]],
     ['a stale timestamp (past the window)', () => [body, headersFor(body, String(NOW / 1000 - MAX_AGE_S - 1))]],
     ['a timestamp from the future (past the window)', () => [body, headersFor(body, String(NOW / 1000 + MAX_AGE_S + 1))]],
     ['a malformed timestamp', () => [body, headersFor(body, `0${timestamp}`)]],

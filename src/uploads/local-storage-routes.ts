@@ -31,7 +31,8 @@ export function localStorageRoutes(storage: LocalStorage, receive: NotificationR
     if ('refused' in checked) throw closing(new ApiError(403, 'invalid_upload_signature', checked.refused));
     const { fields } = checked;
     const now = storage.now();
-    if (Number(fields.expires_at) <= now) throw closing(new ApiError(403, 'upload_expired', 'this upload URL has expired; sign again'));
+    if (Number(fields.expires_at) <= now)
+      throw closing(new ApiError(403, 'upload_expired', 'this upload URL has expired; sign again'));
     const media = MEDIA_TYPES[fields.mime_type];
     if (mediaTypeOf(ctx.get('Content-Type')) !== fields.mime_type) {
       throw closing(new ApiError(415, 'unsupported_media_type', `Content-Type must be ${fields.mime_type}, as signed`));

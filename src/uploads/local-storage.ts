@@ -72,7 +72,10 @@ export interface LocalStorage extends FileStorage {
   /** Epoch ms (tests move it). */
   now(): number;
   /** The signed fields of an upload URL, or why it is refused (unsigned, tampered, another upload's). */
-  checkUploadUrl(uploadId: string, query: Record<string, string | string[] | undefined>): { fields: UploadFields } | { refused: string };
+  checkUploadUrl(
+    uploadId: string,
+    query: Record<string, string | string[] | undefined>,
+  ): { fields: UploadFields } | { refused: string };
   /** Stores an upload's bytes under its public id; null when that upload id was already used. */
   storeOnce(uploadId: string, fields: UploadFields, body: Buffer, now: number): Promise<StoredAsset | null>;
   /** A stored file's path and type, for a name of the form Parley issues; undefined for any other name. */
@@ -181,7 +184,8 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         bytes,
         expires_at: expiresAt,
       };
-      if (!signatureMatches(signature, uploadSignature(uploadId, fields))) return { refused: 'the upload signature does not match' };
+      if (!signatureMatches(signature, uploadSignature(uploadId, fields)))
+        return { refused: 'the upload signature does not match' };
       return { fields };
     },
 

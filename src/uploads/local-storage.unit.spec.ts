@@ -100,7 +100,10 @@ describe('signing an upload', () => {
     const configured = await open(freshDir(), 'https://chat.example.com');
     expect(configured.sign(request()).upload_url).toBe(`https://chat.example.com/api/v1/uploads/local/${UPLOAD}`);
     expect(
-      configured.publicUrl({ publicId: `parley/${USER}/avatar/${UPLOAD}`, format: 'png', resourceType: 'image', version: 1 }, 'http://x'),
+      configured.publicUrl(
+        { publicId: `parley/${USER}/avatar/${UPLOAD}`, format: 'png', resourceType: 'image', version: 1 },
+        'http://x',
+      ),
     ).toBe(`https://chat.example.com/uploads/${USER}/avatar/${UPLOAD}.png`);
   });
 
@@ -154,11 +157,17 @@ describe('verifying a notification', () => {
     const key = Buffer.from((await fs.readFile(path.join(storageDir, UPLOAD_KEY_FILE), 'utf8')).trim(), 'hex');
     const timestamp = String(NOW / 1000);
     const expected = crypto.createHmac('sha256', key).update(`parley-notify-v1\n${timestamp}\n`).update(body).digest('hex');
-    expect(storage.signNotification(body, NOW)).toEqual({ [LOCAL_TIMESTAMP_HEADER]: timestamp, [LOCAL_SIGNATURE_HEADER]: expected });
+    expect(storage.signNotification(body, NOW)).toEqual({
+      [LOCAL_TIMESTAMP_HEADER]: timestamp,
+      [LOCAL_SIGNATURE_HEADER]: expected,
+    });
   });
 
   const refusals: Array<[string, () => [Buffer | undefined, Record<string, string>, number?]]> = [
-    ['a body changed by one byte', () => [Buffer.from(body.toString().replace('"bytes":10', '"bytes":11')), storage.signNotification(body, NOW)]],
+    [
+      'a body changed by one byte',
+      () => [Buffer.from(body.toString().replace('"bytes":10', '"bytes":11')), storage.signNotification(body, NOW)],
+    ],
     ['a signature with another key', () => [body, other.signNotification(body, NOW)]],
     ['no signature', () => [body, { [LOCAL_TIMESTAMP_HEADER]: String(NOW / 1000) }]],
     ['no timestamp', () => [body, { [LOCAL_SIGNATURE_HEADER]: storage.signNotification(body, NOW)[LOCAL_SIGNATURE_HEADER]! }]],

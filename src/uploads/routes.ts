@@ -63,7 +63,11 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
   const router = new Router<AppState>({ prefix: '/api/v1/uploads' });
 
   const rateLimit: Middleware<AppState> = async (ctx, next) => {
-    const decision = await limiter.hit(`upload-sign:${userIdOf(ctx)}`, config.PARLEY_UPLOAD_SIGN_MAX, config.PARLEY_UPLOAD_SIGN_WINDOW_S);
+    const decision = await limiter.hit(
+      `upload-sign:${userIdOf(ctx)}`,
+      config.PARLEY_UPLOAD_SIGN_MAX,
+      config.PARLEY_UPLOAD_SIGN_WINDOW_S,
+    );
     if (!decision.allowed) throw tooManyRequests(decision.retryAfterS, 'too many upload signatures; try again later');
     await next();
   };
@@ -139,13 +143,20 @@ function signBodySchema(config: UploadConfig) {
   return strictObject({
     purpose: z.enum(uploadPurposes),
     room_id: uuid.optional(),
-    mime_type: z.string().max(100).transform((value) => value.trim().toLowerCase()),
+    mime_type: z
+      .string()
+      .max(100)
+      .transform((value) => value.trim().toLowerCase()),
     bytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   })
     .superRefine((body, ctx) => {
       const rule = rules[body.purpose];
       if (!rule.types.includes(body.mime_type)) {
-        ctx.addIssue({ code: 'custom', path: ['mime_type'], message: `must be one of ${rule.types.join(', ')} for ${body.purpose}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mime_type'],
+          message: `must be one of ${rule.types.join(', ')} for ${body.purpose}`,
+        });
       }
       if (body.bytes > rule.maxBytes) {
         ctx.addIssue({ code: 'custom', path: ['bytes'], message: `must be at most ${rule.maxBytes} for ${body.purpose}` });

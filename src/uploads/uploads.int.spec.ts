@@ -59,7 +59,13 @@ for (const engine of await testEngines('uploads')) {
       dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-uploads-'));
       config = loadConfig(env);
       const now = () => clock;
-      storage = await createLocalStorage({ dataDir, publicUrl: undefined, ttlS: config.PARLEY_UPLOAD_TTL_S, notifyMaxAgeS: 600, now });
+      storage = await createLocalStorage({
+        dataDir,
+        publicUrl: undefined,
+        ttlS: config.PARLEY_UPLOAD_TTL_S,
+        notifyMaxAgeS: 600,
+        now,
+      });
       server = await startTestServer({
         env,
         routers: [],
@@ -99,7 +105,11 @@ for (const engine of await testEngines('uploads')) {
 
     // ── helpers ─────────────────────────────────────────────────────────────
 
-    const call = async (method: string, url: string, options: { user?: string; json?: unknown; body?: Buffer | string; headers?: Record<string, string> } = {}) => {
+    const call = async (
+      method: string,
+      url: string,
+      options: { user?: string; json?: unknown; body?: Buffer | string; headers?: Record<string, string> } = {},
+    ) => {
       const headers: Record<string, string> = { ...options.headers };
       if (options.user !== undefined) headers.authorization = `Bearer ${options.user}`;
       let body: Buffer | string | undefined = options.body;
@@ -120,10 +130,19 @@ for (const engine of await testEngines('uploads')) {
 
     const sign = (user: string, body: Record<string, unknown>) => call('POST', '/api/v1/uploads/sign', { user, json: body });
 
-    async function signed(user = ALICE, body: Record<string, unknown> = { purpose: 'attachment', room_id: ROOM, mime_type: 'image/png', bytes: PNG.length }) {
+    async function signed(
+      user = ALICE,
+      body: Record<string, unknown> = { purpose: 'attachment', room_id: ROOM, mime_type: 'image/png', bytes: PNG.length },
+    ) {
       const response = await sign(user, body);
       expect(response.status, JSON.stringify(response.body)).toBe(200);
-      return response.body as { provider: string; upload_url: string; fields: Record<string, string>; upload_id: string; expires_at: number };
+      return response.body as {
+        provider: string;
+        upload_url: string;
+        fields: Record<string, string>;
+        upload_id: string;
+        expires_at: number;
+      };
     }
 
     const uploadUrl = (s: { upload_url: string; fields: Record<string, string> }, fields = s.fields) =>
@@ -165,7 +184,12 @@ for (const engine of await testEngines('uploads')) {
       const s = await signed();
       expect(s.provider).toBe('local');
       expect(s.upload_url).toBe(`${base}/api/v1/uploads/local/${s.upload_id}`);
-      expect(await uploadOf(ALICE, s.upload_id)).toMatchObject({ status: 'pending', url: null, purpose: 'attachment', room_id: ROOM });
+      expect(await uploadOf(ALICE, s.upload_id)).toMatchObject({
+        status: 'pending',
+        url: null,
+        purpose: 'attachment',
+        room_id: ROOM,
+      });
 
       const uploaded = await put(s, PNG, 'image/png');
       expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
@@ -215,17 +239,58 @@ for (const engine of await testEngines('uploads')) {
     // ── uploads refused ─────────────────────────────────────────────────────
 
     describe('an upload is refused, and nothing is stored, when', () => {
-      const cases: Array<[string, number, string, (s: Awaited<ReturnType<typeof signed>>) => Promise<{ status: number; body: any }>]> = [
+      const cases: Array<
+        [string, number, string, (s: Awaited<ReturnType<typeof signed>>) => Promise<{ status: number; body: any }>]
+      > = [
         ['its Content-Type is not the signed one', 415, 'unsupported_media_type', (s) => put(s, PNG, 'image/jpeg')],
         ['it has no Content-Type', 415, 'unsupported_media_type', (s) => call('POST', uploadUrl(s), { body: PNG })],
-        ['it is larger than signed (declared)', 413, 'payload_too_large', (s) => put(s, Buffer.concat([PNG, Buffer.from('x')]), 'image/png')],
-        ['its content is not the signed type', 415, 'unsupported_media_type', (s) => put(s, Buffer.from('<html><script>alert(1)</script>'.padEnd(100)), 'image/png')],
+        [
+          'it is larger than signed (declared)',
+          413,
+          'payload_too_large',
+          (s) => put(s, Buffer.concat([PNG, Buffer.from('x')]), 'image/png'),
+        ],
+        [
+          'its content is not the signed type',
+          415,
+          'unsupported_media_type',
+          (s) => put(s, Buffer.from('<html><script>alert(1)</script>'.padEnd(100)), 'image/png'),
+        ],
         ['it is empty', 400, 'empty_upload', (s) => put(s, Buffer.alloc(0), 'image/png')],
-        ['it carries no signature', 403, 'invalid_upload_signature', (s) => call('POST', s.upload_url, { body: PNG, headers: { 'content-type': 'image/png' } })],
-        ['a signed field was changed (bytes)', 403, 'invalid_upload_signature', (s) => put(s, PNG, 'image/png', { ...s.fields, bytes: '999999' })],
-        ['a signed field was changed (user)', 403, 'invalid_upload_signature', (s) => put(s, PNG, 'image/png', { ...s.fields, user_id: BOB })],
-        ['the signature was changed', 403, 'invalid_upload_signature', (s) => put(s, PNG, 'image/png', { ...s.fields, signature: flipLast(s.fields.signature!) })],
-        ['it is for another upload id', 403, 'invalid_upload_signature', (s) => call('POST', `${base}/api/v1/uploads/local/${ALICE}?${new URLSearchParams(s.fields)}`, { body: PNG, headers: { 'content-type': 'image/png' } })],
+        [
+          'it carries no signature',
+          403,
+          'invalid_upload_signature',
+          (s) => call('POST', s.upload_url, { body: PNG, headers: { 'content-type': 'image/png' } }),
+        ],
+        [
+          'a signed field was changed (bytes)',
+          403,
+          'invalid_upload_signature',
+          (s) => put(s, PNG, 'image/png', { ...s.fields, bytes: '999999' }),
+        ],
+        [
+          'a signed field was changed (user)',
+          403,
+          'invalid_upload_signature',
+          (s) => put(s, PNG, 'image/png', { ...s.fields, user_id: BOB }),
+        ],
+        [
+          'the signature was changed',
+          403,
+          'invalid_upload_signature',
+          (s) => put(s, PNG, 'image/png', { ...s.fields, signature: flipLast(s.fields.signature!) }),
+        ],
+        [
+          'it is for another upload id',
+          403,
+          'invalid_upload_signature',
+          (s) =>
+            call('POST', `${base}/api/v1/uploads/local/${ALICE}?${new URLSearchParams(s.fields)}`, {
+              body: PNG,
+              headers: { 'content-type': 'image/png' },
+            }),
+        ],
         [
           'the signature has expired',
           403,
@@ -255,7 +320,12 @@ for (const engine of await testEngines('uploads')) {
             controller.close();
           },
         });
-        const response = await fetch(uploadUrl(s), { method: 'POST', body: chunks, headers: { 'content-type': 'image/png' }, duplex: 'half' } as RequestInit);
+        const response = await fetch(uploadUrl(s), {
+          method: 'POST',
+          body: chunks,
+          headers: { 'content-type': 'image/png' },
+          duplex: 'half',
+        } as RequestInit);
         expect(response.status).toBe(413);
         expect((await uploadOf(ALICE, s.upload_id)).status).toBe('pending');
       });
@@ -276,12 +346,18 @@ for (const engine of await testEngines('uploads')) {
 
     describe('signing', () => {
       it('needs a user', async () => {
-        const response = await call('POST', '/api/v1/uploads/sign', { json: { purpose: 'avatar', mime_type: 'image/png', bytes: 10 } });
+        const response = await call('POST', '/api/v1/uploads/sign', {
+          json: { purpose: 'avatar', mime_type: 'image/png', bytes: 10 },
+        });
         expect(response.status).toBe(401);
       });
 
       it.each([
-        ['a type not allowed at all', { purpose: 'attachment', room_id: ROOM, mime_type: 'image/svg+xml', bytes: 10 }, 'mime_type'],
+        [
+          'a type not allowed at all',
+          { purpose: 'attachment', room_id: ROOM, mime_type: 'image/svg+xml', bytes: 10 },
+          'mime_type',
+        ],
         ['a type not allowed for avatars', { purpose: 'avatar', mime_type: 'application/pdf', bytes: 10 }, 'mime_type'],
         ['an avatar over its limit', { purpose: 'avatar', mime_type: 'image/png', bytes: 1001 }, 'bytes'],
         ['an attachment over its limit', { purpose: 'attachment', room_id: ROOM, mime_type: 'image/png', bytes: 5001 }, 'bytes'],
@@ -368,13 +444,19 @@ for (const engine of await testEngines('uploads')) {
           },
         ],
         ['a body that is no longer JSON', (raw) => [Buffer.concat([raw.subarray(0, -1)]), storage.signNotification(raw, clock)]],
-        ['a signature with another key', (raw) => [raw, { 'x-parley-timestamp': String(Math.floor(clock / 1000)), 'x-parley-signature': 'ab'.repeat(32) }]],
+        [
+          'a signature with another key',
+          (raw) => [raw, { 'x-parley-timestamp': String(Math.floor(clock / 1000)), 'x-parley-signature': 'ab'.repeat(32) }],
+        ],
         ['no signature headers', (raw) => [raw, {}]],
         ['a stale timestamp', (raw) => [raw, storage.signNotification(raw, clock - 601_000)]],
-        ['a signature over re-serialised JSON', (raw) => {
-          const pretty = Buffer.from(JSON.stringify(JSON.parse(raw.toString()), null, 2));
-          return [pretty, storage.signNotification(raw, clock)];
-        }],
+        [
+          'a signature over re-serialised JSON',
+          (raw) => {
+            const pretty = Buffer.from(JSON.stringify(JSON.parse(raw.toString()), null, 2));
+            return [pretty, storage.signNotification(raw, clock)];
+          },
+        ],
       ];
       it.each(refusals)('refuses %s → 401, no state change (J2, J3)', async (_name, make) => {
         const s = await signed();

@@ -72,11 +72,7 @@ export interface ConfirmedUpload {
  * user's file (J6). Message intake should refuse an attachment then, and take
  * `mime_type` and `bytes` from here rather than from the client.
  */
-export async function confirmedUpload(
-  db: Kysely<Database>,
-  userId: string,
-  url: string,
-): Promise<ConfirmedUpload | undefined> {
+export async function confirmedUpload(db: Kysely<Database>, userId: string, url: string): Promise<ConfirmedUpload | undefined> {
   const row = await db
     .selectFrom('uploads')
     .select(['id', 'purpose', 'room_id', 'mime_type', 'bytes', 'url'])

@@ -180,7 +180,11 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
   });
 
   test('concurrent role changes through all instances leave exactly one outcome and always an owner', async () => {
-    const [owner, a, b] = [await registerUser(url(0), 'role'), await registerUser(url(1), 'role'), await registerUser(url(2), 'role')];
+    const [owner, a, b] = [
+      await registerUser(url(0), 'role'),
+      await registerUser(url(1), 'role'),
+      await registerUser(url(2), 'role'),
+    ];
     const roomId = await roomOf(owner, [a, b]);
     const changes = await Promise.all(
       [a, b, a, b, a, b].map((member, n) =>

@@ -25,7 +25,10 @@ describe.runIf(available)('with SCHEMA_REGISTRY_URL', () => {
   test('events are Confluent-framed on Kafka and still flow to queries and sockets', async () => {
     const node = cluster.nodes[0]!;
     const [alice, bob] = [await registerUser(node.url, 'reg'), await registerUser(node.url, 'reg')];
-    const room = await request(node.url, 'POST', '/api/v1/rooms', { token: alice.token, body: { name: 'r', member_ids: [bob.id] } });
+    const room = await request(node.url, 'POST', '/api/v1/rooms', {
+      token: alice.token,
+      body: { name: 'r', member_ids: [bob.id] },
+    });
     expect(room.status).toBe(201);
     const bobWs = await WsClient.connect(node.wsUrl, bob.token);
     const posted = await request(node.url, 'POST', `/api/v1/rooms/${room.body.id}/messages`, {
@@ -36,11 +39,16 @@ describe.runIf(available)('with SCHEMA_REGISTRY_URL', () => {
     expect((await bobWs.next((f) => f.type === 'NEW_MESSAGE')).data.content).toBe('framed ✓');
     await bobWs.close();
 
-    const log = namespacedLog(createKafkaLog({ brokers: testKafkaBrokers, clientId: 'parley-test-reader' }), cluster.env.PARLEY_LOG_NAMESPACE!);
+    const log = namespacedLog(
+      createKafkaLog({ brokers: testKafkaBrokers, clientId: 'parley-test-reader' }),
+      cluster.env.PARLEY_LOG_NAMESPACE!,
+    );
     try {
       const key = `room:${room.body.id}`;
       // Existing topics are left as they are; this loads their metadata.
-      await log.ensureTopics(topicSpecs({ partitions: Number(cluster.env.PARLEY_PARTITIONS), commandsRetentionMs: 1, signalsRetentionMs: 1 }));
+      await log.ensureTopics(
+        topicSpecs({ partitions: Number(cluster.env.PARLEY_PARTITIONS), commandsRetentionMs: 1, signalsRetentionMs: 1 }),
+      );
       const partition = log.partitionForKey(topics.events, key);
       const records = (await log.read(topics.events, partition, 0, 10_000)).filter((r) => r.key === key);
       const sent = records.find((r) => r.headers[headers.eventType] === 'message_sent');

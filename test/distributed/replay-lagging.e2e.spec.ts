@@ -40,7 +40,10 @@ describe.runIf(available)('JOIN_ROOM since_seq while the only projector is froze
   test('the replay answers read_model_lagging until the projector resumes, then replays every message once', async () => {
     const api = cluster.nodes[0]!.url;
     const [alice, bob] = [await registerUser(api, 'lag'), await registerUser(api, 'lag')];
-    const created = await request(api, 'POST', '/api/v1/rooms', { token: alice.token, body: { name: 'lagging', member_ids: [bob.id] } });
+    const created = await request(api, 'POST', '/api/v1/rooms', {
+      token: alice.token,
+      body: { name: 'lagging', member_ids: [bob.id] },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const roomId = created.body.id as string;
 
@@ -70,10 +73,14 @@ describe.runIf(available)('JOIN_ROOM since_seq while the only projector is froze
     cluster.nodes[2]!.child.kill('SIGCONT');
     frozen = false;
     let join = lagging;
-    await eventually(async () => {
-      join = await resuming.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 });
-      return join.type === 'JOIN_SUCCESS';
-    }, 'a join once the projector caught up', 20_000);
+    await eventually(
+      async () => {
+        join = await resuming.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 });
+        return join.type === 'JOIN_SUCCESS';
+      },
+      'a join once the projector caught up',
+      20_000,
+    );
     expect(join.data.last_seq).toBe(8);
     await barrier(resuming);
     expect(seqsIn(resuming, roomId)).toEqual(range1(8));

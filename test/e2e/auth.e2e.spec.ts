@@ -71,7 +71,9 @@ async function wsAuthFrame(wsUrl: string, token: string): Promise<{ first: strin
 function expectErrorBody(response: ApiResponse, status: number, code?: string): void {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(response.body).toEqual({ error: expect.objectContaining({ code: code ?? expect.any(String), message: expect.any(String) }) });
+  expect(response.body).toEqual({
+    error: expect.objectContaining({ code: code ?? expect.any(String), message: expect.any(String) }),
+  });
 }
 
 function expectSession(body: any, user?: { id?: string; username?: string }): void {
@@ -123,7 +125,12 @@ describe('auth', () => {
 
   describe('register', () => {
     it('returns 201 with the user, an access token, a refresh token and expires_in; the token works at once', async () => {
-      const response = await register({ username: 'reg_shape', email: 'reg_shape@example.com', password: PASSWORD, display_name: 'Reg Shape' });
+      const response = await register({
+        username: 'reg_shape',
+        email: 'reg_shape@example.com',
+        password: PASSWORD,
+        display_name: 'Reg Shape',
+      });
       expect(response.status, JSON.stringify(response.body)).toBe(201);
       expectSession(response.body, { username: 'reg_shape' });
       expect(response.body.user).toMatchObject({ display_name: 'Reg Shape', avatar_url: null, bio: expect.any(String) });
@@ -179,7 +186,9 @@ describe('auth', () => {
 
     it('20 concurrent registrations with one email → exactly one 201, the rest 409 email_taken', async () => {
       const attempts = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => register({ username: `same_mail_${i}`, email: 'same.mail@example.com', password: PASSWORD })),
+        Array.from({ length: 20 }, (_, i) =>
+          register({ username: `same_mail_${i}`, email: 'same.mail@example.com', password: PASSWORD }),
+        ),
       );
       expect(attempts.map((r) => r.status).sort()).toEqual([201, ...Array(19).fill(409)]);
       for (const loser of attempts.filter((r) => r.status !== 201)) expect(loser.body.error.code).toBe('email_taken');
@@ -241,7 +250,12 @@ describe('auth', () => {
       const missing = await register({ username: 'no_password', email: 'no_password@example.com' });
       expectErrorBody(missing, 400, 'validation_failed');
       expect(fieldsOf(missing)).toContain('password');
-      const extra = await register({ username: 'extra_field', email: 'extra_field@example.com', password: PASSWORD, role: 'admin' });
+      const extra = await register({
+        username: 'extra_field',
+        email: 'extra_field@example.com',
+        password: PASSWORD,
+        role: 'admin',
+      });
       expectErrorBody(extra, 400, 'validation_failed');
       expect(fieldsOf(extra)).toContain('role');
     });
@@ -333,7 +347,7 @@ describe('auth', () => {
       expectErrorBody(await refresh(rt2), 401);
     });
 
-    it('the family revocation does not touch the same user\'s other sessions', async () => {
+    it("the family revocation does not touch the same user's other sessions", async () => {
       const user = await registerUser(url, 'families');
       const other = await login(user.username, user.password);
       expect(other.status).toBe(200);
@@ -439,7 +453,13 @@ describe('auth', () => {
       const keys = response.body.keys as Record<string, unknown>[];
       expect(keys.length).toBeGreaterThanOrEqual(1);
       const key = keys.find((k) => k.alg === 'RS256');
-      expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', kid: expect.any(String), n: expect.any(String), e: expect.any(String) });
+      expect(key).toMatchObject({
+        kty: 'RSA',
+        alg: 'RS256',
+        kid: expect.any(String),
+        n: expect.any(String),
+        e: expect.any(String),
+      });
       for (const k of keys) for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(k).not.toHaveProperty(secret);
       const user = await registerUser(url, 'jwks');
       expect(decodeProtectedHeader(user.token)).toMatchObject({ alg: 'RS256', kid: key!.kid });
@@ -470,7 +490,10 @@ describe('auth', () => {
         forged.set(`alg ${alg}, no signature segment`, `${segment({ ...header, alg })}.${segment(claims)}`);
       }
       const [, genuinePayload, genuineSignature] = victim.token.split('.') as [string, string, string];
-      forged.set('alg none header on a genuine payload and signature', `${segment({ ...header, alg: 'none' })}.${genuinePayload}.${genuineSignature}`);
+      forged.set(
+        'alg none header on a genuine payload and signature',
+        `${segment({ ...header, alg: 'none' })}.${genuinePayload}.${genuineSignature}`,
+      );
       forged.set('genuine header and payload, signature stripped', victim.token.split('.').slice(0, 2).join('.') + '.');
 
       // F2: HS256 keyed with the server's own public key, in the forms an attacker would try.
@@ -479,10 +502,16 @@ describe('auth', () => {
       const pkcs1 = publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;
       const der = publicKey.export({ type: 'spki', format: 'der' });
       forged.set('HS256 keyed with the public key PEM (spki)', hs256({ ...header, alg: 'HS256' }, claims, pem));
-      forged.set('HS256 keyed with the public key PEM without trailing newline', hs256({ ...header, alg: 'HS256' }, claims, pem.trimEnd()));
+      forged.set(
+        'HS256 keyed with the public key PEM without trailing newline',
+        hs256({ ...header, alg: 'HS256' }, claims, pem.trimEnd()),
+      );
       forged.set('HS256 keyed with the public key PEM (pkcs1)', hs256({ ...header, alg: 'HS256' }, claims, pkcs1));
       forged.set('HS256 keyed with the public key DER', hs256({ ...header, alg: 'HS256' }, claims, der));
-      forged.set('HS256 keyed with the public JWK as a string', hs256({ ...header, alg: 'HS256' }, claims, JSON.stringify(publicJwk)));
+      forged.set(
+        'HS256 keyed with the public JWK as a string',
+        hs256({ ...header, alg: 'HS256' }, claims, JSON.stringify(publicJwk)),
+      );
 
       // F3/F4/F5: RS256 signed by an attacker key, with our kid, its own kid, an embedded jwk, or an injected kid.
       const attacker = await generateKeyPair('RS256', { extractable: true });
@@ -494,14 +523,23 @@ describe('auth', () => {
       forged.set('RS256 by another key, embedded jwk header', await attackerSign({ jwk: await exportJWK(attacker.publicKey) }));
       forged.set('RS256 by another key, jku header', await attackerSign({ kid, jku: 'https://evil.example.com/jwks.json' }));
       forged.set('RS256 by another key, kid path traversal', await attackerSign({ kid: '../../../../dev/null' }));
-      forged.set("RS256 by another key, kid SQL injection", await attackerSign({ kid: "' OR 1=1--" }));
+      forged.set('RS256 by another key, kid SQL injection', await attackerSign({ kid: "' OR 1=1--" }));
       // Tampering with a genuine token.
       const [genuineHeader] = victim.token.split('.') as [string];
       const middle = Math.floor(genuinePayload.length / 2);
-      forged.set('genuine token with one payload character flipped', `${genuineHeader}.${flipChar(genuinePayload, middle)}.${genuineSignature}`);
-      forged.set('genuine token with one signature character flipped', `${genuineHeader}.${genuinePayload}.${flipChar(genuineSignature, 10)}`);
+      forged.set(
+        'genuine token with one payload character flipped',
+        `${genuineHeader}.${flipChar(genuinePayload, middle)}.${genuineSignature}`,
+      );
+      forged.set(
+        'genuine token with one signature character flipped',
+        `${genuineHeader}.${genuinePayload}.${flipChar(genuineSignature, 10)}`,
+      );
       const swapped = { ...decodeSegment(genuinePayload), sub: bystander.id };
-      forged.set('genuine signature over a payload whose sub was changed', `${genuineHeader}.${segment(swapped)}.${genuineSignature}`);
+      forged.set(
+        'genuine signature over a payload whose sub was changed',
+        `${genuineHeader}.${segment(swapped)}.${genuineSignature}`,
+      );
       // F8: a refresh token is not an access token.
       forged.set('a refresh token', victim.refreshToken);
       // F9: malformed.

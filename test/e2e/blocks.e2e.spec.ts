@@ -26,8 +26,10 @@ import {
 
 const suite = useParley();
 const connect = suite.connect;
-const block = async (who: TestUser, whom: TestUser) => expect((await suite.api.post(who, '/blocks', { user_id: whom.id })).status).toBe(204);
-const unblock = async (who: TestUser, whom: TestUser) => expect((await suite.api.del(who, `/blocks/${whom.id}`)).status).toBe(204);
+const block = async (who: TestUser, whom: TestUser) =>
+  expect((await suite.api.post(who, '/blocks', { user_id: whom.id })).status).toBe(204);
+const unblock = async (who: TestUser, whom: TestUser) =>
+  expect((await suite.api.del(who, `/blocks/${whom.id}`)).status).toBe(204);
 const blockedIds = async (who: TestUser): Promise<string[]> =>
   expectStatus(await suite.api.get(who, '/blocks'), 200).blocks.map((u: { id: string }) => u.id);
 const statusSeenBy = async (viewer: TestUser, user: TestUser) =>
@@ -74,7 +76,7 @@ describe('blocking', () => {
     expect(await friendIds(suite.api, bob!)).toEqual([]);
   });
 
-  test('a block cancels the blocker\'s pending request and rejects the one addressed to them', async () => {
+  test("a block cancels the blocker's pending request and rejects the one addressed to them", async () => {
     const [alice, bob, carol] = await suite.api.users(3, 'blkreq');
     const aliceWs = await connect(alice!);
     const outgoing = await sendFriendRequest(suite.api, alice!, bob!);
@@ -82,7 +84,12 @@ describe('blocking', () => {
     await block(alice!, bob!);
     await block(alice!, carol!);
 
-    for (const [user, direction] of [[alice!, 'outgoing'], [alice!, 'incoming'], [bob!, 'incoming'], [carol!, 'outgoing']] as const) {
+    for (const [user, direction] of [
+      [alice!, 'outgoing'],
+      [alice!, 'incoming'],
+      [bob!, 'incoming'],
+      [carol!, 'outgoing'],
+    ] as const) {
       expect(await pendingIds(suite.api, user, direction), `${user.username} ${direction}`).toEqual([]);
     }
     const updated = (id: string) => (frame: Frame) => frame.type === 'FRIEND_REQUEST_UPDATED' && frame.data.id === id;
@@ -103,13 +110,16 @@ describe('blocking', () => {
     expect(await pendingIds(suite.api, bob!, 'incoming')).toEqual([]);
   });
 
-  test('while blocked each one\'s status shows {online:false, last_seen_at:null} to the other, both ways; a bystander still sees it', async () => {
+  test("while blocked each one's status shows {online:false, last_seen_at:null} to the other, both ways; a bystander still sees it", async () => {
     const [alice, bob, carol] = await suite.api.users(3, 'blkst');
     // Give both a last_seen_at, then bring both online.
     for (const user of [alice!, bob!]) {
       const ws = await connect(user);
       await ws.close();
-      await eventually(async () => (await statusSeenBy(carol!, user)).last_seen_at !== null, `${user.username} has a last_seen_at`);
+      await eventually(
+        async () => (await statusSeenBy(carol!, user)).last_seen_at !== null,
+        `${user.username} has a last_seen_at`,
+      );
     }
     await connect(alice!);
     await connect(bob!);
@@ -190,7 +200,7 @@ describe('blocking', () => {
 });
 
 describe('the direct room across a block', () => {
-  test('a block closes the pair\'s direct room: posts → 403 blocked from both sides, history stays readable, POST /rooms/direct → 403 blocked', async () => {
+  test("a block closes the pair's direct room: posts → 403 blocked from both sides, history stays readable, POST /rooms/direct → 403 blocked", async () => {
     const [alice, bob] = await suite.api.users(2, 'blkdm');
     const roomId = await friendsWithRoom(alice!, bob!);
     const before = await say(suite.api, alice!, roomId, 'before the block');
@@ -201,8 +211,16 @@ describe('the direct room across a block', () => {
       expect(room).toMatchObject({ id: roomId, type: 'direct', closed: true });
     }
     for (const sender of [alice!, bob!]) {
-      expectError(await postMessage(suite.api, sender, roomId, { client_msg_id: randomUUID(), content: 'hello?' }), 403, 'blocked');
-      expectError(await suite.api.post(sender, '/rooms/direct', { user_id: (sender === alice ? bob! : alice!).id }), 403, 'blocked');
+      expectError(
+        await postMessage(suite.api, sender, roomId, { client_msg_id: randomUUID(), content: 'hello?' }),
+        403,
+        'blocked',
+      );
+      expectError(
+        await suite.api.post(sender, '/rooms/direct', { user_id: (sender === alice ? bob! : alice!).id }),
+        403,
+        'blocked',
+      );
       const history = await messagesOf(suite.api, sender, roomId);
       expect(history.map((m) => m.id)).toEqual([before.id]);
     }
@@ -241,7 +259,11 @@ describe('the direct room across a block', () => {
     await unblock(alice!, bob!);
     // No longer blocked, but no longer friends either.
     expectError(await suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }), 409, 'not_friends');
-    expectError(await postMessage(suite.api, alice!, roomId, { client_msg_id: randomUUID(), content: 'still closed' }), 403, 'blocked');
+    expectError(
+      await postMessage(suite.api, alice!, roomId, { client_msg_id: randomUUID(), content: 'still closed' }),
+      403,
+      'blocked',
+    );
 
     await befriend(suite.api, bob!, alice!);
     await roomWhen(suite.api, alice!, roomId, (r) => r.closed === false, 'reopened by the new friendship');

@@ -71,7 +71,7 @@ describe('opening a direct room', () => {
     await befriend(suite.api, alice!, bob!);
     // Nobody asks for the room: the process manager opens it on the accepted friendship.
     let listed: any[] = [];
-    await eventually(async () => (listed = await directRoomsOf(bob!)).length > 0, 'the direct room appears in bob\'s list');
+    await eventually(async () => (listed = await directRoomsOf(bob!)).length > 0, "the direct room appears in bob's list");
     expect(listed).toHaveLength(1);
     const room = await roomWhen(suite.api, alice!, listed[0].id, () => true, 'alice can read the direct room');
     expect(room.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, bob!.id].sort());
@@ -84,7 +84,9 @@ describe('opening a direct room', () => {
     await befriend(suite.api, alice!, bob!);
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        i % 2 === 0 ? suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id }) : suite.api.post(bob!, '/rooms/direct', { user_id: alice!.id }),
+        i % 2 === 0
+          ? suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id })
+          : suite.api.post(bob!, '/rooms/direct', { user_id: alice!.id }),
       ),
     );
     for (const response of responses) expect(response.status, JSON.stringify(response.body)).toBe(201);
@@ -151,7 +153,11 @@ describe('inside a direct room', () => {
     const path = `/rooms/${roomId}`;
     expectError(await suite.api.get(mallory!, path), 404, 'room_not_found');
     expectError(await suite.api.get(mallory!, `${path}/messages`), 404, 'room_not_found');
-    expectError(await postMessage(suite.api, mallory!, roomId, { client_msg_id: randomUUID(), content: 'hi' }), 404, 'room_not_found');
+    expectError(
+      await postMessage(suite.api, mallory!, roomId, { client_msg_id: randomUUID(), content: 'hi' }),
+      404,
+      'room_not_found',
+    );
     expectError(await suite.api.post(mallory!, `${path}/members`, { user_id: mallory!.id }), 404, 'room_not_found');
     expectError(await suite.api.patch(mallory!, `${path}/messages/${secret.id}`, { content: 'edited' }), 404, 'room_not_found');
     expectError(await suite.api.del(mallory!, `${path}/messages/${secret.id}`), 404, 'room_not_found');
@@ -161,7 +167,7 @@ describe('inside a direct room', () => {
     expect((await messagesOf(suite.api, bob!, roomId)).map((m) => m.content)).toEqual(['just between us']);
   });
 
-  test('unfriending keeps the direct room\'s history readable to the pair; POST /rooms/direct then → 409 not_friends', async () => {
+  test("unfriending keeps the direct room's history readable to the pair; POST /rooms/direct then → 409 not_friends", async () => {
     const [alice, bob] = await suite.api.users(2, 'dmunf');
     await befriend(suite.api, alice!, bob!);
     const roomId = (await openDirect(suite.api, alice!, bob!)).id;

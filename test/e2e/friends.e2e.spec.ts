@@ -92,10 +92,7 @@ describe('sending a request', () => {
     const created = responses.filter((r) => r.status === 201);
     expect(created, JSON.stringify(responses.map((r) => r.status))).toHaveLength(1);
     for (const response of responses.filter((r) => r.status !== 201)) expectError(response, 409, 'request_pending');
-    const all = [
-      ...(await pendingIds(suite.api, alice!, 'outgoing')),
-      ...(await pendingIds(suite.api, bob!, 'outgoing')),
-    ];
+    const all = [...(await pendingIds(suite.api, alice!, 'outgoing')), ...(await pendingIds(suite.api, bob!, 'outgoing'))];
     expect(all).toEqual([created[0]!.body.request.id]);
   });
 
@@ -154,7 +151,7 @@ describe('answering a request', () => {
     expect(await pendingIds(suite.api, alice!, 'outgoing')).toEqual([request.id]);
   });
 
-  test('IDOR: a third user cannot see, accept, reject or cancel someone else\'s request (404, as for a missing one); state unchanged', async () => {
+  test("IDOR: a third user cannot see, accept, reject or cancel someone else's request (404, as for a missing one); state unchanged", async () => {
     const [alice, bob, mallory] = await suite.api.users(3, 'idor');
     const malloryWs = await connect(mallory!);
     const request = await sendFriendRequest(suite.api, alice!, bob!);

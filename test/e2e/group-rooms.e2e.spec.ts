@@ -28,7 +28,8 @@ const setRole = (actor: TestUser, roomId: string, target: TestUser, role: string
   suite.api.patch(actor, `/rooms/${roomId}/members/${target.id}`, { role });
 const addMember = (actor: TestUser, roomId: string, target: TestUser, role?: string) =>
   suite.api.post(actor, `/rooms/${roomId}/members`, role === undefined ? { user_id: target.id } : { user_id: target.id, role });
-const removeMember = (actor: TestUser, roomId: string, target: TestUser) => suite.api.del(actor, `/rooms/${roomId}/members/${target.id}`);
+const removeMember = (actor: TestUser, roomId: string, target: TestUser) =>
+  suite.api.del(actor, `/rooms/${roomId}/members/${target.id}`);
 const framesOf = (type: string, roomId: string) => (frame: Frame) =>
   frame.type === type && (frame.data.chat_room_id === roomId || frame.data.id === roomId);
 
@@ -82,7 +83,14 @@ describe('renaming and the topic', () => {
   test('bad PATCH bodies → 400 (nothing to change, empty or 101-character name, unknown fields such as owner_id), room unchanged', async () => {
     const { owner, roomId } = await staffedRoom();
     const before = await getRoom(owner, roomId);
-    for (const body of [{}, { name: '  ' }, { name: 'x'.repeat(101) }, { topic: 5 }, { name: 'ok', owner_id: owner.id }, { type: 'direct' }]) {
+    for (const body of [
+      {},
+      { name: '  ' },
+      { name: 'x'.repeat(101) },
+      { topic: 5 },
+      { name: 'ok', owner_id: owner.id },
+      { type: 'direct' },
+    ]) {
       expectError(await suite.api.patch(owner, `/rooms/${roomId}`, body), 400, 'validation_failed');
     }
     expect(await getRoom(owner, roomId)).toEqual(before);
@@ -108,7 +116,7 @@ describe('adding members with a role', () => {
     expect(roleIn(seen, newAdmin!.id)).toBe('admin');
   });
 
-  test('the added user hears MEMBER_ADDED too and gets the room\'s NEW_MESSAGE frames from then on', async () => {
+  test("the added user hears MEMBER_ADDED too and gets the room's NEW_MESSAGE frames from then on", async () => {
     const [owner, dave] = await suite.api.users(2, 'addws');
     const room = await groupRoom(suite.api, owner!);
     const daveWs = await connect(dave!);
@@ -173,7 +181,11 @@ describe('changing roles (PATCH /rooms/:id/members/:user_id)', () => {
     const [stranger] = await suite.api.users(1, 'rolex');
     expect([403, 404, 409]).toContain((await setRole(owner, roomId, stranger!, 'admin')).status);
     expectError(await setRole(owner, roomId, member, 'superuser'), 400, 'validation_failed');
-    expectError(await suite.api.patch(owner, `/rooms/${roomId}/members/${member.id}`, { role: 'admin', user_id: owner.id }), 400, 'validation_failed');
+    expectError(
+      await suite.api.patch(owner, `/rooms/${roomId}/members/${member.id}`, { role: 'admin', user_id: owner.id }),
+      400,
+      'validation_failed',
+    );
     expectError(await suite.api.patch(owner, `/rooms/${roomId}/members/not-a-uuid`, { role: 'admin' }), 400);
     expectError(await setRole(stranger!, roomId, member, 'admin'), 404, 'room_not_found');
     expect(roleIn(await getRoom(owner, roomId), member.id)).toBe('member');
@@ -186,7 +198,10 @@ describe('changing roles (PATCH /rooms/:id/members/:user_id)', () => {
       expectStatus(await addMember(a!, room.id, b!, 'owner'), 201);
       const [ab, ba] = await Promise.all([setRole(a!, room.id, b!, 'member'), setRole(b!, room.id, a!, 'member')]);
       const statuses = [ab.status, ba.status];
-      expect(statuses.filter((s) => s === 200), `round ${round}: ${JSON.stringify([ab.body, ba.body])}`).toHaveLength(1);
+      expect(
+        statuses.filter((s) => s === 200),
+        `round ${round}: ${JSON.stringify([ab.body, ba.body])}`,
+      ).toHaveLength(1);
       for (const response of [ab, ba].filter((r) => r.status !== 200)) expect([403, 409]).toContain(response.status);
       const final = await getRoom(m!, room.id);
       const owners = final.members.filter((x: { role: string }) => x.role === 'owner').map((x: { user_id: string }) => x.user_id);

@@ -29,10 +29,14 @@ const edit = (user: TestUser, roomId: string, messageId: string, content: string
 const remove = (user: TestUser, roomId: string, messageId: string) => suite.api.del(user, messagePath(roomId, messageId));
 const reactionPath = (roomId: string, messageId: string, emoji: string) =>
   `${messagePath(roomId, messageId)}/reactions/${encodeURIComponent(emoji)}`;
-const react = (user: TestUser, roomId: string, messageId: string, emoji: string) => suite.api.put(user, reactionPath(roomId, messageId, emoji));
-const unreact = (user: TestUser, roomId: string, messageId: string, emoji: string) => suite.api.del(user, reactionPath(roomId, messageId, emoji));
-const frameFor = (type: string, messageId: string, also: (frame: Frame) => boolean = () => true) => (frame: Frame) =>
-  frame.type === type && frame.data.id === messageId && also(frame);
+const react = (user: TestUser, roomId: string, messageId: string, emoji: string) =>
+  suite.api.put(user, reactionPath(roomId, messageId, emoji));
+const unreact = (user: TestUser, roomId: string, messageId: string, emoji: string) =>
+  suite.api.del(user, reactionPath(roomId, messageId, emoji));
+const frameFor =
+  (type: string, messageId: string, also: (frame: Frame) => boolean = () => true) =>
+  (frame: Frame) =>
+    frame.type === type && frame.data.id === messageId && also(frame);
 const sortedReactions = (reactions: Record<string, string[]>) =>
   Object.fromEntries(Object.entries(reactions).map(([emoji, users]) => [emoji, [...users].sort()]));
 
@@ -50,13 +54,24 @@ describe('editing', () => {
     const { bob, carol, roomId, message } = await roomWithMessage();
     const carolWs = await connect(carol);
     const edited = expectStatus(await edit(bob, roomId, message.id, 'better words ✨'), 200);
-    expect(edited).toMatchObject({ id: message.id, seq: message.seq, sender_id: bob.id, content: 'better words ✨', deleted: false });
+    expect(edited).toMatchObject({
+      id: message.id,
+      seq: message.seq,
+      sender_id: bob.id,
+      content: 'better words ✨',
+      deleted: false,
+    });
     expect(edited.edited_at).toEqual(expect.any(Number));
     expect(edited.edited_at).toBeGreaterThanOrEqual(message.created_at);
     expect(edited.created_at).toBe(message.created_at);
 
     const frame = await carolWs.next(frameFor('MESSAGE_UPDATED', message.id));
-    expect(frame.data).toMatchObject({ id: message.id, room_id: roomId, content: 'better words ✨', edited_at: edited.edited_at });
+    expect(frame.data).toMatchObject({
+      id: message.id,
+      room_id: roomId,
+      content: 'better words ✨',
+      edited_at: edited.edited_at,
+    });
     const [stored] = await messagesOf(suite.api, carol, roomId);
     expect(stored).toEqual(edited);
     // The room list's last message is the edited one too.
@@ -75,7 +90,13 @@ describe('editing', () => {
 
   test('bad edits → 400 (empty, whitespace, 4001 characters, unknown fields) and nothing changes', async () => {
     const { bob, roomId, message } = await roomWithMessage();
-    for (const body of [{ content: '' }, { content: '  ' }, { content: 'a'.repeat(4001) }, {}, { content: 'x', sender_id: bob.id }]) {
+    for (const body of [
+      { content: '' },
+      { content: '  ' },
+      { content: 'a'.repeat(4001) },
+      {},
+      { content: 'x', sender_id: bob.id },
+    ]) {
       expectError(await suite.api.patch(bob, messagePath(roomId, message.id), body), 400, 'validation_failed');
     }
     expect((await messagesOf(suite.api, bob, roomId))[0]).toEqual(message);
@@ -113,7 +134,7 @@ describe('deleting', () => {
     expect((await say(suite.api, bob!, room.id, 'fourth')).seq).toBe(4);
   });
 
-  test('the owner and an admin may delete a member\'s message; a plain member deleting another\'s → 403', async () => {
+  test("the owner and an admin may delete a member's message; a plain member deleting another's → 403", async () => {
     const { owner, admin, bob, carol, roomId, message } = await roomWithMessage();
     expectError(await remove(carol, roomId, message.id), 403, 'forbidden');
     expect((await messagesOf(suite.api, bob, roomId))[0].deleted).toBe(false);
@@ -148,7 +169,10 @@ describe('reactions', () => {
 
     const withdrawn = expectStatus(await unreact(carol, roomId, message.id, thumbs), 200);
     expect(withdrawn.reactions).toEqual({ [thumbs]: [bob.id], '❤️': [carol.id] });
-    expect(expectStatus(await unreact(carol, roomId, message.id, thumbs), 200).reactions).toEqual({ [thumbs]: [bob.id], '❤️': [carol.id] });
+    expect(expectStatus(await unreact(carol, roomId, message.id, thumbs), 200).reactions).toEqual({
+      [thumbs]: [bob.id],
+      '❤️': [carol.id],
+    });
     // Removing the last reaction of an emoji removes the emoji; removing a reaction nobody made is a no-op.
     expect(expectStatus(await unreact(bob, roomId, message.id, thumbs), 200).reactions).toEqual({ '❤️': [carol.id] });
     expect(expectStatus(await unreact(owner, roomId, message.id, '🎉'), 200).reactions).toEqual({ '❤️': [carol.id] });
@@ -207,7 +231,11 @@ describe('replies and mentions', () => {
     expect(reply.reply_to).toBe(original.id);
     expect((await messagesOf(suite.api, alice!, room.id))[1]).toMatchObject({ id: reply.id, reply_to: original.id });
 
-    const cross = await postMessage(suite.api, bob!, room.id, { client_msg_id: randomUUID(), content: 'cross', reply_to: elsewhere.id });
+    const cross = await postMessage(suite.api, bob!, room.id, {
+      client_msg_id: randomUUID(),
+      content: 'cross',
+      reply_to: elsewhere.id,
+    });
     expectError(cross, 404, 'message_not_found');
     expect((await messagesOf(suite.api, alice!, room.id)).map((m) => m.content)).toEqual(['question?', 'answer!']);
   });
@@ -215,11 +243,21 @@ describe('replies and mentions', () => {
   test('@username of a member → mentions [user_id], any letter case; names of non-members or unknown users are ignored', async () => {
     const [alice, bob, carol, outsider] = await suite.api.users(4, 'ment');
     const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
-    const message = await say(suite.api, alice!, room.id, `hi @${bob!.username} and @${carol!.username.toUpperCase()}, not @${outsider!.username} or @nobody_here_at_all`);
+    const message = await say(
+      suite.api,
+      alice!,
+      room.id,
+      `hi @${bob!.username} and @${carol!.username.toUpperCase()}, not @${outsider!.username} or @nobody_here_at_all`,
+    );
     expect([...message.mentions].sort()).toEqual([bob!.id, carol!.id].sort());
     expect([...(await messagesOf(suite.api, bob!, room.id))[0].mentions].sort()).toEqual([bob!.id, carol!.id].sort());
 
-    const none = await say(suite.api, alice!, room.id, `mail me at someone@${bob!.username}.example or ask @${outsider!.username}`);
+    const none = await say(
+      suite.api,
+      alice!,
+      room.id,
+      `mail me at someone@${bob!.username}.example or ask @${outsider!.username}`,
+    );
     expect(none.mentions).toEqual([]);
   });
 

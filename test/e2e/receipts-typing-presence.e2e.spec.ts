@@ -45,7 +45,11 @@ async function roomWithMessages(count: number) {
 describe('read receipts', () => {
   test('POST /rooms/:id/read {seq} → last_read_seq; GET /rooms shows last_read_seq, unread_count and last_message; so does the room', async () => {
     const { alice, bob, roomId } = await roomWithMessages(5);
-    expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 0, unread_count: 5, last_message: { seq: 5, content: 'message 5' } });
+    expect(await listed(bob, roomId)).toMatchObject({
+      last_read_seq: 0,
+      unread_count: 5,
+      last_message: { seq: 5, content: 'message 5' },
+    });
     // The sender has read up to their own message.
     expect(await listed(alice, roomId)).toMatchObject({ last_read_seq: 5, unread_count: 0 });
 
@@ -55,7 +59,11 @@ describe('read receipts', () => {
     expect(room.members.find((m: { user_id: string }) => m.user_id === bob.id).last_read_seq).toBe(3);
 
     await say(suite.api, alice, roomId, 'message 6');
-    expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 3, unread_count: 3, last_message: { seq: 6, content: 'message 6' } });
+    expect(await listed(bob, roomId)).toMatchObject({
+      last_read_seq: 3,
+      unread_count: 3,
+      last_message: { seq: 6, content: 'message 6' },
+    });
   });
 
   test('the marker never goes backwards: reading 4, then 2, then 0 leaves it at 4', async () => {
@@ -151,11 +159,19 @@ describe('typing', () => {
 
     typing(aliceWs, roomId, true);
     for (const ws of [bobWs, carolWs]) {
-      expect((await ws.next(typingOf(alice, roomId, true))).data).toEqual({ chat_room_id: roomId, user_id: alice.id, is_typing: true });
+      expect((await ws.next(typingOf(alice, roomId, true))).data).toEqual({
+        chat_room_id: roomId,
+        user_id: alice.id,
+        is_typing: true,
+      });
     }
     typing(aliceWs, roomId, false);
     for (const ws of [bobWs, carolWs]) {
-      expect((await ws.next(typingOf(alice, roomId, false))).data).toEqual({ chat_room_id: roomId, user_id: alice.id, is_typing: false });
+      expect((await ws.next(typingOf(alice, roomId, false))).data).toEqual({
+        chat_room_id: roomId,
+        user_id: alice.id,
+        is_typing: false,
+      });
     }
     for (const ws of [aliceWs, aliceOther, outsiderWs]) {
       await barrier(ws);
@@ -183,7 +199,7 @@ describe('typing', () => {
     expect(bobWs.frames.filter(typingOf(alice, roomId)).map((f) => f.data.is_typing)).toEqual([true, false, true, false]);
   });
 
-  test('closing the typist\'s socket stops the indicator: the others get TYPING false', async () => {
+  test("closing the typist's socket stops the indicator: the others get TYPING false", async () => {
     const { alice, bob, roomId } = await roomWithMessages(0);
     const bobWs = await connect(bob);
     const aliceWs = await connect(alice);
@@ -209,7 +225,11 @@ describe('typing', () => {
   test('a bad TYPING frame (is_typing missing or not a boolean) → ERROR validation_failed', async () => {
     const { alice, roomId } = await roomWithMessages(0);
     const ws = await connect(alice);
-    for (const data of [{ chat_room_id: roomId }, { chat_room_id: roomId, is_typing: 'yes' }, { chat_room_id: 'nope', is_typing: true }]) {
+    for (const data of [
+      { chat_room_id: roomId },
+      { chat_room_id: roomId, is_typing: 'yes' },
+      { chat_room_id: 'nope', is_typing: true },
+    ]) {
       const reply = await ws.call('TYPING', data);
       expect(reply.type).toBe('ERROR');
       expect(reply.data.code).toBe('validation_failed');

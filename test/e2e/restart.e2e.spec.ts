@@ -51,7 +51,15 @@ interface Sender {
  * the server goes away. Each message has a unique client_msg_id. `onAck` runs
  * for every confirmed message.
  */
-function restSender(baseUrl: string, who: TestUser, roomId: string, tag: string, cap: number, stop: () => boolean, onAck: () => void): Sender {
+function restSender(
+  baseUrl: string,
+  who: TestUser,
+  roomId: string,
+  tag: string,
+  cap: number,
+  stop: () => boolean,
+  onAck: () => void,
+): Sender {
   const sender: Sender = { attempted: new Set(), acked: [], done: Promise.resolve() };
   sender.done = (async () => {
     for (let n = 0; n < cap && !stop(); n++) {
@@ -75,7 +83,15 @@ function restSender(baseUrl: string, who: TestUser, roomId: string, tag: string,
   return sender;
 }
 
-function wsSender(client: WsClient, who: TestUser, roomId: string, tag: string, cap: number, stop: () => boolean, onAck: () => void): Sender {
+function wsSender(
+  client: WsClient,
+  who: TestUser,
+  roomId: string,
+  tag: string,
+  cap: number,
+  stop: () => boolean,
+  onAck: () => void,
+): Sender {
   const sender: Sender = { attempted: new Set(), acked: [], done: Promise.resolve() };
   sender.done = (async () => {
     for (let n = 0; n < cap && !stop(); n++) {
@@ -83,12 +99,19 @@ function wsSender(client: WsClient, who: TestUser, roomId: string, tag: string, 
       const content = `${tag} message ${n}`;
       sender.attempted.add(clientMsgId);
       const ref = clientMsgId;
-      const reply = client.next((frame) => frame.ref === ref, 15_000).then(
-        (frame) => frame,
-        () => null,
-      );
+      const reply = client
+        .next((frame) => frame.ref === ref, 15_000)
+        .then(
+          (frame) => frame,
+          () => null,
+        );
       if (client.closeCode !== null) return;
-      client.send({ type: 'SEND_MESSAGE', ref, timestamp: Date.now(), data: { chat_room_id: roomId, content, client_msg_id: clientMsgId } });
+      client.send({
+        type: 'SEND_MESSAGE',
+        ref,
+        timestamp: Date.now(),
+        data: { chat_room_id: roomId, content, client_msg_id: clientMsgId },
+      });
       const frame = await Promise.race([reply, client.closed.then(() => null)]);
       if (frame === null || frame.type !== 'ACK') return;
       sender.acked.push({ clientMsgId, senderId: who.id, id: frame.data.message.id, seq: frame.data.message.seq, content });
@@ -122,11 +145,15 @@ function checkHistory(history: StoredMessage[], senders: Sender[]): void {
   }
   // Nothing appears that nobody sent.
   const attempted = new Set(senders.flatMap((sender) => [...sender.attempted]));
-  for (const message of history) expect(attempted.has(message.client_msg_id), `unexpected message ${message.client_msg_id}`).toBe(true);
+  for (const message of history)
+    expect(attempted.has(message.client_msg_id), `unexpected message ${message.client_msg_id}`).toBe(true);
 }
 
 async function postMessage(baseUrl: string, who: TestUser, roomId: string, clientMsgId: string, content: string) {
-  const response = await request(baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: who.token, body: { client_msg_id: clientMsgId, content } });
+  const response = await request(baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, {
+    token: who.token,
+    body: { client_msg_id: clientMsgId, content },
+  });
   expect(response.status).toBe(201);
   return response.body as StoredMessage;
 }
@@ -175,7 +202,11 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     // New messages continue right after the last stored one, over REST and WS.
     const next = await postMessage(second.url, carol!, roomId, 'after-restart-1', 'after the restart');
     const aliceAgain = await sockets.connect(second.wsUrl, alice!);
-    const ack = await aliceAgain.call('SEND_MESSAGE', { chat_room_id: roomId, content: 'after, over WS', client_msg_id: 'after-restart-2' });
+    const ack = await aliceAgain.call('SEND_MESSAGE', {
+      chat_room_id: roomId,
+      content: 'after, over WS',
+      client_msg_id: 'after-restart-2',
+    });
     expect(ack.type).toBe('ACK');
     const after = await fullHistory(second.url, alice!, roomId);
     expect(after.map((m) => m.seq)).toEqual(range1(after.length));

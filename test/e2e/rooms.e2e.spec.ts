@@ -79,7 +79,9 @@ const removeMember = (actor: TestUser, roomId: string, userId: string) =>
 
 function expectError(response: ApiResponse, status: number, code?: string): void {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(response.body).toEqual({ error: expect.objectContaining({ code: code ?? expect.any(String), message: expect.any(String) }) });
+  expect(response.body).toEqual({
+    error: expect.objectContaining({ code: code ?? expect.any(String), message: expect.any(String) }),
+  });
 }
 
 const fieldsOf = (response: ApiResponse): string[] =>
@@ -101,7 +103,9 @@ describe('creating and reading rooms', () => {
     expect(response.body).toMatchObject({ id: expect.any(String), type: 'group', name: 'Project X' });
     expect(response.body.members).toHaveLength(3);
     for (const member of response.body.members) {
-      expect(member).toEqual(expect.objectContaining({ user_id: expect.any(String), role: expect.any(String), joined_at: expect.any(Number) }));
+      expect(member).toEqual(
+        expect.objectContaining({ user_id: expect.any(String), role: expect.any(String), joined_at: expect.any(Number) }),
+      );
     }
     expect(roleOf(response.body, alice!.id)).toBe('owner');
     expect(roleOf(response.body, bob!.id)).toBe('member');
@@ -160,7 +164,14 @@ describe('creating and reading rooms', () => {
     expect(bobBusy).toMatchObject({ id: busy.id, type: 'group', name: 'busy', unread_count: 2, last_read_seq: 0 });
     expect(bobBusy.last_message).toMatchObject({ seq: 2, content: 'second', sender_id: alice!.id, room_id: busy.id });
     const bobQuiet = bobs.find((r) => r.id === quiet.id);
-    expect(bobQuiet).toMatchObject({ id: quiet.id, type: 'group', name: 'quiet', unread_count: 0, last_read_seq: 0, last_message: null });
+    expect(bobQuiet).toMatchObject({
+      id: quiet.id,
+      type: 'group',
+      name: 'quiet',
+      unread_count: 0,
+      last_read_seq: 0,
+      last_message: null,
+    });
 
     expect(await myRooms(outsider!)).toEqual([]);
   });
@@ -185,10 +196,16 @@ describe('creating and reading rooms', () => {
       const read = await getRoom(alice!, room.id);
       expect(read.status, `iteration ${i}`).toBe(200);
       expect(read.body.name).toBe(`ryw ${i}`);
-      expect((await myRooms(alice!)).some((r) => r.id === room.id), `iteration ${i}: listed`).toBe(true);
+      expect(
+        (await myRooms(alice!)).some((r) => r.id === room.id),
+        `iteration ${i}: listed`,
+      ).toBe(true);
       const message = await say(alice!, room.id, `hello ${i}`);
       const page = await history(alice!, room.id);
-      expect(page.body.messages.map((m: { id: string }) => m.id), `iteration ${i}: history`).toEqual([message.id]);
+      expect(
+        page.body.messages.map((m: { id: string }) => m.id),
+        `iteration ${i}: history`,
+      ).toEqual([message.id]);
     }
   });
 });
@@ -222,7 +239,11 @@ describe('posting messages', () => {
     expect([second.seq, third.seq]).toEqual([2, 3]);
     expect(second.sender_id).toBe(bob!.id);
     const messages = await allMessages(bob!, room.id);
-    expect(messages.map((m) => [m.seq, m.content])).toEqual([[1, 'one'], [2, 'two'], [3, 'three']]);
+    expect(messages.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+    ]);
     expect(messages[0]).toEqual(first.body);
   });
 
@@ -267,8 +288,14 @@ describe('posting messages', () => {
   it('30 concurrent posts from 3 members → seqs exactly 1..30, no gaps, no duplicates, every message stored', async () => {
     const members = await users(3, 'burst');
     const room = await createRoom(members[0]!, [members[1]!, members[2]!]);
-    const sent = Array.from({ length: 30 }, (_, i) => ({ user: members[i % 3]!, content: `burst ${i}`, client_msg_id: `b-${i}` }));
-    const responses = await Promise.all(sent.map((m) => post(m.user, room.id, { client_msg_id: m.client_msg_id, content: m.content })));
+    const sent = Array.from({ length: 30 }, (_, i) => ({
+      user: members[i % 3]!,
+      content: `burst ${i}`,
+      client_msg_id: `b-${i}`,
+    }));
+    const responses = await Promise.all(
+      sent.map((m) => post(m.user, room.id, { client_msg_id: m.client_msg_id, content: m.content })),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(30).fill(201));
     expect(responses.map((r) => r.body.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     const messages = await allMessages(members[1]!, room.id);
@@ -425,7 +452,9 @@ describe('who may see and post in a room', () => {
     expectError(await addMember(member!, room.id, x!.id, 'admin'), 403, 'forbidden');
     expectError(await addMember(admin!, room.id, y!.id, 'owner'), 403, 'forbidden');
     const room2 = await getRoom(alice!, room.id);
-    expect(room2.body.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, admin!.id, member!.id].sort());
+    expect(room2.body.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual(
+      [alice!.id, admin!.id, member!.id].sort(),
+    );
   });
 
   it('adding someone already in the room → 409 already_member; an unknown user → 404 user_not_found', async () => {
@@ -690,7 +719,7 @@ describe('message content limits and Unicode', () => {
 // ── profile ─────────────────────────────────────────────────────────────────
 
 describe('PATCH /users/me', () => {
-  it('updates display_name and bio; GET /users/me and another user\'s GET /users/:id show it at once', async () => {
+  it("updates display_name and bio; GET /users/me and another user's GET /users/:id show it at once", async () => {
     const [alice, bob] = await users(2, 'profile');
     for (let i = 0; i < 5; i++) {
       const patch = { display_name: `Alice ✨ ${i}`, bio: `bio ${i}: I like 🍣 and <b>bold</b>` };
@@ -736,7 +765,12 @@ describe('PATCH /users/me', () => {
     const [alice] = await users(1, 'avatar');
     const before = (await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body;
     const accepted: string[] = [];
-    for (const avatar_url of ['javascript:alert(1)', 'JavaScript:alert(document.cookie)', 'data:text/html,<script>alert(1)</script>', 'vbscript:msgbox(1)']) {
+    for (const avatar_url of [
+      'javascript:alert(1)',
+      'JavaScript:alert(document.cookie)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox(1)',
+    ]) {
       const response = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url } });
       if (response.status !== 400) accepted.push(`${avatar_url} → ${response.status}`);
     }

@@ -13,9 +13,7 @@ import { apiOf, expectError, expectStatus, groupRoom, say, type Api, useParley }
 const suite = useParley();
 
 /** A fresh lower-case word of letters only, found nowhere else. */
-const word = (prefix = 'w'): string =>
-  prefix +
-  [...randomBytes(8)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
+const word = (prefix = 'w'): string => prefix + [...randomBytes(8)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
 
 const findUsers = async (viewer: TestUser, query: string): Promise<any[]> =>
   expectStatus(await suite.api.get(viewer, `/users?${query}`), 200).users;
@@ -90,7 +88,17 @@ describe('GET /users?q= (user search)', () => {
     expect(await userIds(viewer!, tag, '&limit=2')).toHaveLength(2);
     expect(await userIds(viewer!, tag, '&limit=1')).toHaveLength(1);
     expect(await userIds(viewer!, tag, '&limit=100')).toHaveLength(4);
-    for (const query of [`q=${tag}&limit=0`, `q=${tag}&limit=101`, `q=${tag}&limit=abc`, `q=${tag}&limit=-1`, '', 'q=', 'q=%20%20', `q=${'a'.repeat(65)}`, `q=${tag}&role=admin`]) {
+    for (const query of [
+      `q=${tag}&limit=0`,
+      `q=${tag}&limit=101`,
+      `q=${tag}&limit=abc`,
+      `q=${tag}&limit=-1`,
+      '',
+      'q=',
+      'q=%20%20',
+      `q=${'a'.repeat(65)}`,
+      `q=${tag}&role=admin`,
+    ]) {
       expectError(await suite.api.get(viewer!, `/users?${query}`), 400, 'validation_failed');
     }
   });
@@ -175,7 +183,10 @@ describe('GET /search/messages', () => {
     expect(await foundIds(alice!, gone)).toEqual([]);
 
     const changing = await say(suite.api, alice!, room.id, `first draft ${before}`);
-    expectStatus(await suite.api.patch(alice!, `/rooms/${room.id}/messages/${changing.id}`, { content: `second draft ${after}` }), 200);
+    expectStatus(
+      await suite.api.patch(alice!, `/rooms/${room.id}/messages/${changing.id}`, { content: `second draft ${after}` }),
+      200,
+    );
     const found = await searchMessages(alice!, after);
     expect(found.map((m) => m.id)).toEqual([changing.id]);
     expect(found[0].content).toBe(`second draft ${after}`);

@@ -13,7 +13,10 @@ afterAll(async () => {
 test('smoke: two users chat over REST and WS', async () => {
   const alice = await registerUser(parley.url, 'alice');
   const bob = await registerUser(parley.url, 'bob');
-  const room = await request(parley.url, 'POST', '/api/v1/rooms', { token: alice.token, body: { name: 'general', member_ids: [bob.id] } });
+  const room = await request(parley.url, 'POST', '/api/v1/rooms', {
+    token: alice.token,
+    body: { name: 'general', member_ids: [bob.id] },
+  });
   expect(room.status).toBe(201);
   const bobWs = await WsClient.connect(parley.wsUrl, bob.token);
   const aliceWs = await WsClient.connect(parley.wsUrl, alice.token);
@@ -22,7 +25,10 @@ test('smoke: two users chat over REST and WS', async () => {
   expect(ack.data.message.seq).toBe(1);
   const got = await bobWs.next((f) => f.type === 'NEW_MESSAGE');
   expect(got.data.content).toBe('hi bob');
-  const posted = await request(parley.url, 'POST', `/api/v1/rooms/${room.body.id}/messages`, { token: bob.token, body: { content: 'hey', client_msg_id: 'c2' } });
+  const posted = await request(parley.url, 'POST', `/api/v1/rooms/${room.body.id}/messages`, {
+    token: bob.token,
+    body: { content: 'hey', client_msg_id: 'c2' },
+  });
   expect(posted.status).toBe(201);
   expect(posted.body.seq).toBe(2);
   const history = await request(parley.url, 'GET', `/api/v1/rooms/${room.body.id}/messages`, { token: alice.token });

@@ -33,7 +33,11 @@ let roomId: string;
 
 beforeAll(async () => {
   parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '10000' } });
-  [alice, bob, carol] = [await registerUser(parley.url, 'alice'), await registerUser(parley.url, 'bob'), await registerUser(parley.url, 'carol')];
+  [alice, bob, carol] = [
+    await registerUser(parley.url, 'alice'),
+    await registerUser(parley.url, 'bob'),
+    await registerUser(parley.url, 'carol'),
+  ];
   roomId = await createRoom(parley.url, alice, [bob], 'uploads');
 });
 afterAll(async () => {
@@ -85,7 +89,10 @@ const uploadNotification = (user: TestUser, uploadId: string) =>
   );
 
 const notify = (raw: Buffer, headers: Record<string, string>) =>
-  request(parley.url, 'POST', '/api/v1/uploads/notify', { rawBody: raw.toString('utf8'), headers: { 'content-type': 'application/json', ...headers } });
+  request(parley.url, 'POST', '/api/v1/uploads/notify', {
+    rawBody: raw.toString('utf8'),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 // ── the flow ──────────────────────────────────────────────────────────────
 
@@ -99,7 +106,13 @@ describe('a direct upload', () => {
     const uploaded = await upload(signed, PNG, 'image/png');
     expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
     const url = `${parley.url}/uploads/${alice.id}/attachment/${signed.upload_id}.png`;
-    expect(uploaded.body).toEqual({ upload_id: signed.upload_id, status: 'ready', url, mime_type: 'image/png', bytes: PNG.length });
+    expect(uploaded.body).toEqual({
+      upload_id: signed.upload_id,
+      status: 'ready',
+      url,
+      mime_type: 'image/png',
+      bytes: PNG.length,
+    });
     expect(await status(alice, signed.upload_id)).toMatchObject({ status: 'ready', url, room_id: roomId, bytes: PNG.length });
 
     const file = await fetch(url);
@@ -111,7 +124,12 @@ describe('a direct upload', () => {
 
   it('a text file is served as a download, never inline', async () => {
     const text = Buffer.from('<script>alert(1)</script>\n');
-    const response = await sign(parley.url, alice, { purpose: 'attachment', room_id: roomId, mime_type: 'text/plain', bytes: text.length });
+    const response = await sign(parley.url, alice, {
+      purpose: 'attachment',
+      room_id: roomId,
+      mime_type: 'text/plain',
+      bytes: text.length,
+    });
     const uploaded = await upload(response.body, text, 'text/plain; charset=utf-8');
     expect(uploaded.status).toBe(201);
     const file = await fetch(uploaded.body.url);
@@ -133,8 +151,16 @@ describe('an upload is refused, and stays pending, when', () => {
     ['it is larger than signed', 413, (s: Signed) => upload(s, Buffer.concat([PNG, Buffer.from('!')]), 'image/png')],
     ['its bytes are not the signed type', 415, (s: Signed) => upload(s, Buffer.alloc(PNG.length, 0x41), 'image/png')],
     ['it is unsigned', 403, (s: Signed) => upload(s, PNG, 'image/png', {})],
-    ['a signed field was tampered with', 403, (s: Signed) => upload(s, PNG, 'image/png', { ...s.fields, bytes: String(10 * PNG.length) })],
-    ['the signature was tampered with', 403, (s: Signed) => upload(s, PNG, 'image/png', { ...s.fields, signature: flip(s.fields.signature!) })],
+    [
+      'a signed field was tampered with',
+      403,
+      (s: Signed) => upload(s, PNG, 'image/png', { ...s.fields, bytes: String(10 * PNG.length) }),
+    ],
+    [
+      'the signature was tampered with',
+      403,
+      (s: Signed) => upload(s, PNG, 'image/png', { ...s.fields, signature: flip(s.fields.signature!) }),
+    ],
   ])('%s → %i', async (_name, expected, attempt) => {
     const signed = await signPng();
     const response = await attempt(signed);
@@ -157,7 +183,12 @@ describe('signing', () => {
   });
 
   it('client-chosen storage parameters are refused (J4)', async () => {
-    const response = await sign(parley.url, alice, { purpose: 'avatar', mime_type: 'image/png', bytes: 10, folder: `parley/${bob.id}/avatar` });
+    const response = await sign(parley.url, alice, {
+      purpose: 'avatar',
+      mime_type: 'image/png',
+      bytes: 10,
+      folder: `parley/${bob.id}/avatar`,
+    });
     expect(response.status).toBe(400);
     expect(response.body.error.details).toContainEqual({ path: 'folder', message: 'unknown field' });
   });
@@ -178,10 +209,16 @@ describe('the notification webhook', () => {
 
   it.each([
     ['a body changed by one byte', (raw: Buffer) => [tamperOneByte(raw), signNotification(raw)] as const],
-    ['a signature made with the wrong secret', (raw: Buffer) => [raw, signNotification(raw, undefined, crypto.randomBytes(32))] as const],
+    [
+      'a signature made with the wrong secret',
+      (raw: Buffer) => [raw, signNotification(raw, undefined, crypto.randomBytes(32))] as const,
+    ],
     ['no signature headers', (raw: Buffer) => [raw, {}] as const],
     ['only a timestamp', (raw: Buffer) => [raw, { 'x-parley-timestamp': String(Math.floor(Date.now() / 1000)) }] as const],
-    ['a stale timestamp (11 minutes old)', (raw: Buffer) => [raw, signNotification(raw, Math.floor(Date.now() / 1000) - 660)] as const],
+    [
+      'a stale timestamp (11 minutes old)',
+      (raw: Buffer) => [raw, signNotification(raw, Math.floor(Date.now() / 1000) - 660)] as const,
+    ],
   ])('refuses %s → 401, and the upload stays pending (J2, J3)', async (_name, make) => {
     const signed = await signPng();
     const [raw, headers] = make(uploadNotification(alice, signed.upload_id));
@@ -213,7 +250,9 @@ describe('with tight limits', () => {
   let dave: TestUser;
   let daveRoom: string;
   beforeAll(async () => {
-    tight = await startParley({ env: { PARLEY_UPLOAD_TTL_S: '1', PARLEY_UPLOAD_SIGN_MAX: '3', PARLEY_UPLOAD_SIGN_WINDOW_S: '60' } });
+    tight = await startParley({
+      env: { PARLEY_UPLOAD_TTL_S: '1', PARLEY_UPLOAD_SIGN_MAX: '3', PARLEY_UPLOAD_SIGN_WINDOW_S: '60' },
+    });
     dave = await registerUser(tight.url, 'dave');
     daveRoom = await createRoom(tight.url, dave, [], 'mine');
   });
@@ -266,13 +305,30 @@ describe('with CLOUDINARY_URL set', () => {
     expect(JSON.stringify(signed.body)).not.toContain(secret);
 
     const secureUrl = `https://res.cloudinary.com/parley-e2e/image/upload/v1/${publicId}.jpg`;
-    const raw = JSON.stringify({ notification_type: 'upload', public_id: publicId, asset_id: 'a1', version: 1, bytes: 900, format: 'jpg', secure_url: secureUrl });
+    const raw = JSON.stringify({
+      notification_type: 'upload',
+      public_id: publicId,
+      asset_id: 'a1',
+      version: 1,
+      bytes: 900,
+      format: 'jpg',
+      secure_url: secureUrl,
+    });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const signature = crypto.createHash('sha1').update(raw + timestamp + secret).digest('hex');
+    const signature = crypto
+      .createHash('sha1')
+      .update(raw + timestamp + secret)
+      .digest('hex');
     const cldNotify = (body: string, headers: Record<string, string>) =>
-      request(cloud.url, 'POST', '/api/v1/uploads/notify', { rawBody: body, headers: { 'content-type': 'application/json', ...headers } });
+      request(cloud.url, 'POST', '/api/v1/uploads/notify', {
+        rawBody: body,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
 
-    expect((await cldNotify(raw.replace('"bytes":900', '"bytes":901'), { 'x-cld-timestamp': timestamp, 'x-cld-signature': signature })).status).toBe(401);
+    expect(
+      (await cldNotify(raw.replace('"bytes":900', '"bytes":901'), { 'x-cld-timestamp': timestamp, 'x-cld-signature': signature }))
+        .status,
+    ).toBe(401);
     const ok = await cldNotify(raw, { 'x-cld-timestamp': timestamp, 'x-cld-signature': signature });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ status: 'processed' });

@@ -6,7 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { registerUser, request, WsClient, type Frame, type TestUser } from '../support/client.ts';
-import { barrier, createRoom, eventually, fullHistory, historyWith, newMessagesIn, range1, seqsIn, Sockets } from '../support/chat.ts';
+import {
+  barrier,
+  createRoom,
+  eventually,
+  fullHistory,
+  historyWith,
+  newMessagesIn,
+  range1,
+  seqsIn,
+  Sockets,
+} from '../support/chat.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 
 let parley: ParleyProcess;
@@ -107,12 +117,24 @@ describe('sending and fan-out', () => {
     const carol1 = await connect(carol); // not a member
 
     const ref = 'my-ref-1';
-    alice1.send({ type: 'SEND_MESSAGE', ref, timestamp: Date.now(), data: { chat_room_id: roomId, content: 'hello room', client_msg_id: 'first' } });
+    alice1.send({
+      type: 'SEND_MESSAGE',
+      ref,
+      timestamp: Date.now(),
+      data: { chat_room_id: roomId, content: 'hello room', client_msg_id: 'first' },
+    });
     const ack = await alice1.next((frame) => frame.ref === ref);
     expect(ack.type).toBe('ACK');
     expect(ack.data.ref).toBe(ref);
     const message = ack.data.message;
-    expect(message).toMatchObject({ room_id: roomId, seq: 1, sender_id: alice.id, client_msg_id: 'first', content: 'hello room', deleted: false });
+    expect(message).toMatchObject({
+      room_id: roomId,
+      seq: 1,
+      sender_id: alice.id,
+      client_msg_id: 'first',
+      content: 'hello room',
+      deleted: false,
+    });
     expect(typeof message.id).toBe('string');
 
     // The stored message is what history shows.
@@ -122,7 +144,14 @@ describe('sending and fan-out', () => {
 
     for (const client of [alice1, alice2, bob1]) {
       const got = await client.next((frame) => frame.type === 'NEW_MESSAGE' && frame.data.id === message.id);
-      expect(got.data).toMatchObject({ id: message.id, room_id: roomId, seq: 1, sender_id: alice.id, content: 'hello room', client_msg_id: 'first' });
+      expect(got.data).toMatchObject({
+        id: message.id,
+        room_id: roomId,
+        seq: 1,
+        sender_id: alice.id,
+        content: 'hello room',
+        client_msg_id: 'first',
+      });
     }
     // Barrier: once carol's PONG is back, anything sent to her before it has arrived.
     await barrier(carol1);
@@ -363,7 +392,12 @@ describe('joining rooms', () => {
     const allJoin = await all.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 });
     await all.waitForCount((frame) => frame.type === 'NEW_MESSAGE' && frame.data.room_id === roomId, 8);
     await barrier(all);
-    expect(all.frames.slice(all.frames.indexOf(allJoin)).filter((frame) => frame.type === 'NEW_MESSAGE').map((frame) => frame.data.seq)).toEqual(range1(8));
+    expect(
+      all.frames
+        .slice(all.frames.indexOf(allJoin))
+        .filter((frame) => frame.type === 'NEW_MESSAGE')
+        .map((frame) => frame.data.seq),
+    ).toEqual(range1(8));
   });
 
   // The joining socket is open (and a member) before and during the flow, so
@@ -378,37 +412,40 @@ describe('joining rooms', () => {
     { mode: 'paced', joinAfterAcks: 10 },
     { mode: 'paced', joinAfterAcks: 25 },
     { mode: 'paced', joinAfterAcks: 45 },
-  ])('JOIN_ROOM since_seq=0 while 50 messages are sent ($mode, join after $joinAfterAcks ACKs): seqs 1..50 exactly once, in order', async ({ mode, joinAfterAcks }) => {
-    const [alice, bob] = await Promise.all([user('alice'), user('bob')]);
-    const roomId = await createRoom(parley.url, alice, [bob]);
-    const aliceWs = await connect(alice);
-    const bobWs = await connect(bob);
+  ])(
+    'JOIN_ROOM since_seq=0 while 50 messages are sent ($mode, join after $joinAfterAcks ACKs): seqs 1..50 exactly once, in order',
+    async ({ mode, joinAfterAcks }) => {
+      const [alice, bob] = await Promise.all([user('alice'), user('bob')]);
+      const roomId = await createRoom(parley.url, alice, [bob]);
+      const aliceWs = await connect(alice);
+      const bobWs = await connect(bob);
 
-    let joined: Promise<Frame> | undefined;
-    const join = () => (joined ??= bobWs.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 }));
-    let acked = 0;
-    const counted = (ack: Frame) => {
-      if (++acked === joinAfterAcks) void join();
-      return ack;
-    };
-    if (joinAfterAcks === 0) void join();
-    let acks: Frame[];
-    if (mode === 'burst') {
-      acks = await Promise.all(range1(50).map((n) => sendOk(aliceWs, roomId, `burst ${n}`).then(counted)));
-    } else {
-      acks = [];
-      for (const n of range1(50)) acks.push(counted(await sendOk(aliceWs, roomId, `paced ${n}`)));
-    }
-    expect(acks.map((ack) => ack.data.message.seq).sort((x, y) => x - y)).toEqual(range1(50));
-    const joinReply = await join();
-    expect(joinReply.type).toBe('JOIN_SUCCESS');
+      let joined: Promise<Frame> | undefined;
+      const join = () => (joined ??= bobWs.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 }));
+      let acked = 0;
+      const counted = (ack: Frame) => {
+        if (++acked === joinAfterAcks) void join();
+        return ack;
+      };
+      if (joinAfterAcks === 0) void join();
+      let acks: Frame[];
+      if (mode === 'burst') {
+        acks = await Promise.all(range1(50).map((n) => sendOk(aliceWs, roomId, `burst ${n}`).then(counted)));
+      } else {
+        acks = [];
+        for (const n of range1(50)) acks.push(counted(await sendOk(aliceWs, roomId, `paced ${n}`)));
+      }
+      expect(acks.map((ack) => ack.data.message.seq).sort((x, y) => x - y)).toEqual(range1(50));
+      const joinReply = await join();
+      expect(joinReply.type).toBe('JOIN_SUCCESS');
 
-    await bobWs.waitForCount((frame) => frame.type === 'NEW_MESSAGE' && frame.data.room_id === roomId, 50);
-    await barrier(bobWs);
-    const received = seqsIn(bobWs, roomId);
-    const where = `frames on the joining socket: ${JSON.stringify(bobWs.frames.map((f) => (f.type === 'NEW_MESSAGE' ? f.data.seq : f.type)))}`;
-    expect(received, where).toEqual(range1(50));
-  });
+      await bobWs.waitForCount((frame) => frame.type === 'NEW_MESSAGE' && frame.data.room_id === roomId, 50);
+      await barrier(bobWs);
+      const received = seqsIn(bobWs, roomId);
+      const where = `frames on the joining socket: ${JSON.stringify(bobWs.frames.map((f) => (f.type === 'NEW_MESSAGE' ? f.data.seq : f.type)))}`;
+      expect(received, where).toEqual(range1(50));
+    },
+  );
 
   test('JOIN_ROOM and SEND_MESSAGE for a room the user is not in: ERROR room_not_found and nothing stored', async () => {
     const [alice, mallory] = await Promise.all([user('alice'), user('mallory')]);
@@ -454,7 +491,12 @@ describe('frames and limits', () => {
     { name: 'a JSON array', frame: () => '[{"type":"PING"}]', code: 'unknown_type' },
     { name: 'JSON null', frame: () => 'null', code: 'unknown_type' },
     { name: 'a JSON string', frame: () => '"PING"', code: 'unknown_type' },
-    { name: 'an unknown type', frame: () => JSON.stringify({ type: 'DELETE_EVERYTHING', ref: 'r1', data: {} }), code: 'unknown_type', ref: 'r1' },
+    {
+      name: 'an unknown type',
+      frame: () => JSON.stringify({ type: 'DELETE_EVERYTHING', ref: 'r1', data: {} }),
+      code: 'unknown_type',
+      ref: 'r1',
+    },
     { name: 'a missing type', frame: () => JSON.stringify({ ref: 'r2', data: {} }), code: 'unknown_type', ref: 'r2' },
     {
       name: 'SEND_MESSAGE without content',
@@ -468,11 +510,22 @@ describe('frames and limits', () => {
       code: 'validation_failed',
       ref: 'r4',
     },
-    { name: 'SEND_MESSAGE without data', frame: () => JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r5' }), code: 'validation_failed', ref: 'r5' },
-    { name: 'JOIN_ROOM without chat_room_id', frame: () => JSON.stringify({ type: 'JOIN_ROOM', ref: 'r6', data: {} }), code: 'validation_failed', ref: 'r6' },
+    {
+      name: 'SEND_MESSAGE without data',
+      frame: () => JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r5' }),
+      code: 'validation_failed',
+      ref: 'r5',
+    },
+    {
+      name: 'JOIN_ROOM without chat_room_id',
+      frame: () => JSON.stringify({ type: 'JOIN_ROOM', ref: 'r6', data: {} }),
+      code: 'validation_failed',
+      ref: 'r6',
+    },
     {
       name: 'content of the wrong type',
-      frame: (roomId) => JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r7', data: { chat_room_id: roomId, client_msg_id: 'x', content: 42 } }),
+      frame: (roomId) =>
+        JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r7', data: { chat_room_id: roomId, client_msg_id: 'x', content: 42 } }),
       code: 'validation_failed',
       ref: 'r7',
     },
@@ -503,7 +556,11 @@ describe('frames and limits', () => {
     {
       name: 'an unknown field in data (sender_id)',
       frame: (roomId) =>
-        JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r12', data: { chat_room_id: roomId, client_msg_id: 'x', content: 'hi', sender_id: roomPlaceholder } }),
+        JSON.stringify({
+          type: 'SEND_MESSAGE',
+          ref: 'r12',
+          data: { chat_room_id: roomId, client_msg_id: 'x', content: 'hi', sender_id: roomPlaceholder },
+        }),
       code: 'validation_failed',
       ref: 'r12',
     },
@@ -515,20 +572,26 @@ describe('frames and limits', () => {
     },
     {
       name: 'a __proto__ key in data',
-      frame: (roomId) => `{"type":"SEND_MESSAGE","ref":"r14","data":{"chat_room_id":"${roomId}","client_msg_id":"x","content":"hi","__proto__":{"admin":true}}}`,
+      frame: (roomId) =>
+        `{"type":"SEND_MESSAGE","ref":"r14","data":{"chat_room_id":"${roomId}","client_msg_id":"x","content":"hi","__proto__":{"admin":true}}}`,
       code: 'validation_failed',
       ref: 'r14',
     },
     {
       name: 'content over 4000 code points',
       frame: (roomId) =>
-        JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r15', data: { chat_room_id: roomId, client_msg_id: 'x', content: '😀'.repeat(4001) } }),
+        JSON.stringify({
+          type: 'SEND_MESSAGE',
+          ref: 'r15',
+          data: { chat_room_id: roomId, client_msg_id: 'x', content: '😀'.repeat(4001) },
+        }),
       code: 'validation_failed',
       ref: 'r15',
     },
     {
       name: 'blank content',
-      frame: (roomId) => JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r16', data: { chat_room_id: roomId, client_msg_id: 'x', content: '   ' } }),
+      frame: (roomId) =>
+        JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r16', data: { chat_room_id: roomId, client_msg_id: 'x', content: '   ' } }),
       code: 'validation_failed',
       ref: 'r16',
     },
@@ -575,7 +638,10 @@ describe('frames and limits', () => {
     expect(rest.status).toBe(400);
     expect(rest.body.error).toMatchObject({ code: 'validation_failed', message: 'invalid request body' });
     // The frame's paths start at the frame (`data.…`), the body's at the body.
-    const wsDetails = (reply.data.details as { path: string; message: string }[]).map((d) => ({ ...d, path: d.path.replace(/^data\./, '') }));
+    const wsDetails = (reply.data.details as { path: string; message: string }[]).map((d) => ({
+      ...d,
+      path: d.path.replace(/^data\./, ''),
+    }));
     expect(wsDetails).toEqual(rest.body.error.details);
     expect(wsDetails.map((d) => d.path).sort()).toEqual(['client_msg_id', 'content', 'sender']);
   });
@@ -607,7 +673,12 @@ describe('frames and limits', () => {
     const bystander = await connect(alice);
     const client = await connect(alice);
     const roomId = await createRoom(parley.url, alice);
-    client.send(JSON.stringify({ type: 'SEND_MESSAGE', data: { chat_room_id: roomId, client_msg_id: 'big', content: 'x'.repeat(65 * 1024) } }));
+    client.send(
+      JSON.stringify({
+        type: 'SEND_MESSAGE',
+        data: { chat_room_id: roomId, client_msg_id: 'big', content: 'x'.repeat(65 * 1024) },
+      }),
+    );
     expect(await client.closed).toBe(1009);
     expect(client.frames.some((frame) => frame.type === 'ACK')).toBe(false);
     await barrier(bystander);
@@ -624,7 +695,9 @@ describe('frames and limits', () => {
     const pongs = client.frames.filter((frame) => frame.type === 'PONG');
     expect(pongs.length).toBeLessThan(500);
     // Throttling came first: the rate_limited errors precede the close, and nothing else was wrong.
-    expect(client.frames.every((frame) => frame.type === 'PONG' || frame.type === 'AUTH_SUCCESS' || isError('rate_limited')(frame))).toBe(true);
+    expect(
+      client.frames.every((frame) => frame.type === 'PONG' || frame.type === 'AUTH_SUCCESS' || isError('rate_limited')(frame)),
+    ).toBe(true);
     // The user is not locked out: a new socket works.
     const again = await connect(alice);
     await barrier(again);

@@ -41,7 +41,8 @@ export async function within(
 ): Promise<number> {
   const started = Date.now();
   while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${detail ? `\n${detail()}` : ''}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${detail ? `\n${detail()}` : ''}`);
     await sleep(50);
   }
   return Date.now() - started;
@@ -454,7 +455,13 @@ export class ChatLoad {
     this.marks.push({ label, at: Date.now() });
   }
 
-  record(message: Record<string, unknown> | undefined, senderId: string, clientMsgId: string, node: string, via: 'ws' | 'rest'): void {
+  record(
+    message: Record<string, unknown> | undefined,
+    senderId: string,
+    clientMsgId: string,
+    node: string,
+    via: 'ws' | 'rest',
+  ): void {
     if (message === undefined || message.client_msg_id !== clientMsgId || message.sender_id !== senderId) {
       this.wrongAcks.push(`${via} ack for ${clientMsgId} from ${node} carried ${JSON.stringify(message)}`);
       return;
@@ -481,7 +488,12 @@ export class ChatLoad {
   /** Waits until `n` more acknowledgements arrived (from now). */
   async progress(n: number, timeoutMs: number, what = `${n} more acknowledgements`): Promise<number> {
     const target = this.acks.length + n;
-    return within(timeoutMs, what, () => this.acks.length >= target, () => this.summary());
+    return within(
+      timeoutMs,
+      what,
+      () => this.acks.length >= target,
+      () => this.summary(),
+    );
   }
 
   /** Stops sending; waits for the messages in flight to be acknowledged (or given up) and every socket to be resumed. */
@@ -489,7 +501,12 @@ export class ChatLoad {
     this.stopping = true;
     this.mark('load stopping');
     await Promise.all(this.users.map((u) => u.sending()));
-    await within(90_000, 'every user resumed on a socket', () => this.users.every((u) => u.ready), () => this.summary());
+    await within(
+      90_000,
+      'every user resumed on a socket',
+      () => this.users.every((u) => u.ready),
+      () => this.summary(),
+    );
     this.mark('load stopped');
   }
 
@@ -542,7 +559,9 @@ export class ChatLoad {
     return [
       `acks: ${this.acks.length} (ws ${byVia.ws}, rest ${byVia.rest}); distinct messages attempted: ${this.attempted.size}; given up: ${this.gaveUp.length}`,
       `marks: ${this.marks.map((m) => `${m.label}@${rel(m.at)}`).join(', ')}`,
-      `longest stretch without an ack: ${gap.ms} ms from ${rel(gap.from)}; per room: ${[...new Set(this.users.flatMap((u) => u.rooms))]
+      `longest stretch without an ack: ${gap.ms} ms from ${rel(gap.from)}; per room: ${[
+        ...new Set(this.users.flatMap((u) => u.rooms)),
+      ]
         .map((room, i) => {
           const g = this.longestAckGap(room);
           return `room ${i} ${g.ms} ms from ${rel(g.from)}`;
@@ -612,7 +631,9 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
     }).catch((error: Error) => problems.push(error.message));
     // Let a straggler (an indeterminate retry) land before judging the tail.
     await sleep(500);
-    rows = await dbQuery<Row>(cluster, 'select id, seq, sender_id, client_msg_id from messages where room_id = ? order by seq', [roomId]);
+    rows = await dbQuery<Row>(cluster, 'select id, seq, sender_id, client_msg_id from messages where room_id = ? order by seq', [
+      roomId,
+    ]);
 
     const seqs = rows.map((r) => Number(r.seq));
     const n = rows.length;
@@ -620,13 +641,17 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
     const byKey = new Map<string, Row>();
     for (const row of rows) {
       const k = key(row.sender_id, row.client_msg_id);
-      if (byKey.has(k)) problems.push(`I2 room ${roomId}: ${row.client_msg_id} of ${row.sender_id} stored twice (seq ${byKey.get(k)!.seq} and ${row.seq})`);
+      if (byKey.has(k))
+        problems.push(
+          `I2 room ${roomId}: ${row.client_msg_id} of ${row.sender_id} stored twice (seq ${byKey.get(k)!.seq} and ${row.seq})`,
+        );
       byKey.set(k, row);
       if (!load.attempted.has(k)) problems.push(`I4 room ${roomId}: row seq ${row.seq} (${row.client_msg_id}) was never sent`);
     }
     for (const ack of expected) {
       const row = byKey.get(key(ack.senderId, ack.clientMsgId));
-      if (row === undefined) problems.push(`I1 LOST: ${ack.clientMsgId} acked (seq ${ack.seq}, ${ack.via} via ${ack.node}) is not in the read model`);
+      if (row === undefined)
+        problems.push(`I1 LOST: ${ack.clientMsgId} acked (seq ${ack.seq}, ${ack.via} via ${ack.node}) is not in the read model`);
       else if (Number(row.seq) !== ack.seq || row.id !== ack.id) {
         problems.push(`I1 ${ack.clientMsgId}: acked as seq ${ack.seq} (${ack.id}), stored as seq ${row.seq} (${row.id})`);
       }
@@ -635,22 +660,31 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
     if (unacked.length > 0) {
       const givenUp = new Set(load.gaveUp.map((g) => key(g.senderId, g.clientMsgId)));
       const phantom = unacked.filter((r) => !givenUp.has(key(r.sender_id, r.client_msg_id)));
-      if (phantom.length > 0) problems.push(`room ${roomId}: stored but never acknowledged although retried to the end: ${phantom.map((r) => r.client_msg_id).join(', ')}`);
+      if (phantom.length > 0)
+        problems.push(
+          `room ${roomId}: stored but never acknowledged although retried to the end: ${phantom.map((r) => r.client_msg_id).join(', ')}`,
+        );
     }
 
     // REST history (any instance) shows the same messages.
     const node = load.usableNodes()[0];
     if (node !== undefined) {
       const history = await fullHistory(node.url, reader, roomId);
-      const same = history.length === rows.length && history.every((m, i) => m.seq === Number(rows[i]!.seq) && m.id === rows[i]!.id);
-      if (!same) problems.push(`room ${roomId}: REST history (${history.length}: ${compress(history.map((m) => m.seq))}) differs from the table (${rows.length})`);
+      const same =
+        history.length === rows.length && history.every((m, i) => m.seq === Number(rows[i]!.seq) && m.id === rows[i]!.id);
+      if (!same)
+        problems.push(
+          `room ${roomId}: REST history (${history.length}: ${compress(history.map((m) => m.seq))}) differs from the table (${rows.length})`,
+        );
     }
 
     // I5: each member's sockets together got 1..n, each exactly once.
     for (const user of load.users.filter((u) => u.rooms.includes(roomId))) {
-      await within(30_000, `user ${user.index} received ${n} messages of room ${roomId}`, () => user.deliveries.get(roomId)!.length >= n).catch(
-        () => undefined,
-      );
+      await within(
+        30_000,
+        `user ${user.index} received ${n} messages of room ${roomId}`,
+        () => user.deliveries.get(roomId)!.length >= n,
+      ).catch(() => undefined);
       if (user.conn !== null) await user.conn.call('PING', {}, 5_000).catch(() => undefined); // everything sent before is here
       const got = user.deliveries.get(roomId)!.map((d) => d.seq);
       const sorted = [...got].sort((a, b) => a - b);
@@ -673,7 +707,7 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
 /** `1-5,7,9-12` */
 export function compress(values: number[]): string {
   const out: string[] = [];
-  for (let i = 0; i < values.length; ) {
+  for (let i = 0; i < values.length;) {
     let j = i;
     while (j + 1 < values.length && values[j + 1] === values[j]! + 1) j++;
     out.push(i === j ? `${values[i]}` : `${values[i]}-${values[j]}`);
@@ -686,7 +720,9 @@ function socketsView(deliveries: Delivery[]): string {
   const bySocket = new Map<number, Delivery[]>();
   for (const d of deliveries) bySocket.set(d.socket, [...(bySocket.get(d.socket) ?? []), d]);
   return [...bySocket]
-    .map(([socket, list]) => `#${socket}@${list[0]!.node.replace('http://127.0.0.1:', ':')} [${compress(list.map((d) => d.seq))}]`)
+    .map(
+      ([socket, list]) => `#${socket}@${list[0]!.node.replace('http://127.0.0.1:', ':')} [${compress(list.map((d) => d.seq))}]`,
+    )
     .join(' ');
 }
 
@@ -711,19 +747,27 @@ export async function roomLog(cluster: Cluster, roomId: string): Promise<LogLine
   const result = await run(
     process.execPath,
     [
-      'src/main.ts', 'replay',
-      '--topic', 'events',
-      '--partition', String(partitionOfRoom(cluster, roomId)),
-      '--aggregate', `room:${roomId}`,
+      'src/main.ts',
+      'replay',
+      '--topic',
+      'events',
+      '--partition',
+      String(partitionOfRoom(cluster, roomId)),
+      '--aggregate',
+      `room:${roomId}`,
       '--include-stale',
       '--no-progress',
-      '--out', out,
+      '--out',
+      out,
     ],
     120_000,
     { ...cluster.env, LOG_LEVEL: 'warn' },
   );
   if (result.code !== 0) throw new Error(`parley replay failed (${result.code}): ${result.stderr}`);
-  const lines = fs.readFileSync(out, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const lines = fs
+    .readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return lines.map((line) => JSON.parse(line) as LogLine);
 }
@@ -829,14 +873,19 @@ export async function stopCluster(cluster: Cluster | undefined): Promise<void> {
  * read model holds exactly the accepted messages. Returns the violations and
  * a short account (events per writer, stale events).
  */
-export async function checkRoomLog(load: ChatLoad, roomId: string): Promise<{ problems: string[]; account: string; log: LogLine[] }> {
+export async function checkRoomLog(
+  load: ChatLoad,
+  roomId: string,
+): Promise<{ problems: string[]; account: string; log: LogLine[] }> {
   const problems: string[] = [];
   const log = await roomLog(load.cluster, roomId);
   for (const event of log) {
     const expected = event.headers.expected_offset;
     const landedElsewhere = expected !== undefined && Number(expected) !== event.offset;
     if (landedElsewhere !== (event.stale === true)) {
-      problems.push(`offset ${event.offset} (${event.type}): expected_offset ${expected}, flagged stale: ${event.stale === true}`);
+      problems.push(
+        `offset ${event.offset} (${event.type}): expected_offset ${expected}, flagged stale: ${event.stale === true}`,
+      );
     }
   }
   const sent = log.filter((e) => e.type === 'message_sent');
@@ -850,22 +899,30 @@ export async function checkRoomLog(load: ChatLoad, roomId: string): Promise<{ pr
   const byKey = new Map<string, LogLine>();
   for (const e of accepted) {
     const k = key(e.data.sender_id as string, e.data.client_msg_id as string);
-    if (byKey.has(k)) problems.push(`client_msg_id ${e.data.client_msg_id} accepted twice (seq ${byKey.get(k)!.data.seq} and ${e.data.seq})`);
+    if (byKey.has(k))
+      problems.push(`client_msg_id ${e.data.client_msg_id} accepted twice (seq ${byKey.get(k)!.data.seq} and ${e.data.seq})`);
     byKey.set(k, e);
   }
   for (const ack of load.acks.filter((a) => a.roomId === roomId)) {
     const event = byId.get(ack.id);
     if (event === undefined) {
       const inStale = stale.some((e) => e.data.message_id === ack.id);
-      problems.push(`ack of ${ack.clientMsgId} by ${ack.node} (seq ${ack.seq}) names ${inStale ? 'only a STALE event' : 'no event'} in the log`);
+      problems.push(
+        `ack of ${ack.clientMsgId} by ${ack.node} (seq ${ack.seq}) names ${inStale ? 'only a STALE event' : 'no event'} in the log`,
+      );
     } else if (Number(event.data.seq) !== ack.seq) {
       problems.push(`ack of ${ack.clientMsgId} by ${ack.node} says seq ${ack.seq}; the log says ${event.data.seq}`);
     }
   }
-  const rows = await dbQuery<{ id: string; seq: number }>(load.cluster, 'select id, seq from messages where room_id = ? order by seq', [roomId]);
+  const rows = await dbQuery<{ id: string; seq: number }>(
+    load.cluster,
+    'select id, seq from messages where room_id = ? order by seq',
+    [roomId],
+  );
   const rowView = rows.map((r) => `${r.seq}:${r.id}`).join(',');
   const logView = accepted.map((e) => `${e.data.seq}:${e.data.message_id}`).join(',');
-  if (rowView !== logView) problems.push(`read model of room ${roomId} (${rows.length} rows) differs from the accepted log (${accepted.length} events)`);
+  if (rowView !== logView)
+    problems.push(`read model of room ${roomId} (${rows.length} rows) differs from the accepted log (${accepted.length} events)`);
 
   const writers = new Map<string, { accepted: number; stale: number }>();
   for (const e of log) {

@@ -34,7 +34,11 @@ describe.runIf(available)('fault: an instance is killed (SIGKILL) mid-flow and r
 
     load = new ChatLoad(c, { users: setup.plan });
     // The probe is an acknowledged message of the room like any other.
-    load.attempted.set(`${setup.users[0]!.id}/owner-probe`, { roomId: setup.rooms[0]!, senderId: setup.users[0]!.id, clientMsgId: 'owner-probe' });
+    load.attempted.set(`${setup.users[0]!.id}/owner-probe`, {
+      roomId: setup.rooms[0]!,
+      senderId: setup.users[0]!.id,
+      clientMsgId: 'owner-probe',
+    });
     load.record(probe.body, setup.users[0]!.id, 'owner-probe', probe.node, 'rest');
     await load.start();
     await load.progress(60, 60_000, 'acks before the fault');

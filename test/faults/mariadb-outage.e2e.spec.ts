@@ -48,7 +48,10 @@ describe.runIf(available)('fault: MariaDB stops mid-flow and starts again', () =
       );
       // A WebSocket ACK comes from the event stream, not the read model: chat
       // goes on over sockets while the read models are down.
-      expect(whileDown.some((ack) => ack.via === 'ws'), 'WS messages acknowledged while MariaDB was down').toBe(true);
+      expect(
+        whileDown.some((ack) => ack.via === 'ws'),
+        'WS messages acknowledged while MariaDB was down',
+      ).toBe(true);
       load.mark('MariaDB start');
     } finally {
       await startMariadb();

@@ -78,10 +78,14 @@ describe.runIf(available)('fault: Redis stops mid-flow and starts again', () => 
       } finally {
         await startRedis();
       }
-      const waited = await within(2 * leaseMs + 2_000, 'alice (socket still open) online again after Redis came back empty', online).catch(
-        (error: Error) => error,
+      const waited = await within(
+        2 * leaseMs + 2_000,
+        'alice (socket still open) online again after Redis came back empty',
+        online,
+      ).catch((error: Error) => error);
+      console.info(
+        `[faults] Redis outage, presence: ${typeof waited === 'number' ? `online again after ${waited} ms` : waited.message}`,
       );
-      console.info(`[faults] Redis outage, presence: ${typeof waited === 'number' ? `online again after ${waited} ms` : waited.message}`);
       expect(socket.closeCode, 'the socket stayed open').toBeNull();
       expect(waited).toBeTypeOf('number');
     } finally {

@@ -26,7 +26,11 @@ export function run(command: string, args: string[], timeoutMs: number, env: Rec
       { cwd: repoRoot, timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) + (error !== null && code === -1 ? `\n${error.message}` : '') });
+        resolve({
+          code,
+          stdout: String(stdout),
+          stderr: String(stderr) + (error !== null && code === -1 ? `\n${error.message}` : ''),
+        });
       },
     );
   });
@@ -100,13 +104,21 @@ export async function startRedis(): Promise<number> {
   await mustRun(
     'redis-server',
     [
-      '--daemonize', 'yes',
-      '--bind', '127.0.0.1', '-::1',
-      '--port', redisPort,
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', '/var/lib/redis',
-      '--logfile', '/var/log/redis/ci.log',
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '-::1',
+      '--port',
+      redisPort,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      '/var/lib/redis',
+      '--logfile',
+      '/var/log/redis/ci.log',
     ],
     15_000,
   );

@@ -40,7 +40,9 @@ export async function fullHistory(baseUrl: string, user: TestUser, roomId: strin
   const all: StoredMessage[] = [];
   let after = 0;
   for (;;) {
-    const page = await request(baseUrl, 'GET', `/api/v1/rooms/${roomId}/messages?after_seq=${after}&limit=100`, { token: user.token });
+    const page = await request(baseUrl, 'GET', `/api/v1/rooms/${roomId}/messages?after_seq=${after}&limit=100`, {
+      token: user.token,
+    });
     if (page.status !== 200) throw new Error(`history (after_seq=${after}) failed: ${page.status} ${JSON.stringify(page.body)}`);
     const messages = page.body.messages as StoredMessage[];
     all.push(...messages);
@@ -57,7 +59,8 @@ export const newMessagesIn = (client: WsClient, roomId: string): Frame[] =>
   client.frames.filter((frame) => frame.type === 'NEW_MESSAGE' && frame.data.room_id === roomId);
 
 /** Seqs of the NEW_MESSAGE frames of one room received so far, in arrival order. */
-export const seqsIn = (client: WsClient, roomId: string): number[] => newMessagesIn(client, roomId).map((frame) => frame.data.seq as number);
+export const seqsIn = (client: WsClient, roomId: string): number[] =>
+  newMessagesIn(client, roomId).map((frame) => frame.data.seq as number);
 
 /**
  * The room's history once the read model holds at least `count` messages. A
@@ -66,7 +69,10 @@ export const seqsIn = (client: WsClient, roomId: string): number[] => newMessage
  */
 export async function historyWith(baseUrl: string, user: TestUser, roomId: string, count: number): Promise<StoredMessage[]> {
   let history: StoredMessage[] = [];
-  await eventually(async () => (history = await fullHistory(baseUrl, user, roomId)).length >= count, `history of ${count} messages`);
+  await eventually(
+    async () => (history = await fullHistory(baseUrl, user, roomId)).length >= count,
+    `history of ${count} messages`,
+  );
   return history;
 }
 

@@ -15,12 +15,7 @@ export const requireInfra = process.env.PARLEY_REQUIRE_INFRA === '1';
  * Runs `probe`; resolves true when it succeeds. When it fails: throws under
  * PARLEY_REQUIRE_INFRA=1, otherwise warns loudly and resolves false.
  */
-export async function infraAvailable(
-  server: string,
-  where: string,
-  suite: string,
-  probe: () => Promise<void>,
-): Promise<boolean> {
+export async function infraAvailable(server: string, where: string, suite: string, probe: () => Promise<void>): Promise<boolean> {
   try {
     await probe();
     return true;
@@ -41,8 +36,7 @@ export async function infraAvailable(
 }
 
 /** Redis for tests: PARLEY_TEST_REDIS_URL, else the local stack's (scripts/stack.sh, PARLEY_REDIS_PORT). */
-export const testRedisUrl =
-  process.env.PARLEY_TEST_REDIS_URL ?? `redis://127.0.0.1:${process.env.PARLEY_REDIS_PORT ?? '6379'}`;
+export const testRedisUrl = process.env.PARLEY_TEST_REDIS_URL ?? `redis://127.0.0.1:${process.env.PARLEY_REDIS_PORT ?? '6379'}`;
 
 /** A client that fails fast instead of queueing commands while Redis is down. */
 export function testRedisClient(url: string = testRedisUrl): Redis {
@@ -80,8 +74,7 @@ export async function redisAvailable(suite: string, url: string = testRedisUrl):
  * else the local stack's Apicurio (scripts/stack.sh, PARLEY_REGISTRY_PORT).
  */
 export const testSchemaRegistryUrl =
-  process.env.PARLEY_TEST_SCHEMA_REGISTRY_URL ??
-  `http://127.0.0.1:${process.env.PARLEY_REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`;
+  process.env.PARLEY_TEST_SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${process.env.PARLEY_REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`;
 
 /** Resolves the registry URL when GET /subjects answers 200 (see infraAvailable), else undefined. */
 export async function schemaRegistryAvailable(suite: string, url: string = testSchemaRegistryUrl): Promise<string | undefined> {

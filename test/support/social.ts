@@ -81,7 +81,12 @@ export async function pendingIds(api: Api, user: TestUser, direction: 'incoming'
 // ── rooms and messages ──────────────────────────────────────────────────────
 
 /** Creates a group room; returns the created room (with members). */
-export async function groupRoom(api: Api, owner: TestUser, members: TestUser[] = [], name = `room ${randomUUID().slice(0, 6)}`): Promise<any> {
+export async function groupRoom(
+  api: Api,
+  owner: TestUser,
+  members: TestUser[] = [],
+  name = `room ${randomUUID().slice(0, 6)}`,
+): Promise<any> {
   return expectStatus(await api.post(owner, '/rooms', { name, member_ids: members.map((m) => m.id) }), 201);
 }
 
@@ -94,7 +99,13 @@ export const postMessage = (api: Api, user: TestUser, roomId: string, body: unkn
   api.post(user, `/rooms/${roomId}/messages`, body);
 
 /** Posts a message that must be accepted; returns the stored message. */
-export async function say(api: Api, user: TestUser, roomId: string, content: string, extra: Record<string, unknown> = {}): Promise<any> {
+export async function say(
+  api: Api,
+  user: TestUser,
+  roomId: string,
+  content: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
   return expectStatus(await postMessage(api, user, roomId, { client_msg_id: randomUUID(), content, ...extra }), 201);
 }
 
@@ -107,7 +118,13 @@ export const roleIn = (room: any, userId: string): string | undefined =>
   room.members.find((m: { user_id: string }) => m.user_id === userId)?.role;
 
 /** Polls GET /rooms/:id as `user` until `check` holds (for effects of the process manager). */
-export async function roomWhen(api: Api, user: TestUser, roomId: string, check: (room: any) => boolean, what: string): Promise<any> {
+export async function roomWhen(
+  api: Api,
+  user: TestUser,
+  roomId: string,
+  check: (room: any) => boolean,
+  what: string,
+): Promise<any> {
   let room: any;
   await eventually(async () => {
     const response = await api.get(user, `/rooms/${roomId}`);

@@ -35,6 +35,7 @@ export async function uploadAttachment(
     body: file,
   });
   const body = (await response.json()) as ReadyUpload & { status: string };
-  if (response.status !== 201 || body.status !== 'ready') throw new Error(`upload failed: ${response.status} ${JSON.stringify(body)}`);
+  if (response.status !== 201 || body.status !== 'ready')
+    throw new Error(`upload failed: ${response.status} ${JSON.stringify(body)}`);
   return body;
 }

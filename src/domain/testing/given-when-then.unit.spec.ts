@@ -25,11 +25,17 @@ const bumped = (to: number): Bumped => ({ type: 'bumped', data: { to } });
 
 describe('given/when/then', () => {
   it('passes when the events match, with the past folded in', () => {
-    given(counter, [bumped(2)]).when(bump(3)).then([bumped(5)]);
+    given(counter, [bumped(2)])
+      .when(bump(3))
+      .then([bumped(5)]);
   });
 
   it('fails when the events differ', () => {
-    expect(() => given(counter, [bumped(2)]).when(bump(3)).then([bumped(3)])).toThrow();
+    expect(() =>
+      given(counter, [bumped(2)])
+        .when(bump(3))
+        .then([bumped(3)]),
+    ).toThrow();
   });
 
   it('fails when events were expected but the command was rejected', () => {
@@ -56,6 +62,10 @@ describe('given/when/then', () => {
         return [bumped(state.value)];
       },
     };
-    expect(() => given(sloppy, [bumped(1)]).when(bump(1)).then([bumped(2)])).toThrow(/must not change the state/);
+    expect(() =>
+      given(sloppy, [bumped(1)])
+        .when(bump(1))
+        .then([bumped(2)]),
+    ).toThrow(/must not change the state/);
   });
 });

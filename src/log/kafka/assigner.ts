@@ -140,7 +140,11 @@ export function parleyAssigner(claims: () => MemberClaims): PartitionAssigner {
         }
         return [...byMember].map(([memberId, assignment]) => ({
           memberId,
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: assignerVersion, assignment, userData: Buffer.alloc(0) }),
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: assignerVersion,
+            assignment,
+            userData: Buffer.alloc(0),
+          }),
         }));
       },
 

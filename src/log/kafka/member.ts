@@ -348,7 +348,10 @@ export class KafkaMember {
     if (!this.#grouped) {
       for (const s of slots) if (s.position !== null) this.#positions.set(s.partition, s.position);
     }
-    const announced = slots.filter((s) => s.announced).map((s) => s.partition).sort((a, b) => a - b);
+    const announced = slots
+      .filter((s) => s.announced)
+      .map((s) => s.partition)
+      .sort((a, b) => a - b);
     if (announced.length > 0 && this.#s.options.onRevoked) {
       try {
         await this.#s.options.onRevoked(announced);
@@ -358,7 +361,12 @@ export class KafkaMember {
     }
     if (!this.#grouped || !this.#inGroup || slots.length === 0) return;
     try {
-      const fallback = slots.some((s) => s.position === null) ? await this.#startPositions(slots.map((s) => s.partition), false) : null;
+      const fallback = slots.some((s) => s.position === null)
+        ? await this.#startPositions(
+            slots.map((s) => s.partition),
+            false,
+          )
+        : null;
       const metadata = `${handoverPrefix}${this.#nonce}`;
       await this.#consumer.commitOffsets(
         slots.map((s) => ({

@@ -189,7 +189,8 @@ export class PartitionReader {
         await cluster.addTargetTopic(topic);
         const leaders = cluster.findLeaderForPartitions(topic, [partition]);
         const nodeId = Object.keys(leaders)[0];
-        if (nodeId === undefined) throw Object.assign(new Error(`no leader for ${topic}[${partition}]`), { type: 'LEADER_NOT_AVAILABLE' });
+        if (nodeId === undefined)
+          throw Object.assign(new Error(`no leader for ${topic}[${partition}]`), { type: 'LEADER_NOT_AVAILABLE' });
         const broker = await cluster.findBroker({ nodeId });
         // maxWaitTime 0: answer at once, also when there is nothing to read.
         const { responses } = await broker.fetch({
@@ -215,7 +216,13 @@ export class PartitionReader {
         }
         const retriable =
           STALE_METADATA.has(errorType(error) ?? '') ||
-          ['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded'].includes(errorName(error) ?? '');
+          [
+            'KafkaJSConnectionError',
+            'KafkaJSConnectionClosedError',
+            'KafkaJSBrokerNotFound',
+            'KafkaJSRequestTimeoutError',
+            'KafkaJSNumberOfRetriesExceeded',
+          ].includes(errorName(error) ?? '');
         if (!retriable || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
         try {

@@ -9,10 +9,7 @@ export interface MemberHolding {
 }
 
 /** Maps member id → partitions (ascending). Members are given in join order. */
-export function assignPartitions(
-  partitionCount: number,
-  members: readonly MemberHolding[],
-): Map<number, number[]> {
+export function assignPartitions(partitionCount: number, members: readonly MemberHolding[]): Map<number, number[]> {
   const result = new Map<number, number[]>();
   if (members.length === 0) return result;
 
@@ -39,7 +36,10 @@ export function assignPartitions(
     const mine = result.get(m.id) ?? [];
     const want = (quota.get(m.id) ?? 0) - mine.length;
     if (want > 0) mine.push(...free.splice(0, want));
-    result.set(m.id, mine.sort((a, b) => a - b));
+    result.set(
+      m.id,
+      mine.sort((a, b) => a - b),
+    );
   }
   return result;
 }

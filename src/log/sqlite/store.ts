@@ -108,9 +108,7 @@ export class SqliteStore {
     this.#migrate();
 
     const db = this.#db;
-    this.#selectTopic = db.prepare(
-      'SELECT id, name, partitions, retention_ms FROM log_topics WHERE name = ?',
-    );
+    this.#selectTopic = db.prepare('SELECT id, name, partitions, retention_ms FROM log_topics WHERE name = ?');
     this.#selectTopics = db.prepare('SELECT id, name, partitions, retention_ms FROM log_topics');
     this.#insertTopic = db.prepare(
       'INSERT INTO log_topics (name, partitions, retention_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
@@ -118,15 +116,9 @@ export class SqliteStore {
     this.#insertPartition = db.prepare(
       'INSERT OR IGNORE INTO log_partitions (topic_id, partition, start_offset) VALUES (?, ?, 0)',
     );
-    this.#selectStart = db.prepare(
-      'SELECT start_offset FROM log_partitions WHERE topic_id = ? AND partition = ?',
-    );
-    this.#updateStart = db.prepare(
-      'UPDATE log_partitions SET start_offset = ? WHERE topic_id = ? AND partition = ?',
-    );
-    this.#selectCommitted = db.prepare(
-      'SELECT off FROM log_group_offsets WHERE grp = ? AND topic_id = ? AND partition = ?',
-    );
+    this.#selectStart = db.prepare('SELECT start_offset FROM log_partitions WHERE topic_id = ? AND partition = ?');
+    this.#updateStart = db.prepare('UPDATE log_partitions SET start_offset = ? WHERE topic_id = ? AND partition = ?');
+    this.#selectCommitted = db.prepare('SELECT off FROM log_group_offsets WHERE grp = ? AND topic_id = ? AND partition = ?');
     this.#upsertCommitted = db.prepare(
       'INSERT INTO log_group_offsets (grp, topic_id, partition, off) VALUES (?, ?, ?, ?) ' +
         'ON CONFLICT (grp, topic_id, partition) DO UPDATE SET off = excluded.off',
@@ -138,9 +130,7 @@ export class SqliteStore {
   #migrate(): void {
     const version = int(this.#db.prepare('PRAGMA user_version').get()?.['user_version']);
     if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `log database schema version ${version} is newer than this code understands (${SCHEMA_VERSION})`,
-      );
+      throw new Error(`log database schema version ${version} is newer than this code understands (${SCHEMA_VERSION})`);
     }
     if (version === SCHEMA_VERSION) return;
     this.#db.exec('BEGIN IMMEDIATE');
@@ -263,12 +253,7 @@ export class SqliteStore {
    * from the file on first use so a writer in another process is respected.
    * Returns the offsets in input order.
    */
-  insertRecords(
-    topic: TopicRow,
-    records: RecordToWrite[],
-    timestamp: number,
-    next: Map<number, number>,
-  ): number[] {
+  insertRecords(topic: TopicRow, records: RecordToWrite[], timestamp: number, next: Map<number, number>): number[] {
     const offsets: number[] = [];
     for (const record of records) {
       const p = record.partition;

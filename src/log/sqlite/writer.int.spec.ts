@@ -45,8 +45,14 @@ describe('group commit durability', () => {
   });
 
   test('ephemeral appends alone commit without an fsync, and land like any others', async () => {
-    const positions = await Promise.all([writer.append(store.topic('signals')!, [record(0)]), writer.append(store.topic('signals')!, [record(1)])]);
-    expect(positions.flat().map((p) => [p.partition, p.offset])).toEqual([[0, 0], [1, 0]]);
+    const positions = await Promise.all([
+      writer.append(store.topic('signals')!, [record(0)]),
+      writer.append(store.topic('signals')!, [record(1)]),
+    ]);
+    expect(positions.flat().map((p) => [p.partition, p.offset])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
     expect(durabilities).toEqual(['normal']);
   });
 

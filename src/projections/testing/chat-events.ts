@@ -32,17 +32,59 @@ export interface ChatEventsOptions {
 }
 
 type Action =
-  | 'send' | 'read' | 'react' | 'edit' | 'delete' | 'add' | 'remove' | 'role' | 'rename'
-  | 'profile' | 'request' | 'answer' | 'block' | 'unfriend' | 'close' | 'group';
+  | 'send'
+  | 'read'
+  | 'react'
+  | 'edit'
+  | 'delete'
+  | 'add'
+  | 'remove'
+  | 'role'
+  | 'rename'
+  | 'profile'
+  | 'request'
+  | 'answer'
+  | 'block'
+  | 'unfriend'
+  | 'close'
+  | 'group';
 
 const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
   realistic: {
-    send: 70, read: 8, react: 7, edit: 3, delete: 1, add: 2, remove: 1, role: 0.5, rename: 0.5,
-    profile: 0.5, request: 2.5, answer: 1.5, block: 0.5, unfriend: 0.5, close: 0.5, group: 0.2,
+    send: 70,
+    read: 8,
+    react: 7,
+    edit: 3,
+    delete: 1,
+    add: 2,
+    remove: 1,
+    role: 0.5,
+    rename: 0.5,
+    profile: 0.5,
+    request: 2.5,
+    answer: 1.5,
+    block: 0.5,
+    unfriend: 0.5,
+    close: 0.5,
+    group: 0.2,
   },
   churn: {
-    send: 25, read: 15, react: 20, edit: 8, delete: 6, add: 7, remove: 6, role: 2, rename: 2,
-    profile: 2, request: 3, answer: 2, block: 1, unfriend: 1, close: 1, group: 0.5,
+    send: 25,
+    read: 15,
+    react: 20,
+    edit: 8,
+    delete: 6,
+    add: 7,
+    remove: 6,
+    role: 2,
+    rename: 2,
+    profile: 2,
+    request: 3,
+    answer: 2,
+    block: 1,
+    unfriend: 1,
+    close: 1,
+    group: 0.5,
   },
 };
 
@@ -58,7 +100,22 @@ function random(seed: number): () => number {
   };
 }
 
-const words = ['hello', 'world', 'parley', 'chat', 'événement', 'café', 'naïve', 'rebuild', 'green', 'blue', 'ok', '👍', 'שלום', '数据'];
+const words = [
+  'hello',
+  'world',
+  'parley',
+  'chat',
+  'événement',
+  'café',
+  'naïve',
+  'rebuild',
+  'green',
+  'blue',
+  'ok',
+  '👍',
+  'שלום',
+  '数据',
+];
 const emojis = ['👍', '❤️', '😂', '🎉'];
 
 /**
@@ -104,7 +161,13 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
     users.push(user);
     yield* run({
       type: 'register_user',
-      data: { user_id: user, username: `user${options.seed}_${i}`, email: `u${options.seed}_${i}@example.com`, password_hash: '$2b$04$x', display_name: `User ${i}` },
+      data: {
+        user_id: user,
+        username: `user${options.seed}_${i}`,
+        email: `u${options.seed}_${i}@example.com`,
+        password_hash: '$2b$04$x',
+        display_name: `User ${i}`,
+      },
       metadata: meta(user),
     });
   }
@@ -140,7 +203,8 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
     return 'send';
   };
   /** Mostly among the last messages, so edits, reactions and deletions meet in one batch. */
-  const recent = <T>(items: readonly T[]): T => (next() < 0.7 ? items[Math.max(0, items.length - 1 - Math.floor(next() * 10))]! : pick(items));
+  const recent = <T>(items: readonly T[]): T =>
+    next() < 0.7 ? items[Math.max(0, items.length - 1 - Math.floor(next() * 10))]! : pick(items);
 
   while (produced < options.events) {
     const room = pick(rooms);
@@ -161,7 +225,10 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
             content: Array.from({ length: 1 + Math.floor(next() * 12) }, () => pick(words)).join(' '),
             mime_type: 'text/plain',
             reply_to: room.messages.length > 0 && next() < 0.1 ? pick(room.messages).id : null,
-            attachments: next() < 0.05 ? [{ url: `https://files.example/${counter}.png`, mime_type: 'image/png', bytes: 1234, name: null }] : [],
+            attachments:
+              next() < 0.05
+                ? [{ url: `https://files.example/${counter}.png`, mime_type: 'image/png', bytes: 1234, name: null }]
+                : [],
             ...(mentions === undefined ? {} : { mentions }),
           },
           metadata: meta(sender),
@@ -218,11 +285,19 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
       });
     } else if (action === 'profile') {
       const user = pick(users);
-      yield* run({ type: 'update_profile', data: { user_id: user, bio: pick(words), display_name: `U ${pick(words)}` }, metadata: meta(user) });
+      yield* run({
+        type: 'update_profile',
+        data: { user_id: user, bio: pick(words), display_name: `U ${pick(words)}` },
+        metadata: meta(user),
+      });
     } else if (action === 'request') {
       const [from, to] = [pick(users), pick(users)];
       const request = id();
-      const events = yield* run({ type: 'send_friend_request', data: { user_id: to, request_id: request }, metadata: meta(from) });
+      const events = yield* run({
+        type: 'send_friend_request',
+        data: { user_id: to, request_id: request },
+        metadata: meta(from),
+      });
       if (events.length > 0) pending.push({ request, from, to });
     } else if (action === 'answer' && pending.length > 0) {
       const { request, from, to } = pending.splice(Math.floor(next() * pending.length), 1)[0]!;
@@ -237,7 +312,11 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         // The process manager opens a direct room for new friends.
         const pair = [from, to].sort() as [string, string];
         const direct = { id: id(), pair };
-        yield* run({ type: 'create_room', data: { room_id: direct.id, type: 'direct', name: '', member_ids: pair }, metadata: meta(null) });
+        yield* run({
+          type: 'create_room',
+          data: { room_id: direct.id, type: 'direct', name: '', member_ids: pair },
+          metadata: meta(null),
+        });
         directs.push(direct);
         rooms.push({ id: direct.id, members: [...pair], messages: [], seq: 0 });
       }
