@@ -7,9 +7,10 @@
 // for an hour, so a rebuild of the chat model from the events log could not
 // bring it back. Its own table survives every rebuild.
 
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { AnyDatabase } from '../src/store/dialect.ts';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: AnyDatabase): Promise<void> {
   await db.schema
     .createTable('projection_versions')
     .addColumn('projection', 'varchar(100)', (c) => c.primaryKey())
@@ -28,7 +29,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('users').dropColumn('last_seen_at').execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: AnyDatabase): Promise<void> {
   await db.schema.alterTable('users').addColumn('last_seen_at', 'bigint').execute();
   await sql`update users set last_seen_at = (select s.last_seen_at from user_last_seen s where s.user_id = users.id)`.execute(db);
   await db.schema.dropTable('user_last_seen').ifExists().execute();

@@ -311,7 +311,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   const app = createHttpApp({
     config,
     logger,
-    routers: hasRole(config, 'api') ? await restRouters(ctx, executor, services, ephemeral) : [],
+    routers: hasRole(config, 'api') ? restRouters(ctx, executor, services, ephemeral) : [],
     rawBodyRouters: hasRole(config, 'api')
       ? uploadRoutes({
           config,
@@ -334,7 +334,9 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
         ),
     }),
   });
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  // Koa settles every request itself (its error middleware answers); the promise carries nothing.
+  const server = http.createServer((request, response) => void handle(request, response));
   let gateway: Gateway | undefined;
   if (hasRole(config, 'gateway')) {
     gateway = await startGateway({
@@ -369,12 +371,12 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
 }
 
 /** The REST API's routers (role api). */
-async function restRouters(
+function restRouters(
   ctx: AppContext,
   executor: ReturnType<typeof createCommandExecutor>,
   services: ClientServices,
   ephemeral: EphemeralState,
-): Promise<Router[]> {
+): Router[] {
   const { config, logger, store } = ctx;
   const refreshTokens = createRefreshTokens({
     db: store.db,

@@ -21,7 +21,7 @@ export interface MediaType {
 
 const startsWith = (head: Uint8Array, bytes: readonly number[], offset = 0): boolean =>
   bytes.every((byte, i) => head[offset + i] === byte);
-const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+const ascii = (text: string): number[] => Array.from(text, (c) => c.charCodeAt(0));
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -73,7 +73,7 @@ export function schemaSummary(schema: JsonSchema | undefined): string {
   else parts.push('any');
   if (typeof schema.format === 'string') parts.push(`(${escapeHtml(schema.format)})`);
   const bound = (label: string, key: string) => {
-    if (schema[key] !== undefined) parts.push(`${label} ${escapeHtml(String(schema[key]))}`);
+    if (schema[key] !== undefined) parts.push(`${label} ${escapeHtml(textOf(schema[key]))}`);
   };
   bound('min length', 'minLength');
   bound('max length', 'maxLength');
@@ -95,7 +95,7 @@ function propertiesTable(schema: JsonSchema): string {
   const rows = Object.entries(properties).map(
     ([name, property]) =>
       `<tr><td><code>${escapeHtml(name)}</code>${required.has(name) ? '' : ' <small>optional</small>'}</td>` +
-      `<td>${schemaSummary(property)}</td><td>${prose(String(property.description ?? ''))}</td></tr>`,
+      `<td>${schemaSummary(property)}</td><td>${prose(textOf(property.description))}</td></tr>`,
   );
   return `<table><tr><th>field</th><th>type</th><th>notes</th></tr>${rows.join('')}</table>`;
 }
@@ -116,7 +116,7 @@ function operationHtml(method: string, path: string, op: OperationObject, doc: O
     .map(
       (p) =>
         `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}${p.required ? '' : ', optional'}</td>` +
-        `<td>${schemaSummary(p.schema)}</td><td>${prose(p.description ?? String(p.schema.description ?? ''))}</td></tr>`,
+        `<td>${schemaSummary(p.schema)}</td><td>${prose(p.description ?? textOf(p.schema.description))}</td></tr>`,
     )
     .join('');
   const body = op.requestBody?.content['application/json']?.schema;
@@ -155,11 +155,17 @@ nav ul{columns:2}
 `;
 
 /** The whole document as one self-contained HTML page. */
+/** A schema keyword's value as text: strings as they are, anything else as JSON. */
+function textOf(value: unknown): string {
+  if (value === undefined) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 export function renderDocsHtml(doc: OpenApiDocument): string {
   const operations: { tag: string; method: string; path: string; op: OperationObject }[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
-      if (op !== undefined) operations.push({ tag: op.tags[0] ?? 'other', method, path, op });
+      operations.push({ tag: op.tags[0] ?? 'other', method, path, op });
     }
   }
   const byTag = doc.tags.map((tag) => ({ tag, ops: operations.filter((o) => o.tag === tag.name) }));
@@ -203,7 +209,7 @@ export function renderDocsHtml(doc: OpenApiDocument): string {
     .map(
       ([name, schema]) =>
         `<section id="schema-${escapeHtml(name)}"><h3><code>${escapeHtml(name)}</code></h3>` +
-        (schema.description === undefined ? '' : `<p>${prose(String(schema.description))}</p>`) +
+        (schema.description === undefined ? '' : `<p>${prose(textOf(schema.description))}</p>`) +
         (propertiesTable(schema) || `<p>${schemaSummary(schema)}</p>`) +
         `<details><summary>JSON Schema</summary><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></details></section>`,
     )

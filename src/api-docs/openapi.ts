@@ -273,33 +273,25 @@ export const responseSchemas = {
 
 // Compile-time drift checks: the documented objects have exactly the wire types' keys,
 // and (where the types are precise) the wire values fit the documented types.
+// A drift makes a `Holds<…>` below fail `tsc`.
 type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type Fits<Value, Documented> = [Value] extends [Documented] ? true : false;
+type Holds<Check extends true> = Check;
 type Out<S extends z.ZodType> = z.output<S>;
-const driftChecks: {
-  user: SameKeys<Out<typeof User>, UserView>;
-  message: SameKeys<Out<typeof Message>, MessageView>;
-  room: SameKeys<Out<typeof Room>, RoomView>;
-  roomDetail: SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>;
-  roomMember: SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>;
-  roomSummary: SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>;
-  friendRequest: SameKeys<Out<typeof FriendRequest>, FriendRequestView>;
-  presence: SameKeys<Out<typeof PresenceStatusSchema>, PresenceStatus>;
-} = {
-  user: true,
-  message: true,
-  room: true,
-  roomDetail: true,
-  roomMember: true,
-  roomSummary: true,
-  friendRequest: true,
-  presence: true,
-};
-void driftChecks;
-const fitsUser: (view: UserView) => Out<typeof User> = (view) => view;
-const fitsRequest: (view: FriendRequestView) => Out<typeof FriendRequest> = (view) => view;
-const fitsPresence: (view: PresenceStatus) => Out<typeof PresenceStatusSchema> = (view) => view;
-const fitsRoom: (view: RoomView) => Out<typeof Room> = (view) => view;
-void [fitsUser, fitsRequest, fitsPresence, fitsRoom];
+export type _DocumentedAsSent = [
+  Holds<SameKeys<Out<typeof User>, UserView>>,
+  Holds<SameKeys<Out<typeof Message>, MessageView>>,
+  Holds<SameKeys<Out<typeof Room>, RoomView>>,
+  Holds<SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>>,
+  Holds<SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>>,
+  Holds<SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>>,
+  Holds<SameKeys<Out<typeof FriendRequest>, FriendRequestView>>,
+  Holds<SameKeys<Out<typeof PresenceStatusSchema>, PresenceStatus>>,
+  Holds<Fits<UserView, Out<typeof User>>>,
+  Holds<Fits<FriendRequestView, Out<typeof FriendRequest>>>,
+  Holds<Fits<PresenceStatus, Out<typeof PresenceStatusSchema>>>,
+  Holds<Fits<RoomView, Out<typeof Room>>>,
+];
 
 // ---------------------------------------------------------------------------
 // WebSocket server frames (the gateway builds them with `serverFrame`).
@@ -705,7 +697,7 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
     parameters.push({ name, in: 'path', required: true, description: pathParamDescription(spec.path, name), schema });
   }
   if (spec.query !== undefined) {
-    for (const [name, field] of Object.entries(spec.query.shape as Record<string, z.ZodType>)) {
+    for (const [name, field] of Object.entries(spec.query.shape)) {
       let schema = jsonSchemaOf(field, override);
       const required = !field.safeParse(undefined).success;
       if (schema.pattern === QUERY_INT_PATTERN) {

@@ -22,7 +22,7 @@ export interface OperationSpec {
   /** Component name of the JSON request body. */
   body?: string;
   /** The zod schema the route parses its query string with. */
-  query?: z.ZodObject;
+  query?: z.ZodObject<Record<string, z.ZodType>>;
   /** Integer query fields (zod sees strings): bounds and default, checked against zod by the specs. */
   queryIntegers?: Record<string, { minimum: number; maximum: number; default?: number }>;
   ok: { status: number; description: string; schema?: string; contentType?: string };

@@ -90,7 +90,7 @@ async function readKeyFile(file: string): Promise<SigningKey | null> {
   try {
     return await fromKeyObject(parsePrivateKey(text), 'file');
   } catch (error) {
-    if (error instanceof KeyMaterialError) throw new Error(`${file}: ${error.message}`);
+    if (error instanceof KeyMaterialError) throw new Error(`${file}: ${error.message}`, { cause: error });
     throw error;
   }
 }

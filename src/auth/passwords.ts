@@ -9,12 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import { z } from 'zod';
+import { codePoints } from '../commands/inputs.ts';
 
 export const PASSWORD_MIN_CHARS = 8;
 export const PASSWORD_MAX_BYTES = 72;
-
-/** Characters as the user sees them: Unicode code points, not UTF-16 units. */
-const codePoints = (value: string): number => [...value].length;
 
 export const utf8Length = (value: string): number => Buffer.byteLength(value, 'utf8');
 
@@ -156,10 +154,10 @@ export const PASSWORD_LENGTH_MESSAGE =
 export const passwordSchema = z
   .string()
   .refine((value) => codePoints(value) >= PASSWORD_MIN_CHARS && utf8Length(value) <= PASSWORD_MAX_BYTES, {
-    message: PASSWORD_LENGTH_MESSAGE,
+    error: PASSWORD_LENGTH_MESSAGE,
     abort: true,
   })
-  .refine((value) => !isCommonPassword(value), { message: 'password is too common; choose another' });
+  .refine((value) => !isCommonPassword(value), { error: 'password is too common; choose another' });
 
 /** Hashes a password that passed passwordSchema. Throws on one bcrypt would truncate. */
 export async function hashPassword(plain: string, cost: number): Promise<string> {
@@ -191,7 +189,7 @@ function dummyHash(cost: number): string {
   if (hash === undefined) {
     const bytes = randomBytes(53);
     let tail = '';
-    for (const byte of bytes) tail += BCRYPT_ALPHABET[byte & 63];
+    for (const byte of bytes) tail += BCRYPT_ALPHABET.charAt(byte & 63);
     hash = `$2b$${String(cost).padStart(2, '0')}$${tail}`;
     dummyHashes.set(cost, hash);
   }

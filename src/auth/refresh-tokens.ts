@@ -174,7 +174,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
               .select(['family_id', 'user_id', 'family_expires_at'])
               .where('token_hash', '=', hash)
               .executeTakeFirstOrThrow();
-            const familyExpiresAt = Number(spent.family_expires_at);
+            const familyExpiresAt = spent.family_expires_at;
             await trx
               .insertInto('refresh_tokens')
               .values({

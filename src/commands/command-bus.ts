@@ -41,7 +41,7 @@ export async function createCommandBus(options: { log: Log; instanceId: string; 
     topic: topics.outcomes,
     group: null,
     from: 'latest',
-    eachBatch: async ({ records }) => {
+    eachBatch: ({ records }) => {
       for (const record of records) {
         if (record.key !== instanceId) continue;
         const outcome = decodeOutcome(record.value);

@@ -65,7 +65,7 @@ export async function runDirectRoomsManager(options: {
     // Only the two event types it acts on are decoded.
     const type = record.headers[headers.eventType];
     if (type !== 'friend_request_accepted' && type !== 'user_blocked') return;
-    const event = decodeEventRecord<AnyEvent>(codec, record);
+    const event = decodeEventRecord(codec, record) as AnyEvent | null;
     if (event === null) return;
     const commands = directRoomCommands(event);
     for (const [index, command] of commands.entries()) {

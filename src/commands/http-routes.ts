@@ -4,22 +4,23 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Config } from '../config.ts';
+import type { AppState, AuthedState } from '../http/auth-middleware.ts';
 import { parseBody } from '../http/validate.ts';
 import type { ChatService } from './chat-service.ts';
-import type { SocialService } from './social-service.ts';
 import { commandInputs } from './inputs.ts';
+import type { SocialService } from './social-service.ts';
 
 export function commandRoutes(options: {
   config: Config;
   chat: ChatService;
   social: SocialService;
-  requireUser: Middleware;
+  requireUser: Middleware<AppState>;
 }): Router {
   const { chat, social } = options;
   const inputs = commandInputs(options.config);
-  const router = new Router({ prefix: '/api/v1' });
+  const router = new Router<AuthedState>({ prefix: '/api/v1' });
   router.use(options.requireUser);
-  const roomId = (value: string | undefined) => inputs.uuid.parse(value);
+  const roomId = (value: unknown) => inputs.uuid.parse(value);
   const id = roomId;
 
   router.patch('/users/me', async (ctx) => {

@@ -7,10 +7,15 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 
 /** Length in Unicode code points, the unit users count in (an emoji is one). */
-export const codePoints = (value: string): number => [...value].length;
+export function codePoints(value: string): number {
+  let count = 0;
+  // A string iterates by code point, not by UTF-16 unit.
+  for (const _ of value) count++;
+  return count;
+}
 
 /** Only web links: `javascript:`, `data:`, `file:` and the like never reach a client. */
-export const webUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048);
+export const webUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
 
 /**
  * A UUID (RFC 9562 versions 1–8), in either case as clients may write it,
@@ -42,9 +47,9 @@ export function commandInputs(config: Config) {
   const content = z
     .string()
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_MESSAGE_CHARS, {
-      message: `must be at most ${config.PARLEY_MAX_MESSAGE_CHARS} characters`,
+      error: `must be at most ${config.PARLEY_MAX_MESSAGE_CHARS} characters`,
     })
-    .refine((value) => value.trim().length > 0, { message: 'must not be empty' });
+    .refine((value) => value.trim().length > 0, { error: 'must not be empty' });
 
   const attachment = z.strictObject({
     url: webUrl,
@@ -66,7 +71,7 @@ export function commandInputs(config: Config) {
     .trim()
     .min(1)
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_ROOM_NAME_CHARS, {
-      message: `must be at most ${config.PARLEY_MAX_ROOM_NAME_CHARS} characters`,
+      error: `must be at most ${config.PARLEY_MAX_ROOM_NAME_CHARS} characters`,
     });
 
   return {
@@ -79,13 +84,13 @@ export function commandInputs(config: Config) {
     }),
     updateRoom: z
       .strictObject({ name: roomName.optional(), topic: z.string().max(1000).optional() })
-      .refine((value) => value.name !== undefined || value.topic !== undefined, { message: 'nothing to change' }),
+      .refine((value) => value.name !== undefined || value.topic !== undefined, { error: 'nothing to change' }),
     changeRole: z.strictObject({ role: z.enum(['owner', 'admin', 'member']) }),
     editMessage: z.strictObject({ content }),
     readReceipt: z.strictObject({ seq }),
     userRef: z.strictObject({ user_id: uuid }),
     /** One emoji (a grapheme cluster of pictographs), or a short :shortcode:. */
-    emoji: z.string().min(1).max(64).refine(isEmoji, { message: 'must be a single emoji or a :shortcode:' }),
+    emoji: z.string().min(1).max(64).refine(isEmoji, { error: 'must be a single emoji or a :shortcode:' }),
     addMember: z.strictObject({
       user_id: uuid,
       role: z.enum(['admin', 'member', 'owner']).default('member'),
@@ -96,7 +101,7 @@ export function commandInputs(config: Config) {
         bio: z.string().max(1000).optional(),
         avatar_url: webUrl.nullable().optional(),
       })
-      .refine((value) => Object.keys(value).length > 0, { message: 'nothing to change' }),
+      .refine((value) => Object.keys(value).length > 0, { error: 'nothing to change' }),
   };
 }
 

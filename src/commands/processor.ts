@@ -87,7 +87,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   }
 
   function applyRecord(state: PartitionState, record: LogRecord): void {
-    const event = decodeEventRecord<DomainEvent>(codec, record);
+    const event = decodeEventRecord(codec, record);
     if (event === null) return;
     const decider = deciderFor(record.key);
     const current = state.aggregates.get(record.key) ?? decider.initialState();
@@ -194,7 +194,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       generation++;
       for (const partition of partitions) await restoreOwned(partition);
     },
-    onRevoked: async (partitions) => {
+    onRevoked: (partitions) => {
       for (const partition of partitions) owned.delete(partition);
     },
     eachBatch: async ({ partition, records }) => {

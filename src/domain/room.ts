@@ -439,9 +439,9 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     case 'reaction_removed': {
       const message = state.messages.get(event.data.message_id);
       if (message === undefined) return state;
-      const reactions = (message.reactions ??= new Map());
+      const reactions = (message.reactions ??= new Map<string, Set<string>>());
       let users = reactions.get(event.data.emoji);
-      if (users === undefined) reactions.set(event.data.emoji, (users = new Set()));
+      if (users === undefined) reactions.set(event.data.emoji, (users = new Set<string>()));
       if (event.type === 'reaction_added') users.add(event.data.user_id);
       else users.delete(event.data.user_id);
       if (users.size === 0) reactions.delete(event.data.emoji);

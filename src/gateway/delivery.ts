@@ -6,15 +6,16 @@ import { createFrameWriter, textFrame } from './socket-output.ts';
 import type { Membership } from './membership.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
 
+// Functions, not methods: they are handed around as callbacks.
 export interface Delivery {
   /** One frame to one socket (dropped when the socket is closed; a socket too slow to keep up is closed). */
-  send(session: Session, frame: string): void;
+  send: (session: Session, frame: string) => void;
   /** Every socket of each user. */
-  toUsers(userIds: Iterable<string>, frame: string): void;
+  toUsers: (userIds: Iterable<string>, frame: string) => void;
   /** Every socket of the room's members here that `only` accepts (all by default). */
-  toRoomMembers(roomId: string, frame: string, only?: (session: Session) => boolean): void;
+  toRoomMembers: (roomId: string, frame: string, only?: (session: Session) => boolean) => void;
   /** Calls `visit` for every socket of the room's members here, in the room's delivery order. */
-  eachRoomSession(roomId: string, visit: (session: Session) => void): void;
+  eachRoomSession: (roomId: string, visit: (session: Session) => void) => void;
 }
 
 export function createDelivery(options: {

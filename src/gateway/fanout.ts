@@ -133,8 +133,10 @@ export function createFanout(options: {
           delivery.toRoomMembers(room_id, serverFrame('MEMBER_UPDATED', { chat_room_id: room_id, user_id, role, changed_by }));
           return;
         }
-        case 'user_left_room':
-          return memberLeft(event.data.room_id, event.data.user_id, event.data.removed_by);
+        case 'user_left_room': {
+          memberLeft(event.data.room_id, event.data.user_id, event.data.removed_by);
+          return;
+        }
         case 'friend_request_sent':
           return requestChanged(
             'FRIEND_REQUEST',

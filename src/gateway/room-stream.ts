@@ -72,7 +72,8 @@ export function createRoomStream(options: {
     let cursor = session.cursors.get(roomId);
     if (cursor === undefined) session.cursors.set(roomId, (cursor = { first: sinceSeq + 1, last: sinceSeq, queue: null }));
     // Backfill: live messages from here on wait in the queue.
-    cursor.queue = [];
+    const queue: { seq: number; frame: string }[] = [];
+    cursor.queue = queue;
     try {
       // The ones streamed before must be in the history read below, or the
       // socket never gets them. The read model can lag far behind (its
@@ -102,9 +103,10 @@ export function createRoomStream(options: {
       return true;
     } finally {
       // Cutover: what arrived meanwhile follows, minus what the backfill sent.
-      const queued = cursor.queue ?? [];
-      cursor.queue = null;
-      for (const message of queued) live(session, roomId, message.seq, message.frame);
+      // (A second resume of the room that started meanwhile owns the queue now;
+      // these then wait in its queue.)
+      if (cursor.queue === queue) cursor.queue = null;
+      for (const message of queue) live(session, roomId, message.seq, message.frame);
     }
   }
 

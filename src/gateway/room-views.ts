@@ -27,7 +27,7 @@ export function createRoomViews(options: {
       options.publish({ type: 'room_view_ended', data: { room_id, user_id, session_id, at: Date.now() } }),
     apply({ type, data }) {
       let users = viewers.get(data.room_id);
-      if (users === undefined) viewers.set(data.room_id, (users = new Map()));
+      if (users === undefined) viewers.set(data.room_id, (users = new Map<string, Set<string>>()));
       let sessions = users.get(data.user_id);
       const wasActive = sessions !== undefined;
       if (type === 'room_view_started') {

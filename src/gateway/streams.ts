@@ -24,9 +24,9 @@ import type { Typing } from './typing.ts';
  */
 export interface StreamedPositions {
   /** The events consumer handled the partition up to `nextOffset` (exclusive). */
-  advance(partition: number, nextOffset: number): void;
+  advance: (partition: number, nextOffset: number) => void;
   /** Waits (bounded) until the projection applied everything streamed on the partition; false on timeout. */
-  readModelCaughtUp(partition: number): Promise<boolean>;
+  readModelCaughtUp: (partition: number) => Promise<boolean>;
 }
 
 export function createStreamedPositions(options: {
@@ -79,7 +79,7 @@ export async function followEvents(options: {
       for (const record of records) {
         positions.advance(partition, record.offset + 1);
         const position = { topic: record.topic, partition, offset: record.offset };
-        const event = decodeEventRecord<AnyEvent>(codec, record);
+        const event = decodeEventRecord(codec, record) as AnyEvent | null;
         if (event === null) {
           accepted.passed(position);
           continue;

@@ -43,7 +43,10 @@ export function createTyping(options: {
       }
     },
     apply({ type, data }) {
-      if (type === 'typing_stopped') return end(data.room_id, data.user_id);
+      if (type === 'typing_stopped') {
+        end(data.room_id, data.user_id);
+        return;
+      }
       const key = keyOf(data.room_id, data.user_id);
       const wasTyping = active.has(key);
       clearTimeout(active.get(key));

@@ -15,9 +15,10 @@ import { errorFrame, parseFrame, serverFrame, type ClientFrameSchemas } from './
 import type { Session, SessionRegistry } from './sessions.ts';
 
 export interface Upgrades {
-  onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The HTTP server's `upgrade` listener. */
+  onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Stops accepting sockets. */
-  close(): void;
+  close: () => void;
 }
 
 type GatewayLimits = Pick<Config, 'PARLEY_MAX_FRAME_BYTES' | 'PARLEY_WS_AUTH_TIMEOUT_MS' | 'PARLEY_WS_MAX_SOCKETS_PER_USER'>;

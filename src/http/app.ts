@@ -164,7 +164,7 @@ function probeRouter(readiness: () => Promise<Record<string, boolean>>): Router<
       ctx.state.log.warn({ err }, 'readiness check failed');
       checks = {};
     }
-    const ready = Object.keys(checks).length > 0 && Object.values(checks).every((ok) => ok === true);
+    const ready = Object.keys(checks).length > 0 && Object.values(checks).every((ok) => ok);
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
   });

@@ -36,7 +36,10 @@ export function jsonBody(options: JsonBodyOptions): Middleware {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   return async (ctx, next) => {
     const req = ctx.req;
-    if (!declaresBody(req)) return next();
+    if (!declaresBody(req)) {
+      await next();
+      return;
+    }
 
     // Refuse by the declared length before reading a byte of the body.
     const declared = req.headers['content-length'];
@@ -46,10 +49,11 @@ export function jsonBody(options: JsonBodyOptions): Middleware {
     if (!isJsonContentType(req.headers['content-type'])) throw closing(unsupportedMediaType());
 
     const raw = await readBody(req, options.maxBytes);
-    if (raw.length === 0) return next();
-    ctx.request.rawBody = raw;
-    ctx.request.body = parseJson(raw, maxDepth);
-    return next();
+    if (raw.length > 0) {
+      ctx.request.rawBody = raw;
+      ctx.request.body = parseJson(raw, maxDepth);
+    }
+    await next();
   };
 }
 

@@ -37,21 +37,21 @@ export function createMemoryPresence(options: { leaseMs: number; clock?: () => n
   }
 
   return {
-    async connect(userId, socketId) {
+    // The port is asynchronous (Redis); in memory every answer is ready at once.
+    connect(userId, socketId) {
       const wasOnline = live(userId) !== undefined;
       let userSockets = sockets.get(userId);
-      if (userSockets === undefined) sockets.set(userId, (userSockets = new Map()));
+      if (userSockets === undefined) sockets.set(userId, (userSockets = new Map<string, number>()));
       userSockets.set(socketId, clock() + options.leaseMs);
-      return !wasOnline;
+      return Promise.resolve(!wasOnline);
     },
-    async disconnect(userId, socketId) {
+    disconnect(userId, socketId) {
       const userSockets = live(userId);
-      if (userSockets === undefined || !userSockets.delete(socketId)) return false;
-      if (userSockets.size > 0) return false;
+      if (userSockets === undefined || !userSockets.delete(socketId) || userSockets.size > 0) return Promise.resolve(false);
       sockets.delete(userId);
-      return true;
+      return Promise.resolve(true);
     },
-    async renew(list) {
+    renew(list) {
       const expires = clock() + options.leaseMs;
       // Only sockets still registered: one disconnected meanwhile stays gone.
       const unknown: { userId: string; socketId: string }[] = [];
@@ -60,11 +60,11 @@ export function createMemoryPresence(options: { leaseMs: number; clock?: () => n
         if (userSockets?.has(entry.socketId)) userSockets.set(entry.socketId, expires);
         else unknown.push(entry);
       }
-      return unknown;
+      return Promise.resolve(unknown);
     },
-    async online(userIds) {
-      return new Set(userIds.filter((userId) => live(userId) !== undefined));
+    online(userIds) {
+      return Promise.resolve(new Set(userIds.filter((userId) => live(userId) !== undefined)));
     },
-    async close() {},
+    close: () => Promise.resolve(),
   };
 }

@@ -19,7 +19,8 @@ export function createMemoryRateLimiter(clock: () => number = Date.now): RateLim
   const windows = new Map<string, { count: number; resetsAt: number }>();
   let hits = 0;
   return {
-    async hit(key, limit, windowS) {
+    // The port is asynchronous (Redis); in memory every answer is ready at once.
+    hit(key, limit, windowS) {
       const now = clock();
       // Expired windows are swept now and then so the map cannot grow forever.
       if (++hits % 1000 === 0) for (const [k, w] of windows) if (w.resetsAt <= now) windows.delete(k);
@@ -29,10 +30,14 @@ export function createMemoryRateLimiter(clock: () => number = Date.now): RateLim
         windows.set(key, window);
       }
       window.count++;
-      return { allowed: window.count <= limit, retryAfterS: Math.max(1, Math.ceil((window.resetsAt - now) / 1000)) };
+      return Promise.resolve({
+        allowed: window.count <= limit,
+        retryAfterS: Math.max(1, Math.ceil((window.resetsAt - now) / 1000)),
+      });
     },
-    async reset(key) {
+    reset(key) {
       windows.delete(key);
+      return Promise.resolve();
     },
   };
 }

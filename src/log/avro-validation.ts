@@ -26,7 +26,8 @@ export function findInvalidFields(type: avro.Type, value: unknown): string[] {
   type.isValid(value, {
     noUndeclaredFields: true,
     errorHook: (path, found, expected) => {
-      const declared = new Set((expected as avro.types.RecordType).fields.map((field) => field.name));
+      if (!(expected instanceof avro.types.RecordType)) return;
+      const declared = new Set(expected.fields.map((field) => field.name));
       const extra = Object.keys(found as object).filter((key) => !declared.has(key));
       for (const key of extra) problems.push(`${formatPath([...path, key])} is not a field of the schema`);
     },
@@ -40,9 +41,7 @@ function formatPath(path: readonly string[]): string {
 }
 
 function describeType(type: avro.Type): string {
-  if (avro.Type.isType(type, 'union')) {
-    return (type as avro.types.UnwrappedUnionType).types.map(describeType).join(' or ');
-  }
+  if (type instanceof avro.types.UnwrappedUnionType) return type.types.map(describeType).join(' or ');
   switch (type.typeName) {
     case 'long':
       return `long (an integer within ±${LONG_LIMIT})`;

@@ -22,14 +22,11 @@ export interface DecodedRecord {
 /**
  * The event (or signal) a record carries, or null for a record every reader
  * skips: one without an event type, or one a fenced writer appended
- * (fencing.ts). The data has the shape of the type's latest schema, so the
- * caller may narrow the result to its own union of events.
+ * (fencing.ts). The data has the shape of the type's latest schema, so a
+ * caller may assert its own union of events on the result.
  */
-export function decodeEventRecord<Event extends DecodedRecord = DecodedRecord>(
-  codec: EventCodec,
-  record: LogRecord,
-): Event | null {
+export function decodeEventRecord(codec: EventCodec, record: LogRecord): DecodedRecord | null {
   const type = record.headers[headers.eventType];
   if (type === undefined || isStaleWrite(record)) return null;
-  return { type, data: codec.decode(type, record.value) } as Event;
+  return { type, data: codec.decode(type, record.value) };
 }

@@ -67,15 +67,17 @@ export interface ConsumeOptions {
    * the committed offset, then to `from`.
    */
   startAt?: (partition: number) => Promise<number | null>;
+  // The handlers may answer at once or with a promise; the log awaits either.
   /** Called before any batch of a newly assigned partition. */
-  onAssigned?: (partitions: number[]) => Promise<void>;
+  onAssigned?: (partitions: number[]) => Promise<void> | void;
   /** Called after the last batch of a partition taken away (rebalance, stop). */
-  onRevoked?: (partitions: number[]) => Promise<void>;
+  onRevoked?: (partitions: number[]) => Promise<void> | void;
   /**
-   * Handles one batch. When it resolves, the group's offset moves past the
-   * batch (committed). When it throws, the batch is delivered again.
+   * Handles one batch. When it returns (or its promise resolves), the group's
+   * offset moves past the batch (committed). When it throws, the batch is
+   * delivered again.
    */
-  eachBatch: (batch: Batch) => Promise<void>;
+  eachBatch: (batch: Batch) => Promise<void> | void;
   /** Largest batch handed to eachBatch. */
   maxBatchSize?: number;
 }

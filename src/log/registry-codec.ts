@@ -149,7 +149,10 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
       if (answer.status >= 500 || answer.status === 409)
         throw Object.assign(new Error(messageOf(answer.json)), { status: answer.status });
       return answer;
-    }).catch((error: Error & { status?: number }) => ({ status: error.status ?? 0, json: { message: error.message } }));
+    }).catch((error: unknown) => ({
+      status: (error as { status?: number }).status ?? 0,
+      json: { message: error instanceof Error ? error.message : String(error) },
+    }));
     if (config.status !== 200) {
       throw new Error(
         `schema registry at ${url}: setting compatibility ${compatibility} on subject ${subject} failed (HTTP ${config.status}): ${messageOf(config.json)}`,
@@ -164,7 +167,7 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
         ({ id } = await retryTransient(registerRace, () =>
           registry.register(
             { type: SchemaType.AVRO, schema: JSON.stringify(version.schema) },
-            { subject, compatibility: compatibility as CompatibilityLevel, updateConfig: false },
+            { subject, compatibility: COMPATIBILITY[compatibility], updateConfig: false },
           ),
         ));
       } catch (error) {
@@ -275,7 +278,7 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
     await Promise.all([...ids].map(fetchSchema));
   }
 
-  return { encode, decode, prefetch, registered: registeredList, writeIds, listSchemas: avro.listSchemas };
+  return { encode, decode, prefetch, registered: registeredList, writeIds, listSchemas: () => avro.listSchemas() };
 }
 
 /** A server error, or no answer (refused, reset, timed out): worth another try. */

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import type { EventCodec } from './codec.ts';
 import { isStaleWrite } from './fencing.ts';
 import type { Consumer, Log, LogRecord } from './port.ts';
-import { headers, topics } from './topics.ts';
+import { headers } from './topics.ts';
 
 export interface ReplayOptions {
   topic: string;
@@ -148,7 +148,7 @@ export async function replay(
     topic: options.topic,
     group: null,
     from: 'latest',
-    startAt: async (partition) => ends.get(partition) ?? null,
+    startAt: (partition) => Promise.resolve(ends.get(partition) ?? null),
     eachBatch: async ({ partition, records }) => {
       if (!partitions.includes(partition)) return;
       for (const record of records) await emit(record);

@@ -76,14 +76,13 @@ function explain(reader: avro.Type, writer: avro.Type, path: string): Finding[] 
   }
 
   let findings: Finding[] = [];
-  if (avro.Type.isType(reader, 'record') && avro.Type.isType(writer, 'record')) {
-    findings = explainRecord(reader as avro.types.RecordType, writer as avro.types.RecordType, path);
-  } else if (avro.Type.isType(reader, 'array') && avro.Type.isType(writer, 'array')) {
-    const items = (t: avro.Type) => (t as avro.types.ArrayType).itemsType;
-    findings = explain(items(reader), items(writer), `${path}[]`);
-  } else if (avro.Type.isType(reader, 'map') && avro.Type.isType(writer, 'map')) {
-    const values = (t: avro.Type) => (t as avro.types.MapType).valuesType as avro.Type;
-    findings = explain(values(reader), values(writer), `${path}{}`);
+  const { RecordType, ArrayType, MapType } = avro.types;
+  if (reader instanceof RecordType && writer instanceof RecordType) {
+    findings = explainRecord(reader, writer, path);
+  } else if (reader instanceof ArrayType && writer instanceof ArrayType) {
+    findings = explain(reader.itemsType, writer.itemsType, `${path}[]`);
+  } else if (reader instanceof MapType && writer instanceof MapType) {
+    findings = explain(reader.valuesType as avro.Type, writer.valuesType as avro.Type, `${path}{}`);
   }
   // Nothing more specific inside (a retyped field, a renamed record …): the
   // refusal belongs to this very path.
@@ -94,7 +93,7 @@ function explainRecord(reader: avro.types.RecordType, writer: avro.types.RecordT
   const findings: Finding[] = [];
   for (const field of reader.fields) {
     const fieldPath = path === '' ? field.name : `${path}.${field.name}`;
-    const names = [field.name, ...(field.aliases ?? [])];
+    const names = [field.name, ...field.aliases];
     const written = writer.fields.find((candidate) => names.includes(candidate.name));
     if (written === undefined) {
       if (field.defaultValue() === undefined) {

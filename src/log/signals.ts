@@ -27,5 +27,5 @@ export function signalRecord(codec: EventCodec, signal: AnySignal): AppendRecord
 }
 
 export function decodeSignal(codec: EventCodec, record: LogRecord): AnySignal | null {
-  return decodeEventRecord<AnySignal>(codec, record);
+  return decodeEventRecord(codec, record) as AnySignal | null;
 }

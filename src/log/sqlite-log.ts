@@ -187,11 +187,13 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
     return partition;
   }
 
-  // Async methods turn synchronous throws into rejections, as callers of a
-  // promise-returning port expect.
-  async function run<T>(fn: () => T): Promise<T> {
-    assertOpen();
-    return fn();
+  // A promise's executor turns synchronous throws into rejections, as callers
+  // of a promise-returning port expect.
+  function run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      assertOpen();
+      resolve(fn());
+    });
   }
 
   const log: SqliteLog = {

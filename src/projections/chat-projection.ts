@@ -95,14 +95,18 @@ async function befriend(trx: Transaction<Database>, d: FriendRequestAccepted['da
     .execute();
 }
 
+type Reactions = Record<string, string[]>;
+const parseReactions = (json: string) => JSON.parse(json) as Reactions;
+
 /** A message's reactions after one reaction event (the same steps on either path). */
-function react(reactions: Record<string, string[]>, event: Extract<AnyEvent, { type: 'reaction_added' | 'reaction_removed' }>) {
+function reacted(reactions: Reactions, event: Extract<AnyEvent, { type: 'reaction_added' | 'reaction_removed' }>): Reactions {
   const d = event.data;
   const users = new Set(reactions[d.emoji] ?? []);
   if (event.type === 'reaction_added') users.add(d.user_id);
   else users.delete(d.user_id);
-  if (users.size === 0) delete reactions[d.emoji];
-  else reactions[d.emoji] = [...users];
+  if (users.size > 0) return { ...reactions, [d.emoji]: [...users] };
+  const { [d.emoji]: _emptied, ...others } = reactions;
+  return others;
 }
 
 async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Promise<void> {
@@ -183,8 +187,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       const d = event.data;
       const row = await trx.selectFrom('messages').select('reactions').where('id', '=', d.message_id).executeTakeFirst();
       if (row === undefined) return;
-      const reactions = JSON.parse(row.reactions) as Record<string, string[]>;
-      react(reactions, event);
+      const reactions = reacted(parseReactions(row.reactions), event);
       await trx
         .updateTable('messages')
         .set({ reactions: JSON.stringify(reactions) })
@@ -399,9 +402,7 @@ class ChatBatch {
       case 'reaction_removed': {
         const row = this.#messages.get(event.data.message_id);
         if (row !== undefined) {
-          const reactions = JSON.parse(row.reactions) as Record<string, string[]>;
-          react(reactions, event);
-          row.reactions = JSON.stringify(reactions);
+          row.reactions = JSON.stringify(reacted(parseReactions(row.reactions), event));
           return;
         }
         const pending = this.#reactions.get(event.data.message_id);
@@ -487,8 +488,7 @@ class ChatBatch {
     for (const [id, { fromStored, events }] of this.#reactions) {
       const base = fromStored ? stored.get(id) : '{}';
       if (base === undefined) continue; // no such message: reacting to it changed nothing
-      const reactions = JSON.parse(base) as Record<string, string[]>;
-      for (const event of events) react(reactions, event);
+      const reactions = events.reduce(reacted, parseReactions(base));
       this.#update('messages', id, { reactions: JSON.stringify(reactions) });
     }
   }
@@ -498,7 +498,7 @@ class ChatBatch {
     const key = memberKey(room_id, user_id);
     const member = this.#members.get(key);
     if (member !== undefined) {
-      member.last_read_seq = onlyIfGreater ? Math.max(Number(member.last_read_seq), seq) : seq;
+      member.last_read_seq = onlyIfGreater ? Math.max(member.last_read_seq, seq) : seq;
       return;
     }
     const mark = this.#readMarks.get(key);

@@ -9,8 +9,8 @@
 // (`existingVersions(db, chatModel)` lists them, `versionedName` names them),
 // and, when old events must fill the new column, `parley rebuild chat`.
 
-import { sql, type Kysely } from 'kysely';
-import { engineOf } from '../store/dialect.ts';
+import { sql } from 'kysely';
+import { engineOf, type AnyDatabase } from '../store/dialect.ts';
 import { chatProjection } from './chat-projection.ts';
 import { versionedName, type VersionedModel } from './versions.ts';
 
@@ -41,7 +41,7 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
 ];
 
 /** Creates the tables of a version with their primary keys; finishChatTables adds the rest. */
-export async function createChatTables(db: Kysely<any>, version: number): Promise<void> {
+export async function createChatTables(db: AnyDatabase, version: number): Promise<void> {
   const n = (name: string) => versionedName(name, version);
 
   await db.schema
@@ -128,7 +128,7 @@ export async function createChatTables(db: Kysely<any>, version: number): Promis
  * The secondary indexes and full-text search (FTS5 on SQLite, a FULLTEXT index
  * on MySQL); what exists already is left alone.
  */
-export async function finishChatTables(db: Kysely<any>, version: number): Promise<void> {
+export async function finishChatTables(db: AnyDatabase, version: number): Promise<void> {
   if (engineOf(db) === 'mysql') {
     await finishMysqlTables(db, version);
     return;
@@ -149,7 +149,7 @@ export async function finishChatTables(db: Kysely<any>, version: number): Promis
  * FTS_DOC_ID column), so adding it separately, before or after the other
  * indexes, copies the table twice (1M messages: ~14.6 s apart, ~9.9 s together).
  */
-async function finishMysqlTables(db: Kysely<any>, version: number): Promise<void> {
+async function finishMysqlTables(db: AnyDatabase, version: number): Promise<void> {
   const n = (name: string) => versionedName(name, version);
   const { rows } = await sql<{ name: string }>`select distinct index_name as name from information_schema.statistics
     where table_schema = database() and table_name in (${sql.join(chatTables.map(n))})`.execute(db);
@@ -175,7 +175,7 @@ const messageSearchIndex = 'messages_content_ft';
  * built over the rows already there (a rebuild adds it once it has loaded the
  * messages, much faster than row by row). Does nothing when the version has it.
  */
-async function createSqliteMessageSearch(db: Kysely<any>, version: number): Promise<void> {
+async function createSqliteMessageSearch(db: AnyDatabase, version: number): Promise<void> {
   const n = (name: string) => versionedName(name, version);
   // One transaction: the runner's batches (same connection) wait, and every
   // message is indexed either by the 'rebuild' or by the triggers.
@@ -186,7 +186,7 @@ async function createSqliteMessageSearch(db: Kysely<any>, version: number): Prom
   });
 }
 
-async function createSqliteSearch(db: Kysely<any>, version: number): Promise<void> {
+async function createSqliteSearch(db: AnyDatabase, version: number): Promise<void> {
   const n = (name: string) => versionedName(name, version);
   const messages = sql.table(n('messages'));
   const fts = sql.table(n('messages_fts'));
@@ -207,7 +207,7 @@ async function createSqliteSearch(db: Kysely<any>, version: number): Promise<voi
     end`.execute(db);
 }
 
-export async function dropChatTables(db: Kysely<any>, version: number): Promise<void> {
+export async function dropChatTables(db: AnyDatabase, version: number): Promise<void> {
   const n = (name: string) => versionedName(name, version);
   if (engineOf(db) === 'sqlite') {
     for (const trigger of ftsTriggers) await sql`drop trigger if exists ${sql.id(n(trigger))}`.execute(db);

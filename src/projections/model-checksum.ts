@@ -4,8 +4,9 @@
 // order, so neither row order nor the engine's number types matter.
 
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { versionedName, type VersionedModel } from './versions.ts';
+import type { AnyDatabase } from '../store/dialect.ts';
 
 export interface ModelChecksum {
   /** One hash over all tables. */
@@ -14,7 +15,7 @@ export interface ModelChecksum {
 }
 
 export async function modelChecksum(
-  db: Kysely<any>,
+  db: AnyDatabase,
   model: Pick<VersionedModel, 'tables'>,
   version: number,
   options: { omitColumns?: readonly string[] } = {},

@@ -26,7 +26,7 @@ export async function storedOffset(
     .select('next_offset')
     .where((eb) => eb.and(rowOf(projection, topic, partition)))
     .executeTakeFirst();
-  return row === undefined ? null : Number(row.next_offset);
+  return row === undefined ? null : row.next_offset;
 }
 
 /** Every partition's stored offset of a projection, in one query. */
@@ -41,7 +41,7 @@ export async function storedOffsets(
     .where('projection', '=', projection)
     .where('topic', '=', topic)
     .execute();
-  return new Map(rows.map((row) => [Number(row.partition), Number(row.next_offset)]));
+  return new Map(rows.map((row) => [row.partition, row.next_offset]));
 }
 
 /** One row per partition from the start, so every batch only ever updates (and locks) it. */

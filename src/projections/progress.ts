@@ -68,9 +68,11 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
         const stored = await storedOffsets(db, projection).catch(() => new Map<number, number>());
         for (const [storedPartition, nextOffset] of stored) note(keyOf(projection, storedPartition), nextOffset);
       }
-      setTimeout(tick, pollMs).unref();
+      schedule();
     };
-    setTimeout(tick, pollMs).unref();
+    // `tick` settles itself (a failed poll reads as no news), so its promise is dropped.
+    const schedule = () => setTimeout(() => void tick(), pollMs).unref();
+    schedule();
   }
 
   return {

@@ -99,7 +99,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     reached(projection, partition, next) {
       if (projection === buildName && next > (reached.get(partition) ?? 0)) reached.set(partition, next);
     },
-    waitFor: async () => false,
+    waitFor: () => Promise.resolve(false),
   };
 
   const consumer: Consumer = await runProjection(
@@ -139,7 +139,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   };
 
   // Until the build has applied everything the log holds.
-  let total = 0;
+  let total: number;
   let finished = model.finish === undefined;
   try {
     for (;;) {

@@ -23,6 +23,7 @@ import {
 } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { Projection } from './runner.ts';
+import type { AnyDatabase } from '../store/dialect.ts';
 
 /** A read model that can be rebuilt into fresh tables and swapped in. */
 export interface VersionedModel {
@@ -36,16 +37,16 @@ export interface VersionedModel {
    */
   names: readonly string[];
   /** Creates the tables of `version` (and their indexes) with the model's current schema. */
-  create(db: Kysely<any>, version: number): Promise<void>;
+  create(db: AnyDatabase, version: number): Promise<void>;
   /**
    * Adds what is cheaper to build once, over rows already there, than row by
    * row while a rebuild loads them (full-text indexes). A rebuild calls it
    * when it first reaches the head, before the swap; it must be idempotent,
    * and the model is complete only after it.
    */
-  finish?(db: Kysely<any>, version: number): Promise<void>;
+  finish?(db: AnyDatabase, version: number): Promise<void>;
   /** Drops the tables of `version` if they exist. */
-  drop(db: Kysely<any>, version: number): Promise<void>;
+  drop(db: AnyDatabase, version: number): Promise<void>;
 }
 
 /** `messages` → `messages` (version 1) or `messages__v3`. */
@@ -131,15 +132,15 @@ export async function readVersionState(db: Kysely<Database>, projection: string)
     .executeTakeFirst();
   if (row === undefined) return { active: 1, building: null };
   return {
-    active: Number(row.active_version),
-    building: row.building_version === null ? null : Number(row.building_version),
+    active: row.active_version,
+    building: row.building_version === null ? null : row.building_version,
   };
 }
 
 /** Active version of every model that has a row. */
 export async function readActiveVersions(db: Kysely<Database>): Promise<Map<string, number>> {
   const rows = await db.selectFrom('projection_versions').select(['projection', 'active_version']).execute();
-  return new Map(rows.map((row) => [row.projection, Number(row.active_version)]));
+  return new Map(rows.map((row) => [row.projection, row.active_version]));
 }
 
 export async function ensureVersionRow(db: Kysely<Database>, projection: string, now = Date.now()): Promise<void> {
@@ -151,7 +152,7 @@ export async function ensureVersionRow(db: Kysely<Database>, projection: string,
 }
 
 /** Versions whose tables exist, found by their names (any one table of a version counts). */
-export async function existingVersions(db: Kysely<any>, model: Pick<VersionedModel, 'tables'>): Promise<number[]> {
+export async function existingVersions(db: AnyDatabase, model: Pick<VersionedModel, 'tables'>): Promise<number[]> {
   const tables = await db.introspection.getTables();
   const versions = new Set<number>();
   for (const { name } of tables) {
@@ -166,7 +167,7 @@ export async function existingVersions(db: Kysely<any>, model: Pick<VersionedMod
 }
 
 /** True when every table of `version` exists. */
-export async function versionComplete(db: Kysely<any>, model: Pick<VersionedModel, 'tables'>, version: number): Promise<boolean> {
+export async function versionComplete(db: AnyDatabase, model: Pick<VersionedModel, 'tables'>, version: number): Promise<boolean> {
   const names = new Set((await db.introspection.getTables()).map((table) => table.name));
   return model.tables.every((table) => names.has(versionedName(table, version)));
 }

@@ -7,11 +7,12 @@ import { z } from 'zod';
 import { uuid } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { Rejection } from '../domain/decider.ts';
+import type { AppState, AuthedState } from '../http/auth-middleware.ts';
 import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
-import { searchMessageIds, fullTextQuery, escapeLike } from '../store/dialect.ts';
-import type { PresenceReader } from './presence.ts';
+import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts';
 import { findMessagesByIds, readHistory } from './messages-queries.ts';
+import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findUserById, searchUsers } from './users-queries.ts';
@@ -27,7 +28,7 @@ export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY
         limit: pageLimitSchema(config),
       })
       .refine((q) => q.before_seq === undefined || q.after_seq === undefined || q.after_seq < q.before_seq, {
-        message: 'after_seq must be below before_seq',
+        error: 'after_seq must be below before_seq',
       }),
     userSearchQuery: z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }),
     friendRequestsQuery: z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
@@ -42,11 +43,11 @@ export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY
 export function queryRoutes(options: {
   config: Config;
   db: Kysely<Database>;
-  requireUser: Middleware;
+  requireUser: Middleware<AppState>;
   presence: PresenceReader;
 }): Router {
   const { db, config, presence } = options;
-  const router = new Router({ prefix: '/api/v1' });
+  const router = new Router<AuthedState>({ prefix: '/api/v1' });
   router.use(options.requireUser);
   const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, messageSearchQuery } = queryInputs(config);
 

@@ -40,10 +40,10 @@ export async function findRoom(db: Kysely<Database>, roomId: string): Promise<Ro
     type: room.type,
     name: room.name,
     topic: room.topic,
-    closed: Number(room.closed) === 1,
+    closed: room.closed === 1,
     created_by: room.created_by,
-    created_at: Number(room.created_at),
-    last_seq: Number(room.last_seq),
+    created_at: room.created_at,
+    last_seq: room.last_seq,
   };
 }
 
@@ -68,10 +68,10 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     type: row.type,
     name: row.name,
     topic: row.topic,
-    closed: Number(row.closed) === 1,
-    last_seq: Number(row.last_seq),
-    last_read_seq: Number(row.last_read_seq),
-    unread_count: Math.max(0, Number(row.last_seq) - Number(row.last_read_seq)),
+    closed: row.closed === 1,
+    last_seq: row.last_seq,
+    last_read_seq: row.last_read_seq,
+    unread_count: Math.max(0, row.last_seq - row.last_read_seq),
     last_message: row.msg_id === null ? null : (lastMessages.get(row.msg_id) ?? null),
   }));
 }
@@ -93,8 +93,8 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
     members: members.map((m) => ({
       user_id: m.user_id,
       role: m.role,
-      joined_at: Number(m.joined_at),
-      last_read_seq: Number(m.last_read_seq),
+      joined_at: m.joined_at,
+      last_read_seq: m.last_read_seq,
     })),
   };
 }

@@ -18,8 +18,8 @@ export const requestView = (row: Selectable<FriendRequestsTable>): FriendRequest
   from_user_id: row.from_user_id,
   to_user_id: row.to_user_id,
   status: row.status,
-  created_at: Number(row.created_at),
-  updated_at: Number(row.updated_at),
+  created_at: row.created_at,
+  updated_at: row.updated_at,
 });
 
 export async function findRequest(db: Kysely<Database>, requestId: string): Promise<FriendRequestView | undefined> {
@@ -51,7 +51,7 @@ export async function friendsOf(db: Kysely<Database>, userId: string): Promise<(
     .where('f.user_id', '=', userId)
     .orderBy('u.username')
     .execute();
-  return rows.map((row) => ({ ...userView(row), since: Number(row.since) }));
+  return rows.map((row) => ({ ...userView(row), since: row.since }));
 }
 
 export async function friendIdsOf(db: Kysely<Database>, userId: string): Promise<string[]> {
@@ -93,7 +93,7 @@ export async function blockedBy(db: Kysely<Database>, userId: string): Promise<(
     .where('b.blocker_id', '=', userId)
     .orderBy('b.created_at', 'desc')
     .execute();
-  return rows.map((row) => ({ ...userView(row), blocked_at: Number(row.blocked_at) }));
+  return rows.map((row) => ({ ...userView(row), blocked_at: row.blocked_at }));
 }
 
 /** Users on either side of a block with `userId` (they do not see each other). */

@@ -50,5 +50,5 @@ export async function lastSeenOf(db: Kysely<Database>, ids: string[]): Promise<M
     .select(['users.id', 's.last_seen_at'])
     .where('users.id', 'in', ids)
     .execute();
-  return new Map(rows.map((row) => [row.id, row.last_seen_at === null ? null : Number(row.last_seen_at)]));
+  return new Map(rows.map((row) => [row.id, row.last_seen_at === null ? null : row.last_seen_at]));
 }

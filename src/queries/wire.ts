@@ -35,15 +35,15 @@ export const userView = (row: Selectable<UsersTable>): UserView => ({
   display_name: row.display_name,
   avatar_url: row.avatar_url,
   bio: row.bio,
-  created_at: Number(row.created_at),
+  created_at: row.created_at,
 });
 
 export const messageView = (row: Selectable<MessagesTable>): MessageView => {
-  const deleted = Number(row.deleted) === 1;
+  const deleted = row.deleted === 1;
   return {
     id: row.id,
     room_id: row.room_id,
-    seq: Number(row.seq),
+    seq: row.seq,
     sender_id: row.sender_id,
     client_msg_id: row.client_msg_id,
     // A deleted message keeps its place in history, not its content.
@@ -53,8 +53,8 @@ export const messageView = (row: Selectable<MessagesTable>): MessageView => {
     attachments: deleted ? [] : (JSON.parse(row.attachments) as unknown[]),
     mentions: row.mentions === null ? [] : (JSON.parse(row.mentions) as string[]),
     reactions: JSON.parse(row.reactions) as Record<string, string[]>,
-    created_at: Number(row.created_at),
-    edited_at: row.edited_at === null ? null : Number(row.edited_at),
+    created_at: row.created_at,
+    edited_at: row.edited_at === null ? null : row.edited_at,
     deleted,
   };
 };

@@ -5,8 +5,16 @@
 import { CompiledQuery, MysqlAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Engine } from './store.ts';
 
+/**
+ * A database whose tables are named at run time — a versioned read model's
+ * (`messages__v3`), a migration's, these helpers' own. Kysely's own type for
+ * such a schema is `AnyDatabase`; this is the one place it is written.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: the schema is only known at run time
+export type AnyDatabase = Kysely<any>;
+
 /** Which engine a Kysely instance talks to (migrations only receive the instance). */
-export function engineOf(db: Kysely<any>): Engine {
+export function engineOf(db: AnyDatabase): Engine {
   return db.getExecutor().adapter instanceof MysqlAdapter ? 'mysql' : 'sqlite';
 }
 
@@ -18,7 +26,7 @@ export function engineOf(db: Kysely<any>): Engine {
  * `parley rebuild` beside a server) committed in between. A no-op UPDATE …
  * RETURNING takes the write lock at once, and waits for it (busy_timeout).
  */
-export async function readLocked(db: Kysely<any>, table: string, column: string, key: Record<string, Cell>): Promise<Cell> {
+export async function readLocked(db: AnyDatabase, table: string, column: string, key: Record<string, Cell>): Promise<Cell> {
   const row: Record<string, Cell> =
     engineOf(db) === 'sqlite'
       ? await db
@@ -41,7 +49,7 @@ export async function readLocked(db: Kysely<any>, table: string, column: string,
  * a 128 MB page cache, since the build writes every table at once. MySQL:
  * nothing (the server's buffer pool is the server's).
  */
-export async function prepareBulkLoad(db: Kysely<any>): Promise<void> {
+export async function prepareBulkLoad(db: AnyDatabase): Promise<void> {
   if (engineOf(db) === 'sqlite') await sql`pragma cache_size = -131072`.execute(db);
 }
 
@@ -56,7 +64,7 @@ export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c
  * SQLite's way, MySQL sees an unterminated string: user search answered 500
  * on MariaDB.
  */
-export function likePrefix(db: Kysely<any>, column: Expression<unknown>, escapedPrefix: string): RawBuilder<SqlBool> {
+export function likePrefix(db: AnyDatabase, column: Expression<unknown>, escapedPrefix: string): RawBuilder<SqlBool> {
   const pattern = `${escapedPrefix}%`;
   return engineOf(db) === 'mysql'
     ? sql<SqlBool>`${column} like ${pattern} escape '\\\\'`
@@ -69,7 +77,7 @@ export function likePrefix(db: Kysely<any>, column: Expression<unknown>, escaped
  * Unicode; SQLite's only knows ASCII, so it gets parley_fold()
  * (registered in sqlite-dialect.ts).
  */
-export function foldedColumn(db: Kysely<any>, column: string): RawBuilder<string> {
+export function foldedColumn(db: AnyDatabase, column: string): RawBuilder<string> {
   return engineOf(db) === 'mysql' ? sql<string>`lower(${sql.ref(column)})` : sql<string>`parley_fold(${sql.ref(column)})`;
 }
 
@@ -78,7 +86,7 @@ export function foldedColumn(db: Kysely<any>, column: string): RawBuilder<string
  * with the engine's operators stripped so input cannot change the query's
  * meaning: FTS5 `"word"*`, MySQL boolean mode `+word*`.
  */
-export function fullTextQuery(db: Kysely<any>, text: string): string | null {
+export function fullTextQuery(db: AnyDatabase, text: string): string | null {
   const words = text
     .normalize('NFKC')
     .split(/[^\p{L}\p{N}_]+/u)
@@ -93,7 +101,7 @@ export function fullTextQuery(db: Kysely<any>, text: string): string | null {
  * Tables are named through sql.table() so a versioned read model's plugin
  * (projections/versions.ts) points the query at the active version.
  */
-export async function searchMessageIds(db: Kysely<any>, query: string, roomIds: string[], limit: number): Promise<string[]> {
+export async function searchMessageIds(db: AnyDatabase, query: string, roomIds: string[], limit: number): Promise<string[]> {
   if (roomIds.length === 0) return [];
   if (engineOf(db) === 'mysql') {
     const rows = await sql<{ id: string }>`
@@ -119,7 +127,7 @@ export type Cell = string | number | null;
  * The SQL name of `table` as `db` sees it: quoted, and renamed by the
  * instance's plugins (a versioned read model's table, projections/versions.ts).
  */
-function tableName(db: Kysely<any>, table: string): string {
+function tableName(db: AnyDatabase, table: string): string {
   return sql`${sql.table(table)}`.compile(db).sql;
 }
 
@@ -183,7 +191,7 @@ function placeholders(rows: number, perRow: number): string {
  * which costs several times more per row; only the table name goes through
  * the instance's plugins.
  */
-export async function insertRows(db: Kysely<any>, table: string, rows: readonly Record<string, Cell>[]): Promise<void> {
+export async function insertRows(db: AnyDatabase, table: string, rows: readonly Record<string, Cell>[]): Promise<void> {
   if (rows.length === 0) return;
   const engine = engineOf(db);
   const columns = Object.keys(rows[0]!);
@@ -206,7 +214,7 @@ export async function insertRows(db: Kysely<any>, table: string, rows: readonly 
  *           collation could clash with the table's; see below for two keys)
  */
 export async function updateRows<Row extends Record<string, Cell>>(
-  db: Kysely<any>,
+  db: AnyDatabase,
   table: string,
   keys: readonly (keyof Row & string)[],
   columns: readonly (keyof Row & string)[],

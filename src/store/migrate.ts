@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import type { AnyDatabase } from './dialect.ts';
 
 export const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -21,12 +21,13 @@ const fileProvider = (dir: string): MigrationProvider => ({
   },
 });
 
-/** Applies every pending migration; returns the names applied. */
-// Migrations see the database untyped: they build the schema the types describe.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function migrateToLatest(db: Kysely<any>, dir = migrationsDir): Promise<string[]> {
+/**
+ * Applies every pending migration; returns the names applied. Migrations see
+ * the database untyped: they build the schema the types describe.
+ */
+export async function migrateToLatest(db: AnyDatabase, dir = migrationsDir): Promise<string[]> {
   const migrator = new Migrator({ db, provider: fileProvider(dir) });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error !== undefined) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

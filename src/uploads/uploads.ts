@@ -38,11 +38,11 @@ export const uploadView = (row: UploadRow): UploadView => ({
   purpose: row.purpose,
   room_id: row.room_id,
   mime_type: row.mime_type,
-  bytes: Number(row.bytes),
+  bytes: row.bytes,
   status: row.status,
   url: row.url,
-  created_at: Number(row.created_at),
-  expires_at: Number(row.expires_at),
+  created_at: row.created_at,
+  expires_at: row.expires_at,
 });
 
 export async function recordSignedUpload(db: Kysely<Database>, row: UploadRow): Promise<void> {
@@ -86,7 +86,7 @@ export async function confirmedUpload(db: Kysely<Database>, userId: string, url:
     purpose: row.purpose,
     room_id: row.room_id,
     mime_type: row.mime_type,
-    bytes: Number(row.bytes),
+    bytes: row.bytes,
     url: row.url,
   };
 }
@@ -153,11 +153,11 @@ async function applyUpload(db: Kysely<Database>, n: UploadNotification, now: num
 }
 
 const sameAsset = (row: UploadRow, n: UploadNotification): boolean =>
-  row.asset_id === n.assetId && row.version !== null && Number(row.version) === n.version;
+  row.asset_id === n.assetId && row.version !== null && row.version === n.version;
 
 /** The stored file is no bigger than signed and of the signed format (raw files have none). */
 function fitsSigned(row: UploadRow, n: UploadNotification): boolean {
-  if (n.bytes > Number(row.bytes) || n.bytes === 0) return false;
+  if (n.bytes > row.bytes || n.bytes === 0) return false;
   if (!isMediaTypeName(row.mime_type)) return false;
   const media = MEDIA_TYPES[row.mime_type];
   return media.resourceType === 'raw' || n.format === media.ext;

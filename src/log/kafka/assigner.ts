@@ -124,7 +124,8 @@ export function parleyAssigner(claims: () => MemberClaims): PartitionAssigner {
       name: assignerName,
       version: assignerVersion,
 
-      async assign({ members, topics }): Promise<GroupMemberAssignment[]> {
+      // kafkajs awaits it; the plan itself needs nothing asynchronous.
+      assign({ members, topics }): Promise<GroupMemberAssignment[]> {
         const decoded = members.map(decodeMember);
         const byMember = new Map<string, Record<string, number[]>>(decoded.map((m) => [m.memberId, {}]));
         for (const topic of topics) {
@@ -138,14 +139,16 @@ export function parleyAssigner(claims: () => MemberClaims): PartitionAssigner {
           );
           for (const [memberId, assigned] of plan) byMember.get(memberId)![topic] = assigned;
         }
-        return [...byMember].map(([memberId, assignment]) => ({
-          memberId,
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({
-            version: assignerVersion,
-            assignment,
-            userData: Buffer.alloc(0),
-          }),
-        }));
+        return Promise.resolve(
+          [...byMember].map(([memberId, assignment]) => ({
+            memberId,
+            memberAssignment: AssignerProtocol.MemberAssignment.encode({
+              version: assignerVersion,
+              assignment,
+              userData: Buffer.alloc(0),
+            }),
+          })),
+        );
       },
 
       protocol({ topics }) {

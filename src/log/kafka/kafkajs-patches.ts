@@ -19,7 +19,7 @@ const require = createRequire(import.meta.url);
 
 interface RequestQueue {
   pending: unknown[];
-  scheduleCheckPendingRequests(): void;
+  scheduleCheckPendingRequests: (this: RequestQueue) => void;
 }
 
 const requestQueue = (require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue }).prototype;
@@ -37,7 +37,7 @@ requestQueue.scheduleCheckPendingRequests = function scheduleCheckWhenPending(th
 // could not exit. Concurrent calls now share the connect in flight.
 
 interface Connection {
-  connect(): Promise<unknown>;
+  connect: (this: Connection) => Promise<unknown>;
 }
 
 const connection = (require('kafkajs/src/network/connection.js') as { prototype: Connection }).prototype;

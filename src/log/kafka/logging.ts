@@ -2,7 +2,7 @@
 // pino-compatible logger (when the adapter is given one) or to the console,
 // and drops what is only noise for Parley.
 
-import kafkajs, { type LogEntry, type logCreator } from 'kafkajs';
+import kafkajs, { type LogEntry, type logCreator, type logLevel as LogLevel } from 'kafkajs';
 
 const { logLevel } = kafkajs;
 
@@ -16,7 +16,7 @@ export interface LoggerLike {
 
 export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
-export function kafkajsLevel(level: KafkaLogLevel): number {
+export function kafkajsLevel(level: KafkaLogLevel): LogLevel {
   switch (level) {
     case 'nothing':
       return logLevel.NOTHING;
@@ -55,7 +55,7 @@ function isNoise(entry: LogEntry): boolean {
  * of an unreachable bootstrap broker a warning: errors are what failed for
  * good.
  */
-function levelOf(entry: LogEntry): number {
+function levelOf(entry: LogEntry): LogLevel {
   if (entry.level !== logLevel.ERROR) return entry.level;
   if (entry.namespace === 'Connection') return logLevel.DEBUG;
   if (entry.namespace === 'BrokerPool' && entry.log.message.startsWith('Failed to connect to seed broker')) {

@@ -111,7 +111,14 @@ interface Slot {
 
 const handoverPrefix = 'parley.handover:';
 
-function isRebalanceError(error: unknown): boolean {
+/**
+ * Whether a signal has fired. A call, not `signal.aborted`: TypeScript keeps a
+ * property's narrowing across an await, so after `if (signal.aborted) return`
+ * it would take every later check of it for false.
+ */
+const aborted = (signal: AbortSignal): boolean => signal.aborted;
+
+function isRebalanceError(error: unknown): error is Error {
   const type = typeof error === 'object' && error !== null && 'type' in error ? error.type : undefined;
   return (
     type === 'REBALANCE_IN_PROGRESS' ||
@@ -123,7 +130,7 @@ function isRebalanceError(error: unknown): boolean {
 
 /** Sleeps, returning early (without throwing) when `signal` aborts. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
+  if (aborted(signal)) return;
   try {
     await delay(ms, undefined, { signal });
   } catch {
@@ -153,7 +160,7 @@ export class KafkaMember {
   #reconciling: Promise<void> | null = null;
   #dirty = false;
   /** Resolved once the first assignment is in place (consume() resolves then). */
-  #joined = Promise.withResolvers<void>();
+  #joined = Promise.withResolvers<undefined>();
   #hasJoined = false;
   /** Batches being handled, by partition. */
   #inFlight = new Map<Promise<void>, number>();
@@ -240,7 +247,7 @@ export class KafkaMember {
 
   /** Runs synchronously inside kafkajs's join, before it fetches for the new assignment. */
   #onGroupJoin(memberId: string, assignment: Record<string, number[]>): void {
-    if (this.#stopped.signal.aborted) {
+    if (aborted(this.#stopped.signal)) {
       // Leaving: nothing new is fetched before the group is left.
       this.#pause(assignment[this.#s.topic] ?? []);
       return;
@@ -286,7 +293,7 @@ export class KafkaMember {
   }
 
   #onCrash(error: Error, restart: boolean): void {
-    if (this.#stopped.signal.aborted) return;
+    if (aborted(this.#stopped.signal)) return;
     this.#s.onError(error, `consumer of ${this.#s.topic} (group ${this.#s.groupId}) crashed`);
     // kafkajs has already left the group: everything held is gone. No
     // handover tokens (a member outside the group is waited for by nobody).
@@ -305,7 +312,7 @@ export class KafkaMember {
       const wait = this.#backoff(++this.#crashes);
       this.#restartTimer = setTimeout(() => {
         this.#restartTimer = null;
-        if (this.#stopped.signal.aborted) return;
+        if (aborted(this.#stopped.signal)) return;
         this.#run().catch((e: unknown) => this.#s.onError(e, `restart of the consumer of ${this.#s.topic}`));
       }, wait);
     }
@@ -315,26 +322,26 @@ export class KafkaMember {
     this.#dirty = true;
     this.#reconciling ??= this.#reconcile().finally(() => {
       this.#reconciling = null;
-      if (this.#dirty && !this.#stopped.signal.aborted) this.#kick();
+      if (this.#dirty && !aborted(this.#stopped.signal)) this.#kick();
     });
   }
 
   /** Releases, then assigns, one step after another, until nothing changed meanwhile. */
   async #reconcile(): Promise<void> {
-    while (this.#dirty && !this.#stopped.signal.aborted) {
+    while (this.#dirty && !aborted(this.#stopped.signal)) {
       this.#dirty = false;
       try {
         if (this.#releasing.length > 0) await this.#release(this.#releasing.splice(0));
         const pending = [...this.#slots.values()].filter((s) => s.state === 'pending');
         if (pending.length > 0) await this.#assign(pending, this.#generation.signal);
       } catch (error) {
-        if (this.#stopped.signal.aborted) break;
+        if (aborted(this.#stopped.signal)) break;
         this.#s.onError(error, `assignment of ${this.#s.topic}`);
         this.#dirty = true;
         await pause(this.#s.tuning.retryBackoffMs, this.#stopped.signal);
       }
     }
-    if (this.#hasJoined && ![...this.#slots.values()].some((s) => s.state === 'pending')) this.#joined.resolve();
+    if (this.#hasJoined && ![...this.#slots.values()].some((s) => s.state === 'pending')) this.#joined.resolve(undefined);
   }
 
   /** onRevoked for the announced ones, then their final positions as handover tokens. */
@@ -391,10 +398,10 @@ export class KafkaMember {
       const partitions = fresh.map((s) => s.partition).sort((a, b) => a - b);
       if (this.#grouped) {
         await this.#awaitHandover(partitions, signal);
-        if (signal.aborted) return; // a newer assignment: the loop runs again
+        if (aborted(signal)) return; // a newer assignment: the loop runs again
       }
       for (let attempt = 1; ; attempt++) {
-        if (signal.aborted || this.#stopped.signal.aborted) return;
+        if (aborted(signal) || aborted(this.#stopped.signal)) return;
         try {
           await this.#s.options.onAssigned?.(partitions);
           break;
@@ -408,14 +415,14 @@ export class KafkaMember {
       for (const slot of fresh) slot.announced = true;
     }
     const live = pending.filter((s) => this.#slots.get(s.partition) === s);
-    if (live.length === 0 || this.#stopped.signal.aborted) return;
+    if (live.length === 0 || aborted(this.#stopped.signal)) return;
     const starts = await this.#startPositions(
       live.map((s) => s.partition),
       true,
     );
     const watermarks = await this.#s.watermarks(this.#s.topic);
     for (const slot of live) {
-      if (this.#slots.get(slot.partition) !== slot || this.#stopped.signal.aborted) continue;
+      if (this.#slots.get(slot.partition) !== slot || aborted(this.#stopped.signal)) continue;
       const start = starts.get(slot.partition)!;
       const { low, high } = watermarks.get(slot.partition) ?? { low: 0, high: 0 };
       // Kafka refuses a fetch outside [low, high]; the handler skips records
@@ -467,11 +474,11 @@ export class KafkaMember {
     // Members' join metadata is only described while the group is Stable; if
     // it is rebalancing again, a newer GROUP_JOIN will abort this anyway.
     let described = await this.#consumer.describeGroup();
-    while (described.state !== 'Stable' && !signal.aborted && Date.now() < deadline) {
+    while (described.state !== 'Stable' && !aborted(signal) && Date.now() < deadline) {
       await pause(tuning.handoverPollMs, signal);
       described = await this.#consumer.describeGroup();
     }
-    if (signal.aborted) return;
+    if (aborted(signal)) return;
     // For each gained partition, the member to wait for: the one that holds
     // it, else one still giving it up. (Two claimants only arise from three
     // rebalances in quick succession; the holder then waited for the other.)
@@ -487,7 +494,7 @@ export class KafkaMember {
         if (partitions.includes(p)) tokens.set(p, { token, memberId: member.memberId, owned: true });
       }
     }
-    while (tokens.size > 0 && !signal.aborted) {
+    while (tokens.size > 0 && !aborted(signal)) {
       const offsets = await this.#s.admin.fetchOffsets({ groupId: this.#s.groupId, topics: [topic] });
       for (const p of offsets.find((t) => t.topic === topic)?.partitions ?? []) {
         if (p.metadata !== null && p.metadata === tokens.get(p.partition)?.token) tokens.delete(p.partition);
@@ -513,20 +520,20 @@ export class KafkaMember {
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { batch } = payload;
     const { topic, options, maxBatchSize, tuning } = this.#s;
     const partition = batch.partition;
     const slot = this.#slots.get(partition);
     // Not ours to handle (not ready, backing off, about to be sought): drop it
     // unresolved; kafkajs fetches it again from where we stand.
-    if (this.#stopped.signal.aborted || slot?.state !== 'ready' || slot.backoff !== null || isStale()) return;
+    if (aborted(this.#stopped.signal) || slot?.state !== 'ready' || slot.backoff !== null || payload.isStale()) return;
 
     let records = batch.messages.map((m) => toLogRecord(topic, partition, m));
     const position = slot.position!;
     if (records.length > 0 && records[0]!.offset < position) {
       records = records.filter((r) => r.offset >= position);
       if (records.length === 0) {
-        resolveOffset(String(position - 1));
+        payload.resolveOffset(String(position - 1));
         return;
       }
     }
@@ -545,15 +552,16 @@ export class KafkaMember {
 
     // Heartbeats while a long handler runs; a failing one means a rebalance:
     // no further chunk starts, and kafkajs rejoins once this batch returns.
-    let rebalance: unknown = null;
+    let rebalance: Error | null = null;
     const ticker = setInterval(() => {
-      heartbeat().catch((error: unknown) => {
+      payload.heartbeat().catch((error: unknown) => {
         if (isRebalanceError(error)) rebalance ??= error;
       });
     }, tuning.heartbeatIntervalMs);
     try {
       for (const chunk of chunks) {
-        if (rebalance !== null || !isRunning() || this.#stopped.signal.aborted || this.#slots.get(partition) !== slot) break;
+        if (rebalance !== null || !payload.isRunning() || aborted(this.#stopped.signal) || this.#slots.get(partition) !== slot)
+          break;
         const handed: Batch = { topic, partition, records: [...chunk] };
         try {
           await options.eachBatch(handed);
@@ -566,11 +574,13 @@ export class KafkaMember {
         slot.attempt = 0;
         slot.position = last + 1;
         slot.fetchFrom = last + 1;
-        resolveOffset(String(last));
+        payload.resolveOffset(String(last));
         if (this.#grouped && Date.now() - slot.committedAt >= tuning.commitIntervalMs) {
           slot.committedAt = Date.now();
           try {
-            await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(last + 1) }] }] });
+            await payload.commitOffsetsIfNecessary({
+              topics: [{ topic, partitions: [{ partition, offset: String(last + 1) }] }],
+            });
           } catch (error) {
             // Handled but not committed: at least once. A rebalance commits
             // the position in the handover token if the partition moves.
@@ -596,7 +606,7 @@ export class KafkaMember {
     this.#seek(slot.partition, slot.fetchFrom);
     slot.backoff = setTimeout(() => {
       slot.backoff = null;
-      if (this.#slots.get(slot.partition) === slot && !this.#stopped.signal.aborted) this.#resume([slot.partition]);
+      if (this.#slots.get(slot.partition) === slot && !aborted(this.#stopped.signal)) this.#resume([slot.partition]);
     }, this.#backoff(slot.attempt));
   }
 
@@ -668,7 +678,7 @@ export class KafkaMember {
       try {
         return await fn();
       } catch (error) {
-        if (this.#stopped.signal.aborted) throw error;
+        if (aborted(this.#stopped.signal)) throw error;
         this.#s.onError(error, `${what} (${this.#s.topic})`);
         await pause(this.#backoff(attempt), this.#stopped.signal);
       }

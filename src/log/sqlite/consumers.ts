@@ -317,17 +317,17 @@ export class GroupCoordinator {
     // onRevoked; only then do gainers hear onAssigned and start. So a
     // partition never has two owners handling it at once.
     await Promise.all(
-      this.#members.map((m) => {
+      this.#members.flatMap((m) => {
         const keep = new Set(plan.get(m.id) ?? []);
         const lost = [...m.owned].filter((p) => !keep.has(p));
-        return lost.length > 0 ? m.revoke(lost) : undefined;
+        return lost.length > 0 ? [m.revoke(lost)] : [];
       }),
     );
     this.#members = this.#members.filter((m) => !m.stopping || m.owned.size > 0);
     await Promise.all(
-      active.map((m) => {
+      active.flatMap((m) => {
         const gained = (plan.get(m.id) ?? []).filter((p) => !m.owned.has(p));
-        return gained.length > 0 ? m.assign(gained) : undefined;
+        return gained.length > 0 ? [m.assign(gained)] : [];
       }),
     );
   }

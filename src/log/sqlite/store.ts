@@ -268,7 +268,7 @@ export class SqliteStore {
 
   read(topic: TopicRow, partition: number, offset: number, limit: number): LogRecord[] {
     const rows = this.#statements(topic.id, partition).select.all(offset, limit);
-    const records: LogRecord[] = new Array(rows.length);
+    const records = new Array<LogRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const headers = row['headers'];
