@@ -9,6 +9,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // runs only them.
 export default defineConfig({
   test: {
+    // The default output, then the slowest files (test/support/slowest-files-reporter.ts).
+    reporters: ['default', './test/support/slowest-files-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
