@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const testFiles = ['**/*.spec.ts', '**/*.contract.ts', '**/*.fixture.ts', '**/testing/**', 'test/**', 'bench/**'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'bench/results/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/**', 'data/**', 'bench/results/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -76,13 +76,13 @@ try {
   for (const group of [`bench.group.${suffix}`, null]) {
     await measure(`consume, ${group === null ? 'no group' : 'a group (commit per batch of 500)'}`, total, async () => {
       let seen = 0;
-      const finished = Promise.withResolvers<void>();
+      const finished: PromiseWithResolvers<void> = Promise.withResolvers();
       const consumer = await log.consume({
         topic,
         group,
         from: 'earliest',
         maxBatchSize: 500,
-        eachBatch: async (batch) => {
+        eachBatch: (batch) => {
           seen += batch.records.length;
           if (seen >= total) finished.resolve();
         },
@@ -96,12 +96,12 @@ try {
   // (each awaited, then a short pause so they do not queue behind each other).
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const allSeen = Promise.withResolvers<void>();
+  const allSeen: PromiseWithResolvers<void> = Promise.withResolvers();
   const consumer = await log.consume({
     topic: latencyTopic,
     group: null,
     from: 'latest',
-    eachBatch: async (batch) => {
+    eachBatch: (batch) => {
       const now = performance.now();
       for (const r of batch.records) {
         const start = sentAt.get(r.key);

@@ -71,7 +71,13 @@ const logQuery = (event: LogEvent) => {
 function withStats(store: Store, dialect: () => Dialect): Store {
   if (!process.env.STATS) return store;
   const db = new Kysely<Database>({ dialect: dialect(), log: logQuery });
-  return { db, close: async () => (await store.close(), await db.destroy()) };
+  return {
+    db,
+    close: async () => {
+      await store.close();
+      await db.destroy();
+    },
+  };
 }
 
 async function measure(label: string, store: Store): Promise<void> {

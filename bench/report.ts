@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Impl } from './loadgen/protocols.ts';
 import { repoRoot } from './support/targets.ts';
 
 export interface MetricSpec {
@@ -19,7 +18,8 @@ export interface MetricSpec {
 /** One measured value set: a group (a phase, a rate) × a server × a round. */
 export interface Sample {
   group: string;
-  impl: Impl | string;
+  /** A server (an `Impl`) or another target's label. */
+  impl: string;
   round: number;
   values: Record<string, number | null | undefined>;
   /** e.g. "overloaded" */

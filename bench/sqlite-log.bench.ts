@@ -86,7 +86,7 @@ await measure('consume with a group (commit per batch of 500)', total, async () 
     group: 'bench',
     from: 'earliest',
     maxBatchSize: 500,
-    eachBatch: async (batch) => {
+    eachBatch: (batch) => {
       seen += batch.records.length;
       if (seen >= total) done();
     },

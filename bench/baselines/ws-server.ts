@@ -51,7 +51,8 @@ wss.on('connection', (socket, request) => {
     members.add(socket);
   }
   socket.on('message', (raw) => {
-    const frame = JSON.parse(raw.toString()) as { type: string; data: Posted };
+    // A Buffer: ws's default binaryType is 'nodebuffer'.
+    const frame = JSON.parse((raw as Buffer).toString()) as { type: string; data: Posted };
     if (frame.type === 'SEND_MESSAGE') broadcast(frame.data, userId);
   });
   socket.on('close', () => {

@@ -49,7 +49,8 @@ let phaseErrors = 0;
 let phaseVia: 'ws' | 'rest' = 'ws';
 let roomCursor = 0;
 
-const sockets: RawWs[] = new Array(job.sockets.length);
+/** Sparse until every socket connected: a failed connection leaves its slot empty. */
+const sockets: (RawWs | undefined)[] = new Array(job.sockets.length);
 /** Socket indices that post (each room's members[0]); on `senderPort` when the job has one. */
 const senderSockets = new Set(job.rooms.map((room) => room.members[0]!));
 const ready: (() => void)[] = new Array(job.sockets.length);
@@ -229,7 +230,9 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   }, 250);
 
   let ticker: NodeJS.Timeout | undefined;
-  let ringFull = false;
+  // Set by the ticker; `as boolean` keeps TypeScript from narrowing it to
+  // `false` for the rest of this function (it does not see the callback's writes).
+  let ringFull = false as boolean;
   const started = performance.now();
   if (spec.kind === 'closed') {
     for (let i = 0; i < spec.inFlight; i++) post();

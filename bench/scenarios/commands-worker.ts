@@ -28,7 +28,6 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createCommandBus } from '../../src/commands/command-bus.ts';
 import { startProcessor } from '../../src/commands/processor.ts';
-import type { AnyCommand } from '../../src/domain/aggregates.ts';
 import { createAvroCodec } from '../../src/log/avro-codec.ts';
 import type { Log } from '../../src/log/port.ts';
 import { openSqliteLog } from '../../src/log/sqlite-log.ts';
@@ -78,7 +77,7 @@ const schemasDir = fileURLToPath(new URL('../../schemas/', import.meta.url));
 const onError = (error: unknown, context: string) => console.error(context, error);
 
 /** The log this run measures, with Parley's topics; `close` also removes what the run left. */
-async function openLog(): Promise<{ log: Log; close(): Promise<void> }> {
+async function openLog(): Promise<{ log: Log; close: () => Promise<void> }> {
   if (args.log === 'kafka') {
     const fresh = await openFreshKafkaLog({ brokers: args.brokers, partitions: args.partitions, onError });
     return { log: fresh.log, close: () => fresh.dispose() };
@@ -176,7 +175,7 @@ async function processorRun(log: Log): Promise<CommandsResult> {
           type: 'create_room',
           data: { room_id: room.id, type: 'group', name: 'bench', member_ids: room.members.slice(1) },
           metadata: metadata(room.members[0]!),
-        } as AnyCommand),
+        }),
       ),
     );
   }
@@ -195,7 +194,7 @@ async function processorRun(log: Log): Promise<CommandsResult> {
         attachments: [],
       },
       metadata: metadata(sender),
-    } as AnyCommand);
+    });
     return outcome.status === 'accepted';
   });
   await processor.stop();
@@ -233,7 +232,7 @@ async function bareLogRun(log: Log): Promise<CommandsResult> {
     topic: topics.commands,
     group: null,
     from: 'latest',
-    eachBatch: async ({ records }) => {
+    eachBatch: ({ records }) => {
       for (const record of records) {
         const id = record.headers.id!;
         waiting.get(id)?.();

@@ -38,8 +38,8 @@ function runWorker(options: BenchOptions, args: CommandsArgs): Promise<CommandsR
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let last = '';
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => (last = line));
-  readline.createInterface({ input: child.stderr! }).on('line', (line) => options.log(`  ${line}`));
+  readline.createInterface({ input: child.stdout }).on('line', (line) => (last = line));
+  readline.createInterface({ input: child.stderr }).on('line', (line) => options.log(`  ${line}`));
   return new Promise((resolve, reject) =>
     child.once('exit', (code) =>
       code === 0 ? resolve(JSON.parse(last) as CommandsResult) : reject(new Error(`worker exited with ${code}`)),
@@ -83,7 +83,7 @@ export async function runCommands(options: BenchOptions): Promise<void> {
     log: setup.log,
     brokers: setup.brokers,
   };
-  const records = await interleaved(options, ['processor', 'log'] as const as ('processor' | 'log')[], async (kind) => {
+  const records = await interleaved(options, ['processor', 'log'] as const, async (kind) => {
     const result = await runWorker(options, { ...base, kind });
     options.log(
       `  ${kind}: ${result.perS}/s, CPU ${result.cpuPct}%, p99 ${result.latency.p99} ms` +

@@ -66,7 +66,7 @@ function runOnce(options: BenchOptions, events: number): Promise<RebuildRun[]> {
     },
   );
   const runs: RebuildRun[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (text) => {
+  readline.createInterface({ input: child.stdout }).on('line', (text) => {
     options.log(`  ${text}`);
     const m = line.exec(text);
     if (m !== null) {
@@ -81,7 +81,7 @@ function runOnce(options: BenchOptions, events: number): Promise<RebuildRun[]> {
       });
     }
   });
-  readline.createInterface({ input: child.stderr! }).on('line', (text) => options.log(`  ${text}`));
+  readline.createInterface({ input: child.stderr }).on('line', (text) => options.log(`  ${text}`));
   return new Promise((resolve, reject) =>
     child.once('exit', (code) => (code === 0 ? resolve(runs) : reject(new Error(`rebuild bench exited with ${code}`)))),
   );

@@ -150,11 +150,23 @@ async function reusableState(log: (line: string) => void): Promise<SavedState | 
     await Promise.all([dropDatabase(saved.database), deleteTopics(saved.namespace)]);
     return undefined;
   };
-  if (saved.key !== fixtureKey()) return await stale('the code that decides its format changed');
-  if (Date.now() - saved.createdAt > MAX_AGE_MS) return await stale('its tokens are about to expire');
+  if (saved.key !== fixtureKey()) {
+    await stale('the code that decides its format changed');
+    return;
+  }
+  if (Date.now() - saved.createdAt > MAX_AGE_MS) {
+    await stale('its tokens are about to expire');
+    return;
+  }
   const [databases] = await mysqlAdmin(`SHOW DATABASES LIKE '${saved.database}'`);
-  if ((databases as unknown[]).length === 0) return await stale('its database is gone');
-  if ((await eventsOnKafka(saved.namespace)) === 0) return await stale('its topics are gone');
+  if ((databases as unknown[]).length === 0) {
+    await stale('its database is gone');
+    return;
+  }
+  if ((await eventsOnKafka(saved.namespace)) === 0) {
+    await stale('its topics are gone');
+    return;
+  }
   return saved;
 }
 

@@ -128,7 +128,7 @@ export async function parleyFixture(options: { fresh?: boolean; log: (line: stri
  * bcrypt cost 4, rooms created with member_ids); ~30 s for 5,000 users.
  */
 export async function registerPopulation(base: string, log: (line: string) => void): Promise<Population> {
-  const post = async (route: string, body: unknown, token?: string) => {
+  const post = async <T>(route: string, body: unknown, token?: string): Promise<T> => {
     const response = await fetch(`${base}${route}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
@@ -136,26 +136,26 @@ export async function registerPopulation(base: string, log: (line: string) => vo
     });
     const text = await response.text();
     if (response.status !== 201) throw new Error(`${route}: ${response.status} ${text}`);
-    return JSON.parse(text) as Record<string, any>;
+    return JSON.parse(text) as T;
   };
   const users = await pool(USERS, 64, async (i) => {
     const username = `bench_u${i}`;
-    const body = await post('/api/v1/auth/register', {
+    const body = await post<{ user: { id: string }; access_token: string }>('/api/v1/auth/register', {
       username,
       email: `${username}@bench.test`,
       password: 'correct horse battery',
     });
     if ((i + 1) % 1000 === 0) log(`  ${i + 1} users`);
-    return { id: body.user.id as string, token: body.access_token as string };
+    return { id: body.user.id, token: body.access_token };
   });
   const shape = topology();
   const create = (name: string) => async (members: number[]) => {
-    const body = await post(
+    const body = await post<{ id: string }>(
       '/api/v1/rooms',
       { name, member_ids: members.slice(1).map((m) => users[m]!.id) },
       users[members[0]!]!.token,
     );
-    return { id: body.id as string, members };
+    return { id: body.id, members };
   };
   const wide = await create('wide room')(shape.wide);
   const small = await pool(shape.small.length, 32, (k) => create(`small ${k}`)(shape.small[k]!));

@@ -119,8 +119,8 @@ export async function runLoadgen(options: BenchOptions, job: LoadJob): Promise<L
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let last = '';
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => (last = line));
-  readline.createInterface({ input: child.stderr! }).on('line', (line) => options.log(`  ${line}`));
+  readline.createInterface({ input: child.stdout }).on('line', (line) => (last = line));
+  readline.createInterface({ input: child.stderr }).on('line', (line) => options.log(`  ${line}`));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   fs.rmSync(dir, { recursive: true, force: true });
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
@@ -159,7 +159,12 @@ export async function parleySetup(options: BenchOptions): Promise<ParleySetup | 
       log: options.log,
       ...(options.profileDir === undefined ? {} : { profileDir: options.profileDir }),
     });
-    return { population: parley.population, serverOptions: parley.gatewayOptions(), core: parley.core, close: parley.stop };
+    return {
+      population: parley.population,
+      serverOptions: parley.gatewayOptions(),
+      core: parley.core,
+      close: () => parley.stop(),
+    };
   }
   const fixture = await parleyFixture({ fresh: options.freshFixture, log: options.log });
   return { population: fixture.population, serverOptions: { parleyTemplate: fixture.templateDir }, close: async () => {} };

@@ -262,13 +262,14 @@ async function openRoundTrip(setup: RawKafkaSetup, onRecord: (value: Buffer, rec
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: partitions,
-      eachBatch: async ({ batch }) => {
+      eachBatch: ({ batch }) => {
         const receivedAt = performance.now();
         for (const message of batch.messages) {
           const value = message.value!;
           if (value[KIND_AT] === PROBE) probeSeen();
           else onRecord(value, receivedAt);
         }
+        return Promise.resolve();
       },
     });
     await producer.connect();
@@ -331,7 +332,8 @@ class CoalescingSender {
   readonly #topic: string;
   #queue: Message[] = [];
   #pumping: Promise<void> | null = null;
-  #failure: unknown = null;
+  /** What the first failed send threw (boxed: a send may reject with anything). */
+  #failure: { error: unknown } | null = null;
 
   constructor(producer: Producer, topic: string) {
     this.#producer = producer;
@@ -348,7 +350,7 @@ class CoalescingSender {
   }
 
   assertHealthy(): void {
-    if (this.#failure !== null) throw this.#failure;
+    if (this.#failure !== null) throw this.#failure.error;
   }
 
   async #pump(): Promise<void> {
@@ -357,7 +359,7 @@ class CoalescingSender {
       try {
         await this.#producer.send({ topic: this.#topic, acks: -1, messages });
       } catch (error) {
-        this.#failure ??= error;
+        this.#failure ??= { error };
       }
     }
   }

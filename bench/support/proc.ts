@@ -32,10 +32,8 @@ export function cpuBusySeconds(): number[] {
   for (const line of fs.readFileSync('/proc/stat', 'latin1').split('\n')) {
     const match = /^cpu(\d+) (.*)$/.exec(line);
     if (match === null) continue;
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = match[2]!.trim().split(/\s+/).map(Number) as number[];
+    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = match[2]!.trim().split(/\s+/).map(Number);
     out[Number(match[1])] = (user! + nice! + system! + irq! + softirq! + steal!) / CLK_TCK;
-    void idle;
-    void iowait;
   }
   return out;
 }

@@ -47,7 +47,7 @@ function schemaValidator(document: OpenApiDocument) {
   const cache = new Map<string, (value: unknown) => boolean>();
   const compile = (schema: JsonSchema): ((value: unknown) => boolean) => {
     const validate = ajv.compile({ $id: `${base}/check-${cache.size}-${Math.random()}`, ...rewriteRefs(schema, base) });
-    return (value) => validate(value) === true;
+    return (value) => validate(value);
   };
   return {
     /** Validates against `#/components/schemas/<name>`. */
@@ -246,7 +246,7 @@ describe('routes and document agree', () => {
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
       docsRoutes({ config: cfg }),
     ];
-    const app = createHttpApp({ config: cfg, logger, routers, readiness: async () => ({}) });
+    const app = createHttpApp({ config: cfg, logger, routers, readiness: () => Promise.resolve({}) });
     // Every router the app mounts, the probes included: each `routes()` middleware carries its router.
     const mounted = app.middleware
       .map((middleware) => (middleware as { router?: Router }).router)
@@ -547,7 +547,7 @@ describe('response schemas describe what the server sends', () => {
       created_at: 1700000000000,
       edited_at: null,
       deleted: 0,
-    } as never);
+    });
     expect(validator.component('Message')(message)).toBe(true);
     expect(validator.component('MessageList')({ messages: [message] })).toBe(true);
 

@@ -31,7 +31,7 @@ function sign(header: object, payload: unknown, signer: Signer = ours, digest = 
   const input = `${b64(header)}.${b64(payload)}`;
   return `${input}.${crypto.sign(digest, Buffer.from(input), signer).toString('base64url')}`;
 }
-const rs256 = async (header: object, payload: unknown, signer: 'ours' | 'theirs' = 'ours') =>
+const rs256 = (header: object, payload: unknown, signer: 'ours' | 'theirs' = 'ours') =>
   sign(header, payload, signer === 'ours' ? ours : theirs);
 
 const header = (extra: object = {}) => ({ alg: 'RS256', typ: 'at+jwt', kid: key.kid, ...extra });
@@ -40,9 +40,8 @@ const claims = (extra: object = {}) => {
   return { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', iat, exp: iat + TTL, jti: crypto.randomUUID(), ...extra };
 };
 const without = (object: Record<string, unknown>, name: string) => {
-  const copy = { ...object };
-  delete copy[name];
-  return copy;
+  const { [name]: _, ...rest } = object;
+  return rest;
 };
 
 /**
@@ -114,7 +113,7 @@ describe('issue and verify', () => {
 
   it('accepts our own hand-made token (the forging helpers are sound)', async () => {
     now = T0;
-    await expect(service.verifyAccessToken(await rs256(header(), claims()))).resolves.toMatchObject({ userId: 'user-1' });
+    await expect(service.verifyAccessToken(rs256(header(), claims()))).resolves.toMatchObject({ userId: 'user-1' });
   });
 
   it('throws an AuthError whose message says no more than its code', async () => {
@@ -173,8 +172,8 @@ describe('F2: key confusion', () => {
 describe('F3: wrong key and tampering', () => {
   it('rejects RS256 signed by another key, with our kid and with its own', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims(), 'theirs'), 'invalid_token', 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-    await expectRejected(await rs256(header({ kid: attacker.kid }), claims(), 'theirs'));
+    await expectRejected(rs256(header(), claims(), 'theirs'), 'invalid_token', 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    await expectRejected(rs256(header({ kid: attacker.kid }), claims(), 'theirs'));
   });
 
   it('rejects a token with a payload byte flipped', async () => {
@@ -214,8 +213,8 @@ describe('F4: embedded keys are ignored', () => {
       { x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] },
     ];
     for (const extra of embedded) {
-      await expectRejected(await rs256(header(extra), claims(), 'theirs'));
-      await expectRejected(await rs256(header({ ...extra, kid: attacker.kid }), claims(), 'theirs'));
+      await expectRejected(rs256(header(extra), claims(), 'theirs'));
+      await expectRejected(rs256(header({ ...extra, kid: attacker.kid }), claims(), 'theirs'));
     }
   });
 });
@@ -224,13 +223,13 @@ describe('F5: kid injection', () => {
   const kids = ['../../dev/null', '/etc/passwd', "' OR 1=1--", '"; DROP TABLE users; --', 'k'.repeat(4000), 'unknown', ''];
   it('rejects injected kids signed by an attacker', async () => {
     now = T0;
-    for (const kid of kids) await expectRejected(await rs256(header({ kid }), claims(), 'theirs'));
+    for (const kid of kids) await expectRejected(rs256(header({ kid }), claims(), 'theirs'));
   });
 
   it('rejects a foreign kid even on a token our key signed', async () => {
     now = T0;
-    for (const kid of kids) await expectRejected(await rs256(header({ kid }), claims()));
-    await expectRejected(await rs256(without(header(), 'kid'), claims()));
+    for (const kid of kids) await expectRejected(rs256(header({ kid }), claims()));
+    await expectRejected(rs256(without(header(), 'kid'), claims()));
   });
 });
 
@@ -247,45 +246,45 @@ describe('F6: time claims', () => {
 
   it('rejects nbf in the future beyond the tolerance, and accepts it within', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims({ nbf: T0 / 1000 + 6 })));
-    await expect(service.verifyAccessToken(await rs256(header(), claims({ nbf: T0 / 1000 + 4 })))).resolves.toBeTruthy();
+    await expectRejected(rs256(header(), claims({ nbf: T0 / 1000 + 6 })));
+    await expect(service.verifyAccessToken(rs256(header(), claims({ nbf: T0 / 1000 + 4 })))).resolves.toBeTruthy();
   });
 
   it('rejects iat in the future beyond the tolerance', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims({ iat: T0 / 1000 + 60, exp: T0 / 1000 + 60 + TTL })));
+    await expectRejected(rs256(header(), claims({ iat: T0 / 1000 + 60, exp: T0 / 1000 + 60 + TTL })));
   });
 
   it('rejects a token older than the access TTL whatever its exp says', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims({ iat: T0 / 1000 - TTL - 60, exp: T0 / 1000 + 3600 })), 'token_expired');
+    await expectRejected(rs256(header(), claims({ iat: T0 / 1000 - TTL - 60, exp: T0 / 1000 + 3600 })), 'token_expired');
   });
 
   it('rejects missing exp, iat, sub or jti, and non-numeric exp', async () => {
     now = T0;
-    for (const name of ['exp', 'iat', 'sub', 'jti']) await expectRejected(await rs256(header(), without(claims(), name)));
-    await expectRejected(await rs256(header(), claims({ exp: String(T0 / 1000 + TTL) })));
+    for (const name of ['exp', 'iat', 'sub', 'jti']) await expectRejected(rs256(header(), without(claims(), name)));
+    await expectRejected(rs256(header(), claims({ exp: String(T0 / 1000 + TTL) })));
   });
 
   it('rejects a non-string or empty sub', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims({ sub: 42 })));
-    await expectRejected(await rs256(header(), claims({ sub: '' })));
+    await expectRejected(rs256(header(), claims({ sub: 42 })));
+    await expectRejected(rs256(header(), claims({ sub: '' })));
   });
 });
 
 describe('F7: issuer and audience', () => {
   it('rejects wrong or missing iss', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims({ iss: 'evil' })));
-    await expectRejected(await rs256(header(), without(claims(), 'iss')));
+    await expectRejected(rs256(header(), claims({ iss: 'evil' })));
+    await expectRejected(rs256(header(), without(claims(), 'iss')));
   });
 
   it('rejects wrong or missing aud, and an aud array of attacker values only', async () => {
     now = T0;
-    await expectRejected(await rs256(header(), claims({ aud: 'other-api' })));
-    await expectRejected(await rs256(header(), without(claims(), 'aud')));
-    await expectRejected(await rs256(header(), claims({ aud: ['evil', 'other-api'] })));
+    await expectRejected(rs256(header(), claims({ aud: 'other-api' })));
+    await expectRejected(rs256(header(), without(claims(), 'aud')));
+    await expectRejected(rs256(header(), claims({ aud: ['evil', 'other-api'] })));
   });
 
   it('rejects tokens of a service with another issuer, audience or key', async () => {
@@ -301,10 +300,10 @@ describe('F7: issuer and audience', () => {
 describe('F8: token type', () => {
   it('rejects typ JWT, rt+jwt, a missing typ and a non-string typ', async () => {
     now = T0;
-    await expectRejected(await rs256(header({ typ: 'JWT' }), claims()), 'invalid_token', 'ERR_JWT_CLAIM_VALIDATION_FAILED');
-    await expectRejected(await rs256(header({ typ: 'rt+jwt' }), claims()));
-    await expectRejected(await rs256(without(header(), 'typ'), claims()));
-    await expectRejected(await rs256(header({ typ: ['at+jwt'] }), claims()));
+    await expectRejected(rs256(header({ typ: 'JWT' }), claims()), 'invalid_token', 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+    await expectRejected(rs256(header({ typ: 'rt+jwt' }), claims()));
+    await expectRejected(rs256(without(header(), 'typ'), claims()));
+    await expectRejected(rs256(header({ typ: ['at+jwt'] }), claims()));
   });
 
   it('rejects an opaque refresh token presented as an access token', async () => {
@@ -324,11 +323,11 @@ describe('F9: malformed', () => {
 
   it('rejects tokens longer than 8 KB before parsing, and accepts a large one under it', async () => {
     now = T0;
-    const base = (await rs256(header(), claims({ pad: '' }))).length;
-    const fits = await rs256(header(), claims({ pad: 'x'.repeat(Math.floor(((MAX_TOKEN_BYTES - base) * 3) / 4) - 4) }));
+    const base = rs256(header(), claims({ pad: '' })).length;
+    const fits = rs256(header(), claims({ pad: 'x'.repeat(Math.floor(((MAX_TOKEN_BYTES - base) * 3) / 4) - 4) }));
     expect(fits.length).toBeLessThanOrEqual(MAX_TOKEN_BYTES);
     await expect(service.verifyAccessToken(fits)).resolves.toMatchObject({ userId: 'user-1' });
-    const tooLong = await rs256(header(), claims({ pad: 'x'.repeat(MAX_TOKEN_BYTES) }));
+    const tooLong = rs256(header(), claims({ pad: 'x'.repeat(MAX_TOKEN_BYTES) }));
     await expectRejected(tooLong, 'invalid_token', 'precheck');
     await expectRejected('a'.repeat(1_000_000));
   });
@@ -341,8 +340,8 @@ describe('F9: malformed', () => {
     await expectRejected(`${h}=.${p}.${s}`);
     await expectRejected(` ${token}`);
     await expectRejected(`${b64('not json')}.${p}.${s}`);
-    await expectRejected(await rs256(header(), ['not', 'an', 'object']));
-    await expectRejected(await rs256(header({ crit: ['exp-ext'], 'exp-ext': true }), claims()));
+    await expectRejected(rs256(header(), ['not', 'an', 'object']));
+    await expectRejected(rs256(header({ crit: ['exp-ext'], 'exp-ext': true }), claims()));
     for (const value of [undefined, null, 42, {}, ['a', 'b', 'c'], '']) await expectRejected(value);
   });
 });
@@ -404,7 +403,7 @@ describe('remembered verifications', () => {
     await counted.verifyAccessToken(token);
     await counted.verifyAccessToken(token);
     expect(lookups()).toBe(2);
-    const forged = await rs256(header(), claims(), 'theirs');
+    const forged = rs256(header(), claims(), 'theirs');
     const { counted: remembering } = counting();
     await expect(remembering.verifyAccessToken(forged)).rejects.toMatchObject({ code: 'invalid_token' });
     await expect(remembering.verifyAccessToken(forged)).rejects.toMatchObject({ code: 'invalid_token' });

@@ -15,7 +15,7 @@ function slowLog() {
   const log = {
     append: (_topic: string, _records: AppendRecord[]) =>
       new Promise<Position[]>((resolve, reject) => appends.push({ resolve, reject })),
-    consume: async (_options: ConsumeOptions): Promise<Consumer> => ({ stop: async () => undefined }),
+    consume: (_options: ConsumeOptions): Promise<Consumer> => Promise.resolve({ stop: () => Promise.resolve() }),
   } as unknown as Log;
   return { log, appends };
 }

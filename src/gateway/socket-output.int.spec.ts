@@ -13,7 +13,7 @@ interface Connected {
   stream: Duplex;
   received: string[];
   /** Resolves once the client holds `count` messages. */
-  receive(count: number): Promise<string[]>;
+  receive: (count: number) => Promise<string[]>;
 }
 
 const cleanups: (() => void)[] = [];
@@ -40,7 +40,8 @@ async function connect(): Promise<Connected> {
   const waiters: (() => void)[] = [];
   client.on('message', (data, isBinary) => {
     expect(isBinary).toBe(false);
-    received.push(data.toString());
+    // A Buffer: ws's default binaryType is 'nodebuffer'.
+    received.push((data as Buffer).toString());
     for (const wake of waiters.splice(0)) wake();
   });
   const { server, stream } = await upgraded;

@@ -84,7 +84,7 @@ describe('body size (H1)', () => {
       body: endless,
       headers: { 'Content-Type': 'application/json' },
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(await errorOf(response)).toMatchObject({ status: 413, code: 'payload_too_large' });
     expect(sent).toBeLessThan(100 * MAX_BODY);
   });

@@ -21,7 +21,7 @@ export interface PresenceFixture {
   cleanup(): Promise<void>;
 }
 
-export function presenceContract(name: string, make: (leaseMs: number) => Promise<PresenceFixture>): void {
+export function presenceContract(name: string, make: (leaseMs: number) => PresenceFixture | Promise<PresenceFixture>): void {
   describe(`presence contract: ${name}`, { timeout: 30_000 }, () => {
     let fixture: PresenceFixture;
     let presence: Presence;

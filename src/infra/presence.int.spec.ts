@@ -13,7 +13,7 @@ import { createRedisPresence } from './redis-presence.ts';
 
 const redisUrl = await redisAvailable('presence');
 
-presenceContract('memory', async (leaseMs) => ({
+presenceContract('memory', (leaseMs) => ({
   presence: createMemoryPresence({ leaseMs }),
   cleanup: async () => {},
 }));
@@ -24,10 +24,10 @@ describe.runIf(redisUrl !== undefined)('presence on Redis', () => {
     redis = testRedisClient(redisUrl);
   });
   afterAll(async () => {
-    await redis?.quit();
+    await redis.quit();
   });
 
-  presenceContract('redis', async (leaseMs) => {
+  presenceContract('redis', (leaseMs) => {
     const keyPrefix = uniqueRedisPrefix();
     return {
       presence: createRedisPresence({ redis, leaseMs, keyPrefix }),

@@ -13,7 +13,7 @@ export interface RateLimiterFixture {
   cleanup(): Promise<void>;
 }
 
-export function rateLimiterContract(name: string, make: () => Promise<RateLimiterFixture>): void {
+export function rateLimiterContract(name: string, make: () => RateLimiterFixture | Promise<RateLimiterFixture>): void {
   describe(`rate limiter contract: ${name}`, { timeout: 30_000 }, () => {
     let fixture: RateLimiterFixture;
     let limiter: RateLimiter;

@@ -12,7 +12,7 @@ import { createRedisRateLimiter } from './redis-rate-limiter.ts';
 
 const redisUrl = await redisAvailable('rate limiter');
 
-rateLimiterContract('memory', async () => ({ limiter: createMemoryRateLimiter(), cleanup: async () => {} }));
+rateLimiterContract('memory', () => ({ limiter: createMemoryRateLimiter(), cleanup: async () => {} }));
 
 describe.runIf(redisUrl !== undefined)('rate limiter on Redis', () => {
   let redis: Redis;
@@ -20,10 +20,10 @@ describe.runIf(redisUrl !== undefined)('rate limiter on Redis', () => {
     redis = testRedisClient(redisUrl);
   });
   afterAll(async () => {
-    await redis?.quit();
+    await redis.quit();
   });
 
-  rateLimiterContract('redis', async () => {
+  rateLimiterContract('redis', () => {
     const keyPrefix = uniqueRedisPrefix();
     return { limiter: createRedisRateLimiter({ redis, keyPrefix }), cleanup: () => deleteRedisPrefix(redis, keyPrefix) };
   });

@@ -117,7 +117,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
     log: KafkaLog;
     topics: Set<string>;
     groups: Set<string>;
-    cleanup(): Promise<void>;
+    cleanup: () => Promise<void>;
   } {
     const inner = createKafkaLog({ brokers, clientId: 'parley-test', onError, ...fast, ...overrides });
     const topics = new Set<string>();
@@ -146,7 +146,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
 
   logContract(
     'kafka',
-    async () => {
+    () => {
       const { log, cleanup } = trackedLog();
       return { log, cleanup };
     },
@@ -293,10 +293,10 @@ describe.runIf(kafkaUp)('kafka log', () => {
         topic: t,
         group: unique('group'),
         from: 'earliest',
-        onAssigned: async () => {
+        onAssigned: () => {
           assignments++;
         },
-        onRevoked: async (partitions) => {
+        onRevoked: (partitions) => {
           revoked.push(...partitions);
         },
         eachBatch: async (batch) => {
@@ -331,7 +331,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
           group,
           from: 'earliest',
           maxBatchSize: 5,
-          onAssigned: async (partitions) => {
+          onAssigned: (partitions) => {
             events.push(`${name}+${partitions.join(',')}`);
             for (const p of partitions) {
               const previous = owner.get(p);
@@ -339,7 +339,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
               owner.set(p, name);
             }
           },
-          onRevoked: async (partitions) => {
+          onRevoked: (partitions) => {
             events.push(`${name}-${partitions.join(',')}`);
             for (const p of partitions) {
               if (busy.has(p)) violations.push(`${name} revoked p${p} during a batch`);
@@ -364,7 +364,9 @@ describe.runIf(kafkaUp)('kafka log', () => {
         });
 
       const appended: Position[] = [];
-      let appending = true;
+      // Cleared below, while the writer runs; `as boolean` keeps TypeScript
+      // from narrowing it to `true` inside the writer.
+      let appending = true as boolean;
       const writer = (async () => {
         for (let i = 0; appending; i++) {
           appended.push(
@@ -417,7 +419,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
       await one.log.ensureTopics([{ name: t, partitions: 4, retentionMs: null }]);
       two.groups.add(group);
       const timeline: string[] = [];
-      const noop = async () => undefined;
+      const noop = () => undefined;
       const a = await one.log.consume({
         topic: t,
         group,
@@ -433,7 +435,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
         topic: t,
         group,
         from: 'earliest',
-        onAssigned: async (partitions) => {
+        onAssigned: (partitions) => {
           timeline.push(`B assigned ${partitions.join(',')}`);
         },
         eachBatch: noop,
@@ -453,23 +455,23 @@ describe.runIf(kafkaUp)('kafka log', () => {
       const group = unique('group');
       await one.log.ensureTopics([{ name: t, partitions: 2, retentionMs: null }]);
       two.groups.add(group);
-      const stuck = Promise.withResolvers<void>();
+      const stuck: PromiseWithResolvers<void> = Promise.withResolvers();
       const a = await one.log.consume({
         topic: t,
         group,
         from: 'earliest',
         onRevoked: () => stuck.promise,
-        eachBatch: async () => undefined,
+        eachBatch: () => undefined,
       });
       const assigned: number[] = [];
       await two.log.consume({
         topic: t,
         group,
         from: 'earliest',
-        onAssigned: async (partitions) => {
+        onAssigned: (partitions) => {
           assigned.push(...partitions);
         },
-        eachBatch: async () => undefined,
+        eachBatch: () => undefined,
       });
       expect(assigned).toEqual([1]);
       expect(errors).toEqual([expect.stringMatching(/no handover within 1000 ms for partitions 1 from .*taking them anyway/)]);
@@ -484,7 +486,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
       await log.ensureTopics([{ name: t, partitions: 1, retentionMs: null }]);
       const ours = async () =>
         (await cleanupAdmin.listGroups()).groups.filter((g) => g.groupId.startsWith(`${clientId}.ungrouped.`));
-      const consumer = await log.consume({ topic: t, group: null, from: 'latest', eachBatch: async () => undefined });
+      const consumer = await log.consume({ topic: t, group: null, from: 'latest', eachBatch: () => undefined });
       expect(await ours()).toHaveLength(1);
       await consumer.stop();
       expect(await ours()).toEqual([]);
@@ -522,10 +524,10 @@ describe.runIf(kafkaUp)('kafka log', () => {
           topic: t,
           group: unique('group'),
           from: 'earliest',
-          onRevoked: async (partitions) => {
+          onRevoked: (partitions) => {
             revokedEver.push(...partitions);
           },
-          eachBatch: async (batch) => {
+          eachBatch: (batch) => {
             for (const r of batch.records) consumed.add(text(r));
           },
         });
@@ -536,7 +538,7 @@ describe.runIf(kafkaUp)('kafka log', () => {
           topic: t,
           group: null,
           from: 'latest',
-          eachBatch: async (batch) => {
+          eachBatch: (batch) => {
             for (const r of batch.records) seenByGateway.set(text(r), (seenByGateway.get(text(r)) ?? 0) + 1);
           },
         });

@@ -27,9 +27,14 @@ export interface LogContractOptions {
   testTimeoutMs?: number;
 }
 
+export interface LogFixture {
+  log: Log;
+  cleanup: () => Promise<void>;
+}
+
 export function logContract(
   name: string,
-  makeLog: () => Promise<{ log: Log; cleanup(): Promise<void> }>,
+  makeLog: () => LogFixture | Promise<LogFixture>,
   contractOptions: LogContractOptions = {},
 ): void {
   const waitMs = contractOptions.waitTimeoutMs ?? 10_000;
@@ -263,9 +268,9 @@ export function logContract(
             topic: t,
             group: null,
             from: 'earliest',
-            startAt: async (partition) => {
+            startAt: (partition) => {
               asked.push(partition);
-              return partition === 0 ? p0[3]!.offset : null;
+              return Promise.resolve(partition === 0 ? p0[3]!.offset : null);
             },
           }),
         );
@@ -354,7 +359,7 @@ export function logContract(
             topic: t,
             group,
             from: 'earliest',
-            startAt: async (p) => (p === 0 ? p0[1]!.offset : null),
+            startAt: (p) => Promise.resolve(p === 0 ? p0[1]!.offset : null),
           }),
         );
         const expected = [...p0.slice(1), ...second];
@@ -380,7 +385,7 @@ export function logContract(
         const positions = await fill(t, 1, 10, 'r');
         const poisoned = positions[5]!.offset;
         let failures = 0;
-        const one = new Probe('flaky', async (batch) => {
+        const one = new Probe('flaky', (batch) => {
           if (batch.records.some((r) => r.offset === poisoned)) {
             failures++;
             throw new Error('handler failure (expected by the test)');
@@ -635,13 +640,13 @@ class Probe {
   /** Set by the test once stop() resolved: any handler call after it is a violation. */
   closed = false;
   readonly violations: string[] = [];
-  readonly #handle: (batch: Batch) => Promise<void>;
+  readonly #handle: (batch: Batch) => Promise<void> | void;
   readonly #tracker: Tracker | undefined;
   readonly #seen = new Set<string>();
 
-  constructor(name: string, handle?: (batch: Batch) => Promise<void>, tracker?: Tracker) {
+  constructor(name: string, handle?: (batch: Batch) => Promise<void> | void, tracker?: Tracker) {
     this.name = name;
-    this.#handle = handle ?? (async () => undefined);
+    this.#handle = handle ?? (() => undefined);
     this.#tracker = tracker;
   }
 
@@ -652,13 +657,13 @@ class Probe {
   options(base: Omit<ConsumeOptions, 'eachBatch' | 'onAssigned' | 'onRevoked'>): ConsumeOptions {
     return {
       ...base,
-      onAssigned: async (partitions) => {
+      onAssigned: (partitions) => {
         this.#check('onAssigned');
         if (this.firstAssigned.length === 0) this.firstAssigned = [...partitions].sort((a, b) => a - b);
         for (const p of partitions) this.owned.add(p);
         this.#tracker?.assigned(this.name, partitions);
       },
-      onRevoked: async (partitions) => {
+      onRevoked: (partitions) => {
         this.#check('onRevoked');
         for (const p of partitions) this.owned.delete(p);
         this.revokedAll.push(...partitions);

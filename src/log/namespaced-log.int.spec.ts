@@ -15,7 +15,7 @@ function sqliteLog() {
   return { log, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-logContract('namespaced sqlite', async () => {
+logContract('namespaced sqlite', () => {
   const { log, remove } = sqliteLog();
   return {
     log: namespacedLog(log, 'tenant-a'),

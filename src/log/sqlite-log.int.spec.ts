@@ -20,12 +20,12 @@ function onError(error: unknown, context: string): void {
   console.error(`[sqlite-log test] ${context}:`, error);
 }
 
-function tempDir(): { dir: string; path: string; remove(): void } {
+function tempDir(): { dir: string; path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'parley-log-'));
   return { dir, path: join(dir, 'log.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-logContract('sqlite', async () => {
+logContract('sqlite', () => {
   const tmp = tempDir();
   const log = openSqliteLog({ path: tmp.path, retryBackoffMs: 10, onError });
   return {
@@ -92,7 +92,7 @@ describe('sqlite log', () => {
       group: 'projector',
       from: 'earliest',
       maxBatchSize: 2,
-      eachBatch: async (batch) => {
+      eachBatch: (batch) => {
         if (batch.records.some((r) => r.offset >= 6)) throw new Error('failure expected by the test');
         handled.push(...batch.records.map((r) => r.offset));
       },
@@ -114,7 +114,7 @@ describe('sqlite log', () => {
       topic: 'events',
       group: 'projector',
       from: 'earliest',
-      eachBatch: async (batch) => {
+      eachBatch: (batch) => {
         resumed.push(...batch.records.map((r) => r.offset));
       },
     });
@@ -217,8 +217,8 @@ describe('sqlite log', () => {
       topic: 't',
       group: null,
       from: 'earliest',
-      startAt: async () => 1,
-      eachBatch: async (batch) => {
+      startAt: () => Promise.resolve(1),
+      eachBatch: (batch) => {
         seen.push(...batch.records.map((r) => r.offset));
       },
     });
@@ -257,7 +257,7 @@ describe('sqlite log', () => {
     // turn of the event loop still share one transaction.
     clockCalls = 0;
     const afterHops = async (hops: number, tag: string): Promise<unknown> => {
-      for (let i = 0; i < hops; i++) await null;
+      for (let i = 0; i < hops; i++) await Promise.resolve();
       return log.append('t', records(1, tag));
     };
     await Promise.all(Array.from({ length: 12 }, (_, i) => afterHops(i % 6, `c${i}`)));
@@ -296,7 +296,7 @@ describe('sqlite log', () => {
       topic: 't',
       group: null,
       from: 'latest',
-      eachBatch: async (batch) => {
+      eachBatch: (batch) => {
         seen.push(...batch.records.map(text));
       },
     });
@@ -332,7 +332,7 @@ describe('sqlite log', () => {
       topic: 't',
       group: 'g',
       from: 'earliest',
-      eachBatch: async (batch) => {
+      eachBatch: (batch) => {
         seen.push(...batch.records.map(text));
       },
     });
@@ -352,10 +352,10 @@ describe('sqlite log', () => {
       topic: 't',
       group: 'g',
       from: 'earliest',
-      onRevoked: async (partitions) => {
+      onRevoked: (partitions) => {
         revoked.push(...partitions);
       },
-      eachBatch: async (batch) => {
+      eachBatch: (batch) => {
         batches.push(batch);
       },
     });
@@ -382,11 +382,11 @@ describe('sqlite log', () => {
       topic: 't',
       group: 'g',
       from: 'earliest',
-      onAssigned: async () => {
+      onAssigned: () => {
         if (++attempts < 3) throw new Error('onAssigned failure expected by the test');
         assigned = true;
       },
-      eachBatch: async (batch) => {
+      eachBatch: (batch) => {
         if (!assigned) violations.push('batch before onAssigned succeeded');
         seen.push(...batch.records.map((r) => r.offset));
       },

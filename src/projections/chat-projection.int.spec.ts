@@ -27,7 +27,10 @@ import type { VersionedModel } from './versions.ts';
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
 const codec: EventCodec = avro;
-const oneByOne: VersionedModel = { ...chatModel, projection: { name: 'chat', apply: chatProjection.apply } };
+const oneByOne: VersionedModel = {
+  ...chatModel,
+  projection: { name: 'chat', apply: (trx, event, record) => chatProjection.apply(trx, event, record) },
+};
 
 for (const engine of await testEngines('chat_projection')) {
   describe.runIf(engine.available)(`chat projection on ${engine.name}`, () => {

@@ -5,8 +5,9 @@
 // type, nullability, default), primary keys, indexes (columns, uniqueness,
 // kind) and full-text search (FTS5 table and triggers / FULLTEXT index).
 
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
+import type { AnyDatabase } from '../store/dialect.ts';
 import type { Store } from '../store/store.ts';
 import { testEngines } from '../../test/support/engines.ts';
 import { chatModel, chatTables, createChatTables, finishChatTables } from './chat-schema.ts';
@@ -15,7 +16,7 @@ import { existingVersions, versionedName } from './versions.ts';
 /** Suffixes and SQLite's generated autoindex names say nothing about the schema. */
 const normalise = (text: string, version: number) => text.replaceAll(`__v${version}`, '');
 
-async function sqliteSchema(db: Kysely<any>, version: number): Promise<unknown> {
+async function sqliteSchema(db: AnyDatabase, version: number): Promise<unknown> {
   const tables: Record<string, unknown> = {};
   for (const table of chatTables) {
     const name = versionedName(table, version);
@@ -59,7 +60,7 @@ async function sqliteSchema(db: Kysely<any>, version: number): Promise<unknown> 
   return { tables, search: objects };
 }
 
-async function mysqlSchema(db: Kysely<any>, version: number): Promise<unknown> {
+async function mysqlSchema(db: AnyDatabase, version: number): Promise<unknown> {
   const tables: Record<string, unknown> = {};
   for (const table of chatTables) {
     const name = versionedName(table, version);
@@ -80,7 +81,7 @@ async function mysqlSchema(db: Kysely<any>, version: number): Promise<unknown> {
           ? 'primary'
           : row.index_type === 'FULLTEXT'
             ? 'fulltext'
-            : Number(row.non_unique) === 0
+            : row.non_unique === 0
               ? 'unique'
               : 'index';
       const entry = byIndex.get(row.index_name) ?? { kind, cols: [] };
@@ -94,7 +95,7 @@ async function mysqlSchema(db: Kysely<any>, version: number): Promise<unknown> {
 
 for (const engine of await testEngines('chat_schema')) {
   describe.runIf(engine.available)(`chat schema on ${engine.name}`, () => {
-    let store: Store;
+    let store: Store | undefined;
     afterAll(async () => {
       await store?.close();
       await engine.dispose();
@@ -102,7 +103,7 @@ for (const engine of await testEngines('chat_schema')) {
 
     test('createChatTables + finishChatTables give exactly the schema migrations gave', async () => {
       store = await engine.open();
-      const db = store.db as unknown as Kysely<any>;
+      const db: AnyDatabase = store.db;
       await createChatTables(db, 2);
       await finishChatTables(db, 2);
       const schemaOf = engine.name === 'mysql' ? mysqlSchema : sqliteSchema;
@@ -115,7 +116,7 @@ for (const engine of await testEngines('chat_schema')) {
     });
 
     test('finishing twice changes nothing; dropping a version removes all of it', async () => {
-      const db = store.db as unknown as Kysely<any>;
+      const db: AnyDatabase = store!.db;
       await finishChatTables(db, 2);
       expect(await existingVersions(db, chatModel)).toEqual([1, 2]);
       await chatModel.drop(db, 2);

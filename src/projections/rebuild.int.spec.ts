@@ -57,26 +57,29 @@ async function caughtUp(db: Kysely<Database>, projection: string, total: number,
       .select((eb) => eb.fn.sum<number>('next_offset').as('done'))
       .where('projection', '=', projection)
       .executeTakeFirst();
-    if (Number(row?.done ?? 0) >= total) return;
+    if ((row?.done ?? 0) >= total) return;
     if (Date.now() > deadline) throw new Error(`${projection} did not reach ${total} (at ${String(row?.done)})`);
     await delay(20);
   }
 }
 
 /** The same projection without its batched path: one event, one set of statements. */
-const oneByOne: VersionedModel = { ...chatModel, projection: { name: 'chat', apply: chatProjection.apply } };
+const oneByOne: VersionedModel = {
+  ...chatModel,
+  projection: { name: 'chat', apply: (trx, event, record) => chatProjection.apply(trx, event, record) },
+};
 
 for (const engine of await testEngines('rebuild')) {
   describe.runIf(engine.available)(`rebuild on ${engine.name}`, () => {
-    let store: Store;
-    let log: SqliteLog;
+    let store: Store | undefined;
+    let log: SqliteLog | undefined;
     let dir: string;
     let live: Consumer | undefined;
     let total: number;
     let liveChecksum: string;
     const base = (): Omit<RebuildOptions, 'model'> => ({
-      log,
-      db: store.db,
+      log: log!,
+      db: store!.db,
       codec,
       logger,
       handoverMs: 0,
@@ -111,24 +114,24 @@ for (const engine of await testEngines('rebuild')) {
     });
 
     test('the rebuilt model equals the live one, row for row — batched or one event at a time', async () => {
-      const live = await modelChecksum(store.db, chatModel, 1);
+      const live = await modelChecksum(store!.db, chatModel, 1);
       expect(live.tables.messages!.rows).toBeGreaterThan(2_000);
       expect(live.tables.room_members!.rows).toBeGreaterThan(100);
       expect(live.tables.friendships!.rows).toBeGreaterThan(0);
 
       const batched = await rebuild({ ...base(), model: chatModel, batchSize: 1_000 });
       expect(batched).toMatchObject({ version: 2, previous: 1, swapped: true, resumed: false, events: total, total });
-      expect(await modelChecksum(store.db, chatModel, 2)).toEqual(live);
+      expect(await modelChecksum(store!.db, chatModel, 2)).toEqual(live);
 
       const single = await rebuild({ ...base(), model: oneByOne, batchSize: 300 });
       expect(single).toMatchObject({ version: 3, previous: 2, swapped: true });
-      expect(await modelChecksum(store.db, chatModel, 3)).toEqual(live);
-      expect(await readVersionState(store.db, 'chat')).toEqual({ active: 3, building: null });
+      expect(await modelChecksum(store!.db, chatModel, 3)).toEqual(live);
+      expect(await readVersionState(store!.db, 'chat')).toEqual({ active: 3, building: null });
     });
 
     test('queries keep answering, with the same answers, during the rebuild and after the swap', async () => {
       const follower = await followProjectionVersions(
-        { db: store.db, close: async () => undefined },
+        { db: store!.db, close: () => Promise.resolve() },
         { logger, models: [chatModel], pollMs: 25 },
       );
       try {
@@ -152,7 +155,9 @@ for (const engine of await testEngines('rebuild')) {
 
         let answered = 0;
         const wrong: unknown[] = [];
-        let rebuilding = true;
+        // Cleared below, while `asking` runs; `as boolean` keeps TypeScript
+        // from narrowing it to `true` inside the loop.
+        let rebuilding = true as boolean;
         const asking = (async () => {
           while (rebuilding) {
             try {
@@ -183,7 +188,7 @@ for (const engine of await testEngines('rebuild')) {
     });
 
     test('an interrupted rebuild resumes where it stopped and ends with the same model', async () => {
-      const { active } = await readVersionState(store.db, 'chat');
+      const { active } = await readVersionState(store!.db, 'chat');
       const abort = new AbortController();
       const first = await rebuild({
         ...base(),
@@ -197,23 +202,23 @@ for (const engine of await testEngines('rebuild')) {
       expect(first).toMatchObject({ swapped: false, previous: active, version: active + 1 });
       expect(first.events).toBeGreaterThan(0);
       expect(first.events).toBeLessThan(total);
-      expect(await readVersionState(store.db, 'chat')).toEqual({ active, building: active + 1 });
+      expect(await readVersionState(store!.db, 'chat')).toEqual({ active, building: active + 1 });
 
       const second = await rebuild({ ...base(), model: chatModel, batchSize: 700 });
       expect(second).toMatchObject({ swapped: true, resumed: true, version: active + 1 });
       // Nothing applied twice, nothing skipped.
       expect(first.events + second.events).toBe(total);
-      expect((await modelChecksum(store.db, chatModel, active + 1)).total).toBe(liveChecksum);
+      expect((await modelChecksum(store!.db, chatModel, active + 1)).total).toBe(liveChecksum);
     });
 
     test('a running projector follows the swap: later events land in the new version and read-your-writes waits on it', async () => {
       const follower = await followProjectionVersions(
-        { db: store.db, close: async () => undefined },
+        { db: store!.db, close: () => Promise.resolve() },
         { logger, models: [chatModel], pollMs: 25, handoverMs: 100 },
       );
-      const progress = follower.followProgress(createProjectionProgress(store.db));
+      const progress = follower.followProgress(createProjectionProgress(store!.db));
       const projector = await follower.runProjection(chatProjection, {
-        log,
+        log: log!,
         db: follower.db,
         codec,
         logger,
@@ -224,13 +229,13 @@ for (const engine of await testEngines('rebuild')) {
         const result = await rebuild({ ...base(), model: chatModel, batchSize: 1_000 });
         await follower.refresh();
         // New events after the swap: the follower's projector writes them into the new version.
-        const last: Position | null = await appendEvents(log, codec, chatEvents({ seed: 12, users: 10, rooms: 5, events: 300 }));
-        total = await eventsIn(log);
+        const last: Position | null = await appendEvents(log!, codec, chatEvents({ seed: 12, users: 10, rooms: 5, events: 300 }));
+        total = await eventsIn(log!);
         expect(await progress.waitFor('chat', last!, 20_000)).toBe(true);
-        await caughtUp(store.db, `chat@v${result.version}`, total);
-        await caughtUp(store.db, 'chat', total);
-        liveChecksum = (await modelChecksum(store.db, chatModel, 1)).total;
-        expect((await modelChecksum(store.db, chatModel, result.version)).total).toBe(liveChecksum);
+        await caughtUp(store!.db, `chat@v${result.version}`, total);
+        await caughtUp(store!.db, 'chat', total);
+        liveChecksum = (await modelChecksum(store!.db, chatModel, 1)).total;
+        expect((await modelChecksum(store!.db, chatModel, result.version)).total).toBe(liveChecksum);
       } finally {
         await projector.stop();
         await follower.close();
@@ -241,20 +246,20 @@ for (const engine of await testEngines('rebuild')) {
       await live!.stop(); // version 1 is about to go
       live = undefined;
       const again = await rebuild({ ...base(), model: chatModel });
-      expect((await modelChecksum(store.db, chatModel, again.version)).total).toBe(liveChecksum);
+      expect((await modelChecksum(store!.db, chatModel, again.version)).total).toBe(liveChecksum);
       const last = await rebuild({ ...base(), model: chatModel, dropOld: true, dropGraceMs: 0 });
       expect(last.version).toBe(again.version + 1);
       expect(last.dropped).toEqual(Array.from({ length: last.version - 1 }, (_, i) => i + 1));
-      expect(await existingVersions(store.db, chatModel)).toEqual([last.version]);
-      expect((await modelChecksum(store.db, chatModel, last.version)).total).toBe(liveChecksum);
-      const offsets = await store.db.selectFrom('projection_offsets').select('projection').distinct().execute();
+      expect(await existingVersions(store!.db, chatModel)).toEqual([last.version]);
+      expect((await modelChecksum(store!.db, chatModel, last.version)).total).toBe(liveChecksum);
+      const offsets = await store!.db.selectFrom('projection_offsets').select('projection').distinct().execute();
       expect(offsets.map((row) => row.projection)).toEqual([`chat@v${last.version}`]);
     });
   });
 
   describe.runIf(engine.available)(`schema change then rebuild on ${engine.name}`, () => {
-    let store: Store;
-    let log: SqliteLog;
+    let store: Store | undefined;
+    let log: SqliteLog | undefined;
     let dir: string;
     let schemas: string;
     afterAll(async () => {

@@ -32,7 +32,7 @@ const partitions = 3;
 /** A consumer that never learned the stored offsets: it starts every partition at 0. */
 const forgetful = (log: Log): Log => ({
   ...log,
-  consume: (options) => log.consume({ ...options, group: `${options.group}-straggler`, startAt: async () => 0 }),
+  consume: (options) => log.consume({ ...options, group: `${options.group}-straggler`, startAt: () => Promise.resolve(0) }),
 });
 
 async function runToEnd(log: Log, store: Store): Promise<void> {
@@ -60,8 +60,8 @@ async function runToEnd(log: Log, store: Store): Promise<void> {
 for (const engine of await testEngines('runner')) {
   describe.runIf(engine.available)(`projection runner on ${engine.name}`, () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-runner-'));
-    let log: SqliteLog;
-    let store: Store;
+    let log: SqliteLog | undefined;
+    let store: Store | undefined;
     afterAll(async () => {
       await log?.close();
       await store?.close();
@@ -77,21 +77,23 @@ for (const engine of await testEngines('runner')) {
 
       await runToEnd(log, store);
       const once = await modelChecksum(store.db, chatModel, 1);
-      const offsets = await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store.db, 'chat', p)));
+      const offsets = await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store!.db, 'chat', p)));
       expect(once.tables.messages!.rows).toBeGreaterThan(100);
 
       // Every record again, from offset 0, through a consumer that does not know the offsets.
       await runToEnd(forgetful(log), store);
       expect(await modelChecksum(store.db, chatModel, 1)).toEqual(once);
-      expect(await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store.db, 'chat', p)))).toEqual(offsets);
+      expect(await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store!.db, 'chat', p)))).toEqual(
+        offsets,
+      );
     });
 
     test('an event a fenced writer appended (landed off its expected offset) is never applied', async () => {
-      const before = await modelChecksum(store.db, chatModel, 1);
+      const before = await modelChecksum(store!.db, chatModel, 1);
       const key = 'room:01900000-0000-7000-8000-0000000000ff';
-      const partition = log.partitionForKey(topics.events, key);
-      const end = await log.endOffset(topics.events, partition);
-      await log.append(topics.events, [
+      const partition = log!.partitionForKey(topics.events, key);
+      const end = await log!.endOffset(topics.events, partition);
+      await log!.append(topics.events, [
         {
           key,
           partition,
@@ -106,9 +108,9 @@ for (const engine of await testEngines('runner')) {
           headers: { [headers.eventType]: 'room_created', [headers.expectedOffset]: String(end - 1) },
         },
       ]);
-      await runToEnd(log, store);
-      expect(await modelChecksum(store.db, chatModel, 1)).toEqual(before);
-      expect(await storedOffset(store.db, 'chat', partition)).toBe(end + 1);
+      await runToEnd(log!, store!);
+      expect(await modelChecksum(store!.db, chatModel, 1)).toEqual(before);
+      expect(await storedOffset(store!.db, 'chat', partition)).toBe(end + 1);
     });
   });
 }

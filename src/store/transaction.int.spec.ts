@@ -23,15 +23,13 @@ for (const engine of await testEngines('transaction')) {
     });
 
     const offset = async () =>
-      Number(
-        (
-          await store.db
-            .selectFrom('projection_offsets')
-            .select('next_offset')
-            .where('projection', '=', row.projection)
-            .executeTakeFirstOrThrow()
-        ).next_offset,
-      );
+      (
+        await store.db
+          .selectFrom('projection_offsets')
+          .select('next_offset')
+          .where('projection', '=', row.projection)
+          .executeTakeFirstOrThrow()
+      ).next_offset;
     const setOffset = (db: Store['db'], value: number) =>
       db.updateTable('projection_offsets').set({ next_offset: value }).where('projection', '=', row.projection).execute();
 
@@ -104,8 +102,8 @@ for (const engine of await testEngines('transaction')) {
           select @@session.wait_timeout as session, @@global.wait_timeout as global`.execute(connection);
         return after.rows[0]!;
       });
-      expect(Number(timeouts.session)).toBe(Number(timeouts.global));
-      expect(Number(timeouts.global)).not.toBe(3);
+      expect(timeouts.session).toBe(timeouts.global);
+      expect(timeouts.global).not.toBe(3);
     });
   });
 }

@@ -44,11 +44,11 @@ const PDF = Buffer.from('%PDF-1.4\n% a tiny pdf\n');
 
 for (const engine of await testEngines('uploads')) {
   describe.runIf(engine.available)(`uploads on ${engine.name}`, () => {
-    let store: Store;
+    let store: Store | undefined;
     let db: Kysely<Database>;
     let dataDir: string;
     let storage: LocalStorage;
-    let server: TestServer;
+    let server: TestServer | undefined;
     let config: Config;
     let clock = T0;
     let base = '';
@@ -76,7 +76,7 @@ for (const engine of await testEngines('uploads')) {
           storageRoutes: (receive) => localStorageRoutes(storage, receive),
           limiter: createMemoryRateLimiter(now),
           // The token is the user id: authentication is not under test here.
-          requireUser: requireUser(async (token) => ({ userId: token })),
+          requireUser: requireUser((token) => Promise.resolve({ userId: token })),
           now,
         }),
       });
@@ -146,7 +146,7 @@ for (const engine of await testEngines('uploads')) {
     }
 
     const uploadUrl = (s: { upload_url: string; fields: Record<string, string> }, fields = s.fields) =>
-      `${s.upload_url}?${new URLSearchParams(fields)}`;
+      `${s.upload_url}?${new URLSearchParams(fields).toString()}`;
 
     const put = (s: { upload_url: string; fields: Record<string, string> }, file: Buffer, type: string, fields = s.fields) =>
       call('POST', uploadUrl(s, fields), { body: file, headers: { 'content-type': type } });
@@ -240,7 +240,12 @@ for (const engine of await testEngines('uploads')) {
 
     describe('an upload is refused, and nothing is stored, when', () => {
       const cases: Array<
-        [string, number, string, (s: Awaited<ReturnType<typeof signed>>) => Promise<{ status: number; body: any }>]
+        [
+          string,
+          number,
+          string,
+          (s: Awaited<ReturnType<typeof signed>>) => Promise<{ status: number; body: { error: { code: string } } }>,
+        ]
       > = [
         ['its Content-Type is not the signed one', 415, 'unsupported_media_type', (s) => put(s, PNG, 'image/jpeg')],
         ['it has no Content-Type', 415, 'unsupported_media_type', (s) => call('POST', uploadUrl(s), { body: PNG })],
@@ -286,7 +291,7 @@ for (const engine of await testEngines('uploads')) {
           403,
           'invalid_upload_signature',
           (s) =>
-            call('POST', `${base}/api/v1/uploads/local/${ALICE}?${new URLSearchParams(s.fields)}`, {
+            call('POST', `${base}/api/v1/uploads/local/${ALICE}?${new URLSearchParams(s.fields).toString()}`, {
               body: PNG,
               headers: { 'content-type': 'image/png' },
             }),
@@ -325,7 +330,7 @@ for (const engine of await testEngines('uploads')) {
           body: chunks,
           headers: { 'content-type': 'image/png' },
           duplex: 'half',
-        } as RequestInit);
+        });
         expect(response.status).toBe(413);
         expect((await uploadOf(ALICE, s.upload_id)).status).toBe('pending');
       });

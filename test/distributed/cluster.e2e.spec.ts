@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { barrier, eventually, fullHistory, historyWith, range1, seqsIn } from '../support/chat.ts';
 import { registerUser, request, WsClient, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
+import type { ErrorBody, FriendRequest, Message, PresenceStatus, Room, Session } from '../support/wire.ts';
 
 const available = await stackAvailable('distributed cluster');
 
@@ -17,10 +18,10 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
 
   beforeAll(async () => {
     cluster = await startCluster('cluster', 3);
+    return () => cluster.stop(); // after afterAll below
   }, 180_000);
   afterAll(async () => {
     for (const socket of sockets) await socket.close().catch(() => undefined);
-    await cluster?.stop();
   });
 
   async function connect(i: number, user: TestUser) {
@@ -40,7 +41,7 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
 
   test('a user registered on one instance logs in on another; a token from one works on all', async () => {
     const alice = await registerUser(url(0), 'alice');
-    const login = await request(url(1), 'POST', '/api/v1/auth/login', {
+    const login = await request<Session>(url(1), 'POST', '/api/v1/auth/login', {
       body: { login: alice.username, password: alice.password },
     });
     expect(login.status).toBe(200);
@@ -64,8 +65,10 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
         body: { client_msg_id: `r${round}`, content: `round ${round}` },
       });
       expect(posted.status).toBe(201);
-      const history = await request(url(readVia), 'GET', `/api/v1/rooms/${roomId}/messages`, { token: bob.token });
-      expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual([`round ${round}`]);
+      const history = await request<{ messages: Message[] }>(url(readVia), 'GET', `/api/v1/rooms/${roomId}/messages`, {
+        token: bob.token,
+      });
+      expect(history.body.messages.map((m) => m.content)).toEqual([`round ${round}`]);
     }
   });
 
@@ -77,12 +80,16 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
     const acks = await Promise.all(
       clients.flatMap((client, i) =>
         Array.from({ length: 15 }, (_, n) =>
-          client.call('SEND_MESSAGE', { chat_room_id: roomId, content: `from ${i} #${n}`, client_msg_id: `c${i}-${n}` }),
+          client.call<{ message: Message }>('SEND_MESSAGE', {
+            chat_room_id: roomId,
+            content: `from ${i} #${n}`,
+            client_msg_id: `c${i}-${n}`,
+          }),
         ),
       ),
     );
     expect(acks.every((ack) => ack.type === 'ACK')).toBe(true);
-    expect(acks.map((ack) => ack.data.message.seq as number).sort((a, b) => a - b)).toEqual(range1(45));
+    expect(acks.map((ack) => ack.data.message.seq).sort((a, b) => a - b)).toEqual(range1(45));
     for (const client of clients) {
       await eventually(() => seqsIn(client, roomId).length >= 45, 'all 45 messages delivered', 20_000);
       await barrier(client);
@@ -117,7 +124,7 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
     const stored = await fullHistory(url(1), alice, roomId);
     expect(stored.map((m) => m.seq)).toEqual(range1(30));
     const rows = await cluster.query<{ n: number }>('select count(*) as n from messages where room_id = ?', [roomId]);
-    expect(Number(rows[0]!.n)).toBe(30);
+    expect(rows[0]!.n).toBe(30);
   });
 
   test('presence is shared: a user online on one instance shows online on every instance, offline after', async () => {
@@ -126,40 +133,49 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
     const socket = await connect(2, alice);
     for (const i of [0, 1, 2]) {
       await eventually(async () => {
-        const profile = await request(url(i), 'GET', `/api/v1/users/${alice.id}`, { token: bob.token });
+        const profile = await request<{ status?: PresenceStatus }>(url(i), 'GET', `/api/v1/users/${alice.id}`, {
+          token: bob.token,
+        });
         return profile.body.status?.online === true;
       }, `alice online as seen via instance ${i}`);
     }
     await socket.close();
     await eventually(async () => {
-      const profile = await request(url(0), 'GET', `/api/v1/users/${alice.id}`, { token: bob.token });
-      return profile.body.status?.online === false && profile.body.status?.last_seen_at !== null;
+      const profile = await request<{ status?: PresenceStatus }>(url(0), 'GET', `/api/v1/users/${alice.id}`, {
+        token: bob.token,
+      });
+      return profile.body.status?.online === false && profile.body.status.last_seen_at !== null;
     }, 'alice offline with last_seen_at');
   });
 
   test('20 concurrent accepts of one friend request through all instances make one friendship', async () => {
     const [alice, bob] = [await registerUser(url(0), 'acc'), await registerUser(url(1), 'acc')];
-    const sent = await request(url(0), 'POST', '/api/v1/friends/requests', { token: alice.token, body: { user_id: bob.id } });
+    const sent = await request<{ request: FriendRequest }>(url(0), 'POST', '/api/v1/friends/requests', {
+      token: alice.token,
+      body: { user_id: bob.id },
+    });
     expect(sent.status).toBe(201);
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, n) =>
-        request(url(n % 3), 'POST', `/api/v1/friends/requests/${sent.body.request.id}/accept`, { token: bob.token }),
+        request<Partial<ErrorBody>>(url(n % 3), 'POST', `/api/v1/friends/requests/${sent.body.request.id}/accept`, {
+          token: bob.token,
+        }),
       ),
     );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
-    expect(answers.filter((a) => a.status !== 200).every((a) => a.body.error.code === 'request_not_found')).toBe(true);
+    expect(answers.filter((a) => a.status !== 200).every((a) => a.body.error!.code === 'request_not_found')).toBe(true);
     const rows = await cluster.query<{ n: number }>(
       'select count(*) as n from friendships where (user_id = ? and friend_id = ?) or (user_id = ? and friend_id = ?)',
       [alice.id, bob.id, bob.id, alice.id],
     );
-    expect(Number(rows[0]!.n)).toBe(2);
+    expect(rows[0]!.n).toBe(2);
   });
 
   test('remove-while-posting across instances: every 201 is stored, nothing after the removal is from the removed member', async () => {
     const [owner, poster] = [await registerUser(url(0), 'rwp'), await registerUser(url(1), 'rwp')];
     const roomId = await roomOf(owner, [poster]);
     const posts = Array.from({ length: 20 }, (_, n) =>
-      request(url(n % 3), 'POST', `/api/v1/rooms/${roomId}/messages`, {
+      request<Partial<Message> & Partial<ErrorBody>>(url(n % 3), 'POST', `/api/v1/rooms/${roomId}/messages`, {
         token: poster.token,
         body: { client_msg_id: `p${n}`, content: `p${n}` },
       }),
@@ -195,8 +211,8 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
       ),
     );
     expect(changes.every((c) => c.status === 200 || c.status === 403 || c.status === 409)).toBe(true);
-    const room = await request(url(0), 'GET', `/api/v1/rooms/${roomId}`, { token: owner.token });
-    const roles = room.body.members.map((m: { role: string }) => m.role);
+    const room = await request<Room>(url(0), 'GET', `/api/v1/rooms/${roomId}`, { token: owner.token });
+    const roles = room.body.members.map((m) => m.role);
     expect(roles).toContain('owner');
     // All instances answer the same membership (one read model).
     for (const i of [1, 2]) {

@@ -2,13 +2,14 @@
 // the log in the Confluent wire format (magic byte, schema id, Avro body) and
 // everything downstream — projections, gateway, replay — reads them.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaLog } from '../../src/log/kafka-log.ts';
 import { namespacedLog } from '../../src/log/namespaced-log.ts';
 import { headers, topicSpecs, topics } from '../../src/log/topics.ts';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { stackAvailable, startCluster, testKafkaBrokers, type Cluster } from '../support/cluster.ts';
 import { schemaRegistryAvailable } from '../support/infra.ts';
+import type { Room } from '../support/wire.ts';
 
 const registryUrl = await schemaRegistryAvailable('registry end to end');
 const available = registryUrl !== undefined && (await stackAvailable('registry end to end'));
@@ -17,15 +18,13 @@ describe.runIf(available)('with SCHEMA_REGISTRY_URL', () => {
   let cluster: Cluster;
   beforeAll(async () => {
     cluster = await startCluster('registry', 1, { SCHEMA_REGISTRY_URL: registryUrl! });
+    return () => cluster.stop();
   }, 180_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
 
   test('events are Confluent-framed on Kafka and still flow to queries and sockets', async () => {
     const node = cluster.nodes[0]!;
     const [alice, bob] = [await registerUser(node.url, 'reg'), await registerUser(node.url, 'reg')];
-    const room = await request(node.url, 'POST', '/api/v1/rooms', {
+    const room = await request<Room>(node.url, 'POST', '/api/v1/rooms', {
       token: alice.token,
       body: { name: 'r', member_ids: [bob.id] },
     });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { barrier, eventually, range1, seqsIn } from '../support/chat.ts';
 import { registerUser, request, WsClient, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
+import type { Message } from '../support/wire.ts';
 
 const available = await stackAvailable('replay while the read model lags');
 
@@ -21,6 +22,9 @@ describe.runIf(available)('JOIN_ROOM since_seq while the only projector is froze
   beforeAll(async () => {
     // Short waits: a lagging read model is reported after 1 s, not the default.
     cluster = await startCluster('replay_lagging', 0, { PARLEY_READ_YOUR_WRITES_TIMEOUT_MS: '1000' });
+    return () => cluster.stop(); // after afterAll below
+  }, 180_000);
+  beforeAll(async () => {
     await cluster.start({ env: { PARLEY_ROLES: 'api,processor,gateway' } });
     await cluster.start({ env: { PARLEY_ROLES: 'gateway' } });
     await cluster.start({ env: { PARLEY_ROLES: 'projector' } });
@@ -28,7 +32,6 @@ describe.runIf(available)('JOIN_ROOM since_seq while the only projector is froze
   afterAll(async () => {
     if (frozen) cluster.nodes[2]?.child.kill('SIGCONT');
     for (const socket of sockets) await socket.close().catch(() => undefined);
-    await cluster?.stop();
   });
 
   async function connect(node: number, user: TestUser): Promise<WsClient> {
@@ -54,7 +57,10 @@ describe.runIf(available)('JOIN_ROOM since_seq while the only projector is froze
     await eventually(() => seqsIn(live, roomId).length === 3, 'messages 1-3 live on node 1');
     // Once the read model holds 1-3 too, the projector freezes.
     await eventually(async () => {
-      const history = await request(api, 'GET', `/api/v1/rooms/${roomId}/messages`, { token: bob.token });
+      // A lagging read model answers an error, with no messages.
+      const history = await request<{ messages?: Message[] }>(api, 'GET', `/api/v1/rooms/${roomId}/messages`, {
+        token: bob.token,
+      });
       return history.body.messages?.length === 3;
     }, 'messages 1-3 projected');
     cluster.nodes[2]!.child.kill('SIGSTOP');

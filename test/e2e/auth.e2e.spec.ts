@@ -5,16 +5,28 @@
 // reachable); the expired-token checks need a 1-second access TTL and get their own.
 
 import { createHmac, createPublicKey, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+} from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, request, WsClient, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import type { ErrorBody, JsonObject, PresenceStatus, Session, User } from '../support/wire.ts';
 
 const REGISTER = '/api/v1/auth/register';
 const LOGIN = '/api/v1/auth/login';
 const REFRESH = '/api/v1/auth/refresh';
 const LOGOUT = '/api/v1/auth/logout';
 const PASSWORD = 'correct horse battery staple';
+
+/** What one of many concurrent registrations answers: the session, or (most of them) an error. */
+type RaceAnswer = Partial<Session> & Partial<ErrorBody>;
 // Lowered from 10 so the per-account 429 comes quickly; the per-IP cap is 5× this,
 // which all the logins of this file stay under.
 const LOGIN_MAX_ATTEMPTS = 8;
@@ -63,12 +75,12 @@ async function wsAuthFrame(wsUrl: string, token: string): Promise<{ first: strin
   client.socket.on('error', () => {});
   await client.opened;
   client.send({ type: 'AUTH', ref: 'auth-1', timestamp: Date.now(), data: { token } });
-  const reply = await client.next((frame) => frame.type === 'ERROR' || frame.type === 'AUTH_SUCCESS');
+  const reply = await client.next<JsonObject | undefined>((frame) => frame.type === 'ERROR' || frame.type === 'AUTH_SUCCESS');
   const closeCode = reply.type === 'ERROR' ? await client.closed : await client.close();
   return { first: reply.type, code: reply.data?.code, closeCode };
 }
 
-function expectErrorBody(response: ApiResponse, status: number, code?: string): void {
+function expectErrorBody(response: ApiResponse<unknown>, status: number, code?: string): void {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.body).toEqual({
@@ -76,7 +88,7 @@ function expectErrorBody(response: ApiResponse, status: number, code?: string): 
   });
 }
 
-function expectSession(body: any, user?: { id?: string; username?: string }): void {
+function expectSession(body: Session, user?: { id?: string; username?: string }): void {
   expect(body).toEqual(
     expect.objectContaining({
       user: expect.objectContaining({
@@ -96,8 +108,10 @@ function expectSession(body: any, user?: { id?: string; username?: string }): vo
   expect(body.expires_in).toBeGreaterThan(0);
 }
 
-const fieldsOf = (response: ApiResponse): string[] =>
-  Array.isArray(response.body?.error?.details) ? response.body.error.details.map((d: { path: string }) => d.path) : [];
+const fieldsOf = (response: ApiResponse<unknown>): string[] => {
+  const details = (response.body as Partial<ErrorBody> | undefined)?.error?.details;
+  return Array.isArray(details) ? details.map((d) => d.path) : [];
+};
 
 // ── main process ────────────────────────────────────────────────────────────
 
@@ -113,15 +127,15 @@ describe('auth', () => {
       },
     });
     url = parley.url;
-  });
-  afterAll(async () => {
-    await parley?.stop();
+    return () => parley.stop();
   });
 
-  const register = (body: Record<string, unknown>) => request(url, 'POST', REGISTER, { body });
-  const login = (loginName: string, password: string) => request(url, 'POST', LOGIN, { body: { login: loginName, password } });
-  const refresh = (token: string) => request(url, 'POST', REFRESH, { body: { refresh_token: token } });
-  const me = (token: string) => request(url, 'GET', '/api/v1/users/me', { token });
+  // Each answers the body the caller expects: the success shape unless it says otherwise.
+  const register = <T = Session>(body: Record<string, unknown>) => request<T>(url, 'POST', REGISTER, { body });
+  const login = (loginName: string, password: string) =>
+    request<Session>(url, 'POST', LOGIN, { body: { login: loginName, password } });
+  const refresh = (token: string) => request<Session>(url, 'POST', REFRESH, { body: { refresh_token: token } });
+  const me = <T = User>(token: string) => request<T>(url, 'GET', '/api/v1/users/me', { token });
 
   describe('register', () => {
     it('returns 201 with the user, an access token, a refresh token and expires_in; the token works at once', async () => {
@@ -168,17 +182,17 @@ describe('auth', () => {
     it('20 concurrent registrations of one username → exactly one 201, the rest 409 username_taken, one account exists', async () => {
       const attempts = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          register({ username: 'race_name', email: `race_${i}@example.com`, password: `${PASSWORD} ${i}` }),
+          register<RaceAnswer>({ username: 'race_name', email: `race_${i}@example.com`, password: `${PASSWORD} ${i}` }),
         ),
       );
       const created = attempts.filter((r) => r.status === 201);
       expect(attempts.map((r) => r.status).sort()).toEqual([201, ...Array(19).fill(409)]);
-      for (const loser of attempts.filter((r) => r.status !== 201)) expect(loser.body.error.code).toBe('username_taken');
+      for (const loser of attempts.filter((r) => r.status !== 201)) expect(loser.body.error!.code).toBe('username_taken');
       const winnerIndex = attempts.indexOf(created[0]!);
       // The name logs in with the winner's password only, as the winner.
       const asWinner = await login('race_name', `${PASSWORD} ${winnerIndex}`);
       expect(asWinner.status).toBe(200);
-      expect(asWinner.body.user.id).toBe(created[0]!.body.user.id);
+      expect(asWinner.body.user.id).toBe(created[0]!.body.user!.id);
       // No half-made account for a loser's email.
       const loserIndex = winnerIndex === 0 ? 1 : 0;
       expect((await login(`race_${loserIndex}@example.com`, `${PASSWORD} ${loserIndex}`)).status).toBe(401);
@@ -187,11 +201,11 @@ describe('auth', () => {
     it('20 concurrent registrations with one email → exactly one 201, the rest 409 email_taken', async () => {
       const attempts = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          register({ username: `same_mail_${i}`, email: 'same.mail@example.com', password: PASSWORD }),
+          register<RaceAnswer>({ username: `same_mail_${i}`, email: 'same.mail@example.com', password: PASSWORD }),
         ),
       );
       expect(attempts.map((r) => r.status).sort()).toEqual([201, ...Array(19).fill(409)]);
-      for (const loser of attempts.filter((r) => r.status !== 201)) expect(loser.body.error.code).toBe('email_taken');
+      for (const loser of attempts.filter((r) => r.status !== 201)) expect(loser.body.error!.code).toBe('email_taken');
     });
 
     it.each([
@@ -342,7 +356,7 @@ describe('auth', () => {
       const rt1 = user.refreshToken;
       const second = await refresh(rt1);
       expect(second.status).toBe(200);
-      const rt2 = second.body.refresh_token as string;
+      const rt2 = second.body.refresh_token;
       expectErrorBody(await refresh(rt1), 401);
       expectErrorBody(await refresh(rt2), 401);
     });
@@ -383,7 +397,7 @@ describe('auth', () => {
     it('logout after a rotation kills the current refresh token of that session', async () => {
       const user = await registerUser(url, 'logout2');
       const rotated = await refresh(user.refreshToken);
-      const current = rotated.body.refresh_token as string;
+      const current = rotated.body.refresh_token;
       expect((await request(url, 'POST', LOGOUT, { body: { refresh_token: current } })).status).toBe(204);
       expectErrorBody(await refresh(current), 401);
     });
@@ -419,7 +433,8 @@ describe('auth', () => {
     it('GET /users/:id of a user with an open socket shows online: true; after they close it, offline with a last_seen_at', async () => {
       const viewer = await registerUser(url, 'viewer2');
       const other = await registerUser(url, 'online');
-      const statusOf = async () => (await request(url, 'GET', `/api/v1/users/${other.id}`, { token: viewer.token })).body.status;
+      const statusOf = async () =>
+        (await request<{ status: PresenceStatus }>(url, 'GET', `/api/v1/users/${other.id}`, { token: viewer.token })).body.status;
       const socket = await WsClient.connect(parley.wsUrl, other.token);
       const before = Date.now();
       try {
@@ -431,7 +446,7 @@ describe('auth', () => {
       }
       // Going offline travels through the signals log: wait for it, within a bound.
       let status = await statusOf();
-      for (let i = 0; i < 100 && !(status.online === false && typeof status.last_seen_at === 'number'); i++) {
+      for (let i = 0; i < 100 && !(!status.online && typeof status.last_seen_at === 'number'); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         status = await statusOf();
       }
@@ -448,7 +463,7 @@ describe('auth', () => {
 
   describe('JWKS', () => {
     it('/.well-known/jwks.json has an RS256 public key with a kid, which verifies issued tokens', async () => {
-      const response = await request(url, 'GET', '/.well-known/jwks.json');
+      const response = await request<JSONWebKeySet>(url, 'GET', '/.well-known/jwks.json');
       expect(response.status).toBe(200);
       const keys = response.body.keys as Record<string, unknown>[];
       expect(keys.length).toBeGreaterThanOrEqual(1);
@@ -478,8 +493,8 @@ describe('auth', () => {
     beforeAll(async () => {
       victim = await registerUser(url, 'victim');
       bystander = await registerUser(url, 'bystander');
-      const jwks = await request(url, 'GET', '/.well-known/jwks.json');
-      publicJwk = jwks.body.keys[0];
+      const jwks = await request<JSONWebKeySet>(url, 'GET', '/.well-known/jwks.json');
+      publicJwk = jwks.body.keys[0]!;
       kid = publicJwk.kid as string;
       const claims = accessClaims(victim.id);
       const header = { typ: 'at+jwt', kid };
@@ -497,7 +512,7 @@ describe('auth', () => {
       forged.set('genuine header and payload, signature stripped', victim.token.split('.').slice(0, 2).join('.') + '.');
 
       // F2: HS256 keyed with the server's own public key, in the forms an attacker would try.
-      const publicKey = createPublicKey({ key: publicJwk as never, format: 'jwk' });
+      const publicKey = createPublicKey({ key: publicJwk, format: 'jwk' });
       const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
       const pkcs1 = publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;
       const der = publicKey.export({ type: 'spki', format: 'der' });
@@ -555,7 +570,7 @@ describe('auth', () => {
       expect(forged.size).toBeGreaterThan(30);
       const failures: string[] = [];
       for (const [label, token] of forged) {
-        const response = await me(token);
+        const response = await me<Partial<ErrorBody> | undefined>(token);
         if (response.status !== 401 || response.body?.error?.code === undefined) {
           failures.push(`${label}: ${response.status} ${JSON.stringify(response.body)}`);
         }
@@ -618,7 +633,9 @@ describe('auth', () => {
       ];
       const failures: string[] = [];
       for (const authorization of malformed) {
-        const response = await request(url, 'GET', '/api/v1/users/me', { headers: { authorization } });
+        const response = await request<Partial<ErrorBody> | undefined>(url, 'GET', '/api/v1/users/me', {
+          headers: { authorization },
+        });
         if (response.status !== 401 || response.body?.error?.code === undefined) {
           failures.push(`${authorization.slice(0, 30)}…: ${response.status} ${JSON.stringify(response.body)}`);
         }
@@ -644,9 +661,7 @@ describe('credential stuffing from one IP (PARLEY_LOGIN_MAX_ATTEMPTS=2, so 10 pe
   let parley: ParleyProcess;
   beforeAll(async () => {
     parley = await startParley({ env: { PARLEY_LOGIN_MAX_ATTEMPTS: '2', PARLEY_REGISTER_MAX_PER_IP: '10000' } });
-  });
-  afterAll(async () => {
-    await parley?.stop();
+    return () => parley.stop();
   });
 
   it('many accounts tried from one IP → 429 with Retry-After, whether the accounts exist or not', async () => {
@@ -673,9 +688,7 @@ describe('expired access tokens (PARLEY_ACCESS_TTL_S=1)', () => {
   let parley: ParleyProcess;
   beforeAll(async () => {
     parley = await startParley({ env: { PARLEY_ACCESS_TTL_S: '1' } });
-  });
-  afterAll(async () => {
-    await parley?.stop();
+    return () => parley.stop();
   });
 
   it('a token past its expiry (plus the 5 s tolerance) is refused on REST and on the handshake; refresh still works', async () => {
@@ -685,7 +698,7 @@ describe('expired access tokens (PARLEY_ACCESS_TTL_S=1)', () => {
     const response = await request(parley.url, 'GET', '/api/v1/users/me', { token: user.token });
     expectErrorBody(response, 401, 'token_expired');
     expect(await wsHandshake(parley.wsUrl, user.token)).toBe('handshake refused: 401');
-    const renewed = await request(parley.url, 'POST', REFRESH, { body: { refresh_token: user.refreshToken } });
+    const renewed = await request<Session>(parley.url, 'POST', REFRESH, { body: { refresh_token: user.refreshToken } });
     expect(renewed.status).toBe(200);
     expect(renewed.body.expires_in).toBe(1);
     const again = await request(parley.url, 'GET', '/api/v1/users/me', { token: renewed.body.access_token });

@@ -4,11 +4,10 @@
 // room is closed by a process manager, so its state is polled with a bound.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, eventually, Sockets } from '../support/chat.ts';
-import type { Frame, TestUser, WsClient } from '../support/client.ts';
+import { describe, expect, test } from 'vitest';
+import { barrier, eventually } from '../support/chat.ts';
+import type { Frame, TestUser } from '../support/client.ts';
 import {
-  apiOf,
   befriend,
   expectError,
   expectStatus,
@@ -20,9 +19,9 @@ import {
   roomWhen,
   say,
   sendFriendRequest,
-  type Api,
   useParley,
 } from '../support/social.ts';
+import type { PresenceStatus, RoomSummary, User } from '../support/wire.ts';
 
 const suite = useParley();
 const connect = suite.connect;
@@ -31,9 +30,9 @@ const block = async (who: TestUser, whom: TestUser) =>
 const unblock = async (who: TestUser, whom: TestUser) =>
   expect((await suite.api.del(who, `/blocks/${whom.id}`)).status).toBe(204);
 const blockedIds = async (who: TestUser): Promise<string[]> =>
-  expectStatus(await suite.api.get(who, '/blocks'), 200).blocks.map((u: { id: string }) => u.id);
+  expectStatus(await suite.api.get<{ blocks: User[] }>(who, '/blocks'), 200).blocks.map((u) => u.id);
 const statusSeenBy = async (viewer: TestUser, user: TestUser) =>
-  expectStatus(await suite.api.get(viewer, `/users/${user.id}`), 200).status;
+  expectStatus(await suite.api.get<{ status: PresenceStatus }>(viewer, `/users/${user.id}`), 200).status;
 const presenceOf = (user: TestUser) => (frame: Frame) => frame.type === 'PRESENCE' && frame.data.user_id === user.id;
 
 /** Friends with their direct room already opened by the process manager; returns the room id. */
@@ -48,7 +47,7 @@ describe('blocking', () => {
   test('POST /blocks → 204; GET /blocks lists the blocked user (blocker only); blocking again is idempotent', async () => {
     const [alice, bob] = await suite.api.users(2, 'blk');
     await block(alice!, bob!);
-    const body = expectStatus(await suite.api.get(alice!, '/blocks'), 200);
+    const body = expectStatus(await suite.api.get<{ blocks: User[] }>(alice!, '/blocks'), 200);
     expect(body.blocks).toEqual([
       expect.objectContaining({ id: bob!.id, username: bob!.username, blocked_at: expect.any(Number) }),
     ]);
@@ -225,7 +224,9 @@ describe('the direct room across a block', () => {
       expect(history.map((m) => m.id)).toEqual([before.id]);
     }
     // Still listed, marked closed.
-    const listed = expectStatus(await suite.api.get(alice!, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
+    const listed = expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(alice!, '/rooms'), 200).rooms.find(
+      (r) => r.id === roomId,
+    );
     expect(listed).toMatchObject({ type: 'direct', closed: true });
   });
 

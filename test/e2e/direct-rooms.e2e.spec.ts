@@ -4,11 +4,10 @@
 // blocks.e2e.spec.ts.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { eventually } from '../support/chat.ts';
 import type { TestUser } from '../support/client.ts';
 import {
-  apiOf,
   befriend,
   expectError,
   expectStatus,
@@ -17,14 +16,14 @@ import {
   postMessage,
   roomWhen,
   say,
-  type Api,
   useParley,
 } from '../support/social.ts';
+import type { Room, RoomSummary } from '../support/wire.ts';
 
 const suite = useParley();
 
-const directRoomsOf = async (user: TestUser): Promise<any[]> =>
-  expectStatus(await suite.api.get(user, '/rooms'), 200).rooms.filter((r: { type: string }) => r.type === 'direct');
+const directRoomsOf = async (user: TestUser): Promise<RoomSummary[]> =>
+  expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(user, '/rooms'), 200).rooms.filter((r) => r.type === 'direct');
 
 describe('opening a direct room', () => {
   test('without a friendship → 409 not_friends (also with a pending request); no room appears', async () => {
@@ -70,13 +69,13 @@ describe('opening a direct room', () => {
     const [alice, bob] = await suite.api.users(2, 'dmpm');
     await befriend(suite.api, alice!, bob!);
     // Nobody asks for the room: the process manager opens it on the accepted friendship.
-    let listed: any[] = [];
+    let listed: RoomSummary[] = [];
     await eventually(async () => (listed = await directRoomsOf(bob!)).length > 0, "the direct room appears in bob's list");
     expect(listed).toHaveLength(1);
-    const room = await roomWhen(suite.api, alice!, listed[0].id, () => true, 'alice can read the direct room');
+    const room = await roomWhen(suite.api, alice!, listed[0]!.id, () => true, 'alice can read the direct room');
     expect(room.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, bob!.id].sort());
-    expect((await openDirect(suite.api, bob!, alice!)).id).toBe(listed[0].id);
-    expect((await openDirect(suite.api, alice!, bob!)).id).toBe(listed[0].id);
+    expect((await openDirect(suite.api, bob!, alice!)).id).toBe(listed[0]!.id);
+    expect((await openDirect(suite.api, alice!, bob!)).id).toBe(listed[0]!.id);
   });
 
   test('10 concurrent POST /rooms/direct from both sides → one room, one id, two members', async () => {
@@ -85,8 +84,8 @@ describe('opening a direct room', () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         i % 2 === 0
-          ? suite.api.post(alice!, '/rooms/direct', { user_id: bob!.id })
-          : suite.api.post(bob!, '/rooms/direct', { user_id: alice!.id }),
+          ? suite.api.post<Room>(alice!, '/rooms/direct', { user_id: bob!.id })
+          : suite.api.post<Room>(bob!, '/rooms/direct', { user_id: alice!.id }),
       ),
     );
     for (const response of responses) expect(response.status, JSON.stringify(response.body)).toBe(201);
@@ -139,7 +138,7 @@ describe('inside a direct room', () => {
     expectError(await suite.api.patch(bob!, path, { topic: 'anything' }), 409, 'invalid_state');
     expectError(await suite.api.patch(alice!, `${path}/members/${bob!.id}`, { role: 'admin' }), 409, 'invalid_state');
 
-    const after = expectStatus(await suite.api.get(alice!, path), 200);
+    const after = expectStatus(await suite.api.get<Room>(alice!, path), 200);
     expect(after.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([alice!.id, bob!.id].sort());
     expect(after.name).toBe(room.name);
     expectError(await suite.api.get(carol!, path), 404, 'room_not_found');

@@ -3,20 +3,11 @@
 // plan I-4 friend-request IDOR). Every test makes its own users.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, Sockets } from '../support/chat.ts';
-import type { Frame, TestUser, WsClient } from '../support/client.ts';
-import {
-  apiOf,
-  befriend,
-  expectError,
-  expectStatus,
-  friendIds,
-  pendingIds,
-  sendFriendRequest,
-  type Api,
-  useParley,
-} from '../support/social.ts';
+import { describe, expect, test } from 'vitest';
+import { barrier } from '../support/chat.ts';
+import type { Frame } from '../support/client.ts';
+import { befriend, expectError, expectStatus, friendIds, pendingIds, sendFriendRequest, useParley } from '../support/social.ts';
+import type { ErrorBody, Friend, FriendRequest, Friendship } from '../support/wire.ts';
 
 const suite = useParley();
 const connect = suite.connect;
@@ -29,7 +20,7 @@ describe('sending a request', () => {
     const bobWs = await connect(bob!);
     const carolWs = await connect(carol!);
 
-    const response = await suite.api.post(alice!, '/friends/requests', { user_id: bob!.id });
+    const response = await suite.api.post<{ request: FriendRequest }>(alice!, '/friends/requests', { user_id: bob!.id });
     const { request } = expectStatus(response, 201);
     expect(request).toMatchObject({
       id: expect.any(String),
@@ -45,9 +36,15 @@ describe('sending a request', () => {
     await barrier(carolWs);
     expect(carolWs.frames.filter((f) => f.type.startsWith('FRIEND_'))).toEqual([]);
 
-    const incoming = expectStatus(await suite.api.get(bob!, '/friends/requests?direction=incoming'), 200);
+    const incoming = expectStatus(
+      await suite.api.get<{ requests: FriendRequest[] }>(bob!, '/friends/requests?direction=incoming'),
+      200,
+    );
     expect(incoming.requests).toEqual([expect.objectContaining({ id: request.id, from_user_id: alice!.id, status: 'pending' })]);
-    const outgoing = expectStatus(await suite.api.get(alice!, '/friends/requests?direction=outgoing'), 200);
+    const outgoing = expectStatus(
+      await suite.api.get<{ requests: FriendRequest[] }>(alice!, '/friends/requests?direction=outgoing'),
+      200,
+    );
     expect(outgoing.requests).toEqual([expect.objectContaining({ id: request.id, to_user_id: bob!.id, status: 'pending' })]);
     // Each side sees it only in its own direction.
     expect(await pendingIds(suite.api, alice!, 'incoming')).toEqual([]);
@@ -58,7 +55,7 @@ describe('sending a request', () => {
   test('GET /friends/requests without direction lists incoming; a bad direction → 400', async () => {
     const [alice, bob] = await suite.api.users(2, 'frdir');
     const request = await sendFriendRequest(suite.api, alice!, bob!);
-    const plain = expectStatus(await suite.api.get(bob!, '/friends/requests'), 200);
+    const plain = expectStatus(await suite.api.get<{ requests: FriendRequest[] }>(bob!, '/friends/requests'), 200);
     expect(plain.requests.map((r: { id: string }) => r.id)).toEqual([request.id]);
     expectError(await suite.api.get(bob!, '/friends/requests?direction=sideways'), 400, 'validation_failed');
   });
@@ -85,8 +82,8 @@ describe('sending a request', () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         i % 2 === 0
-          ? suite.api.post(alice!, '/friends/requests', { user_id: bob!.id })
-          : suite.api.post(bob!, '/friends/requests', { user_id: alice!.id }),
+          ? suite.api.post<{ request: FriendRequest }>(alice!, '/friends/requests', { user_id: bob!.id })
+          : suite.api.post<{ request: FriendRequest }>(bob!, '/friends/requests', { user_id: alice!.id }),
       ),
     );
     const created = responses.filter((r) => r.status === 201);
@@ -125,7 +122,10 @@ describe('answering a request', () => {
     const bobWs = await connect(bob!);
     const request = await sendFriendRequest(suite.api, alice!, bob!);
 
-    const body = expectStatus(await suite.api.post(bob!, `/friends/requests/${request.id}/accept`), 200);
+    const body = expectStatus(
+      await suite.api.post<{ request: FriendRequest; friendship: Friendship }>(bob!, `/friends/requests/${request.id}/accept`),
+      200,
+    );
     expect(body.friendship).toMatchObject({ user_ids: expect.arrayContaining([alice!.id, bob!.id]) });
     expect(body.friendship.user_ids).toHaveLength(2);
     expect(body.request).toMatchObject({ id: request.id, status: 'accepted' });
@@ -227,17 +227,22 @@ describe('answering a request', () => {
     const request = await sendFriendRequest(suite.api, alice!, bob!);
 
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => suite.api.post(bob!, `/friends/requests/${request.id}/accept`)),
+      Array.from({ length: 20 }, () =>
+        suite.api.post<{ request: FriendRequest }>(bob!, `/friends/requests/${request.id}/accept`),
+      ),
     );
     // The pair's one writer decides them in turn: the first accepts, every later
     // one finds the request already answered (404 request_not_found). Never a 5xx.
     const ok = responses.filter((r) => r.status === 200);
-    expect(ok.length, JSON.stringify(responses.map((r) => [r.status, r.body?.error?.code]))).toBe(1);
+    expect(
+      ok.length,
+      JSON.stringify(responses.map((r) => [r.status, (r.body as Partial<ErrorBody> | undefined)?.error?.code])),
+    ).toBe(1);
     for (const response of responses.filter((r) => r.status !== 200)) expectError(response, 404, 'request_not_found');
     expect(ok[0]!.body.request).toMatchObject({ id: request.id, status: 'accepted' });
 
-    const aliceFriends = expectStatus(await suite.api.get(alice!, '/friends'), 200).friends;
-    const bobFriends = expectStatus(await suite.api.get(bob!, '/friends'), 200).friends;
+    const aliceFriends = expectStatus(await suite.api.get<{ friends: Friend[] }>(alice!, '/friends'), 200).friends;
+    const bobFriends = expectStatus(await suite.api.get<{ friends: Friend[] }>(bob!, '/friends'), 200).friends;
     expect(aliceFriends.map((f: { id: string }) => f.id)).toEqual([bob!.id]);
     expect(bobFriends.map((f: { id: string }) => f.id)).toEqual([alice!.id]);
 
@@ -277,7 +282,7 @@ describe('friends', () => {
     await befriend(suite.api, alice!, bob!);
     await befriend(suite.api, carol!, alice!);
 
-    const offline = expectStatus(await suite.api.get(alice!, '/friends'), 200).friends;
+    const offline = expectStatus(await suite.api.get<{ friends: Friend[] }>(alice!, '/friends'), 200).friends;
     expect(offline.map((f: { id: string }) => f.id).sort()).toEqual([bob!.id, carol!.id].sort());
     for (const friend of offline) {
       expect(friend).toMatchObject({ id: expect.any(String), username: expect.any(String), display_name: expect.any(String) });
@@ -287,9 +292,9 @@ describe('friends', () => {
     }
 
     await connect(bob!);
-    const online = expectStatus(await suite.api.get(alice!, '/friends'), 200).friends;
-    expect(online.find((f: { id: string }) => f.id === bob!.id).status.online).toBe(true);
-    expect(online.find((f: { id: string }) => f.id === carol!.id).status.online).toBe(false);
+    const online = expectStatus(await suite.api.get<{ friends: Friend[] }>(alice!, '/friends'), 200).friends;
+    expect(online.find((f) => f.id === bob!.id)!.status.online).toBe(true);
+    expect(online.find((f) => f.id === carol!.id)!.status.online).toBe(false);
   });
 
   test('unfriend → 204; the friend is gone on both sides; again → 409 not_friends; a new request is possible', async () => {

@@ -5,29 +5,23 @@
 // plain members and the 404s of non-members are in rooms.e2e.spec.ts.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, newMessagesIn, range1, Sockets } from '../support/chat.ts';
-import type { Frame, TestUser, WsClient } from '../support/client.ts';
-import {
-  apiOf,
-  expectError,
-  expectStatus,
-  groupRoom,
-  messagesOf,
-  postMessage,
-  roleIn,
-  say,
-  type Api,
-  useParley,
-} from '../support/social.ts';
+import { describe, expect, test } from 'vitest';
+import { barrier, newMessagesIn, range1 } from '../support/chat.ts';
+import type { Frame, TestUser } from '../support/client.ts';
+import { expectError, expectStatus, groupRoom, messagesOf, postMessage, roleIn, say, useParley } from '../support/social.ts';
+import type { Room, RoomSummary } from '../support/wire.ts';
 
 const suite = useParley();
 const connect = suite.connect;
-const getRoom = async (user: TestUser, roomId: string) => expectStatus(await suite.api.get(user, `/rooms/${roomId}`), 200);
+const getRoom = async (user: TestUser, roomId: string) => expectStatus(await suite.api.get<Room>(user, `/rooms/${roomId}`), 200);
 const setRole = (actor: TestUser, roomId: string, target: TestUser, role: string) =>
-  suite.api.patch(actor, `/rooms/${roomId}/members/${target.id}`, { role });
+  suite.api.patch<Room>(actor, `/rooms/${roomId}/members/${target.id}`, { role });
 const addMember = (actor: TestUser, roomId: string, target: TestUser, role?: string) =>
-  suite.api.post(actor, `/rooms/${roomId}/members`, role === undefined ? { user_id: target.id } : { user_id: target.id, role });
+  suite.api.post<Room>(
+    actor,
+    `/rooms/${roomId}/members`,
+    role === undefined ? { user_id: target.id } : { user_id: target.id, role },
+  );
 const removeMember = (actor: TestUser, roomId: string, target: TestUser) =>
   suite.api.del(actor, `/rooms/${roomId}/members/${target.id}`);
 const framesOf = (type: string, roomId: string) => (frame: Frame) =>
@@ -61,8 +55,10 @@ describe('renaming and the topic', () => {
     const both = expectStatus(await suite.api.patch(owner, `/rooms/${roomId}`, { name: 'Final', topic: '' }), 200);
     expect(both).toMatchObject({ name: 'Final', topic: '' });
     expect(await getRoom(member, roomId)).toMatchObject({ name: 'Final', topic: '' });
-    const listed = expectStatus(await suite.api.get(member, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
-    expect(listed.name).toBe('Final');
+    const listed = expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(member, '/rooms'), 200).rooms.find(
+      (r) => r.id === roomId,
+    );
+    expect(listed!.name).toBe('Final');
   });
 
   test('a plain member renaming → 403 forbidden, a non-member → 404; nothing changes and no ROOM_UPDATED is sent', async () => {
@@ -258,7 +254,7 @@ describe('removing members', () => {
     for (let round = 0; round < 3; round++) {
       const [owner, poster, watcher] = await suite.api.users(3, `rmpost${round}`);
       const room = await groupRoom(suite.api, owner!, [poster!, watcher!]);
-      const roomId = room.id as string;
+      const roomId = room.id;
       const watcherWs = await connect(watcher!);
       const posterWs = await connect(poster!);
       await say(suite.api, owner!, roomId, 'start');
@@ -297,7 +293,7 @@ describe('removing members', () => {
       const posterRemovedAt = posterWs.frames.findIndex(framesOf('MEMBER_REMOVED', roomId));
       expect(posterRemovedAt).toBeGreaterThanOrEqual(0);
       expect(posterWs.frames.slice(posterRemovedAt).filter((f) => f.type === 'NEW_MESSAGE')).toEqual([]);
-      await suite.closeSockets();
+      suite.closeSockets();
     }
   });
 });

@@ -5,34 +5,26 @@
 // rooms.e2e.spec.ts.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, Sockets } from '../support/chat.ts';
-import type { Frame, TestUser, WsClient } from '../support/client.ts';
-import {
-  apiOf,
-  expectError,
-  expectStatus,
-  groupRoom,
-  messagesOf,
-  postMessage,
-  say,
-  type Api,
-  useParley,
-} from '../support/social.ts';
+import { describe, expect, test } from 'vitest';
+import { barrier } from '../support/chat.ts';
+import type { Frame, TestUser } from '../support/client.ts';
+import { expectError, expectStatus, groupRoom, messagesOf, postMessage, say, useParley } from '../support/social.ts';
 import { uploadAttachment } from '../support/uploads.ts';
+import type { Message, RoomSummary } from '../support/wire.ts';
 
 const suite = useParley();
 const connect = suite.connect;
 const messagePath = (roomId: string, messageId: string) => `/rooms/${roomId}/messages/${messageId}`;
 const edit = (user: TestUser, roomId: string, messageId: string, content: string) =>
-  suite.api.patch(user, messagePath(roomId, messageId), { content });
-const remove = (user: TestUser, roomId: string, messageId: string) => suite.api.del(user, messagePath(roomId, messageId));
+  suite.api.patch<Message>(user, messagePath(roomId, messageId), { content });
+const remove = (user: TestUser, roomId: string, messageId: string) =>
+  suite.api.del<Message>(user, messagePath(roomId, messageId));
 const reactionPath = (roomId: string, messageId: string, emoji: string) =>
   `${messagePath(roomId, messageId)}/reactions/${encodeURIComponent(emoji)}`;
 const react = (user: TestUser, roomId: string, messageId: string, emoji: string) =>
-  suite.api.put(user, reactionPath(roomId, messageId, emoji));
+  suite.api.put<Message>(user, reactionPath(roomId, messageId, emoji));
 const unreact = (user: TestUser, roomId: string, messageId: string, emoji: string) =>
-  suite.api.del(user, reactionPath(roomId, messageId, emoji));
+  suite.api.del<Message>(user, reactionPath(roomId, messageId, emoji));
 const frameFor =
   (type: string, messageId: string, also: (frame: Frame) => boolean = () => true) =>
   (frame: Frame) =>
@@ -46,7 +38,7 @@ async function roomWithMessage(content = 'original words') {
   const room = await groupRoom(suite.api, owner!, [bob!, carol!]);
   expectStatus(await suite.api.post(owner!, `/rooms/${room.id}/members`, { user_id: admin!.id, role: 'admin' }), 201);
   const message = await say(suite.api, bob!, room.id, content);
-  return { owner: owner!, admin: admin!, bob: bob!, carol: carol!, roomId: room.id as string, message };
+  return { owner: owner!, admin: admin!, bob: bob!, carol: carol!, roomId: room.id, message };
 }
 
 describe('editing', () => {
@@ -75,8 +67,10 @@ describe('editing', () => {
     const [stored] = await messagesOf(suite.api, carol, roomId);
     expect(stored).toEqual(edited);
     // The room list's last message is the edited one too.
-    const listed = expectStatus(await suite.api.get(carol, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
-    expect(listed.last_message.content).toBe('better words ✨');
+    const listed = expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(carol, '/rooms'), 200).rooms.find(
+      (r) => r.id === roomId,
+    );
+    expect(listed!.last_message!.content).toBe('better words ✨');
   });
 
   test('only the author may edit: another member, an admin and the owner get 403 forbidden; nothing changes', async () => {
@@ -129,7 +123,7 @@ describe('deleting', () => {
       [2, true, ''],
       [3, false, 'third'],
     ]);
-    expect(history[1].reactions).toEqual({});
+    expect(history[1]!.reactions).toEqual({});
     // The next message still continues the sequence.
     expect((await say(suite.api, bob!, room.id, 'fourth')).seq).toBe(4);
   });
@@ -137,7 +131,7 @@ describe('deleting', () => {
   test("the owner and an admin may delete a member's message; a plain member deleting another's → 403", async () => {
     const { owner, admin, bob, carol, roomId, message } = await roomWithMessage();
     expectError(await remove(carol, roomId, message.id), 403, 'forbidden');
-    expect((await messagesOf(suite.api, bob, roomId))[0].deleted).toBe(false);
+    expect((await messagesOf(suite.api, bob, roomId))[0]!.deleted).toBe(false);
     expect(expectStatus(await remove(admin, roomId, message.id), 200).deleted).toBe(true);
 
     const second = await say(suite.api, carol, roomId, 'by carol');
@@ -176,7 +170,7 @@ describe('reactions', () => {
     // Removing the last reaction of an emoji removes the emoji; removing a reaction nobody made is a no-op.
     expect(expectStatus(await unreact(bob, roomId, message.id, thumbs), 200).reactions).toEqual({ '❤️': [carol.id] });
     expect(expectStatus(await unreact(owner, roomId, message.id, '🎉'), 200).reactions).toEqual({ '❤️': [carol.id] });
-    expect((await messagesOf(suite.api, owner, roomId))[0].reactions).toEqual({ '❤️': [carol.id] });
+    expect((await messagesOf(suite.api, owner, roomId))[0]!.reactions).toEqual({ '❤️': [carol.id] });
   });
 
   test('REACTION_UPDATED carries the changed message to members, once per actual change (a repeated PUT sends none)', async () => {
@@ -185,11 +179,16 @@ describe('reactions', () => {
     expectStatus(await react(carol, roomId, message.id, '👍'), 200);
     expectStatus(await react(carol, roomId, message.id, '👍'), 200);
     expectStatus(await react(carol, roomId, message.id, '🔥'), 200);
-    const last = await ownerWs.next(frameFor('REACTION_UPDATED', message.id, (f) => '🔥' in f.data.reactions));
+    const last = await ownerWs.next(
+      frameFor('REACTION_UPDATED', message.id, (f) => '🔥' in (f.data.reactions as Message['reactions'])),
+    );
     expect(last.data).toMatchObject({ id: message.id, room_id: roomId, reactions: { '👍': [carol.id], '🔥': [carol.id] } });
     await barrier(ownerWs);
     const frames = ownerWs.frames.filter(frameFor('REACTION_UPDATED', message.id));
-    expect(frames.map((f) => Object.keys(f.data.reactions).sort())).toEqual([['👍'], ['🔥', '👍'].sort()]);
+    expect(frames.map((f) => Object.keys(f.data.reactions as Message['reactions']).sort())).toEqual([
+      ['👍'],
+      ['🔥', '👍'].sort(),
+    ]);
   });
 
   test.each([
@@ -202,7 +201,7 @@ describe('reactions', () => {
     const { carol, roomId, message } = await roomWithMessage();
     const body = expectStatus(await react(carol, roomId, message.id, emoji), 200);
     expect(Object.keys(body.reactions)).toEqual([emoji]);
-    expect((await messagesOf(suite.api, carol, roomId))[0].reactions).toEqual({ [emoji]: [carol.id] });
+    expect((await messagesOf(suite.api, carol, roomId))[0]!.reactions).toEqual({ [emoji]: [carol.id] });
   });
 
   test.each([
@@ -215,7 +214,7 @@ describe('reactions', () => {
   ])('an invalid emoji (%s) → 400 and no reaction', async (_label, emoji) => {
     const { carol, roomId, message } = await roomWithMessage();
     expectError(await react(carol, roomId, message.id, emoji), 400, 'validation_failed');
-    expect((await messagesOf(suite.api, carol, roomId))[0].reactions).toEqual({});
+    expect((await messagesOf(suite.api, carol, roomId))[0]!.reactions).toEqual({});
   });
 });
 
@@ -250,7 +249,7 @@ describe('replies and mentions', () => {
       `hi @${bob!.username} and @${carol!.username.toUpperCase()}, not @${outsider!.username} or @nobody_here_at_all`,
     );
     expect([...message.mentions].sort()).toEqual([bob!.id, carol!.id].sort());
-    expect([...(await messagesOf(suite.api, bob!, room.id))[0].mentions].sort()).toEqual([bob!.id, carol!.id].sort());
+    expect([...(await messagesOf(suite.api, bob!, room.id))[0]!.mentions].sort()).toEqual([bob!.id, carol!.id].sort());
 
     const none = await say(
       suite.api,

@@ -5,10 +5,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { createRoom, eventually, fullHistory, range1 } from '../support/chat.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import type { Message, RoomSummary } from '../support/wire.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -44,22 +45,23 @@ const send = async (author: TestUser) => {
 
 beforeAll(async () => {
   server = await startParley();
+  return () => server.stop();
+});
+beforeAll(async () => {
   alice = await registerUser(server.url, 'alice');
   bob = await registerUser(server.url, 'bob');
   roomId = await createRoom(server.url, alice, [bob], 'rebuilt');
   for (let i = 0; i < 40; i++) await send(i % 2 === 0 ? alice : bob);
 }, 60_000);
 
-afterAll(async () => {
-  await server?.stop();
-});
-
 test('the server keeps answering during `parley rebuild chat`, follows the swap, and loses nothing', async () => {
   const before = await fullHistory(server.url, alice, roomId);
   expect(before.map((m) => m.seq)).toEqual(range1(40));
 
   const rebuilding = parley(server.dataDir, ['rebuild', 'chat', '--handover-ms', '1500']);
-  let done = false;
+  // Set by the callback; `as boolean` keeps TypeScript from narrowing it to
+  // `false` for the loop below (it does not see the callback's write).
+  let done = false as boolean;
   void rebuilding.then(() => (done = true));
   // Reads and writes go on meanwhile; every one of them must succeed.
   let reads = 0;
@@ -90,8 +92,8 @@ test('the server keeps answering during `parley rebuild chat`, follows the swap,
   const after = await fullHistory(server.url, alice, roomId);
   expect(after.map((m) => m.seq)).toEqual(range1(sent));
   expect(after.slice(0, 40)).toEqual(before);
-  const rooms = await request(server.url, 'GET', '/api/v1/rooms', { token: alice.token });
-  expect(rooms.body.rooms.find((room: { id: string }) => room.id === roomId)).toMatchObject({ last_seq: sent });
+  const rooms = await request<{ rooms: RoomSummary[] }>(server.url, 'GET', '/api/v1/rooms', { token: alice.token });
+  expect(rooms.body.rooms.find((room) => room.id === roomId)).toMatchObject({ last_seq: sent });
 
   const status = await parley(server.dataDir, ['rebuild', 'chat', '--status']);
   expect(status.stderr).toContain('chat: active v2; tables of v1, v2');
@@ -101,7 +103,9 @@ test('the server keeps answering during `parley rebuild chat`, follows the swap,
   expect(dropped.stderr).toContain('chat: dropped v1');
   expect((await fullHistory(server.url, bob, roomId)).map((m) => m.seq)).toEqual(range1(sent));
   // Full-text search reads v2's own FTS table.
-  const search = await request(server.url, 'GET', `/api/v1/search/messages?q=caf&limit=20`, { token: bob.token });
+  const search = await request<{ messages: Message[] }>(server.url, 'GET', `/api/v1/search/messages?q=caf&limit=20`, {
+    token: bob.token,
+  });
   expect(search.status).toBe(200);
   expect(search.body.messages.length).toBe(20);
 }, 120_000);

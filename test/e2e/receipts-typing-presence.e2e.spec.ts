@@ -8,17 +8,18 @@
 // show last_seen_at survives.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { barrier, eventually, Sockets } from '../support/chat.ts';
 import { registerUser, WsClient, type Frame, type TestUser } from '../support/client.ts';
-import { apiOf, befriend, expectError, expectStatus, groupRoom, say, type Api, useParley } from '../support/social.ts';
+import { apiOf, befriend, expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
+import type { PresenceStatus, Room, RoomSummary } from '../support/wire.ts';
 
 const suite = useParley({ PARLEY_TYPING_TTL_MS: '600000' });
 const connect = suite.connect;
 const read = (user: TestUser, roomId: string, seq: unknown) => suite.api.post(user, `/rooms/${roomId}/read`, { seq });
 const listed = async (user: TestUser, roomId: string) =>
-  expectStatus(await suite.api.get(user, '/rooms'), 200).rooms.find((r: { id: string }) => r.id === roomId);
+  expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(user, '/rooms'), 200).rooms.find((r) => r.id === roomId);
 const receiptFrom = (user: TestUser, roomId: string, seq?: number) => (frame: Frame) =>
   frame.type === 'READ_RECEIPT' &&
   frame.data.chat_room_id === roomId &&
@@ -39,7 +40,7 @@ async function roomWithMessages(count: number) {
   const [alice, bob, carol] = await suite.api.users(3, 'rcpt');
   const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
   for (let i = 1; i <= count; i++) await say(suite.api, alice!, room.id, `message ${i}`);
-  return { alice: alice!, bob: bob!, carol: carol!, roomId: room.id as string };
+  return { alice: alice!, bob: bob!, carol: carol!, roomId: room.id };
 }
 
 describe('read receipts', () => {
@@ -55,8 +56,8 @@ describe('read receipts', () => {
 
     expect(expectStatus(await read(bob, roomId, 3), 200)).toEqual({ chat_room_id: roomId, last_read_seq: 3 });
     expect(await listed(bob, roomId)).toMatchObject({ last_read_seq: 3, unread_count: 2, last_message: { seq: 5 } });
-    const room = expectStatus(await suite.api.get(alice, `/rooms/${roomId}`), 200);
-    expect(room.members.find((m: { user_id: string }) => m.user_id === bob.id).last_read_seq).toBe(3);
+    const room = expectStatus(await suite.api.get<Room>(alice, `/rooms/${roomId}`), 200);
+    expect(room.members.find((m) => m.user_id === bob.id)!.last_read_seq).toBe(3);
 
     await say(suite.api, alice, roomId, 'message 6');
     expect(await listed(bob, roomId)).toMatchObject({
@@ -242,10 +243,10 @@ describe('typing indicators expire (PARLEY_TYPING_TTL_MS=500)', () => {
   const local = new Sockets();
   beforeAll(async () => {
     short = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000', PARLEY_TYPING_TTL_MS: '500' } });
+    return () => short.stop(); // after afterAll below
   });
-  afterAll(async () => {
-    await local.closeAll();
-    await short?.stop();
+  afterAll(() => {
+    local.closeAll();
   });
 
   test('without a stop or a refresh, the others get TYPING false by itself', async () => {
@@ -276,7 +277,8 @@ describe('presence', () => {
     for (const ws of [friendWs, peerWs]) {
       expect((await ws.next(presenceOf(alice!, true))).data).toEqual({ user_id: alice!.id, online: true, last_seen_at: null });
     }
-    const statusSeen = async () => expectStatus(await suite.api.get(friend!, `/users/${alice!.id}`), 200).status;
+    const statusSeen = async () =>
+      expectStatus(await suite.api.get<{ status: PresenceStatus }>(friend!, `/users/${alice!.id}`), 200).status;
     expect((await statusSeen()).online).toBe(true);
 
     const second = await connect(alice!);
@@ -318,7 +320,9 @@ describe('presence', () => {
     await once.close();
     const offline = await friendWs.next(presenceOf(alice!, false));
     await eventually(
-      async () => expectStatus(await suite.api.get(friend!, `/users/${alice!.id}`), 200).status.last_seen_at !== null,
+      async () =>
+        expectStatus(await suite.api.get<{ status: PresenceStatus }>(friend!, `/users/${alice!.id}`), 200).status.last_seen_at !==
+        null,
       'last_seen_at recorded',
     );
     await connect(alice!);
@@ -342,9 +346,9 @@ describe('last_seen_at is durable', () => {
       const socket = await WsClient.connect(first.wsUrl, alice.token);
       await socket.close();
       const firstApi = apiOf(first.url);
-      let seen: any;
+      let seen: PresenceStatus | undefined;
       await eventually(async () => {
-        seen = expectStatus(await firstApi.get(viewer, `/users/${alice.id}`), 200).status;
+        seen = expectStatus(await firstApi.get<{ status: PresenceStatus }>(viewer, `/users/${alice.id}`), 200).status;
         return seen.last_seen_at !== null;
       }, 'last_seen_at recorded');
       expect(seen).toEqual({ online: false, last_seen_at: expect.any(Number) });

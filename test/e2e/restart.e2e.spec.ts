@@ -7,6 +7,7 @@ import { afterEach, expect, test } from 'vitest';
 import { registerUser, request, WsClient, type Frame, type TestUser } from '../support/client.ts';
 import { barrier, createRoom, eventually, fullHistory, range1, seqsIn, Sockets, type StoredMessage } from '../support/chat.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
+import type { Message, RoomSummary } from '../support/wire.ts';
 
 const env = {
   PARLEY_REGISTER_MAX_PER_IP: '100000',
@@ -26,7 +27,7 @@ async function start(dataDir: string): Promise<ParleyProcess> {
 }
 
 afterEach(async () => {
-  await sockets.closeAll();
+  sockets.closeAll();
   for (const parley of processes.splice(0)) await parley.kill();
 });
 
@@ -68,7 +69,7 @@ function restSender(
       sender.attempted.add(clientMsgId);
       let response;
       try {
-        response = await request(baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, {
+        response = await request<Message>(baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, {
           token: who.token,
           body: { client_msg_id: clientMsgId, content },
         });
@@ -100,7 +101,7 @@ function wsSender(
       sender.attempted.add(clientMsgId);
       const ref = clientMsgId;
       const reply = client
-        .next((frame) => frame.ref === ref, 15_000)
+        .next<{ message: Message }>((frame) => frame.ref === ref, 15_000)
         .then(
           (frame) => frame,
           () => null,
@@ -202,7 +203,7 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     // New messages continue right after the last stored one, over REST and WS.
     const next = await postMessage(second.url, carol!, roomId, 'after-restart-1', 'after the restart');
     const aliceAgain = await sockets.connect(second.wsUrl, alice!);
-    const ack = await aliceAgain.call('SEND_MESSAGE', {
+    const ack = await aliceAgain.call<{ message: Message }>('SEND_MESSAGE', {
       chat_room_id: roomId,
       content: 'after, over WS',
       client_msg_id: 'after-restart-2',
@@ -252,16 +253,22 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     else await first.kill();
 
     const second = await start(dataDir);
-    const me = await request(second.url, 'GET', '/api/v1/users/me', { token: alice.token });
+    const me = await request<{ id?: string; user?: { id: string } }>(second.url, 'GET', '/api/v1/users/me', {
+      token: alice.token,
+    });
     expect(me.status).toBe(200);
     expect(me.body.id ?? me.body.user?.id).toBe(alice.id);
-    const rooms = await request(second.url, 'GET', '/api/v1/rooms', { token: alice.token });
+    const rooms = await request<{ rooms: RoomSummary[] }>(second.url, 'GET', '/api/v1/rooms', { token: alice.token });
     expect(rooms.status).toBe(200);
-    expect(rooms.body.rooms.map((room: { id: string }) => room.id)).toContain(roomId);
+    expect(rooms.body.rooms.map((room) => room.id)).toContain(roomId);
 
     const client = await sockets.connect(second.wsUrl, alice);
     expect(client.frames.find((frame) => frame.type === 'AUTH_SUCCESS')?.data.user_id).toBe(alice.id);
-    const ack = await client.call('SEND_MESSAGE', { chat_room_id: roomId, content: 'still me', client_msg_id: 'after' });
+    const ack = await client.call<{ message: Message }>('SEND_MESSAGE', {
+      chat_room_id: roomId,
+      content: 'still me',
+      client_msg_id: 'after',
+    });
     expect(ack.type).toBe('ACK');
     expect(ack.data.message.sender_id).toBe(alice.id);
 

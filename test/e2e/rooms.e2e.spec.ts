@@ -3,10 +3,11 @@
 // Every test makes its own users and rooms, so tests don't depend on each other.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, request, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import { uploadAttachment } from '../support/uploads.ts';
+import type { ErrorBody, JsonObject, Message, Room, RoomSummary } from '../support/wire.ts';
 
 let parley: ParleyProcess;
 let url: string;
@@ -14,9 +15,7 @@ beforeAll(async () => {
   // Every test registers users from 127.0.0.1; the per-IP registration cap is not under test here.
   parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '10000' } });
   url = parley.url;
-});
-afterAll(async () => {
-  await parley?.stop();
+  return () => parley.stop();
 });
 
 // ── helpers ─────────────────────────────────────────────────────────────────
@@ -27,8 +26,8 @@ async function users(count: number, prefix = 'u'): Promise<TestUser[]> {
   return made;
 }
 
-async function createRoom(owner: TestUser, members: TestUser[] = [], name = `room ${randomUUID().slice(0, 6)}`): Promise<any> {
-  const response = await request(url, 'POST', '/api/v1/rooms', {
+async function createRoom(owner: TestUser, members: TestUser[] = [], name = `room ${randomUUID().slice(0, 6)}`): Promise<Room> {
+  const response = await request<Room>(url, 'POST', '/api/v1/rooms', {
     token: owner.token,
     body: { name, member_ids: members.map((m) => m.id) },
   });
@@ -36,40 +35,40 @@ async function createRoom(owner: TestUser, members: TestUser[] = [], name = `roo
   return response.body;
 }
 
-const post = (user: TestUser, roomId: string, body: unknown) =>
-  request(url, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: user.token, body });
+const post = <T = JsonObject>(user: TestUser, roomId: string, body: unknown) =>
+  request<T>(url, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: user.token, body });
 
-const say = async (user: TestUser, roomId: string, content: string, clientMsgId: string = randomUUID()): Promise<any> => {
-  const response = await post(user, roomId, { client_msg_id: clientMsgId, content });
+const say = async (user: TestUser, roomId: string, content: string, clientMsgId: string = randomUUID()): Promise<Message> => {
+  const response = await post<Message>(user, roomId, { client_msg_id: clientMsgId, content });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   return response.body;
 };
 
 const history = (user: TestUser, roomId: string, query = '') =>
-  request(url, 'GET', `/api/v1/rooms/${roomId}/messages${query}`, { token: user.token });
+  request<{ messages: Message[] }>(url, 'GET', `/api/v1/rooms/${roomId}/messages${query}`, { token: user.token });
 
 async function seqs(user: TestUser, roomId: string, query = ''): Promise<number[]> {
   const response = await history(user, roomId, query);
   expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body.messages.map((m: { seq: number }) => m.seq);
+  return response.body.messages.map((m) => m.seq);
 }
 
-async function allMessages(user: TestUser, roomId: string): Promise<any[]> {
+async function allMessages(user: TestUser, roomId: string): Promise<Message[]> {
   const response = await history(user, roomId, '?limit=100');
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body.messages;
 }
 
-const myRooms = async (user: TestUser): Promise<any[]> => {
-  const response = await request(url, 'GET', '/api/v1/rooms', { token: user.token });
+const myRooms = async (user: TestUser): Promise<RoomSummary[]> => {
+  const response = await request<{ rooms: RoomSummary[] }>(url, 'GET', '/api/v1/rooms', { token: user.token });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body.rooms;
 };
 
-const getRoom = (user: TestUser, roomId: string) => request(url, 'GET', `/api/v1/rooms/${roomId}`, { token: user.token });
+const getRoom = (user: TestUser, roomId: string) => request<Room>(url, 'GET', `/api/v1/rooms/${roomId}`, { token: user.token });
 
 const addMember = (actor: TestUser, roomId: string, userId: string, role?: string) =>
-  request(url, 'POST', `/api/v1/rooms/${roomId}/members`, {
+  request<Room>(url, 'POST', `/api/v1/rooms/${roomId}/members`, {
     token: actor.token,
     body: role === undefined ? { user_id: userId } : { user_id: userId, role },
   });
@@ -77,25 +76,26 @@ const addMember = (actor: TestUser, roomId: string, userId: string, role?: strin
 const removeMember = (actor: TestUser, roomId: string, userId: string) =>
   request(url, 'DELETE', `/api/v1/rooms/${roomId}/members/${userId}`, { token: actor.token });
 
-function expectError(response: ApiResponse, status: number, code?: string): void {
+function expectError(response: ApiResponse<unknown>, status: number, code?: string): void {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.body).toEqual({
     error: expect.objectContaining({ code: code ?? expect.any(String), message: expect.any(String) }),
   });
 }
 
-const fieldsOf = (response: ApiResponse): string[] =>
-  Array.isArray(response.body?.error?.details) ? response.body.error.details.map((d: { path: string }) => d.path) : [];
+const fieldsOf = (response: ApiResponse<unknown>): string[] => {
+  const details = (response.body as Partial<ErrorBody> | undefined)?.error?.details;
+  return Array.isArray(details) ? details.map((d) => d.path) : [];
+};
 
-const roleOf = (room: any, userId: string): string | undefined =>
-  room.members.find((m: { user_id: string }) => m.user_id === userId)?.role;
+const roleOf = (room: Room, userId: string): string | undefined => room.members.find((m) => m.user_id === userId)?.role;
 
 // ── rooms ───────────────────────────────────────────────────────────────────
 
 describe('creating and reading rooms', () => {
   it('POST /rooms with members → 201 group room with members and roles; the creator is owner', async () => {
     const [alice, bob, carol] = await users(3, 'create');
-    const response = await request(url, 'POST', '/api/v1/rooms', {
+    const response = await request<Room>(url, 'POST', '/api/v1/rooms', {
       token: alice!.token,
       body: { name: 'Project X', member_ids: [bob!.id, carol!.id] },
     });
@@ -162,7 +162,7 @@ describe('creating and reading rooms', () => {
     expect(bobs.map((r) => r.id).sort()).toEqual([quiet.id, busy.id].sort());
     const bobBusy = bobs.find((r) => r.id === busy.id);
     expect(bobBusy).toMatchObject({ id: busy.id, type: 'group', name: 'busy', unread_count: 2, last_read_seq: 0 });
-    expect(bobBusy.last_message).toMatchObject({ seq: 2, content: 'second', sender_id: alice!.id, room_id: busy.id });
+    expect(bobBusy!.last_message).toMatchObject({ seq: 2, content: 'second', sender_id: alice!.id, room_id: busy.id });
     const bobQuiet = bobs.find((r) => r.id === quiet.id);
     expect(bobQuiet).toMatchObject({
       id: quiet.id,
@@ -294,7 +294,7 @@ describe('posting messages', () => {
       client_msg_id: `b-${i}`,
     }));
     const responses = await Promise.all(
-      sent.map((m) => post(m.user, room.id, { client_msg_id: m.client_msg_id, content: m.content })),
+      sent.map((m) => post<Message>(m.user, room.id, { client_msg_id: m.client_msg_id, content: m.content })),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(30).fill(201));
     expect(responses.map((r) => r.body.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -525,7 +525,7 @@ describe('who may see and post in a room', () => {
 describe('bad input on POST /rooms/:id/messages is refused and stores nothing', () => {
   let alice: TestUser;
   let roomId: string;
-  let baseline: any[];
+  let baseline: Message[];
   beforeAll(async () => {
     [alice] = (await users(1, 'badin')) as [TestUser];
     roomId = (await createRoom(alice)).id;
@@ -636,7 +636,7 @@ describe('attachments', () => {
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     const stored = { url: upload.url, mime_type: 'image/png', bytes: upload.bytes, name: 'cat.png' };
     expect(response.body.attachments).toEqual([stored]);
-    expect((await allMessages(alice!, room.id))[0].attachments).toEqual([stored]);
+    expect((await allMessages(alice!, room.id))[0]!.attachments).toEqual([stored]);
   });
 
   it('an attachment that is not a confirmed upload of the sender for this room → 404 and nothing is stored (J6)', async () => {
@@ -646,7 +646,7 @@ describe('attachments', () => {
     const bobs = await uploadAttachment(parley.url, bob!, room.id);
     const otherRoom = await uploadAttachment(parley.url, alice!, elsewhere.id);
     for (const url of ['https://cdn.example.com/f/cat.png', bobs.url, otherRoom.url]) {
-      const response = await post(alice!, room.id, {
+      const response = await post<ErrorBody>(alice!, room.id, {
         client_msg_id: `att-${url.length}-${url.slice(-8)}`,
         content: 'see attached',
         attachments: [{ url, mime_type: 'image/png', bytes: 10 }],
@@ -667,6 +667,7 @@ describe('message content limits and Unicode', () => {
     expect((await say(alice!, room.id, plain)).content).toBe(plain);
     const stored = await say(alice!, room.id, emoji);
     expect(stored.content).toBe(emoji);
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- the limit is 4000 code points, which is what spreading a string counts
     expect([...stored.content]).toHaveLength(4000);
     expect((await allMessages(alice!, room.id)).map((m) => m.content)).toEqual([plain, emoji]);
   });
@@ -691,10 +692,10 @@ describe('message content limits and Unicode', () => {
     const posted = await say(alice!, room.id, content);
     expect(Buffer.from(posted.content, 'utf8').equals(Buffer.from(content, 'utf8'))).toBe(true);
     const [stored] = await allMessages(bob!, room.id);
-    expect(stored.content).toBe(content);
-    expect(Buffer.from(stored.content, 'utf8').toString('hex')).toBe(Buffer.from(content, 'utf8').toString('hex'));
+    expect(stored!.content).toBe(content);
+    expect(Buffer.from(stored!.content, 'utf8').toString('hex')).toBe(Buffer.from(content, 'utf8').toString('hex'));
     const listed = (await myRooms(bob!)).find((r) => r.id === room.id);
-    expect(listed.last_message.content).toBe(content);
+    expect(listed!.last_message!.content).toBe(content);
   });
 
   it('responses are JSON in UTF-8 with nosniff, so stored HTML is never rendered', async () => {
@@ -712,7 +713,7 @@ describe('message content limits and Unicode', () => {
     const room = await createRoom(alice!, [], name);
     expect(room.name).toBe(name);
     expect((await getRoom(alice!, room.id)).body.name).toBe(name);
-    expect((await myRooms(alice!))[0].name).toBe(name);
+    expect((await myRooms(alice!))[0]!.name).toBe(name);
   });
 });
 

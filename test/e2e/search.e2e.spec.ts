@@ -5,24 +5,26 @@
 // made up itself, so other tests' data never matches.
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { TestUser } from '../support/client.ts';
 import { registerUser } from '../support/client.ts';
-import { apiOf, expectError, expectStatus, groupRoom, say, type Api, useParley } from '../support/social.ts';
+import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
+import type { Message, User } from '../support/wire.ts';
 
 const suite = useParley();
 
 /** A fresh lower-case word of letters only, found nowhere else. */
 const word = (prefix = 'w'): string => prefix + [...randomBytes(8)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
 
-const findUsers = async (viewer: TestUser, query: string): Promise<any[]> =>
-  expectStatus(await suite.api.get(viewer, `/users?${query}`), 200).users;
+const findUsers = async (viewer: TestUser, query: string): Promise<User[]> =>
+  expectStatus(await suite.api.get<{ users: User[] }>(viewer, `/users?${query}`), 200).users;
 const userIds = async (viewer: TestUser, q: string, extra = ''): Promise<string[]> =>
   (await findUsers(viewer, `q=${encodeURIComponent(q)}${extra}`)).map((u) => u.id).sort();
 const setDisplayName = async (user: TestUser, display_name: string) =>
   expectStatus(await suite.api.patch(user, '/users/me', { display_name }), 200);
-const searchMessages = async (viewer: TestUser, q: string, extra = ''): Promise<any[]> =>
-  expectStatus(await suite.api.get(viewer, `/search/messages?q=${encodeURIComponent(q)}${extra}`), 200).messages;
+const searchMessages = async (viewer: TestUser, q: string, extra = ''): Promise<Message[]> =>
+  expectStatus(await suite.api.get<{ messages: Message[] }>(viewer, `/search/messages?q=${encodeURIComponent(q)}${extra}`), 200)
+    .messages;
 const foundIds = async (viewer: TestUser, q: string, extra = ''): Promise<string[]> =>
   (await searchMessages(viewer, q, extra)).map((m) => m.id).sort();
 const sorted = (ids: string[]) => [...ids].sort();
@@ -189,7 +191,7 @@ describe('GET /search/messages', () => {
     );
     const found = await searchMessages(alice!, after);
     expect(found.map((m) => m.id)).toEqual([changing.id]);
-    expect(found[0].content).toBe(`second draft ${after}`);
+    expect(found[0]!.content).toBe(`second draft ${after}`);
     expect(await foundIds(alice!, before)).toEqual([]);
   });
 

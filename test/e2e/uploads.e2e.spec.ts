@@ -10,10 +10,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createRoom } from '../support/chat.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import type { ErrorBody, JsonObject } from '../support/wire.ts';
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(200)]);
 
@@ -33,6 +34,9 @@ let roomId: string;
 
 beforeAll(async () => {
   parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '10000' } });
+  return () => parley.stop();
+});
+beforeAll(async () => {
   [alice, bob, carol] = [
     await registerUser(parley.url, 'alice'),
     await registerUser(parley.url, 'bob'),
@@ -40,25 +44,31 @@ beforeAll(async () => {
   ];
   roomId = await createRoom(parley.url, alice, [bob], 'uploads');
 });
-afterAll(async () => {
-  await parley?.stop();
-});
 
 // ── helpers ───────────────────────────────────────────────────────────────
 
-const sign = (baseUrl: string, user: TestUser, body: Record<string, unknown>) =>
-  request(baseUrl, 'POST', '/api/v1/uploads/sign', { token: user.token, body });
+const sign = <T = JsonObject>(baseUrl: string, user: TestUser, body: Record<string, unknown>) =>
+  request<T>(baseUrl, 'POST', '/api/v1/uploads/sign', { token: user.token, body });
 
 async function signPng(user = alice, room = roomId, baseUrl = parley.url): Promise<Signed> {
-  const response = await sign(baseUrl, user, { purpose: 'attachment', room_id: room, mime_type: 'image/png', bytes: PNG.length });
+  const response = await sign<Signed>(baseUrl, user, {
+    purpose: 'attachment',
+    room_id: room,
+    mime_type: 'image/png',
+    bytes: PNG.length,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as Signed;
+  return response.body;
 }
 
 /** Sends the bytes as a client does: to upload_url, the fields as query parameters. */
 async function upload(signed: Signed, file: Buffer, contentType: string | undefined, fields = signed.fields) {
   const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
-  const response = await fetch(`${signed.upload_url}?${new URLSearchParams(fields)}`, { method: 'POST', headers, body: file });
+  const response = await fetch(`${signed.upload_url}?${new URLSearchParams(fields).toString()}`, {
+    method: 'POST',
+    headers,
+    body: file,
+  });
   const text = await response.text();
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }
@@ -88,8 +98,8 @@ const uploadNotification = (user: TestUser, uploadId: string) =>
     }),
   );
 
-const notify = (raw: Buffer, headers: Record<string, string>) =>
-  request(parley.url, 'POST', '/api/v1/uploads/notify', {
+const notify = <T = JsonObject>(raw: Buffer, headers: Record<string, string>) =>
+  request<T>(parley.url, 'POST', '/api/v1/uploads/notify', {
     rawBody: raw.toString('utf8'),
     headers: { 'content-type': 'application/json', ...headers },
   });
@@ -124,7 +134,7 @@ describe('a direct upload', () => {
 
   it('a text file is served as a download, never inline', async () => {
     const text = Buffer.from('<script>alert(1)</script>\n');
-    const response = await sign(parley.url, alice, {
+    const response = await sign<Signed>(parley.url, alice, {
       purpose: 'attachment',
       room_id: roomId,
       mime_type: 'text/plain',
@@ -177,13 +187,18 @@ describe('an upload is refused, and stays pending, when', () => {
 
 describe('signing', () => {
   it('for a room I am not in → 404 room_not_found', async () => {
-    const response = await sign(parley.url, carol, { purpose: 'attachment', room_id: roomId, mime_type: 'image/png', bytes: 10 });
+    const response = await sign<ErrorBody>(parley.url, carol, {
+      purpose: 'attachment',
+      room_id: roomId,
+      mime_type: 'image/png',
+      bytes: 10,
+    });
     expect(response.status).toBe(404);
     expect(response.body.error.code).toBe('room_not_found');
   });
 
   it('client-chosen storage parameters are refused (J4)', async () => {
-    const response = await sign(parley.url, alice, {
+    const response = await sign<ErrorBody>(parley.url, alice, {
       purpose: 'avatar',
       mime_type: 'image/png',
       bytes: 10,
@@ -222,7 +237,7 @@ describe('the notification webhook', () => {
   ])('refuses %s → 401, and the upload stays pending (J2, J3)', async (_name, make) => {
     const signed = await signPng();
     const [raw, headers] = make(uploadNotification(alice, signed.upload_id));
-    const response = await notify(raw, headers);
+    const response = await notify<ErrorBody>(raw, headers);
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('invalid_signature');
     expect((await status(alice, signed.upload_id)).status).toBe('pending');
@@ -253,11 +268,11 @@ describe('with tight limits', () => {
     tight = await startParley({
       env: { PARLEY_UPLOAD_TTL_S: '1', PARLEY_UPLOAD_SIGN_MAX: '3', PARLEY_UPLOAD_SIGN_WINDOW_S: '60' },
     });
+    return () => tight.stop();
+  });
+  beforeAll(async () => {
     dave = await registerUser(tight.url, 'dave');
     daveRoom = await createRoom(tight.url, dave, [], 'mine');
-  });
-  afterAll(async () => {
-    await tight?.stop();
   });
 
   it('an expired upload URL is refused (403 upload_expired); signing is limited per user (429, J8)', async () => {
@@ -269,7 +284,12 @@ describe('with tight limits', () => {
 
     // One signature used above; two more fit in the window, the next is refused.
     for (let i = 0; i < 2; i++) await signPng(dave, daveRoom, tight.url);
-    const limited = await sign(tight.url, dave, { purpose: 'attachment', room_id: daveRoom, mime_type: 'image/png', bytes: 10 });
+    const limited = await sign<ErrorBody>(tight.url, dave, {
+      purpose: 'attachment',
+      room_id: daveRoom,
+      mime_type: 'image/png',
+      bytes: 10,
+    });
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe('rate_limited');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -285,14 +305,14 @@ describe('with CLOUDINARY_URL set', () => {
     cloud = await startParley({
       env: { CLOUDINARY_URL: `cloudinary://1234567890:${secret}@parley-e2e`, PARLEY_PUBLIC_URL: 'https://chat.example.com' },
     });
-    erin = await registerUser(cloud.url, 'erin');
+    return () => cloud.stop();
   });
-  afterAll(async () => {
-    await cloud?.stop();
+  beforeAll(async () => {
+    erin = await registerUser(cloud.url, 'erin');
   });
 
   it('signs Cloudinary direct uploads and verifies X-Cld-Signature notifications', async () => {
-    const signed = await sign(cloud.url, erin, { purpose: 'avatar', mime_type: 'image/jpeg', bytes: 1000 });
+    const signed = await sign<Signed>(cloud.url, erin, { purpose: 'avatar', mime_type: 'image/jpeg', bytes: 1000 });
     expect(signed.status).toBe(200);
     expect(signed.body.provider).toBe('cloudinary');
     expect(signed.body.upload_url).toBe('https://api.cloudinary.com/v1_1/parley-e2e/image/upload');

@@ -4,7 +4,7 @@
 // validation, limits, idempotency and concurrent senders.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { registerUser, request, WsClient, type Frame, type TestUser } from '../support/client.ts';
 import {
   barrier,
@@ -18,6 +18,7 @@ import {
   Sockets,
 } from '../support/chat.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import type { ErrorBody, Message } from '../support/wire.ts';
 
 let parley: ParleyProcess;
 const sockets = new Sockets();
@@ -30,12 +31,10 @@ beforeAll(async () => {
       PARLEY_WS_MAX_SOCKETS_PER_USER: '10',
     },
   });
+  return () => parley.stop();
 });
-afterEach(async () => {
-  await sockets.closeAll();
-});
-afterAll(async () => {
-  await parley?.stop();
+afterEach(() => {
+  sockets.closeAll();
 });
 
 const user = (prefix = 'u'): Promise<TestUser> => registerUser(parley.url, prefix);
@@ -44,8 +43,11 @@ const isError = (code: string) => (frame: Frame) => frame.type === 'ERROR' && fr
 let counter = 0;
 const cid = (): string => `c-${counter++}-${randomUUID().slice(0, 8)}`;
 
-async function sendOk(client: WsClient, roomId: string, content: string, clientMsgId = cid()): Promise<Frame> {
-  const reply = await client.call('SEND_MESSAGE', { chat_room_id: roomId, content, client_msg_id: clientMsgId });
+/** An ACK of SEND_MESSAGE: the message as the event stream has it. */
+type Ack = Frame<{ ref: string; message: Message }>;
+
+async function sendOk(client: WsClient, roomId: string, content: string, clientMsgId = cid()): Promise<Ack> {
+  const reply = await client.call<Ack['data']>('SEND_MESSAGE', { chat_room_id: roomId, content, client_msg_id: clientMsgId });
   if (reply.type !== 'ACK') throw new Error(`expected ACK, got ${JSON.stringify(reply)}`);
   return reply;
 }
@@ -123,7 +125,7 @@ describe('sending and fan-out', () => {
       timestamp: Date.now(),
       data: { chat_room_id: roomId, content: 'hello room', client_msg_id: 'first' },
     });
-    const ack = await alice1.next((frame) => frame.ref === ref);
+    const ack = await alice1.next<Ack['data']>((frame) => frame.ref === ref);
     expect(ack.type).toBe('ACK');
     expect(ack.data.ref).toBe(ref);
     const message = ack.data.message;
@@ -172,7 +174,7 @@ describe('sending and fan-out', () => {
     expect(join.type).toBe('JOIN_SUCCESS');
 
     // Alice sends over REST; she has no socket at all.
-    const posted = await request(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, {
+    const posted = await request<Message>(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, {
       token: alice.token,
       body: { content: 'to everyone', client_msg_id: cid() },
     });
@@ -224,12 +226,12 @@ describe('sending and fan-out', () => {
         Promise.all(range1(20).map((n) => sendOk(client, roomId, `user ${i} message ${n}`, `u${i}-m${n}`))),
       ),
     );
-    const ackedSeqs = acks.flat().map((ack) => ack.data.message.seq as number);
+    const ackedSeqs = acks.flat().map((ack) => ack.data.message.seq);
     expect([...ackedSeqs].sort((x, y) => x - y)).toEqual(range1(100));
     acks.forEach((userAcks, i) => {
       for (const ack of userAcks) expect(ack.data.message.sender_id).toBe(users[i]!.id);
       // One sender's messages keep the order they were sent in.
-      const ownSeqs = userAcks.map((ack) => ack.data.message.seq as number);
+      const ownSeqs = userAcks.map((ack) => ack.data.message.seq);
       expect(ownSeqs).toEqual([...ownSeqs].sort((x, y) => x - y));
     });
 
@@ -251,10 +253,19 @@ describe('sending and fan-out', () => {
     const client = await connect(alice);
     for (let i = 1; i <= 5; i++) await sendOk(client, roomId, `page ${i}`);
     await historyWith(parley.url, alice, roomId, 5);
-    const page = await request(parley.url, 'GET', `/api/v1/rooms/${roomId}/messages?after_seq=2&limit=2`, { token: alice.token });
+    const page = await request<{ messages: Message[] }>(
+      parley.url,
+      'GET',
+      `/api/v1/rooms/${roomId}/messages?after_seq=2&limit=2`,
+      {
+        token: alice.token,
+      },
+    );
     expect(page.status).toBe(200);
     expect(page.body.messages.map((m: { seq: number }) => m.seq)).toEqual([3, 4]);
-    const before = await request(parley.url, 'GET', `/api/v1/rooms/${roomId}/messages?before_seq=3`, { token: alice.token });
+    const before = await request<{ messages: Message[] }>(parley.url, 'GET', `/api/v1/rooms/${roomId}/messages?before_seq=3`, {
+      token: alice.token,
+    });
     expect(before.status).toBe(200);
     expect(before.body.messages.map((m: { seq: number }) => m.seq)).toEqual([1, 2]);
   });
@@ -312,7 +323,9 @@ describe('joining rooms', () => {
 
     // Alice joins second: her USERS lists both.
     await aliceWs.call('JOIN_ROOM', { chat_room_id: roomId });
-    const aliceUsers = await aliceWs.next((frame) => frame.type === 'USERS' && frame.data.chat_room_id === roomId);
+    const aliceUsers = await aliceWs.next<{ chat_room_id: string; users: string[] }>(
+      (frame) => frame.type === 'USERS' && frame.data.chat_room_id === roomId,
+    );
     expect([...aliceUsers.data.users].sort()).toEqual([alice.id, bob.id].sort());
   });
 
@@ -356,7 +369,7 @@ describe('joining rooms', () => {
     const [alice, bob] = await Promise.all([user('alice'), user('bob')]);
     const roomId = await createRoom(parley.url, alice, [bob]);
     const aliceWs = await connect(alice);
-    const sent: Frame[] = [];
+    const sent: Ack[] = [];
     for (let i = 1; i <= 7; i++) sent.push(await sendOk(aliceWs, roomId, `message ${i}`));
 
     const bobWs = await connect(bob);
@@ -423,12 +436,12 @@ describe('joining rooms', () => {
       let joined: Promise<Frame> | undefined;
       const join = () => (joined ??= bobWs.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: 0 }));
       let acked = 0;
-      const counted = (ack: Frame) => {
+      const counted = (ack: Ack) => {
         if (++acked === joinAfterAcks) void join();
         return ack;
       };
       if (joinAfterAcks === 0) void join();
-      let acks: Frame[];
+      let acks: Ack[];
       if (mode === 'burst') {
         acks = await Promise.all(range1(50).map((n) => sendOk(aliceWs, roomId, `burst ${n}`).then(counted)));
       } else {
@@ -634,7 +647,10 @@ describe('frames and limits', () => {
     const reply = await client.call('SEND_MESSAGE', { chat_room_id: roomId, ...bad });
     expect(reply.type).toBe('ERROR');
     expect(reply.data).toMatchObject({ code: 'validation_failed', message: 'invalid frame' });
-    const rest = await request(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: alice.token, body: bad });
+    const rest = await request<ErrorBody>(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, {
+      token: alice.token,
+      body: bad,
+    });
     expect(rest.status).toBe(400);
     expect(rest.body.error).toMatchObject({ code: 'validation_failed', message: 'invalid request body' });
     // The frame's paths start at the frame (`data.…`), the body's at the body.

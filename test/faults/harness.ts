@@ -26,6 +26,7 @@ import WebSocket from 'ws';
 import { murmur2Partition } from '../../src/log/port.ts';
 import { fullHistory, range1 } from '../support/chat.ts';
 import { registerUser, type Frame, type TestUser } from '../support/client.ts';
+import type { JsonObject } from '../support/wire.ts';
 import type { Cluster } from '../support/cluster.ts';
 import type { ParleyProcess } from '../support/server.ts';
 import { run } from './stack.ts';
@@ -53,6 +54,9 @@ export const alive = (node: ParleyProcess): boolean => node.child.exitCode === n
 // ---------------------------------------------------------------- one socket
 
 /** A WebSocket to one instance, authenticated, with bounded calls. */
+/** A reply frame: an ERROR's data names its `code`; some replies carry no data (PONG). */
+type Reply = Frame<(JsonObject & { code?: string }) | undefined>;
+
 class Conn {
   readonly socket: WebSocket;
   readonly node: ParleyProcess;
@@ -72,7 +76,11 @@ class Conn {
     );
   }
 
-  get open(): boolean {
+  /**
+   * A call, not a getter: TypeScript keeps a property's narrowing across an
+   * await, so a second check of an `open` property after one would look like dead code.
+   */
+  isOpen(): boolean {
     return this.#open && this.socket.readyState === WebSocket.OPEN;
   }
 
@@ -91,7 +99,8 @@ class Conn {
       socket.once('error', (error) => fail(`connect failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       socket.once('close', () => fail('closed before AUTH_SUCCESS'));
       socket.on('message', (raw) => {
-        const frame = JSON.parse(raw.toString()) as Frame;
+        // A Buffer: ws's default binaryType is 'nodebuffer'.
+        const frame = JSON.parse((raw as Buffer).toString()) as Frame;
         if (frame.type === 'AUTH_SUCCESS') {
           clearTimeout(timer);
           socket.removeAllListeners('unexpected-response');
@@ -103,7 +112,7 @@ class Conn {
   }
 
   /** Sends a frame with a fresh ref; resolves with the reply, rejects on timeout or close. */
-  call(type: string, data: unknown, timeoutMs: number): Promise<Frame> {
+  call(type: string, data: unknown, timeoutMs: number): Promise<Reply> {
     const ref = randomUUID();
     return new Promise((resolve, reject) => {
       const cleanup = () => {
@@ -112,7 +121,8 @@ class Conn {
         this.socket.off('close', onClose);
       };
       const onMessage = (raw: WebSocket.RawData) => {
-        const frame = JSON.parse(raw.toString()) as Frame;
+        // A Buffer: ws's default binaryType is 'nodebuffer'.
+        const frame = JSON.parse((raw as Buffer).toString()) as Reply;
         if (frame.ref !== ref) return;
         cleanup();
         resolve(frame);
@@ -127,7 +137,10 @@ class Conn {
       }, timeoutMs);
       this.socket.on('message', onMessage);
       this.socket.once('close', onClose);
-      if (!this.open) return onClose();
+      if (!this.isOpen()) {
+        onClose();
+        return;
+      }
       this.socket.send(JSON.stringify({ type, ref, timestamp: Date.now(), data }));
     });
   }
@@ -285,11 +298,11 @@ class LoadUser {
 
   /** PINGs every second; returns when the socket closes or a PONG takes longer than 5 s. */
   async #heartbeat(conn: Conn): Promise<void> {
-    while (conn.open && !this.#load.closing) {
+    while (conn.isOpen() && !this.#load.closing) {
       const tick = sleep(1_000);
       const closed = conn.closed.then(() => 'closed' as const);
       if ((await Promise.race([tick, closed])) === 'closed') return;
-      if (!conn.open) return;
+      if (!conn.isOpen()) return;
       try {
         await conn.call('PING', {}, 5_000);
       } catch (error) {
@@ -320,6 +333,14 @@ class LoadUser {
   }
 
   /**
+   * `ready` read through a call: TypeScript keeps a property's narrowing across
+   * an await, so a check after waiting for the socket would look like dead code.
+   */
+  #readyNow(): boolean {
+    return this.ready;
+  }
+
+  /**
    * Sends one message until it is acknowledged (or the client gives up).
    * `firstNode`: the first attempt goes over REST to this instance, whatever
    * its state (a client that does not know it is paused).
@@ -336,7 +357,7 @@ class LoadUser {
       if (how === 'ws' && !this.ready) {
         // Wait a little for the socket to come back; else this attempt goes over REST.
         await within(3_000, 'socket', () => this.ready).catch(() => undefined);
-        if (!this.ready) how = 'rest';
+        if (!this.#readyNow()) how = 'rest';
       }
       try {
         if (how === 'ws') {
@@ -347,7 +368,7 @@ class LoadUser {
             load.attemptTimeoutMs,
           );
           if (reply.type === 'ACK') {
-            load.record(reply.data.message, this.user.id, clientMsgId, conn.node.url, 'ws');
+            load.record(reply.data!.message as JsonObject | undefined, this.user.id, clientMsgId, conn.node.url, 'ws');
             return;
           }
           load.count(`ws SEND_MESSAGE: ${reply.type} ${reply.data?.code ?? ''}`);
@@ -534,7 +555,7 @@ export class ChatLoad {
       for (const entry of node.logs) {
         if (typeof entry.level !== 'number' || entry.level < 50 || (entry.time as number) < this.startedAt) continue;
         const err = entry.err as { type?: string; message?: string } | undefined;
-        const what = `${entry.msg}${err ? ` (${err.type}: ${String(err.message).slice(0, 80)})` : ''}`;
+        const what = `${String(entry.msg)}${err ? ` (${err.type}: ${String(err.message).slice(0, 80)})` : ''}`;
         counts.set(what, (counts.get(what) ?? 0) + 1);
       }
     }
@@ -628,14 +649,14 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
         [roomId],
       ).catch(() => []);
       return rows.length >= expected.length;
-    }).catch((error: Error) => problems.push(error.message));
+    }).catch((error: unknown) => problems.push(error instanceof Error ? error.message : String(error)));
     // Let a straggler (an indeterminate retry) land before judging the tail.
     await sleep(500);
     rows = await dbQuery<Row>(cluster, 'select id, seq, sender_id, client_msg_id from messages where room_id = ? order by seq', [
       roomId,
     ]);
 
-    const seqs = rows.map((r) => Number(r.seq));
+    const seqs = rows.map((r) => r.seq);
     const n = rows.length;
     if (seqs.join(',') !== range1(n).join(',')) problems.push(`I3 room ${roomId}: seqs are not 1..${n}: ${compress(seqs)}`);
     const byKey = new Map<string, Row>();
@@ -652,7 +673,7 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
       const row = byKey.get(key(ack.senderId, ack.clientMsgId));
       if (row === undefined)
         problems.push(`I1 LOST: ${ack.clientMsgId} acked (seq ${ack.seq}, ${ack.via} via ${ack.node}) is not in the read model`);
-      else if (Number(row.seq) !== ack.seq || row.id !== ack.id) {
+      else if (row.seq !== ack.seq || row.id !== ack.id) {
         problems.push(`I1 ${ack.clientMsgId}: acked as seq ${ack.seq} (${ack.id}), stored as seq ${row.seq} (${row.id})`);
       }
     }
@@ -670,8 +691,7 @@ export async function checkInvariants(load: ChatLoad, rooms: string[], reader: T
     const node = load.usableNodes()[0];
     if (node !== undefined) {
       const history = await fullHistory(node.url, reader, roomId);
-      const same =
-        history.length === rows.length && history.every((m, i) => m.seq === Number(rows[i]!.seq) && m.id === rows[i]!.id);
+      const same = history.length === rows.length && history.every((m, i) => m.seq === rows[i]!.seq && m.id === rows[i]!.id);
       if (!same)
         problems.push(
           `room ${roomId}: REST history (${history.length}: ${compress(history.map((m) => m.seq))}) differs from the table (${rows.length})`,
@@ -790,7 +810,7 @@ export async function postOnce(
   roomId: string,
   clientMsgId: string,
   timeoutMs = 20_000,
-): Promise<{ status: number; body: any; node: string }> {
+): Promise<{ status: number; body: Record<string, unknown> | undefined; node: string }> {
   try {
     const response = await fetch(`${node.url}/api/v1/rooms/${roomId}/messages`, {
       method: 'POST',
@@ -900,7 +920,9 @@ export async function checkRoomLog(
   for (const e of accepted) {
     const k = key(e.data.sender_id as string, e.data.client_msg_id as string);
     if (byKey.has(k))
-      problems.push(`client_msg_id ${e.data.client_msg_id} accepted twice (seq ${byKey.get(k)!.data.seq} and ${e.data.seq})`);
+      problems.push(
+        `client_msg_id ${String(e.data.client_msg_id)} accepted twice (seq ${String(byKey.get(k)!.data.seq)} and ${String(e.data.seq)})`,
+      );
     byKey.set(k, e);
   }
   for (const ack of load.acks.filter((a) => a.roomId === roomId)) {
@@ -911,7 +933,7 @@ export async function checkRoomLog(
         `ack of ${ack.clientMsgId} by ${ack.node} (seq ${ack.seq}) names ${inStale ? 'only a STALE event' : 'no event'} in the log`,
       );
     } else if (Number(event.data.seq) !== ack.seq) {
-      problems.push(`ack of ${ack.clientMsgId} by ${ack.node} says seq ${ack.seq}; the log says ${event.data.seq}`);
+      problems.push(`ack of ${ack.clientMsgId} by ${ack.node} says seq ${ack.seq}; the log says ${String(event.data.seq)}`);
     }
   }
   const rows = await dbQuery<{ id: string; seq: number }>(
@@ -920,7 +942,7 @@ export async function checkRoomLog(
     [roomId],
   );
   const rowView = rows.map((r) => `${r.seq}:${r.id}`).join(',');
-  const logView = accepted.map((e) => `${e.data.seq}:${e.data.message_id}`).join(',');
+  const logView = accepted.map((e) => `${String(e.data.seq)}:${String(e.data.message_id)}`).join(',');
   if (rowView !== logView)
     problems.push(`read model of room ${roomId} (${rows.length} rows) differs from the accepted log (${accepted.length} events)`);
 

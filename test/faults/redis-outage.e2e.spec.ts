@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
+import type { PresenceStatus } from '../support/wire.ts';
 import { ChatLoad, chatSetup, checkInvariants, stopCluster, within } from './harness.ts';
 import { restoreStack, startRedis, stopRedis } from './stack.ts';
 
@@ -36,7 +37,7 @@ describe.runIf(available)('fault: Redis stops mid-flow and starts again', () => 
     await load.progress(60, 60_000, 'acks before the fault');
 
     load.mark('Redis shutdown');
-    let acksWhileDown = 0;
+    let acksWhileDown: number;
     let back: number;
     try {
       await stopRedis();
@@ -68,7 +69,9 @@ describe.runIf(available)('fault: Redis stops mid-flow and starts again', () => 
     const [alice, bob] = [await registerUser(c.nodes[0]!.url, 'pres'), await registerUser(c.nodes[0]!.url, 'pres')];
     const socket = await WsClient.connect(c.nodes[1]!.wsUrl, alice.token);
     const online = async () => {
-      const profile = await request(c.nodes[2]!.url, 'GET', `/api/v1/users/${alice.id}`, { token: bob.token }).catch(() => null);
+      const profile = await request<{ status?: PresenceStatus }>(c.nodes[2]!.url, 'GET', `/api/v1/users/${alice.id}`, {
+        token: bob.token,
+      }).catch(() => null);
       return profile?.status === 200 && profile.body.status?.online === true;
     };
     try {
@@ -82,7 +85,7 @@ describe.runIf(available)('fault: Redis stops mid-flow and starts again', () => 
         2 * leaseMs + 2_000,
         'alice (socket still open) online again after Redis came back empty',
         online,
-      ).catch((error: Error) => error);
+      ).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
       console.info(
         `[faults] Redis outage, presence: ${typeof waited === 'number' ? `online again after ${waited} ms` : waited.message}`,
       );

@@ -28,8 +28,8 @@ export function run(command: string, args: string[], timeoutMs: number, env: Rec
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({
           code,
-          stdout: String(stdout),
-          stderr: String(stderr) + (error !== null && code === -1 ? `\n${error.message}` : ''),
+          stdout,
+          stderr: stderr + (error !== null && code === -1 ? `\n${error.message}` : ''),
         });
       },
     );

@@ -113,7 +113,7 @@ export class Sockets {
   }
 
   /** Drops every socket still open (no close handshake: nothing to wait for). */
-  async closeAll(): Promise<void> {
+  closeAll(): void {
     for (const client of this.#open.splice(0)) {
       if (client.closeCode !== null) continue;
       client.socket.on('error', () => undefined); // aborting a pending handshake reports one

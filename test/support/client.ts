@@ -2,15 +2,17 @@
 
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import type { JsonObject, Session } from './wire.ts';
 
-export interface ApiResponse<T = any> {
+/** A response; the body is what the caller expects (`T`), a JSON object when it says nothing. */
+export interface ApiResponse<T = JsonObject> {
   status: number;
   headers: Headers;
   body: T;
 }
 
 /** One request; the body is parsed as JSON when there is one. */
-export async function request<T = any>(
+export async function request<T = JsonObject>(
   baseUrl: string,
   method: string,
   path: string,
@@ -43,7 +45,7 @@ export async function registerUser(baseUrl: string, prefix = 'user'): Promise<Te
   const username = `${prefix}_${suffix}`.slice(0, 32);
   const email = `${username}@example.com`;
   const password = 'correct horse battery staple';
-  const response = await request(baseUrl, 'POST', '/api/v1/auth/register', { body: { username, email, password } });
+  const response = await request<Session>(baseUrl, 'POST', '/api/v1/auth/register', { body: { username, email, password } });
   if (response.status !== 201) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
   return {
     id: response.body.user.id,
@@ -55,11 +57,12 @@ export async function registerUser(baseUrl: string, prefix = 'user'): Promise<Te
   };
 }
 
-export interface Frame {
+/** A frame; `data` is what the caller expects (`D`), a JSON object when it says nothing. */
+export interface Frame<D = JsonObject> {
   type: string;
   ref?: string;
   timestamp: number;
-  data: any;
+  data: D;
 }
 
 /** A WebSocket client that records every frame and lets a test wait for one. */
@@ -85,7 +88,8 @@ export class WsClient {
       }),
     );
     this.socket.on('message', (raw) => {
-      const frame = JSON.parse(raw.toString()) as Frame;
+      // A Buffer: ws's default binaryType is 'nodebuffer'.
+      const frame = JSON.parse((raw as Buffer).toString()) as Frame;
       this.frames.push(frame);
       for (let i = this.#waiters.length - 1; i >= 0; i--) {
         const waiter = this.#waiters[i]!;
@@ -109,18 +113,18 @@ export class WsClient {
     this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** Sends a frame with a fresh ref and resolves with the reply carrying that ref. */
-  async call(type: string, data?: unknown): Promise<Frame> {
+  /** Sends a frame with a fresh ref and resolves with the reply carrying that ref (its data as the caller expects, `D`). */
+  async call<D = JsonObject>(type: string, data?: unknown): Promise<Frame<D>> {
     const ref = randomUUID();
-    const reply = this.next((frame) => frame.ref === ref);
+    const reply = this.next<D>((frame) => frame.ref === ref);
     this.send({ type, ref, timestamp: Date.now(), data });
     return reply;
   }
 
-  /** The first frame (already received or future) that matches, within a bounded time. */
-  next(match: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+  /** The first frame (already received or future) that matches, within a bounded time; its data as the caller expects (`D`). */
+  next<D = JsonObject>(match: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame<D>> {
     const seen = this.frames.find(match);
-    if (seen !== undefined) return Promise.resolve(seen);
+    if (seen !== undefined) return Promise.resolve(seen as Frame<D>);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const index = this.#waiters.findIndex((w) => w.resolve === done);
@@ -129,7 +133,7 @@ export class WsClient {
       }, timeoutMs);
       const done = (frame: Frame) => {
         clearTimeout(timer);
-        resolve(frame);
+        resolve(frame as Frame<D>);
       };
       this.#waiters.push({ match, resolve: done });
     });

@@ -12,7 +12,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import mysql from 'mysql2/promise';
 import { infraAvailable } from './infra.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
@@ -67,7 +66,7 @@ function mysqlEngine(suite: string, available: boolean): TestEngine {
 }
 
 async function migrated(store: Store): Promise<Store> {
-  await migrateToLatest(store.db as unknown as Kysely<unknown>);
+  await migrateToLatest(store.db);
   return store;
 }
 

@@ -53,7 +53,7 @@ export async function startParley(options: StartOptions = {}): Promise<ParleyPro
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -61,7 +61,7 @@ export async function startParley(options: StartOptions = {}): Promise<ParleyPro
       () => reject(new Error(`parley did not start in time\nstderr: ${stderr}`)),
       options.timeoutMs ?? 20_000,
     );
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);

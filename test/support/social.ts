@@ -8,22 +8,26 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { eventually, Sockets } from './chat.ts';
 import { registerUser, request, type ApiResponse, type Frame, type TestUser, type WsClient } from './client.ts';
 import { startParley, type ParleyProcess } from './server.ts';
+import type { Friend, FriendRequest, Friendship, JsonObject, Message, Room } from './wire.ts';
 
+/** Each call answers the body the caller expects (`T`), a JSON object when it says nothing. */
 export interface Api {
   readonly url: string;
-  get(user: TestUser, path: string): Promise<ApiResponse>;
-  post(user: TestUser, path: string, body?: unknown): Promise<ApiResponse>;
-  patch(user: TestUser, path: string, body?: unknown): Promise<ApiResponse>;
-  put(user: TestUser, path: string, body?: unknown): Promise<ApiResponse>;
-  del(user: TestUser, path: string): Promise<ApiResponse>;
+  get<T = JsonObject>(user: TestUser, path: string): Promise<ApiResponse<T>>;
+  post<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
+  patch<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
+  put<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
+  del<T = JsonObject>(user: TestUser, path: string): Promise<ApiResponse<T>>;
   /** `count` fresh users, registered one after another. */
   users(count: number, prefix?: string): Promise<TestUser[]>;
 }
 
 /** A REST client for `/api/v1` of one server; every call is authenticated as `user`. */
 export function apiOf(baseUrl: string): Api {
-  const call = (method: string) => (user: TestUser, path: string, body?: unknown) =>
-    request(baseUrl, method, `/api/v1${path}`, body === undefined ? { token: user.token } : { token: user.token, body });
+  const call =
+    (method: string) =>
+    <T>(user: TestUser, path: string, body?: unknown) =>
+      request<T>(baseUrl, method, `/api/v1${path}`, body === undefined ? { token: user.token } : { token: user.token, body });
   return {
     url: baseUrl,
     get: call('GET'),
@@ -40,13 +44,13 @@ export function apiOf(baseUrl: string): Api {
 }
 
 /** Asserts the status (showing the body when it differs) and returns the body. */
-export function expectStatus(response: ApiResponse, status: number): any {
+export function expectStatus<T>(response: ApiResponse<T>, status: number): T {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   return response.body;
 }
 
 /** Asserts an API.md error: the status and `{error: {code, message}}`. */
-export function expectError(response: ApiResponse, status: number, code?: string): void {
+export function expectError(response: ApiResponse<unknown>, status: number, code?: string): void {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.body).toEqual({
     error: expect.objectContaining({ code: code ?? expect.any(String), message: expect.any(String) }),
@@ -58,24 +62,27 @@ export const isErrorFrame = (code: string) => (frame: Frame) => frame.type === '
 
 // ── friends ─────────────────────────────────────────────────────────────────
 
-export async function sendFriendRequest(api: Api, from: TestUser, to: TestUser): Promise<any> {
-  return expectStatus(await api.post(from, '/friends/requests', { user_id: to.id }), 201).request;
+export async function sendFriendRequest(api: Api, from: TestUser, to: TestUser): Promise<FriendRequest> {
+  return expectStatus(await api.post<{ request: FriendRequest }>(from, '/friends/requests', { user_id: to.id }), 201).request;
 }
 
 /** `a` asks, `b` accepts; returns the accept response body (`{request, friendship}`). */
-export async function befriend(api: Api, a: TestUser, b: TestUser): Promise<any> {
+export async function befriend(api: Api, a: TestUser, b: TestUser): Promise<{ request: FriendRequest; friendship: Friendship }> {
   const sent = await sendFriendRequest(api, a, b);
-  return expectStatus(await api.post(b, `/friends/requests/${sent.id}/accept`), 200);
+  return expectStatus(
+    await api.post<{ request: FriendRequest; friendship: Friendship }>(b, `/friends/requests/${sent.id}/accept`),
+    200,
+  );
 }
 
 export async function friendIds(api: Api, user: TestUser): Promise<string[]> {
-  const body = expectStatus(await api.get(user, '/friends'), 200);
-  return body.friends.map((friend: { id: string }) => friend.id);
+  const body = expectStatus(await api.get<{ friends: Friend[] }>(user, '/friends'), 200);
+  return body.friends.map((friend) => friend.id);
 }
 
 export async function pendingIds(api: Api, user: TestUser, direction: 'incoming' | 'outgoing'): Promise<string[]> {
-  const body = expectStatus(await api.get(user, `/friends/requests?direction=${direction}`), 200);
-  return body.requests.map((r: { id: string }) => r.id);
+  const body = expectStatus(await api.get<{ requests: FriendRequest[] }>(user, `/friends/requests?direction=${direction}`), 200);
+  return body.requests.map((r) => r.id);
 }
 
 // ── rooms and messages ──────────────────────────────────────────────────────
@@ -86,17 +93,17 @@ export async function groupRoom(
   owner: TestUser,
   members: TestUser[] = [],
   name = `room ${randomUUID().slice(0, 6)}`,
-): Promise<any> {
-  return expectStatus(await api.post(owner, '/rooms', { name, member_ids: members.map((m) => m.id) }), 201);
+): Promise<Room> {
+  return expectStatus(await api.post<Room>(owner, '/rooms', { name, member_ids: members.map((m) => m.id) }), 201);
 }
 
 /** POST /rooms/direct as `user` with `other`; returns the room. */
-export async function openDirect(api: Api, user: TestUser, other: TestUser): Promise<any> {
-  return expectStatus(await api.post(user, '/rooms/direct', { user_id: other.id }), 201);
+export async function openDirect(api: Api, user: TestUser, other: TestUser): Promise<Room> {
+  return expectStatus(await api.post<Room>(user, '/rooms/direct', { user_id: other.id }), 201);
 }
 
-export const postMessage = (api: Api, user: TestUser, roomId: string, body: unknown) =>
-  api.post(user, `/rooms/${roomId}/messages`, body);
+export const postMessage = <T = JsonObject>(api: Api, user: TestUser, roomId: string, body: unknown) =>
+  api.post<T>(user, `/rooms/${roomId}/messages`, body);
 
 /** Posts a message that must be accepted; returns the stored message. */
 export async function say(
@@ -105,33 +112,36 @@ export async function say(
   roomId: string,
   content: string,
   extra: Record<string, unknown> = {},
-): Promise<any> {
-  return expectStatus(await postMessage(api, user, roomId, { client_msg_id: randomUUID(), content, ...extra }), 201);
+): Promise<Message> {
+  return expectStatus(await postMessage<Message>(api, user, roomId, { client_msg_id: randomUUID(), content, ...extra }), 201);
 }
 
 /** The room's whole (short) history as `user` sees it. */
-export async function messagesOf(api: Api, user: TestUser, roomId: string): Promise<any[]> {
-  return expectStatus(await api.get(user, `/rooms/${roomId}/messages?limit=100`), 200).messages;
+export async function messagesOf(api: Api, user: TestUser, roomId: string): Promise<Message[]> {
+  return expectStatus(await api.get<{ messages: Message[] }>(user, `/rooms/${roomId}/messages?limit=100`), 200).messages;
 }
 
-export const roleIn = (room: any, userId: string): string | undefined =>
-  room.members.find((m: { user_id: string }) => m.user_id === userId)?.role;
+export const roleIn = (room: Room, userId: string): string | undefined => room.members.find((m) => m.user_id === userId)?.role;
 
-/** Polls GET /rooms/:id as `user` until `check` holds (for effects of the process manager). */
+/**
+ * Polls GET /rooms/:id as `user` until `check` holds (for effects of the
+ * process manager). `check` reads the room as it came off the wire, so a wait
+ * for `closed === false` does not end on a missing field.
+ */
 export async function roomWhen(
   api: Api,
   user: TestUser,
   roomId: string,
-  check: (room: any) => boolean,
+  check: (room: JsonObject) => boolean,
   what: string,
-): Promise<any> {
-  let room: any;
+): Promise<Room> {
+  let room: Room | undefined;
   await eventually(async () => {
-    const response = await api.get(user, `/rooms/${roomId}`);
+    const response = await api.get<Room & JsonObject>(user, `/rooms/${roomId}`);
     room = response.body;
-    return response.status === 200 && check(room);
+    return response.status === 200 && check(response.body);
   }, what);
-  return room;
+  return room!;
 }
 
 /**
@@ -146,8 +156,8 @@ export function useParley(env: Record<string, string> = {}) {
     parley = await startParley({ env: { PARLEY_REGISTER_MAX_PER_IP: '100000', ...env } });
     api = apiOf(parley.url);
   });
-  afterEach(async () => {
-    await sockets.closeAll();
+  afterEach(() => {
+    sockets.closeAll();
   });
   afterAll(async () => {
     await parley?.stop();

@@ -29,7 +29,7 @@ export async function uploadAttachment(
   });
   if (signed.status !== 200) throw new Error(`sign failed: ${signed.status} ${JSON.stringify(signed.body)}`);
   const { upload_url, fields } = signed.body as { upload_url: string; fields: Record<string, string> };
-  const response = await fetch(`${upload_url}?${new URLSearchParams(fields)}`, {
+  const response = await fetch(`${upload_url}?${new URLSearchParams(fields).toString()}`, {
     method: 'POST',
     headers: { 'content-type': mimeType },
     body: file,

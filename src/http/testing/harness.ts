@@ -4,10 +4,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { Router } from '@koa/router';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config.ts';
-import { createHttpApp } from '../app.ts';
+import { createHttpApp, type HttpAppOptions } from '../app.ts';
 
 export interface TestServer {
   base: string;
@@ -21,12 +20,10 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  routers: Router<any, any>[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  rawBodyRouters?: Router<any, any>[];
+  routers: HttpAppOptions['routers'];
+  rawBodyRouters?: HttpAppOptions['rawBodyRouters'];
   env?: Record<string, string>;
-  readiness?: () => Promise<Record<string, boolean>>;
+  readiness?: HttpAppOptions['readiness'];
 }): Promise<TestServer> {
   const config = loadConfig({ ...options.env });
   const raw: string[] = [];
@@ -36,7 +33,7 @@ export async function startTestServer(options: {
     logger,
     routers: options.routers,
     rawBodyRouters: options.rawBodyRouters ?? [],
-    readiness: options.readiness ?? (async () => ({ ok: true })),
+    readiness: options.readiness ?? (() => Promise.resolve({ ok: true })),
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -13,7 +13,9 @@ import './kafkajs-patches.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const require = createRequire(import.meta.url);
-const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { checkPendingRequests(): void } };
+const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: { checkPendingRequests: (this: unknown) => void };
+};
 
 const available = await kafkaAvailable('kafkajs request-queue patch');
 
