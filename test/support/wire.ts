@@ -43,4 +43,3 @@ export interface Friendship {
   user_ids: string[];
   since: number;
 }
-
