@@ -8,6 +8,7 @@ import type { EventCodec } from './codec.ts';
 import { isStaleWrite } from './fencing.ts';
 import type { Consumer, Log, LogRecord } from './port.ts';
 import { headers } from './topics.ts';
+import { upcast } from './upcasters.ts';
 
 export interface ReplayOptions {
   topic: string;
@@ -48,18 +49,28 @@ export interface ReplayProgress {
   (done: number, total: number): void;
 }
 
-/** Decodes one record: Avro events and signals by their type, commands and outcomes as JSON. */
+/**
+ * Decodes one record: Avro events and signals by their type (the codec runs
+ * their upcasters), commands and outcomes as JSON, a command's data through
+ * its upcaster too — what older records say that no reader may see is not
+ * printed either.
+ */
 export function decodeRecord(codec: EventCodec, record: LogRecord): ReplayLine {
-  const type = record.headers[headers.eventType] ?? record.headers[headers.commandType] ?? null;
+  const eventType = record.headers[headers.eventType];
+  const commandType = record.headers[headers.commandType];
   let data: unknown;
-  if (record.headers[headers.eventType] !== undefined) data = codec.decode(record.headers[headers.eventType]!, record.value);
+  if (eventType !== undefined) data = codec.decode(eventType, record.value);
   else {
     try {
       data = JSON.parse(record.value.toString('utf8'));
     } catch {
       data = { base64: record.value.toString('base64') };
     }
+    if (commandType !== undefined && typeof data === 'object' && data !== null && 'data' in data) {
+      data = { ...data, data: upcast(commandType, data.data) };
+    }
   }
+  const type = eventType ?? commandType ?? null;
   return {
     topic: record.topic,
     partition: record.partition,
@@ -86,6 +97,17 @@ function matches(options: ReplayOptions, record: LogRecord): boolean {
 }
 
 /**
+ * Every partition of a topic. A replay is often the process's first use of the
+ * topic and runs no ensureTopics (an analyst's settings need not match the
+ * deployment's): the Kafka adapter learns a topic's partitions on first use,
+ * so one read of partition 0 comes first. An unknown topic fails there, by name.
+ */
+async function allPartitions(log: Log, topic: string): Promise<number[]> {
+  await log.startOffset(topic, 0);
+  return Array.from({ length: log.partitionCount(topic) }, (_, p) => p);
+}
+
+/**
  * Writes the matching records as JSON lines to `out`; resolves with the number
  * written once the range is done (or, with `follow`, when `signal` aborts).
  */
@@ -97,8 +119,7 @@ export async function replay(
   progress?: ReplayProgress,
   signal?: AbortSignal,
 ): Promise<number> {
-  const partitions =
-    options.partitions.length > 0 ? options.partitions : Array.from({ length: log.partitionCount(options.topic) }, (_, p) => p);
+  const partitions = options.partitions.length > 0 ? options.partitions : await allPartitions(log, options.topic);
   const pageSize = options.pageSize ?? 1000;
   let written = 0;
   const emit = async (record: LogRecord) => {
