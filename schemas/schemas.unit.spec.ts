@@ -1,9 +1,11 @@
 // The published schemas: one folder per domain event type and per signal type
-// (src/log/signals.ts), fields as in their `data`, and every version readable
-// by every other, both ways.
+// (src/log/signals.ts), fields as in their `data` (but for retired ones, kept
+// only so that versions stay compatible), and every version readable by every
+// other, both ways.
 
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createAvroCodec } from '../src/log/avro-codec.ts';
 import { eventSamples, signalSamples } from '../src/log/event-samples.fixture.ts';
 import { loadSchemaCatalog, type SchemaVersion } from '../src/log/schema-catalog.ts';
 import { checkCatalogCompatibility } from '../src/log/schema-compat.ts';
@@ -16,8 +18,11 @@ interface FieldJson {
   name: string;
   type: unknown;
   default?: unknown;
+  /** A field no version writes any more and no reader may see (schemas/README.md, "Retiring a field"). */
+  'parley.retired'?: boolean;
 }
 const fieldsOf = (v: SchemaVersion): FieldJson[] => (v.schema as { fields: FieldJson[] }).fields;
+const liveFieldsOf = (v: SchemaVersion): FieldJson[] => fieldsOf(v).filter((field) => field['parley.retired'] !== true);
 const pascal = (type: string) => type.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 const isSignal = (type: string): type is keyof typeof signalSamples => Object.hasOwn(signalSamples, type);
 
@@ -37,12 +42,29 @@ describe('the schemas folder', () => {
       // The samples are typed by the domain (and signals.ts), so their keys are the fields of `data`.
       const sample = isSignal(type) ? signalSamples[type][0] : eventSamples[type as keyof typeof eventSamples][0];
       expect(
-        fieldsOf(v)
+        liveFieldsOf(v)
           .map((f) => f.name)
           .sort(),
       ).toEqual(Object.keys(sample).sort());
     },
   );
+
+  const retired = latest.flatMap((v) =>
+    fieldsOf(v)
+      .filter((f) => f['parley.retired'] === true)
+      .map((f) => [v.type, f.name, f] as const),
+  );
+  it.each(retired)('%s.%s is retired: it has a default and is never read', (type, _name, field) => {
+    // Written by nobody: the default fills it.
+    expect(field.default).toBeDefined();
+    // Read by nobody: an event that still carries a value in it (written with an
+    // older version) decodes without it — the codec's upcaster drops it.
+    const codec = createAvroCodec({ schemasDir: catalog.dir });
+    const sample = eventSamples[type as keyof typeof eventSamples][0] as Record<string, unknown>;
+    const withValue = createAvroCodec({ schemasDir: catalog.dir }).encode(type, { ...sample, [field.name]: 'an old value' });
+    expect(withValue.includes('an old value')).toBe(true);
+    expect(codec.decode(type, withValue)).toEqual(sample);
+  });
 
   it.each(latest.map((v) => [v.type, v] as const))('%s: nullable fields are ["null", T] with default null', (_, v) => {
     for (const field of fieldsOf(v)) {

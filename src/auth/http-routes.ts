@@ -1,7 +1,8 @@
 // Auth routes (API.md "Auth"): register, login, refresh, logout, and the JWKS.
-// Registration reserves the username and the email (reservation aggregates
-// keyed by the value) before it registers the user, so two people can never
-// end up with the same name, whichever instance they hit.
+// Registration keeps the password's hash in the credentials store (never in a
+// command or an event), then reserves the username and the email (reservation
+// aggregates keyed by the value) before it registers the user, so two people
+// can never end up with the same name, whichever instance they hit.
 
 import Router from '@koa/router';
 import type { Kysely } from 'kysely';
@@ -14,8 +15,9 @@ import { ApiError } from '../http/errors.ts';
 import { parseBody } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
-import { findCredentials, findUserById } from '../queries/users-queries.ts';
+import { findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
+import { credentialsForLogin, forgetCredentials, storePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { jwks, type SigningKey } from './keys.ts';
 import { dummyVerify, hashPassword, passwordSchema, verifyPassword } from './passwords.ts';
@@ -85,7 +87,24 @@ export function authRoutes(options: {
     await limit(`register:ip:${ctx.ip}`, config.PARLEY_REGISTER_MAX_PER_IP, config.PARLEY_REGISTER_WINDOW_S);
     const body = parseBody(ctx, registerBody);
     const userId = newId();
-    const passwordHash = await hashPassword(body.password, config.PARLEY_BCRYPT_COST);
+    // The hash goes to the credentials store first, keyed by the fresh id, and
+    // never into a command or an event. If the registration does not happen it
+    // is removed; a crash in between leaves a row no user will ever have.
+    await storePasswordHash(db, userId, await hashPassword(body.password, config.PARLEY_BCRYPT_COST), Date.now());
+    try {
+      await registerUser(userId, body);
+    } catch (error) {
+      await forgetCredentials(db, userId).catch((forgetError: unknown) =>
+        options.logger.error({ err: forgetError, userId }, 'credentials of a failed registration not removed'),
+      );
+      throw error;
+    }
+    ctx.status = 201;
+    ctx.body = await session(userId);
+  });
+
+  /** Reserves the username and the email, then registers the user (see the header). */
+  async function registerUser(userId: string, body: z.output<typeof registerBody>): Promise<void> {
     const reserve = (kind: 'username' | 'email', value: string) =>
       executor.execute({ type: 'reserve', data: { kind, value, owner_id: userId }, metadata: commandMetadata(null) });
     await reserve('username', body.username);
@@ -104,18 +123,10 @@ export function authRoutes(options: {
     }
     await executor.execute({
       type: 'register_user',
-      data: {
-        user_id: userId,
-        username: body.username,
-        email: body.email,
-        password_hash: passwordHash,
-        display_name: body.display_name ?? body.username,
-      },
+      data: { user_id: userId, username: body.username, email: body.email, display_name: body.display_name ?? body.username },
       metadata: commandMetadata(userId),
     });
-    ctx.status = 201;
-    ctx.body = await session(userId);
-  });
+  }
 
   router.post('/api/v1/auth/login', async (ctx) => {
     const body = parseBody(ctx, loginBody);
@@ -123,7 +134,7 @@ export function authRoutes(options: {
     // Per IP, and per account — the account, not its spelling: a username and
     // its email share one budget. Unknown logins are limited by what was typed.
     await limit(`login:ip:${ctx.ip}`, config.PARLEY_LOGIN_MAX_ATTEMPTS * 5, config.PARLEY_LOGIN_WINDOW_S);
-    const credentials = await findCredentials(db, login);
+    const credentials = await credentialsForLogin(db, login);
     const accountKey = `login:account:${credentials?.id ?? login}`;
     await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
     const valid =

@@ -4,6 +4,7 @@
 import type { AnyCommand } from '../domain/aggregates.ts';
 import type { RejectionCode } from '../domain/decider.ts';
 import type { Position } from '../log/port.ts';
+import { upcast } from '../log/upcasters.ts';
 
 /** What the processor answers for a command. */
 export type Outcome =
@@ -27,7 +28,11 @@ export type Outcome =
     };
 
 export const encodeCommand = (command: AnyCommand): Buffer => Buffer.from(JSON.stringify(command));
-export const decodeCommand = (value: Buffer): AnyCommand => JSON.parse(value.toString('utf8')) as AnyCommand;
+/** A command off the log, as the current code reads it (log/upcasters.ts: older commands may say more). */
+export function decodeCommand(value: Buffer): AnyCommand {
+  const command = JSON.parse(value.toString('utf8')) as AnyCommand;
+  return { ...command, data: upcast(command.type, command.data) } as AnyCommand;
+}
 
 export const encodeOutcome = (outcome: Outcome): Buffer => Buffer.from(JSON.stringify(outcome));
 export const decodeOutcome = (value: Buffer): Outcome => JSON.parse(value.toString('utf8')) as Outcome;

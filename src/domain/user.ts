@@ -4,10 +4,11 @@
 
 import { assertNever, Rejection, type Command, type DomainEvent } from './decider.ts';
 
-export type RegisterUser = Command<
-  'register_user',
-  { user_id: string; username: string; email: string; password_hash: string; display_name: string }
->;
+/**
+ * No credential travels with it: the password's hash is in the credentials
+ * store before the command is sent (auth/credentials.ts), never in the log.
+ */
+export type RegisterUser = Command<'register_user', { user_id: string; username: string; email: string; display_name: string }>;
 export type UpdateProfile = Command<
   'update_profile',
   { user_id: string; display_name?: string; bio?: string; avatar_url?: string | null }
@@ -20,7 +21,6 @@ export type UserRegistered = DomainEvent<
     user_id: string;
     username: string;
     email: string;
-    password_hash: string;
     display_name: string;
     created_at: number;
   }

@@ -14,7 +14,6 @@ const account = {
   user_id: 'alice-id',
   username: 'alice',
   email: 'alice@example.com',
-  password_hash: '$2b$10$hash',
   display_name: 'Alice',
 };
 

@@ -11,11 +11,14 @@
 //
 // Everything costly (parsing, canonical forms, fingerprints, resolvers) is done
 // once at start or on the first sight of a registry id; encode and decode do
-// no JSON and no schema work.
+// no JSON and no schema work. What a schema cannot say about old values (a
+// secret no reader may see again) is an upcaster's, run after decoding
+// (upcasters.ts).
 
 import avro from 'avsc';
 import { findInvalidFields } from './avro-validation.ts';
 import type { EventCodec } from './codec.ts';
+import { upcast } from './upcasters.ts';
 import { parseAvroSchema, loadSchemaCatalog, type AvroSchemaJson, type SchemaVersion } from './schema-catalog.ts';
 
 /**
@@ -144,7 +147,7 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
       const what = decoded.offset < 0 ? 'the value is truncated' : `${value.length - decoded.offset} bytes left over`;
       throw new AvroCodecError(type, `cannot decode ${type} written with ${reader.writer}: ${what}`);
     }
-    return decoded.value;
+    return upcast(type, decoded.value);
   }
 
   function singleObjectReader(codec: EventTypeCodec, type: string, value: Buffer): Reader {

@@ -90,9 +90,9 @@ describe('encoding refuses data that does not fit the latest schema', () => {
 
   it('does not print the value, which may be private', () => {
     const data = eventSamples.user_registered[0];
-    const text = errorOf(() => codec.encode('user_registered', { ...data, created_at: data.password_hash })).message;
+    const text = errorOf(() => codec.encode('user_registered', { ...data, created_at: data.email })).message;
     expect(text).toContain('created_at must be long (an integer within ±9007199254740990), got a string');
-    expect(text).not.toContain(data.password_hash);
+    expect(text).not.toContain(data.email);
   });
 
   it('refuses an unknown event type', () => {
@@ -288,7 +288,7 @@ describe('listSchemas', () => {
     expect([...new Set(listed.map((v) => v.type))].sort()).toEqual(allTypes);
     const versions = (type: string) => listed.filter((v) => v.type === type).map((v) => v.version);
     for (const type of allTypes) {
-      expect(versions(type), type).toEqual(type === 'message_sent' ? [1, 2] : [1]);
+      expect(versions(type), type).toEqual(type === 'message_sent' || type === 'user_registered' ? [1, 2] : [1]);
     }
     for (const v of listed) {
       expect(v.canonicalForm).not.toContain('"doc"');

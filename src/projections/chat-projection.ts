@@ -28,7 +28,6 @@ const userRow = (d: UserRegistered['data']): Insertable<UsersTable> => ({
   id: d.user_id,
   username: d.username,
   email: d.email,
-  password_hash: d.password_hash,
   display_name: d.display_name,
   bio: '',
   avatar_url: null,

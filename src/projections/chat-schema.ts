@@ -49,7 +49,6 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('username', 'varchar(64)', (c) => c.notNull())
     .addColumn('email', 'varchar(320)', (c) => c.notNull())
-    .addColumn('password_hash', 'varchar(100)', (c) => c.notNull())
     .addColumn('display_name', 'varchar(200)', (c) => c.notNull())
     .addColumn('bio', 'varchar(1000)', (c) => c.notNull().defaultTo(''))
     .addColumn('avatar_url', 'varchar(2048)')

@@ -21,7 +21,6 @@ for (const engine of await testEngines('users_queries')) {
         id: `0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a${String(n).padStart(2, '0')}`,
         username,
         email: `${username}@example.com`,
-        password_hash: 'x',
         display_name,
         bio: '',
         avatar_url: null,

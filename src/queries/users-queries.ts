@@ -10,15 +10,6 @@ export async function findUserById(db: Kysely<Database>, id: string): Promise<Us
   return row && userView(row);
 }
 
-/** For login: by normalised username or lower-cased email, with the hash. */
-export async function findCredentials(
-  db: Kysely<Database>,
-  login: string,
-): Promise<{ id: string; password_hash: string } | undefined> {
-  const column = login.includes('@') ? 'email' : 'username';
-  return db.selectFrom('users').select(['id', 'password_hash']).where(column, '=', login).executeTakeFirst();
-}
-
 /** Which of these ids are registered users. */
 export async function existingUserIds(db: Kysely<Database>, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
 import type { AnyDatabase } from './dialect.ts';
 
 export const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -26,8 +26,15 @@ const fileProvider = (dir: string): MigrationProvider => ({
  * the database untyped: they build the schema the types describe.
  */
 export async function migrateToLatest(db: AnyDatabase, dir = migrationsDir): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: fileProvider(dir) });
-  const { error, results } = await migrator.migrateToLatest();
+  return applied(await new Migrator({ db, provider: fileProvider(dir) }).migrateToLatest());
+}
+
+/** Migrates up or down to `target` (a migration's name, `0005_projection_versions`); returns the names run. */
+export async function migrateTo(db: AnyDatabase, target: string, dir = migrationsDir): Promise<string[]> {
+  return applied(await new Migrator({ db, provider: fileProvider(dir) }).migrateTo(target));
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
   if (error !== undefined) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

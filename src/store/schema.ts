@@ -7,7 +7,6 @@ export interface UsersTable {
   username: string;
   /** Lower case: unique. */
   email: string;
-  password_hash: string;
   display_name: string;
   bio: string;
   avatar_url: string | null;
@@ -106,6 +105,18 @@ export interface UserLastSeenTable {
 }
 
 /** Refresh-token sessions: only hashes are stored; a family is one login. */
+/**
+ * What lets a user log in, beside the read models and never in the log: the
+ * auth routes write it with the command that sets it (auth/credentials.ts).
+ * No projection builds it, so a rebuild never touches it.
+ */
+export interface CredentialsTable {
+  user_id: string;
+  /** bcrypt. */
+  password_hash: string;
+  updated_at: number;
+}
+
 export interface RefreshTokensTable {
   token_hash: string;
   family_id: string;
@@ -149,6 +160,7 @@ export interface Database {
   projection_offsets: ProjectionOffsetsTable;
   projection_versions: ProjectionVersionsTable;
   user_last_seen: UserLastSeenTable;
+  credentials: CredentialsTable;
   refresh_tokens: RefreshTokensTable;
   friend_requests: FriendRequestsTable;
   friendships: FriendshipsTable;

@@ -50,8 +50,8 @@ export interface Cluster {
   nodes: ParleyProcess[];
   /** Environment shared by every instance of this cluster. */
   env: Record<string, string>;
-  /** Starts one more instance (or restarts one on its data dir). */
-  start(options?: { env?: Record<string, string> }): Promise<ParleyProcess>;
+  /** Starts one more instance (or restarts one on its data dir); `root`: another checkout to run. */
+  start(options?: { env?: Record<string, string>; root?: string }): Promise<ParleyProcess>;
   /** Kills (SIGKILL) node `index` and starts a new one in its place. */
   restart(index: number, how: 'kill' | 'term'): Promise<ParleyProcess>;
   /** A direct query on the cluster's read-model database. */
@@ -65,7 +65,12 @@ export async function stackAvailable(suite: string): Promise<boolean> {
   return kafka && mysqlUp && redis !== undefined;
 }
 
-export async function startCluster(suite: string, size: number, env: Record<string, string> = {}): Promise<Cluster> {
+export async function startCluster(
+  suite: string,
+  size: number,
+  env: Record<string, string> = {},
+  root?: string,
+): Promise<Cluster> {
   const id = `${suite.replace(/\W/g, '_')}_${crypto.randomBytes(4).toString('hex')}`;
   const database = `parley_it_${id}`;
   await mysqlAdmin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -97,7 +102,7 @@ export async function startCluster(suite: string, size: number, env: Record<stri
     nodes,
     env: clusterEnv,
     async start(options = {}) {
-      const node = await launch({ env: options.env ?? {} });
+      const node = await launch({ env: options.env ?? {}, ...(options.root === undefined ? {} : { root: options.root }) });
       nodes.push(node);
       return node;
     },
@@ -120,6 +125,6 @@ export async function startCluster(suite: string, size: number, env: Record<stri
     },
   };
   // Started one after another: the first creates the topics and migrates.
-  for (let i = 0; i < size; i++) await cluster.start();
+  for (let i = 0; i < size; i++) await cluster.start(root === undefined ? {} : { root });
   return cluster;
 }

@@ -24,6 +24,8 @@ export interface ParleyProcess {
 }
 
 export interface StartOptions {
+  /** The checkout to run (default this one; upgrade tests run an earlier version). */
+  root?: string;
   dataDir?: string;
   port?: number;
   env?: Record<string, string>;
@@ -37,8 +39,9 @@ export function tempDataDir(prefix = 'parley-e2e-'): string {
 
 export async function startParley(options: StartOptions = {}): Promise<ParleyProcess> {
   const dataDir = options.dataDir ?? tempDataDir();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts'), 'start'], {
-    cwd: repoRoot,
+  const root = options.root ?? repoRoot;
+  const child = spawn(process.execPath, [path.join(root, 'src/main.ts'), 'start'], {
+    cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',

@@ -165,7 +165,6 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         user_id: user,
         username: `user${options.seed}_${i}`,
         email: `u${options.seed}_${i}@example.com`,
-        password_hash: '$2b$04$x',
         display_name: `User ${i}`,
       },
       metadata: meta(user),
