@@ -3,7 +3,6 @@
 // your-writes), and answer with the read model's view of the result.
 
 import type { Kysely } from 'kysely';
-import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import type { Attachment, Role } from '../domain/room.ts';
 import { newId } from '../ids.ts';
@@ -72,8 +71,6 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     return confirmed;
   }
 
-  const run = (userId: string, command: Omit<AnyCommand, 'metadata'>) => executor.executeFor(userId, command);
-
   async function messageAsSeen(roomId: string, messageId: string): Promise<MessageView> {
     const message = await findMessage(db, roomId, messageId);
     if (message === undefined) throw new Rejection('message_not_found', 'message not found');
@@ -90,7 +87,7 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     async createRoom(userId, input) {
       await requireUsers(db, input.member_ids);
       const roomId = newId();
-      await run(userId, {
+      await executor.executeFor(userId, {
         type: 'create_room',
         data: { room_id: roomId, type: 'group', name: input.name, member_ids: input.member_ids },
       });
@@ -99,12 +96,15 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
 
     async addMember(userId, roomId, input) {
       await requireUsers(db, [input.user_id]);
-      await run(userId, { type: 'add_member', data: { room_id: roomId, user_id: input.user_id, role: input.role } });
+      await executor.executeFor(userId, {
+        type: 'add_member',
+        data: { room_id: roomId, user_id: input.user_id, role: input.role },
+      });
       return roomAsSeenBy(userId, roomId);
     },
 
     async removeMember(userId, roomId, memberId) {
-      await run(userId, { type: 'remove_member', data: { room_id: roomId, user_id: memberId } });
+      await executor.executeFor(userId, { type: 'remove_member', data: { room_id: roomId, user_id: memberId } });
     },
 
     async postMessage(userId, roomId, input) {
@@ -139,33 +139,36 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     },
 
     async updateRoom(userId, roomId, input) {
-      await run(userId, { type: 'update_room', data: { room_id: roomId, ...input } });
+      await executor.executeFor(userId, { type: 'update_room', data: { room_id: roomId, ...input } });
       return roomAsSeenBy(userId, roomId);
     },
 
     async changeRole(userId, roomId, memberId, role) {
-      await run(userId, { type: 'change_role', data: { room_id: roomId, user_id: memberId, role } });
+      await executor.executeFor(userId, { type: 'change_role', data: { room_id: roomId, user_id: memberId, role } });
       return roomAsSeenBy(userId, roomId);
     },
 
     async editMessage(userId, roomId, messageId, content) {
       const mentions = await mentionedMembers(db, roomId, content);
-      await run(userId, { type: 'edit_message', data: { room_id: roomId, message_id: messageId, content, mentions } });
+      await executor.executeFor(userId, {
+        type: 'edit_message',
+        data: { room_id: roomId, message_id: messageId, content, mentions },
+      });
       return messageAsSeen(roomId, messageId);
     },
 
     async deleteMessage(userId, roomId, messageId) {
-      await run(userId, { type: 'delete_message', data: { room_id: roomId, message_id: messageId } });
+      await executor.executeFor(userId, { type: 'delete_message', data: { room_id: roomId, message_id: messageId } });
       return messageAsSeen(roomId, messageId);
     },
 
     async react(userId, roomId, messageId, emoji, add) {
-      await run(userId, { type: 'react', data: { room_id: roomId, message_id: messageId, emoji, add } });
+      await executor.executeFor(userId, { type: 'react', data: { room_id: roomId, message_id: messageId, emoji, add } });
       return messageAsSeen(roomId, messageId);
     },
 
     async markRead(userId, roomId, seq) {
-      await run(userId, { type: 'mark_read', data: { room_id: roomId, seq } });
+      await executor.executeFor(userId, { type: 'mark_read', data: { room_id: roomId, seq } });
       const room = await roomAsSeenBy(userId, roomId);
       return room.members.find((member) => member.user_id === userId)?.last_read_seq ?? 0;
     },
@@ -176,12 +179,15 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
       if (await blockedBetween(db, userId, otherId)) throw new Rejection('blocked', 'you cannot message this user');
       if (!(await areFriends(db, userId, otherId))) throw new Rejection('not_friends', 'direct rooms are for friends');
       const roomId = directRoomId(userId, otherId);
-      await run(userId, { type: 'create_room', data: { room_id: roomId, type: 'direct', name: '', member_ids: [otherId] } });
+      await executor.executeFor(userId, {
+        type: 'create_room',
+        data: { room_id: roomId, type: 'direct', name: '', member_ids: [otherId] },
+      });
       return roomAsSeenBy(userId, roomId);
     },
 
     async updateProfile(userId, input) {
-      await run(userId, { type: 'update_profile', data: { user_id: userId, ...input } });
+      await executor.executeFor(userId, { type: 'update_profile', data: { user_id: userId, ...input } });
       const user = await findUserById(db, userId);
       if (user === undefined) throw new Rejection('user_not_found', 'user not found');
       return user;

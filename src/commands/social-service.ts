@@ -3,7 +3,6 @@
 // one of its two users, or it does not exist for them.
 
 import type { Kysely } from 'kysely';
-import type { AnyCommand } from '../domain/aggregates.ts';
 import { Rejection } from '../domain/decider.ts';
 import { newId } from '../ids.ts';
 import { findRequest, type FriendRequestView } from '../queries/social-queries.ts';
@@ -21,8 +20,6 @@ export interface SocialService {
 
 export function createSocialService(options: { executor: CommandExecutor; db: Kysely<Database> }): SocialService {
   const { executor, db } = options;
-
-  const run = (userId: string, command: Omit<AnyCommand, 'metadata'>) => executor.executeFor(userId, command);
 
   async function requestSeenBy(userId: string, requestId: string): Promise<FriendRequestView> {
     const request = await findRequest(db, requestId);
@@ -44,29 +41,29 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
       if (toUserId === userId) throw new Rejection('self_request', 'you cannot befriend yourself');
       await requireUsers(db, [toUserId]);
       const requestId = newId();
-      await run(userId, { type: 'send_friend_request', data: { user_id: toUserId, request_id: requestId } });
+      await executor.executeFor(userId, { type: 'send_friend_request', data: { user_id: toUserId, request_id: requestId } });
       return requestSeenBy(userId, requestId);
     },
 
     async answerRequest(userId, requestId, answer) {
       const request = await requestSeenBy(userId, requestId);
       const other = request.from_user_id === userId ? request.to_user_id : request.from_user_id;
-      await run(userId, { type: commandOf[answer], data: { user_id: other, request_id: requestId } });
+      await executor.executeFor(userId, { type: commandOf[answer], data: { user_id: other, request_id: requestId } });
       return requestSeenBy(userId, requestId);
     },
 
     async unfriend(userId, friendId) {
-      await run(userId, { type: 'unfriend', data: { user_id: friendId } });
+      await executor.executeFor(userId, { type: 'unfriend', data: { user_id: friendId } });
     },
 
     async block(userId, otherId) {
       if (otherId === userId) throw new Rejection('self_request', 'you cannot block yourself');
       await requireUsers(db, [otherId]);
-      await run(userId, { type: 'block_user', data: { user_id: otherId } });
+      await executor.executeFor(userId, { type: 'block_user', data: { user_id: otherId } });
     },
 
     async unblock(userId, otherId) {
-      await run(userId, { type: 'unblock_user', data: { user_id: otherId } });
+      await executor.executeFor(userId, { type: 'unblock_user', data: { user_id: otherId } });
     },
   };
 }

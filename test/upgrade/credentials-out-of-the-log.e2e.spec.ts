@@ -33,6 +33,7 @@ function checkoutOfLastVersionWithHashes(): string | null {
     });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
   } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
     const message = `upgrade spec: commit ${LAST_VERSION_WITH_HASHES_IN_THE_LOG} is not in this clone (${(error as Error).message.split('\n')[0]})`;
     if (requireInfra) throw new Error(message, { cause: error });
     console.warn(`\n!!! ${message}: SKIPPED\n`);
@@ -66,6 +67,9 @@ async function everythingReplayed(env: Record<string, string>): Promise<string> 
 }
 
 const checkout = checkoutOfLastVersionWithHashes();
+afterAll(() => {
+  if (checkout !== null) fs.rmSync(checkout, { recursive: true, force: true });
+});
 
 describe.runIf(checkout !== null)('upgrade from the version that put password hashes in the log, embedded', () => {
   const dataDir = tempDataDir('parley-upgrade-');
