@@ -29,6 +29,7 @@ import type { Database } from '../src/store/schema.ts';
 import { openSqliteFile } from '../src/store/sqlite-dialect.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 import { benchKafkaBrokers, openFreshKafkaLog } from './support/fresh-kafka-log.ts';
+import { testVault } from '../src/privacy/testing/test-vault.ts';
 
 const events = Number(process.argv[2] ?? 200_000);
 const batchSize = Number(process.argv[3] ?? 5_000);
@@ -84,7 +85,16 @@ async function measure(label: string, store: Store): Promise<void> {
   stats.clear();
   await migrateToLatest(store.db);
   const cpu = process.cpuUsage();
-  const result = await rebuild({ log, db: store.db, codec, logger, model: chatModel, batchSize, handoverMs: 0 });
+  const result = await rebuild({
+    log,
+    db: store.db,
+    codec,
+    vault: testVault(store.db),
+    logger,
+    model: chatModel,
+    batchSize,
+    handoverMs: 0,
+  });
   const used = process.cpuUsage(cpu);
   const seconds = result.ms / 1000;
   console.log(

@@ -33,7 +33,7 @@ for (const engine of await testEngines('migration_0006')) {
     beforeAll(async () => {
       store = await engine.open();
       // Back to how the versions before 0006 left the database…
-      expect(await migrateTo(store.db, '0005_projection_versions')).toEqual(['0006_credentials']);
+      expect(await migrateTo(store.db, '0005_projection_versions')).toContain('0006_credentials');
       expect(await columnsOf('users')).toContain('password_hash');
       // …with users that registered then, and a rebuilt version of the model beside the live one.
       for (const user of [alice, bob]) {
@@ -41,7 +41,7 @@ for (const engine of await testEngines('migration_0006')) {
           values (${user.id}, ${user.username}, ${user.email}, ${user.hash}, ${user.username}, '', 1)`.execute(store.db);
       }
       await sql`create table users__v2 as select * from users`.execute(store.db);
-      expect(await migrateToLatest(store.db)).toEqual(['0006_credentials']);
+      expect(await migrateToLatest(store.db)).toContain('0006_credentials');
     });
     afterAll(async () => {
       await store.close();

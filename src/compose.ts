@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import type Router from '@koa/router';
 import type { Logger } from 'pino';
@@ -42,6 +43,9 @@ import { createKafkaLog } from './log/kafka-log.ts';
 import { namespacedLog } from './log/namespaced-log.ts';
 import type { Log } from './log/port.ts';
 import { createRegistryCodec } from './log/registry-codec.ts';
+import { startScrubber } from './privacy/scrubber.ts';
+import { createVault, type PersonalDataVault } from './privacy/vault.ts';
+import type { Database } from './store/schema.ts';
 import { openSqliteLog } from './log/sqlite-log.ts';
 import { topicSpecs } from './log/topics.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
@@ -167,6 +171,17 @@ async function openFileStorage(config: Config): Promise<Pick<UploadRoutesOptions
 // ------------------------------------------------------------- the context
 
 /** What every role of a process shares, built once from the configuration. */
+/** The vault over the key store in `db` (the read models' database). */
+export function openVault(config: Config, db: Kysely<Database>, logger: Logger): PersonalDataVault {
+  return createVault({
+    db,
+    cacheTtlMs: config.PARLEY_KEY_CACHE_TTL_MS,
+    cacheSize: config.PARLEY_KEY_CACHE_SIZE,
+    messageKeysAhead: config.PARLEY_MESSAGE_KEYS_AHEAD,
+    onKeyStoreError: (error) => logger.warn({ err: error }, 'message keys not made ahead (key store unreachable); retrying'),
+  });
+}
+
 export interface AppContext {
   config: Config;
   logger: Logger;
@@ -176,6 +191,8 @@ export interface AppContext {
   /** Queries read, and the projector writes, each read model's active version (following `parley rebuild`). */
   store: VersionedStore;
   codec: EventCodec;
+  /** Seals and opens personal data (crypto-shredding); its keys live beside the read models. */
+  vault: PersonalDataVault;
   /** Read-your-writes: a local projector reports in-process, another instance's is polled from the offsets table. */
   progress: ProjectionProgress;
   close(): Promise<void>;
@@ -184,6 +201,7 @@ export interface AppContext {
 export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
   const log = await openLogWithTopics(config, logger);
   const store = await followProjectionVersions(await openMigratedStore(config), { logger, models: versionedModels });
+  const vault = openVault(config, store.db, logger);
   return {
     config,
     logger,
@@ -191,9 +209,11 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     log,
     store,
     codec: await openEventCodec(config),
+    vault,
     progress: store.followProgress(createProjectionProgress(store.raw)),
     async close() {
       await log.close();
+      await vault.stop();
       await store.close();
     },
   };
@@ -264,6 +284,7 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
       log: ctx.log,
       db: store.db,
       codec: ctx.codec,
+      vault: ctx.vault,
       logger: ctx.logger,
       progress: ctx.progress,
       maxBatchSize: config.PARLEY_PROJECTION_BATCH,
@@ -271,6 +292,8 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
     });
     stops.push(() => consumer.stop());
   }
+  const scrubber = startScrubber({ db: store.raw, intervalMs: config.PARLEY_ERASURE_SCRUB_INTERVAL_MS, logger: ctx.logger });
+  stops.push(() => scrubber.stop());
   return stops;
 }
 
@@ -300,7 +323,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     verifiedTokens: config.PARLEY_VERIFIED_TOKENS,
   });
   const services: ClientServices = {
-    chat: createChatService({ executor, db: store.db }),
+    chat: createChatService({ executor, db: store.db, vault: ctx.vault }),
     tokens,
     signingKey,
     authenticate: requireUser((token) => tokens.verifyAccessToken(token)),
@@ -344,6 +367,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
       log: ctx.log,
       db: store.db,
       codec: ctx.codec,
+      vault: ctx.vault,
       chat: services.chat,
       presence: ephemeral.presence,
       progress: ctx.progress,
@@ -394,6 +418,7 @@ function restRouters(
       refreshTokens,
       signingKey: services.signingKey,
       limiter: ephemeral.limiter,
+      vault: ctx.vault,
       logger,
     }),
     queryRoutes({

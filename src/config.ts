@@ -185,6 +185,27 @@ const schema = z.object({
    * (J3: ≤ 10 min; Cloudinary's SDK default of 2 h is looser than we want).
    */
   PARLEY_UPLOAD_NOTIFY_MAX_AGE_S: z.coerce.number().int().positive().max(600).default(600),
+  /**
+   * How long a process keeps a data key it fetched (src/privacy/vault.ts): one
+   * key-store read serves a message's send, projection and delivery. A key
+   * destroyed elsewhere may still open values in memory here this long; it is
+   * gone from storage at once.
+   */
+  PARLEY_KEY_CACHE_TTL_MS: int(60_000),
+  /** Data keys a process keeps at most (about 100 bytes each). */
+  PARLEY_KEY_CACHE_SIZE: int(20_000),
+  /**
+   * Message keys each serving process stores ahead of time (privacy/message-keys.ts):
+   * a send writes nothing to the key store, and while the store is unreachable
+   * this many messages can still be sent.
+   */
+  PARLEY_MESSAGE_KEYS_AHEAD: int(2_000),
+  /**
+   * Embedded mode: how often the projector checks whether keys were destroyed
+   * and, if so, scrubs SQLite's files (privacy/scrubber.ts): the longest an
+   * erased message's bytes may stay in the -wal file or the search index.
+   */
+  PARLEY_ERASURE_SCRUB_INTERVAL_MS: int(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

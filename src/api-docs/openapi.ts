@@ -139,7 +139,7 @@ const Message = z
     seq: z.number().int().positive().meta({ description: '1, 2, 3… in each room, without gaps' }),
     sender_id: id,
     client_msg_id: z.string(),
-    content: z.string().meta({ description: "'' once deleted" }),
+    content: z.string().nullable().meta({ description: 'null once erased (a deleted message)' }),
     mime_type: z.string(),
     reply_to: id.nullable(),
     attachments: z.array(Attachment).meta({ description: '[] once deleted' }),
@@ -148,6 +148,9 @@ const Message = z
     created_at: epochMs,
     edited_at: epochMs.nullable(),
     deleted: z.boolean(),
+    erased: z.boolean().meta({
+      description: 'what the message said is gone from every copy of the log, not only hidden (docs/PRIVACY.md)',
+    }),
   })
   .meta({ description: 'A message.' });
 
@@ -340,7 +343,7 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ],
   ['NEW_MESSAGE', "A message, to every member's sockets (joined or not), in `seq` order per room.", Message],
   ['MESSAGE_UPDATED', 'A message was edited.', Message],
-  ['MESSAGE_DELETED', 'A message was deleted (`deleted: true`, content gone).', Message],
+  ['MESSAGE_DELETED', 'A message was deleted (`deleted: true`, `erased: true`, `content: null`).', Message],
   ['REACTION_UPDATED', "A message's reactions changed.", Message],
   ['ROOM_UPDATED', 'A room was renamed, given a topic, closed or reopened.', Room],
   ['MEMBER_ADDED', 'Someone became a member.', roomUser.extend({ role, added_by: z.string() })],

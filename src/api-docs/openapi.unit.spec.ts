@@ -240,6 +240,7 @@ describe('routes and document agree', () => {
         refreshTokens: stub,
         signingKey: stub,
         limiter: stub,
+        vault: stub,
         logger,
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),

@@ -388,7 +388,7 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       path: '/api/v1/rooms/:id/messages/:message_id',
       tag: 'messages',
       summary: 'Delete a message (author, or owner/admin)',
-      ok: { status: 200, description: 'The message, now `deleted: true`, content gone.', schema: 'Message' },
+      ok: { status: 200, description: 'The message, now `deleted: true`, `erased: true`, `content: null`.', schema: 'Message' },
       errors: COMMAND_ERRORS,
     },
     {

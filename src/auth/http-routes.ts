@@ -10,12 +10,16 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { commandMetadata } from '../commands/command-bus.ts';
 import type { CommandExecutor } from '../commands/execute.ts';
+import { personalText } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
+import { Rejection } from '../domain/decider.ts';
 import { ApiError } from '../http/errors.ts';
 import { parseBody } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
-import { findUserById } from '../queries/users-queries.ts';
+import { emailIndexKeyId, userKeyId } from '../privacy/key-store.ts';
+import type { PersonalDataVault } from '../privacy/vault.ts';
+import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { credentialsForLogin, forgetCredentials, storePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
@@ -38,7 +42,7 @@ export const registerBody = z.strictObject({
   username: usernameSchema,
   email: emailSchema,
   password: passwordSchema,
-  display_name: z.string().trim().min(1).max(100).optional(),
+  display_name: personalText().trim().min(1).max(100).optional(),
 });
 export const loginBody = z.strictObject({ login: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 export const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
@@ -51,9 +55,10 @@ export function authRoutes(options: {
   refreshTokens: RefreshTokens;
   signingKey: SigningKey;
   limiter: RateLimiter;
+  vault: PersonalDataVault;
   logger: Logger;
 }): Router {
-  const { config, db, executor, tokens, refreshTokens, limiter } = options;
+  const { config, db, executor, tokens, refreshTokens, limiter, vault } = options;
   const router = new Router();
 
   async function limit(key: string, max: number, windowS: number) {
@@ -105,11 +110,17 @@ export function authRoutes(options: {
 
   /** Reserves the username and the email, then registers the user (see the header). */
   async function registerUser(userId: string, body: z.output<typeof registerBody>): Promise<void> {
+    // Emails registered before reservations were keyed by their hash are
+    // reserved under the address itself: the read model knows them all.
+    if (await emailRegistered(db, body.email)) throw new Rejection('email_taken', 'email is already taken');
+    // The email's reservation is keyed by a keyed hash of it, never by the
+    // address: record keys, aggregate ids and events are in the log too.
+    const emailIndex = await vault.blindIndex(emailIndexKeyId, body.email);
     const reserve = (kind: 'username' | 'email', value: string) =>
       executor.execute({ type: 'reserve', data: { kind, value, owner_id: userId }, metadata: commandMetadata(null) });
     await reserve('username', body.username);
     try {
-      await reserve('email', body.email);
+      await reserve('email', emailIndex);
     } catch (error) {
       // Give the name back: the registration as a whole did not happen.
       await executor
@@ -121,9 +132,17 @@ export function authRoutes(options: {
         .catch((releaseError: unknown) => options.logger.error({ err: releaseError }, 'username release failed'));
       throw error;
     }
+    // The profile's personal values enter the log sealed under the user's key,
+    // which an account deletion destroys (privacy/vault.ts).
+    const sealer = await vault.sealerFor(userKeyId(userId));
     await executor.execute({
       type: 'register_user',
-      data: { user_id: userId, username: body.username, email: body.email, display_name: body.display_name ?? body.username },
+      data: {
+        user_id: userId,
+        username: body.username,
+        email: sealer.seal(body.email),
+        display_name: sealer.seal(body.display_name ?? body.username),
+      },
       metadata: commandMetadata(userId),
     });
   }

@@ -4,9 +4,10 @@
 
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { openEventCodec, openLogWithTopics, openMigratedStore } from '../compose.ts';
+import { openEventCodec, openLogWithTopics, openMigratedStore, openVault } from '../compose.ts';
 import type { Config } from '../config.ts';
 import type { EventCodec } from '../log/codec.ts';
+import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import { storedOffset } from '../projections/offsets.ts';
@@ -81,7 +82,8 @@ export async function rebuildCommand(argv: string[], config: Config, logger: Log
   const store = await openMigratedStore(config);
   try {
     const codec = await openEventCodec(config);
-    process.exitCode = await runRebuild(args, { log, store, codec, logger, models: versionedModels });
+    const vault = openVault(config, store.db, logger);
+    process.exitCode = await runRebuild(args, { log, store, codec, vault, logger, models: versionedModels });
   } finally {
     await log.close();
     await store.close();
@@ -92,6 +94,7 @@ export interface RebuildCommandDeps {
   log: Log;
   store: Store;
   codec: EventCodec;
+  vault: PersonalDataVault;
   logger: Logger;
   models: readonly VersionedModel[];
   /** Where progress and the summary go (default process.stderr). */
@@ -150,6 +153,7 @@ export async function runRebuild(args: RebuildArgs, deps: RebuildCommandDeps): P
       log: deps.log,
       db: store.db,
       codec: deps.codec,
+      vault: deps.vault,
       logger: deps.logger,
       model,
       signal,

@@ -5,9 +5,11 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { openEventCodec, openLog } from '../compose.ts';
+import { openEventCodec, openLog, openVault } from '../compose.ts';
 import type { Config } from '../config.ts';
-import { replay, type ReplayOptions } from '../log/replay.ts';
+import { replay, type ReplayLine, type ReplayOptions } from '../log/replay.ts';
+import { hidePersonalData, openPersonalData } from '../privacy/replay-view.ts';
+import { openStore } from '../store/store.ts';
 import { topics } from '../log/topics.ts';
 import { parseOffset, parseTime } from './args.ts';
 import { progressBar } from './progress-bar.ts';
@@ -21,6 +23,8 @@ export const replayUsage = `usage: parley replay [options]
   --aggregate <id>           e.g. room:<uuid>
   --follow                   keep reading new records
   --include-stale            also events of fenced writers
+  --with-personal-data       open personal values with the key store (operators only;
+                             by default they print as "[personal data]")
   --out <file>               default stdout
   --progress / --no-progress progress line on stderr (default: when stderr is a terminal)`;
 
@@ -32,6 +36,7 @@ const topicAliases: Record<string, string> = {
 };
 
 export interface ReplayArgs extends ReplayOptions {
+  withPersonalData: boolean;
   out?: string | undefined;
   progress?: boolean | undefined;
 }
@@ -52,6 +57,7 @@ export function parseReplayArgs(args: string[]): ReplayArgs {
       aggregate: { type: 'string' },
       follow: { type: 'boolean', default: false },
       'include-stale': { type: 'boolean', default: false },
+      'with-personal-data': { type: 'boolean', default: false },
       out: { type: 'string' },
       progress: { type: 'boolean' },
     },
@@ -70,6 +76,7 @@ export function parseReplayArgs(args: string[]): ReplayArgs {
     aggregate: values.aggregate,
     follow: values.follow,
     includeStale: values['include-stale'],
+    withPersonalData: values['with-personal-data'],
     out: values.out,
     progress: values.progress,
   };
@@ -83,12 +90,20 @@ export async function replayCommand(argv: string[], config: Config, logger: Logg
   process.once('SIGTERM', () => abort.abort());
   const out = options.out === undefined ? process.stdout : fs.createWriteStream(options.out);
   const bar = progressBar('replay', options.progress ?? process.stderr.isTTY);
+  const codec = await openEventCodec(config);
+  // Only an operator's replay touches the key store (read only: no migration).
+  const store = options.withPersonalData
+    ? openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.PARLEY_DATA_DIR })
+    : null;
+  const vault = store === null ? null : openVault(config, store.db, logger);
+  const present = (lines: ReplayLine[]) => (vault === null ? hidePersonalData(codec, lines) : openPersonalData(vault, lines));
   try {
-    const written = await replay(log, await openEventCodec(config), options, out, bar, abort.signal);
+    const written = await replay(log, codec, options, out, { progress: bar, signal: abort.signal, present });
     bar(Number.NaN, Number.NaN);
     process.stderr.write(`replay: ${written} records\n`);
     if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
   } finally {
     await log.close();
+    await store?.close();
   }
 }

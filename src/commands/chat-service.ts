@@ -6,6 +6,8 @@ import type { Kysely } from 'kysely';
 import { Rejection } from '../domain/decider.ts';
 import type { Attachment, Role } from '../domain/room.ts';
 import { newId } from '../ids.ts';
+import { messageKeyId, userKeyId } from '../privacy/key-store.ts';
+import { KeyErased, type PersonalDataVault } from '../privacy/vault.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
 import { findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
 import { areFriends, blockedBetween } from '../queries/social-queries.ts';
@@ -49,8 +51,12 @@ export interface ChatService {
   ): Promise<UserView>;
 }
 
-export function createChatService(options: { executor: CommandExecutor; db: Kysely<Database> }): ChatService {
-  const { executor, db } = options;
+export function createChatService(options: {
+  executor: CommandExecutor;
+  db: Kysely<Database>;
+  vault: PersonalDataVault;
+}): ChatService {
+  const { executor, db, vault } = options;
 
   /**
    * Attachments must be uploads the sender made for this room and that the
@@ -109,17 +115,21 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
 
     async postMessage(userId, roomId, input) {
       const attachments = await confirmedAttachments(userId, roomId, input.attachments);
+      const mentions = await mentionedMembers(db, roomId, input.content);
+      // What the message says enters the log sealed under its own key, which
+      // deleting it destroys (privacy/vault.ts).
+      const { messageId, sealer } = await vault.newMessage();
       return executor.accept({
         type: 'send_message',
         data: {
           room_id: roomId,
-          message_id: newId(),
+          message_id: messageId,
           client_msg_id: input.client_msg_id,
-          content: input.content,
+          content: sealer.seal(input.content),
           mime_type: input.mime_type,
           reply_to: input.reply_to,
-          attachments,
-          mentions: await mentionedMembers(db, roomId, input.content),
+          attachments: attachments.map((a) => ({ ...a, url: sealer.seal(a.url), name: sealer.sealOptional(a.name) })),
+          mentions,
         },
         metadata: commandMetadata(userId),
       });
@@ -150,9 +160,17 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
 
     async editMessage(userId, roomId, messageId, content) {
       const mentions = await mentionedMembers(db, roomId, content);
+      // The new text goes under the message's own key, so deleting the
+      // message erases every version of it.
+      const message = await messageAsSeen(roomId, messageId);
+      if (message.erased) throw new Rejection('invalid_state', 'a deleted message cannot be edited');
+      const sealer = await vault.sealerFor(messageKeyId(messageId)).catch((error: unknown) => {
+        if (error instanceof KeyErased) throw new Rejection('invalid_state', 'a deleted message cannot be edited');
+        throw error;
+      });
       await executor.executeFor(userId, {
         type: 'edit_message',
-        data: { room_id: roomId, message_id: messageId, content, mentions },
+        data: { room_id: roomId, message_id: messageId, content: sealer.seal(content), mentions },
       });
       return messageAsSeen(roomId, messageId);
     },
@@ -187,7 +205,16 @@ export function createChatService(options: { executor: CommandExecutor; db: Kyse
     },
 
     async updateProfile(userId, input) {
-      await executor.executeFor(userId, { type: 'update_profile', data: { user_id: userId, ...input } });
+      const sealer = await vault.sealerFor(userKeyId(userId));
+      await executor.executeFor(userId, {
+        type: 'update_profile',
+        data: {
+          user_id: userId,
+          display_name: sealer.sealOptional(input.display_name),
+          bio: sealer.sealOptional(input.bio),
+          avatar_url: sealer.sealOptional(input.avatar_url),
+        },
+      });
       const user = await findUserById(db, userId);
       if (user === undefined) throw new Rejection('user_not_found', 'user not found');
       return user;

@@ -14,6 +14,13 @@ export function codePoints(value: string): number {
   return count;
 }
 
+/**
+ * Free text that is personal data, sealed before it enters the log
+ * (privacy/sealing.ts). A sealed value starts with U+0000, so such text never
+ * holds that character (no client has a use for it).
+ */
+export const personalText = () => z.string().refine((value) => !value.includes('\u0000'), { error: 'must not contain U+0000' });
+
 /** Only web links: `javascript:`, `data:`, `file:` and the like never reach a client. */
 export const webUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
 
@@ -44,8 +51,7 @@ function isEmoji(value: string): boolean {
 }
 
 export function commandInputs(config: Config) {
-  const content = z
-    .string()
+  const content = personalText()
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_MESSAGE_CHARS, {
       error: `must be at most ${config.PARLEY_MAX_MESSAGE_CHARS} characters`,
     })
@@ -55,7 +61,7 @@ export function commandInputs(config: Config) {
     url: webUrl,
     mime_type: z.string().min(1).max(100),
     bytes: z.number().int().nonnegative(),
-    name: z.string().max(255).nullable().default(null),
+    name: personalText().max(255).nullable().default(null),
   });
 
   const sendMessage = z.strictObject({
@@ -97,8 +103,8 @@ export function commandInputs(config: Config) {
     }),
     updateProfile: z
       .strictObject({
-        display_name: z.string().trim().min(1).max(100).optional(),
-        bio: z.string().max(1000).optional(),
+        display_name: personalText().trim().min(1).max(100).optional(),
+        bio: personalText().max(1000).optional(),
         avatar_url: webUrl.nullable().optional(),
       })
       .refine((value) => Object.keys(value).length > 0, { error: 'nothing to change' }),

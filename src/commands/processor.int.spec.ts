@@ -17,6 +17,7 @@ import { schemasDir } from '../compose.ts';
 import { createCommandBus, type CommandBus } from './command-bus.ts';
 import type { EventCodec } from '../log/codec.ts';
 import { startProcessor, type Processor } from './processor.ts';
+import { newDataKey, seal } from '../privacy/sealing.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
@@ -68,13 +69,14 @@ const userId = '01900000-0000-7000-8000-000000000001';
 const roomId = '01900000-0000-7000-8000-0000000000aa';
 let commandCounter = 0;
 const meta = () => ({ command_id: `cmd-${++commandCounter}-${Math.random()}`, user_id: userId, at: Date.now() });
-const send = (clientMsgId: string): SendMessage => ({
+const dataKey = newDataKey();
+const send = (clientMsgId: string, sealed = true): SendMessage => ({
   type: 'send_message',
   data: {
     room_id: roomId,
     message_id: `m-${clientMsgId}-${Math.random()}`,
     client_msg_id: clientMsgId,
-    content: `hello ${clientMsgId}`,
+    content: sealed ? seal(`message:${clientMsgId}`, dataKey, `hello ${clientMsgId}`) : `hello ${clientMsgId}`,
     mime_type: 'text/plain',
     reply_to: null,
     attachments: [],
@@ -117,6 +119,22 @@ describe('command processor', () => {
     expect(again).toMatchObject({ status: 'accepted', events: 0 });
     expect((await second.bus.send(send('next'))).status).toBe('accepted');
     expect(await acceptedSeqs(second.log)).toEqual([1, 2]);
+  });
+
+  it('refuses a command whose event would carry personal data unsealed, and appends nothing for it', async () => {
+    const { bus, log } = await rig();
+    await bus.send({
+      type: 'create_room',
+      data: { room_id: roomId, type: 'group', name: 'r', member_ids: [] },
+      metadata: meta(),
+    });
+    const refused = await bus.send(send('plain', false));
+    expect(refused).toMatchObject({ status: 'rejected', code: 'internal' });
+    expect((await bus.send(send('sealed'))).status).toBe('accepted');
+    expect(await acceptedSeqs(log)).toEqual([1]);
+    const logged = (await allEvents(log)).map((r) => r.value.toString('latin1')).join('');
+    expect(logged).not.toContain('hello plain');
+    expect(logged).not.toContain('hello sealed');
   });
 
   it('fences a second writer: no seq is used twice and every accepted message is in the log once', async () => {

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { deciderFor, type AnyCommand } from '../domain/aggregates.ts';
 import { Rejection, type DomainEvent } from '../domain/decider.ts';
 import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
+import { unsealedFields } from '../privacy/sealing.ts';
 import type { AppendRecord, Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import { decodeCommand, encodeOutcome, type Outcome } from './envelope.ts';
@@ -135,6 +136,18 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
         };
       }
       logger.error({ err: error, commandId, type: command.type }, 'decider failed');
+      return {
+        kind: 'rejected',
+        outcome: { command_id: commandId, status: 'rejected', code: 'internal', message: 'internal error' },
+      };
+    }
+    // The last line of defence of crypto-shredding: an event whose personal
+    // field holds plain text would keep it in the log forever, beyond erasure.
+    const unsealed = events.flatMap((event) =>
+      unsealedFields(event.data, codec.personalFields(event.type)).map((field) => `${event.type}.${field}`),
+    );
+    if (unsealed.length > 0) {
+      logger.error({ commandId, type: command.type, unsealed }, 'personal data not sealed: command refused');
       return {
         kind: 'rejected',
         outcome: { command_id: commandId, status: 'rejected', code: 'internal', message: 'internal error' },

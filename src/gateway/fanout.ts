@@ -23,28 +23,33 @@ import type { Membership } from './membership.ts';
 import type { RoomStream } from './room-stream.ts';
 import type { SessionRegistry } from './sessions.ts';
 
-export function messageFromEvent(data: MessageSent['data']): MessageView {
+/** A new message as a query would show it; `erased` when its key was destroyed before it got here. */
+export function messageFromEvent(data: MessageSent['data'], erased: boolean): MessageView {
   return {
     id: data.message_id,
     room_id: data.room_id,
     seq: data.seq,
     sender_id: data.sender_id,
     client_msg_id: data.client_msg_id,
-    content: data.content,
+    content: erased ? null : data.content,
     mime_type: data.mime_type,
     reply_to: data.reply_to,
-    attachments: data.attachments,
+    attachments: erased ? [] : data.attachments,
     mentions: data.mentions,
     reactions: {},
     created_at: data.created_at,
     edited_at: null,
     deleted: false,
+    erased,
   };
 }
 
+/** An event as the gateway reads it: personal values open, or erased (privacy/vault.ts). */
+export type OpenedEvent = AnyEvent & { erased: boolean };
+
 export interface Fanout {
   /** Routes one event; resolves once its frames are written (keeps per-partition order). */
-  deliver(event: AnyEvent, position: Position): Promise<void> | void;
+  deliver(event: OpenedEvent, position: Position): Promise<void> | void;
 }
 
 export function createFanout(options: {
@@ -100,7 +105,7 @@ export function createFanout(options: {
       switch (event.type) {
         case 'message_sent': {
           const { room_id, seq } = event.data;
-          const frame = serverFrame('NEW_MESSAGE', messageFromEvent(event.data));
+          const frame = serverFrame('NEW_MESSAGE', messageFromEvent(event.data, event.erased));
           delivery.eachRoomSession(room_id, (session) => roomStream.live(session, room_id, seq, frame));
           return;
         }

@@ -13,6 +13,7 @@ import type { Config } from '../config.ts';
 import { roomAggregateId } from '../domain/room.ts';
 import type { Presence } from '../infra/presence.ts';
 import type { EventCodec } from '../log/codec.ts';
+import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   log: Log;
   db: Kysely<Database>;
   codec: EventCodec;
+  /** Opens the personal values of the events it streams. */
+  vault: PersonalDataVault;
   chat: ChatService;
   presence: Presence;
   progress: ProjectionProgress;
@@ -54,7 +57,7 @@ export interface Gateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { config, log, db, codec, logger, presence, progress, projection } = options;
+  const { config, log, db, codec, vault, logger, presence, progress, projection } = options;
   const sessions = new SessionRegistry();
   const publish = signalPublisher(log, codec, logger);
   const partitionOf = (roomId: string) => log.partitionForKey(topics.events, roomAggregateId(roomId));
@@ -100,7 +103,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
   });
 
-  const eventsConsumer = await followEvents({ log, codec, logger, positions, fanout, accepted, sessions });
+  const eventsConsumer = await followEvents({ log, codec, vault, logger, positions, fanout, accepted, sessions });
   const signalsConsumer = await followSignals({
     log,
     codec,

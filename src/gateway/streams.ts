@@ -9,9 +9,10 @@ import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { decodeSignal, signalRecord, type AnySignal, type UserOffline, type UserOnline } from '../log/signals.ts';
 import { headers, topics } from '../log/topics.ts';
+import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
 import type { AcceptedMessages } from './accepted-messages.ts';
-import { messageFromEvent, type Fanout } from './fanout.ts';
+import { messageFromEvent, type Fanout, type OpenedEvent } from './fanout.ts';
 import type { RoomViews } from './room-views.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { Typing } from './typing.ts';
@@ -58,28 +59,34 @@ export function signalPublisher(log: Log, codec: EventCodec, logger: Logger): (s
 export async function followEvents(options: {
   log: Log;
   codec: EventCodec;
+  vault: PersonalDataVault;
   logger: Logger;
   positions: StreamedPositions;
   fanout: Fanout;
   accepted: AcceptedMessages;
   sessions: SessionRegistry;
 }): Promise<Consumer> {
-  const { codec, logger, positions, fanout, accepted, sessions } = options;
+  const { codec, vault, logger, positions, fanout, accepted, sessions } = options;
   // ACKs answer from the stream (accepted-messages.ts): keep the messages of
   // senders connected here until their ACK has gone.
-  const createdHere = (event: AnyEvent, commandId: string | undefined) =>
+  const createdHere = (event: OpenedEvent, commandId: string | undefined) =>
     event.type === 'message_sent' && commandId !== undefined && sessions.isConnected(event.data.sender_id)
-      ? { commandId, message: messageFromEvent(event.data) }
+      ? { commandId, message: messageFromEvent(event.data, event.erased) }
       : undefined;
   return options.log.consume({
     topic: topics.events,
     group: null,
     from: 'latest',
     eachBatch: async ({ partition, records }) => {
-      for (const record of records) {
+      // Personal values are opened for the whole batch at once (one key read).
+      // A key the store cannot give throws, and the batch comes again.
+      const decoded = records.map((record) => decodeEventRecord(codec, record) as AnyEvent | null);
+      const opened = await vault.open(decoded.filter((event) => event !== null));
+      let next = 0;
+      for (const [i, record] of records.entries()) {
         positions.advance(partition, record.offset + 1);
         const position = { topic: record.topic, partition, offset: record.offset };
-        const event = decodeEventRecord(codec, record) as AnyEvent | null;
+        const event = decoded[i] === null ? null : (opened[next++] as OpenedEvent);
         if (event === null) {
           accepted.passed(position);
           continue;

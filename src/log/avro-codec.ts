@@ -18,6 +18,7 @@
 import avro from 'avsc';
 import { findInvalidFields } from './avro-validation.ts';
 import type { EventCodec } from './codec.ts';
+import { personalFieldPaths, type FieldPath } from './personal-fields.ts';
 import { upcast } from './upcasters.ts';
 import { parseAvroSchema, loadSchemaCatalog, type AvroSchemaJson, type SchemaVersion } from './schema-catalog.ts';
 
@@ -192,7 +193,11 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     return reader;
   }
 
-  return { encode, decode, listSchemas: () => listing };
+  const personal = new Map<string, readonly FieldPath[]>();
+  for (const [type, { latest }] of codecs) personal.set(type, personalFieldPaths(latest.schema));
+  const personalFields = (type: string) => personal.get(type) ?? [];
+
+  return { encode, decode, personalFields, listSchemas: () => listing };
 }
 
 function buildTypeCodec(type: string, versions: readonly SchemaVersion[]): EventTypeCodec {

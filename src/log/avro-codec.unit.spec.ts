@@ -62,7 +62,7 @@ describe('encoding refuses data that does not fit the latest schema', () => {
   it('names the event type and a missing field', () => {
     const { content: _, ...withoutContent } = message;
     expect(refusal(withoutContent)).toMatch(
-      /^invalid message_sent event \(schema v2\): content must be string, got nothing \(missing\)/,
+      /^invalid message_sent event \(schema v3\): content must be string, got nothing \(missing\)/,
     );
   });
 
@@ -119,7 +119,7 @@ describe('decoding refuses bytes it cannot trust', () => {
 
   it('refuses a truncated value and trailing bytes', () => {
     expect(errorOf(() => codec.decode('message_sent', bytes.subarray(0, bytes.length - 3))).message).toMatch(
-      /written with message_sent v2: .*truncated/,
+      /written with message_sent v3: .*truncated/,
     );
     const longer = Buffer.concat([bytes, Buffer.from([0])]);
     expect(errorOf(() => codec.decode('message_sent', longer)).message).toMatch(/1 bytes left over/);
@@ -287,16 +287,33 @@ describe('listSchemas', () => {
     const listed = codec.listSchemas();
     expect([...new Set(listed.map((v) => v.type))].sort()).toEqual(allTypes);
     const versions = (type: string) => listed.filter((v) => v.type === type).map((v) => v.version);
-    for (const type of allTypes) {
-      expect(versions(type), type).toEqual(type === 'message_sent' || type === 'user_registered' ? [1, 2] : [1]);
-    }
+    const laterVersions: Record<string, number[]> = {
+      message_sent: [1, 2, 3],
+      user_registered: [1, 2, 3],
+      message_edited: [1, 2],
+      user_profile_updated: [1, 2],
+    };
+    for (const type of allTypes) expect(versions(type), type).toEqual(laterVersions[type] ?? [1]);
     for (const v of listed) {
       expect(v.canonicalForm).not.toContain('"doc"');
       expect(v.fingerprint).toHaveLength(8);
     }
-    const [v1, v2] = listed.filter((v) => v.type === 'message_sent');
+    const [v1, v2, v3] = listed.filter((v) => v.type === 'message_sent');
     expect(v2!.canonicalForm).toContain('"mentions"');
     expect(v1!.canonicalForm).not.toContain('"mentions"');
     expect(v2!.fingerprint).not.toEqual(v1!.fingerprint);
+    // v3 only marks personal fields: an attribute, outside the canonical form.
+    expect(v3!.fingerprint).toEqual(v2!.fingerprint);
+  });
+
+  it('names the personal fields the latest schema marks, nested ones by path', () => {
+    expect(codec.personalFields('message_sent')).toEqual([
+      ['content'],
+      ['attachments', '*', 'url'],
+      ['attachments', '*', 'name'],
+    ]);
+    expect(codec.personalFields('user_registered')).toEqual([['email'], ['display_name']]);
+    expect(codec.personalFields('room_created')).toEqual([]);
+    expect(codec.personalFields('no_such_type')).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
 // one way every reader turns an events-log record into an event.
 
 import { isStaleWrite } from './fencing.ts';
+import type { FieldPath } from './personal-fields.ts';
 import type { LogRecord } from './port.ts';
 import { headers } from './topics.ts';
 
@@ -11,6 +12,8 @@ export interface EventCodec {
   encode(type: string, data: unknown): Buffer;
   /** Reads bytes written with any version of `type`'s schema as its latest version. */
   decode(type: string, value: Buffer): unknown;
+  /** The fields of `type` its latest schema marks personal (personal-fields.ts); none for an unknown type. */
+  personalFields(type: string): readonly FieldPath[];
 }
 
 /** What a record of the events or signals log carries, decoded. */

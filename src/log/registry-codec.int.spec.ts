@@ -71,9 +71,11 @@ describe.runIf(registryUrl !== undefined)('registry codec on a real schema regis
       const local = createAvroCodec({ schemasDir }).listSchemas();
       expect(codec.registered.map((r) => `${r.type} v${r.version}`)).toEqual(local.map((v) => `${v.type} v${v.version}`));
       const messageSent = codec.registered.filter((r) => r.type === 'message_sent');
-      expect(messageSent.map((r) => r.subject)).toEqual(['parley.events.MessageSent', 'parley.events.MessageSent']);
-      expect(new Set(messageSent.map((r) => r.id)).size).toBe(2);
-      expect(codec.writeIds.get('message_sent')).toBe(messageSent[1]!.id);
+      expect(messageSent.map((r) => r.subject)).toEqual(
+        local.filter((v) => v.type === 'message_sent').map(() => 'parley.events.MessageSent'),
+      );
+      expect(new Set(messageSent.map((r) => r.id)).size).toBeGreaterThanOrEqual(2);
+      expect(codec.writeIds.get('message_sent')).toBe(messageSent.at(-1)!.id);
       expect(await subjectConfig('parley.events.MessageSent')).toEqual({ compatibilityLevel: 'FULL_TRANSITIVE' });
       expect(await subjectConfig('parley.signals.TypingStarted')).toEqual({ compatibilityLevel: 'FULL_TRANSITIVE' });
     });
@@ -114,7 +116,7 @@ describe.runIf(registryUrl !== undefined)('registry codec on a real schema regis
     it('refuses data that does not fit the latest schema, as the embedded codec does', () => {
       const error = errorOf(() => codec.encode('message_sent', { ...eventSamples.message_sent[0], seq: 'one' }));
       expect(error).toBeInstanceOf(AvroCodecError);
-      expect(error.message).toMatch(/invalid message_sent event \(schema v2\): .*seq/);
+      expect(error.message).toMatch(/invalid message_sent event \(schema v3\): .*seq/);
     });
   });
 

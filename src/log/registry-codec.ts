@@ -278,7 +278,15 @@ export async function createRegistryCodec(options: RegistryCodecOptions): Promis
     await Promise.all([...ids].map(fetchSchema));
   }
 
-  return { encode, decode, prefetch, registered: registeredList, writeIds, listSchemas: () => avro.listSchemas() };
+  return {
+    encode,
+    decode,
+    personalFields: (type) => avro.personalFields(type),
+    prefetch,
+    registered: registeredList,
+    writeIds,
+    listSchemas: () => avro.listSchemas(),
+  };
 }
 
 /** A server error, or no answer (refused, reset, timed out): worth another try. */

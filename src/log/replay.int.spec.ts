@@ -73,8 +73,7 @@ async function run(log: SqliteLog, options: Partial<ReplayOptions>, signal?: Abo
     codec,
     { topic: topics.events, partitions: [], types: [], follow: false, includeStale: false, ...options },
     out,
-    undefined,
-    signal,
+    { signal },
   );
   return text
     .split('\n')
@@ -128,8 +127,7 @@ describe('replay', () => {
       codec,
       { topic: topics.events, partitions: [], types: ['room_created'], follow: true, includeStale: false },
       out,
-      undefined,
-      abort.signal,
+      { signal: abort.signal },
     );
     const key = `room:${room(7)}`;
     await new Promise((resolve) => setTimeout(resolve, 50));

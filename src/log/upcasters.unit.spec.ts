@@ -32,6 +32,7 @@ const noCodec: EventCodec = {
   decode: () => {
     throw new Error('a command is not an Avro event');
   },
+  personalFields: () => [],
 };
 
 describe('upcasters', () => {

@@ -23,6 +23,7 @@ import { modelChecksum } from './model-checksum.ts';
 import { rebuild } from './rebuild.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
 import type { VersionedModel } from './versions.ts';
+import { testVault } from '../privacy/testing/test-vault.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
@@ -56,7 +57,17 @@ for (const engine of await testEngines('chat_projection')) {
         await log.ensureTopics(topicSpecs({ partitions: 3, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
         await appendEvents(log, codec, chatEvents({ seed, users, rooms, events: 1_500, mix: 'churn' }));
         const run = (model: VersionedModel, batchSize: number) =>
-          rebuild({ log, db: store!.db, codec, logger, model, batchSize, handoverMs: 0, checkEveryMs: 10 });
+          rebuild({
+            log,
+            db: store!.db,
+            codec,
+            vault: testVault(store!.db),
+            logger,
+            model,
+            batchSize,
+            handoverMs: 0,
+            checkEveryMs: 10,
+          });
         const reference = await run(oneByOne, 50);
         const expected = await modelChecksum(store.db, chatModel, reference.version);
         expect(expected.tables.messages!.rows).toBeGreaterThan(500);

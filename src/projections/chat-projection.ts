@@ -8,6 +8,7 @@ import { assertNever } from '../domain/decider.ts';
 import type { MessageSent, RoomCreated, UserJoinedRoom } from '../domain/room.ts';
 import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friendship.ts';
 import type { UserRegistered } from '../domain/user.ts';
+import { destroyKeys, messageKeyId } from '../privacy/key-store.ts';
 import { insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import type { Projection } from './runner.ts';
@@ -16,6 +17,7 @@ export const chatProjectionName = 'chat';
 
 export const chatProjection: Projection = {
   name: chatProjectionName,
+  readsPersonalData: true,
   apply: (trx, event) => applyChatEvent(trx, event as AnyEvent),
   applyBatch: (trx, events) =>
     applyChatEvents(
@@ -174,12 +176,14 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .execute();
       return;
     case 'message_deleted':
-      // A tombstone: the row keeps its seq, loses what it said.
+      // A tombstone: the row keeps its seq, loses what it said; destroying the
+      // message's key erases what it said from the log too (every copy).
       await trx
         .updateTable('messages')
         .set({ deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null })
         .where('id', '=', event.data.message_id)
         .execute();
+      await destroyKeys(trx, [messageKeyId(event.data.message_id)], event.data.deleted_at);
       return;
     case 'reaction_added':
     case 'reaction_removed': {
@@ -306,6 +310,8 @@ class ChatBatch {
   readonly #reactions = new Map<string, { fromStored: boolean; events: ReactionEvent[] }>();
   /** Read marks of members not pending. */
   readonly #readMarks = new Map<string, ReadMark>();
+  /** Data keys to destroy (deleted messages'), with when. */
+  readonly #erasures: { keyId: string; at: number }[] = [];
 
   constructor(trx: Transaction<Database>) {
     this.#trx = trx;
@@ -388,6 +394,7 @@ class ChatBatch {
       case 'message_deleted': {
         const tombstone = { deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null };
         const id = event.data.message_id;
+        this.#erasures.push({ keyId: messageKeyId(id), at: event.data.deleted_at });
         if (this.#messages.has(id)) Object.assign(this.#messages.get(id)!, tombstone);
         else {
           const { reactions: _, ...rest } = tombstone;
@@ -463,6 +470,8 @@ class ChatBatch {
       for (const [key, rows] of byColumns) await updateRows(trx, table, ['id'], key.split(','), rows);
     }
     await this.#writeReadMarks();
+    for (const { keyId, at } of this.#erasures) await destroyKeys(trx, [keyId], at);
+    this.#erasures.length = 0;
     this.#users.clear();
     this.#rooms.clear();
     this.#members.clear();

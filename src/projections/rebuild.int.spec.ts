@@ -31,6 +31,7 @@ import { rebuild, type RebuildOptions } from './rebuild.ts';
 import { runProjection, type Projection } from './runner.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
 import { existingVersions, readVersionState, versionedName, type VersionedModel } from './versions.ts';
+import { testVault } from '../privacy/testing/test-vault.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
@@ -81,6 +82,7 @@ for (const engine of await testEngines('rebuild')) {
       log: log!,
       db: store!.db,
       codec,
+      vault: testVault(store!.db),
       logger,
       handoverMs: 0,
       checkEveryMs: 20,
@@ -97,6 +99,7 @@ for (const engine of await testEngines('rebuild')) {
         log,
         db: store.db,
         codec,
+        vault: testVault(store.db),
         logger,
         progress: createProjectionProgress(store.db),
         maxBatchSize: 100,
@@ -221,6 +224,7 @@ for (const engine of await testEngines('rebuild')) {
         log: log!,
         db: follower.db,
         codec,
+        vault: testVault(follower.db),
         logger,
         progress,
         maxBatchSize: 100,
@@ -298,6 +302,7 @@ for (const engine of await testEngines('rebuild')) {
         log,
         db: store.db,
         codec: codec3,
+        vault: testVault(store.db),
         logger,
         progress: createProjectionProgress(store.db),
         maxBatchSize: 200,
@@ -339,7 +344,15 @@ for (const engine of await testEngines('rebuild')) {
         },
       };
 
-      const result = await rebuild({ log, db: store.db, codec: codec3, logger, model: languageModel, handoverMs: 0 });
+      const result = await rebuild({
+        log,
+        db: store.db,
+        codec: codec3,
+        vault: testVault(store.db),
+        logger,
+        model: languageModel,
+        handoverMs: 0,
+      });
       expect(result).toMatchObject({ version: 2, swapped: true, events: total });
 
       // Nothing lost: every row of every table as the live model has it, the new column aside…

@@ -16,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventCodec } from '../log/codec.ts';
+import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { Database } from '../store/schema.ts';
@@ -38,6 +39,8 @@ export interface RebuildOptions {
   /** The read-model database as opened (no versioning plugin). */
   db: Kysely<Database>;
   codec: EventCodec;
+  /** Opens the personal data the model's projection reads (an erased value is rebuilt as erased). */
+  vault: PersonalDataVault;
   logger: Logger;
   model: VersionedModel;
   /** Events per batch, i.e. per transaction. */
@@ -108,6 +111,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       log,
       db: db.withPlugin(VersionedTablesPlugin.at(model, version)),
       codec: options.codec,
+      vault: options.vault,
       logger,
       progress,
       maxBatchSize: options.batchSize ?? 5_000,

@@ -23,6 +23,7 @@ import { createProjectionProgress } from './progress.ts';
 import { storedOffset } from './offsets.ts';
 import { runProjection } from './runner.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
+import { testVault } from '../privacy/testing/test-vault.ts';
 
 const logger = pino({ level: 'silent' });
 const avro = createAvroCodec({ schemasDir });
@@ -41,6 +42,7 @@ async function runToEnd(log: Log, store: Store): Promise<void> {
     log,
     db: store.db,
     codec,
+    vault: testVault(store.db),
     logger,
     progress,
     maxBatchSize: 97,

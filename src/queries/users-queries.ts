@@ -43,3 +43,9 @@ export async function lastSeenOf(db: Kysely<Database>, ids: string[]): Promise<M
     .execute();
   return new Map(rows.map((row) => [row.id, row.last_seen_at === null ? null : row.last_seen_at]));
 }
+
+/** Whether a user registered with this (lower-cased) email. */
+export async function emailRegistered(db: Kysely<Database>, email: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  return row !== undefined;
+}

@@ -18,7 +18,8 @@ export interface MessageView {
   seq: number;
   sender_id: string;
   client_msg_id: string;
-  content: string;
+  /** null once erased. */
+  content: string | null;
   mime_type: string;
   reply_to: string | null;
   attachments: unknown[];
@@ -27,6 +28,8 @@ export interface MessageView {
   created_at: number;
   edited_at: number | null;
   deleted: boolean;
+  /** What the message said is gone from every copy (its key destroyed): so far, because it was deleted. */
+  erased: boolean;
 }
 
 export const userView = (row: Selectable<UsersTable>): UserView => ({
@@ -47,7 +50,7 @@ export const messageView = (row: Selectable<MessagesTable>): MessageView => {
     sender_id: row.sender_id,
     client_msg_id: row.client_msg_id,
     // A deleted message keeps its place in history, not its content.
-    content: deleted ? '' : row.content,
+    content: deleted ? null : row.content,
     mime_type: row.mime_type,
     reply_to: row.reply_to,
     attachments: deleted ? [] : (JSON.parse(row.attachments) as unknown[]),
@@ -56,5 +59,6 @@ export const messageView = (row: Selectable<MessagesTable>): MessageView => {
     created_at: row.created_at,
     edited_at: row.edited_at === null ? null : row.edited_at,
     deleted,
+    erased: deleted,
   };
 };

@@ -104,7 +104,6 @@ export interface UserLastSeenTable {
   last_seen_at: number;
 }
 
-/** Refresh-token sessions: only hashes are stored; a family is one login. */
 /**
  * What lets a user log in, beside the read models and never in the log: the
  * auth routes write it with the command that sets it (auth/credentials.ts).
@@ -117,6 +116,7 @@ export interface CredentialsTable {
   updated_at: number;
 }
 
+/** Refresh-token sessions: only hashes are stored; a family is one login. */
 export interface RefreshTokensTable {
   token_hash: string;
   family_id: string;
@@ -126,6 +126,21 @@ export interface RefreshTokensTable {
   family_expires_at: number;
   used_at: number | null;
   revoked_at: number | null;
+}
+
+/**
+ * The data keys that seal personal values in the log (src/privacy/), beside
+ * the read models and never in the log (migrations/0007_data_keys.ts).
+ * Destroying a key (secret → null) erases every value sealed under it; the
+ * row stays, so an erased key is never mistaken for one that is missing.
+ */
+export interface DataKeysTable {
+  /** `message:<message_id>` or `user:<user_id>`: whose data it seals. */
+  id: string;
+  created_at: number;
+  /** 32 random bytes; null once destroyed. */
+  secret: Uint8Array | null;
+  destroyed_at: number | null;
 }
 
 /**
@@ -166,4 +181,5 @@ export interface Database {
   friendships: FriendshipsTable;
   blocks: BlocksTable;
   uploads: UploadsTable;
+  data_keys: DataKeysTable;
 }

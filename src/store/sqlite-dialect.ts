@@ -41,6 +41,9 @@ export function openSqliteFile(filename: string): SqliteFile {
   // last transactions, and a projection then replays them from the log.
   database.exec('PRAGMA synchronous = NORMAL');
   database.exec('PRAGMA foreign_keys = ON');
+  // Erased data must leave the file, not only the query results: freed space
+  // is zeroed as it is freed (privacy/scrubber.ts does the WAL and the index).
+  database.exec('PRAGMA secure_delete = ON');
   database.exec('PRAGMA busy_timeout = 5000');
   // Unicode case folding for searches (SQLite's lower() only folds ASCII).
   database.function('parley_fold', { deterministic: true }, (value) =>

@@ -98,7 +98,7 @@ describe('editing', () => {
 });
 
 describe('deleting', () => {
-  test('the author deletes → 200 tombstone (deleted, empty content and attachments, seq kept); members get MESSAGE_DELETED; history keeps its place', async () => {
+  test('the author deletes → 200 tombstone (deleted and erased: content null, no attachments, seq kept); members get MESSAGE_DELETED; history keeps its place', async () => {
     const [alice, bob] = await suite.api.users(2, 'del');
     const room = await groupRoom(suite.api, alice!, [bob!]);
     const bobWs = await connect(bob!);
@@ -113,14 +113,22 @@ describe('deleting', () => {
     expectStatus(await react(bob!, room.id, doomed.id, '👍'), 200);
 
     const tombstone = expectStatus(await remove(alice!, room.id, doomed.id), 200);
-    expect(tombstone).toMatchObject({ id: doomed.id, seq: 2, deleted: true, content: '', attachments: [], sender_id: alice!.id });
+    expect(tombstone).toMatchObject({
+      id: doomed.id,
+      seq: 2,
+      deleted: true,
+      erased: true,
+      content: null,
+      attachments: [],
+      sender_id: alice!.id,
+    });
     const frame = await bobWs.next(frameFor('MESSAGE_DELETED', doomed.id));
-    expect(frame.data).toMatchObject({ id: doomed.id, seq: 2, deleted: true, content: '', attachments: [] });
+    expect(frame.data).toMatchObject({ id: doomed.id, seq: 2, deleted: true, erased: true, content: null, attachments: [] });
 
     const history = await messagesOf(suite.api, bob!, room.id);
     expect(history.map((m) => [m.seq, m.deleted, m.content])).toEqual([
       [1, false, 'first'],
-      [2, true, ''],
+      [2, true, null],
       [3, false, 'third'],
     ]);
     expect(history[1]!.reactions).toEqual({});

@@ -1,0 +1,70 @@
+// The key store: data keys in the `data_keys` table beside the read models
+// (SQLite embedded, MySQL distributed), never in the log. A destroyed key
+// keeps its row with the secret gone, so readers tell "erased" (the row says
+// so) from "unavailable" (no row, or no answer): the first reads as erased,
+// the second fails closed and is retried.
+
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+
+/** The key of one message: deleting the message destroys it. */
+export const messageKeyId = (messageId: string): string => `message:${messageId}`;
+
+/** The key of one user's profile (email, display name, bio, avatar). */
+export const userKeyId = (userId: string): string => `user:${userId}`;
+
+/**
+ * The key of the emails' blind index (vault.blindIndex): an email's
+ * reservation is keyed by its hash under it, never by the address.
+ */
+export const emailIndexKeyId = 'index:email';
+
+/** A key's secret, or null once it was destroyed. */
+export type KeySecret = Buffer | null;
+
+export interface NewKey {
+  id: string;
+  secret: Buffer;
+}
+
+/** Stores new keys in one statement; a key of an id already stored is left as it is. */
+export async function storeKeys(db: Kysely<Database>, keys: readonly NewKey[], now: number): Promise<void> {
+  if (keys.length === 0) return;
+  await db
+    .insertInto('data_keys')
+    .ignore()
+    .values(keys.map(({ id, secret }) => ({ id, created_at: now, secret, destroyed_at: null })))
+    .execute();
+}
+
+/** The keys of `ids` the store knows (destroyed ones as null); unknown ids are absent. */
+export async function fetchKeys(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, KeySecret>> {
+  const found = new Map<string, KeySecret>();
+  if (ids.length === 0) return found;
+  const rows = await db.selectFrom('data_keys').select(['id', 'secret']).where('id', 'in', ids).execute();
+  // node:sqlite answers a blob as a Uint8Array, mysql2 as a Buffer.
+  for (const row of rows) found.set(row.id, row.secret === null ? null : Buffer.from(row.secret));
+  return found;
+}
+
+/** Destroys the keys of `ids`: what they sealed is erased wherever it is. Idempotent. */
+export async function destroyKeys(db: Kysely<Database>, ids: readonly string[], now: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .updateTable('data_keys')
+    .set({ secret: null, destroyed_at: now })
+    .where('id', 'in', ids)
+    .where('secret', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Removes keys that never sealed anything (a key pool's leftovers at shutdown). */
+export async function forgetUnusedKeys(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await db
+      .deleteFrom('data_keys')
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+  }
+}

@@ -1,0 +1,175 @@
+// The vault on both engines, through the real key store: what a writer seals
+// opens for readers until the key is destroyed, then reads as erased — and a
+// key the store cannot give is never mistaken for an erased one.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../store/store.ts';
+import { testEngines } from '../../test/support/engines.ts';
+import { destroyKeys, fetchKeys, messageKeyId, userKeyId } from './key-store.ts';
+import { isSealed, newDataKey, seal } from './sealing.ts';
+import { createVault, ERASED, KeyErased, KeyUnavailable, type PersonalDataVault } from './vault.ts';
+
+// Port 1: a MySQL key store that refuses every connection.
+const unreachable = openStore({ databaseUrl: 'mysql://root@127.0.0.1:1/parley', dataDir: '', poolSize: 1 });
+afterAll(() => unreachable.close());
+
+for (const engine of await testEngines('vault')) {
+  describe.runIf(engine.available)(`personal data vault on ${engine.name}`, () => {
+    let store: Store;
+    let vault: PersonalDataVault;
+    // A second process: its own cache, the same key store.
+    let elsewhere: PersonalDataVault;
+
+    beforeAll(async () => {
+      store = await engine.open();
+      vault = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      elsewhere = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+    });
+    afterAll(() => engine.dispose());
+
+    it('a message sealed by one process opens in another, attachments and all', async () => {
+      const { messageId: id, sealer } = await vault.newMessage();
+      const data = {
+        message_id: id,
+        content: sealer.seal('meet me at 6 🕕'),
+        attachments: [{ url: sealer.seal('https://files.example/a.png'), name: sealer.sealOptional(null) }],
+      };
+      expect(isSealed(data.content)).toBe(true);
+      expect(JSON.stringify(data)).not.toContain('meet me');
+      const [opened] = await elsewhere.open([{ type: 'message_sent', data }]);
+      expect(opened).toEqual({
+        type: 'message_sent',
+        erased: false,
+        data: { message_id: id, content: 'meet me at 6 🕕', attachments: [{ url: 'https://files.example/a.png', name: null }] },
+      });
+    });
+
+    it('a destroyed key erases every value sealed under it, in every reader, and leaves other keys alone', async () => {
+      const { messageId: doomed, sealer: first } = await vault.newMessage();
+      const { messageId: kept, sealer: second } = await vault.newMessage();
+      const records = [
+        { type: 'message_sent', data: { content: first.seal('original text') } },
+        { type: 'message_edited', data: { content: first.seal('edited text') } },
+        { type: 'message_sent', data: { content: second.seal('stays') } },
+      ];
+      expect(await destroyKeys(store.db, [`message:${doomed}`], Date.now())).toBe(1);
+      // A fresh reader (a rebuild, a replay) sees the erasure at once.
+      const reader = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      const opened = await reader.open(records);
+      expect(opened.map((r) => [r.data.content, r.erased])).toEqual([
+        [ERASED, true],
+        [ERASED, true],
+        ['stays', false],
+      ]);
+      const secrets = await fetchKeys(store.db, [`message:${doomed}`, `message:${kept}`]);
+      expect(secrets.get(`message:${doomed}`)).toBeNull();
+      expect(secrets.get(`message:${kept}`)).toHaveLength(32);
+      // Destroying twice is harmless, and nothing new is sealed under a destroyed key.
+      expect(await destroyKeys(store.db, [`message:${doomed}`], Date.now())).toBe(0);
+      await expect(reader.sealerFor(messageKeyId(doomed))).rejects.toBeInstanceOf(KeyErased);
+    });
+
+    it('fails closed on a key the store does not hold: never read as erased', async () => {
+      const { messageId: ghost, sealer } = await vault.newMessage();
+      const record = { type: 'message_sent', data: { content: sealer.seal('hello') } };
+      await store.db.deleteFrom('data_keys').where('id', '=', `message:${ghost}`).execute();
+      const reader = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      await expect(reader.open([record])).rejects.toBeInstanceOf(KeyUnavailable);
+    });
+
+    it('a user key is created on first use and found again after, by any process', async () => {
+      const user = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4aff';
+      const a = await vault.sealerFor(userKeyId(user));
+      const b = await elsewhere.sealerFor(userKeyId(user));
+      const [opened] = await vault.open([
+        { type: 'user_profile_updated', data: { bio: b.seal('hi'), display_name: a.seal('Ann') } },
+      ]);
+      expect(opened!.data).toEqual({ bio: 'hi', display_name: 'Ann' });
+      const rows = await store.db.selectFrom('data_keys').selectAll().where('id', '=', userKeyId(user)).execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ destroyed_at: null });
+    });
+
+    it('message keys are made ahead, each stored before it is handed out, and the unused ones removed at stop', async () => {
+      const own = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push((await own.newMessage()).messageId);
+      expect(new Set(ids).size).toBe(20);
+      const stored = await fetchKeys(store.db, ids.map(messageKeyId));
+      expect([...stored.values()].every((secret) => secret?.length === 32)).toBe(true);
+      const before = await store.db
+        .selectFrom('data_keys')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      await own.stop();
+      const after = await store.db
+        .selectFrom('data_keys')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(before.n - after.n).toBeGreaterThan(0); // the keys made ahead and never used
+      expect((await fetchKeys(store.db, ids.map(messageKeyId))).size).toBe(20); // the used ones stay
+    });
+
+    it('values written before sealing existed pass through as they are', async () => {
+      const [opened] = await vault.open([{ type: 'message_sent', data: { content: 'plain old text', n: 1 } }]);
+      expect(opened).toEqual({ type: 'message_sent', data: { content: 'plain old text', n: 1 }, erased: false });
+    });
+  });
+}
+
+describe('personal data vault with a key store that does not answer', () => {
+  it('fails closed: keys cannot be read, and nothing reads as erased', async () => {
+    const record = { type: 'message_sent', data: { content: seal('message:x', newDataKey(), 'hello') } };
+    const vault = createVault({ db: unreachable.db, cacheTtlMs: 1, cacheSize: 1, messageKeysAhead: 4 });
+    await expect(vault.open([record])).rejects.toThrow(/ECONNREFUSED|connect/);
+    // No key, no sealing: a send fails instead of writing plain text.
+    await expect(vault.newMessage()).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});
+
+for (const engine of await testEngines('vault_outage')) {
+  describe.runIf(engine.available)(`message keys made ahead on ${engine.name}`, () => {
+    it('keep sends going while the key store is unreachable, until they run out', async () => {
+      const store = await engine.open();
+      try {
+        let failing = false;
+        const errors: unknown[] = [];
+        // The store as seen through a switch: a refill fails while it is off.
+        const flaky = store.db.withPlugin({
+          transformQuery: (args) => {
+            if (failing) throw new Error('key store unreachable');
+            return args.node;
+          },
+          transformResult: (args) => Promise.resolve(args.result),
+        });
+        const vault = createVault({
+          db: flaky,
+          cacheTtlMs: 60_000,
+          cacheSize: 100,
+          messageKeysAhead: 8,
+          onKeyStoreError: (e) => errors.push(e),
+        });
+        await vault.newMessage(); // fills the pool
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        failing = true;
+        const sealedWhileDown: string[] = [];
+        for (;;) {
+          const next = await vault.newMessage().catch(() => null);
+          if (next === null) break;
+          sealedWhileDown.push(next.sealer.seal('still sending'));
+        }
+        expect(sealedWhileDown.length).toBeGreaterThanOrEqual(5);
+        expect(errors.length).toBeGreaterThan(0);
+        failing = false;
+        // Back up: what was sealed during the outage opens, and sends go on.
+        const opened = await createVault({ db: store.db, cacheTtlMs: 1, cacheSize: 1, messageKeysAhead: 1 }).open(
+          sealedWhileDown.map((content) => ({ type: 'message_sent', data: { content } })),
+        );
+        expect(opened.every((r) => r.data.content === 'still sending')).toBe(true);
+        await expect(vault.newMessage()).resolves.toHaveProperty('messageId');
+      } finally {
+        await engine.dispose();
+      }
+    });
+  });
+}

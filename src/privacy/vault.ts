@@ -1,0 +1,214 @@
+// Crypto-shredding for the rest of Parley: writers seal personal values under a
+// data key before they enter the log (commands and events alike), readers open
+// them after decoding, and an erasure destroys keys (key-store.ts). Which
+// fields are personal is the schemas' word (log/personal-fields.ts); a sealed
+// value says so itself, so readers need no list.
+//
+// Opening fails closed: a key the store does not answer for (no row, or no
+// answer at all) throws, and the caller retries; only a key the store says was
+// destroyed reads as erased. A value written before sealing existed (plain
+// text) is passed through: crypto-shredding cannot reach it.
+
+import { createHmac } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { fetchKeys, storeKeys, type KeySecret } from './key-store.ts';
+import { createMessageKeyPool } from './message-keys.ts';
+import { forEachSealed, mapSealed, newDataKey, open, parseSealed, seal } from './sealing.ts';
+
+/** What an erased personal value reads as (it stays a string, as its field's type says). */
+export const ERASED = '';
+
+/** Seals values under one data key. */
+export interface Sealer {
+  seal(plaintext: string): string;
+  /** Seals a value that may be absent (an optional field of a command); absent stays absent. */
+  sealOptional<T extends string | null | undefined>(value: T): T extends string ? string : T;
+}
+
+/** Anything carrying data with sealed values in it: an event, a command, a replay line. */
+export interface WithData {
+  data: unknown;
+}
+
+/** A record whose sealed values are open, and whether any of them was erased. */
+export type OpenedRecord<R extends WithData> = R & { erased: boolean };
+
+export interface PersonalDataVault {
+  /**
+   * A new message's id and a sealer for its own key, already durable in the
+   * key store (message-keys.ts: no key-store write on the send path).
+   */
+  newMessage(): Promise<{ messageId: string; sealer: Sealer }>;
+  /**
+   * A sealer for the key `keyId` (key-store.ts names them): fetched, or
+   * created on first use. A destroyed key throws KeyErased: nothing new is
+   * sealed under it.
+   */
+  sealerFor(keyId: string): Promise<Sealer>;
+  /**
+   * A keyed hash of `value` under the key `keyId` (HMAC-SHA256, hex): stands
+   * for a personal value where the log needs it to identify something (an
+   * email's reservation) without holding it. Without the key it reveals nothing.
+   */
+  blindIndex(keyId: string, value: string): Promise<string>;
+  /**
+   * Opens every sealed value in the data of `records` (wherever it sits: the
+   * writers sealed exactly the fields the schemas mark), fetching the keys
+   * they need in one read. An erased value reads as ERASED.
+   */
+  open<R extends WithData>(records: readonly R[]): Promise<OpenedRecord<R>[]>;
+  /** Gives back the message keys it made ahead and never used. */
+  stop(): Promise<void>;
+}
+
+/** A sealed value's key is not in the store, or the store did not answer: retry, never read it as erased. */
+export class KeyUnavailable extends Error {
+  constructor(keyIds: readonly string[]) {
+    super(`data keys not in the key store: ${keyIds.slice(0, 5).join(', ')}${keyIds.length > 5 ? ' …' : ''}`);
+    this.name = 'KeyUnavailable';
+  }
+}
+
+/** The key was destroyed: what it sealed is erased, and nothing new may be sealed under it. */
+export class KeyErased extends Error {
+  readonly keyId: string;
+  constructor(keyId: string) {
+    super(`data key ${keyId} was destroyed`);
+    this.name = 'KeyErased';
+    this.keyId = keyId;
+  }
+}
+
+export interface VaultOptions {
+  db: Kysely<Database>;
+  cacheTtlMs: number;
+  cacheSize: number;
+  /** Message keys made ahead of time (message-keys.ts). */
+  messageKeysAhead: number;
+  /** A refill of the message keys failed (the store unreachable): sends go on from what is left. */
+  onKeyStoreError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+export function createVault(options: VaultOptions): PersonalDataVault {
+  const { db, cacheTtlMs, cacheSize } = options;
+  const now = options.now ?? Date.now;
+  const cache = createKeyCache(cacheTtlMs, cacheSize, now);
+  const messageKeys = createMessageKeyPool({
+    db,
+    size: options.messageKeysAhead,
+    now,
+    onRefillError: options.onKeyStoreError ?? (() => undefined),
+  });
+
+  async function keysFor(ids: readonly string[]): Promise<Map<string, KeySecret>> {
+    const keys = new Map<string, KeySecret>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const cached = cache.get(id);
+      if (cached === undefined) missing.push(id);
+      else keys.set(id, cached);
+    }
+    if (missing.length === 0) return keys;
+    const fetched = await fetchKeys(db, missing);
+    for (const [id, secret] of fetched) {
+      cache.set(id, secret);
+      keys.set(id, secret);
+    }
+    return keys;
+  }
+
+  async function secretFor(keyId: string): Promise<Buffer> {
+    const known = (await keysFor([keyId])).get(keyId);
+    if (known === null) throw new KeyErased(keyId);
+    if (known !== undefined) return known;
+    await storeKeys(db, [{ id: keyId, secret: newDataKey() }], now());
+    // Read back: a concurrent writer may have stored its key first, and that one counts.
+    cache.delete(keyId);
+    const stored = (await keysFor([keyId])).get(keyId);
+    if (stored === null) throw new KeyErased(keyId);
+    if (stored === undefined) throw new KeyUnavailable([keyId]);
+    return stored;
+  }
+
+  function sealerWith(keyId: string, secret: Buffer): Sealer {
+    const sealText = (plaintext: string) => seal(keyId, secret, plaintext);
+    return {
+      seal: sealText,
+      sealOptional: <T extends string | null | undefined>(value: T) =>
+        (typeof value === 'string' ? sealText(value) : value) as T extends string ? string : T,
+    };
+  }
+
+  return {
+    async newMessage() {
+      const { messageId, keyId, secret } = await messageKeys.take();
+      // The projector and gateway of this process open the message next.
+      cache.set(keyId, secret);
+      return { messageId, sealer: sealerWith(keyId, secret) };
+    },
+
+    async sealerFor(keyId) {
+      return sealerWith(keyId, await secretFor(keyId));
+    },
+
+    async blindIndex(keyId, value) {
+      return createHmac('sha256', await secretFor(keyId))
+        .update(value, 'utf8')
+        .digest('hex');
+    },
+
+    async open(records) {
+      const needed = new Set<string>();
+      for (const record of records) {
+        forEachSealed(record.data, (sealed) => needed.add(parseSealed(sealed)!.keyId));
+      }
+      if (needed.size === 0) return records.map((record) => ({ ...record, erased: false }));
+
+      const keys = await keysFor([...needed]);
+      const unavailable = [...needed].filter((id) => !keys.has(id));
+      if (unavailable.length > 0) throw new KeyUnavailable(unavailable);
+
+      return records.map((record) => {
+        // Set by the callback below (`as boolean`: TypeScript does not see that write).
+        let erased = false as boolean;
+        const data = mapSealed(record.data, (value) => {
+          const sealed = parseSealed(value)!;
+          const secret = keys.get(sealed.keyId);
+          if (secret === undefined) throw new KeyUnavailable([sealed.keyId]);
+          if (secret !== null) return open(sealed, secret);
+          erased = true;
+          return ERASED;
+        });
+        return { ...record, data, erased };
+      });
+    },
+
+    stop: () => messageKeys.stop(),
+  };
+}
+
+/** Keys by id for a while, least recently stored dropped first. */
+function createKeyCache(ttlMs: number, size: number, now: () => number) {
+  const entries = new Map<string, { secret: KeySecret; until: number }>();
+  return {
+    get(id: string): KeySecret | undefined {
+      const entry = entries.get(id);
+      if (entry === undefined) return undefined;
+      if (entry.until < now()) {
+        entries.delete(id);
+        return undefined;
+      }
+      return entry.secret;
+    },
+    set(id: string, secret: KeySecret): void {
+      entries.delete(id);
+      entries.set(id, { secret, until: now() + ttlMs });
+      if (entries.size > size) entries.delete(entries.keys().next().value!);
+    },
+    delete(id: string): void {
+      entries.delete(id);
+    },
+  };
+}
