@@ -8,6 +8,9 @@
 // Run: node bench/rebuild.bench.ts [events=200000] [batch=5000]   (not part of `npm test`)
 // MySQL: PARLEY_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306); a
 // throwaway database is created and dropped. SKIP_MYSQL=1 / SKIP_SQLITE=1.
+// SEALED=1: messages carry their text sealed under a key per message, as
+// Parley writes them (docs/PRIVACY.md), with the keys in each engine's key
+// store: the rebuild then opens every message, as a real one does.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,7 +32,10 @@ import type { Database } from '../src/store/schema.ts';
 import { openSqliteFile } from '../src/store/sqlite-dialect.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 import { benchKafkaBrokers, openFreshKafkaLog } from './support/fresh-kafka-log.ts';
+import { messageKeyId, storeKeys, type NewKey } from '../src/privacy/key-store.ts';
+import { newDataKey, seal } from '../src/privacy/sealing.ts';
 import { testVault } from '../src/privacy/testing/test-vault.ts';
+import type { GeneratedEvent } from '../src/projections/testing/chat-events.ts';
 
 const events = Number(process.argv[2] ?? 200_000);
 const batchSize = Number(process.argv[3] ?? 5_000);
@@ -43,6 +49,30 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-rebuild-bench-'));
 const avro = createAvroCodec({ schemasDir: fileURLToPath(new URL('../schemas', import.meta.url)) });
 const codec = avro;
 const logger = pino({ level: 'warn' });
+
+/** SEALED=1: the message keys the generated log needs, to store in each engine's key store. */
+const messageKeys: NewKey[] | null = process.env.SEALED ? [] : null;
+function* sealed(generated: Iterable<GeneratedEvent>): Generator<GeneratedEvent> {
+  const byMessage = new Map<string, Buffer>();
+  for (const item of generated) {
+    const { event } = item;
+    if (messageKeys === null || (event.type !== 'message_sent' && event.type !== 'message_edited')) {
+      yield item;
+      continue;
+    }
+    const id = messageKeyId(event.data.message_id);
+    let secret = byMessage.get(id);
+    if (secret === undefined) {
+      secret = newDataKey();
+      byMessage.set(id, secret);
+      messageKeys.push({ id, secret });
+    }
+    yield {
+      ...item,
+      event: { ...event, data: { ...event.data, content: seal(id, secret, event.data.content) } },
+    } as GeneratedEvent;
+  }
+}
 
 /** The events log to rebuild from; `dispose` closes it and removes what the run left. */
 async function openSource(): Promise<{ log: Log; name: string; dispose(): Promise<void> }> {
@@ -84,6 +114,7 @@ function withStats(store: Store, dialect: () => Dialect): Store {
 async function measure(label: string, store: Store): Promise<void> {
   stats.clear();
   await migrateToLatest(store.db);
+  for (let i = 0; i < (messageKeys?.length ?? 0); i += 500) await storeKeys(store.db, messageKeys!.slice(i, i + 500), Date.now());
   const cpu = process.cpuUsage();
   const result = await rebuild({
     log,
@@ -110,9 +141,10 @@ async function measure(label: string, store: Store): Promise<void> {
 
 try {
   const generated = Date.now();
-  await appendEvents(log, codec, chatEvents({ seed: 42, users: 2_000, rooms: 1_000, events }), generateChunk);
+  await appendEvents(log, codec, sealed(chatEvents({ seed: 42, users: 2_000, rooms: 1_000, events })), generateChunk);
   console.log(
-    `generated ${events.toLocaleString('en')} events in ${partitions} partitions of ${source.name} in ${Date.now() - generated} ms`,
+    `generated ${events.toLocaleString('en')} events in ${partitions} partitions of ${source.name} in ${Date.now() - generated} ms` +
+      (messageKeys === null ? '' : `, ${messageKeys.length.toLocaleString('en')} messages sealed`),
   );
   if (!process.env.SKIP_SQLITE) {
     const file = path.join(dir, 'read-models.sqlite');

@@ -419,6 +419,7 @@ function restRouters(
       signingKey: services.signingKey,
       limiter: ephemeral.limiter,
       vault: ctx.vault,
+      requireUser: services.authenticate,
       logger,
     }),
     queryRoutes({

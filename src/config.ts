@@ -206,6 +206,11 @@ const schema = z.object({
    * erased message's bytes may stay in the -wal file or the search index.
    */
   PARLEY_ERASURE_SCRUB_INTERVAL_MS: int(5_000),
+  /**
+   * A deleted account's username may be registered again after this (30 days):
+   * long enough that nobody can pose as its owner to those who knew them.
+   */
+  PARLEY_USERNAME_COOLING_OFF_S: int(30 * 86_400),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -10,7 +10,7 @@
 
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
-import { loginBody, refreshBody, registerBody } from '../auth/http-routes.ts';
+import { loginBody, passwordConfirmation, refreshBody, registerBody } from '../auth/http-routes.ts';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
 import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
@@ -95,11 +95,12 @@ const role = z.enum(['owner', 'admin', 'member']);
 const User = z
   .object({
     id,
-    username: z.string().meta({ description: 'lower case, 3–32 of a–z 0–9 _ .' }),
+    username: z.string().meta({ description: "lower case, 3–32 of a–z 0–9 _ . ('' once the account is deleted)" }),
     display_name: z.string(),
     avatar_url: z.string().nullable(),
     bio: z.string(),
     created_at: epochMs,
+    deleted: z.boolean().meta({ description: 'the account was deleted: its profile is erased (docs/PRIVACY.md)' }),
   })
   .meta({ description: 'A user (public profile).' });
 
@@ -401,6 +402,7 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     RegisterRequest: registerBody,
     LoginRequest: loginBody,
     RefreshRequest: refreshBody,
+    PasswordConfirmation: passwordConfirmation,
     UpdateProfileRequest: inputs.updateProfile,
     UserRef: inputs.userRef,
     CreateRoomRequest: inputs.createRoom,

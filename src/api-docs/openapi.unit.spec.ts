@@ -241,6 +241,7 @@ describe('routes and document agree', () => {
         signingKey: stub,
         limiter: stub,
         vault: stub,
+        requireUser: pass,
         logger,
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),

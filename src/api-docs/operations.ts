@@ -166,6 +166,19 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       errors: [503],
     },
     {
+      method: 'delete',
+      path: '/api/v1/users/me',
+      tag: 'users',
+      summary: 'Delete my account (password required)',
+      description:
+        'Erases the profile and the content of every message I sent, in every copy of the log (their keys are destroyed; ' +
+        'the messages stay as tombstones so history keeps its order). Sessions end; the email is free at once, the ' +
+        'username after PARLEY_USERNAME_COOLING_OFF_S. Cannot be undone. See docs/PRIVACY.md.',
+      body: 'PasswordConfirmation',
+      ok: { status: 204, description: 'The account is deleted.' },
+      errors: [401, 429, 503],
+    },
+    {
       method: 'get',
       path: '/api/v1/users',
       tag: 'users',

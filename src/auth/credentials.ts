@@ -33,3 +33,9 @@ export async function credentialsForLogin(
     .where(column, '=', login)
     .executeTakeFirst();
 }
+
+/** A user's password hash; undefined for an unknown (or deleted) account. */
+export async function passwordHashOf(db: Kysely<Database>, userId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('credentials').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
+  return row?.password_hash;
+}

@@ -5,6 +5,7 @@
 // can never end up with the same name, whichever instance they hit.
 
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import type { CommandExecutor } from '../commands/execute.ts';
 import { personalText } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { Rejection } from '../domain/decider.ts';
+import { userIdOf, type AppState } from '../http/auth-middleware.ts';
 import { ApiError } from '../http/errors.ts';
 import { parseBody } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -21,7 +23,8 @@ import { emailIndexKeyId, userKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
-import { credentialsForLogin, forgetCredentials, storePasswordHash } from './credentials.ts';
+import { deleteAccount } from './account-deletion.ts';
+import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { jwks, type SigningKey } from './keys.ts';
 import { dummyVerify, hashPassword, passwordSchema, verifyPassword } from './passwords.ts';
@@ -46,6 +49,7 @@ export const registerBody = z.strictObject({
 });
 export const loginBody = z.strictObject({ login: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 export const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
+export const passwordConfirmation = z.strictObject({ password: z.string().min(1).max(1024) });
 
 export function authRoutes(options: {
   config: Config;
@@ -56,6 +60,7 @@ export function authRoutes(options: {
   signingKey: SigningKey;
   limiter: RateLimiter;
   vault: PersonalDataVault;
+  requireUser: Middleware<AppState>;
   logger: Logger;
 }): Router {
   const { config, db, executor, tokens, refreshTokens, limiter, vault } = options;
@@ -171,6 +176,25 @@ export function authRoutes(options: {
     const body = parseBody(ctx, refreshBody);
     const rotated = await refreshTokens.rotate(body.refresh_token);
     ctx.body = await session(rotated.userId, rotated.token);
+  });
+
+  // Deleting one's own account: the password again, as for any act that cannot
+  // be undone, on the login's attempt budget.
+  router.delete('/api/v1/users/me', options.requireUser, async (ctx) => {
+    const userId = userIdOf(ctx);
+    const body = parseBody(ctx, passwordConfirmation);
+    const accountKey = `login:account:${userId}`;
+    await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
+    const hash = await passwordHashOf(db, userId);
+    if (hash === undefined || !(await verifyPassword(body.password, hash))) {
+      throw new ApiError(401, 'invalid_credentials', 'wrong password');
+    }
+    await limiter.reset(accountKey);
+    await deleteAccount(
+      { db, executor, refreshTokens, vault, usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S, logger: options.logger },
+      userId,
+    );
+    ctx.status = 204;
   });
 
   router.post('/api/v1/auth/logout', async (ctx) => {

@@ -7,7 +7,12 @@ import { assertNever, Rejection, type Command, type DomainEvent } from './decide
 export type ReservationKind = 'username' | 'email';
 
 export type Reserve = Command<'reserve', { kind: ReservationKind; value: string; owner_id: string }>;
-export type Release = Command<'release', { kind: ReservationKind; value: string; owner_id: string }>;
+/**
+ * `available_at`: when the value may be claimed again (epoch ms; absent: at
+ * once) — a deleted account's username cools off first, so nobody can pose as
+ * its owner the day after.
+ */
+export type Release = Command<'release', { kind: ReservationKind; value: string; owner_id: string; available_at?: number }>;
 export type ReservationCommand = Reserve | Release;
 
 export type ValueReserved = DomainEvent<
@@ -16,15 +21,17 @@ export type ValueReserved = DomainEvent<
 >;
 export type ValueReleased = DomainEvent<
   'value_released',
-  { kind: ReservationKind; value: string; owner_id: string; released_at: number }
+  { kind: ReservationKind; value: string; owner_id: string; released_at: number; available_at: number }
 >;
 export type ReservationEvent = ValueReserved | ValueReleased;
 
 export interface ReservationState {
   owner_id: string | null;
+  /** A released value is free from this time on (epoch ms). */
+  available_at: number;
 }
 
-export const initialReservationState = (): ReservationState => ({ owner_id: null });
+export const initialReservationState = (): ReservationState => ({ owner_id: null, available_at: 0 });
 
 /** Values are compared case-insensitively: `Alice` and `alice` are one name. */
 export const reservationAggregateId = (kind: ReservationKind, value: string): string => `${kind}:${value.toLowerCase()}`;
@@ -35,13 +42,18 @@ export function decideReservation(command: ReservationCommand, state: Reservatio
   switch (command.type) {
     case 'reserve':
       if (state.owner_id === owner_id) return [];
-      if (state.owner_id !== null) {
+      if (state.owner_id !== null || at < state.available_at) {
         throw new Rejection(kind === 'username' ? 'username_taken' : 'email_taken', `${kind} is already taken`);
       }
       return [{ type: 'value_reserved', data: { kind, value, owner_id, reserved_at: at } }];
     case 'release':
       if (state.owner_id !== owner_id) return [];
-      return [{ type: 'value_released', data: { kind, value, owner_id, released_at: at } }];
+      return [
+        {
+          type: 'value_released',
+          data: { kind, value, owner_id, released_at: at, available_at: command.data.available_at ?? at },
+        },
+      ];
     default:
       return assertNever(command);
   }
@@ -50,9 +62,9 @@ export function decideReservation(command: ReservationCommand, state: Reservatio
 export function evolveReservation(state: ReservationState, event: ReservationEvent): ReservationState {
   switch (event.type) {
     case 'value_reserved':
-      return { owner_id: event.data.owner_id };
+      return { owner_id: event.data.owner_id, available_at: 0 };
     case 'value_released':
-      return { owner_id: null };
+      return { owner_id: null, available_at: event.data.available_at };
     default:
       return assertNever(event);
   }

@@ -38,7 +38,7 @@ const reserved = (owner_id: string, kind: ReservationKind = 'username', value = 
 
 const released = (owner_id: string, kind: ReservationKind = 'username', value = 'alice', at = T0): ValueReleased => ({
   type: 'value_released',
-  data: { kind, value, owner_id, released_at: at },
+  data: { kind, value, owner_id, released_at: at, available_at: at },
 });
 
 describe('reserve', () => {
@@ -68,6 +68,19 @@ describe('reserve', () => {
 
   it('lets someone else take a value once it is released', () => {
     given(reservationDecider, [reserved('u1'), released('u1')])
+      .when(reserve('u2'))
+      .then([reserved('u2', 'username', 'alice', T1)]);
+  });
+
+  it('keeps a released value taken until its cooling-off ends (a deleted account’s username), then gives it away', () => {
+    const coolingOff = {
+      type: 'value_released' as const,
+      data: { kind: 'username' as const, value: 'alice', owner_id: 'u1', released_at: T0, available_at: T1 + 1 },
+    };
+    given(reservationDecider, [reserved('u1'), coolingOff])
+      .when(reserve('u2'))
+      .thenRejects('username_taken');
+    given(reservationDecider, [reserved('u1'), { ...coolingOff, data: { ...coolingOff.data, available_at: T1 } }])
       .when(reserve('u2'))
       .then([reserved('u2', 'username', 'alice', T1)]);
   });

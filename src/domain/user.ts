@@ -13,7 +13,9 @@ export type UpdateProfile = Command<
   'update_profile',
   { user_id: string; display_name?: string; bio?: string; avatar_url?: string | null }
 >;
-export type UserCommand = RegisterUser | UpdateProfile;
+/** Only the user may delete their account (the route checks the password first). */
+export type DeleteUser = Command<'delete_user', { user_id: string }>;
+export type UserCommand = RegisterUser | UpdateProfile | DeleteUser;
 
 export type UserRegistered = DomainEvent<
   'user_registered',
@@ -37,14 +39,21 @@ export type UserProfileUpdated = DomainEvent<
     updated_at: number;
   }
 >;
-export type UserEvent = UserRegistered | UserProfileUpdated;
+/**
+ * The account is gone: its projection destroys the data keys of the profile
+ * and of the user's messages (docs/PRIVACY.md), so nothing of it can be read
+ * again from any copy of the log.
+ */
+export type UserDeleted = DomainEvent<'user_deleted', { user_id: string; deleted_at: number }>;
+export type UserEvent = UserRegistered | UserProfileUpdated | UserDeleted;
 
 export interface UserState {
   exists: boolean;
+  deleted: boolean;
   username: string;
 }
 
-export const initialUserState = (): UserState => ({ exists: false, username: '' });
+export const initialUserState = (): UserState => ({ exists: false, deleted: false, username: '' });
 export const userAggregateId = (userId: string): string => `user:${userId}`;
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
@@ -54,7 +63,7 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       if (state.exists) throw new Rejection('already_exists', 'user already exists');
       return [{ type: 'user_registered', data: { ...command.data, created_at: at } }];
     case 'update_profile': {
-      if (!state.exists) throw new Rejection('user_not_found', 'user not found');
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
       if (command.metadata.user_id !== command.data.user_id) {
         throw new Rejection('forbidden', 'you can only change your own profile');
       }
@@ -77,6 +86,13 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         },
       ];
     }
+    case 'delete_user':
+      if (!state.exists) throw new Rejection('user_not_found', 'user not found');
+      if (command.metadata.user_id !== command.data.user_id) {
+        throw new Rejection('forbidden', 'you can only delete your own account');
+      }
+      if (state.deleted) return [];
+      return [{ type: 'user_deleted', data: { user_id: command.data.user_id, deleted_at: at } }];
     default:
       return assertNever(command);
   }
@@ -85,9 +101,11 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
     case 'user_registered':
-      return { exists: true, username: event.data.username };
+      return { exists: true, deleted: false, username: event.data.username };
     case 'user_profile_updated':
       return state;
+    case 'user_deleted':
+      return { ...state, deleted: true };
     default:
       return assertNever(event);
   }

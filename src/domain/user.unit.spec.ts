@@ -3,7 +3,15 @@
 import { describe, it } from 'vitest';
 import type { CommandMetadata } from './decider.ts';
 import { given } from './testing/given-when-then.ts';
-import { userDecider, type RegisterUser, type UpdateProfile, type UserProfileUpdated, type UserRegistered } from './user.ts';
+import {
+  userDecider,
+  type DeleteUser,
+  type RegisterUser,
+  type UpdateProfile,
+  type UserDeleted,
+  type UserProfileUpdated,
+  type UserRegistered,
+} from './user.ts';
 
 const T0 = 1_700_000_000_000;
 const T1 = T0 + 1_000;
@@ -95,6 +103,31 @@ describe('update_profile', () => {
   it('says user_not_found for a user who never registered', () => {
     given(userDecider, [])
       .when(update('alice-id', { bio: 'x' }))
+      .thenRejects('user_not_found');
+  });
+});
+
+describe('delete_user', () => {
+  const remove = (by: string | null, user_id = 'alice-id'): DeleteUser => ({
+    type: 'delete_user',
+    data: { user_id },
+    metadata: meta(by, T1),
+  });
+  const deleted: UserDeleted = { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1 } };
+
+  it('deletes one’s own account', () => {
+    given(userDecider, [registered]).when(remove('alice-id')).then([deleted]);
+  });
+
+  it('refuses anyone else, and an account that does not exist', () => {
+    given(userDecider, [registered]).when(remove('bob-id')).thenRejects('forbidden');
+    given(userDecider, []).when(remove('alice-id')).thenRejects('user_not_found');
+  });
+
+  it('is harmless twice, and a deleted account has no profile to change', () => {
+    given(userDecider, [registered, deleted]).when(remove('alice-id')).then([]);
+    given(userDecider, [registered, deleted])
+      .when(update('alice-id', { bio: 'back' }))
       .thenRejects('user_not_found');
   });
 });

@@ -179,6 +179,7 @@ export function createFanout(options: {
         // reservations are internal.
         case 'user_registered':
         case 'user_profile_updated':
+        case 'user_deleted':
         case 'value_reserved':
         case 'value_released':
         case 'room_created':

@@ -60,7 +60,11 @@ export const eventSamples: EventSamples = {
     { kind: 'username', value: 'Alice', owner_id: alice, reserved_at: at },
     { kind: 'email', value: 'yusuf@例え.jp', owner_id: bob, reserved_at: at },
   ],
-  value_released: [{ kind: 'username', value: 'Alice', owner_id: alice, released_at: at + 5 }],
+  value_released: [
+    { kind: 'username', value: 'Alice', owner_id: alice, released_at: at + 5, available_at: at + 5 },
+    { kind: 'username', value: 'bob', owner_id: bob, released_at: at + 5, available_at: at + 30 * 86_400_000 },
+  ],
+  user_deleted: [{ user_id: bob, deleted_at: at + 6 }],
   room_created: [
     { room_id: room, type: 'group', name: 'Équipe 🚀 فريق', created_by: alice, created_at: at },
     { room_id: bob, type: 'direct', name: '', created_by: bob, created_at: at },

@@ -49,14 +49,17 @@ export async function fetchKeys(db: Kysely<Database>, ids: readonly string[]): P
 
 /** Destroys the keys of `ids`: what they sealed is erased wherever it is. Idempotent. */
 export async function destroyKeys(db: Kysely<Database>, ids: readonly string[], now: number): Promise<number> {
-  if (ids.length === 0) return 0;
-  const result = await db
-    .updateTable('data_keys')
-    .set({ secret: null, destroyed_at: now })
-    .where('id', 'in', ids)
-    .where('secret', 'is not', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  let destroyed = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const result = await db
+      .updateTable('data_keys')
+      .set({ secret: null, destroyed_at: now })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('secret', 'is not', null)
+      .executeTakeFirst();
+    destroyed += Number(result.numUpdatedRows);
+  }
+  return destroyed;
 }
 
 /** Removes keys that never sealed anything (a key pool's leftovers at shutdown). */

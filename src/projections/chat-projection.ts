@@ -8,7 +8,7 @@ import { assertNever } from '../domain/decider.ts';
 import type { MessageSent, RoomCreated, UserJoinedRoom } from '../domain/room.ts';
 import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friendship.ts';
 import type { UserRegistered } from '../domain/user.ts';
-import { destroyKeys, messageKeyId } from '../privacy/key-store.ts';
+import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import type { Projection } from './runner.ts';
@@ -34,6 +34,7 @@ const userRow = (d: UserRegistered['data']): Insertable<UsersTable> => ({
   bio: '',
   avatar_url: null,
   created_at: d.created_at,
+  deleted_at: null,
 });
 
 const roomRow = (d: RoomCreated['data']): Insertable<RoomsTable> => ({
@@ -266,9 +267,35 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .execute();
       return;
     }
+    case 'user_deleted':
+      await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
+      return;
     default:
       return assertNever(event);
   }
+}
+
+/**
+ * A deleted account: its profile is erased (its key destroyed, its row
+ * emptied), and its messages become tombstones whose keys are destroyed too —
+ * Matrix's policy: the content goes, the place in history stays, so `seq`
+ * stays gapless. The row's username and email become a placeholder no one can
+ * register ('~' is allowed in neither), freeing both for the unique indexes.
+ */
+async function eraseAccount(trx: Transaction<Database>, userId: string, at: number): Promise<void> {
+  const placeholder = `~${userId}`;
+  await trx
+    .updateTable('users')
+    .set({ username: placeholder, email: placeholder, display_name: '', bio: '', avatar_url: null, deleted_at: at })
+    .where('id', '=', userId)
+    .execute();
+  const messages = await trx.selectFrom('messages').select('id').where('sender_id', '=', userId).execute();
+  await trx
+    .updateTable('messages')
+    .set({ deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null })
+    .where('sender_id', '=', userId)
+    .execute();
+  await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
 }
 
 // ── batches ─────────────────────────────────────────────────────────────────
@@ -431,6 +458,11 @@ class ChatBatch {
         if (event.type === 'friend_request_accepted') await befriend(this.#trx, event.data);
         return;
       }
+      case 'user_deleted':
+        // It rewrites rows of many tables (the user's messages), pending ones
+        // included: they are written first.
+        await this.flush();
+        break;
       default:
         break;
     }

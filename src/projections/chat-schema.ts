@@ -53,6 +53,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('bio', 'varchar(1000)', (c) => c.notNull().defaultTo(''))
     .addColumn('avatar_url', 'varchar(2048)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('deleted_at', 'bigint')
     .execute();
 
   await db.schema
@@ -193,6 +194,7 @@ async function createSqliteSearch(db: AnyDatabase, version: number): Promise<voi
   await sql`create virtual table ${fts} using fts5(content, content=${sql.lit(n('messages'))}, content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(
     db,
   );
+  await eraseDeletedTerms(db, n('messages_fts'));
   await sql`insert into ${fts}(${fts}) values ('rebuild')`.execute(db);
   await sql`create trigger ${sql.id(n('messages_fts_insert'))} after insert on ${messages} begin
       insert into ${fts}(rowid, content) values (new.rowid, new.content);
@@ -204,6 +206,16 @@ async function createSqliteSearch(db: AnyDatabase, version: number): Promise<voi
       insert into ${fts}(${fts}, rowid, content) values ('delete', old.rowid, old.content);
       insert into ${fts}(rowid, content) values (new.rowid, new.content);
     end`.execute(db);
+}
+
+/**
+ * FTS5 keeps a deleted row's terms in its index until a merge drops them;
+ * `secure-delete` removes them as the row goes, so an erased message's words
+ * leave the file with it (docs/PRIVACY.md).
+ */
+export async function eraseDeletedTerms(db: AnyDatabase, ftsTable: string): Promise<void> {
+  const fts = sql.table(ftsTable);
+  await sql`insert into ${fts}(${fts}, rank) values ('secure-delete', 1)`.execute(db);
 }
 
 export async function dropChatTables(db: AnyDatabase, version: number): Promise<void> {

@@ -27,6 +27,7 @@ export async function searchUsers(db: Kysely<Database>, prefix: string, limit: n
     .selectFrom('users')
     .selectAll()
     .where((eb) => eb.or([likePrefix(db, sql.ref('username'), prefix), likePrefix(db, foldedColumn(db, 'display_name'), prefix)]))
+    .where('deleted_at', 'is', null)
     .orderBy('username')
     .limit(limit)
     .execute();
@@ -48,4 +49,17 @@ export async function lastSeenOf(db: Kysely<Database>, ids: string[]): Promise<M
 export async function emailRegistered(db: Kysely<Database>, email: string): Promise<boolean> {
   const row = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
   return row !== undefined;
+}
+
+/** What identifies a live account: its username and email (undefined once deleted). */
+export async function accountIdentity(
+  db: Kysely<Database>,
+  userId: string,
+): Promise<{ username: string; email: string } | undefined> {
+  return db
+    .selectFrom('users')
+    .select(['username', 'email'])
+    .where('id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }

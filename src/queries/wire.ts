@@ -10,6 +10,8 @@ export interface UserView {
   avatar_url: string | null;
   bio: string;
   created_at: number;
+  /** The account was deleted: its profile is erased (username and display name read ''). */
+  deleted: boolean;
 }
 
 export interface MessageView {
@@ -32,14 +34,19 @@ export interface MessageView {
   erased: boolean;
 }
 
-export const userView = (row: Selectable<UsersTable>): UserView => ({
-  id: row.id,
-  username: row.username,
-  display_name: row.display_name,
-  avatar_url: row.avatar_url,
-  bio: row.bio,
-  created_at: row.created_at,
-});
+export const userView = (row: Selectable<UsersTable>): UserView => {
+  const deleted = row.deleted_at !== null;
+  return {
+    id: row.id,
+    // A deleted account's row holds a placeholder that keeps the unique index happy.
+    username: deleted ? '' : row.username,
+    display_name: row.display_name,
+    avatar_url: row.avatar_url,
+    bio: row.bio,
+    created_at: row.created_at,
+    deleted,
+  };
+};
 
 export const messageView = (row: Selectable<MessagesTable>): MessageView => {
   const deleted = row.deleted === 1;

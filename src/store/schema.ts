@@ -11,6 +11,8 @@ export interface UsersTable {
   bio: string;
   avatar_url: string | null;
   created_at: number;
+  /** Set when the account was deleted (migrations/0008): the profile is erased, username and email are placeholders. */
+  deleted_at: number | null;
 }
 
 export interface RoomsTable {

@@ -1,5 +1,6 @@
-// Deleting a message erases what it said from every copy, in both modes: the
-// log only ever held it sealed, and deleting the message destroys its key.
+// Deleting a message — or a whole account — erases what it said from every
+// copy, in both modes: the log only ever held it sealed, and the deletion
+// destroys its keys.
 // Checked as a data-protection officer would: by grepping the raw bytes of the
 // storage (every file of the embedded data dir, SQLite's -wal included; the
 // Kafka segment files of the cluster's topics), by `parley replay` (default and
@@ -21,7 +22,7 @@ import { createRoom, eventually, fullHistory } from '../support/chat.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
-import type { Message } from '../support/wire.ts';
+import type { Message, User } from '../support/wire.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -131,6 +132,86 @@ async function expectReplays(env: Record<string, string>, s: Scenario): Promise<
   for (const t of s.erasedTokens) expect(operator).not.toContain(tail(t));
 }
 
+interface DeletedAccount {
+  carol: TestUser;
+  bob: TestUser;
+  roomId: string;
+  messages: Message[];
+  bobsReply: Message;
+  /** Tokens of what carol said and wrote about herself. */
+  tokens: string[];
+}
+
+/** Carol fills in her profile and talks with bob; then she deletes her account. */
+async function accountBeforeDeletion(url: string): Promise<DeletedAccount> {
+  const carol = await registerUser(url, 'carol');
+  const bob = await registerUser(url, 'bob');
+  const [bio, name, first, second] = [token(), token(), token(), token()];
+  const profile = await request(url, 'PATCH', '/api/v1/users/me', {
+    token: carol.token,
+    body: { bio: `I live at zq${bio}`, display_name: `Carol zq${name}` },
+  });
+  expect(profile.status).toBe(200);
+  const roomId = await createRoom(url, carol, [bob], 'carol and bob');
+  const messages = [await say(url, carol, roomId, `my number is zq${first}`), await say(url, carol, roomId, `and zq${second}`)];
+  const bobsReply = await say(url, bob, roomId, 'noted');
+  return { carol, bob, roomId, messages, bobsReply, tokens: [bio, name, first, second] };
+}
+
+async function deleteCarol(url: string, a: DeletedAccount): Promise<void> {
+  const wrong = await request(url, 'DELETE', '/api/v1/users/me', { token: a.carol.token, body: { password: 'not it' } });
+  expect(wrong.status).toBe(401);
+  expect(wrong.body).toMatchObject({ error: { code: 'invalid_credentials' } });
+  const done = await request(url, 'DELETE', '/api/v1/users/me', { token: a.carol.token, body: { password: a.carol.password } });
+  expect(done.status).toBe(204);
+}
+
+/** What everyone else sees of a deleted account: nothing of it, and its messages as tombstones. */
+async function expectAccountGone(url: string, a: DeletedAccount): Promise<void> {
+  const login = await request(url, 'POST', '/api/v1/auth/login', {
+    body: { login: a.carol.username, password: a.carol.password },
+  });
+  expect(login.status).toBe(401);
+  const refresh = await request(url, 'POST', '/api/v1/auth/refresh', { body: { refresh_token: a.carol.refreshToken } });
+  expect(refresh.status).toBe(401);
+  await eventually(async () => {
+    const profile = await request(url, 'GET', `/api/v1/users/${a.carol.id}`, { token: a.bob.token });
+    return profile.body.deleted === true;
+  }, 'the profile erased');
+  const profile = await request(url, 'GET', `/api/v1/users/${a.carol.id}`, { token: a.bob.token });
+  expect(profile.body).toMatchObject({
+    id: a.carol.id,
+    deleted: true,
+    username: '',
+    display_name: '',
+    bio: '',
+    avatar_url: null,
+  });
+  const search = await request<User[]>(url, 'GET', `/api/v1/users?q=${a.carol.username.slice(0, 8)}`, { token: a.bob.token });
+  expect(search.status).toBe(200);
+  expect(JSON.stringify(search.body)).not.toContain(a.carol.id);
+  const history = new Map((await fullHistory(url, a.bob, a.roomId)).map((m) => [m.id, m]));
+  for (const message of a.messages) {
+    expect(history.get(message.id)).toMatchObject({ seq: message.seq, deleted: true, erased: true, content: null });
+  }
+  expect(history.get(a.bobsReply.id)).toMatchObject({ content: 'noted', erased: false });
+}
+
+/** The email is free at once; the username only after its cooling-off (PARLEY_USERNAME_COOLING_OFF_S=3). */
+async function expectReservationsReleased(url: string, a: DeletedAccount): Promise<void> {
+  const register = (username: string, email: string) =>
+    request(url, 'POST', '/api/v1/auth/register', { body: { username, email, password: 'another long password' } });
+  const sameEmail = await register(`x${a.carol.username}`.slice(0, 32), a.carol.email);
+  expect(sameEmail.status).toBe(201);
+  const sameName = await register(a.carol.username, `new.${a.carol.email}`);
+  expect(sameName.status).toBe(409);
+  expect(sameName.body).toMatchObject({ error: { code: 'username_taken' } });
+  await eventually(
+    async () => (await register(a.carol.username, `new.${a.carol.email}`)).status === 201,
+    'the username free after its cooling-off',
+  );
+}
+
 describe('erasure on the embedded adapters (one data dir)', () => {
   let server: ParleyProcess;
   let s: Scenario;
@@ -139,7 +220,9 @@ describe('erasure on the embedded adapters (one data dir)', () => {
   const logFiles = () => files().filter((file) => path.basename(file).startsWith('log.sqlite'));
 
   beforeAll(async () => {
-    server = await startParley({ env: { PARLEY_ERASURE_SCRUB_INTERVAL_MS: '200' } });
+    server = await startParley({
+      env: { PARLEY_ERASURE_SCRUB_INTERVAL_MS: '200', PARLEY_USERNAME_COOLING_OFF_S: '3', PARLEY_REGISTER_MAX_PER_IP: '1000' },
+    });
     s = await chatBeforeDeletion(server.url);
     const keys = new DatabaseSync(path.join(server.dataDir, 'read-models.sqlite'), { readOnly: true });
     try {
@@ -174,10 +257,42 @@ describe('erasure on the embedded adapters (one data dir)', () => {
   });
 
   it('a rebuilt read model has the message erased and the other intact', async () => {
-    await parley({ PARLEY_DATA_DIR: server.dataDir }, ['rebuild', 'chat', '--handover-ms', '500', '--no-progress']);
+    // --drop-old: a version kept for rollback is no longer projected, so it would
+    // keep what is erased after the swap (docs/PRIVACY.md).
+    await parley({ PARLEY_DATA_DIR: server.dataDir }, [
+      'rebuild',
+      'chat',
+      '--handover-ms',
+      '500',
+      '--drop-old',
+      '--drop-grace-ms',
+      '1000',
+      '--no-progress',
+    ]);
     await expectHistoryAfterDeletion(server.url, s);
     const remaining = () => s.erasedTokens.map(tail).flatMap((needle) => filesHolding(files(), needle));
     await eventually(() => remaining().length === 0, 'nothing of the erased message in the rebuilt files', 15_000);
+  });
+
+  it('deleting an account erases its profile, email and messages from every file, and frees the email, then the username', async () => {
+    const a = await accountBeforeDeletion(server.url);
+    const userKeyRow = new DatabaseSync(path.join(server.dataDir, 'read-models.sqlite'), { readOnly: true });
+    let userKey: Buffer;
+    try {
+      const row = userKeyRow.prepare('select secret from data_keys where id = ?').get(`user:${a.carol.id}`);
+      userKey = Buffer.from(row!.secret as Uint8Array);
+    } finally {
+      userKeyRow.close();
+    }
+    expect(filesHolding(files(), tail(a.tokens[0]!)).length).toBeGreaterThan(0); // the bio, in the read model
+    await deleteCarol(server.url, a);
+    await expectAccountGone(server.url, a);
+    const remaining = () => [...a.tokens.map(tail), a.carol.email, userKey].flatMap((needle) => filesHolding(files(), needle));
+    await eventually(() => remaining().length === 0, 'the deleted account to leave every file', 15_000);
+    const operator = await parley({ PARLEY_DATA_DIR: server.dataDir }, ['replay', '--no-progress', '--with-personal-data']);
+    for (const t of a.tokens) expect(operator).not.toContain(tail(t));
+    expect(operator).not.toContain(a.carol.email);
+    await expectReservationsReleased(server.url, a);
   });
 });
 
@@ -206,7 +321,7 @@ describe.runIf(await stackAvailable('erasure'))('erasure on Kafka + MySQL', () =
   }
 
   beforeAll(async () => {
-    cluster = await startCluster('erasure', 1);
+    cluster = await startCluster('erasure', 1, { PARLEY_USERNAME_COOLING_OFF_S: '3' });
     url = cluster.nodes[0]!.url;
     s = await chatBeforeDeletion(url);
   }, 120_000);
@@ -234,5 +349,21 @@ describe.runIf(await stackAvailable('erasure'))('erasure on Kafka + MySQL', () =
 
   it('replay shows analysts no personal data, and operators the erased message as erased', async () => {
     await expectReplays(cluster.env, s);
+  });
+
+  it('deleting an account destroys the keys of its profile and messages, and frees the email, then the username', async () => {
+    const a = await accountBeforeDeletion(url);
+    await deleteCarol(url, a);
+    await expectAccountGone(url, a);
+    const keys = await cluster.query<{ id: string; secret: Buffer | null }>('select id, secret from data_keys where id in (?)', [
+      [`user:${a.carol.id}`, ...a.messages.map((m) => `message:${m.id}`)],
+    ]);
+    expect(keys).toHaveLength(3);
+    expect(keys.every((key) => key.secret === null)).toBe(true);
+    for (const needle of [...a.tokens.map(tail), a.carol.email]) expect(filesHolding(segmentFiles(), needle)).toEqual([]);
+    const operator = await parley(cluster.env, ['replay', '--no-progress', '--with-personal-data']);
+    for (const t of a.tokens) expect(operator).not.toContain(tail(t));
+    expect(operator).not.toContain(a.carol.email);
+    await expectReservationsReleased(url, a);
   });
 });

@@ -1,0 +1,34 @@
+// Erasure reaches the read models (docs/PRIVACY.md), in every version of the
+// chat model (`parley rebuild` keeps several; chat-schema.ts creates new ones
+// this way):
+// * a user row says when the account was deleted; the projection of
+//   user_deleted erases its profile and makes its username and email
+//   placeholders;
+// * SQLite's full-text index removes a deleted message's terms as the message
+//   goes (FTS5 `secure-delete`), instead of keeping them until a merge.
+
+import { sql } from 'kysely';
+import { engineOf, type AnyDatabase } from '../src/store/dialect.ts';
+import { eraseDeletedTerms } from '../src/projections/chat-schema.ts';
+import { existingVersions, versionedName } from '../src/projections/versions.ts';
+
+export async function up(db: AnyDatabase): Promise<void> {
+  for (const version of await existingVersions(db, { tables: ['users'] })) {
+    await db.schema.alterTable(versionedName('users', version)).addColumn('deleted_at', 'bigint').execute();
+    if (engineOf(db) === 'sqlite' && (await exists(db, versionedName('messages_fts', version)))) {
+      await eraseDeletedTerms(db, versionedName('messages_fts', version));
+    }
+  }
+}
+
+export async function down(db: AnyDatabase): Promise<void> {
+  for (const version of await existingVersions(db, { tables: ['users'] })) {
+    await db.schema.alterTable(versionedName('users', version)).dropColumn('deleted_at').execute();
+    // secure-delete stays on: it only ever removes more.
+  }
+}
+
+async function exists(db: AnyDatabase, table: string): Promise<boolean> {
+  const { rows } = await sql`select 1 from sqlite_master where name = ${table}`.execute(db);
+  return rows.length > 0;
+}
