@@ -43,6 +43,7 @@ import { createKafkaLog } from './log/kafka-log.ts';
 import { namespacedLog } from './log/namespaced-log.ts';
 import type { Log } from './log/port.ts';
 import { createRegistryCodec } from './log/registry-codec.ts';
+import { startRetention } from './privacy/retention.ts';
 import { startScrubber } from './privacy/scrubber.ts';
 import { createVault, type PersonalDataVault } from './privacy/vault.ts';
 import type { Database } from './store/schema.ts';
@@ -272,7 +273,14 @@ async function startProcessorRole(ctx: AppContext, bus: CommandBus): Promise<Sto
   const { log, codec, logger, instanceId, config } = ctx;
   const processor = await startProcessor({ log, codec, logger, instanceId, recentCommands: config.PARLEY_RECENT_COMMANDS });
   const manager = await runDirectRoomsManager({ log, bus, codec, logger });
-  return [() => processor.stop(), () => manager.stop()];
+  const retention = startRetention({
+    db: ctx.store.db,
+    globalDays: config.PARLEY_MESSAGE_RETENTION_DAYS,
+    send: (command) => bus.send(command),
+    intervalMs: config.PARLEY_RETENTION_SWEEP_INTERVAL_MS,
+    logger,
+  });
+  return [() => retention.stop(), () => processor.stop(), () => manager.stop()];
 }
 
 /** The projectors of the read models. */

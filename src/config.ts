@@ -207,6 +207,16 @@ const schema = z.object({
    */
   PARLEY_ERASURE_SCRUB_INTERVAL_MS: int(5_000),
   /**
+   * Messages older than this many days are erased everywhere (docs/PRIVACY.md,
+   * "Retention"); unset: kept forever, unless a room's owner sets a shorter
+   * limit. Fractions are allowed (0.5 = 12 hours).
+   */
+  PARLEY_MESSAGE_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  /** The longest retention an owner may give a room (100 years). */
+  PARLEY_MAX_RETENTION_DAYS: int(36_500),
+  /** How often the processor looks for messages past their retention and erases them. */
+  PARLEY_RETENTION_SWEEP_INTERVAL_MS: int(60_000),
+  /**
    * A deleted account's username may be registered again after this (30 days):
    * long enough that nobody can pose as its owner to those who knew them.
    */

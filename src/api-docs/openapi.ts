@@ -163,6 +163,10 @@ const Room = z
     name: z.string(),
     topic: z.string(),
     closed: z.boolean().meta({ description: 'a direct room closed by a block: readable, no new messages' }),
+    retention_days: z.number().int().positive().nullable().meta({
+      description:
+        "messages older than this many days are erased (set by an owner); null: the room sets no limit (the server's may apply)",
+    }),
     created_by: z.string(),
     created_at: epochMs,
     last_seq: z.number().int().nonnegative(),

@@ -35,7 +35,7 @@ export interface ChatService {
   updateRoom(
     userId: string,
     roomId: string,
-    input: { name?: string | undefined; topic?: string | undefined },
+    input: { name?: string | undefined; topic?: string | undefined; retention_days?: number | null | undefined },
   ): Promise<RoomDetail>;
   changeRole(userId: string, roomId: string, memberId: string, role: Role): Promise<RoomDetail>;
   editMessage(userId: string, roomId: string, messageId: string, content: string): Promise<MessageView>;

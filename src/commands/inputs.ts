@@ -89,8 +89,15 @@ export function commandInputs(config: Config) {
       member_ids: z.array(uuid).max(config.PARLEY_MAX_ROOM_MEMBERS_ON_CREATE).default([]),
     }),
     updateRoom: z
-      .strictObject({ name: roomName.optional(), topic: z.string().max(1000).optional() })
-      .refine((value) => value.name !== undefined || value.topic !== undefined, { error: 'nothing to change' }),
+      .strictObject({
+        name: roomName.optional(),
+        topic: z.string().max(1000).optional(),
+        /** Owners only; null lifts the room's limit. */
+        retention_days: z.number().int().min(1).max(config.PARLEY_MAX_RETENTION_DAYS).nullable().optional(),
+      })
+      .refine((value) => value.name !== undefined || value.topic !== undefined || value.retention_days !== undefined, {
+        error: 'nothing to change',
+      }),
     changeRole: z.strictObject({ role: z.enum(['owner', 'admin', 'member']) }),
     editMessage: z.strictObject({ content }),
     readReceipt: z.strictObject({ seq }),

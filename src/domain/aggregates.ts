@@ -49,6 +49,7 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'mark_read':
     case 'close_room':
     case 'reopen_room':
+    case 'expire_messages':
       return roomAggregateId(command.data.room_id);
     case 'send_friend_request':
     case 'accept_friend_request':

@@ -22,7 +22,8 @@ export interface Attachment {
 type RoomCommandOf<T extends string, D = object> = Command<T, { room_id: string } & D>;
 
 export type CreateRoom = RoomCommandOf<'create_room', { type: RoomType; name: string; member_ids: string[] }>;
-export type UpdateRoom = RoomCommandOf<'update_room', { name?: string; topic?: string }>;
+/** `retention_days`: messages older than this are erased (owners only; null: kept as long as the server keeps them). */
+export type UpdateRoom = RoomCommandOf<'update_room', { name?: string; topic?: string; retention_days?: number | null }>;
 export type AddMember = RoomCommandOf<'add_member', { user_id: string; role: Role }>;
 export type RemoveMember = RoomCommandOf<'remove_member', { user_id: string }>;
 export type ChangeRole = RoomCommandOf<'change_role', { user_id: string; role: Role }>;
@@ -45,6 +46,8 @@ export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
 /** System commands (no user): a block closes a direct room, a new friendship reopens it. */
 export type CloseRoom = RoomCommandOf<'close_room'>;
 export type ReopenRoom = RoomCommandOf<'reopen_room'>;
+/** System command (no user): retention erases the room's messages up to `up_to_seq` (privacy/retention.ts). */
+export type ExpireMessages = RoomCommandOf<'expire_messages', { up_to_seq: number }>;
 
 export type RoomCommand =
   | CreateRoom
@@ -58,14 +61,18 @@ export type RoomCommand =
   | React
   | MarkRead
   | CloseRoom
-  | ReopenRoom;
+  | ReopenRoom
+  | ExpireMessages;
 
 // ── events (names kept from the Go service where it had them) ─────────────────
 
 type RoomEventOf<T extends string, D> = DomainEvent<T, { room_id: string } & D>;
 
 export type RoomCreated = RoomEventOf<'room_created', { type: RoomType; name: string; created_by: string; created_at: number }>;
-export type RoomUpdated = RoomEventOf<'room_updated', { name: string; topic: string; updated_by: string; updated_at: number }>;
+export type RoomUpdated = RoomEventOf<
+  'room_updated',
+  { name: string; topic: string; retention_days: number | null; updated_by: string; updated_at: number }
+>;
 export type UserJoinedRoom = RoomEventOf<
   'user_joined_room',
   { user_id: string; role: Role; added_by: string; joined_at: number }
@@ -109,6 +116,8 @@ export type ReactionRemoved = RoomEventOf<
 export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
 export type RoomClosed = RoomEventOf<'room_closed', { at: number }>;
 export type RoomReopened = RoomEventOf<'room_reopened', { at: number }>;
+/** Retention erased every message up to `up_to_seq`: they stay as tombstones, their keys destroyed. */
+export type MessagesExpired = RoomEventOf<'messages_expired', { up_to_seq: number; expired_at: number }>;
 
 export type RoomEvent =
   | RoomCreated
@@ -123,7 +132,8 @@ export type RoomEvent =
   | ReactionRemoved
   | MessagesRead
   | RoomClosed
-  | RoomReopened;
+  | RoomReopened
+  | MessagesExpired;
 
 // ── state ───────────────────────────────────────────────────────────────────
 
@@ -148,6 +158,9 @@ export interface RoomState {
   topic: string;
   /** A closed direct room keeps its history but takes no new messages. */
   closed: boolean;
+  retention_days: number | null;
+  /** Retention erased every message up to this seq. */
+  expired_up_to: number;
   members: Map<string, Member>;
   last_seq: number;
   /** `${sender_id}:${client_msg_id}` → seq of the message it produced. */
@@ -162,6 +175,8 @@ export const initialRoomState = (): RoomState => ({
   name: '',
   topic: '',
   closed: false,
+  retention_days: null,
+  expired_up_to: 0,
   members: new Map(),
   last_seq: 0,
   client_msg_ids: new Map(),
@@ -178,6 +193,12 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
   const room_id = command.data.room_id;
 
   // System commands first: they are the only ones without a user.
+  if (command.type === 'expire_messages') {
+    if (actor !== null) throw new Rejection('forbidden', 'only the system expires messages');
+    const upTo = Math.min(command.data.up_to_seq, state.last_seq);
+    if (upTo <= state.expired_up_to) return [];
+    return [{ type: 'messages_expired', data: { room_id, up_to_seq: upTo, expired_at: at } }];
+  }
   if (command.type === 'close_room' || command.type === 'reopen_room') {
     if (actor !== null) throw new Rejection('forbidden', 'only the system opens and closes direct rooms');
     if (command.type === 'close_room') return state.closed ? [] : [{ type: 'room_closed', data: { room_id, at } }];
@@ -193,8 +214,17 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       requireManager(state, actor);
       const name = command.data.name ?? state.name;
       const topic = command.data.topic ?? state.topic;
-      if (name === state.name && topic === state.topic) return [];
-      return [{ type: 'room_updated', data: { room_id, name, topic, updated_by: actor, updated_at: at } }];
+      const retention = command.data.retention_days === undefined ? state.retention_days : command.data.retention_days;
+      if (retention !== state.retention_days && roleOf(state, actor) !== 'owner') {
+        throw new Rejection('forbidden', 'only an owner decides how long messages are kept');
+      }
+      if (name === state.name && topic === state.topic && retention === state.retention_days) return [];
+      return [
+        {
+          type: 'room_updated',
+          data: { room_id, name, topic, retention_days: retention, updated_by: actor, updated_at: at },
+        },
+      ];
     }
 
     case 'add_member': {
@@ -405,7 +435,7 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     case 'room_created':
       return { ...state, exists: true, type: event.data.type, name: event.data.name };
     case 'room_updated':
-      return { ...state, name: event.data.name, topic: event.data.topic };
+      return { ...state, name: event.data.name, topic: event.data.topic, retention_days: event.data.retention_days };
     case 'user_joined_room':
       state.members.set(event.data.user_id, { role: event.data.role, joined_at: event.data.joined_at, last_read_seq: 0 });
       return { ...state };
@@ -457,6 +487,14 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       return { ...state, closed: true };
     case 'room_reopened':
       return { ...state, closed: false };
+    case 'messages_expired':
+      for (const message of state.messages.values()) {
+        if (message.seq <= event.data.up_to_seq) {
+          message.deleted = true;
+          message.reactions = null;
+        }
+      }
+      return { ...state, expired_up_to: event.data.up_to_seq };
     default:
       return assertNever(event);
   }

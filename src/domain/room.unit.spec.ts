@@ -13,6 +13,7 @@ import {
   type CreateRoom,
   type DeleteMessage,
   type EditMessage,
+  type ExpireMessages,
   type MarkRead,
   type MemberRoleChanged,
   type MessageDeleted,
@@ -87,7 +88,10 @@ const send = (by: string | null, client_msg_id: string, o: MessageOptions = {}):
   metadata: meta(by, o.at ?? T1),
 });
 
-const updateRoom = (by: string | null, changes: { name?: string; topic?: string }): UpdateRoom => ({
+const updateRoom = (
+  by: string | null,
+  changes: { name?: string; topic?: string; retention_days?: number | null },
+): UpdateRoom => ({
   type: 'update_room',
   data: { room_id, ...changes },
   metadata: meta(by, T1),
@@ -162,7 +166,7 @@ const sent = (seq: number, by: string, client_msg_id: string, o: MessageOptions 
 
 const roomUpdated = (name: string, topic: string, by: string, at = T1): RoomUpdated => ({
   type: 'room_updated',
-  data: { room_id, name, topic, updated_by: by, updated_at: at },
+  data: { room_id, name, topic, retention_days: null, updated_by: by, updated_at: at },
 });
 
 const roleChanged = (user_id: string, role: Role, by: string, at = T1): MemberRoleChanged => ({
@@ -1249,5 +1253,61 @@ describe('close_room and reopen_room', () => {
     const history = [closed(T0), ...aDirectRoom, closed(T0)];
     given(roomDecider, history).when(send('alice', 'c1')).thenRejects('blocked');
     given(roomDecider, history).when(reopenRoom()).then([reopened()]);
+  });
+});
+
+// ── retention ───────────────────────────────────────────────────────────────
+
+describe('retention', () => {
+  const retention = (days: number | null, by = 'alice'): RoomUpdated => ({
+    type: 'room_updated',
+    data: { room_id, name: 'General', topic: '', retention_days: days, updated_by: by, updated_at: T1 },
+  });
+  const expire = (up_to_seq: number, by: string | null = null): ExpireMessages => ({
+    type: 'expire_messages',
+    data: { room_id, up_to_seq },
+    metadata: meta(by, T1),
+  });
+
+  it('lets only an owner set how long messages are kept, and lift it again', () => {
+    given(roomDecider, aRoom)
+      .when(updateRoom('alice', { retention_days: 30 }))
+      .then([retention(30)]);
+    given(roomDecider, aRoom)
+      .when(updateRoom('carol', { retention_days: 30 }))
+      .thenRejects('forbidden');
+    given(roomDecider, [...aRoom, retention(30)])
+      .when(updateRoom('alice', { retention_days: null }))
+      .then([retention(null)]);
+    // An admin may still rename: the room's retention goes along unchanged.
+    given(roomDecider, [...aRoom, retention(30)])
+      .when(updateRoom('carol', { name: 'Random' }))
+      .then([{ ...retention(30, 'carol'), data: { ...retention(30, 'carol').data, name: 'Random' } }]);
+  });
+
+  it('expires messages up to a seq, once, and only by the system', () => {
+    const expired = { type: 'messages_expired' as const, data: { room_id, up_to_seq: 2, expired_at: T1 } };
+    given(roomDecider, withMessages).when(expire(2)).then([expired]);
+    given(roomDecider, [...withMessages, expired])
+      .when(expire(2))
+      .then([]);
+    given(roomDecider, [...withMessages, expired])
+      .when(expire(1))
+      .then([]);
+    given(roomDecider, withMessages).when(expire(2, 'alice')).thenRejects('forbidden');
+  });
+
+  it('never expires past the last message, and an expired message takes no edit or reaction', () => {
+    given(roomDecider, withMessages)
+      .when(expire(99))
+      .then([{ type: 'messages_expired', data: { room_id, up_to_seq: 3, expired_at: T1 } }]);
+    const afterExpiry = [...withMessages, { type: 'messages_expired' as const, data: { room_id, up_to_seq: 2, expired_at: T1 } }];
+    given(roomDecider, afterExpiry).when(edit('alice', 'm2')).thenRejects('invalid_state');
+    given(roomDecider, afterExpiry)
+      .when(react('bob', 'm1', '👍'))
+      .thenRejects('invalid_state');
+    given(roomDecider, afterExpiry)
+      .when(react('bob', 'm3', '👍'))
+      .then([{ type: 'reaction_added', data: { room_id, message_id: 'm3', seq: 3, emoji: '👍', user_id: 'bob', at: T1 } }]);
   });
 });

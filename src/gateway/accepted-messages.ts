@@ -23,6 +23,11 @@ export interface AcceptedMessages {
    * stream did not get there within `timeoutMs`.
    */
   messageOf(commandId: string, position: Position, timeoutMs: number): Promise<MessageView | undefined>;
+  /**
+   * The message a command created, known before the stream passes it (the
+   * stream is held up behind a record it cannot open yet): its ACK need not wait.
+   */
+  known(created: { commandId: string; message: MessageView }): void;
 }
 
 interface Waiter {
@@ -39,13 +44,15 @@ export function createAcceptedMessages(capacity: number): AcceptedMessages {
   const passedUpTo = new Map<number, number>();
   const waiters = new Map<number, Waiter[]>();
 
+  function keep(created: { commandId: string; message: MessageView }): void {
+    messages.set(created.commandId, created.message);
+    if (messages.size > capacity) messages.delete(messages.keys().next().value!);
+  }
+
   return {
     passed(position, created) {
       passedUpTo.set(position.partition, position.offset + 1);
-      if (created !== undefined) {
-        messages.set(created.commandId, created.message);
-        if (messages.size > capacity) messages.delete(messages.keys().next().value!);
-      }
+      if (created !== undefined) keep(created);
       const waiting = waiters.get(position.partition);
       if (waiting === undefined) return;
       const still = waiting.filter((waiter) => {
@@ -59,7 +66,8 @@ export function createAcceptedMessages(capacity: number): AcceptedMessages {
     },
 
     messageOf(commandId, position, timeoutMs) {
-      if ((passedUpTo.get(position.partition) ?? 0) > position.offset) return Promise.resolve(messages.get(commandId));
+      const kept = messages.get(commandId);
+      if (kept !== undefined || (passedUpTo.get(position.partition) ?? 0) > position.offset) return Promise.resolve(kept);
       return new Promise((resolve) => {
         const waiter: Waiter = {
           offset: position.offset,
@@ -78,6 +86,20 @@ export function createAcceptedMessages(capacity: number): AcceptedMessages {
         if (waiting === undefined) waiters.set(position.partition, (waiting = []));
         waiting.push(waiter);
       });
+    },
+
+    known(created) {
+      keep(created);
+      for (const [partition, waiting] of waiters) {
+        const still = waiting.filter((waiter) => {
+          if (waiter.commandId !== created.commandId) return true;
+          clearTimeout(waiter.timer);
+          waiter.resolve(created.message);
+          return false;
+        });
+        if (still.length === 0) waiters.delete(partition);
+        else waiters.set(partition, still);
+      }
     },
   };
 }

@@ -30,6 +30,17 @@ describe('messages for ACKs, from the event stream', () => {
     expect(await waiting).toBeUndefined();
   });
 
+  test('a message known ahead of the stream (held up behind a record it cannot open yet) answers its waiter at once, and only it', async () => {
+    const accepted = createAcceptedMessages(10);
+    const mine = accepted.messageOf('mine', at(2, 30), 10_000);
+    const other = accepted.messageOf('other', at(2, 29), 50);
+    accepted.known({ commandId: 'mine', message: message(30) });
+    expect(await mine).toEqual(message(30));
+    expect(await other).toBeUndefined(); // still waiting for the stream: timed out
+    // Asked later, before the stream passes it: known all the same.
+    expect(await accepted.messageOf('mine', at(2, 30), 1)).toEqual(message(30));
+  });
+
   test('the stream does not get there in time: undefined after the timeout, and a late record resolves nothing twice', async () => {
     const accepted = createAcceptedMessages(10);
     const answer = accepted.messageOf('slow', at(1, 50), 30);

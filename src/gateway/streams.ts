@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
-import type { Consumer, Log } from '../log/port.ts';
+import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { decodeSignal, signalRecord, type AnySignal, type UserOffline, type UserOnline } from '../log/signals.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
@@ -47,6 +47,9 @@ export function createStreamedPositions(options: {
   };
 }
 
+/** Events opened at once while delivering: one key-store read each. */
+const OPEN_CHUNK = 500;
+
 /** Appends signals; best effort by design: a lost one only affects an indicator. */
 export function signalPublisher(log: Log, codec: EventCodec, logger: Logger): (signal: AnySignal) => void {
   return (signal) => {
@@ -65,41 +68,123 @@ export async function followEvents(options: {
   fanout: Fanout;
   accepted: AcceptedMessages;
   sessions: SessionRegistry;
+  /** How often parked events try their keys again. */
+  retryMs?: number;
+  /** Events parked per partition before the stream stops reading. */
+  maxParked?: number;
 }): Promise<Consumer> {
   const { codec, vault, logger, positions, fanout, accepted, sessions } = options;
+  const retryMs = options.retryMs ?? 500;
+  const maxParked = options.maxParked ?? 10_000;
   // ACKs answer from the stream (accepted-messages.ts): keep the messages of
   // senders connected here until their ACK has gone.
   const createdHere = (event: OpenedEvent, commandId: string | undefined) =>
     event.type === 'message_sent' && commandId !== undefined && sessions.isConnected(event.data.sender_id)
       ? { commandId, message: messageFromEvent(event.data, event.erased) }
       : undefined;
-  return options.log.consume({
+  /**
+   * Senders connected here are answered before the batch is opened: their
+   * messages' keys were made here and are in memory, while another
+   * instance's message in the same batch may wait for the key store (down,
+   * say) — and the ACKs must not wait with it.
+   */
+  async function acknowledgeOwnMessages(records: readonly LogRecord[], decoded: readonly (AnyEvent | null)[]): Promise<void> {
+    for (const [i, event] of decoded.entries()) {
+      const commandId = records[i]!.headers[headers.commandId];
+      if (event?.type !== 'message_sent' || commandId === undefined || !sessions.isConnected(event.data.sender_id)) continue;
+      const [opened] = (await vault.open([event]).catch(() => undefined)) ?? [];
+      if (opened !== undefined) accepted.known({ commandId, message: messageFromEvent(opened.data, opened.erased) });
+    }
+  }
+
+  /** Per partition, the records not delivered yet, in log order (see drainPartition). */
+  const backlog = new Map<number, { record: LogRecord; event: AnyEvent | null }[]>();
+  /** Partitions whose backlog waits for keys (logged once per stall). */
+  const stalled = new Set<number>();
+  const draining = new Map<number, Promise<void>>();
+
+  async function deliverOne(partition: number, record: LogRecord, event: OpenedEvent | null): Promise<void> {
+    positions.advance(partition, record.offset + 1);
+    const position = { topic: record.topic, partition, offset: record.offset };
+    if (event === null) {
+      accepted.passed(position);
+      return;
+    }
+    accepted.passed(position, createdHere(event, record.headers[headers.commandId]));
+    try {
+      await fanout.deliver(event, position);
+    } catch (error) {
+      logger.error({ err: error, type: event.type }, 'delivery failed');
+    }
+  }
+
+  /**
+   * Delivers a partition's backlog in order, opening personal values a chunk
+   * at a time (one key read). A key the store cannot give (the store down)
+   * stops it there: the rest stays parked, in order, and the retry timer tries
+   * again — never delivered as erased (fail closed), never out of order.
+   */
+  async function drainPartition(partition: number): Promise<void> {
+    const queue = backlog.get(partition) ?? [];
+    while (queue.length > 0) {
+      const chunk = queue.slice(0, OPEN_CHUNK);
+      let opened: OpenedEvent[];
+      try {
+        opened = await vault.open(chunk.flatMap(({ event }) => (event === null ? [] : [event])));
+      } catch (error) {
+        if (!stalled.has(partition))
+          logger.warn({ err: error, partition }, 'events wait for their keys (key store unreachable?)');
+        stalled.add(partition);
+        return;
+      }
+      if (stalled.delete(partition)) logger.info({ partition }, 'events delivered again');
+      let next = 0;
+      for (const { record, event } of chunk) await deliverOne(partition, record, event === null ? null : opened[next++]!);
+      queue.splice(0, chunk.length);
+    }
+  }
+
+  /** One drain at a time per partition (the batch handler and the retry timer both drain). */
+  const drain = (partition: number): Promise<void> => {
+    const run = (draining.get(partition) ?? Promise.resolve()).then(() => drainPartition(partition));
+    draining.set(
+      partition,
+      run.catch(() => undefined),
+    );
+    return run;
+  };
+  const retry = setInterval(() => {
+    for (const [partition, queue] of backlog) {
+      if (queue.length === 0) continue;
+      drain(partition).catch((error: unknown) => logger.error({ err: error, partition }, 'parked events not delivered'));
+    }
+  }, retryMs);
+  retry.unref();
+
+  const consumer = await options.log.consume({
     topic: topics.events,
     group: null,
     from: 'latest',
     eachBatch: async ({ partition, records }) => {
-      // Personal values are opened for the whole batch at once (one key read).
-      // A key the store cannot give throws, and the batch comes again.
       const decoded = records.map((record) => decodeEventRecord(codec, record) as AnyEvent | null);
-      const opened = await vault.open(decoded.filter((event) => event !== null));
-      let next = 0;
-      for (const [i, record] of records.entries()) {
-        positions.advance(partition, record.offset + 1);
-        const position = { topic: record.topic, partition, offset: record.offset };
-        const event = decoded[i] === null ? null : (opened[next++] as OpenedEvent);
-        if (event === null) {
-          accepted.passed(position);
-          continue;
-        }
-        accepted.passed(position, createdHere(event, record.headers[headers.commandId]));
-        try {
-          await fanout.deliver(event, position);
-        } catch (error) {
-          logger.error({ err: error, type: event.type }, 'delivery failed');
-        }
+      await acknowledgeOwnMessages(records, decoded);
+      let queue = backlog.get(partition);
+      if (queue === undefined) backlog.set(partition, (queue = []));
+      for (const [i, record] of records.entries()) queue.push({ record, event: decoded[i]! });
+      await drain(partition);
+      // Back-pressure: with this much parked, stop reading (the log keeps the rest).
+      while (queue.length > maxParked) {
+        await new Promise((resolve) => setTimeout(resolve, retryMs));
+        await drain(partition);
       }
     },
   });
+  return {
+    async stop() {
+      clearInterval(retry);
+      await consumer.stop();
+    },
+  };
 }
 
 export async function followSignals(options: {

@@ -109,15 +109,17 @@ export const eventSamples: EventSamples = {
       created_at: at + 21,
     },
   ],
+  messages_expired: [{ room_id: room, up_to_seq: 2, expired_at: at + 40 }],
   room_updated: [
     {
       room_id: room,
       name: 'Équipe 🚀 فريق',
       topic: 'Releases, every Thursday\nנא לא לשלוח ספאם',
+      retention_days: 30,
       updated_by: alice,
       updated_at: at + 30,
     },
-    { room_id: room, name: '', topic: '', updated_by: bob, updated_at: at + 31 },
+    { room_id: room, name: '', topic: '', retention_days: null, updated_by: bob, updated_at: at + 31 },
   ],
   member_role_changed: [
     { room_id: room, user_id: bob, role: 'owner', changed_by: alice, changed_at: at + 32 },

@@ -2,7 +2,7 @@
 // and the gateway need them. Each event type maps to a small write; the runner
 // supplies the transaction and the exactly-once bookkeeping.
 
-import type { Insertable, Transaction } from 'kysely';
+import type { Insertable, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import { assertNever } from '../domain/decider.ts';
 import type { MessageSent, RoomCreated, UserJoinedRoom } from '../domain/room.ts';
@@ -47,6 +47,7 @@ const roomRow = (d: RoomCreated['data']): Insertable<RoomsTable> => ({
   last_seq: 0,
   last_message_id: null,
   closed: 0,
+  retention_days: null,
 });
 
 const memberRow = (d: UserJoinedRoom['data']): Insertable<RoomMembersTable> => ({
@@ -140,7 +141,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'room_updated':
       await trx
         .updateTable('rooms')
-        .set({ name: event.data.name, topic: event.data.topic })
+        .set({ name: event.data.name, topic: event.data.topic, retention_days: event.data.retention_days })
         .where('id', '=', event.data.room_id)
         .execute();
       return;
@@ -270,6 +271,24 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'user_deleted':
       await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
       return;
+    case 'messages_expired': {
+      // Retention: the room's messages up to up_to_seq become tombstones, their keys destroyed.
+      const { room_id, up_to_seq, expired_at } = event.data;
+      const expired = await trx
+        .selectFrom('messages')
+        .select('id')
+        .where('room_id', '=', room_id)
+        .where('seq', '<=', up_to_seq)
+        .where('deleted', '=', 0)
+        .execute();
+      await tombstone(trx, (q) => q.where('room_id', '=', room_id).where('seq', '<=', up_to_seq));
+      await destroyKeys(
+        trx,
+        expired.map((m) => messageKeyId(m.id)),
+        expired_at,
+      );
+      return;
+    }
     default:
       return assertNever(event);
   }
@@ -290,12 +309,20 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
     .where('id', '=', userId)
     .execute();
   const messages = await trx.selectFrom('messages').select('id').where('sender_id', '=', userId).execute();
-  await trx
-    .updateTable('messages')
-    .set({ deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null })
-    .where('sender_id', '=', userId)
-    .execute();
+  await tombstone(trx, (q) => q.where('sender_id', '=', userId));
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
+}
+
+/** Turns the messages `where` picks into tombstones: their place in history stays, what they said goes. */
+async function tombstone(
+  trx: Transaction<Database>,
+  where: (
+    query: UpdateQueryBuilder<Database, 'messages', 'messages', UpdateResult>,
+  ) => UpdateQueryBuilder<Database, 'messages', 'messages', UpdateResult>,
+): Promise<void> {
+  await where(
+    trx.updateTable('messages').set({ deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null }),
+  ).execute();
 }
 
 // ── batches ─────────────────────────────────────────────────────────────────
@@ -372,7 +399,11 @@ class ChatBatch {
         this.#rooms.set(event.data.room_id, roomRow(event.data));
         return;
       case 'room_updated':
-        this.#changeRoom(event.data.room_id, { name: event.data.name, topic: event.data.topic });
+        this.#changeRoom(event.data.room_id, {
+          name: event.data.name,
+          topic: event.data.topic,
+          retention_days: event.data.retention_days,
+        });
         return;
       case 'room_closed':
       case 'room_reopened':
@@ -459,8 +490,9 @@ class ChatBatch {
         return;
       }
       case 'user_deleted':
-        // It rewrites rows of many tables (the user's messages), pending ones
-        // included: they are written first.
+      case 'messages_expired':
+        // They rewrite many rows (a user's or a room's messages), pending ones
+        // included: those are written first.
         await this.flush();
         break;
       default:

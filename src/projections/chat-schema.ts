@@ -67,6 +67,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('last_seq', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('last_message_id', 'varchar(36)')
     .addColumn('closed', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('retention_days', 'integer')
     .execute();
 
   await db.schema

@@ -23,6 +23,8 @@ export interface RoomView {
   topic: string;
   /** A direct room closed by a block: readable, no new messages. */
   closed: boolean;
+  /** Messages older than this many days are erased; null: the room sets no limit (the server's may apply). */
+  retention_days: number | null;
   created_by: string;
   created_at: number;
   last_seq: number;
@@ -41,6 +43,7 @@ export async function findRoom(db: Kysely<Database>, roomId: string): Promise<Ro
     name: room.name,
     topic: room.topic,
     closed: room.closed === 1,
+    retention_days: room.retention_days,
     created_by: room.created_by,
     created_at: room.created_at,
     last_seq: room.last_seq,

@@ -26,6 +26,8 @@ export interface RoomsTable {
   last_message_id: string | null;
   /** 1 when a block closed this direct room. */
   closed: number;
+  /** Messages older than this many days are erased (migrations/0009); null: none by the room's rule. */
+  retention_days: number | null;
 }
 
 export interface RoomMembersTable {

@@ -415,6 +415,7 @@ describe('auth', () => {
         avatar_url: null,
         bio: expect.any(String),
         created_at: expect.any(Number),
+        deleted: false,
       });
       expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     });

@@ -197,19 +197,49 @@ async function expectAccountGone(url: string, a: DeletedAccount): Promise<void> 
   expect(history.get(a.bobsReply.id)).toMatchObject({ content: 'noted', erased: false });
 }
 
-/** The email is free at once; the username only after its cooling-off (PARLEY_USERNAME_COOLING_OFF_S=3). */
-async function expectReservationsReleased(url: string, a: DeletedAccount): Promise<void> {
-  const register = (username: string, email: string) =>
-    request(url, 'POST', '/api/v1/auth/register', { body: { username, email, password: 'another long password' } });
-  const sameEmail = await register(`x${a.carol.username}`.slice(0, 32), a.carol.email);
-  expect(sameEmail.status).toBe(201);
-  const sameName = await register(a.carol.username, `new.${a.carol.email}`);
+const registerAs = (url: string, username: string, email: string) =>
+  request(url, 'POST', '/api/v1/auth/register', { body: { username, email, password: 'another long password' } });
+
+/** Right after the deletion, the username is still taken: it cools off (PARLEY_USERNAME_COOLING_OFF_S=6). */
+async function expectUsernameCoolingOff(url: string, a: DeletedAccount): Promise<void> {
+  const sameName = await registerAs(url, a.carol.username, `new.${a.carol.email}`);
   expect(sameName.status).toBe(409);
   expect(sameName.body).toMatchObject({ error: { code: 'username_taken' } });
+}
+
+/** The email is free once the account is erased; the username after its cooling-off. */
+async function expectReservationsReleased(url: string, a: DeletedAccount): Promise<void> {
+  const register = (username: string, email: string) => registerAs(url, username, email);
+  const sameEmail = await register(`x${a.carol.username}`.slice(0, 32), a.carol.email);
+  expect(sameEmail.status).toBe(201);
   await eventually(
     async () => (await register(a.carol.username, `new.${a.carol.email}`)).status === 201,
     'the username free after its cooling-off',
   );
+}
+
+/** Retention: a message past the server's limit (PARLEY_MESSAGE_RETENTION_DAYS, a few seconds here) is erased. */
+async function expectRetention(url: string): Promise<{ message: Message; text: string }> {
+  const alice = await registerUser(url, 'alice');
+  const bob = await registerUser(url, 'bob');
+  const roomId = await createRoom(url, alice, [bob], 'ephemeral');
+  const text = token();
+  const message = await say(url, alice, roomId, `gone soon zq${text}`);
+  expect(message.content).toBe(`gone soon zq${text}`);
+  // A room's own limit is its owner's to set.
+  const byMember = await request(url, 'PATCH', `/api/v1/rooms/${roomId}`, { token: bob.token, body: { retention_days: 1 } });
+  expect(byMember.status).toBe(403);
+  const byOwner = await request(url, 'PATCH', `/api/v1/rooms/${roomId}`, { token: alice.token, body: { retention_days: 7 } });
+  expect(byOwner.status).toBe(200);
+  expect(byOwner.body).toMatchObject({ id: roomId, retention_days: 7 });
+  await eventually(
+    async () => (await fullHistory(url, bob, roomId)).find((m) => m.id === message.id)?.erased === true,
+    'the message erased by retention',
+    20_000,
+  );
+  const [expired] = await fullHistory(url, bob, roomId);
+  expect(expired).toMatchObject({ id: message.id, seq: 1, deleted: true, erased: true, content: null });
+  return { message, text };
 }
 
 describe('erasure on the embedded adapters (one data dir)', () => {
@@ -221,7 +251,7 @@ describe('erasure on the embedded adapters (one data dir)', () => {
 
   beforeAll(async () => {
     server = await startParley({
-      env: { PARLEY_ERASURE_SCRUB_INTERVAL_MS: '200', PARLEY_USERNAME_COOLING_OFF_S: '3', PARLEY_REGISTER_MAX_PER_IP: '1000' },
+      env: { PARLEY_ERASURE_SCRUB_INTERVAL_MS: '200', PARLEY_USERNAME_COOLING_OFF_S: '6', PARLEY_REGISTER_MAX_PER_IP: '1000' },
     });
     s = await chatBeforeDeletion(server.url);
     const keys = new DatabaseSync(path.join(server.dataDir, 'read-models.sqlite'), { readOnly: true });
@@ -286,6 +316,7 @@ describe('erasure on the embedded adapters (one data dir)', () => {
     }
     expect(filesHolding(files(), tail(a.tokens[0]!)).length).toBeGreaterThan(0); // the bio, in the read model
     await deleteCarol(server.url, a);
+    await expectUsernameCoolingOff(server.url, a);
     await expectAccountGone(server.url, a);
     const remaining = () => [...a.tokens.map(tail), a.carol.email, userKey].flatMap((needle) => filesHolding(files(), needle));
     await eventually(() => remaining().length === 0, 'the deleted account to leave every file', 15_000);
@@ -321,7 +352,7 @@ describe.runIf(await stackAvailable('erasure'))('erasure on Kafka + MySQL', () =
   }
 
   beforeAll(async () => {
-    cluster = await startCluster('erasure', 1, { PARLEY_USERNAME_COOLING_OFF_S: '3' });
+    cluster = await startCluster('erasure', 1, { PARLEY_USERNAME_COOLING_OFF_S: '6' });
     url = cluster.nodes[0]!.url;
     s = await chatBeforeDeletion(url);
   }, 120_000);
@@ -354,6 +385,7 @@ describe.runIf(await stackAvailable('erasure'))('erasure on Kafka + MySQL', () =
   it('deleting an account destroys the keys of its profile and messages, and frees the email, then the username', async () => {
     const a = await accountBeforeDeletion(url);
     await deleteCarol(url, a);
+    await expectUsernameCoolingOff(url, a);
     await expectAccountGone(url, a);
     const keys = await cluster.query<{ id: string; secret: Buffer | null }>('select id, secret from data_keys where id in (?)', [
       [`user:${a.carol.id}`, ...a.messages.map((m) => `message:${m.id}`)],
@@ -365,5 +397,44 @@ describe.runIf(await stackAvailable('erasure'))('erasure on Kafka + MySQL', () =
     for (const t of a.tokens) expect(operator).not.toContain(tail(t));
     expect(operator).not.toContain(a.carol.email);
     await expectReservationsReleased(url, a);
+  });
+});
+
+describe('retention on the embedded adapters', () => {
+  let server: ParleyProcess;
+  beforeAll(async () => {
+    server = await startParley({
+      env: {
+        PARLEY_MESSAGE_RETENTION_DAYS: '0.00004', // about 3.5 s
+        PARLEY_RETENTION_SWEEP_INTERVAL_MS: '250',
+        PARLEY_ERASURE_SCRUB_INTERVAL_MS: '200',
+      },
+    });
+  });
+  afterAll(() => server.stop());
+
+  it('erases messages past the limit from every file of the data dir', async () => {
+    const { text } = await expectRetention(server.url);
+    const files = () => filesUnder(server.dataDir);
+    await eventually(() => filesHolding(files(), tail(text)).length === 0, 'the expired message to leave every file', 15_000);
+  });
+});
+
+describe.runIf(await stackAvailable('retention'))('retention on Kafka + MySQL', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster('retention', 1, {
+      PARLEY_MESSAGE_RETENTION_DAYS: '0.00004',
+      PARLEY_RETENTION_SWEEP_INTERVAL_MS: '250',
+    });
+  }, 120_000);
+  afterAll(() => cluster.stop());
+
+  it('erases messages past the limit: their keys are destroyed', async () => {
+    const { message } = await expectRetention(cluster.nodes[0]!.url);
+    const [key] = await cluster.query<{ secret: Buffer | null }>('select secret from data_keys where id = ?', [
+      `message:${message.id}`,
+    ]);
+    expect(key).toEqual({ secret: null });
   });
 });

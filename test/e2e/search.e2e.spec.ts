@@ -51,6 +51,7 @@ describe('GET /users?q= (user search)', () => {
       avatar_url: null,
       bio: expect.any(String),
       created_at: expect.any(Number),
+      deleted: false,
     });
   });
 
