@@ -166,6 +166,17 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       errors: [503],
     },
     {
+      method: 'get',
+      path: '/api/v1/users/me/export',
+      tag: 'users',
+      summary: 'Export everything Parley holds about me',
+      description:
+        'One JSON document, streamed: {format, exported_at, profile (with the email), rooms, friends, friend_requests, ' +
+        'blocks, uploads, messages (every message I sent, oldest first)}. Sent as an attachment (parley-export.json).',
+      ok: { status: 200, description: 'The export.' },
+      errors: [404],
+    },
+    {
       method: 'delete',
       path: '/api/v1/users/me',
       tag: 'users',

@@ -293,6 +293,7 @@ describe('listSchemas', () => {
       message_edited: [1, 2],
       user_profile_updated: [1, 2],
       value_released: [1, 2],
+      room_updated: [1, 2],
     };
     for (const type of allTypes) expect(versions(type), type).toEqual(laterVersions[type] ?? [1]);
     for (const v of listed) {

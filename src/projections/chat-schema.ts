@@ -35,6 +35,8 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'room_members_by_user', table: 'room_members', columns: ['user_id'], unique: false },
   { name: 'messages_room_seq', table: 'messages', columns: ['room_id', 'seq'], unique: true },
   { name: 'messages_room_client_id', table: 'messages', columns: ['room_id', 'sender_id', 'client_msg_id'], unique: true },
+  // A user's own messages: erased with the account, listed by the export.
+  { name: 'messages_by_sender', table: 'messages', columns: ['sender_id', 'created_at'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
   { name: 'friend_requests_from', table: 'friend_requests', columns: ['from_user_id', 'status'], unique: false },
   { name: 'blocks_by_blocked', table: 'blocks', columns: ['blocked_id'], unique: false },

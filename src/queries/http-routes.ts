@@ -1,5 +1,6 @@
 // REST query routes: reads over the read models only.
 
+import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Kysely } from 'kysely';
 import type { Middleware } from 'koa';
@@ -16,6 +17,7 @@ import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findUserById, searchUsers } from './users-queries.ts';
+import { accountExport } from './account-export.ts';
 
 /** The query-string (and path id) schemas of these routes; exported so the OpenAPI document uses the same ones. */
 export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY_PAGE_MAX' | 'PARLEY_SEARCH_MAX'>) {
@@ -55,6 +57,15 @@ export function queryRoutes(options: {
     const user = await findUserById(db, ctx.state.userId);
     if (user === undefined) throw new Rejection('user_not_found', 'user not found');
     ctx.body = user;
+  });
+
+  // Everything Parley holds about me, streamed as one JSON document (account-export.ts).
+  router.get('/users/me/export', async (ctx) => {
+    const user = await findUserById(db, ctx.state.userId);
+    if (user === undefined || user.deleted) throw new Rejection('user_not_found', 'user not found');
+    ctx.set('Content-Disposition', 'attachment; filename="parley-export.json"');
+    ctx.type = 'application/json';
+    ctx.body = Readable.from(accountExport(db, ctx.state.userId));
   });
 
   router.get('/users', async (ctx) => {

@@ -158,12 +158,36 @@ async function accountBeforeDeletion(url: string): Promise<DeletedAccount> {
   return { carol, bob, roomId, messages, bobsReply, tokens: [bio, name, first, second] };
 }
 
+/** Before she goes, carol takes her data with her: the export holds all of it, in clear. */
+async function expectExport(url: string, a: DeletedAccount): Promise<void> {
+  const response = await fetch(`${url}/api/v1/users/me/export`, { headers: { authorization: `Bearer ${a.carol.token}` } });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-disposition')).toContain('parley-export.json');
+  const exported = (await response.json()) as {
+    profile: Record<string, unknown>;
+    rooms: { id: string; role: string }[];
+    messages: Message[];
+    friends: unknown[];
+    blocks: unknown[];
+    uploads: unknown[];
+  };
+  expect(exported.profile).toMatchObject({ id: a.carol.id, email: a.carol.email, bio: `I live at zq${a.tokens[0]}` });
+  expect(exported.rooms).toEqual([expect.objectContaining({ id: a.roomId, role: 'owner' })]);
+  expect(exported.messages.map((m) => [m.id, m.content])).toEqual(a.messages.map((m) => [m.id, m.content]));
+  expect(exported).toMatchObject({ friends: [], blocks: [], uploads: [] });
+}
+
 async function deleteCarol(url: string, a: DeletedAccount): Promise<void> {
+  await expectExport(url, a);
   const wrong = await request(url, 'DELETE', '/api/v1/users/me', { token: a.carol.token, body: { password: 'not it' } });
   expect(wrong.status).toBe(401);
   expect(wrong.body).toMatchObject({ error: { code: 'invalid_credentials' } });
   const done = await request(url, 'DELETE', '/api/v1/users/me', { token: a.carol.token, body: { password: a.carol.password } });
   expect(done.status).toBe(204);
+  await eventually(
+    async () => (await request(url, 'GET', '/api/v1/users/me/export', { token: a.carol.token })).status === 404,
+    'nothing left to export',
+  );
 }
 
 /** What everyone else sees of a deleted account: nothing of it, and its messages as tombstones. */
