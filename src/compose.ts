@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { authRoutes } from './auth/http-routes.ts';
 import { loadOrCreateSigningKey, type SigningKey } from './auth/keys.ts';
 import { createRefreshTokens } from './auth/refresh-tokens.ts';
-import { createTokenService, type TokenService } from './auth/tokens.ts';
+import { AuthError, createTokenService, type TokenService } from './auth/tokens.ts';
 import { createChatService, type ChatService } from './commands/chat-service.ts';
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
 import { runDirectRoomsManager } from './commands/direct-rooms.ts';
@@ -34,6 +34,8 @@ import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
+import { createRedisSessionRevocations } from './infra/redis-session-revocations.ts';
+import { createMemorySessionRevocations, type SessionRevocations } from './infra/session-revocations.ts';
 import { createLocalStorage } from './uploads/local-storage.ts';
 import { localStorageRoutes } from './uploads/local-storage-routes.ts';
 import { uploadRoutes, type UploadRoutesOptions } from './uploads/routes.ts';
@@ -122,6 +124,7 @@ export async function openMigratedStore(config: Config): Promise<Store> {
 interface EphemeralState {
   presence: Presence;
   limiter: RateLimiter;
+  revocations: SessionRevocations;
   close(): Promise<void>;
 }
 
@@ -129,17 +132,29 @@ interface EphemeralState {
 async function openEphemeralState(config: Config, logger: Logger): Promise<EphemeralState> {
   if (!config.REDIS_URL) {
     const presence = createMemoryPresence({ leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
-    return { presence, limiter: createMemoryRateLimiter(), close: () => presence.close() };
+    const revocations = createMemorySessionRevocations();
+    return {
+      presence,
+      limiter: createMemoryRateLimiter(),
+      revocations,
+      async close() {
+        await revocations.close();
+        await presence.close();
+      },
+    };
   }
   // Fail a request after a couple of reconnect attempts instead of queueing it for long.
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   await redis.connect(); // an unreachable Redis stops start-up with a clear error
   const presence = createRedisPresence({ redis, leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+  const revocations = await createRedisSessionRevocations({ redis, logger });
   return {
     presence,
     limiter: createRedisRateLimiter({ redis }),
+    revocations,
     async close() {
+      await revocations.close();
       await presence.close();
       await redis.quit();
     },
@@ -322,6 +337,8 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     projection: chatProjectionName,
     readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
   });
+  const ephemeral = await openEphemeralState(config, logger);
+  stops.push(() => ephemeral.close());
   const signingKey = await loadOrCreateSigningKey(config.PARLEY_DATA_DIR, config.PARLEY_JWT_PRIVATE_KEY);
   const tokens = createTokenService({
     key: signingKey,
@@ -330,14 +347,20 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     accessTtlS: config.PARLEY_ACCESS_TTL_S,
     verifiedTokens: config.PARLEY_VERIFIED_TOKENS,
   });
+  /** A valid access token of a login that has not ended (logout, password change, account deletion). */
+  const verifySession = async (token: string) => {
+    const verified = await tokens.verifyAccessToken(token);
+    if (verified.sessionId !== null && (await ephemeral.revocations.isRevoked(verified.sessionId))) {
+      throw new AuthError('invalid_token', 'session ended');
+    }
+    return verified;
+  };
   const services: ClientServices = {
     chat: createChatService({ executor, db: store.db, vault: ctx.vault }),
     tokens,
     signingKey,
-    authenticate: requireUser((token) => tokens.verifyAccessToken(token)),
+    authenticate: requireUser(verifySession),
   };
-  const ephemeral = await openEphemeralState(config, logger);
-  stops.push(() => ephemeral.close());
 
   const app = createHttpApp({
     config,
@@ -381,7 +404,8 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
       progress: ctx.progress,
       projection: chatProjectionName,
       logger,
-      verifyToken: (token) => tokens.verifyAccessToken(token),
+      verifyToken: verifySession,
+      revocations: ephemeral.revocations,
     });
     gateway.attach(server);
   }
@@ -428,6 +452,7 @@ function restRouters(
       limiter: ephemeral.limiter,
       vault: ctx.vault,
       requireUser: services.authenticate,
+      revocations: ephemeral.revocations,
       logger,
     }),
     queryRoutes({

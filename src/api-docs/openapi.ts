@@ -10,7 +10,7 @@
 
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
-import { loginBody, passwordConfirmation, refreshBody, registerBody } from '../auth/http-routes.ts';
+import { loginBody, passwordChange, passwordConfirmation, refreshBody, registerBody } from '../auth/http-routes.ts';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
 import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
@@ -407,6 +407,7 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     LoginRequest: loginBody,
     RefreshRequest: refreshBody,
     PasswordConfirmation: passwordConfirmation,
+    PasswordChangeRequest: passwordChange,
     UpdateProfileRequest: inputs.updateProfile,
     UserRef: inputs.userRef,
     CreateRoomRequest: inputs.createRoom,

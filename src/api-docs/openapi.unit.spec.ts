@@ -242,6 +242,7 @@ describe('routes and document agree', () => {
         limiter: stub,
         vault: stub,
         requireUser: pass,
+        revocations: stub,
         logger,
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),

@@ -166,6 +166,18 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       errors: [503],
     },
     {
+      method: 'post',
+      path: '/api/v1/users/me/password',
+      tag: 'users',
+      summary: 'Change my password (the current one required)',
+      description:
+        'Every other session of the account ends at once: its refresh tokens, its access tokens and its open sockets ' +
+        '(closed with 1008). The session that made the change goes on. The log records that the password changed, never what it is.',
+      body: 'PasswordChangeRequest',
+      ok: { status: 204, description: 'Changed.' },
+      errors: [400, 401, 429],
+    },
+    {
       method: 'get',
       path: '/api/v1/users/me/export',
       tag: 'users',

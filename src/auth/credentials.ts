@@ -39,3 +39,12 @@ export async function passwordHashOf(db: Kysely<Database>, userId: string): Prom
   const row = await db.selectFrom('credentials').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
   return row?.password_hash;
 }
+
+/** Replaces a user's password hash (a password change or reset). */
+export async function updatePasswordHash(db: Kysely<Database>, userId: string, passwordHash: string, now: number): Promise<void> {
+  await db
+    .updateTable('credentials')
+    .set({ password_hash: passwordHash, updated_at: now })
+    .where('user_id', '=', userId)
+    .execute();
+}

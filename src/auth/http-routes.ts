@@ -4,6 +4,7 @@
 // aggregates keyed by the value) before it registers the user, so two people
 // can never end up with the same name, whichever instance they hit.
 
+import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Kysely } from 'kysely';
@@ -19,12 +20,13 @@ import { ApiError } from '../http/errors.ts';
 import { parseBody } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
+import type { SessionRevocations } from '../infra/session-revocations.ts';
 import { emailIndexKeyId, userKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { deleteAccount } from './account-deletion.ts';
-import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash } from './credentials.ts';
+import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { jwks, type SigningKey } from './keys.ts';
 import { dummyVerify, hashPassword, passwordSchema, verifyPassword } from './passwords.ts';
@@ -50,6 +52,7 @@ export const registerBody = z.strictObject({
 export const loginBody = z.strictObject({ login: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 export const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
 export const passwordConfirmation = z.strictObject({ password: z.string().min(1).max(1024) });
+export const passwordChange = z.strictObject({ current_password: z.string().min(1).max(1024), new_password: passwordSchema });
 
 export function authRoutes(options: {
   config: Config;
@@ -61,6 +64,7 @@ export function authRoutes(options: {
   limiter: RateLimiter;
   vault: PersonalDataVault;
   requireUser: Middleware<AppState>;
+  revocations: SessionRevocations;
   logger: Logger;
 }): Router {
   const { config, db, executor, tokens, refreshTokens, limiter, vault } = options;
@@ -75,14 +79,16 @@ export function authRoutes(options: {
     }
   }
 
-  async function session(userId: string, refreshToken?: string) {
+  /** A login's tokens: a new session, or (after a refresh) the next ones of `existing`. */
+  async function session(userId: string, existing?: { sessionId: string; refreshToken: string }) {
     const user = await findUserById(db, userId);
     if (user === undefined) throw new AuthError('invalid_token', 'user not found');
-    const access = await tokens.issueAccessToken(userId);
+    const sessionId = existing?.sessionId ?? randomUUID();
+    const access = await tokens.issueAccessToken(userId, sessionId);
     return {
       user,
       access_token: access.token,
-      refresh_token: refreshToken ?? (await refreshTokens.issue(userId)),
+      refresh_token: existing?.refreshToken ?? (await refreshTokens.issue(userId, sessionId)),
       token_type: 'Bearer',
       expires_in: access.expires_in,
     };
@@ -175,7 +181,7 @@ export function authRoutes(options: {
   router.post('/api/v1/auth/refresh', async (ctx) => {
     const body = parseBody(ctx, refreshBody);
     const rotated = await refreshTokens.rotate(body.refresh_token);
-    ctx.body = await session(rotated.userId, rotated.token);
+    ctx.body = await session(rotated.userId, { sessionId: rotated.familyId, refreshToken: rotated.token });
   });
 
   // Deleting one's own account: the password again, as for any act that cannot
@@ -183,25 +189,54 @@ export function authRoutes(options: {
   router.delete('/api/v1/users/me', options.requireUser, async (ctx) => {
     const userId = userIdOf(ctx);
     const body = parseBody(ctx, passwordConfirmation);
-    const accountKey = `login:account:${userId}`;
-    await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
-    const hash = await passwordHashOf(db, userId);
-    if (hash === undefined || !(await verifyPassword(body.password, hash))) {
-      throw new ApiError(401, 'invalid_credentials', 'wrong password');
-    }
-    await limiter.reset(accountKey);
+    await checkPassword(userId, body.password);
+    const sessions = await refreshTokens.liveFamiliesOf(userId);
     await deleteAccount(
       { db, executor, refreshTokens, vault, usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S, logger: options.logger },
       userId,
     );
+    await revokeSessions(sessions);
     ctx.status = 204;
   });
 
   router.post('/api/v1/auth/logout', async (ctx) => {
     const body = parseBody(ctx, refreshBody);
-    await refreshTokens.revokeFamilyOf(body.refresh_token);
+    const ended = await refreshTokens.revokeFamilyOf(body.refresh_token);
+    // Its access tokens stop too, and its sockets close (every gateway hears of it).
+    if (ended !== null) await revokeSessions([ended.familyId]);
     ctx.status = 204;
   });
+
+  /** Ends sessions now: their refresh tokens are already revoked; their access tokens and sockets follow. */
+  function revokeSessions(sessionIds: readonly string[]): Promise<void> {
+    return options.revocations.revoke(sessionIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000);
+  }
+
+  // A password change: the current password again; every other session ends.
+  router.post('/api/v1/users/me/password', options.requireUser, async (ctx) => {
+    const userId = userIdOf(ctx);
+    const body = parseBody(ctx, passwordChange);
+    await checkPassword(userId, body.current_password);
+    await updatePasswordHash(db, userId, await hashPassword(body.new_password, config.PARLEY_BCRYPT_COST), Date.now());
+    const current = ctx.state.sessionId ?? null;
+    const others = (await refreshTokens.liveFamiliesOf(userId)).filter((familyId) => familyId !== current);
+    for (const familyId of others) await refreshTokens.revokeFamily(familyId);
+    await revokeSessions(others);
+    // The log says that the password changed, never what it is.
+    await executor.executeFor(userId, { type: 'change_password', data: { user_id: userId } });
+    ctx.status = 204;
+  });
+
+  /** The user's password, on the login's attempt budget; 401 invalid_credentials when wrong. */
+  async function checkPassword(userId: string, password: string): Promise<void> {
+    const accountKey = `login:account:${userId}`;
+    await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
+    const hash = await passwordHashOf(db, userId);
+    if (hash === undefined || !(await verifyPassword(password, hash))) {
+      throw new ApiError(401, 'invalid_credentials', 'wrong password');
+    }
+    await limiter.reset(accountKey);
+  }
 
   return router;
 }

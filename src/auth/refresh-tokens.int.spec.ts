@@ -290,6 +290,18 @@ for (const [engineName, makeEngine, available] of engines) {
       expect(reuses).toEqual([]); // a revoked, unspent token is not reuse
     });
 
+    it('a session id given at issue names the family; live families are listed, and one can be ended alone', async () => {
+      const a = await tokens.issue('u5', 'session-a');
+      const b = await tokens.issue('u5', 'session-b');
+      const rotated = await tokens.rotate(a);
+      expect(rotated.familyId).toBe('session-a');
+      expect((await tokens.liveFamiliesOf('u5')).sort()).toEqual(['session-a', 'session-b']);
+      expect(await tokens.revokeFamily('session-b')).toBe(1);
+      expect(await tokens.liveFamiliesOf('u5')).toEqual(['session-a']);
+      await expectInvalid(tokens.rotate(b));
+      await expect(tokens.rotate(rotated.token)).resolves.toMatchObject({ familyId: 'session-a' });
+    });
+
     it('rejects malformed and unknown tokens without touching anything', async () => {
       for (const bad of ['', 'short', 'x'.repeat(43) + '=', 'ä'.repeat(43), crypto.randomBytes(32).toString('base64url')]) {
         await expectInvalid(tokens.rotate(bad));

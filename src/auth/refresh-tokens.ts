@@ -55,14 +55,21 @@ export interface RefreshTokenSession {
 }
 
 export interface RefreshTokens {
-  /** Starts a family (a login) and returns its first token. */
-  issue(userId: string): Promise<string>;
+  /**
+   * Starts a family (a login) and returns its first token. `familyId` is the
+   * session's id, which its access tokens carry (`sid`); a fresh one by default.
+   */
+  issue(userId: string, familyId?: string): Promise<string>;
   /** Spends `token` and returns its successor, or throws AuthError `invalid_refresh_token`. */
   rotate(token: string): Promise<RotatedRefreshToken>;
   /** Logout: revokes the token's family. Idempotent; an unknown token is no error (returns null). */
   revokeFamilyOf(token: string): Promise<RefreshTokenSession | null>;
   /** Ends every session of a user (disabled account, password change). Returns tokens revoked. */
   revokeAllForUser(userId: string): Promise<number>;
+  /** Ends one session. Returns tokens revoked. */
+  revokeFamily(familyId: string): Promise<number>;
+  /** The sessions of a user still alive (not revoked, not past their absolute expiry). */
+  liveFamiliesOf(userId: string): Promise<string[]>;
   /** Deletes rows of families past their absolute expiry. Returns rows deleted. */
   purgeExpired(): Promise<number>;
 }
@@ -126,7 +133,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   };
 
   return {
-    async issue(userId) {
+    async issue(userId, familyId = randomUUID()) {
       if (typeof userId !== 'string' || userId === '') throw new TypeError('issue: userId must be a non-empty string');
       const now = clock();
       const { token, hash } = newToken();
@@ -135,7 +142,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
         .insertInto('refresh_tokens')
         .values({
           token_hash: hash,
-          family_id: randomUUID(),
+          family_id: familyId,
           user_id: userId,
           created_at: now,
           expires_at: Math.min(now + idleMs, familyExpiresAt),
@@ -240,6 +247,22 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
 
     async revokeAllForUser(userId) {
       return revokeWhere('user_id', userId, clock());
+    },
+
+    async revokeFamily(familyId) {
+      return revokeWhere('family_id', familyId, clock());
+    },
+
+    async liveFamiliesOf(userId) {
+      const rows = await db
+        .selectFrom('refresh_tokens')
+        .select('family_id')
+        .distinct()
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('family_expires_at', '>', clock())
+        .execute();
+      return rows.map((row) => row.family_id);
     },
 
     async purgeExpired() {

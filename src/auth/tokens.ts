@@ -46,12 +46,18 @@ export interface IssuedAccessToken {
 
 export interface VerifiedAccessToken {
   userId: string;
+  /**
+   * The login the token belongs to (its refresh-token family; claim `sid`),
+   * which logout and a password change revoke (infra/session-revocations.ts).
+   * null for a token issued before tokens named their session.
+   */
+  sessionId: string | null;
   /** Epoch ms when the token stops being valid (its exp, or iat + the access TTL if sooner). */
   expiresAt: number;
 }
 
 export interface TokenService {
-  issueAccessToken(userId: string): Promise<IssuedAccessToken>;
+  issueAccessToken(userId: string, sessionId: string): Promise<IssuedAccessToken>;
   /** Resolves the token's user or throws AuthError `invalid_token` / `token_expired`. */
   verifyAccessToken(token: unknown): Promise<VerifiedAccessToken>;
 }
@@ -83,12 +89,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   };
 
   return {
-    async issueAccessToken(userId) {
+    async issueAccessToken(userId, sessionId) {
       if (typeof userId !== 'string' || userId === '' || userId.length > MAX_SUBJECT_CHARS) {
         throw new TypeError('issueAccessToken: userId must be a non-empty string');
       }
       const iat = Math.floor(clock() / 1000);
-      const token = await new SignJWT({})
+      const token = await new SignJWT({ sid: sessionId })
         .setProtectedHeader({ alg: 'RS256', typ: ACCESS_TOKEN_TYP, kid: key.kid })
         .setIssuer(issuer)
         .setAudience(audience)
@@ -130,10 +136,13 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         const code = error instanceof errors.JWTExpired ? 'token_expired' : 'invalid_token';
         throw new AuthError(code, undefined, { cause: error });
       }
-      const { sub, exp, iat } = payload;
+      const { sub, exp, iat, sid } = payload;
       if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_CHARS) throw new AuthError('invalid_token');
+      if (sid !== undefined && (typeof sid !== 'string' || sid === '' || sid.length > MAX_SUBJECT_CHARS)) {
+        throw new AuthError('invalid_token');
+      }
       // jwtVerify required both claims; the later of the two limits never counts.
-      const verifiedToken = { userId: sub, expiresAt: Math.min(exp!, iat! + accessTtlS) * 1000 };
+      const verifiedToken = { userId: sub, sessionId: sid ?? null, expiresAt: Math.min(exp!, iat! + accessTtlS) * 1000 };
       remember(digest, verifiedToken);
       return verifiedToken;
     },

@@ -74,22 +74,33 @@ afterAll(async () => {
 });
 
 describe('issue and verify', () => {
-  it('round-trips the user id', async () => {
+  it('round-trips the user id and the session', async () => {
     now = T0;
-    const { token, expires_in } = await service.issueAccessToken('user-42');
+    const { token, expires_in } = await service.issueAccessToken('user-42', 'session-1');
     expect(expires_in).toBe(TTL);
-    await expect(service.verifyAccessToken(token)).resolves.toEqual({ userId: 'user-42', expiresAt: T0 + TTL * 1000 });
+    await expect(service.verifyAccessToken(token)).resolves.toEqual({
+      userId: 'user-42',
+      sessionId: 'session-1',
+      expiresAt: T0 + TTL * 1000,
+    });
   });
 
-  it('carries sub, iat, exp, jti, iss, aud and an at+jwt header with our kid', async () => {
+  it('carries sub, sid, iat, exp, jti, iss, aud and an at+jwt header with our kid', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-42');
+    const { token } = await service.issueAccessToken('user-42', 'session-1');
     const [h, p] = token.split('.');
     expect(JSON.parse(Buffer.from(h ?? '', 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: key.kid });
     const payload = JSON.parse(Buffer.from(p ?? '', 'base64url').toString());
-    expect(payload).toMatchObject({ sub: 'user-42', iss: ISSUER, aud: AUDIENCE, iat: T0 / 1000, exp: T0 / 1000 + TTL });
+    expect(payload).toMatchObject({
+      sub: 'user-42',
+      sid: 'session-1',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: T0 / 1000,
+      exp: T0 / 1000 + TTL,
+    });
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
-    const other = await service.issueAccessToken('user-42');
+    const other = await service.issueAccessToken('user-42', 'session-1');
     expect(JSON.parse(Buffer.from(other.token.split('.')[1] ?? '', 'base64url').toString()).jti).not.toBe(payload.jti);
   });
 
@@ -97,14 +108,14 @@ describe('issue and verify', () => {
     now = T0;
     const options = { issuer: ISSUER, audience: AUDIENCE, accessTtlS: TTL, clock: () => now };
     const first = createTokenService({ ...options, key: await loadOrCreateSigningKey(dir) });
-    const { token } = await first.issueAccessToken('user-7');
+    const { token } = await first.issueAccessToken('user-7', 'session-1');
     const second = createTokenService({ ...options, key: await loadOrCreateSigningKey(dir) });
     await expect(second.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-7' });
   });
 
   it('verifies on another instance given the same key as JWK', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-8');
+    const { token } = await service.issueAccessToken('user-8', 'session-1');
     const shared = await importSigningKey(JSON.stringify(ours.export({ format: 'jwk' })));
     expect(shared.kid).toBe(key.kid);
     const other = createTokenService({ key: shared, issuer: ISSUER, audience: AUDIENCE, accessTtlS: TTL, clock: () => now });
@@ -137,7 +148,7 @@ describe('F1: alg none', () => {
 
   it('rejects a real token with its signature stripped (trailing dot kept)', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     await expectRejected(token.slice(0, token.lastIndexOf('.') + 1));
   });
 });
@@ -178,7 +189,7 @@ describe('F3: wrong key and tampering', () => {
 
   it('rejects a token with a payload byte flipped', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     const [h, p, s] = token.split('.') as [string, string, string];
     const payload = Buffer.from(p, 'base64url');
     const at = payload.indexOf('user-1') + 5;
@@ -188,7 +199,7 @@ describe('F3: wrong key and tampering', () => {
 
   it('rejects a token with a signature byte flipped', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     const [h, p, s] = token.split('.') as [string, string, string];
     const signature = Buffer.from(s, 'base64url');
     signature[10] = (signature[10] ?? 0) ^ 0x80;
@@ -197,7 +208,7 @@ describe('F3: wrong key and tampering', () => {
 
   it('rejects a header swapped in from another token', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     const [, p, s] = token.split('.');
     await expectRejected(`${b64(header({ typ: 'at+jwt', extra: 1 }))}.${p}.${s}`);
   });
@@ -236,7 +247,7 @@ describe('F5: kid injection', () => {
 describe('F6: time claims', () => {
   it('accepts a token until exp, plus the 5 s tolerance; then says token_expired', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     now = T0 + (TTL + 4) * 1000;
     await expect(service.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-1' });
     now = T0 + (TTL + 6) * 1000;
@@ -289,7 +300,7 @@ describe('F7: issuer and audience', () => {
 
   it('rejects tokens of a service with another issuer, audience or key', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     const options = { key, issuer: ISSUER, audience: AUDIENCE, accessTtlS: TTL, clock: () => now };
     await expect(createTokenService({ ...options, issuer: 'x' }).verifyAccessToken(token)).rejects.toBeInstanceOf(AuthError);
     await expect(createTokenService({ ...options, audience: 'x' }).verifyAccessToken(token)).rejects.toBeInstanceOf(AuthError);
@@ -314,7 +325,7 @@ describe('F8: token type', () => {
 describe('F9: malformed', () => {
   it('rejects 2 and 4 segments', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     const [h, p, s] = token.split('.');
     await expectRejected(`${h}.${p}`);
     await expectRejected(`${h}.${p}.${s}.${s}`);
@@ -334,7 +345,7 @@ describe('F9: malformed', () => {
 
   it('rejects non-base64url characters, non-JSON parts, a crit extension, and non-strings', async () => {
     now = T0;
-    const { token } = await service.issueAccessToken('user-1');
+    const { token } = await service.issueAccessToken('user-1', 'session-1');
     const [h, p, s] = token.split('.') as [string, string, string];
     await expectRejected(`${h}.${p}+/.${s}`);
     await expectRejected(`${h}=.${p}.${s}`);
@@ -367,7 +378,7 @@ describe('remembered verifications', () => {
   it('a token presented again is not checked again, and still names its user', async () => {
     now = T0;
     const { counted, lookups } = counting();
-    const { token } = await counted.issueAccessToken('user-r1');
+    const { token } = await counted.issueAccessToken('user-r1', 'session-1');
     await expect(counted.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-r1' });
     const afterFirst = lookups();
     await expect(counted.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'user-r1' });
@@ -377,7 +388,7 @@ describe('remembered verifications', () => {
   it('remembering never outlives the token: once it expires it is refused as expired', async () => {
     now = T0;
     const { counted } = counting();
-    const { token } = await counted.issueAccessToken('user-r2');
+    const { token } = await counted.issueAccessToken('user-r2', 'session-1');
     await counted.verifyAccessToken(token);
     now = T0 + (TTL + 6) * 1000; // past exp and the clock tolerance
     const error = await counted.verifyAccessToken(token).catch((e: unknown) => e);
@@ -388,7 +399,7 @@ describe('remembered verifications', () => {
   it('a token that differs from a remembered one by one character is checked, and refused', async () => {
     now = T0;
     const { counted } = counting();
-    const { token } = await counted.issueAccessToken('user-r3');
+    const { token } = await counted.issueAccessToken('user-r3', 'session-1');
     await counted.verifyAccessToken(token);
     // A character inside the signature (the last one may only carry padding bits).
     const at = token.length - 10;
@@ -399,7 +410,7 @@ describe('remembered verifications', () => {
   it('a refused token is never remembered, and 0 turns remembering off', async () => {
     now = T0;
     const { counted, lookups } = counting(0);
-    const { token } = await counted.issueAccessToken('user-r4');
+    const { token } = await counted.issueAccessToken('user-r4', 'session-1');
     await counted.verifyAccessToken(token);
     await counted.verifyAccessToken(token);
     expect(lookups()).toBe(2);

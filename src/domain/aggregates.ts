@@ -32,6 +32,7 @@ export function aggregateIdOf(command: AnyCommand): string {
   switch (command.type) {
     case 'register_user':
     case 'update_profile':
+    case 'change_password':
     case 'delete_user':
       return userAggregateId(command.data.user_id);
     case 'reserve':

@@ -13,9 +13,11 @@ export type UpdateProfile = Command<
   'update_profile',
   { user_id: string; display_name?: string; bio?: string; avatar_url?: string | null }
 >;
+/** The route checked the current password and stored the new one's hash; the log says only that it changed. */
+export type ChangePassword = Command<'change_password', { user_id: string }>;
 /** Only the user may delete their account (the route checks the password first). */
 export type DeleteUser = Command<'delete_user', { user_id: string }>;
-export type UserCommand = RegisterUser | UpdateProfile | DeleteUser;
+export type UserCommand = RegisterUser | UpdateProfile | ChangePassword | DeleteUser;
 
 export type UserRegistered = DomainEvent<
   'user_registered',
@@ -45,7 +47,9 @@ export type UserProfileUpdated = DomainEvent<
  * again from any copy of the log.
  */
 export type UserDeleted = DomainEvent<'user_deleted', { user_id: string; deleted_at: number }>;
-export type UserEvent = UserRegistered | UserProfileUpdated | UserDeleted;
+/** A credential changed (never what it is): the user's other sessions were ended. */
+export type PasswordChanged = DomainEvent<'password_changed', { user_id: string; changed_at: number }>;
+export type UserEvent = UserRegistered | UserProfileUpdated | PasswordChanged | UserDeleted;
 
 export interface UserState {
   exists: boolean;
@@ -86,6 +90,12 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         },
       ];
     }
+    case 'change_password':
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
+      if (command.metadata.user_id !== command.data.user_id) {
+        throw new Rejection('forbidden', 'you can only change your own password');
+      }
+      return [{ type: 'password_changed', data: { user_id: command.data.user_id, changed_at: at } }];
     case 'delete_user':
       if (!state.exists) throw new Rejection('user_not_found', 'user not found');
       if (command.metadata.user_id !== command.data.user_id) {
@@ -103,6 +113,7 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     case 'user_registered':
       return { exists: true, deleted: false, username: event.data.username };
     case 'user_profile_updated':
+    case 'password_changed':
       return state;
     case 'user_deleted':
       return { ...state, deleted: true };

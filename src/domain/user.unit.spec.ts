@@ -5,6 +5,7 @@ import type { CommandMetadata } from './decider.ts';
 import { given } from './testing/given-when-then.ts';
 import {
   userDecider,
+  type ChangePassword,
   type DeleteUser,
   type RegisterUser,
   type UpdateProfile,
@@ -104,6 +105,25 @@ describe('update_profile', () => {
     given(userDecider, [])
       .when(update('alice-id', { bio: 'x' }))
       .thenRejects('user_not_found');
+  });
+});
+
+describe('change_password', () => {
+  const change = (by: string | null, user_id = 'alice-id'): ChangePassword => ({
+    type: 'change_password',
+    data: { user_id },
+    metadata: meta(by, T1),
+  });
+
+  it('records that the password changed, and nothing of it', () => {
+    given(userDecider, [registered])
+      .when(change('alice-id'))
+      .then([{ type: 'password_changed', data: { user_id: 'alice-id', changed_at: T1 } }]);
+  });
+
+  it('refuses anyone else, and an account that does not exist', () => {
+    given(userDecider, [registered]).when(change('bob-id')).thenRejects('forbidden');
+    given(userDecider, []).when(change('alice-id')).thenRejects('user_not_found');
   });
 });
 

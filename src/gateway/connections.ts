@@ -20,6 +20,8 @@ import type { Typing } from './typing.ts';
 
 export interface Identity {
   userId: string;
+  /** The login the token belongs to (null: a token that names none). */
+  sessionId: string | null;
   /** Epoch ms when the token that opened the socket expires: the socket closes then (1008). */
   expiresAt: number;
 }
@@ -61,12 +63,13 @@ export function createConnections(options: {
       );
   }
 
-  return async (socket, stream, { userId, expiresAt }) => {
+  return async (socket, stream, { userId, sessionId, expiresAt }) => {
     const session: Session = {
       id: randomUUID(),
       socket,
       stream,
       userId,
+      login: sessionId,
       joined: new Set(),
       cursors: new Map(),
       bucket: { tokens: options.rateBurst, updatedAt: Date.now() },

@@ -180,6 +180,7 @@ export function createFanout(options: {
         case 'user_registered':
         case 'user_profile_updated':
         case 'user_deleted':
+        case 'password_changed':
         case 'messages_expired':
         case 'value_reserved':
         case 'value_released':

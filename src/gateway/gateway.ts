@@ -12,6 +12,7 @@ import { commandInputs } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { roomAggregateId } from '../domain/room.ts';
 import type { Presence } from '../infra/presence.ts';
+import type { SessionRevocations } from '../infra/session-revocations.ts';
 import type { EventCodec } from '../log/codec.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Log } from '../log/port.ts';
@@ -47,8 +48,10 @@ export interface GatewayOptions {
   /** The read model whose progress since_seq replays and notifications wait for. */
   projection: string;
   logger: Logger;
-  /** Verifies an access token; throws when it is not valid. */
+  /** Verifies an access token (its session not revoked); throws when it is not valid. */
   verifyToken: (token: string) => Promise<Identity>;
+  /** Ended logins (logout, password change, account deletion): their sockets close at once. */
+  revocations: SessionRevocations;
 }
 
 export interface Gateway {
@@ -150,11 +153,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
   });
 
+  const stopHearingRevocations = options.revocations.onRevoked((logins) => {
+    for (const session of sessions.ofLogins(new Set(logins))) session.socket.close(1008, 'session ended');
+  });
+
   return {
     attach(server) {
       server.on('upgrade', upgrades.onUpgrade);
     },
     async stop() {
+      stopHearingRevocations();
       leases.stop();
       typing.stop();
       await eventsConsumer.stop();

@@ -21,6 +21,8 @@ export interface Session {
   /** The connection under `socket`: server frames are written to it directly (socket-output.ts). */
   stream: Duplex;
   userId: string;
+  /** The login its token belongs to: when it is revoked (logout, password change), the socket closes. */
+  login: string | null;
   /** Rooms the client JOINed (actively viewing). */
   joined: Set<string>;
   /** What this socket has received, per room (joined or not). */
@@ -74,5 +76,14 @@ export class SessionRegistry {
 
   all(): IterableIterator<Set<Session>> {
     return this.#byUser.values();
+  }
+
+  /** The sockets opened with a token of one of these logins. */
+  ofLogins(logins: ReadonlySet<string>): Session[] {
+    const found: Session[] = [];
+    for (const sessions of this.#byUser.values()) {
+      for (const session of sessions) if (session.login !== null && logins.has(session.login)) found.push(session);
+    }
+    return found;
   }
 }

@@ -14,7 +14,7 @@ import { ApiError, rejectionStatus, tooManyRequests } from './errors.ts';
 import { startTestServer, type TestServer } from './testing/harness.ts';
 
 const verify = (token: string) => {
-  if (token === 'good-token') return Promise.resolve({ userId: 'user-1' });
+  if (token === 'good-token') return Promise.resolve({ userId: 'user-1', sessionId: 's-1' });
   if (token === 'boom') return Promise.reject(new Error('db down'));
   return Promise.reject(new AuthError(token === 'old' ? 'token_expired' : 'invalid_token'));
 };

@@ -15,6 +15,8 @@ export interface AppState {
   log: Logger;
   /** Set by `requireUser`; use `AuthedState` on routers behind it. */
   userId?: string;
+  /** The login the request's token belongs to (null for a token that names none); set by `requireUser`. */
+  sessionId?: string | null;
 }
 
 /** The state of a request that passed `requireUser`. */
@@ -22,7 +24,7 @@ export interface AuthedState extends AppState {
   userId: string;
 }
 
-export type VerifyAccessToken = (token: string) => Promise<{ userId: string }>;
+export type VerifyAccessToken = (token: string) => Promise<{ userId: string; sessionId: string | null }>;
 
 /** Access tokens are a few hundred bytes; anything past this is refused before verification. */
 export const MAX_TOKEN_CHARS = 8192;
@@ -37,8 +39,9 @@ export function requireUser(verify: VerifyAccessToken): Middleware<AppState> {
     const match = header.length <= MAX_TOKEN_CHARS + 'Bearer '.length ? BEARER.exec(header) : null;
     const token = match?.[1];
     if (token === undefined) throw unauthorized('malformed Authorization header, expected Bearer token');
-    const { userId } = await verify(token);
+    const { userId, sessionId } = await verify(token);
     ctx.state.userId = userId;
+    ctx.state.sessionId = sessionId;
     await next();
   };
 }

@@ -65,6 +65,7 @@ export const eventSamples: EventSamples = {
     { kind: 'username', value: 'bob', owner_id: bob, released_at: at + 5, available_at: at + 30 * 86_400_000 },
   ],
   user_deleted: [{ user_id: bob, deleted_at: at + 6 }],
+  password_changed: [{ user_id: alice, changed_at: at + 7 }],
   room_created: [
     { room_id: room, type: 'group', name: 'Équipe 🚀 فريق', created_by: alice, created_at: at },
     { room_id: bob, type: 'direct', name: '', created_by: bob, created_at: at },

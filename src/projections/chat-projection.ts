@@ -271,6 +271,8 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'user_deleted':
       await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
       return;
+    case 'password_changed':
+      return; // an audit fact: nothing in the chat model changes
     case 'messages_expired': {
       // Retention: the room's messages up to up_to_seq become tombstones, their keys destroyed.
       const { room_id, up_to_seq, expired_at } = event.data;

@@ -76,7 +76,7 @@ for (const engine of await testEngines('uploads')) {
           storageRoutes: (receive) => localStorageRoutes(storage, receive),
           limiter: createMemoryRateLimiter(now),
           // The token is the user id: authentication is not under test here.
-          requireUser: requireUser((token) => Promise.resolve({ userId: token })),
+          requireUser: requireUser((token) => Promise.resolve({ userId: token, sessionId: null })),
           now,
         }),
       });
