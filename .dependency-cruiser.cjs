@@ -24,7 +24,7 @@ const ROUTES = '^src/[^/]+/[a-z-]*routes\\.ts$';
 const EDGE = '^src/(http|gateway|api-docs)/';
 const WIRING = '^src/(compose\\.ts|main\\.ts|cli/)';
 const ADAPTERS =
-  '^src/(log/(kafka-log\\.ts|kafka/|sqlite-log\\.ts|sqlite/|registry-codec\\.ts)|infra/redis-|uploads/(cloudinary-storage|local-storage|local-storage-routes)\\.ts)';
+  '^src/(log/(kafka-log\\.ts|kafka/|sqlite-log\\.ts|sqlite/|registry-codec\\.ts)|infra/(redis-|smtp-)|uploads/(cloudinary-storage|local-storage|local-storage-routes)\\.ts)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

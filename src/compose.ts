@@ -35,6 +35,8 @@ import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createRedisSessionRevocations } from './infra/redis-session-revocations.ts';
+import { createOutboxMailer, type Mailer } from './infra/mailer.ts';
+import { createSmtpMailer } from './infra/smtp-mailer.ts';
 import { createMemorySessionRevocations, type SessionRevocations } from './infra/session-revocations.ts';
 import { createLocalStorage } from './uploads/local-storage.ts';
 import { localStorageRoutes } from './uploads/local-storage-routes.ts';
@@ -159,6 +161,12 @@ async function openEphemeralState(config: Config, logger: Logger): Promise<Ephem
       await redis.quit();
     },
   };
+}
+
+/** PARLEY_SMTP_URL set → SMTP; else each mail goes to <data dir>/mail and the log (one machine). */
+function openMailer(config: Config, logger: Logger): Mailer {
+  if (config.PARLEY_SMTP_URL) return createSmtpMailer({ url: config.PARLEY_SMTP_URL, from: config.PARLEY_MAIL_FROM });
+  return createOutboxMailer({ dir: path.join(config.PARLEY_DATA_DIR, 'mail'), logger });
 }
 
 /**
@@ -339,6 +347,8 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   });
   const ephemeral = await openEphemeralState(config, logger);
   stops.push(() => ephemeral.close());
+  const mailer = openMailer(config, logger);
+  stops.push(() => mailer.close());
   const signingKey = await loadOrCreateSigningKey(config.PARLEY_DATA_DIR, config.PARLEY_JWT_PRIVATE_KEY);
   const tokens = createTokenService({
     key: signingKey,
@@ -365,7 +375,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   const app = createHttpApp({
     config,
     logger,
-    routers: hasRole(config, 'api') ? restRouters(ctx, executor, services, ephemeral) : [],
+    routers: hasRole(config, 'api') ? restRouters(ctx, executor, services, ephemeral, mailer) : [],
     rawBodyRouters: hasRole(config, 'api')
       ? uploadRoutes({
           config,
@@ -432,6 +442,7 @@ function restRouters(
   executor: ReturnType<typeof createCommandExecutor>,
   services: ClientServices,
   ephemeral: EphemeralState,
+  mailer: Mailer,
 ): Router[] {
   const { config, logger, store } = ctx;
   const refreshTokens = createRefreshTokens({
@@ -453,6 +464,7 @@ function restRouters(
       vault: ctx.vault,
       requireUser: services.authenticate,
       revocations: ephemeral.revocations,
+      mailer,
       logger,
     }),
     queryRoutes({

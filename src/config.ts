@@ -216,6 +216,16 @@ const schema = z.object({
   PARLEY_MAX_RETENTION_DAYS: int(36_500),
   /** How often the processor looks for messages past their retention and erases them. */
   PARLEY_RETENTION_SWEEP_INTERVAL_MS: int(60_000),
+  /** How long a password-reset link works. */
+  PARLEY_PASSWORD_RESET_TTL_S: int(3600),
+  /** Reset requests per IP per window (429 beyond), and mails per address per window (silently none beyond). */
+  PARLEY_PASSWORD_RESET_MAX_PER_IP: int(10),
+  PARLEY_PASSWORD_RESET_MAX_PER_EMAIL: int(3),
+  PARLEY_PASSWORD_RESET_WINDOW_S: int(3600),
+  /** SMTP server for mail (`smtp://user:pass@host:587`, `smtps://…:465`); unset: mail goes to <data dir>/mail and the log. */
+  PARLEY_SMTP_URL: z.string().optional(),
+  /** The From of Parley's mail. */
+  PARLEY_MAIL_FROM: z.string().default('Parley <no-reply@localhost>'),
   /**
    * A deleted account's username may be registered again after this (30 days):
    * long enough that nobody can pose as its owner to those who knew them.

@@ -10,7 +10,15 @@
 
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
-import { loginBody, passwordChange, passwordConfirmation, refreshBody, registerBody } from '../auth/http-routes.ts';
+import {
+  loginBody,
+  passwordChange,
+  passwordConfirmation,
+  passwordResetBody,
+  passwordResetConfirmBody,
+  refreshBody,
+  registerBody,
+} from '../auth/http-routes.ts';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
 import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
@@ -408,6 +416,8 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     RefreshRequest: refreshBody,
     PasswordConfirmation: passwordConfirmation,
     PasswordChangeRequest: passwordChange,
+    PasswordResetRequest: passwordResetBody,
+    PasswordResetConfirmRequest: passwordResetConfirmBody,
     UpdateProfileRequest: inputs.updateProfile,
     UserRef: inputs.userRef,
     CreateRoomRequest: inputs.createRoom,

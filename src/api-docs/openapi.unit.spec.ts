@@ -243,6 +243,7 @@ describe('routes and document agree', () => {
         vault: stub,
         requireUser: pass,
         revocations: stub,
+        mailer: stub,
         logger,
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),

@@ -142,6 +142,31 @@ function authOperations(config: Config): OperationSpec[] {
       body: 'RefreshRequest',
       ok: { status: 204, description: 'Signed out.' },
     },
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset',
+      tag: 'auth',
+      auth: false,
+      summary: 'Ask for a password-reset link by email',
+      description:
+        'Always 202, whether or not an account has the address (and in the same time): the link goes out in the ' +
+        'background, works once, for PARLEY_PASSWORD_RESET_TTL_S. At most PARLEY_PASSWORD_RESET_MAX_PER_EMAIL mails per ' +
+        'address per window (silently), PARLEY_PASSWORD_RESET_MAX_PER_IP requests per IP (429).',
+      body: 'PasswordResetRequest',
+      ok: { status: 202, description: 'Accepted.' },
+      errors: [400, 429],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset/confirm',
+      tag: 'auth',
+      auth: false,
+      summary: 'Set a new password with the link’s token',
+      description: 'Every session of the account ends. A token that is unknown, used or expired → 401 invalid_reset_token.',
+      body: 'PasswordResetConfirmRequest',
+      ok: { status: 204, description: 'The new password is set.' },
+      errors: [400, 401],
+    },
   ];
 }
 

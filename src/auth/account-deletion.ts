@@ -13,6 +13,7 @@ import type { PersonalDataVault } from '../privacy/vault.ts';
 import { accountIdentity } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { forgetCredentials } from './credentials.ts';
+import { forgetOneTimeTokens } from './one-time-tokens.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
 
 export async function deleteAccount(
@@ -32,6 +33,7 @@ export async function deleteAccount(
   // From here on the account is gone; what follows is cleanup, each step
   // harmless to repeat, none able to bring it back.
   await forgetCredentials(db, userId);
+  await forgetOneTimeTokens(db, userId);
   await deps.refreshTokens.revokeAllForUser(userId);
   if (identity === undefined) return; // a repeat: the read model had already erased it
   const now = Date.now();

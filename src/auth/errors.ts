@@ -3,12 +3,13 @@
 // never tells an attacker which check failed (the detail stays in `cause`, for
 // logs only); http/errors.ts has the text a response carries.
 
-export type AuthErrorCode = 'invalid_token' | 'token_expired' | 'invalid_refresh_token';
+export type AuthErrorCode = 'invalid_token' | 'token_expired' | 'invalid_refresh_token' | 'invalid_reset_token';
 
 const messages: Record<AuthErrorCode, string> = {
   invalid_token: 'invalid access token',
   token_expired: 'access token expired',
   invalid_refresh_token: 'invalid refresh token',
+  invalid_reset_token: 'invalid password-reset token',
 };
 
 export class AuthError extends Error {

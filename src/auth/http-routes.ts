@@ -20,12 +20,14 @@ import { ApiError } from '../http/errors.ts';
 import { parseBody } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
+import type { Mailer } from '../infra/mailer.ts';
 import type { SessionRevocations } from '../infra/session-revocations.ts';
 import { emailIndexKeyId, userKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { deleteAccount } from './account-deletion.ts';
+import { createPasswordReset } from './password-reset.ts';
 import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { jwks, type SigningKey } from './keys.ts';
@@ -53,6 +55,8 @@ export const loginBody = z.strictObject({ login: z.string().min(1).max(320), pas
 export const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max(512) });
 export const passwordConfirmation = z.strictObject({ password: z.string().min(1).max(1024) });
 export const passwordChange = z.strictObject({ current_password: z.string().min(1).max(1024), new_password: passwordSchema });
+export const passwordResetBody = z.strictObject({ email: emailSchema });
+export const passwordResetConfirmBody = z.strictObject({ token: z.string().min(1).max(256), new_password: passwordSchema });
 
 export function authRoutes(options: {
   config: Config;
@@ -65,6 +69,7 @@ export function authRoutes(options: {
   vault: PersonalDataVault;
   requireUser: Middleware<AppState>;
   revocations: SessionRevocations;
+  mailer: Mailer;
   logger: Logger;
 }): Router {
   const { config, db, executor, tokens, refreshTokens, limiter, vault } = options;
@@ -211,6 +216,36 @@ export function authRoutes(options: {
   function revokeSessions(sessionIds: readonly string[]): Promise<void> {
     return options.revocations.revoke(sessionIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000);
   }
+
+  // A forgotten password: a one-time link to the account's email (password-reset.ts).
+  // The answer is the same whether or not an account has the address.
+  const passwordReset = createPasswordReset({
+    db,
+    mailer: options.mailer,
+    executor,
+    refreshTokens,
+    revokeSessions,
+    ttlS: config.PARLEY_PASSWORD_RESET_TTL_S,
+    bcryptCost: config.PARLEY_BCRYPT_COST,
+    logger: options.logger,
+  });
+
+  router.post('/api/v1/auth/password-reset', async (ctx) => {
+    const window = config.PARLEY_PASSWORD_RESET_WINDOW_S;
+    await limit(`reset:ip:${ctx.ip}`, config.PARLEY_PASSWORD_RESET_MAX_PER_IP, window);
+    const { email } = parseBody(ctx, passwordResetBody);
+    // Per address too, silently: nobody fills someone's inbox with resets.
+    const perAddress = await limiter.hit(`reset:email:${email}`, config.PARLEY_PASSWORD_RESET_MAX_PER_EMAIL, window);
+    if (perAddress.allowed) passwordReset.request(email, config.PARLEY_PUBLIC_URL ?? ctx.origin);
+    ctx.status = 202;
+    ctx.body = { status: 'accepted', message: 'if an account has this email, a reset link is on its way' };
+  });
+
+  router.post('/api/v1/auth/password-reset/confirm', async (ctx) => {
+    const body = parseBody(ctx, passwordResetConfirmBody);
+    await passwordReset.confirm(body.token, body.new_password);
+    ctx.status = 204;
+  });
 
   // A password change: the current password again; every other session ends.
   router.post('/api/v1/users/me/password', options.requireUser, async (ctx) => {

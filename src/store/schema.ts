@@ -171,6 +171,19 @@ export interface UploadsTable {
   completed_at: number | null;
 }
 
+/**
+ * One-time account tokens (auth/one-time-tokens.ts): a password reset's link.
+ * Only the SHA-256 of a token is stored; it dies when used or expired.
+ */
+export interface AccountTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: 'password_reset';
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   rooms: RoomsTable;
@@ -186,4 +199,5 @@ export interface Database {
   blocks: BlocksTable;
   uploads: UploadsTable;
   data_keys: DataKeysTable;
+  account_tokens: AccountTokensTable;
 }

@@ -1,0 +1,55 @@
+// One-time account tokens: a random secret sent to the user (a password-reset
+// link), of which only the SHA-256 is stored. Spending one is a single UPDATE
+// that succeeds for one caller only, and only before it expires.
+
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AccountTokensTable, Database } from '../store/schema.ts';
+
+type Purpose = AccountTokensTable['purpose'];
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+/** 32 random bytes, base64url: what a token looks like (anything else is refused unread). */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export async function issueOneTimeToken(
+  db: Kysely<Database>,
+  userId: string,
+  purpose: Purpose,
+  ttlMs: number,
+  now = Date.now(),
+): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await db
+    .insertInto('account_tokens')
+    .values({ token_hash: hashOf(token), user_id: userId, purpose, created_at: now, expires_at: now + ttlMs, used_at: null })
+    .execute();
+  return token;
+}
+
+/** Spends a token: the user it was issued to, or undefined (unknown, spent, expired, or for another purpose). */
+export async function spendOneTimeToken(
+  db: Kysely<Database>,
+  token: string,
+  purpose: Purpose,
+  now = Date.now(),
+): Promise<string | undefined> {
+  if (!TOKEN_SHAPE.test(token)) return undefined;
+  const hash = hashOf(token);
+  const spent = await db
+    .updateTable('account_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', hash)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  if (spent.numUpdatedRows !== 1n) return undefined;
+  const row = await db.selectFrom('account_tokens').select('user_id').where('token_hash', '=', hash).executeTakeFirst();
+  return row?.user_id;
+}
+
+/** Ends every unspent token of a user (a reset that succeeded, an account deleted). */
+export async function forgetOneTimeTokens(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.deleteFrom('account_tokens').where('user_id', '=', userId).execute();
+}

@@ -1,0 +1,85 @@
+// The mail adapters as they run: the SMTP one against a real SMTP server the
+// test starts on this machine (smtp-server), the outbox one on a real folder.
+
+import fs from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOutboxMailer } from './mailer.ts';
+import { createSmtpMailer } from './smtp-mailer.ts';
+
+const mail = {
+  to: 'ana@example.org',
+  subject: 'Reset your Parley password',
+  text: 'Open https://chat.example/reset?token=abc 👋',
+};
+
+describe('SMTP mailer against a real SMTP server', () => {
+  const received: { from: string; to: string[]; data: string }[] = [];
+  let server: SMTPServer;
+  let port: number;
+
+  beforeAll(async () => {
+    server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        let data = '';
+        stream.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
+        stream.on('end', () => {
+          received.push({
+            from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+            to: session.envelope.rcptTo.map((r) => r.address),
+            data,
+          });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('delivers a mail with its sender, recipient, subject and UTF-8 body', async () => {
+    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${port}`, from: 'Parley <no-reply@chat.example>' });
+    await mailer.send(mail);
+    await mailer.close();
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ from: 'no-reply@chat.example', to: ['ana@example.org'] });
+    expect(received[0]!.data).toContain('Subject: Reset your Parley password');
+    // Quoted-printable or base64 as nodemailer chooses: decode what the body says.
+    expect(received[0]!.data).toMatch(/reset\?token=3Dabc|reset\?token=abc|T3BlbiBodHRwczov/);
+  });
+
+  it('rejects when no server answers, so the caller knows the mail did not go', async () => {
+    const mailer = createSmtpMailer({ url: 'smtp://127.0.0.1:1', from: 'no-reply@chat.example' });
+    await expect(mailer.send(mail)).rejects.toThrow(/ECONNREFUSED|connect/);
+    await mailer.close();
+  });
+});
+
+describe('outbox mailer', () => {
+  it('writes each mail to a file of its own, readable by its owner only', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-outbox-'));
+    try {
+      const mailer = createOutboxMailer({ dir: path.join(dir, 'mail'), logger: pino({ level: 'silent' }) });
+      await mailer.send(mail);
+      await mailer.send({ ...mail, to: 'bo@example.org' });
+      const files = await fs.readdir(path.join(dir, 'mail'));
+      expect(files).toHaveLength(2);
+      const texts = await Promise.all(files.map((file) => fs.readFile(path.join(dir, 'mail', file), 'utf8')));
+      expect(
+        texts.some((text) => text.startsWith('To: ana@example.org\nSubject: Reset your Parley password\n\nOpen https://')),
+      ).toBe(true);
+      const stat = await fs.stat(path.join(dir, 'mail', files[0]!));
+      expect(stat.mode & 0o077).toBe(0);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
