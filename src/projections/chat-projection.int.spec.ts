@@ -11,6 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { EventCodec } from '../log/codec.ts';
+import type { LogRecord } from '../log/port.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import { openSqliteLog } from '../log/sqlite-log.ts';
 import { topicSpecs } from '../log/topics.ts';
@@ -79,6 +80,28 @@ for (const engine of await testEngines('chat_projection')) {
         await log.close();
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    test('accounts read back erased (a replay after deletions) get distinct placeholder emails, on both paths', async () => {
+      store ??= await engine.open();
+      const erasedUser = (id: string) => ({
+        event: {
+          type: 'user_registered',
+          data: { user_id: id, username: `u${id.slice(-6)}`, email: '', display_name: '', created_at: 1 },
+        },
+        record: {} as LogRecord,
+      });
+      const ids = [
+        '0190a1b2-c3d4-7e5f-8a9b-00000000e001',
+        '0190a1b2-c3d4-7e5f-8a9b-00000000e002',
+        '0190a1b2-c3d4-7e5f-8a9b-00000000e003',
+      ];
+      await store.db.transaction().execute(async (trx) => {
+        await chatProjection.applyBatch!(trx, [erasedUser(ids[0]!), erasedUser(ids[1]!)]);
+        await chatProjection.apply(trx, erasedUser(ids[2]!).event, erasedUser(ids[2]!).record);
+      });
+      const rows = await store.db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).orderBy('id').execute();
+      expect(rows).toEqual(ids.map((id) => ({ id, email: `~${id}` })));
     });
   });
 }

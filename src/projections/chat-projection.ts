@@ -26,10 +26,19 @@ export const chatProjection: Projection = {
     ),
 };
 
+/**
+ * A deleted account's row holds this instead of its username and email: no one
+ * can register it ('~' is allowed in neither), and each is unique, as the
+ * indexes want.
+ */
+const erasedIdentity = (userId: string) => `~${userId}`;
+
 const userRow = (d: UserRegistered['data']): Insertable<UsersTable> => ({
   id: d.user_id,
   username: d.username,
-  email: d.email,
+  // Erased (the account was deleted; a rebuild reads it so): the placeholder,
+  // or two deleted accounts would share the unique email ''.
+  email: d.email === '' ? erasedIdentity(d.user_id) : d.email,
   display_name: d.display_name,
   bio: '',
   avatar_url: null,
@@ -304,7 +313,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
  * register ('~' is allowed in neither), freeing both for the unique indexes.
  */
 async function eraseAccount(trx: Transaction<Database>, userId: string, at: number): Promise<void> {
-  const placeholder = `~${userId}`;
+  const placeholder = erasedIdentity(userId);
   await trx
     .updateTable('users')
     .set({ username: placeholder, email: placeholder, display_name: '', bio: '', avatar_url: null, deleted_at: at })

@@ -346,6 +346,29 @@ describe('erasure on the embedded adapters (one data dir)', () => {
     for (const t of a.tokens) expect(operator).not.toContain(tail(t));
     expect(operator).not.toContain(a.carol.email);
     await expectReservationsReleased(server.url, a);
+
+    // A second deleted account, then a rebuild from the log: both read back erased
+    // (empty emails must not collide in the unique index), and stay deleted.
+    const dave = await registerUser(server.url, 'dave');
+    const gone = await request(server.url, 'DELETE', '/api/v1/users/me', {
+      token: dave.token,
+      body: { password: dave.password },
+    });
+    expect(gone.status).toBe(204);
+    await parley({ PARLEY_DATA_DIR: server.dataDir }, [
+      'rebuild',
+      'chat',
+      '--handover-ms',
+      '500',
+      '--drop-old',
+      '--drop-grace-ms',
+      '1000',
+      '--no-progress',
+    ]);
+    for (const id of [a.carol.id, dave.id]) {
+      const profile = await request(server.url, 'GET', `/api/v1/users/${id}`, { token: a.bob.token });
+      expect(profile.body).toMatchObject({ id, deleted: true, display_name: '' });
+    }
   });
 });
 
