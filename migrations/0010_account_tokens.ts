@@ -1,5 +1,6 @@
-// One-time account tokens (a password reset's, for now): only their SHA-256 is
-// stored, beside the read models and never in the log — they log in.
+// One-time account tokens (a password reset's, an email confirmation's): only
+// their SHA-256 is stored, beside the read models and never in the log — they
+// log in. An email confirmation's row holds the address it confirms.
 
 import type { AnyDatabase } from '../src/store/dialect.ts';
 
@@ -9,6 +10,7 @@ export async function up(db: AnyDatabase): Promise<void> {
     .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
     .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('purpose', 'varchar(20)', (c) => c.notNull())
+    .addColumn('email', 'varchar(320)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addColumn('used_at', 'bigint')

@@ -222,6 +222,8 @@ const schema = z.object({
   PARLEY_PASSWORD_RESET_MAX_PER_IP: int(10),
   PARLEY_PASSWORD_RESET_MAX_PER_EMAIL: int(3),
   PARLEY_PASSWORD_RESET_WINDOW_S: int(3600),
+  /** How long an email-confirmation link works (2 days). */
+  PARLEY_EMAIL_CONFIRMATION_TTL_S: int(2 * 86_400),
   /** SMTP server for mail (`smtp://user:pass@host:587`, `smtps://…:465`); unset: mail goes to <data dir>/mail and the log. */
   PARLEY_SMTP_URL: z.string().optional(),
   /** The From of Parley's mail. */

@@ -16,6 +16,8 @@ import {
   passwordConfirmation,
   passwordResetBody,
   passwordResetConfirmBody,
+  emailChange,
+  verifyEmailBody,
   refreshBody,
   registerBody,
 } from '../auth/http-routes.ts';
@@ -26,7 +28,7 @@ import { clientFrameSchemas } from '../gateway/frames.ts';
 import type { PresenceStatus } from '../queries/presence.ts';
 import type { RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
 import type { FriendRequestView } from '../queries/social-queries.ts';
-import type { MessageView, UserView } from '../queries/wire.ts';
+import type { MeView, MessageView, UserView } from '../queries/wire.ts';
 import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
@@ -111,6 +113,11 @@ const User = z
     deleted: z.boolean().meta({ description: 'the account was deleted: its profile is erased (docs/PRIVACY.md)' }),
   })
   .meta({ description: 'A user (public profile).' });
+
+const Me = User.extend({
+  email: z.string().meta({ description: 'lower case; changes only once the new address is confirmed' }),
+  email_verified: z.boolean().meta({ description: 'the address was confirmed by the link mailed to it' }),
+}).meta({ description: 'My own profile: the public one, with my email.' });
 
 const PresenceStatusSchema = z
   .object({ online: z.boolean(), last_seen_at: epochMs.nullable() })
@@ -258,6 +265,7 @@ const wrap = <K extends string, S extends z.ZodType>(key: K, schema: S) => z.obj
 /** Response schemas by component name (exported for the specs). */
 export const responseSchemas = {
   User,
+  Me,
   UserWithStatus,
   PresenceStatus: PresenceStatusSchema,
   Friend,
@@ -296,6 +304,7 @@ type Holds<Check extends true> = Check;
 type Out<S extends z.ZodType> = z.output<S>;
 export type _DocumentedAsSent = [
   Holds<SameKeys<Out<typeof User>, UserView>>,
+  Holds<SameKeys<Out<typeof Me>, MeView>>,
   Holds<SameKeys<Out<typeof Message>, MessageView>>,
   Holds<SameKeys<Out<typeof Room>, RoomView>>,
   Holds<SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>>,
@@ -418,6 +427,8 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     PasswordChangeRequest: passwordChange,
     PasswordResetRequest: passwordResetBody,
     PasswordResetConfirmRequest: passwordResetConfirmBody,
+    VerifyEmailRequest: verifyEmailBody,
+    EmailChangeRequest: emailChange,
     UpdateProfileRequest: inputs.updateProfile,
     UserRef: inputs.userRef,
     CreateRoomRequest: inputs.createRoom,

@@ -158,6 +158,19 @@ function authOperations(config: Config): OperationSpec[] {
     },
     {
       method: 'post',
+      path: '/api/v1/auth/verify-email',
+      tag: 'auth',
+      auth: false,
+      summary: 'Confirm an email with the token of the link mailed to it',
+      description:
+        'The registration’s address becomes confirmed, or a requested change takes effect. An unknown, used or expired ' +
+        'token → 401 invalid_email_token; an address taken meanwhile → 409 email_taken.',
+      body: 'VerifyEmailRequest',
+      ok: { status: 204, description: 'Confirmed.' },
+      errors: [400, 401, 409],
+    },
+    {
+      method: 'post',
       path: '/api/v1/auth/password-reset/confirm',
       tag: 'auth',
       auth: false,
@@ -178,7 +191,7 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       path: '/api/v1/users/me',
       tag: 'users',
       summary: 'My profile',
-      ok: { status: 200, description: 'My profile.', schema: 'User' },
+      ok: { status: 200, description: 'My profile, with my email and whether it is confirmed.', schema: 'Me' },
       errors: [404],
     },
     {
@@ -189,6 +202,18 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       body: 'UpdateProfileRequest',
       ok: { status: 200, description: 'The updated profile.', schema: 'User' },
       errors: [503],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/users/me/email',
+      tag: 'users',
+      summary: 'Change my email (password required; done once the new address is confirmed)',
+      description:
+        'Mails a confirmation link to the new address; the account’s email changes when it is followed ' +
+        '(POST /api/v1/auth/verify-email). An address already registered → 409 email_taken.',
+      body: 'EmailChangeRequest',
+      ok: { status: 202, description: 'The link is on its way.' },
+      errors: [400, 401, 409, 429],
     },
     {
       method: 'post',

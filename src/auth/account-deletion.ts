@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { commandMetadata } from '../commands/command-bus.ts';
 import type { CommandExecutor } from '../commands/execute.ts';
 import { emailIndexKeyId } from '../privacy/key-store.ts';
+import type { Mailer } from '../infra/mailer.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { accountIdentity } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
@@ -22,6 +23,7 @@ export async function deleteAccount(
     executor: CommandExecutor;
     refreshTokens: RefreshTokens;
     vault: PersonalDataVault;
+    mailer: Mailer;
     usernameCoolingOffS: number;
     logger: Logger;
   },
@@ -36,6 +38,7 @@ export async function deleteAccount(
   await forgetOneTimeTokens(db, userId);
   await deps.refreshTokens.revokeAllForUser(userId);
   if (identity === undefined) return; // a repeat: the read model had already erased it
+  await deps.mailer.forget(identity.email);
   const now = Date.now();
   const release = (kind: 'username' | 'email', value: string, availableAt: number) =>
     executor

@@ -27,6 +27,7 @@ import type { PersonalDataVault } from '../privacy/vault.ts';
 import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { deleteAccount } from './account-deletion.ts';
+import { createEmailConfirmation } from './email-confirmation.ts';
 import { createPasswordReset } from './password-reset.ts';
 import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
@@ -56,6 +57,8 @@ export const refreshBody = z.strictObject({ refresh_token: z.string().min(1).max
 export const passwordConfirmation = z.strictObject({ password: z.string().min(1).max(1024) });
 export const passwordChange = z.strictObject({ current_password: z.string().min(1).max(1024), new_password: passwordSchema });
 export const passwordResetBody = z.strictObject({ email: emailSchema });
+export const verifyEmailBody = z.strictObject({ token: z.string().min(1).max(256) });
+export const emailChange = z.strictObject({ email: emailSchema, password: z.string().min(1).max(1024) });
 export const passwordResetConfirmBody = z.strictObject({ token: z.string().min(1).max(256), new_password: passwordSchema });
 
 export function authRoutes(options: {
@@ -120,6 +123,7 @@ export function authRoutes(options: {
       );
       throw error;
     }
+    emailConfirmation.send(userId, body.email, config.PARLEY_PUBLIC_URL ?? ctx.origin);
     ctx.status = 201;
     ctx.body = await session(userId);
   });
@@ -197,7 +201,15 @@ export function authRoutes(options: {
     await checkPassword(userId, body.password);
     const sessions = await refreshTokens.liveFamiliesOf(userId);
     await deleteAccount(
-      { db, executor, refreshTokens, vault, usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S, logger: options.logger },
+      {
+        db,
+        executor,
+        refreshTokens,
+        vault,
+        mailer: options.mailer,
+        usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S,
+        logger: options.logger,
+      },
       userId,
     );
     await revokeSessions(sessions);
@@ -245,6 +257,33 @@ export function authRoutes(options: {
     const body = parseBody(ctx, passwordResetConfirmBody);
     await passwordReset.confirm(body.token, body.new_password);
     ctx.status = 204;
+  });
+
+  // An email confirmed by the link mailed to it: the registration's, or a new one (email-confirmation.ts).
+  const emailConfirmation = createEmailConfirmation({
+    db,
+    mailer: options.mailer,
+    executor,
+    vault,
+    ttlS: config.PARLEY_EMAIL_CONFIRMATION_TTL_S,
+    logger: options.logger,
+  });
+
+  router.post('/api/v1/auth/verify-email', async (ctx) => {
+    const body = parseBody(ctx, verifyEmailBody);
+    await emailConfirmation.confirm(body.token);
+    ctx.status = 204;
+  });
+
+  // Changing one's email: the password again; the change happens when the link mailed to the new address is followed.
+  router.post('/api/v1/users/me/email', options.requireUser, async (ctx) => {
+    const userId = userIdOf(ctx);
+    const body = parseBody(ctx, emailChange);
+    await checkPassword(userId, body.password);
+    if (await emailRegistered(db, body.email)) throw new Rejection('email_taken', 'email is already taken');
+    emailConfirmation.send(userId, body.email, config.PARLEY_PUBLIC_URL ?? ctx.origin);
+    ctx.status = 202;
+    ctx.body = { status: 'accepted', message: 'a confirmation link is on its way to the new address' };
   });
 
   // A password change: the current password again; every other session ends.

@@ -1,5 +1,5 @@
 // One-time account tokens: a random secret sent to the user (a password-reset
-// link), of which only the SHA-256 is stored. Spending one is a single UPDATE
+// link, an email confirmation), of which only the SHA-256 is stored. Spending one is a single UPDATE
 // that succeeds for one caller only, and only before it expires.
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,23 +17,32 @@ export async function issueOneTimeToken(
   userId: string,
   purpose: Purpose,
   ttlMs: number,
-  now = Date.now(),
+  options: { email?: string; now?: number } = {},
 ): Promise<string> {
+  const now = options.now ?? Date.now();
   const token = randomBytes(32).toString('base64url');
   await db
     .insertInto('account_tokens')
-    .values({ token_hash: hashOf(token), user_id: userId, purpose, created_at: now, expires_at: now + ttlMs, used_at: null })
+    .values({
+      token_hash: hashOf(token),
+      user_id: userId,
+      purpose,
+      email: options.email ?? null,
+      created_at: now,
+      expires_at: now + ttlMs,
+      used_at: null,
+    })
     .execute();
   return token;
 }
 
-/** Spends a token: the user it was issued to, or undefined (unknown, spent, expired, or for another purpose). */
+/** Spends a token: who it was issued to (and the email it confirms), or undefined (unknown, spent, expired, another purpose). */
 export async function spendOneTimeToken(
   db: Kysely<Database>,
   token: string,
   purpose: Purpose,
   now = Date.now(),
-): Promise<string | undefined> {
+): Promise<{ userId: string; email: string | null } | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined;
   const hash = hashOf(token);
   const spent = await db
@@ -45,8 +54,12 @@ export async function spendOneTimeToken(
     .where('expires_at', '>', now)
     .executeTakeFirst();
   if (spent.numUpdatedRows !== 1n) return undefined;
-  const row = await db.selectFrom('account_tokens').select('user_id').where('token_hash', '=', hash).executeTakeFirst();
-  return row?.user_id;
+  const row = await db
+    .selectFrom('account_tokens')
+    .select(['user_id', 'email'])
+    .where('token_hash', '=', hash)
+    .executeTakeFirst();
+  return row === undefined ? undefined : { userId: row.user_id, email: row.email };
 }
 
 /** Ends every unspent token of a user (a reset that succeeded, an account deleted). */

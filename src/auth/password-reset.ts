@@ -64,8 +64,9 @@ export function createPasswordReset(deps: {
     },
 
     async confirm(token, newPassword) {
-      const userId = await spendOneTimeToken(db, token, 'password_reset');
-      if (userId === undefined) throw new AuthError('invalid_reset_token');
+      const spent = await spendOneTimeToken(db, token, 'password_reset');
+      if (spent === undefined) throw new AuthError('invalid_reset_token');
+      const { userId } = spent;
       await updatePasswordHash(db, userId, await hashPassword(newPassword, deps.bcryptCost), Date.now());
       await forgetOneTimeTokens(db, userId);
       const sessions = await deps.refreshTokens.liveFamiliesOf(userId);

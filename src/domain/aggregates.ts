@@ -33,6 +33,7 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'register_user':
     case 'update_profile':
     case 'change_password':
+    case 'confirm_email':
     case 'delete_user':
       return userAggregateId(command.data.user_id);
     case 'reserve':

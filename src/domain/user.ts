@@ -15,9 +15,14 @@ export type UpdateProfile = Command<
 >;
 /** The route checked the current password and stored the new one's hash; the log says only that it changed. */
 export type ChangePassword = Command<'change_password', { user_id: string }>;
+/**
+ * The user followed the link mailed to `email` (sealed): the account's email is
+ * now that address, confirmed — a registration's address, or a new one.
+ */
+export type ConfirmEmail = Command<'confirm_email', { user_id: string; email: string }>;
 /** Only the user may delete their account (the route checks the password first). */
 export type DeleteUser = Command<'delete_user', { user_id: string }>;
-export type UserCommand = RegisterUser | UpdateProfile | ChangePassword | DeleteUser;
+export type UserCommand = RegisterUser | UpdateProfile | ChangePassword | ConfirmEmail | DeleteUser;
 
 export type UserRegistered = DomainEvent<
   'user_registered',
@@ -49,7 +54,9 @@ export type UserProfileUpdated = DomainEvent<
 export type UserDeleted = DomainEvent<'user_deleted', { user_id: string; deleted_at: number }>;
 /** A credential changed (never what it is): the user's other sessions were ended. */
 export type PasswordChanged = DomainEvent<'password_changed', { user_id: string; changed_at: number }>;
-export type UserEvent = UserRegistered | UserProfileUpdated | PasswordChanged | UserDeleted;
+/** The account's email is `email` (sealed), confirmed by its link. */
+export type EmailConfirmed = DomainEvent<'email_confirmed', { user_id: string; email: string; confirmed_at: number }>;
+export type UserEvent = UserRegistered | UserProfileUpdated | PasswordChanged | EmailConfirmed | UserDeleted;
 
 export interface UserState {
   exists: boolean;
@@ -96,6 +103,12 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         throw new Rejection('forbidden', 'you can only change your own password');
       }
       return [{ type: 'password_changed', data: { user_id: command.data.user_id, changed_at: at } }];
+    case 'confirm_email':
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
+      if (command.metadata.user_id !== command.data.user_id) {
+        throw new Rejection('forbidden', 'you can only confirm your own email');
+      }
+      return [{ type: 'email_confirmed', data: { ...command.data, confirmed_at: at } }];
     case 'delete_user':
       if (!state.exists) throw new Rejection('user_not_found', 'user not found');
       if (command.metadata.user_id !== command.data.user_id) {
@@ -114,6 +127,7 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       return { exists: true, deleted: false, username: event.data.username };
     case 'user_profile_updated':
     case 'password_changed':
+    case 'email_confirmed':
       return state;
     case 'user_deleted':
       return { ...state, deleted: true };

@@ -6,6 +6,7 @@ import { given } from './testing/given-when-then.ts';
 import {
   userDecider,
   type ChangePassword,
+  type ConfirmEmail,
   type DeleteUser,
   type RegisterUser,
   type UpdateProfile,
@@ -124,6 +125,24 @@ describe('change_password', () => {
   it('refuses anyone else, and an account that does not exist', () => {
     given(userDecider, [registered]).when(change('bob-id')).thenRejects('forbidden');
     given(userDecider, []).when(change('alice-id')).thenRejects('user_not_found');
+  });
+});
+
+describe('confirm_email', () => {
+  const confirm = (by: string | null): ConfirmEmail => ({
+    type: 'confirm_email',
+    data: { user_id: 'alice-id', email: 'sealed-new-address' },
+    metadata: meta(by, T1),
+  });
+
+  it('records the confirmed address (sealed by the caller), for the user only', () => {
+    given(userDecider, [registered])
+      .when(confirm('alice-id'))
+      .then([{ type: 'email_confirmed', data: { user_id: 'alice-id', email: 'sealed-new-address', confirmed_at: T1 } }]);
+    given(userDecider, [registered]).when(confirm('bob-id')).thenRejects('forbidden');
+    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1 } }])
+      .when(confirm('alice-id'))
+      .thenRejects('user_not_found');
   });
 });
 

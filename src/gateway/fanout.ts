@@ -181,6 +181,7 @@ export function createFanout(options: {
         case 'user_profile_updated':
         case 'user_deleted':
         case 'password_changed':
+        case 'email_confirmed':
         case 'messages_expired':
         case 'value_reserved':
         case 'value_released':

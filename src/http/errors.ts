@@ -90,6 +90,7 @@ const authMessages = {
   token_expired: 'the access token has expired',
   invalid_refresh_token: 'the refresh token is invalid or has been used',
   invalid_reset_token: 'the reset link is invalid, used or expired',
+  invalid_email_token: 'the confirmation link is invalid, used or expired',
 } as const satisfies Record<AuthErrorCode, string>;
 
 /** Codes and default messages for statuses raised by Koa or the router (`ctx.throw`). */

@@ -78,6 +78,11 @@ describe('outbox mailer', () => {
       ).toBe(true);
       const stat = await fs.stat(path.join(dir, 'mail', files[0]!));
       expect(stat.mode & 0o077).toBe(0);
+      // An account deletion forgets what was sent to its address, and nothing else.
+      await mailer.forget('ana@example.org');
+      const left = await fs.readdir(path.join(dir, 'mail'));
+      expect(left).toHaveLength(1);
+      expect(await fs.readFile(path.join(dir, 'mail', left[0]!), 'utf8')).toMatch(/^To: bo@example.org\n/);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

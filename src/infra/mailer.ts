@@ -16,6 +16,12 @@ export interface Mail {
 
 export interface Mailer {
   send(mail: Mail): Promise<void>;
+  /**
+   * Forgets what was sent to an address, where Parley still holds it (the
+   * outbox's files; an account deletion asks). Mail that left for an SMTP
+   * server is beyond reach: nothing to do.
+   */
+  forget(address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,6 +37,14 @@ export function createOutboxMailer(options: { dir: string; logger: Logger }): Ma
         { to: mail.to, subject: mail.subject, file, text: mail.text },
         'mail written to the outbox (no SMTP configured)',
       );
+    },
+    async forget(address) {
+      const files = await fs.readdir(dir).catch(() => [] as string[]);
+      for (const name of files) {
+        const file = path.join(dir, name);
+        const text = await fs.readFile(file, 'utf8').catch(() => '');
+        if (text.startsWith(`To: ${address}\n`)) await fs.rm(file, { force: true });
+      }
     },
     close: () => Promise.resolve(),
   };

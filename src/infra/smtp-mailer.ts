@@ -11,6 +11,7 @@ export function createSmtpMailer(options: { url: string; from: string }): Mailer
     async send(mail) {
       await transport.sendMail({ to: mail.to, subject: mail.subject, text: mail.text });
     },
+    forget: () => Promise.resolve(), // sent: the SMTP server has it, Parley does not
     close() {
       transport.close();
       return Promise.resolve();

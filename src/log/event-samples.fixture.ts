@@ -66,6 +66,7 @@ export const eventSamples: EventSamples = {
   ],
   user_deleted: [{ user_id: bob, deleted_at: at + 6 }],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
+  email_confirmed: [{ user_id: alice, email: 'alice@例え.jp', confirmed_at: at + 8 }],
   room_created: [
     { room_id: room, type: 'group', name: 'Équipe 🚀 فريق', created_by: alice, created_at: at },
     { room_id: bob, type: 'direct', name: '', created_by: bob, created_at: at },

@@ -22,6 +22,7 @@ const eventOfCommand: Readonly<Record<string, string>> = {
   update_profile: 'user_profile_updated',
   send_message: 'message_sent',
   edit_message: 'message_edited',
+  confirm_email: 'email_confirmed',
 };
 
 /** Lines with every personal value replaced by HIDDEN. */

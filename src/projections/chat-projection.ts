@@ -44,6 +44,7 @@ const userRow = (d: UserRegistered['data']): Insertable<UsersTable> => ({
   avatar_url: null,
   created_at: d.created_at,
   deleted_at: null,
+  email_verified_at: null,
 });
 
 const roomRow = (d: RoomCreated['data']): Insertable<RoomsTable> => ({
@@ -282,6 +283,17 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       return;
     case 'password_changed':
       return; // an audit fact: nothing in the chat model changes
+    case 'email_confirmed': {
+      const d = event.data;
+      await trx
+        .updateTable('users')
+        // Erased (a deleted account, read back): the placeholder, as at registration.
+        .set({ email: d.email === '' ? erasedIdentity(d.user_id) : d.email, email_verified_at: d.confirmed_at })
+        .where('id', '=', d.user_id)
+        .where('deleted_at', 'is', null)
+        .execute();
+      return;
+    }
     case 'messages_expired': {
       // Retention: the room's messages up to up_to_seq become tombstones, their keys destroyed.
       const { room_id, up_to_seq, expired_at } = event.data;
@@ -502,6 +514,7 @@ class ChatBatch {
       }
       case 'user_deleted':
       case 'messages_expired':
+      case 'email_confirmed':
         // They rewrite many rows (a user's or a room's messages), pending ones
         // included: those are written first.
         await this.flush();

@@ -56,6 +56,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('avatar_url', 'varchar(2048)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('deleted_at', 'bigint')
+    .addColumn('email_verified_at', 'bigint')
     .execute();
 
   await db.schema

@@ -16,7 +16,7 @@ import { findMessagesByIds, readHistory } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
-import { findUserById, searchUsers } from './users-queries.ts';
+import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
 
 /** The query-string (and path id) schemas of these routes; exported so the OpenAPI document uses the same ones. */
@@ -54,9 +54,9 @@ export function queryRoutes(options: {
   const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, messageSearchQuery } = queryInputs(config);
 
   router.get('/users/me', async (ctx) => {
-    const user = await findUserById(db, ctx.state.userId);
-    if (user === undefined) throw new Rejection('user_not_found', 'user not found');
-    ctx.body = user;
+    const me = await findMe(db, ctx.state.userId);
+    if (me === undefined) throw new Rejection('user_not_found', 'user not found');
+    ctx.body = me;
   });
 
   // Everything Parley holds about me, streamed as one JSON document (account-export.ts).

@@ -3,7 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import { foldedColumn, likePrefix } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
-import { userView, type UserView } from './wire.ts';
+import { meView, userView, type MeView, type UserView } from './wire.ts';
 
 export async function findUserById(db: Kysely<Database>, id: string): Promise<UserView | undefined> {
   const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
@@ -43,6 +43,12 @@ export async function lastSeenOf(db: Kysely<Database>, ids: string[]): Promise<M
     .where('users.id', 'in', ids)
     .execute();
   return new Map(rows.map((row) => [row.id, row.last_seen_at === null ? null : row.last_seen_at]));
+}
+
+/** The caller's own profile, email included; undefined once deleted. */
+export async function findMe(db: Kysely<Database>, id: string): Promise<MeView | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  return row === undefined ? undefined : meView(row);
 }
 
 /** Whether a user registered with this (lower-cased) email. */

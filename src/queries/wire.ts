@@ -14,6 +14,12 @@ export interface UserView {
   deleted: boolean;
 }
 
+/** The user's own profile: the public one, with the email and whether it is confirmed. */
+export interface MeView extends UserView {
+  email: string;
+  email_verified: boolean;
+}
+
 export interface MessageView {
   id: string;
   room_id: string;
@@ -47,6 +53,12 @@ export const userView = (row: Selectable<UsersTable>): UserView => {
     deleted,
   };
 };
+
+export const meView = (row: Selectable<UsersTable>): MeView => ({
+  ...userView(row),
+  email: row.email,
+  email_verified: row.email_verified_at !== null,
+});
 
 export const messageView = (row: Selectable<MessagesTable>): MessageView => {
   const deleted = row.deleted === 1;

@@ -13,6 +13,8 @@ export interface UsersTable {
   created_at: number;
   /** Set when the account was deleted (migrations/0008): the profile is erased, username and email are placeholders. */
   deleted_at: number | null;
+  /** When the user confirmed their current email by its link (migrations/0011); null: not yet. */
+  email_verified_at: number | null;
 }
 
 export interface RoomsTable {
@@ -172,13 +174,16 @@ export interface UploadsTable {
 }
 
 /**
- * One-time account tokens (auth/one-time-tokens.ts): a password reset's link.
- * Only the SHA-256 of a token is stored; it dies when used or expired.
+ * One-time account tokens (auth/one-time-tokens.ts): a password reset's link,
+ * an email confirmation's. Only the SHA-256 of a token is stored; it dies when
+ * used or expired.
  */
 export interface AccountTokensTable {
   token_hash: string;
   user_id: string;
-  purpose: 'password_reset';
+  purpose: 'password_reset' | 'confirm_email';
+  /** The address an email confirmation confirms (the account's, or the one it changes to). */
+  email: string | null;
   created_at: number;
   expires_at: number;
   used_at: number | null;

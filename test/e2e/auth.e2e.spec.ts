@@ -416,6 +416,8 @@ describe('auth', () => {
         bio: expect.any(String),
         created_at: expect.any(Number),
         deleted: false,
+        email: user.email,
+        email_verified: false,
       });
       expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     });
