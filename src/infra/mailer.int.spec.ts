@@ -2,14 +2,13 @@
 // test starts on this machine (smtp-server), the outbox one on a real folder.
 
 import fs from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboxMailer } from './mailer.ts';
 import { createSmtpMailer } from './smtp-mailer.ts';
+import { readableMail, startTestSmtpServer, type TestSmtpServer } from '../../test/support/smtp.ts';
 
 const mail = {
   to: 'ana@example.org',
@@ -18,42 +17,20 @@ const mail = {
 };
 
 describe('SMTP mailer against a real SMTP server', () => {
-  const received: { from: string; to: string[]; data: string }[] = [];
-  let server: SMTPServer;
-  let port: number;
-
+  let smtp: TestSmtpServer;
   beforeAll(async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        let data = '';
-        stream.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
-        stream.on('end', () => {
-          received.push({
-            from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
-            to: session.envelope.rcptTo.map((r) => r.address),
-            data,
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.server.address() as AddressInfo).port;
+    smtp = await startTestSmtpServer();
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => smtp.close());
 
   it('delivers a mail with its sender, recipient, subject and UTF-8 body', async () => {
-    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${port}`, from: 'Parley <no-reply@chat.example>' });
+    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'Parley <no-reply@chat.example>' });
     await mailer.send(mail);
     await mailer.close();
-    expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ from: 'no-reply@chat.example', to: ['ana@example.org'] });
-    expect(received[0]!.data).toContain('Subject: Reset your Parley password');
-    // Quoted-printable or base64 as nodemailer chooses: decode what the body says.
-    expect(received[0]!.data).toMatch(/reset\?token=3Dabc|reset\?token=abc|T3BlbiBodHRwczov/);
+    expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]).toMatchObject({ from: 'no-reply@chat.example', to: ['ana@example.org'] });
+    expect(smtp.received[0]!.data).toContain('Subject: Reset your Parley password');
+    expect(readableMail(smtp.received[0]!)).toContain('https://chat.example/reset?token=abc');
   });
 
   it('rejects when no server answers, so the caller knows the mail did not go', async () => {

@@ -7,14 +7,13 @@
 // goes through the SMTP adapter to a real SMTP server this test runs.
 
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/chat.ts';
 import { registerUser, request } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import { readableMail, startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
 /** Runs the whole flow; `mailTo(address)` answers the text of the mails that address got. */
 async function resetFlow(url: string, mailTo: (address: string) => string[]): Promise<void> {
@@ -112,6 +111,10 @@ describe('account mail on the embedded server (to the outbox)', () => {
   });
 });
 
+/** The mails the SMTP server got for an address, readable. */
+const smtpMailTo = (smtp: TestSmtpServer) => (address: string) =>
+  smtp.received.filter((mail) => mail.to.includes(address)).map(readableMail);
+
 /** The mails in a server's outbox for an address. */
 const outboxMailTo = (server: ParleyProcess) => (address: string) => {
   const outbox = path.join(server.dataDir, 'mail');
@@ -121,43 +124,23 @@ const outboxMailTo = (server: ParleyProcess) => (address: string) => {
 };
 
 describe.runIf(await stackAvailable('account mail'))('account mail on a cluster (over SMTP)', () => {
-  const received: { to: string[]; data: string }[] = [];
-  let smtp: SMTPServer;
+  let smtp: TestSmtpServer;
   let cluster: Cluster;
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        let data = '';
-        stream.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
-        stream.on('end', () => {
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const port = (smtp.server.address() as AddressInfo).port;
-    cluster = await startCluster('account_mail', 1, { PARLEY_SMTP_URL: `smtp://127.0.0.1:${port}` });
+    smtp = await startTestSmtpServer();
+    cluster = await startCluster('account_mail', 1, { PARLEY_SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
   }, 120_000);
   afterAll(async () => {
     await cluster.stop();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp.close();
   });
 
   it('a link by email, good once, ends every old session; asking reveals nothing', async () => {
-    // Soft line breaks of quoted-printable joined again, so the link reads whole.
-    const mailTo = (address: string) =>
-      received.filter((mail) => mail.to.includes(address)).map((mail) => mail.data.replace(/=\r?\n/g, '').replace(/=3D/g, '='));
-    await resetFlow(cluster.nodes[0]!.url, mailTo);
+    await resetFlow(cluster.nodes[0]!.url, smtpMailTo(smtp));
   });
 
   it('an email is confirmed by its link; a change happens once the new address confirms it', async () => {
-    const mailTo = (address: string) =>
-      received.filter((mail) => mail.to.includes(address)).map((mail) => mail.data.replace(/=\r?\n/g, '').replace(/=3D/g, '='));
-    await emailFlow(cluster.nodes[0]!.url, mailTo);
+    await emailFlow(cluster.nodes[0]!.url, smtpMailTo(smtp));
   });
 });

@@ -264,6 +264,22 @@ async function expectRetention(url: string): Promise<{ message: Message; text: s
   return { message, text };
 }
 
+/**
+ * `parley rebuild chat --drop-old`: a version kept for rollback is no longer
+ * projected, so it would keep what is erased after the swap (docs/PRIVACY.md).
+ */
+const rebuildDroppingOld = (dataDir: string) =>
+  parley({ PARLEY_DATA_DIR: dataDir }, [
+    'rebuild',
+    'chat',
+    '--handover-ms',
+    '500',
+    '--drop-old',
+    '--drop-grace-ms',
+    '1000',
+    '--no-progress',
+  ]);
+
 describe('erasure on the embedded adapters (one data dir)', () => {
   let server: ParleyProcess;
   let s: Scenario;
@@ -309,18 +325,7 @@ describe('erasure on the embedded adapters (one data dir)', () => {
   });
 
   it('a rebuilt read model has the message erased and the other intact', async () => {
-    // --drop-old: a version kept for rollback is no longer projected, so it would
-    // keep what is erased after the swap (docs/PRIVACY.md).
-    await parley({ PARLEY_DATA_DIR: server.dataDir }, [
-      'rebuild',
-      'chat',
-      '--handover-ms',
-      '500',
-      '--drop-old',
-      '--drop-grace-ms',
-      '1000',
-      '--no-progress',
-    ]);
+    await rebuildDroppingOld(server.dataDir);
     await expectHistoryAfterDeletion(server.url, s);
     const remaining = () => s.erasedTokens.map(tail).flatMap((needle) => filesHolding(files(), needle));
     await eventually(() => remaining().length === 0, 'nothing of the erased message in the rebuilt files', 15_000);
@@ -355,16 +360,7 @@ describe('erasure on the embedded adapters (one data dir)', () => {
       body: { password: dave.password },
     });
     expect(gone.status).toBe(204);
-    await parley({ PARLEY_DATA_DIR: server.dataDir }, [
-      'rebuild',
-      'chat',
-      '--handover-ms',
-      '500',
-      '--drop-old',
-      '--drop-grace-ms',
-      '1000',
-      '--no-progress',
-    ]);
+    await rebuildDroppingOld(server.dataDir);
     for (const id of [a.carol.id, dave.id]) {
       const profile = await request(server.url, 'GET', `/api/v1/users/${id}`, { token: a.bob.token });
       expect(profile.body).toMatchObject({ id, deleted: true, display_name: '' });
