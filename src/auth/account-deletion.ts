@@ -15,13 +15,13 @@ import { accountIdentity } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { forgetCredentials } from './credentials.ts';
 import { forgetOneTimeTokens } from './one-time-tokens.ts';
-import type { RefreshTokens } from './refresh-tokens.ts';
 
 export async function deleteAccount(
   deps: {
     db: Kysely<Database>;
     executor: CommandExecutor;
-    refreshTokens: RefreshTokens;
+    /** Ends every session of the user (refresh and access tokens, sockets). */
+    endSessions: (userId: string) => Promise<void>;
     vault: PersonalDataVault;
     mailer: Mailer;
     usernameCoolingOffS: number;
@@ -36,7 +36,7 @@ export async function deleteAccount(
   // harmless to repeat, none able to bring it back.
   await forgetCredentials(db, userId);
   await forgetOneTimeTokens(db, userId);
-  await deps.refreshTokens.revokeAllForUser(userId);
+  await deps.endSessions(userId);
   if (identity === undefined) return; // a repeat: the read model had already erased it
   await deps.mailer.forget(identity.email);
   const now = Date.now();

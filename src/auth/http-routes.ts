@@ -199,12 +199,11 @@ export function authRoutes(options: {
     const userId = userIdOf(ctx);
     const body = parseBody(ctx, passwordConfirmation);
     await checkPassword(userId, body.password);
-    const sessions = await refreshTokens.liveFamiliesOf(userId);
     await deleteAccount(
       {
         db,
         executor,
-        refreshTokens,
+        endSessions,
         vault,
         mailer: options.mailer,
         usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S,
@@ -212,7 +211,6 @@ export function authRoutes(options: {
       },
       userId,
     );
-    await revokeSessions(sessions);
     ctx.status = 204;
   });
 
@@ -229,14 +227,20 @@ export function authRoutes(options: {
     return options.revocations.revoke(sessionIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000);
   }
 
+  /** Ends every session of a user but `keep`: refresh tokens, access tokens and sockets. */
+  async function endSessions(userId: string, keep: string | null = null): Promise<void> {
+    const ended = (await refreshTokens.liveFamiliesOf(userId)).filter((familyId) => familyId !== keep);
+    for (const familyId of ended) await refreshTokens.revokeFamily(familyId);
+    await revokeSessions(ended);
+  }
+
   // A forgotten password: a one-time link to the account's email (password-reset.ts).
   // The answer is the same whether or not an account has the address.
   const passwordReset = createPasswordReset({
     db,
     mailer: options.mailer,
     executor,
-    refreshTokens,
-    revokeSessions,
+    endSessions,
     ttlS: config.PARLEY_PASSWORD_RESET_TTL_S,
     bcryptCost: config.PARLEY_BCRYPT_COST,
     logger: options.logger,
@@ -292,10 +296,7 @@ export function authRoutes(options: {
     const body = parseBody(ctx, passwordChange);
     await checkPassword(userId, body.current_password);
     await updatePasswordHash(db, userId, await hashPassword(body.new_password, config.PARLEY_BCRYPT_COST), Date.now());
-    const current = ctx.state.sessionId ?? null;
-    const others = (await refreshTokens.liveFamiliesOf(userId)).filter((familyId) => familyId !== current);
-    for (const familyId of others) await refreshTokens.revokeFamily(familyId);
-    await revokeSessions(others);
+    await endSessions(userId, ctx.state.sessionId ?? null);
     // The log says that the password changed, never what it is.
     await executor.executeFor(userId, { type: 'change_password', data: { user_id: userId } });
     ctx.status = 204;

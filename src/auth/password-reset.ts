@@ -15,7 +15,6 @@ import { updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { forgetOneTimeTokens, issueOneTimeToken, spendOneTimeToken } from './one-time-tokens.ts';
 import { hashPassword } from './passwords.ts';
-import type { RefreshTokens } from './refresh-tokens.ts';
 
 export interface PasswordReset {
   /** Starts a reset for whoever has this (lower-cased) email; resolves at once, whoever that is. */
@@ -28,9 +27,8 @@ export function createPasswordReset(deps: {
   db: Kysely<Database>;
   mailer: Mailer;
   executor: CommandExecutor;
-  refreshTokens: RefreshTokens;
-  /** Ends sessions now (their access tokens and sockets too). */
-  revokeSessions: (sessionIds: readonly string[]) => Promise<void>;
+  /** Ends every session of the user (refresh and access tokens, sockets). */
+  endSessions: (userId: string) => Promise<void>;
   ttlS: number;
   bcryptCost: number;
   logger: Logger;
@@ -69,9 +67,7 @@ export function createPasswordReset(deps: {
       const { userId } = spent;
       await updatePasswordHash(db, userId, await hashPassword(newPassword, deps.bcryptCost), Date.now());
       await forgetOneTimeTokens(db, userId);
-      const sessions = await deps.refreshTokens.liveFamiliesOf(userId);
-      for (const familyId of sessions) await deps.refreshTokens.revokeFamily(familyId);
-      await deps.revokeSessions(sessions);
+      await deps.endSessions(userId);
       await deps.executor.execute({ type: 'change_password', data: { user_id: userId }, metadata: commandMetadata(userId) });
     },
   };
