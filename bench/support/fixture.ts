@@ -9,7 +9,7 @@
 // → users 0–99 follow 3 rooms, 100–2,499 follow 2, 2,500–4,999 follow 1.
 //
 // For Parley the population is real: users registered over REST (bcrypt cost
-// 4), rooms created with member_ids, each user holding an access token. That
+// 4), rooms created with member_ids (who accept their invitations), each user holding an access token. That
 // takes ~30 s, so the resulting data dir is cached in bench/.fixtures/<key>/
 // and copied for every server start; the key covers the files that decide
 // the data dir's format (migrations, schemas, the embedded log, the domain).
@@ -125,17 +125,18 @@ export async function parleyFixture(options: { fresh?: boolean; log: (line: stri
 
 /**
  * Registers the population over REST on a running Parley at `base` (users with
- * bcrypt cost 4, rooms created with member_ids); ~30 s for 5,000 users.
+ * bcrypt cost 4, rooms created with member_ids, who accept the invitations);
+ * ~30 s for 5,000 users, plus the accepts.
  */
 export async function registerPopulation(base: string, log: (line: string) => void): Promise<Population> {
-  const post = async <T>(route: string, body: unknown, token?: string): Promise<T> => {
+  const post = async <T>(route: string, body: unknown, token?: string, expected = 201): Promise<T> => {
     const response = await fetch(`${base}${route}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
       body: JSON.stringify(body),
     });
     const text = await response.text();
-    if (response.status !== 201) throw new Error(`${route}: ${response.status} ${text}`);
+    if (response.status !== expected) throw new Error(`${route}: ${response.status} ${text}`);
     return JSON.parse(text) as T;
   };
   const users = await pool(USERS, 64, async (i) => {
@@ -155,6 +156,9 @@ export async function registerPopulation(base: string, log: (line: string) => vo
       { name, member_ids: members.slice(1).map((m) => users[m]!.id) },
       users[members[0]!]!.token,
     );
+    // The members are no friends of the owner's: invited, each joins by accepting.
+    const invitees = members.slice(1);
+    await pool(invitees.length, 16, (k) => post(`/api/v1/invitations/${body.id}/accept`, {}, users[invitees[k]!]!.token, 200));
     return { id: body.id, members };
   };
   const wide = await create('wide room')(shape.wide);

@@ -26,7 +26,7 @@ import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { clientFrameSchemas } from '../gateway/frames.ts';
 import type { PresenceStatus } from '../queries/presence.ts';
-import type { RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
+import type { InvitationView, RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
 import type { FriendRequestView } from '../queries/social-queries.ts';
 import type { MeView, MessageView, UserView } from '../queries/wire.ts';
 import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
@@ -195,9 +195,20 @@ const RoomMember = z.object({
   last_read_seq: z.number().int().nonnegative(),
 });
 
-const RoomDetailSchema = Room.extend({ members: z.array(RoomMember) }).meta({
-  description: 'A room with its members.',
+const RoomInvitation = z.object({
+  user_id: id,
+  role,
+  invited_by: id,
+  invited_at: epochMs,
 });
+
+const RoomDetailSchema = Room.extend({ members: z.array(RoomMember), invitations: z.array(RoomInvitation) }).meta({
+  description: 'A room with its members and its pending invitations.',
+});
+
+const Invitation = z
+  .object({ chat_room_id: id, room_name: z.string(), role, invited_by: id, invited_at: epochMs })
+  .meta({ description: 'An invitation to a group room, waiting for my answer.' });
 
 const RoomSummarySchema = z
   .object({
@@ -276,6 +287,9 @@ export const responseSchemas = {
   Room,
   RoomMember,
   RoomDetail: RoomDetailSchema,
+  RoomInvitation,
+  Invitation,
+  InvitationList: wrap('invitations', z.array(Invitation)),
   RoomSummary: RoomSummarySchema,
   FriendRequest,
   Friendship,
@@ -309,6 +323,8 @@ export type _DocumentedAsSent = [
   Holds<SameKeys<Out<typeof Room>, RoomView>>,
   Holds<SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>>,
   Holds<SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>>,
+  Holds<SameKeys<Out<typeof RoomInvitation>, RoomDetail['invitations'][number]>>,
+  Holds<SameKeys<Out<typeof Invitation>, InvitationView>>,
   Holds<SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>>,
   Holds<SameKeys<Out<typeof FriendRequest>, FriendRequestView>>,
   Holds<SameKeys<Out<typeof PresenceStatusSchema>, PresenceStatus>>,
@@ -382,6 +398,12 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
     'BLOCK_UPDATED',
     "The caller's own block list changed (only the blocker's devices hear it).",
     z.object({ user_id: id, blocked: z.boolean() }),
+  ],
+  ['ROOM_INVITE', 'I was invited to a group room (to the invitee): accept or decline over REST.', Invitation],
+  [
+    'ROOM_INVITE_ENDED',
+    'An invitation of mine ended without a join: I declined it (on another device) or it was withdrawn.',
+    z.object({ chat_room_id: id, reason: z.enum(['declined', 'withdrawn']) }),
   ],
 ];
 

@@ -302,6 +302,7 @@ describe('routes and document agree', () => {
       '/api/v1/rooms/{id}/messages': q.historyQuery,
       '/api/v1/users': q.userSearchQuery,
       '/api/v1/friends/requests': q.friendRequestsQuery,
+      '/api/v1/invitations': q.invitationsQuery,
       '/api/v1/search/messages': q.messageSearchQuery,
     };
     for (const { method, path, op } of operations(doc)) {

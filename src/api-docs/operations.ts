@@ -369,8 +369,40 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       path: '/api/v1/rooms',
       tag: 'rooms',
       summary: 'Create a group room (the creator is its owner)',
+      description:
+        'Friends among member_ids join at once; anyone else is invited (the room lists them under invitations) and ' +
+        'joins only by accepting. Anyone who blocked you or whom you blocked → 403 blocked.',
       body: 'CreateRoomRequest',
       ok: { status: 201, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/invitations',
+      tag: 'rooms',
+      summary: 'Invitations to group rooms waiting for my answer',
+      query: q.invitationsQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'Pending invitations, newest first.', schema: 'InvitationList' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/invitations/:room_id/accept',
+      tag: 'rooms',
+      summary: 'Accept an invitation: join the room',
+      description:
+        'Joins with the role invited as. No pending invitation → 404 invitation_not_found; accepting again is no error; ' +
+        'a block between you and the inviter → 403 blocked.',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/invitations/:room_id/decline',
+      tag: 'rooms',
+      summary: 'Decline an invitation',
+      description: 'No pending invitation → 404 invitation_not_found.',
+      ok: { status: 204, description: 'Declined.' },
       errors: COMMAND_ERRORS,
     },
     {
@@ -413,7 +445,10 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       method: 'post',
       path: '/api/v1/rooms/:id/members',
       tag: 'rooms',
-      summary: 'Add a member (owner/admin)',
+      summary: 'Add a member, or invite them (owner/admin)',
+      description:
+        'A friend of yours joins at once; anyone else is invited (listed under invitations) and joins only by ' +
+        'accepting. Across a block → 403 blocked.',
       body: 'AddMemberRequest',
       ok: { status: 201, description: 'The room.', schema: 'RoomDetail' },
       errors: COMMAND_ERRORS,
@@ -433,6 +468,7 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       path: '/api/v1/rooms/:id/members/:user_id',
       tag: 'rooms',
       summary: 'Remove a member (owner/admin), or leave (yourself)',
+      description: 'On a user with a pending invitation, an owner or admin withdraws it.',
       ok: { status: 204, description: 'Removed.' },
       errors: COMMAND_ERRORS,
     },

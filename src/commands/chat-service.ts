@@ -9,8 +9,8 @@ import { newId } from '../ids.ts';
 import { messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { KeyErased, type PersonalDataVault } from '../privacy/vault.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
-import { findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
-import { areFriends, blockedBetween } from '../queries/social-queries.ts';
+import { findInvitation, findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
+import { areFriends, blockedAmong, blockedBetween, friendsAmong } from '../queries/social-queries.ts';
 import { findUserById } from '../queries/users-queries.ts';
 import type { MessageView, UserView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
@@ -23,8 +23,13 @@ import { mentionedMembers } from './mentions.ts';
 import { requireUsers } from './preconditions.ts';
 
 export interface ChatService {
+  /** Creates a group room: friends among `member_ids` join at once, everyone else is invited. */
   createRoom(userId: string, input: { name: string; member_ids: string[] }): Promise<RoomDetail>;
+  /** Adds a friend at once; invites anyone else. */
   addMember(userId: string, roomId: string, input: { user_id: string; role: Role }): Promise<RoomDetail>;
+  /** The invitee joins; answers with the room as a member sees it. */
+  acceptInvitation(userId: string, roomId: string): Promise<RoomDetail>;
+  declineInvitation(userId: string, roomId: string): Promise<void>;
   removeMember(userId: string, roomId: string, memberId: string): Promise<void>;
   /** Posts a message and answers with it as the read model holds it (read-your-writes). */
   sendMessage(userId: string, roomId: string, input: SendMessageInput): Promise<MessageView>;
@@ -89,24 +94,54 @@ export function createChatService(options: {
     return room;
   }
 
+  /**
+   * Who may be put into a room by `userId`, and how (API.md "Invitations"):
+   * across a block, nobody — either way round; friends join at once; anyone
+   * else is invited and joins only by accepting. (The room decider cannot see
+   * friendships or blocks; they are read here, as openDirectRoom does.)
+   */
+  async function admission(userId: string, others: string[]): Promise<{ join: string[]; invite: string[] }> {
+    const candidates = [...new Set(others)].filter((id) => id !== userId);
+    await requireUsers(db, candidates);
+    if ((await blockedAmong(db, userId, candidates)).size > 0) {
+      throw new Rejection('blocked', 'you cannot add a user you blocked or who blocked you');
+    }
+    const friends = await friendsAmong(db, userId, candidates);
+    return { join: candidates.filter((id) => friends.has(id)), invite: candidates.filter((id) => !friends.has(id)) };
+  }
+
   const service: ChatService = {
     async createRoom(userId, input) {
-      await requireUsers(db, input.member_ids);
+      const { join, invite } = await admission(userId, input.member_ids);
       const roomId = newId();
       await executor.executeFor(userId, {
         type: 'create_room',
-        data: { room_id: roomId, type: 'group', name: input.name, member_ids: input.member_ids },
+        data: { room_id: roomId, type: 'group', name: input.name, member_ids: join, invitee_ids: invite },
       });
       return roomAsSeenBy(userId, roomId);
     },
 
     async addMember(userId, roomId, input) {
-      await requireUsers(db, [input.user_id]);
+      const { join } = await admission(userId, [input.user_id]);
       await executor.executeFor(userId, {
-        type: 'add_member',
+        type: join.length > 0 ? 'add_member' : 'invite_member',
         data: { room_id: roomId, user_id: input.user_id, role: input.role },
       });
       return roomAsSeenBy(userId, roomId);
+    },
+
+    async acceptInvitation(userId, roomId) {
+      const invitation = await findInvitation(db, roomId, userId);
+      // A block that came after the invitation ends it too: the invitee cannot join the blocker's room.
+      if (invitation !== undefined && (await blockedBetween(db, userId, invitation.invited_by))) {
+        throw new Rejection('blocked', 'you cannot join a room of a user you blocked or who blocked you');
+      }
+      await executor.executeFor(userId, { type: 'accept_invitation', data: { room_id: roomId } });
+      return roomAsSeenBy(userId, roomId);
+    },
+
+    async declineInvitation(userId, roomId) {
+      await executor.executeFor(userId, { type: 'decline_invitation', data: { room_id: roomId } });
     },
 
     async removeMember(userId, roomId, memberId) {

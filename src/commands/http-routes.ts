@@ -42,6 +42,15 @@ export function commandRoutes(options: {
     ctx.status = 204;
   });
 
+  router.post('/invitations/:room_id/accept', async (ctx) => {
+    ctx.body = await chat.acceptInvitation(ctx.state.userId, roomId(ctx.params.room_id));
+  });
+
+  router.post('/invitations/:room_id/decline', async (ctx) => {
+    await chat.declineInvitation(ctx.state.userId, roomId(ctx.params.room_id));
+    ctx.status = 204;
+  });
+
   router.post('/rooms/:id/messages', async (ctx) => {
     const message = await chat.sendMessage(ctx.state.userId, roomId(ctx.params.id), parseBody(ctx, inputs.sendMessage));
     ctx.status = 201;

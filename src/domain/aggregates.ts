@@ -43,6 +43,9 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'update_room':
     case 'add_member':
     case 'remove_member':
+    case 'invite_member':
+    case 'accept_invitation':
+    case 'decline_invitation':
     case 'change_role':
     case 'send_message':
     case 'edit_message':

@@ -42,6 +42,7 @@ export type RejectionCode =
   | 'user_not_found'
   | 'attachment_not_found'
   | 'request_not_found'
+  | 'invitation_not_found'
   | 'not_a_member'
   | 'forbidden'
   | 'already_exists'

@@ -4,6 +4,12 @@
 // Group rooms are managed by owners and admins; a direct room belongs to its
 // two members, is opened for friends and closed by a block (the process
 // manager in commands/direct-rooms.ts sends those system commands).
+//
+// Nobody is put into a group room without consent: the intake
+// (commands/chat-service.ts) adds friends directly and invites everyone else;
+// an invitee becomes a member only by accepting. (The decider cannot see
+// friendships or blocks, which live in other aggregates: the intake checks
+// them against the read model before it sends the command.)
 
 import { assertNever, Rejection, type Command, type DomainEvent } from './decider.ts';
 
@@ -21,11 +27,20 @@ export interface Attachment {
 
 type RoomCommandOf<T extends string, D = object> = Command<T, { room_id: string } & D>;
 
-export type CreateRoom = RoomCommandOf<'create_room', { type: RoomType; name: string; member_ids: string[] }>;
+/** `member_ids` join at once; `invitee_ids` are invited (absent in commands older than invitations). */
+export type CreateRoom = RoomCommandOf<
+  'create_room',
+  { type: RoomType; name: string; member_ids: string[]; invitee_ids?: string[] }
+>;
 /** `retention_days`: messages older than this are erased (owners only; null: kept as long as the server keeps them). */
 export type UpdateRoom = RoomCommandOf<'update_room', { name?: string; topic?: string; retention_days?: number | null }>;
 export type AddMember = RoomCommandOf<'add_member', { user_id: string; role: Role }>;
+/** Removes a member, or withdraws a pending invitation of that user. */
 export type RemoveMember = RoomCommandOf<'remove_member', { user_id: string }>;
+export type InviteMember = RoomCommandOf<'invite_member', { user_id: string; role: Role }>;
+/** Given by the invitee. */
+export type AcceptInvitation = RoomCommandOf<'accept_invitation'>;
+export type DeclineInvitation = RoomCommandOf<'decline_invitation'>;
 export type ChangeRole = RoomCommandOf<'change_role', { user_id: string; role: Role }>;
 export type SendMessage = RoomCommandOf<
   'send_message',
@@ -54,6 +69,9 @@ export type RoomCommand =
   | UpdateRoom
   | AddMember
   | RemoveMember
+  | InviteMember
+  | AcceptInvitation
+  | DeclineInvitation
   | ChangeRole
   | SendMessage
   | EditMessage
@@ -77,6 +95,17 @@ export type UserJoinedRoom = RoomEventOf<
   'user_joined_room',
   { user_id: string; role: Role; added_by: string; joined_at: number }
 >;
+/** Someone was invited: they join only by accepting (user_joined_room, added_by the inviter). */
+export type UserInvitedToRoom = RoomEventOf<
+  'user_invited_to_room',
+  { user_id: string; role: Role; invited_by: string; invited_at: number }
+>;
+/** A pending invitation ended without a join: the invitee declined it, or a manager withdrew it. */
+export type RoomInvitationEnded = RoomEventOf<
+  'room_invitation_ended',
+  { user_id: string; reason: InvitationEndReason; ended_by: string; ended_at: number }
+>;
+export type InvitationEndReason = 'declined' | 'withdrawn';
 export type UserLeftRoom = RoomEventOf<'user_left_room', { user_id: string; removed_by: string; left_at: number }>;
 export type MemberRoleChanged = RoomEventOf<
   'member_role_changed',
@@ -123,6 +152,8 @@ export type RoomEvent =
   | RoomCreated
   | RoomUpdated
   | UserJoinedRoom
+  | UserInvitedToRoom
+  | RoomInvitationEnded
   | UserLeftRoom
   | MemberRoleChanged
   | MessageSent
@@ -141,6 +172,11 @@ export interface Member {
   role: Role;
   joined_at: number;
   last_read_seq: number;
+}
+
+export interface Invitation {
+  role: Role;
+  invited_by: string;
 }
 
 export interface MessageMeta {
@@ -162,6 +198,8 @@ export interface RoomState {
   /** Retention erased every message up to this seq. */
   expired_up_to: number;
   members: Map<string, Member>;
+  /** Pending invitations: invitee → what they would join as, and who invited them. */
+  invitations: Map<string, Invitation>;
   last_seq: number;
   /** `${sender_id}:${client_msg_id}` → seq of the message it produced. */
   client_msg_ids: Map<string, number>;
@@ -178,6 +216,7 @@ export const initialRoomState = (): RoomState => ({
   retention_days: null,
   expired_up_to: 0,
   members: new Map(),
+  invitations: new Map(),
   last_seq: 0,
   client_msg_ids: new Map(),
   messages: new Map(),
@@ -206,6 +245,9 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
   }
   if (command.type === 'create_room') return decideCreate(command, state, actor, at);
   if (actor === null) throw new Rejection('forbidden', 'room commands need a user');
+  if (command.type === 'accept_invitation' || command.type === 'decline_invitation') {
+    return decideInvitationAnswer(command, state, actor, at);
+  }
   requireMember(state, actor);
 
   switch (command.type) {
@@ -238,10 +280,27 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       return [joined(room_id, user_id, role, actor, at)];
     }
 
+    case 'invite_member': {
+      requireGroup(state);
+      requireManager(state, actor);
+      const { user_id, role } = command.data;
+      if (state.members.has(user_id)) throw new Rejection('already_member', 'already a member');
+      if (role === 'owner' && roleOf(state, actor) !== 'owner') {
+        throw new Rejection('forbidden', 'only an owner can invite an owner');
+      }
+      // Inviting again changes nothing: the first invitation stands.
+      if (state.invitations.has(user_id)) return [];
+      return [invited(room_id, user_id, role, actor, at)];
+    }
+
     case 'remove_member': {
       requireGroup(state);
       const { user_id } = command.data;
       const target = state.members.get(user_id);
+      if (target === undefined && state.invitations.has(user_id)) {
+        requireManager(state, actor);
+        return [invitationEnded(room_id, user_id, 'withdrawn', actor, at)];
+      }
       if (target === undefined) throw new Rejection('not_a_member', 'that user is not a member');
       if (user_id !== actor) requireOutranks(state, actor, target.role, 'remove');
       if (target.role === 'owner' && countOwners(state) === 1 && state.members.size > 1) {
@@ -356,10 +415,12 @@ function decideCreate(command: CreateRoom, state: RoomState, actor: string | nul
     if (actor === null) throw new Rejection('forbidden', 'room commands need a user');
     if (state.exists) throw new Rejection('already_exists', 'room already exists');
     const others = [...new Set(command.data.member_ids)].filter((id) => id !== actor);
+    const invitees = [...new Set(command.data.invitee_ids ?? [])].filter((id) => id !== actor && !others.includes(id));
     return [
       { type: 'room_created', data: { room_id, type, name, created_by: actor, created_at: at } },
       joined(room_id, actor, 'owner', actor, at),
       ...others.map((id) => joined(room_id, id, 'member', actor, at)),
+      ...invitees.map((id) => invited(room_id, id, 'member', actor, at)),
     ];
   }
   // A direct room has one id per pair, so asking for it again is no error.
@@ -376,8 +437,40 @@ function decideCreate(command: CreateRoom, state: RoomState, actor: string | nul
   return events;
 }
 
+/** The invitee answers: accepting joins with the invited role, added by the inviter. */
+function decideInvitationAnswer(
+  command: AcceptInvitation | DeclineInvitation,
+  state: RoomState,
+  actor: string,
+  at: number,
+): RoomEvent[] {
+  const room_id = command.data.room_id;
+  const invitation = state.invitations.get(actor);
+  if (invitation === undefined) {
+    // Answering twice is no error; an invitation that never was looks like no room.
+    if (state.exists && state.members.has(actor) && command.type === 'accept_invitation') return [];
+    throw new Rejection('invitation_not_found', 'no pending invitation to this room');
+  }
+  if (command.type === 'decline_invitation') return [invitationEnded(room_id, actor, 'declined', actor, at)];
+  return [joined(room_id, actor, invitation.role, invitation.invited_by, at)];
+}
+
 function joined(room_id: string, user_id: string, role: Role, added_by: string, at: number): UserJoinedRoom {
   return { type: 'user_joined_room', data: { room_id, user_id, role, added_by, joined_at: at } };
+}
+
+function invited(room_id: string, user_id: string, role: Role, invited_by: string, at: number): UserInvitedToRoom {
+  return { type: 'user_invited_to_room', data: { room_id, user_id, role, invited_by, invited_at: at } };
+}
+
+function invitationEnded(
+  room_id: string,
+  user_id: string,
+  reason: InvitationEndReason,
+  ended_by: string,
+  at: number,
+): RoomInvitationEnded {
+  return { type: 'room_invitation_ended', data: { room_id, user_id, reason, ended_by, ended_at: at } };
 }
 
 const roleOf = (state: RoomState, userId: string): Role | undefined => state.members.get(userId)?.role;
@@ -438,6 +531,13 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       return { ...state, name: event.data.name, topic: event.data.topic, retention_days: event.data.retention_days };
     case 'user_joined_room':
       state.members.set(event.data.user_id, { role: event.data.role, joined_at: event.data.joined_at, last_read_seq: 0 });
+      state.invitations.delete(event.data.user_id);
+      return { ...state };
+    case 'user_invited_to_room':
+      state.invitations.set(event.data.user_id, { role: event.data.role, invited_by: event.data.invited_by });
+      return { ...state };
+    case 'room_invitation_ended':
+      state.invitations.delete(event.data.user_id);
       return { ...state };
     case 'user_left_room':
       state.members.delete(event.data.user_id);

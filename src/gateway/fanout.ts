@@ -13,7 +13,7 @@ import type { MessageSent } from '../domain/room.ts';
 import type { Position } from '../log/port.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
 import { findMessage } from '../queries/messages-queries.ts';
-import { findRoom } from '../queries/rooms-queries.ts';
+import { findInvitation, findRoom } from '../queries/rooms-queries.ts';
 import { findRequest } from '../queries/social-queries.ts';
 import type { MessageView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
@@ -89,6 +89,14 @@ export function createFanout(options: {
     if (request !== undefined) delivery.toUsers(parties, serverFrame(type, request));
   }
 
+  /** The invitee learns of an invitation as GET /invitations shows it. */
+  async function invitationSent(roomId: string, userId: string, position: Position) {
+    if (!sessions.isConnected(userId)) return;
+    await applied(position);
+    const invitation = await findInvitation(db, roomId, userId);
+    if (invitation !== undefined) delivery.toUsers([userId], serverFrame('ROOM_INVITE', invitation));
+  }
+
   function memberLeft(roomId: string, userId: string, removedBy: string) {
     const frame = serverFrame('MEMBER_REMOVED', { chat_room_id: roomId, user_id: userId, removed_by: removedBy });
     // The removed user hears it too (once), then stops receiving the room at once.
@@ -131,6 +139,14 @@ export function createFanout(options: {
           // A connected user who joins a room we do not track yet: start now.
           if (sessions.isConnected(user_id)) void membership.track(room_id, position.partition).catch(() => undefined);
           delivery.toRoomMembers(room_id, serverFrame('MEMBER_ADDED', { chat_room_id: room_id, user_id, role, added_by }));
+          return;
+        }
+        case 'user_invited_to_room':
+          return invitationSent(event.data.room_id, event.data.user_id, position);
+        case 'room_invitation_ended': {
+          // The invitee's other devices drop it.
+          const { room_id, user_id, reason } = event.data;
+          delivery.toUsers([user_id], serverFrame('ROOM_INVITE_ENDED', { chat_room_id: room_id, reason }));
           return;
         }
         case 'member_role_changed': {

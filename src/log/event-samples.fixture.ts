@@ -75,6 +75,14 @@ export const eventSamples: EventSamples = {
     { room_id: room, user_id: alice, role: 'owner', added_by: alice, joined_at: at },
     { room_id: room, user_id: bob, role: 'admin', added_by: alice, joined_at: at + 1 },
   ],
+  user_invited_to_room: [
+    { room_id: room, user_id: bob, role: 'member', invited_by: alice, invited_at: at + 2 },
+    { room_id: room, user_id: alice, role: 'admin', invited_by: bob, invited_at: at + 3 },
+  ],
+  room_invitation_ended: [
+    { room_id: room, user_id: bob, reason: 'declined', ended_by: bob, ended_at: at + 4 },
+    { room_id: room, user_id: bob, reason: 'withdrawn', ended_by: alice, ended_at: at + 5 },
+  ],
   user_left_room: [
     { room_id: room, user_id: bob, removed_by: bob, left_at: at + 9 },
     { room_id: room, user_id: bob, removed_by: alice, left_at: at + 10 },

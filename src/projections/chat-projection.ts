@@ -254,8 +254,17 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'user_joined_room': {
       const d = event.data;
       await trx.insertInto('room_members').values(memberRow(d)).execute();
+      await endInvitation(trx, d.room_id, d.user_id);
       return;
     }
+    case 'user_invited_to_room': {
+      const { room_id, user_id, role, invited_by, invited_at } = event.data;
+      await trx.insertInto('room_invitations').values({ room_id, user_id, role, invited_by, invited_at }).execute();
+      return;
+    }
+    case 'room_invitation_ended':
+      await endInvitation(trx, event.data.room_id, event.data.user_id);
+      return;
     case 'user_left_room': {
       const d = event.data;
       await trx.deleteFrom('room_members').where('room_id', '=', d.room_id).where('user_id', '=', d.user_id).execute();
@@ -331,9 +340,15 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
     .set({ username: placeholder, email: placeholder, display_name: '', bio: '', avatar_url: null, deleted_at: at })
     .where('id', '=', userId)
     .execute();
+  await trx.deleteFrom('room_invitations').where('user_id', '=', userId).execute();
   const messages = await trx.selectFrom('messages').select('id').where('sender_id', '=', userId).execute();
   await tombstone(trx, (q) => q.where('sender_id', '=', userId));
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
+}
+
+/** An invitation ends when its invitee joins, declines or it is withdrawn. */
+async function endInvitation(trx: Transaction<Database>, roomId: string, userId: string): Promise<void> {
+  await trx.deleteFrom('room_invitations').where('room_id', '=', roomId).where('user_id', '=', userId).execute();
 }
 
 /** Turns the messages `where` picks into tombstones: their place in history stays, what they said goes. */
@@ -355,7 +370,7 @@ async function tombstone(
 // or reactions, a member's read mark, a profile) are gathered per row, where
 // only the last value of each column matters, and written by a few bulk
 // UPDATEs. An event that changes a row still pending changes it in memory.
-// What is left (friendships, blocks, roles, leaves) is
+// What is left (friendships, blocks, roles, leaves, invitations) is
 // written at once through applyChatEvent: it touches other rows or other
 // columns than anything pending, so the order between them does not matter.
 // The rows left are exactly those of applying each event in turn:
@@ -439,6 +454,8 @@ class ChatBatch {
         // A mark pending for a member not in the room (a no-op) must not land on the new row.
         await this.#writeReadMarks(key);
         this.#members.set(key, memberRow(d));
+        // Invitations are written at once (below), so the one this join ends is stored already.
+        await endInvitation(this.#trx, d.room_id, d.user_id);
         return;
       }
       case 'user_left_room': {

@@ -15,7 +15,16 @@ import { chatProjection } from './chat-projection.ts';
 import { versionedName, type VersionedModel } from './versions.ts';
 
 /** The chat model's tables (version-1 names), children before parents. */
-export const chatTables = ['messages', 'room_members', 'rooms', 'friend_requests', 'friendships', 'blocks', 'users'] as const;
+export const chatTables = [
+  'messages',
+  'room_members',
+  'room_invitations',
+  'rooms',
+  'friend_requests',
+  'friendships',
+  'blocks',
+  'users',
+] as const;
 
 /** Names queries use that a version renames: the tables and SQLite's full-text table. */
 export const chatNames: readonly string[] = [...chatTables, 'messages_fts'];
@@ -33,6 +42,8 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'users_username', table: 'users', columns: ['username'], unique: true },
   { name: 'users_email', table: 'users', columns: ['email'], unique: true },
   { name: 'room_members_by_user', table: 'room_members', columns: ['user_id'], unique: false },
+  // "My invitations".
+  { name: 'room_invitations_by_user', table: 'room_invitations', columns: ['user_id', 'invited_at'], unique: false },
   { name: 'messages_room_seq', table: 'messages', columns: ['room_id', 'seq'], unique: true },
   { name: 'messages_room_client_id', table: 'messages', columns: ['room_id', 'sender_id', 'client_msg_id'], unique: true },
   // A user's own messages: erased with the account, listed by the export.
@@ -83,6 +94,8 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addPrimaryKeyConstraint(n('room_members_pk'), ['room_id', 'user_id'])
     .execute();
 
+  await createInvitationsTable(db, version);
+
   await db.schema
     .createTable(n('messages'))
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
@@ -125,6 +138,20 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('blocked_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('blocks_pk'), ['blocker_id', 'blocked_id'])
+    .execute();
+}
+
+/** Pending invitations to group rooms (migrations/0012 added it to the versions before it). */
+export async function createInvitationsTable(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('room_invitations'))
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('role', 'varchar(10)', (c) => c.notNull())
+    .addColumn('invited_by', 'varchar(36)', (c) => c.notNull())
+    .addColumn('invited_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('room_invitations_pk'), ['room_id', 'user_id'])
     .execute();
 }
 

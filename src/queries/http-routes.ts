@@ -14,7 +14,7 @@ import type { Database } from '../store/schema.ts';
 import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts';
 import { findMessagesByIds, readHistory } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
-import { findRoomForMember, isMember, listMyRooms, roomIdsOf } from './rooms-queries.ts';
+import { findRoomForMember, isMember, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
@@ -34,6 +34,7 @@ export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY
       }),
     userSearchQuery: z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }),
     friendRequestsQuery: z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
+    invitationsQuery: z.strictObject({ limit: pageLimitSchema(config) }),
     messageSearchQuery: z.strictObject({
       q: z.string().trim().min(1).max(200),
       room_id: uuid.optional(),
@@ -51,7 +52,7 @@ export function queryRoutes(options: {
   const { db, config, presence } = options;
   const router = new Router<AuthedState>({ prefix: '/api/v1' });
   router.use(options.requireUser);
-  const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, messageSearchQuery } = queryInputs(config);
+  const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, invitationsQuery, messageSearchQuery } = queryInputs(config);
 
   router.get('/users/me', async (ctx) => {
     const me = await findMe(db, ctx.state.userId);
@@ -90,6 +91,11 @@ export function queryRoutes(options: {
   router.get('/friends/requests', async (ctx) => {
     const { direction } = parseQuery(ctx, friendRequestsQuery);
     ctx.body = { requests: await pendingRequests(db, ctx.state.userId, direction) };
+  });
+
+  router.get('/invitations', async (ctx) => {
+    const { limit } = parseQuery(ctx, invitationsQuery);
+    ctx.body = { invitations: await listMyInvitations(db, ctx.state.userId, limit) };
   });
 
   router.get('/blocks', async (ctx) => {

@@ -32,6 +32,8 @@ export interface RoomView {
 
 export interface RoomDetail extends RoomView {
   members: { user_id: string; role: string; joined_at: number; last_read_seq: number }[];
+  /** Pending invitations: users asked to join who have not answered yet. */
+  invitations: { user_id: string; role: string; invited_by: string; invited_at: number }[];
 }
 
 export async function findRoom(db: Kysely<Database>, roomId: string): Promise<RoomView | undefined> {
@@ -91,6 +93,13 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
     .orderBy('joined_at')
     .orderBy('user_id')
     .execute();
+  const invitations = await db
+    .selectFrom('room_invitations')
+    .select(['user_id', 'role', 'invited_by', 'invited_at'])
+    .where('room_id', '=', roomId)
+    .orderBy('invited_at')
+    .orderBy('user_id')
+    .execute();
   return {
     ...room,
     members: members.map((m) => ({
@@ -99,7 +108,38 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
       joined_at: m.joined_at,
       last_read_seq: m.last_read_seq,
     })),
+    invitations,
   };
+}
+
+/** A pending invitation as its invitee sees it: which room, from whom. */
+export interface InvitationView {
+  chat_room_id: string;
+  room_name: string;
+  role: string;
+  invited_by: string;
+  invited_at: number;
+}
+
+/** The invitations waiting for `userId`'s answer, newest first. */
+export async function listMyInvitations(db: Kysely<Database>, userId: string, limit: number): Promise<InvitationView[]> {
+  return invitationsOf(db, userId, limit);
+}
+
+/** One pending invitation of `userId` to `roomId`. */
+export async function findInvitation(db: Kysely<Database>, roomId: string, userId: string): Promise<InvitationView | undefined> {
+  const [invitation] = await invitationsOf(db, userId, 1, roomId);
+  return invitation;
+}
+
+function invitationsOf(db: Kysely<Database>, userId: string, limit: number, roomId?: string): Promise<InvitationView[]> {
+  let query = db
+    .selectFrom('room_invitations as i')
+    .innerJoin('rooms as r', 'r.id', 'i.room_id')
+    .select(['i.room_id as chat_room_id', 'r.name as room_name', 'i.role', 'i.invited_by', 'i.invited_at'])
+    .where('i.user_id', '=', userId);
+  if (roomId !== undefined) query = query.where('i.room_id', '=', roomId);
+  return query.orderBy('i.invited_at', 'desc').orderBy('i.room_id').limit(limit).execute();
 }
 
 export async function isMember(db: Kysely<Database>, roomId: string, userId: string): Promise<boolean> {

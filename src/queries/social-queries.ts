@@ -84,6 +84,34 @@ export async function blockedBetween(db: Kysely<Database>, a: string, b: string)
   return row !== undefined;
 }
 
+/** Which of `others` are friends of `userId`. */
+export async function friendsAmong(db: Kysely<Database>, userId: string, others: string[]): Promise<Set<string>> {
+  if (others.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('friendships')
+    .select('friend_id')
+    .where('user_id', '=', userId)
+    .where('friend_id', 'in', others)
+    .execute();
+  return new Set(rows.map((row) => row.friend_id));
+}
+
+/** Which of `others` block `userId` or are blocked by them. */
+export async function blockedAmong(db: Kysely<Database>, userId: string, others: string[]): Promise<Set<string>> {
+  if (others.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('blocks')
+    .select(['blocker_id', 'blocked_id'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('blocker_id', '=', userId), eb('blocked_id', 'in', others)]),
+        eb.and([eb('blocked_id', '=', userId), eb('blocker_id', 'in', others)]),
+      ]),
+    )
+    .execute();
+  return new Set(rows.map((row) => (row.blocker_id === userId ? row.blocked_id : row.blocker_id)));
+}
+
 export async function blockedBy(db: Kysely<Database>, userId: string): Promise<(UserView & { blocked_at: number })[]> {
   const rows = await db
     .selectFrom('blocks as b')

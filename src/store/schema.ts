@@ -40,6 +40,15 @@ export interface RoomMembersTable {
   last_read_seq: number;
 }
 
+/** A pending invitation to a group room (migrations/0012). */
+export interface RoomInvitationsTable {
+  room_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'member';
+  invited_by: string;
+  invited_at: number;
+}
+
 export interface MessagesTable {
   id: string;
   room_id: string;
@@ -193,6 +202,7 @@ export interface Database {
   users: UsersTable;
   rooms: RoomsTable;
   room_members: RoomMembersTable;
+  room_invitations: RoomInvitationsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   projection_versions: ProjectionVersionsTable;

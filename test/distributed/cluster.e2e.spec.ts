@@ -3,7 +3,7 @@
 // and a client's next query on another instance sees its write.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, eventually, fullHistory, historyWith, range1, seqsIn } from '../support/chat.ts';
+import { acceptInvitations, barrier, eventually, fullHistory, historyWith, range1, seqsIn } from '../support/chat.ts';
 import { registerUser, request, WsClient, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import type { ErrorBody, FriendRequest, Message, PresenceStatus, Room, Session } from '../support/wire.ts';
@@ -36,6 +36,7 @@ describe.runIf(available)('three instances on Kafka, MariaDB and Redis', () => {
       body: { name: 'cluster room', member_ids: members.map((m) => m.id) },
     });
     expect(response.status, JSON.stringify(response.body)).toBe(201);
+    await acceptInvitations(url(via), response.body.id as string, members);
     return response.body.id as string;
   }
 

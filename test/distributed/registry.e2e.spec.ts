@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaLog } from '../../src/log/kafka-log.ts';
 import { namespacedLog } from '../../src/log/namespaced-log.ts';
 import { headers, topicSpecs, topics } from '../../src/log/topics.ts';
+import { acceptInvitations } from '../support/chat.ts';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { stackAvailable, startCluster, testKafkaBrokers, type Cluster } from '../support/cluster.ts';
 import { schemaRegistryAvailable } from '../support/infra.ts';
@@ -29,6 +30,7 @@ describe.runIf(available)('with SCHEMA_REGISTRY_URL', () => {
       body: { name: 'r', member_ids: [bob.id] },
     });
     expect(room.status).toBe(201);
+    await acceptInvitations(node.url, room.body.id, [bob]);
     const bobWs = await WsClient.connect(node.wsUrl, bob.token);
     const posted = await request(node.url, 'POST', `/api/v1/rooms/${room.body.id}/messages`, {
       token: alice.token,

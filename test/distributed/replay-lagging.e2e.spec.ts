@@ -7,7 +7,7 @@
 // replayed the stale history, which would lose every message streamed since.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { barrier, eventually, range1, seqsIn } from '../support/chat.ts';
+import { acceptInvitations, barrier, eventually, range1, seqsIn } from '../support/chat.ts';
 import { registerUser, request, WsClient, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import type { Message } from '../support/wire.ts';
@@ -49,6 +49,7 @@ describe.runIf(available)('JOIN_ROOM since_seq while the only projector is froze
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const roomId = created.body.id as string;
+    await acceptInvitations(api, roomId, [bob]);
 
     const sender = await connect(0, alice);
     const live = await connect(1, bob);

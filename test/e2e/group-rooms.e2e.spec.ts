@@ -8,7 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { barrier, newMessagesIn, range1 } from '../support/chat.ts';
 import type { Frame, TestUser } from '../support/client.ts';
-import { expectError, expectStatus, groupRoom, messagesOf, postMessage, roleIn, say, useParley } from '../support/social.ts';
+import {
+  addMember as addMemberAs,
+  expectError,
+  expectStatus,
+  groupRoom,
+  messagesOf,
+  postMessage,
+  roleIn,
+  say,
+  useParley,
+} from '../support/social.ts';
 import type { Room, RoomSummary } from '../support/wire.ts';
 
 const suite = useParley();
@@ -16,12 +26,9 @@ const connect = suite.connect;
 const getRoom = async (user: TestUser, roomId: string) => expectStatus(await suite.api.get<Room>(user, `/rooms/${roomId}`), 200);
 const setRole = (actor: TestUser, roomId: string, target: TestUser, role: string) =>
   suite.api.patch<Room>(actor, `/rooms/${roomId}/members/${target.id}`, { role });
+/** Adds `target` (who accepts the invitation, being no friend of the actor's). */
 const addMember = (actor: TestUser, roomId: string, target: TestUser, role?: string) =>
-  suite.api.post<Room>(
-    actor,
-    `/rooms/${roomId}/members`,
-    role === undefined ? { user_id: target.id } : { user_id: target.id, role },
-  );
+  addMemberAs(suite.api, actor, roomId, target, role);
 const removeMember = (actor: TestUser, roomId: string, target: TestUser) =>
   suite.api.del(actor, `/rooms/${roomId}/members/${target.id}`);
 const framesOf = (type: string, roomId: string) => (frame: Frame) =>

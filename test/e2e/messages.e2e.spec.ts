@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { barrier } from '../support/chat.ts';
 import type { Frame, TestUser } from '../support/client.ts';
-import { expectError, expectStatus, groupRoom, messagesOf, postMessage, say, useParley } from '../support/social.ts';
+import { addMember, expectError, expectStatus, groupRoom, messagesOf, postMessage, say, useParley } from '../support/social.ts';
 import { uploadAttachment } from '../support/uploads.ts';
 import type { Message, RoomSummary } from '../support/wire.ts';
 
@@ -36,7 +36,7 @@ const sortedReactions = (reactions: Record<string, string[]>) =>
 async function roomWithMessage(content = 'original words') {
   const [owner, admin, bob, carol] = await suite.api.users(4, 'msg');
   const room = await groupRoom(suite.api, owner!, [bob!, carol!]);
-  expectStatus(await suite.api.post(owner!, `/rooms/${room.id}/members`, { user_id: admin!.id, role: 'admin' }), 201);
+  expectStatus(await addMember(suite.api, owner!, room.id, admin!, 'admin'), 201);
   const message = await say(suite.api, bob!, room.id, content);
   return { owner: owner!, admin: admin!, bob: bob!, carol: carol!, roomId: room.id, message };
 }

@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { acceptInvitations } from '../support/chat.ts';
 import { registerUser, request, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import { uploadAttachment } from '../support/uploads.ts';
@@ -26,13 +27,15 @@ async function users(count: number, prefix = 'u'): Promise<TestUser[]> {
   return made;
 }
 
+/** A group room with `members` in it: those who are not the owner's friends are invited, and accept. */
 async function createRoom(owner: TestUser, members: TestUser[] = [], name = `room ${randomUUID().slice(0, 6)}`): Promise<Room> {
   const response = await request<Room>(url, 'POST', '/api/v1/rooms', {
     token: owner.token,
     body: { name, member_ids: members.map((m) => m.id) },
   });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body;
+  await acceptInvitations(url, response.body.id, members);
+  return (await getRoom(owner, response.body.id)).body;
 }
 
 const post = <T = JsonObject>(user: TestUser, roomId: string, body: unknown) =>
@@ -73,6 +76,15 @@ const addMember = (actor: TestUser, roomId: string, userId: string, role?: strin
     body: role === undefined ? { user_id: userId } : { user_id: userId, role },
   });
 
+/** `actor` adds `user` (invited, as they are no friend), who accepts; answers the add's status with the room after the join. */
+async function admit(actor: TestUser, roomId: string, user: TestUser, role?: string): Promise<ApiResponse<Room>> {
+  const response = await addMember(actor, roomId, user.id, role);
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  expect(response.body.invitations.map((i) => i.user_id)).toContain(user.id);
+  await acceptInvitations(url, roomId, [user]);
+  return { ...response, body: (await getRoom(actor, roomId)).body };
+}
+
 const removeMember = (actor: TestUser, roomId: string, userId: string) =>
   request(url, 'DELETE', `/api/v1/rooms/${roomId}/members/${userId}`, { token: actor.token });
 
@@ -93,23 +105,19 @@ const roleOf = (room: Room, userId: string): string | undefined => room.members.
 // ── rooms ───────────────────────────────────────────────────────────────────
 
 describe('creating and reading rooms', () => {
-  it('POST /rooms with members → 201 group room with members and roles; the creator is owner', async () => {
+  it('POST /rooms with members → 201 group room with members and roles once they accept; the creator is owner', async () => {
     const [alice, bob, carol] = await users(3, 'create');
-    const response = await request<Room>(url, 'POST', '/api/v1/rooms', {
-      token: alice!.token,
-      body: { name: 'Project X', member_ids: [bob!.id, carol!.id] },
-    });
-    expect(response.status, JSON.stringify(response.body)).toBe(201);
-    expect(response.body).toMatchObject({ id: expect.any(String), type: 'group', name: 'Project X' });
-    expect(response.body.members).toHaveLength(3);
-    for (const member of response.body.members) {
+    const room = await createRoom(alice!, [bob!, carol!], 'Project X');
+    expect(room).toMatchObject({ id: expect.any(String), type: 'group', name: 'Project X', invitations: [] });
+    expect(room.members).toHaveLength(3);
+    for (const member of room.members) {
       expect(member).toEqual(
         expect.objectContaining({ user_id: expect.any(String), role: expect.any(String), joined_at: expect.any(Number) }),
       );
     }
-    expect(roleOf(response.body, alice!.id)).toBe('owner');
-    expect(roleOf(response.body, bob!.id)).toBe('member');
-    expect(roleOf(response.body, carol!.id)).toBe('member');
+    expect(roleOf(room, alice!.id)).toBe('owner');
+    expect(roleOf(room, bob!.id)).toBe('member');
+    expect(roleOf(room, carol!.id)).toBe('member');
   });
 
   it('listing yourself among member_ids, or a member twice, still makes one membership each', async () => {
@@ -421,7 +429,7 @@ describe('who may see and post in a room', () => {
     const [alice, dave] = await users(2, 'add');
     const room = await createRoom(alice!);
     await say(alice!, room.id, 'before dave');
-    const response = await addMember(alice!, room.id, dave!.id);
+    const response = await admit(alice!, room.id, dave!);
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     expect(roleOf(response.body, dave!.id)).toBe('member');
     expect((await getRoom(dave!, room.id)).status).toBe(200);
@@ -433,14 +441,14 @@ describe('who may see and post in a room', () => {
   it('an admin may add members; a plain member adding → 403 and the user stays out', async () => {
     const [alice, admin, member, erin, frank] = await users(5, 'roles');
     const room = await createRoom(alice!, [member!]);
-    const promoted = await addMember(alice!, room.id, admin!.id, 'admin');
+    const promoted = await admit(alice!, room.id, admin!, 'admin');
     expect(promoted.status).toBe(201);
     expect(roleOf(promoted.body, admin!.id)).toBe('admin');
 
     expectError(await addMember(member!, room.id, erin!.id), 403, 'forbidden');
     expectError(await getRoom(erin!, room.id), 404, 'room_not_found');
 
-    const byAdmin = await addMember(admin!, room.id, frank!.id);
+    const byAdmin = await admit(admin!, room.id, frank!);
     expect(byAdmin.status, JSON.stringify(byAdmin.body)).toBe(201);
     expect(roleOf(byAdmin.body, frank!.id)).toBe('member');
   });
@@ -448,7 +456,7 @@ describe('who may see and post in a room', () => {
   it('no role escalation: a member cannot add an admin, an admin cannot add an owner', async () => {
     const [alice, admin, member, x, y] = await users(5, 'escal');
     const room = await createRoom(alice!, [member!]);
-    expect((await addMember(alice!, room.id, admin!.id, 'admin')).status).toBe(201);
+    expect((await admit(alice!, room.id, admin!, 'admin')).status).toBe(201);
     expectError(await addMember(member!, room.id, x!.id, 'admin'), 403, 'forbidden');
     expectError(await addMember(admin!, room.id, y!.id, 'owner'), 403, 'forbidden');
     const room2 = await getRoom(alice!, room.id);
@@ -511,7 +519,7 @@ describe('who may see and post in a room', () => {
     const room = await createRoom(alice!, [bob!]);
     expectError(await removeMember(alice!, room.id, alice!.id), 409, 'last_owner');
     expect(roleOf((await getRoom(alice!, room.id)).body, alice!.id)).toBe('owner');
-    expect((await addMember(alice!, room.id, olivia!.id, 'owner')).status).toBe(201);
+    expect((await admit(alice!, room.id, olivia!, 'owner')).status).toBe(201);
     expect((await removeMember(alice!, room.id, alice!.id)).status).toBe(204);
     expectError(await getRoom(alice!, room.id), 404, 'room_not_found');
     const left = await getRoom(bob!, room.id);

@@ -1,4 +1,5 @@
 import { beforeAll, expect, test } from 'vitest';
+import { acceptInvitations } from '../support/chat.ts';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import type { Message, Room } from '../support/wire.ts';
@@ -17,6 +18,8 @@ test('smoke: two users chat over REST and WS', async () => {
     body: { name: 'general', member_ids: [bob.id] },
   });
   expect(room.status).toBe(201);
+  // Bob is no friend of alice's: he is invited, and joins by accepting.
+  await acceptInvitations(parley.url, room.body.id, [bob]);
   const bobWs = await WsClient.connect(parley.wsUrl, bob.token);
   const aliceWs = await WsClient.connect(parley.wsUrl, alice.token);
   const ack = await aliceWs.call<{ message: Message }>('SEND_MESSAGE', {

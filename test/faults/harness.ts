@@ -24,7 +24,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
 import { murmur2Partition } from '../../src/log/port.ts';
-import { fullHistory, range1 } from '../support/chat.ts';
+import { acceptInvitations, fullHistory, range1 } from '../support/chat.ts';
 import { registerUser, type Frame, type TestUser } from '../support/client.ts';
 import type { JsonObject } from '../support/wire.ts';
 import type { Cluster } from '../support/cluster.ts';
@@ -849,6 +849,8 @@ export async function chatSetup(cluster: Cluster): Promise<ChatSetup> {
     });
     const body = (await response.json()) as { id: string };
     if (response.status !== 201) throw new Error(`create room: ${response.status} ${JSON.stringify(body)}`);
+    // The members are no friends of the owner's: invited, they join by accepting.
+    await acceptInvitations(cluster.nodes[0]!.url, body.id, members);
     return body.id;
   };
   const rooms = [await room(users[0]!, users.slice(1, 4)), await room(users[5]!, users.slice(2, 5))];

@@ -3,14 +3,28 @@
 
 import { request, WsClient, type Frame, type TestUser } from './client.ts';
 
-/** Creates a group room owned by `owner` with the given members; returns its id. */
+/**
+ * Creates a group room owned by `owner` with the given members; returns its id.
+ * Members who are not the owner's friends are invited (API.md "Invitations"):
+ * each accepts, so all are members when this returns.
+ */
 export async function createRoom(baseUrl: string, owner: TestUser, members: TestUser[] = [], name = 'room'): Promise<string> {
   const response = await request(baseUrl, 'POST', '/api/v1/rooms', {
     token: owner.token,
     body: { name, member_ids: members.map((member) => member.id) },
   });
   if (response.status !== 201) throw new Error(`create room failed: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body.id as string;
+  const roomId = response.body.id as string;
+  await acceptInvitations(baseUrl, roomId, members);
+  return roomId;
+}
+
+/** Each of `invitees` accepts their invitation to `roomId` (a no-op for one who is a member already). */
+export async function acceptInvitations(baseUrl: string, roomId: string, invitees: TestUser[]): Promise<void> {
+  for (const invitee of invitees) {
+    const accepted = await request(baseUrl, 'POST', `/api/v1/invitations/${roomId}/accept`, { token: invitee.token });
+    if (accepted.status !== 200) throw new Error(`accept invitation failed: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+  }
 }
 
 export interface StoredMessage {

@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { eventually, Sockets } from './chat.ts';
+import { acceptInvitations, eventually, Sockets } from './chat.ts';
 import { registerUser, request, type ApiResponse, type Frame, type TestUser, type WsClient } from './client.ts';
 import { startParley, type ParleyProcess } from './server.ts';
 import type { Friend, FriendRequest, Friendship, JsonObject, Message, Room } from './wire.ts';
@@ -87,14 +87,39 @@ export async function pendingIds(api: Api, user: TestUser, direction: 'incoming'
 
 // ── rooms and messages ──────────────────────────────────────────────────────
 
-/** Creates a group room; returns the created room (with members). */
+/**
+ * Creates a group room; returns the room as its owner then sees it (with
+ * members). Members who are not the owner's friends are invited and accept,
+ * so all are members when this returns.
+ */
 export async function groupRoom(
   api: Api,
   owner: TestUser,
   members: TestUser[] = [],
   name = `room ${randomUUID().slice(0, 6)}`,
 ): Promise<Room> {
-  return expectStatus(await api.post<Room>(owner, '/rooms', { name, member_ids: members.map((m) => m.id) }), 201);
+  const room = expectStatus(await api.post<Room>(owner, '/rooms', { name, member_ids: members.map((m) => m.id) }), 201);
+  if (room.invitations.length === 0) return room;
+  await acceptInvitations(api.url, room.id, members);
+  return expectStatus(await api.get<Room>(owner, `/rooms/${room.id}`), 200);
+}
+
+/**
+ * POST /rooms/:id/members as `actor`; when that invites `target` (no friend of
+ * the actor's), `target` accepts, and the answer carries the room after the join.
+ * Refusals come back as they are.
+ */
+export async function addMember(
+  api: Api,
+  actor: TestUser,
+  roomId: string,
+  target: TestUser,
+  role?: string,
+): Promise<ApiResponse<Room>> {
+  const response = await api.post<Room>(actor, `/rooms/${roomId}/members`, { user_id: target.id, ...(role && { role }) });
+  if (response.status !== 201 || !response.body.invitations.some((i) => i.user_id === target.id)) return response;
+  await acceptInvitations(api.url, roomId, [target]);
+  return { ...response, body: expectStatus(await api.get<Room>(actor, `/rooms/${roomId}`), 200) };
 }
 
 /** POST /rooms/direct as `user` with `other`; returns the room. */
