@@ -121,9 +121,12 @@ export interface InvitationView {
   invited_at: number;
 }
 
-/** The invitations waiting for `userId`'s answer, newest first. */
+/**
+ * The invitations waiting for `userId`'s answer, newest first — but none from
+ * someone they blocked or who blocked them since: those cannot be accepted.
+ */
 export async function listMyInvitations(db: Kysely<Database>, userId: string, limit: number): Promise<InvitationView[]> {
-  return invitationsOf(db, userId, limit);
+  return invitationsOf(db, userId, limit, undefined, true);
 }
 
 /** One pending invitation of `userId` to `roomId`. */
@@ -132,13 +135,36 @@ export async function findInvitation(db: Kysely<Database>, roomId: string, userI
   return invitation;
 }
 
-function invitationsOf(db: Kysely<Database>, userId: string, limit: number, roomId?: string): Promise<InvitationView[]> {
+function invitationsOf(
+  db: Kysely<Database>,
+  userId: string,
+  limit: number,
+  roomId?: string,
+  withoutBlocked = false,
+): Promise<InvitationView[]> {
   let query = db
     .selectFrom('room_invitations as i')
     .innerJoin('rooms as r', 'r.id', 'i.room_id')
     .select(['i.room_id as chat_room_id', 'r.name as room_name', 'i.role', 'i.invited_by', 'i.invited_at'])
     .where('i.user_id', '=', userId);
   if (roomId !== undefined) query = query.where('i.room_id', '=', roomId);
+  if (withoutBlocked) {
+    query = query.where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('blocks as b')
+            .select('b.blocker_id')
+            .where((b) =>
+              b.or([
+                b.and([b('b.blocker_id', '=', userId), b('b.blocked_id', '=', b.ref('i.invited_by'))]),
+                b.and([b('b.blocked_id', '=', userId), b('b.blocker_id', '=', b.ref('i.invited_by'))]),
+              ]),
+            ),
+        ),
+      ),
+    );
+  }
   return query.orderBy('i.invited_at', 'desc').orderBy('i.room_id').limit(limit).execute();
 }
 

@@ -146,7 +146,10 @@ describe('a block holds in group rooms', () => {
   test('an invitation from someone blocked afterwards cannot be accepted', async () => {
     const [alice, mallory] = await suite.api.users(2, 'blklate');
     const room = expectStatus(await createRoom(mallory!, [alice!]), 201);
+    expect((await invitationsOf(alice!)).map((i) => i.chat_room_id)).toEqual([room.id]);
     await block(alice!, mallory!);
+    // No longer listed, and it cannot be accepted.
+    expect(await invitationsOf(alice!)).toEqual([]);
     expectError(await suite.api.post(alice!, `/invitations/${room.id}/accept`), 403, 'blocked');
     expectError(await suite.api.get(alice!, `/rooms/${room.id}`), 404, 'room_not_found');
   });

@@ -258,7 +258,7 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
     } else if (action === 'delete' && room.messages.length > 0) {
       const message = recent(room.messages);
       yield* run({ type: 'delete_message', data: { room_id: room.id, message_id: message.id }, metadata: meta(message.sender) });
-    } else if (action === 'add') {
+    } else if (action === 'add' && next() < 0.5) {
       const user = pick(users);
       const events = yield* run({
         type: 'add_member',
@@ -266,6 +266,23 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         metadata: meta(room.members[0]!),
       });
       if (events.length > 0) room.members.push(user);
+    } else if (action === 'add') {
+      // An invitation, mostly answered at once (so both land in one batch), sometimes left pending.
+      const user = pick(users);
+      const invited = yield* run({
+        type: 'invite_member',
+        data: { room_id: room.id, user_id: user, role: next() < 0.2 ? 'admin' : 'member' },
+        metadata: meta(room.members[0]!),
+      });
+      const answer = next();
+      if (invited.length > 0 && answer < 0.5) {
+        const joined = yield* run({ type: 'accept_invitation', data: { room_id: room.id }, metadata: meta(user) });
+        if (joined.length > 0) room.members.push(user);
+      } else if (invited.length > 0 && answer < 0.7) {
+        yield* run({ type: 'decline_invitation', data: { room_id: room.id }, metadata: meta(user) });
+      } else if (invited.length > 0 && answer < 0.8) {
+        yield* run({ type: 'remove_member', data: { room_id: room.id, user_id: user }, metadata: meta(room.members[0]!) });
+      }
     } else if (action === 'remove' && room.members.length > 2) {
       const user = pick(room.members.slice(1));
       const events = yield* run({ type: 'remove_member', data: { room_id: room.id, user_id: user }, metadata: meta(user) });
