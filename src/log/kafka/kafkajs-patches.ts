@@ -6,6 +6,15 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
+// The patches reach into kafkajs's private classes, which any release may
+// change: package.json pins the exact version, and a different one refuses to
+// load rather than run half-patched.
+const PATCHED_VERSION = '2.2.4';
+const installed = (require('kafkajs/package.json') as { version: string }).version;
+if (installed !== PATCHED_VERSION) {
+  throw new Error(`kafkajs ${installed} is installed; src/log/kafka/kafkajs-patches.ts patches ${PATCHED_VERSION} only`);
+}
+
 // 1. Idle connections must not spin. After every look at a connection's queue
 // of pending requests, kafkajs arms a timer for the next look — also when
 // nothing is pending. Its delay is then `throttledUntil - now` with
