@@ -28,6 +28,7 @@ import { createSocialService } from './commands/social-service.ts';
 import { hasRole, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
+import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
 import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
@@ -400,7 +401,8 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   });
   const handle = app.callback();
   // Koa settles every request itself (its error middleware answers); the promise carries nothing.
-  const server = http.createServer((request, response) => void handle(request, response));
+  const server = http.createServer(serverOptions(config), (request, response) => void handle(request, response));
+  limitConnectionsPerIp(server, config);
   let gateway: Gateway | undefined;
   if (hasRole(config, 'gateway')) {
     gateway = await startGateway({

@@ -136,6 +136,46 @@ const schema = z.object({
   PARLEY_WS_RATE_STRIKES: int(20),
   /** Sockets one user may hold open at once. */
   PARLEY_WS_MAX_SOCKETS_PER_USER: int(10),
+  /**
+   * The server pings every socket this often; one that answers no ping for
+   * PARLEY_WS_MAX_MISSED_PONGS intervals is dropped (a silent client — a phone
+   * that lost its network — would otherwise stay "online" until its token expired).
+   */
+  PARLEY_WS_PING_INTERVAL_MS: int(30_000),
+  PARLEY_WS_MAX_MISSED_PONGS: int(2),
+  /**
+   * Sockets one client IP may hold open before they authenticate: an
+   * unauthenticated socket costs memory and a timer, and cannot be charged to a user.
+   */
+  PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP: int(20),
+  /**
+   * Browser origins allowed to call the API and open sockets from another
+   * origin (`https://app.example.com,https://admin.example.com`). Unset: same
+   * origin only — no CORS headers, and a socket whose Origin is another site's
+   * is refused (native clients send no Origin and are always allowed).
+   */
+  PARLEY_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((origin) => new URL(origin).origin))),
+  /** How long a client may take to send a request's headers (slowloris). */
+  PARLEY_HTTP_HEADERS_TIMEOUT_MS: int(10_000),
+  /** How long a client may take to send a whole request, body included (a trickled body). */
+  PARLEY_HTTP_REQUEST_TIMEOUT_MS: int(30_000),
+  /** An idle keep-alive connection is closed after this. */
+  PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS: int(5_000),
+  /**
+   * Open TCP connections (HTTP and WebSocket) one client IP may hold; more are
+   * cut at once. Not applied behind a proxy (PARLEY_TRUST_PROXY), where every
+   * connection comes from the proxy and the proxy limits its clients.
+   */
+  PARLEY_MAX_CONNECTIONS_PER_IP: int(256),
   /** Milliseconds a socket has to send AUTH when no token was on the URL. */
   PARLEY_WS_AUTH_TIMEOUT_MS: int(5_000),
   /** Bytes buffered for a slow socket before it is dropped (it resumes with since_seq). */

@@ -4,12 +4,20 @@
 // within PARLEY_WS_AUTH_TIMEOUT_MS. The socket is then connected
 // (connections.ts) and its frames go to the frame handler; frames that arrive
 // while the connection is set up wait for it.
+//
+// Before any of that, an upgrade is refused when a browser page of another
+// origin asks for it (cross-site WebSocket hijacking: 403), and when its IP
+// already holds too many sockets that have not authenticated (429). Every
+// socket is then pinged (heartbeat.ts) and dropped when it stops answering.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../config.ts';
+import { clientIpOf } from '../http/client-ip.ts';
+import { originAllowed } from '../http/cors.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import type { Connect, Identity } from './connections.ts';
 import { errorFrame, parseFrame, serverFrame, type ClientFrameSchemas } from './frames.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
@@ -21,7 +29,18 @@ export interface Upgrades {
   close: () => void;
 }
 
-type GatewayLimits = Pick<Config, 'PARLEY_MAX_FRAME_BYTES' | 'PARLEY_WS_AUTH_TIMEOUT_MS' | 'PARLEY_WS_MAX_SOCKETS_PER_USER'>;
+type GatewayLimits = Pick<
+  Config,
+  | 'PARLEY_MAX_FRAME_BYTES'
+  | 'PARLEY_WS_AUTH_TIMEOUT_MS'
+  | 'PARLEY_WS_MAX_SOCKETS_PER_USER'
+  | 'PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP'
+  | 'PARLEY_WS_PING_INTERVAL_MS'
+  | 'PARLEY_WS_MAX_MISSED_PONGS'
+  | 'PARLEY_CORS_ORIGINS'
+  | 'PARLEY_TRUST_PROXY'
+> &
+  Partial<Pick<Config, 'PARLEY_PUBLIC_URL'>>;
 
 export function acceptUpgrades(options: {
   config: GatewayLimits;
@@ -42,6 +61,35 @@ export function acceptUpgrades(options: {
     perMessageDeflate: false,
     clientTracking: false,
   });
+  const heartbeat = startHeartbeat({
+    intervalMs: config.PARLEY_WS_PING_INTERVAL_MS,
+    maxMissed: config.PARLEY_WS_MAX_MISSED_PONGS,
+  });
+  /** client IP → its sockets still waiting for an AUTH frame. */
+  const unauthenticated = new Map<string, number>();
+  const countUnauthenticated = (ip: string, change: 1 | -1) => {
+    const count = (unauthenticated.get(ip) ?? 0) + change;
+    if (count <= 0) unauthenticated.delete(ip);
+    else unauthenticated.set(ip, count);
+  };
+
+  /**
+   * A browser always says which page opens a socket; another site's page may
+   * not (it would act with a token it got elsewhere, or probe). Same origin —
+   * the public URL's, or the host the request was sent to — and the CORS
+   * allow-list may. Native clients send no Origin and are not browsers.
+   */
+  function originPermitted(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true;
+    if (originAllowed(config.PARLEY_CORS_ORIGINS, origin)) return true;
+    if (config.PARLEY_PUBLIC_URL !== undefined && origin === new URL(config.PARLEY_PUBLIC_URL).origin) return true;
+    try {
+      return new URL(origin).host === request.headers.host;
+    } catch {
+      return false; // not a URL (e.g. "null", sent by sandboxed pages)
+    }
+  }
 
   function authenticated(socket: WebSocket, stream: Duplex, identity: Identity) {
     if (sessions.count(identity.userId) >= config.PARLEY_WS_MAX_SOCKETS_PER_USER) {
@@ -65,11 +113,19 @@ export function acceptUpgrades(options: {
     );
   }
 
-  /** No token on the URL: the first frame must be AUTH, within a deadline. */
-  function awaitAuthFrame(socket: WebSocket, stream: Duplex) {
+  /** No token on the URL: the first frame must be AUTH, within a deadline. It counts against its IP until then. */
+  function awaitAuthFrame(socket: WebSocket, stream: Duplex, ip: string) {
+    countUnauthenticated(ip, 1);
+    let counted = true;
+    const uncount = () => {
+      if (counted) countUnauthenticated(ip, -1);
+      counted = false;
+    };
+    socket.once('close', uncount);
     const timer = setTimeout(() => socket.close(1008, 'authentication timeout'), config.PARLEY_WS_AUTH_TIMEOUT_MS);
     socket.once('message', (raw, isBinary) => {
       clearTimeout(timer);
+      uncount();
       const parsed = parseFrame(options.schemas, raw, isBinary);
       if ('error' in parsed || parsed.frame.type !== 'AUTH') {
         socket.send(errorFrame('unauthorized', 'the first frame must be AUTH'));
@@ -99,14 +155,30 @@ export function acceptUpgrades(options: {
         socket.end(httpResponse(404, 'Not Found'));
         return;
       }
+      if (!originPermitted(request)) {
+        socket.end(
+          httpResponse(403, 'Forbidden', { error: { code: 'origin_not_allowed', message: 'this origin may not open a socket' } }),
+        );
+        return;
+      }
+      const ip = clientIpOf(request, config.PARLEY_TRUST_PROXY);
       const token = url.searchParams.get('token');
       const accept = (identity: Identity | null) =>
         wss.handleUpgrade(request, socket, head, (ws) => {
           ws.on('error', onSocketError);
-          if (identity === null) awaitAuthFrame(ws, socket);
+          heartbeat.watch(ws);
+          if (identity === null) awaitAuthFrame(ws, socket, ip);
           else authenticated(ws, socket, identity);
         });
       if (token === null) {
+        if ((unauthenticated.get(ip) ?? 0) >= config.PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP) {
+          socket.end(
+            httpResponse(429, 'Too Many Requests', {
+              error: { code: 'too_many_connections', message: 'too many unauthenticated sockets from this address' },
+            }),
+          );
+          return;
+        }
         accept(null);
         return;
       }
@@ -115,7 +187,10 @@ export function acceptUpgrades(options: {
         socket.end(httpResponse(401, 'Unauthorized', { error: { code: 'invalid_token', message: 'invalid or expired token' } }));
       });
     },
-    close: () => wss.close(),
+    close: () => {
+      heartbeat.stop();
+      wss.close();
+    },
   };
 }
 

@@ -5,6 +5,8 @@
 //   errors      → the one place thrown errors become `{"error":{…}}` + status
 //   headers     → security headers and JSON serialisation (a body that can't be
 //                 serialised fails inside the error middleware, not after it)
+//   CORS        → answers preflights and marks what other origins may read,
+//                 before any route (errors carry its headers too)
 //   probes      → /healthz and /readyz, before any body is read
 //   raw-body routers → the few routes that read the body themselves (a direct
 //                 file upload is bytes, not JSON); they parse JSON per route if at all
@@ -19,10 +21,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { AppState } from './auth-middleware.ts';
 import { jsonBody } from './body.ts';
+import { corsMiddleware } from './cors.ts';
 import { errorBody, methodNotAllowed, notFound, toApiError } from './errors.ts';
 
 export interface HttpAppOptions {
-  config: Pick<Config, 'PARLEY_MAX_BODY_BYTES'> & Partial<Pick<Config, 'PARLEY_TRUST_PROXY'>>;
+  config: Pick<Config, 'PARLEY_MAX_BODY_BYTES'> & Partial<Pick<Config, 'PARLEY_TRUST_PROXY' | 'PARLEY_CORS_ORIGINS'>>;
   logger: Logger;
   /** Route modules' routers, mounted in this order. A router's state type may extend AppState. */
   // Router is invariant in its state type, so a Router<AuthedState> would not fit Router<AppState>.
@@ -46,7 +49,9 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { config, logger, routers, readiness, rawBodyRouters = [] } = options;
-  const app = new Koa<AppState>({ proxy: config.PARLEY_TRUST_PROXY ?? false });
+  // Behind a proxy, the client is the last X-Forwarded-For entry, the one the
+  // proxy appended; earlier ones are the client's to forge (http/client-ip.ts).
+  const app = new Koa<AppState>({ proxy: config.PARLEY_TRUST_PROXY ?? false, maxIpsCount: 1 });
   // Errors are all handled by errorMiddleware; what still reaches Koa (a socket
   // failing mid-response) is logged here instead of Koa's stderr default.
   app.silent = true;
@@ -57,6 +62,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(accessLogMiddleware());
   app.use(errorMiddleware());
   app.use(responseHeadersMiddleware());
+  app.use(corsMiddleware(config.PARLEY_CORS_ORIGINS ?? []));
   app.use(probes.routes());
   for (const router of rawBodyRouters) app.use(router.routes());
   app.use(jsonBody({ maxBytes: config.PARLEY_MAX_BODY_BYTES }));

@@ -1,0 +1,229 @@
+// The transport's defences, end to end against real Parley processes (issue 11's
+// probe, SECURITY.md "Transport"): which origins may call the API and open
+// sockets, the server's heartbeat, the caps on unauthenticated sockets and on
+// connections per address, bounded request times, and files only the service's
+// user can read.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
+import { eventually } from '../support/chat.ts';
+import { registerUser, request, WsClient } from '../support/client.ts';
+import { befriend, apiOf } from '../support/social.ts';
+import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
+
+const APP = 'https://app.example.com';
+const EVIL = 'https://evil.example';
+
+/** Opens a socket with these headers; resolves with the handshake's outcome. */
+function handshake(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ opened: true; socket: WebSocket } | { status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('open', () => resolve({ opened: true, socket }));
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    socket.once('error', (error) => reject(error));
+  });
+}
+
+describe('origins (CORS and the WebSocket Origin check)', () => {
+  let parley: ParleyProcess;
+  let token: string;
+  beforeAll(async () => {
+    parley = await startParley({ env: { PARLEY_CORS_ORIGINS: APP } });
+    token = (await registerUser(parley.url, 'cors')).token;
+    return () => parley.stop();
+  });
+
+  test('an allowed origin gets its preflight answered and may read answers; others get no CORS headers', async () => {
+    const preflight = await fetch(`${parley.url}/api/v1/rooms`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: APP,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+
+    const allowed = await request(parley.url, 'GET', '/api/v1/users/me', { token, headers: { origin: APP } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(allowed.headers.get('vary')).toMatch(/origin/i);
+
+    const foreign = await request(parley.url, 'GET', '/api/v1/users/me', { token, headers: { origin: EVIL } });
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    const foreignPreflight = await fetch(`${parley.url}/api/v1/rooms`, {
+      method: 'OPTIONS',
+      headers: { origin: EVIL, 'access-control-request-method': 'POST' },
+    });
+    expect(foreignPreflight.status).toBe(403);
+    expect(((await foreignPreflight.json()) as { error: { code: string } }).error.code).toBe('origin_not_allowed');
+  });
+
+  test('errors carry the CORS headers too, so an allowed page can read why', async () => {
+    const refused = await request(parley.url, 'GET', '/api/v1/users/me', { headers: { origin: APP } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe(APP);
+  });
+
+  test("another site's page cannot open a socket (403); the allowed origin, the server's own and native clients can", async () => {
+    const url = `${parley.wsUrl}?token=${token}`;
+    const evil = await handshake(url, { origin: EVIL });
+    expect(evil).toMatchObject({ status: 403 });
+    expect(JSON.parse((evil as { body: string }).body)).toMatchObject({ error: { code: 'origin_not_allowed' } });
+    for (const origin of [APP, parley.url, undefined]) {
+      const outcome = await handshake(url, origin === undefined ? {} : { origin });
+      expect(outcome, String(origin)).toMatchObject({ opened: true });
+      (outcome as { socket: WebSocket }).socket.close();
+    }
+  });
+
+  test('without PARLEY_CORS_ORIGINS nothing is allowed cross-origin', async () => {
+    const plain = await startParley();
+    try {
+      const answer = await request(plain.url, 'GET', '/healthz', { headers: { origin: APP } });
+      expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+      const socket = await handshake(plain.wsUrl, { origin: APP });
+      expect(socket).toMatchObject({ status: 403 });
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe('the heartbeat', () => {
+  let parley: ParleyProcess;
+  beforeAll(async () => {
+    parley = await startParley({ env: { PARLEY_WS_PING_INTERVAL_MS: '200', PARLEY_WS_MAX_MISSED_PONGS: '2' } });
+    return () => parley.stop();
+  });
+
+  test('a socket that stops answering pings is dropped and its user goes offline; one that answers stays', async () => {
+    const api = apiOf(parley.url);
+    const [watcher, silent] = await api.users(2, 'beat');
+    await befriend(api, watcher!, silent!);
+    const watcherWs = await WsClient.connect(parley.wsUrl, watcher!.token);
+
+    // A client whose network vanished: it never answers a ping.
+    const mute = new WebSocket(`${parley.wsUrl}?token=${silent!.token}`, { autoPong: false });
+    const closed = new Promise<void>((resolve) => mute.once('close', () => resolve()));
+    await watcherWs.next((f) => f.type === 'PRESENCE' && f.data.user_id === silent!.id && f.data.online === true);
+    await closed;
+    const offline = await watcherWs.next(
+      (f) => f.type === 'PRESENCE' && f.data.user_id === silent!.id && f.data.online === false,
+    );
+    expect(offline.data.last_seen_at).toEqual(expect.any(Number));
+
+    // The watcher's own socket answers (ws does by default) and outlives several intervals.
+    let pings = 0;
+    const raw = watcherWs.socket;
+    raw.on('ping', () => pings++);
+    await eventually(() => pings >= 5, 'five pings answered');
+    expect(raw.readyState).toBe(WebSocket.OPEN);
+    await watcherWs.close();
+  });
+});
+
+describe('caps and timeouts', () => {
+  let parley: ParleyProcess;
+  beforeAll(async () => {
+    parley = await startParley({
+      env: {
+        PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP: '3',
+        PARLEY_MAX_CONNECTIONS_PER_IP: '12',
+        PARLEY_HTTP_HEADERS_TIMEOUT_MS: '1000',
+        PARLEY_HTTP_REQUEST_TIMEOUT_MS: '1500',
+      },
+    });
+    return () => parley.stop();
+  });
+
+  test('an address holds at most the cap of sockets that have not authenticated; one that authenticates frees its place', async () => {
+    const waiting: WebSocket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const outcome = await handshake(parley.wsUrl, {});
+      expect(outcome).toMatchObject({ opened: true });
+      waiting.push((outcome as { socket: WebSocket }).socket);
+    }
+    const fourth = await handshake(parley.wsUrl, {});
+    expect(fourth).toMatchObject({ status: 429 });
+    expect(JSON.parse((fourth as { body: string }).body)).toMatchObject({ error: { code: 'too_many_connections' } });
+
+    const user = await registerUser(parley.url, 'capauth');
+    const authed = new Promise<void>((resolve) =>
+      waiting[0]!.on('message', (raw: Buffer) => {
+        if ((JSON.parse(raw.toString()) as { type: string }).type === 'AUTH_SUCCESS') resolve();
+      }),
+    );
+    waiting[0]!.send(JSON.stringify({ type: 'AUTH', data: { token: user.token } }));
+    await authed;
+    const next = await handshake(parley.wsUrl, {});
+    expect(next).toMatchObject({ opened: true });
+    for (const socket of [...waiting, (next as { socket: WebSocket }).socket]) socket.close();
+  });
+
+  test('a body trickled slower than the request timeout is cut off (408), not held', async () => {
+    const port = Number(new URL(parley.url).port);
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
+    const trickle = setInterval(() => socket.write('{'), 200);
+    await ended;
+    clearInterval(trickle);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  test('connections beyond the cap per address are cut at once; the server still answers the others', async () => {
+    const port = Number(new URL(parley.url).port);
+    const open: net.Socket[] = [];
+    const connect = () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+      });
+    for (let i = 0; i < 12; i++) open.push(await connect());
+    const extra = await connect();
+    await new Promise<void>((resolve) => extra.once('close', () => resolve()));
+    open.pop()!.destroy();
+    await eventually(
+      async () =>
+        (await fetch(`${parley.url}/healthz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200,
+      'a free place',
+    );
+    for (const socket of open) socket.destroy();
+  });
+});
+
+test('the data dir and every file Parley writes in it are for its own user only (0700 / 0600)', async () => {
+  const dataDir = tempDataDir('parley-perms-');
+  fs.chmodSync(dataDir, 0o755); // as an older version, or a careless operator, made it
+  const parley = await startParley({ dataDir });
+  try {
+    await registerUser(parley.url, 'perms');
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+    const files = fs.readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['log.sqlite', 'read-models.sqlite']));
+    for (const file of files) {
+      const mode = fs.statSync(path.join(file.parentPath, file.name)).mode & 0o777;
+      expect(`${file.name} ${mode.toString(8)}`).toBe(`${file.name} 600`);
+    }
+  } finally {
+    await parley.stop();
+  }
+});
