@@ -20,6 +20,7 @@ import { createRefreshTokens } from './auth/refresh-tokens.ts';
 import { AuthError, createTokenService, type TokenService } from './auth/tokens.ts';
 import { createChatService, type ChatService } from './commands/chat-service.ts';
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
+import { createCommandRateLimits, type CommandRateLimits } from './commands/command-rate-limits.ts';
 import { runDirectRoomsManager } from './commands/direct-rooms.ts';
 import { createCommandExecutor } from './commands/execute.ts';
 import { commandRoutes } from './commands/http-routes.ts';
@@ -331,6 +332,8 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
 /** The services REST and the WebSocket share. */
 interface ClientServices {
   chat: ChatService;
+  /** One budget per user and command class, whichever path (REST, any socket) the command takes. */
+  rateLimits: CommandRateLimits;
   tokens: TokenService;
   signingKey: SigningKey;
   authenticate: ReturnType<typeof requireUser>;
@@ -365,8 +368,10 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     }
     return verified;
   };
+  const rateLimits = createCommandRateLimits({ limiter: ephemeral.limiter, config });
   const services: ClientServices = {
-    chat: createChatService({ executor, db: store.db, vault: ctx.vault }),
+    chat: createChatService({ executor, db: store.db, vault: ctx.vault, rateLimits }),
+    rateLimits,
     tokens,
     signingKey,
     authenticate: requireUser(verifySession),
@@ -476,7 +481,7 @@ function restRouters(
     commandRoutes({
       config,
       chat: services.chat,
-      social: createSocialService({ executor, db: store.db }),
+      social: createSocialService({ executor, db: store.db, rateLimits: services.rateLimits }),
       requireUser: services.authenticate,
     }),
     docsRoutes({ config }),
