@@ -195,10 +195,13 @@ const schema = z.object({
   /** Largest batch a projector applies in one transaction. */
   PARLEY_PROJECTION_BATCH: int(500),
   /**
-   * The origin clients reach this server at (`https://chat.example.com`). Cloudinary
-   * needs it for the notification URL it calls back; local storage builds upload
-   * and file URLs from it. Unset, local storage uses the origin of the request
-   * (its Host header): fine for one machine, set it anywhere else.
+   * The origin clients reach this server at (`https://chat.example.com`). Links
+   * in mail (password reset, email confirmation), local storage's upload and
+   * file URLs, and Cloudinary's notification URL are built from it. Unset, they
+   * point at the address this process listens on (`publicOrigin` below): fine
+   * for one machine, set it anywhere else (required with Cloudinary). Never from
+   * a request's Host header, which the client chooses: a forged one would put
+   * an attacker's host into stored URLs and mailed links.
    */
   PARLEY_PUBLIC_URL: z
     .url({ protocol: /^https?$/ })
@@ -284,6 +287,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return { ...parsed.data, PARLEY_DATA_DIR: path.resolve(parsed.data.PARLEY_DATA_DIR) };
+}
+
+/**
+ * Where links and stored URLs point: PARLEY_PUBLIC_URL, else the address this
+ * process listens on (`port`, the actual one), with 127.0.0.1 for a HOST that
+ * means every interface.
+ */
+export function publicOrigin(config: Pick<Config, 'PARLEY_PUBLIC_URL' | 'HOST'>, port: number): string {
+  if (config.PARLEY_PUBLIC_URL !== undefined) return config.PARLEY_PUBLIC_URL;
+  const host = ['', '0.0.0.0', '::'].includes(config.HOST) ? '127.0.0.1' : config.HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export const hasRole = (config: Config, role: Role): boolean => config.PARLEY_ROLES.includes(role);

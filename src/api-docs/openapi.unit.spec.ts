@@ -244,6 +244,7 @@ describe('routes and document agree', () => {
         requireUser: pass,
         revocations: stub,
         mailer: stub,
+        publicOrigin: () => 'http://127.0.0.1:8080',
         logger,
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
