@@ -121,9 +121,15 @@ const Me = User.extend({
 
 const PresenceStatusSchema = z
   .object({ online: z.boolean(), last_seen_at: epochMs.nullable() })
-  .meta({ description: 'Presence as the viewer may see it; a block hides it (offline, null) both ways.' });
+  .meta({ description: 'Presence: whether the user has a socket open, and when they last closed their last one.' });
 
-const UserWithStatus = User.extend({ status: PresenceStatusSchema }).meta({
+const UserWithStatus = User.extend({
+  status: PresenceStatusSchema.nullable().meta({
+    description:
+      'Their presence, shown to themself, their friends and users who share a room with them, unless a block stands ' +
+      'between the two (the rule PRESENCE frames follow); null to anyone else.',
+  }),
+}).meta({
   description: 'A public profile with presence.',
 });
 const Friend = User.extend({ since: epochMs, status: PresenceStatusSchema }).meta({
