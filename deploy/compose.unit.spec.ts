@@ -76,6 +76,8 @@ describe('docker-compose.yml', () => {
       expect(config.DATABASE_URL, name).toMatch(/^mysql:\/\//);
       expect(config.REDIS_URL, name).toMatch(/^redis:\/\//);
       expect(config.SCHEMA_REGISTRY_URL, name).toMatch(/^http/);
+      // Behind nginx the listening address is not where clients are.
+      expect(config.PARLEY_PUBLIC_URL, name).toBe('http://localhost:8080');
     }
   });
 

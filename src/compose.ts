@@ -20,12 +20,13 @@ import { createRefreshTokens } from './auth/refresh-tokens.ts';
 import { AuthError, createTokenService, type TokenService } from './auth/tokens.ts';
 import { createChatService, type ChatService } from './commands/chat-service.ts';
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
+import { createCommandRateLimits, type CommandRateLimits } from './commands/command-rate-limits.ts';
 import { runDirectRoomsManager } from './commands/direct-rooms.ts';
 import { createCommandExecutor } from './commands/execute.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
 import { createSocialService } from './commands/social-service.ts';
-import { hasRole, type Config } from './config.ts';
+import { hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
@@ -174,7 +175,10 @@ function openMailer(config: Config, logger: Logger): Mailer {
  * CLOUDINARY_URL set → Cloudinary (its SDK is loaded only then), else files
  * under the data dir, with the endpoints the local store serves itself.
  */
-async function openFileStorage(config: Config): Promise<Pick<UploadRoutesOptions, 'storage' | 'storageRoutes'>> {
+async function openFileStorage(
+  config: Config,
+  origin: () => string,
+): Promise<Pick<UploadRoutesOptions, 'storage' | 'storageRoutes'>> {
   if (config.CLOUDINARY_URL) {
     const { createCloudinaryStorage } = await import('./uploads/cloudinary-storage.ts');
     const storage = createCloudinaryStorage({
@@ -186,7 +190,7 @@ async function openFileStorage(config: Config): Promise<Pick<UploadRoutesOptions
   }
   const storage = await createLocalStorage({
     dataDir: config.PARLEY_DATA_DIR,
-    publicUrl: config.PARLEY_PUBLIC_URL,
+    origin,
     ttlS: config.PARLEY_UPLOAD_TTL_S,
     notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
   });
@@ -331,7 +335,11 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
 
 /** The services REST and the WebSocket share. */
 interface ClientServices {
+  /** Where links and stored URLs point (config.ts `publicOrigin`); known once the server listens. */
+  origin: () => string;
   chat: ChatService;
+  /** One budget per user and command class, whichever path (REST, any socket) the command takes. */
+  rateLimits: CommandRateLimits;
   tokens: TokenService;
   signingKey: SigningKey;
   authenticate: ReturnType<typeof requireUser>;
@@ -366,8 +374,16 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     }
     return verified;
   };
+  const rateLimits = createCommandRateLimits({ limiter: ephemeral.limiter, config });
+  let listeningPort: number | undefined = undefined; // set once the server listens
+  const origin = () => {
+    if (listeningPort === undefined) throw new Error('the public origin is asked for before the server listens');
+    return publicOrigin(config, listeningPort);
+  };
   const services: ClientServices = {
-    chat: createChatService({ executor, db: store.db, vault: ctx.vault }),
+    origin,
+    chat: createChatService({ executor, db: store.db, vault: ctx.vault, rateLimits }),
+    rateLimits,
     tokens,
     signingKey,
     authenticate: requireUser(verifySession),
@@ -381,7 +397,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
       ? uploadRoutes({
           config,
           db: store.db,
-          ...(await openFileStorage(config)),
+          ...(await openFileStorage(config, origin)),
           limiter: ephemeral.limiter,
           requireUser: services.authenticate,
         })
@@ -423,8 +439,9 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   }
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const address = server.address();
+  listeningPort = typeof address === 'object' && address !== null ? address.port : 0;
   return {
-    port: typeof address === 'object' && address !== null ? address.port : 0,
+    port: listeningPort,
     async stop() {
       // Stop taking requests, let the ones in flight finish (bounded), then
       // cut what is left. Sockets are told to go (1001) and reconnect elsewhere.
@@ -467,6 +484,7 @@ function restRouters(
       requireUser: services.authenticate,
       revocations: ephemeral.revocations,
       mailer,
+      publicOrigin: services.origin,
       logger,
     }),
     queryRoutes({
@@ -478,7 +496,7 @@ function restRouters(
     commandRoutes({
       config,
       chat: services.chat,
-      social: createSocialService({ executor, db: store.db }),
+      social: createSocialService({ executor, db: store.db, rateLimits: services.rateLimits }),
       requireUser: services.authenticate,
     }),
     docsRoutes({ config }),

@@ -186,6 +186,44 @@ const schema = z.object({
   /** Registrations per IP per window. */
   PARLEY_REGISTER_MAX_PER_IP: int(20),
   PARLEY_REGISTER_WINDOW_S: int(3600),
+  /**
+   * Commands one user may give per window, by class (src/commands/command-rate-limits.ts
+   * maps each command to its class). One budget per user and class, counted
+   * wherever the command arrives — REST or any socket, on any instance (in
+   * Redis when REDIS_URL is set) — so more sockets or instances buy no more;
+   * beyond it, 429 / ERROR `rate_limited` with the seconds to wait. Sized for a
+   * quick person on a few devices at once, far below what a script sends.
+   *
+   * Messages: 60 per 10 s is six a second sustained, several times a fast
+   * typist, and leaves room for a burst of pasted lines or a bridge/bot.
+   */
+  PARLEY_RATE_MESSAGES_MAX: int(60),
+  PARLEY_RATE_MESSAGES_WINDOW_S: int(10),
+  /** Edits and deletes of messages: fixing typos and clearing up a thread, never dozens a second. */
+  PARLEY_RATE_EDITS_MAX: int(30),
+  PARLEY_RATE_EDITS_WINDOW_S: int(10),
+  /** Reactions (add or remove): tapping through a conversation is quick, so twice the message budget. */
+  PARLEY_RATE_REACTIONS_MAX: int(120),
+  PARLEY_RATE_REACTIONS_WINDOW_S: int(10),
+  /**
+   * Rooms: creating one (group or direct), renaming it, adding, removing or
+   * re-ranking members. Setting a room up by hand — create, name, a dozen
+   * people one by one — fits in a minute; a script creating rooms to pull
+   * strangers into them does not get far. (Members listed at creation are one command.)
+   */
+  PARLEY_RATE_ROOMS_MAX: int(20),
+  PARLEY_RATE_ROOMS_WINDOW_S: int(60),
+  /** Friend requests sent: a person adds the few people they just met; a spammer wants thousands. */
+  PARLEY_RATE_FRIEND_REQUESTS_MAX: int(20),
+  PARLEY_RATE_FRIEND_REQUESTS_WINDOW_S: int(60),
+  /**
+   * Every other command a client gives (read receipts, answers to friend
+   * requests, unfriend, block, profile changes). Read receipts are the bulk:
+   * a client that marks each message it shows is within 6 a second; a refused
+   * receipt loses nothing, the next one moves the marker past it.
+   */
+  PARLEY_RATE_OTHER_MAX: int(60),
+  PARLEY_RATE_OTHER_WINDOW_S: int(10),
   /** Command ids remembered per aggregate for dedup of retries. */
   PARLEY_RECENT_COMMANDS: int(1000),
   /** A socket's presence lease; its gateway renews it every third of this. */
@@ -197,10 +235,13 @@ const schema = z.object({
   /** Largest batch a projector applies in one transaction. */
   PARLEY_PROJECTION_BATCH: int(500),
   /**
-   * The origin clients reach this server at (`https://chat.example.com`). Cloudinary
-   * needs it for the notification URL it calls back; local storage builds upload
-   * and file URLs from it. Unset, local storage uses the origin of the request
-   * (its Host header): fine for one machine, set it anywhere else.
+   * The origin clients reach this server at (`https://chat.example.com`). Links
+   * in mail (password reset, email confirmation), local storage's upload and
+   * file URLs, and Cloudinary's notification URL are built from it. Unset, they
+   * point at the address this process listens on (`publicOrigin` below): fine
+   * for one machine, set it anywhere else (required with Cloudinary). Never from
+   * a request's Host header, which the client chooses: a forged one would put
+   * an attacker's host into stored URLs and mailed links.
    */
   PARLEY_PUBLIC_URL: z
     .url({ protocol: /^https?$/ })
@@ -286,6 +327,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return { ...parsed.data, PARLEY_DATA_DIR: path.resolve(parsed.data.PARLEY_DATA_DIR) };
+}
+
+/**
+ * Where links and stored URLs point: PARLEY_PUBLIC_URL, else the address this
+ * process listens on (`port`, the actual one), with 127.0.0.1 for a HOST that
+ * means every interface.
+ */
+export function publicOrigin(config: Pick<Config, 'PARLEY_PUBLIC_URL' | 'HOST'>, port: number): string {
+  if (config.PARLEY_PUBLIC_URL !== undefined) return config.PARLEY_PUBLIC_URL;
+  const host = ['', '0.0.0.0', '::'].includes(config.HOST) ? '127.0.0.1' : config.HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export const hasRole = (config: Config, role: Role): boolean => config.PARLEY_ROLES.includes(role);

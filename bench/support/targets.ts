@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { unthrottledCommands } from '../../test/support/server.ts';
 import type { Impl } from '../loadgen/protocols.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -53,6 +54,9 @@ export function parleyEnv(dataDir: string): Record<string, string> {
     // rate; the per-socket frame limit would refuse it.
     PARLEY_WS_RATE_PER_S: '1000000',
     PARLEY_WS_RATE_BURST: '1000000',
+    // A load test, so the per-user command budgets too (one user posts every
+    // message of its room; fixture setup creates 1,251 rooms).
+    ...unthrottledCommands,
     // Fixture setup registers thousands of users from one address.
     PARLEY_REGISTER_MAX_PER_IP: '1000000',
     // Tokens minted once for a cached fixture stay valid for a week.

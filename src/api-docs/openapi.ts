@@ -121,9 +121,15 @@ const Me = User.extend({
 
 const PresenceStatusSchema = z
   .object({ online: z.boolean(), last_seen_at: epochMs.nullable() })
-  .meta({ description: 'Presence as the viewer may see it; a block hides it (offline, null) both ways.' });
+  .meta({ description: 'Presence: whether the user has a socket open, and when they last closed their last one.' });
 
-const UserWithStatus = User.extend({ status: PresenceStatusSchema }).meta({
+const UserWithStatus = User.extend({
+  status: PresenceStatusSchema.nullable().meta({
+    description:
+      'Their presence, shown to themself, their friends and users who share a room with them, unless a block stands ' +
+      'between the two (the rule PRESENCE frames follow); null to anyone else.',
+  }),
+}).meta({
   description: 'A public profile with presence.',
 });
 const Friend = User.extend({ since: epochMs, status: PresenceStatusSchema }).meta({
@@ -602,9 +608,11 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         UnsupportedMediaType: errorResponse(
           '`unsupported_media_type`: a body must be `application/json` (charset utf-8 if given).',
         ),
-        TooManyRequests: errorResponse('`rate_limited`: too many attempts.', {
-          headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
-        }),
+        TooManyRequests: errorResponse(
+          '`rate_limited`: too many attempts, or the user spent a command budget (one per user and kind of command, ' +
+            'shared by REST and every socket; `details.retry_after_s` then repeats the wait). Retry after `Retry-After` seconds.',
+          { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } },
+        ),
         ServiceUnavailable: errorResponse(
           '`unavailable`: the command was not confirmed in time. It may still be applied; retrying the same request is safe.',
           { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } },
@@ -631,7 +639,9 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         'Frames are JSON text: `{"type": "...", "ref": "client id, echoed in replies", "timestamp": 1686123456789, "data": {...}}`. ' +
         'Bad frames (not JSON, binary, unknown type, wrong fields) get an ERROR and the socket stays open; a frame over ' +
         `${config.PARLEY_MAX_FRAME_BYTES} bytes closes it with 1009. A client over the rate gets ERROR \`rate_limited\`, ` +
-        `and after ${config.PARLEY_WS_RATE_STRIKES} such frames is closed with 1008.`,
+        `and after ${config.PARLEY_WS_RATE_STRIKES} such frames is closed with 1008. A command (SEND_MESSAGE, READ_RECEIPT) ` +
+        "over the user's command budget — the one REST charges too — gets ERROR `rate_limited` with its `ref` and " +
+        '`details.retry_after_s`; the socket stays open.',
       authentication:
         'Either `GET /ws?token=<access token>`, or a first frame `{"type":"AUTH","data":{"token":"…"}}` within ' +
         `${config.PARLEY_WS_AUTH_TIMEOUT_MS} ms. The server answers AUTH_SUCCESS. The socket is closed (1008) when the token expires.`,

@@ -155,7 +155,7 @@ describe('the OpenAPI document', () => {
     expect(responses.ServiceUnavailable?.headers).toHaveProperty('Retry-After');
     expect(responses.Unauthorized?.headers).toHaveProperty('WWW-Authenticate');
     const send = doc.paths['/api/v1/rooms/{id}/messages']?.post?.responses ?? {};
-    expect(Object.keys(send).sort()).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '500', '503']);
+    expect(Object.keys(send).sort()).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '429', '500', '503']);
     expect(Object.keys(doc.paths['/api/v1/auth/login']?.post?.responses ?? {})).toContain('429');
   });
 
@@ -244,6 +244,7 @@ describe('routes and document agree', () => {
         requireUser: pass,
         revocations: stub,
         mailer: stub,
+        publicOrigin: () => 'http://127.0.0.1:8080',
         logger,
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),

@@ -32,7 +32,8 @@ export interface OperationSpec {
   codes?: Partial<Record<ErrorStatus, readonly string[]>>;
 }
 
-const COMMAND_ERRORS: ErrorStatus[] = [403, 404, 409, 503];
+/** A command's route: the domain's refusals, the user's command budget (429, command-rate-limits.ts), no outcome in time. */
+const COMMAND_ERRORS: ErrorStatus[] = [403, 404, 409, 429, 503];
 
 /** What the areas share: the query schemas and the bounds of pages and seqs. */
 function context(config: Config) {
@@ -201,7 +202,7 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       summary: 'Update my profile',
       body: 'UpdateProfileRequest',
       ok: { status: 200, description: 'The updated profile.', schema: 'User' },
-      errors: [503],
+      errors: [429, 503],
     },
     {
       method: 'post',

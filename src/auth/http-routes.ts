@@ -73,6 +73,8 @@ export function authRoutes(options: {
   requireUser: Middleware<AppState>;
   revocations: SessionRevocations;
   mailer: Mailer;
+  /** The origin of the links mailed (config.ts `publicOrigin`), never the request's Host header. */
+  publicOrigin: () => string;
   logger: Logger;
 }): Router {
   const { config, db, executor, tokens, refreshTokens, limiter, vault } = options;
@@ -123,7 +125,7 @@ export function authRoutes(options: {
       );
       throw error;
     }
-    emailConfirmation.send(userId, body.email, config.PARLEY_PUBLIC_URL ?? ctx.origin);
+    emailConfirmation.send(userId, body.email, options.publicOrigin());
     ctx.status = 201;
     ctx.body = await session(userId);
   });
@@ -252,7 +254,7 @@ export function authRoutes(options: {
     const { email } = parseBody(ctx, passwordResetBody);
     // Per address too, silently: nobody fills someone's inbox with resets.
     const perAddress = await limiter.hit(`reset:email:${email}`, config.PARLEY_PASSWORD_RESET_MAX_PER_EMAIL, window);
-    if (perAddress.allowed) passwordReset.request(email, config.PARLEY_PUBLIC_URL ?? ctx.origin);
+    if (perAddress.allowed) passwordReset.request(email, options.publicOrigin());
     ctx.status = 202;
     ctx.body = { status: 'accepted', message: 'if an account has this email, a reset link is on its way' };
   });
@@ -285,7 +287,7 @@ export function authRoutes(options: {
     const body = parseBody(ctx, emailChange);
     await checkPassword(userId, body.password);
     if (await emailRegistered(db, body.email)) throw new Rejection('email_taken', 'email is already taken');
-    emailConfirmation.send(userId, body.email, config.PARLEY_PUBLIC_URL ?? ctx.origin);
+    emailConfirmation.send(userId, body.email, options.publicOrigin());
     ctx.status = 202;
     ctx.body = { status: 'accepted', message: 'a confirmation link is on its way to the new address' };
   });

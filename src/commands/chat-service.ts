@@ -16,6 +16,7 @@ import type { MessageView, UserView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
 import { confirmedUpload } from '../uploads/uploads.ts';
 import { commandMetadata } from './command-bus.ts';
+import type { CommandRateLimits } from './command-rate-limits.ts';
 import { directRoomId } from './direct-rooms.ts';
 import type { Accepted, CommandExecutor } from './execute.ts';
 import type { SendMessageInput } from './inputs.ts';
@@ -60,8 +61,10 @@ export function createChatService(options: {
   executor: CommandExecutor;
   db: Kysely<Database>;
   vault: PersonalDataVault;
+  /** Every method first charges the user's budget for the command it gives, before any work. */
+  rateLimits: CommandRateLimits;
 }): ChatService {
-  const { executor, db, vault } = options;
+  const { executor, db, vault, rateLimits } = options;
 
   /**
    * Attachments must be uploads the sender made for this room and that the
@@ -112,6 +115,7 @@ export function createChatService(options: {
 
   const service: ChatService = {
     async createRoom(userId, input) {
+      await rateLimits.charge(userId, 'create_room');
       const { join, invite } = await admission(userId, input.member_ids);
       const roomId = newId();
       await executor.executeFor(userId, {
@@ -122,6 +126,7 @@ export function createChatService(options: {
     },
 
     async addMember(userId, roomId, input) {
+      await rateLimits.charge(userId, 'add_member');
       const { join } = await admission(userId, [input.user_id]);
       await executor.executeFor(userId, {
         type: join.length > 0 ? 'add_member' : 'invite_member',
@@ -131,6 +136,7 @@ export function createChatService(options: {
     },
 
     async acceptInvitation(userId, roomId) {
+      await rateLimits.charge(userId, 'accept_invitation');
       const invitation = await findInvitation(db, roomId, userId);
       // A block that came after the invitation ends it too: the invitee cannot join the blocker's room.
       if (invitation !== undefined && (await blockedBetween(db, userId, invitation.invited_by))) {
@@ -141,14 +147,17 @@ export function createChatService(options: {
     },
 
     async declineInvitation(userId, roomId) {
+      await rateLimits.charge(userId, 'decline_invitation');
       await executor.executeFor(userId, { type: 'decline_invitation', data: { room_id: roomId } });
     },
 
     async removeMember(userId, roomId, memberId) {
+      await rateLimits.charge(userId, 'remove_member');
       await executor.executeFor(userId, { type: 'remove_member', data: { room_id: roomId, user_id: memberId } });
     },
 
     async postMessage(userId, roomId, input) {
+      await rateLimits.charge(userId, 'send_message');
       const attachments = await confirmedAttachments(userId, roomId, input.attachments);
       const mentions = await mentionedMembers(db, roomId, input.content);
       // What the message says enters the log sealed under its own key, which
@@ -184,16 +193,19 @@ export function createChatService(options: {
     },
 
     async updateRoom(userId, roomId, input) {
+      await rateLimits.charge(userId, 'update_room');
       await executor.executeFor(userId, { type: 'update_room', data: { room_id: roomId, ...input } });
       return roomAsSeenBy(userId, roomId);
     },
 
     async changeRole(userId, roomId, memberId, role) {
+      await rateLimits.charge(userId, 'change_role');
       await executor.executeFor(userId, { type: 'change_role', data: { room_id: roomId, user_id: memberId, role } });
       return roomAsSeenBy(userId, roomId);
     },
 
     async editMessage(userId, roomId, messageId, content) {
+      await rateLimits.charge(userId, 'edit_message');
       const mentions = await mentionedMembers(db, roomId, content);
       // The new text goes under the message's own key, so deleting the
       // message erases every version of it.
@@ -211,22 +223,26 @@ export function createChatService(options: {
     },
 
     async deleteMessage(userId, roomId, messageId) {
+      await rateLimits.charge(userId, 'delete_message');
       await executor.executeFor(userId, { type: 'delete_message', data: { room_id: roomId, message_id: messageId } });
       return messageAsSeen(roomId, messageId);
     },
 
     async react(userId, roomId, messageId, emoji, add) {
+      await rateLimits.charge(userId, 'react');
       await executor.executeFor(userId, { type: 'react', data: { room_id: roomId, message_id: messageId, emoji, add } });
       return messageAsSeen(roomId, messageId);
     },
 
     async markRead(userId, roomId, seq) {
+      await rateLimits.charge(userId, 'mark_read');
       await executor.executeFor(userId, { type: 'mark_read', data: { room_id: roomId, seq } });
       const room = await roomAsSeenBy(userId, roomId);
       return room.members.find((member) => member.user_id === userId)?.last_read_seq ?? 0;
     },
 
     async openDirectRoom(userId, otherId) {
+      await rateLimits.charge(userId, 'create_room');
       if (otherId === userId) throw new Rejection('self_request', 'a direct room needs another user');
       await requireUsers(db, [otherId]);
       if (await blockedBetween(db, userId, otherId)) throw new Rejection('blocked', 'you cannot message this user');
@@ -240,6 +256,7 @@ export function createChatService(options: {
     },
 
     async updateProfile(userId, input) {
+      await rateLimits.charge(userId, 'update_profile');
       const sealer = await vault.sealerFor(userKeyId(userId));
       await executor.executeFor(userId, {
         type: 'update_profile',

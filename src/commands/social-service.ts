@@ -7,6 +7,7 @@ import { Rejection } from '../domain/decider.ts';
 import { newId } from '../ids.ts';
 import { findRequest, type FriendRequestView } from '../queries/social-queries.ts';
 import type { Database } from '../store/schema.ts';
+import type { CommandRateLimits } from './command-rate-limits.ts';
 import type { CommandExecutor } from './execute.ts';
 import { requireUsers } from './preconditions.ts';
 
@@ -18,8 +19,13 @@ export interface SocialService {
   unblock(userId: string, otherId: string): Promise<void>;
 }
 
-export function createSocialService(options: { executor: CommandExecutor; db: Kysely<Database> }): SocialService {
-  const { executor, db } = options;
+export function createSocialService(options: {
+  executor: CommandExecutor;
+  db: Kysely<Database>;
+  /** Every method first charges the user's budget for the command it gives, before any work. */
+  rateLimits: CommandRateLimits;
+}): SocialService {
+  const { executor, db, rateLimits } = options;
 
   async function requestSeenBy(userId: string, requestId: string): Promise<FriendRequestView> {
     const request = await findRequest(db, requestId);
@@ -38,6 +44,7 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
 
   return {
     async sendRequest(userId, toUserId) {
+      await rateLimits.charge(userId, 'send_friend_request');
       if (toUserId === userId) throw new Rejection('self_request', 'you cannot befriend yourself');
       await requireUsers(db, [toUserId]);
       const requestId = newId();
@@ -46,6 +53,7 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
     },
 
     async answerRequest(userId, requestId, answer) {
+      await rateLimits.charge(userId, commandOf[answer]);
       const request = await requestSeenBy(userId, requestId);
       const other = request.from_user_id === userId ? request.to_user_id : request.from_user_id;
       await executor.executeFor(userId, { type: commandOf[answer], data: { user_id: other, request_id: requestId } });
@@ -53,16 +61,19 @@ export function createSocialService(options: { executor: CommandExecutor; db: Ky
     },
 
     async unfriend(userId, friendId) {
+      await rateLimits.charge(userId, 'unfriend');
       await executor.executeFor(userId, { type: 'unfriend', data: { user_id: friendId } });
     },
 
     async block(userId, otherId) {
+      await rateLimits.charge(userId, 'block_user');
       if (otherId === userId) throw new Rejection('self_request', 'you cannot block yourself');
       await requireUsers(db, [otherId]);
       await executor.executeFor(userId, { type: 'block_user', data: { user_id: otherId } });
     },
 
     async unblock(userId, otherId) {
+      await rateLimits.charge(userId, 'unblock_user');
       await executor.executeFor(userId, { type: 'unblock_user', data: { user_id: otherId } });
     },
   };

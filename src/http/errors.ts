@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { AuthError, type AuthErrorCode } from '../auth/errors.ts';
 import { CommandTimeout } from '../commands/command-bus.ts';
+import { CommandRateLimited } from '../commands/command-rate-limits.ts';
 import { ReadModelLagging } from '../commands/execute.ts';
 import { Rejection, type RejectionCode } from '../domain/decider.ts';
 
@@ -184,6 +185,20 @@ export function toApiError(err: unknown): ApiError {
       headers: { 'WWW-Authenticate': tokenProblem ? 'Bearer error="invalid_token"' : 'Bearer' },
       cause: err,
     });
+  }
+  // The user spent a command budget (command-rate-limits.ts). The wait is in
+  // the details too: a WebSocket ERROR frame has no Retry-After header.
+  if (err instanceof CommandRateLimited) {
+    return new ApiError(
+      429,
+      'rate_limited',
+      err.message,
+      { retry_after_s: err.retryAfterS },
+      {
+        headers: { 'Retry-After': String(Math.max(1, err.retryAfterS)) },
+        cause: err,
+      },
+    );
   }
   // The command bus gave up waiting for an outcome (PARLEY_COMMAND_TIMEOUT_MS). The
   // command may still be applied; a retry with the same command id is safe, so 503.

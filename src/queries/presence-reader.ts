@@ -1,14 +1,13 @@
 // Presence as queries show it: online from the presence port (live sockets on
-// any gateway), last_seen_at from the read model, both hidden across a block.
+// any gateway), last_seen_at from the read model — to whom may see it
+// (presence-visibility.ts, the rule PRESENCE frames follow too), null to anyone else.
 
 import type { Kysely } from 'kysely';
 import type { Presence } from '../infra/presence.ts';
 import type { Database } from '../store/schema.ts';
 import type { PresenceReader, PresenceStatus } from './presence.ts';
-import { blockedBetween } from './social-queries.ts';
+import { maySeePresence } from './presence-visibility.ts';
 import { lastSeenOf } from './users-queries.ts';
-
-const hidden: PresenceStatus = { online: false, last_seen_at: null };
 
 export function createPresenceReader(options: { presence: Presence; db: Kysely<Database> }): PresenceReader {
   const { presence, db } = options;
@@ -21,8 +20,8 @@ export function createPresenceReader(options: { presence: Presence; db: Kysely<D
   return {
     statusesOf,
     async statusOf(userId, viewerId) {
-      if (userId !== viewerId && (await blockedBetween(db, userId, viewerId))) return hidden;
-      return (await statusesOf([userId])).get(userId) ?? hidden;
+      if (!(await maySeePresence(db, viewerId, userId))) return null;
+      return (await statusesOf([userId])).get(userId) ?? null;
     },
   };
 }

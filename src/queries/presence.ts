@@ -1,5 +1,5 @@
 // What queries need from presence: is a user online, and when were they last
-// seen. A block hides both, in both directions.
+// seen. Only those who may see it do (presence-visibility.ts).
 
 export interface PresenceStatus {
   online: boolean;
@@ -7,7 +7,7 @@ export interface PresenceStatus {
 }
 
 export interface PresenceReader {
-  /** The status of `userId` as `viewerId` may see it. */
-  statusOf(userId: string, viewerId: string): Promise<PresenceStatus>;
+  /** The status of `userId` if `viewerId` may see it (themself, a friend, a room peer, no block between); else null. */
+  statusOf(userId: string, viewerId: string): Promise<PresenceStatus | null>;
   statusesOf(userIds: string[]): Promise<Map<string, PresenceStatus>>;
 }

@@ -189,6 +189,19 @@ export async function roomIdsOf(db: Kysely<Database>, userId: string): Promise<s
 }
 
 /** Everyone who shares a room with the user (for presence notifications). */
+/** Whether `a` and `b` are members of one room (any kind, closed or not). */
+export async function shareARoom(db: Kysely<Database>, a: string, b: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('room_members as mine')
+    .innerJoin('room_members as peer', 'peer.room_id', 'mine.room_id')
+    .select('mine.room_id')
+    .where('mine.user_id', '=', a)
+    .where('peer.user_id', '=', b)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function roomPeerIds(db: Kysely<Database>, userId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('room_members as mine')

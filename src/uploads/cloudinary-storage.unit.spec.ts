@@ -34,7 +34,6 @@ const request = (over: Partial<SignRequest> = {}): SignRequest => ({
   purpose: 'attachment',
   mimeType: 'image/png',
   bytes: 1000,
-  origin: 'http://ignored.example',
   now: NOW,
   ...over,
 });
@@ -293,10 +292,12 @@ describe('verifying a notification (J1–J3)', () => {
 
 describe('delivery URL', () => {
   it('is the SDK’s secure URL of the version', () => {
-    const url = storageFor().publicUrl(
-      { publicId: `parley/${USER}/avatar/${UPLOAD}`, format: 'png', resourceType: 'image', version: 1893499200 },
-      'http://ignored',
-    );
+    const url = storageFor().publicUrl({
+      publicId: `parley/${USER}/avatar/${UPLOAD}`,
+      format: 'png',
+      resourceType: 'image',
+      version: 1893499200,
+    });
     expect(url).toBe(`https://res.cloudinary.com/${CLOUD}/image/upload/v1893499200/parley/${USER}/avatar/${UPLOAD}.png`);
   });
 });

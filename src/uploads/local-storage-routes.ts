@@ -17,7 +17,7 @@ import { closing, readBody } from '../http/body.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import type { LocalStorage } from './local-storage.ts';
 import { MEDIA_TYPES } from '../media-types.ts';
-import { requestOrigin, type NotificationReceiver } from './storage.ts';
+import type { NotificationReceiver } from './storage.ts';
 
 /** Stored files never change (a new upload is a new id), so caches may keep them. */
 const FILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
@@ -52,7 +52,7 @@ export function localStorageRoutes(storage: LocalStorage, receive: NotificationR
     if (asset === null) {
       throw new ApiError(409, 'upload_already_done', 'this upload was already received; sign again for another file');
     }
-    const url = storage.publicUrl(asset, requestOrigin(ctx));
+    const url = storage.publicUrl(asset);
     const notification = Buffer.from(
       JSON.stringify({
         notification_type: 'upload',

@@ -51,8 +51,12 @@ const NOTIFY_PREFIX = 'parley-notify-v1\n';
 export interface LocalStorageOptions {
   /** PARLEY_DATA_DIR: the key and the files live under it. */
   dataDir: string;
-  /** PARLEY_PUBLIC_URL; unset → the origin of each request. */
-  publicUrl: string | undefined;
+  /**
+   * The origin upload and file URLs point at (config.ts `publicOrigin`:
+   * PARLEY_PUBLIC_URL, or the listening address — never a request's Host).
+   * Asked at each use: the listening port is known only once the server listens.
+   */
+  origin: () => string;
   /** PARLEY_UPLOAD_TTL_S: how long a signed upload URL works. */
   ttlS: number;
   /** PARLEY_UPLOAD_NOTIFY_MAX_AGE_S. */
@@ -105,7 +109,6 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
   const uploadSignature = (uploadId: string, fields: UploadFields) =>
     hmac(UPLOAD_PREFIX, [uploadId, fields.user_id, fields.purpose, fields.mime_type, fields.bytes, fields.expires_at].join('\n'));
   const notificationSignature = (timestamp: string, rawBody: Buffer) => hmac(NOTIFY_PREFIX, timestamp, '\n', rawBody);
-  const base = (origin: string) => options.publicUrl ?? origin;
 
   const storage: LocalStorage = {
     provider: 'local',
@@ -121,7 +124,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       };
       return {
         provider: 'local',
-        upload_url: `${base(request.origin)}/api/v1/uploads/local/${request.uploadId}`,
+        upload_url: `${options.origin()}/api/v1/uploads/local/${request.uploadId}`,
         fields: { ...fields, signature: uploadSignature(request.uploadId, fields) },
         upload_id: request.uploadId,
         expires_at: expiresAt,
@@ -137,8 +140,8 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       });
     },
 
-    publicUrl(asset: StoredAsset, origin: string): string {
-      return `${base(origin)}/${UPLOADS_DIR}/${asset.publicId.replace(/^parley\//, '')}.${asset.format}`;
+    publicUrl(asset: StoredAsset): string {
+      return `${options.origin()}/${UPLOADS_DIR}/${asset.publicId.replace(/^parley\//, '')}.${asset.format}`;
     },
 
     signNotification(rawBody: Buffer, now: number): Record<string, string> {

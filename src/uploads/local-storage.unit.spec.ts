@@ -24,8 +24,8 @@ const UPLOAD = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
 let root: string;
 let n = 0;
 const freshDir = () => path.join(root, `d${++n}`);
-const open = (dataDir: string, publicUrl?: string) =>
-  createLocalStorage({ dataDir, publicUrl, ttlS: TTL_S, notifyMaxAgeS: MAX_AGE_S, now: () => NOW });
+const open = (dataDir: string, origin = 'http://127.0.0.1:4321') =>
+  createLocalStorage({ dataDir, origin: () => origin, ttlS: TTL_S, notifyMaxAgeS: MAX_AGE_S, now: () => NOW });
 
 const request = (over: Partial<SignRequest> = {}): SignRequest => ({
   uploadId: UPLOAD,
@@ -33,7 +33,6 @@ const request = (over: Partial<SignRequest> = {}): SignRequest => ({
   purpose: 'attachment',
   mimeType: 'image/png',
   bytes: 1000,
-  origin: 'http://127.0.0.1:4321',
   now: NOW,
   ...over,
 });
@@ -96,14 +95,11 @@ describe('signing an upload', () => {
     });
   });
 
-  it('uses PARLEY_PUBLIC_URL over the request’s origin when set', async () => {
+  it('points upload and file URLs at the origin it is given (PARLEY_PUBLIC_URL or the listening address)', async () => {
     const configured = await open(freshDir(), 'https://chat.example.com');
     expect(configured.sign(request()).upload_url).toBe(`https://chat.example.com/api/v1/uploads/local/${UPLOAD}`);
     expect(
-      configured.publicUrl(
-        { publicId: `parley/${USER}/avatar/${UPLOAD}`, format: 'png', resourceType: 'image', version: 1 },
-        'http://x',
-      ),
+      configured.publicUrl({ publicId: `parley/${USER}/avatar/${UPLOAD}`, format: 'png', resourceType: 'image', version: 1 }),
     ).toBe(`https://chat.example.com/uploads/${USER}/avatar/${UPLOAD}.png`);
   });
 

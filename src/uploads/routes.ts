@@ -24,7 +24,7 @@ import { isMember } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
 import type { MediaTypeName } from '../media-types.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
-import { NotificationRejected, requestOrigin, uploadPurposes, type FileStorage, type NotificationReceiver } from './storage.ts';
+import { NotificationRejected, uploadPurposes, type FileStorage, type NotificationReceiver } from './storage.ts';
 import { findUpload, notificationReceiver, recordSignedUpload, uploadView } from './uploads.ts';
 
 type UploadConfig = Pick<
@@ -87,7 +87,6 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
       purpose: body.purpose,
       mimeType: body.mime_type,
       bytes: body.bytes,
-      origin: requestOrigin(ctx),
       now: signedAt,
     });
     await recordSignedUpload(db, {

@@ -27,8 +27,6 @@ export interface SignRequest {
   mimeType: MediaTypeName;
   /** The size the client announced: the most the upload may be. */
   bytes: number;
-  /** Origin of the client's request (`http://host:port`); an adapter with a configured public URL ignores it. */
-  origin: string;
   /** Epoch ms. */
   now: number;
 }
@@ -88,7 +86,7 @@ export interface FileStorage {
    */
   verifyNotification(rawBody: Buffer | undefined, headers: IncomingHttpHeaders, now: number): StorageNotification;
   /** The URL a stored file is delivered from. */
-  publicUrl(asset: StoredAsset, origin: string): string;
+  publicUrl(asset: StoredAsset): string;
 }
 
 /** A notification that must not be trusted: 401. The reason is for the log, not the client. */
@@ -171,13 +169,6 @@ export function signatureMatches(received: string, expected: string): boolean {
   const b = Buffer.from(expected.toLowerCase(), 'utf8');
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
-
-/**
- * The origin a request was addressed to (`http://host:port`), from its Host
- * header: where the local adapter points URLs when PARLEY_PUBLIC_URL is unset.
- * (Koa's `ctx.origin` is the Origin header, which is something else.)
- */
-export const requestOrigin = (ctx: { protocol: string; host: string }): string => `${ctx.protocol}://${ctx.host}`;
 
 /**
  * The checks both adapters make on a notification, in this order: a signature

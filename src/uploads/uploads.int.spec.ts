@@ -61,7 +61,7 @@ for (const engine of await testEngines('uploads')) {
       const now = () => clock;
       storage = await createLocalStorage({
         dataDir,
-        publicUrl: undefined,
+        origin: () => base,
         ttlS: config.PARLEY_UPLOAD_TTL_S,
         notifyMaxAgeS: 600,
         now,
@@ -214,6 +214,9 @@ for (const engine of await testEngines('uploads')) {
       });
       expect(await confirmedUpload(db, BOB, url)).toBeUndefined();
       expect(await confirmedUpload(db, ALICE, `${url}x`)).toBeUndefined();
+      // Only the URL as issued, byte for byte (MySQL compares case-insensitively).
+      expect(await confirmedUpload(db, ALICE, url.toUpperCase())).toBeUndefined();
+      expect(await confirmedUpload(db, ALICE, `${url} `)).toBeUndefined();
     });
 
     it('a non-image is served as a download', async () => {

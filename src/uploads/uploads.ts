@@ -80,7 +80,8 @@ export async function confirmedUpload(db: Kysely<Database>, userId: string, url:
     .where('status', '=', 'ready')
     .where('url', '=', url)
     .executeTakeFirst();
-  if (row === undefined || row.url === null) return undefined;
+  // Exactly the URL issued: MySQL's collation compares case- and trailing-space-insensitively.
+  if (row === undefined || row.url !== url) return undefined;
   return {
     upload_id: row.id,
     purpose: row.purpose,

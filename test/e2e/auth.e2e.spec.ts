@@ -422,9 +422,16 @@ describe('auth', () => {
       expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     });
 
+    /** `a` and `b` become room peers, who may see each other's presence. */
+    const shareARoom = async (a: TestUser, b: TestUser) =>
+      expect(
+        (await request(url, 'POST', '/api/v1/rooms', { token: a.token, body: { name: 'peers', member_ids: [b.id] } })).status,
+      ).toBe(201);
+
     it('GET /users/:id → the public profile with status {online, last_seen_at}; an offline user is not online', async () => {
       const viewer = await registerUser(url, 'viewer');
       const other = await registerUser(url, 'other');
+      await shareARoom(viewer, other);
       const response = await request(url, 'GET', `/api/v1/users/${other.id}`, { token: viewer.token });
       expect(response.status).toBe(200);
       expect(response.body).toMatchObject({ id: other.id, username: other.username, display_name: expect.any(String) });
@@ -436,6 +443,7 @@ describe('auth', () => {
     it('GET /users/:id of a user with an open socket shows online: true; after they close it, offline with a last_seen_at', async () => {
       const viewer = await registerUser(url, 'viewer2');
       const other = await registerUser(url, 'online');
+      await shareARoom(other, viewer);
       const statusOf = async () =>
         (await request<{ status: PresenceStatus }>(url, 'GET', `/api/v1/users/${other.id}`, { token: viewer.token })).body.status;
       const socket = await WsClient.connect(parley.wsUrl, other.token);

@@ -12,6 +12,7 @@ import {
   expectError,
   expectStatus,
   friendIds,
+  groupRoom,
   messagesOf,
   openDirect,
   pendingIds,
@@ -32,7 +33,7 @@ const unblock = async (who: TestUser, whom: TestUser) =>
 const blockedIds = async (who: TestUser): Promise<string[]> =>
   expectStatus(await suite.api.get<{ blocks: User[] }>(who, '/blocks'), 200).blocks.map((u) => u.id);
 const statusSeenBy = async (viewer: TestUser, user: TestUser) =>
-  expectStatus(await suite.api.get<{ status: PresenceStatus }>(viewer, `/users/${user.id}`), 200).status;
+  expectStatus(await suite.api.get<{ status: PresenceStatus | null }>(viewer, `/users/${user.id}`), 200).status;
 const presenceOf = (user: TestUser) => (frame: Frame) => frame.type === 'PRESENCE' && frame.data.user_id === user.id;
 
 /** Friends with their direct room already opened by the process manager; returns the room id. */
@@ -109,25 +110,27 @@ describe('blocking', () => {
     expect(await pendingIds(suite.api, bob!, 'incoming')).toEqual([]);
   });
 
-  test("while blocked each one's status shows {online:false, last_seen_at:null} to the other, both ways; a bystander still sees it", async () => {
+  test("while blocked each one's status is hidden (null) from the other, both ways, though they share a room; a bystander still sees it", async () => {
     const [alice, bob, carol] = await suite.api.users(3, 'blkst');
+    // Room peers, all three: each may see the others' presence.
+    await groupRoom(suite.api, carol!, [alice!, bob!]);
     // Give both a last_seen_at, then bring both online.
     for (const user of [alice!, bob!]) {
       const ws = await connect(user);
       await ws.close();
       await eventually(
-        async () => (await statusSeenBy(carol!, user)).last_seen_at !== null,
+        async () => (await statusSeenBy(carol!, user))?.last_seen_at !== null,
         `${user.username} has a last_seen_at`,
       );
     }
     await connect(alice!);
     await connect(bob!);
-    expect((await statusSeenBy(alice!, bob!)).online).toBe(true);
-    expect((await statusSeenBy(bob!, alice!)).online).toBe(true);
+    expect((await statusSeenBy(alice!, bob!))?.online).toBe(true);
+    expect((await statusSeenBy(bob!, alice!))?.online).toBe(true);
 
     await block(alice!, bob!);
-    expect(await statusSeenBy(alice!, bob!)).toEqual({ online: false, last_seen_at: null });
-    expect(await statusSeenBy(bob!, alice!)).toEqual({ online: false, last_seen_at: null });
+    expect(await statusSeenBy(alice!, bob!)).toBeNull();
+    expect(await statusSeenBy(bob!, alice!)).toBeNull();
     expect(await statusSeenBy(carol!, bob!)).toEqual({ online: true, last_seen_at: expect.any(Number) });
 
     await unblock(alice!, bob!);

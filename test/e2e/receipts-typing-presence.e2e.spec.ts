@@ -334,6 +334,40 @@ describe('presence', () => {
   });
 });
 
+describe('who sees presence: one rule for PRESENCE frames and GET /users/:id', () => {
+  test('the user, a friend and a room peer see the status and hear PRESENCE; a stranger sees status null and hears nothing', async () => {
+    const [alice, friend, peer, stranger] = await suite.api.users(4, 'seen');
+    await befriend(suite.api, alice!, friend!);
+    await groupRoom(suite.api, peer!, [alice!]);
+    const listeners = { friend: await connect(friend!), peer: await connect(peer!), stranger: await connect(stranger!) };
+
+    await connect(alice!);
+    await listeners.friend.next(presenceOf(alice!, true));
+    await listeners.peer.next(presenceOf(alice!, true));
+    const statusSeenBy = async (viewer: TestUser) =>
+      expectStatus(await suite.api.get<{ status: PresenceStatus | null }>(viewer, `/users/${alice!.id}`), 200).status;
+    for (const viewer of [alice!, friend!, peer!]) {
+      expect(await statusSeenBy(viewer), viewer.username).toEqual({ online: true, last_seen_at: null });
+    }
+
+    expect(await statusSeenBy(stranger!)).toBeNull();
+    await barrier(listeners.stranger);
+    expect(listeners.stranger.frames.filter(presenceOf(alice!))).toEqual([]);
+    // The profile itself stays public.
+    expect(expectStatus(await suite.api.get(stranger!, `/users/${alice!.id}`), 200)).toMatchObject({ id: alice!.id });
+  });
+
+  test('a stranger who comes to share a room with the user sees their status from then on', async () => {
+    const [alice, stranger] = await suite.api.users(2, 'joins');
+    await connect(alice!);
+    const statusSeen = async () =>
+      expectStatus(await suite.api.get<{ status: PresenceStatus | null }>(stranger!, `/users/${alice!.id}`), 200).status;
+    expect(await statusSeen()).toBeNull();
+    await groupRoom(suite.api, alice!, [stranger!]);
+    await eventually(async () => (await statusSeen())?.online === true, 'alice online, as a room peer sees her');
+  });
+});
+
 describe('last_seen_at is durable', () => {
   test('it survives a process restart on the same data dir', async () => {
     const dataDir = tempDataDir();
@@ -343,9 +377,10 @@ describe('last_seen_at is durable', () => {
     try {
       const alice = await registerUser(first.url, 'durable');
       const viewer = await registerUser(first.url, 'viewer');
+      const firstApi = apiOf(first.url);
+      await groupRoom(firstApi, viewer, [alice]); // a room peer may see alice's presence
       const socket = await WsClient.connect(first.wsUrl, alice.token);
       await socket.close();
-      const firstApi = apiOf(first.url);
       let seen: PresenceStatus | undefined;
       await eventually(async () => {
         seen = expectStatus(await firstApi.get<{ status: PresenceStatus }>(viewer, `/users/${alice.id}`), 200).status;

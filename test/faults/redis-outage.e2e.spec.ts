@@ -67,6 +67,12 @@ describe.runIf(available)('fault: Redis stops mid-flow and starts again', () => 
   test('presence comes back: a user whose socket stayed open through the restart shows online again within two leases', async () => {
     const c = cluster!;
     const [alice, bob] = [await registerUser(c.nodes[0]!.url, 'pres'), await registerUser(c.nodes[0]!.url, 'pres')];
+    // Room peers: bob may see alice's presence (strangers see none).
+    const room = await request(c.nodes[0]!.url, 'POST', '/api/v1/rooms', {
+      token: alice.token,
+      body: { name: 'presence', member_ids: [bob.id] },
+    });
+    expect(room.status, JSON.stringify(room.body)).toBe(201);
     const socket = await WsClient.connect(c.nodes[1]!.wsUrl, alice.token);
     const online = async () => {
       const profile = await request<{ status?: PresenceStatus }>(c.nodes[2]!.url, 'GET', `/api/v1/users/${alice.id}`, {

@@ -13,7 +13,7 @@ import { mysqlAvailable, testMysqlUrl } from './engines.ts';
 
 export { mysqlAvailable, testMysqlUrl };
 import { infraAvailable, redisAvailable } from './infra.ts';
-import { startParley, tempDataDir, type ParleyProcess, type StartOptions } from './server.ts';
+import { startParley, tempDataDir, unthrottledCommands, type ParleyProcess, type StartOptions } from './server.ts';
 
 export const testKafkaBrokers = (process.env.PARLEY_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
@@ -88,6 +88,10 @@ export async function startCluster(
     PARLEY_LOGIN_MAX_ATTEMPTS: '1000',
     PARLEY_WS_RATE_PER_S: '1000',
     PARLEY_WS_RATE_BURST: '1000',
+    // A load test: the fault harness (test/faults/harness.ts) sends one message
+    // per user every 60 ms (~17/s, 167 per 10 s, more while it retries after a
+    // fault), above a person's budget of 60 per 10 s.
+    ...unthrottledCommands,
     ...env,
   };
   const sql = await mysql.createConnection({ uri: clusterEnv.DATABASE_URL! });

@@ -33,6 +33,20 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Command budgets (PARLEY_RATE_*) out of the way, for processes under test
+ * load: functional suites give one user bursts no person would (100 messages
+ * in a moment in ws.e2e, a room per test for the same owner), and the fault
+ * suites and benchmarks send steadily above a person's rate. The budgets
+ * themselves are tested in command-rate-limits.e2e.spec.ts, which sets its own.
+ */
+export const unthrottledCommands: Record<string, string> = Object.fromEntries(
+  ['MESSAGES', 'EDITS', 'REACTIONS', 'ROOMS', 'FRIEND_REQUESTS', 'OTHER'].map((rateClass) => [
+    `PARLEY_RATE_${rateClass}_MAX`,
+    '1000000',
+  ]),
+);
+
 export function tempDataDir(prefix = 'parley-e2e-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -50,6 +64,7 @@ export async function startParley(options: StartOptions = {}): Promise<ParleyPro
       PARLEY_DATA_DIR: dataDir,
       PARLEY_BCRYPT_COST: '4',
       LOG_LEVEL: 'info',
+      ...unthrottledCommands,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

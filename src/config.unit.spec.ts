@@ -1,0 +1,18 @@
+// The origin links and stored URLs point at (config.ts `publicOrigin`):
+// configured, or the listening address — an address a client can reach.
+
+import { describe, expect, it } from 'vitest';
+import { loadConfig, publicOrigin } from './config.ts';
+
+describe('publicOrigin', () => {
+  it('is PARLEY_PUBLIC_URL when set (without a trailing slash)', () => {
+    expect(publicOrigin(loadConfig({ PARLEY_PUBLIC_URL: 'https://chat.example.com/' }), 8080)).toBe('https://chat.example.com');
+  });
+
+  it('unset, is the listening address on its actual port; every interface reads as 127.0.0.1', () => {
+    expect(publicOrigin(loadConfig({}), 41234)).toBe('http://127.0.0.1:41234');
+    expect(publicOrigin(loadConfig({ HOST: '::' }), 8080)).toBe('http://127.0.0.1:8080');
+    expect(publicOrigin(loadConfig({ HOST: '10.1.2.3' }), 8080)).toBe('http://10.1.2.3:8080');
+    expect(publicOrigin(loadConfig({ HOST: '::1' }), 8080)).toBe('http://[::1]:8080');
+  });
+});
