@@ -210,6 +210,29 @@ describe('caps and timeouts', () => {
   });
 });
 
+test('behind the trusted proxy, a forged X-Forwarded-For does not escape a per-IP limit; another client is not held by it', async () => {
+  const parley = await startParley({ env: { PARLEY_TRUST_PROXY: 'true', PARLEY_REGISTER_MAX_PER_IP: '3' } });
+  try {
+    // What nginx sends: the client's own header, then the address nginx saw.
+    const register = (forged: string, client: string) =>
+      request(parley.url, 'POST', '/api/v1/auth/register', {
+        headers: { 'x-forwarded-for': `${forged}, ${client}` },
+        body: {
+          username: `xff_${forged.replaceAll('.', '_')}`,
+          email: `${forged}@example.com`,
+          password: 'correct horse battery',
+        },
+      });
+    for (let i = 1; i <= 3; i++) expect((await register(`1.1.1.${i}`, '198.51.100.7')).status).toBe(201);
+    const fourth = await register('1.1.1.4', '198.51.100.7');
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await register('1.1.1.5', '198.51.100.8')).status).toBe(201);
+  } finally {
+    await parley.stop();
+  }
+});
+
 test('the data dir and every file Parley writes in it are for its own user only (0700 / 0600)', async () => {
   const dataDir = tempDataDir('parley-perms-');
   fs.chmodSync(dataDir, 0o755); // as an older version, or a careless operator, made it
