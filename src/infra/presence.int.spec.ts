@@ -64,8 +64,11 @@ describe.runIf(redisUrl !== undefined)('presence on Redis', () => {
       const crashed = createRedisPresence({ redis, leaseMs: contractLeaseMs, keyPrefix });
       const alive = createRedisPresence({ redis: other, leaseMs: 1000, keyPrefix });
       const [u, v] = ['user-u', 'user-v'];
-      await crashed.connect(u, 'c1');
+      // v's socket first: its lease ends before u's, so once u is offline (what
+      // the wait below can see), v's socket on the crashed gateway has expired too.
+      // (In the other order a loaded machine could look in between the two.)
       await crashed.connect(v, 'c2');
+      await crashed.connect(u, 'c1');
       expect(await alive.connect(v, 'a1')).toBe(false);
       // `crashed` never renews again; `alive` renews its socket every third of a lease.
       await eventually(

@@ -15,6 +15,7 @@ import {
   type JSONWebKeySet,
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createRoom } from '../support/chat.ts';
 import { registerUser, request, WsClient, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import type { ErrorBody, JsonObject, PresenceStatus, Session, User } from '../support/wire.ts';
@@ -423,10 +424,8 @@ describe('auth', () => {
     });
 
     /** `a` and `b` become room peers, who may see each other's presence. */
-    const shareARoom = async (a: TestUser, b: TestUser) =>
-      expect(
-        (await request(url, 'POST', '/api/v1/rooms', { token: a.token, body: { name: 'peers', member_ids: [b.id] } })).status,
-      ).toBe(201);
+    /** A room with both in it (b accepts the invitation). */
+    const shareARoom = (a: TestUser, b: TestUser) => createRoom(url, a, [b], 'peers');
 
     it('GET /users/:id → the public profile with status {online, last_seen_at}; an offline user is not online', async () => {
       const viewer = await registerUser(url, 'viewer');
