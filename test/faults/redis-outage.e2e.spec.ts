@@ -5,6 +5,7 @@
 // delivered once.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createRoom } from '../support/chat.ts';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import type { PresenceStatus } from '../support/wire.ts';
@@ -68,11 +69,7 @@ describe.runIf(available)('fault: Redis stops mid-flow and starts again', () => 
     const c = cluster!;
     const [alice, bob] = [await registerUser(c.nodes[0]!.url, 'pres'), await registerUser(c.nodes[0]!.url, 'pres')];
     // Room peers: bob may see alice's presence (strangers see none).
-    const room = await request(c.nodes[0]!.url, 'POST', '/api/v1/rooms', {
-      token: alice.token,
-      body: { name: 'presence', member_ids: [bob.id] },
-    });
-    expect(room.status, JSON.stringify(room.body)).toBe(201);
+    await createRoom(c.nodes[0]!.url, alice, [bob], 'presence');
     const socket = await WsClient.connect(c.nodes[1]!.wsUrl, alice.token);
     const online = async () => {
       const profile = await request<{ status?: PresenceStatus }>(c.nodes[2]!.url, 'GET', `/api/v1/users/${alice.id}`, {
