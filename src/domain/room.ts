@@ -270,24 +270,14 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
     }
 
     case 'add_member': {
-      requireGroup(state);
-      requireManager(state, actor);
       const { user_id, role } = command.data;
-      if (state.members.has(user_id)) throw new Rejection('already_member', 'already a member');
-      if (role === 'owner' && roleOf(state, actor) !== 'owner') {
-        throw new Rejection('forbidden', 'only an owner can add an owner');
-      }
+      requireMayBringIn(state, actor, user_id, role, 'add');
       return [joined(room_id, user_id, role, actor, at)];
     }
 
     case 'invite_member': {
-      requireGroup(state);
-      requireManager(state, actor);
       const { user_id, role } = command.data;
-      if (state.members.has(user_id)) throw new Rejection('already_member', 'already a member');
-      if (role === 'owner' && roleOf(state, actor) !== 'owner') {
-        throw new Rejection('forbidden', 'only an owner can invite an owner');
-      }
+      requireMayBringIn(state, actor, user_id, role, 'invite');
       // Inviting again changes nothing: the first invitation stands.
       if (state.invitations.has(user_id)) return [];
       return [invited(room_id, user_id, role, actor, at)];
@@ -494,6 +484,16 @@ function requireGroup(state: RoomState): void {
 
 function requireManager(state: RoomState, userId: string): void {
   if (!isManager(state, userId)) throw new Rejection('forbidden', 'only an owner or admin can do that');
+}
+
+/** Adding and inviting alike: managers of a group room, for someone not in it, and owners only make owners. */
+function requireMayBringIn(state: RoomState, actor: string, userId: string, role: Role, verb: string): void {
+  requireGroup(state);
+  requireManager(state, actor);
+  if (state.members.has(userId)) throw new Rejection('already_member', 'already a member');
+  if (role === 'owner' && roleOf(state, actor) !== 'owner') {
+    throw new Rejection('forbidden', `only an owner can ${verb} an owner`);
+  }
 }
 
 /** Owners act on anyone; admins only on plain members. */
