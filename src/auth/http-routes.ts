@@ -32,7 +32,8 @@ import { createPasswordReset } from './password-reset.ts';
 import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { jwks, type SigningKey } from './keys.ts';
-import { dummyVerify, hashPassword, passwordSchema, verifyPassword } from './passwords.ts';
+import { checkStoredPassword } from './password-check.ts';
+import { dummyVerify, hashPassword, passwordSchema } from './passwords.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -177,7 +178,7 @@ export function authRoutes(options: {
     const valid =
       credentials === undefined
         ? await dummyVerify(config.PARLEY_BCRYPT_COST) // same cost as a real check: no timing oracle
-        : await verifyPassword(body.password, credentials.password_hash);
+        : await checkStoredPassword(db, credentials, body.password, config.PARLEY_BCRYPT_COST);
     if (!valid || credentials === undefined) {
       throw new ApiError(401, 'invalid_credentials', 'wrong login or password');
     }
@@ -337,7 +338,10 @@ export function authRoutes(options: {
   async function checkPassword(userId: string, password: string, ip: string): Promise<void> {
     const attempt = await guardAttempt(ip, userId);
     const hash = await passwordHashOf(db, userId);
-    if (hash === undefined || !(await verifyPassword(password, hash))) {
+    if (
+      hash === undefined ||
+      !(await checkStoredPassword(db, { id: userId, password_hash: hash }, password, config.PARLEY_BCRYPT_COST))
+    ) {
       throw new ApiError(401, 'invalid_credentials', 'wrong password');
     }
     await attempt.succeeded();
