@@ -2,6 +2,7 @@
 // read-model engines: SQLite (always) and MariaDB/MySQL (skipped with a loud
 // warning when unreachable, unless PARLEY_REQUIRE_INFRA=1).
 
+import bcrypt from 'bcrypt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testEngines } from '../../test/support/engines.ts';
 import type { Store } from '../store/store.ts';
@@ -43,6 +44,27 @@ for (const engine of await testEngines('password-check')) {
       expect((await stored('u2')).password_hash).toBe(original);
       expect(await checkStoredPassword(store.db, await stored('u2'), PASSWORD, 5)).toBe(true);
       expect((await stored('u2')).password_hash).toBe(original);
+    });
+
+    // "café au lait": é as one code point (NFC) and as e + a combining acute (NFD).
+    const composed = 'caf\u00e9 au lait';
+    const decomposed = 'cafe\u0301 au lait';
+
+    it('passwords are hashed in NFC: either spelling of é matches', async () => {
+      await storePasswordHash(store.db, 'u3', await hashPassword(decomposed, 4), Date.now());
+      expect(await checkStoredPassword(store.db, await stored('u3'), composed, 4)).toBe(true);
+      expect(await checkStoredPassword(store.db, await stored('u3'), decomposed, 4)).toBe(true);
+    });
+
+    it('a hash of a raw non-NFC password (made before normalising) still matches it, and is re-hashed in NFC', async () => {
+      const legacy = await bcrypt.hash(decomposed, 4);
+      await storePasswordHash(store.db, 'u4', legacy, Date.now());
+      expect(await checkStoredPassword(store.db, await stored('u4'), decomposed, 4)).toBe(true);
+      const rehashed = await stored('u4');
+      expect(rehashed.password_hash).not.toBe(legacy);
+      expect(await bcrypt.compare(composed, rehashed.password_hash)).toBe(true);
+      expect(await checkStoredPassword(store.db, rehashed, composed, 4)).toBe(true);
+      expect(await checkStoredPassword(store.db, rehashed, decomposed, 4)).toBe(true);
     });
   });
 }

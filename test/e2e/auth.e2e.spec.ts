@@ -308,6 +308,24 @@ describe('auth', () => {
       expect(a.body.access_token).not.toBe(b.body.access_token);
     });
 
+    it('a password is one password in either Unicode spelling (NFC): é as one code point or as e + U+0301, at register, login and change', async () => {
+      const composed = 'caf\u00e9 au lait, s\u00f6y';
+      const decomposed = 'cafe\u0301 au lait, so\u0308y';
+      const registered = await register({ username: 'unicode_pw', email: 'unicode_pw@example.com', password: decomposed });
+      expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+      expect((await login('unicode_pw', composed)).status).toBe(200);
+      expect((await login('unicode_pw', decomposed)).status).toBe(200);
+      const newComposed = 'cr\u00e8me br\u00fbl\u00e9e';
+      const newDecomposed = 'cre\u0300me bru\u0302le\u0301e';
+      const changed = await request(url, 'POST', '/api/v1/users/me/password', {
+        token: registered.body.access_token,
+        body: { current_password: composed, new_password: newDecomposed },
+      });
+      expect(changed.status, JSON.stringify(changed.body)).toBe(204);
+      expect((await login('unicode_pw', newComposed)).status).toBe(200);
+      expect((await login('unicode_pw', composed)).status).toBe(401);
+    });
+
     it('a wrong password and an unknown user get the same 401 status and the same body', async () => {
       const wrongPassword = await login(user.username, 'not the right password');
       const unknownUser = await login('nobody_here_at_all', 'not the right password');
