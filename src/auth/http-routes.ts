@@ -31,20 +31,13 @@ import { createEmailConfirmation } from './email-confirmation.ts';
 import { createPasswordReset } from './password-reset.ts';
 import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
+import { normalizeUsername, usernameSchema } from './usernames.ts';
 import { jwks, type SigningKey } from './keys.ts';
 import { checkStoredPassword } from './password-check.ts';
 import { dummyVerify, hashPassword, passwordSchema } from './passwords.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
 import type { TokenService } from './tokens.ts';
 
-/** NFKC then lower case, so `ＡＬＩＣＥ` and `alice` are one name. */
-export const normalizeUsername = (value: string): string => value.normalize('NFKC').toLowerCase();
-
-const usernameSchema = z
-  .string()
-  .max(256)
-  .transform(normalizeUsername)
-  .pipe(z.string().regex(/^[a-z0-9_.]{3,32}$/, 'must be 3–32 characters of a–z, 0–9, _ and .'));
 const emailSchema = z.string().trim().max(320).toLowerCase().pipe(z.email());
 
 export const registerBody = z.strictObject({

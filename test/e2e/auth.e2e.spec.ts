@@ -174,6 +174,36 @@ describe('auth', () => {
       expect(loggedIn.body.user.id).toBe(first.body.user.id);
     });
 
+    it('folds the username with NFKC: fullwidth ａｌｉｃｅ_ｆｗ is alice_fw and collides with it; a Cyrillic look-alike is refused', async () => {
+      const fullwidth = await register({ username: 'ａｌｉｃｅ_ｆｗ', email: 'alice_fw_1@example.com', password: PASSWORD });
+      expect(fullwidth.status, JSON.stringify(fullwidth.body)).toBe(201);
+      expect(fullwidth.body.user.username).toBe('alice_fw');
+      expectErrorBody(
+        await register({ username: 'alice_fw', email: 'alice_fw_2@example.com', password: PASSWORD }),
+        409,
+        'username_taken',
+      );
+      // "аlice_cy" with a Cyrillic а (U+0430): not a–z after folding, so no look-alike of alice_cy can exist.
+      const cyrillic = await register({ username: '\u0430lice_cy', email: 'alice_cy@example.com', password: PASSWORD });
+      expectErrorBody(cyrillic, 400, 'validation_failed');
+      expect(fieldsOf(cyrillic)).toEqual(['username']);
+    });
+
+    it('reserved names (admin, support, parley, everyone, …) are refused in any spelling with 400 validation_failed on username', async () => {
+      for (const username of ['admin', 'Administrator', 'ＡＤＭＩＮ', 'support', 'parley', 'everyone', 'moderator', 'null']) {
+        const response = await register({
+          username,
+          email: `reserved_${randomUUID().slice(0, 8)}@example.com`,
+          password: PASSWORD,
+        });
+        expectErrorBody(response, 400, 'validation_failed');
+        expect(fieldsOf(response), username).toEqual(['username']);
+      }
+      // A name that merely contains one is fine.
+      const near = await register({ username: 'admin_fan', email: 'admin_fan@example.com', password: PASSWORD });
+      expect(near.status, JSON.stringify(near.body)).toBe(201);
+    });
+
     it('a duplicate email (in any letter case) → 409 email_taken, and the username it tried is not burnt', async () => {
       const first = await register({ username: 'email_owner', email: 'Dup.Mail@Example.com', password: PASSWORD });
       expect(first.status, JSON.stringify(first.body)).toBe(201);
