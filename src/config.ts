@@ -180,8 +180,22 @@ const schema = z.object({
   PARLEY_WS_AUTH_TIMEOUT_MS: int(5_000),
   /** Bytes buffered for a slow socket before it is dropped (it resumes with since_seq). */
   PARLEY_WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024),
-  /** Login attempts per account and per IP in a window, before 429. */
-  PARLEY_LOGIN_MAX_ATTEMPTS: int(10),
+  /**
+   * Password guessing is slowed per (account, client IP): that many failures are
+   * free, then each further one starts a delay (first, doubling, at most max)
+   * during which that pair gets 429. Keyed by the pair, never by the account
+   * alone, so that nobody can lock an owner out from another IP (issue 11).
+   */
+  PARLEY_LOGIN_FREE_FAILURES: int(5),
+  PARLEY_LOGIN_FIRST_DELAY_S: int(1),
+  PARLEY_LOGIN_MAX_DELAY_S: int(900),
+  /** A pair's failures are forgotten this long after its last one (or at its next success). */
+  PARLEY_LOGIN_FAILURE_MEMORY_S: int(24 * 3600),
+  /**
+   * Failed logins per client IP in a window, across all accounts (credential
+   * stuffing), before 429; successful ones do not count.
+   */
+  PARLEY_LOGIN_MAX_FAILURES_PER_IP: int(50),
   PARLEY_LOGIN_WINDOW_S: int(300),
   /** Registrations per IP per window. */
   PARLEY_REGISTER_MAX_PER_IP: int(20),

@@ -701,7 +701,8 @@ function refinementAnnotations(config: Config, inputs: ReturnType<typeof command
     [
       register.username,
       {
-        description: 'NFKC-normalised and lower-cased, then 3–32 characters of `a–z 0–9 _ .`; unique, case-insensitively',
+        description:
+          'NFKC-normalised and lower-cased, then 3–32 characters of `a–z 0–9 _ .`, not a reserved name (admin, support, …); unique, case-insensitively',
         examples: ['alice_1'],
       },
     ],

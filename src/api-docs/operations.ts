@@ -115,7 +115,10 @@ function authOperations(config: Config): OperationSpec[] {
       summary: 'Sign in with username or email',
       description:
         'An unknown user and a wrong password get the same 401. ' +
-        `Limited to ${config.PARLEY_LOGIN_MAX_ATTEMPTS} attempts per account and ${config.PARLEY_LOGIN_MAX_ATTEMPTS * 5} per IP per ${config.PARLEY_LOGIN_WINDOW_S} s.`,
+        `Per (account, client IP): ${config.PARLEY_LOGIN_FREE_FAILURES} failures are free, then each further one starts a delay ` +
+        `(${config.PARLEY_LOGIN_FIRST_DELAY_S} s, doubling, at most ${config.PARLEY_LOGIN_MAX_DELAY_S} s) during which that pair gets 429 with Retry-After; ` +
+        `a success resets the pair. Per client IP, ${config.PARLEY_LOGIN_MAX_FAILURES_PER_IP} failures across all accounts per ${config.PARLEY_LOGIN_WINDOW_S} s, then 429. ` +
+        'Failures from one IP never refuse the account at another.',
       body: 'LoginRequest',
       ok: { status: 200, description: 'Signed in.', schema: 'Session' },
       errors: [401, 429],

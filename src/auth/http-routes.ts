@@ -31,19 +31,13 @@ import { createEmailConfirmation } from './email-confirmation.ts';
 import { createPasswordReset } from './password-reset.ts';
 import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
+import { normalizeUsername, usernameSchema } from './usernames.ts';
 import { jwks, type SigningKey } from './keys.ts';
-import { dummyVerify, hashPassword, passwordSchema, verifyPassword } from './passwords.ts';
+import { checkStoredPassword } from './password-check.ts';
+import { dummyVerify, hashPassword, passwordSchema } from './passwords.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
 import type { TokenService } from './tokens.ts';
 
-/** NFKC then lower case, so `ＡＬＩＣＥ` and `alice` are one name. */
-export const normalizeUsername = (value: string): string => value.normalize('NFKC').toLowerCase();
-
-const usernameSchema = z
-  .string()
-  .max(256)
-  .transform(normalizeUsername)
-  .pipe(z.string().regex(/^[a-z0-9_.]{3,32}$/, 'must be 3–32 characters of a–z, 0–9, _ and .'));
 const emailSchema = z.string().trim().max(320).toLowerCase().pipe(z.email());
 
 export const registerBody = z.strictObject({
@@ -172,22 +166,53 @@ export function authRoutes(options: {
   router.post('/api/v1/auth/login', async (ctx) => {
     const body = parseBody(ctx, loginBody);
     const login = body.login.includes('@') ? body.login.trim().toLowerCase() : normalizeUsername(body.login);
-    // Per IP, and per account — the account, not its spelling: a username and
-    // its email share one budget. Unknown logins are limited by what was typed.
-    await limit(`login:ip:${ctx.ip}`, config.PARLEY_LOGIN_MAX_ATTEMPTS * 5, config.PARLEY_LOGIN_WINDOW_S);
     const credentials = await credentialsForLogin(db, login);
-    const accountKey = `login:account:${credentials?.id ?? login}`;
-    await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
+    // The account, not its spelling: a username and its email share one pair.
+    // Unknown logins are keyed by what was typed.
+    const attempt = await guardAttempt(ctx.ip, credentials?.id ?? login);
     const valid =
       credentials === undefined
         ? await dummyVerify(config.PARLEY_BCRYPT_COST) // same cost as a real check: no timing oracle
-        : await verifyPassword(body.password, credentials.password_hash);
+        : await checkStoredPassword(db, credentials, body.password, config.PARLEY_BCRYPT_COST);
     if (!valid || credentials === undefined) {
       throw new ApiError(401, 'invalid_credentials', 'wrong login or password');
     }
-    await limiter.reset(accountKey);
+    await attempt.succeeded();
     ctx.body = await session(credentials.id);
   });
+
+  /**
+   * A password attempt from `ip` on `account` (an id, or the login typed for an
+   * unknown one): 429 with Retry-After while the IP has spent its failure budget
+   * or the (account, IP) pair sits out a back-off delay. The attempt counts as a
+   * failure until succeeded() says otherwise, so parallel guesses cannot slip
+   * past (rate-limiter.ts). Never keyed by the account alone: failures from one
+   * IP never refuse the owner at another.
+   */
+  async function guardAttempt(ip: string, account: string): Promise<{ succeeded(): Promise<void> }> {
+    const ipKey = `login:ip:${ip}`;
+    await limit(ipKey, config.PARLEY_LOGIN_MAX_FAILURES_PER_IP, config.PARLEY_LOGIN_WINDOW_S);
+    const pairKey = `login:pair:${account}:${ip}`;
+    const decision = await limiter.attempt(pairKey, {
+      freeFailures: config.PARLEY_LOGIN_FREE_FAILURES,
+      firstDelayS: config.PARLEY_LOGIN_FIRST_DELAY_S,
+      maxDelayS: config.PARLEY_LOGIN_MAX_DELAY_S,
+      memoryS: config.PARLEY_LOGIN_FAILURE_MEMORY_S,
+    });
+    if (!decision.allowed) {
+      // Not a failure of the IP's budget: no password was checked.
+      await limiter.forgive(ipKey);
+      throw new ApiError(429, 'rate_limited', 'too many attempts; try again later', undefined, {
+        headers: { 'Retry-After': String(decision.retryAfterS) },
+      });
+    }
+    return {
+      async succeeded() {
+        await limiter.reset(pairKey);
+        await limiter.forgive(ipKey);
+      },
+    };
+  }
 
   router.post('/api/v1/auth/refresh', async (ctx) => {
     const body = parseBody(ctx, refreshBody);
@@ -200,7 +225,7 @@ export function authRoutes(options: {
   router.delete('/api/v1/users/me', options.requireUser, async (ctx) => {
     const userId = userIdOf(ctx);
     const body = parseBody(ctx, passwordConfirmation);
-    await checkPassword(userId, body.password);
+    await checkPassword(userId, body.password, ctx.ip);
     await deleteAccount(
       {
         db,
@@ -285,7 +310,7 @@ export function authRoutes(options: {
   router.post('/api/v1/users/me/email', options.requireUser, async (ctx) => {
     const userId = userIdOf(ctx);
     const body = parseBody(ctx, emailChange);
-    await checkPassword(userId, body.password);
+    await checkPassword(userId, body.password, ctx.ip);
     if (await emailRegistered(db, body.email)) throw new Rejection('email_taken', 'email is already taken');
     emailConfirmation.send(userId, body.email, options.publicOrigin());
     ctx.status = 202;
@@ -296,7 +321,7 @@ export function authRoutes(options: {
   router.post('/api/v1/users/me/password', options.requireUser, async (ctx) => {
     const userId = userIdOf(ctx);
     const body = parseBody(ctx, passwordChange);
-    await checkPassword(userId, body.current_password);
+    await checkPassword(userId, body.current_password, ctx.ip);
     await updatePasswordHash(db, userId, await hashPassword(body.new_password, config.PARLEY_BCRYPT_COST), Date.now());
     await endSessions(userId, ctx.state.sessionId ?? null);
     // The log says that the password changed, never what it is.
@@ -304,15 +329,17 @@ export function authRoutes(options: {
     ctx.status = 204;
   });
 
-  /** The user's password, on the login's attempt budget; 401 invalid_credentials when wrong. */
-  async function checkPassword(userId: string, password: string): Promise<void> {
-    const accountKey = `login:account:${userId}`;
-    await limit(accountKey, config.PARLEY_LOGIN_MAX_ATTEMPTS, config.PARLEY_LOGIN_WINDOW_S);
+  /** The user's password, on the login's attempt budget from `ip`; 401 invalid_credentials when wrong. */
+  async function checkPassword(userId: string, password: string, ip: string): Promise<void> {
+    const attempt = await guardAttempt(ip, userId);
     const hash = await passwordHashOf(db, userId);
-    if (hash === undefined || !(await verifyPassword(password, hash))) {
+    if (
+      hash === undefined ||
+      !(await checkStoredPassword(db, { id: userId, password_hash: hash }, password, config.PARLEY_BCRYPT_COST))
+    ) {
       throw new ApiError(401, 'invalid_credentials', 'wrong password');
     }
-    await limiter.reset(accountKey);
+    await attempt.succeeded();
   }
 
   return router;

@@ -5,6 +5,10 @@
 // truncate or pre-hash, passwords longer than 72 UTF-8 bytes are refused (422),
 // and verifyPassword never accepts one. 72 bytes is ≥ 64 characters for ASCII
 // (ASVS 6.2.9); for 4-byte characters such as emoji it is 18.
+//
+// Passwords are hashed in Unicode NFC: "é" typed as one code point (U+00E9) on
+// one keyboard and as "e" + U+0301 on another is one password. Hashes made
+// before that still verify (password-check.ts tries the raw form once).
 
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
@@ -151,18 +155,23 @@ export const PASSWORD_LENGTH_MESSAGE =
   `password must be ${PASSWORD_MIN_CHARS}–${PASSWORD_MAX_BYTES} bytes: ` +
   `at least ${PASSWORD_MIN_CHARS} characters and at most ${PASSWORD_MAX_BYTES} bytes of UTF-8 (18 emoji)`;
 
+/** The form a password is hashed in: NFC, so canonically equivalent spellings are one password. */
+export const normalizePassword = (plain: string): string => plain.normalize('NFC');
+
 export const passwordSchema = z
   .string()
+  .overwrite(normalizePassword)
   .refine((value) => codePoints(value) >= PASSWORD_MIN_CHARS && utf8Length(value) <= PASSWORD_MAX_BYTES, {
     error: PASSWORD_LENGTH_MESSAGE,
     abort: true,
   })
   .refine((value) => !isCommonPassword(value), { error: 'password is too common; choose another' });
 
-/** Hashes a password that passed passwordSchema. Throws on one bcrypt would truncate. */
+/** Hashes a password that passed passwordSchema, in NFC. Throws on one bcrypt would truncate. */
 export async function hashPassword(plain: string, cost: number): Promise<string> {
-  if (utf8Length(plain) > PASSWORD_MAX_BYTES) throw new RangeError(`password longer than ${PASSWORD_MAX_BYTES} bytes`);
-  return bcrypt.hash(plain, cost);
+  const normalized = normalizePassword(plain);
+  if (utf8Length(normalized) > PASSWORD_MAX_BYTES) throw new RangeError(`password longer than ${PASSWORD_MAX_BYTES} bytes`);
+  return bcrypt.hash(normalized, cost);
 }
 
 /** True only for the exact password: never for one bcrypt would truncate to a match. */

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { BackoffPolicy, RateLimiter } from './rate-limiter.ts';
 
 export interface RateLimiterFixture {
   limiter: RateLimiter;
@@ -91,6 +91,80 @@ export function rateLimiterContract(name: string, make: () => RateLimiterFixture
       const k = key();
       const decisions = await Promise.all(Array.from({ length: 50 }, () => limiter.hit(k, 10, 60)));
       expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
+    });
+    test('forgive takes back one hit, never below zero', async () => {
+      const k = key();
+      await hits(k, 2, 2, 60);
+      await limiter.forgive(k);
+      expect((await limiter.hit(k, 2, 60)).allowed).toBe(true);
+      expect((await limiter.hit(k, 2, 60)).allowed).toBe(false);
+      const fresh = key();
+      await limiter.forgive(fresh);
+      await limiter.forgive(fresh);
+      expect((await limiter.hit(fresh, 1, 60)).allowed).toBe(true);
+      expect((await limiter.hit(fresh, 1, 60)).allowed).toBe(false);
+    });
+
+    // A first delay of a minute: nothing here waits for it to end.
+    const slow: BackoffPolicy = { freeFailures: 3, firstDelayS: 60, maxDelayS: 900, memoryS: 3600 };
+    async function attempts(k: string, count: number, policy: BackoffPolicy) {
+      const decisions = [];
+      for (let i = 0; i < count; i++) decisions.push(await limiter.attempt(k, policy));
+      return decisions;
+    }
+
+    test('back-off: the free failures and the one past them are allowed; then refused with the delay left', async () => {
+      const k = key();
+      const decisions = await attempts(k, 6, slow);
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, false, false]);
+      for (const refused of decisions.slice(4)) {
+        expect(refused.retryAfterS).toBeGreaterThan(50);
+        expect(refused.retryAfterS).toBeLessThanOrEqual(60);
+      }
+    });
+
+    /** Attempts until one is allowed (a delay ended), within a bound; the allowed one counts. */
+    async function attemptUntilAllowed(k: string, policy: BackoffPolicy) {
+      const deadline = Date.now() + 10_000;
+      let decision = await limiter.attempt(k, policy);
+      while (!decision.allowed && Date.now() < deadline) {
+        await sleep(100);
+        decision = await limiter.attempt(k, policy);
+      }
+      expect(decision.allowed).toBe(true);
+    }
+
+    test('back-off: each further failure doubles the delay, up to the cap', async () => {
+      const k = key();
+      const policy: BackoffPolicy = { freeFailures: 0, firstDelayS: 1, maxDelayS: 2, memoryS: 3600 };
+      expect((await limiter.attempt(k, policy)).allowed).toBe(true); // starts 1 s
+      await attemptUntilAllowed(k, policy); // the second failure starts 2 s
+      expect(await limiter.attempt(k, policy)).toEqual({ allowed: false, retryAfterS: 2 });
+      await attemptUntilAllowed(k, policy); // the third would start 4 s: capped at 2
+      expect(await limiter.attempt(k, policy)).toEqual({ allowed: false, retryAfterS: 2 });
+    });
+
+    test('back-off: reset forgets the failures and ends the delay', async () => {
+      const k = key();
+      await attempts(k, 4, slow);
+      expect((await limiter.attempt(k, slow)).allowed).toBe(false);
+      await limiter.reset(k);
+      expect((await attempts(k, 4, slow)).every((d) => d.allowed)).toBe(true);
+      expect((await limiter.attempt(k, slow)).allowed).toBe(false);
+    });
+
+    test('back-off: keys are independent, and a key under back-off is not a hit counter', async () => {
+      const [a, b] = [key(), key()];
+      await attempts(a, 4, slow);
+      expect((await limiter.attempt(a, slow)).allowed).toBe(false);
+      expect((await limiter.attempt(b, slow)).allowed).toBe(true);
+      expect((await limiter.hit(a, 1, 60)).allowed).toBe(true);
+    });
+
+    test('back-off: concurrent attempts are counted exactly (only the free ones and the next get in)', async () => {
+      const k = key();
+      const decisions = await Promise.all(Array.from({ length: 30 }, () => limiter.attempt(k, slow)));
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(slow.freeFailures + 1);
     });
   });
 }

@@ -5,6 +5,10 @@
 // expiry (a crash between INCR and PEXPIRE would otherwise leave a counter
 // that refuses forever). Needs Redis >= 7.0 (PEXPIRE … NX).
 //
+// Back-off keeps two keys per limited thing: its failure count (expiring the
+// memory after its last failure) and, while a delay runs, a flag that expires
+// with the delay; one script checks the flag, counts and starts the next delay.
+//
 // The window is timed by Redis (PEXPIRE/PTTL), not by any instance's clock.
 // The client is the caller's (see redis-presence.ts).
 
@@ -21,24 +25,74 @@ const hitLua = `local hits = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 return { hits, redis.call('PTTL', KEYS[1]) }`;
 
+/** KEYS[1] counter: one hit taken back, never below zero; the window keeps its expiry. */
+const forgiveLua = `local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
+if hits > 0 then redis.call('DECR', KEYS[1]) end
+return 0`;
+
+/**
+ * KEYS[1] failure count, KEYS[2] delay flag; ARGV free failures, first delay ms,
+ * max delay ms, memory ms → { 1, 0 } allowed, or { 0, ms of delay left }.
+ */
+const attemptLua = `local left = redis.call('PTTL', KEYS[2])
+if left > 0 then return { 0, left } end
+local failures = redis.call('INCR', KEYS[1])
+local past = failures - tonumber(ARGV[1])
+local delay = 0
+if past > 0 then
+  delay = math.floor(math.min(tonumber(ARGV[2]) * 2 ^ math.min(past - 1, 60), tonumber(ARGV[3])))
+  redis.call('SET', KEYS[2], '1', 'PX', delay)
+end
+redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[4]), delay))
+return { 1, 0 }`;
+
 interface RateScripts {
   parleyRateHit(key: string, windowMs: number): Promise<[number, number]>;
+  parleyRateForgive(key: string): Promise<number>;
+  parleyBackoffAttempt(
+    countKey: string,
+    delayKey: string,
+    freeFailures: number,
+    firstDelayMs: number,
+    maxDelayMs: number,
+    memoryMs: number,
+  ): Promise<[number, number]>;
 }
 
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
   const { redis } = options;
   const keyPrefix = options.keyPrefix ?? 'parley:';
   redis.defineCommand('parleyRateHit', { numberOfKeys: 1, lua: hitLua });
+  redis.defineCommand('parleyRateForgive', { numberOfKeys: 1, lua: forgiveLua });
+  redis.defineCommand('parleyBackoffAttempt', { numberOfKeys: 2, lua: attemptLua });
   const scripts = redis as unknown as RateScripts;
   const counterKey = (key: string) => `${keyPrefix}rate:${key}`;
+  const failuresKey = (key: string) => `${keyPrefix}failures:${key}`;
+  const delayKey = (key: string) => `${keyPrefix}delay:${key}`;
 
   return {
     async hit(key, limit, windowS) {
       const [hits, ttlMs] = await scripts.parleyRateHit(counterKey(key), Math.ceil(windowS * 1000));
       return { allowed: hits <= limit, retryAfterS: Math.max(1, Math.ceil(ttlMs / 1000)) };
     },
+    async forgive(key) {
+      await scripts.parleyRateForgive(counterKey(key));
+    },
+    async attempt(key, policy) {
+      const [allowed, leftMs] = await scripts.parleyBackoffAttempt(
+        failuresKey(key),
+        delayKey(key),
+        policy.freeFailures,
+        Math.ceil(policy.firstDelayS * 1000),
+        Math.ceil(policy.maxDelayS * 1000),
+        Math.ceil(policy.memoryS * 1000),
+      );
+      return allowed === 1
+        ? { allowed: true, retryAfterS: 0 }
+        : { allowed: false, retryAfterS: Math.max(1, Math.ceil(leftMs / 1000)) };
+    },
     async reset(key) {
-      await redis.del(counterKey(key));
+      await redis.del(counterKey(key), failuresKey(key), delayKey(key));
     },
   };
 }

@@ -85,7 +85,8 @@ export async function startCluster(
     PARLEY_KAFKA_SESSION_TIMEOUT_MS: '6000',
     PARLEY_PARTITIONS: '4',
     PARLEY_REGISTER_MAX_PER_IP: '100000',
-    PARLEY_LOGIN_MAX_ATTEMPTS: '1000',
+    PARLEY_LOGIN_MAX_FAILURES_PER_IP: '100000',
+    PARLEY_LOGIN_FREE_FAILURES: '1000',
     PARLEY_WS_RATE_PER_S: '1000',
     PARLEY_WS_RATE_BURST: '1000',
     // A load test: the fault harness (test/faults/harness.ts) sends one message
