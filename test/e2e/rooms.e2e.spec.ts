@@ -140,11 +140,12 @@ describe('creating and reading rooms', () => {
     expect(await myRooms(bob!)).toEqual([]);
   });
 
-  it('bad room input → 400 validation_failed naming the field (no name, empty name, 101 characters, role fields)', async () => {
+  it('bad room input → 400 validation_failed naming the field (no name, blank or zero-width name, 101 characters, role fields)', async () => {
     const [alice] = await users(1, 'badroom');
     const cases: [unknown, string][] = [
       [{}, 'name'],
       [{ name: '   ' }, 'name'],
+      [{ name: '\u200b \u200d\ufeff' }, 'name'],
       [{ name: 'x'.repeat(101) }, 'name'],
       [{ name: 5 }, 'name'],
       [{ name: 'ok', member_ids: ['not-a-uuid'] }, 'member_ids.0'],
@@ -578,6 +579,9 @@ describe('bad input on POST /rooms/:id/messages is refused and stores nothing', 
     ['unknown field created_at', { client_msg_id: 'w9', content: 'x', created_at: 0 }, 'created_at'],
     ['empty content', { client_msg_id: 'w10', content: '' }, 'content'],
     ['whitespace-only content', { client_msg_id: 'w11', content: ' \n\t ' }, 'content'],
+    // Zero-width characters show nothing either (U+200B, U+200C, U+200D, U+2060, U+FEFF).
+    ['zero-width-only content', { client_msg_id: 'w18', content: '\u200b\u200c\u200d\u2060\ufeff' }, 'content'],
+    ['zero-width and whitespace content', { client_msg_id: 'w19', content: ' \u200b\n\u2060 \u00a0' }, 'content'],
     ['4001 code points', { client_msg_id: 'w12', content: 'a'.repeat(4001) }, 'content'],
     ['4001 emoji', { client_msg_id: 'w13', content: '😀'.repeat(4001) }, 'content'],
     // U+0000 starts a sealed value in the log (docs/PRIVACY.md), so text never holds it.
