@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { acceptInvitations } from '../support/chat.ts';
 import { registerUser, request, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
-import { uploadAttachment } from '../support/uploads.ts';
+import { uploadAttachment, uploadAvatar } from '../support/uploads.ts';
 import type { ErrorBody, JsonObject, Message, Room, RoomSummary } from '../support/wire.ts';
 
 let parley: ParleyProcess;
@@ -802,11 +802,31 @@ describe('PATCH /users/me', () => {
     expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body).toEqual(before);
   });
 
-  it('an https avatar_url is accepted and shown', async () => {
-    const [alice] = await users(1, 'avatarok');
-    const avatar_url = 'https://images.example.com/a/alice.png';
-    const response = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url } });
+  it('an avatar_url must be my own ready avatar upload: it is accepted and shown; null clears it', async () => {
+    const [alice, bob] = await users(2, 'avatarok');
+    const avatar = await uploadAvatar(parley.url, alice!);
+    const response = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url: avatar.url } });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
-    expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body.avatar_url).toBe(avatar_url);
+    expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body.avatar_url).toBe(avatar.url);
+    expect((await request(url, 'GET', `/api/v1/users/${alice!.id}`, { token: bob!.token })).body.avatar_url).toBe(avatar.url);
+    const cleared = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.avatar_url).toBeNull();
+  });
+
+  it("any other https URL (a tracking pixel), someone else's avatar, or an attachment upload → 404 upload_not_found; the profile is unchanged", async () => {
+    const [alice, bob] = await users(2, 'avatarno');
+    const room = await createRoom(alice!);
+    const bobsAvatar = await uploadAvatar(parley.url, bob!);
+    const attachment = await uploadAttachment(parley.url, alice!, room.id);
+    const before = (await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body;
+    for (const avatar_url of ['https://tracker.example.com/pixel.gif?u=alice', bobsAvatar.url, attachment.url]) {
+      const response = await request(url, 'PATCH', '/api/v1/users/me', {
+        token: alice!.token,
+        body: { avatar_url, display_name: 'not applied either' },
+      });
+      expectError(response, 404, 'upload_not_found');
+    }
+    expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body).toEqual(before);
   });
 });
