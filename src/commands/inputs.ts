@@ -64,6 +64,13 @@ function isEmoji(value: string): boolean {
   return graphemes.length === 1 && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(value);
 }
 
+/**
+ * How a message's content is meant to be shown: plain text, or Markdown (which
+ * clients render without raw HTML). Nothing else — a client told `text/html` or
+ * an image type about a string would be asked to render what no one checked.
+ */
+export const MESSAGE_MIME_TYPES = ['text/plain', 'text/markdown'] as const;
+
 export function commandInputs(config: Config) {
   const content = personalText()
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_MESSAGE_CHARS, {
@@ -81,7 +88,7 @@ export function commandInputs(config: Config) {
   const sendMessage = z.strictObject({
     client_msg_id: z.string().min(1).max(64),
     content,
-    mime_type: z.string().min(1).max(100).default('text/plain'),
+    mime_type: z.enum(MESSAGE_MIME_TYPES, { error: `must be one of ${MESSAGE_MIME_TYPES.join(', ')}` }).default('text/plain'),
     reply_to: uuid.nullable().default(null),
     attachments: z.array(attachment).max(config.PARLEY_MAX_ATTACHMENTS).default([]),
   });

@@ -222,6 +222,15 @@ describe('creating and reading rooms', () => {
 // ── messages ────────────────────────────────────────────────────────────────
 
 describe('posting messages', () => {
+  it('mime_type text/markdown is accepted and kept; text/plain is the default', async () => {
+    const [alice] = await users(1, 'markdown');
+    const room = await createRoom(alice!);
+    const response = await post(alice!, room.id, { client_msg_id: 'md-1', content: '**bold**', mime_type: 'text/markdown' });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    expect(response.body.mime_type).toBe('text/markdown');
+    expect((await allMessages(alice!, room.id)).map((m) => m.mime_type)).toEqual(['text/markdown']);
+  });
+
   it('POST /rooms/:id/messages → 201 with the stored message; seq counts 1, 2, 3', async () => {
     const [alice, bob] = await users(2, 'post');
     const room = await createRoom(alice!, [bob!]);
@@ -595,6 +604,10 @@ describe('bad input on POST /rooms/:id/messages is refused and stores nothing', 
       },
       'attachments.0.name',
     ],
+    // Content is plain text or Markdown, nothing a client would render as something else.
+    ['mime_type text/html', { client_msg_id: 'w20', content: '<b>x</b>', mime_type: 'text/html' }, 'mime_type'],
+    ['mime_type image/svg+xml', { client_msg_id: 'w21', content: '<svg/>', mime_type: 'image/svg+xml' }, 'mime_type'],
+    ['mime_type in upper case', { client_msg_id: 'w22', content: 'x', mime_type: 'TEXT/PLAIN' }, 'mime_type'],
     ['reply_to that is not a UUID', { client_msg_id: 'w14', content: 'x', reply_to: 'nope' }, 'reply_to'],
     ['an array body', [{ client_msg_id: 'w15', content: 'x' }], ''],
     ['a string body', 'hello', ''],

@@ -621,6 +621,17 @@ describe('frames and limits', () => {
       ref: 'r18',
     },
     {
+      name: 'a mime_type outside the allow-list',
+      frame: (roomId) =>
+        JSON.stringify({
+          type: 'SEND_MESSAGE',
+          ref: 'r21',
+          data: { chat_room_id: roomId, client_msg_id: 'x', content: '<b>x</b>', mime_type: 'text/html' },
+        }),
+      code: 'validation_failed',
+      ref: 'r21',
+    },
+    {
       // As over REST (rooms.e2e.spec.ts): refused, never stored as U+FFFD.
       name: 'a lone surrogate in content',
       frame: (roomId) =>
