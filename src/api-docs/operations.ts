@@ -203,9 +203,13 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       path: '/api/v1/users/me',
       tag: 'users',
       summary: 'Update my profile',
+      description:
+        'avatar_url is null, or the url of one of my own ready avatar uploads (POST /api/v1/uploads/sign with purpose avatar); ' +
+        'any other URL → 404 upload_not_found.',
       body: 'UpdateProfileRequest',
       ok: { status: 200, description: 'The updated profile.', schema: 'User' },
-      errors: [429, 503],
+      errors: [404, 429, 503],
+      codes: { 404: ['upload_not_found'] },
     },
     {
       method: 'post',

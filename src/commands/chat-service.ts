@@ -257,6 +257,14 @@ export function createChatService(options: {
 
     async updateProfile(userId, input) {
       await rateLimits.charge(userId, 'update_profile');
+      // An avatar is one of the user's own ready avatar uploads (or null): never
+      // any URL, which every viewer's client would fetch (a tracking pixel).
+      if (typeof input.avatar_url === 'string') {
+        const upload = await confirmedUpload(db, userId, input.avatar_url);
+        if (upload === undefined || upload.purpose !== 'avatar') {
+          throw new Rejection('upload_not_found', 'avatar_url is not a ready avatar upload of yours', { url: input.avatar_url });
+        }
+      }
       const sealer = await vault.sealerFor(userKeyId(userId));
       await executor.executeFor(userId, {
         type: 'update_profile',

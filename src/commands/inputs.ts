@@ -15,6 +15,20 @@ export function codePoints(value: string): number {
 }
 
 /**
+ * Characters that show nothing: whitespace (JavaScript's \s, which covers the
+ * Unicode spaces and U+FEFF) and the zero-width ones (U+200B space, U+200C
+ * non-joiner, U+200D joiner, U+2060 word joiner). A message or room name of
+ * only these would look empty to everyone but still notify and take space.
+ */
+// Alternatives, not a character class: ZWJ inside a class reads as a joined sequence.
+const INVISIBLE = /\s|\u200B|\u200C|\u200D|\u2060|\uFEFF/gu;
+
+/** True when `value` has something besides whitespace and zero-width characters. */
+export const hasVisibleText = (value: string): boolean => value.replace(INVISIBLE, '').length > 0;
+
+export const BLANK_TEXT_MESSAGE = 'must not be empty, whitespace or zero-width characters only';
+
+/**
  * Free text that is personal data, sealed before it enters the log
  * (privacy/sealing.ts). A sealed value starts with U+0000, so such text never
  * holds that character (no client has a use for it).
@@ -50,12 +64,19 @@ function isEmoji(value: string): boolean {
   return graphemes.length === 1 && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(value);
 }
 
+/**
+ * How a message's content is meant to be shown: plain text, or Markdown (which
+ * clients render without raw HTML). Nothing else — a client told `text/html` or
+ * an image type about a string would be asked to render what no one checked.
+ */
+export const MESSAGE_MIME_TYPES = ['text/plain', 'text/markdown'] as const;
+
 export function commandInputs(config: Config) {
   const content = personalText()
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_MESSAGE_CHARS, {
       error: `must be at most ${config.PARLEY_MAX_MESSAGE_CHARS} characters`,
     })
-    .refine((value) => value.trim().length > 0, { error: 'must not be empty' });
+    .refine(hasVisibleText, { error: BLANK_TEXT_MESSAGE });
 
   const attachment = z.strictObject({
     url: webUrl,
@@ -67,7 +88,7 @@ export function commandInputs(config: Config) {
   const sendMessage = z.strictObject({
     client_msg_id: z.string().min(1).max(64),
     content,
-    mime_type: z.string().min(1).max(100).default('text/plain'),
+    mime_type: z.enum(MESSAGE_MIME_TYPES, { error: `must be one of ${MESSAGE_MIME_TYPES.join(', ')}` }).default('text/plain'),
     reply_to: uuid.nullable().default(null),
     attachments: z.array(attachment).max(config.PARLEY_MAX_ATTACHMENTS).default([]),
   });
@@ -76,6 +97,7 @@ export function commandInputs(config: Config) {
     .string()
     .trim()
     .min(1)
+    .refine(hasVisibleText, { error: BLANK_TEXT_MESSAGE })
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_ROOM_NAME_CHARS, {
       error: `must be at most ${config.PARLEY_MAX_ROOM_NAME_CHARS} characters`,
     });

@@ -41,6 +41,7 @@ export type RejectionCode =
   | 'message_not_found'
   | 'user_not_found'
   | 'attachment_not_found'
+  | 'upload_not_found'
   | 'request_not_found'
   | 'invitation_not_found'
   | 'not_a_member'

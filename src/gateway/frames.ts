@@ -4,7 +4,8 @@
 
 import { z } from 'zod';
 import type { CommandInputs } from '../commands/inputs.ts';
-import { validationDetails, type ValidationDetail } from '../http/errors.ts';
+import { DEFAULT_MAX_DEPTH, parseJson } from '../http/body.ts';
+import { ApiError, validationDetails, type ValidationDetail } from '../http/errors.ts';
 
 export function clientFrameSchemas(inputs: CommandInputs) {
   const roomId = inputs.uuid;
@@ -47,17 +48,19 @@ export function parseFrame(
   isBinary: boolean,
 ): { frame: ClientFrame } | { error: FrameError; ref?: string } {
   if (isBinary) return { error: { code: 'invalid_frame', message: 'frames must be JSON text' } };
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]);
   let value: unknown;
   try {
-    value = JSON.parse(
-      Buffer.isBuffer(raw) ? raw.toString() : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString(),
-    );
-  } catch {
-    return { error: { code: 'invalid_json', message: 'frame is not valid JSON' } };
+    // The rules of a REST body (I-JSON: no lone surrogates, no duplicate keys, …),
+    // so that one text is refused, or accepted, alike on both.
+    value = parseJson(bytes, DEFAULT_MAX_DEPTH, 'frame');
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    // A frame that is JSON but breaks a rule still gets its ref back.
+    return { error: { code: error.code, message: error.message }, ...refOf(lenientParse(bytes)) };
   }
-  const candidate = typeof value === 'object' && value !== null ? (value as { ref?: unknown; type?: unknown }) : {};
-  const ref = typeof candidate.ref === 'string' ? candidate.ref.slice(0, 64) : undefined;
-  const withRef = ref === undefined ? {} : { ref };
+  const candidate = typeof value === 'object' && value !== null ? (value as { type?: unknown }) : {};
+  const withRef = refOf(value);
   const result = schemas.safeParse(value);
   if (result.success) return { frame: result.data };
   if (typeof candidate.type !== 'string' || !frameTypesOf(schemas).has(candidate.type)) {
@@ -65,6 +68,20 @@ export function parseFrame(
   }
   // The same shape as a REST 400: one {path, message} per problem.
   return { error: { code: 'validation_failed', message: 'invalid frame', details: validationDetails(result.error) }, ...withRef };
+}
+
+/** `{ref}` when `value` is an object carrying a string ref (cut to 64 characters), else `{}`. */
+function refOf(value: unknown): { ref?: string } {
+  const ref = typeof value === 'object' && value !== null ? (value as { ref?: unknown }).ref : undefined;
+  return typeof ref === 'string' ? { ref: ref.slice(0, 64) } : {};
+}
+
+function lenientParse(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString());
+  } catch {
+    return undefined;
+  }
 }
 
 const frameTypes = new WeakMap<ClientFrameSchemas, ReadonlySet<string>>();

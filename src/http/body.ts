@@ -132,16 +132,20 @@ const noop = () => {};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Decodes and parses a body by the rules above; any violation is 400 `invalid_json`. */
-export function parseJson(raw: Uint8Array, maxDepth: number = DEFAULT_MAX_DEPTH): unknown {
+/**
+ * Decodes and parses a body by the rules above; any violation is 400 `invalid_json`.
+ * WebSocket frames are held to the same rules (gateway/frames.ts): `what` names
+ * the input in the messages.
+ */
+export function parseJson(raw: Uint8Array, maxDepth: number = DEFAULT_MAX_DEPTH, what = 'request body'): unknown {
   if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
-    throw invalidJson('request body must not start with a byte order mark');
+    throw invalidJson(`${what} must not start with a byte order mark`);
   }
   let text: string;
   try {
     text = utf8.decode(raw);
   } catch {
-    throw invalidJson('request body is not valid UTF-8');
+    throw invalidJson(`${what} is not valid UTF-8`);
   }
   // Before JSON.parse: bounds the depth (so the walk below can recurse safely) and
   // finds duplicate keys, which JSON.parse silently resolves to the last one.
@@ -151,11 +155,11 @@ export function parseJson(raw: Uint8Array, maxDepth: number = DEFAULT_MAX_DEPTH)
     value = JSON.parse(text);
   } catch {
     // JSON.parse's message quotes the input; the client already has it.
-    throw invalidJson();
+    throw invalidJson(`${what} is not valid JSON`);
   }
-  if (structureProblem !== null) throw invalidJson(structureProblem);
+  if (structureProblem !== null) throw invalidJson(`${what} ${structureProblem}`);
   const valueProblem = checkValue(value);
-  if (valueProblem !== null) throw invalidJson(valueProblem);
+  if (valueProblem !== null) throw invalidJson(`${what} ${valueProblem}`);
   return value;
 }
 
@@ -190,13 +194,13 @@ function scanStructure(text: string, maxDepth: number): string | null {
         top.expectKey = false;
         const key = escaped ? decodeKey(text.slice(i, j + 1)) : text.slice(i + 1, j);
         if (key !== null) {
-          if (top.keys.has(key)) return 'request body repeats a key in one object';
+          if (top.keys.has(key)) return 'repeats a key in one object';
           top.keys.add(key);
         }
       }
       i = j;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (stack.length >= maxDepth) return `request body nests deeper than ${maxDepth} levels`;
+      if (stack.length >= maxDepth) return `nests deeper than ${maxDepth} levels`;
       stack.push({ keys: c === 0x7b ? new Set() : null, expectKey: c === 0x7b });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
@@ -221,9 +225,9 @@ function decodeKey(quoted: string): string | null {
 function checkValue(value: unknown): string | null {
   switch (typeof value) {
     case 'string':
-      return value.isWellFormed() ? null : 'request body contains a lone surrogate (invalid Unicode)';
+      return value.isWellFormed() ? null : 'contains a lone surrogate (invalid Unicode)';
     case 'number':
-      return Number.isFinite(value) ? null : 'request body contains a number out of range';
+      return Number.isFinite(value) ? null : 'contains a number out of range';
     case 'object': {
       if (value === null) return null;
       if (Array.isArray(value)) {
@@ -234,8 +238,8 @@ function checkValue(value: unknown): string | null {
         return null;
       }
       for (const [key, item] of Object.entries(value)) {
-        if (FORBIDDEN_KEYS.has(key)) return 'request body contains a forbidden key';
-        if (!key.isWellFormed()) return 'request body contains a lone surrogate (invalid Unicode)';
+        if (FORBIDDEN_KEYS.has(key)) return 'contains a forbidden key';
+        if (!key.isWellFormed()) return 'contains a lone surrogate (invalid Unicode)';
         const problem = checkValue(item);
         if (problem !== null) return problem;
       }

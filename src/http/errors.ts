@@ -64,6 +64,7 @@ export const rejectionStatus = {
   message_not_found: 404,
   user_not_found: 404,
   attachment_not_found: 404,
+  upload_not_found: 404,
   request_not_found: 404,
   invitation_not_found: 404,
   not_a_member: 403,

@@ -73,6 +73,17 @@ describe('editing', () => {
     expect(listed!.last_message!.content).toBe('better words ✨');
   });
 
+  test('an edit to whitespace or zero-width characters only → 400 validation_failed on content; the message is unchanged', async () => {
+    const { bob, roomId, message } = await roomWithMessage();
+    for (const content of ['   ', '\u200b\u200c\u200d', ' \u2060\ufeff\n']) {
+      const response = await edit(bob, roomId, message.id, content);
+      expectError(response, 400, 'validation_failed');
+      expect(JSON.stringify(response.body)).toContain('"path":"content"');
+    }
+    const [stored] = await messagesOf(suite.api, bob, roomId);
+    expect(stored).toMatchObject({ id: message.id, content: 'original words', edited_at: null });
+  });
+
   test('only the author may edit: another member, an admin and the owner get 403 forbidden; nothing changes', async () => {
     const { owner, admin, carol, roomId, message } = await roomWithMessage();
     for (const other of [carol, admin, owner]) {

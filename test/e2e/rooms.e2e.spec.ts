@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { acceptInvitations } from '../support/chat.ts';
 import { registerUser, request, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
-import { uploadAttachment } from '../support/uploads.ts';
+import { uploadAttachment, uploadAvatar } from '../support/uploads.ts';
 import type { ErrorBody, JsonObject, Message, Room, RoomSummary } from '../support/wire.ts';
 
 let parley: ParleyProcess;
@@ -140,11 +140,12 @@ describe('creating and reading rooms', () => {
     expect(await myRooms(bob!)).toEqual([]);
   });
 
-  it('bad room input → 400 validation_failed naming the field (no name, empty name, 101 characters, role fields)', async () => {
+  it('bad room input → 400 validation_failed naming the field (no name, blank or zero-width name, 101 characters, role fields)', async () => {
     const [alice] = await users(1, 'badroom');
     const cases: [unknown, string][] = [
       [{}, 'name'],
       [{ name: '   ' }, 'name'],
+      [{ name: '\u200b \u200d\ufeff' }, 'name'],
       [{ name: 'x'.repeat(101) }, 'name'],
       [{ name: 5 }, 'name'],
       [{ name: 'ok', member_ids: ['not-a-uuid'] }, 'member_ids.0'],
@@ -221,6 +222,15 @@ describe('creating and reading rooms', () => {
 // ── messages ────────────────────────────────────────────────────────────────
 
 describe('posting messages', () => {
+  it('mime_type text/markdown is accepted and kept; text/plain is the default', async () => {
+    const [alice] = await users(1, 'markdown');
+    const room = await createRoom(alice!);
+    const response = await post(alice!, room.id, { client_msg_id: 'md-1', content: '**bold**', mime_type: 'text/markdown' });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    expect(response.body.mime_type).toBe('text/markdown');
+    expect((await allMessages(alice!, room.id)).map((m) => m.mime_type)).toEqual(['text/markdown']);
+  });
+
   it('POST /rooms/:id/messages → 201 with the stored message; seq counts 1, 2, 3', async () => {
     const [alice, bob] = await users(2, 'post');
     const room = await createRoom(alice!, [bob!]);
@@ -578,6 +588,9 @@ describe('bad input on POST /rooms/:id/messages is refused and stores nothing', 
     ['unknown field created_at', { client_msg_id: 'w9', content: 'x', created_at: 0 }, 'created_at'],
     ['empty content', { client_msg_id: 'w10', content: '' }, 'content'],
     ['whitespace-only content', { client_msg_id: 'w11', content: ' \n\t ' }, 'content'],
+    // Zero-width characters show nothing either (U+200B, U+200C, U+200D, U+2060, U+FEFF).
+    ['zero-width-only content', { client_msg_id: 'w18', content: '\u200b\u200c\u200d\u2060\ufeff' }, 'content'],
+    ['zero-width and whitespace content', { client_msg_id: 'w19', content: ' \u200b\n\u2060 \u00a0' }, 'content'],
     ['4001 code points', { client_msg_id: 'w12', content: 'a'.repeat(4001) }, 'content'],
     ['4001 emoji', { client_msg_id: 'w13', content: '😀'.repeat(4001) }, 'content'],
     // U+0000 starts a sealed value in the log (docs/PRIVACY.md), so text never holds it.
@@ -591,6 +604,10 @@ describe('bad input on POST /rooms/:id/messages is refused and stores nothing', 
       },
       'attachments.0.name',
     ],
+    // Content is plain text or Markdown, nothing a client would render as something else.
+    ['mime_type text/html', { client_msg_id: 'w20', content: '<b>x</b>', mime_type: 'text/html' }, 'mime_type'],
+    ['mime_type image/svg+xml', { client_msg_id: 'w21', content: '<svg/>', mime_type: 'image/svg+xml' }, 'mime_type'],
+    ['mime_type in upper case', { client_msg_id: 'w22', content: 'x', mime_type: 'TEXT/PLAIN' }, 'mime_type'],
     ['reply_to that is not a UUID', { client_msg_id: 'w14', content: 'x', reply_to: 'nope' }, 'reply_to'],
     ['an array body', [{ client_msg_id: 'w15', content: 'x' }], ''],
     ['a string body', 'hello', ''],
@@ -798,11 +815,31 @@ describe('PATCH /users/me', () => {
     expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body).toEqual(before);
   });
 
-  it('an https avatar_url is accepted and shown', async () => {
-    const [alice] = await users(1, 'avatarok');
-    const avatar_url = 'https://images.example.com/a/alice.png';
-    const response = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url } });
+  it('an avatar_url must be my own ready avatar upload: it is accepted and shown; null clears it', async () => {
+    const [alice, bob] = await users(2, 'avatarok');
+    const avatar = await uploadAvatar(parley.url, alice!);
+    const response = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url: avatar.url } });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
-    expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body.avatar_url).toBe(avatar_url);
+    expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body.avatar_url).toBe(avatar.url);
+    expect((await request(url, 'GET', `/api/v1/users/${alice!.id}`, { token: bob!.token })).body.avatar_url).toBe(avatar.url);
+    const cleared = await request(url, 'PATCH', '/api/v1/users/me', { token: alice!.token, body: { avatar_url: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.avatar_url).toBeNull();
+  });
+
+  it("any other https URL (a tracking pixel), someone else's avatar, or an attachment upload → 404 upload_not_found; the profile is unchanged", async () => {
+    const [alice, bob] = await users(2, 'avatarno');
+    const room = await createRoom(alice!);
+    const bobsAvatar = await uploadAvatar(parley.url, bob!);
+    const attachment = await uploadAttachment(parley.url, alice!, room.id);
+    const before = (await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body;
+    for (const avatar_url of ['https://tracker.example.com/pixel.gif?u=alice', bobsAvatar.url, attachment.url]) {
+      const response = await request(url, 'PATCH', '/api/v1/users/me', {
+        token: alice!.token,
+        body: { avatar_url, display_name: 'not applied either' },
+      });
+      expectError(response, 404, 'upload_not_found');
+    }
+    expect((await request(url, 'GET', '/api/v1/users/me', { token: alice!.token })).body).toEqual(before);
   });
 });

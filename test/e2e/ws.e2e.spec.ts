@@ -584,10 +584,11 @@ describe('frames and limits', () => {
       ref: 'r13',
     },
     {
+      // Frames are held to the REST body's JSON rules: invalid_json, as over REST.
       name: 'a __proto__ key in data',
       frame: (roomId) =>
         `{"type":"SEND_MESSAGE","ref":"r14","data":{"chat_room_id":"${roomId}","client_msg_id":"x","content":"hi","__proto__":{"admin":true}}}`,
-      code: 'validation_failed',
+      code: 'invalid_json',
       ref: 'r14',
     },
     {
@@ -607,6 +608,43 @@ describe('frames and limits', () => {
         JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r16', data: { chat_room_id: roomId, client_msg_id: 'x', content: '   ' } }),
       code: 'validation_failed',
       ref: 'r16',
+    },
+    {
+      name: 'zero-width-only content',
+      frame: (roomId) =>
+        JSON.stringify({
+          type: 'SEND_MESSAGE',
+          ref: 'r18',
+          data: { chat_room_id: roomId, client_msg_id: 'x', content: '\u200b \u200c\u200d\u2060\ufeff' },
+        }),
+      code: 'validation_failed',
+      ref: 'r18',
+    },
+    {
+      name: 'a mime_type outside the allow-list',
+      frame: (roomId) =>
+        JSON.stringify({
+          type: 'SEND_MESSAGE',
+          ref: 'r21',
+          data: { chat_room_id: roomId, client_msg_id: 'x', content: '<b>x</b>', mime_type: 'text/html' },
+        }),
+      code: 'validation_failed',
+      ref: 'r21',
+    },
+    {
+      // As over REST (rooms.e2e.spec.ts): refused, never stored as U+FFFD.
+      name: 'a lone surrogate in content',
+      frame: (roomId) =>
+        `{"type": "SEND_MESSAGE", "ref": "r19", "data": {"chat_room_id": "${roomId}", "client_msg_id": "x", "content": "a\\ud800b"}}`,
+      code: 'invalid_json',
+      ref: 'r19',
+    },
+    {
+      name: 'a duplicate key',
+      frame: (roomId) =>
+        `{"type": "SEND_MESSAGE", "ref": "r20", "data": {"chat_room_id": "${roomId}", "client_msg_id": "x", "content": "a", "content": "b"}}`,
+      code: 'invalid_json',
+      ref: 'r20',
     },
     {
       name: 'a second AUTH on an authenticated socket',
