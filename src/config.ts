@@ -334,7 +334,23 @@ const schema = z.object({
 export type Config = Omit<z.infer<typeof schema>, 'PARLEY_DATA_DIR'> & { PARLEY_DATA_DIR: string };
 
 /** Parses the environment; an invalid value stops the process with a clear message. */
+/**
+ * Settings that no longer exist, and what took their place. One still set is an
+ * operator's intent that would otherwise be ignored without a word — for a
+ * security limit, a silent change of posture — so the process refuses to start.
+ */
+const retiredSettings: Record<string, string> = {
+  PARLEY_LOGIN_MAX_ATTEMPTS:
+    'login failures now back off per (account, IP): PARLEY_LOGIN_FREE_FAILURES, PARLEY_LOGIN_MAX_DELAY_S, and PARLEY_LOGIN_MAX_FAILURES_PER_IP per IP',
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const retired = Object.keys(retiredSettings).filter((name) => env[name] !== undefined);
+  if (retired.length > 0) {
+    throw new Error(
+      `invalid configuration:\n  ${retired.map((name) => `${name} is retired: ${retiredSettings[name]}`).join('\n  ')}`,
+    );
+  }
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

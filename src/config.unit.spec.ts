@@ -1,5 +1,6 @@
 // The origin links and stored URLs point at (config.ts `publicOrigin`):
-// configured, or the listening address — an address a client can reach.
+// configured, or the listening address — an address a client can reach; and
+// settings that were retired stop the start instead of being ignored.
 
 import { describe, expect, it } from 'vitest';
 import { loadConfig, publicOrigin } from './config.ts';
@@ -14,5 +15,14 @@ describe('publicOrigin', () => {
     expect(publicOrigin(loadConfig({ HOST: '::' }), 8080)).toBe('http://127.0.0.1:8080');
     expect(publicOrigin(loadConfig({ HOST: '10.1.2.3' }), 8080)).toBe('http://10.1.2.3:8080');
     expect(publicOrigin(loadConfig({ HOST: '::1' }), 8080)).toBe('http://[::1]:8080');
+  });
+});
+
+describe('retired settings', () => {
+  it('a setting that was replaced stops the start with what replaced it, instead of being ignored', () => {
+    expect(() => loadConfig({ PARLEY_LOGIN_MAX_ATTEMPTS: '10' })).toThrow(
+      /PARLEY_LOGIN_MAX_ATTEMPTS is retired: .*PARLEY_LOGIN_FREE_FAILURES/,
+    );
+    expect(() => loadConfig({})).not.toThrow();
   });
 });
