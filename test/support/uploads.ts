@@ -16,40 +16,37 @@ export interface ReadyUpload {
   bytes: number;
 }
 
-export async function uploadAttachment(
+/** An attachment upload of `user` for `roomId`, made ready through the local storage adapter. */
+export function uploadAttachment(
   baseUrl: string,
   user: TestUser,
   roomId: string,
   file: Buffer = tinyPng,
   mimeType = 'image/png',
 ): Promise<ReadyUpload> {
-  const signed = await request(baseUrl, 'POST', '/api/v1/uploads/sign', {
-    token: user.token,
-    body: { purpose: 'attachment', room_id: roomId, mime_type: mimeType, bytes: file.length },
-  });
-  if (signed.status !== 200) throw new Error(`sign failed: ${signed.status} ${JSON.stringify(signed.body)}`);
-  const { upload_url, fields } = signed.body as { upload_url: string; fields: Record<string, string> };
-  const response = await fetch(`${upload_url}?${new URLSearchParams(fields).toString()}`, {
-    method: 'POST',
-    headers: { 'content-type': mimeType },
-    body: file,
-  });
-  const body = (await response.json()) as ReadyUpload & { status: string };
-  if (response.status !== 201 || body.status !== 'ready')
-    throw new Error(`upload failed: ${response.status} ${JSON.stringify(body)}`);
-  return body;
+  return signAndUpload(baseUrl, user, { purpose: 'attachment', room_id: roomId }, file, mimeType);
 }
 
 /** An avatar upload of `user`, made ready through the local storage adapter. */
-export async function uploadAvatar(
+export function uploadAvatar(
   baseUrl: string,
   user: TestUser,
   file: Buffer = tinyPng,
   mimeType = 'image/png',
 ): Promise<ReadyUpload> {
+  return signAndUpload(baseUrl, user, { purpose: 'avatar' }, file, mimeType);
+}
+
+async function signAndUpload(
+  baseUrl: string,
+  user: TestUser,
+  purpose: { purpose: 'attachment'; room_id: string } | { purpose: 'avatar' },
+  file: Buffer,
+  mimeType: string,
+): Promise<ReadyUpload> {
   const signed = await request(baseUrl, 'POST', '/api/v1/uploads/sign', {
     token: user.token,
-    body: { purpose: 'avatar', mime_type: mimeType, bytes: file.length },
+    body: { ...purpose, mime_type: mimeType, bytes: file.length },
   });
   if (signed.status !== 200) throw new Error(`sign failed: ${signed.status} ${JSON.stringify(signed.body)}`);
   const { upload_url, fields } = signed.body as { upload_url: string; fields: Record<string, string> };
