@@ -33,8 +33,8 @@ import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHa
 import { AuthError } from './errors.ts';
 import { normalizeUsername, usernameSchema } from './usernames.ts';
 import { jwks, type SigningKey } from './keys.ts';
-import { checkStoredPassword } from './password-check.ts';
-import { dummyVerify, hashPassword, passwordSchema } from './passwords.ts';
+import { checkStoredPassword, spendFailedCheck } from './password-check.ts';
+import { hashPassword, passwordSchema } from './passwords.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -172,7 +172,7 @@ export function authRoutes(options: {
     const attempt = await guardAttempt(ctx.ip, credentials?.id ?? login);
     const valid =
       credentials === undefined
-        ? await dummyVerify(config.PARLEY_BCRYPT_COST) // same cost as a real check: no timing oracle
+        ? await spendFailedCheck(body.password, config.PARLEY_BCRYPT_COST) // what a real failed check spends: no timing oracle
         : await checkStoredPassword(db, credentials, body.password, config.PARLEY_BCRYPT_COST);
     if (!valid || credentials === undefined) {
       throw new ApiError(401, 'invalid_credentials', 'wrong login or password');

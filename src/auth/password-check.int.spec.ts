@@ -3,11 +3,11 @@
 // warning when unreachable, unless PARLEY_REQUIRE_INFRA=1).
 
 import bcrypt from 'bcrypt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { testEngines } from '../../test/support/engines.ts';
 import type { Store } from '../store/store.ts';
 import { passwordHashOf, storePasswordHash } from './credentials.ts';
-import { checkStoredPassword } from './password-check.ts';
+import { checkStoredPassword, spendFailedCheck } from './password-check.ts';
 import { bcryptCost, hashPassword } from './passwords.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -66,5 +66,39 @@ for (const engine of await testEngines('password-check')) {
       expect(await checkStoredPassword(store.db, rehashed, composed, 4)).toBe(true);
       expect(await checkStoredPassword(store.db, rehashed, decomposed, 4)).toBe(true);
     });
+
+    it('a raw password whose NFC form is longer than bcrypt reads still logs in; its hash stays as it was', async () => {
+      // U+0958 is 3 bytes; its NFC form, U+0915 U+093C, is 6: 24 of them are 72 bytes typed, 144 in NFC.
+      const typed = '\u0958'.repeat(24);
+      const legacy = await bcrypt.hash(typed, 4);
+      await storePasswordHash(store.db, 'u5', legacy, Date.now());
+      expect(await checkStoredPassword(store.db, await stored('u5'), typed, 5)).toBe(true);
+      expect((await stored('u5')).password_hash).toBe(legacy);
+    });
   });
 }
+
+describe('a login that names no account spends what a failed check spends', () => {
+  // Counted, not timed: bcrypt's work depends only on the cost, so equal
+  // numbers of comparisons at one cost take equal time.
+  const comparisons = async (run: () => Promise<unknown>) => {
+    const spy = vi.spyOn(bcrypt, 'compare');
+    try {
+      await run();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  };
+  const account = { id: 'u', password_hash: '' };
+  const noDb = undefined as never; // a failed check writes nothing
+
+  it('one comparison for a password in NFC, two for one that is not, as a wrong password against an account', async () => {
+    account.password_hash = await hashPassword('the real password', 4);
+    for (const typed of ['wrong but composed caf\u00e9', 'wrong and decomposed cafe\u0301']) {
+      const failed = await comparisons(() => checkStoredPassword(noDb, account, typed, 4));
+      const spent = await comparisons(() => spendFailedCheck(typed, 4));
+      expect(spent, typed).toBe(failed);
+    }
+  });
+});

@@ -13,7 +13,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { updatePasswordHash } from './credentials.ts';
-import { hashPassword, needsRehash, normalizePassword, verifyPassword } from './passwords.ts';
+import { dummyVerify, hashPassword, needsRehash, normalizePassword, PASSWORD_MAX_BYTES, verifyPassword } from './passwords.ts';
 
 /**
  * True when `plain` is the password of the user whose stored hash is `hash`;
@@ -31,8 +31,23 @@ export async function checkStoredPassword(
     if (normalized === plain || !(await verifyPassword(plain, user.password_hash))) return false;
     rawMatched = true;
   }
-  if (rawMatched || needsRehash(user.password_hash, cost)) {
+  // NFC can be longer than the form typed (U+0958 becomes two code points):
+  // past bcrypt's 72 bytes there is no NFC hash to make, and the old one stays.
+  const rehashable = Buffer.byteLength(normalized) <= PASSWORD_MAX_BYTES;
+  if (rehashable && (rawMatched || needsRehash(user.password_hash, cost))) {
     await updatePasswordHash(db, user.id, await hashPassword(plain, cost), Date.now());
   }
   return true;
+}
+
+/**
+ * Spends what a failed checkStoredPassword of `plain` spends, for a login that
+ * names no user: one bcrypt comparison, or two when `plain` is not in NFC (a
+ * wrong password is then tried in both forms). "No such account" and "wrong
+ * password" must take the same time, or the time tells who has an account.
+ */
+export async function spendFailedCheck(plain: string, cost: number): Promise<false> {
+  await dummyVerify(cost);
+  if (normalizePassword(plain) !== plain) await dummyVerify(cost);
+  return false;
 }
