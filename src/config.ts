@@ -152,7 +152,9 @@ const schema = z.object({
    * Browser origins allowed to call the API and open sockets from another
    * origin (`https://app.example.com,https://admin.example.com`). Unset: same
    * origin only — no CORS headers, and a socket whose Origin is another site's
-   * is refused (native clients send no Origin and are always allowed).
+   * is refused (native clients send no Origin and are always allowed). For a
+   * socket, the same origin is PARLEY_PUBLIC_URL's when set, else the origin
+   * whose host is the request's Host (gateway/upgrade.ts says why).
    */
   PARLEY_CORS_ORIGINS: z
     .string()

@@ -73,17 +73,27 @@ export function acceptUpgrades(options: {
     else unauthenticated.set(ip, count);
   };
 
+  /** The server's own origin when configured; see originPermitted for the fallback. */
+  const ownOrigin = config.PARLEY_PUBLIC_URL === undefined ? undefined : new URL(config.PARLEY_PUBLIC_URL).origin;
+
   /**
    * A browser always says which page opens a socket; another site's page may
-   * not (it would act with a token it got elsewhere, or probe). Same origin —
-   * the public URL's, or the host the request was sent to — and the CORS
-   * allow-list may. Native clients send no Origin and are not browsers.
+   * not (it would act with a token it got elsewhere, or probe). Pages on the
+   * CORS allow-list may, and so may the server's own: PARLEY_PUBLIC_URL's
+   * origin when it is set, and then that one only. Unset, the server does not
+   * know its name, and the origin whose host is the request's Host header
+   * counts as its own — only for this comparison, never to build a URL. A
+   * browser sends as Host the host of the URL the page asked for, so another
+   * site's page matches it only by DNS rebinding (its own name pointed at this
+   * server), which wins it no token; setting PARLEY_PUBLIC_URL closes that too.
+   * Schemes are not compared there: behind a TLS proxy the page is https and
+   * this server hears http. Native clients send no Origin and are not browsers.
    */
   function originPermitted(request: IncomingMessage): boolean {
     const origin = request.headers.origin;
     if (origin === undefined) return true;
     if (originAllowed(config.PARLEY_CORS_ORIGINS, origin)) return true;
-    if (config.PARLEY_PUBLIC_URL !== undefined && origin === new URL(config.PARLEY_PUBLIC_URL).origin) return true;
+    if (ownOrigin !== undefined) return origin === ownOrigin;
     try {
       return new URL(origin).host === request.headers.host;
     } catch {

@@ -101,6 +101,25 @@ describe('origins (CORS and the WebSocket Origin check)', () => {
       await plain.stop();
     }
   });
+
+  test("with PARLEY_PUBLIC_URL set, only that origin is the server's own: a page on the Host it was reached by is refused", async () => {
+    const PUBLIC = 'https://chat.example.com';
+    const named = await startParley({ env: { PARLEY_PUBLIC_URL: PUBLIC } });
+    try {
+      // The Host header is the listening address here: a page served from it
+      // (or from a name rebound to it) is not the public origin.
+      const reached = await handshake(named.wsUrl, { origin: named.url });
+      expect(reached).toMatchObject({ status: 403 });
+      expect(JSON.parse((reached as { body: string }).body)).toMatchObject({ error: { code: 'origin_not_allowed' } });
+      for (const headers of [{ origin: PUBLIC }, {}] as Record<string, string>[]) {
+        const outcome = await handshake(named.wsUrl, headers);
+        expect(outcome, JSON.stringify(headers)).toMatchObject({ opened: true });
+        (outcome as { socket: WebSocket }).socket.close();
+      }
+    } finally {
+      await named.stop();
+    }
+  });
 });
 
 describe('the heartbeat', () => {
