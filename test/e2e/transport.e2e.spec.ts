@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { eventually } from '../support/chat.ts';
+import { barrier, eventually } from '../support/chat.ts';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { befriend, apiOf } from '../support/social.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
@@ -56,6 +56,8 @@ describe('origins (CORS and the WebSocket Origin check)', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe(APP);
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
     expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('content-type');
+    expect(Number(preflight.headers.get('access-control-max-age'))).toBeGreaterThan(0);
 
     const allowed = await request(parley.url, 'GET', '/api/v1/users/me', { token, headers: { origin: APP } });
     expect(allowed.status).toBe(200);
@@ -137,9 +139,10 @@ describe('the heartbeat', () => {
 
     // A client whose network vanished: it never answers a ping.
     const mute = new WebSocket(`${parley.wsUrl}?token=${silent!.token}`, { autoPong: false });
-    const closed = new Promise<void>((resolve) => mute.once('close', () => resolve()));
+    const closed = new Promise<number>((resolve) => mute.once('close', (code) => resolve(code)));
     await watcherWs.next((f) => f.type === 'PRESENCE' && f.data.user_id === silent!.id && f.data.online === true);
-    await closed;
+    // Dropped without a close frame: the peer is presumed gone (API.md: 1006).
+    expect(await closed).toBe(1006);
     const offline = await watcherWs.next(
       (f) => f.type === 'PRESENCE' && f.data.user_id === silent!.id && f.data.online === false,
     );
@@ -164,6 +167,7 @@ describe('caps and timeouts', () => {
         PARLEY_MAX_CONNECTIONS_PER_IP: '12',
         PARLEY_HTTP_HEADERS_TIMEOUT_MS: '1000',
         PARLEY_HTTP_REQUEST_TIMEOUT_MS: '1500',
+        PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS: '1000',
       },
     });
     return () => parley.stop();
@@ -193,17 +197,60 @@ describe('caps and timeouts', () => {
     for (const socket of [...waiting, (next as { socket: WebSocket }).socket]) socket.close();
   });
 
-  test('a body trickled slower than the request timeout is cut off (408), not held', async () => {
-    const port = Number(new URL(parley.url).port);
-    const socket = net.connect(port, '127.0.0.1');
+  /**
+   * Opens a raw connection, sends `start`, then one more byte of `trickle`
+   * every 200 ms; resolves with all the server answered once it closes.
+   */
+  async function trickled(start: string, trickle: string): Promise<string> {
+    const socket = net.connect(Number(new URL(parley.url).port), '127.0.0.1');
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk.toString()));
     const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.write('POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
-    const trickle = setInterval(() => socket.write('{'), 200);
+    socket.write(start);
+    let sent = 0;
+    const timer = setInterval(() => socket.write(trickle[sent++ % trickle.length]!), 200);
     await ended;
-    clearInterval(trickle);
+    clearInterval(timer);
+    return answer;
+  }
+
+  test('a body trickled slower than the request timeout is cut off (408), not held', async () => {
+    const answer = await trickled(
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+      '{',
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  test('headers trickled slower than the headers timeout are cut off (408), not held', async () => {
+    const answer = await trickled('GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: a\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  test('an idle keep-alive connection is closed by the server after the advertised keep-alive timeout', async () => {
+    const socket = net.connect(Number(new URL(parley.url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    await eventually(() => answer.includes('{"status":"ok"}'), 'the answer');
+    // Clients size their connection reuse by this header (whole seconds).
+    expect(answer).toMatch(/^keep-alive: timeout=1\r$/im);
+    await ended; // the client never closes it: the server does
+  });
+
+  test('an open WebSocket is not cut by the HTTP timeouts: it outlives a request they cut off', async () => {
+    const user = await registerUser(parley.url, 'outlive');
+    const client = await WsClient.connect(parley.wsUrl, user.token);
+    // This request is cut only after the request timeout, counted from after the socket opened.
+    const cut = await trickled(
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+      '{',
+    );
+    expect(cut).toMatch(/^HTTP\/1\.1 408/);
+    expect(client.closeCode).toBeNull();
+    await barrier(client); // a PING still gets its PONG
+    await client.close();
   });
 
   test('connections beyond the cap per address are cut at once; the server still answers the others', async () => {
@@ -259,12 +306,17 @@ test('the data dir and every file Parley writes in it are for its own user only 
   try {
     await registerUser(parley.url, 'perms');
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
-    const files = fs.readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
-    expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['log.sqlite', 'read-models.sqlite']));
-    for (const file of files) {
-      const mode = fs.statSync(path.join(file.parentPath, file.name)).mode & 0o777;
-      expect(`${file.name} ${mode.toString(8)}`).toBe(`${file.name} 600`);
-    }
+    const entries = fs.readdirSync(dataDir, { recursive: true, withFileTypes: true });
+    const modeOf = (entry: fs.Dirent) => (fs.statSync(path.join(entry.parentPath, entry.name)).mode & 0o777).toString(8);
+    const files = entries.filter((entry) => entry.isFile());
+    // The event log and read models, both signing keys, and the registration's mail.
+    expect(files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['log.sqlite', 'read-models.sqlite', 'jwt-signing-key.json', 'upload-signing-key']),
+    );
+    for (const file of files) expect(`${file.name} ${modeOf(file)}`).toBe(`${file.name} 600`);
+    const dirs = entries.filter((entry) => entry.isDirectory());
+    expect(dirs.map((d) => d.name)).toContain('mail');
+    for (const dir of dirs) expect(`${dir.name} ${modeOf(dir)}`).toBe(`${dir.name} 700`);
   } finally {
     await parley.stop();
   }
