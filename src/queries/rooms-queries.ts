@@ -126,21 +126,19 @@ export interface InvitationView {
  * someone they blocked or who blocked them since: those cannot be accepted.
  */
 export async function listMyInvitations(db: Kysely<Database>, userId: string, limit: number): Promise<InvitationView[]> {
-  return invitationsOf(db, userId, limit, undefined, true);
+  return invitationsOf(db, userId, { limit, withoutBlocked: true });
 }
 
 /** One pending invitation of `userId` to `roomId`. */
 export async function findInvitation(db: Kysely<Database>, roomId: string, userId: string): Promise<InvitationView | undefined> {
-  const [invitation] = await invitationsOf(db, userId, 1, roomId);
+  const [invitation] = await invitationsOf(db, userId, { limit: 1, roomId });
   return invitation;
 }
 
 function invitationsOf(
   db: Kysely<Database>,
   userId: string,
-  limit: number,
-  roomId?: string,
-  withoutBlocked = false,
+  { limit, roomId, withoutBlocked = false }: { limit: number; roomId?: string; withoutBlocked?: boolean },
 ): Promise<InvitationView[]> {
   let query = db
     .selectFrom('room_invitations as i')
@@ -188,7 +186,6 @@ export async function roomIdsOf(db: Kysely<Database>, userId: string): Promise<s
   return rows.map((row) => row.room_id);
 }
 
-/** Everyone who shares a room with the user (for presence notifications). */
 /** Whether `a` and `b` are members of one room (any kind, closed or not). */
 export async function shareARoom(db: Kysely<Database>, a: string, b: string): Promise<boolean> {
   const row = await db
@@ -202,6 +199,7 @@ export async function shareARoom(db: Kysely<Database>, a: string, b: string): Pr
   return row !== undefined;
 }
 
+/** Everyone who shares a room with the user (for presence notifications). */
 export async function roomPeerIds(db: Kysely<Database>, userId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('room_members as mine')
