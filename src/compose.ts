@@ -151,11 +151,12 @@ async function openEphemeralState(config: Config, logger: Logger): Promise<Ephem
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   await redis.connect(); // an unreachable Redis stops start-up with a clear error
-  const presence = createRedisPresence({ redis, leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
-  const revocations = await createRedisSessionRevocations({ redis, logger });
+  const keyPrefix = config.PARLEY_REDIS_KEY_PREFIX;
+  const presence = createRedisPresence({ redis, keyPrefix, leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
+  const revocations = await createRedisSessionRevocations({ redis, keyPrefix, logger });
   return {
     presence,
-    limiter: createRedisRateLimiter({ redis }),
+    limiter: createRedisRateLimiter({ redis, keyPrefix }),
     revocations,
     async close() {
       await revocations.close();

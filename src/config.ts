@@ -62,6 +62,11 @@ const schema = z.object({
    */
   PARLEY_MYSQL_STALLED_TRANSACTION_S: int(DEFAULT_STALLED_TRANSACTION_S),
   REDIS_URL: z.string().optional(),
+  /** Prefix of every Redis key and channel, so deployments (or test runs) can share one Redis. */
+  PARLEY_REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._:-]*$/)
+    .default('parley:'),
   SCHEMA_REGISTRY_URL: z.string().optional(),
   CLOUDINARY_URL: z.string().optional(),
   PARLEY_ROLES: z

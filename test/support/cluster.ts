@@ -9,13 +9,11 @@ import { Kafka, logLevel } from 'kafkajs';
 // The test's own kafkajs clients get Parley's kafkajs fixes too (no idle timer spin).
 import '../../src/log/kafka/kafkajs-patches.ts';
 import mysql from 'mysql2/promise';
-import { mysqlAvailable, testMysqlUrl } from './engines.ts';
+import { createTestDatabase, mysqlAdmin, mysqlAvailable, testDatabaseUrl, testMysqlUrl } from './engines.ts';
+import { infraAvailable, redisAvailable, testKafkaBrokers, testRedisUrl } from './infra.ts';
 
-export { mysqlAvailable, testMysqlUrl };
-import { infraAvailable, redisAvailable } from './infra.ts';
+export { mysqlAvailable, testKafkaBrokers, testMysqlUrl };
 import { startParley, tempDataDir, unthrottledCommands, type ParleyProcess, type StartOptions } from './server.ts';
-
-export const testKafkaBrokers = (process.env.PARLEY_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 export async function kafkaAvailable(suite: string): Promise<boolean> {
   return infraAvailable('Kafka', testKafkaBrokers.join(','), suite, async () => {
@@ -34,15 +32,6 @@ export async function kafkaAvailable(suite: string): Promise<boolean> {
       await admin.disconnect();
     }
   });
-}
-
-async function mysqlAdmin(statement: string): Promise<void> {
-  const connection = await mysql.createConnection({ uri: testMysqlUrl });
-  try {
-    await connection.query(statement);
-  } finally {
-    await connection.end();
-  }
 }
 
 export interface Cluster {
@@ -73,14 +62,15 @@ export async function startCluster(
 ): Promise<Cluster> {
   const id = `${suite.replace(/\W/g, '_')}_${crypto.randomBytes(4).toString('hex')}`;
   const database = `parley_it_${id}`;
-  await mysqlAdmin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await createTestDatabase(database);
   const sharedDir = tempDataDir('parley-cluster-');
   const clusterEnv: Record<string, string> = {
     KAFKA_BROKERS: testKafkaBrokers.join(','),
     PARLEY_LOG_NAMESPACE: `it.${id}`,
-    DATABASE_URL: `${testMysqlUrl.replace(/\/$/, '')}/${database}`,
-    // Redis databases 1–15 for test clusters (0 is the developer's).
-    REDIS_URL: `redis://127.0.0.1:6379/${1 + crypto.randomInt(15)}`,
+    DATABASE_URL: testDatabaseUrl(database),
+    REDIS_URL: testRedisUrl,
+    // Keys of their own, so clusters and other test runs never share a counter or a lease.
+    PARLEY_REDIS_KEY_PREFIX: `parley-it:${id}:`,
     // Failover within seconds, not the production 30 s.
     PARLEY_KAFKA_SESSION_TIMEOUT_MS: '6000',
     PARLEY_PARTITIONS: '4',

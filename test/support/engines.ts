@@ -44,24 +44,35 @@ function sqliteEngine(suite: string): TestEngine {
   };
 }
 
+/** Runs one statement on a connection of its own (creating and dropping test databases). */
+export async function mysqlAdmin(statement: string): Promise<void> {
+  const connection = await mysql.createConnection({ uri: testMysqlUrl });
+  try {
+    await connection.query(statement);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** `CREATE DATABASE` with the character set and collation Parley's migrations expect. */
+export const createTestDatabase = (name: string, ifNotExists = false): Promise<void> =>
+  mysqlAdmin(
+    `CREATE DATABASE ${ifNotExists ? 'IF NOT EXISTS ' : ''}\`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
+
+/** The URL of database `name` on the test server. */
+export const testDatabaseUrl = (name: string): string => `${testMysqlUrl.replace(/\/$/, '')}/${name}`;
+
 function mysqlEngine(suite: string, available: boolean): TestEngine {
   const name = `parley_test_${suite.replace(/\W/g, '_')}_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const connection = await mysql.createConnection({ uri: testMysqlUrl });
-    try {
-      await connection.query(statement);
-    } finally {
-      await connection.end();
-    }
-  };
   return {
     name: 'mysql',
     available,
     async open() {
-      await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-      return migrated(openStore({ dataDir: os.tmpdir(), databaseUrl: `${testMysqlUrl.replace(/\/$/, '')}/${name}` }));
+      await createTestDatabase(name);
+      return migrated(openStore({ dataDir: os.tmpdir(), databaseUrl: testDatabaseUrl(name) }));
     },
-    dispose: () => admin(`DROP DATABASE IF EXISTS \`${name}\``),
+    dispose: () => mysqlAdmin(`DROP DATABASE IF EXISTS \`${name}\``),
   };
 }
 

@@ -35,6 +35,9 @@ export async function infraAvailable(server: string, where: string, suite: strin
   }
 }
 
+/** Kafka for tests: PARLEY_TEST_KAFKA_BROKERS, else the local stack's single broker. */
+export const testKafkaBrokers = (process.env.PARLEY_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
 /** Redis for tests: PARLEY_TEST_REDIS_URL, else the local stack's (scripts/stack.sh, PARLEY_REDIS_PORT). */
 export const testRedisUrl = process.env.PARLEY_TEST_REDIS_URL ?? `redis://127.0.0.1:${process.env.PARLEY_REDIS_PORT ?? '6379'}`;
 
