@@ -60,6 +60,11 @@ export function createRoomStream(options: {
   }
 
   async function lastSeqOf(session: Session, roomId: string): Promise<number> {
+    // A message this gateway streamed before the socket joined (one its
+    // sender already has the ACK of) reaches the socket only through
+    // last_seq: the read model must hold it before it is asked. Waited for
+    // (bounded) as a resume does; on timeout the best seq known still goes out.
+    await options.readModelCaughtUp(options.partitionOf(roomId));
     const room = await findRoom(db, roomId);
     // The read model may lag the live stream: what this socket was already
     // streamed counts too. A cursor that holds nothing yet says nothing.
