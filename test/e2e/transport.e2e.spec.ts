@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { barrier, eventually } from '../support/chat.ts';
 import { registerUser, request, WsClient } from '../support/client.ts';
 import { befriend, apiOf } from '../support/social.ts';
+import { e2eMode } from '../support/modes.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
 
 const APP = 'https://app.example.com';
@@ -309,9 +310,10 @@ test('the data dir and every file Parley writes in it are for its own user only 
     const entries = fs.readdirSync(dataDir, { recursive: true, withFileTypes: true });
     const modeOf = (entry: fs.Dirent) => (fs.statSync(path.join(entry.parentPath, entry.name)).mode & 0o777).toString(8);
     const files = entries.filter((entry) => entry.isFile());
-    // The event log and read models, both signing keys, and the registration's mail.
+    // Both signing keys, the registration's mail, and (embedded) the event log and read models.
+    const embeddedStores = e2eMode === 'embedded' ? ['log.sqlite', 'read-models.sqlite'] : [];
     expect(files.map((f) => f.name)).toEqual(
-      expect.arrayContaining(['log.sqlite', 'read-models.sqlite', 'jwt-signing-key.json', 'upload-signing-key']),
+      expect.arrayContaining([...embeddedStores, 'jwt-signing-key.json', 'upload-signing-key']),
     );
     for (const file of files) expect(`${file.name} ${modeOf(file)}`).toBe(`${file.name} 600`);
     const dirs = entries.filter((entry) => entry.isDirectory());

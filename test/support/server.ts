@@ -1,11 +1,14 @@
 // Starts a real Parley process for end-to-end tests: `node src/main.ts start`
-// on an ephemeral port with its own data dir, exactly as a user would run it.
+// on an ephemeral port with its own data dir, exactly as a user would run it,
+// in the run's mode (modes.ts: the embedded adapters, or Kafka + MariaDB +
+// Redis under the e2e-distributed project).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { e2eMode, modeEnv } from './modes.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -29,7 +32,7 @@ export interface StartOptions {
   dataDir?: string;
   port?: number;
   env?: Record<string, string>;
-  /** Milliseconds to wait for "parley started". */
+  /** Milliseconds to wait for "parley started" (default 20 s embedded, 60 s distributed). */
   timeoutMs?: number;
 }
 
@@ -54,6 +57,8 @@ export function tempDataDir(prefix = 'parley-e2e-'): string {
 export async function startParley(options: StartOptions = {}): Promise<ParleyProcess> {
   const dataDir = options.dataDir ?? tempDataDir();
   const root = options.root ?? repoRoot;
+  // A caller that names its own Kafka (the cluster suites) has chosen its adapters.
+  const adapters = options.env?.KAFKA_BROKERS === undefined ? await modeEnv(dataDir) : {};
   const child = spawn(process.execPath, [path.join(root, 'src/main.ts'), 'start'], {
     cwd: root,
     env: {
@@ -65,6 +70,7 @@ export async function startParley(options: StartOptions = {}): Promise<ParleyPro
       PARLEY_BCRYPT_COST: '4',
       LOG_LEVEL: 'info',
       ...unthrottledCommands,
+      ...adapters,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +83,7 @@ export async function startParley(options: StartOptions = {}): Promise<ParleyPro
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`parley did not start in time\nstderr: ${stderr}`)),
-      options.timeoutMs ?? 20_000,
+      options.timeoutMs ?? (e2eMode === 'distributed' ? 60_000 : 20_000),
     );
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       try {
