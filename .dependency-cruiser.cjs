@@ -17,7 +17,7 @@
 
 const TESTS = '(\\.(spec|contract|fixture)\\.ts$)|(/testing/)|(^test/)|(^bench/)';
 const DOMAIN = '^src/domain/';
-const LEAVES = '^src/(config|ids|media-types)\\.ts$';
+const LEAVES = '^src/(config|ids|media-types|trusted-proxies)\\.ts$';
 const LOW = '^src/(log|store|infra)/';
 const SERVICES = '^src/(commands|projections|queries|auth|uploads|privacy)/';
 const ROUTES = '^src/[^/]+/[a-z-]*routes\\.ts$';
@@ -46,7 +46,8 @@ module.exports = {
     {
       name: 'leaves-stay-leaves',
       severity: 'error',
-      comment: 'config.ts, ids.ts and media-types.ts are read by every layer, so they import none of them (only each other).',
+      comment:
+        'config.ts, ids.ts, media-types.ts and trusted-proxies.ts are read by every layer, so they import none of them (only each other).',
       from: { path: LEAVES },
       to: { path: '^src/', pathNot: LEAVES },
     },

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { mediaTypeNames } from './media-types.ts';
+import { parseTrustedProxies } from './trusted-proxies.ts';
 
 /** Defaults the modules that take these settings fall back on when called without them (tests). */
 export const DEFAULT_VERIFIED_TOKENS = 10_000;
@@ -31,11 +32,22 @@ const roles = ['api', 'gateway', 'processor', 'projector'] as const;
 export type Role = (typeof roles)[number];
 
 const schema = z.object({
-  /** Behind a reverse proxy: take the client IP from X-Forwarded-For (rate limits key on it). */
+  /**
+   * Behind reverse proxies: which X-Forwarded-For entries name the client (the
+   * key of every per-IP limit) — `false`, a hop count (`true` = 1), or the
+   * proxies' addresses and networks (http/client-ip.ts).
+   */
   PARLEY_TRUST_PROXY: z
-    .enum(['true', 'false'])
+    .string()
     .default('false')
-    .transform((value) => value === 'true'),
+    .transform((value, ctx) => {
+      try {
+        return parseTrustedProxies(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   PARLEY_DATA_DIR: z.string().default('./data'),

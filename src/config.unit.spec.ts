@@ -26,3 +26,11 @@ describe('retired settings', () => {
     expect(() => loadConfig({})).not.toThrow();
   });
 });
+
+describe('PARLEY_TRUST_PROXY', () => {
+  it('a value that is neither a hop count nor addresses stops the start, naming the entry', () => {
+    expect(() => loadConfig({ PARLEY_TRUST_PROXY: 'nginx' })).toThrow(/PARLEY_TRUST_PROXY.*'nginx'/s);
+    expect(loadConfig({ PARLEY_TRUST_PROXY: '10.0.0.0/8' }).PARLEY_TRUST_PROXY.kind).toBe('addresses');
+    expect(loadConfig({}).PARLEY_TRUST_PROXY).toEqual({ kind: 'none' });
+  });
+});

@@ -21,6 +21,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { AppState } from './auth-middleware.ts';
 import { jsonBody } from './body.ts';
+import type { TrustedProxies } from '../trusted-proxies.ts';
+import { clientIpOf } from './client-ip.ts';
 import { corsMiddleware } from './cors.ts';
 import { errorBody, methodNotAllowed, notFound, toApiError } from './errors.ts';
 
@@ -49,15 +51,17 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { config, logger, routers, readiness, rawBodyRouters = [] } = options;
-  // Behind a proxy, the client is the last X-Forwarded-For entry, the one the
-  // proxy appended; earlier ones are the client's to forge (http/client-ip.ts).
-  const app = new Koa<AppState>({ proxy: config.PARLEY_TRUST_PROXY ?? false, maxIpsCount: 1 });
+  // Behind proxies, ctx.ip is the X-Forwarded-For entry PARLEY_TRUST_PROXY
+  // says names the client (http/client-ip.ts), never one the client forged.
+  const trusted = config.PARLEY_TRUST_PROXY ?? { kind: 'none' };
+  const app = new Koa<AppState>({ proxy: trusted.kind !== 'none' });
   // Errors are all handled by errorMiddleware; what still reaches Koa (a socket
   // failing mid-response) is logged here instead of Koa's stderr default.
   app.silent = true;
   app.on('error', (err: unknown) => logger.warn({ err }, 'http error outside the middleware stack'));
 
   const probes = probeRouter(readiness);
+  app.use(clientIpMiddleware(trusted));
   app.use(requestIdMiddleware(logger));
   app.use(accessLogMiddleware());
   app.use(errorMiddleware());
@@ -72,6 +76,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 }
 
 type Ctx = ParameterizedContext<AppState>;
+
+/** Sets ctx.ip, which every per-IP limit keys on, before anything reads it. */
+function clientIpMiddleware(trusted: TrustedProxies): Middleware<AppState> {
+  return async (ctx, next) => {
+    ctx.request.ip = clientIpOf(ctx.req, trusted);
+    await next();
+  };
+}
 
 /** A client-supplied id is kept only if it is short and plain, so it is safe in logs and headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -4,6 +4,7 @@
 
 import type http from 'node:http';
 import type { Config } from '../config.ts';
+import { isTrustedProxy } from '../trusted-proxies.ts';
 
 type ServerLimits = Pick<
   Config,
@@ -32,15 +33,18 @@ export function serverOptions(config: ServerLimits): http.ServerOptions {
 }
 
 /**
- * Cuts a connection at once when its address already holds the maximum. Behind
- * a proxy every connection comes from the proxy, so nothing is counted there:
- * the proxy limits its own clients (deploy/nginx.conf).
+ * Cuts a connection at once when its address already holds the maximum.
+ * Connections from the trusted proxies are not counted: they carry many
+ * clients, and the proxy limits its own (deploy/nginx.conf). Trusted by hop
+ * count, no peer can be told from a proxy, so nothing is counted.
  */
 export function limitConnectionsPerIp(server: http.Server, config: ServerLimits): void {
-  if (config.PARLEY_TRUST_PROXY) return;
+  const trusted = config.PARLEY_TRUST_PROXY;
+  if (trusted.kind === 'hops') return;
   const open = new Map<string, number>();
   server.on('connection', (socket) => {
     const address = socket.remoteAddress ?? 'unknown';
+    if (isTrustedProxy(address, trusted)) return;
     const count = (open.get(address) ?? 0) + 1;
     if (count > config.PARLEY_MAX_CONNECTIONS_PER_IP) {
       socket.destroy();
