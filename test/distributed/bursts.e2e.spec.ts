@@ -121,7 +121,7 @@ describe.runIf(await stackAvailable('bursts'))(`${instances} instances, a burst 
           [roomId],
         )
       )[0]!;
-    await eventually(async () => Number((await counted()).n) >= total, 'the read model to hold the burst', 60_000);
+    await eventually(async () => (await counted()).n >= total, 'the read model to hold the burst', 60_000);
     expect(await counted()).toEqual({ n: total, distinct_seqs: total, max_seq: total });
   });
 });
