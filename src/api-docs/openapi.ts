@@ -725,7 +725,10 @@ function refinementAnnotations(config: Config, inputs: ReturnType<typeof command
     [inputs.sendMessage.shape.reply_to, { description: 'id of a message of the same room' }],
     [
       inputs.sendMessage.shape.client_msg_id,
-      { description: 'the client’s id for the message; a retry with the same id answers the same message' },
+      {
+        description:
+          'the client’s id for the message; a retry with the same id answers the same message. Optional: without it the server assigns one, and a retry makes a second message',
+      },
     ],
   ]);
 }

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import type { Config } from '../config.ts';
+import { newId } from '../ids.ts';
 
 /** Length in Unicode code points, the unit users count in (an emoji is one). */
 export function codePoints(value: string): number {
@@ -86,7 +87,15 @@ export function commandInputs(config: Config) {
   });
 
   const sendMessage = z.strictObject({
-    client_msg_id: z.string().min(1).max(64),
+    // The client's own id makes a retry safe (the same message, not a second).
+    // Clients of the Go service never sent one: the server assigns one then,
+    // and such a message is not deduplicated.
+    client_msg_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .transform((id) => id ?? `srv-${newId()}`),
     content,
     mime_type: z.enum(MESSAGE_MIME_TYPES, { error: `must be one of ${MESSAGE_MIME_TYPES.join(', ')}` }).default('text/plain'),
     reply_to: uuid.nullable().default(null),

@@ -80,6 +80,10 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
 
   async function handle(session: Session, frame: ClientFrame): Promise<void> {
     const ref = frame.ref;
+    if (frame.sender_id !== undefined && frame.sender_id !== session.userId) {
+      send(session, errorFrame('sender_mismatch', "sender_id is not this socket's user", ref));
+      return;
+    }
     switch (frame.type) {
       case 'PING':
         send(session, serverFrame('PONG', {}, ref));

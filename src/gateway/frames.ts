@@ -14,6 +14,9 @@ export function clientFrameSchemas(inputs: CommandInputs) {
       type: z.literal(type),
       ref: z.string().max(64).optional(),
       timestamp: z.number().optional(),
+      // The Go service's clients name themselves on every frame; the socket's
+      // user is who sends, so a sender_id is only checked (frame-handlers.ts).
+      sender_id: z.string().max(128).optional(),
       data,
     });
   return z.discriminatedUnion('type', [
@@ -21,7 +24,8 @@ export function clientFrameSchemas(inputs: CommandInputs) {
     frame('SEND_MESSAGE', inputs.sendMessage.extend({ chat_room_id: roomId })),
     frame('JOIN_ROOM', z.strictObject({ chat_room_id: roomId, since_seq: inputs.seq.optional() })),
     frame('LEAVE_ROOM', z.strictObject({ chat_room_id: roomId })),
-    frame('TYPING', z.strictObject({ chat_room_id: roomId, is_typing: z.boolean() })),
+    // A bare TYPING (the Go service's) means typing started.
+    frame('TYPING', z.strictObject({ chat_room_id: roomId, is_typing: z.boolean().default(true) })),
     frame('READ_RECEIPT', z.strictObject({ chat_room_id: roomId, seq: inputs.seq })),
     frame('PING', z.strictObject({}).optional()),
   ]);

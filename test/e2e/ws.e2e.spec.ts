@@ -518,8 +518,8 @@ describe('frames and limits', () => {
       ref: 'r3',
     },
     {
-      name: 'SEND_MESSAGE without client_msg_id',
-      frame: (roomId) => JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r4', data: { chat_room_id: roomId, content: 'hi' } }),
+      name: 'SEND_MESSAGE without content',
+      frame: (roomId) => JSON.stringify({ type: 'SEND_MESSAGE', ref: 'r4', data: { chat_room_id: roomId, client_msg_id: 'x' } }),
       code: 'validation_failed',
       ref: 'r4',
     },
