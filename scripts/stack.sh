@@ -18,7 +18,7 @@
 #   scripts/stack.sh up --brokers 3                 nodes on 19092-19094 (controllers 19192-19194),
 #                                                   replication factor 3, min.insync.replicas 2
 #   scripts/stack.sh down --brokers 3 [--purge]     stop the cluster only (--purge: delete its data)
-#   scripts/stack.sh stop-broker I [--kill] | start-broker I   one node of the cluster, for fault tests
+#   scripts/stack.sh stop-broker I... [--kill] | start-broker I...   nodes of the cluster, for fault tests
 #   scripts/stack.sh logs [N]                       last N (default 100) lines of Kafka's log
 #
 # Why Kafka 4.4.0 (the newest release on Maven Central when this was written),
@@ -817,12 +817,6 @@ start_cluster() {
   log "the $CLUSTER_SIZE-broker cluster answers after $(fmt_ms "$CLUSTER_START_MS")"
 }
 
-start_cluster_node() { # $1: node id; waits until it answers and the cluster lists every broker again
-  prepare_cluster
-  launch_cluster_node "$1"
-  wait_cluster_node_ready "$1"
-}
-
 stop_cluster_node() { # $1: node id, $2: TERM or KILL
   local i="$1" signal="${2:-TERM}" pid deadline
   if ! pid=$(cluster_node_pid "$i"); then
@@ -1542,22 +1536,31 @@ main() {
       take_lock
       start_registry
       ;;
-    stop-broker)
-      # stop-broker I [--kill] [--brokers N]: node I of the cluster
+    stop-broker | start-broker)
+      # stop-broker I... [--kill], start-broker I...: nodes of the cluster.
       take_brokers_flag "$@"
       [[ -n "$CLUSTER_SIZE" ]] || set_cluster_size ""
-      [[ "${ARGS[0]:-}" =~ ^[1-9]$ ]] && ((ARGS[0] <= CLUSTER_SIZE)) || die "stop-broker: which node (1..$CLUSTER_SIZE)?"
-      local sig
-      sig=$(kill_flag "${ARGS[1]:-}")
+      local sig=TERM arg nodes=() i
+      for arg in ${ARGS[@]+"${ARGS[@]}"}; do
+        if [[ "$arg" == --kill && "$cmd" == stop-broker ]]; then
+          sig=KILL
+        elif [[ "$arg" =~ ^[1-9]$ ]] && ((arg <= CLUSTER_SIZE)); then
+          nodes+=("$arg")
+        else
+          die "$cmd: '$arg' is not a node of the cluster (1..$CLUSTER_SIZE) nor an option"
+        fi
+      done
+      ((${#nodes[@]} > 0)) || die "$cmd: which node(s) (1..$CLUSTER_SIZE)?"
       take_cluster_lock
-      stop_cluster_node "${ARGS[0]}" "$sig"
-      ;;
-    start-broker)
-      take_brokers_flag "$@"
-      [[ -n "$CLUSTER_SIZE" ]] || set_cluster_size ""
-      [[ "${ARGS[0]:-}" =~ ^[1-9]$ ]] && ((ARGS[0] <= CLUSTER_SIZE)) || die "start-broker: which node (1..$CLUSTER_SIZE)?"
-      take_cluster_lock
-      start_cluster_node "${ARGS[0]}"
+      if [[ "$cmd" == stop-broker ]]; then
+        for i in "${nodes[@]}"; do stop_cluster_node "$i" "$sig"; done
+      else
+        # All launched before any is waited for: a node counts as ready when
+        # every broker is registered, which needs the others back too.
+        prepare_cluster
+        for i in "${nodes[@]}"; do launch_cluster_node "$i"; done
+        for i in "${nodes[@]}"; do wait_cluster_node_ready "$i"; done
+      fi
       ;;
     env)
       take_brokers_flag "$@"
