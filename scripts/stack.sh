@@ -5,7 +5,7 @@
 #
 #   scripts/stack.sh up [kafka|mariadb|redis|registry ...]  start what is not running (idempotent);
 #                                                   a plain `up` warns and goes on if the registry fails
-#   scripts/stack.sh down [--purge]                 stop Kafka and the registry (--purge: also delete their data)
+#   scripts/stack.sh down [--purge]                 stop Kafka, the registry and a --brokers cluster (--purge: also delete their data)
 #   scripts/stack.sh status [kafka|mariadb|redis|registry ...]  up/down per component; exit 0 iff all up
 #   scripts/stack.sh restart-kafka [--kill]         stop + start Kafka, keeping its data
 #                                                   (--kill: SIGKILL, i.e. a crash, not a clean stop)
