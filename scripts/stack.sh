@@ -5,13 +5,20 @@
 #
 #   scripts/stack.sh up [kafka|mariadb|redis|registry ...]  start what is not running (idempotent);
 #                                                   a plain `up` warns and goes on if the registry fails
-#   scripts/stack.sh down [--purge]                 stop Kafka and the registry (--purge: also delete their data)
+#   scripts/stack.sh down [--purge]                 stop Kafka, the registry and a --brokers cluster (--purge: also delete their data)
 #   scripts/stack.sh status [kafka|mariadb|redis|registry ...]  up/down per component; exit 0 iff all up
 #   scripts/stack.sh restart-kafka [--kill]         stop + start Kafka, keeping its data
 #                                                   (--kill: SIGKILL, i.e. a crash, not a clean stop)
 #   scripts/stack.sh stop-kafka [--kill] | start-kafka   the two halves, for fault tests
 #   scripts/stack.sh stop-registry | start-registry      the registry alone (its data is kept)
-#   scripts/stack.sh env                            print the export lines (eval "$(scripts/stack.sh env)")
+#   scripts/stack.sh env [--brokers 3]              print the export lines (eval "$(scripts/stack.sh env)")
+#
+#   --brokers 3 (on up, down, status, env): a three-broker KRaft cluster instead
+#   of the single broker, which it leaves running (see "kafka: a cluster" below):
+#   scripts/stack.sh up --brokers 3                 nodes on 19092-19094 (controllers 19192-19194),
+#                                                   replication factor 3, min.insync.replicas 2
+#   scripts/stack.sh down --brokers 3 [--purge]     stop the cluster only (--purge: delete its data)
+#   scripts/stack.sh stop-broker I... [--kill] | start-broker I...   nodes of the cluster, for fault tests
 #   scripts/stack.sh logs [N]                       last N (default 100) lines of Kafka's log
 #
 # Why Kafka 4.4.0 (the newest release on Maven Central when this was written),
@@ -37,6 +44,10 @@
 #   PARLEY_KAFKA_DATA_DIR         Kafka's log.dirs (default <cache>/kafka-<version>/data)
 #   PARLEY_KAFKA_PORT / PARLEY_KAFKA_CONTROLLER_PORT   (default 9092 / 9093)
 #   PARLEY_KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx512m)
+#   PARLEY_KAFKA_CLUSTER_DIR      the cluster's files (default <cache>/kafka-<version>/cluster)
+#   PARLEY_KAFKA_CLUSTER_PORT / PARLEY_KAFKA_CLUSTER_CONTROLLER_PORT   its node 1's (default 19092 / 19192;
+#                                 node i adds i-1)
+#   PARLEY_KAFKA_CLUSTER_HEAP_OPTS   JVM heap flags per cluster node (default -Xms128m -Xmx512m)
 #   PARLEY_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 120)
 #   PARLEY_KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 30)
 #   PARLEY_REDIS_PORT             (default 6379)
@@ -246,11 +257,12 @@ storage_tool_class() {
 
 # Kafka 4.x logs through log4j2, 3.x through reload4j (log4j 1 API); each
 # reads its own config format and system property. Prints the JVM flag.
-log_config_flag() { # $1: broker|tool
+log_config_flag() { # $1: broker|tool, $2: the dir holding the files (default: the single broker's)
+  local dir="${2:-$KAFKA_RUN}"
   if compgen -G "$KAFKA_LIBS/log4j-core-*.jar" >/dev/null; then
-    printf -- '-Dlog4j2.configurationFile=%s\n' "$KAFKA_RUN/log4j2-$1.properties"
+    printf -- '-Dlog4j2.configurationFile=%s\n' "$dir/log4j2-$1.properties"
   else
-    printf -- '-Dlog4j.configuration=file:%s\n' "$KAFKA_RUN/log4j-$1.properties"
+    printf -- '-Dlog4j.configuration=file:%s\n' "$dir/log4j-$1.properties"
   fi
 }
 
@@ -319,12 +331,19 @@ num.recovery.threads.per.data.dir=1
 log.cleaner.threads=1
 EOF
   mv "$KAFKA_CONFIG.tmp" "$KAFKA_CONFIG"
+  write_kafka_log_configs "$KAFKA_RUN"
+}
 
+# The log configs of brokers and tools, into $1 (each cluster has its own, so
+# starting one never rewrites a file another running broker reads).
+write_kafka_log_configs() {
+  local dir="$1"
+  mkdir -p "$dir"
   # Broker logs go to stdout, which nohup sends to $KAFKA_LOG. AbstractConfig
   # is quieted because it dumps every client's full config at INFO.
   # shutdownHook = disable: log4j2's own hook would otherwise stop logging
   # while Kafka's shutdown hook is still at work, hiding how a stop ended.
-  cat >"$KAFKA_RUN/log4j2-broker.properties" <<'EOF'
+  cat >"$dir/log4j2-broker.properties" <<'EOF'
 status = warn
 shutdownHook = disable
 appender.out.type = Console
@@ -339,8 +358,8 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 EOF
   sed 's/^rootLogger.level = INFO/rootLogger.level = WARN/' \
-    "$KAFKA_RUN/log4j2-broker.properties" >"$KAFKA_RUN/log4j2-tool.properties"
-  cat >"$KAFKA_RUN/log4j-broker.properties" <<'EOF'
+    "$dir/log4j2-broker.properties" >"$dir/log4j2-tool.properties"
+  cat >"$dir/log4j-broker.properties" <<'EOF'
 log4j.rootLogger=INFO, out
 log4j.appender.out=org.apache.log4j.ConsoleAppender
 log4j.appender.out.layout=org.apache.log4j.PatternLayout
@@ -349,7 +368,7 @@ log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
 log4j.logger.kafka.request.logger=WARN
 EOF
   sed 's/^log4j.rootLogger=INFO/log4j.rootLogger=WARN/' \
-    "$KAFKA_RUN/log4j-broker.properties" >"$KAFKA_RUN/log4j-tool.properties"
+    "$dir/log4j-broker.properties" >"$dir/log4j-tool.properties"
 }
 
 # Short-lived JVM for Kafka's command-line tools: C1 only and a small heap
@@ -544,6 +563,318 @@ purge_kafka_data() {
   else
     die "$KAFKA_DATA has no meta.properties: not a Kafka data dir, not deleting it"
   fi
+}
+
+# ---------------------------------------------------------------- kafka: a cluster of brokers
+#
+# `up --brokers 3` starts a cluster of three KRaft nodes, each both broker
+# and controller (the three controllers form the quorum: one may be lost),
+# next to the single broker, which it leaves alone: its own ports, data
+# dirs, config and logs under $CLUSTER_DIR. Its topics get 3 replicas and
+# min.insync.replicas=2 by default, so an acks=all write is on two brokers
+# before it is acknowledged and one broker may die without losing it.
+# Node i (1..N) listens on CLUSTER_PORT+i-1 and its controller on
+# CLUSTER_CONTROLLER_PORT+i-1; its files are $CLUSTER_DIR/node-i/.
+# Fault tests run their own cluster by pointing PARLEY_KAFKA_CLUSTER_DIR and
+# the two ports elsewhere (test/faults/brokers.ts).
+
+readonly CLUSTER_DIR="${PARLEY_KAFKA_CLUSTER_DIR:-$KAFKA_HOME/cluster}"
+readonly CLUSTER_PORT="${PARLEY_KAFKA_CLUSTER_PORT:-19092}"
+readonly CLUSTER_CONTROLLER_PORT="${PARLEY_KAFKA_CLUSTER_CONTROLLER_PORT:-19192}"
+# Three JVMs on a 2-core machine: a modest heap each (a broker with a few
+# dozen partitions uses well under 256 MiB).
+readonly CLUSTER_HEAP_OPTS="${PARLEY_KAFKA_CLUSTER_HEAP_OPTS:--Xms128m -Xmx512m}"
+CLUSTER_SIZE=""
+
+cluster_node_dir() { printf '%s/node-%s\n' "$CLUSTER_DIR" "$1"; }
+cluster_node_port() { printf '%s\n' $((CLUSTER_PORT + $1 - 1)); }
+cluster_node_controller_port() { printf '%s\n' $((CLUSTER_CONTROLLER_PORT + $1 - 1)); }
+
+cluster_brokers() { # the bootstrap list: every node's broker address
+  local i list=()
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do list+=("$KAFKA_HOST:$(cluster_node_port "$i")"); done
+  local IFS=,
+  printf '%s\n' "${list[*]}"
+}
+
+# Serialises commands on one cluster (not on the shared single broker's lock:
+# a fault test restarting its own brokers must not wait for other people's
+# `stack.sh` runs, nor they for it).
+take_cluster_lock() {
+  mkdir -p "$CLUSTER_DIR"
+  exec 7>"$CLUSTER_DIR/cluster.lock"
+  flock -w 900 7 || die "timed out waiting for $CLUSTER_DIR/cluster.lock"
+}
+
+# Sets CLUSTER_SIZE: $1 when given (`up --brokers N`, recorded for the later
+# commands), else what the last `up` recorded.
+set_cluster_size() {
+  local size="${1:-}"
+  if [[ -z "$size" ]]; then
+    [[ -f "$CLUSTER_DIR/size" ]] || die "no cluster at $CLUSTER_DIR (start one: scripts/stack.sh up --brokers 3)"
+    size=$(<"$CLUSTER_DIR/size")
+  fi
+  [[ "$size" =~ ^[0-9]+$ ]] && ((size >= 2 && size <= 9)) || die "--brokers must be 1 (the single broker) or 2..9, not '$size'"
+  if [[ -f "$CLUSTER_DIR/size" && "$(<"$CLUSTER_DIR/size")" != "$size" ]]; then
+    die "the cluster at $CLUSTER_DIR was made with $(<"$CLUSTER_DIR/size") brokers; stop and purge it first (scripts/stack.sh down --brokers $(<"$CLUSTER_DIR/size") --purge)"
+  fi
+  CLUSTER_SIZE="$size"
+}
+
+cluster_replication_factor() { printf '%s\n' $((CLUSTER_SIZE < 3 ? CLUSTER_SIZE : 3)); }
+cluster_min_insync() { printf '%s\n' $(($(cluster_replication_factor) - 1)); }
+
+write_cluster_node_config() { # $1: node id
+  local i="$1" dir voters="" j rf isr
+  dir=$(cluster_node_dir "$i")
+  mkdir -p "$dir/data"
+  for ((j = 1; j <= CLUSTER_SIZE; j++)); do
+    voters+="${voters:+,}$j@$KAFKA_HOST:$(cluster_node_controller_port "$j")"
+  done
+  rf=$(cluster_replication_factor)
+  isr=$(cluster_min_insync)
+  cat >"$dir/server.properties.tmp" <<CONF
+# Generated by scripts/stack.sh on $(date -u +%FT%TZ); edits are overwritten.
+# Node $i of a $CLUSTER_SIZE-node KRaft cluster; every node is broker and controller.
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$voters
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://$KAFKA_HOST:$(cluster_node_port "$i"),CONTROLLER://$KAFKA_HOST:$(cluster_node_controller_port "$i")
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$(cluster_node_port "$i")
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+
+# Every topic, the internal ones included, on $rf brokers; an acks=all write
+# needs $isr of them in sync, so one broker may be lost and nothing acknowledged is.
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+# Never elect a replica that is not in sync: that would drop acknowledged writes.
+unclean.leader.election.enable=false
+offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
+
+# A killed broker is noticed (fenced, its leaderships moved) within 5 s.
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=5000
+
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.partitions=3
+
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+num.recovery.threads.per.data.dir=1
+num.replica.fetchers=1
+log.cleaner.threads=1
+CONF
+  mv "$dir/server.properties.tmp" "$dir/server.properties"
+}
+
+# Every node's dir formatted with one cluster id (kept in $CLUSTER_DIR/cluster-id).
+format_cluster_storage() {
+  local tool cluster_id i dir
+  tool=$(storage_tool_class)
+  if [[ -f "$CLUSTER_DIR/cluster-id" ]]; then
+    cluster_id=$(<"$CLUSTER_DIR/cluster-id")
+  else
+    cluster_id=$("$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$(log_config_flag tool "$CLUSTER_DIR")" \
+      -cp "$KAFKA_LIBS/*" "$tool" random-uuid | tail -n1)
+    [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid printed '$cluster_id'"
+    printf '%s\n' "$cluster_id" >"$CLUSTER_DIR/cluster-id"
+  fi
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    dir=$(cluster_node_dir "$i")
+    [[ -f "$dir/data/meta.properties" ]] && continue
+    log "formatting $dir/data (cluster id $cluster_id, node $i)"
+    "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$(log_config_flag tool "$CLUSTER_DIR")" \
+      -cp "$KAFKA_LIBS/*" "$tool" format -t "$cluster_id" -c "$dir/server.properties" --ignore-formatted \
+      >>"$dir/kafka.log" 2>&1 || { tail -n 20 "$dir/kafka.log" >&2; die "formatting $dir/data failed"; }
+  done
+}
+
+cluster_node_pid() { # $1: node id; same rules as kafka_pid
+  local config pid=""
+  config="$(cluster_node_dir "$1")/server.properties"
+  if [[ -f "$(cluster_node_dir "$1")/kafka.pid" ]]; then
+    pid=$(<"$(cluster_node_dir "$1")/kafka.pid")
+    if [[ "$pid" =~ ^[0-9]+$ ]] && pid_alive "$pid" &&
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $config"; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  fi
+  pid=$(pgrep -f -- "kafka.Kafka $config" | head -n1 || true)
+  if [[ -n "$pid" ]] && pid_alive "$pid"; then
+    printf '%s\n' "$pid" >"$(cluster_node_dir "$1")/kafka.pid"
+    printf '%s\n' "$pid"
+    return 0
+  fi
+  return 1
+}
+
+# Node $1 answers a kafkajs metadata round trip on its own address and sees
+# all $CLUSTER_SIZE brokers registered (a restarted broker is listed once it
+# has caught up with the metadata and been unfenced).
+cluster_node_answers() {
+  local info node
+  tcp_open "$KAFKA_HOST" "$(cluster_node_port "$1")" || return 1
+  node=$(pick_node)
+  if [[ -n "$node" && -d "$REPO_DIR/node_modules/kafkajs" ]]; then
+    info=$(timeout 15 "$node" "$SCRIPT_DIR/stack/kafka-ready.mjs" "$KAFKA_HOST:$(cluster_node_port "$1")" 2>/dev/null) || return 1
+    [[ "$info" == *" brokers=$CLUSTER_SIZE "* ]] || return 1
+    printf '%s\n' "$info"
+  else
+    awk '/^===== .* starting Kafka/ { up = 0 } /Kafka Server started/ { up = 1 } END { exit !up }' "$(cluster_node_dir "$1")/kafka.log" 2>/dev/null &&
+      printf 'log says started (no kafkajs probe)\n'
+  fi
+}
+
+# Launches node $1's JVM if it does not run; does not wait for it.
+launch_cluster_node() {
+  local i="$1" dir pid port waited
+  dir=$(cluster_node_dir "$i")
+  if pid=$(cluster_node_pid "$i"); then
+    log "cluster node $i already running (pid $pid)"
+    return 0
+  fi
+  for port in "$(cluster_node_port "$i")" "$(cluster_node_controller_port "$i")"; do
+    waited=0
+    while tcp_open "$KAFKA_HOST" "$port" && ((waited < 20)); do
+      sleep 0.5
+      waited=$((waited + 1))
+    done
+    tcp_open "$KAFKA_HOST" "$port" &&
+      die "port $KAFKA_HOST:$port is taken by a process this script did not start ($(port_owner "$port")); set PARLEY_KAFKA_CLUSTER_PORT/PARLEY_KAFKA_CLUSTER_CONTROLLER_PORT"
+  done
+  write_cluster_node_config "$i"
+  if [[ -f "$dir/kafka.log" ]] && (($(stat -c %s "$dir/kafka.log") > 50 * 1024 * 1024)); then
+    mv -f "$dir/kafka.log" "$dir/kafka.log.1"
+  fi
+  printf '\n===== %s stack.sh: starting Kafka %s cluster node %s =====\n' "$(date -u +%FT%TZ)" "$KAFKA_VERSION" "$i" >>"$dir/kafka.log"
+  # Detached like the single broker; 7>&- and 9>&-: no lock is inherited.
+  # shellcheck disable=SC2086 # CLUSTER_HEAP_OPTS is a list of flags
+  setsid nohup "$JAVA" -server $CLUSTER_HEAP_OPTS \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    "$(log_config_flag broker "$CLUSTER_DIR")" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
+    </dev/null >>"$dir/kafka.log" 2>&1 7>&- 9>&- &
+  pid=$!
+  printf '%s\n' "$pid" >"$dir/kafka.pid"
+  log "started cluster node $i (pid $pid) on $KAFKA_HOST:$(cluster_node_port "$i")"
+}
+
+wait_cluster_node_ready() { # $1: node id
+  local i="$1" deadline pid
+  deadline=$(($(now_ms) + KAFKA_START_TIMEOUT * 1000))
+  until cluster_node_answers "$i" >/dev/null; do
+    if ! pid=$(cluster_node_pid "$i"); then
+      tail -n 40 "$(cluster_node_dir "$i")/kafka.log" >&2
+      die "cluster node $i exited during startup; last lines of $(cluster_node_dir "$i")/kafka.log above"
+    fi
+    if (($(now_ms) > deadline)); then
+      tail -n 40 "$(cluster_node_dir "$i")/kafka.log" >&2
+      die "cluster node $i (pid $pid) did not answer with $CLUSTER_SIZE brokers within ${KAFKA_START_TIMEOUT}s (left running: scripts/stack.sh down --brokers $CLUSTER_SIZE)"
+    fi
+    sleep 0.5
+  done
+}
+
+# Prepares what every node needs (Java, jars, configs, formatted dirs).
+prepare_cluster() {
+  require_java
+  if [[ ! -f "$KAFKA_LIBS_MARKER" ]]; then
+    take_lock # the jars are shared with the single broker: one fetch at a time
+    ensure_kafka_libs
+  fi
+  mkdir -p "$CLUSTER_DIR"
+  printf '%s\n' "$CLUSTER_SIZE" >"$CLUSTER_DIR/size"
+  write_kafka_log_configs "$CLUSTER_DIR"
+  local i
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do write_cluster_node_config "$i"; done
+  format_cluster_storage
+}
+
+CLUSTER_START_MS=""
+
+start_cluster() {
+  local started i
+  started=$(now_ms)
+  prepare_cluster
+  # All launched first: none answers before a majority of controllers runs.
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do launch_cluster_node "$i"; done
+  log "waiting for the $CLUSTER_SIZE nodes to answer on $(cluster_brokers)"
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do wait_cluster_node_ready "$i"; done
+  CLUSTER_START_MS=$(($(now_ms) - started))
+  log "the $CLUSTER_SIZE-broker cluster answers after $(fmt_ms "$CLUSTER_START_MS")"
+}
+
+stop_cluster_node() { # $1: node id, $2: TERM or KILL
+  local i="$1" signal="${2:-TERM}" pid deadline
+  if ! pid=$(cluster_node_pid "$i"); then
+    rm -f "$(cluster_node_dir "$i")/kafka.pid"
+    log "cluster node $i is not running"
+    return 0
+  fi
+  log "stopping cluster node $i (pid $pid, SIG$signal)"
+  kill "-$signal" "$pid" 2>/dev/null || true
+  deadline=$(($(now_ms) + KAFKA_STOP_TIMEOUT * 1000))
+  while pid_alive "$pid"; do
+    if (($(now_ms) > deadline)); then
+      [[ "$signal" != KILL ]] || die "cluster node $i (pid $pid) survived SIGKILL for ${KAFKA_STOP_TIMEOUT}s"
+      log "cluster node $i did not stop within ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
+      signal=KILL
+      kill -KILL "$pid" 2>/dev/null || true
+      deadline=$(($(now_ms) + KAFKA_STOP_TIMEOUT * 1000))
+    fi
+    sleep 0.2
+  done
+  rm -f "$(cluster_node_dir "$i")/kafka.pid"
+  log "cluster node $i stopped"
+}
+
+stop_cluster() { # $1: TERM or KILL. All at once: one by one, the last ones would wait for a quorum that has left.
+  local i pids=()
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    stop_cluster_node "$i" "${1:-TERM}" &
+    pids+=($!)
+  done
+  local failed=0 pid
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  ((failed == 0)) || die "some cluster nodes did not stop"
+}
+
+purge_cluster_data() {
+  [[ -n "$CLUSTER_DIR" && "$CLUSTER_DIR" != "/" && "$CLUSTER_DIR" != "$HOME" ]] || die "refusing to purge '$CLUSTER_DIR'"
+  [[ -d "$CLUSTER_DIR" ]] || { log "no cluster at $CLUSTER_DIR"; return 0; }
+  [[ -f "$CLUSTER_DIR/size" ]] || die "$CLUSTER_DIR has no size file: not a cluster dir of this script, not deleting it"
+  rm -rf -- "$CLUSTER_DIR"
+  log "deleted the cluster's data $CLUSTER_DIR"
+}
+
+# One line per node; returns 1 unless every node runs and answers.
+cluster_status() {
+  local i pid info all_up=0
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    if pid=$(cluster_node_pid "$i") && info=$(cluster_node_answers "$i"); then
+      printf 'kafka-%s  up    node %s of %s on %s:%s, pid %s: %s\n' "$i" "$i" "$CLUSTER_SIZE" "$KAFKA_HOST" "$(cluster_node_port "$i")" "$pid" "$info"
+    elif pid=$(cluster_node_pid "$i"); then
+      printf 'kafka-%s  down  process %s runs but does not answer with %s brokers on %s:%s (see %s)\n' "$i" "$pid" "$CLUSTER_SIZE" "$KAFKA_HOST" "$(cluster_node_port "$i")" "$(cluster_node_dir "$i")/kafka.log"
+      all_up=1
+    else
+      printf 'kafka-%s  down\n' "$i"
+      all_up=1
+    fi
+  done
+  return "$all_up"
 }
 
 # ---------------------------------------------------------------- mariadb
@@ -932,10 +1263,42 @@ MARIADB_INFO=""
 REDIS_INFO=""
 
 print_env() {
-  printf 'export KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+  if [[ -n "$CLUSTER_SIZE" ]]; then
+    printf 'export KAFKA_BROKERS=%s\n' "$(cluster_brokers)"
+    printf 'export PARLEY_KAFKA_REPLICATION_FACTOR=%s\n' "$(cluster_replication_factor)"
+    printf 'export PARLEY_KAFKA_MIN_INSYNC_REPLICAS=%s\n' "$(cluster_min_insync)"
+  else
+    printf 'export KAFKA_BROKERS=%s\n' "$KAFKA_BROKERS"
+  fi
   printf 'export DATABASE_URL=mysql://root@%s:%s/parley\n' "$MARIADB_HOST" "$MARIADB_PORT"
   printf 'export REDIS_URL=redis://%s:%s/0\n' "$REDIS_HOST" "$REDIS_PORT"
   printf 'export SCHEMA_REGISTRY_URL=%s\n' "$REGISTRY_URL"
+}
+
+# `--brokers N` anywhere on the command line: N=1 (the default) is the
+# single broker, N>=2 the cluster (CLUSTER_SIZE set). ARGS gets the rest.
+ARGS=()
+take_brokers_flag() {
+  ARGS=()
+  local brokers=1
+  while (($# > 0)); do
+    case "$1" in
+      --brokers)
+        (($# >= 2)) || die "--brokers needs a number"
+        brokers="$2"
+        shift 2
+        ;;
+      --brokers=*)
+        brokers="${1#--brokers=}"
+        shift
+        ;;
+      *)
+        ARGS+=("$1")
+        shift
+        ;;
+    esac
+  done
+  [[ "$brokers" == 1 ]] || set_cluster_size "$brokers"
 }
 
 # Sets COMPONENTS to the components named on the command line, or all of
@@ -980,12 +1343,18 @@ up_registry() { # $1: true when named on the command line
 cmd_up() {
   local started c named=false
   started=$(now_ms)
+  take_brokers_flag "$@"
+  set -- ${ARGS[@]+"${ARGS[@]}"}
   (($# > 0)) && named=true
   select_components "$@"
-  take_lock
+  if [[ -n "$CLUSTER_SIZE" ]]; then
+    take_cluster_lock
+  else
+    take_lock
+  fi
   for c in "${COMPONENTS[@]}"; do
     case "$c" in
-      kafka) start_kafka ;;
+      kafka) if [[ -n "$CLUSTER_SIZE" ]]; then start_cluster; else start_kafka; fi ;;
       mariadb) ensure_mariadb ;;
       redis) ensure_redis ;;
       registry) up_registry "$named" ;;
@@ -995,6 +1364,14 @@ cmd_up() {
   for c in "${COMPONENTS[@]}"; do
     case "$c" in
       kafka)
+        if [[ -n "$CLUSTER_SIZE" ]]; then
+          printf '  kafka    %s KRaft cluster of %s broker+controller nodes on %s%s\n' "$KAFKA_VERSION" "$CLUSTER_SIZE" "$(cluster_brokers)" \
+            "${CLUSTER_START_MS:+, ready after $(fmt_ms "$CLUSTER_START_MS")}"
+          printf '           replication factor %s, min.insync.replicas %s (the single broker on %s is left as it is)\n' \
+            "$(cluster_replication_factor)" "$(cluster_min_insync)" "$KAFKA_BROKERS"
+          printf '           data and logs %s/node-*/\n' "$CLUSTER_DIR"
+          continue
+        fi
         printf '  kafka    %s KRaft broker+controller on %s (controller %s:%s), pid %s%s\n' \
           "$KAFKA_VERSION" "$KAFKA_BROKERS" "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" "$(kafka_pid)" \
           "${KAFKA_START_MS:+, ready after $(fmt_ms "$KAFKA_START_MS")}"
@@ -1021,18 +1398,33 @@ cmd_up() {
 
 cmd_down() {
   local purge=false arg
-  for arg in "$@"; do
+  take_brokers_flag "$@"
+  for arg in ${ARGS[@]+"${ARGS[@]}"}; do
     case "$arg" in
       --purge) purge=true ;;
-      *) die "down: unknown option '$arg' (only --purge)" ;;
+      *) die "down: unknown option '$arg' (only --purge and --brokers N)" ;;
     esac
   done
+  if [[ -n "$CLUSTER_SIZE" ]]; then
+    # Only the cluster: the single broker and the registry stay up.
+    take_cluster_lock
+    stop_cluster TERM
+    if $purge; then purge_cluster_data; fi
+    return 0
+  fi
   take_lock
   stop_kafka TERM
   stop_registry
   if $purge; then
     purge_kafka_data
     purge_registry_data
+  fi
+  # A cluster left by `up --brokers N` goes down too (its data stays, unless --purge).
+  if [[ -f "$CLUSTER_DIR/size" ]]; then
+    set_cluster_size ""
+    take_cluster_lock
+    stop_cluster TERM
+    if $purge; then purge_cluster_data; fi
   fi
   # They are machine services that other work on this machine may use, and
   # the start commands here only restart them; so `down` leaves them alone.
@@ -1041,11 +1433,15 @@ cmd_down() {
 
 cmd_status() {
   local c all_up=0 info pid
+  take_brokers_flag "$@"
+  set -- ${ARGS[@]+"${ARGS[@]}"}
   select_components "$@"
   for c in "${COMPONENTS[@]}"; do
     case "$c" in
       kafka)
-        if pid=$(kafka_pid) && info=$(kafka_answers); then
+        if [[ -n "$CLUSTER_SIZE" ]]; then
+          cluster_status || all_up=1
+        elif pid=$(kafka_pid) && info=$(kafka_answers); then
           printf 'kafka    up    %s on %s, pid %s: %s\n' "$KAFKA_VERSION" "$KAFKA_BROKERS" "$pid" "$info"
         elif pid=$(kafka_pid); then
           printf 'kafka    down  process %s runs but does not answer on %s (starting, or stuck: see %s)\n' "$pid" "$KAFKA_BROKERS" "$KAFKA_LOG"
@@ -1140,7 +1536,36 @@ main() {
       take_lock
       start_registry
       ;;
-    env) print_env ;;
+    stop-broker | start-broker)
+      # stop-broker I... [--kill], start-broker I...: nodes of the cluster.
+      take_brokers_flag "$@"
+      [[ -n "$CLUSTER_SIZE" ]] || set_cluster_size ""
+      local sig=TERM arg nodes=() i
+      for arg in ${ARGS[@]+"${ARGS[@]}"}; do
+        if [[ "$arg" == --kill && "$cmd" == stop-broker ]]; then
+          sig=KILL
+        elif [[ "$arg" =~ ^[1-9]$ ]] && ((arg <= CLUSTER_SIZE)); then
+          nodes+=("$arg")
+        else
+          die "$cmd: '$arg' is not a node of the cluster (1..$CLUSTER_SIZE) nor an option"
+        fi
+      done
+      ((${#nodes[@]} > 0)) || die "$cmd: which node(s) (1..$CLUSTER_SIZE)?"
+      take_cluster_lock
+      if [[ "$cmd" == stop-broker ]]; then
+        for i in "${nodes[@]}"; do stop_cluster_node "$i" "$sig"; done
+      else
+        # All launched before any is waited for: a node counts as ready when
+        # every broker is registered, which needs the others back too.
+        prepare_cluster
+        for i in "${nodes[@]}"; do launch_cluster_node "$i"; done
+        for i in "${nodes[@]}"; do wait_cluster_node_ready "$i"; done
+      fi
+      ;;
+    env)
+      take_brokers_flag "$@"
+      print_env
+      ;;
     logs) tail -n "${1:-100}" "$KAFKA_LOG" ;;
     -h | --help | help) usage ;;
     '') usage >&2; exit 2 ;;

@@ -84,6 +84,7 @@ export function openLog(config: Config, logger: Logger): Log {
       ...(config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS === undefined
         ? {}
         : { minInsyncReplicas: config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS }),
+      allowUnderReplicated: config.PARLEY_KAFKA_ALLOW_UNDER_REPLICATED,
       onError,
     });
     return namespacedLog(kafka, config.PARLEY_LOG_NAMESPACE);

@@ -61,6 +61,16 @@ const schema = z.object({
   PARLEY_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
   /** min.insync.replicas at creation (2 with 3 replicas): acks=all then means two copies. */
   PARLEY_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().positive().optional(),
+  /**
+   * At start Parley refuses topics with fewer replicas than asked, a partition
+   * out of sync, or a min.insync.replicas below the one asked or above the
+   * replicas (src/log/kafka/replication.ts). true: warn and start anyway — for
+   * development, or to start knowingly while a broker is down.
+   */
+  PARLEY_KAFKA_ALLOW_UNDER_REPLICATED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
   /** Prefix of Parley's topics and consumer groups, so deployments can share a cluster. */
   PARLEY_LOG_NAMESPACE: z
     .string()

@@ -160,6 +160,8 @@ const unavailableCodes = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
+  // The log did not confirm an append (log/kafka/appender.ts): brokers away, too few in sync.
+  'LOG_APPEND_UNCONFIRMED',
 ]);
 function isUnavailableDependency(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -6,6 +6,7 @@ import { AuthError } from '../auth/errors.ts';
 import { CommandTimeout } from '../commands/command-bus.ts';
 import { ReadModelLagging } from '../commands/execute.ts';
 import { Rejection } from '../domain/decider.ts';
+import { AppendUnconfirmed } from '../log/kafka/appender.ts';
 import { toApiError } from './errors.ts';
 
 describe('toApiError for outages', () => {
@@ -21,6 +22,16 @@ describe('toApiError for outages', () => {
     expect(error.status).toBe(503);
     expect(error.code).toBe('unavailable');
     expect(error.message).not.toContain('3306');
+  });
+
+  it('an append the log did not confirm (brokers away, too few in sync) → 503 unavailable with Retry-After', () => {
+    const cause = Object.assign(new Error('Messages are rejected since there are fewer in-sync replicas than required'), {
+      type: 'NOT_ENOUGH_REPLICAS',
+    });
+    const error = toApiError(new AppendUnconfirmed('parley.commands', cause));
+    expect(error).toMatchObject({ status: 503, code: 'unavailable' });
+    expect(error.headers['Retry-After']).toBe('2');
+    expect(error.message).not.toContain('in-sync');
   });
 
   it('an ordinary bug stays a 500 internal with a generic message', () => {

@@ -19,6 +19,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { infraAvailable } from '../../test/support/infra.ts';
 import { createKafkaLog, type KafkaLog, type KafkaLogOptions } from './kafka-log.ts';
+import { UnderReplicatedError } from './kafka/replication.ts';
 import { logContract, waitUntil } from './log.contract.ts';
 import { murmur2Partition, type Batch, type Consumer, type Log, type LogRecord, type Position } from './port.ts';
 
@@ -477,6 +478,45 @@ describe.runIf(kafkaUp)('kafka log', () => {
       expect(errors).toEqual([expect.stringMatching(/no handover within 1000 ms for partitions 1 from .*taking them anyway/)]);
       stuck.resolve();
       await a.stop();
+    });
+
+    test('ensureTopics refuses topics less durable than asked (kafka_under_replicated), unless allowed', async () => {
+      // The single broker's topics have one replica: what a development stack
+      // asks for (the broker's default) passes; asking for more is refused.
+      const t = unique('replication');
+      const { log: plain } = open();
+      await plain.ensureTopics([{ name: t, partitions: 2, retentionMs: null }]);
+
+      const { log: strict } = open({ replicationFactor: 3, minInsyncReplicas: 2 });
+      const refused = await strict.ensureTopics([{ name: t, partitions: 2, retentionMs: null }]).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(UnderReplicatedError);
+      expect((refused as UnderReplicatedError).code).toBe('kafka_under_replicated');
+      expect((refused as UnderReplicatedError).problems).toEqual([
+        `topic ${t}: 1 replica(s) on partition(s) 0,1, below PARLEY_KAFKA_REPLICATION_FACTOR=3`,
+        `topic ${t}: min.insync.replicas=1, below PARLEY_KAFKA_MIN_INSYNC_REPLICAS=2`,
+      ]);
+
+      // A topic created with min.insync.replicas 2 on one replica could never take an acks=all write.
+      const impossible = unique('replication-impossible');
+      const { log: creator } = open({ minInsyncReplicas: 2 });
+      await expect(creator.ensureTopics([{ name: impossible, partitions: 1, retentionMs: null }])).rejects.toThrow(
+        `topic ${impossible}: min.insync.replicas=2 but only 1 replica(s): no write could be acknowledged`,
+      );
+
+      const warnings: string[] = [];
+      const logger = {
+        error: () => {},
+        info: () => {},
+        debug: () => {},
+        warn: (fields: object) => warnings.push(JSON.stringify(fields)),
+      };
+      const { log: allowed } = open({ replicationFactor: 3, allowUnderReplicated: true, logger });
+      await allowed.ensureTopics([{ name: t, partitions: 2, retentionMs: null }]);
+      expect(allowed.partitionCount(t)).toBe(2);
+      expect(warnings).toEqual([expect.stringContaining('"code":"kafka_under_replicated"')]);
     });
 
     test('group-less consumers leave no group behind', async () => {

@@ -24,7 +24,7 @@
 //   serialises an idempotent producer's requests anyway).
 
 import { randomUUID } from 'node:crypto';
-import kafkajs, { type Admin, type Kafka, type RetryOptions } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicMetadata, type Kafka, type RetryOptions } from 'kafkajs';
 import {
   murmur2Partition,
   type AppendRecord,
@@ -40,8 +40,9 @@ import { Appender, type RecordToSend } from './kafka/appender.ts';
 import { createLogCreator, kafkajsLevel, type KafkaLogLevel, type LoggerLike } from './kafka/logging.ts';
 import { KafkaMember } from './kafka/member.ts';
 import { PartitionReader } from './kafka/reader.ts';
+import { replicationProblems, UnderReplicatedError, type TopicReplicas } from './kafka/replication.ts';
 
-const { Kafka: KafkaClient, Partitioners } = kafkajs;
+const { Kafka: KafkaClient, Partitioners, ConfigResourceTypes } = kafkajs;
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -70,6 +71,11 @@ export interface KafkaLogOptions {
   replicationFactor?: number;
   /** min.insync.replicas of created topics; unset = the broker's default (set 2 with RF 3). */
   minInsyncReplicas?: number;
+  /**
+   * ensureTopics checks the topics' replication (kafka/replication.ts) and
+   * rejects with UnderReplicatedError when they fall short; true: it only warns.
+   */
+  allowUnderReplicated?: boolean;
 
   // ---- appends ----
   /**
@@ -352,6 +358,44 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
     }
   }
 
+  /** Refuses (or, when allowed, warns about) topics less replicated than asked: kafka/replication.ts has the rule. */
+  async function checkReplication(described: ITopicMetadata[]): Promise<void> {
+    const { resources } = await retrying(() =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: described.map((t) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name: t.name,
+          configNames: ['min.insync.replicas'],
+        })),
+      }),
+    );
+    const minInsync = new Map(
+      resources.map((r) => [
+        r.resourceName,
+        Number(r.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1),
+      ]),
+    );
+    const problems = replicationProblems(
+      described.map((t): TopicReplicas => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+        minInsyncReplicas: minInsync.get(t.name) ?? 1,
+      })),
+      {
+        replicationFactor: o.replicationFactor,
+        ...(options.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: options.minInsyncReplicas }),
+      },
+    );
+    if (problems.length === 0) return;
+    if (!options.allowUnderReplicated) throw new UnderReplicatedError(problems);
+    for (const problem of problems) {
+      const fields = { code: 'kafka_under_replicated', problem };
+      if (options.logger) options.logger.warn(fields, 'under-replicated topic (PARLEY_KAFKA_ALLOW_UNDER_REPLICATED=true)');
+      else console.warn(`[kafka-log] under-replicated topic (allowed): ${problem}`);
+    }
+  }
+
   const log: KafkaLog = {
     async ensureTopics(topics: TopicSpec[]): Promise<void> {
       assertOpen();
@@ -382,6 +426,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
       if (missing.length > 0) await awaitLeaders(missing.map((t) => t.name));
       const { topics: described } = await retrying(() => client.fetchTopicMetadata({ topics: names }));
       for (const t of described) partitionCounts.set(t.name, t.partitions.length);
+      await checkReplication(described);
     },
 
     partitionCount(topic: string): number {

@@ -21,6 +21,20 @@ import type { Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'k
 import type { Position } from '../port.ts';
 import { offsetOf } from './records.ts';
 
+/**
+ * A send that failed for good: the records may or may not be in the log. The
+ * code lets the HTTP layer answer 503 `unavailable` (a passing outage: brokers
+ * away, too few replicas in sync, leaders moving), and callers retry with the
+ * same ids, which Parley deduplicates.
+ */
+export class AppendUnconfirmed extends Error {
+  readonly code = 'LOG_APPEND_UNCONFIRMED';
+  constructor(topic: string, cause: unknown) {
+    super(`append to ${topic} not confirmed by Kafka: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'AppendUnconfirmed';
+  }
+}
+
 export interface RecordToSend {
   key: string;
   value: Buffer;
@@ -106,7 +120,7 @@ export class Appender {
         const positions = await this.#send(batch);
         batch.forEach((call, i) => call.resolve(positions[i]!));
       } catch (error) {
-        for (const call of batch) call.reject(error);
+        for (const call of batch) call.reject(new AppendUnconfirmed(call.topic, error));
         this.#retire();
       }
     }
