@@ -17,7 +17,7 @@
 
 const TESTS = '(\\.(spec|contract|fixture)\\.ts$)|(/testing/)|(^test/)|(^bench/)';
 const DOMAIN = '^src/domain/';
-const LEAVES = '^src/(config|ids|media-types|trusted-proxies)\\.ts$';
+const LEAVES = '^src/(config|config-aliases|ids|media-types|trusted-proxies)\\.ts$';
 const LOW = '^src/(log|store|infra)/';
 const SERVICES = '^src/(commands|projections|queries|auth|uploads|privacy)/';
 const ROUTES = '^src/[^/]+/[a-z-]*routes\\.ts$';

@@ -34,6 +34,7 @@ import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
+import { lockDataDir } from './infra/data-dir-lock.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createRedisSessionRevocations } from './infra/redis-session-revocations.ts';
@@ -262,7 +263,14 @@ type Stop = () => Promise<void>;
 
 /** Starts every part this process's roles ask for; resolves once it serves. */
 export async function start(config: Config, logger: Logger): Promise<Running> {
-  const ctx = await createAppContext(config, logger);
+  // The embedded log and read models take one server (infra/data-dir-lock.ts).
+  const embedded = !config.KAFKA_BROKERS || !config.DATABASE_URL;
+  if (embedded) fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
+  const lock = embedded ? lockDataDir(config.PARLEY_DATA_DIR) : undefined;
+  const ctx = await createAppContext(config, logger).catch((error: unknown) => {
+    lock?.release();
+    throw error;
+  });
   const stops: Stop[] = [];
   const servesClients = hasRole(config, 'api') || hasRole(config, 'gateway');
   // Every part that sends commands needs the bus (the processor role too: its
@@ -293,6 +301,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       await server?.stop();
       for (const stop of stops.reverse()) await stop();
       await ctx.close();
+      lock?.release();
       logger.info('parley stopped');
     },
   };

@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { z } from 'zod';
+import { withGoServiceAliases } from './config-aliases.ts';
 import { mediaTypeNames } from './media-types.ts';
 import { parseTrustedProxies } from './trusted-proxies.ts';
 
@@ -380,7 +381,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration:\n  ${retired.map((name) => `${name} is retired: ${retiredSettings[name]}`).join('\n  ')}`,
     );
   }
-  const parsed = schema.safeParse(env);
+  let named: NodeJS.ProcessEnv;
+  try {
+    named = withGoServiceAliases(env);
+  } catch (error) {
+    throw new Error(`invalid configuration:\n  ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = schema.safeParse(named);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);

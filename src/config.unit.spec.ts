@@ -34,3 +34,54 @@ describe('PARLEY_TRUST_PROXY', () => {
     expect(loadConfig({}).PARLEY_TRUST_PROXY).toEqual({ kind: 'none' });
   });
 });
+
+describe("the Go service's variable names", () => {
+  it('name the same settings: server port, database, Redis, Cloudinary, token lifetime', () => {
+    const config = loadConfig({
+      SERVER_PORT: '9090',
+      DB_HOST: 'db.internal',
+      DB_PORT: '3307',
+      DB_USER: 'chat',
+      DB_PASSWORD: 'p@ss:word',
+      DB_NAME: 'chat_app',
+      REDIS_HOST: 'cache',
+      REDIS_PORT: '6380',
+      REDIS_PASSWORD: '',
+      REDIS_DB: '2',
+      CLOUDINARY_CLOUD_NAME: 'demo',
+      CLOUDINARY_API_KEY: '1234',
+      CLOUDINARY_API_SECRET: 's3cr/t',
+      KAFKA_BROKERS: 'kafka:9092',
+      JWT_EXPIRATION: '1h30m',
+    });
+    expect(config.PORT).toBe(9090);
+    expect(config.DATABASE_URL).toBe('mysql://chat:p%40ss%3Aword@db.internal:3307/chat_app');
+    expect(config.REDIS_URL).toBe('redis://cache:6380/2');
+    expect(config.CLOUDINARY_URL).toBe('cloudinary://1234:s3cr%2Ft@demo');
+    expect(config.KAFKA_BROKERS).toBe('kafka:9092');
+    expect(config.PARLEY_ACCESS_TTL_S).toBe(5400);
+  });
+
+  it("Parley's own name wins over its alias", () => {
+    const config = loadConfig({
+      SERVER_PORT: '9090',
+      PORT: '8081',
+      DB_HOST: 'old',
+      DATABASE_URL: 'mysql://root@new:3306/parley',
+    });
+    expect(config.PORT).toBe(8081);
+    expect(config.DATABASE_URL).toBe('mysql://root@new:3306/parley');
+  });
+
+  it('JWT_SECRET stops the start and says how Parley signs instead', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'your-secret-key' })).toThrow(
+      /JWT_SECRET is not used: .*RS256.*PARLEY_JWT_PRIVATE_KEY/s,
+    );
+  });
+
+  it('a half-given Cloudinary account or a duration it cannot read stops the start, naming what is wrong', () => {
+    expect(() => loadConfig({ CLOUDINARY_CLOUD_NAME: 'demo' })).toThrow(/without CLOUDINARY_API_KEY, CLOUDINARY_API_SECRET/);
+    expect(() => loadConfig({ JWT_EXPIRATION: 'one day' })).toThrow(/not a duration: 'one day'/);
+    expect(loadConfig({ JWT_EXPIRATION: '900' }).PARLEY_ACCESS_TTL_S).toBe(900);
+  });
+});

@@ -3,16 +3,22 @@
 
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
-import { migrateCommand } from './migrate.ts';
+import { migrateCommand, migrateUsage } from './migrate.ts';
+import { openapiCommand, openapiUsage } from './openapi.ts';
 import { rebuildCommand, rebuildUsage } from './rebuild.ts';
 import { replayCommand, replayUsage } from './replay.ts';
 import { startCommand } from './start.ts';
 
 export const usage = `usage: parley <command> [options]
   start      run the service (the roles of PARLEY_ROLES; the default command)
-  migrate    apply the read-model migrations
+  migrate    apply, revert or create read-model migrations (parley migrate --help)
   replay     decode a range of a topic to JSON lines (parley replay --help)
-  rebuild    rebuild a read model beside the running service (parley rebuild --help)`;
+  rebuild    rebuild a read model beside the running service (parley rebuild --help)
+  openapi    write the OpenAPI document served at /openapi.json (parley openapi --help)`;
+
+const startUsage = `usage: parley start
+  runs the roles of PARLEY_ROLES until SIGTERM or SIGINT; configured by the
+  environment (and a .env in the working directory): see the README's Configuration`;
 
 export async function cli(argv: string[]): Promise<void> {
   const [command = 'start', ...args] = argv;
@@ -20,8 +26,14 @@ export async function cli(argv: string[]): Promise<void> {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  const commandUsage = { replay: replayUsage, rebuild: rebuildUsage }[command];
-  if (commandUsage !== undefined && args.includes('--help')) {
+  const commandUsage = {
+    start: startUsage,
+    migrate: migrateUsage,
+    replay: replayUsage,
+    rebuild: rebuildUsage,
+    openapi: openapiUsage,
+  }[command];
+  if (commandUsage !== undefined && (args.includes('--help') || args.includes('-h'))) {
     process.stdout.write(`${commandUsage}\n`);
     return;
   }
@@ -31,11 +43,13 @@ export async function cli(argv: string[]): Promise<void> {
     case 'start':
       return startCommand(config, logger);
     case 'migrate':
-      return migrateCommand(config, logger);
+      return migrateCommand(args, config, logger);
     case 'replay':
       return replayCommand(args, config, logger);
     case 'rebuild':
       return rebuildCommand(args, config, logger);
+    case 'openapi':
+      return openapiCommand(args, config);
     default:
       process.stderr.write(`unknown command: ${command}\n${usage}\n`);
       process.exitCode = 2;

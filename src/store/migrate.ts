@@ -34,6 +34,18 @@ export async function migrateTo(db: AnyDatabase, target: string, dir = migration
   return applied(await new Migrator({ db, provider: fileProvider(dir) }).migrateTo(target));
 }
 
+/** Reverts the newest applied migration; returns its name (none: nothing was applied). */
+export async function migrateDown(db: AnyDatabase, dir = migrationsDir): Promise<string[]> {
+  return applied(await new Migrator({ db, provider: fileProvider(dir) }).migrateDown());
+}
+
+/** The file name the next migration called `name` gets in `dir`: the next number, then the name. */
+export async function nextMigrationFile(name: string, dir = migrationsDir): Promise<string> {
+  const numbers = (await fs.readdir(dir)).map((file) => /^(\d{4})_/.exec(file)?.[1]).filter((n) => n !== undefined);
+  const next = Math.max(0, ...numbers.map(Number)) + 1;
+  return `${String(next).padStart(4, '0')}_${name}.ts`;
+}
+
 function applied({ error, results }: MigrationResultSet): string[] {
   if (error !== undefined) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
