@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { authRoutes } from './auth/http-routes.ts';
 import { loadOrCreateSigningKey, type SigningKey } from './auth/keys.ts';
 import { createRefreshTokens } from './auth/refresh-tokens.ts';
+import { createRegistration, type RegisterUser } from './auth/registration.ts';
 import { AuthError, createTokenService, type TokenService } from './auth/tokens.ts';
 import { createChatService, type ChatService } from './commands/chat-service.ts';
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
@@ -25,7 +26,7 @@ import { runDirectRoomsManager } from './commands/direct-rooms.ts';
 import { createCommandExecutor } from './commands/execute.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
-import { createSocialService } from './commands/social-service.ts';
+import { createSocialService, type SocialService } from './commands/social-service.ts';
 import { hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
@@ -293,6 +294,48 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       for (const stop of stops.reverse()) await stop();
       await ctx.close();
       logger.info('parley stopped');
+    },
+  };
+}
+
+/** The services a command line gives commands through, in-process (`parley seed`). */
+export interface CommandServices {
+  ctx: AppContext;
+  chat: ChatService;
+  social: SocialService;
+  register: RegisterUser;
+  stop(): Promise<void>;
+}
+
+/**
+ * The command path without the HTTP edge: a bus, a processor and the
+ * projectors of this process (roles processor and projector, as one more
+ * instance would run them), and the services the REST routes call. Nothing
+ * here passes a per-IP or per-user limit: those belong to the routes and the
+ * sockets, where clients come in.
+ */
+export async function startCommandServices(config: Config, logger: Logger): Promise<CommandServices> {
+  const ctx = await createAppContext(config, logger);
+  const stops: Stop[] = [];
+  const bus = await createCommandBus({ log: ctx.log, instanceId: ctx.instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
+  stops.push(() => bus.stop());
+  stops.push(...(await startProcessorRole(ctx, bus)));
+  stops.push(...(await startProjectorRole(ctx)));
+  const executor = createCommandExecutor({
+    bus,
+    progress: ctx.progress,
+    projection: chatProjectionName,
+    readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+  });
+  const unmetered: CommandRateLimits = { charge: () => Promise.resolve() };
+  return {
+    ctx,
+    chat: createChatService({ executor, db: ctx.store.db, vault: ctx.vault, rateLimits: unmetered }),
+    social: createSocialService({ executor, db: ctx.store.db, rateLimits: unmetered }),
+    register: createRegistration({ db: ctx.store.db, executor, vault: ctx.vault, logger }),
+    async stop() {
+      for (const stop of stops.reverse()) await stop();
+      await ctx.close();
     },
   };
 }

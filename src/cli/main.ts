@@ -6,13 +6,15 @@ import { loadConfig } from '../config.ts';
 import { migrateCommand } from './migrate.ts';
 import { rebuildCommand, rebuildUsage } from './rebuild.ts';
 import { replayCommand, replayUsage } from './replay.ts';
+import { seedCommand, seedUsage } from './seed.ts';
 import { startCommand } from './start.ts';
 
 export const usage = `usage: parley <command> [options]
   start      run the service (the roles of PARLEY_ROLES; the default command)
   migrate    apply the read-model migrations
   replay     decode a range of a topic to JSON lines (parley replay --help)
-  rebuild    rebuild a read model beside the running service (parley rebuild --help)`;
+  rebuild    rebuild a read model beside the running service (parley rebuild --help)
+  seed       fill a deployment with users, rooms and messages to try it (parley seed --help)`;
 
 export async function cli(argv: string[]): Promise<void> {
   const [command = 'start', ...args] = argv;
@@ -20,7 +22,7 @@ export async function cli(argv: string[]): Promise<void> {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  const commandUsage = { replay: replayUsage, rebuild: rebuildUsage }[command];
+  const commandUsage = { replay: replayUsage, rebuild: rebuildUsage, seed: seedUsage }[command];
   if (commandUsage !== undefined && args.includes('--help')) {
     process.stdout.write(`${commandUsage}\n`);
     return;
@@ -36,6 +38,8 @@ export async function cli(argv: string[]): Promise<void> {
       return replayCommand(args, config, logger);
     case 'rebuild':
       return rebuildCommand(args, config, logger);
+    case 'seed':
+      return seedCommand(args, config, logger);
     default:
       process.stderr.write(`unknown command: ${command}\n${usage}\n`);
       process.exitCode = 2;
