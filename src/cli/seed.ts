@@ -89,8 +89,7 @@ export async function seedCommand(argv: string[], config: Config, logger: Logger
     const bar = progressBar('seed', args.progress ?? process.stderr.isTTY);
     const result = await seed(services, config, planSeed(args), args.password, bar);
     bar(Number.NaN, Number.NaN);
-    const line = (what: keyof Omit<SeedResult, 'logins'>) =>
-      `${result[what].total} ${what} (${result[what].created} new)`;
+    const line = (what: keyof Omit<SeedResult, 'logins'>) => `${result[what].total} ${what} (${result[what].created} new)`;
     process.stdout.write(
       `seeded (seed ${args.seed}): ${line('users')}, ${line('friendships')}, ${line('rooms')}, ${line('messages')}\n` +
         `password of every seeded user: ${args.password}\n` +

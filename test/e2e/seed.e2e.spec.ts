@@ -96,12 +96,9 @@ test('seeds users, rooms and messages the server then serves; the same seed agai
   const mine = await request<{ rooms: RoomSummary[] }>(server.url, 'GET', '/api/v1/rooms', { token });
   const busiest = mine.body.rooms.filter((room) => room.type === 'group').sort((a, b) => b.last_seq - a.last_seq)[0];
   expect(busiest?.last_seq).toBeGreaterThan(0);
-  const history = await request<{ messages: { content: string }[] }>(
-    server.url,
-    'GET',
-    `/api/v1/rooms/${busiest!.id}/messages`,
-    { token },
-  );
+  const history = await request<{ messages: { content: string }[] }>(server.url, 'GET', `/api/v1/rooms/${busiest!.id}/messages`, {
+    token,
+  });
   expect(history.body.messages.length).toBe(busiest!.last_seq);
   expect(history.body.messages.every((message) => message.content.trim().length > 0)).toBe(true);
   // Every seeded user logs in; the rooms and messages are as many as asked, not twice that.
@@ -118,7 +115,7 @@ test('seeds users, rooms and messages the server then serves; the same seed agai
   const all = await seededGroupRooms(server.url, [7, 8], password!);
   expect(all.size).toBe(2 * size.rooms);
   expect(sum(all.values())).toBe(2 * size.messages);
-});
+}, 240_000);
 
 test('prints its options on --help and refuses a bad count', async () => {
   const help = await seed(['--help']);
@@ -127,4 +124,4 @@ test('prints its options on --help and refuses a bad count', async () => {
   const bad = await seed(['--users', 'lots']);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('--users: not a number');
-});
+}, 60_000);
