@@ -24,7 +24,7 @@ describe('parley CLI', () => {
   it('lists its commands on --help', async () => {
     const { code, stdout } = await parley('--help');
     expect(code).toBe(0);
-    for (const command of ['start', 'migrate', 'replay', 'rebuild']) expect(stdout).toContain(`  ${command} `);
+    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'seed']) expect(stdout).toContain(`  ${command} `);
   });
 
   it("prints a command's options on <command> --help, without touching any data", async () => {
