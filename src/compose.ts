@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { authRoutes } from './auth/http-routes.ts';
 import { loadOrCreateSigningKey, type SigningKey } from './auth/keys.ts';
 import { createRefreshTokens } from './auth/refresh-tokens.ts';
+import { createRegistration, type RegisterUser } from './auth/registration.ts';
 import { AuthError, createTokenService, type TokenService } from './auth/tokens.ts';
 import { createChatService, type ChatService } from './commands/chat-service.ts';
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
@@ -25,7 +26,7 @@ import { runDirectRoomsManager } from './commands/direct-rooms.ts';
 import { createCommandExecutor } from './commands/execute.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
-import { createSocialService } from './commands/social-service.ts';
+import { createSocialService, type SocialService } from './commands/social-service.ts';
 import { hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
@@ -34,7 +35,7 @@ import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
-import { lockDataDir } from './infra/data-dir-lock.ts';
+import { lockDataDir, type DataDirLock } from './infra/data-dir-lock.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createRedisSessionRevocations } from './infra/redis-session-revocations.ts';
@@ -262,15 +263,32 @@ export interface Running {
 type Stop = () => Promise<void>;
 
 /** Starts every part this process's roles ask for; resolves once it serves. */
-export async function start(config: Config, logger: Logger): Promise<Running> {
-  // The embedded log and read models take one server (infra/data-dir-lock.ts).
-  const embedded = !config.KAFKA_BROKERS || !config.DATABASE_URL;
-  if (embedded) fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
-  const lock = embedded ? lockDataDir(config.PARLEY_DATA_DIR) : undefined;
-  const ctx = await createAppContext(config, logger).catch((error: unknown) => {
+/**
+ * The embedded log and read models take one writer: a server, or a seeder
+ * (infra/data-dir-lock.ts). A distributed deployment's instances take no lock.
+ */
+function lockEmbeddedDataDir(config: Config): DataDirLock | undefined {
+  if (config.KAFKA_BROKERS && config.DATABASE_URL) return undefined;
+  fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
+  return lockDataDir(config.PARLEY_DATA_DIR);
+}
+
+/** The app context, with the data dir locked for its writer first when embedded. */
+async function createLockedAppContext(
+  config: Config,
+  logger: Logger,
+): Promise<{ ctx: AppContext; lock: DataDirLock | undefined }> {
+  const lock = lockEmbeddedDataDir(config);
+  try {
+    return { ctx: await createAppContext(config, logger), lock };
+  } catch (error) {
     lock?.release();
     throw error;
-  });
+  }
+}
+
+export async function start(config: Config, logger: Logger): Promise<Running> {
+  const { ctx, lock } = await createLockedAppContext(config, logger);
   const stops: Stop[] = [];
   const servesClients = hasRole(config, 'api') || hasRole(config, 'gateway');
   // Every part that sends commands needs the bus (the processor role too: its
@@ -303,6 +321,49 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       await ctx.close();
       lock?.release();
       logger.info('parley stopped');
+    },
+  };
+}
+
+/** The services a command line gives commands through, in-process (`parley seed`). */
+export interface CommandServices {
+  ctx: AppContext;
+  chat: ChatService;
+  social: SocialService;
+  register: RegisterUser;
+  stop(): Promise<void>;
+}
+
+/**
+ * The command path without the HTTP edge: a bus, a processor and the
+ * projectors of this process (roles processor and projector, as one more
+ * instance would run them), and the services the REST routes call. Nothing
+ * here passes a per-IP or per-user limit: those belong to the routes and the
+ * sockets, where clients come in.
+ */
+export async function startCommandServices(config: Config, logger: Logger): Promise<CommandServices> {
+  const { ctx, lock } = await createLockedAppContext(config, logger);
+  const stops: Stop[] = [];
+  const bus = await createCommandBus({ log: ctx.log, instanceId: ctx.instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
+  stops.push(() => bus.stop());
+  stops.push(...(await startProcessorRole(ctx, bus)));
+  stops.push(...(await startProjectorRole(ctx)));
+  const executor = createCommandExecutor({
+    bus,
+    progress: ctx.progress,
+    projection: chatProjectionName,
+    readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+  });
+  const unmetered: CommandRateLimits = { charge: () => Promise.resolve() };
+  return {
+    ctx,
+    chat: createChatService({ executor, db: ctx.store.db, vault: ctx.vault, rateLimits: unmetered }),
+    social: createSocialService({ executor, db: ctx.store.db, rateLimits: unmetered }),
+    register: createRegistration({ db: ctx.store.db, executor, vault: ctx.vault, logger }),
+    async stop() {
+      for (const stop of stops.reverse()) await stop();
+      await ctx.close();
+      lock?.release();
     },
   };
 }

@@ -1,6 +1,7 @@
 // API documentation routes: `GET /openapi.json` (the OpenAPI 3.1 document of
-// openapi.ts) and `GET /docs`, the same document as a plain HTML page rendered
-// here on the server. The page loads nothing (no scripts, no CDN, no fonts), and
+// openapi.ts), Swagger UI over it at `GET /swagger/index.html`
+// (swagger-ui-routes.ts), and `GET /docs`, the same document as a plain HTML
+// page rendered here on the server. The page loads nothing (no scripts, no CDN, no fonts), and
 // its Content-Security-Policy says so, so it works offline and leaks nothing.
 
 import Router from '@koa/router';
@@ -14,6 +15,7 @@ import {
   type OperationObject,
   type ResponseObject,
 } from './openapi.ts';
+import { addSwaggerUiRoutes } from './swagger-ui-routes.ts';
 
 /** Nothing may load: only the inline stylesheet is allowed. */
 export const DOCS_CSP =
@@ -39,6 +41,7 @@ export function docsRoutes(options: { config: Config; version?: string }): Route
     ctx.body = html;
   });
 
+  addSwaggerUiRoutes(router);
   return router;
 }
 
@@ -127,6 +130,11 @@ function operationHtml(method: string, path: string, op: OperationObject, doc: O
     op.description === undefined ? '' : `<p>${prose(op.description)}</p>`,
     params === '' ? '' : `<table><tr><th>parameter</th><th>in</th><th>type</th><th>notes</th></tr>${params}</table>`,
     body === undefined ? '' : `<p>Request body (<code>application/json</code>): ${schemaSummary(body)}</p>`,
+    body !== undefined || op.requestBody === undefined
+      ? ''
+      : `<p>Request body: the raw bytes, as ${Object.keys(op.requestBody.content)
+          .map((type) => `<code>${escapeHtml(type)}</code>`)
+          .join(', ')}</p>`,
     '<table><tr><th>status</th><th>meaning</th><th>body</th></tr>',
     ...Object.entries(op.responses).map(([status, response]) => responseRow(status, response, doc)),
     '</table>',
@@ -231,7 +239,7 @@ ${doc.info.description
   .map((paragraph) => `<p>${prose(paragraph)}</p>`)
   .join('\n')}
 <p>Authentication: <code>Authorization: Bearer &lt;access token&gt;</code>. ${prose(auth.description ?? '')}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(doc.openapi)}).</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(doc.openapi)}); interactive: <a href="/swagger/index.html">Swagger UI</a>.</p>
 <nav><h2>Contents</h2><ul>${nav}<li><a href="#websocket">websocket</a></li><li><a href="#schemas">schemas</a></li></ul></nav>
 ${sections}
 ${wsHtml}

@@ -32,6 +32,9 @@ import type { MeView, MessageView, UserView } from '../queries/wire.ts';
 import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
+import { uploadSignBody } from '../uploads/routes.ts';
+import { uploadPurposes, type NotificationOutcome, type SignedUpload } from '../uploads/storage.ts';
+import type { UploadView } from '../uploads/uploads.ts';
 import { operationSpecs, type ErrorStatus, type HttpMethod, type OperationSpec } from './operations.ts';
 
 export type { HttpMethod } from './operations.ts';
@@ -277,6 +280,36 @@ const Readiness = z.object({
   checks: z.record(z.string(), z.boolean()),
 });
 
+const UploadPurposeSchema = z.enum(uploadPurposes);
+const SignedUploadSchema = z.object({
+  provider: z.enum(['local', 'cloudinary']),
+  upload_url: z.string().meta({ description: 'where the file goes (step 2)' }),
+  fields: z.record(z.string(), z.string()).meta({
+    description: 'sent with the file, unchanged: query parameters (local) or form fields (cloudinary)',
+  }),
+  upload_id: id.meta({ description: 'GET /api/v1/uploads/{upload_id} tells when it is ready' }),
+  expires_at: epochMs.meta({ description: 'the storage refuses the file after this (epoch ms)' }),
+});
+const UploadSchema = z.object({
+  upload_id: id,
+  purpose: UploadPurposeSchema,
+  room_id: id.nullable(),
+  mime_type: z.string(),
+  bytes: z.number().int().nonnegative(),
+  status: z.enum(['pending', 'ready', 'rejected']),
+  url: z.string().nullable().meta({ description: 'set once ready: the value for avatar_url or an attachment’s url' }),
+  created_at: epochMs,
+  expires_at: epochMs,
+});
+const UploadReceived = z.object({
+  upload_id: id,
+  status: z.literal('ready'),
+  url: z.string().meta({ description: 'the value for avatar_url or an attachment’s url' }),
+  mime_type: z.string(),
+  bytes: z.number().int().positive(),
+});
+const UploadNotifyResult = z.object({ status: z.enum(['processed', 'duplicate', 'rejected', 'ignored']) });
+
 const wrap = <K extends string, S extends z.ZodType>(key: K, schema: S) => z.object({ [key]: schema } as Record<K, S>);
 
 /** Response schemas by component name (exported for the specs). */
@@ -313,6 +346,10 @@ export const responseSchemas = {
   FriendRequestAccepted: z.object({ request: FriendRequest, friendship: Friendship }),
   RoomList: wrap('rooms', z.array(RoomSummarySchema)),
   MessageList: wrap('messages', z.array(Message)),
+  SignedUpload: SignedUploadSchema,
+  Upload: UploadSchema,
+  UploadReceived,
+  UploadNotifyResult,
 } as const;
 
 // Compile-time drift checks: the documented objects have exactly the wire types' keys,
@@ -338,6 +375,10 @@ export type _DocumentedAsSent = [
   Holds<Fits<FriendRequestView, Out<typeof FriendRequest>>>,
   Holds<Fits<PresenceStatus, Out<typeof PresenceStatusSchema>>>,
   Holds<Fits<RoomView, Out<typeof Room>>>,
+  Holds<SameKeys<Out<typeof SignedUploadSchema>, SignedUpload>>,
+  Holds<SameKeys<Out<typeof UploadSchema>, UploadView>>,
+  Holds<Fits<UploadView, Out<typeof UploadSchema>>>,
+  Holds<Fits<NotificationOutcome, Out<typeof UploadNotifyResult>['status']>>,
 ];
 
 // ---------------------------------------------------------------------------
@@ -466,6 +507,7 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     SendMessageRequest: inputs.sendMessage,
     EditMessageRequest: inputs.editMessage,
     ReadReceiptRequest: inputs.readReceipt,
+    UploadSignRequest: uploadSignBody(config),
   };
   for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
 
@@ -555,7 +597,13 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
       { name: 'friends', description: 'Friend requests, friends and blocks.' },
       { name: 'rooms', description: 'Group and direct rooms, members and roles.' },
       { name: 'messages', description: 'History, sending, edits, deletes, reactions, receipts, search.' },
-      { name: 'meta', description: 'Probes and this documentation.' },
+      {
+        name: 'uploads',
+        description:
+          'Avatars and attachments: sign, send the file straight to the storage, then use the ready upload’s url ' +
+          '(POST /api/v1/uploads/sign tells the whole protocol).',
+      },
+      { name: 'meta', description: 'Probes and this documentation (also as Swagger UI at /swagger/index.html).' },
       { name: 'websocket', description: 'The `/ws` event stream: see `x-websocket` for frames, limits and close codes.' },
     ],
     paths,
@@ -760,9 +808,15 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
   const parameters: ParameterObject[] = [];
   for (const match of spec.path.matchAll(/:([A-Za-z0-9_]+)/g)) {
     const name = match[1]!;
+    const special = spec.pathParams?.[name];
+    if (special !== undefined) {
+      parameters.push({ name, in: 'path', required: true, description: special.description, schema: special.schema });
+      continue;
+    }
     const schema = name === 'emoji' ? jsonSchemaOf(inputs.emoji, override) : jsonSchemaOf(inputs.uuid, override);
     parameters.push({ name, in: 'path', required: true, description: pathParamDescription(spec.path, name), schema });
   }
+  for (const param of spec.queryParams ?? []) parameters.push({ ...param, in: 'query', required: true });
   if (spec.query !== undefined) {
     for (const [name, field] of Object.entries(spec.query.shape)) {
       let schema = jsonSchemaOf(field, override);
@@ -780,7 +834,7 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
   const statuses = new Set<ErrorStatus>(spec.errors ?? []);
   if (auth) statuses.add(401);
   if (parameters.length > 0 || spec.body !== undefined) statuses.add(400);
-  if (spec.body !== undefined) {
+  if (spec.body !== undefined || spec.rawBody !== undefined) {
     statuses.add(413);
     statuses.add(415);
   }
@@ -798,8 +852,12 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
 
   const responses: OperationObject['responses'] = {};
   const ok: ResponseObject = { description: spec.ok.description };
-  if (spec.ok.contentType === 'text/html') {
+  if (spec.ok.status >= 300 && spec.ok.status < 400) {
+    ok.headers = { Location: { description: 'where to go', schema: { type: 'string' } } };
+  } else if (spec.ok.contentType === 'text/html') {
     ok.content = { 'text/html': { schema: { type: 'string' } } };
+  } else if (spec.ok.contentType !== undefined) {
+    ok.content = { [spec.ok.contentType]: { schema: { type: 'string', format: 'binary' } } };
   } else if (spec.ok.schema !== undefined) {
     ok.content = jsonContent(ref(spec.ok.schema));
   } else if (spec.ok.status !== 204) {
@@ -838,6 +896,14 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
     ...(auth ? {} : { security: [] }),
     ...(parameters.length === 0 ? {} : { parameters }),
     ...(spec.body === undefined ? {} : { requestBody: { required: true, content: jsonContent(ref(spec.body)) } }),
+    ...(spec.rawBody === undefined
+      ? {}
+      : {
+          requestBody: {
+            required: true,
+            content: Object.fromEntries(spec.rawBody.contentTypes.map((type) => [type, { schema: spec.rawBody!.schema }])),
+          },
+        }),
     responses,
   };
 }

@@ -5,6 +5,8 @@
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { queryInputs } from '../queries/http-routes.ts';
+import { uploadPurposes } from '../uploads/storage.ts';
+import { SWAGGER_UI_ASSETS, SWAGGER_UI_PATH } from './swagger-ui-routes.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -21,10 +23,17 @@ export interface OperationSpec {
   auth?: boolean;
   /** Component name of the JSON request body. */
   body?: string;
+  /** A body that is not a JSON component (a file, a provider's signed notification): its media types and schema. */
+  rawBody?: { contentTypes: readonly string[]; schema: Record<string, unknown> };
+  /** Path parameters that are not ids (every other one is a UUID). */
+  pathParams?: Record<string, { description: string; schema: Record<string, unknown> }>;
+  /** Query parameters no zod schema describes (the signed fields of an upload URL). */
+  queryParams?: { name: string; description: string; schema: Record<string, unknown> }[];
   /** The zod schema the route parses its query string with. */
   query?: z.ZodObject<Record<string, z.ZodType>>;
   /** Integer query fields (zod sees strings): bounds and default, checked against zod by the specs. */
   queryIntegers?: Record<string, { minimum: number; maximum: number; default?: number }>;
+  /** A 3xx answers with `Location` and no body; a contentType other than JSON is a string (text/html) or bytes. */
   ok: { status: number; description: string; schema?: string; contentType?: string };
   /** Error statuses beyond the automatic ones (401 with auth; 400, 413, 415 with a body; 400 with params). */
   errors?: ErrorStatus[];
@@ -88,6 +97,29 @@ function metaOperations(): OperationSpec[] {
       auth: false,
       summary: 'This document as a readable HTML page',
       ok: { status: 200, description: 'HTML, rendered on the server; loads nothing else.', contentType: 'text/html' },
+    },
+    {
+      method: 'get',
+      path: '/swagger',
+      tag: 'meta',
+      auth: false,
+      summary: 'Swagger UI (redirects to its page)',
+      ok: { status: 302, description: `To ${SWAGGER_UI_PATH}.` },
+    },
+    {
+      method: 'get',
+      path: '/swagger/:asset',
+      tag: 'meta',
+      auth: false,
+      summary: 'Swagger UI over this document: index.html and the files it loads',
+      description:
+        'Served from this server (the swagger-ui-dist package), never a CDN; the page loads scripts and styles from this ' +
+        'origin only (Content-Security-Policy). Authorize with an access token to try the bearer operations.',
+      pathParams: {
+        asset: { description: 'index.html, or a file the page loads', schema: { type: 'string', enum: SWAGGER_UI_ASSETS } },
+      },
+      ok: { status: 200, description: 'The page (text/html), a script, a stylesheet or an icon.', contentType: 'text/html' },
+      errors: [404],
     },
   ];
 }
@@ -559,6 +591,112 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
   ];
 }
 
+/** The signed direct-upload protocol (API.md "Uploads"): sign, send the file, use the URL. */
+function uploadOperations(config: Config): OperationSpec[] {
+  const fileTypes = [...new Set([...config.PARLEY_UPLOAD_AVATAR_TYPES, ...config.PARLEY_UPLOAD_ATTACHMENT_TYPES])];
+  const signedField = (name: string, description: string) => ({ name, description, schema: { type: 'string' } });
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/uploads/sign',
+      tag: 'uploads',
+      summary: 'Step 1 of an upload: sign it (the file then goes straight to the storage)',
+      description:
+        'Files never pass through the JSON API. (1) Sign: give the purpose, the file’s media type and size. ' +
+        `An avatar is one of ${config.PARLEY_UPLOAD_AVATAR_TYPES.join(', ')}, at most ${config.PARLEY_UPLOAD_AVATAR_MAX_BYTES} bytes, ` +
+        `without room_id; an attachment one of ${config.PARLEY_UPLOAD_ATTACHMENT_TYPES.join(', ')}, at most ` +
+        `${config.PARLEY_UPLOAD_ATTACHMENT_MAX_BYTES} bytes, with the room_id of a room I am in (else 404 room_not_found). ` +
+        `At most ${config.PARLEY_UPLOAD_SIGN_MAX} signatures per ${config.PARLEY_UPLOAD_SIGN_WINDOW_S} s per user (429). ` +
+        '(2) Send the file to `upload_url` before `expires_at`. provider `local` (the embedded storage): ' +
+        '`POST upload_url?<fields as query parameters>` with the raw bytes and `Content-Type: <mime_type>`, no Authorization ' +
+        '(POST /api/v1/uploads/local/{upload_id}); its 201 answer carries the ready `url`. provider `cloudinary`: a ' +
+        'multipart/form-data POST of `fields` plus `file` to `upload_url` (Cloudinary’s upload API); Cloudinary then notifies ' +
+        'POST /api/v1/uploads/notify and the upload becomes ready. (3) Poll GET /api/v1/uploads/{id} until `status` is ' +
+        '`ready`, and use its `url` exactly as given: as `avatar_url` (PATCH /api/v1/users/me) or as an attachment’s ' +
+        '`url` of a message in that room (POST /api/v1/rooms/{id}/messages, or SEND_MESSAGE), by the same user. Anything ' +
+        'else is 404 upload_not_found / attachment_not_found. Type and size in a message come from the upload, not the client.',
+      body: 'UploadSignRequest',
+      ok: { status: 200, description: 'Where and how to send the file.', schema: 'SignedUpload' },
+      errors: [404, 429],
+      codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/uploads/local/:upload_id',
+      tag: 'uploads',
+      auth: false,
+      summary: 'Step 2 with the local storage: send the file',
+      description:
+        'The `upload_url` of a signature with provider `local`. The signed `fields` go in the query string as issued; the ' +
+        'body is the file’s bytes, `Content-Type` the signed mime_type, at most the signed `bytes`. The signature is the ' +
+        'permission (no Authorization). The content must really be of that type (checked by its first bytes). One file per ' +
+        'signature: a second POST is 409 upload_already_done.',
+      pathParams: { upload_id: { description: 'the `upload_id` of the signature', schema: { type: 'string', format: 'uuid' } } },
+      queryParams: [
+        signedField('user_id', 'signed field: who signed'),
+        signedField('purpose', 'signed field: avatar or attachment'),
+        signedField('mime_type', 'signed field: the media type, which Content-Type must match'),
+        signedField('bytes', 'signed field: the largest size accepted'),
+        signedField('expires_at', 'signed field: epoch ms after which the URL is refused (403 upload_expired)'),
+        signedField('signature', 'HMAC over the other fields'),
+      ],
+      rawBody: { contentTypes: fileTypes, schema: { type: 'string', format: 'binary' } },
+      ok: {
+        status: 201,
+        description: 'Stored and ready: `url` is what a message or profile refers to.',
+        schema: 'UploadReceived',
+      },
+      errors: [403, 409],
+      codes: {
+        400: ['empty_upload', 'validation_failed'],
+        403: ['invalid_upload_signature', 'upload_expired'],
+        409: ['upload_already_done', 'upload_not_accepted'],
+        413: ['payload_too_large'],
+        415: ['unsupported_media_type'],
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/uploads/notify',
+      tag: 'uploads',
+      auth: false,
+      summary: 'The storage provider’s notification that a file arrived (Cloudinary calls it; not for clients)',
+      description:
+        'Verified against its signature headers (X-Cld-Signature, X-Cld-Timestamp) over the raw body before anything is ' +
+        'parsed; a stale, missing or wrong signature is 401 invalid_signature. Makes the upload ready (repeats are harmless).',
+      rawBody: { contentTypes: ['application/json'], schema: { type: 'object' } },
+      ok: { status: 200, description: 'What became of the notification.', schema: 'UploadNotifyResult' },
+      errors: [401],
+      codes: { 401: ['invalid_signature'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/uploads/:id',
+      tag: 'uploads',
+      summary: 'Step 3: one of my uploads, and whether it is ready',
+      ok: { status: 200, description: 'The upload; `url` is set once `status` is `ready`.', schema: 'Upload' },
+      errors: [404],
+      codes: { 404: ['upload_not_found'] },
+    },
+    {
+      method: 'get',
+      path: '/uploads/:user_id/:purpose/:file',
+      tag: 'uploads',
+      auth: false,
+      summary: 'A stored file (local storage): what a ready upload’s `url` points at',
+      description:
+        'Public, cacheable for good (a new file is a new upload). Served with nosniff and a sandboxing ' +
+        'Content-Security-Policy; anything but an image comes as a download (Content-Disposition: attachment).',
+      pathParams: {
+        purpose: { description: 'avatar or attachment', schema: { type: 'string', enum: [...uploadPurposes] } },
+        file: { description: '<upload id>.<extension>', schema: { type: 'string' } },
+      },
+      ok: { status: 200, description: 'The file’s bytes, with its media type.', contentType: 'application/octet-stream' },
+      errors: [404],
+    },
+  ];
+}
+
 export function operationSpecs(config: Config): OperationSpec[] {
   const shared = context(config);
   return [
@@ -567,5 +705,6 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...userOperations(shared),
     ...socialOperations(shared),
     ...roomOperations(config, shared),
+    ...uploadOperations(config),
   ];
 }

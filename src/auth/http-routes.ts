@@ -1,8 +1,5 @@
 // Auth routes (API.md "Auth"): register, login, refresh, logout, and the JWKS.
-// Registration keeps the password's hash in the credentials store (never in a
-// command or an event), then reserves the username and the email (reservation
-// aggregates keyed by the value) before it registers the user, so two people
-// can never end up with the same name, whichever instance they hit.
+// Registration itself (credentials, reservations, the user) is registration.ts's.
 
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
@@ -10,7 +7,6 @@ import type { Middleware } from 'koa';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { commandMetadata } from '../commands/command-bus.ts';
 import type { CommandExecutor } from '../commands/execute.ts';
 import { personalText } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
@@ -18,18 +14,17 @@ import { Rejection } from '../domain/decider.ts';
 import { userIdOf, type AppState } from '../http/auth-middleware.ts';
 import { ApiError } from '../http/errors.ts';
 import { parseBody } from '../http/validate.ts';
-import { newId } from '../ids.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
 import type { Mailer } from '../infra/mailer.ts';
 import type { SessionRevocations } from '../infra/session-revocations.ts';
-import { emailIndexKeyId, userKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
 import { deleteAccount } from './account-deletion.ts';
+import { createRegistration } from './registration.ts';
 import { createEmailConfirmation } from './email-confirmation.ts';
 import { createPasswordReset } from './password-reset.ts';
-import { credentialsForLogin, forgetCredentials, passwordHashOf, storePasswordHash, updatePasswordHash } from './credentials.ts';
+import { credentialsForLogin, passwordHashOf, updatePasswordHash } from './credentials.ts';
 import { AuthError } from './errors.ts';
 import { normalizeUsername, usernameSchema } from './usernames.ts';
 import { jwks, type SigningKey } from './keys.ts';
@@ -73,6 +68,7 @@ export function authRoutes(options: {
 }): Router {
   const { config, db, executor, tokens, refreshTokens, limiter, vault } = options;
   const router = new Router();
+  const register = createRegistration({ db, executor, vault, logger: options.logger });
 
   async function limit(key: string, max: number, windowS: number) {
     const decision = await limiter.hit(key, max, windowS);
@@ -104,64 +100,14 @@ export function authRoutes(options: {
   });
 
   router.post('/api/v1/auth/register', async (ctx) => {
+    // The per-IP limit is the route's: `parley seed` registers in-process, without it.
     await limit(`register:ip:${ctx.ip}`, config.PARLEY_REGISTER_MAX_PER_IP, config.PARLEY_REGISTER_WINDOW_S);
     const body = parseBody(ctx, registerBody);
-    const userId = newId();
-    // The hash goes to the credentials store first, keyed by the fresh id, and
-    // never into a command or an event. If the registration does not happen it
-    // is removed; a crash in between leaves a row no user will ever have.
-    await storePasswordHash(db, userId, await hashPassword(body.password, config.PARLEY_BCRYPT_COST), Date.now());
-    try {
-      await registerUser(userId, body);
-    } catch (error) {
-      await forgetCredentials(db, userId).catch((forgetError: unknown) =>
-        options.logger.error({ err: forgetError, userId }, 'credentials of a failed registration not removed'),
-      );
-      throw error;
-    }
+    const userId = await register(body, await hashPassword(body.password, config.PARLEY_BCRYPT_COST));
     emailConfirmation.send(userId, body.email, options.publicOrigin());
     ctx.status = 201;
     ctx.body = await session(userId);
   });
-
-  /** Reserves the username and the email, then registers the user (see the header). */
-  async function registerUser(userId: string, body: z.output<typeof registerBody>): Promise<void> {
-    // Emails registered before reservations were keyed by their hash are
-    // reserved under the address itself: the read model knows them all.
-    if (await emailRegistered(db, body.email)) throw new Rejection('email_taken', 'email is already taken');
-    // The email's reservation is keyed by a keyed hash of it, never by the
-    // address: record keys, aggregate ids and events are in the log too.
-    const emailIndex = await vault.blindIndex(emailIndexKeyId, body.email);
-    const reserve = (kind: 'username' | 'email', value: string) =>
-      executor.execute({ type: 'reserve', data: { kind, value, owner_id: userId }, metadata: commandMetadata(null) });
-    await reserve('username', body.username);
-    try {
-      await reserve('email', emailIndex);
-    } catch (error) {
-      // Give the name back: the registration as a whole did not happen.
-      await executor
-        .execute({
-          type: 'release',
-          data: { kind: 'username', value: body.username, owner_id: userId },
-          metadata: commandMetadata(null),
-        })
-        .catch((releaseError: unknown) => options.logger.error({ err: releaseError }, 'username release failed'));
-      throw error;
-    }
-    // The profile's personal values enter the log sealed under the user's key,
-    // which an account deletion destroys (privacy/vault.ts).
-    const sealer = await vault.sealerFor(userKeyId(userId));
-    await executor.execute({
-      type: 'register_user',
-      data: {
-        user_id: userId,
-        username: body.username,
-        email: sealer.seal(body.email),
-        display_name: sealer.seal(body.display_name ?? body.username),
-      },
-      metadata: commandMetadata(userId),
-    });
-  }
 
   router.post('/api/v1/auth/login', async (ctx) => {
     const body = parseBody(ctx, loginBody);

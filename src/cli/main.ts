@@ -7,6 +7,7 @@ import { migrateCommand, migrateUsage } from './migrate.ts';
 import { openapiCommand, openapiUsage } from './openapi.ts';
 import { rebuildCommand, rebuildUsage } from './rebuild.ts';
 import { replayCommand, replayUsage } from './replay.ts';
+import { seedCommand, seedUsage } from './seed.ts';
 import { startCommand } from './start.ts';
 
 export const usage = `usage: parley <command> [options]
@@ -14,7 +15,8 @@ export const usage = `usage: parley <command> [options]
   migrate    apply, revert or create read-model migrations (parley migrate --help)
   replay     decode a range of a topic to JSON lines (parley replay --help)
   rebuild    rebuild a read model beside the running service (parley rebuild --help)
-  openapi    write the OpenAPI document served at /openapi.json (parley openapi --help)`;
+  openapi    write the OpenAPI document served at /openapi.json (parley openapi --help)
+  seed       fill a deployment with users, rooms and messages to try it (parley seed --help)`;
 
 const startUsage = `usage: parley start
   runs the roles of PARLEY_ROLES until SIGTERM or SIGINT; configured by the
@@ -32,6 +34,7 @@ export async function cli(argv: string[]): Promise<void> {
     replay: replayUsage,
     rebuild: rebuildUsage,
     openapi: openapiUsage,
+    seed: seedUsage,
   }[command];
   if (commandUsage !== undefined && (args.includes('--help') || args.includes('-h'))) {
     process.stdout.write(`${commandUsage}\n`);
@@ -50,6 +53,8 @@ export async function cli(argv: string[]): Promise<void> {
       return rebuildCommand(args, config, logger);
     case 'openapi':
       return openapiCommand(args, config);
+    case 'seed':
+      return seedCommand(args, config, logger);
     default:
       process.stderr.write(`unknown command: ${command}\n${usage}\n`);
       process.exitCode = 2;

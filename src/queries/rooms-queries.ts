@@ -211,3 +211,16 @@ export async function roomPeerIds(db: Kysely<Database>, userId: string): Promise
     .execute();
   return rows.map((row) => row.user_id);
 }
+
+/** The id of the group room `createdBy` made under this name (the oldest, should there be several). */
+export async function groupRoomIdByName(db: Kysely<Database>, createdBy: string, name: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('rooms')
+    .select('id')
+    .where('type', '=', 'group')
+    .where('created_by', '=', createdBy)
+    .where('name', '=', name)
+    .orderBy('created_at')
+    .executeTakeFirst();
+  return row?.id;
+}

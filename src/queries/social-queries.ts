@@ -133,3 +133,15 @@ export async function blockPeersOf(db: Kysely<Database>, userId: string): Promis
     .execute();
   return new Set(rows.map((row) => (row.blocker_id === userId ? row.blocked_id : row.blocker_id)));
 }
+
+/** The id of a pending friend request from `from` to `to`, if there is one. */
+export async function pendingRequestId(db: Kysely<Database>, from: string, to: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('friend_requests')
+    .select('id')
+    .where('from_user_id', '=', from)
+    .where('to_user_id', '=', to)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return row?.id;
+}

@@ -69,3 +69,9 @@ export async function accountIdentity(
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
+
+/** The id of the user a (normalised) username names; undefined when nobody has it. */
+export async function userIdByUsername(db: Kysely<Database>, username: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  return row?.id;
+}

@@ -59,7 +59,7 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
   const { config, db, storage, limiter, requireUser } = options;
   const now = options.now ?? Date.now;
   const receive: NotificationReceiver = notificationReceiver({ db, storage, now });
-  const signBody = signBodySchema(config);
+  const signBody = uploadSignBody(config);
   const router = new Router<AppState>({ prefix: '/api/v1/uploads' });
 
   const rateLimit: Middleware<AppState> = async (ctx, next) => {
@@ -131,7 +131,7 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
 }
 
 /** The sign request: purpose, type and size checked against the configured allow-lists and limits. */
-function signBodySchema(config: UploadConfig) {
+export function uploadSignBody(config: UploadConfig) {
   const rules = {
     avatar: { types: config.PARLEY_UPLOAD_AVATAR_TYPES as readonly string[], maxBytes: config.PARLEY_UPLOAD_AVATAR_MAX_BYTES },
     attachment: {

@@ -34,7 +34,7 @@ describe('parley CLI', () => {
   it('lists its commands on --help', async () => {
     const { code, stdout } = await parley('--help');
     expect(code).toBe(0);
-    for (const command of ['start', 'migrate', 'replay', 'rebuild']) expect(stdout).toContain(`  ${command} `);
+    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'seed']) expect(stdout).toContain(`  ${command} `);
   });
 
   it('answers --help on every command without touching the data dir', async () => {

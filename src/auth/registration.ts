@@ -1,0 +1,92 @@
+// Registering a user, as the register route and `parley seed` both do it: the
+// password's hash goes to the credentials store first (never into a command or
+// an event), then the username and the email are reserved (reservation
+// aggregates keyed by the value) before the user is registered, so two people
+// can never end up with the same name, whichever instance they hit. Limits on
+// who may register how often belong to the caller (the route's per-IP limit).
+
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { commandMetadata } from '../commands/command-bus.ts';
+import type { CommandExecutor } from '../commands/execute.ts';
+import { Rejection } from '../domain/decider.ts';
+import { newId } from '../ids.ts';
+import { emailIndexKeyId, userKeyId } from '../privacy/key-store.ts';
+import type { PersonalDataVault } from '../privacy/vault.ts';
+import { emailRegistered } from '../queries/users-queries.ts';
+import type { Database } from '../store/schema.ts';
+import { forgetCredentials, storePasswordHash } from './credentials.ts';
+
+/** Who registers: a valid (folded) username and a lower-cased email (the register route's schema). */
+export interface Registration {
+  username: string;
+  email: string;
+  display_name?: string | undefined;
+}
+
+/** Registers a user whose password hashes to `passwordHash`; resolves with the new user's id. */
+export type RegisterUser = (registration: Registration, passwordHash: string) => Promise<string>;
+
+export function createRegistration(options: {
+  db: Kysely<Database>;
+  executor: CommandExecutor;
+  vault: PersonalDataVault;
+  logger: Logger;
+}): RegisterUser {
+  const { db, executor, vault, logger } = options;
+
+  /** Reserves the username and the email, then registers the user (see the header). */
+  async function registerUser(userId: string, body: Registration): Promise<void> {
+    // Emails registered before reservations were keyed by their hash are
+    // reserved under the address itself: the read model knows them all.
+    if (await emailRegistered(db, body.email)) throw new Rejection('email_taken', 'email is already taken');
+    // The email's reservation is keyed by a keyed hash of it, never by the
+    // address: record keys, aggregate ids and events are in the log too.
+    const emailIndex = await vault.blindIndex(emailIndexKeyId, body.email);
+    const reserve = (kind: 'username' | 'email', value: string) =>
+      executor.execute({ type: 'reserve', data: { kind, value, owner_id: userId }, metadata: commandMetadata(null) });
+    await reserve('username', body.username);
+    try {
+      await reserve('email', emailIndex);
+    } catch (error) {
+      // Give the name back: the registration as a whole did not happen.
+      await executor
+        .execute({
+          type: 'release',
+          data: { kind: 'username', value: body.username, owner_id: userId },
+          metadata: commandMetadata(null),
+        })
+        .catch((releaseError: unknown) => logger.error({ err: releaseError }, 'username release failed'));
+      throw error;
+    }
+    // The profile's personal values enter the log sealed under the user's key,
+    // which an account deletion destroys (privacy/vault.ts).
+    const sealer = await vault.sealerFor(userKeyId(userId));
+    await executor.execute({
+      type: 'register_user',
+      data: {
+        user_id: userId,
+        username: body.username,
+        email: sealer.seal(body.email),
+        display_name: sealer.seal(body.display_name ?? body.username),
+      },
+      metadata: commandMetadata(userId),
+    });
+  }
+
+  return async (registration, passwordHash) => {
+    const userId = newId();
+    // The hash is keyed by the fresh id. If the registration does not happen
+    // it is removed; a crash in between leaves a row no user will ever have.
+    await storePasswordHash(db, userId, passwordHash, Date.now());
+    try {
+      await registerUser(userId, registration);
+    } catch (error) {
+      await forgetCredentials(db, userId).catch((forgetError: unknown) =>
+        logger.error({ err: forgetError, userId }, 'credentials of a failed registration not removed'),
+      );
+      throw error;
+    }
+    return userId;
+  };
+}
