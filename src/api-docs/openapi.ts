@@ -795,8 +795,8 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
 
   const responses: OperationObject['responses'] = {};
   const ok: ResponseObject = { description: spec.ok.description };
-  if (spec.ok.contentType === 'text/html') {
-    ok.content = { 'text/html': { schema: { type: 'string' } } };
+  if (spec.ok.contentType !== undefined) {
+    ok.content = { [spec.ok.contentType]: { schema: { type: 'string' } } };
   } else if (spec.ok.schema !== undefined) {
     ok.content = jsonContent(ref(spec.ok.schema));
   } else if (spec.ok.status !== 204) {
