@@ -20,9 +20,7 @@ describe('deploy/grafana-dashboard.json', () => {
   });
 
   it("queries only metrics Parley exports, and shows every one of Parley's own families", async () => {
-    const { families } = parseExposition(
-      await createMetrics({ lagCacheMs: 1_000, onLagError: () => undefined }).render(),
-    );
+    const { families } = parseExposition(await createMetrics({ lagCacheMs: 1_000, onLagError: () => undefined }).render());
     const used = new Set<string>();
     for (const expr of exprs) {
       for (const name of metricNamesIn(expr)) {

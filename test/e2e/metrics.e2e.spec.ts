@@ -86,12 +86,14 @@ describe('an operator watching Parley', () => {
     const after = parseExposition(text);
     const count = 'parley_http_request_duration_seconds_count';
     expect(valueOf(after, count, route) - valueOf(before, count, route)).toBe(3);
-    expect(valueOf(after, count, { ...route, status_class: '4xx' }) - valueOf(before, count, { ...route, status_class: '4xx' })).toBe(
-      1,
-    );
+    expect(
+      valueOf(after, count, { ...route, status_class: '4xx' }) - valueOf(before, count, { ...route, status_class: '4xx' }),
+    ).toBe(1);
     expect(valueOf(after, count, { method: 'GET', route: 'unmatched', status_class: '4xx' })).toBeGreaterThanOrEqual(1);
     // The bucket of +Inf holds every request the count does.
-    expect(valueOf(after, 'parley_http_request_duration_seconds_bucket', { ...route, le: '+Inf' })).toBe(valueOf(after, count, route));
+    expect(valueOf(after, 'parley_http_request_duration_seconds_bucket', { ...route, le: '+Inf' })).toBe(
+      valueOf(after, count, route),
+    );
     expect(text).not.toContain(roomId);
     expect(text).not.toContain(alice.id);
   });
@@ -109,7 +111,9 @@ describe('an operator watching Parley', () => {
     expect(rose('parley_command_accept_duration_seconds', { command: 'send_message', outcome: 'accepted' })).toBe(1);
     expect(rose('parley_command_readable_duration_seconds', { command: 'send_message', outcome: 'caught_up' })).toBe(1);
     // The room's creation before: its own type.
-    expect(valueOf(after, 'parley_command_accept_duration_seconds_count', { command: 'create_room', outcome: 'accepted' })).toBe(1);
+    expect(valueOf(after, 'parley_command_accept_duration_seconds_count', { command: 'create_room', outcome: 'accepted' })).toBe(
+      1,
+    );
     // A command the room refuses (the sender is no member) counts as rejected.
     const stranger = await registerUser(parley.url, 'carol');
     const refused = await request(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, {
@@ -129,13 +133,21 @@ describe('an operator watching Parley', () => {
     const aliceWs = await WsClient.connect(parley.wsUrl, alice.token);
     expect(valueOf(await metrics(parley), 'parley_ws_sockets', authenticated)).toBe(2);
 
-    const ack = await aliceWs.call('SEND_MESSAGE', { chat_room_id: roomId, content: 'over the socket', client_msg_id: 'metrics-ws' });
+    const ack = await aliceWs.call('SEND_MESSAGE', {
+      chat_room_id: roomId,
+      content: 'over the socket',
+      client_msg_id: 'metrics-ws',
+    });
     expect(ack.type).toBe('ACK');
     await bobWs.next((frame) => frame.type === 'NEW_MESSAGE' && frame.data.content === 'over the socket');
     const after = await metrics(parley);
     // At least: each AUTH_SUCCESS, the ACK, and the NEW_MESSAGE to both members.
-    expect(valueOf(after, 'parley_ws_deliveries_total') - valueOf(before, 'parley_ws_deliveries_total')).toBeGreaterThanOrEqual(5);
-    expect(valueOf(after, 'parley_command_accept_duration_seconds_count', { command: 'send_message', outcome: 'accepted' })).toBe(2);
+    expect(valueOf(after, 'parley_ws_deliveries_total') - valueOf(before, 'parley_ws_deliveries_total')).toBeGreaterThanOrEqual(
+      5,
+    );
+    expect(valueOf(after, 'parley_command_accept_duration_seconds_count', { command: 'send_message', outcome: 'accepted' })).toBe(
+      2,
+    );
     expect(valueOf(after, 'parley_ws_slow_socket_drops_total')).toBe(0);
 
     await aliceWs.close();
@@ -201,5 +213,20 @@ describe('with PARLEY_METRICS_TOKEN set', () => {
     const allowed = await scrape(parley, token);
     expect(allowed.status).toBe(200);
     expect(parseExposition(allowed.text).families.has('parley_http_request_duration_seconds')).toBe(true);
+  });
+});
+
+describe('with PARLEY_METRICS=off', () => {
+  let parley: ParleyProcess;
+  beforeAll(async () => {
+    parley = await startParley({ env: { PARLEY_METRICS: 'off' } });
+  });
+  afterAll(() => parley.stop());
+
+  test('there is no /metrics route (404), and the service answers as usual', async () => {
+    const { status, text } = await scrape(parley);
+    expect(status).toBe(404);
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'not_found' } });
+    expect((await request(parley.url, 'GET', '/healthz')).status).toBe(200);
   });
 });
