@@ -27,10 +27,12 @@ describe('consumer lag', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     await inner.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
-    const { log, lag } = trackConsumerLag(inner);
+    const tracked = trackConsumerLag(inner);
+    const { log } = tracked;
+    const lag = () => tracked.lag();
 
     let hold: Promise<void> | null = null;
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     let handled = 0;
     const consumer = await log.consume({
       topic: 't',

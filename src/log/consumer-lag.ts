@@ -18,7 +18,7 @@ export interface ConsumerLagRow {
 export interface LagTrackingLog {
   log: Log;
   /** Per group, topic and partition read here: end offset − the slowest consumer's position. */
-  lag(): Promise<ConsumerLagRow[]>;
+  lag: () => Promise<ConsumerLagRow[]>;
 }
 
 export function trackConsumerLag(inner: Log): LagTrackingLog {
