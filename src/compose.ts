@@ -33,6 +33,7 @@ import { createHttpApp } from './http/app.ts';
 import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
 import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
+import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
 import { lockDataDir, type DataDirLock } from './infra/data-dir-lock.ts';
@@ -47,6 +48,7 @@ import { localStorageRoutes } from './uploads/local-storage-routes.ts';
 import { uploadRoutes, type UploadRoutesOptions } from './uploads/routes.ts';
 import { createAvroCodec } from './log/avro-codec.ts';
 import type { EventCodec } from './log/codec.ts';
+import { trackConsumerLag } from './log/consumer-lag.ts';
 import { createKafkaLog } from './log/kafka-log.ts';
 import { namespacedLog } from './log/namespaced-log.ts';
 import type { Log } from './log/port.ts';
@@ -56,12 +58,14 @@ import { startScrubber } from './privacy/scrubber.ts';
 import { createVault, type PersonalDataVault } from './privacy/vault.ts';
 import type { Database } from './store/schema.ts';
 import { openSqliteLog } from './log/sqlite-log.ts';
-import { topicSpecs } from './log/topics.ts';
+import { topics, topicSpecs } from './log/topics.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
 import { lastSeenProjection } from './projections/last-seen-projection.ts';
+import { projectionLag } from './projections/lag.ts';
 import { followProjectionVersions, type VersionedStore } from './projections/live-versions.ts';
 import { createProjectionProgress, type ProjectionProgress } from './projections/progress.ts';
 import { versionedModels } from './projections/versioned-models.ts';
+import { versionedProjectionName } from './projections/versions.ts';
 import { queryRoutes } from './queries/http-routes.ts';
 import { createPresenceReader } from './queries/presence-reader.ts';
 import { migrateToLatest } from './store/migrate.ts';
@@ -228,19 +232,38 @@ export interface AppContext {
   vault: PersonalDataVault;
   /** Read-your-writes: a local projector reports in-process, another instance's is polled from the offsets table. */
   progress: ProjectionProgress;
+  /** This process's Prometheus registry (GET /metrics); the parts report through its narrow interfaces. */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
 export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
-  const log = await openLogWithTopics(config, logger);
+  const tracked = trackConsumerLag(await openLogWithTopics(config, logger));
+  const log = tracked.log;
   const store = await followProjectionVersions(await openMigratedStore(config), { logger, models: versionedModels });
   const vault = openVault(config, store.db, logger);
+  const metrics = createMetrics({
+    lagCacheMs: config.PARLEY_METRICS_LAG_CACHE_MS,
+    onLagError: (what, error) => logger.warn({ err: error }, `metrics: reading the ${what} failed`),
+  });
+  metrics.readConsumerLag(() => tracked.lag());
+  metrics.readProjectionLag(() =>
+    projectionLag(log, store.raw, [
+      {
+        label: chatProjection.name,
+        offsetsName: versionedProjectionName(chatProjection.name, store.activeVersion(chatProjection.name)),
+        topic: chatProjection.topic ?? topics.events,
+      },
+      { label: lastSeenProjection.name, offsetsName: lastSeenProjection.name, topic: lastSeenProjection.topic ?? topics.events },
+    ]),
+  );
   return {
     config,
     logger,
     instanceId: randomUUID(),
     log,
     store,
+    metrics,
     codec: await openEventCodec(config),
     vault,
     progress: store.followProgress(createProjectionProgress(store.raw)),
@@ -425,6 +448,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     progress: ctx.progress,
     projection: chatProjectionName,
     readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+    metrics: ctx.metrics.commands,
   });
   const ephemeral = await openEphemeralState(config, logger);
   stops.push(() => ephemeral.close());
@@ -474,6 +498,13 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
           requireUser: services.authenticate,
         })
       : [],
+    metrics: {
+      http: ctx.metrics.http,
+      endpoint:
+        config.PARLEY_METRICS === 'on'
+          ? { render: ctx.metrics.render, contentType: ctx.metrics.contentType, token: config.PARLEY_METRICS_TOKEN }
+          : undefined,
+    },
     readiness: async () => ({
       log: true,
       store: await store.db
@@ -506,6 +537,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
       logger,
       verifyToken: verifySession,
       revocations: ephemeral.revocations,
+      metrics: ctx.metrics.gateway,
     });
     gateway.attach(server);
   }

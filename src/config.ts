@@ -358,6 +358,23 @@ const schema = z.object({
    * long enough that nobody can pose as its owner to those who knew them.
    */
   PARLEY_USERNAME_COOLING_OFF_S: int(30 * 86_400),
+  /**
+   * GET /metrics (Prometheus). It tells how busy the service is and which
+   * routes are used, no personal data; `off` removes the route where the
+   * scraper cannot be kept to a private network.
+   */
+  PARLEY_METRICS: z.enum(['on', 'off']).default('on'),
+  /**
+   * When set, /metrics answers only `Authorization: Bearer <token>` (401
+   * otherwise): for a port the internet reaches. Long enough not to be guessed.
+   */
+  PARLEY_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * How long a reading of the lags (the log's end offsets, the projections'
+   * offsets) is reused: several scrapers, or one scraping often, cost one
+   * read of Kafka and the database.
+   */
+  PARLEY_METRICS_LAG_CACHE_MS: int(1_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

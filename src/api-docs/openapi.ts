@@ -854,8 +854,8 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
   const ok: ResponseObject = { description: spec.ok.description };
   if (spec.ok.status >= 300 && spec.ok.status < 400) {
     ok.headers = { Location: { description: 'where to go', schema: { type: 'string' } } };
-  } else if (spec.ok.contentType === 'text/html') {
-    ok.content = { 'text/html': { schema: { type: 'string' } } };
+  } else if (spec.ok.contentType?.startsWith('text/') === true) {
+    ok.content = { [spec.ok.contentType]: { schema: { type: 'string' } } };
   } else if (spec.ok.contentType !== undefined) {
     ok.content = { [spec.ok.contentType]: { schema: { type: 'string', format: 'binary' } } };
   } else if (spec.ok.schema !== undefined) {

@@ -21,6 +21,7 @@ import { queryRoutes, queryInputs } from '../queries/http-routes.ts';
 import { requestView } from '../queries/social-queries.ts';
 import { messageView, userView } from '../queries/wire.ts';
 import { createHttpApp } from '../http/app.ts';
+import { noMetrics } from '../infra/metrics.ts';
 import { DOCS_CSP, docsRoutes } from './docs-routes.ts';
 import { localStorageRoutes } from '../uploads/local-storage-routes.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
@@ -262,12 +263,19 @@ describe('routes and document agree', () => {
       requireUser: pass,
       storageRoutes: (receive) => localStorageRoutes(stub, receive),
     });
-    const app = createHttpApp({ config: cfg, logger, routers, rawBodyRouters, readiness: () => Promise.resolve({}) });
-    // Every router the app mounts, the probes included: each `routes()` middleware carries its router.
+    const app = createHttpApp({
+      config: cfg,
+      logger,
+      routers,
+      rawBodyRouters,
+      readiness: () => Promise.resolve({}),
+      metrics: { http: noMetrics.http, endpoint: { render: () => Promise.resolve(''), contentType: 'text/plain' } },
+    });
+    // Every router the app mounts, the probes and /metrics included: each `routes()` middleware carries its router.
     const mounted = app.middleware
       .map((middleware) => (middleware as { router?: Router }).router)
       .filter((router): router is Router => router !== undefined);
-    expect(mounted.length).toBe(routers.length + rawBodyRouters.length + 1);
+    expect(mounted.length).toBe(routers.length + rawBodyRouters.length + 2);
     const routes = new Set<string>();
     for (const router of mounted) {
       for (const layer of router.stack) {
@@ -301,6 +309,7 @@ describe('routes and document agree', () => {
       'PUT /api/v1/rooms/{id}/messages/{message_id}/reactions/{emoji}',
       'GET /.well-known/jwks.json',
       'GET /healthz',
+      'GET /metrics',
       'GET /openapi.json',
       'GET /docs',
       'GET /swagger/{asset}',

@@ -76,6 +76,20 @@ function metaOperations(): OperationSpec[] {
     },
     {
       method: 'get',
+      path: '/metrics',
+      tag: 'meta',
+      auth: false,
+      summary: 'Metrics for Prometheus',
+      description:
+        'Request and command latencies, sockets, deliveries, slow-socket drops, projection and consumer lag, ' +
+        'the event-loop delay and process metrics, in the Prometheus text format. Absent (404) with ' +
+        '`PARLEY_METRICS=off`; with `PARLEY_METRICS_TOKEN` set, only `Authorization: Bearer <that token>` gets them (401 otherwise).',
+      ok: { status: 200, description: 'Prometheus text exposition format 0.0.4.', contentType: 'text/plain; version=0.0.4' },
+      errors: [401],
+      codes: { 401: ['unauthorized'] },
+    },
+    {
+      method: 'get',
       path: '/.well-known/jwks.json',
       tag: 'auth',
       auth: false,

@@ -180,7 +180,7 @@ export function createChatService(options: {
     },
 
     async postedMessage(userId, roomId, clientMsgId, accepted) {
-      await executor.readable(accepted.position);
+      await executor.readable(accepted);
       // A retried client_msg_id finds the first message, not a new one.
       const message = await findMessageByClientId(db, roomId, userId, clientMsgId);
       if (message === undefined) throw new Error('accepted message is missing from the read model');

@@ -2,6 +2,7 @@
 // socket of some users, or to every socket of a room's members connected here.
 // Everything the gateway sends goes through `send`.
 
+import { noMetrics, type GatewayMetrics } from '../infra/metrics.ts';
 import { createFrameWriter, textFrame } from './socket-output.ts';
 import type { Membership } from './membership.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
@@ -23,8 +24,9 @@ export function createDelivery(options: {
   membership: Membership;
   /** Bytes buffered for a socket before it counts as too slow. */
   maxBufferedBytes: number;
+  metrics?: Pick<GatewayMetrics, 'delivered' | 'droppedSlowSocket'>;
 }): Delivery {
-  const { sessions, membership } = options;
+  const { sessions, membership, metrics = noMetrics.gateway } = options;
   // A fan-out hands the same frame to many sockets in a row: frame it once
   // and write those bytes to every socket (socket-output.ts).
   const writeFrame = createFrameWriter();
@@ -38,6 +40,7 @@ export function createDelivery(options: {
     // bound; its client resumes with since_seq.
     if (socket.bufferedAmount > options.maxBufferedBytes) {
       socket.close(1013, 'too slow');
+      metrics.droppedSlowSocket();
       return;
     }
     if (frame !== lastFrame) {
@@ -45,6 +48,7 @@ export function createDelivery(options: {
       lastBytes = textFrame(frame);
     }
     writeFrame(session.stream, lastBytes);
+    metrics.delivered();
   };
 
   const eachRoomSession = (roomId: string, visit: (session: Session) => void) =>

@@ -11,6 +11,7 @@ import type { ChatService } from '../commands/chat-service.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { roomAggregateId } from '../domain/room.ts';
+import { noMetrics, type GatewayMetrics } from '../infra/metrics.ts';
 import type { Presence } from '../infra/presence.ts';
 import type { SessionRevocations } from '../infra/session-revocations.ts';
 import type { EventCodec } from '../log/codec.ts';
@@ -52,6 +53,7 @@ export interface GatewayOptions {
   verifyToken: (token: string) => Promise<Identity>;
   /** Ended logins (logout, password change, account deletion): their sockets close at once. */
   revocations: SessionRevocations;
+  metrics?: GatewayMetrics;
 }
 
 export interface Gateway {
@@ -60,13 +62,13 @@ export interface Gateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { config, log, db, codec, vault, logger, presence, progress, projection } = options;
+  const { config, log, db, codec, vault, logger, presence, progress, projection, metrics = noMetrics.gateway } = options;
   const sessions = new SessionRegistry();
   const publish = signalPublisher(log, codec, logger);
   const partitionOf = (roomId: string) => log.partitionForKey(topics.events, roomAggregateId(roomId));
   const positions = createStreamedPositions({ progress, projection, timeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS });
   const membership = createMembership({ db, readModelCaughtUp: positions.readModelCaughtUp, logger });
-  const delivery = createDelivery({ sessions, membership, maxBufferedBytes: config.PARLEY_WS_MAX_BUFFERED_BYTES });
+  const delivery = createDelivery({ sessions, membership, maxBufferedBytes: config.PARLEY_WS_MAX_BUFFERED_BYTES, metrics });
   const roomStream = createRoomStream({
     db,
     send: delivery.send,
@@ -152,6 +154,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     send: delivery.send,
     logger,
   });
+
+  metrics.countSockets(() => ({ authenticated: sessions.size, unauthenticated: upgrades.unauthenticatedCount() }));
 
   const stopHearingRevocations = options.revocations.onRevoked((logins) => {
     for (const session of sessions.ofLogins(new Set(logins))) session.socket.close(1008, 'session ended');

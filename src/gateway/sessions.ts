@@ -47,10 +47,12 @@ export function takeToken(bucket: TokenBucket, ratePerS: number, burst: number, 
 
 export class SessionRegistry {
   readonly #byUser = new Map<string, Set<Session>>();
+  #size = 0;
 
   add(session: Session): void {
     let sessions = this.#byUser.get(session.userId);
     if (sessions === undefined) this.#byUser.set(session.userId, (sessions = new Set()));
+    if (!sessions.has(session)) this.#size++;
     sessions.add(session);
   }
 
@@ -58,7 +60,7 @@ export class SessionRegistry {
   remove(session: Session): boolean {
     const sessions = this.#byUser.get(session.userId);
     if (sessions === undefined) return false;
-    sessions.delete(session);
+    if (sessions.delete(session)) this.#size--;
     if (sessions.size > 0) return false;
     this.#byUser.delete(session.userId);
     return true;
@@ -66,6 +68,11 @@ export class SessionRegistry {
 
   of(userId: string): ReadonlySet<Session> | undefined {
     return this.#byUser.get(userId);
+  }
+
+  /** Every socket here, of every user. */
+  get size(): number {
+    return this.#size;
   }
 
   count(userId: string): number {

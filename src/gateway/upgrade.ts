@@ -27,6 +27,8 @@ export interface Upgrades {
   onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Stops accepting sockets. */
   close: () => void;
+  /** Sockets upgraded that have not authenticated yet (the sockets gauge). */
+  unauthenticatedCount: () => number;
 }
 
 type GatewayLimits = Pick<
@@ -200,6 +202,11 @@ export function acceptUpgrades(options: {
     close: () => {
       heartbeat.stop();
       wss.close();
+    },
+    unauthenticatedCount: () => {
+      let total = 0;
+      for (const count of unauthenticated.values()) total += count;
+      return total;
     },
   };
 }

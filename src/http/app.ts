@@ -2,12 +2,13 @@
 // first, and why in this order:
 //   request id  → every later line of log and the response carry it
 //   access log  → sees the final status, including errors turned into responses
+//   metrics     → the request histogram, by route template (metrics-endpoint.ts)
 //   errors      → the one place thrown errors become `{"error":{…}}` + status
 //   headers     → security headers and JSON serialisation (a body that can't be
 //                 serialised fails inside the error middleware, not after it)
 //   CORS        → answers preflights and marks what other origins may read,
 //                 before any route (errors carry its headers too)
-//   probes      → /healthz and /readyz, before any body is read
+//   probes      → /healthz and /readyz (and /metrics), before any body is read
 //   raw-body routers → the few routes that read the body themselves (a direct
 //                 file upload is bytes, not JSON); they parse JSON per route if at all
 //   JSON body   → size, media type and I-JSON checks before any other route runs
@@ -25,6 +26,8 @@ import type { TrustedProxies } from '../trusted-proxies.ts';
 import { clientIpOf } from './client-ip.ts';
 import { corsMiddleware } from './cors.ts';
 import { errorBody, methodNotAllowed, notFound, toApiError } from './errors.ts';
+import type { HttpMetrics } from '../infra/metrics.ts';
+import { httpMetricsMiddleware, METRICS_PATH, metricsRouter, type MetricsEndpoint } from './metrics-endpoint.ts';
 
 export interface HttpAppOptions {
   config: Pick<Config, 'PARLEY_MAX_BODY_BYTES'> & Partial<Pick<Config, 'PARLEY_TRUST_PROXY' | 'PARLEY_CORS_ORIGINS'>>;
@@ -42,15 +45,17 @@ export interface HttpAppOptions {
   rawBodyRouters?: readonly Router<any, any>[];
   /** One boolean per dependency (log, store, cache…); all true → ready. */
   readiness: () => Promise<Record<string, boolean>>;
+  /** The request histogram, and GET /metrics when `endpoint` is given (PARLEY_METRICS=on). */
+  metrics?: { http: HttpMetrics; endpoint?: MetricsEndpoint | undefined };
 }
 
 export type HttpApp = Koa<AppState>;
 
-/** Paths that answer liveness/readiness probes; logged at debug so probes don't drown the access log. */
-const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+/** Paths that answer probes and scrapes; logged at debug so they don't drown the access log. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', METRICS_PATH]);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { config, logger, routers, readiness, rawBodyRouters = [] } = options;
+  const { config, logger, routers, readiness, rawBodyRouters = [], metrics } = options;
   // Behind proxies, ctx.ip is the X-Forwarded-For entry PARLEY_TRUST_PROXY
   // says names the client (http/client-ip.ts), never one the client forged.
   const trusted = config.PARLEY_TRUST_PROXY ?? { kind: 'none' };
@@ -61,17 +66,20 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.on('error', (err: unknown) => logger.warn({ err }, 'http error outside the middleware stack'));
 
   const probes = probeRouter(readiness);
+  const scrape = metrics?.endpoint === undefined ? [] : [metricsRouter(metrics.endpoint)];
   app.use(clientIpMiddleware(trusted));
   app.use(requestIdMiddleware(logger));
   app.use(accessLogMiddleware());
+  if (metrics !== undefined) app.use(httpMetricsMiddleware(metrics.http));
   app.use(errorMiddleware());
   app.use(responseHeadersMiddleware());
   app.use(corsMiddleware(config.PARLEY_CORS_ORIGINS ?? []));
   app.use(probes.routes());
+  for (const router of scrape) app.use(router.routes());
   for (const router of rawBodyRouters) app.use(router.routes());
   app.use(jsonBody({ maxBytes: config.PARLEY_MAX_BODY_BYTES }));
   for (const router of routers) app.use(router.routes());
-  app.use(fallbackMiddleware([probes, ...rawBodyRouters, ...routers]));
+  app.use(fallbackMiddleware([probes, ...scrape, ...rawBodyRouters, ...routers]));
   return app;
 }
 

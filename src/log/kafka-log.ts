@@ -467,6 +467,13 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
       return (await watermarks(topic)).get(partition)?.high ?? 0;
     },
 
+    async endOffsets(topic: string): Promise<number[]> {
+      assertOpen();
+      const count = await partitionsOf(topic);
+      const bounds = await watermarks(topic);
+      return Array.from({ length: count }, (_, partition) => bounds.get(partition)?.high ?? 0);
+    },
+
     async startOffset(topic: string, partition: number): Promise<number> {
       assertOpen();
       checkPartition(topic, await partitionsOf(topic), partition);

@@ -201,6 +201,7 @@ export function logContract(
         expect(await log.startOffset(t, 0)).toBe(offsets[0]);
         expect(await log.endOffset(t, 0)).toBe(offsets[9]! + 1);
         expect(await log.endOffset(t, 1)).toBe(0);
+        expect(await log.endOffsets(t)).toEqual([offsets[9]! + 1, 0]);
 
         const middle = await log.read(t, 0, offsets[3]!, 4);
         expect(middle.map(text)).toEqual(['r3', 'r4', 'r5', 'r6']);

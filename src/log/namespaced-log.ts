@@ -19,6 +19,7 @@ export function namespacedLog(log: Log, namespace: string): Log {
     append: async (topic, records) => (await log.append(outer(topic), records)).map(position),
     read: async (topic, partition, offset, limit) => (await log.read(outer(topic), partition, offset, limit)).map(record),
     endOffset: (topic, partition) => log.endOffset(outer(topic), partition),
+    endOffsets: (topic) => log.endOffsets(outer(topic)),
     startOffset: (topic, partition) => log.startOffset(outer(topic), partition),
     consume: (options: ConsumeOptions) =>
       log.consume({

@@ -101,6 +101,8 @@ export interface Log {
   read(topic: string, partition: number, offset: number, limit: number): Promise<LogRecord[]>;
   /** The offset the next appended record of the partition will get. */
   endOffset(topic: string, partition: number): Promise<number>;
+  /** Every partition's end offset, index = partition, in one request (lag metrics read them at each scrape). */
+  endOffsets(topic: string): Promise<number[]>;
   /** The first offset still held (retention may have removed older records). */
   startOffset(topic: string, partition: number): Promise<number>;
   consume(options: ConsumeOptions): Promise<Consumer>;

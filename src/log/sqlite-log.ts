@@ -240,6 +240,12 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
         return store.bounds(topic.id, partitionOf(topic, partition)).end;
       }),
 
+    endOffsets: (topicName: string) =>
+      run(() => {
+        const topic = topicOf(topicName);
+        return Array.from({ length: topic.partitions }, (_, partition) => store.bounds(topic.id, partition).end);
+      }),
+
     startOffset: (topicName: string, partition: number) =>
       run(() => {
         const topic = topicOf(topicName);

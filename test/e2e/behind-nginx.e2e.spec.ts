@@ -128,4 +128,9 @@ describe.runIf(await nginxAvailable('behind-nginx'))('behind the shipped nginx',
       for (const socket of open) socket.terminate();
     }
   });
+
+  test('nginx does not serve /metrics to the internet; the scraper reaches the instance itself', async () => {
+    expect((await fetch(`${nginx.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${parley.url}/metrics`)).status).toBe(200);
+  });
 });

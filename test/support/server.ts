@@ -20,6 +20,8 @@ export interface ParleyProcess {
   child: ChildProcess;
   /** Every log line the process printed (JSON objects), for assertions. */
   logs: Record<string, unknown>[];
+  /** What the process wrote to stderr so far (the human start line). */
+  stderr(): string;
   /** SIGTERM and wait for exit. */
   stop(): Promise<number | null>;
   /** SIGKILL: no chance to flush or close anything. */
@@ -110,6 +112,7 @@ export async function startParley(options: StartOptions = {}): Promise<ParleyPro
     dataDir,
     child,
     logs,
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -1,0 +1,92 @@
+// Consumer lag of one process: a Log that remembers, for every consumer made
+// through it, the next offset each partition's handler has finished with, and
+// answers how far that is behind the partition's end. It wraps the log in
+// compose.ts, so every consumer (processor, projectors, process manager,
+// gateway streams, outcome listener) is counted without knowing it. A
+// partition counts from its first handled batch until it is taken away.
+
+import type { ConsumeOptions, Log } from './port.ts';
+
+export interface ConsumerLagRow {
+  /** `none` for a consumer without a group (it reads every partition). */
+  group: string;
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
+export interface LagTrackingLog {
+  log: Log;
+  /** Per group, topic and partition read here: end offset − the slowest consumer's position. */
+  lag: () => Promise<ConsumerLagRow[]>;
+}
+
+export function trackConsumerLag(inner: Log): LagTrackingLog {
+  /** Per consumer: partition → the next offset its handler has not finished. */
+  const consumers = new Set<{ group: string; topic: string; positions: Map<number, number> }>();
+
+  const log: Log = {
+    ensureTopics: (topics) => inner.ensureTopics(topics),
+    partitionCount: (topic) => inner.partitionCount(topic),
+    partitionForKey: (topic, key) => inner.partitionForKey(topic, key),
+    append: (topic, records) => inner.append(topic, records),
+    read: (topic, partition, offset, limit) => inner.read(topic, partition, offset, limit),
+    endOffset: (topic, partition) => inner.endOffset(topic, partition),
+    endOffsets: (topic) => inner.endOffsets(topic),
+    startOffset: (topic, partition) => inner.startOffset(topic, partition),
+    close: () => inner.close(),
+    async consume(options: ConsumeOptions) {
+      const tracked = { group: options.group ?? 'none', topic: options.topic, positions: new Map<number, number>() };
+      consumers.add(tracked);
+      try {
+        const consumer = await inner.consume({
+          ...options,
+          onRevoked: async (partitions) => {
+            await options.onRevoked?.(partitions);
+            for (const partition of partitions) tracked.positions.delete(partition);
+          },
+          eachBatch: async (batch) => {
+            await options.eachBatch(batch);
+            const last = batch.records.at(-1);
+            if (last !== undefined) tracked.positions.set(batch.partition, last.offset + 1);
+          },
+        });
+        return {
+          async stop() {
+            consumers.delete(tracked);
+            await consumer.stop();
+          },
+        };
+      } catch (error) {
+        consumers.delete(tracked);
+        throw error;
+      }
+    },
+  };
+
+  return {
+    log,
+    async lag() {
+      // The slowest consumer per (group, topic, partition): two consumers of one
+      // group here are a handover in progress (a projection's version switch).
+      const slowest = new Map<string, { group: string; topic: string; partition: number; position: number }>();
+      for (const { group, topic, positions } of consumers) {
+        for (const [partition, position] of positions) {
+          const key = `${group}\u0000${topic}\u0000${partition}`;
+          const seen = slowest.get(key);
+          if (seen === undefined || position < seen.position) slowest.set(key, { group, topic, partition, position });
+        }
+      }
+      const topics = [...new Set([...slowest.values()].map((row) => row.topic))];
+      const ends = new Map(await Promise.all(topics.map(async (topic) => [topic, await inner.endOffsets(topic)] as const)));
+      return [...slowest.values()]
+        .map(({ group, topic, partition, position }) => ({
+          group,
+          topic,
+          partition,
+          lag: Math.max(0, (ends.get(topic)?.[partition] ?? position) - position),
+        }))
+        .sort((a, b) => a.group.localeCompare(b.group) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    },
+  };
+}
