@@ -8,7 +8,12 @@ COPY bin ./bin
 COPY src ./src
 COPY schemas ./schemas
 COPY migrations ./migrations
-RUN mkdir -p /var/lib/parley && chown node:node /var/lib/parley
+# The data dir: the node user's own, and the default, so that a plain
+# `docker run` (no PARLEY_DATA_DIR, no volume) does not try to write /app/data,
+# which belongs to root. Mount a volume here to keep it.
+RUN mkdir -p /var/lib/parley && chown node:node /var/lib/parley && chmod 700 /var/lib/parley
+ENV PARLEY_DATA_DIR=/var/lib/parley
+VOLUME /var/lib/parley
 USER node
 EXPOSE 8080
-CMD ["node", "src/main.ts", "start"]
+CMD ["node", "bin/parley.js", "start"]

@@ -89,4 +89,39 @@ describe('docker-compose.yml', () => {
       expect(conf).toContain(`server ${name}:8080`);
     }
   });
+
+  it('keeps the event log on the Kafka volume: its log dir is where the volume is mounted', () => {
+    const kafka = compose.services.kafka!;
+    const mounted = (kafka.volumes ?? []).map((volume) => volume.split(':')[1]);
+    expect(kafka.environment?.KAFKA_LOG_DIRS).toBeDefined();
+    expect(mounted).toContain(kafka.environment?.KAFKA_LOG_DIRS);
+  });
+
+  it('nginx passes the largest upload Parley takes, and the Host with its port', () => {
+    const conf = fs.readFileSync(path.join(root, 'deploy/nginx.conf'), 'utf8');
+    const size = /client_max_body_size (\d+)([km]?);/.exec(conf);
+    expect(size).not.toBeNull();
+    const bytes = Number(size![1]) * ({ '': 1, k: 1024, m: 1024 * 1024 } as Record<string, number>)[size![2]!]!;
+    expect(bytes).toBeGreaterThanOrEqual(loadConfig({}).PARLEY_UPLOAD_ATTACHMENT_MAX_BYTES);
+    expect(conf).not.toMatch(/proxy_set_header Host \$host;/);
+    expect(conf.match(/proxy_set_header Host \$http_host;/g)).toHaveLength(2);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+
+  it('runs as a user that owns the default data dir, so a plain docker run can write it', () => {
+    const user = /^USER (\S+)$/m.exec(dockerfile)?.[1];
+    const dataDir = /^ENV PARLEY_DATA_DIR=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(user).toBe('node');
+    expect(dataDir).toBeDefined();
+    expect(dockerfile).toContain(`chown ${user}:${user} ${dataDir}`);
+    // Set before USER: the directory exists and is the user's when the process starts.
+    expect(dockerfile.indexOf(`chown ${user}:${user} ${dataDir}`)).toBeLessThan(dockerfile.indexOf(`USER ${user}`));
+  });
+
+  it('starts through bin/parley.js (the Node version check)', () => {
+    expect(dockerfile).toMatch(/^CMD \["node", "bin\/parley.js", "start"\]$/m);
+  });
 });

@@ -10,8 +10,11 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { nginxAvailable, startShippedNginx, type RunningNginx } from '../support/nginx.ts';
+import { createRoom } from '../support/chat.ts';
+import { registerUser } from '../support/client.ts';
+import { freePort, nginxAvailable, startShippedNginx, testShippedConf, type RunningNginx } from '../support/nginx.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
+import { uploadAttachment } from '../support/uploads.ts';
 
 interface Answer {
   status: number;
@@ -75,18 +78,27 @@ describe.runIf(await nginxAvailable('behind-nginx'))('behind the shipped nginx',
   let nginx: RunningNginx;
 
   beforeAll(async () => {
+    // Clients reach Parley at nginx's address: upload URLs point there.
+    const nginxPort = await freePort();
     parley = await startParley({
       env: {
+        PARLEY_PUBLIC_URL: `http://127.0.0.1:${nginxPort}`,
         PARLEY_TRUST_PROXY: '127.0.0.1',
         PARLEY_REGISTER_MAX_PER_IP: String(registrationsPerIp),
         PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP: '2',
       },
     });
-    nginx = await startShippedNginx([`127.0.0.1:${parley.port}`]);
+    nginx = await startShippedNginx([`127.0.0.1:${parley.port}`], nginxPort);
   });
   afterAll(async () => {
     await nginx.stop();
     await parley.stop();
+  });
+
+  test('nginx -t accepts the shipped configuration (its upstream pointed here)', () => {
+    const { status, output } = testShippedConf([`127.0.0.1:${parley.port}`]);
+    expect(output).toContain('syntax is ok');
+    expect(status, output).toBe(0);
   });
 
   test('a forged X-Forwarded-For does not reset the registration limit: it counts the address nginx saw', async () => {
@@ -132,5 +144,16 @@ describe.runIf(await nginxAvailable('behind-nginx'))('behind the shipped nginx',
   test('nginx does not serve /metrics to the internet; the scraper reaches the instance itself', async () => {
     expect((await fetch(`${nginx.url}/metrics`)).status).toBe(404);
     expect((await fetch(`${parley.url}/metrics`)).status).toBe(200);
+  });
+
+  test('a 5 MiB attachment uploads through nginx to the URL Parley signed, and downloads whole', async () => {
+    const owner = await registerUser(nginx.url, 'nginxup');
+    const roomId = await createRoom(nginx.url, owner);
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5 * 1024 * 1024, 0x20)]);
+    const upload = await uploadAttachment(nginx.url, owner, roomId, pdf, 'application/pdf');
+    expect(upload.url.startsWith(`${nginx.url}/`)).toBe(true);
+    const downloaded = await fetch(upload.url, { headers: { authorization: `Bearer ${owner.token}` } });
+    expect(downloaded.status).toBe(200);
+    expect(Buffer.from(await downloaded.arrayBuffer()).equals(pdf)).toBe(true);
   });
 });

@@ -30,7 +30,8 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on now (for a server to take right after). */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -49,9 +50,10 @@ export function shippedConfFor(upstreams: readonly string[], port: number): stri
   return listening;
 }
 
-export async function startShippedNginx(upstreams: readonly string[]): Promise<RunningNginx> {
+/** nginx with the shipped configuration in front of `upstreams`, on `port` (default: a free one). */
+export async function startShippedNginx(upstreams: readonly string[], port?: number): Promise<RunningNginx> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-'));
-  const port = await freePort();
+  port ??= await freePort();
   fs.writeFileSync(path.join(dir, 'parley.conf'), shippedConfFor(upstreams, port));
   // The main file a distribution ships, minimal: everything under the temp dir.
   fs.writeFileSync(
@@ -106,4 +108,26 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** `nginx -t` on the shipped configuration, its upstream pointed at `upstreams`: the exit code and what it said. */
+export function testShippedConf(upstreams: readonly string[]): { status: number | null; output: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-t-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'parley.conf'), shippedConfFor(upstreams, 8089));
+    fs.writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      [
+        ...(process.getuid?.() === 0 ? ['user root;'] : []),
+        `pid ${dir}/nginx.pid;`,
+        `error_log ${dir}/error.log warn;`,
+        'events {}',
+        `http { access_log off; include ${dir}/parley.conf; }`,
+      ].join('\n'),
+    );
+    const result = spawnSync(nginxBinary, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { encoding: 'utf8' });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
