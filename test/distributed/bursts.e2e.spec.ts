@@ -9,16 +9,15 @@
 // reliability plan with PARLEY_TEST_BURST_MESSAGES=50000 (about five minutes
 // on two cores: `npx vitest run test/distributed/bursts.e2e.spec.ts`).
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRoom, eventually } from '../support/chat.ts';
+import { parleyOutput } from '../support/cli.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const instances = 4;
 const total = instances * Math.ceil(Number(process.env.PARLEY_TEST_BURST_MESSAGES ?? 8_000) / instances);
 /** Requests each instance's clients keep in flight. */
@@ -29,29 +28,10 @@ const retryEvery = 20;
 /** `parley replay` of the room's message_sent events, as JSON lines. */
 async function replayedMessageEvents(env: Record<string, string>, roomId: string): Promise<{ data: { seq: number } }[]> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bursts-')), 'events.jsonl');
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(repoRoot, 'src/main.ts'),
-      'replay',
-      '--no-progress',
-      '--type',
-      'message_sent',
-      '--aggregate',
-      `room:${roomId}`,
-      '--out',
-      out,
-    ],
-    {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`parley replay exited ${code}: ${stderr}`);
+  await parleyOutput(['replay', '--no-progress', '--type', 'message_sent', '--aggregate', `room:${roomId}`, '--out', out], {
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
   const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return lines.map((line) => JSON.parse(line) as { data: { seq: number } });

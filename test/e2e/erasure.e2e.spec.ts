@@ -11,7 +11,6 @@
 // prefix shared with the term before them). Before the deletion the same grep
 // finds the tokens in the read model: it can see what it looks for.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,30 +18,15 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoom, eventually, fullHistory } from '../support/chat.ts';
+import { parleyOutput } from '../support/cli.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
 import { stackAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import type { Message, User } from '../support/wire.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-
-/** Runs `node src/main.ts …args` with `env`; resolves with its output (rejects on a non-zero exit). */
-function parley(env: Record<string, string>, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts'), ...args], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`parley ${args[0]} exited ${code}: ${stderr}`)),
-    ),
-  );
-}
+/** `parley …args` with `env`; resolves with its output (rejects on a non-zero exit). */
+const parley = (env: Record<string, string>, args: string[]): Promise<string> =>
+  parleyOutput(args, { LOG_LEVEL: 'warn', ...env });
 
 const token = () => randomBytes(10).toString('hex');
 /** What the grep looks for: the token's last 12 characters. */

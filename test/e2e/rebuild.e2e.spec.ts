@@ -2,31 +2,18 @@
 // operator runs it: the server keeps answering (and taking messages) during
 // the rebuild, follows the swap to the new version, and nothing is lost.
 
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { beforeAll, expect, test } from 'vitest';
 import { createRoom, eventually, fullHistory, range1 } from '../support/chat.ts';
+import { runParley, type CliResult } from '../support/cli.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
 import { modeEnv } from '../support/modes.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import type { Message, RoomSummary } from '../support/wire.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-
-/** Runs `node src/main.ts …args` on the server's data dir (and adapters); resolves with its exit code and output. */
-async function parley(dataDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const adapters = await modeEnv(dataDir);
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts'), ...args], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PARLEY_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...adapters },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+/** `parley …args` on the server's data dir (and adapters). */
+async function parley(dataDir: string, args: string[]): Promise<CliResult> {
+  return runParley(args, { PARLEY_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...(await modeEnv(dataDir)) });
 }
 
 let server: ParleyProcess;

@@ -4,16 +4,13 @@
 // adds nothing; another seed adds its own. In both modes (modes.ts): the
 // command takes the same adapters as the server it fills.
 
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { planSeed } from '../../src/cli/seed-plan.ts';
+import { runParley, type CliResult } from '../support/cli.ts';
 import { request } from '../support/client.ts';
 import { e2eMode, modeEnv } from '../support/modes.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
 import type { RoomSummary, Session } from '../support/wire.ts';
-
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const size = { users: 6, rooms: 3, messages: 24 };
 const dataDir = tempDataDir('parley-seed-');
 let server: ParleyProcess | undefined;
@@ -23,24 +20,13 @@ afterAll(async () => {
 });
 
 /** `parley seed …args` on the data dir, with no rate-limit settings of its own. */
-async function seed(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/parley.js'), 'seed', ...args], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_BCRYPT_COST: '4',
-      LOG_LEVEL: 'warn',
-      ...(await modeEnv(dataDir)),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function seed(args: string[]): Promise<CliResult> {
+  return runParley(['seed', ...args], {
+    PARLEY_DATA_DIR: dataDir,
+    PARLEY_BCRYPT_COST: '4',
+    LOG_LEVEL: 'warn',
+    ...(await modeEnv(dataDir)),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 const sizeArgs = (seedValue: number) => [
@@ -130,14 +116,7 @@ test.runIf(e2eMode === 'embedded')('refuses to seed an embedded data dir a serve
   const busyDir = tempDataDir('parley-seed-busy-');
   const running = await startParley({ dataDir: busyDir });
   try {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/parley.js'), 'seed', '--users', '2'], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PARLEY_DATA_DIR: busyDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await runParley(['seed', '--users', '2'], { PARLEY_DATA_DIR: busyDir, LOG_LEVEL: 'warn' });
     expect(code).toBe(1);
     expect(stderr).toMatch(/data dir .* is in use by another running Parley server/);
   } finally {
