@@ -58,7 +58,9 @@ import { topicSpecs } from './log/topics.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
 import { lastSeenProjection } from './projections/last-seen-projection.ts';
 import { followProjectionVersions, type VersionedStore } from './projections/live-versions.ts';
+import { deadLetterReadiness } from './projections/dead-letters.ts';
 import { createProjectionProgress, type ProjectionProgress } from './projections/progress.ts';
+import type { PoisonCounter } from './projections/runner.ts';
 import { versionedModels } from './projections/versioned-models.ts';
 import { queryRoutes } from './queries/http-routes.ts';
 import { createPresenceReader } from './queries/presence-reader.ts';
@@ -224,6 +226,8 @@ export interface AppContext {
   vault: PersonalDataVault;
   /** Read-your-writes: a local projector reports in-process, another instance's is polled from the offsets table. */
   progress: ProjectionProgress;
+  /** Poison events this process's projectors parked (shown by /readyz). */
+  poisonCounter: PoisonCounter;
   close(): Promise<void>;
 }
 
@@ -240,6 +244,7 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     codec: await openEventCodec(config),
     vault,
     progress: store.followProgress(createProjectionProgress(store.raw)),
+    poisonCounter: { parked: 0 },
     async close() {
       await log.close();
       await vault.stop();
@@ -325,6 +330,8 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
       progress: ctx.progress,
       maxBatchSize: config.PARLEY_PROJECTION_BATCH,
       stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
+      poison: { maxAttempts: config.PARLEY_POISON_MAX_ATTEMPTS, retryBackoffMs: config.PARLEY_POISON_RETRY_BACKOFF_MS },
+      poisonCounter: ctx.poisonCounter,
     });
     stops.push(() => consumer.stop());
   }
@@ -414,6 +421,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
           () => false,
         ),
     }),
+    readinessDetails: () => deadLetterReadiness(store.raw, ctx.poisonCounter),
   });
   const handle = app.callback();
   // Koa settles every request itself (its error middleware answers); the promise carries nothing.

@@ -3,6 +3,7 @@
 
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
+import { dlqCommand, dlqUsage } from './dlq.ts';
 import { migrateCommand } from './migrate.ts';
 import { rebuildCommand, rebuildUsage } from './rebuild.ts';
 import { replayCommand, replayUsage } from './replay.ts';
@@ -12,7 +13,8 @@ export const usage = `usage: parley <command> [options]
   start      run the service (the roles of PARLEY_ROLES; the default command)
   migrate    apply the read-model migrations
   replay     decode a range of a topic to JSON lines (parley replay --help)
-  rebuild    rebuild a read model beside the running service (parley rebuild --help)`;
+  rebuild    rebuild a read model beside the running service (parley rebuild --help)
+  dlq        list, retry or skip poison events that halted a projection (parley dlq --help)`;
 
 export async function cli(argv: string[]): Promise<void> {
   const [command = 'start', ...args] = argv;
@@ -20,7 +22,7 @@ export async function cli(argv: string[]): Promise<void> {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  const commandUsage = { replay: replayUsage, rebuild: rebuildUsage }[command];
+  const commandUsage = { replay: replayUsage, rebuild: rebuildUsage, dlq: dlqUsage }[command];
   if (commandUsage !== undefined && args.includes('--help')) {
     process.stdout.write(`${commandUsage}\n`);
     return;
@@ -36,6 +38,8 @@ export async function cli(argv: string[]): Promise<void> {
       return replayCommand(args, config, logger);
     case 'rebuild':
       return rebuildCommand(args, config, logger);
+    case 'dlq':
+      return dlqCommand(args, config, logger);
     default:
       process.stderr.write(`unknown command: ${command}\n${usage}\n`);
       process.exitCode = 2;

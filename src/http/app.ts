@@ -40,6 +40,12 @@ export interface HttpAppOptions {
   rawBodyRouters?: readonly Router<any, any>[];
   /** One boolean per dependency (log, store, cache…); all true → ready. */
   readiness: () => Promise<Record<string, boolean>>;
+  /**
+   * More for /readyz's body (poison events parked, …). `degraded` keeps the
+   * answer 200 — the instance serves — with status `degraded`, so an operator
+   * sees it and a load balancer does not pull the instance out.
+   */
+  readinessDetails?: () => Promise<{ degraded: boolean; details: Record<string, unknown> }>;
 }
 
 export type HttpApp = Koa<AppState>;
@@ -48,7 +54,7 @@ export type HttpApp = Koa<AppState>;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { config, logger, routers, readiness, rawBodyRouters = [] } = options;
+  const { config, logger, routers, readiness, readinessDetails, rawBodyRouters = [] } = options;
   // Behind a proxy, the client is the last X-Forwarded-For entry, the one the
   // proxy appended; earlier ones are the client's to forge (http/client-ip.ts).
   const app = new Koa<AppState>({ proxy: config.PARLEY_TRUST_PROXY ?? false, maxIpsCount: 1 });
@@ -57,7 +63,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.silent = true;
   app.on('error', (err: unknown) => logger.warn({ err }, 'http error outside the middleware stack'));
 
-  const probes = probeRouter(readiness);
+  const probes = probeRouter(readiness, readinessDetails);
   app.use(requestIdMiddleware(logger));
   app.use(accessLogMiddleware());
   app.use(errorMiddleware());
@@ -157,7 +163,10 @@ function isJsonValue(body: unknown): body is object {
   return true;
 }
 
-function probeRouter(readiness: () => Promise<Record<string, boolean>>): Router<AppState> {
+function probeRouter(
+  readiness: HttpAppOptions['readiness'],
+  readinessDetails: HttpAppOptions['readinessDetails'],
+): Router<AppState> {
   const router = new Router<AppState>();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -171,8 +180,16 @@ function probeRouter(readiness: () => Promise<Record<string, boolean>>): Router<
       checks = {};
     }
     const ready = Object.keys(checks).length > 0 && Object.values(checks).every((ok) => ok);
+    let more: { degraded: boolean; details: Record<string, unknown> } = { degraded: false, details: {} };
+    if (ready && readinessDetails !== undefined) {
+      try {
+        more = await readinessDetails();
+      } catch (err) {
+        ctx.state.log.warn({ err }, 'readiness details failed');
+      }
+    }
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
+    ctx.body = { status: ready ? (more.degraded ? 'degraded' : 'ready') : 'not_ready', checks, ...more.details };
   });
   return router;
 }

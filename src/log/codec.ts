@@ -33,3 +33,13 @@ export function decodeEventRecord(codec: EventCodec, record: LogRecord): Decoded
   if (type === undefined || isStaleWrite(record)) return null;
   return { type, data: codec.decode(type, record.value) };
 }
+
+/**
+ * True for a decode failure that goes away by itself: a codec that is still
+ * fetching the record's schema (registry-codec.ts's RegistrySchemaPendingError)
+ * throws an error carrying a `ready` promise. Any other decode failure is the
+ * record's own: it will fail the same way every time.
+ */
+export function isPendingDecodeError(error: unknown): boolean {
+  return error instanceof Error && 'ready' in error && error.ready instanceof Promise;
+}
