@@ -108,7 +108,7 @@ export class PartitionHaltedError extends Error {
 interface Item {
   record: LogRecord;
   event: DomainEvent | null;
-  failure?: unknown;
+  failure?: Error;
 }
 
 export async function runProjection(projection: Projection, options: RunnerOptions): Promise<Consumer> {
@@ -218,7 +218,10 @@ export async function runProjection(projection: Projection, options: RunnerOptio
         }
       }
       if (retrying !== undefined) {
-        logger.warn({ projection: projection.name, topic, partition, offset: item.record.offset }, 'dead letter applied on retry');
+        logger.warn(
+          { projection: projection.name, topic, partition, offset: item.record.offset },
+          'dead letter applied on retry',
+        );
       }
     }
   };
@@ -242,9 +245,9 @@ export async function runProjection(projection: Projection, options: RunnerOptio
       }
       const items: Item[] = records.map((record) => {
         try {
-          return { record, event: decodeEventRecord(codec, record) as DomainEvent | null };
+          return { record, event: decodeEventRecord(codec, record) };
         } catch (failure) {
-          return { record, event: null, failure };
+          return { record, event: null, failure: failure instanceof Error ? failure : new Error(String(failure)) };
         }
       });
       // Keys are read before the transaction: SQLite has one connection, which
@@ -258,8 +261,10 @@ export async function runProjection(projection: Projection, options: RunnerOptio
         } catch (error) {
           if (dataRefusal(error) === null) throw error;
         }
-      } else if (!retried && opened.some((item) => isTransientDecodeError(item.failure))) {
-        throw opened.find((item) => isTransientDecodeError(item.failure))!.failure;
+      } else {
+        // A schema still on its way: the whole batch again later, nothing parked.
+        const pending = opened.find((item) => isTransientDecodeError(item.failure))?.failure;
+        if (!retried && pending !== undefined) throw pending;
       }
       await isolate(partition, opened);
     },

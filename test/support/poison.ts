@@ -42,7 +42,10 @@ interface DeadLetterRow {
 }
 
 /** `parley …args` as an operator runs it, with the server's environment. */
-export function parley(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function parley(
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts'), ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
@@ -209,9 +212,12 @@ export async function poisonScenario(target: PoisonTarget): Promise<void> {
       'the retried event is applied and the partition goes on',
       20_000,
     );
-    expect((await contents(url, alice, poisoned)).sort()).toEqual(
-      ['a duplicate client id', 'after refused', 'after undecodable', 'before'],
-    );
+    expect((await contents(url, alice, poisoned)).sort()).toEqual([
+      'a duplicate client id',
+      'after refused',
+      'after undecodable',
+      'before',
+    ]);
     expect((await dlqList(env)).length).toBe(0);
     const all = (JSON.parse((await parley(env, ['dlq', 'list', '--all', '--json'])).stdout) as DeadLetterRow[]).map(
       (l) => l.status,
