@@ -8,6 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import { schemasDir } from '../compose.ts';
@@ -23,6 +25,7 @@ import { testEngines } from '../../test/support/engines.ts';
 import { listDeadLetters, retryDeadLetter, skipDeadLetter, type DeadLetter } from './dead-letters.ts';
 import { storedOffset } from './offsets.ts';
 import { createProjectionProgress } from './progress.ts';
+import { dataRefusal } from './poison.ts';
 import { runProjection, type PoisonCounter, type Projection } from './runner.ts';
 
 const codec = createAvroCodec({ schemasDir });
@@ -152,6 +155,42 @@ for (const engine of await testEngines('poison')) {
       expect(failing.transient).toBe(0);
       expect((await letters()).map((l: DeadLetter) => l.status)).toEqual(['skipped', 'skipped']);
       expect(counter.parked).toBe(3);
+    });
+
+    test('the rule on real errors: a refused row is a refusal, a lost connection or a held lock is not', async () => {
+      const db = store!.db as unknown as AnyDatabase;
+      const duplicate = await db
+        .insertInto('poison_probe')
+        .values({ id: 'a1', partition: 0, offset: 0 })
+        .execute()
+        .catch((error: unknown) => error);
+      expect(dataRefusal(duplicate)?.code).toMatch(/^(SQLITE_CONSTRAINT|ER_DUP_ENTRY)$/);
+      let passing: unknown;
+      if (engine.name === 'mysql') {
+        // The server drops the connection (as a restart or a network cut does).
+        passing = await db.connection().execute(async (connection) => {
+          const { rows } = await sql<{ id: number }>`select connection_id() as id`.execute(connection);
+          await sql`kill ${sql.lit(rows[0]!.id)}`.execute(db);
+          return sql`select 1`.execute(connection).catch((error: unknown) => error);
+        });
+      } else {
+        // Another process holds the write lock past the busy timeout.
+        const file = path.join(dir, 'busy.sqlite');
+        const holder = new DatabaseSync(file);
+        holder.exec('create table t (x integer); begin immediate; insert into t values (1);');
+        const writer = new DatabaseSync(file, { timeout: 0 });
+        try {
+          writer.exec('insert into t values (2)');
+        } catch (error) {
+          passing = error;
+        } finally {
+          holder.exec('rollback');
+          holder.close();
+          writer.close();
+        }
+      }
+      expect(passing).toBeInstanceOf(Error);
+      expect(dataRefusal(passing)).toBeNull();
     });
   });
 }
