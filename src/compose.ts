@@ -61,9 +61,12 @@ import { openSqliteLog } from './log/sqlite-log.ts';
 import { topics, topicSpecs } from './log/topics.ts';
 import { chatProjection, chatProjectionName } from './projections/chat-projection.ts';
 import { lastSeenProjection } from './projections/last-seen-projection.ts';
+import { countOpenDeadLetters } from './projections/dead-letters.ts';
 import { projectionLag } from './projections/lag.ts';
 import { followProjectionVersions, type VersionedStore } from './projections/live-versions.ts';
+import { deadLetterReadiness } from './projections/dead-letters.ts';
 import { createProjectionProgress, type ProjectionProgress } from './projections/progress.ts';
+import type { PoisonCounter } from './projections/runner.ts';
 import { versionedModels } from './projections/versioned-models.ts';
 import { versionedProjectionName } from './projections/versions.ts';
 import { queryRoutes } from './queries/http-routes.ts';
@@ -234,6 +237,8 @@ export interface AppContext {
   progress: ProjectionProgress;
   /** This process's Prometheus registry (GET /metrics); the parts report through its narrow interfaces. */
   metrics: Metrics;
+  /** Poison events this process's projectors parked (shown by /readyz). */
+  poisonCounter: PoisonCounter;
   close(): Promise<void>;
 }
 
@@ -257,6 +262,7 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
       { label: lastSeenProjection.name, offsetsName: lastSeenProjection.name, topic: lastSeenProjection.topic ?? topics.events },
     ]),
   );
+  metrics.readOpenDeadLetters(() => countOpenDeadLetters(store.raw));
   return {
     config,
     logger,
@@ -267,6 +273,7 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     codec: await openEventCodec(config),
     vault,
     progress: store.followProgress(createProjectionProgress(store.raw)),
+    poisonCounter: { parked: 0 },
     async close() {
       await log.close();
       await vault.stop();
@@ -420,6 +427,8 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
       progress: ctx.progress,
       maxBatchSize: config.PARLEY_PROJECTION_BATCH,
       stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
+      poison: { maxAttempts: config.PARLEY_POISON_MAX_ATTEMPTS, retryBackoffMs: config.PARLEY_POISON_RETRY_BACKOFF_MS },
+      poisonCounter: ctx.poisonCounter,
     });
     stops.push(() => consumer.stop());
   }
@@ -517,6 +526,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
           () => false,
         ),
     }),
+    readinessDetails: () => deadLetterReadiness(store.raw, ctx.poisonCounter),
   });
   const handle = app.callback();
   // Koa settles every request itself (its error middleware answers); the promise carries nothing.

@@ -279,6 +279,15 @@ const schema = z.object({
   /** Largest batch a projector applies in one transaction. */
   PARLEY_PROJECTION_BATCH: int(500),
   /**
+   * Tries of one record whose rows the read-model database refuses (a data or
+   * constraint error, projections/poison.ts) before it is parked as a poison
+   * event and its partition halts. A few, so that a refusal caused by a
+   * passing state is not parked; an outage (no answer at all) never parks.
+   */
+  PARLEY_POISON_MAX_ATTEMPTS: int(3),
+  /** Wait between those tries. */
+  PARLEY_POISON_RETRY_BACKOFF_MS: int(200),
+  /**
    * The origin clients reach this server at (`https://chat.example.com`). Links
    * in mail (password reset, email confirmation), local storage's upload and
    * file URLs, and Cloudinary's notification URL are built from it. Unset, they

@@ -275,9 +275,31 @@ const Jwks = z
   .meta({ description: 'JSON Web Key Set (RFC 7517) of the access-token signing keys.' });
 
 const Health = z.object({ status: z.literal('ok') });
+const DeadLetterSummary = z.object({
+  id: z.number().int(),
+  projection: z.string(),
+  topic: z.string(),
+  partition: z.number().int(),
+  offset: z.number().int(),
+  event_type: z.string().nullable(),
+  error_code: z.string().describe("UNDECODABLE, or the database's refusal (ER_DUP_ENTRY, SQLITE_CONSTRAINT …)"),
+  status: z.enum(['parked', 'retrying']),
+  attempts: z.number().int(),
+  last_failed_at: z.number().int().describe('Epoch ms.'),
+});
+
 const Readiness = z.object({
-  status: z.enum(['ready', 'not_ready']),
+  status: z
+    .enum(['ready', 'degraded', 'not_ready'])
+    .describe('degraded (still 200): serving, but a projection partition is halted at a poison event'),
   checks: z.record(z.string(), z.boolean()),
+  dead_letters: z
+    .object({
+      open: z.array(DeadLetterSummary).describe('Poison events waiting for `parley dlq skip|retry` (the first 20).'),
+      more: z.boolean().describe('More are open than listed (`parley dlq list` has them all).'),
+      parked_by_this_process: z.number().int().describe('Poison events this process parked since it started.'),
+    })
+    .optional(),
 });
 
 const UploadPurposeSchema = z.enum(uploadPurposes);

@@ -71,8 +71,12 @@ function metaOperations(): OperationSpec[] {
       tag: 'meta',
       auth: false,
       summary: 'Readiness probe',
-      description: 'Log, store and cache reachable. 503 with the same body shape when any check fails.',
-      ok: { status: 200, description: 'Ready.', schema: 'Readiness' },
+      description:
+        'Log, store and cache reachable. 503 with the same body shape when any check fails. ' +
+        'Poison events (records a projector parked; its partition halts at them) keep the answer 200 with ' +
+        'status `degraded` and list them under `dead_letters`: one halted partition is no reason to take the instance ' +
+        'out of a load balancer, but an operator must act (`parley dlq`).',
+      ok: { status: 200, description: 'Ready, or degraded.', schema: 'Readiness' },
     },
     {
       method: 'get',

@@ -3,6 +3,7 @@
 
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
+import { dlqCommand, dlqUsage } from './dlq.ts';
 import { migrateCommand, migrateUsage } from './migrate.ts';
 import { openapiCommand, openapiUsage } from './openapi.ts';
 import { rebuildCommand, rebuildUsage } from './rebuild.ts';
@@ -16,7 +17,8 @@ export const usage = `usage: parley <command> [options]
   replay     decode a range of a topic to JSON lines (parley replay --help)
   rebuild    rebuild a read model beside the running service (parley rebuild --help)
   openapi    write the OpenAPI document served at /openapi.json (parley openapi --help)
-  seed       fill a deployment with users, rooms and messages to try it (parley seed --help)`;
+  seed       fill a deployment with users, rooms and messages to try it (parley seed --help)
+  dlq        list, retry or skip poison events that halted a projection (parley dlq --help)`;
 
 const startUsage = `usage: parley start
   runs the roles of PARLEY_ROLES until SIGTERM or SIGINT; configured by the
@@ -35,6 +37,7 @@ export async function cli(argv: string[]): Promise<void> {
     rebuild: rebuildUsage,
     openapi: openapiUsage,
     seed: seedUsage,
+    dlq: dlqUsage,
   }[command];
   if (commandUsage !== undefined && (args.includes('--help') || args.includes('-h'))) {
     process.stdout.write(`${commandUsage}\n`);
@@ -55,6 +58,8 @@ export async function cli(argv: string[]): Promise<void> {
       return openapiCommand(args, config);
     case 'seed':
       return seedCommand(args, config, logger);
+    case 'dlq':
+      return dlqCommand(args, config, logger);
     default:
       process.stderr.write(`unknown command: ${command}\n${usage}\n`);
       process.exitCode = 2;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { v5 } from 'uuid';
 import type { AnyCommand, AnyEvent } from '../domain/aggregates.ts';
 import { pairOf } from '../domain/friendship.ts';
-import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
+import { decodeOrSkip, undecodableFields, type EventCodec } from '../log/codec.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { CommandBus } from './command-bus.ts';
@@ -65,7 +65,9 @@ export async function runDirectRoomsManager(options: {
     // Only the two event types it acts on are decoded.
     const type = record.headers[headers.eventType];
     if (type !== 'friend_request_accepted' && type !== 'user_blocked') return;
-    const event = decodeEventRecord(codec, record) as AnyEvent | null;
+    const event = decodeOrSkip(codec, record, (error) =>
+      logger.error(undecodableFields(error, record), 'undecodable event: no direct-room command for it'),
+    ) as AnyEvent | null;
     if (event === null) return;
     const commands = directRoomCommands(event);
     for (const [index, command] of commands.entries()) {

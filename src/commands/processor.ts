@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { deciderFor, type AnyCommand } from '../domain/aggregates.ts';
 import { Rejection, type DomainEvent } from '../domain/decider.ts';
-import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
+import { decodeOrSkip, undecodableFields, type EventCodec } from '../log/codec.ts';
 import { unsealedFields } from '../privacy/sealing.ts';
 import type { AppendRecord, Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
@@ -88,7 +88,12 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   }
 
   function applyRecord(state: PartitionState, record: LogRecord): void {
-    const event = decodeEventRecord(codec, record);
+    // An event the writer cannot decode cannot shape its aggregate either;
+    // refusing every command of the partition for it would wedge them all.
+    // It is skipped, loudly: the aggregate is restored without it.
+    const event = decodeOrSkip(codec, record, (error) =>
+      logger.error(undecodableFields(error, record), 'undecodable event skipped while restoring aggregates'),
+    );
     if (event === null) return;
     const decider = deciderFor(record.key);
     const current = state.aggregates.get(record.key) ?? decider.initialState();

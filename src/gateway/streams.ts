@@ -5,9 +5,9 @@
 
 import type { Logger } from 'pino';
 import type { AnyEvent } from '../domain/aggregates.ts';
-import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
+import { decodeOrSkip, undecodableFields, type EventCodec } from '../log/codec.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
-import { decodeSignal, signalRecord, type AnySignal, type UserOffline, type UserOnline } from '../log/signals.ts';
+import { signalRecord, type AnySignal, type UserOffline, type UserOnline } from '../log/signals.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
@@ -166,7 +166,15 @@ export async function followEvents(options: {
     group: null,
     from: 'latest',
     eachBatch: async ({ partition, records }) => {
-      const decoded = records.map((record) => decodeEventRecord(codec, record) as AnyEvent | null);
+      // An event no reader can decode is skipped loudly: fan-out is best
+      // effort (clients resume from the read model), and throwing would
+      // redeliver the batch forever and silence the partition's sockets.
+      const decoded = records.map(
+        (record) =>
+          decodeOrSkip(codec, record, (error) =>
+            logger.error(undecodableFields(error, record), 'undecodable event not streamed to sockets'),
+          ) as AnyEvent | null,
+      );
       await acknowledgeOwnMessages(records, decoded);
       let queue = backlog.get(partition);
       if (queue === undefined) backlog.set(partition, (queue = []));
@@ -202,7 +210,9 @@ export async function followSignals(options: {
     from: 'latest',
     eachBatch: async ({ records }) => {
       for (const record of records) {
-        const signal = decodeSignal(codec, record);
+        const signal = decodeOrSkip(codec, record, (error) =>
+          logger.error(undecodableFields(error, record), 'undecodable signal skipped'),
+        ) as AnySignal | null;
         if (signal === null) continue;
         switch (signal.type) {
           case 'room_view_started':

@@ -47,6 +47,12 @@ export interface HttpAppOptions {
   readiness: () => Promise<Record<string, boolean>>;
   /** The request histogram, and GET /metrics when `endpoint` is given (PARLEY_METRICS=on). */
   metrics?: { http: HttpMetrics; endpoint?: MetricsEndpoint | undefined };
+  /**
+   * More for /readyz's body (poison events parked, …). `degraded` keeps the
+   * answer 200 — the instance serves — with status `degraded`, so an operator
+   * sees it and a load balancer does not pull the instance out.
+   */
+  readinessDetails?: () => Promise<{ degraded: boolean; details: Record<string, unknown> }>;
 }
 
 export type HttpApp = Koa<AppState>;
@@ -55,7 +61,7 @@ export type HttpApp = Koa<AppState>;
 const PROBE_PATHS = new Set(['/healthz', '/readyz', METRICS_PATH]);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { config, logger, routers, readiness, rawBodyRouters = [], metrics } = options;
+  const { config, logger, routers, readiness, readinessDetails, rawBodyRouters = [], metrics } = options;
   // Behind proxies, ctx.ip is the X-Forwarded-For entry PARLEY_TRUST_PROXY
   // says names the client (http/client-ip.ts), never one the client forged.
   const trusted = config.PARLEY_TRUST_PROXY ?? { kind: 'none' };
@@ -65,7 +71,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.silent = true;
   app.on('error', (err: unknown) => logger.warn({ err }, 'http error outside the middleware stack'));
 
-  const probes = probeRouter(readiness);
+  const probes = probeRouter(readiness, readinessDetails);
   const scrape = metrics?.endpoint === undefined ? [] : [metricsRouter(metrics.endpoint)];
   app.use(clientIpMiddleware(trusted));
   app.use(requestIdMiddleware(logger));
@@ -177,7 +183,10 @@ function isJsonValue(body: unknown): body is object {
   return true;
 }
 
-function probeRouter(readiness: () => Promise<Record<string, boolean>>): Router<AppState> {
+function probeRouter(
+  readiness: HttpAppOptions['readiness'],
+  readinessDetails: HttpAppOptions['readinessDetails'],
+): Router<AppState> {
   const router = new Router<AppState>();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -191,8 +200,16 @@ function probeRouter(readiness: () => Promise<Record<string, boolean>>): Router<
       checks = {};
     }
     const ready = Object.keys(checks).length > 0 && Object.values(checks).every((ok) => ok);
+    let more: { degraded: boolean; details: Record<string, unknown> } = { degraded: false, details: {} };
+    if (ready && readinessDetails !== undefined) {
+      try {
+        more = await readinessDetails();
+      } catch (err) {
+        ctx.state.log.warn({ err }, 'readiness details failed');
+      }
+    }
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
+    ctx.body = { status: ready ? (more.degraded ? 'degraded' : 'ready') : 'not_ready', checks, ...more.details };
   });
   return router;
 }

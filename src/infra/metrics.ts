@@ -63,6 +63,13 @@ export interface ConsumerLag {
   lag: number;
 }
 
+/** Poison events parked and not yet retried or skipped (dead_letters), per projection and partition. */
+export interface OpenDeadLetters {
+  projection: string;
+  partition: number;
+  count: number;
+}
+
 export interface Metrics {
   http: HttpMetrics;
   commands: CommandMetrics;
@@ -71,6 +78,8 @@ export interface Metrics {
   readProjectionLag(read: () => Promise<ProjectionLag[]>): void;
   /** Where the consumer-lag gauge reads at scrape time (this process's consumers). */
   readConsumerLag(read: () => Promise<ConsumerLag[]>): void;
+  /** Where the dead-letters gauge reads at scrape time (the deployment's dead_letters table). */
+  readOpenDeadLetters(read: () => Promise<OpenDeadLetters[]>): void;
   /** The exposition text, and its media type. */
   render: () => Promise<string>;
   readonly contentType: string;
@@ -169,6 +178,24 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
+  let openDeadLetters = cachedReading<OpenDeadLetters>(() => Promise.resolve([]), options.lagCacheMs);
+  new Gauge({
+    name: `${METRIC_PREFIX}dead_letters_open`,
+    help: 'Poison events parked, not yet retried or skipped: each halts its partition of the projection (parley dlq list). Alert on > 0.',
+    labelNames: ['projection', 'partition'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      try {
+        for (const row of await openDeadLetters()) {
+          this.set({ projection: row.projection, partition: String(row.partition) }, row.count);
+        }
+      } catch (error) {
+        options.onLagError('dead letters', error);
+      }
+    },
+  });
+
   return {
     http: {
       requestFinished({ method, route, status }, seconds) {
@@ -191,6 +218,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     readConsumerLag(read) {
       consumerLag = cachedReading(read, options.lagCacheMs);
+    },
+    readOpenDeadLetters(read) {
+      openDeadLetters = cachedReading(read, options.lagCacheMs);
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -3,17 +3,31 @@
 // between two batches therefore never applies an event twice nor skips one,
 // and a stale consumer that sees records another instance already applied
 // skips them (the stored offset is checked inside the transaction).
+//
+// A batch that fails is not retried blindly forever. When a record does not
+// decode, or the database refuses its rows (poison.ts has the rule), the
+// batch is taken apart: the records before it are applied one by one, it is
+// tried alone PARLEY_POISON_MAX_ATTEMPTS times, and when it keeps failing it
+// is parked in dead_letters (dead-letters.ts) and its partition halts there —
+// loudly (an error log line, /readyz) — while the other partitions go on.
+// The halted partition's batch is redelivered by the log with its back-off;
+// each time the runner looks at the dead letter again, and moves on once an
+// operator skipped it or asked for a retry. Any other failure (the database
+// down) is retried forever and never parks anything.
 
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import { setTimeout as delay } from 'node:timers/promises';
 import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { DomainEvent } from '../domain/decider.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
-import { topics } from '../log/topics.ts';
+import { headers, topics } from '../log/topics.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { inTransaction } from '../store/transaction.ts';
+import { deadLetterAt, deadLetterById, markApplied, park, type DeadLetter } from './dead-letters.ts';
 import { ensureOffsetRows, lockOffset, saveOffset, storedOffset } from './offsets.ts';
+import { dataRefusal, decodeFailure, isTransientDecodeError, type Refusal } from './poison.ts';
 import type { ProjectionProgress } from './progress.ts';
 
 export interface Projection {
@@ -57,12 +71,161 @@ export interface RunnerOptions {
    * partition's offset row from the one that took the partition over.
    */
   stalledTransactionS?: number;
+  /** How a record the database refuses is told from a passing failure (PARLEY_POISON_*). */
+  poison?: PoisonPolicy;
+  /** Counts what this process parked (shown by /readyz). */
+  poisonCounter?: PoisonCounter;
+}
+
+export interface PoisonPolicy {
+  /** Tries of a refused record alone before it is parked. */
+  maxAttempts: number;
+  /** Wait between those tries. */
+  retryBackoffMs: number;
+}
+
+export interface PoisonCounter {
+  parked: number;
+}
+
+const DEFAULT_POISON: PoisonPolicy = { maxAttempts: 3, retryBackoffMs: 200 };
+
+/** Thrown while a partition stands at a parked record, so the log hands the batch out again later. */
+export class PartitionHaltedError extends Error {
+  override name = 'PartitionHaltedError';
+  readonly deadLetterId: number;
+  constructor(letter: DeadLetter) {
+    super(
+      `${letter.projection}: ${letter.topic}[${letter.partition}] halted at offset ${letter.offset} ` +
+        `(${letter.event_type ?? 'no type'}: ${letter.error_code}); dead letter ${letter.id} — ` +
+        '`parley dlq skip` or `parley dlq retry` it',
+    );
+    this.deadLetterId = letter.id;
+  }
+}
+
+/** A record of a batch, decoded (event null: every reader skips it) or not (`failure`). */
+interface Item {
+  record: LogRecord;
+  event: DomainEvent | null;
+  failure?: Error;
 }
 
 export async function runProjection(projection: Projection, options: RunnerOptions): Promise<Consumer> {
-  const { log, db, codec, vault, progress } = options;
+  const { log, db, codec, vault, progress, logger } = options;
+  const policy = options.poison ?? DEFAULT_POISON;
   const topic = projection.topic ?? topics.events;
   await ensureOffsetRows(db, projection.name, topic, log.partitionCount(topic));
+  /** Partitions standing at a parked record: the dead letter's id. */
+  const halted = new Map<number, number>();
+
+  /**
+   * Applies the items' events and moves the offset past the last item, in one
+   * transaction; items the stored offset has passed are left out. `resolves`:
+   * a dead letter being retried, marked applied with its record.
+   */
+  const applyItems = async (partition: number, items: readonly Item[], resolves?: DeadLetter): Promise<number> =>
+    inTransaction(
+      db,
+      async (trx) => {
+        const next = await lockOffset(trx, projection.name, topic, partition);
+        const fresh = items.filter(({ record }) => record.offset >= next);
+        if (fresh.length === 0) return next;
+        const unapplied = fresh.flatMap(({ event, record }) => (event === null ? [] : [{ event, record }]));
+        if (projection.applyBatch !== undefined) await projection.applyBatch(trx, unapplied);
+        else for (const { event, record } of unapplied) await projection.apply(trx, event, record);
+        const reachedOffset = fresh[fresh.length - 1]!.record.offset + 1;
+        await saveOffset(trx, projection.name, topic, partition, reachedOffset);
+        if (resolves !== undefined) await markApplied(trx, resolves.id, Date.now());
+        return reachedOffset;
+      },
+      // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
+      // locks their concurrent batches (multi-row writes) cannot deadlock.
+      // (SQLite has one isolation level, serializable.)
+      { isolation: 'read committed', stalledAfterS: options.stalledTransactionS },
+    );
+
+  /** Parks the item's record and halts the partition (throws), unless the stored offset already passed it. */
+  const parkAndHalt = async (partition: number, item: Item, refusal: Refusal, attempts: number): Promise<void> => {
+    const next = await storedOffset(db, projection.name, partition, topic);
+    if (next !== null && next > item.record.offset) return;
+    const letter = await park(
+      db,
+      {
+        projection: projection.name,
+        topic,
+        partition,
+        offset: item.record.offset,
+        eventType: item.record.headers[headers.eventType] ?? null,
+        errorCode: refusal.code,
+        errorMessage: refusal.message,
+        attempts,
+      },
+      Date.now(),
+    );
+    if (options.poisonCounter !== undefined) options.poisonCounter.parked++;
+    halted.set(partition, letter.id);
+    logger.error(
+      {
+        projection: projection.name,
+        topic,
+        partition,
+        offset: item.record.offset,
+        type: letter.event_type,
+        code: refusal.code,
+        error: refusal.message,
+        attempts: letter.attempts,
+        deadLetter: letter.id,
+      },
+      'poison event parked: its partition halts here until `parley dlq skip` or `parley dlq retry`',
+    );
+    throw new PartitionHaltedError(letter);
+  };
+
+  /** The batch taken apart, record by record, to find (and park) the one that cannot be applied. */
+  const isolate = async (partition: number, items: readonly Item[]): Promise<void> => {
+    for (const item of items) {
+      const at = { projection: projection.name, topic, partition, offset: item.record.offset };
+      const letter = await deadLetterAt(db, at);
+      // Parked before (by this or another instance): it waits for an operator.
+      if (letter?.status === 'parked') {
+        const next = await storedOffset(db, projection.name, partition, topic);
+        if (next === null || next <= item.record.offset) {
+          halted.set(partition, letter.id);
+          throw new PartitionHaltedError(letter);
+        }
+      }
+      const retrying = letter?.status === 'retrying' ? letter : undefined;
+      if (item.failure !== undefined) {
+        if (isTransientDecodeError(item.failure)) throw item.failure;
+        await parkAndHalt(partition, item, decodeFailure(item.failure), 1);
+        continue;
+      }
+      for (let attempt = 1; ; attempt++) {
+        try {
+          progress.reached(projection.name, partition, await applyItems(partition, [item], retrying));
+          break;
+        } catch (error) {
+          const refusal = dataRefusal(error);
+          // Not the record's fault: the log hands the batch out again (those
+          // applied above are passed by the stored offset).
+          if (refusal === null) throw error;
+          if (attempt >= policy.maxAttempts) {
+            await parkAndHalt(partition, item, refusal, attempt);
+            break;
+          }
+          await delay(policy.retryBackoffMs);
+        }
+      }
+      if (retrying !== undefined) {
+        logger.warn(
+          { projection: projection.name, topic, partition, offset: item.record.offset },
+          'dead letter applied on retry',
+        );
+      }
+    }
+  };
+
   return log.consume({
     topic,
     group: `parley.projection.${projection.name}`,
@@ -70,39 +233,47 @@ export async function runProjection(projection: Projection, options: RunnerOptio
     maxBatchSize: options.maxBatchSize,
     startAt: (partition) => storedOffset(db, projection.name, partition, topic),
     eachBatch: async ({ partition, records }) => {
+      const haltedAt = halted.get(partition);
+      let retried = false;
+      if (haltedAt !== undefined) {
+        // Still parked: wait for the operator (the log backs off and redelivers).
+        const letter = await deadLetterById(db, haltedAt);
+        if (letter?.status === 'parked') throw new PartitionHaltedError(letter);
+        halted.delete(partition);
+        // A retry goes record by record, so the dead letter is marked with its record.
+        retried = letter?.status === 'retrying';
+      }
+      const items: Item[] = records.map((record) => {
+        try {
+          return { record, event: decodeEventRecord(codec, record) };
+        } catch (failure) {
+          return { record, event: null, failure: failure instanceof Error ? failure : new Error(String(failure)) };
+        }
+      });
       // Keys are read before the transaction: SQLite has one connection, which
       // the transaction holds. A key the store cannot give fails the batch,
       // and the log hands it over again (fail closed: never applied as erased).
-      const decoded: AppliedEvent[] = [];
-      for (const record of records) {
-        const event = decodeEventRecord(codec, record);
-        if (event !== null) decoded.push({ event, record });
+      const opened = projection.readsPersonalData === true ? await openItems(vault, items) : items;
+      if (!retried && opened.every((item) => item.failure === undefined)) {
+        try {
+          progress.reached(projection.name, partition, await applyItems(partition, opened));
+          return;
+        } catch (error) {
+          if (dataRefusal(error) === null) throw error;
+        }
+      } else {
+        // A schema still on its way: the whole batch again later, nothing parked.
+        const pending = opened.find((item) => isTransientDecodeError(item.failure))?.failure;
+        if (!retried && pending !== undefined) throw pending;
       }
-      const events = projection.readsPersonalData === true ? await openEvents(vault, decoded) : decoded;
-      // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
-      // locks their concurrent batches (multi-row writes) cannot deadlock.
-      // (SQLite has one isolation level, serializable.)
-      const reached = await inTransaction(
-        db,
-        async (trx) => {
-          const next = await lockOffset(trx, projection.name, topic, partition);
-          const fresh = records.filter((record) => record.offset >= next);
-          if (fresh.length === 0) return next;
-          const unapplied = events.filter(({ record }) => record.offset >= next);
-          if (projection.applyBatch !== undefined) await projection.applyBatch(trx, unapplied);
-          else for (const { event, record } of unapplied) await projection.apply(trx, event, record);
-          const reachedOffset = fresh[fresh.length - 1]!.offset + 1;
-          await saveOffset(trx, projection.name, topic, partition, reachedOffset);
-          return reachedOffset;
-        },
-        { isolation: 'read committed', stalledAfterS: options.stalledTransactionS },
-      );
-      progress.reached(projection.name, partition, reached);
+      await isolate(partition, opened);
     },
   });
 }
 
-async function openEvents(vault: PersonalDataVault, events: readonly AppliedEvent[]): Promise<AppliedEvent[]> {
-  const opened = await vault.open(events.map(({ event }) => event));
-  return events.map(({ record }, i) => ({ event: opened[i]!, record }));
+async function openItems(vault: PersonalDataVault, items: readonly Item[]): Promise<Item[]> {
+  const decoded = items.filter((item) => item.event !== null);
+  const opened = await vault.open(decoded.map(({ event }) => event!));
+  const byRecord = new Map(decoded.map((item, i) => [item, opened[i]!]));
+  return items.map((item) => ({ ...item, event: byRecord.get(item) ?? item.event }));
 }

@@ -1,6 +1,8 @@
 // The read-model tables, described once. Queries are checked against these
 // types at compile time; the migrations in migrations/ create the same shape.
 
+import type { Generated } from 'kysely';
+
 export interface UsersTable {
   id: string;
   /** Normalised (NFKC, lower case): unique. */
@@ -96,6 +98,27 @@ export interface ProjectionOffsetsTable {
   topic: string;
   partition: number;
   next_offset: number;
+}
+
+/**
+ * A poison record of a projection (projections/dead-letters.ts): parked (its
+ * partition halts at it), retrying (an operator asked for another try),
+ * applied (that try worked) or skipped (an operator moved the offset past it).
+ */
+export interface DeadLettersTable {
+  id: Generated<number>;
+  projection: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  event_type: string | null;
+  error_code: string;
+  error_message: string;
+  attempts: number;
+  first_failed_at: number;
+  last_failed_at: number;
+  status: 'parked' | 'retrying' | 'applied' | 'skipped';
+  resolved_at: number | null;
 }
 
 /**
@@ -205,6 +228,7 @@ export interface Database {
   room_invitations: RoomInvitationsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
+  dead_letters: DeadLettersTable;
   projection_versions: ProjectionVersionsTable;
   user_last_seen: UserLastSeenTable;
   credentials: CredentialsTable;
