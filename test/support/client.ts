@@ -24,9 +24,28 @@ export async function request<T = JsonObject>(
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const response = await fetchOnFreshSocketIfStale(`${baseUrl}${path}`, { method, headers, body });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/**
+ * fetch, sent once more when it went out on a kept-alive connection the
+ * server had just closed as idle (undici: "other side closed", nothing of a
+ * response read). The server never saw that request — it closes only idle
+ * connections — so sending it again cannot repeat it. fetch reuses an idle
+ * connection until just before the server's keep-alive timeout; on a machine
+ * whose event loop lags by more than that margin (two cores, many suites) the
+ * two ends race, as browsers do, which also retry in that case.
+ */
+async function fetchOnFreshSocketIfStale(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code !== 'UND_ERR_SOCKET' || cause.message !== 'other side closed') throw error;
+    return fetch(url, init);
+  }
 }
 
 export interface TestUser {
