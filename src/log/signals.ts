@@ -3,8 +3,8 @@
 // are Avro records (schemas/<type>/), with the type in the `event_type` header,
 // and keep the Go service's names (typing_started, user_online …).
 
-import { decodeEventRecord, type EventCodec } from './codec.ts';
-import type { AppendRecord, LogRecord } from './port.ts';
+import type { EventCodec } from './codec.ts';
+import type { AppendRecord } from './port.ts';
 import { headers } from './topics.ts';
 
 type Signal<T extends string, D> = { type: T; data: D };
@@ -24,8 +24,4 @@ export type SignalType = AnySignal['type'];
 export function signalRecord(codec: EventCodec, signal: AnySignal): AppendRecord {
   const key = 'room_id' in signal.data ? `room:${signal.data.room_id}` : `user:${signal.data.user_id}`;
   return { key, value: codec.encode(signal.type, signal.data), headers: { [headers.eventType]: signal.type } };
-}
-
-export function decodeSignal(codec: EventCodec, record: LogRecord): AnySignal | null {
-  return decodeEventRecord(codec, record) as AnySignal | null;
 }
