@@ -122,7 +122,7 @@ describe('fault proxy', () => {
   test('refuse: new connections are reset at once until healed', async () => {
     proxy = await startFaultProxy({ upstream: { host: '127.0.0.1', port: echoPort } });
     proxy.refuse(true);
-    const c = await connect(proxy.port).catch((error: NodeJS.ErrnoException) => error.code);
+    const c = await connect(proxy.port).catch((error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error));
     const outcome = typeof c === 'string' ? c : await c.ended;
     expect(outcome).toBe('ECONNRESET');
     expect(proxy.stats.refused).toBe(1);

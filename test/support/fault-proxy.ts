@@ -139,10 +139,10 @@ export async function startFaultProxy(options: { upstream: { host: string; port:
     const toServer = net.connect({ host: upstream.host, port: upstream.port, noDelay: true });
     const pair: Pair = { client, server: toServer, up: new Lane(toServer, upSide), down: new Lane(client, downSide) };
     pairs.add(pair);
-    const end = (socket: net.Socket, error?: Error) => {
+    const end = (socket: net.Socket, error?: NodeJS.ErrnoException) => {
       // A reset on one side is passed on as a reset, a clean close as a close.
       if (socket.destroyed) return;
-      if ((error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') socket.resetAndDestroy();
+      if (error?.code === 'ECONNRESET') socket.resetAndDestroy();
       else socket.end();
     };
     client.on('data', (chunk: Buffer) => pair.up.push(chunk));
