@@ -89,9 +89,10 @@ describe.runIf(available)('Kafka appender: a producer whose send failed is repla
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: ({ message }) => {
           const context = (message as unknown as { batchContext: { producerId: string } }).batchContext;
           seen.set(message.value!.toString(), context.producerId);
+          return Promise.resolve();
         },
       });
       const started = Date.now();
