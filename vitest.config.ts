@@ -16,11 +16,13 @@ const e2eDistributed: TestProjectInlineConfiguration = {
   test: {
     name: 'e2e-distributed',
     include: ['test/e2e/**/*.spec.ts'],
-    // These loop over both modes themselves (a cluster beside the embedded server).
+    // These cover both modes themselves (a cluster beside the embedded server, or a twin in test/distributed).
     exclude: [
       ...configDefaults.exclude,
       'test/e2e/account-mail.e2e.spec.ts',
       'test/e2e/erasure.e2e.spec.ts',
+      // Writes into the embedded log itself; its Kafka twin is test/distributed/poison-events.
+      'test/e2e/poison-events.e2e.spec.ts',
       'test/e2e/sessions.e2e.spec.ts',
     ],
     env: { PARLEY_E2E_MODE: 'distributed' },

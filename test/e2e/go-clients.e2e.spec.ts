@@ -8,6 +8,7 @@
 
 import { describe, expect, test } from 'vitest';
 import type { Frame, TestUser } from '../support/client.ts';
+import { eventually } from '../support/chat.ts';
 import { expectStatus, groupRoom, messagesOf, useParley } from '../support/social.ts';
 import type { Message } from '../support/wire.ts';
 
@@ -29,6 +30,16 @@ const readmeSendMessage = (senderId: string, roomId: string) =>
 /** A frame in the Go service's shape: type, sender_id, timestamp, data; no ref. */
 const goFrame = (type: string, sender: TestUser, data?: Record<string, unknown>) =>
   JSON.stringify({ type, sender_id: sender.id, timestamp: Date.now(), ...(data === undefined ? {} : { data }) });
+
+/** The room's history once it holds `count` messages (a WS ACK comes before the projection). */
+async function historyOf(user: TestUser, roomId: string, count: number): Promise<Message[]> {
+  let history: Message[] = [];
+  await eventually(
+    async () => (history = await messagesOf(suite.api, user, roomId)).length >= count,
+    `${count} messages in history`,
+  );
+  return history;
+}
 
 async function chatRoom() {
   const [alice, bob] = await suite.api.users(2, 'go');
@@ -52,7 +63,8 @@ describe("the Go service's frames", () => {
     expect(ack.data.message.client_msg_id).not.toBe('');
     const delivered = await bobWs.next(newMessage(roomId, 'Hello world!'));
     expect(delivered.data).toMatchObject({ id: ack.data.message.id, sender_id: alice.id });
-    const history = await messagesOf(suite.api, alice, roomId);
+    // The ACK says it is in the log; the history shows it once projected.
+    const history = await historyOf(alice, roomId, 1);
     expect(history.map((m) => m.content)).toEqual(['Hello world!']);
   });
 
@@ -62,7 +74,7 @@ describe("the Go service's frames", () => {
       aliceWs.send(readmeSendMessage(alice.id, roomId));
       await aliceWs.next((frame) => frame.type === 'ACK' && (frame.data.message as Message).seq === i + 1);
     }
-    const history = await messagesOf(suite.api, alice, roomId);
+    const history = await historyOf(alice, roomId, 2);
     expect(history.map((m) => m.seq)).toEqual([1, 2]);
     expect(new Set(history.map((m) => m.client_msg_id)).size).toBe(2);
     // REST takes a message without one as well.

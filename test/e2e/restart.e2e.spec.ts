@@ -220,7 +220,12 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
       client_msg_id: 'after-restart-2',
     });
     expect(ack.type).toBe('ACK');
-    const after = await fullHistory(second.url, alice!, roomId);
+    // A WS ACK says the message is in the log; REST shows it once projected.
+    let after: StoredMessage[] = [];
+    await eventually(async () => {
+      after = await fullHistory(second.url, alice!, roomId);
+      return after.some((m) => m.client_msg_id === 'after-restart-2');
+    }, 'the WS message in the history');
     expect(after.map((m) => m.seq)).toEqual(range1(after.length));
     expect(after.slice(-2).map((m) => m.client_msg_id)).toEqual(['after-restart-1', 'after-restart-2']);
     expect(next.seq).toBe(after.length - 1);
