@@ -1,13 +1,18 @@
 // How a running server follows `parley rebuild`: it polls projection_versions
 // (one tiny query a second) and, when a model's active version changes,
 //
-//   * its queries read the new version's tables: `db` carries a plugin that
-//     renames the model's tables to the active version at every query;
-//   * read-your-writes waits on the active version's projector: `followProgress`
-//     maps the model name (`chat`) to the version's (`chat@v3`);
 //   * its projector starts projecting the new version from the offsets stored
-//     with it, and stops the old one a little later (`handoverMs`), so servers
-//     that have not seen the switch yet still read an old version that is
+//     with it;
+//   * once the new version has applied at least what the old one had (their
+//     stored offsets, compared at each poll), its queries read the new
+//     version's tables: `db` carries a plugin that renames the model's tables
+//     to the version read at every query, and read-your-writes waits on that
+//     version's projector (`followProgress` maps `chat` to `chat@v3`). Until
+//     then reads stay on the old version, which is still projected: a write
+//     confirmed on the old version is never missing from the new one (on
+//     Kafka the new projector takes seconds to get its partitions);
+//   * the old projector stops a little after reads have moved (`handoverMs`),
+//     so servers that have not moved yet still read an old version that is
 //     current.
 //
 // Polling rather than checking the version on every request: a request costs
@@ -21,6 +26,7 @@ import type { Consumer } from '../log/port.ts';
 import type { Database } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ProjectionProgress } from './progress.ts';
+import { storedOffsets } from './offsets.ts';
 import { runProjection, type Projection, type RunnerOptions } from './runner.ts';
 import { readActiveVersions, versionedProjectionName, VersionedTablesPlugin, type VersionedModel } from './versions.ts';
 
@@ -29,7 +35,7 @@ export interface FollowOptions {
   models: readonly VersionedModel[];
   /** How often projection_versions is read. */
   pollMs?: number;
-  /** How long the old version's projector keeps running after a switch. */
+  /** How long the old version's projector keeps running after reads have moved to the new one. */
   handoverMs?: number;
 }
 
@@ -38,6 +44,7 @@ export interface VersionedStore extends Store {
   db: Kysely<Database>;
   /** The database without the plugin, for code that names a version itself. */
   raw: Kysely<Database>;
+  /** The version queries read now (it follows the active version once that one has caught up). */
   activeVersion(projection: string): number;
   /** Read-your-writes by model name, answered by whichever version is active. */
   followProgress(progress: ProjectionProgress): ProjectionProgress;
@@ -50,29 +57,48 @@ export interface VersionedStore extends Store {
 export async function followProjectionVersions(store: Store, options: FollowOptions): Promise<VersionedStore> {
   const { logger, models } = options;
   const raw = store.db;
-  const active = new Map<string, number>(models.map((model) => [model.projection.name, 1]));
+  /** Per model: the version projection_versions names active (its projector follows it at once)… */
+  const wanted = new Map<string, number>(models.map((model) => [model.projection.name, 1]));
+  /** …and the version its queries read, which moves only once that one has caught up. */
+  const reading = new Map<string, number>(wanted);
   const listeners = new Set<() => void>();
+  let started = false;
+
+  /** The new version has applied, on every partition, at least what the old one has. */
+  const caughtUp = async (name: string, from: number, to: number) => {
+    const old = await storedOffsets(raw, versionedProjectionName(name, from));
+    const next = await storedOffsets(raw, versionedProjectionName(name, to));
+    return [...old].every(([partition, offset]) => (next.get(partition) ?? 0) >= offset);
+  };
 
   const refresh = async () => {
     const rows = await readActiveVersions(raw);
     for (const model of models) {
       const name = model.projection.name;
-      const version = rows.get(name) ?? 1;
-      if (active.get(name) === version) continue;
-      logger.info({ projection: name, from: active.get(name), to: version }, 'read model version switched');
-      active.set(name, version);
+      wanted.set(name, rows.get(name) ?? 1);
     }
-    // Every poll, not only on a change: a projector that failed to switch retries.
+    // Every poll, not only on a change: a projector that failed to switch
+    // retries, and one whose reads have moved retires the old version.
     for (const listener of listeners) listener();
+    for (const model of models) {
+      const name = model.projection.name;
+      const from = reading.get(name)!;
+      const to = wanted.get(name)!;
+      // At start nothing was read yet: the active version is read at once.
+      if (from === to || (started && !(await caughtUp(name, from, to)))) continue;
+      logger.info({ projection: name, from, to }, 'read model version switched');
+      reading.set(name, to);
+    }
   };
   await refresh();
+  started = true;
   let polling: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     polling = refresh().catch((error: unknown) => logger.warn({ err: error }, 'reading projection_versions failed'));
   }, options.pollMs ?? 1_000);
   timer.unref();
 
-  const versionOf = (name: string) => active.get(name) ?? 1;
+  const versionOf = (name: string) => reading.get(name) ?? 1;
   const db = raw.withPlugin(
     new VersionedTablesPlugin(models.map((model) => ({ names: model.names, version: () => versionOf(model.projection.name) }))),
   );
@@ -83,11 +109,13 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
         { ...projection, name: versionedProjectionName(projection.name, version) },
         { ...runner, db: raw.withPlugin(VersionedTablesPlugin.at(model, version)) },
       );
-    const first = versionOf(model.projection.name);
+    const name = model.projection.name;
+    const first = versionOf(name);
     let current = { version: first, consumer: await start(first) };
-    const retiring = new Map<Consumer, NodeJS.Timeout>();
+    /** Projectors of versions left behind, with their stop timer once reads have moved off them. */
+    const retiring = new Map<Consumer, { version: number; timer?: NodeJS.Timeout }>();
     const retire = async (consumer: Consumer) => {
-      clearTimeout(retiring.get(consumer));
+      clearTimeout(retiring.get(consumer)?.timer);
       retiring.delete(consumer);
       await consumer.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the old projector failed'));
     };
@@ -95,26 +123,25 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
     let switching: Promise<void> = Promise.resolve();
     const reconcile = () => {
       switching = switching.then(async () => {
-        const wanted = versionOf(model.projection.name);
-        if (stopped || wanted === current.version) return;
-        let consumer: Consumer;
-        try {
-          consumer = await start(wanted);
-        } catch (error) {
-          // Tried again at the next poll.
-          logger.error(
-            { err: error, projection: projection.name, version: wanted },
-            'cannot start the projector of the new version',
-          );
-          return;
+        if (stopped) return;
+        const target = wanted.get(name)!;
+        if (target !== current.version) {
+          try {
+            const consumer = await start(target);
+            retiring.set(current.consumer, { version: current.version });
+            logger.info({ projection: projection.name, from: current.version, to: target }, 'projector switched version');
+            current = { version: target, consumer };
+          } catch (error) {
+            // Tried again at the next poll.
+            logger.error(
+              { err: error, projection: projection.name, version: target },
+              'cannot start the projector of the new version',
+            );
+          }
         }
-        const old = current;
-        current = { version: wanted, consumer };
-        logger.info({ projection: projection.name, from: old.version, to: wanted }, 'projector switched version');
-        retiring.set(
-          old.consumer,
-          setTimeout(() => void retire(old.consumer), options.handoverMs ?? 2_000),
-        );
+        for (const [consumer, entry] of retiring)
+          if (entry.timer === undefined && entry.version !== versionOf(name))
+            entry.timer = setTimeout(() => void retire(consumer), options.handoverMs ?? 2_000);
       });
     };
     listeners.add(reconcile);
@@ -136,7 +163,7 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
     refresh,
     followProgress(progress) {
       const nameFor = (projection: string) =>
-        active.has(projection) ? versionedProjectionName(projection, versionOf(projection)) : projection;
+        reading.has(projection) ? versionedProjectionName(projection, versionOf(projection)) : projection;
       return {
         reached: (projection, partition, next) => progress.reached(projection, partition, next),
         waitFor: (projection, position, timeoutMs) => progress.waitFor(nameFor(projection), position, timeoutMs),

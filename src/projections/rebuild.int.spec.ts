@@ -30,7 +30,14 @@ import { createProjectionProgress } from './progress.ts';
 import { rebuild, type RebuildOptions } from './rebuild.ts';
 import { runProjection, type Projection } from './runner.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
-import { existingVersions, readVersionState, versionedName, type VersionedModel } from './versions.ts';
+import {
+  existingVersions,
+  readVersionState,
+  versionedName,
+  versionedProjectionName,
+  VersionedTablesPlugin,
+  type VersionedModel,
+} from './versions.ts';
 import { testVault } from '../privacy/testing/test-vault.ts';
 
 const logger = pino({ level: 'silent' });
@@ -242,6 +249,66 @@ for (const engine of await testEngines('rebuild')) {
         expect((await modelChecksum(store!.db, chatModel, result.version)).total).toBe(liveChecksum);
       } finally {
         await projector.stop();
+        await follower.close();
+      }
+    });
+
+    test('reads stay on the old version until the new one has applied as much as it', async () => {
+      // Reads only: the follower runs no projector; each version's is run here by hand.
+      const follower = await followProjectionVersions(
+        { db: store!.db, close: () => Promise.resolve() },
+        { logger, models: [chatModel], pollMs: 60_000 },
+      );
+      const project = (version: number) =>
+        runProjection(
+          { ...chatProjection, name: versionedProjectionName('chat', version) },
+          {
+            log: log!,
+            db: store!.db.withPlugin(VersionedTablesPlugin.at(chatModel, version)),
+            codec,
+            vault: testVault(store!.db),
+            logger,
+            progress: createProjectionProgress(store!.db),
+            maxBatchSize: 100,
+          },
+        );
+      const messagesIn = async (db: Kysely<Database>, table: string) =>
+        Number(
+          (
+            await db
+              .selectFrom(table as 'messages')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const old = follower.activeVersion('chat');
+      // Version 1 is the `live` projector's; earlier tests made a newer one active.
+      expect(old).toBeGreaterThan(1);
+      const projectors = [await project(old)];
+      try {
+        // handoverMs 0: the rebuild's own projector stops right after the swap.
+        const result = await rebuild({ ...base(), model: chatModel, batchSize: 1_000 });
+        await appendEvents(log!, codec, chatEvents({ seed: 13, users: 10, rooms: 5, events: 300 }));
+        total = await eventsIn(log!);
+        await caughtUp(store!.db, versionedProjectionName('chat', old), total);
+
+        // The new version is active but behind: queries keep reading the old one, which has it all.
+        await follower.refresh();
+        expect(follower.activeVersion('chat')).toBe(old);
+        const all = await messagesIn(store!.db, versionedName('messages', old));
+        expect(await messagesIn(follower.db, 'messages')).toBe(all);
+        expect(await messagesIn(store!.db, versionedName('messages', result.version))).toBeLessThan(all);
+
+        // Once its projector has caught up, reads move.
+        projectors.push(await project(result.version));
+        await caughtUp(store!.db, versionedProjectionName('chat', result.version), total);
+        await follower.refresh();
+        expect(follower.activeVersion('chat')).toBe(result.version);
+        expect(await messagesIn(follower.db, 'messages')).toBe(all);
+        await caughtUp(store!.db, 'chat', total);
+        liveChecksum = (await modelChecksum(store!.db, chatModel, 1)).total;
+      } finally {
+        for (const projector of projectors) await projector.stop();
         await follower.close();
       }
     });
