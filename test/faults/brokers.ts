@@ -43,7 +43,9 @@ export interface BrokerCluster {
   stop(node: number, how: 'kill' | 'term'): Promise<void>;
   /** Starts the nodes again on their data; resolves once they answer and every broker is registered. Returns ms taken. */
   start(...nodes: number[]): Promise<number>;
-  /** Broker id leading the partition. */
+  /** Starts whichever nodes are stopped (after a test that failed half-way), so the next test finds three. */
+  startStopped(): Promise<void>;
+  /** Broker id leading the partition. Like replication(), it asks again while a stopped broker's connection fails. */
   leaderOf(topic: string, partition: number): Promise<number>;
   /** Replicas and in-sync replicas of every partition of the topics whose name starts with `prefix`. */
   replication(prefix: string): Promise<{ topic: string; partition: number; leader: number; replicas: number[]; isr: number[] }[]>;
@@ -86,31 +88,56 @@ export async function startBrokerCluster(): Promise<BrokerCluster> {
   }).admin();
   await admin.connect();
 
-  const replication: BrokerCluster['replication'] = async (prefix) => {
-    const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    const { topics } = await admin.fetchTopicMetadata({ topics: names });
-    return topics.flatMap((t) =>
-      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
-    );
+  /**
+   * The admin client's metadata may still name a broker just stopped; its
+   * connection is refused until the client learns the new cluster state.
+   * Asking again shortly is what any Kafka client does.
+   */
+  const retrying = async <T>(ask: () => Promise<T>): Promise<T> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        return await ask();
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  };
+  const replication: BrokerCluster['replication'] = (prefix) =>
+    retrying(async () => {
+      const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      return topics.flatMap((t) =>
+        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+      );
+    });
+  const stopped = new Set<number>();
+  const start = async (...nodes: number[]) => {
+    const started = Date.now();
+    await stack(['start-broker', ...nodes.map(String)], 300_000);
+    for (const node of nodes) stopped.delete(node);
+    return Date.now() - started;
   };
 
   return {
     brokers,
     nodes: [1, 2, 3],
     async stop(node, how) {
+      stopped.add(node);
       await stack(['stop-broker', String(node), ...(how === 'kill' ? ['--kill'] : [])], 120_000);
     },
-    async start(...nodes) {
-      const started = Date.now();
-      await stack(['start-broker', ...nodes.map(String)], 300_000);
-      return Date.now() - started;
+    start,
+    async startStopped() {
+      if (stopped.size > 0) await start(...stopped);
     },
-    async leaderOf(topic, partition) {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-      const leader = topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
-      if (leader === undefined || leader < 0) throw new Error(`${topic}/${partition} has no leader`);
-      return leader;
-    },
+    leaderOf: (topic, partition) =>
+      retrying(async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const leader = topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+        if (leader === undefined || leader < 0) throw new Error(`${topic}/${partition} has no leader`);
+        return leader;
+      }),
     replication,
     async destroy() {
       await admin.disconnect().catch(() => undefined);

@@ -14,7 +14,7 @@
 // It never touches the shared servers (it runs its own brokers; MariaDB and
 // Redis are only used, through a database and a Redis db number of its own).
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { mysqlAvailable, startCluster, type Cluster } from '../support/cluster.ts';
 import { redisAvailable } from '../support/infra.ts';
 import { startParley, tempDataDir } from '../support/server.ts';
@@ -85,6 +85,11 @@ describe.runIf(available)('fault: three Kafka brokers, replication factor 3, min
     });
     namespace = cluster.env.PARLEY_LOG_NAMESPACE!;
   }, 480_000);
+
+  // A test that failed with brokers down leaves them down; the next one needs all three.
+  afterEach(async () => {
+    await kafka?.startStopped();
+  }, 300_000);
 
   afterAll(async () => {
     for (const load of loads) await load.close();
