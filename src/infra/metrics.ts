@@ -143,57 +143,61 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   });
 
-  let projectionLag = cachedReading<ProjectionLag>(() => Promise.resolve([]), options.lagCacheMs);
-  new Gauge({
-    name: `${METRIC_PREFIX}projection_lag_events`,
+  /**
+   * A gauge read from the database or the log when scraped (cached for
+   * lagCacheMs): one series per row. Returns how the composition root gives
+   * it its reading.
+   */
+  const scrapedGauge = <Row, Label extends string>(gauge: {
+    name: string;
+    help: string;
+    labelNames: readonly Label[];
+    what: string;
+    labels: (row: Row) => Record<Label, string>;
+    value: (row: Row) => number;
+  }): ((read: () => Promise<Row[]>) => void) => {
+    let reading = cachedReading<Row>(() => Promise.resolve([]), options.lagCacheMs);
+    new Gauge({
+      name: `${METRIC_PREFIX}${gauge.name}`,
+      help: gauge.help,
+      labelNames: gauge.labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        try {
+          for (const row of await reading()) this.set(gauge.labels(row), gauge.value(row));
+        } catch (error) {
+          options.onLagError(gauge.what, error);
+        }
+      },
+    });
+    return (read) => {
+      reading = cachedReading(read, options.lagCacheMs);
+    };
+  };
+  const readProjectionLag = scrapedGauge({
+    name: 'projection_lag_events',
     help: 'Records of the log a projection has not applied yet, per partition (from the stored offsets: the same on every instance; take max by projection, partition).',
     labelNames: ['projection', 'partition'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      try {
-        for (const row of await projectionLag()) {
-          this.set({ projection: row.projection, partition: String(row.partition) }, row.lag);
-        }
-      } catch (error) {
-        options.onLagError('projection lag', error);
-      }
-    },
+    what: 'projection lag',
+    labels: (row: ProjectionLag) => ({ projection: row.projection, partition: String(row.partition) }),
+    value: (row) => row.lag,
   });
-  let consumerLag = cachedReading<ConsumerLag>(() => Promise.resolve([]), options.lagCacheMs);
-  new Gauge({
-    name: `${METRIC_PREFIX}consumer_lag_records`,
+  const readConsumerLag = scrapedGauge({
+    name: 'consumer_lag_records',
     help: "Records past this process's consumers' position, per consumer group, topic and partition (partitions it reads now).",
     labelNames: ['group', 'topic', 'partition'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      try {
-        for (const row of await consumerLag()) {
-          this.set({ group: row.group, topic: row.topic, partition: String(row.partition) }, row.lag);
-        }
-      } catch (error) {
-        options.onLagError('consumer lag', error);
-      }
-    },
+    what: 'consumer lag',
+    labels: (row: ConsumerLag) => ({ group: row.group, topic: row.topic, partition: String(row.partition) }),
+    value: (row) => row.lag,
   });
-
-  let openDeadLetters = cachedReading<OpenDeadLetters>(() => Promise.resolve([]), options.lagCacheMs);
-  new Gauge({
-    name: `${METRIC_PREFIX}dead_letters_open`,
+  const readOpenDeadLetters = scrapedGauge({
+    name: 'dead_letters_open',
     help: 'Poison events parked, not yet retried or skipped: each halts its partition of the projection (parley dlq list). Alert on > 0.',
     labelNames: ['projection', 'partition'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      try {
-        for (const row of await openDeadLetters()) {
-          this.set({ projection: row.projection, partition: String(row.partition) }, row.count);
-        }
-      } catch (error) {
-        options.onLagError('dead letters', error);
-      }
-    },
+    what: 'dead letters',
+    labels: (row: OpenDeadLetters) => ({ projection: row.projection, partition: String(row.partition) }),
+    value: (row) => row.count,
   });
 
   return {
@@ -213,15 +217,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
         socketCounts = read;
       },
     },
-    readProjectionLag(read) {
-      projectionLag = cachedReading(read, options.lagCacheMs);
-    },
-    readConsumerLag(read) {
-      consumerLag = cachedReading(read, options.lagCacheMs);
-    },
-    readOpenDeadLetters(read) {
-      openDeadLetters = cachedReading(read, options.lagCacheMs);
-    },
+    readProjectionLag,
+    readConsumerLag,
+    readOpenDeadLetters,
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };

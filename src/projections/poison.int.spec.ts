@@ -17,16 +17,15 @@ import { createAvroCodec } from '../log/avro-codec.ts';
 import type { Consumer } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
-import { testVault } from '../privacy/testing/test-vault.ts';
 import type { AnyDatabase } from '../store/dialect.ts';
 import type { Store } from '../store/store.ts';
 import { eventually } from '../../test/support/chat.ts';
 import { testEngines } from '../../test/support/engines.ts';
 import { listDeadLetters, retryDeadLetter, skipDeadLetter, type DeadLetter } from './dead-letters.ts';
 import { storedOffset } from './offsets.ts';
-import { createProjectionProgress } from './progress.ts';
 import { dataRefusal } from './poison.ts';
-import { runProjection, type PoisonCounter, type Projection } from './runner.ts';
+import type { PoisonCounter, Projection } from './runner.ts';
+import { runTestProjector } from './testing/test-projector.ts';
 
 const codec = createAvroCodec({ schemasDir });
 const logger = pino({ level: 'silent' });
@@ -92,14 +91,11 @@ for (const engine of await testEngines('poison')) {
       await log.ensureTopics(topicSpecs({ partitions: 2, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
       const counter: PoisonCounter = { parked: 0 };
       const failing = { transient: 0 };
-      consumer = await runProjection(probe(failing), {
+      consumer = await runTestProjector(probe(failing), {
         log,
         db: store.db,
         codec,
-        vault: testVault(store.db),
         logger,
-        progress: createProjectionProgress(store.db),
-        maxBatchSize: 100,
         poison: { maxAttempts: 2, retryBackoffMs: 10 },
         poisonCounter: counter,
       });

@@ -28,7 +28,8 @@ import { followProjectionVersions } from './live-versions.ts';
 import { modelChecksum } from './model-checksum.ts';
 import { createProjectionProgress } from './progress.ts';
 import { rebuild, type RebuildOptions } from './rebuild.ts';
-import { runProjection, type Projection } from './runner.ts';
+import type { Projection } from './runner.ts';
+import { runTestProjector } from './testing/test-projector.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
 import {
   existingVersions,
@@ -102,15 +103,7 @@ for (const engine of await testEngines('rebuild')) {
       await appendEvents(log, codec, chatEvents({ seed: 11, users: 60, rooms: 25, events: 4_000 }));
       total = await eventsIn(log);
       // The live model, projected as a server does (small batches).
-      live = await runProjection(chatProjection, {
-        log,
-        db: store.db,
-        codec,
-        vault: testVault(store.db),
-        logger,
-        progress: createProjectionProgress(store.db),
-        maxBatchSize: 100,
-      });
+      live = await runTestProjector(chatProjection, { log, db: store.db, codec, logger });
       await caughtUp(store.db, 'chat', total);
       liveChecksum = (await modelChecksum(store.db, chatModel, 1)).total;
     });
@@ -260,17 +253,9 @@ for (const engine of await testEngines('rebuild')) {
         { logger, models: [chatModel], pollMs: 60_000 },
       );
       const project = (version: number) =>
-        runProjection(
+        runTestProjector(
           { ...chatProjection, name: versionedProjectionName('chat', version) },
-          {
-            log: log!,
-            db: store!.db.withPlugin(VersionedTablesPlugin.at(chatModel, version)),
-            codec,
-            vault: testVault(store!.db),
-            logger,
-            progress: createProjectionProgress(store!.db),
-            maxBatchSize: 100,
-          },
+          { log: log!, db: store!.db.withPlugin(VersionedTablesPlugin.at(chatModel, version)), codec, logger },
         );
       const messagesIn = async (db: Kysely<Database>, table: string) =>
         Number(
@@ -365,15 +350,7 @@ for (const engine of await testEngines('rebuild')) {
       const total = await eventsIn(log);
 
       // The live model (the projection unchanged, the new schema deployed).
-      const live = await runProjection(chatProjection, {
-        log,
-        db: store.db,
-        codec: codec3,
-        vault: testVault(store.db),
-        logger,
-        progress: createProjectionProgress(store.db),
-        maxBatchSize: 200,
-      });
+      const live = await runTestProjector(chatProjection, { log, db: store.db, codec: codec3, logger, maxBatchSize: 200 });
       await caughtUp(store.db, 'chat', total);
       await live.stop();
 

@@ -7,12 +7,14 @@
 // database refuses. What it checks is what an operator and a user see:
 // history over REST, /readyz, the server's log and `parley dlq`.
 
+import type { Selectable } from 'kysely';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { openEventCodec, openLogWithTopics, openMigratedStore } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Log } from '../../src/log/port.ts';
 import { headers, topics } from '../../src/log/topics.ts';
+import type { DeadLettersTable } from '../../src/store/schema.ts';
 import { createRoom, eventually, fullHistory } from './chat.ts';
 import { runParley, type CliResult } from './cli.ts';
 import { registerUser, request, type TestUser } from './client.ts';
@@ -26,17 +28,11 @@ export interface PoisonTarget {
   logs: readonly Record<string, unknown>[];
 }
 
-interface DeadLetterRow {
-  id: number;
-  projection: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  event_type: string | null;
-  error_code: string;
-  status: string;
-  attempts: number;
-}
+/** What `parley dlq list --json` prints per parked event. */
+type DeadLetterRow = Pick<
+  Selectable<DeadLettersTable>,
+  'id' | 'projection' | 'topic' | 'partition' | 'offset' | 'event_type' | 'error_code' | 'status' | 'attempts'
+>;
 
 /** `parley …args` as an operator runs it, with the server's environment. */
 export const parley = (env: Record<string, string>, args: string[]): Promise<CliResult> =>
