@@ -554,12 +554,29 @@ export class ChatLoad {
     for (const node of this.cluster.nodes) {
       for (const entry of node.logs) {
         if (typeof entry.level !== 'number' || entry.level < 50 || (entry.time as number) < this.startedAt) continue;
-        const err = entry.err as { type?: string; message?: string } | undefined;
-        const what = `${String(entry.msg)}${err ? ` (${err.type}: ${String(err.message).slice(0, 80)})` : ''}`;
+        const err = entry.err as { type?: string; message?: string; stack?: string } | undefined;
+        // A bug, not an outage: where it was thrown, so the note can say.
+        const where = /^(TypeError|ReferenceError|RangeError)$/.test(err?.type ?? '')
+          ? ` at ${(err?.stack ?? '')
+              .split('\n')
+              .slice(1, 4)
+              .map((line) => line.trim().replace(/^at /, ''))
+              .join(' < ')}`
+          : '';
+        const what = `${String(entry.msg)}${err ? ` (${err.type}: ${String(err.message).slice(0, 80)}${where})` : ''}`;
         counts.set(what, (counts.get(what) ?? 0) + 1);
       }
     }
     return [...counts].map(([what, n]) => `${what} ×${n}`).join('; ');
+  }
+
+  /** What clients saw that is not a retryable answer: any 5xx but 503, a WS ERROR other than unavailable/read_model_lagging. */
+  nonRetryableErrors(): string[] {
+    return [...this.errors.keys()].filter(
+      (kind) =>
+        (/^rest POST: \d+/.test(kind) && !kind.startsWith('rest POST: 503')) ||
+        (kind.startsWith('ws SEND_MESSAGE: ERROR') && !/ERROR (unavailable|read_model_lagging)/.test(kind)),
+    );
   }
 
   /** ms from `at` to the first acknowledgement after it (of `roomId`, or of any room), or null. */

@@ -54,15 +54,6 @@ async function faultReport(load: ChatLoad, rooms: string[], windows: Window[]): 
   });
 }
 
-/** What clients saw that is not a retryable answer: any 5xx but 503, a WS ERROR other than unavailable/read_model_lagging. */
-function nonRetryable(load: ChatLoad): string[] {
-  return [...load.errors.keys()].filter(
-    (kind) =>
-      (/^rest POST: \d+/.test(kind) && !kind.startsWith('rest POST: 503')) ||
-      (kind.startsWith('ws SEND_MESSAGE: ERROR') && !/ERROR (unavailable|read_model_lagging)/.test(kind)),
-  );
-}
-
 describe.runIf(available)('fault: three Kafka brokers, replication factor 3, min.insync.replicas 2', () => {
   let kafka: BrokerCluster | undefined;
   let cluster: Cluster | undefined;
@@ -75,6 +66,18 @@ describe.runIf(available)('fault: three Kafka brokers, replication factor 3, min
       const partitions = await kafka!.replication('').catch(() => []);
       return partitions.length > 0 && partitions.every((p) => p.leader >= 0 && p.isr.length === p.replicas.length);
     });
+
+  /** Chat load on fresh users and rooms (the checker reads whole rooms), once 40 messages are acknowledged. */
+  const loadStarted = async (what: string) => {
+    const c = cluster!;
+    const setup = await chatSetup(c);
+    const load = new ChatLoad(c, { users: setup.plan });
+    loads.push(load);
+    await load.start();
+    await load.progress(40, 60_000, what);
+    // The events partition of room 0: the busiest.
+    return { c, setup, load, events: `${namespace}.${topics.events}`, busy: partitionOfRoom(c, setup.rooms[0]!) };
+  };
 
   beforeAll(async () => {
     kafka = await startBrokerCluster();
@@ -107,15 +110,7 @@ describe.runIf(available)('fault: three Kafka brokers, replication factor 3, min
   });
 
   test('the leader of the busiest partition killed five times: every acknowledged message kept once, seqs gapless', async () => {
-    const c = cluster!;
-    const events = `${namespace}.${topics.events}`;
-    // Fresh users and rooms per test: the checker reads whole rooms.
-    const setup = await chatSetup(c);
-    const busy = partitionOfRoom(c, setup.rooms[0]!);
-    const load = new ChatLoad(c, { users: setup.plan });
-    loads.push(load);
-    await load.start();
-    await load.progress(40, 60_000, 'acks before the first kill');
+    const { c, events, setup, busy, load } = await loadStarted('acks before the first kill');
 
     const windows: Window[] = [];
     for (let round = 1; round <= 5; round++) {
@@ -156,20 +151,12 @@ describe.runIf(available)('fault: three Kafka brokers, replication factor 3, min
       `[faults] three brokers: leader of ${events}/${busy} killed five times\n${report.join('\n')}\n${load.summary()}\n` +
         `violations: ${problems.length}\n${problems.join('\n')}`,
     );
-    expect(nonRetryable(load)).toEqual([]);
+    expect(load.nonRetryableErrors()).toEqual([]);
     expect(problems).toEqual([]);
   });
 
   test('two of three brokers stopped: nothing acknowledged, clients get 503 unavailable with Retry-After; all resumes when they return', async () => {
-    const c = cluster!;
-    const events = `${namespace}.${topics.events}`;
-    // Fresh users and rooms per test: the checker reads whole rooms.
-    const setup = await chatSetup(c);
-    const busy = partitionOfRoom(c, setup.rooms[0]!);
-    const load = new ChatLoad(c, { users: setup.plan });
-    loads.push(load);
-    await load.start();
-    await load.progress(40, 60_000, 'acks before the outage');
+    const { c, events, setup, busy, load } = await loadStarted('acks before the outage');
     await allInSync();
 
     // The busy partition's leader and one follower: one replica is left, below min.insync.replicas.
@@ -232,7 +219,7 @@ describe.runIf(available)('fault: three Kafka brokers, replication factor 3, min
         `violations: ${problems.length}\n${problems.join('\n')}`,
     );
     expect(acksDuringOutage).toBe(0);
-    expect(nonRetryable(load)).toEqual([]);
+    expect(load.nonRetryableErrors()).toEqual([]);
     expect(problems).toEqual([]);
   });
 });
