@@ -89,6 +89,8 @@ export function openLog(config: Config, logger: Logger): Log {
       clientId: 'parley',
       logger,
       sessionTimeoutMs: config.PARLEY_KAFKA_SESSION_TIMEOUT_MS,
+      requestTimeoutMs: config.PARLEY_KAFKA_REQUEST_TIMEOUT_MS,
+      appendAckTimeoutMs: config.PARLEY_KAFKA_REQUEST_TIMEOUT_MS,
       replicationFactor: config.PARLEY_KAFKA_REPLICATION_FACTOR,
       ...(config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS === undefined
         ? {}
@@ -157,8 +159,13 @@ async function openEphemeralState(config: Config, logger: Logger): Promise<Ephem
       },
     };
   }
-  // Fail a request after a couple of reconnect attempts instead of queueing it for long.
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  // Fail a request after a couple of reconnect attempts instead of queueing it
+  // for long; a connection that stops answering is dropped and reconnected.
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    socketTimeout: config.PARLEY_REDIS_SOCKET_TIMEOUT_MS,
+  });
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   await redis.connect(); // an unreachable Redis stops start-up with a clear error
   const keyPrefix = config.PARLEY_REDIS_KEY_PREFIX;
@@ -245,7 +252,9 @@ export interface AppContext {
 export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
   const tracked = trackConsumerLag(await openLogWithTopics(config, logger));
   const log = tracked.log;
-  const store = await followProjectionVersions(await openMigratedStore(config), { logger, models: versionedModels });
+  const migrated = await openMigratedStore(config);
+  if (config.PARLEY_DB_SILENT_TIMEOUT_MS > 0) migrated.dropSilentConnections?.(config.PARLEY_DB_SILENT_TIMEOUT_MS);
+  const store = await followProjectionVersions(migrated, { logger, models: versionedModels });
   const vault = openVault(config, store.db, logger);
   const metrics = createMetrics({
     lagCacheMs: config.PARLEY_METRICS_LAG_CACHE_MS,

@@ -58,6 +58,13 @@ const schema = z.object({
    * to another instance: the time a crashed processor blocks its rooms.
    */
   PARLEY_KAFKA_SESSION_TIMEOUT_MS: int(30_000),
+  /**
+   * How long a request to a broker may go unanswered before its connection is
+   * dropped and the request retried on a new one (a half-open connection
+   * answers nothing, ever); also how long a broker waits for the in-sync
+   * replicas of a write. Past PARLEY_COMMAND_TIMEOUT_MS the client has its 503.
+   */
+  PARLEY_KAFKA_REQUEST_TIMEOUT_MS: int(10_000),
   /** Replicas per topic at creation; -1 takes the broker's default (use 3 in production). */
   PARLEY_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
   /** min.insync.replicas at creation (2 with 3 replicas): acks=all then means two copies. */
@@ -79,6 +86,13 @@ const schema = z.object({
     .default(''),
   DATABASE_URL: z.string().optional(),
   /**
+   * A MySQL connection whose statement gets no byte back for this long is
+   * dropped (half-open: the server or a middlebox lost it silently) and the
+   * statement fails; the next one gets a new connection. Keep it above the
+   * slowest statement a server runs. 0: never (operator commands never do).
+   */
+  PARLEY_DB_SILENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
    * MySQL: an instance silent this long inside a read-model transaction (frozen,
    * paused, cut off) is dropped by the server, which releases its row locks so
    * the projector that took its partitions over can go on.
@@ -86,6 +100,13 @@ const schema = z.object({
   PARLEY_MYSQL_STALLED_TRANSACTION_S: int(DEFAULT_STALLED_TRANSACTION_S),
   REDIS_URL: z.string().optional(),
   /** Prefix of every Redis key and channel, so deployments (or test runs) can share one Redis. */
+  /**
+   * A Redis connection with a command outstanding and no byte back for this
+   * long is dead (half-open: Redis or a middlebox lost it silently): it is
+   * dropped, its commands fail, and it reconnects. Redis answers in
+   * microseconds; without this a half-open connection waits forever.
+   */
+  PARLEY_REDIS_SOCKET_TIMEOUT_MS: int(3_000),
   PARLEY_REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._:-]*$/)

@@ -160,6 +160,8 @@ const unavailableCodes = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
+  // A Redis script answered out of shape (infra/redis-rate-limiter.ts).
+  'REDIS_UNEXPECTED_REPLY',
   // The log did not confirm an append (log/kafka/appender.ts): brokers away, too few in sync.
   'LOG_APPEND_UNCONFIRMED',
 ]);
@@ -167,8 +169,15 @@ function isUnavailableDependency(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && unavailableCodes.has(code)) return true;
-  // ioredis, when the connection is gone and its offline queue is off or full.
-  return err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.';
+  // mysql2 marks the errors that cost it the connection (lost, closed, cut) fatal.
+  if ((err as { fatal?: unknown }).fatal === true) return true;
+  // ioredis: the connection gone and its offline queue off or full, or dropped
+  // for silence (PARLEY_REDIS_SOCKET_TIMEOUT_MS).
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.message === 'Connection is closed.' ||
+    err.message.startsWith('Socket timeout.')
+  );
 }
 
 /**

@@ -24,6 +24,16 @@ describe('toApiError for outages', () => {
     expect(error.message).not.toContain('3306');
   });
 
+  it.each([
+    [
+      'mysql2, the connection closed under it',
+      Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true }),
+    ],
+    ['ioredis, a connection dropped for silence', new Error("Socket timeout. Expecting data, but didn't receive any in 3000ms.")],
+  ])('a lost connection (%s) → 503 unavailable', (_, cause) => {
+    expect(toApiError(cause)).toMatchObject({ status: 503, code: 'unavailable' });
+  });
+
   it('an append the log did not confirm (brokers away, too few in sync) → 503 unavailable with Retry-After', () => {
     const cause = Object.assign(new Error('Messages are rejected since there are fewer in-sync replicas than required'), {
       type: 'NOT_ENOUGH_REPLICAS',

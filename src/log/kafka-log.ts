@@ -143,13 +143,13 @@ export interface KafkaLog extends Log {
 
 const DEFAULTS = {
   connectionTimeoutMs: 3_000,
-  requestTimeoutMs: 30_000,
+  requestTimeoutMs: 10_000,
   retryInitialMs: 100,
   retryMaxMs: 2_000,
   retries: 10,
   replicationFactor: -1,
   appendRetryBudgetMs: 120_000,
-  appendAckTimeoutMs: 30_000,
+  appendAckTimeoutMs: 10_000,
   maxAppendBatchRecords: 2_000,
   maxAppendBatchBytes: 900_000,
   readMaxBytes: 1_048_576,

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, MysqlDialect } from 'kysely';
-import { createPool } from 'mysql2';
+import type { Socket } from 'node:net';
+import { createPool, type Pool } from 'mysql2';
 import type { Database } from './schema.ts';
 import { openSqliteFile } from './sqlite-dialect.ts';
 
@@ -14,6 +15,15 @@ export type Engine = 'sqlite' | 'mysql';
 export interface Store {
   db: Kysely<Database>;
   close(): Promise<void>;
+  /**
+   * From now on, a MySQL connection that has a statement outstanding and
+   * receives no byte for `afterMs` is destroyed: its statement fails, and the
+   * pool opens a new connection for the next one. Without it a half-open
+   * connection (the server or a middlebox lost it silently) holds its caller
+   * forever. Servers turn it on after their migrations; operator commands,
+   * whose index builds may run long, leave it off. SQLite: nothing to do.
+   */
+  dropSilentConnections?: (afterMs: number) => void;
 }
 
 export interface StoreOptions {
@@ -44,5 +54,35 @@ function openMysql(url: string, connectionLimit: number): Store {
     decimalNumbers: true,
   });
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-  return { db, close: () => db.destroy() };
+  return { db, close: () => db.destroy(), dropSilentConnections: watchSilentConnections(pool) };
+}
+
+/** mysql2's connection, as far as the silence watch reads it (its current command is private). */
+interface WatchedConnection {
+  stream: Socket;
+  _command: unknown;
+}
+
+/** Watches the pool's connections; the function returned sets the silence after which one is dropped. */
+function watchSilentConnections(pool: Pool): (afterMs: number) => void {
+  let afterMs = 0;
+  const open = new Set<Socket>();
+  pool.on('connection', (poolConnection) => {
+    const connection = poolConnection as unknown as WatchedConnection;
+    const stream = connection.stream;
+    open.add(stream);
+    stream.once('close', () => open.delete(stream));
+    if (afterMs > 0) stream.setTimeout(afterMs);
+    // Node fires 'timeout' once per silent stretch; an idle connection is left alone.
+    stream.on('timeout', () => {
+      if (connection._command)
+        stream.destroy(
+          Object.assign(new Error(`no answer from MySQL for ${afterMs} ms; connection dropped`), { code: 'ETIMEDOUT' }),
+        );
+    });
+  });
+  return (ms) => {
+    afterMs = ms;
+    for (const stream of open) stream.setTimeout(ms);
+  };
 }

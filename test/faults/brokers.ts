@@ -109,7 +109,13 @@ export async function startBrokerCluster(): Promise<BrokerCluster> {
       const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
       const { topics } = await admin.fetchTopicMetadata({ topics: names });
       return topics.flatMap((t) =>
-        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionId,
+          leader: p.leader,
+          replicas: p.replicas,
+          isr: p.isr,
+        })),
       );
     });
   const stopped = new Set<number>();

@@ -1,14 +1,18 @@
-// kafkajs-patches.ts, patch 1: an idle kafkajs connection must not keep
-// waking the event loop — counted as the looks kafkajs takes at its pending
-// requests while nothing is sent, on a real broker. (Patch 2 is covered by the
+// kafkajs-patches.ts, on a real broker. Patch 1: an idle kafkajs connection
+// must not keep waking the event loop — counted as the looks kafkajs takes at
+// its pending requests while nothing is sent. (Patch 2 is covered by the
 // adapter suite: "reads of every partition at once … leave no connection
-// behind".)
+// behind".) Patch 3: a connection whose request timed out is dropped, so the
+// next request gets a new one — through a fault proxy that leaves the
+// connection half-open.
 
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { kafkaAvailable, testKafkaBrokers } from '../../../test/support/cluster.ts';
+import { startFaultProxy } from '../../../test/support/fault-proxy.ts';
 import './kafkajs-patches.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -49,5 +53,39 @@ describe.runIf(available)('kafkajs connections at rest', () => {
       await admin.disconnect();
     }
     expect(warnings).not.toContain('TimeoutNegativeWarning');
+  });
+});
+
+describe.runIf(available)('a kafkajs connection that stops answering', () => {
+  test('a request on a half-open connection times out, and the next request goes over a new connection', async () => {
+    const [host, port] = testKafkaBrokers[0]!.split(':');
+    const proxy = await startFaultProxy({ upstream: { host: host!, port: Number(port) } });
+    // Every broker connection goes through the proxy, whatever address the metadata names.
+    const admin = new Kafka({
+      brokers: testKafkaBrokers,
+      clientId: 'parley-patch-test',
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 1_000,
+      retry: { retries: 0 },
+      socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port: proxy.port }, onConnect),
+    }).admin();
+    try {
+      await admin.connect();
+      await admin.listTopics();
+      const connections = proxy.stats.accepted;
+      proxy.halfOpen();
+
+      const lost = await admin.listTopics().then(
+        () => 'answered',
+        (error: unknown) => (error as Error).name,
+      );
+      expect(lost).toMatch(/KafkaJSRequestTimeoutError|KafkaJSNumberOfRetriesExceeded|KafkaJSNonRetriableError/);
+      // Unpatched, this one goes down the dead connection too and times out.
+      expect(await admin.listTopics()).toBeInstanceOf(Array);
+      expect(proxy.stats.accepted).toBeGreaterThan(connections);
+    } finally {
+      await admin.disconnect();
+      await proxy.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 // Fixes to kafkajs 2.2.4 (unmaintained; pinned), applied once on import by the
-// Kafka log adapter. Both patch kafkajs's own classes, so every client the
+// Kafka log adapter. All patch kafkajs's own classes, so every client the
 // adapter makes (producer, consumers, admin, the reader's cluster) has them.
 
 import { createRequire } from 'node:module';
@@ -47,6 +47,13 @@ requestQueue.scheduleCheckPendingRequests = function scheduleCheckWhenPending(th
 
 interface Connection {
   connect: (this: Connection) => Promise<unknown>;
+  send: (this: Connection, request: unknown) => Promise<unknown>;
+  isConnected: (this: Connection) => boolean;
+  rejectRequests: (this: Connection, error: Error) => void;
+  disconnect: (this: Connection) => Promise<unknown>;
+  socket?: { destroy(): void };
+  host: string;
+  port: number;
 }
 
 const connection = (require('kafkajs/src/network/connection.js') as { prototype: Connection }).prototype;
@@ -59,4 +66,34 @@ connection.connect = function connectOnce(this: Connection) {
     connecting.set(this, attempt);
   }
   return attempt;
+};
+
+// 3. A connection whose request timed out is dropped. kafkajs rejects the
+// request but keeps the socket, and every retry goes down it again: once a
+// connection is half-open (the peer or a middlebox lost it without a FIN or
+// RST) or its stream is out of step, no request on it is ever answered, and a
+// producer never acknowledges again — found by the network-fault suite
+// (test/faults/network-faults.e2e.spec.ts), the stall lasted until restart.
+// The Java client does what this does: on a request timeout it closes the
+// connection, fails what else was in flight on it (retriable), and the next
+// request connects afresh.
+
+const { KafkaJSConnectionError } = require('kafkajs') as {
+  KafkaJSConnectionError: new (message: string, details: object) => Error;
+};
+const send = connection.send;
+connection.send = async function sendOrDropStalledConnection(this: Connection, request: unknown) {
+  try {
+    return await send.call(this, request);
+  } catch (error) {
+    if ((error as Error | undefined)?.name === 'KafkaJSRequestTimeoutError' && this.isConnected()) {
+      const socket = this.socket;
+      this.rejectRequests(
+        new KafkaJSConnectionError('Connection dropped: a request on it timed out', { broker: `${this.host}:${this.port}` }),
+      );
+      socket?.destroy();
+      void this.disconnect();
+    }
+    throw error;
+  }
 };
