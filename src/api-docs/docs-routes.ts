@@ -1,5 +1,6 @@
 // API documentation routes: `GET /openapi.json` (the OpenAPI 3.1 document of
-// openapi.ts), Swagger UI over it at `GET /swagger/index.html`
+// openapi.ts), `GET /asyncapi.json` (the AsyncAPI 3.1 document of the
+// WebSocket gateway, asyncapi.ts), Swagger UI over it at `GET /swagger/index.html`
 // (swagger-ui-routes.ts), and `GET /docs`, the same document as a plain HTML
 // page rendered here on the server. The page loads nothing (no scripts, no CDN, no fonts), and
 // its Content-Security-Policy says so, so it works offline and leaks nothing.
@@ -15,6 +16,7 @@ import {
   type OperationObject,
   type ResponseObject,
 } from './openapi.ts';
+import { buildAsyncApiDocument } from './asyncapi.ts';
 import { addSwaggerUiRoutes } from './swagger-ui-routes.ts';
 
 /** Nothing may load: only the inline stylesheet is allowed. */
@@ -24,6 +26,7 @@ export const DOCS_CSP =
 export function docsRoutes(options: { config: Config; version?: string }): Router<AppState> {
   const document = buildOpenApiDocument(options.config, options.version === undefined ? {} : { version: options.version });
   const json = Buffer.from(JSON.stringify(document));
+  const asyncApiJson = Buffer.from(JSON.stringify(buildAsyncApiDocument(document)));
   // A Buffer, not a string: app.ts turns string bodies that look like HTML into text/plain.
   const html = Buffer.from(renderDocsHtml(document));
   const router = new Router<AppState>();
@@ -32,6 +35,12 @@ export function docsRoutes(options: { config: Config; version?: string }): Route
     ctx.set('Cache-Control', 'no-cache');
     ctx.type = 'application/json; charset=utf-8';
     ctx.body = json;
+  });
+
+  router.get('/asyncapi.json', (ctx) => {
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = asyncApiJson;
   });
 
   router.get('/docs', (ctx) => {
@@ -239,7 +248,7 @@ ${doc.info.description
   .map((paragraph) => `<p>${prose(paragraph)}</p>`)
   .join('\n')}
 <p>Authentication: <code>Authorization: Bearer &lt;access token&gt;</code>. ${prose(auth.description ?? '')}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(doc.openapi)}); interactive: <a href="/swagger/index.html">Swagger UI</a>.</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(doc.openapi)}), the WebSocket gateway in <a href="/asyncapi.json">/asyncapi.json</a> (AsyncAPI 3.1); interactive: <a href="/swagger/index.html">Swagger UI</a>.</p>
 <nav><h2>Contents</h2><ul>${nav}<li><a href="#websocket">websocket</a></li><li><a href="#schemas">schemas</a></li></ul></nav>
 ${sections}
 ${wsHtml}

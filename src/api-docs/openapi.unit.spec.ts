@@ -6,8 +6,6 @@
 // the config; and /openapi.json and /docs serve it without loading anything.
 
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import ajvFormats from 'ajv-formats';
 import { pino } from 'pino';
 import type { Router } from '@koa/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +26,7 @@ import { uploadRoutes } from '../uploads/routes.ts';
 import { errorBody, validationError } from '../http/errors.ts';
 import { buildOpenApiDocument, toOpenApiPath, type HttpMethod, type JsonSchema, type OpenApiDocument } from './openapi.ts';
 import { startTestServer, type TestServer } from '../http/testing/harness.ts';
+import { schemaValidator } from './testing/schema-validator.ts';
 
 const config = loadConfig({});
 const doc = buildOpenApiDocument(config);
@@ -37,40 +36,6 @@ function operations(document: OpenApiDocument) {
   return Object.entries(document.paths).flatMap(([path, item]) =>
     METHODS.filter((method) => item[method] !== undefined).map((method) => ({ method, path, op: item[method]! })),
   );
-}
-
-/** Ajv for JSON Schema 2020-12 with the components as one resource, so `#/components/schemas/X` refs resolve. */
-function schemaValidator(document: OpenApiDocument) {
-  // `components` is no JSON Schema keyword: strict mode would refuse the wrapper.
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  const addFormats = ((ajvFormats as unknown as { default?: unknown }).default ?? ajvFormats) as (a: Ajv2020) => void;
-  addFormats(ajv);
-  const base = 'https://parley.invalid/openapi.json';
-  ajv.addSchema({ $id: base, components: { schemas: document.components.schemas } });
-  const cache = new Map<string, (value: unknown) => boolean>();
-  const compile = (schema: JsonSchema): ((value: unknown) => boolean) => {
-    const validate = ajv.compile({ $id: `${base}/check-${cache.size}-${Math.random()}`, ...rewriteRefs(schema, base) });
-    return (value) => validate(value);
-  };
-  return {
-    /** Validates against `#/components/schemas/<name>`. */
-    component(name: string) {
-      let validate = cache.get(name);
-      if (validate === undefined) {
-        validate = compile({ $ref: `#/components/schemas/${name}` });
-        cache.set(name, validate);
-      }
-      return validate;
-    },
-    schema: compile,
-  };
-}
-
-/** `#/components/…` → `<base>#/components/…` for a schema compiled outside the wrapper. */
-function rewriteRefs(schema: JsonSchema, base: string): JsonSchema {
-  return JSON.parse(JSON.stringify(schema), (key, value: unknown) =>
-    key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${base}${value}` : value,
-  ) as JsonSchema;
 }
 
 describe('the OpenAPI document', () => {
@@ -631,7 +596,7 @@ describe('GET /openapi.json and GET /docs', () => {
     // Loads nothing: no scripts, no external stylesheets, images or links.
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|src=/i);
     for (const [, href] of html.matchAll(/href="([^"]*)"/g))
-      expect(href, href).toMatch(/^(#|\/openapi\.json$|\/swagger\/index\.html$)/);
+      expect(href, href).toMatch(/^(#|\/openapi\.json$|\/asyncapi\.json$|\/swagger\/index\.html$)/);
     for (const { method, path, op } of operations(doc)) {
       expect(html).toContain(`id="op-${op.operationId}"`);
       expect(html).toContain(`${method.toUpperCase()}</span> <code>${path}</code>`);

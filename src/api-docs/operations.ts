@@ -110,6 +110,14 @@ function metaOperations(): OperationSpec[] {
     },
     {
       method: 'get',
+      path: '/asyncapi.json',
+      tag: 'meta',
+      auth: false,
+      summary: 'The WebSocket gateway as an AsyncAPI document',
+      ok: { status: 200, description: 'AsyncAPI 3.1 document of `/ws`: the frames of `x-websocket`, with the same schemas.' },
+    },
+    {
+      method: 'get',
       path: '/docs',
       tag: 'meta',
       auth: false,
