@@ -622,6 +622,6 @@ function restRouters(
       social: createSocialService({ executor, db: store.db, rateLimits: services.rateLimits }),
       requireUser: services.authenticate,
     }),
-    docsRoutes({ config }),
+    docsRoutes({ config, schemasDir }),
   ];
 }

@@ -1,20 +1,31 @@
-// The AsyncAPI document of the WebSocket gateway: valid AsyncAPI 3.1 by the
-// official parser (@asyncapi/parser, which also lints: not one diagnostic),
-// every frame type of the OpenAPI document's x-websocket a message in the
-// right direction with the same payload schema, and served at /asyncapi.json.
-// (That real frames match these schemas: test/e2e/asyncapi.e2e.spec.ts.)
+// The AsyncAPI document: valid AsyncAPI 3.1 by the official parser
+// (@asyncapi/parser, which also lints: not one diagnostic; its Avro plugin
+// reads the Kafka payloads), every frame type of the OpenAPI document's
+// x-websocket a message in the right direction with the same payload schema,
+// every event and signal type a message of its topic with its latest Avro
+// schema, and served at /asyncapi.json. (That real frames match these
+// schemas: test/e2e/asyncapi.e2e.spec.ts.)
 
+import { AvroSchemaParser } from '@asyncapi/avro-schema-parser';
 import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schemasDir } from '../compose.ts';
 import { loadConfig } from '../config.ts';
+import { loadSchemaCatalog } from '../log/schema-catalog.ts';
+import { signalTypes } from '../log/signals.ts';
+import { topics } from '../log/topics.ts';
 import { startTestServer, type TestServer } from '../http/testing/harness.ts';
 import { asyncApiMessageName, buildAsyncApiDocument } from './asyncapi.ts';
-import { docsRoutes } from './docs-routes.ts';
+import { docsRoutes, logSchemas } from './docs-routes.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 
 const openapi = buildOpenApiDocument(loadConfig({}));
-const doc = buildAsyncApiDocument(openapi);
-const parse = (document: unknown) => new Parser().parse(JSON.stringify(document));
+const doc = buildAsyncApiDocument(openapi, logSchemas(schemasDir));
+const parse = (document: unknown) => {
+  const parser = new Parser();
+  parser.registerSchemaParser(AvroSchemaParser());
+  return parser.parse(JSON.stringify(document));
+};
 
 describe('the AsyncAPI document', () => {
   it('is valid AsyncAPI 3.1 by the official parser, with no diagnostic at all', async () => {
@@ -38,7 +49,7 @@ describe('the AsyncAPI document', () => {
       document!
         .operations()
         .all()
-        .filter((operation) => operation.action() === action)
+        .filter((operation) => operation.action() === action && operation.channels().all()[0]?.address() === '/ws')
         .flatMap((operation) =>
           operation
             .messages()
@@ -53,7 +64,7 @@ describe('the AsyncAPI document', () => {
         .channels()
         .all()
         .map((channel) => channel.address()),
-    ).toEqual(['/ws']);
+    ).toEqual(['/ws', topics.events, topics.signals]);
 
     for (const [direction, frames] of [
       ['client', ws.client_frames],
@@ -72,10 +83,40 @@ describe('the AsyncAPI document', () => {
   }, 30_000);
 });
 
+describe('the Kafka topics in the AsyncAPI document', () => {
+  it('every event type is a message of parley.events and every signal type of parley.signals, its payload the latest Avro schema', async () => {
+    const { document } = await parse(doc);
+    const catalog = loadSchemaCatalog(schemasDir);
+    const namesOn = (address: string) =>
+      document!
+        .channels()
+        .all()
+        .find((channel) => channel.address() === address)!
+        .messages()
+        .all()
+        .map((message) => message.name())
+        .sort();
+    const signals = new Set<string>(signalTypes);
+    expect(namesOn(topics.signals)).toEqual([...signals].sort());
+    expect(namesOn(topics.events)).toEqual([...catalog.types.keys()].filter((type) => !signals.has(type)).sort());
+    expect(namesOn(topics.events)).toContain('message_sent');
+
+    for (const [type, versions] of catalog.types) {
+      const name = `${signals.has(type) ? 'Signal' : 'Event'}_${type}`;
+      const message = doc.components.messages[name] as { payload: { schemaFormat: string; schema: unknown } };
+      expect(message.payload.schemaFormat, type).toMatch(/^application\/vnd\.apache\.avro\+json/);
+      expect(message.payload.schema, type).toEqual(versions.at(-1)!.schema);
+    }
+    // The parser read the Avro: a field of message_sent is in its model.
+    const sent = document!.components().messages().get('Event_message_sent')!;
+    expect(Object.keys(sent.payload()!.properties() ?? {})).toContain('client_msg_id');
+  }, 30_000);
+});
+
 describe('GET /asyncapi.json', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ routers: [docsRoutes({ config: loadConfig({}) })] });
+    server = await startTestServer({ routers: [docsRoutes({ config: loadConfig({}), schemasDir })] });
   });
   afterAll(async () => {
     await server.close();
@@ -85,7 +126,9 @@ describe('GET /asyncapi.json', () => {
     const response = await fetch(`${server.base}/asyncapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(await response.json()).toEqual(JSON.parse(JSON.stringify(buildAsyncApiDocument(buildOpenApiDocument(server.config)))));
+    expect(await response.json()).toEqual(
+      JSON.parse(JSON.stringify(buildAsyncApiDocument(buildOpenApiDocument(server.config), logSchemas(schemasDir)))),
+    );
     expect(await (await fetch(`${server.base}/docs`)).text()).toContain('<a href="/asyncapi.json">');
   });
 });

@@ -16,17 +16,19 @@ import {
   type OperationObject,
   type ResponseObject,
 } from './openapi.ts';
-import { buildAsyncApiDocument } from './asyncapi.ts';
+import { loadSchemaCatalog } from '../log/schema-catalog.ts';
+import { signalTypes } from '../log/signals.ts';
+import { buildAsyncApiDocument, type LogSchemas } from './asyncapi.ts';
 import { addSwaggerUiRoutes } from './swagger-ui-routes.ts';
 
 /** Nothing may load: only the inline stylesheet is allowed. */
 export const DOCS_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function docsRoutes(options: { config: Config; version?: string }): Router<AppState> {
+export function docsRoutes(options: { config: Config; version?: string; schemasDir: string }): Router<AppState> {
   const document = buildOpenApiDocument(options.config, options.version === undefined ? {} : { version: options.version });
   const json = Buffer.from(JSON.stringify(document));
-  const asyncApiJson = Buffer.from(JSON.stringify(buildAsyncApiDocument(document)));
+  const asyncApiJson = Buffer.from(JSON.stringify(buildAsyncApiDocument(document, logSchemas(options.schemasDir))));
   // A Buffer, not a string: app.ts turns string bodies that look like HTML into text/plain.
   const html = Buffer.from(renderDocsHtml(document));
   const router = new Router<AppState>();
@@ -52,6 +54,15 @@ export function docsRoutes(options: { config: Config; version?: string }): Route
 
   addSwaggerUiRoutes(router);
   return router;
+}
+
+/** The latest Avro schema of every event and signal type, from the schemas folder. */
+export function logSchemas(schemasDir: string): LogSchemas {
+  const signals = new Set<string>(signalTypes);
+  const latest = [...loadSchemaCatalog(schemasDir).types.values()].map((versions) => versions.at(-1)!);
+  const of = (wanted: boolean) =>
+    latest.filter((v) => signals.has(v.type) === wanted).map(({ type, version, schema }) => ({ type, version, schema }));
+  return { events: of(false), signals: of(true) };
 }
 
 // ---------------------------------------------------------------------------

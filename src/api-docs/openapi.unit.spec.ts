@@ -22,6 +22,7 @@ import { createHttpApp } from '../http/app.ts';
 import { noMetrics } from '../infra/metrics.ts';
 import { DOCS_CSP, docsRoutes } from './docs-routes.ts';
 import { localStorageRoutes } from '../uploads/local-storage-routes.ts';
+import { schemasDir } from '../compose.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
 import { errorBody, validationError } from '../http/errors.ts';
 import { buildOpenApiDocument, toOpenApiPath, type HttpMethod, type JsonSchema, type OpenApiDocument } from './openapi.ts';
@@ -217,7 +218,7 @@ describe('routes and document agree', () => {
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
-      docsRoutes({ config: cfg }),
+      docsRoutes({ config: cfg, schemasDir }),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.
     const rawBodyRouters = uploadRoutes({
@@ -573,7 +574,7 @@ describe('response schemas describe what the server sends', () => {
 describe('GET /openapi.json and GET /docs', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ routers: [docsRoutes({ config })] });
+    server = await startTestServer({ routers: [docsRoutes({ config, schemasDir })] });
   });
   afterAll(async () => {
     await server.close();

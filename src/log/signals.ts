@@ -20,6 +20,17 @@ export type RoomViewEnded = Signal<'room_view_ended', { room_id: string; user_id
 export type AnySignal = TypingStarted | TypingStopped | UserOnline | UserOffline | RoomViewStarted | RoomViewEnded;
 export type SignalType = AnySignal['type'];
 
+/** Every signal type (a Record, so the compiler finds one missing). */
+const signalTypeSet: Record<SignalType, true> = {
+  typing_started: true,
+  typing_stopped: true,
+  user_online: true,
+  user_offline: true,
+  room_view_started: true,
+  room_view_ended: true,
+};
+export const signalTypes = Object.keys(signalTypeSet) as readonly SignalType[];
+
 /** Signals about a room are keyed by it; presence by the user. */
 export function signalRecord(codec: EventCodec, signal: AnySignal): AppendRecord {
   const key = 'room_id' in signal.data ? `room:${signal.data.room_id}` : `user:${signal.data.user_id}`;
