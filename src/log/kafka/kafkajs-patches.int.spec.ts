@@ -4,7 +4,11 @@
 // adapter suite: "reads of every partition at once … leave no connection
 // behind".) Patch 3: a connection whose request timed out is dropped, so the
 // next request gets a new one — through a fault proxy that leaves the
-// connection half-open.
+// connection half-open. Patch 4: a connection that dropped in the middle of a
+// response reads its next socket from a clean start, and a response that
+// cannot be read fails the request instead of crashing the process — through
+// a broker stand-in that answers garbage, or half a response, before it hands
+// the connection to the real broker.
 
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -86,6 +90,84 @@ describe.runIf(available)('a kafkajs connection that stops answering', () => {
     } finally {
       await admin.disconnect();
       await proxy.close();
+    }
+  });
+});
+
+/**
+ * A stand-in broker: connection i gets `answers[i]` (bytes, then the socket is
+ * closed) if there is one, else it is piped to the real broker.
+ */
+async function brokerStandIn(
+  answers: Buffer[],
+): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  const [host, port] = testKafkaBrokers[0]!.split(':');
+  let count = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    const answer = answers[count++];
+    if (answer !== undefined) {
+      // Answer the first request with these bytes, then drop the connection.
+      client.once('data', () => client.end(answer));
+      return;
+    }
+    const upstream = net.connect({ host: host!, port: Number(port) });
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => count,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe.runIf(available)('a kafkajs connection that breaks off mid-response', () => {
+  const adminThrough = (port: number) =>
+    new Kafka({
+      brokers: testKafkaBrokers,
+      clientId: 'parley-patch-test',
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 2_000,
+      retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 200 },
+      socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port }, onConnect),
+    }).admin();
+
+  test('after half a response and a drop, the next socket is read from its own start', async () => {
+    // A 100-byte response announced, 5 bytes of it sent, then the connection closes.
+    const standIn = await brokerStandIn([Buffer.from([0, 0, 0, 100, 1, 2, 3, 4, 5])]);
+    const admin = adminThrough(standIn.port);
+    try {
+      await admin.connect();
+      expect(await admin.listTopics()).toBeInstanceOf(Array);
+      expect(standIn.connections()).toBeGreaterThan(1);
+    } finally {
+      await admin.disconnect();
+      await standIn.close();
+    }
+  });
+
+  test('a response too short to hold its correlation id fails the request; the process goes on', async () => {
+    // A 2-byte response: kafkajs read 4 bytes of it, past its end, in the socket's data handler.
+    const standIn = await brokerStandIn([Buffer.from([0, 0, 0, 2, 0, 1])]);
+    const admin = adminThrough(standIn.port);
+    try {
+      await admin.connect();
+      expect(await admin.listTopics()).toBeInstanceOf(Array);
+      expect(standIn.connections()).toBeGreaterThan(1);
+    } finally {
+      await admin.disconnect();
+      await standIn.close();
     }
   });
 });

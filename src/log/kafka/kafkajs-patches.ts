@@ -47,6 +47,10 @@ requestQueue.scheduleCheckPendingRequests = function scheduleCheckWhenPending(th
 
 interface Connection {
   connect: (this: Connection) => Promise<unknown>;
+  processData: (this: Connection, data: Buffer) => unknown;
+  chunks: Buffer[];
+  bytesBuffered: number;
+  bytesNeeded: number;
   send: (this: Connection, request: unknown) => Promise<unknown>;
   isConnected: (this: Connection) => boolean;
   rejectRequests: (this: Connection, error: Error) => void;
@@ -62,6 +66,8 @@ const connecting = new WeakMap<Connection, Promise<unknown>>();
 connection.connect = function connectOnce(this: Connection) {
   let attempt = connecting.get(this);
   if (attempt === undefined) {
+    // Patch 4 (below): a new socket starts a new stream.
+    if (!this.isConnected()) forgetPartialResponse(this);
     attempt = connect.call(this).finally(() => connecting.delete(this));
     connecting.set(this, attempt);
   }
@@ -95,5 +101,49 @@ connection.send = async function sendOrDropStalledConnection(this: Connection, r
       void this.disconnect();
     }
     throw error;
+  }
+};
+
+// 4. Each socket's bytes are read as a stream of their own. A connection keeps
+// the bytes of a response it has not finished reading in fields set once, in
+// its constructor: when a connection dropped mid-response (a reset, a timeout
+// above) connects again, the new socket's first response was read after the
+// old half one — garbage — and a length read past the end threw out of the
+// socket's 'data' handler, which ended the process (the network-fault suite
+// saw it). Now a (re)connect starts from empty; a closed connection's socket
+// is destroyed, so no late bytes of it reach the next one; and a response that
+// cannot be read drops its connection (its requests fail, retriably) instead
+// of throwing.
+
+const INT32_BYTES = 4;
+function forgetPartialResponse(conn: Connection): void {
+  conn.chunks = [];
+  conn.bytesBuffered = 0;
+  conn.bytesNeeded = INT32_BYTES;
+}
+
+const disconnect = connection.disconnect;
+connection.disconnect = async function disconnectAndDestroy(this: Connection) {
+  const socket = this.socket;
+  const result = await disconnect.call(this);
+  socket?.destroy();
+  return result;
+};
+
+const processData = connection.processData;
+connection.processData = function processDataOrDrop(this: Connection, data: Buffer) {
+  try {
+    return processData.call(this, data);
+  } catch (error) {
+    const socket = this.socket;
+    forgetPartialResponse(this);
+    this.rejectRequests(
+      new KafkaJSConnectionError(`Connection dropped: a response could not be read (${String(error)})`, {
+        broker: `${this.host}:${this.port}`,
+      }),
+    );
+    socket?.destroy();
+    void this.disconnect();
+    return undefined;
   }
 };
