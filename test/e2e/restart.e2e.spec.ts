@@ -318,7 +318,13 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
 
     // While bob is away the server comes back and alice writes more.
     const second = await start(dataDir);
+    const aliceWs = await sockets.connect(second.wsUrl, alice);
     for (let i = 1; i <= 3; i++) await postMessage(second.url, alice, roomId, `after-${i}`, `after ${i}`);
+    // Bob comes back once the new gateway streams live (on Kafka its consumer
+    // may take seconds to get its partitions): what this test checks is the
+    // resume, not a socket that connects while the gateway still catches up
+    // (that one hears 11..13 live before its JOIN_ROOM replays 7..10).
+    await aliceWs.next((frame) => frame.type === 'NEW_MESSAGE' && frame.data.client_msg_id === 'after-3', 60_000);
 
     const again = await sockets.connect(second.wsUrl, bob);
     const rejoin = await again.call('JOIN_ROOM', { chat_room_id: roomId, since_seq: lastSeen });
