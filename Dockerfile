@@ -8,6 +8,7 @@ COPY bin ./bin
 COPY src ./src
 COPY schemas ./schemas
 COPY migrations ./migrations
+COPY web ./web
 # The data dir: the node user's own, and the default, so that a plain
 # `docker run` (no PARLEY_DATA_DIR, no volume) does not try to write /app/data,
 # which belongs to root. Mount a volume here to keep it.

@@ -31,6 +31,7 @@ import { hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
+import { demoRoutes } from './http/demo-routes.ts';
 import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
@@ -623,5 +624,6 @@ function restRouters(
       requireUser: services.authenticate,
     }),
     docsRoutes({ config, schemasDir }),
+    ...(config.PARLEY_DEMO === 'on' ? [demoRoutes()] : []),
   ];
 }

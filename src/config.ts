@@ -394,6 +394,8 @@ const schema = z.object({
    * scraper cannot be kept to a private network.
    */
   PARLEY_METRICS: z.enum(['on', 'off']).default('on'),
+  /** The demo web client at `/` (web/demo/); off leaves `/` to a deployment's own app. */
+  PARLEY_DEMO: z.enum(['on', 'off']).default('on'),
   /**
    * When set, /metrics answers only `Authorization: Bearer <token>` (401
    * otherwise): for a port the internet reaches. Long enough not to be guessed.

@@ -21,6 +21,7 @@ import { messageView, userView } from '../queries/wire.ts';
 import { createHttpApp } from '../http/app.ts';
 import { noMetrics } from '../infra/metrics.ts';
 import { DOCS_CSP, docsRoutes } from './docs-routes.ts';
+import { demoRoutes } from '../http/demo-routes.ts';
 import { localStorageRoutes } from '../uploads/local-storage-routes.ts';
 import { schemasDir } from '../compose.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
@@ -219,6 +220,7 @@ describe('routes and document agree', () => {
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
       docsRoutes({ config: cfg, schemasDir }),
+      demoRoutes(),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.
     const rawBodyRouters = uploadRoutes({

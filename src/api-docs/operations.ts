@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { queryInputs } from '../queries/http-routes.ts';
 import { uploadPurposes } from '../uploads/storage.ts';
+import { DEMO_ASSETS } from '../http/demo-routes.ts';
 import { SWAGGER_UI_ASSETS, SWAGGER_UI_PATH } from './swagger-ui-routes.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -123,6 +124,28 @@ function metaOperations(): OperationSpec[] {
       auth: false,
       summary: 'This document as a readable HTML page',
       ok: { status: 200, description: 'HTML, rendered on the server; loads nothing else.', contentType: 'text/html' },
+    },
+    {
+      method: 'get',
+      path: '/',
+      tag: 'meta',
+      auth: false,
+      summary: 'The demo web client (PARLEY_DEMO=on, the default)',
+      description:
+        'Plain HTML and JavaScript over this API and `/ws`: register, rooms, live chat, typing, presence, receipts, uploads.',
+      ok: { status: 200, description: 'The page.', contentType: 'text/html' },
+    },
+    {
+      method: 'get',
+      path: '/demo/:asset',
+      tag: 'meta',
+      auth: false,
+      summary: "The demo page's script and stylesheet",
+      pathParams: {
+        asset: { description: 'a file the demo page loads', schema: { type: 'string', enum: Object.keys(DEMO_ASSETS) } },
+      },
+      ok: { status: 200, description: 'A script, a stylesheet or the page.', contentType: 'text/html' },
+      errors: [404],
     },
     {
       method: 'get',
