@@ -173,12 +173,19 @@ describe('an operator watching Parley', () => {
   });
 
   test("consumer lag is reported for the partitions this process's consumers read, and settles at 0", async () => {
-    const rows = samplesOf(await metrics(parley), 'parley_consumer_lag_records');
-    const consumers = new Set(rows.map((row) => `${row.labels.group} ${row.labels.topic}`));
-    // The processor, the chat projector, and the gateway's stream of events have all handled records.
-    expect(consumers).toContain('parley.processor parley.commands');
-    expect(consumers).toContain('parley.projection.chat parley.events');
-    expect(consumers).toContain('none parley.events');
+    const consumers = async () =>
+      new Set(
+        samplesOf(await metrics(parley), 'parley_consumer_lag_records').map((row) => `${row.labels.group} ${row.labels.topic}`),
+      );
+    // The processor, the chat projector, and the gateway's stream of events have
+    // all handled records: a consumer is reported once it has handled its first
+    // batch, which on Kafka may come a moment after the requests that made them.
+    const expected = ['parley.processor parley.commands', 'parley.projection.chat parley.events', 'none parley.events'];
+    await eventually(async () => {
+      const reported = await consumers();
+      return expected.every((consumer) => reported.has(consumer));
+    }, 'the three consumers reported').catch(() => undefined);
+    expect([...(await consumers())]).toEqual(expect.arrayContaining(expected));
     await eventually(
       async () => samplesOf(await metrics(parley), 'parley_consumer_lag_records').every((row) => row.value === 0),
       'every consumer caught up',

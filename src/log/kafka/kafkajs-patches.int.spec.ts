@@ -143,23 +143,14 @@ describe.runIf(available)('a kafkajs connection that breaks off mid-response', (
       socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port }, onConnect),
     }).admin();
 
-  test('after half a response and a drop, the next socket is read from its own start', async () => {
-    // A 100-byte response announced, 5 bytes of it sent, then the connection closes.
-    const standIn = await brokerStandIn([Buffer.from([0, 0, 0, 100, 1, 2, 3, 4, 5])]);
-    const admin = adminThrough(standIn.port);
-    try {
-      await admin.connect();
-      expect(await admin.listTopics()).toBeInstanceOf(Array);
-      expect(standIn.connections()).toBeGreaterThan(1);
-    } finally {
-      await admin.disconnect();
-      await standIn.close();
-    }
-  });
-
-  test('a response too short to hold its correlation id fails the request; the process goes on', async () => {
+  // The first connection gets these bytes and is closed; the next ones reach the real broker.
+  test.each([
+    // A 100-byte response announced, 5 bytes of it sent: the next socket must be read from its own start.
+    ['after half a response and a drop, the next socket is read from its own start', [0, 0, 0, 100, 1, 2, 3, 4, 5]],
     // A 2-byte response: kafkajs read 4 bytes of it, past its end, in the socket's data handler.
-    const standIn = await brokerStandIn([Buffer.from([0, 0, 0, 2, 0, 1])]);
+    ['a response too short to hold its correlation id fails the request; the process goes on', [0, 0, 0, 2, 0, 1]],
+  ])('%s', async (_, firstAnswer) => {
+    const standIn = await brokerStandIn([Buffer.from(firstAnswer)]);
     const admin = adminThrough(standIn.port);
     try {
       await admin.connect();
