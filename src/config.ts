@@ -232,6 +232,13 @@ const schema = z.object({
   /** Bytes buffered for a slow socket before it is dropped (it resumes with since_seq). */
   PARLEY_WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024),
   /**
+   * A connecting socket hears live the room messages appended after it
+   * connected; older ones come from JOIN_ROOM. The gateway asks the events log
+   * where it ends; past this wait it starts the socket where its own stream is
+   * (a client that lagged behind elsewhere may then hear a message twice).
+   */
+  PARLEY_WS_LOG_END_TIMEOUT_MS: int(2_000),
+  /**
    * Password guessing is slowed per (account, client IP): that many failures are
    * free, then each further one starts a delay (first, doubling, at most max)
    * during which that pair gets 429. Keyed by the pair, never by the account

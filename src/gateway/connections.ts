@@ -1,7 +1,9 @@
 // What an authenticated socket is to the gateway, from open to close: a
 // Session in the registry, a presence lease (its user comes online with their
 // first socket anywhere and goes offline with their last), the rooms its user
-// belongs to tracked for delivery, and a life no longer than its token's.
+// belongs to tracked for delivery, where the events log ended when it came
+// (its live stream starts there: room-stream.ts), and a life no longer than
+// its token's.
 // Closing undoes each of these.
 
 import { randomUUID } from 'node:crypto';
@@ -13,6 +15,7 @@ import type { Presence } from '../infra/presence.ts';
 import type { AnySignal } from '../log/signals.ts';
 import { roomIdsOf } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
+import type { LogEnds } from './log-ends.ts';
 import type { Membership } from './membership.ts';
 import type { RoomViews } from './room-views.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
@@ -26,7 +29,10 @@ export interface Identity {
   expiresAt: number;
 }
 
-/** Sets up the session of an authenticated socket; resolves once its rooms are tracked and its presence is known. */
+/**
+ * Sets up the session of an authenticated socket; resolves once its rooms are
+ * tracked, its presence is known and so is where its live stream starts.
+ */
 export type Connect = (socket: WebSocket, stream: Duplex, identity: Identity) => Promise<Session>;
 
 export function createConnections(options: {
@@ -38,6 +44,7 @@ export function createConnections(options: {
   typing: Typing;
   publish: (signal: AnySignal) => void;
   partitionOf: (roomId: string) => number;
+  logEnds: LogEnds;
   /** The frame-rate bucket a new socket starts with (PARLEY_WS_RATE_BURST). */
   rateBurst: number;
   logger: Logger;
@@ -72,10 +79,14 @@ export function createConnections(options: {
       login: sessionId,
       joined: new Set(),
       cursors: new Map(),
+      logEnd: [],
+      held: { frames: [], bytes: 0 },
       bucket: { tokens: options.rateBurst, updatedAt: Date.now() },
       strikes: 0,
     };
     sessions.add(session);
+    // Asked once registered: a message appended from here on reaches the socket live.
+    const logEnd = options.logEnds.afterNow();
     // Registered before anything awaits, so a socket that closes during set-up
     // is still disconnected (after its connect), never left online.
     const connected = presence.connect(userId, session.id).then(
@@ -92,6 +103,7 @@ export function createConnections(options: {
     const roomIds = await roomIdsOf(options.db, userId);
     await Promise.all(roomIds.map((roomId) => membership.track(roomId, options.partitionOf(roomId))));
     await connected;
+    session.logEnd = await logEnd;
     return session;
   };
 }

@@ -65,6 +65,8 @@ describe('delivery to a slow socket', () => {
       login: null,
       joined: new Set(),
       cursors: new Map(),
+      logEnd: [],
+      held: null,
       bucket: { tokens: 0, updatedAt: 0 },
       strikes: 0,
     };

@@ -1,16 +1,20 @@
 // Writes server frames to this gateway's sockets: to one socket, to every
 // socket of some users, or to every socket of a room's members connected here.
-// Everything the gateway sends goes through `send`.
+// Everything the gateway sends goes through `send`. A socket whose
+// AUTH_SUCCESS has not gone out yet has its frames held, in order, until it
+// has (room-stream.ts `open`).
 
 import { noMetrics, type GatewayMetrics } from '../infra/metrics.ts';
 import { createFrameWriter, textFrame } from './socket-output.ts';
 import type { Membership } from './membership.ts';
-import type { Session, SessionRegistry } from './sessions.ts';
+import type { HeldFrame, Session, SessionRegistry } from './sessions.ts';
 
 // Functions, not methods: they are handed around as callbacks.
 export interface Delivery {
   /** One frame to one socket (dropped when the socket is closed; a socket too slow to keep up is closed). */
   send: (session: Session, frame: string) => void;
+  /** Keeps a frame for a socket until its AUTH_SUCCESS has gone out (the same size limit as a slow socket's). */
+  hold: (session: Session, held: HeldFrame) => void;
   /** Every socket of each user. */
   toUsers: (userIds: Iterable<string>, frame: string) => void;
   /** Every socket of the room's members here that `only` accepts (all by default). */
@@ -33,14 +37,29 @@ export function createDelivery(options: {
   let lastFrame = '';
   let lastBytes: Buffer = Buffer.alloc(0);
 
+  /** A socket that cannot keep up is dropped rather than buffered without bound; its client resumes with since_seq. */
+  const dropSlow = (session: Session) => {
+    session.socket.close(1013, 'too slow');
+    metrics.droppedSlowSocket();
+  };
+
+  const hold = (session: Session, frame: HeldFrame) => {
+    const held = session.held;
+    if (held === null || session.socket.readyState !== session.socket.OPEN) return;
+    held.frames.push(frame);
+    held.bytes += frame.frame.length;
+    if (held.bytes > options.maxBufferedBytes) dropSlow(session);
+  };
+
   const send = (session: Session, frame: string) => {
     const socket = session.socket;
     if (socket.readyState !== socket.OPEN) return;
-    // A socket that cannot keep up is dropped rather than buffered without
-    // bound; its client resumes with since_seq.
+    if (session.held !== null) {
+      hold(session, { frame });
+      return;
+    }
     if (socket.bufferedAmount > options.maxBufferedBytes) {
-      socket.close(1013, 'too slow');
-      metrics.droppedSlowSocket();
+      dropSlow(session);
       return;
     }
     if (frame !== lastFrame) {
@@ -58,6 +77,7 @@ export function createDelivery(options: {
 
   return {
     send,
+    hold,
     eachRoomSession,
     toUsers(userIds, frame) {
       for (const userId of userIds) for (const session of sessions.of(userId) ?? []) send(session, frame);

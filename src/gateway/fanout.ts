@@ -114,7 +114,7 @@ export function createFanout(options: {
         case 'message_sent': {
           const { room_id, seq } = event.data;
           const frame = serverFrame('NEW_MESSAGE', messageFromEvent(event.data, event.erased));
-          delivery.eachRoomSession(room_id, (session) => roomStream.live(session, room_id, seq, frame));
+          delivery.eachRoomSession(room_id, (session) => roomStream.live(session, room_id, seq, frame, position));
           return;
         }
         case 'message_edited':

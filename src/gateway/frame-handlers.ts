@@ -52,12 +52,7 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
       return;
     }
     await membership.track(roomId, deps.partitionOf(roomId));
-    if (sinceSeq === undefined) {
-      const lastSeq = await roomStream.lastSeqOf(session, roomId);
-      send(session, serverFrame('JOIN_SUCCESS', { chat_room_id: roomId, last_seq: lastSeq }, ref));
-    } else if (!(await roomStream.resume(session, roomId, sinceSeq, ref))) {
-      return;
-    }
+    if (!(await roomStream.join(session, roomId, sinceSeq, ref))) return;
     const rejoin = session.joined.has(roomId);
     session.joined.add(roomId);
     if (!rejoin) views.join(roomId, session.userId, session.id);

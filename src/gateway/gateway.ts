@@ -29,6 +29,7 @@ import { clientFrameSchemas, serverFrame } from './frames.ts';
 import { createMembership } from './membership.ts';
 import { createPresenceNotifier } from './presence-notifier.ts';
 import { renewPresenceLeases } from './presence-lease.ts';
+import { createLogEnds } from './log-ends.ts';
 import { createRoomStream } from './room-stream.ts';
 import { createRoomViews } from './room-views.ts';
 import { SessionRegistry } from './sessions.ts';
@@ -73,6 +74,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     db,
     send: delivery.send,
     replayMax: config.PARLEY_REPLAY_MAX,
+    hold: delivery.hold,
     partitionOf,
     readModelCaughtUp: positions.readModelCaughtUp,
   });
@@ -134,6 +136,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       typing,
       publish,
       partitionOf,
+      logEnds: createLogEnds({
+        read: () => log.endOffsets(topics.events),
+        timeoutMs: config.PARLEY_WS_LOG_END_TIMEOUT_MS,
+        logger,
+      }),
       rateBurst: config.PARLEY_WS_RATE_BURST,
       logger,
     }),
@@ -152,6 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger,
     }),
     send: delivery.send,
+    open: (session, firstFrame) => roomStream.open(session, firstFrame),
     logger,
   });
 

@@ -12,7 +12,24 @@ export interface RoomCursor {
   first: number;
   last: number;
   /** While a since_seq replay runs, live messages wait here to keep seq order. */
-  queue: { seq: number; frame: string }[] | null;
+  queue: (Omit<HeldMessage, 'roomId'> & { frame: string })[] | null;
+}
+
+/**
+ * A frame for a socket that waits for its AUTH_SUCCESS; a room message keeps
+ * where it is in the log (room-stream.ts decides then whether it goes out).
+ */
+export interface HeldFrame {
+  frame: string;
+  message?: HeldMessage;
+}
+
+/** A live room message and where its event is in the events log. */
+export interface HeldMessage {
+  roomId: string;
+  seq: number;
+  partition: number;
+  offset: number;
 }
 
 export interface Session {
@@ -27,6 +44,15 @@ export interface Session {
   joined: Set<string>;
   /** What this socket has received, per room (joined or not). */
   cursors: Map<string, RoomCursor>;
+  /**
+   * Where the events log ended, per partition, when the socket connected
+   * (log-ends.ts; empty when unknown): a room message before that is history,
+   * which its client may already hold from another socket and gets only
+   * from a JOIN_ROOM (room-stream.ts).
+   */
+  logEnd: readonly number[];
+  /** Frames that came before AUTH_SUCCESS went out, in order, and their size; null once it has. */
+  held: { frames: HeldFrame[]; bytes: number } | null;
   bucket: TokenBucket;
   strikes: number;
 }

@@ -26,8 +26,11 @@ import type { Typing } from './typing.ts';
 export interface StreamedPositions {
   /** The events consumer handled the partition up to `nextOffset` (exclusive). */
   advance: (partition: number, nextOffset: number) => void;
-  /** Waits (bounded) until the projection applied everything streamed on the partition; false on timeout. */
-  readModelCaughtUp: (partition: number) => Promise<boolean>;
+  /**
+   * Waits (bounded) until the projection applied everything streamed on the
+   * partition, and every offset before `atLeast`; false on timeout.
+   */
+  readModelCaughtUp: (partition: number, atLeast?: number) => Promise<boolean>;
 }
 
 export function createStreamedPositions(options: {
@@ -38,8 +41,8 @@ export function createStreamedPositions(options: {
   const next = new Map<number, number>();
   return {
     advance: (partition, nextOffset) => next.set(partition, nextOffset),
-    async readModelCaughtUp(partition) {
-      const upTo = next.get(partition) ?? 0;
+    async readModelCaughtUp(partition, atLeast = 0) {
+      const upTo = Math.max(next.get(partition) ?? 0, atLeast);
       if (upTo === 0) return true;
       const lastStreamed = { topic: topics.events, partition, offset: upTo - 1 };
       return options.progress.waitFor(options.projection, lastStreamed, options.timeoutMs);

@@ -53,6 +53,8 @@ export function acceptUpgrades(options: {
   connect: Connect;
   receive: (session: Session, raw: RawData, isBinary: boolean) => void;
   send: (session: Session, frame: string) => void;
+  /** Sends a connected socket its first frame, then what waited for it (room-stream.ts). */
+  open: (session: Session, firstFrame: string) => void;
   logger: Logger;
 }): Upgrades {
   const { config, sessions, logger } = options;
@@ -115,7 +117,7 @@ export function acceptUpgrades(options: {
       (session) => {
         socket.off('message', buffer);
         socket.on('message', (raw, isBinary) => options.receive(session, raw, isBinary));
-        options.send(session, serverFrame('AUTH_SUCCESS', { user_id: identity.userId }));
+        options.open(session, serverFrame('AUTH_SUCCESS', { user_id: identity.userId }));
         for (const [raw, isBinary] of early) options.receive(session, raw, isBinary);
       },
       (error: unknown) => {

@@ -37,11 +37,10 @@ export async function startProxiedCluster(
 ): Promise<{ cluster: Cluster; proxies: Proxies }> {
   // No instance yet: the cluster's database and env first, then the proxies in front.
   const cluster = await startCluster(suite, 0, env);
-  const kafka = hostPort(testKafkaBrokers[0]!);
   const database = new URL(cluster.env.DATABASE_URL!);
   const redis = new URL(cluster.env.REDIS_URL!);
   const proxies: Proxies = {
-    kafka: await startFaultProxy({ upstream: kafka }),
+    kafka: await startKafkaProxy(),
     mariadb: await startFaultProxy({ upstream: { host: database.hostname, port: Number(database.port || 3306) } }),
     redis: await startFaultProxy({ upstream: { host: redis.hostname, port: Number(redis.port || 6379) } }),
   };
@@ -49,14 +48,31 @@ export async function startProxiedCluster(
   redis.host = `127.0.0.1:${proxies.redis.port}`;
   // The cluster's env is what every instance it starts (and `parley replay`) gets.
   Object.assign(cluster.env, {
-    KAFKA_BROKERS: `127.0.0.1:${proxies.kafka.port}`,
+    ...kafkaThrough(proxies.kafka),
     DATABASE_URL: database.toString(),
     REDIS_URL: redis.toString(),
-    NODE_OPTIONS: `--import ${path.resolve(import.meta.dirname, '../support/connect-redirect.ts')}`,
-    PARLEY_TEST_CONNECT_REDIRECT: `${kafka.host}:${kafka.port}=127.0.0.1:${proxies.kafka.port}`,
   });
   for (let i = 0; i < size; i++) await cluster.start();
   return { cluster, proxies };
+}
+
+/** A fault proxy in front of the test Kafka. */
+export function startKafkaProxy(): Promise<FaultProxy> {
+  return startFaultProxy({ upstream: hostPort(testKafkaBrokers[0]!) });
+}
+
+/**
+ * The env that sends an instance's Kafka connections through `proxy`:
+ * bootstrap, and the broker address Kafka advertises, redirected inside the
+ * instance (test/support/connect-redirect.ts).
+ */
+export function kafkaThrough(proxy: FaultProxy): Record<string, string> {
+  const kafka = hostPort(testKafkaBrokers[0]!);
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${proxy.port}`,
+    NODE_OPTIONS: `--import ${path.resolve(import.meta.dirname, '../support/connect-redirect.ts')}`,
+    PARLEY_TEST_CONNECT_REDIRECT: `${kafka.host}:${kafka.port}=127.0.0.1:${proxy.port}`,
+  };
 }
 
 export async function closeProxies(proxies: Proxies | undefined): Promise<void> {
