@@ -47,8 +47,7 @@ import { createMemorySessionRevocations, type SessionRevocations } from './infra
 import { createLocalStorage } from './uploads/local-storage.ts';
 import { localStorageRoutes } from './uploads/local-storage-routes.ts';
 import { uploadRoutes, type UploadRoutesOptions } from './uploads/routes.ts';
-import { createAvroCodec } from './log/avro-codec.ts';
-import type { EventCodec } from './log/codec.ts';
+import { createAvroCodec, type AvroCodec } from './log/avro-codec.ts';
 import { trackConsumerLag } from './log/consumer-lag.ts';
 import { createKafkaLog } from './log/kafka-log.ts';
 import { namespacedLog } from './log/namespaced-log.ts';
@@ -124,7 +123,7 @@ export async function openLogWithTopics(config: Config, logger: Logger): Promise
  * FULL_TRANSITIVE; a refused schema stops start-up); otherwise single-object
  * encoding with the schema files' fingerprints. Both read both.
  */
-export async function openEventCodec(config: Config): Promise<EventCodec> {
+export async function openEventCodec(config: Config): Promise<AvroCodec> {
   if (config.SCHEMA_REGISTRY_URL) {
     return createRegistryCodec({ url: config.SCHEMA_REGISTRY_URL, schemasDir, compatibility: 'FULL_TRANSITIVE' });
   }
@@ -238,7 +237,8 @@ export interface AppContext {
   log: Log;
   /** Queries read, and the projector writes, each read model's active version (following `parley rebuild`). */
   store: VersionedStore;
-  codec: EventCodec;
+  /** Writes and reads the log's Avro; knows every schema version (the AsyncAPI document shows them). */
+  codec: AvroCodec;
   /** Seals and opens personal data (crypto-shredding); its keys live beside the read models. */
   vault: PersonalDataVault;
   /** Read-your-writes: a local projector reports in-process, another instance's is polled from the offsets table. */
@@ -623,7 +623,7 @@ function restRouters(
       social: createSocialService({ executor, db: store.db, rateLimits: services.rateLimits }),
       requireUser: services.authenticate,
     }),
-    docsRoutes({ config, schemasDir }),
+    docsRoutes({ config, schemas: ctx.codec.listSchemas() }),
     ...(config.PARLEY_DEMO === 'on' ? [demoRoutes()] : []),
   ];
 }

@@ -11,6 +11,7 @@ import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemasDir } from '../compose.ts';
 import { loadConfig } from '../config.ts';
+import { createAvroCodec } from '../log/avro-codec.ts';
 import { loadSchemaCatalog } from '../log/schema-catalog.ts';
 import { signalTypes } from '../log/signals.ts';
 import { topics } from '../log/topics.ts';
@@ -20,7 +21,8 @@ import { docsRoutes, logSchemas } from './docs-routes.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 
 const openapi = buildOpenApiDocument(loadConfig({}));
-const doc = buildAsyncApiDocument(openapi, logSchemas(schemasDir));
+const schemas = createAvroCodec({ schemasDir }).listSchemas();
+const doc = buildAsyncApiDocument(openapi, logSchemas(schemas));
 const parse = (document: unknown) => {
   const parser = new Parser();
   parser.registerSchemaParser(AvroSchemaParser());
@@ -116,7 +118,7 @@ describe('the Kafka topics in the AsyncAPI document', () => {
 describe('GET /asyncapi.json', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ routers: [docsRoutes({ config: loadConfig({}), schemasDir })] });
+    server = await startTestServer({ routers: [docsRoutes({ config: loadConfig({}), schemas })] });
   });
   afterAll(async () => {
     await server.close();
@@ -127,7 +129,7 @@ describe('GET /asyncapi.json', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await response.json()).toEqual(
-      JSON.parse(JSON.stringify(buildAsyncApiDocument(buildOpenApiDocument(server.config), logSchemas(schemasDir)))),
+      JSON.parse(JSON.stringify(buildAsyncApiDocument(buildOpenApiDocument(server.config), logSchemas(schemas)))),
     );
     expect(await (await fetch(`${server.base}/docs`)).text()).toContain('<a href="/asyncapi.json">');
   });

@@ -16,7 +16,7 @@ import {
   type OperationObject,
   type ResponseObject,
 } from './openapi.ts';
-import { loadSchemaCatalog } from '../log/schema-catalog.ts';
+import type { SchemaVersion } from '../log/schema-catalog.ts';
 import { signalTypes } from '../log/signals.ts';
 import { buildAsyncApiDocument, type LogSchemas } from './asyncapi.ts';
 import { addSwaggerUiRoutes } from './swagger-ui-routes.ts';
@@ -25,10 +25,15 @@ import { addSwaggerUiRoutes } from './swagger-ui-routes.ts';
 export const DOCS_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function docsRoutes(options: { config: Config; version?: string; schemasDir: string }): Router<AppState> {
+export function docsRoutes(options: {
+  config: Config;
+  version?: string;
+  /** Every version of every event and signal type, as the event codec loaded them. */
+  schemas: readonly SchemaVersion[];
+}): Router<AppState> {
   const document = buildOpenApiDocument(options.config, options.version === undefined ? {} : { version: options.version });
   const json = Buffer.from(JSON.stringify(document));
-  const asyncApiJson = Buffer.from(JSON.stringify(buildAsyncApiDocument(document, logSchemas(options.schemasDir))));
+  const asyncApiJson = Buffer.from(JSON.stringify(buildAsyncApiDocument(document, logSchemas(options.schemas))));
   // A Buffer, not a string: app.ts turns string bodies that look like HTML into text/plain.
   const html = Buffer.from(renderDocsHtml(document));
   const router = new Router<AppState>();
@@ -56,10 +61,13 @@ export function docsRoutes(options: { config: Config; version?: string; schemasD
   return router;
 }
 
-/** The latest Avro schema of every event and signal type, from the schemas folder. */
-export function logSchemas(schemasDir: string): LogSchemas {
+/** The latest Avro schema of every event and signal type, split by topic. */
+export function logSchemas(schemas: readonly SchemaVersion[]): LogSchemas {
   const signals = new Set<string>(signalTypes);
-  const latest = [...loadSchemaCatalog(schemasDir).types.values()].map((versions) => versions.at(-1)!);
+  const newest = new Map<string, SchemaVersion>();
+  for (const version of schemas)
+    if ((newest.get(version.type)?.version ?? 0) < version.version) newest.set(version.type, version);
+  const latest = [...newest.values()];
   const of = (wanted: boolean) =>
     latest.filter((v) => signals.has(v.type) === wanted).map(({ type, version, schema }) => ({ type, version, schema }));
   return { events: of(false), signals: of(true) };

@@ -22,6 +22,7 @@ import { createHttpApp } from '../http/app.ts';
 import { noMetrics } from '../infra/metrics.ts';
 import { DOCS_CSP, docsRoutes } from './docs-routes.ts';
 import { demoRoutes } from '../http/demo-routes.ts';
+import { createAvroCodec } from '../log/avro-codec.ts';
 import { localStorageRoutes } from '../uploads/local-storage-routes.ts';
 import { schemasDir } from '../compose.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
@@ -32,6 +33,7 @@ import { schemaValidator } from './testing/schema-validator.ts';
 
 const config = loadConfig({});
 const doc = buildOpenApiDocument(config);
+const schemas = createAvroCodec({ schemasDir }).listSchemas();
 const METHODS: readonly HttpMethod[] = ['get', 'post', 'put', 'patch', 'delete'];
 
 function operations(document: OpenApiDocument) {
@@ -219,7 +221,7 @@ describe('routes and document agree', () => {
       }),
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
-      docsRoutes({ config: cfg, schemasDir }),
+      docsRoutes({ config: cfg, schemas }),
       demoRoutes(),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.
@@ -576,7 +578,7 @@ describe('response schemas describe what the server sends', () => {
 describe('GET /openapi.json and GET /docs', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ routers: [docsRoutes({ config, schemasDir })] });
+    server = await startTestServer({ routers: [docsRoutes({ config, schemas })] });
   });
   afterAll(async () => {
     await server.close();

@@ -5,11 +5,11 @@
 // page's Content-Security-Policy allows scripts from this origin only, and
 // "Try it out" requests can reach this origin only.
 
-import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type Router from '@koa/router';
 import type { AppState } from '../http/auth-middleware.ts';
+import { cachedFiles } from '../http/cached-files.ts';
 import { notFound } from '../http/errors.ts';
 
 export const SWAGGER_UI_PATH = '/swagger/index.html';
@@ -82,16 +82,7 @@ export const SWAGGER_UI_ASSETS = ['index.html', 'swagger-initializer.js', ...Obj
 const packageDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 /** Read on first request, then kept: a server that never shows the page never loads its 2 MB. */
-const loaded = new Map<string, Promise<Buffer>>();
-function packageFile(name: string): Promise<Buffer> {
-  let file = loaded.get(name);
-  if (file === undefined) {
-    file = fsp.readFile(path.join(packageDir, name));
-    file.catch(() => loaded.delete(name)); // a failed read is tried again next time
-    loaded.set(name, file);
-  }
-  return file;
-}
+const packageFile = cachedFiles(packageDir);
 
 /** Adds `GET /swagger` (a redirect to the page) and `GET /swagger/:asset` to `router`. */
 export function addSwaggerUiRoutes(router: Router<AppState>): void {

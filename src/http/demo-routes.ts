@@ -3,10 +3,11 @@
 // typing, presence, receipts, an upload — through the public API only.
 // PARLEY_DEMO=false leaves `/` empty for deployments that serve their own app.
 
-import fsp from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import type { AppState } from './auth-middleware.ts';
+import { cachedFiles } from './cached-files.ts';
 import { notFound } from './errors.ts';
 
 /**
@@ -26,7 +27,7 @@ export const DEMO_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const demoDir = new URL('../../web/demo/', import.meta.url);
+const demoDir = fileURLToPath(new URL('../../web/demo/', import.meta.url));
 
 /** The files of the page, by the name it is served under, with their types. */
 export const DEMO_ASSETS: Record<string, string> = {
@@ -37,17 +38,7 @@ export const DEMO_ASSETS: Record<string, string> = {
 
 export function demoRoutes(): Router<AppState> {
   const router = new Router<AppState>();
-  // Read once, on first request: the files change only with a release.
-  const files = new Map<string, Promise<Buffer>>();
-  const file = (name: string) => {
-    let body = files.get(name);
-    if (body === undefined) {
-      body = fsp.readFile(new URL(name, demoDir));
-      body.catch(() => files.delete(name));
-      files.set(name, body);
-    }
-    return body;
-  };
+  const file = cachedFiles(demoDir);
   const serve = async (ctx: ParameterizedContext<AppState>, name: string) => {
     const type = DEMO_ASSETS[name];
     if (type === undefined) throw notFound('no such file');

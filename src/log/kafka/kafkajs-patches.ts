@@ -87,18 +87,25 @@ connection.connect = function connectOnce(this: Connection) {
 const { KafkaJSConnectionError } = require('kafkajs') as {
   KafkaJSConnectionError: new (message: string, details: object) => Error;
 };
+/**
+ * Fails what is in flight on the connection (retriable), destroys its socket
+ * at once (no late byte of it is read) and closes it: the next request
+ * connects afresh. Patches 3 and 4.
+ */
+function dropConnection(conn: Connection, why: string): void {
+  const socket = conn.socket;
+  conn.rejectRequests(new KafkaJSConnectionError(`Connection dropped: ${why}`, { broker: `${conn.host}:${conn.port}` }));
+  socket?.destroy();
+  void conn.disconnect();
+}
+
 const send = connection.send;
 connection.send = async function sendOrDropStalledConnection(this: Connection, request: unknown) {
   try {
     return await send.call(this, request);
   } catch (error) {
     if ((error as Error | undefined)?.name === 'KafkaJSRequestTimeoutError' && this.isConnected()) {
-      const socket = this.socket;
-      this.rejectRequests(
-        new KafkaJSConnectionError('Connection dropped: a request on it timed out', { broker: `${this.host}:${this.port}` }),
-      );
-      socket?.destroy();
-      void this.disconnect();
+      dropConnection(this, 'a request on it timed out');
     }
     throw error;
   }
@@ -135,15 +142,8 @@ connection.processData = function processDataOrDrop(this: Connection, data: Buff
   try {
     return processData.call(this, data);
   } catch (error) {
-    const socket = this.socket;
     forgetPartialResponse(this);
-    this.rejectRequests(
-      new KafkaJSConnectionError(`Connection dropped: a response could not be read (${String(error)})`, {
-        broker: `${this.host}:${this.port}`,
-      }),
-    );
-    socket?.destroy();
-    void this.disconnect();
+    dropConnection(this, `a response could not be read (${String(error)})`);
     return undefined;
   }
 };
