@@ -203,6 +203,7 @@ async function openFileStorage(
       url: config.CLOUDINARY_URL,
       publicUrl: config.PARLEY_PUBLIC_URL,
       notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
+      avatarSizePx: config.PARLEY_AVATAR_SIZE_PX,
     });
     return { storage };
   }
@@ -212,7 +213,10 @@ async function openFileStorage(
     ttlS: config.PARLEY_UPLOAD_TTL_S,
     notifyMaxAgeS: config.PARLEY_UPLOAD_NOTIFY_MAX_AGE_S,
   });
-  return { storage, storageRoutes: (receive) => localStorageRoutes(storage, receive) };
+  return {
+    storage,
+    storageRoutes: (receive) => localStorageRoutes(storage, receive, { avatarSizePx: config.PARLEY_AVATAR_SIZE_PX }),
+  };
 }
 
 // ------------------------------------------------------------- the context
@@ -515,6 +519,9 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
           ...(await openFileStorage(config, origin)),
           limiter: ephemeral.limiter,
           requireUser: services.authenticate,
+          setAvatar: async (userId, url) => {
+            await services.chat.updateProfile(userId, { avatar_url: url });
+          },
         })
       : [],
     metrics: {

@@ -334,6 +334,11 @@ const schema = z.object({
   PARLEY_UPLOAD_ATTACHMENT_TYPES: mediaTypeList([...imageTypes, 'application/pdf', 'text/plain', 'audio/mpeg', 'video/mp4']),
   /** Largest avatar, in bytes. */
   PARLEY_UPLOAD_AVATAR_MAX_BYTES: int(2 * 1024 * 1024),
+  /**
+   * Avatars are shown as a square of this many pixels: the local store resizes
+   * the file when it comes (sharp), Cloudinary delivers a transformation URL.
+   */
+  PARLEY_AVATAR_SIZE_PX: int(256),
   /** Largest attachment, in bytes. The local adapter holds one upload in memory while it checks it. */
   PARLEY_UPLOAD_ATTACHMENT_MAX_BYTES: int(25 * 1024 * 1024),
   /** How long a signed local upload URL stays usable. Cloudinary fixes its own at 1 h from the signed timestamp. */

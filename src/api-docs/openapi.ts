@@ -320,6 +320,7 @@ const UploadSchema = z.object({
   bytes: z.number().int().nonnegative(),
   status: z.enum(['pending', 'ready', 'rejected']),
   url: z.string().nullable().meta({ description: 'set once ready: the value for avatar_url or an attachment’s url' }),
+  set_avatar: z.boolean().meta({ description: 'an avatar that became (or becomes, once ready) my avatar_url by itself' }),
   created_at: epochMs,
   expires_at: epochMs,
 });

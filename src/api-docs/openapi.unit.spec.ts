@@ -231,7 +231,8 @@ describe('routes and document agree', () => {
       storage: stub,
       limiter: stub,
       requireUser: pass,
-      storageRoutes: (receive) => localStorageRoutes(stub, receive),
+      storageRoutes: (receive) => localStorageRoutes(stub, receive, { avatarSizePx: 256 }),
+      setAvatar: stub,
     });
     const app = createHttpApp({
       config: cfg,

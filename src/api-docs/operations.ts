@@ -663,7 +663,11 @@ function uploadOperations(config: Config): OperationSpec[] {
         'POST /api/v1/uploads/notify and the upload becomes ready. (3) Poll GET /api/v1/uploads/{id} until `status` is ' +
         '`ready`, and use its `url` exactly as given: as `avatar_url` (PATCH /api/v1/users/me) or as an attachment’s ' +
         '`url` of a message in that room (POST /api/v1/rooms/{id}/messages, or SEND_MESSAGE), by the same user. Anything ' +
-        'else is 404 upload_not_found / attachment_not_found. Type and size in a message come from the upload, not the client.',
+        'else is 404 upload_not_found / attachment_not_found. Type and size in a message come from the upload, not the client. ' +
+        '`set_avatar: true` (avatars only) makes the upload my `avatar_url` as soon as it is ready, without the PATCH ' +
+        '(should that fail — the log unavailable — it stays a ready upload, and the PATCH sets it). Avatars are delivered ' +
+        `as a ${config.PARLEY_AVATAR_SIZE_PX}×${config.PARLEY_AVATAR_SIZE_PX} square (local storage: resized, metadata ` +
+        'removed, when the file comes; Cloudinary: a transformation URL), so the ready `url` shows that rendition.',
       body: 'UploadSignRequest',
       ok: { status: 200, description: 'Where and how to send the file.', schema: 'SignedUpload' },
       errors: [404, 429],

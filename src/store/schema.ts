@@ -203,6 +203,8 @@ export interface UploadsTable {
   created_at: number;
   expires_at: number;
   completed_at: number | null;
+  /** 1: an avatar that becomes the user's avatar_url once ready (asked at signing; migrations/0014). */
+  sets_avatar: number;
 }
 
 /**

@@ -13,6 +13,10 @@
 // cannot add one (say `eager` or `type=authenticated`) without breaking the
 // signature, and Cloudinary ends a signature's validity 1 h after its timestamp.
 //
+// Avatars are delivered through a transformation URL (a square of
+// PARLEY_AVATAR_SIZE_PX, quality and format chosen for the viewer's browser):
+// the stored original is never shown as an avatar.
+//
 // Notifications (https://cloudinary.com/documentation/notification_signatures):
 // X-Cld-Signature = hex(SHA-1/256(raw body + X-Cld-Timestamp + API secret)).
 // Computed here over the raw bytes (the SDK's helper takes a string and reads
@@ -31,6 +35,8 @@ import {
   type SignedUpload,
   type StorageNotification,
   type StoredAsset,
+  type UploadNotification,
+  type UploadPurpose,
 } from './storage.ts';
 
 /** The only parameters this adapter ever signs. `timestamp` is added by `sign`. */
@@ -87,6 +93,8 @@ export interface CloudinaryStorageOptions {
   publicUrl: string | undefined;
   /** PARLEY_UPLOAD_NOTIFY_MAX_AGE_S. */
   notifyMaxAgeS: number;
+  /** PARLEY_AVATAR_SIZE_PX: avatars are delivered as this square. */
+  avatarSizePx: number;
 }
 
 export function createCloudinaryStorage(options: CloudinaryStorageOptions): FileStorage {
@@ -129,18 +137,34 @@ export function createCloudinaryStorage(options: CloudinaryStorageOptions): File
       });
     },
 
-    publicUrl(asset: StoredAsset): string {
-      return cloudinary.url(asset.publicId, {
-        cloud_name: cloudName,
-        secure: true,
-        resource_type: asset.resourceType,
-        type: 'upload',
-        version: asset.version,
-        format: asset.format,
-        urlAnalytics: false, // no SDK tracking parameter on our URLs
-      });
+    publicUrl,
+
+    deliveryUrl(notification: UploadNotification, purpose: UploadPurpose): string {
+      if (purpose !== 'avatar') return notification.url;
+      return publicUrl(
+        { publicId: notification.publicId, version: notification.version, format: notification.format, resourceType: 'image' },
+        [
+          // The square around what matters in the picture (a face, say), then
+          // the quality and format that suit the viewer's browser.
+          { width: options.avatarSizePx, height: options.avatarSizePx, crop: 'fill', gravity: 'auto' },
+          { quality: 'auto', fetch_format: 'auto' },
+        ],
+      );
     },
   };
+
+  function publicUrl(asset: StoredAsset, transformation?: object[]): string {
+    return cloudinary.url(asset.publicId, {
+      cloud_name: cloudName,
+      secure: true,
+      resource_type: asset.resourceType,
+      type: 'upload',
+      version: asset.version,
+      format: asset.format,
+      ...(transformation === undefined ? {} : { transformation }),
+      urlAnalytics: false, // no SDK tracking parameter on our URLs
+    });
+  }
 }
 
 /** hex(hash(raw body ‖ timestamp ‖ secret)), as Cloudinary signs a notification. */

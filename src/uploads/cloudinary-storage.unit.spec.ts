@@ -26,7 +26,8 @@ const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const USER = '0195d0c4-7a1e-7b5e-9a1f-1c2d3e4f5a6b';
 const UPLOAD = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
 
-const storageFor = (url = URL_SHA1): FileStorage => createCloudinaryStorage({ url, publicUrl: PUBLIC, notifyMaxAgeS: MAX_AGE_S });
+const storageFor = (url = URL_SHA1): FileStorage =>
+  createCloudinaryStorage({ url, publicUrl: PUBLIC, notifyMaxAgeS: MAX_AGE_S, avatarSizePx: 256 });
 
 const request = (over: Partial<SignRequest> = {}): SignRequest => ({
   uploadId: UPLOAD,
@@ -84,9 +85,9 @@ describe('CLOUDINARY_URL', () => {
   });
 
   it('needs PARLEY_PUBLIC_URL, where Cloudinary sends notifications', () => {
-    expect(() => createCloudinaryStorage({ url: URL_SHA1, publicUrl: undefined, notifyMaxAgeS: MAX_AGE_S })).toThrow(
-      /PARLEY_PUBLIC_URL/,
-    );
+    expect(() =>
+      createCloudinaryStorage({ url: URL_SHA1, publicUrl: undefined, notifyMaxAgeS: MAX_AGE_S, avatarSizePx: 256 }),
+    ).toThrow(/PARLEY_PUBLIC_URL/);
   });
 });
 
@@ -299,5 +300,27 @@ describe('delivery URL', () => {
       version: 1893499200,
     });
     expect(url).toBe(`https://res.cloudinary.com/${CLOUD}/image/upload/v1893499200/parley/${USER}/avatar/${UPLOAD}.png`);
+  });
+
+  const uploaded = (purpose: 'avatar' | 'attachment') => ({
+    type: 'upload' as const,
+    publicId: `parley/${USER}/${purpose}/${UPLOAD}`,
+    assetId: 'a1b2c3',
+    version: 1893499200,
+    bytes: 1234,
+    format: 'png',
+    url: `https://res.cloudinary.com/${CLOUD}/image/upload/v1893499200/parley/${USER}/${purpose}/${UPLOAD}.png`,
+  });
+
+  it('of an avatar is a square rendition (a transformation URL), never the stored original', () => {
+    const url = storageFor().deliveryUrl(uploaded('avatar'), 'avatar');
+    expect(url).toBe(
+      `https://res.cloudinary.com/${CLOUD}/image/upload/c_fill,g_auto,h_256,w_256/f_auto,q_auto/v1893499200/parley/${USER}/avatar/${UPLOAD}.png`,
+    );
+  });
+
+  it('of an attachment is the URL Cloudinary notified', () => {
+    const notification = uploaded('attachment');
+    expect(storageFor().deliveryUrl(notification, 'attachment')).toBe(notification.url);
   });
 });

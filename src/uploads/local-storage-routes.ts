@@ -3,9 +3,9 @@
 //
 //   POST /api/v1/uploads/local/:upload_id   the raw bytes; the signed fields in
 //        the query string and `Content-Type: <mime_type>`. Checked against the
-//        signed fields (type, size, content, expiry), written once, then
-//        announced through a signed notification to the same receiver as the
-//        webhook.
+//        signed fields (type, size, content, expiry), an avatar resized
+//        (avatar-image.ts), written once, then announced through a signed
+//        notification to the same receiver as the webhook.
 //   GET  /uploads/:user_id/:purpose/:file   nosniff, sandboxed, and a download
 //        for anything that is not an image.
 
@@ -16,13 +16,21 @@ import type { AppState } from '../http/auth-middleware.ts';
 import { closing, readBody } from '../http/body.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import type { LocalStorage } from './local-storage.ts';
-import { MEDIA_TYPES } from '../media-types.ts';
+import { MEDIA_TYPES, type MediaTypeName } from '../media-types.ts';
+import { isAvatarImage, optimiseAvatar } from './avatar-image.ts';
 import type { NotificationReceiver } from './storage.ts';
 
 /** Stored files never change (a new upload is a new id), so caches may keep them. */
 const FILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-export function localStorageRoutes(storage: LocalStorage, receive: NotificationReceiver): Router<AppState> {
+export function localStorageRoutes(
+  storage: LocalStorage,
+  receive: NotificationReceiver,
+  options: {
+    /** PARLEY_AVATAR_SIZE_PX: avatars are stored as this square (avatar-image.ts). */
+    avatarSizePx: number;
+  },
+): Router<AppState> {
   const router = new Router<AppState>();
 
   router.post('/api/v1/uploads/local/:upload_id', async (ctx) => {
@@ -42,11 +50,12 @@ export function localStorageRoutes(storage: LocalStorage, receive: NotificationR
     if (declared !== '' && Number(declared) > maxBytes) {
       throw closing(new ApiError(413, 'payload_too_large', `the file exceeds the signed ${maxBytes} bytes`));
     }
-    const body = await readBody(ctx.req, maxBytes);
-    if (body.length === 0) throw new ApiError(400, 'empty_upload', 'the upload has no content');
-    if (!media.matches(body)) {
+    const received = await readBody(ctx.req, maxBytes);
+    if (received.length === 0) throw new ApiError(400, 'empty_upload', 'the upload has no content');
+    if (!media.matches(received)) {
       throw new ApiError(415, 'unsupported_media_type', `the file's content is not ${fields.mime_type}`);
     }
+    const body = fields.purpose === 'avatar' ? await asAvatar(received, fields.mime_type, maxBytes) : received;
 
     const asset = await storage.storeOnce(uploadId, fields, body, now);
     if (asset === null) {
@@ -73,6 +82,18 @@ export function localStorageRoutes(storage: LocalStorage, receive: NotificationR
     ctx.status = 201;
     ctx.body = { upload_id: uploadId, status: 'ready', url, mime_type: fields.mime_type, bytes: body.length };
   });
+
+  /** The avatar as it is kept: resized and without metadata (kept as sent in the rare case that comes out bigger than signed). */
+  async function asAvatar(file: Buffer, mimeType: MediaTypeName, maxBytes: number): Promise<Buffer> {
+    if (!isAvatarImage(mimeType)) return file;
+    let optimised: Buffer;
+    try {
+      optimised = await optimiseAvatar(file, mimeType, options.avatarSizePx);
+    } catch {
+      throw new ApiError(415, 'unsupported_media_type', `the file is not a readable ${mimeType} image`);
+    }
+    return optimised.length <= maxBytes ? optimised : file;
+  }
 
   router.get('/uploads/:user_id/:purpose/:file', async (ctx) => {
     const file = String(ctx.params.file);

@@ -144,6 +144,9 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       return `${options.origin()}/${UPLOADS_DIR}/${asset.publicId.replace(/^parley\//, '')}.${asset.format}`;
     },
 
+    // An avatar's file was already resized when it came (local-storage-routes.ts).
+    deliveryUrl: (notification) => notification.url,
+
     signNotification(rawBody: Buffer, now: number): Record<string, string> {
       const timestamp = String(Math.floor(now / 1000));
       return { [LOCAL_TIMESTAMP_HEADER]: timestamp, [LOCAL_SIGNATURE_HEADER]: notificationSignature(timestamp, rawBody) };

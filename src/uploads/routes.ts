@@ -50,6 +50,8 @@ export interface UploadRoutesOptions {
    * finished upload goes to `receive`, the same flow as the notification webhook.
    */
   storageRoutes?: (receive: NotificationReceiver) => Router<AppState>;
+  /** Makes a ready avatar upload the user's avatar_url (for uploads signed with `set_avatar`). */
+  setAvatar: (userId: string, url: string) => Promise<void>;
   /** Epoch ms; tests move it. */
   now?: () => number;
 }
@@ -58,7 +60,7 @@ export interface UploadRoutesOptions {
 export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
   const { config, db, storage, limiter, requireUser } = options;
   const now = options.now ?? Date.now;
-  const receive: NotificationReceiver = notificationReceiver({ db, storage, now });
+  const receive: NotificationReceiver = notificationReceiver({ db, storage, now, setAvatar: options.setAvatar });
   const signBody = uploadSignBody(config);
   const router = new Router<AppState>({ prefix: '/api/v1/uploads' });
 
@@ -104,6 +106,7 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
       created_at: signedAt,
       expires_at: signed.expires_at,
       completed_at: null,
+      sets_avatar: body.set_avatar === true ? 1 : 0,
     });
     ctx.body = signed;
   });
@@ -147,6 +150,8 @@ export function uploadSignBody(config: UploadConfig) {
       .max(100)
       .transform((value) => value.trim().toLowerCase()),
     bytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    /** An avatar that becomes the user's avatar_url as soon as it is ready. */
+    set_avatar: z.boolean().optional(),
   })
     .superRefine((body, ctx) => {
       const rule = rules[body.purpose];
@@ -165,6 +170,9 @@ export function uploadSignBody(config: UploadConfig) {
       }
       if (body.purpose === 'avatar' && body.room_id !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['room_id'], message: 'is only for attachments' });
+      }
+      if (body.purpose !== 'avatar' && body.set_avatar !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['set_avatar'], message: 'is only for avatars' });
       }
     })
     .transform((body) => ({ ...body, mime_type: body.mime_type as MediaTypeName }));

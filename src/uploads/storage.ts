@@ -66,6 +66,8 @@ export type StorageNotification =
   /** Any other kind (delete, rename, moderation…): verified, then acknowledged and ignored. */
   | { type: 'other'; notificationType: string };
 
+export type UploadNotification = Extract<StorageNotification, { type: 'upload' }>;
+
 export type NotificationOutcome = 'processed' | 'duplicate' | 'rejected' | 'ignored';
 
 /** Hands a notification (raw body and headers, as received) to the shared upload flow. */
@@ -87,6 +89,12 @@ export interface FileStorage {
   verifyNotification(rawBody: Buffer | undefined, headers: IncomingHttpHeaders, now: number): StorageNotification;
   /** The URL a stored file is delivered from. */
   publicUrl(asset: StoredAsset): string;
+  /**
+   * The URL clients get for a ready upload: the notification's, or for an
+   * avatar the optimised rendition (Cloudinary: a transformation URL; the
+   * local store resized the file when it was uploaded).
+   */
+  deliveryUrl(notification: UploadNotification, purpose: UploadPurpose): string;
 }
 
 /** A notification that must not be trusted: 401. The reason is for the log, not the client. */

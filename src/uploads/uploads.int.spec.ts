@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../config.ts';
 import { requireUser } from '../http/auth-middleware.ts';
@@ -31,7 +32,8 @@ const SIGN_MAX = 5;
 
 const env = {
   PARLEY_UPLOAD_SIGN_MAX: String(SIGN_MAX),
-  PARLEY_UPLOAD_AVATAR_MAX_BYTES: '1000',
+  PARLEY_UPLOAD_AVATAR_MAX_BYTES: '100000',
+  PARLEY_AVATAR_SIZE_PX: '64',
   PARLEY_UPLOAD_ATTACHMENT_MAX_BYTES: '5000',
   PARLEY_UPLOAD_TTL_S: '60',
   LOG_LEVEL: 'silent',
@@ -52,6 +54,8 @@ for (const engine of await testEngines('uploads')) {
     let config: Config;
     let clock = T0;
     let base = '';
+    /** What the flow asked the profile command to do (the command itself is test/e2e/uploads.e2e.spec.ts's). */
+    const avatarsSet: { userId: string; url: string }[] = [];
 
     beforeAll(async () => {
       store = await engine.open();
@@ -73,7 +77,11 @@ for (const engine of await testEngines('uploads')) {
           config,
           db,
           storage,
-          storageRoutes: (receive) => localStorageRoutes(storage, receive),
+          storageRoutes: (receive) => localStorageRoutes(storage, receive, { avatarSizePx: config.PARLEY_AVATAR_SIZE_PX }),
+          setAvatar: (userId, url) => {
+            avatarsSet.push({ userId, url });
+            return Promise.resolve();
+          },
           limiter: createMemoryRateLimiter(now),
           // The token is the user id: authentication is not under test here.
           requireUser: requireUser((token) => Promise.resolve({ userId: token, sessionId: null })),
@@ -350,6 +358,60 @@ for (const engine of await testEngines('uploads')) {
       });
     });
 
+    // ── avatars ─────────────────────────────────────────────────────────────
+
+    /** A 640×480 photo as a phone takes it: with EXIF (here a note where it was taken). */
+    const photo = () =>
+      sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+        .jpeg({ quality: 60 })
+        .withExif({ IFD0: { ImageDescription: 'taken at 52.52N 13.40E' } })
+        .toBuffer();
+
+    describe('avatars', () => {
+      it('are kept as a square of PARLEY_AVATAR_SIZE_PX without their metadata; set_avatar makes one the avatar once ready', async () => {
+        const original = await photo();
+        expect((await sharp(original).metadata()).exif).toBeDefined();
+        const s = await signed(ALICE, { purpose: 'avatar', mime_type: 'image/jpeg', bytes: original.length, set_avatar: true });
+        expect(await uploadOf(ALICE, s.upload_id)).toMatchObject({ status: 'pending', set_avatar: true });
+        expect(avatarsSet.filter((set) => set.userId === ALICE)).toEqual([]);
+
+        const uploaded = await put(s, original, 'image/jpeg');
+        expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+        const url = uploaded.body.url as string;
+        const served = await call('GET', url);
+        expect(served.status).toBe(200);
+        const stored = await sharp(served.raw).metadata();
+        expect({ format: stored.format, width: stored.width, height: stored.height, exif: stored.exif }).toEqual({
+          format: 'jpeg',
+          width: config.PARLEY_AVATAR_SIZE_PX,
+          height: config.PARLEY_AVATAR_SIZE_PX,
+          exif: undefined,
+        });
+        expect(uploaded.body.bytes).toBe(served.raw.length);
+        expect(served.raw.length).toBeLessThan(original.length);
+        expect(avatarsSet.filter((set) => set.userId === ALICE)).toEqual([{ userId: ALICE, url }]);
+      });
+
+      it('are not made the avatar unless asked at signing', async () => {
+        const before = avatarsSet.length;
+        const s = await signed(BOB, { purpose: 'avatar', mime_type: 'image/jpeg', bytes: (await photo()).length });
+        expect((await put(s, await photo(), 'image/jpeg')).status).toBe(201);
+        expect(await uploadOf(BOB, s.upload_id)).toMatchObject({ status: 'ready', set_avatar: false });
+        expect(avatarsSet.length).toBe(before);
+      });
+
+      it('whose bytes are no readable image → 415, nothing stored', async () => {
+        const files = await storedFiles();
+        const broken = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 1)]);
+        const s = await signed(ALICE, { purpose: 'avatar', mime_type: 'image/jpeg', bytes: broken.length });
+        const response = await put(s, broken, 'image/jpeg');
+        expect(response.status).toBe(415);
+        expect(response.body.error.code).toBe('unsupported_media_type');
+        expect(await storedFiles()).toEqual(files);
+        expect(await uploadOf(ALICE, s.upload_id)).toMatchObject({ status: 'pending' });
+      });
+    });
+
     // ── signing refused ─────────────────────────────────────────────────────
 
     describe('signing', () => {
@@ -367,12 +429,17 @@ for (const engine of await testEngines('uploads')) {
           'mime_type',
         ],
         ['a type not allowed for avatars', { purpose: 'avatar', mime_type: 'application/pdf', bytes: 10 }, 'mime_type'],
-        ['an avatar over its limit', { purpose: 'avatar', mime_type: 'image/png', bytes: 1001 }, 'bytes'],
+        ['an avatar over its limit', { purpose: 'avatar', mime_type: 'image/png', bytes: 100_001 }, 'bytes'],
         ['an attachment over its limit', { purpose: 'attachment', room_id: ROOM, mime_type: 'image/png', bytes: 5001 }, 'bytes'],
         ['zero bytes', { purpose: 'avatar', mime_type: 'image/png', bytes: 0 }, 'bytes'],
         ['an attachment without a room', { purpose: 'attachment', mime_type: 'image/png', bytes: 10 }, 'room_id'],
         ['an avatar with a room', { purpose: 'avatar', room_id: ROOM, mime_type: 'image/png', bytes: 10 }, 'room_id'],
         ['an unknown purpose', { purpose: 'banner', mime_type: 'image/png', bytes: 10 }, 'purpose'],
+        [
+          'set_avatar on an attachment',
+          { purpose: 'attachment', room_id: ROOM, mime_type: 'image/png', bytes: 10, set_avatar: true },
+          'set_avatar',
+        ],
       ])('refuses %s (400)', async (_name, body, field) => {
         const response = await sign(ALICE, body);
         expect(response.status).toBe(400);

@@ -8,6 +8,8 @@
 //                   body, freshness), then matched to its row by public id;
 //                   the row becomes `ready` once, or `rejected` when the stored
 //                   file breaks what was signed. A replay changes nothing (J3).
+//                   An avatar signed with `set_avatar` then becomes the
+//                   user's avatar_url (the profile command, as PATCH would).
 //   message intake → `confirmedUpload` says whether a URL is a ready upload of
 //                   this user (J6).
 
@@ -16,7 +18,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, UploadsTable } from '../store/schema.ts';
 import { MEDIA_TYPES, isMediaTypeName } from '../media-types.ts';
-import { parsePublicId, type FileStorage, type NotificationOutcome, type StorageNotification } from './storage.ts';
+import { parsePublicId, type FileStorage, type NotificationOutcome, type UploadNotification } from './storage.ts';
 
 export type UploadRow = UploadsTable;
 
@@ -29,6 +31,8 @@ export interface UploadView {
   bytes: number;
   status: UploadRow['status'];
   url: string | null;
+  /** An avatar that becomes the user's avatar_url once ready (signed with `set_avatar`). */
+  set_avatar: boolean;
   created_at: number;
   expires_at: number;
 }
@@ -41,6 +45,7 @@ export const uploadView = (row: UploadRow): UploadView => ({
   bytes: row.bytes,
   status: row.status,
   url: row.url,
+  set_avatar: row.sets_avatar === 1,
   created_at: row.created_at,
   expires_at: row.expires_at,
 });
@@ -97,6 +102,8 @@ export interface NotificationFlowOptions {
   storage: FileStorage;
   /** Epoch ms. */
   now: () => number;
+  /** Makes a ready avatar the user's avatar_url (the profile command). */
+  setAvatar: (userId: string, url: string) => Promise<void>;
 }
 
 /**
@@ -106,13 +113,26 @@ export interface NotificationFlowOptions {
  */
 export function notificationReceiver(options: NotificationFlowOptions) {
   const { db, storage, now } = options;
+  /**
+   * Best effort: the upload is ready whatever happens here. When the profile
+   * command fails (the log unavailable), avatar_url stays as it was and the
+   * client can still set it (PATCH /api/v1/users/me).
+   */
+  const setAvatarOf = async (userId: string, url: string, log: Logger) => {
+    try {
+      await options.setAvatar(userId, url);
+    } catch (error) {
+      log.warn({ err: error, user_id: userId }, 'ready avatar not set as the avatar');
+    }
+  };
   return async (rawBody: Buffer | undefined, headers: IncomingHttpHeaders, log: Logger): Promise<NotificationOutcome> => {
     const notification = storage.verifyNotification(rawBody, headers, now());
     if (notification.type !== 'upload') {
       log.info({ notification_type: notification.notificationType }, 'storage notification ignored');
       return 'ignored';
     }
-    const outcome = await applyUpload(db, notification, now());
+    const { outcome, ready } = await applyUpload(db, storage, notification, now());
+    if (ready?.sets_avatar === 1 && ready.url !== null) await setAvatarOf(ready.user_id, ready.url, log);
     const logged = { public_id: notification.publicId, asset_id: notification.assetId, version: notification.version, outcome };
     if (outcome === 'processed' || outcome === 'duplicate') log.info(logged, 'upload notification');
     else log.warn(logged, 'upload notification not applied');
@@ -120,37 +140,42 @@ export function notificationReceiver(options: NotificationFlowOptions) {
   };
 }
 
-type UploadNotification = Extract<StorageNotification, { type: 'upload' }>;
+/** What a notification did; `ready`: the row it just made ready. */
+interface Applied {
+  outcome: NotificationOutcome;
+  ready?: UploadRow;
+}
 
-async function applyUpload(db: Kysely<Database>, n: UploadNotification, now: number): Promise<NotificationOutcome> {
+async function applyUpload(db: Kysely<Database>, storage: FileStorage, n: UploadNotification, now: number): Promise<Applied> {
   const ids = parsePublicId(n.publicId);
-  if (ids === undefined) return 'ignored'; // not a public id we issued
+  if (ids === undefined) return { outcome: 'ignored' }; // not a public id we issued
   const row = await db.selectFrom('uploads').selectAll().where('id', '=', ids.uploadId).executeTakeFirst();
   // The folder in the public id must be the one we signed for this upload.
-  if (row === undefined || row.user_id !== ids.userId || row.purpose !== ids.purpose) return 'ignored';
+  if (row === undefined || row.user_id !== ids.userId || row.purpose !== ids.purpose) return { outcome: 'ignored' };
 
-  if (row.status !== 'pending') return sameAsset(row, n) ? 'duplicate' : 'ignored';
+  if (row.status !== 'pending') return { outcome: sameAsset(row, n) ? 'duplicate' : 'ignored' };
 
   const fits = fitsSigned(row, n);
+  const ready = {
+    status: fits ? ('ready' as const) : ('rejected' as const),
+    url: fits ? storage.deliveryUrl(n, row.purpose) : null,
+    bytes: fits ? n.bytes : row.bytes,
+    asset_id: n.assetId,
+    version: n.version,
+    completed_at: now,
+  };
   // Only a pending row changes, so two deliveries racing apply once.
   const result = await db
     .updateTable('uploads')
-    .set({
-      status: fits ? 'ready' : 'rejected',
-      url: fits ? n.url : null,
-      bytes: fits ? n.bytes : row.bytes,
-      asset_id: n.assetId,
-      version: n.version,
-      completed_at: now,
-    })
+    .set(ready)
     .where('id', '=', row.id)
     .where('status', '=', 'pending')
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) {
     const current = await db.selectFrom('uploads').selectAll().where('id', '=', row.id).executeTakeFirst();
-    return current !== undefined && sameAsset(current, n) ? 'duplicate' : 'ignored';
+    return { outcome: current !== undefined && sameAsset(current, n) ? 'duplicate' : 'ignored' };
   }
-  return fits ? 'processed' : 'rejected';
+  return fits ? { outcome: 'processed', ready: { ...row, ...ready } } : { outcome: 'rejected' };
 }
 
 const sameAsset = (row: UploadRow, n: UploadNotification): boolean =>

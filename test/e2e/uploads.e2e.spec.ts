@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRoom } from '../support/chat.ts';
 import { registerUser, request, type TestUser } from '../support/client.ts';
@@ -151,6 +152,38 @@ describe('a direct upload', () => {
   it('only its owner sees its status', async () => {
     const signed = await signPng();
     expect((await request(parley.url, 'GET', `/api/v1/uploads/${signed.upload_id}`, { token: bob.token })).status).toBe(404);
+  });
+});
+
+describe('an avatar', () => {
+  it('asked for at signing becomes my avatar_url once ready, as a square of PARLEY_AVATAR_SIZE_PX without metadata', async () => {
+    const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#3a6ea5' } })
+      .jpeg()
+      .withExif({ IFD0: { ImageDescription: 'where it was taken' } })
+      .toBuffer();
+    const signed = await sign<Signed>(parley.url, carol, {
+      purpose: 'avatar',
+      mime_type: 'image/jpeg',
+      bytes: photo.length,
+      set_avatar: true,
+    });
+    expect(signed.status).toBe(200);
+    const uploaded = await upload(signed.body, photo, 'image/jpeg');
+    expect(uploaded.status).toBe(201);
+    const url = (uploaded.body as { url: string }).url;
+
+    const me = await request(parley.url, 'GET', '/api/v1/users/me', { token: carol.token });
+    expect(me.body.avatar_url).toBe(url);
+    // Others see it too.
+    const seen = await request(parley.url, 'GET', `/api/v1/users/${carol.id}`, { token: alice.token });
+    expect(seen.body.avatar_url).toBe(url);
+    const file = await sharp(Buffer.from(await (await fetch(url)).arrayBuffer())).metadata();
+    expect({ width: file.width, height: file.height, format: file.format, exif: file.exif }).toEqual({
+      width: 256,
+      height: 256,
+      format: 'jpeg',
+      exif: undefined,
+    });
   });
 });
 
@@ -311,8 +344,13 @@ describe('with CLOUDINARY_URL set', () => {
     erin = await registerUser(cloud.url, 'erin');
   });
 
-  it('signs Cloudinary direct uploads and verifies X-Cld-Signature notifications', async () => {
-    const signed = await sign<Signed>(cloud.url, erin, { purpose: 'avatar', mime_type: 'image/jpeg', bytes: 1000 });
+  it('signs Cloudinary direct uploads and verifies X-Cld-Signature notifications; the avatar asked for at signing is set', async () => {
+    const signed = await sign<Signed>(cloud.url, erin, {
+      purpose: 'avatar',
+      mime_type: 'image/jpeg',
+      bytes: 1000,
+      set_avatar: true,
+    });
     expect(signed.status).toBe(200);
     expect(signed.body.provider).toBe('cloudinary');
     expect(signed.body.upload_url).toBe('https://api.cloudinary.com/v1_1/parley-e2e/image/upload');
@@ -352,8 +390,12 @@ describe('with CLOUDINARY_URL set', () => {
     const ok = await cldNotify(raw, { 'x-cld-timestamp': timestamp, 'x-cld-signature': signature });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ status: 'processed' });
+    // An avatar is delivered as a square rendition, not as the stored original.
+    const avatarUrl = `https://res.cloudinary.com/parley-e2e/image/upload/c_fill,g_auto,h_256,w_256/f_auto,q_auto/v1/${publicId}.jpg`;
     const upload = await request(cloud.url, 'GET', `/api/v1/uploads/${signed.body.upload_id}`, { token: erin.token });
-    expect(upload.body).toMatchObject({ status: 'ready', url: secureUrl, bytes: 900 });
+    expect(upload.body).toMatchObject({ status: 'ready', url: avatarUrl, bytes: 900, set_avatar: true });
+    const me = await request(cloud.url, 'GET', '/api/v1/users/me', { token: erin.token });
+    expect(me.body.avatar_url).toBe(avatarUrl);
     expect(JSON.stringify(cloud.logs)).not.toContain(secret);
   });
 });
