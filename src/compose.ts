@@ -401,7 +401,13 @@ export async function startCommandServices(config: Config, logger: Logger): Prom
   const unmetered: CommandRateLimits = { charge: () => Promise.resolve() };
   return {
     ctx,
-    chat: createChatService({ executor, db: ctx.store.db, vault: ctx.vault, rateLimits: unmetered }),
+    chat: createChatService({
+      executor,
+      db: ctx.store.db,
+      vault: ctx.vault,
+      rateLimits: unmetered,
+      maxPins: ctx.config.PARLEY_MAX_PINS,
+    }),
     social: createSocialService({ executor, db: ctx.store.db, rateLimits: unmetered }),
     register: createRegistration({ db: ctx.store.db, executor, vault: ctx.vault, logger }),
     async stop() {
@@ -501,7 +507,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   };
   const services: ClientServices = {
     origin,
-    chat: createChatService({ executor, db: store.db, vault: ctx.vault, rateLimits }),
+    chat: createChatService({ executor, db: store.db, vault: ctx.vault, rateLimits, maxPins: config.PARLEY_MAX_PINS }),
     rateLimits,
     tokens,
     signingKey,

@@ -173,6 +173,8 @@ const schema = z.object({
   PARLEY_MAX_ROOM_NAME_CHARS: int(100),
   PARLEY_MAX_ROOM_MEMBERS_ON_CREATE: int(500),
   PARLEY_MAX_ATTACHMENTS: int(10),
+  /** Pinned messages a room may hold (more → 409 too_many_pins: unpin one first). */
+  PARLEY_MAX_PINS: int(50),
   /** Default and maximum page length of list endpoints. */
   PARLEY_PAGE_DEFAULT: int(50),
   PARLEY_PAGE_MAX: int(100),

@@ -369,6 +369,14 @@ export const responseSchemas = {
   FriendRequestAccepted: z.object({ request: FriendRequest, friendship: Friendship }),
   RoomList: wrap('rooms', z.array(RoomSummarySchema)),
   MessageList: wrap('messages', z.array(Message)),
+  PinList: wrap(
+    'pins',
+    z.array(
+      z
+        .object({ message: Message, pinned_by: id, pinned_at: epochMs })
+        .meta({ description: 'A pinned message, and who pinned it when.' }),
+    ),
+  ),
   SignedUpload: SignedUploadSchema,
   Upload: UploadSchema,
   UploadReceived,
@@ -453,6 +461,11 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ['MESSAGE_UPDATED', 'A message was edited.', Message],
   ['MESSAGE_DELETED', 'A message was deleted (`deleted: true`, `erased: true`, `content: null`).', Message],
   ['REACTION_UPDATED', "A message's reactions changed.", Message],
+  [
+    'PIN_UPDATED',
+    'A message was pinned (`pinned: true`) or unpinned, by `by` at `at`. A deleted or expired message loses its pin without this frame (MESSAGE_DELETED says it).',
+    z.object({ chat_room_id: id, message_id: id, seq: z.number().int().positive(), pinned: z.boolean(), by: id, at: epochMs }),
+  ],
   ['ROOM_UPDATED', 'A room was renamed, given a topic, closed or reopened.', Room],
   ['MEMBER_ADDED', 'Someone became a member.', roomUser.extend({ role, added_by: z.string() })],
   ['MEMBER_UPDATED', "A member's role changed.", roomUser.extend({ role, changed_by: z.string() })],

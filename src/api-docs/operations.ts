@@ -619,6 +619,37 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       errors: COMMAND_ERRORS,
     },
     {
+      method: 'get',
+      path: '/api/v1/rooms/:id/pins',
+      tag: 'messages',
+      summary: 'The room’s pinned messages, the most recently pinned first',
+      description: `At most ${config.PARLEY_MAX_PINS} (PARLEY_MAX_PINS). Non-members get 404.`,
+      ok: { status: 200, description: 'The pins.', schema: 'PinList' },
+      errors: [404],
+      codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'put',
+      path: '/api/v1/rooms/:id/pins/:message_id',
+      tag: 'messages',
+      summary: 'Pin a message (any member)',
+      description:
+        `A room holds at most ${config.PARLEY_MAX_PINS} pins (409 too_many_pins: unpin one first); a deleted message ` +
+        'cannot be pinned (409 invalid_state). Pinning a pinned message changes nothing. Members hear PIN_UPDATED.',
+      ok: { status: 204, description: 'Pinned.' },
+      errors: COMMAND_ERRORS,
+      codes: { 409: ['too_many_pins', 'invalid_state'] },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/pins/:message_id',
+      tag: 'messages',
+      summary: 'Unpin a message (any member)',
+      description: 'Unpinning a message that is not pinned changes nothing. Members hear PIN_UPDATED.',
+      ok: { status: 204, description: 'Not pinned (any more).' },
+      errors: COMMAND_ERRORS,
+    },
+    {
       method: 'post',
       path: '/api/v1/rooms/:id/read',
       tag: 'messages',

@@ -47,6 +47,8 @@ export interface ChatService {
   editMessage(userId: string, roomId: string, messageId: string, content: string): Promise<MessageView>;
   deleteMessage(userId: string, roomId: string, messageId: string): Promise<MessageView>;
   react(userId: string, roomId: string, messageId: string, emoji: string, add: boolean): Promise<MessageView>;
+  /** Pins (or unpins) a message of the room; any member may. */
+  pin(userId: string, roomId: string, messageId: string, pinned: boolean): Promise<void>;
   /** Moves the user's read marker forward; resolves with where it stands. */
   markRead(userId: string, roomId: string, seq: number): Promise<number>;
   /** The one direct room of the pair; needs a friendship and no block. */
@@ -63,6 +65,8 @@ export function createChatService(options: {
   vault: PersonalDataVault;
   /** Every method first charges the user's budget for the command it gives, before any work. */
   rateLimits: CommandRateLimits;
+  /** PARLEY_MAX_PINS: pins a room may hold. */
+  maxPins: number;
 }): ChatService {
   const { executor, db, vault, rateLimits } = options;
 
@@ -232,6 +236,14 @@ export function createChatService(options: {
       await rateLimits.charge(userId, 'react');
       await executor.executeFor(userId, { type: 'react', data: { room_id: roomId, message_id: messageId, emoji, add } });
       return messageAsSeen(roomId, messageId);
+    },
+
+    async pin(userId, roomId, messageId, pinned) {
+      await rateLimits.charge(userId, 'pin_message');
+      await executor.executeFor(userId, {
+        type: 'pin_message',
+        data: { room_id: roomId, message_id: messageId, pinned, max_pins: options.maxPins },
+      });
     },
 
     async markRead(userId, roomId, seq) {

@@ -91,6 +91,16 @@ export function commandRoutes(options: {
     });
   }
 
+  for (const [method, pinned] of [
+    ['put', true],
+    ['delete', false],
+  ] as const) {
+    router[method]('/rooms/:id/pins/:message_id', async (ctx) => {
+      await chat.pin(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id), pinned);
+      ctx.status = 204;
+    });
+  }
+
   router.post('/rooms/:id/read', async (ctx) => {
     const { seq } = parseBody(ctx, inputs.readReceipt);
     const room = roomId(ctx.params.id);

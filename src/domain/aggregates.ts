@@ -51,6 +51,7 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'edit_message':
     case 'delete_message':
     case 'react':
+    case 'pin_message':
     case 'mark_read':
     case 'close_room':
     case 'reopen_room':

@@ -51,6 +51,7 @@ export type RejectionCode =
   | 'email_taken'
   | 'already_member'
   | 'last_owner'
+  | 'too_many_pins'
   | 'invalid_state'
   | 'blocked'
   | 'not_friends'

@@ -1,6 +1,6 @@
 // The room aggregate: who belongs to a room and with which role, the room's
 // messages (numbered 1, 2, 3 … with no gaps, since one writer decides them),
-// their edits, deletions and reactions, and how far each member has read.
+// their edits, deletions, reactions and pins, and how far each member has read.
 // Group rooms are managed by owners and admins; a direct room belongs to its
 // two members, is opened for friends and closed by a block (the process
 // manager in commands/direct-rooms.ts sends those system commands).
@@ -57,6 +57,8 @@ export type SendMessage = RoomCommandOf<
 export type EditMessage = RoomCommandOf<'edit_message', { message_id: string; content: string; mentions?: string[] }>;
 export type DeleteMessage = RoomCommandOf<'delete_message', { message_id: string }>;
 export type React = RoomCommandOf<'react', { message_id: string; emoji: string; add: boolean }>;
+/** Pins or unpins a message; `max_pins`: the room's limit (PARLEY_MAX_PINS, set at intake). */
+export type PinMessage = RoomCommandOf<'pin_message', { message_id: string; pinned: boolean; max_pins: number }>;
 export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
 /** System commands (no user): a block closes a direct room, a new friendship reopens it. */
 export type CloseRoom = RoomCommandOf<'close_room'>;
@@ -77,6 +79,7 @@ export type RoomCommand =
   | EditMessage
   | DeleteMessage
   | React
+  | PinMessage
   | MarkRead
   | CloseRoom
   | ReopenRoom
@@ -142,6 +145,15 @@ export type ReactionRemoved = RoomEventOf<
   'reaction_removed',
   { message_id: string; seq: number; emoji: string; user_id: string; at: number }
 >;
+/** A message pinned to the room, or unpinned (a deleted or expired message loses its pin without an event). */
+export type MessagePinned = RoomEventOf<
+  'message_pinned',
+  { message_id: string; seq: number; pinned_by: string; pinned_at: number }
+>;
+export type MessageUnpinned = RoomEventOf<
+  'message_unpinned',
+  { message_id: string; seq: number; unpinned_by: string; unpinned_at: number }
+>;
 export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
 export type RoomClosed = RoomEventOf<'room_closed', { at: number }>;
 export type RoomReopened = RoomEventOf<'room_reopened', { at: number }>;
@@ -161,6 +173,8 @@ export type RoomEvent =
   | MessageDeleted
   | ReactionAdded
   | ReactionRemoved
+  | MessagePinned
+  | MessageUnpinned
   | MessagesRead
   | RoomClosed
   | RoomReopened
@@ -205,6 +219,8 @@ export interface RoomState {
   client_msg_ids: Map<string, number>;
   /** message_id → what the rules about that message need. */
   messages: Map<string, MessageMeta>;
+  /** Ids of the pinned messages. */
+  pins: Set<string>;
 }
 
 export const initialRoomState = (): RoomState => ({
@@ -220,6 +236,7 @@ export const initialRoomState = (): RoomState => ({
   last_seq: 0,
   client_msg_ids: new Map(),
   messages: new Map(),
+  pins: new Set(),
 });
 
 export const roomAggregateId = (roomId: string): string => `room:${roomId}`;
@@ -386,6 +403,23 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       if (reacted === add) return [];
       const type = add ? 'reaction_added' : 'reaction_removed';
       return [{ type, data: { room_id, message_id, seq: message.seq, emoji, user_id: actor, at } }];
+    }
+
+    case 'pin_message': {
+      const { message_id, pinned, max_pins } = command.data;
+      const message = requireMessage(state, message_id);
+      if (state.closed) throw new Rejection('blocked', 'this conversation is closed');
+      if (state.pins.has(message_id) === pinned) return [];
+      if (!pinned) {
+        return [
+          { type: 'message_unpinned', data: { room_id, message_id, seq: message.seq, unpinned_by: actor, unpinned_at: at } },
+        ];
+      }
+      if (message.deleted) throw new Rejection('invalid_state', 'a deleted message cannot be pinned');
+      if (state.pins.size >= max_pins) {
+        throw new Rejection('too_many_pins', `a room holds at most ${max_pins} pins; unpin one first`, { max_pins });
+      }
+      return [{ type: 'message_pinned', data: { room_id, message_id, seq: message.seq, pinned_by: actor, pinned_at: at } }];
     }
 
     case 'mark_read': {
@@ -563,8 +597,15 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
         message.deleted = true;
         message.reactions = null;
       }
+      state.pins.delete(event.data.message_id);
       return { ...state };
     }
+    case 'message_pinned':
+      state.pins.add(event.data.message_id);
+      return { ...state };
+    case 'message_unpinned':
+      state.pins.delete(event.data.message_id);
+      return { ...state };
     case 'reaction_added':
     case 'reaction_removed': {
       const message = state.messages.get(event.data.message_id);
@@ -588,10 +629,11 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     case 'room_reopened':
       return { ...state, closed: false };
     case 'messages_expired':
-      for (const message of state.messages.values()) {
+      for (const [id, message] of state.messages) {
         if (message.seq <= event.data.up_to_seq) {
           message.deleted = true;
           message.reactions = null;
+          state.pins.delete(id);
         }
       }
       return { ...state, expired_up_to: event.data.up_to_seq };

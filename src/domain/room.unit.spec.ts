@@ -16,6 +16,9 @@ import {
   type ExpireMessages,
   type MarkRead,
   type MemberRoleChanged,
+  type MessagePinned,
+  type MessageUnpinned,
+  type PinMessage,
   type MessageDeleted,
   type MessageEdited,
   type MessageSent,
@@ -121,6 +124,12 @@ const react = (by: string | null, message_id: string, emoji: string, add = true)
   metadata: meta(by, T1),
 });
 
+const pin = (by: string | null, message_id: string, pinned = true, max_pins = 3): PinMessage => ({
+  type: 'pin_message',
+  data: { room_id, message_id, pinned, max_pins },
+  metadata: meta(by, T1),
+});
+
 const markRead = (by: string | null, seq: number): MarkRead => ({
   type: 'mark_read',
   data: { room_id, seq },
@@ -199,6 +208,16 @@ const reactionAdded = (message_id: string, seq: number, emoji: string, user_id: 
 const reactionRemoved = (message_id: string, seq: number, emoji: string, user_id: string, at = T1): ReactionRemoved => ({
   type: 'reaction_removed',
   data: { room_id, message_id, seq, emoji, user_id, at },
+});
+
+const pinned = (message_id: string, seq: number, by: string, at = T1): MessagePinned => ({
+  type: 'message_pinned',
+  data: { room_id, message_id, seq, pinned_by: by, pinned_at: at },
+});
+
+const unpinned = (message_id: string, seq: number, by: string, at = T1): MessageUnpinned => ({
+  type: 'message_unpinned',
+  data: { room_id, message_id, seq, unpinned_by: by, unpinned_at: at },
 });
 
 const read = (user_id: string, seq: number, at = T1): MessagesRead => ({
@@ -1146,6 +1165,65 @@ describe('react', () => {
     given(roomDecider, withMessages)
       .when(react(null, 'm1', '👍'))
       .thenRejects('forbidden');
+  });
+});
+
+// ── pin_message ─────────────────────────────────────────────────────────────
+
+describe('pin_message', () => {
+  it('pins a message for any member, with its seq', () => {
+    given(roomDecider, withMessages)
+      .when(pin('dave', 'm2'))
+      .then([pinned('m2', 2, 'dave')]);
+  });
+
+  it('unpins a pinned message, whoever pinned it', () => {
+    given(roomDecider, [...withMessages, pinned('m2', 2, 'alice')])
+      .when(pin('bob', 'm2', false))
+      .then([unpinned('m2', 2, 'bob')]);
+  });
+
+  it('yields no events for pinning a pinned message or unpinning one that is not', () => {
+    given(roomDecider, [...withMessages, pinned('m1', 1, 'alice')])
+      .when(pin('bob', 'm1'))
+      .then([]);
+    given(roomDecider, withMessages)
+      .when(pin('bob', 'm1', false))
+      .then([]);
+  });
+
+  it('refuses a pin past the room’s limit; an unpin makes room', () => {
+    const full = [...withMessages, pinned('m1', 1, 'bob'), pinned('m2', 2, 'bob')];
+    given(roomDecider, full)
+      .when(pin('dave', 'm3', true, 2))
+      .thenRejects('too_many_pins');
+    given(roomDecider, [...full, unpinned('m1', 1, 'bob')])
+      .when(pin('dave', 'm3', true, 2))
+      .then([pinned('m3', 3, 'dave')]);
+  });
+
+  it('refuses a deleted message, an unknown one, and a non-member (to whom the room does not exist)', () => {
+    given(roomDecider, [...withMessages, deleted('m1', 1, 'bob')])
+      .when(pin('alice', 'm1'))
+      .thenRejects('invalid_state');
+    given(roomDecider, withMessages).when(pin('alice', 'nope')).thenRejects('message_not_found');
+    given(roomDecider, withMessages).when(pin('erin', 'm1')).thenRejects('room_not_found');
+  });
+
+  it('refuses pins in a closed direct room', () => {
+    given(roomDecider, [...aDirectRoom, sent(1, 'bob', 'c1', { message_id: 'm1' }), closed()])
+      .when(pin('alice', 'm1'))
+      .thenRejects('blocked');
+  });
+
+  it('a deleted or expired message loses its pin, and frees its place', () => {
+    const state = stateAfter([...withMessages, pinned('m1', 1, 'bob'), pinned('m3', 3, 'bob'), deleted('m3', 3, 'dave')]);
+    expect([...state.pins]).toEqual(['m1']);
+    const expired = { type: 'messages_expired' as const, data: { room_id, up_to_seq: 2, expired_at: T1 } };
+    expect([...stateAfter([...withMessages, pinned('m1', 1, 'bob'), pinned('m3', 3, 'bob'), expired]).pins]).toEqual(['m3']);
+    given(roomDecider, [...withMessages, pinned('m1', 1, 'bob'), pinned('m3', 3, 'bob'), deleted('m3', 3, 'dave')])
+      .when(pin('dave', 'm2', true, 2))
+      .then([pinned('m2', 2, 'dave')]);
   });
 });
 

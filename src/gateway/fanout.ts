@@ -149,6 +149,16 @@ export function createFanout(options: {
           delivery.toUsers([user_id], serverFrame('ROOM_INVITE_ENDED', { chat_room_id: room_id, reason }));
           return;
         }
+        case 'message_pinned':
+        case 'message_unpinned': {
+          const { room_id, message_id, seq } = event.data;
+          const [pinned, by, at] =
+            event.type === 'message_pinned'
+              ? [true, event.data.pinned_by, event.data.pinned_at]
+              : [false, event.data.unpinned_by, event.data.unpinned_at];
+          delivery.toRoomMembers(room_id, serverFrame('PIN_UPDATED', { chat_room_id: room_id, message_id, seq, pinned, by, at }));
+          return;
+        }
         case 'member_role_changed': {
           const { room_id, user_id, role, changed_by } = event.data;
           delivery.toRoomMembers(room_id, serverFrame('MEMBER_UPDATED', { chat_room_id: room_id, user_id, role, changed_by }));

@@ -77,6 +77,7 @@ export const rejectionStatus = {
   already_friends: 409,
   request_pending: 409,
   last_owner: 409,
+  too_many_pins: 409,
   invalid_state: 409,
   self_request: 409,
   not_friends: 409,

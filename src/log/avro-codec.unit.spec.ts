@@ -96,9 +96,9 @@ describe('encoding refuses data that does not fit the latest schema', () => {
   });
 
   it('refuses an unknown event type', () => {
-    const error = errorOf(() => codec.encode('message_pinned', {}));
-    expect(error.eventType).toBe('message_pinned');
-    expect(error.message).toMatch(/unknown event type "message_pinned"/);
+    const error = errorOf(() => codec.encode('message_teleported', {}));
+    expect(error.eventType).toBe('message_teleported');
+    expect(error.message).toMatch(/unknown event type "message_teleported"/);
   });
 });
 

@@ -164,6 +164,8 @@ export const eventSamples: EventSamples = {
     { room_id: room, message_id: firstMessage, seq: 1, emoji: '👨‍👩‍👧‍👦', user_id: carol, at: at + 45 },
   ],
   reaction_removed: [{ room_id: room, message_id: firstMessage, seq: 1, emoji: '👍🏽', user_id: bob, at: at + 46 }],
+  message_pinned: [{ room_id: room, message_id: firstMessage, seq: 1, pinned_by: bob, pinned_at: at + 46 }],
+  message_unpinned: [{ room_id: room, message_id: firstMessage, seq: 1, unpinned_by: carol, unpinned_at: at + 46 }],
   messages_read: [
     { room_id: room, user_id: bob, seq: 1, at: at + 47 },
     { room_id: room, user_id: carol, seq: 9_007_199_254_740_990, at: at + 48 },

@@ -196,6 +196,15 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('id', '=', event.data.message_id)
         .execute();
       await destroyKeys(trx, [messageKeyId(event.data.message_id)], event.data.deleted_at);
+      await unpin(trx, event.data.room_id, event.data.message_id);
+      return;
+    case 'message_pinned': {
+      const { room_id, message_id, seq, pinned_by, pinned_at } = event.data;
+      await trx.insertInto('room_pins').values({ room_id, message_id, seq, pinned_by, pinned_at }).execute();
+      return;
+    }
+    case 'message_unpinned':
+      await unpin(trx, event.data.room_id, event.data.message_id);
       return;
     case 'reaction_added':
     case 'reaction_removed': {
@@ -314,6 +323,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('deleted', '=', 0)
         .execute();
       await tombstone(trx, (q) => q.where('room_id', '=', room_id).where('seq', '<=', up_to_seq));
+      await trx.deleteFrom('room_pins').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
       await destroyKeys(
         trx,
         expired.map((m) => messageKeyId(m.id)),
@@ -324,6 +334,11 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     default:
       return assertNever(event);
   }
+}
+
+/** A message loses its pin: unpinned, deleted or expired. By primary key, so it locks that row only (MySQL). */
+async function unpin(trx: Transaction<Database>, roomId: string, messageId: string): Promise<void> {
+  await trx.deleteFrom('room_pins').where('room_id', '=', roomId).where('message_id', '=', messageId).execute();
 }
 
 /**
@@ -493,6 +508,8 @@ class ChatBatch {
         const tombstone = { deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null };
         const id = event.data.message_id;
         this.#erasures.push({ keyId: messageKeyId(id), at: event.data.deleted_at });
+        // Pins are written at once (they are rare), so their order holds.
+        await unpin(this.#trx, event.data.room_id, id);
         if (this.#messages.has(id)) Object.assign(this.#messages.get(id)!, tombstone);
         else {
           const { reactions: _, ...rest } = tombstone;

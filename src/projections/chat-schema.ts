@@ -16,6 +16,7 @@ import { versionedName, type VersionedModel } from './versions.ts';
 
 /** The chat model's tables (version-1 names), children before parents. */
 export const chatTables = [
+  'room_pins',
   'messages',
   'room_members',
   'room_invitations',
@@ -95,6 +96,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .execute();
 
   await createInvitationsTable(db, version);
+  await createPinsTable(db, version);
 
   await db.schema
     .createTable(n('messages'))
@@ -152,6 +154,20 @@ export async function createInvitationsTable(db: AnyDatabase, version: number): 
     .addColumn('invited_by', 'varchar(36)', (c) => c.notNull())
     .addColumn('invited_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('room_invitations_pk'), ['room_id', 'user_id'])
+    .execute();
+}
+
+/** Pinned messages, per room (migrations/0015 added it to the versions before it). */
+export async function createPinsTable(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('room_pins'))
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('pinned_by', 'varchar(36)', (c) => c.notNull())
+    .addColumn('pinned_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('room_pins_pk'), ['room_id', 'message_id'])
     .execute();
 }
 

@@ -59,3 +59,33 @@ export async function findMessagesByIds(db: Kysely<Database>, ids: string[]): Pr
   const byId = new Map(rows.map((row) => [row.id, messageView(row)]));
   return ids.map((id) => byId.get(id)).filter((message): message is MessageView => message !== undefined);
 }
+
+/** A pinned message as GET /rooms/:id/pins lists it. */
+export interface PinView {
+  message: MessageView;
+  pinned_by: string;
+  pinned_at: number;
+}
+
+/** The room's pins, the most recently pinned first (a room holds at most PARLEY_MAX_PINS). */
+export async function readPins(db: Kysely<Database>, roomId: string): Promise<PinView[]> {
+  const pins = await db
+    .selectFrom('room_pins')
+    .select(['message_id', 'pinned_by', 'pinned_at'])
+    .where('room_id', '=', roomId)
+    .orderBy('pinned_at', 'desc')
+    .orderBy('seq', 'desc')
+    .execute();
+  const messages = new Map(
+    (
+      await findMessagesByIds(
+        db,
+        pins.map((pin) => pin.message_id),
+      )
+    ).map((m) => [m.id, m]),
+  );
+  return pins.flatMap(({ message_id, pinned_by, pinned_at }) => {
+    const message = messages.get(message_id);
+    return message === undefined ? [] : [{ message, pinned_by, pinned_at }];
+  });
+}

@@ -51,6 +51,15 @@ export interface RoomInvitationsTable {
   invited_at: number;
 }
 
+/** A pinned message (chat projection; migrations/0015). */
+export interface RoomPinsTable {
+  room_id: string;
+  message_id: string;
+  seq: number;
+  pinned_by: string;
+  pinned_at: number;
+}
+
 export interface MessagesTable {
   id: string;
   room_id: string;
@@ -228,6 +237,7 @@ export interface Database {
   rooms: RoomsTable;
   room_members: RoomMembersTable;
   room_invitations: RoomInvitationsTable;
+  room_pins: RoomPinsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

@@ -59,10 +59,11 @@ test('every frame a client receives in a whole conversation fits the schema /asy
   aliceWs.send({ type: 'TYPING', data: { chat_room_id: room.id, is_typing: true } });
   await bobWs.call('READ_RECEIPT', { chat_room_id: room.id, seq: message.seq });
 
-  // Over REST: MESSAGE_UPDATED, REACTION_UPDATED, MESSAGE_DELETED, ROOM_UPDATED, MEMBER_UPDATED, MEMBER_REMOVED.
+  // Over REST: MESSAGE_UPDATED, REACTION_UPDATED, PIN_UPDATED, MESSAGE_DELETED, ROOM_UPDATED, MEMBER_UPDATED, MEMBER_REMOVED.
   const messagePath = `/rooms/${room.id}/messages/${message.id}`;
   expectStatus(await api().patch(alice!, messagePath, { content: 'hello, edited' }), 200);
   expectStatus(await api().put(bob!, `${messagePath}/reactions/${encodeURIComponent('👍')}`), 200);
+  expectStatus(await api().put(bob!, `/rooms/${room.id}/pins/${message.id}`), 204);
   expectStatus(await api().del(alice!, messagePath), 200);
   expectStatus(await api().patch<Room>(alice!, `/rooms/${room.id}`, { topic: 'schemas' }), 200);
   expectStatus(await api().patch(alice!, `/rooms/${room.id}/members/${bob!.id}`, { role: 'admin' }), 200);
@@ -94,6 +95,7 @@ test('every frame a client receives in a whole conversation fits the schema /asy
     'READ_RECEIPT',
     'MESSAGE_UPDATED',
     'REACTION_UPDATED',
+    'PIN_UPDATED',
     'MESSAGE_DELETED',
     'ROOM_UPDATED',
     'MEMBER_UPDATED',

@@ -1,8 +1,8 @@
 // What happens to a message after it is sent, end to end over real HTTP and
 // WebSocket against a running Parley process (API.md "Rooms and messages":
-// edit, delete, reactions, replies, mentions; MESSAGE_UPDATED, MESSAGE_DELETED
-// and REACTION_UPDATED frames; reliability plan I-3). Posting itself is in
-// rooms.e2e.spec.ts.
+// edit, delete, reactions, pins, replies, mentions; MESSAGE_UPDATED,
+// MESSAGE_DELETED, REACTION_UPDATED and PIN_UPDATED frames; reliability plan
+// I-3). Posting itself is in rooms.e2e.spec.ts.
 
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
@@ -12,7 +12,9 @@ import { addMember, expectError, expectStatus, groupRoom, messagesOf, postMessag
 import { uploadAttachment } from '../support/uploads.ts';
 import type { Message, RoomSummary } from '../support/wire.ts';
 
-const suite = useParley();
+/** Small, so the limit is reached in a test. */
+const MAX_PINS = 2;
+const suite = useParley({ PARLEY_MAX_PINS: String(MAX_PINS) });
 const connect = suite.connect;
 const messagePath = (roomId: string, messageId: string) => `/rooms/${roomId}/messages/${messageId}`;
 const edit = (user: TestUser, roomId: string, messageId: string, content: string) =>
@@ -234,6 +236,84 @@ describe('reactions', () => {
     const { carol, roomId, message } = await roomWithMessage();
     expectError(await react(carol, roomId, message.id, emoji), 400, 'validation_failed');
     expect((await messagesOf(suite.api, carol, roomId))[0]!.reactions).toEqual({});
+  });
+});
+
+describe('pins', () => {
+  interface Pin {
+    message: Message;
+    pinned_by: string;
+    pinned_at: number;
+  }
+  const pinPath = (roomId: string, messageId: string) => `/rooms/${roomId}/pins/${messageId}`;
+  const pins = async (user: TestUser, roomId: string) =>
+    expectStatus(await suite.api.get<{ pins: Pin[] }>(user, `/rooms/${roomId}/pins`), 200).pins;
+  const pinFrame = (messageId: string, pinned: boolean) => (frame: Frame) =>
+    frame.type === 'PIN_UPDATED' && frame.data.message_id === messageId && frame.data.pinned === pinned;
+
+  test('any member pins and unpins (204, idempotent); members hear PIN_UPDATED once per change; GET lists the newest pin first', async () => {
+    const { owner, bob, carol, roomId, message } = await roomWithMessage('pin me');
+    const second = await say(suite.api, owner, roomId, 'and me');
+    const carolWs = await connect(carol);
+
+    expectStatus(await suite.api.put(bob, pinPath(roomId, message.id)), 204);
+    const frame = await carolWs.next(pinFrame(message.id, true));
+    expect(frame.data).toEqual({
+      chat_room_id: roomId,
+      message_id: message.id,
+      seq: message.seq,
+      pinned: true,
+      by: bob.id,
+      at: expect.any(Number),
+    });
+    expectStatus(await suite.api.put(carol, pinPath(roomId, message.id)), 204); // pinned already: no change
+    expectStatus(await suite.api.put(carol, pinPath(roomId, second.id)), 204);
+    await carolWs.next(pinFrame(second.id, true));
+
+    const listed = await pins(owner, roomId);
+    expect(listed.map((pin) => [pin.message.id, pin.pinned_by])).toEqual([
+      [second.id, carol.id],
+      [message.id, bob.id],
+    ]);
+    expect(listed[1]!.message).toMatchObject({ id: message.id, content: 'pin me', seq: message.seq });
+    expect(listed[1]!.pinned_at).toBe(frame.data.at);
+
+    // The owner unpins bob's pin; twice changes nothing.
+    expectStatus(await suite.api.del(owner, pinPath(roomId, message.id)), 204);
+    expectStatus(await suite.api.del(owner, pinPath(roomId, message.id)), 204);
+    await carolWs.next(pinFrame(message.id, false));
+    expect((await pins(bob, roomId)).map((pin) => pin.message.id)).toEqual([second.id]);
+    await barrier(carolWs);
+    const changes = carolWs.frames.filter((f) => f.type === 'PIN_UPDATED').map((f) => [f.data.message_id, f.data.pinned]);
+    expect(changes).toEqual([
+      [message.id, true],
+      [second.id, true],
+      [message.id, false],
+    ]);
+  });
+
+  test(`a room holds at most PARLEY_MAX_PINS (${MAX_PINS}) pins → 409 too_many_pins; a deleted message cannot be pinned, and loses its pin`, async () => {
+    const { owner, bob, roomId, message } = await roomWithMessage();
+    const others = [await say(suite.api, owner, roomId, 'two'), await say(suite.api, owner, roomId, 'three')];
+    expectStatus(await suite.api.put(bob, pinPath(roomId, message.id)), 204);
+    expectStatus(await suite.api.put(bob, pinPath(roomId, others[0]!.id)), 204);
+    expectError(await suite.api.put(bob, pinPath(roomId, others[1]!.id)), 409, 'too_many_pins');
+
+    // Deleting a pinned message takes its pin away, which frees a place.
+    expectStatus(await remove(bob, roomId, message.id), 200);
+    expect((await pins(bob, roomId)).map((pin) => pin.message.id)).toEqual([others[0]!.id]);
+    expectError(await suite.api.put(bob, pinPath(roomId, message.id)), 409, 'invalid_state');
+    expectStatus(await suite.api.put(bob, pinPath(roomId, others[1]!.id)), 204);
+  });
+
+  test('outside the room: listing, pinning and unpinning → 404 room_not_found; an unknown message → 404 message_not_found', async () => {
+    const { bob, roomId, message } = await roomWithMessage();
+    const [stranger] = await suite.api.users(1, 'pinout');
+    expectError(await suite.api.get(stranger!, `/rooms/${roomId}/pins`), 404, 'room_not_found');
+    expectError(await suite.api.put(stranger!, pinPath(roomId, message.id)), 404, 'room_not_found');
+    expectError(await suite.api.del(stranger!, pinPath(roomId, message.id)), 404, 'room_not_found');
+    expectError(await suite.api.put(bob, pinPath(roomId, randomUUID())), 404, 'message_not_found');
+    expect(await pins(bob, roomId)).toEqual([]);
   });
 });
 

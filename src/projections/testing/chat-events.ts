@@ -1,6 +1,6 @@
 // A deterministic, realistic events log for projection tests and benchmarks:
 // random commands (users, group and direct rooms, members, messages in bursts,
-// reads, reactions, edits, deletions, friend requests, blocks) are decided by
+// reads, reactions, edits, deletions, pins, friend requests, blocks) are decided by
 // the real deciders, so every event is one the domain could have written, and
 // keyed by its aggregate as the processor keys it.
 
@@ -37,6 +37,7 @@ type Action =
   | 'react'
   | 'edit'
   | 'delete'
+  | 'pin'
   | 'add'
   | 'remove'
   | 'role'
@@ -67,6 +68,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     unfriend: 0.5,
     close: 0.5,
     group: 0.2,
+    pin: 0,
   },
   churn: {
     send: 25,
@@ -85,6 +87,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     unfriend: 1,
     close: 1,
     group: 0.5,
+    pin: 4,
   },
 };
 
@@ -258,6 +261,13 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
     } else if (action === 'delete' && room.messages.length > 0) {
       const message = recent(room.messages);
       yield* run({ type: 'delete_message', data: { room_id: room.id, message_id: message.id }, metadata: meta(message.sender) });
+    } else if (action === 'pin' && room.messages.length > 0) {
+      const message = recent(room.messages);
+      yield* run({
+        type: 'pin_message',
+        data: { room_id: room.id, message_id: message.id, pinned: next() < 0.7, max_pins: 5 },
+        metadata: meta(pick(room.members)),
+      });
     } else if (action === 'add' && next() < 0.5) {
       const user = pick(users);
       const events = yield* run({
