@@ -369,6 +369,17 @@ export const responseSchemas = {
   FriendRequestAccepted: z.object({ request: FriendRequest, friendship: Friendship }),
   RoomList: wrap('rooms', z.array(RoomSummarySchema)),
   MessageList: wrap('messages', z.array(Message)),
+  MessageHistory: z
+    .object({
+      message: Message,
+      versions: z.array(
+        z.object({
+          content: z.string(),
+          written_at: epochMs.meta({ description: 'when this version was written (sent, or edited to it)' }),
+        }),
+      ),
+    })
+    .meta({ description: 'The message as it is, and what it said before each edit, oldest first.' }),
   PinList: wrap(
     'pins',
     z.array(

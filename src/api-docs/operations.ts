@@ -620,6 +620,18 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
     },
     {
       method: 'get',
+      path: '/api/v1/rooms/:id/messages/:message_id/history',
+      tag: 'messages',
+      summary: 'A message’s edit history',
+      description:
+        'The message as it is, and `versions`: what it said before each edit, oldest first (the first is what was sent). ' +
+        'Erasure wins: a deleted, expired or erased message has none. Non-members get 404 room_not_found.',
+      ok: { status: 200, description: 'The message and its earlier versions.', schema: 'MessageHistory' },
+      errors: [404],
+      codes: { 404: ['room_not_found', 'message_not_found'] },
+    },
+    {
+      method: 'get',
       path: '/api/v1/rooms/:id/pins',
       tag: 'messages',
       summary: 'The room’s pinned messages, the most recently pinned first',

@@ -5,7 +5,7 @@
 import type { Insertable, Transaction, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import { assertNever } from '../domain/decider.ts';
-import type { MessageSent, RoomCreated, UserJoinedRoom } from '../domain/room.ts';
+import type { MessageEdited, MessageSent, RoomCreated, UserJoinedRoom } from '../domain/room.ts';
 import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friendship.ts';
 import type { UserRegistered } from '../domain/user.ts';
 import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
@@ -180,13 +180,17 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('last_read_seq', '<', event.data.seq)
         .execute();
       return;
-    case 'message_edited':
+    case 'message_edited': {
+      // What it said until now becomes its latest earlier version.
+      const [stored] = await storedVersionsOf(trx, [event.data.message_id]);
+      if (stored !== undefined) await insertRows(trx, 'message_versions', versionsReplacedBy(stored, [event]));
       await trx
         .updateTable('messages')
         .set({ content: event.data.content, edited_at: event.data.edited_at, mentions: JSON.stringify(event.data.mentions) })
         .where('id', '=', event.data.message_id)
         .execute();
       return;
+    }
     case 'message_deleted':
       // A tombstone: the row keeps its seq, loses what it said; destroying the
       // message's key erases what it said from the log too (every copy).
@@ -197,6 +201,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .execute();
       await destroyKeys(trx, [messageKeyId(event.data.message_id)], event.data.deleted_at);
       await unpin(trx, event.data.room_id, event.data.message_id);
+      await forgetVersions(trx, [event.data.message_id]);
       return;
     case 'message_pinned': {
       const { room_id, message_id, seq, pinned_by, pinned_at } = event.data;
@@ -324,6 +329,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .execute();
       await tombstone(trx, (q) => q.where('room_id', '=', room_id).where('seq', '<=', up_to_seq));
       await trx.deleteFrom('room_pins').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
+      await trx.deleteFrom('message_versions').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
       await destroyKeys(
         trx,
         expired.map((m) => messageKeyId(m.id)),
@@ -358,7 +364,84 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
   await trx.deleteFrom('room_invitations').where('user_id', '=', userId).execute();
   const messages = await trx.selectFrom('messages').select('id').where('sender_id', '=', userId).execute();
   await tombstone(trx, (q) => q.where('sender_id', '=', userId));
+  await forgetVersions(
+    trx,
+    messages.map((m) => m.id),
+  );
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
+}
+
+// ── edit history ────────────────────────────────────────────────────────────
+
+/** A message as its next edit finds it: what it says, since when, and how many earlier versions it has. */
+interface StoredVersion {
+  message_id: string;
+  room_id: string;
+  seq: number;
+  content: string;
+  written_at: number;
+  versions: number;
+}
+
+/** The current version of each message of `ids` that exists and is not deleted (erased messages keep no history). */
+async function storedVersionsOf(trx: Transaction<Database>, ids: readonly string[]): Promise<StoredVersion[]> {
+  const found: StoredVersion[] = [];
+  for (let start = 0; start < ids.length; start += 1_000) {
+    const chunk = ids.slice(start, start + 1_000);
+    const rows = await trx
+      .selectFrom('messages')
+      .select(['id', 'room_id', 'seq', 'content', 'created_at', 'edited_at'])
+      .where('id', 'in', chunk)
+      .where('deleted', '=', 0)
+      .execute();
+    const counts = await trx
+      .selectFrom('message_versions')
+      .select(['message_id', (eb) => eb.fn.countAll<number | string>().as('versions')])
+      .where('message_id', 'in', chunk)
+      .groupBy('message_id')
+      .execute();
+    const countOf = new Map(counts.map((c) => [c.message_id, Number(c.versions)]));
+    for (const row of rows) {
+      found.push({
+        message_id: row.id,
+        room_id: row.room_id,
+        seq: row.seq,
+        content: row.content,
+        written_at: row.edited_at ?? row.created_at,
+        versions: countOf.get(row.id) ?? 0,
+      });
+    }
+  }
+  return found;
+}
+
+/** The earlier versions `edits` (of one message, in order) leave behind, starting from `current`. */
+function versionsReplacedBy(current: StoredVersion, edits: readonly MessageEdited[]): Row[] {
+  const rows: Row[] = [];
+  let { content, written_at, versions } = current;
+  for (const edit of edits) {
+    rows.push({
+      message_id: current.message_id,
+      version: versions++,
+      room_id: current.room_id,
+      seq: current.seq,
+      content,
+      written_at,
+    });
+    content = edit.data.content;
+    written_at = edit.data.edited_at;
+  }
+  return rows;
+}
+
+/** Erasure wins: a deleted or erased message keeps no earlier version. */
+async function forgetVersions(trx: Transaction<Database>, ids: readonly string[]): Promise<void> {
+  for (let start = 0; start < ids.length; start += 1_000) {
+    await trx
+      .deleteFrom('message_versions')
+      .where('message_id', 'in', ids.slice(start, start + 1_000))
+      .execute();
+  }
 }
 
 /** An invitation ends when its invitee joins, declines or it is withdrawn. */
@@ -419,6 +502,12 @@ class ChatBatch {
   readonly #readMarks = new Map<string, ReadMark>();
   /** Data keys to destroy (deleted messages'), with when. */
   readonly #erasures: { keyId: string; at: number }[] = [];
+  /** Earlier versions of messages pending here (they have none stored). */
+  #versions: Row[] = [];
+  /** Edits of messages not pending: their earlier versions start from the stored text, at flush. */
+  readonly #edits = new Map<string, MessageEdited[]>();
+  /** Messages not pending that were deleted: their stored earlier versions go, at flush. */
+  readonly #forgotten = new Set<string>();
 
   constructor(trx: Transaction<Database>) {
     this.#trx = trx;
@@ -497,19 +586,34 @@ class ChatBatch {
       case 'messages_read':
         this.#markRead(event.data.room_id, event.data.user_id, event.data.seq, true);
         return;
-      case 'message_edited':
-        this.#changeMessage(event.data.message_id, {
+      case 'message_edited': {
+        const id = event.data.message_id;
+        const row = this.#messages.get(id);
+        if (row === undefined) this.#edits.set(id, [...(this.#edits.get(id) ?? []), event]);
+        else if (row.deleted !== 1) {
+          const version = this.#versions.filter((v) => v.message_id === id).length;
+          const written_at = row.edited_at ?? row.created_at;
+          this.#versions.push({ message_id: id, version, room_id: row.room_id, seq: row.seq, content: row.content, written_at });
+        }
+        this.#changeMessage(id, {
           content: event.data.content,
           edited_at: event.data.edited_at,
           mentions: JSON.stringify(event.data.mentions),
         });
         return;
+      }
       case 'message_deleted': {
         const tombstone = { deleted: 1, content: '', attachments: '[]', reactions: '{}', mentions: null };
         const id = event.data.message_id;
         this.#erasures.push({ keyId: messageKeyId(id), at: event.data.deleted_at });
         // Pins are written at once (they are rare), so their order holds.
         await unpin(this.#trx, event.data.room_id, id);
+        // Erasure wins over edit history.
+        this.#versions = this.#versions.filter((v) => v.message_id !== id);
+        if (!this.#messages.has(id)) {
+          this.#edits.delete(id);
+          this.#forgotten.add(id);
+        }
         if (this.#messages.has(id)) Object.assign(this.#messages.get(id)!, tombstone);
         else {
           const { reactions: _, ...rest } = tombstone;
@@ -579,6 +683,7 @@ class ChatBatch {
     await insertRows(trx, 'room_members', [...this.#members.values()] as Row[]);
     await insertRows(trx, 'messages', [...this.#messages.values()] as Row[]);
     await insertRows(trx, 'friend_requests', [...this.#requests.values()] as Row[]);
+    await this.#settleVersions();
     await this.#settleReactions();
     for (const table of ['users', 'rooms', 'messages', 'friend_requests'] as const) {
       // One bulk UPDATE per set of columns changed.
@@ -601,6 +706,18 @@ class ChatBatch {
     this.#requests.clear();
     for (const updates of Object.values(this.#updates)) updates.clear();
     this.#reactions.clear();
+  }
+
+  /** Writes the earlier versions the batch's edits left (before the messages' new text is). */
+  async #settleVersions(): Promise<void> {
+    for (const stored of await storedVersionsOf(this.#trx, [...this.#edits.keys()])) {
+      this.#versions.push(...versionsReplacedBy(stored, this.#edits.get(stored.message_id)!));
+    }
+    await insertRows(this.#trx, 'message_versions', this.#versions);
+    await forgetVersions(this.#trx, [...this.#forgotten]);
+    this.#versions = [];
+    this.#edits.clear();
+    this.#forgotten.clear();
   }
 
   /** Turns the reactions gathered for existing messages into their final value. */

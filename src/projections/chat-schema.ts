@@ -17,6 +17,7 @@ import { versionedName, type VersionedModel } from './versions.ts';
 /** The chat model's tables (version-1 names), children before parents. */
 export const chatTables = [
   'room_pins',
+  'message_versions',
   'messages',
   'room_members',
   'room_invitations',
@@ -49,6 +50,8 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'messages_room_client_id', table: 'messages', columns: ['room_id', 'sender_id', 'client_msg_id'], unique: true },
   // A user's own messages: erased with the account, listed by the export.
   { name: 'messages_by_sender', table: 'messages', columns: ['sender_id', 'created_at'], unique: false },
+  // Retention erases a room's earlier versions up to a seq.
+  { name: 'message_versions_room_seq', table: 'message_versions', columns: ['room_id', 'seq'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
   { name: 'friend_requests_from', table: 'friend_requests', columns: ['from_user_id', 'status'], unique: false },
   { name: 'blocks_by_blocked', table: 'blocks', columns: ['blocked_id'], unique: false },
@@ -97,6 +100,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
 
   await createInvitationsTable(db, version);
   await createPinsTable(db, version);
+  await createVersionsTable(db, version);
 
   await db.schema
     .createTable(n('messages'))
@@ -168,6 +172,24 @@ export async function createPinsTable(db: AnyDatabase, version: number): Promise
     .addColumn('pinned_by', 'varchar(36)', (c) => c.notNull())
     .addColumn('pinned_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('room_pins_pk'), ['room_id', 'message_id'])
+    .execute();
+}
+
+/**
+ * A message's earlier versions, the text an edit replaced (migrations/0016
+ * added it to the versions before it). Version 0 is what was sent.
+ */
+export async function createVersionsTable(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('message_versions'))
+    .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('content', 'text', (c) => c.notNull())
+    .addColumn('written_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('message_versions_pk'), ['message_id', 'version'])
     .execute();
 }
 

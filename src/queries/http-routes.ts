@@ -12,7 +12,7 @@ import type { AppState, AuthedState } from '../http/auth-middleware.ts';
 import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
 import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts';
-import { findMessagesByIds, readHistory, readPins } from './messages-queries.ts';
+import { findMessage, findMessagesByIds, readHistory, readPins, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
@@ -127,6 +127,15 @@ export function queryRoutes(options: {
     const page = parseQuery(ctx, historyQuery);
     if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     ctx.body = { messages: await readHistory(db, roomId, page) };
+  });
+
+  router.get('/rooms/:id/messages/:message_id/history', async (ctx) => {
+    const roomId = uuid.parse(ctx.params.id);
+    const messageId = uuid.parse(ctx.params.message_id);
+    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    const message = await findMessage(db, roomId, messageId);
+    if (message === undefined) throw new Rejection('message_not_found', 'message not found');
+    ctx.body = { message, versions: await readVersions(db, messageId) };
   });
 
   router.get('/rooms/:id/pins', async (ctx) => {

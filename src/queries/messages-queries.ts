@@ -89,3 +89,20 @@ export async function readPins(db: Kysely<Database>, roomId: string): Promise<Pi
     return message === undefined ? [] : [{ message, pinned_by, pinned_at }];
   });
 }
+
+/** What a message said before, as GET /rooms/:id/messages/:message_id/history lists it. */
+export interface MessageVersionView {
+  content: string;
+  /** When this version was written: sent, or edited to it. */
+  written_at: number;
+}
+
+/** A message's earlier versions, oldest first (none once it is deleted or erased). */
+export async function readVersions(db: Kysely<Database>, messageId: string): Promise<MessageVersionView[]> {
+  return db
+    .selectFrom('message_versions')
+    .select(['content', 'written_at'])
+    .where('message_id', '=', messageId)
+    .orderBy('version', 'asc')
+    .execute();
+}

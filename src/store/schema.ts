@@ -60,6 +60,18 @@ export interface RoomPinsTable {
   pinned_at: number;
 }
 
+/** What a message said before an edit replaced it (chat projection; migrations/0016). */
+export interface MessageVersionsTable {
+  message_id: string;
+  /** 0: as sent; 1: as the first edit left it; … */
+  version: number;
+  room_id: string;
+  seq: number;
+  content: string;
+  /** When this version was written (sent, or edited to it). */
+  written_at: number;
+}
+
 export interface MessagesTable {
   id: string;
   room_id: string;
@@ -238,6 +250,7 @@ export interface Database {
   room_members: RoomMembersTable;
   room_invitations: RoomInvitationsTable;
   room_pins: RoomPinsTable;
+  message_versions: MessageVersionsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

@@ -110,6 +110,41 @@ describe('editing', () => {
   });
 });
 
+describe('edit history', () => {
+  interface History {
+    message: Message;
+    versions: { content: string; written_at: number }[];
+  }
+  const historyOf = async (user: TestUser, roomId: string, messageId: string) =>
+    expectStatus(await suite.api.get<History>(user, `${messagePath(roomId, messageId)}/history`), 200);
+
+  test('members see what a message said before each edit, oldest first; deleting it erases them all', async () => {
+    const { bob, carol, roomId, message } = await roomWithMessage('first words');
+    expect((await historyOf(carol, roomId, message.id)).versions).toEqual([]);
+    const once = expectStatus(await edit(bob, roomId, message.id, 'second words'), 200);
+    const twice = expectStatus(await edit(bob, roomId, message.id, 'third words'), 200);
+
+    const history = await historyOf(carol, roomId, message.id);
+    expect(history.message).toMatchObject({ id: message.id, content: 'third words', edited_at: twice.edited_at });
+    expect(history.versions).toEqual([
+      { content: 'first words', written_at: message.created_at },
+      { content: 'second words', written_at: once.edited_at },
+    ]);
+
+    expectStatus(await remove(bob, roomId, message.id), 200);
+    const erased = await historyOf(carol, roomId, message.id);
+    expect(erased.versions).toEqual([]);
+    expect(erased.message).toMatchObject({ deleted: true, content: null });
+  });
+
+  test('outside the room → 404 room_not_found; an unknown message → 404 message_not_found', async () => {
+    const { bob, roomId, message } = await roomWithMessage();
+    const [stranger] = await suite.api.users(1, 'histout');
+    expectError(await suite.api.get(stranger!, `${messagePath(roomId, message.id)}/history`), 404, 'room_not_found');
+    expectError(await suite.api.get(bob, `${messagePath(roomId, randomUUID())}/history`), 404, 'message_not_found');
+  });
+});
+
 describe('deleting', () => {
   test('the author deletes → 200 tombstone (deleted and erased: content null, no attachments, seq kept); members get MESSAGE_DELETED; history keeps its place', async () => {
     const [alice, bob] = await suite.api.users(2, 'del');
