@@ -13,7 +13,12 @@ const room = '0190a1b2-c3d4-7e5f-8a9b-0000000000c3';
 const exportOf = async (store: Store, userId: string, messagesPerQuery: number) => {
   let text = '';
   for await (const piece of accountExport(store.db, userId, { now: 1, messagesPerQuery })) text += piece;
-  return text === '' ? undefined : (JSON.parse(text) as { profile: { email: string }; messages: { id: string; seq: number }[] });
+  return text === ''
+    ? undefined
+    : (JSON.parse(text) as {
+        profile: { email: string };
+        messages: { id: string; seq: number; content: string; earlier_versions: { content: string; written_at: number }[] }[];
+      });
 };
 
 for (const engine of await testEngines('account_export')) {
@@ -68,6 +73,24 @@ for (const engine of await testEngines('account_export')) {
         expect(exported?.profile.email).toBe('me@example.org');
         expect(exported?.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       }
+    });
+
+    it('gives each message what it said before its edits, oldest first', async () => {
+      const edited = '0190a1b2-c3d4-7e5f-8a9b-000000000101';
+      await store.db
+        .insertInto('message_versions')
+        .values([
+          { message_id: edited, version: 1, room_id: room, seq: 2, content: 'second try', written_at: 21 },
+          { message_id: edited, version: 0, room_id: room, seq: 2, content: 'first try', written_at: 20 },
+        ])
+        .execute();
+      const exported = await exportOf(store, me, 2);
+      const message = exported?.messages.find((m) => m.id === edited);
+      expect(message?.earlier_versions).toEqual([
+        { content: 'first try', written_at: 20 },
+        { content: 'second try', written_at: 21 },
+      ]);
+      expect(exported?.messages.filter((m) => m.earlier_versions.length > 0).map((m) => m.id)).toEqual([edited]);
     });
 
     it('has nothing for a deleted account', async () => {

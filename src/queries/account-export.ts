@@ -1,7 +1,8 @@
 // `GET /api/v1/users/me/export`: everything Parley holds about the caller, as
 // one JSON document (the right of access and portability): the profile with
 // the email, the rooms they are in, their friends, friend requests and
-// blocks, their uploads, and every message they sent. Written as a stream —
+// blocks, their uploads, and every message they sent with what it said before
+// each edit (`earlier_versions`). Written as a stream —
 // messages a page at a time — so a long history costs no more memory than a
 // short one. Read from the read models, where personal data is open.
 
@@ -87,8 +88,12 @@ export async function* accountExport(
       );
     }
     const rows = await page.orderBy('created_at').orderBy('id').limit(messagesPerQuery).execute();
+    const earlier = await earlierVersions(
+      db,
+      rows.map((row) => row.id),
+    );
     for (const row of rows) {
-      yield `${first ? '' : ','}${JSON.stringify(messageView(row))}`;
+      yield `${first ? '' : ','}${JSON.stringify({ ...messageView(row), earlier_versions: earlier.get(row.id) ?? [] })}`;
       first = false;
     }
     if (rows.length < messagesPerQuery) break;
@@ -96,4 +101,24 @@ export async function* accountExport(
     after = { created_at: last.created_at, id: last.id };
   }
   yield ']}';
+}
+
+/** What each of `ids` said before its edits, oldest first. */
+async function earlierVersions(
+  db: Kysely<Database>,
+  ids: string[],
+): Promise<Map<string, { content: string; written_at: number }[]>> {
+  const byMessage = new Map<string, { content: string; written_at: number }[]>();
+  if (ids.length === 0) return byMessage;
+  const rows = await db
+    .selectFrom('message_versions')
+    .select(['message_id', 'content', 'written_at'])
+    .where('message_id', 'in', ids)
+    .orderBy('message_id')
+    .orderBy('version')
+    .execute();
+  for (const { message_id, content, written_at } of rows) {
+    byMessage.set(message_id, [...(byMessage.get(message_id) ?? []), { content, written_at }]);
+  }
+  return byMessage;
 }
