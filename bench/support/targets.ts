@@ -57,8 +57,10 @@ export function parleyEnv(dataDir: string): Record<string, string> {
     // A load test, so the per-user command budgets too (one user posts every
     // message of its room; fixture setup creates 1,251 rooms).
     ...unthrottledCommands,
-    // Fixture setup registers thousands of users from one address.
+    // Fixture setup registers thousands of users from one address, and the
+    // load generator holds up to 10,000 sockets from it.
     PARLEY_REGISTER_MAX_PER_IP: '1000000',
+    PARLEY_MAX_CONNECTIONS_PER_IP: '1000000',
     // Tokens minted once for a cached fixture stay valid for a week.
     PARLEY_ACCESS_TTL_S: String(7 * 24 * 3600),
   };

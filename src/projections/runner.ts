@@ -24,6 +24,8 @@ import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
+import { engineOf } from '../store/dialect.ts';
+import { groupTransactions } from '../store/grouped-transactions.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { deadLetterAt, deadLetterById, markApplied, park, type DeadLetter } from './dead-letters.ts';
 import { ensureOffsetRows, lockOffset, saveOffset, storedOffset } from './offsets.ts';
@@ -124,26 +126,28 @@ export async function runProjection(projection: Projection, options: RunnerOptio
    * transaction; items the stored offset has passed are left out. `resolves`:
    * a dead letter being retried, marked applied with its record.
    */
+  // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
+  // locks their concurrent batches (multi-row writes) cannot deadlock.
+  // (SQLite has one isolation level, serializable.)
+  const transactionOptions = { isolation: 'read committed' as const, stalledAfterS: options.stalledTransactionS };
+  // SQLite: the batches of partitions woken together commit together (grouped-transactions.ts).
+  const grouped =
+    engineOf(db) === 'sqlite' ? groupTransactions<Database>((work) => inTransaction(db, work, transactionOptions)) : undefined;
+  const transaction = <T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> =>
+    grouped === undefined ? inTransaction(db, work, transactionOptions) : grouped.run(work);
   const applyItems = async (partition: number, items: readonly Item[], resolves?: DeadLetter): Promise<number> =>
-    inTransaction(
-      db,
-      async (trx) => {
-        const next = await lockOffset(trx, projection.name, topic, partition);
-        const fresh = items.filter(({ record }) => record.offset >= next);
-        if (fresh.length === 0) return next;
-        const unapplied = fresh.flatMap(({ event, record }) => (event === null ? [] : [{ event, record }]));
-        if (projection.applyBatch !== undefined) await projection.applyBatch(trx, unapplied);
-        else for (const { event, record } of unapplied) await projection.apply(trx, event, record);
-        const reachedOffset = fresh[fresh.length - 1]!.record.offset + 1;
-        await saveOffset(trx, projection.name, topic, partition, reachedOffset);
-        if (resolves !== undefined) await markApplied(trx, resolves.id, Date.now());
-        return reachedOffset;
-      },
-      // READ COMMITTED on MySQL: partitions own disjoint rows, and without gap
-      // locks their concurrent batches (multi-row writes) cannot deadlock.
-      // (SQLite has one isolation level, serializable.)
-      { isolation: 'read committed', stalledAfterS: options.stalledTransactionS },
-    );
+    transaction(async (trx) => {
+      const next = await lockOffset(trx, projection.name, topic, partition);
+      const fresh = items.filter(({ record }) => record.offset >= next);
+      if (fresh.length === 0) return next;
+      const unapplied = fresh.flatMap(({ event, record }) => (event === null ? [] : [{ event, record }]));
+      if (projection.applyBatch !== undefined) await projection.applyBatch(trx, unapplied);
+      else for (const { event, record } of unapplied) await projection.apply(trx, event, record);
+      const reachedOffset = fresh[fresh.length - 1]!.record.offset + 1;
+      await saveOffset(trx, projection.name, topic, partition, reachedOffset);
+      if (resolves !== undefined) await markApplied(trx, resolves.id, Date.now());
+      return reachedOffset;
+    });
 
   /** Parks the item's record and halts the partition (throws), unless the stored offset already passed it. */
   const parkAndHalt = async (partition: number, item: Item, refusal: Refusal, attempts: number): Promise<void> => {
