@@ -229,6 +229,7 @@ const RoomSummarySchema = z
     last_seq: z.number().int().nonnegative(),
     last_read_seq: z.number().int().nonnegative(),
     unread_count: z.number().int().nonnegative(),
+    unread_mention_count: z.number().int().nonnegative().meta({ description: 'messages mentioning me past my read mark' }),
     last_message: Message.nullable(),
   })
   .meta({ description: 'One of my rooms, for the room list.' });
@@ -380,6 +381,17 @@ export const responseSchemas = {
       ),
     })
     .meta({ description: 'The message as it is, and what it said before each edit, oldest first.' }),
+  MentionList: z.object({
+    mentions: z.array(
+      z.object({
+        message: Message,
+        room_id: id,
+        mentioned_at: epochMs.meta({ description: 'when the message, or the edit that named me, was written' }),
+        read: z.boolean().meta({ description: 'my read mark in the room has reached it' }),
+      }),
+    ),
+    next_before: z.string().nullable().meta({ description: 'pass as `before` for the next (older) page; null: no more' }),
+  }),
   PinList: wrap(
     'pins',
     z.array(

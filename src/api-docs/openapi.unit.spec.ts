@@ -300,6 +300,7 @@ describe('routes and document agree', () => {
       '/api/v1/friends/requests': q.friendRequestsQuery,
       '/api/v1/invitations': q.invitationsQuery,
       '/api/v1/search/messages': q.messageSearchQuery,
+      '/api/v1/mentions': q.mentionsQuery,
     };
     for (const { method, path, op } of operations(doc)) {
       const query = (op.parameters ?? []).filter((p) => p.in === 'query');

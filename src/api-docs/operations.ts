@@ -673,6 +673,20 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
     },
     {
       method: 'get',
+      path: '/api/v1/mentions',
+      tag: 'messages',
+      summary: 'My mentions inbox, newest first',
+      description:
+        'Messages that name me (`@username`), in the rooms I am in, newest first, each with `read` (my read mark in ' +
+        'its room has reached it). A mention an edit added counts from the edit; one an edit took out is gone, as are ' +
+        'those of deleted, expired or erased messages. Page with `before` = the previous page’s `next_before`. ' +
+        'Rooms carry `unread_mention_count` in the room list.',
+      query: q.mentionsQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'A page of mentions.', schema: 'MentionList' },
+    },
+    {
+      method: 'get',
       path: '/api/v1/search/messages',
       tag: 'messages',
       summary: 'Full-text search in my rooms',

@@ -11,6 +11,7 @@ import type { UserRegistered } from '../domain/user.ts';
 import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
+import { MentionsBatch, mentionsOneByOne } from './chat-mentions.ts';
 import type { Projection } from './runner.ts';
 
 export const chatProjectionName = 'chat';
@@ -184,6 +185,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       // What it said until now becomes its latest earlier version.
       const [stored] = await storedVersionsOf(trx, [event.data.message_id]);
       if (stored !== undefined) await insertRows(trx, 'message_versions', versionsReplacedBy(stored, [event]));
+      await mentionsOneByOne.edited(trx, event);
       await trx
         .updateTable('messages')
         .set({ content: event.data.content, edited_at: event.data.edited_at, mentions: JSON.stringify(event.data.mentions) })
@@ -202,6 +204,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       await destroyKeys(trx, [messageKeyId(event.data.message_id)], event.data.deleted_at);
       await unpin(trx, event.data.room_id, event.data.message_id);
       await forgetVersions(trx, [event.data.message_id]);
+      await mentionsOneByOne.forget(trx, [event.data.message_id]);
       return;
     case 'message_pinned': {
       const { room_id, message_id, seq, pinned_by, pinned_at } = event.data;
@@ -299,6 +302,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('room_id', '=', d.room_id)
         .where('user_id', '=', d.sender_id)
         .execute();
+      await mentionsOneByOne.sent(trx, d);
       return;
     }
     case 'user_deleted':
@@ -330,6 +334,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       await tombstone(trx, (q) => q.where('room_id', '=', room_id).where('seq', '<=', up_to_seq));
       await trx.deleteFrom('room_pins').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
       await trx.deleteFrom('message_versions').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
+      await trx.deleteFrom('mentions').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
       await destroyKeys(
         trx,
         expired.map((m) => messageKeyId(m.id)),
@@ -368,6 +373,12 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
     trx,
     messages.map((m) => m.id),
   );
+  // What they wrote mentions nobody any more, and nobody's mention reaches them.
+  await mentionsOneByOne.forget(
+    trx,
+    messages.map((m) => m.id),
+  );
+  await trx.deleteFrom('mentions').where('user_id', '=', userId).execute();
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
 }
 
@@ -508,6 +519,7 @@ class ChatBatch {
   readonly #edits = new Map<string, MessageEdited[]>();
   /** Messages not pending that were deleted: their stored earlier versions go, at flush. */
   readonly #forgotten = new Set<string>();
+  readonly #mentions = new MentionsBatch();
 
   constructor(trx: Transaction<Database>) {
     this.#trx = trx;
@@ -581,6 +593,7 @@ class ChatBatch {
         this.#messages.set(d.message_id, messageRow(d));
         this.#changeRoom(d.room_id, { last_seq: d.seq, last_message_id: d.message_id });
         this.#markRead(d.room_id, d.sender_id, d.seq, false);
+        this.#mentions.sent(d);
         return;
       }
       case 'messages_read':
@@ -589,6 +602,7 @@ class ChatBatch {
       case 'message_edited': {
         const id = event.data.message_id;
         const row = this.#messages.get(id);
+        this.#mentions.edited(event);
         if (row === undefined) this.#edits.set(id, [...(this.#edits.get(id) ?? []), event]);
         else if (row.deleted !== 1) {
           const version = this.#versions.filter((v) => v.message_id === id).length;
@@ -608,7 +622,8 @@ class ChatBatch {
         this.#erasures.push({ keyId: messageKeyId(id), at: event.data.deleted_at });
         // Pins are written at once (they are rare), so their order holds.
         await unpin(this.#trx, event.data.room_id, id);
-        // Erasure wins over edit history.
+        // Erasure wins over edit history and mentions.
+        this.#mentions.deleted(id);
         this.#versions = this.#versions.filter((v) => v.message_id !== id);
         if (!this.#messages.has(id)) {
           this.#edits.delete(id);
@@ -684,6 +699,7 @@ class ChatBatch {
     await insertRows(trx, 'messages', [...this.#messages.values()] as Row[]);
     await insertRows(trx, 'friend_requests', [...this.#requests.values()] as Row[]);
     await this.#settleVersions();
+    await this.#mentions.flush(trx);
     await this.#settleReactions();
     for (const table of ['users', 'rooms', 'messages', 'friend_requests'] as const) {
       // One bulk UPDATE per set of columns changed.

@@ -18,6 +18,7 @@ import { versionedName, type VersionedModel } from './versions.ts';
 export const chatTables = [
   'room_pins',
   'message_versions',
+  'mentions',
   'messages',
   'room_members',
   'room_invitations',
@@ -50,6 +51,9 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'messages_room_client_id', table: 'messages', columns: ['room_id', 'sender_id', 'client_msg_id'], unique: true },
   // A user's own messages: erased with the account, listed by the export.
   { name: 'messages_by_sender', table: 'messages', columns: ['sender_id', 'created_at'], unique: false },
+  // My mentions, newest first; retention erases a room's up to a seq.
+  { name: 'mentions_by_user', table: 'mentions', columns: ['user_id', 'mentioned_at'], unique: false },
+  { name: 'mentions_room_seq', table: 'mentions', columns: ['room_id', 'seq'], unique: false },
   // Retention erases a room's earlier versions up to a seq.
   { name: 'message_versions_room_seq', table: 'message_versions', columns: ['room_id', 'seq'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
@@ -101,6 +105,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createInvitationsTable(db, version);
   await createPinsTable(db, version);
   await createVersionsTable(db, version);
+  await createMentionsTable(db, version);
 
   await db.schema
     .createTable(n('messages'))
@@ -190,6 +195,20 @@ export async function createVersionsTable(db: AnyDatabase, version: number): Pro
     .addColumn('content', 'text', (c) => c.notNull())
     .addColumn('written_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('message_versions_pk'), ['message_id', 'version'])
+    .execute();
+}
+
+/** Who each message mentions, for their mentions inbox (migrations/0017 added it to the versions before it). */
+export async function createMentionsTable(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('mentions'))
+    .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('mentioned_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('mentions_pk'), ['message_id', 'user_id'])
     .execute();
 }
 

@@ -12,6 +12,7 @@ import type { AppState, AuthedState } from '../http/auth-middleware.ts';
 import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
 import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts';
+import { parseMentionCursor, readMentions } from './mentions-queries.ts';
 import { findMessage, findMessagesByIds, readHistory, readPins, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
@@ -35,6 +36,18 @@ export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY
     userSearchQuery: z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }),
     friendRequestsQuery: z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
     invitationsQuery: z.strictObject({ limit: pageLimitSchema(config) }),
+    mentionsQuery: z.strictObject({
+      before: z
+        .string()
+        .max(64)
+        .transform((text, ctx) => {
+          const cursor = parseMentionCursor(text);
+          if (cursor === undefined) ctx.addIssue({ code: 'custom', message: 'must be a next_before of an earlier page' });
+          return cursor;
+        })
+        .optional(),
+      limit: pageLimitSchema(config),
+    }),
     messageSearchQuery: z.strictObject({
       q: z.string().trim().min(1).max(200),
       room_id: uuid.optional(),
@@ -52,7 +65,8 @@ export function queryRoutes(options: {
   const { db, config, presence } = options;
   const router = new Router<AuthedState>({ prefix: '/api/v1' });
   router.use(options.requireUser);
-  const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, invitationsQuery, messageSearchQuery } = queryInputs(config);
+  const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, invitationsQuery, messageSearchQuery, mentionsQuery } =
+    queryInputs(config);
 
   router.get('/users/me', async (ctx) => {
     const me = await findMe(db, ctx.state.userId);
@@ -136,6 +150,11 @@ export function queryRoutes(options: {
     const message = await findMessage(db, roomId, messageId);
     if (message === undefined) throw new Rejection('message_not_found', 'message not found');
     ctx.body = { message, versions: await readVersions(db, messageId) };
+  });
+
+  router.get('/mentions', async (ctx) => {
+    const { before, limit } = parseQuery(ctx, mentionsQuery);
+    ctx.body = await readMentions(db, ctx.state.userId, { before, limit });
   });
 
   router.get('/rooms/:id/pins', async (ctx) => {

@@ -2,6 +2,7 @@
 
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { unreadMentionCounts } from './mentions-queries.ts';
 import { messageView, type MessageView } from './wire.ts';
 
 export interface RoomSummary {
@@ -13,6 +14,8 @@ export interface RoomSummary {
   last_seq: number;
   last_read_seq: number;
   unread_count: number;
+  /** Messages mentioning me past my read mark. */
+  unread_mention_count: number;
   last_message: MessageView | null;
 }
 
@@ -68,6 +71,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
       lastMessages.set(row.id, messageView(row));
     }
   }
+  const unreadMentions = await unreadMentionCounts(db, userId);
   return rows.map((row) => ({
     id: row.id,
     type: row.type,
@@ -77,6 +81,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     last_seq: row.last_seq,
     last_read_seq: row.last_read_seq,
     unread_count: Math.max(0, row.last_seq - row.last_read_seq),
+    unread_mention_count: unreadMentions.get(row.id) ?? 0,
     last_message: row.msg_id === null ? null : (lastMessages.get(row.msg_id) ?? null),
   }));
 }

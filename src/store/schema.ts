@@ -72,6 +72,16 @@ export interface MessageVersionsTable {
   written_at: number;
 }
 
+/** A user a message mentions (chat projection; migrations/0017): their mentions inbox. */
+export interface MentionsTable {
+  message_id: string;
+  user_id: string;
+  room_id: string;
+  seq: number;
+  /** When the message (or the edit that added the mention) was written. */
+  mentioned_at: number;
+}
+
 export interface MessagesTable {
   id: string;
   room_id: string;
@@ -251,6 +261,7 @@ export interface Database {
   room_invitations: RoomInvitationsTable;
   room_pins: RoomPinsTable;
   message_versions: MessageVersionsTable;
+  mentions: MentionsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

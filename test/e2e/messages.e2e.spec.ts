@@ -404,6 +404,65 @@ describe('replies and mentions', () => {
   });
 });
 
+describe('the mentions inbox', () => {
+  interface MentionPage {
+    mentions: { message: Message; room_id: string; mentioned_at: number; read: boolean }[];
+    next_before: string | null;
+  }
+  const inbox = async (user: TestUser, query = '') =>
+    expectStatus(await suite.api.get<MentionPage>(user, `/mentions${query}`), 200);
+  const roomListed = async (user: TestUser, roomId: string) =>
+    expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(user, '/rooms'), 200).rooms.find((r) => r.id === roomId)!;
+
+  test('messages naming me, newest first, with read state; the room counts unread mentions; reading clears them', async () => {
+    const [alice, bob, carol] = await suite.api.users(3, 'inbox');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+    const first = await say(suite.api, bob!, room.id, `@${carol!.username} look`);
+    await say(suite.api, bob!, room.id, 'nothing for carol');
+    const second = await say(suite.api, alice!, room.id, `again @${carol!.username}, and @${alice!.username} myself`);
+
+    const page = await inbox(carol!);
+    expect(page.mentions.map((m) => [m.message.id, m.room_id, m.read])).toEqual([
+      [second.id, room.id, false],
+      [first.id, room.id, false],
+    ]);
+    expect(page.mentions[1]!.mentioned_at).toBe(first.created_at);
+    expect(page.next_before).toBeNull();
+    // Mentioning oneself fills no inbox.
+    expect((await inbox(alice!)).mentions).toEqual([]);
+    expect((await roomListed(carol!, room.id)).unread_mention_count).toBe(2);
+
+    expectStatus(await suite.api.post(carol!, `/rooms/${room.id}/read`, { seq: first.seq }), 200);
+    expect((await inbox(carol!)).mentions.map((m) => m.read)).toEqual([false, true]);
+    expect((await roomListed(carol!, room.id)).unread_mention_count).toBe(1);
+  });
+
+  test('edits add and take out mentions, deletion takes them all; pages follow next_before; leaving the room empties it', async () => {
+    const [alice, bob, carol] = await suite.api.users(3, 'inboxedit');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+    const message = await say(suite.api, bob!, room.id, 'no names yet');
+    const edited = expectStatus(await edit(bob!, room.id, message.id, `now @${carol!.username}`), 200);
+    const [mention] = (await inbox(carol!)).mentions;
+    expect(mention).toMatchObject({ message: { id: message.id }, mentioned_at: edited.edited_at });
+    expectStatus(await edit(bob!, room.id, message.id, 'names gone'), 200);
+    expect((await inbox(carol!)).mentions).toEqual([]);
+
+    const named = [];
+    for (let i = 0; i < 3; i++) named.push(await say(suite.api, bob!, room.id, `@${carol!.username} number ${i}`));
+    const pageOne = await inbox(carol!, '?limit=2');
+    expect(pageOne.mentions.map((m) => m.message.id)).toEqual([named[2]!.id, named[1]!.id]);
+    const pageTwo = await inbox(carol!, `?limit=2&before=${encodeURIComponent(pageOne.next_before!)}`);
+    expect(pageTwo.mentions.map((m) => m.message.id)).toEqual([named[0]!.id]);
+    expect(pageTwo.next_before).toBeNull();
+    expectError(await suite.api.get(carol!, '/mentions?before=yesterday'), 400, 'validation_failed');
+
+    expectStatus(await remove(bob!, room.id, named[2]!.id), 200);
+    expect((await inbox(carol!)).mentions.map((m) => m.message.id)).toEqual([named[1]!.id, named[0]!.id]);
+    expect((await suite.api.del(carol!, `/rooms/${room.id}/members/${carol!.id}`)).status).toBeLessThan(300);
+    expect((await inbox(carol!)).mentions).toEqual([]);
+  });
+});
+
 describe('authorization on a message', () => {
   test('in a room I am not in: edit, delete, react and unreact → 404 room_not_found; the message is untouched', async () => {
     const { bob, roomId, message } = await roomWithMessage();

@@ -255,7 +255,13 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
       const message = recent(room.messages);
       yield* run({
         type: 'edit_message',
-        data: { room_id: room.id, message_id: message.id, content: `edited ${pick(words)}` },
+        data: {
+          room_id: room.id,
+          message_id: message.id,
+          content: `edited ${pick(words)}`,
+          // Churn: edits that name someone else, or again the same one (mentions change or stay).
+          ...(options.mix === 'churn' && next() < 0.6 ? { mentions: [pick(room.members)] } : {}),
+        },
         metadata: meta(message.sender),
       });
     } else if (action === 'delete' && room.messages.length > 0) {
