@@ -11,7 +11,7 @@
 
 import type { Transaction } from 'kysely';
 import type { MessageEdited, MessageSent } from '../domain/room.ts';
-import { insertRows, type Cell } from '../store/dialect.ts';
+import { deleteRowsWhereIn, insertRows, type Cell } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 
 type Row = Record<string, Cell>;
@@ -101,14 +101,8 @@ export const mentionsOneByOne = {
   edited: (trx: Transaction<Database>, event: MessageEdited) =>
     applyStoredEdits(trx, new Map([[event.data.message_id, [event]]])),
   /** The messages were deleted or erased. */
-  forget: async (trx: Transaction<Database>, messageIds: readonly string[]) => {
-    for (let start = 0; start < messageIds.length; start += 1_000) {
-      await trx
-        .deleteFrom('mentions')
-        .where('message_id', 'in', messageIds.slice(start, start + 1_000))
-        .execute();
-    }
-  },
+  forget: (trx: Transaction<Database>, messageIds: readonly string[]) =>
+    deleteRowsWhereIn(trx, 'mentions', 'message_id', messageIds),
 };
 
 /** In a batch: rows of messages sent in it are kept in memory; edits of stored ones are settled at flush. */

@@ -9,7 +9,7 @@ import type { MessageEdited, MessageSent, RoomCreated, UserJoinedRoom } from '..
 import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friendship.ts';
 import type { UserRegistered } from '../domain/user.ts';
 import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
-import { insertRows, updateRows, type Cell } from '../store/dialect.ts';
+import { deleteRowsWhereIn, insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import { MentionsBatch, mentionsOneByOne } from './chat-mentions.ts';
 import type { Projection } from './runner.ts';
@@ -446,14 +446,8 @@ function versionsReplacedBy(current: StoredVersion, edits: readonly MessageEdite
 }
 
 /** Erasure wins: a deleted or erased message keeps no earlier version. */
-async function forgetVersions(trx: Transaction<Database>, ids: readonly string[]): Promise<void> {
-  for (let start = 0; start < ids.length; start += 1_000) {
-    await trx
-      .deleteFrom('message_versions')
-      .where('message_id', 'in', ids.slice(start, start + 1_000))
-      .execute();
-  }
-}
+const forgetVersions = (trx: Transaction<Database>, ids: readonly string[]) =>
+  deleteRowsWhereIn(trx, 'message_versions', 'message_id', ids);
 
 /** An invitation ends when its invitee joins, declines or it is withdrawn. */
 async function endInvitation(trx: Transaction<Database>, roomId: string, userId: string): Promise<void> {

@@ -203,6 +203,15 @@ export async function insertRows(db: AnyDatabase, table: string, rows: readonly 
   }
 }
 
+/** Deletes the rows whose `column` is one of `values`, a thousand values a statement. */
+export async function deleteRowsWhereIn(db: AnyDatabase, table: string, column: string, values: readonly Cell[]): Promise<void> {
+  const head = `delete from ${tableName(db, table)} where ${quote(engineOf(db), column)} in (`;
+  for (let start = 0; start < values.length; start += 1_000) {
+    const chunk = values.slice(start, start + 1_000);
+    await db.executeQuery(CompiledQuery.raw(`${head}${chunk.map(() => '?').join(', ')})`, [...chunk]));
+  }
+}
+
 /**
  * Sets columns of many rows, each found by its key, in a few statements (the
  * batched projections' bulk writes). With `raiseOnly`, a row whose flag is
