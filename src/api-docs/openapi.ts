@@ -168,7 +168,9 @@ const Message = z
     mime_type: z.string(),
     reply_to: id.nullable(),
     attachments: z.array(Attachment).meta({ description: '[] once deleted' }),
-    mentions: z.array(id).meta({ description: 'user ids mentioned in the content' }),
+    mentions: z.array(id).meta({
+      description: 'user ids the content names as `@username` (members only); `@room` from an owner or admin names every member',
+    }),
     reactions: z.record(z.string(), z.array(id)).meta({ description: 'emoji → ids of the users who reacted' }),
     created_at: epochMs,
     edited_at: epochMs.nullable(),

@@ -163,7 +163,7 @@ export function createChatService(options: {
     async postMessage(userId, roomId, input) {
       await rateLimits.charge(userId, 'send_message');
       const attachments = await confirmedAttachments(userId, roomId, input.attachments);
-      const mentions = await mentionedMembers(db, roomId, input.content);
+      const mentions = await mentionedMembers(db, roomId, input.content, userId);
       // What the message says enters the log sealed under its own key, which
       // deleting it destroys (privacy/vault.ts).
       const { messageId, sealer } = await vault.newMessage();
@@ -210,7 +210,7 @@ export function createChatService(options: {
 
     async editMessage(userId, roomId, messageId, content) {
       await rateLimits.charge(userId, 'edit_message');
-      const mentions = await mentionedMembers(db, roomId, content);
+      const mentions = await mentionedMembers(db, roomId, content, userId);
       // The new text goes under the message's own key, so deleting the
       // message erases every version of it.
       const message = await messageAsSeen(roomId, messageId);

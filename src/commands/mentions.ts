@@ -1,5 +1,7 @@
 // `@username` mentions: which members of the room a message names. Resolved
 // at intake (a read of who the names are), carried on the event as user ids.
+// `@room` from an owner or admin names every member (Slack's @channel); from
+// anyone else it is only a name (a member called "room", if there is one).
 
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
@@ -17,9 +19,21 @@ export function mentionedUsernames(content: string): string[] {
   return [...names].filter((name) => name.length >= 3);
 }
 
-export async function mentionedMembers(db: Kysely<Database>, roomId: string, content: string): Promise<string[]> {
+/** Roles whose `@room` names every member. */
+const announcers: readonly string[] = ['owner', 'admin'];
+
+export async function mentionedMembers(
+  db: Kysely<Database>,
+  roomId: string,
+  content: string,
+  senderId: string,
+): Promise<string[]> {
   const names = mentionedUsernames(content);
   if (names.length === 0) return [];
+  if (names.includes('room') && (await mayAnnounce(db, roomId, senderId))) {
+    const everyone = await db.selectFrom('room_members').select('user_id').where('room_id', '=', roomId).execute();
+    return everyone.map((row) => row.user_id).sort();
+  }
   const rows = await db
     .selectFrom('users as u')
     .innerJoin('room_members as m', 'm.user_id', 'u.id')
@@ -28,4 +42,14 @@ export async function mentionedMembers(db: Kysely<Database>, roomId: string, con
     .where('u.username', 'in', names)
     .execute();
   return rows.map((row) => row.id).sort();
+}
+
+async function mayAnnounce(db: Kysely<Database>, roomId: string, userId: string): Promise<boolean> {
+  const member = await db
+    .selectFrom('room_members')
+    .select('role')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return member !== undefined && announcers.includes(member.role);
 }

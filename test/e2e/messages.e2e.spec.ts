@@ -394,6 +394,16 @@ describe('replies and mentions', () => {
     expect(none.mentions).toEqual([]);
   });
 
+  test('@room from an owner or admin names every member; from a plain member it names nobody', async () => {
+    const [alice, bob, carol, dave] = await suite.api.users(4, 'mentroom');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+    expectStatus(await addMember(suite.api, alice!, room.id, dave!, 'admin'), 201);
+    const members = [alice!, bob!, carol!, dave!].map((user) => user.id).sort();
+    expect([...(await say(suite.api, alice!, room.id, 'heads up @room')).mentions].sort()).toEqual(members);
+    expect([...(await say(suite.api, dave!, room.id, '@ROOM: standup')).mentions].sort()).toEqual(members);
+    expect((await say(suite.api, bob!, room.id, 'hey @room')).mentions).toEqual([]);
+  });
+
   test('an edit carries the mentions of its new content', async () => {
     const [alice, bob, carol] = await suite.api.users(3, 'mentedit');
     const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
