@@ -4,6 +4,7 @@
 // anyone else it is only a name (a member called "room", if there is one).
 
 import type { Kysely } from 'kysely';
+import { roomMemberIds } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
 
 const mention = /(?:^|[^\p{L}\p{N}_.@])@([a-z0-9_.]{3,32})/giu;
@@ -30,10 +31,7 @@ export async function mentionedMembers(
 ): Promise<string[]> {
   const names = mentionedUsernames(content);
   if (names.length === 0) return [];
-  if (names.includes('room') && (await mayAnnounce(db, roomId, senderId))) {
-    const everyone = await db.selectFrom('room_members').select('user_id').where('room_id', '=', roomId).execute();
-    return everyone.map((row) => row.user_id).sort();
-  }
+  if (names.includes('room') && (await mayAnnounce(db, roomId, senderId))) return (await roomMemberIds(db, roomId)).sort();
   const rows = await db
     .selectFrom('users as u')
     .innerJoin('room_members as m', 'm.user_id', 'u.id')

@@ -47,40 +47,36 @@ export function mentionChanges(
   return { drop, insert };
 }
 
-const parseMentions = (value: string | null): string[] => (value === null ? [] : (JSON.parse(value) as string[]));
-
-/** The message's stored mention set, sender and place (undefined: no such message, or deleted). */
-async function storedMentionsOf(trx: Transaction<Database>, ids: readonly string[]) {
-  const found = new Map<string, { room_id: string; seq: number; sender_id: string; mentions: string[] }>();
-  for (let start = 0; start < ids.length; start += 1_000) {
-    const rows = await trx
-      .selectFrom('messages')
-      .select(['id', 'room_id', 'seq', 'sender_id', 'mentions'])
-      .where('id', 'in', ids.slice(start, start + 1_000))
-      .where('deleted', '=', 0)
-      .execute();
-    for (const row of rows) {
-      found.set(row.id, { room_id: row.room_id, seq: row.seq, sender_id: row.sender_id, mentions: parseMentions(row.mentions) });
-    }
-  }
-  return found;
+/** A stored message an edit finds: where it is, who wrote it, whom it names now. */
+export interface EditTarget {
+  message_id: string;
+  room_id: string;
+  seq: number;
+  sender_id: string;
+  mentions: readonly string[];
 }
 
 /** Applies edits of stored messages (before their rows take the new mentions). */
-async function applyStoredEdits(trx: Transaction<Database>, edits: ReadonlyMap<string, MessageEdited[]>): Promise<void> {
-  const stored = await storedMentionsOf(trx, [...edits.keys()]);
+export async function applyMentionEdits(
+  trx: Transaction<Database>,
+  targets: readonly EditTarget[],
+  edits: ReadonlyMap<string, readonly MessageEdited[]>,
+): Promise<void> {
   const rows: Row[] = [];
-  for (const [messageId, message] of stored) {
+  for (const message of targets) {
     const changes = mentionChanges(
       named(message.mentions, message.sender_id),
-      edits.get(messageId)!.map((edit) => ({ mentions: named(edit.data.mentions, message.sender_id), at: edit.data.edited_at })),
+      edits.get(message.message_id)!.map((edit) => ({
+        mentions: named(edit.data.mentions, message.sender_id),
+        at: edit.data.edited_at,
+      })),
     );
     const gone = [...changes.drop, ...changes.insert.keys()];
     if (gone.length > 0) {
-      await trx.deleteFrom('mentions').where('message_id', '=', messageId).where('user_id', 'in', gone).execute();
+      await trx.deleteFrom('mentions').where('message_id', '=', message.message_id).where('user_id', 'in', gone).execute();
     }
     for (const [user_id, at] of changes.insert) {
-      rows.push({ message_id: messageId, user_id, room_id: message.room_id, seq: message.seq, mentioned_at: at });
+      rows.push({ message_id: message.message_id, user_id, room_id: message.room_id, seq: message.seq, mentioned_at: at });
     }
   }
   await insertRows(trx, 'mentions', rows);
@@ -95,24 +91,24 @@ const sentRows = (d: MessageSent['data']): Row[] =>
     mentioned_at: d.created_at,
   }));
 
-/** Event by event. */
+/** Event by event (edits: applyMentionEdits, with the stored message chat-projection.ts read). */
 export const mentionsOneByOne = {
   sent: (trx: Transaction<Database>, d: MessageSent['data']) => insertRows(trx, 'mentions', sentRows(d)),
-  edited: (trx: Transaction<Database>, event: MessageEdited) =>
-    applyStoredEdits(trx, new Map([[event.data.message_id, [event]]])),
   /** The messages were deleted or erased. */
   forget: (trx: Transaction<Database>, messageIds: readonly string[]) =>
     deleteRowsWhereIn(trx, 'mentions', 'message_id', messageIds),
 };
 
-/** In a batch: rows of messages sent in it are kept in memory; edits of stored ones are settled at flush. */
+/**
+ * In a batch: rows of messages sent in it are kept in memory, and edited
+ * there; edits of stored messages are the batch's (applyMentionEdits).
+ */
 export class MentionsBatch {
   /** Messages sent in this batch: user → when mentioned. */
   readonly #pending = new Map<
     string,
     { row: Omit<Row, 'user_id' | 'mentioned_at'>; sender: string; users: Map<string, number> }
   >();
-  readonly #edits = new Map<string, MessageEdited[]>();
   readonly #forgotten = new Set<string>();
 
   sent(d: MessageSent['data']): void {
@@ -124,35 +120,28 @@ export class MentionsBatch {
     });
   }
 
-  edited(event: MessageEdited): void {
-    const id = event.data.message_id;
-    const pending = this.#pending.get(id);
-    if (pending === undefined) {
-      this.#edits.set(id, [...(this.#edits.get(id) ?? []), event]);
-      return;
-    }
+  /** An edit of a message sent in this batch. */
+  editedPending(event: MessageEdited): void {
+    const pending = this.#pending.get(event.data.message_id);
+    if (pending === undefined) return;
     const next = new Set(named(event.data.mentions, pending.sender));
     for (const user of [...pending.users.keys()]) if (!next.has(user)) pending.users.delete(user);
     for (const user of next) if (!pending.users.has(user)) pending.users.set(user, event.data.edited_at);
   }
 
   deleted(messageId: string): void {
-    if (this.#pending.delete(messageId)) return;
-    this.#edits.delete(messageId);
-    this.#forgotten.add(messageId);
+    if (!this.#pending.delete(messageId)) this.#forgotten.add(messageId);
   }
 
-  /** Writes what is pending; before the messages' rows take their new mentions. */
+  /** Writes what is pending. */
   async flush(trx: Transaction<Database>): Promise<void> {
     const rows: Row[] = [];
     for (const { row, users } of this.#pending.values()) {
       for (const [user_id, mentioned_at] of users) rows.push({ ...row, user_id, mentioned_at });
     }
     await insertRows(trx, 'mentions', rows);
-    await applyStoredEdits(trx, this.#edits);
     await mentionsOneByOne.forget(trx, [...this.#forgotten]);
     this.#pending.clear();
-    this.#edits.clear();
     this.#forgotten.clear();
   }
 }

@@ -11,7 +11,7 @@ import type { UserRegistered } from '../domain/user.ts';
 import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { deleteRowsWhereIn, insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
-import { MentionsBatch, mentionsOneByOne } from './chat-mentions.ts';
+import { applyMentionEdits, MentionsBatch, mentionsOneByOne, type EditTarget } from './chat-mentions.ts';
 import type { Projection } from './runner.ts';
 
 export const chatProjectionName = 'chat';
@@ -183,9 +183,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       return;
     case 'message_edited': {
       // What it said until now becomes its latest earlier version.
-      const [stored] = await storedVersionsOf(trx, [event.data.message_id]);
-      if (stored !== undefined) await insertRows(trx, 'message_versions', versionsReplacedBy(stored, [event]));
-      await mentionsOneByOne.edited(trx, event);
+      await applyEdits(trx, new Map([[event.data.message_id, [event]]]));
       await trx
         .updateTable('messages')
         .set({ content: event.data.content, edited_at: event.data.edited_at, mentions: JSON.stringify(event.data.mentions) })
@@ -384,24 +382,21 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
 
 // ── edit history ────────────────────────────────────────────────────────────
 
-/** A message as its next edit finds it: what it says, since when, and how many earlier versions it has. */
-interface StoredVersion {
-  message_id: string;
-  room_id: string;
-  seq: number;
+/** A message as its next edit finds it: what it says, since when, how many earlier versions it has, whom it names. */
+interface StoredMessage extends EditTarget {
   content: string;
   written_at: number;
   versions: number;
 }
 
-/** The current version of each message of `ids` that exists and is not deleted (erased messages keep no history). */
-async function storedVersionsOf(trx: Transaction<Database>, ids: readonly string[]): Promise<StoredVersion[]> {
-  const found: StoredVersion[] = [];
+/** Each message of `ids` that exists and is not deleted (erased messages keep no history). */
+async function storedMessagesOf(trx: Transaction<Database>, ids: readonly string[]): Promise<StoredMessage[]> {
+  const found: StoredMessage[] = [];
   for (let start = 0; start < ids.length; start += 1_000) {
     const chunk = ids.slice(start, start + 1_000);
     const rows = await trx
       .selectFrom('messages')
-      .select(['id', 'room_id', 'seq', 'content', 'created_at', 'edited_at'])
+      .select(['id', 'room_id', 'seq', 'sender_id', 'content', 'created_at', 'edited_at', 'mentions'])
       .where('id', 'in', chunk)
       .where('deleted', '=', 0)
       .execute();
@@ -417,6 +412,8 @@ async function storedVersionsOf(trx: Transaction<Database>, ids: readonly string
         message_id: row.id,
         room_id: row.room_id,
         seq: row.seq,
+        sender_id: row.sender_id,
+        mentions: row.mentions === null ? [] : (JSON.parse(row.mentions) as string[]),
         content: row.content,
         written_at: row.edited_at ?? row.created_at,
         versions: countOf.get(row.id) ?? 0,
@@ -426,8 +423,23 @@ async function storedVersionsOf(trx: Transaction<Database>, ids: readonly string
   return found;
 }
 
+/**
+ * What edits of stored messages (each message's in order) leave besides the
+ * new text: the text they replaced (edit history) and the mentions they
+ * change. Before the messages' rows take the new text and mentions.
+ */
+async function applyEdits(trx: Transaction<Database>, edits: ReadonlyMap<string, readonly MessageEdited[]>): Promise<void> {
+  const stored = await storedMessagesOf(trx, [...edits.keys()]);
+  await insertRows(
+    trx,
+    'message_versions',
+    stored.flatMap((message) => versionsReplacedBy(message, edits.get(message.message_id)!)),
+  );
+  await applyMentionEdits(trx, stored, edits);
+}
+
 /** The earlier versions `edits` (of one message, in order) leave behind, starting from `current`. */
-function versionsReplacedBy(current: StoredVersion, edits: readonly MessageEdited[]): Row[] {
+function versionsReplacedBy(current: StoredMessage, edits: readonly MessageEdited[]): Row[] {
   const rows: Row[] = [];
   let { content, written_at, versions } = current;
   for (const edit of edits) {
@@ -509,7 +521,7 @@ class ChatBatch {
   readonly #erasures: { keyId: string; at: number }[] = [];
   /** Earlier versions of messages pending here (they have none stored). */
   #versions: Row[] = [];
-  /** Edits of messages not pending: their earlier versions start from the stored text, at flush. */
+  /** Edits of messages not pending: their earlier versions and mention changes start from the stored row, at flush. */
   readonly #edits = new Map<string, MessageEdited[]>();
   /** Messages not pending that were deleted: their stored earlier versions go, at flush. */
   readonly #forgotten = new Set<string>();
@@ -596,12 +608,12 @@ class ChatBatch {
       case 'message_edited': {
         const id = event.data.message_id;
         const row = this.#messages.get(id);
-        this.#mentions.edited(event);
         if (row === undefined) this.#edits.set(id, [...(this.#edits.get(id) ?? []), event]);
         else if (row.deleted !== 1) {
           const version = this.#versions.filter((v) => v.message_id === id).length;
           const written_at = row.edited_at ?? row.created_at;
           this.#versions.push({ message_id: id, version, room_id: row.room_id, seq: row.seq, content: row.content, written_at });
+          this.#mentions.editedPending(event);
         }
         this.#changeMessage(id, {
           content: event.data.content,
@@ -692,7 +704,7 @@ class ChatBatch {
     await insertRows(trx, 'room_members', [...this.#members.values()] as Row[]);
     await insertRows(trx, 'messages', [...this.#messages.values()] as Row[]);
     await insertRows(trx, 'friend_requests', [...this.#requests.values()] as Row[]);
-    await this.#settleVersions();
+    await this.#settleEdits();
     await this.#mentions.flush(trx);
     await this.#settleReactions();
     for (const table of ['users', 'rooms', 'messages', 'friend_requests'] as const) {
@@ -718,11 +730,9 @@ class ChatBatch {
     this.#reactions.clear();
   }
 
-  /** Writes the earlier versions the batch's edits left (before the messages' new text is). */
-  async #settleVersions(): Promise<void> {
-    for (const stored of await storedVersionsOf(this.#trx, [...this.#edits.keys()])) {
-      this.#versions.push(...versionsReplacedBy(stored, this.#edits.get(stored.message_id)!));
-    }
+  /** Writes what the batch's edits left (before the messages' new text is): earlier versions, mention changes. */
+  async #settleEdits(): Promise<void> {
+    await applyEdits(this.#trx, this.#edits);
     await insertRows(this.#trx, 'message_versions', this.#versions);
     await forgetVersions(this.#trx, [...this.#forgotten]);
     this.#versions = [];
