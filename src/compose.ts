@@ -24,6 +24,7 @@ import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
 import { createCommandRateLimits, type CommandRateLimits } from './commands/command-rate-limits.ts';
 import { runDirectRoomsManager } from './commands/direct-rooms.ts';
 import { createCommandExecutor } from './commands/execute.ts';
+import { preferLocalDecisions } from './commands/local-decisions.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
 import { createSocialService, type SocialService } from './commands/social-service.ts';
@@ -347,7 +348,11 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     stops.push(() => commandBus.stop());
     bus = commandBus;
   }
-  if (bus !== undefined && hasRole(config, 'processor')) stops.push(...(await startProcessorRole(ctx, bus)));
+  if (bus !== undefined && hasRole(config, 'processor')) {
+    const processorRole = await startProcessorRole(ctx, bus);
+    stops.push(...processorRole.stops);
+    bus = processorRole.bus;
+  }
   if (hasRole(config, 'projector')) stops.push(...(await startProjectorRole(ctx)));
   const server = bus !== undefined && servesClients ? await startServer(ctx, bus, stops) : undefined;
 
@@ -388,9 +393,14 @@ export interface CommandServices {
 export async function startCommandServices(config: Config, logger: Logger): Promise<CommandServices> {
   const { ctx, lock } = await createLockedAppContext(config, logger);
   const stops: Stop[] = [];
-  const bus = await createCommandBus({ log: ctx.log, instanceId: ctx.instanceId, timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS });
-  stops.push(() => bus.stop());
-  stops.push(...(await startProcessorRole(ctx, bus)));
+  const topicBus = await createCommandBus({
+    log: ctx.log,
+    instanceId: ctx.instanceId,
+    timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS,
+  });
+  stops.push(() => topicBus.stop());
+  const { bus, stops: processorStops } = await startProcessorRole(ctx, topicBus);
+  stops.push(...processorStops);
   stops.push(...(await startProjectorRole(ctx)));
   const executor = createCommandExecutor({
     bus,
@@ -418,10 +428,17 @@ export async function startCommandServices(config: Config, logger: Logger): Prom
   };
 }
 
-/** The command processor and the direct-rooms process manager. */
-async function startProcessorRole(ctx: AppContext, bus: CommandBus): Promise<Stop[]> {
+/**
+ * The command processor and the direct-rooms process manager. Returns the bus
+ * the rest of the process sends through: with PARLEY_DECIDE_LOCALLY, commands
+ * of the partitions assigned here are decided here (local-decisions.ts).
+ */
+async function startProcessorRole(ctx: AppContext, topicBus: CommandBus): Promise<{ bus: CommandBus; stops: Stop[] }> {
   const { log, codec, logger, instanceId, config } = ctx;
   const processor = await startProcessor({ log, codec, logger, instanceId, recentCommands: config.PARLEY_RECENT_COMMANDS });
+  const bus = config.PARLEY_DECIDE_LOCALLY
+    ? preferLocalDecisions(topicBus, processor, { timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS })
+    : topicBus;
   const manager = await runDirectRoomsManager({ log, bus, codec, logger });
   const retention = startRetention({
     db: ctx.store.db,
@@ -430,7 +447,7 @@ async function startProcessorRole(ctx: AppContext, bus: CommandBus): Promise<Sto
     intervalMs: config.PARLEY_RETENTION_SWEEP_INTERVAL_MS,
     logger,
   });
-  return [() => retention.stop(), () => processor.stop(), () => manager.stop()];
+  return { bus, stops: [() => retention.stop(), () => processor.stop(), () => manager.stop()] };
 }
 
 /** The projectors of the read models. */

@@ -300,6 +300,16 @@ const schema = z.object({
   PARLEY_RATE_OTHER_WINDOW_S: int(10),
   /** Command ids remembered per aggregate for dedup of retries. */
   PARLEY_RECENT_COMMANDS: int(1000),
+  /**
+   * true: a command whose partition this process's processor owns is decided
+   * in-process, without crossing the commands and outcomes topics
+   * (commands/local-decisions.ts) — every command when embedded. false: every
+   * command crosses the commands topic (the design as first described).
+   */
+  PARLEY_DECIDE_LOCALLY: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
   /** A socket's presence lease; its gateway renews it every third of this. */
   PARLEY_PRESENCE_LEASE_MS: int(30_000),
   /** A TYPING indicator stops by itself after this without a refresh. */

@@ -19,8 +19,8 @@ export interface CommandBus {
 /** Raised when no outcome arrives in time: the command may still take effect. */
 export class CommandTimeout extends Error {
   readonly commandId: string;
-  constructor(commandId: string) {
-    super(`no outcome for command ${commandId} in time`);
+  constructor(commandId: string, options?: ErrorOptions) {
+    super(`no outcome for command ${commandId} in time`, options);
     this.commandId = commandId;
     this.name = 'CommandTimeout';
   }

@@ -1,13 +1,14 @@
 // The processor on the embedded log: restore after restart, retries answered
-// from memory, and the fencing of a second writer that believes it owns the
-// same partitions (what a zombie does after a Kafka rebalance).
+// from memory, the fencing of a second writer that believes it owns the
+// same partitions (what a zombie does after a Kafka rebalance), and commands
+// decided in-process (local-decisions.ts) beside those of the commands topic.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendMessage } from '../domain/room.ts';
+import { roomAggregateId, type SendMessage } from '../domain/room.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import { isStaleWrite } from '../log/fencing.ts';
 import type { Log, LogRecord } from '../log/port.ts';
@@ -16,6 +17,7 @@ import { headers, topicSpecs, topics } from '../log/topics.ts';
 import { schemasDir } from '../compose.ts';
 import { createCommandBus, type CommandBus } from './command-bus.ts';
 import type { EventCodec } from '../log/codec.ts';
+import { preferLocalDecisions } from './local-decisions.ts';
 import { startProcessor, type Processor } from './processor.ts';
 import { newDataKey, seal } from '../privacy/sealing.ts';
 
@@ -164,5 +166,94 @@ describe('command processor', () => {
       const record = records.find((r) => r.partition === outcome.position!.partition && r.offset === outcome.position!.offset);
       expect(record && isStaleWrite(record)).toBe(false);
     }
+  });
+});
+
+describe('commands decided in the process that owns their partition', () => {
+  const createRoom = () => ({
+    type: 'create_room' as const,
+    data: { room_id: roomId, type: 'group' as const, name: 'r', member_ids: [] },
+    metadata: meta(),
+  });
+  const commandsOnTopic = async (log: Log) => {
+    let count = 0;
+    for (let partition = 0; partition < partitions; partition++) {
+      count += (await log.read(topics.commands, partition, 0, 100_000)).length;
+    }
+    return count;
+  };
+
+  it('never cross the commands topic; their seqs are gapless and a retry is answered as before', async () => {
+    const { bus, log, processors } = await rig();
+    const local = preferLocalDecisions(bus, processors[0]!, { timeoutMs: 10_000 });
+    expect((await local.send(createRoom())).status).toBe('accepted');
+    const commands = Array.from({ length: 30 }, (_, i) => send(`l${i}`));
+    const outcomes = await Promise.all(commands.map((command) => local.send(command)));
+    expect(outcomes.every((outcome) => outcome.status === 'accepted' && outcome.events === 1)).toBe(true);
+    expect(await acceptedSeqs(log)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(await commandsOnTopic(log)).toBe(0);
+    // Each outcome's position is its own message's event.
+    const records = await allEvents(log);
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status !== 'accepted' || outcome.position === null) throw new Error('no position');
+      const record = records.find((r) => r.partition === outcome.position!.partition && r.offset === outcome.position!.offset)!;
+      expect((codec.decode('message_sent', record.value) as { client_msg_id: string }).client_msg_id).toBe(`l${i}`);
+    });
+    const retried = await local.send(commands[7]!);
+    expect(retried).toMatchObject({ status: 'accepted', events: 0 });
+    expect((await acceptedSeqs(log)).length).toBe(30);
+  });
+
+  it("share the partition's single writer with the commands topic: one gapless sequence, each message once", async () => {
+    const { bus, log, processors } = await rig();
+    const local = preferLocalDecisions(bus, processors[0]!, { timeoutMs: 10_000 });
+    expect((await bus.send(createRoom())).status).toBe('accepted');
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? local : bus).send(send(`mixed${i}`))));
+    expect(outcomes.every((outcome) => outcome.status === 'accepted')).toBe(true);
+    expect(await acceptedSeqs(log)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect((await allEvents(log)).filter(isStaleWrite)).toEqual([]);
+    expect(await commandsOnTopic(log)).toBe(21); // create_room and the odd ones
+  });
+
+  it('after another writer appended to the partition, the command is decided again on the partition as it is now', async () => {
+    const { bus, log, processors } = await rig();
+    const local = preferLocalDecisions(bus, processors[0]!, { timeoutMs: 10_000 });
+    expect((await local.send(createRoom())).status).toBe('accepted');
+    expect((await local.send(send('first'))).status).toBe('accepted');
+    // Not this processor's: its next append lands one offset later than it expects.
+    await log.append(topics.events, [
+      {
+        key: roomAggregateId(roomId),
+        value: Buffer.from('written by someone else'),
+        headers: { [headers.eventType]: 'message_sent' },
+      },
+    ]);
+    const outcome = await local.send(send('second'));
+    expect(outcome).toMatchObject({ status: 'accepted', events: 1 });
+    const records = await allEvents(log);
+    const stale = records.filter(isStaleWrite);
+    expect(stale).toHaveLength(1); // the first attempt, fenced: readers skip it
+    expect(
+      records
+        .filter(
+          (r) => r.headers[headers.eventType] === 'message_sent' && !isStaleWrite(r) && r.headers[headers.writer] !== undefined,
+        )
+        .map((r) => codec.decode('message_sent', r.value) as { seq: number; client_msg_id: string })
+        .map(({ seq, client_msg_id }) => [seq, client_msg_id]),
+    ).toEqual([
+      [1, 'first'],
+      [2, 'second'],
+    ]);
+  });
+
+  it('go through the commands topic when the processor here does not take them (stopped, or partition elsewhere)', async () => {
+    const { bus, log, processors } = await rig(undefined, 2);
+    await processors[0]!.stop();
+    const local = preferLocalDecisions(bus, processors[0]!, { timeoutMs: 10_000 });
+    expect(processors[0]!.decideHere(createRoom(), 'c')).toBeNull();
+    expect((await local.send(createRoom())).status).toBe('accepted');
+    expect((await local.send(send('via topic'))).status).toBe('accepted');
+    expect(await acceptedSeqs(log)).toEqual([1]);
+    expect(await commandsOnTopic(log)).toBe(2);
   });
 });

@@ -10,7 +10,7 @@
 // (log/fencing.ts).
 
 import type { Logger } from 'pino';
-import { deciderFor, type AnyCommand } from '../domain/aggregates.ts';
+import { aggregateIdOf, deciderFor, type AnyCommand } from '../domain/aggregates.ts';
 import { Rejection, type DomainEvent } from '../domain/decider.ts';
 import { decodeOrSkip, undecodableFields, type EventCodec } from '../log/codec.ts';
 import { unsealedFields } from '../privacy/sealing.ts';
@@ -43,18 +43,52 @@ interface PartitionState {
   nextOffset: number;
 }
 
+/** A command to decide, from the commands topic or handed over in this process. */
+interface Submission {
+  command: AnyCommand;
+  /** The aggregate it addresses (the record key on the logs). */
+  key: string;
+  correlationId: string;
+}
+
 /** What became of one command of a batch, before its events are durable. */
 type Decision =
   /** A retry of a command this partition accepted recently: answered as then, nothing appended. */
   | { kind: 'repeat'; outcome: Outcome }
   | { kind: 'rejected'; outcome: Outcome }
   /** Its events, already evolved into the partition's state in memory, wait to be appended. */
-  | { kind: 'accepted'; command: AnyCommand; source: LogRecord; events: DomainEvent[] };
+  | { kind: 'accepted'; submission: Submission; events: DomainEvent[] };
 
 export interface Processor {
+  /**
+   * Decides a command in this process when its partition is assigned here,
+   * without the round trip through the commands and outcomes topics; null
+   * when it is not (the caller sends it through the commands topic). A
+   * command handed over this way is serialized with the partition's topic
+   * commands, so the partition still has one writer. Rejects with
+   * `PartitionMoved` if the partition leaves before the command's turn, or
+   * with the log's error if its events could not be appended (then nothing of
+   * it is visible to any reader: fencing, or an append that did not happen).
+   */
+  decideHere(command: AnyCommand, correlationId: string): Promise<Outcome> | null;
   stop(): Promise<void>;
   /** Partitions this processor currently owns (for tests and /readyz). */
   ownedPartitions(): number[];
+}
+
+/** The partition of a command handed to `decideHere` left this processor before its turn: send it through the topic. */
+export class PartitionMoved extends Error {
+  constructor(partition: number) {
+    super(`partition ${partition} is no longer assigned to this processor`);
+    this.name = 'PartitionMoved';
+  }
+}
+
+/** Commands handed over in this process, waiting for their partition's turn. */
+interface HandedOver {
+  submission: Submission;
+  resolve: (outcome: Outcome) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Raised when this writer's appends landed where it did not expect: its view is stale. */
@@ -68,8 +102,27 @@ class StaleWriter extends Error {
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
   const { log, codec, logger, instanceId, recentCommands } = options;
   const pageSize = options.restorePageSize ?? 1000;
+  /** Partitions the consumer group gave this processor. */
+  const assigned = new Set<number>();
+  /** Their restored state; forgotten (restored again on next use) when an append failed. */
   const owned = new Map<number, PartitionState>();
+  /** Per partition, the tail of the work serialized on it (restores, topic batches, handed-over batches). */
+  const turns = new Map<number, Promise<unknown>>();
+  /** Per partition, commands handed over and waiting for their turn. */
+  const handedOver = new Map<number, HandedOver[]>();
   let generation = 0;
+  let stopped = false;
+
+  /** Runs `work` after everything already serialized on the partition: one writer at a time. */
+  function inTurn<T>(partition: number, work: () => Promise<T>): Promise<T> {
+    const previous = turns.get(partition) ?? Promise.resolve();
+    const run = previous.then(work);
+    turns.set(
+      partition,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
 
   async function restore(partition: number): Promise<PartitionState> {
     const started = Date.now();
@@ -115,15 +168,15 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
    * otherwise its aggregate's decider decides, and accepted events are evolved
    * into the state in memory at once (the next command of the batch sees them).
    */
-  function runCommand(state: PartitionState, record: LogRecord): Decision {
-    const command = decodeCommand(record.value);
+  function runCommand(state: PartitionState, submission: Submission): Decision {
+    const { command, key } = submission;
     const commandId = command.metadata.command_id;
     if (state.recent.has(commandId)) {
       const position = state.recent.get(commandId)!;
       return { kind: 'repeat', outcome: { command_id: commandId, status: 'accepted', events: 0, position } };
     }
-    const decider = deciderFor(record.key);
-    const current = state.aggregates.get(record.key) ?? decider.initialState();
+    const decider = deciderFor(key);
+    const current = state.aggregates.get(key) ?? decider.initialState();
     let events: DomainEvent[];
     try {
       events = decider.decide(command, current);
@@ -159,28 +212,23 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       };
     }
     state.aggregates.set(
-      record.key,
+      key,
       events.reduce((next, event) => decider.evolve(next, event), current),
     );
-    return { kind: 'accepted', command, source: record, events };
+    return { kind: 'accepted', submission, events };
   }
 
-  function eventRecord(
-    command: AnyCommand,
-    source: LogRecord,
-    partition: number,
-    event: DomainEvent,
-    expectedOffset: number,
-  ): AppendRecord {
+  function eventRecord(submission: Submission, partition: number, event: DomainEvent, expectedOffset: number): AppendRecord {
+    const { command, key, correlationId } = submission;
     return {
-      key: source.key,
+      key,
       partition,
       value: codec.encode(event.type, event.data),
       headers: {
         [headers.eventType]: event.type,
         [headers.commandId]: command.metadata.command_id,
-        [headers.aggregateId]: source.key,
-        [headers.correlationId]: source.headers[headers.correlationId] ?? command.metadata.command_id,
+        [headers.aggregateId]: key,
+        [headers.correlationId]: correlationId,
         [headers.at]: String(command.metadata.at),
         [headers.writer]: `${instanceId}/${generation}`,
         [headers.expectedOffset]: String(expectedOffset),
@@ -204,71 +252,144 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     return state;
   }
 
+  /**
+   * Decides a batch of the partition's commands in order, appends their events
+   * in one append, and answers each — only once the events it reports are
+   * durable. Runs in the partition's turn.
+   */
+  async function decideBatch(partition: number, submissions: Submission[]): Promise<Outcome[]> {
+    // Restored again after a failed append forgot it (below).
+    const state = owned.get(partition) ?? (await restoreOwned(partition));
+    const decisions = submissions.map((submission) => runCommand(state, submission));
+    const pending: AppendRecord[] = [];
+    for (const decision of decisions) {
+      if (decision.kind !== 'accepted') continue;
+      for (const event of decision.events) {
+        pending.push(eventRecord(decision.submission, partition, event, state.nextOffset + pending.length));
+      }
+    }
+
+    let positions: Position[];
+    try {
+      positions = await appendEvents(state, partition, pending);
+    } catch (error) {
+      // The in-memory state ran ahead of (or beside) the log: forget it and
+      // restore on next use. No client hears an outcome for this batch.
+      owned.delete(partition);
+      if (error instanceof StaleWriter) logger.warn({ partition }, error.message);
+      throw error;
+    }
+
+    let cursor = 0;
+    return decisions.map((decision) => {
+      if (decision.kind !== 'accepted') return decision.outcome;
+      const count = decision.events.length;
+      cursor += count;
+      const position = count > 0 ? positions[cursor - 1]! : state.head;
+      if (count > 0) state.head = position;
+      const commandId = decision.submission.command.metadata.command_id;
+      remember(state, commandId, position);
+      return { command_id: commandId, status: 'accepted', events: count, position };
+    });
+  }
+
+  /** Decides the commands handed over for the partition so far, in its turn (one batch, one append). */
+  async function decideHandedOver(partition: number): Promise<void> {
+    const waiting = handedOver.get(partition) ?? [];
+    handedOver.delete(partition);
+    if (waiting.length === 0) return;
+    if (!assigned.has(partition)) {
+      for (const item of waiting) item.reject(new PartitionMoved(partition));
+      return;
+    }
+    const submissions = waiting.map((item) => item.submission);
+    try {
+      let outcomes: Outcome[];
+      try {
+        outcomes = await decideBatch(partition, submissions);
+      } catch (error) {
+        // Another writer appended to the partition (the events this batch
+        // wrote are fenced off): decide again on the partition as it is now,
+        // restored, as the topic path does on the batch's redelivery.
+        if (!(error instanceof StaleWriter) || !assigned.has(partition)) throw error;
+        outcomes = await decideBatch(partition, submissions);
+      }
+      waiting.forEach((item, index) => item.resolve(outcomes[index]!));
+    } catch (error) {
+      for (const item of waiting) item.reject(error);
+    }
+  }
+
   const consumer: Consumer = await log.consume({
     topic: topics.commands,
     group: options.group ?? 'parley.processor',
     from: 'earliest',
     onAssigned: async (partitions) => {
       generation++;
-      for (const partition of partitions) await restoreOwned(partition);
+      for (const partition of partitions) {
+        assigned.add(partition);
+        await inTurn(partition, () => restoreOwned(partition));
+      }
     },
     onRevoked: (partitions) => {
-      for (const partition of partitions) owned.delete(partition);
-    },
-    eachBatch: async ({ partition, records }) => {
-      // Restored again after a failed append forgot it (below).
-      const state = owned.get(partition) ?? (await restoreOwned(partition));
-      const decisions = records.map((record) => ({ record, decision: runCommand(state, record) }));
-      const pending: AppendRecord[] = [];
-      for (const { decision } of decisions) {
-        if (decision.kind !== 'accepted') continue;
-        for (const event of decision.events) {
-          pending.push(eventRecord(decision.command, decision.source, partition, event, state.nextOffset + pending.length));
-        }
-      }
-
-      let positions: Position[];
-      try {
-        positions = await appendEvents(state, partition, pending);
-      } catch (error) {
-        // The in-memory state ran ahead of (or beside) the log: forget it and
-        // restore on the redelivery of this batch. No client hears anything.
+      for (const partition of partitions) {
+        assigned.delete(partition);
         owned.delete(partition);
-        if (error instanceof StaleWriter) logger.warn({ partition }, error.message);
-        throw error;
-      }
-
-      // Outcomes only now that the events they report are durable.
-      const outcomes: AppendRecord[] = [];
-      let cursor = 0;
-      for (const { record, decision } of decisions) {
-        let outcome: Outcome;
-        if (decision.kind !== 'accepted') outcome = decision.outcome;
-        else {
-          const count = decision.events.length;
-          cursor += count;
-          const position = count > 0 ? positions[cursor - 1]! : state.head;
-          if (count > 0) state.head = position;
-          const commandId = decision.command.metadata.command_id;
-          remember(state, commandId, position);
-          outcome = { command_id: commandId, status: 'accepted', events: count, position };
-        }
-        const replyTo = record.headers[headers.replyTo];
-        if (replyTo !== undefined) outcomes.push({ key: replyTo, value: encodeOutcome(outcome) });
-      }
-      // Not awaited: the next batch need not wait a round trip for them. The
-      // log keeps appends in call order; a lost outcome only makes its client
-      // time out and retry, which the recent-commands memory answers.
-      if (outcomes.length > 0) {
-        log
-          .append(topics.outcomes, outcomes)
-          .catch((error: unknown) => logger.warn({ err: error, partition }, 'outcomes not appended'));
       }
     },
+    eachBatch: ({ partition, records }) =>
+      inTurn(partition, async () => {
+        const submissions = records.map((record) => {
+          const command = decodeCommand(record.value);
+          return {
+            command,
+            key: record.key,
+            correlationId: record.headers[headers.correlationId] ?? command.metadata.command_id,
+          };
+        });
+        const decided = await decideBatch(partition, submissions);
+        // Outcomes only now that the events they report are durable.
+        const outcomes: AppendRecord[] = [];
+        records.forEach((record, index) => {
+          const replyTo = record.headers[headers.replyTo];
+          if (replyTo !== undefined) outcomes.push({ key: replyTo, value: encodeOutcome(decided[index]!) });
+        });
+        // Not awaited: the next batch need not wait a round trip for them. The
+        // log keeps appends in call order; a lost outcome only makes its client
+        // time out and retry, which the recent-commands memory answers.
+        if (outcomes.length > 0) {
+          log
+            .append(topics.outcomes, outcomes)
+            .catch((error: unknown) => logger.warn({ err: error, partition }, 'outcomes not appended'));
+        }
+      }),
   });
 
   return {
-    stop: () => consumer.stop(),
+    decideHere(command, correlationId) {
+      if (stopped) return null;
+      const key = aggregateIdOf(command);
+      const partition = log.partitionForKey(topics.commands, key);
+      if (!assigned.has(partition)) return null;
+      return new Promise<Outcome>((resolve, reject) => {
+        const waiting = handedOver.get(partition);
+        const item = { submission: { command, key, correlationId }, resolve, reject };
+        if (waiting !== undefined) {
+          waiting.push(item);
+          return;
+        }
+        handedOver.set(partition, [item]);
+        // The partition's turn is taken after this turn of the event loop, so
+        // the commands handed over meanwhile share one decision batch and one
+        // append (group commit), as a topic batch does.
+        setImmediate(() => void inTurn(partition, () => decideHandedOver(partition)));
+      });
+    },
+    async stop() {
+      stopped = true;
+      await consumer.stop();
+      await Promise.all(turns.values());
+    },
     ownedPartitions: () => [...owned.keys()].sort((a, b) => a - b),
   };
 }

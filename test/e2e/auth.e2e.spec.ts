@@ -795,7 +795,10 @@ describe('expired access tokens (PARLEY_ACCESS_TTL_S=1)', () => {
 
   it('a socket opened with a token is closed with 1008 once that token expires', async () => {
     const user = await registerUser(parley.url, 'expiry_ws');
-    const socket = await WsClient.connect(parley.wsUrl, user.token);
+    // Not WsClient.connect: the token may expire while the socket is being set
+    // up (its rooms, presence, where the log ends), before AUTH_SUCCESS.
+    const socket = new WsClient(parley.wsUrl, { token: user.token });
+    await socket.opened;
     expect(await socket.closed).toBe(1008);
   });
 });

@@ -89,7 +89,7 @@ export class WsClient {
   readonly frames: Frame[] = [];
   readonly socket: WebSocket;
   closeCode: number | null = null;
-  readonly #waiters: { match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }[] = [];
+  readonly #waiters: { match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; reject: (error: Error) => void }[] = [];
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
@@ -104,6 +104,10 @@ export class WsClient {
       this.socket.once('close', (code) => {
         this.closeCode = code;
         resolve(code);
+        // No frame comes any more: a waiter hears so now, not at its timeout.
+        for (const waiter of this.#waiters.splice(0)) {
+          waiter.reject(new Error(`socket closed (${code}) before a matching frame; got: ${this.#frameTypes()}`));
+        }
       }),
     );
     this.socket.on('message', (raw) => {
@@ -148,14 +152,26 @@ export class WsClient {
       const timer = setTimeout(() => {
         const index = this.#waiters.findIndex((w) => w.resolve === done);
         if (index >= 0) this.#waiters.splice(index, 1);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${this.frames.map((f) => f.type).join(',')}`));
+        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${this.#frameTypes()}`));
       }, timeoutMs);
       const done = (frame: Frame) => {
         clearTimeout(timer);
         resolve(frame as Frame<D>);
       };
-      this.#waiters.push({ match, resolve: done });
+      const failed = (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      if (this.closeCode !== null) {
+        failed(new Error(`socket closed (${this.closeCode}) before a matching frame; got: ${this.#frameTypes()}`));
+        return;
+      }
+      this.#waiters.push({ match, resolve: done, reject: failed });
     });
+  }
+
+  #frameTypes(): string {
+    return this.frames.map((f) => f.type).join(',');
   }
 
   /** Waits until `count` frames match (e.g. N NEW_MESSAGE frames). */
