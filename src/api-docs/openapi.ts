@@ -29,6 +29,7 @@ import type { PresenceStatus } from '../queries/presence.ts';
 import type { InvitationView, RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
 import type { FriendRequestView } from '../queries/social-queries.ts';
 import type { MeView, MessageView, UserView } from '../queries/wire.ts';
+import type { MessageReceipts } from '../queries/messages-queries.ts';
 import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
@@ -204,6 +205,11 @@ const RoomMember = z.object({
   role,
   joined_at: epochMs,
   last_read_seq: z.number().int().nonnegative(),
+  last_delivered_seq: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: "how far the member's devices have received the room (never below last_read_seq)" }),
 });
 
 const RoomInvitation = z.object({
@@ -253,6 +259,20 @@ const Friendship = z
 
 const ReadMark = z.object({ chat_room_id: id, last_read_seq: z.number().int().nonnegative() }).meta({
   description: "The caller's read mark in a room after a receipt (it never moves back).",
+});
+
+const MessageReceiptsSchema = z
+  .object({
+    message_id: id,
+    seq: z.number().int().positive(),
+    recipients: z.number().int().nonnegative().meta({ description: "the room's members other than the sender" }),
+    delivered_to: z.array(id).meta({ description: 'members whose devices received it (readers included)' }),
+    read_by: z.array(id).meta({ description: 'members who read it' }),
+  })
+  .meta({ description: 'Who of the other members a message reached, and who read it.' });
+
+const DeliveryMark = z.object({ chat_room_id: id, last_delivered_seq: z.number().int().nonnegative() }).meta({
+  description: "The caller's delivery mark in a room after a delivery receipt (it never moves back).",
 });
 
 const ValidationDetail = z.object({
@@ -359,6 +379,7 @@ export const responseSchemas = {
   FriendRequest,
   Friendship,
   ReadMark,
+  DeliveryMark,
   Error: ErrorSchema,
   ValidationDetail,
   Jwks,
@@ -383,6 +404,7 @@ export const responseSchemas = {
       ),
     })
     .meta({ description: 'The message as it is, and what it said before each edit, oldest first.' }),
+  MessageReceipts: MessageReceiptsSchema,
   MentionList: z.object({
     mentions: z.array(
       z.object({
@@ -422,6 +444,7 @@ export type _DocumentedAsSent = [
   Holds<SameKeys<Out<typeof Room>, RoomView>>,
   Holds<SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>>,
   Holds<SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>>,
+  Holds<SameKeys<Out<typeof MessageReceiptsSchema>, MessageReceipts>>,
   Holds<SameKeys<Out<typeof RoomInvitation>, RoomDetail['invitations'][number]>>,
   Holds<SameKeys<Out<typeof Invitation>, InvitationView>>,
   Holds<SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>>,
@@ -454,10 +477,11 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ['AUTH_SUCCESS', 'The socket is authenticated (after `?token=` or an AUTH frame).', z.object({ user_id: id })],
   [
     'ACK',
-    'Reply to SEND_MESSAGE (the stored message; a repeated `client_msg_id` gets the same message) or to READ_RECEIPT (the read mark).',
+    'Reply to SEND_MESSAGE (the stored message; a repeated `client_msg_id` gets the same message), to READ_RECEIPT (the read mark) or to DELIVERED (the delivery mark).',
     z.union([
       z.object({ ref: z.string().nullable(), message: Message }),
       z.object({ ref: z.string().nullable(), chat_room_id: id, last_read_seq: z.number().int().nonnegative() }),
+      z.object({ ref: z.string().nullable(), chat_room_id: id, last_delivered_seq: z.number().int().nonnegative() }),
     ]),
   ],
   [
@@ -477,6 +501,11 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ['USER_LEFT', 'Someone stopped following the room actively.', roomUser],
   ['TYPING', 'Someone started or stopped typing.', roomUser.extend({ is_typing: z.boolean() })],
   ['READ_RECEIPT', "A member's read mark moved.", roomUser.extend({ seq: z.number().int().nonnegative() })],
+  [
+    'DELIVERY_RECEIPT',
+    "A member's devices received the room up to `seq` (sent once per mark that moves; a read mark implies it without one).",
+    roomUser.extend({ seq: z.number().int().nonnegative() }),
+  ],
   [
     'PRESENCE',
     'A friend or room peer came online or went offline.',
@@ -522,6 +551,8 @@ const clientFrameDescriptions: Record<string, string> = {
   LEAVE_ROOM: 'Stop following a room actively.',
   TYPING: 'Typing indicator; it stops by itself after the typing TTL without a refresh.',
   READ_RECEIPT: 'Read receipt; answered with ACK (the read mark).',
+  DELIVERED:
+    'Delivery receipt: this device received the room up to `seq` (send the highest seq received, at most every second or so); answered with ACK (the delivery mark).',
   PING: 'Keep-alive; answered with PONG.',
 };
 

@@ -633,6 +633,18 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
     },
     {
       method: 'get',
+      path: '/api/v1/rooms/:id/messages/:message_id/receipts',
+      tag: 'messages',
+      summary: 'Who a message reached and who read it',
+      description:
+        'Of the room’s members other than the sender: whose devices received the message (`DELIVERED` / `POST …/delivered`, ' +
+        'or reading it) and who read it. Non-members get 404 room_not_found.',
+      ok: { status: 200, description: 'The message’s receipts.', schema: 'MessageReceipts' },
+      errors: [404],
+      codes: { 404: ['room_not_found', 'message_not_found'] },
+    },
+    {
+      method: 'get',
       path: '/api/v1/rooms/:id/pins',
       tag: 'messages',
       summary: 'The room’s pinned messages, the most recently pinned first',
@@ -669,6 +681,18 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       summary: 'Read receipt',
       body: 'ReadReceiptRequest',
       ok: { status: 200, description: 'My read mark in the room.', schema: 'ReadMark' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/delivered',
+      tag: 'messages',
+      summary: 'Delivery receipt',
+      description:
+        'A device of mine received the room up to `seq`. Members hear DELIVERY_RECEIPT when my mark moves (reading implies ' +
+        'delivery: a seq at or below my read mark changes nothing). Room details show each member’s `last_delivered_seq`.',
+      body: 'ReadReceiptRequest',
+      ok: { status: 200, description: 'My delivery mark in the room.', schema: 'DeliveryMark' },
       errors: COMMAND_ERRORS,
     },
     {

@@ -51,6 +51,8 @@ export interface ChatService {
   pin(userId: string, roomId: string, messageId: string, pinned: boolean): Promise<void>;
   /** Moves the user's read marker forward; resolves with where it stands. */
   markRead(userId: string, roomId: string, seq: number): Promise<number>;
+  /** Moves the user's delivery marker forward (a device received the room up to seq); resolves with where it stands. */
+  markDelivered(userId: string, roomId: string, seq: number): Promise<number>;
   /** The one direct room of the pair; needs a friendship and no block. */
   openDirectRoom(userId: string, otherId: string): Promise<RoomDetail>;
   updateProfile(
@@ -251,6 +253,13 @@ export function createChatService(options: {
       await executor.executeFor(userId, { type: 'mark_read', data: { room_id: roomId, seq } });
       const room = await roomAsSeenBy(userId, roomId);
       return room.members.find((member) => member.user_id === userId)?.last_read_seq ?? 0;
+    },
+
+    async markDelivered(userId, roomId, seq) {
+      await rateLimits.charge(userId, 'mark_delivered');
+      await executor.executeFor(userId, { type: 'mark_delivered', data: { room_id: roomId, seq } });
+      const room = await roomAsSeenBy(userId, roomId);
+      return room.members.find((member) => member.user_id === userId)?.last_delivered_seq ?? 0;
     },
 
     async openDirectRoom(userId, otherId) {

@@ -39,6 +39,7 @@ export const commandRateClass = {
   block_user: 'other',
   unblock_user: 'other',
   mark_read: 'other',
+  mark_delivered: 'other',
   pin_message: 'other',
   update_profile: 'other',
   register_user: null,

@@ -107,6 +107,12 @@ export function commandRoutes(options: {
     ctx.body = { chat_room_id: room, last_read_seq: await chat.markRead(ctx.state.userId, room, seq) };
   });
 
+  router.post('/rooms/:id/delivered', async (ctx) => {
+    const { seq } = parseBody(ctx, inputs.readReceipt);
+    const room = roomId(ctx.params.id);
+    ctx.body = { chat_room_id: room, last_delivered_seq: await chat.markDelivered(ctx.state.userId, room, seq) };
+  });
+
   router.post('/friends/requests', async (ctx) => {
     const { user_id } = parseBody(ctx, inputs.userRef);
     ctx.status = 201;

@@ -53,6 +53,7 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'react':
     case 'pin_message':
     case 'mark_read':
+    case 'mark_delivered':
     case 'close_room':
     case 'reopen_room':
     case 'expire_messages':

@@ -60,6 +60,8 @@ export type React = RoomCommandOf<'react', { message_id: string; emoji: string; 
 /** Pins or unpins a message; `max_pins`: the room's limit (PARLEY_MAX_PINS, set at intake). */
 export type PinMessage = RoomCommandOf<'pin_message', { message_id: string; pinned: boolean; max_pins: number }>;
 export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
+/** The member's device has received the room up to seq (a delivery receipt). */
+export type MarkDelivered = RoomCommandOf<'mark_delivered', { seq: number }>;
 /** System commands (no user): a block closes a direct room, a new friendship reopens it. */
 export type CloseRoom = RoomCommandOf<'close_room'>;
 export type ReopenRoom = RoomCommandOf<'reopen_room'>;
@@ -81,6 +83,7 @@ export type RoomCommand =
   | React
   | PinMessage
   | MarkRead
+  | MarkDelivered
   | CloseRoom
   | ReopenRoom
   | ExpireMessages;
@@ -155,6 +158,7 @@ export type MessageUnpinned = RoomEventOf<
   { message_id: string; seq: number; unpinned_by: string; unpinned_at: number }
 >;
 export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
+export type MessagesDelivered = RoomEventOf<'messages_delivered', { user_id: string; seq: number; at: number }>;
 export type RoomClosed = RoomEventOf<'room_closed', { at: number }>;
 export type RoomReopened = RoomEventOf<'room_reopened', { at: number }>;
 /** Retention erased every message up to `up_to_seq`: they stay as tombstones, their keys destroyed. */
@@ -176,6 +180,7 @@ export type RoomEvent =
   | MessagePinned
   | MessageUnpinned
   | MessagesRead
+  | MessagesDelivered
   | RoomClosed
   | RoomReopened
   | MessagesExpired;
@@ -186,6 +191,8 @@ export interface Member {
   role: Role;
   joined_at: number;
   last_read_seq: number;
+  /** What a device of the member has received; reading implies it (the larger of the two counts). */
+  last_delivered_seq: number;
 }
 
 export interface Invitation {
@@ -428,6 +435,14 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       return [{ type: 'messages_read', data: { room_id, user_id: actor, seq, at } }];
     }
 
+    case 'mark_delivered': {
+      const seq = Math.min(command.data.seq, state.last_seq);
+      const member = state.members.get(actor);
+      // What the member has read is delivered already: no receipt says it again.
+      if (seq <= Math.max(member?.last_delivered_seq ?? 0, member?.last_read_seq ?? 0)) return [];
+      return [{ type: 'messages_delivered', data: { room_id, user_id: actor, seq, at } }];
+    }
+
     default:
       return assertNever(command);
   }
@@ -564,7 +579,12 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     case 'room_updated':
       return { ...state, name: event.data.name, topic: event.data.topic, retention_days: event.data.retention_days };
     case 'user_joined_room':
-      state.members.set(event.data.user_id, { role: event.data.role, joined_at: event.data.joined_at, last_read_seq: 0 });
+      state.members.set(event.data.user_id, {
+        role: event.data.role,
+        joined_at: event.data.joined_at,
+        last_read_seq: 0,
+        last_delivered_seq: 0,
+      });
       state.invitations.delete(event.data.user_id);
       return { ...state };
     case 'user_invited_to_room':
@@ -622,6 +642,11 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     case 'messages_read': {
       const member = state.members.get(event.data.user_id);
       if (member !== undefined) member.last_read_seq = Math.max(member.last_read_seq, event.data.seq);
+      return { ...state };
+    }
+    case 'messages_delivered': {
+      const member = state.members.get(event.data.user_id);
+      if (member !== undefined) member.last_delivered_seq = Math.max(member.last_delivered_seq, event.data.seq);
       return { ...state };
     }
     case 'room_closed':

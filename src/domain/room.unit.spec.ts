@@ -15,6 +15,8 @@ import {
   type EditMessage,
   type ExpireMessages,
   type MarkRead,
+  type MarkDelivered,
+  type MessagesDelivered,
   type MemberRoleChanged,
   type MessagePinned,
   type MessageUnpinned,
@@ -136,6 +138,12 @@ const markRead = (by: string | null, seq: number): MarkRead => ({
   metadata: meta(by, T1),
 });
 
+const markDelivered = (by: string | null, seq: number): MarkDelivered => ({
+  type: 'mark_delivered',
+  data: { room_id, seq },
+  metadata: meta(by, T1),
+});
+
 const closeRoom = (by: string | null = null): CloseRoom => ({ type: 'close_room', data: { room_id }, metadata: meta(by, T1) });
 const reopenRoom = (by: string | null = null): ReopenRoom => ({ type: 'reopen_room', data: { room_id }, metadata: meta(by, T1) });
 
@@ -222,6 +230,11 @@ const unpinned = (message_id: string, seq: number, by: string, at = T1): Message
 
 const read = (user_id: string, seq: number, at = T1): MessagesRead => ({
   type: 'messages_read',
+  data: { room_id, user_id, seq, at },
+});
+
+const delivered = (user_id: string, seq: number, at = T1): MessagesDelivered => ({
+  type: 'messages_delivered',
   data: { room_id, user_id, seq, at },
 });
 
@@ -1224,6 +1237,43 @@ describe('pin_message', () => {
     given(roomDecider, [...withMessages, pinned('m1', 1, 'bob'), pinned('m3', 3, 'bob'), deleted('m3', 3, 'dave')])
       .when(pin('dave', 'm2', true, 2))
       .then([pinned('m2', 2, 'dave')]);
+  });
+});
+
+// ── mark_delivered ──────────────────────────────────────────────────────────
+
+describe('mark_delivered', () => {
+  it('records how far a member’s devices have received the room, clamped to the last message', () => {
+    given(roomDecider, withMessages)
+      .when(markDelivered('carol', 2))
+      .then([delivered('carol', 2)]);
+    given(roomDecider, withMessages)
+      .when(markDelivered('carol', 99))
+      .then([delivered('carol', 3)]);
+  });
+
+  it('never goes backwards, and says nothing again', () => {
+    const history = [...withMessages, delivered('carol', 2)];
+    given(roomDecider, history).when(markDelivered('carol', 1)).then([]);
+    given(roomDecider, history).when(markDelivered('carol', 2)).then([]);
+    given(roomDecider, history)
+      .when(markDelivered('carol', 3))
+      .then([delivered('carol', 3)]);
+    expect(
+      stateAfter([...withMessages, delivered('carol', 3), delivered('carol', 1)]).members.get('carol')!.last_delivered_seq,
+    ).toBe(3);
+  });
+
+  it('is implied by reading: up to the read mark (or one’s own message) there is nothing to deliver', () => {
+    given(roomDecider, [...withMessages, read('carol', 3)])
+      .when(markDelivered('carol', 3))
+      .then([]);
+    given(roomDecider, withMessages).when(markDelivered('dave', 3)).then([]); // dave posted m3
+  });
+
+  it('hides the room from a non-member and refuses a command without a user', () => {
+    given(roomDecider, withMessages).when(markDelivered('eve', 1)).thenRejects('room_not_found');
+    given(roomDecider, withMessages).when(markDelivered(null, 1)).thenRejects('forbidden');
   });
 });
 

@@ -129,6 +129,11 @@ export function createFanout(options: {
           delivery.toRoomMembers(room_id, serverFrame('READ_RECEIPT', { chat_room_id: room_id, user_id, seq }));
           return;
         }
+        case 'messages_delivered': {
+          const { room_id, user_id, seq } = event.data;
+          delivery.toRoomMembers(room_id, serverFrame('DELIVERY_RECEIPT', { chat_room_id: room_id, user_id, seq }));
+          return;
+        }
         case 'room_updated':
         case 'room_closed':
         case 'room_reopened':

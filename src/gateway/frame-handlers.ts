@@ -111,6 +111,12 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
         send(session, serverFrame('ACK', { ref: ref ?? null, chat_room_id, last_read_seq: lastRead }, ref));
         return;
       }
+      case 'DELIVERED': {
+        const { chat_room_id, seq } = frame.data;
+        const lastDelivered = await chat.markDelivered(session.userId, chat_room_id, seq);
+        send(session, serverFrame('ACK', { ref: ref ?? null, chat_room_id, last_delivered_seq: lastDelivered }, ref));
+        return;
+      }
       default:
         return assertNever(frame);
     }

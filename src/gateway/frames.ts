@@ -27,6 +27,7 @@ export function clientFrameSchemas(inputs: CommandInputs) {
     // A bare TYPING (the Go service's) means typing started.
     frame('TYPING', z.strictObject({ chat_room_id: roomId, is_typing: z.boolean().default(true) })),
     frame('READ_RECEIPT', z.strictObject({ chat_room_id: roomId, seq: inputs.seq })),
+    frame('DELIVERED', z.strictObject({ chat_room_id: roomId, seq: inputs.seq })),
     frame('PING', z.strictObject({}).optional()),
   ]);
 }

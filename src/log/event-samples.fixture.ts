@@ -170,6 +170,7 @@ export const eventSamples: EventSamples = {
     { room_id: room, user_id: bob, seq: 1, at: at + 47 },
     { room_id: room, user_id: carol, seq: 9_007_199_254_740_990, at: at + 48 },
   ],
+  messages_delivered: [{ room_id: room, user_id: carol, seq: 2, at: at + 48 }],
   room_closed: [{ room_id: direct, at: at + 50 }],
   room_reopened: [{ room_id: direct, at: at + 51 }],
   friend_request_sent: [{ request_id: request, from_user_id: alice, to_user_id: bob, created_at: at + 60 }],

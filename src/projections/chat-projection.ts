@@ -67,6 +67,7 @@ const memberRow = (d: UserJoinedRoom['data']): Insertable<RoomMembersTable> => (
   role: d.role,
   joined_at: d.joined_at,
   last_read_seq: 0,
+  last_delivered_seq: 0,
 });
 
 const messageRow = (d: MessageSent['data']): Insertable<MessagesTable> => ({
@@ -179,6 +180,15 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('room_id', '=', event.data.room_id)
         .where('user_id', '=', event.data.user_id)
         .where('last_read_seq', '<', event.data.seq)
+        .execute();
+      return;
+    case 'messages_delivered':
+      await trx
+        .updateTable('room_members')
+        .set({ last_delivered_seq: event.data.seq })
+        .where('room_id', '=', event.data.room_id)
+        .where('user_id', '=', event.data.user_id)
+        .where('last_delivered_seq', '<', event.data.seq)
         .execute();
       return;
     case 'message_edited': {
@@ -492,7 +502,10 @@ async function tombstone(
 // rebuild.int.spec.ts compares both, row by row, on generated logs.
 
 type Row = Record<string, Cell>;
-type ReadMark = { room_id: string; user_id: string; last_read_seq: number; onlyIfGreater: boolean };
+/** A member's mark pending: what they have read, or what their devices have received. */
+type MarkColumn = 'last_read_seq' | 'last_delivered_seq';
+const markColumns: readonly MarkColumn[] = ['last_read_seq', 'last_delivered_seq'];
+type MemberMark = { room_id: string; user_id: string; seq: number; onlyIfGreater: boolean };
 type ReactionEvent = Extract<AnyEvent, { type: 'reaction_added' | 'reaction_removed' }>;
 /** Tables whose existing rows a batch updates by id. */
 type ById = 'users' | 'rooms' | 'messages' | 'friend_requests';
@@ -515,8 +528,8 @@ class ChatBatch {
   readonly #requests = new Map<string, Insertable<FriendRequestsTable>>();
   /** Reactions of messages not pending: from the stored value (or from none, once deleted), in order. */
   readonly #reactions = new Map<string, { fromStored: boolean; events: ReactionEvent[] }>();
-  /** Read marks of members not pending. */
-  readonly #readMarks = new Map<string, ReadMark>();
+  /** Read and delivery marks of members not pending. */
+  readonly #marks: Record<MarkColumn, Map<string, MemberMark>> = { last_read_seq: new Map(), last_delivered_seq: new Map() };
   /** Data keys to destroy (deleted messages'), with when. */
   readonly #erasures: { keyId: string; at: number }[] = [];
   /** Earlier versions of messages pending here (they have none stored). */
@@ -574,7 +587,7 @@ class ChatBatch {
         const key = memberKey(d.room_id, d.user_id);
         if (this.#members.has(key)) break;
         // A mark pending for a member not in the room (a no-op) must not land on the new row.
-        await this.#writeReadMarks(key);
+        await this.#writeMarks(key);
         this.#members.set(key, memberRow(d));
         // Invitations are written at once (below), so the one this join ends is stored already.
         await endInvitation(this.#trx, d.room_id, d.user_id);
@@ -583,7 +596,7 @@ class ChatBatch {
       case 'user_left_room': {
         const key = memberKey(event.data.room_id, event.data.user_id);
         // Whatever was pending for the row goes with it.
-        this.#readMarks.delete(key);
+        for (const column of markColumns) this.#marks[column].delete(key);
         if (this.#members.delete(key)) return;
         break;
       }
@@ -598,12 +611,15 @@ class ChatBatch {
         if (this.#messages.has(d.message_id)) break;
         this.#messages.set(d.message_id, messageRow(d));
         this.#changeRoom(d.room_id, { last_seq: d.seq, last_message_id: d.message_id });
-        this.#markRead(d.room_id, d.sender_id, d.seq, false);
+        this.#mark('last_read_seq', d.room_id, d.sender_id, d.seq, false);
         this.#mentions.sent(d);
         return;
       }
       case 'messages_read':
-        this.#markRead(event.data.room_id, event.data.user_id, event.data.seq, true);
+        this.#mark('last_read_seq', event.data.room_id, event.data.user_id, event.data.seq, true);
+        return;
+      case 'messages_delivered':
+        this.#mark('last_delivered_seq', event.data.room_id, event.data.user_id, event.data.seq, true);
         return;
       case 'message_edited': {
         const id = event.data.message_id;
@@ -718,7 +734,7 @@ class ChatBatch {
       }
       for (const [key, rows] of byColumns) await updateRows(trx, table, ['id'], key.split(','), rows);
     }
-    await this.#writeReadMarks();
+    await this.#writeMarks();
     for (const { keyId, at } of this.#erasures) await destroyKeys(trx, [keyId], at);
     this.#erasures.length = 0;
     this.#users.clear();
@@ -760,45 +776,49 @@ class ChatBatch {
     }
   }
 
-  /** message_sent sets the sender's mark; messages_read only raises it. */
-  #markRead(room_id: string, user_id: string, seq: number, onlyIfGreater: boolean): void {
+  /** message_sent sets the sender's read mark; messages_read and messages_delivered only raise theirs. */
+  #mark(column: MarkColumn, room_id: string, user_id: string, seq: number, onlyIfGreater: boolean): void {
     const key = memberKey(room_id, user_id);
     const member = this.#members.get(key);
     if (member !== undefined) {
-      member.last_read_seq = onlyIfGreater ? Math.max(member.last_read_seq, seq) : seq;
+      member[column] = onlyIfGreater ? Math.max(member[column] ?? 0, seq) : seq;
       return;
     }
-    const mark = this.#readMarks.get(key);
-    if (mark === undefined) this.#readMarks.set(key, { room_id, user_id, last_read_seq: seq, onlyIfGreater });
-    else if (!onlyIfGreater) Object.assign(mark, { last_read_seq: seq, onlyIfGreater: false });
-    else mark.last_read_seq = Math.max(mark.last_read_seq, seq);
+    const pending = this.#marks[column];
+    const mark = pending.get(key);
+    if (mark === undefined) pending.set(key, { room_id, user_id, seq, onlyIfGreater });
+    else if (!onlyIfGreater) Object.assign(mark, { seq, onlyIfGreater: false });
+    else mark.seq = Math.max(mark.seq, seq);
   }
 
-  /** Writes the pending read marks (only `key`'s when given). */
-  async #writeReadMarks(key?: string): Promise<void> {
-    let marks: ReadMark[];
-    if (key === undefined) {
-      marks = [...this.#readMarks.values()];
-      this.#readMarks.clear();
-    } else {
-      const mark = this.#readMarks.get(key);
-      if (mark === undefined) return;
-      this.#readMarks.delete(key);
-      marks = [mark];
+  /** Writes the pending marks (only `key`'s when given). */
+  async #writeMarks(key?: string): Promise<void> {
+    for (const column of markColumns) {
+      const pending = this.#marks[column];
+      let marks: MemberMark[];
+      if (key === undefined) {
+        marks = [...pending.values()];
+        pending.clear();
+      } else {
+        const mark = pending.get(key);
+        if (mark === undefined) continue;
+        pending.delete(key);
+        marks = [mark];
+      }
+      await updateRows(
+        this.#trx,
+        'room_members',
+        ['room_id', 'user_id'],
+        [column],
+        marks.map(({ room_id, user_id, seq, onlyIfGreater }) => ({
+          room_id,
+          user_id,
+          [column]: seq,
+          raise: onlyIfGreater ? 1 : 0,
+        })),
+        (mark) => mark.raise === 1,
+      );
     }
-    await updateRows(
-      this.#trx,
-      'room_members',
-      ['room_id', 'user_id'],
-      ['last_read_seq'],
-      marks.map(({ room_id, user_id, last_read_seq, onlyIfGreater }) => ({
-        room_id,
-        user_id,
-        last_read_seq,
-        raise: onlyIfGreater ? 1 : 0,
-      })),
-      (mark) => mark.raise === 1,
-    );
   }
 }
 

@@ -99,6 +99,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('role', 'varchar(10)', (c) => c.notNull())
     .addColumn('joined_at', 'bigint', (c) => c.notNull())
     .addColumn('last_read_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_delivered_seq', 'bigint', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint(n('room_members_pk'), ['room_id', 'user_id'])
     .execute();
 

@@ -13,7 +13,7 @@ import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts
 import type { Database } from '../store/schema.ts';
 import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts';
 import { parseMentionCursor, readMentions } from './mentions-queries.ts';
-import { findMessage, findMessagesByIds, readHistory, readPins, readVersions } from './messages-queries.ts';
+import { findMessage, findMessagesByIds, readHistory, readPins, readReceipts, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
@@ -150,6 +150,15 @@ export function queryRoutes(options: {
     const message = await findMessage(db, roomId, messageId);
     if (message === undefined) throw new Rejection('message_not_found', 'message not found');
     ctx.body = { message, versions: await readVersions(db, messageId) };
+  });
+
+  router.get('/rooms/:id/messages/:message_id/receipts', async (ctx) => {
+    const roomId = uuid.parse(ctx.params.id);
+    const messageId = uuid.parse(ctx.params.message_id);
+    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    const message = await findMessage(db, roomId, messageId);
+    if (message === undefined) throw new Rejection('message_not_found', 'message not found');
+    ctx.body = await readReceipts(db, message);
   });
 
   router.get('/mentions', async (ctx) => {

@@ -106,3 +106,32 @@ export async function readVersions(db: Kysely<Database>, messageId: string): Pro
     .orderBy('version', 'asc')
     .execute();
 }
+
+/** Who, of the room's other members, a message reached and who read it (Tinode's recv/read, WhatsApp's message info). */
+export interface MessageReceipts {
+  message_id: string;
+  seq: number;
+  /** The room's members other than the sender. */
+  recipients: number;
+  /** Those whose devices received it (readers included: reading implies it). */
+  delivered_to: string[];
+  /** Those who read it. */
+  read_by: string[];
+}
+
+export async function readReceipts(db: Kysely<Database>, message: MessageView): Promise<MessageReceipts> {
+  const members = await db
+    .selectFrom('room_members')
+    .select(['user_id', 'last_read_seq', 'last_delivered_seq'])
+    .where('room_id', '=', message.room_id)
+    .where('user_id', '!=', message.sender_id)
+    .orderBy('user_id')
+    .execute();
+  return {
+    message_id: message.id,
+    seq: message.seq,
+    recipients: members.length,
+    delivered_to: members.filter((m) => Math.max(m.last_delivered_seq, m.last_read_seq) >= message.seq).map((m) => m.user_id),
+    read_by: members.filter((m) => m.last_read_seq >= message.seq).map((m) => m.user_id),
+  };
+}

@@ -34,7 +34,8 @@ export interface RoomView {
 }
 
 export interface RoomDetail extends RoomView {
-  members: { user_id: string; role: string; joined_at: number; last_read_seq: number }[];
+  /** `last_delivered_seq`: how far the member's devices have received the room (never below `last_read_seq`). */
+  members: { user_id: string; role: string; joined_at: number; last_read_seq: number; last_delivered_seq: number }[];
   /** Pending invitations: users asked to join who have not answered yet. */
   invitations: { user_id: string; role: string; invited_by: string; invited_at: number }[];
 }
@@ -93,7 +94,7 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
   if (room === undefined) return undefined;
   const members = await db
     .selectFrom('room_members')
-    .select(['user_id', 'role', 'joined_at', 'last_read_seq'])
+    .select(['user_id', 'role', 'joined_at', 'last_read_seq', 'last_delivered_seq'])
     .where('room_id', '=', roomId)
     .orderBy('joined_at')
     .orderBy('user_id')
@@ -112,6 +113,8 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
       role: m.role,
       joined_at: m.joined_at,
       last_read_seq: m.last_read_seq,
+      // Reading implies receiving: a member who read further than any receipt said has received that too.
+      last_delivered_seq: Math.max(m.last_delivered_seq, m.last_read_seq),
     })),
     invitations,
   };

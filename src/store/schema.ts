@@ -40,6 +40,8 @@ export interface RoomMembersTable {
   role: 'owner' | 'admin' | 'member';
   joined_at: number;
   last_read_seq: number;
+  /** How far the member's devices have received the room (delivery receipts); reading implies it. */
+  last_delivered_seq: Generated<number>;
 }
 
 /** A pending invitation to a group room (migrations/0012). */

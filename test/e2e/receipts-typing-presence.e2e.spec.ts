@@ -148,6 +148,88 @@ describe('read receipts', () => {
   });
 });
 
+describe('delivery receipts', () => {
+  const deliveredFrom = (user: TestUser, roomId: string, seq?: number) => (frame: Frame) =>
+    frame.type === 'DELIVERY_RECEIPT' &&
+    frame.data.chat_room_id === roomId &&
+    frame.data.user_id === user.id &&
+    (seq === undefined || frame.data.seq === seq);
+  interface Receipts {
+    message_id: string;
+    seq: number;
+    recipients: number;
+    delivered_to: string[];
+    read_by: string[];
+  }
+  const receiptsOf = async (user: TestUser, roomId: string, messageId: string) =>
+    expectStatus(await suite.api.get<Receipts>(user, `/rooms/${roomId}/messages/${messageId}/receipts`), 200);
+
+  test('a WS DELIVERED frame → ACK with last_delivered_seq; the sender hears DELIVERY_RECEIPT; the message shows whom it reached and who read it', async () => {
+    const { alice, bob, carol, roomId } = await roomWithMessages(3);
+    const history = expectStatus(
+      await suite.api.get<{ messages: { id: string; seq: number }[] }>(alice, `/rooms/${roomId}/messages`),
+      200,
+    );
+    const third = history.messages.find((m) => m.seq === 3)!;
+    expect(await receiptsOf(alice, roomId, third.id)).toEqual({
+      message_id: third.id,
+      seq: 3,
+      recipients: 2,
+      delivered_to: [],
+      read_by: [],
+    });
+
+    const aliceWs = await connect(alice);
+    const bobWs = await connect(bob);
+    const ack = await bobWs.call('DELIVERED', { chat_room_id: roomId, seq: 3 });
+    expect(ack.type).toBe('ACK');
+    expect(ack.data).toMatchObject({ chat_room_id: roomId, last_delivered_seq: 3 });
+    expect((await aliceWs.next(deliveredFrom(bob, roomId))).data).toEqual({ chat_room_id: roomId, user_id: bob.id, seq: 3 });
+    expect(await receiptsOf(alice, roomId, third.id)).toMatchObject({ delivered_to: [bob.id], read_by: [] });
+
+    // Over REST too; reading implies delivery (carol's read counts as reached without a receipt).
+    expect(expectStatus(await read(carol, roomId, 3), 200)).toMatchObject({ last_read_seq: 3 });
+    const both = [bob.id, carol.id].sort();
+    expect(await receiptsOf(bob, roomId, third.id)).toMatchObject({ delivered_to: both, read_by: [carol.id] });
+    const room = expectStatus(await suite.api.get<Room>(alice, `/rooms/${roomId}`), 200);
+    const marks = (id: string) => room.members.find((m) => m.user_id === id)!;
+    expect(marks(bob.id)).toMatchObject({ last_read_seq: 0, last_delivered_seq: 3 });
+    expect(marks(carol.id)).toMatchObject({ last_read_seq: 3, last_delivered_seq: 3 });
+
+    // Backwards or at the read mark: nothing moves and nobody hears a receipt.
+    const back = await bobWs.call('DELIVERED', { chat_room_id: roomId, seq: 1 });
+    expect(back.data).toMatchObject({ last_delivered_seq: 3 });
+    expect(
+      expectStatus(await suite.api.post<{ last_delivered_seq: number }>(carol, `/rooms/${roomId}/delivered`, { seq: 2 }), 200),
+    ).toEqual({ chat_room_id: roomId, last_delivered_seq: 3 });
+    await say(suite.api, alice, roomId, 'message 4');
+    expect(
+      expectStatus(await suite.api.post<{ last_delivered_seq: number }>(carol, `/rooms/${roomId}/delivered`, { seq: 4 }), 200),
+    ).toEqual({ chat_room_id: roomId, last_delivered_seq: 4 });
+    await aliceWs.next(deliveredFrom(carol, roomId, 4));
+    await barrier(aliceWs);
+    expect(aliceWs.frames.filter(deliveredFrom(bob, roomId)).map((f) => f.data.seq)).toEqual([3]);
+    expect(aliceWs.frames.filter(deliveredFrom(carol, roomId)).map((f) => f.data.seq)).toEqual([4]);
+  });
+
+  test('DELIVERED for a room I am not in → ERROR room_not_found; receipts of a room I am not in → 404; a bad seq → 400', async () => {
+    const { alice, roomId } = await roomWithMessages(1);
+    const [stranger] = await suite.api.users(1, 'dlvr');
+    const ws = await connect(stranger!);
+    const denied = await ws.call('DELIVERED', { chat_room_id: roomId, seq: 1 });
+    expect(denied.data.code).toBe('room_not_found');
+    const history = expectStatus(await suite.api.get<{ messages: { id: string }[] }>(alice, `/rooms/${roomId}/messages`), 200);
+    expectError(
+      await suite.api.get(stranger!, `/rooms/${roomId}/messages/${history.messages[0]!.id}/receipts`),
+      404,
+      'room_not_found',
+    );
+    expectError(await suite.api.get(alice, `/rooms/${roomId}/messages/${randomUUID()}/receipts`), 404, 'message_not_found');
+    expectError(await suite.api.post(alice, `/rooms/${roomId}/delivered`, { seq: 'x' }), 400, 'validation_failed');
+    await barrier(ws);
+  });
+});
+
 describe('typing', () => {
   test('TYPING true → the other members get TYPING true, the typist (any of their sockets) and outsiders do not; false → TYPING false', async () => {
     const { alice, bob, carol, roomId } = await roomWithMessages(0);

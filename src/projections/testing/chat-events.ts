@@ -34,6 +34,7 @@ export interface ChatEventsOptions {
 type Action =
   | 'send'
   | 'read'
+  | 'deliver'
   | 'react'
   | 'edit'
   | 'delete'
@@ -69,10 +70,12 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     close: 0.5,
     group: 0.2,
     pin: 0,
+    deliver: 0,
   },
   churn: {
     send: 25,
     read: 15,
+    deliver: 8,
     react: 20,
     edit: 8,
     delete: 6,
@@ -244,6 +247,10 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
       // Up to a random point: sometimes below what the reader has already read (sent), which changes nothing.
       const seq = next() < 0.5 ? 1_000_000 : 1 + Math.floor(next() * Math.max(1, room.messages.length));
       yield* run({ type: 'mark_read', data: { room_id: room.id, seq }, metadata: meta(pick(room.members)) });
+    } else if (action === 'deliver') {
+      // As a device acknowledges: sometimes below the member's read mark, which changes nothing.
+      const seq = next() < 0.3 ? 1_000_000 : 1 + Math.floor(next() * Math.max(1, room.messages.length));
+      yield* run({ type: 'mark_delivered', data: { room_id: room.id, seq }, metadata: meta(pick(room.members)) });
     } else if (action === 'react' && room.messages.length > 0) {
       const message = recent(room.messages);
       yield* run({
