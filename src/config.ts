@@ -393,6 +393,10 @@ const schema = z.object({
   PARLEY_MESSAGE_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /** The longest retention an owner may give a room (100 years). */
   PARLEY_MAX_RETENTION_DAYS: int(36_500),
+  /** The longest mute an owner or admin may give (30 days; longer is a ban). */
+  PARLEY_MAX_MUTE_S: int(2_592_000),
+  /** The longest slow-mode interval a room may set (6 hours). */
+  PARLEY_MAX_SLOW_MODE_S: int(21_600),
   /** How often the processor looks for messages past their retention and erases them. */
   PARLEY_RETENTION_SWEEP_INTERVAL_MS: int(60_000),
   /** How long a password-reset link works. */

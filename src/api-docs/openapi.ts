@@ -26,7 +26,7 @@ import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { clientFrameSchemas } from '../gateway/frames.ts';
 import type { PresenceStatus } from '../queries/presence.ts';
-import type { InvitationView, RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
+import type { InvitationView, RoomBan, RoomDetail, RoomSummary, RoomView } from '../queries/rooms-queries.ts';
 import type { FriendRequestView } from '../queries/social-queries.ts';
 import type { MeView, MessageView, UserView } from '../queries/wire.ts';
 import type { MessageReceipts } from '../queries/messages-queries.ts';
@@ -194,6 +194,11 @@ const Room = z
       description:
         "messages older than this many days are erased (set by an owner); null: the room sets no limit (the server's may apply)",
     }),
+    slow_mode_s: z
+      .number()
+      .int()
+      .nonnegative()
+      .meta({ description: 'slow mode: seconds a plain member waits between two messages (owners and admins do not); 0 = off' }),
     created_by: z.string(),
     created_at: epochMs,
     last_seq: z.number().int().nonnegative(),
@@ -210,7 +215,10 @@ const RoomMember = z.object({
     .int()
     .nonnegative()
     .meta({ description: "how far the member's devices have received the room (never below last_read_seq)" }),
+  muted_until: epochMs.nullable().meta({ description: 'muted (reads; cannot post, edit or react) until then; null: not muted' }),
 });
+
+const RoomBanSchema = z.object({ user_id: id, banned_by: id, banned_at: epochMs }).meta({ description: 'A ban.' });
 
 const RoomInvitation = z.object({
   user_id: id,
@@ -405,6 +413,22 @@ export const responseSchemas = {
     })
     .meta({ description: 'The message as it is, and what it said before each edit, oldest first.' }),
   MessageReceipts: MessageReceiptsSchema,
+  RoomBanList: wrap('bans', z.array(RoomBanSchema)),
+  MuteRequest: z.object({
+    duration_s: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .meta({ description: 'how long (up to the server limit); null lifts the mute' }),
+  }),
+  SlowModeRequest: z.object({
+    interval_s: z
+      .number()
+      .int()
+      .nonnegative()
+      .meta({ description: 'seconds between two messages of a plain member (up to the server limit); 0 = off' }),
+  }),
   MentionList: z.object({
     mentions: z.array(
       z.object({
@@ -445,6 +469,7 @@ export type _DocumentedAsSent = [
   Holds<SameKeys<Out<typeof RoomDetailSchema>, RoomDetail>>,
   Holds<SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>>,
   Holds<SameKeys<Out<typeof MessageReceiptsSchema>, MessageReceipts>>,
+  Holds<SameKeys<Out<typeof RoomBanSchema>, RoomBan>>,
   Holds<SameKeys<Out<typeof RoomInvitation>, RoomDetail['invitations'][number]>>,
   Holds<SameKeys<Out<typeof Invitation>, InvitationView>>,
   Holds<SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>>,
@@ -500,6 +525,11 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ['USER_JOINED', 'Someone joined the room actively.', roomUser],
   ['USER_LEFT', 'Someone stopped following the room actively.', roomUser],
   ['TYPING', 'Someone started or stopped typing.', roomUser.extend({ is_typing: z.boolean() })],
+  [
+    'MEMBER_MUTED',
+    'A member was muted until `muted_until` (they read; they cannot post, edit or react), or unmuted (`muted_until: null`), by `by`.',
+    roomUser.extend({ muted_until: epochMs.nullable(), by: id }),
+  ],
   ['READ_RECEIPT', "A member's read mark moved.", roomUser.extend({ seq: z.number().int().nonnegative() })],
   [
     'DELIVERY_RECEIPT',

@@ -563,6 +563,61 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       errors: COMMAND_ERRORS,
     },
     {
+      method: 'put',
+      path: '/api/v1/rooms/:id/bans/:user_id',
+      tag: 'rooms',
+      summary: 'Ban a user from a group room (owner/admin)',
+      description:
+        'Removes them if they are a member (members hear MEMBER_REMOVED) or withdraws their invitation, and keeps them out: ' +
+        'adding or inviting them answers 403 `banned` until they are unbanned. A user who is not in the room can be banned ahead. ' +
+        'Admins ban plain members and outsiders; owners anyone. Banning again changes nothing.',
+      ok: { status: 204, description: 'Banned.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/bans/:user_id',
+      tag: 'rooms',
+      summary: 'Lift a ban (owner/admin)',
+      description: 'They may be added or invited again; they do not come back by themselves.',
+      ok: { status: 204, description: 'Not banned (any more).' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id/bans',
+      tag: 'rooms',
+      summary: 'The room’s bans, newest first (owner/admin)',
+      description: 'Plain members get 403 `forbidden`; non-members 404 `room_not_found`.',
+      ok: { status: 200, description: 'The bans.', schema: 'RoomBanList' },
+      errors: [403, 404],
+      codes: { 403: ['forbidden'], 404: ['room_not_found'] },
+    },
+    {
+      method: 'put',
+      path: '/api/v1/rooms/:id/mutes/:user_id',
+      tag: 'rooms',
+      summary: 'Mute a member for a while, or lift it (owner/admin)',
+      description:
+        'A muted member reads the room but cannot post, edit or react (403 `muted`, `details.muted_until`) until the mute ' +
+        'ends by itself; leaving the room does not end it. Members hear MEMBER_MUTED. `duration_s: null` lifts it.',
+      body: 'MuteRequest',
+      ok: { status: 200, description: 'The room (the member’s `muted_until`).', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'put',
+      path: '/api/v1/rooms/:id/slow-mode',
+      tag: 'rooms',
+      summary: 'Set slow mode (owner/admin)',
+      description:
+        'A plain member then waits `interval_s` between two messages (429 `slow_mode` with `Retry-After` and ' +
+        '`details.retry_after_s` otherwise); owners and admins are exempt. 0 turns it off. Members hear ROOM_UPDATED.',
+      body: 'SlowModeRequest',
+      ok: { status: 200, description: 'The room.', schema: 'RoomDetail' },
+      errors: COMMAND_ERRORS,
+    },
+    {
       method: 'get',
       path: '/api/v1/rooms/:id/messages',
       tag: 'messages',

@@ -51,6 +51,12 @@ export interface ChatService {
   pin(userId: string, roomId: string, messageId: string, pinned: boolean): Promise<void>;
   /** Moves the user's read marker forward; resolves with where it stands. */
   markRead(userId: string, roomId: string, seq: number): Promise<number>;
+  /** Bans (removes and keeps out) or unbans a user; owners and admins. */
+  ban(userId: string, roomId: string, targetId: string, banned: boolean): Promise<void>;
+  /** Mutes a member for `durationS` seconds (null: unmutes); owners and admins. */
+  mute(userId: string, roomId: string, targetId: string, durationS: number | null): Promise<RoomDetail>;
+  /** Sets slow mode (0: off); owners and admins. */
+  setSlowMode(userId: string, roomId: string, intervalS: number): Promise<RoomDetail>;
   /** Moves the user's delivery marker forward (a device received the room up to seq); resolves with where it stands. */
   markDelivered(userId: string, roomId: string, seq: number): Promise<number>;
   /** The one direct room of the pair; needs a friendship and no block. */
@@ -253,6 +259,24 @@ export function createChatService(options: {
       await executor.executeFor(userId, { type: 'mark_read', data: { room_id: roomId, seq } });
       const room = await roomAsSeenBy(userId, roomId);
       return room.members.find((member) => member.user_id === userId)?.last_read_seq ?? 0;
+    },
+
+    async ban(userId, roomId, targetId, banned) {
+      await rateLimits.charge(userId, 'ban_member');
+      await executor.executeFor(userId, { type: 'ban_member', data: { room_id: roomId, user_id: targetId, banned } });
+    },
+
+    async mute(userId, roomId, targetId, durationS) {
+      await rateLimits.charge(userId, 'mute_member');
+      const until = durationS === null ? null : Date.now() + durationS * 1000;
+      await executor.executeFor(userId, { type: 'mute_member', data: { room_id: roomId, user_id: targetId, until } });
+      return roomAsSeenBy(userId, roomId);
+    },
+
+    async setSlowMode(userId, roomId, intervalS) {
+      await rateLimits.charge(userId, 'set_slow_mode');
+      await executor.executeFor(userId, { type: 'set_slow_mode', data: { room_id: roomId, interval_s: intervalS } });
+      return roomAsSeenBy(userId, roomId);
     },
 
     async markDelivered(userId, roomId, seq) {

@@ -42,6 +42,27 @@ export function commandRoutes(options: {
     ctx.status = 204;
   });
 
+  // Moderation: owners and admins (admins only over plain members and outsiders).
+  for (const [method, banned] of [
+    ['put', true],
+    ['delete', false],
+  ] as const) {
+    router[method]('/rooms/:id/bans/:user_id', async (ctx) => {
+      await chat.ban(ctx.state.userId, roomId(ctx.params.id), inputs.uuid.parse(ctx.params.user_id), banned);
+      ctx.status = 204;
+    });
+  }
+
+  router.put('/rooms/:id/mutes/:user_id', async (ctx) => {
+    const { duration_s } = parseBody(ctx, inputs.mute);
+    ctx.body = await chat.mute(ctx.state.userId, roomId(ctx.params.id), inputs.uuid.parse(ctx.params.user_id), duration_s);
+  });
+
+  router.put('/rooms/:id/slow-mode', async (ctx) => {
+    const { interval_s } = parseBody(ctx, inputs.slowMode);
+    ctx.body = await chat.setSlowMode(ctx.state.userId, roomId(ctx.params.id), interval_s);
+  });
+
   router.post('/invitations/:room_id/accept', async (ctx) => {
     ctx.body = await chat.acceptInvitation(ctx.state.userId, roomId(ctx.params.room_id));
   });

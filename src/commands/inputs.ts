@@ -130,6 +130,9 @@ export function commandInputs(config: Config) {
         error: 'nothing to change',
       }),
     changeRole: z.strictObject({ role: z.enum(['owner', 'admin', 'member']) }),
+    /** A mute always ends by itself (a ban is for good); null lifts it. */
+    mute: z.strictObject({ duration_s: z.number().int().min(1).max(config.PARLEY_MAX_MUTE_S).nullable() }),
+    slowMode: z.strictObject({ interval_s: z.number().int().min(0).max(config.PARLEY_MAX_SLOW_MODE_S) }),
     editMessage: z.strictObject({ content }),
     readReceipt: z.strictObject({ seq }),
     userRef: z.strictObject({ user_id: uuid }),

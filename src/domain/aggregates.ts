@@ -54,6 +54,9 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'pin_message':
     case 'mark_read':
     case 'mark_delivered':
+    case 'ban_member':
+    case 'mute_member':
+    case 'set_slow_mode':
     case 'close_room':
     case 'reopen_room':
     case 'expire_messages':

@@ -62,6 +62,12 @@ export type PinMessage = RoomCommandOf<'pin_message', { message_id: string; pinn
 export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
 /** The member's device has received the room up to seq (a delivery receipt). */
 export type MarkDelivered = RoomCommandOf<'mark_delivered', { seq: number }>;
+/** Bans (removes, and keeps out until unbanned) or unbans a user; managers of a group room. */
+export type BanMember = RoomCommandOf<'ban_member', { user_id: string; banned: boolean }>;
+/** Mutes a member until `until` (epoch ms: they read, they cannot post, edit or react), or unmutes (null). */
+export type MuteMember = RoomCommandOf<'mute_member', { user_id: string; until: number | null }>;
+/** At least `interval_s` between two messages of a plain member (0: off); owners and admins are exempt. */
+export type SetSlowMode = RoomCommandOf<'set_slow_mode', { interval_s: number }>;
 /** System commands (no user): a block closes a direct room, a new friendship reopens it. */
 export type CloseRoom = RoomCommandOf<'close_room'>;
 export type ReopenRoom = RoomCommandOf<'reopen_room'>;
@@ -84,6 +90,9 @@ export type RoomCommand =
   | PinMessage
   | MarkRead
   | MarkDelivered
+  | BanMember
+  | MuteMember
+  | SetSlowMode
   | CloseRoom
   | ReopenRoom
   | ExpireMessages;
@@ -159,6 +168,11 @@ export type MessageUnpinned = RoomEventOf<
 >;
 export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
 export type MessagesDelivered = RoomEventOf<'messages_delivered', { user_id: string; seq: number; at: number }>;
+export type MemberBanned = RoomEventOf<'member_banned', { user_id: string; banned_by: string; banned_at: number }>;
+export type MemberUnbanned = RoomEventOf<'member_unbanned', { user_id: string; unbanned_by: string; unbanned_at: number }>;
+export type MemberMuted = RoomEventOf<'member_muted', { user_id: string; until: number; muted_by: string; muted_at: number }>;
+export type MemberUnmuted = RoomEventOf<'member_unmuted', { user_id: string; unmuted_by: string; unmuted_at: number }>;
+export type SlowModeSet = RoomEventOf<'slow_mode_set', { interval_s: number; set_by: string; set_at: number }>;
 export type RoomClosed = RoomEventOf<'room_closed', { at: number }>;
 export type RoomReopened = RoomEventOf<'room_reopened', { at: number }>;
 /** Retention erased every message up to `up_to_seq`: they stay as tombstones, their keys destroyed. */
@@ -181,6 +195,11 @@ export type RoomEvent =
   | MessageUnpinned
   | MessagesRead
   | MessagesDelivered
+  | MemberBanned
+  | MemberUnbanned
+  | MemberMuted
+  | MemberUnmuted
+  | SlowModeSet
   | RoomClosed
   | RoomReopened
   | MessagesExpired;
@@ -228,6 +247,14 @@ export interface RoomState {
   messages: Map<string, MessageMeta>;
   /** Ids of the pinned messages. */
   pins: Set<string>;
+  /** Users kept out of the room until unbanned. */
+  banned: Set<string>;
+  /** user → until when they are muted (kept when they leave: leaving does not end a mute). */
+  muted: Map<string, number>;
+  /** Seconds a plain member waits between two messages; 0: no slow mode. */
+  slow_mode_s: number;
+  /** user → when they last posted (for slow mode). */
+  last_posted_at: Map<string, number>;
 }
 
 export const initialRoomState = (): RoomState => ({
@@ -244,6 +271,10 @@ export const initialRoomState = (): RoomState => ({
   client_msg_ids: new Map(),
   messages: new Map(),
   pins: new Set(),
+  banned: new Set(),
+  muted: new Map(),
+  slow_mode_s: 0,
+  last_posted_at: new Map(),
 });
 
 export const roomAggregateId = (roomId: string): string => `room:${roomId}`;
@@ -344,6 +375,8 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       const previous = state.client_msg_ids.get(`${actor}:${d.client_msg_id}`);
       if (previous !== undefined) return []; // a retry: the first message stands
       if (state.closed) throw new Rejection('blocked', 'this conversation is closed');
+      requireNotMuted(state, actor, at);
+      requireSlowModeWait(state, actor, at);
       if (d.reply_to !== null && !state.messages.has(d.reply_to)) {
         throw new Rejection('message_not_found', 'reply_to is not a message of this room');
       }
@@ -372,6 +405,7 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       if (message.sender_id !== actor) throw new Rejection('forbidden', 'only the author can edit a message');
       if (message.deleted) throw new Rejection('invalid_state', 'a deleted message cannot be edited');
       if (state.closed) throw new Rejection('blocked', 'this conversation is closed');
+      requireNotMuted(state, actor, at);
       return [
         {
           type: 'message_edited',
@@ -408,6 +442,7 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       if (message.deleted) throw new Rejection('invalid_state', 'a deleted message takes no reactions');
       const reacted = message.reactions?.get(emoji)?.has(actor) ?? false;
       if (reacted === add) return [];
+      requireNotMuted(state, actor, at);
       const type = add ? 'reaction_added' : 'reaction_removed';
       return [{ type, data: { room_id, message_id, seq: message.seq, emoji, user_id: actor, at } }];
     }
@@ -433,6 +468,32 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       const seq = Math.min(command.data.seq, state.last_seq);
       if (seq <= (state.members.get(actor)?.last_read_seq ?? 0)) return [];
       return [{ type: 'messages_read', data: { room_id, user_id: actor, seq, at } }];
+    }
+
+    case 'ban_member':
+      return decideBan(command, state, actor, at);
+
+    case 'mute_member': {
+      requireGroup(state);
+      const { user_id, until } = command.data;
+      const target = state.members.get(user_id);
+      if (target === undefined) throw new Rejection('not_a_member', 'that user is not a member');
+      if (user_id === actor) throw new Rejection('forbidden', 'you cannot mute yourself');
+      requireOutranks(state, actor, target.role, 'mute');
+      if (until === null) {
+        if (!isMuted(state, user_id, at)) return [];
+        return [{ type: 'member_unmuted', data: { room_id, user_id, unmuted_by: actor, unmuted_at: at } }];
+      }
+      if (until <= at) throw new Rejection('invalid_state', 'a mute ends in the future');
+      return [{ type: 'member_muted', data: { room_id, user_id, until, muted_by: actor, muted_at: at } }];
+    }
+
+    case 'set_slow_mode': {
+      requireGroup(state);
+      requireManager(state, actor);
+      const { interval_s } = command.data;
+      if (interval_s === state.slow_mode_s) return [];
+      return [{ type: 'slow_mode_set', data: { room_id, interval_s, set_by: actor, set_at: at } }];
     }
 
     case 'mark_delivered': {
@@ -474,6 +535,54 @@ function decideCreate(command: CreateRoom, state: RoomState, actor: string | nul
   // Closed before it existed (a block raced the creation): it stays closed.
   if (state.closed) events.push({ type: 'room_closed', data: { room_id, at } });
   return events;
+}
+
+/**
+ * A ban removes a member (or withdraws their invitation) and keeps them out
+ * until unbanned; a user who is not in the room can be banned ahead. Owners ban
+ * anyone, admins plain members and outsiders.
+ */
+function decideBan(command: BanMember, state: RoomState, actor: string, at: number): RoomEvent[] {
+  requireGroup(state);
+  const room_id = command.data.room_id;
+  const { user_id, banned } = command.data;
+  requireManager(state, actor);
+  if (!banned) {
+    if (!state.banned.has(user_id)) return [];
+    return [{ type: 'member_unbanned', data: { room_id, user_id, unbanned_by: actor, unbanned_at: at } }];
+  }
+  if (user_id === actor) throw new Rejection('forbidden', 'you cannot ban yourself');
+  if (state.banned.has(user_id)) return [];
+  const target = state.members.get(user_id);
+  const events: RoomEvent[] = [];
+  if (target !== undefined) {
+    requireOutranks(state, actor, target.role, 'ban');
+    events.push({ type: 'user_left_room', data: { room_id, user_id, removed_by: actor, left_at: at } });
+  } else if (state.invitations.has(user_id)) {
+    events.push(invitationEnded(room_id, user_id, 'withdrawn', actor, at));
+  }
+  events.push({ type: 'member_banned', data: { room_id, user_id, banned_by: actor, banned_at: at } });
+  return events;
+}
+
+const isMuted = (state: RoomState, userId: string, at: number): boolean => (state.muted.get(userId) ?? 0) > at;
+
+function requireNotMuted(state: RoomState, userId: string, at: number): void {
+  if (!isMuted(state, userId, at)) return;
+  const until = state.muted.get(userId)!;
+  throw new Rejection('muted', 'you are muted in this room', { muted_until: until });
+}
+
+/** Slow mode: a plain member waits `slow_mode_s` after their last message; owners and admins do not. */
+function requireSlowModeWait(state: RoomState, userId: string, at: number): void {
+  if (state.slow_mode_s === 0 || isManager(state, userId)) return;
+  const last = state.last_posted_at.get(userId);
+  if (last === undefined) return;
+  const waitMs = last + state.slow_mode_s * 1000 - at;
+  if (waitMs <= 0) return;
+  throw new Rejection('slow_mode', `slow mode: one message every ${state.slow_mode_s} s`, {
+    retry_after_s: Math.ceil(waitMs / 1000),
+  });
 }
 
 /** The invitee answers: accepting joins with the invited role, added by the inviter. */
@@ -540,6 +649,7 @@ function requireMayBringIn(state: RoomState, actor: string, userId: string, role
   requireGroup(state);
   requireManager(state, actor);
   if (state.members.has(userId)) throw new Rejection('already_member', 'already a member');
+  if (state.banned.has(userId)) throw new Rejection('banned', 'that user is banned from this room; unban them first');
   if (role === 'owner' && roleOf(state, actor) !== 'owner') {
     throw new Rejection('forbidden', `only an owner can ${verb} an owner`);
   }
@@ -607,6 +717,7 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       state.messages.set(message_id, { seq, sender_id, deleted: false, reactions: null });
       const sender = state.members.get(sender_id);
       if (sender !== undefined) sender.last_read_seq = seq;
+      state.last_posted_at.set(sender_id, event.data.created_at);
       return { ...state, last_seq: seq };
     }
     case 'message_edited':
@@ -644,6 +755,20 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       if (member !== undefined) member.last_read_seq = Math.max(member.last_read_seq, event.data.seq);
       return { ...state };
     }
+    case 'member_banned':
+      state.banned.add(event.data.user_id);
+      return { ...state };
+    case 'member_unbanned':
+      state.banned.delete(event.data.user_id);
+      return { ...state };
+    case 'member_muted':
+      state.muted.set(event.data.user_id, event.data.until);
+      return { ...state };
+    case 'member_unmuted':
+      state.muted.delete(event.data.user_id);
+      return { ...state };
+    case 'slow_mode_set':
+      return { ...state, slow_mode_s: event.data.interval_s };
     case 'messages_delivered': {
       const member = state.members.get(event.data.user_id);
       if (member !== undefined) member.last_delivered_seq = Math.max(member.last_delivered_seq, event.data.seq);

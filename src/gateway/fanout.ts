@@ -137,7 +137,20 @@ export function createFanout(options: {
         case 'room_updated':
         case 'room_closed':
         case 'room_reopened':
+        case 'slow_mode_set':
           return roomChanged(event.data.room_id, position);
+        case 'member_muted':
+        case 'member_unmuted': {
+          const { room_id, user_id } = event.data;
+          const muted_until = event.type === 'member_muted' ? event.data.until : null;
+          const by = event.type === 'member_muted' ? event.data.muted_by : event.data.unmuted_by;
+          delivery.toRoomMembers(room_id, serverFrame('MEMBER_MUTED', { chat_room_id: room_id, user_id, muted_until, by }));
+          return;
+        }
+        // A banned member's removal is its user_left_room (MEMBER_REMOVED); managers read the bans over REST.
+        case 'member_banned':
+        case 'member_unbanned':
+          return;
         case 'user_joined_room': {
           const { room_id, user_id, role, added_by } = event.data;
           membership.apply(room_id, { kind: 'join', userId: user_id });

@@ -78,10 +78,14 @@ export const rejectionStatus = {
   request_pending: 409,
   last_owner: 409,
   too_many_pins: 409,
+  banned: 403,
+  muted: 403,
+  // Like a rate limit: the same message is welcome a few seconds later (details.retry_after_s, and Retry-After).
+  slow_mode: 429,
   invalid_state: 409,
   self_request: 409,
   not_friends: 409,
-} as const satisfies Record<RejectionCode, 403 | 404 | 409>;
+} as const satisfies Record<RejectionCode, 403 | 404 | 409 | 429>;
 
 const isRejectionCode = (code: unknown): code is RejectionCode =>
   typeof code === 'string' && Object.hasOwn(rejectionStatus, code);
@@ -181,6 +185,12 @@ function isUnavailableDependency(err: unknown): boolean {
   );
 }
 
+/** A rejection that says when to try again (slow mode) carries `retry_after_s` in its details. */
+function retryAfterOf(details: unknown): number | undefined {
+  if (typeof details !== 'object' || details === null || !('retry_after_s' in details)) return undefined;
+  return typeof details.retry_after_s === 'number' ? details.retry_after_s : undefined;
+}
+
 /**
  * Maps anything thrown to the error the client sees. Unknown errors become
  * 500 `internal` with a generic message; the caller logs the original.
@@ -188,7 +198,12 @@ function isUnavailableDependency(err: unknown): boolean {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof Rejection && isRejectionCode(err.code)) {
-    return new ApiError(rejectionStatus[err.code], err.code, err.message, err.details, { cause: err });
+    const retryAfterS = retryAfterOf(err.details);
+    const headers = retryAfterS === undefined ? undefined : { 'Retry-After': String(Math.max(1, retryAfterS)) };
+    return new ApiError(rejectionStatus[err.code], err.code, err.message, err.details, {
+      cause: err,
+      ...(headers && { headers }),
+    });
   }
   if (err instanceof z.core.$ZodError) return validationError(err);
   if (err instanceof AuthError) {

@@ -182,6 +182,34 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('last_read_seq', '<', event.data.seq)
         .execute();
       return;
+    case 'member_banned': {
+      const { room_id, user_id, banned_by, banned_at } = event.data;
+      await trx.insertInto('room_bans').values({ room_id, user_id, banned_by, banned_at }).execute();
+      return;
+    }
+    case 'member_unbanned':
+      await trx
+        .deleteFrom('room_bans')
+        .where('room_id', '=', event.data.room_id)
+        .where('user_id', '=', event.data.user_id)
+        .execute();
+      return;
+    case 'member_muted': {
+      const { room_id, user_id, until, muted_by } = event.data;
+      await trx.deleteFrom('room_mutes').where('room_id', '=', room_id).where('user_id', '=', user_id).execute();
+      await trx.insertInto('room_mutes').values({ room_id, user_id, muted_until: until, muted_by }).execute();
+      return;
+    }
+    case 'member_unmuted':
+      await trx
+        .deleteFrom('room_mutes')
+        .where('room_id', '=', event.data.room_id)
+        .where('user_id', '=', event.data.user_id)
+        .execute();
+      return;
+    case 'slow_mode_set':
+      await trx.updateTable('rooms').set({ slow_mode_s: event.data.interval_s }).where('id', '=', event.data.room_id).execute();
+      return;
     case 'messages_delivered':
       await trx
         .updateTable('room_members')
@@ -692,6 +720,14 @@ class ChatBatch {
       case 'email_confirmed':
         // They rewrite many rows (a user's or a room's messages), pending ones
         // included: those are written first.
+        await this.flush();
+        break;
+      case 'member_banned':
+      case 'member_unbanned':
+      case 'member_muted':
+      case 'member_unmuted':
+      case 'slow_mode_set':
+        // Rare: written at once, after what is pending (the room they change may be).
         await this.flush();
         break;
       default:

@@ -16,6 +16,8 @@ import { versionedName, type VersionedModel } from './versions.ts';
 
 /** The chat model's tables (version-1 names), children before parents. */
 export const chatTables = [
+  'room_bans',
+  'room_mutes',
   'room_pins',
   'message_versions',
   'mentions',
@@ -90,6 +92,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('last_message_id', 'varchar(36)')
     .addColumn('closed', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('retention_days', 'integer')
+    .addColumn('slow_mode_s', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
 
   await db.schema
@@ -107,6 +110,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createPinsTable(db, version);
   await createVersionsTable(db, version);
   await createMentionsTable(db, version);
+  await createModerationTables(db, version);
 
   await db.schema
     .createTable(n('messages'))
@@ -164,6 +168,28 @@ export async function createInvitationsTable(db: AnyDatabase, version: number): 
     .addColumn('invited_by', 'varchar(36)', (c) => c.notNull())
     .addColumn('invited_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('room_invitations_pk'), ['room_id', 'user_id'])
+    .execute();
+}
+
+/** Room bans and mutes (migrations/0019 added them to the versions before it). */
+export async function createModerationTables(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('room_bans'))
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('banned_by', 'varchar(36)', (c) => c.notNull())
+    .addColumn('banned_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('room_bans_pk'), ['room_id', 'user_id'])
+    .execute();
+  // Apart from room_members: leaving a room does not end a mute.
+  await db.schema
+    .createTable(n('room_mutes'))
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('muted_until', 'bigint', (c) => c.notNull())
+    .addColumn('muted_by', 'varchar(36)', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('room_mutes_pk'), ['room_id', 'user_id'])
     .execute();
 }
 

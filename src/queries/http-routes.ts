@@ -15,7 +15,7 @@ import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts
 import { parseMentionCursor, readMentions } from './mentions-queries.ts';
 import { findMessage, findMessagesByIds, readHistory, readPins, readReceipts, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
-import { findRoomForMember, isMember, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
+import { findRoomForMember, isMember, listBansForManager, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
@@ -164,6 +164,14 @@ export function queryRoutes(options: {
   router.get('/mentions', async (ctx) => {
     const { before, limit } = parseQuery(ctx, mentionsQuery);
     ctx.body = await readMentions(db, ctx.state.userId, { before, limit });
+  });
+
+  router.get('/rooms/:id/bans', async (ctx) => {
+    const roomId = uuid.parse(ctx.params.id);
+    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    const bans = await listBansForManager(db, roomId, ctx.state.userId);
+    if (bans === undefined) throw new Rejection('forbidden', 'only an owner or admin sees the bans');
+    ctx.body = { bans };
   });
 
   router.get('/rooms/:id/pins', async (ctx) => {

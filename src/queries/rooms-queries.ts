@@ -28,6 +28,8 @@ export interface RoomView {
   closed: boolean;
   /** Messages older than this many days are erased; null: the room sets no limit (the server's may apply). */
   retention_days: number | null;
+  /** Slow mode: seconds a plain member waits between two messages; 0 = off. */
+  slow_mode_s: number;
   created_by: string;
   created_at: number;
   last_seq: number;
@@ -35,7 +37,15 @@ export interface RoomView {
 
 export interface RoomDetail extends RoomView {
   /** `last_delivered_seq`: how far the member's devices have received the room (never below `last_read_seq`). */
-  members: { user_id: string; role: string; joined_at: number; last_read_seq: number; last_delivered_seq: number }[];
+  members: {
+    user_id: string;
+    role: string;
+    joined_at: number;
+    last_read_seq: number;
+    last_delivered_seq: number;
+    /** Until when the member is muted (reads, cannot post, edit or react); null: not muted. */
+    muted_until: number | null;
+  }[];
   /** Pending invitations: users asked to join who have not answered yet. */
   invitations: { user_id: string; role: string; invited_by: string; invited_at: number }[];
 }
@@ -50,6 +60,7 @@ export async function findRoom(db: Kysely<Database>, roomId: string): Promise<Ro
     topic: room.topic,
     closed: room.closed === 1,
     retention_days: room.retention_days,
+    slow_mode_s: room.slow_mode_s,
     created_by: room.created_by,
     created_at: room.created_at,
     last_seq: room.last_seq,
@@ -99,6 +110,13 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
     .orderBy('joined_at')
     .orderBy('user_id')
     .execute();
+  const mutes = await db
+    .selectFrom('room_mutes')
+    .select(['user_id', 'muted_until'])
+    .where('room_id', '=', roomId)
+    .where('muted_until', '>', Date.now())
+    .execute();
+  const mutedUntil = new Map(mutes.map((m) => [m.user_id, m.muted_until]));
   const invitations = await db
     .selectFrom('room_invitations')
     .select(['user_id', 'role', 'invited_by', 'invited_at'])
@@ -115,6 +133,7 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
       last_read_seq: m.last_read_seq,
       // Reading implies receiving: a member who read further than any receipt said has received that too.
       last_delivered_seq: Math.max(m.last_delivered_seq, m.last_read_seq),
+      muted_until: mutedUntil.get(m.user_id) ?? null,
     })),
     invitations,
   };
@@ -231,4 +250,29 @@ export async function groupRoomIdByName(db: Kysely<Database>, createdBy: string,
     .orderBy('created_at')
     .executeTakeFirst();
   return row?.id;
+}
+
+/** A ban, as the room's owners and admins see it. */
+export interface RoomBan {
+  user_id: string;
+  banned_by: string;
+  banned_at: number;
+}
+
+/** The room's bans, newest first, for an owner or admin of it; undefined for anyone else. */
+export async function listBansForManager(db: Kysely<Database>, roomId: string, userId: string): Promise<RoomBan[] | undefined> {
+  const member = await db
+    .selectFrom('room_members')
+    .select('role')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  if (member === undefined || member.role === 'member') return undefined;
+  return db
+    .selectFrom('room_bans')
+    .select(['user_id', 'banned_by', 'banned_at'])
+    .where('room_id', '=', roomId)
+    .orderBy('banned_at', 'desc')
+    .orderBy('user_id')
+    .execute();
 }

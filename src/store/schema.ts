@@ -32,6 +32,8 @@ export interface RoomsTable {
   closed: number;
   /** Messages older than this many days are erased (migrations/0009); null: none by the room's rule. */
   retention_days: number | null;
+  /** Slow mode: seconds between two messages of a plain member; 0 = off (migrations/0019). */
+  slow_mode_s: Generated<number>;
 }
 
 export interface RoomMembersTable {
@@ -51,6 +53,22 @@ export interface RoomInvitationsTable {
   role: 'owner' | 'admin' | 'member';
   invited_by: string;
   invited_at: number;
+}
+
+/** A user banned from a group room (chat projection; migrations/0019). */
+export interface RoomBansTable {
+  room_id: string;
+  user_id: string;
+  banned_by: string;
+  banned_at: number;
+}
+
+/** A member's mute in a room; past `muted_until` it is over (chat projection; migrations/0019). */
+export interface RoomMutesTable {
+  room_id: string;
+  user_id: string;
+  muted_until: number;
+  muted_by: string;
 }
 
 /** A pinned message (chat projection; migrations/0015). */
@@ -262,6 +280,8 @@ export interface Database {
   room_members: RoomMembersTable;
   room_invitations: RoomInvitationsTable;
   room_pins: RoomPinsTable;
+  room_bans: RoomBansTable;
+  room_mutes: RoomMutesTable;
   message_versions: MessageVersionsTable;
   mentions: MentionsTable;
   messages: MessagesTable;

@@ -35,6 +35,7 @@ type Action =
   | 'send'
   | 'read'
   | 'deliver'
+  | 'moderate'
   | 'react'
   | 'edit'
   | 'delete'
@@ -71,11 +72,13 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     group: 0.2,
     pin: 0,
     deliver: 0,
+    moderate: 0,
   },
   churn: {
     send: 25,
     read: 15,
     deliver: 8,
+    moderate: 4,
     react: 20,
     edit: 8,
     delete: 6,
@@ -182,12 +185,15 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
     members: string[];
     messages: { id: string; sender: string }[];
     seq: number;
+    /** Users banned, and members muted, at some point (to lift it again). */
+    banned: string[];
+    muted: string[];
   }
   const rooms: Room[] = [];
   const createGroup = function* (): Generator<GeneratedEvent, void> {
     const owner = pick(users);
     const members = [...new Set(Array.from({ length: 2 + Math.floor(next() * 8) }, () => pick(users)))];
-    const room: Room = { id: id(), members: [...new Set([owner, ...members])], messages: [], seq: 0 };
+    const room: Room = { id: id(), members: [...new Set([owner, ...members])], messages: [], seq: 0, banned: [], muted: [] };
     const events = yield* run({
       type: 'create_room',
       data: { room_id: room.id, type: 'group', name: `room ${rooms.length}`, member_ids: members },
@@ -251,6 +257,35 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
       // As a device acknowledges: sometimes below the member's read mark, which changes nothing.
       const seq = next() < 0.3 ? 1_000_000 : 1 + Math.floor(next() * Math.max(1, room.messages.length));
       yield* run({ type: 'mark_delivered', data: { room_id: room.id, seq }, metadata: meta(pick(room.members)) });
+    } else if (action === 'moderate') {
+      // By the room's first member (its owner, unless they left).
+      const moderator = room.members[0]!;
+      const roll = next();
+      // Lifting picks among those banned or muted before, so that it changes something.
+      const lift = next() < 0.4;
+      if (roll < 0.45) {
+        // Mostly members; now and then anyone (an outsider ahead, or an invitee: their invitation ends).
+        const target = next() < 0.8 ? pick(room.members) : pick(users);
+        const user = lift && room.banned.length > 0 ? pick(room.banned) : target;
+        const events = yield* run({
+          type: 'ban_member',
+          data: { room_id: room.id, user_id: user, banned: !lift },
+          metadata: meta(moderator),
+        });
+        if (events.some((e) => e.type === 'user_left_room')) room.members = room.members.filter((m) => m !== user);
+        if (events.some((e) => e.type === 'member_banned')) room.banned.push(user);
+      } else if (roll < 0.8) {
+        const user = lift && room.muted.length > 0 ? pick(room.muted) : pick(room.members);
+        const until = lift ? null : now + 60_000;
+        const events = yield* run({
+          type: 'mute_member',
+          data: { room_id: room.id, user_id: user, until },
+          metadata: meta(moderator),
+        });
+        if (events.some((e) => e.type === 'member_muted')) room.muted.push(user);
+      } else {
+        yield* run({ type: 'set_slow_mode', data: { room_id: room.id, interval_s: pick([0, 5]) }, metadata: meta(moderator) });
+      }
     } else if (action === 'react' && room.messages.length > 0) {
       const message = recent(room.messages);
       yield* run({
@@ -357,7 +392,7 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
           metadata: meta(null),
         });
         directs.push(direct);
-        rooms.push({ id: direct.id, members: [...pair], messages: [], seq: 0 });
+        rooms.push({ id: direct.id, members: [...pair], messages: [], seq: 0, banned: [], muted: [] });
       }
     } else if (action === 'block') {
       const [a, b] = [pick(users), pick(users)];
