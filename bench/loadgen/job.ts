@@ -94,6 +94,8 @@ export interface PhaseResult {
   completed: number;
   /** Given up after 10 s, or refused by the server. */
   lost: number;
+  /** Deliveries of a message after every member had it (a socket got it twice). */
+  duplicated: number;
   /** Still incomplete when the phase drained. */
   unfinished: number;
   errors: number;

@@ -27,7 +27,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---- message bookkeeping: a ring of slots indexed by message number ----
 const RING = 1 << 20;
 const MASK = RING - 1;
-const numbers = new Float64Array(RING).fill(-1); // which message a slot holds (-1: free)
+// Which message a slot holds: n ≥ 0 in flight; -1 free; -(n + 2) free, and
+// message n completed there (a later copy of n is a duplicate).
+const numbers = new Float64Array(RING).fill(-1);
 const sentAt = new Float64Array(RING);
 const received = new Uint32Array(RING);
 const expected = new Uint32Array(RING);
@@ -45,6 +47,7 @@ let windowCompleted = 0;
 let phaseSent = 0;
 let phaseCompleted = 0;
 let phaseLost = 0;
+let phaseDuplicated = 0;
 let phaseErrors = 0;
 let phaseVia: 'ws' | 'rest' = 'ws';
 let roomCursor = 0;
@@ -62,7 +65,11 @@ let errorSamples = 0;
 
 function deliver(socketIndex: number, n: number) {
   const slot = n & MASK;
-  if (numbers[slot] !== n) return; // given up already
+  if (numbers[slot] !== n) {
+    // Every member had it already: a copy (a late one after a give-up is not counted).
+    if (numbers[slot] === -(n + 2)) phaseDuplicated++;
+    return;
+  }
   if (recording) {
     windowDeliveries++;
     if (!(job.latencyExcludesSender && senderOf[slot] === socketIndex)) histogram.record(performance.now() - sentAt[slot]!);
@@ -71,7 +78,7 @@ function deliver(socketIndex: number, n: number) {
 }
 
 function finish(n: number, slot: number) {
-  numbers[slot] = -1;
+  numbers[slot] = -(n + 2);
   outstanding.delete(n);
   phaseCompleted++;
   if (recording) windowCompleted++;
@@ -93,7 +100,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 function post(): boolean {
   const n = nextNumber;
   const slot = n & MASK;
-  if (numbers[slot] !== -1) return false;
+  if (numbers[slot]! >= 0) return false;
   nextNumber++;
   const room = job.rooms[roomCursor]!;
   roomCursor = (roomCursor + 1) % job.rooms.length;
@@ -217,7 +224,7 @@ async function memorySample(): Promise<MemorySample> {
 
 async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   histogram = new Histogram();
-  windowDeliveries = windowCompleted = phaseSent = phaseCompleted = phaseLost = phaseErrors = 0;
+  windowDeliveries = windowCompleted = phaseSent = phaseCompleted = phaseLost = phaseDuplicated = phaseErrors = 0;
   phaseVia = spec.via;
   closedLoop = spec.kind === 'closed';
   sending = true;
@@ -290,6 +297,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     sent: phaseSent,
     completed: phaseCompleted,
     lost: phaseLost,
+    duplicated: phaseDuplicated,
     unfinished,
     errors: phaseErrors,
     deliveries: windowDeliveries,
@@ -396,6 +404,7 @@ function emptyPhase(spec: PhaseSpec): PhaseResult {
     sent: 0,
     completed: 0,
     lost: 0,
+    duplicated: 0,
     unfinished: 0,
     errors: 0,
     deliveries: 0,

@@ -43,17 +43,20 @@ const metrics: MetricSpec[] = [
   { key: 'serverCpuPct', label: 'server CPU %', digits: 0 },
   { key: 'loadgenCpuPct', label: 'loadgen CPU %', digits: 0 },
   { key: 'cpuMsPerMessage', label: 'server CPU ms per message', digits: 3 },
+  { key: 'lost', label: 'lost', digits: 0 },
+  { key: 'duplicated', label: 'duplicated', digits: 0 },
   { key: 'otherCpuPct', label: 'other processes on CPUs 0+1 %', digits: 0 },
 ];
 
 export function e2ePhases(options: BenchOptions): PhaseSpec[] {
   const { warmupS, durationS } = timing(options);
-  const rates = options.quick ? [1_000, 5_000] : [1_000, 2_000, 5_000, 10_000, 20_000];
+  // 200 and 500/s: where nothing amortises (issue 13's probe: CPU per message at low rates).
+  const rates = options.quick ? [1_000, 5_000] : [200, 500, 1_000, 2_000, 5_000, 10_000, 20_000];
   return selected(
     options,
     (['ws', 'rest'] as const).flatMap((via) =>
       rates.map((rate): PhaseSpec => ({
-        name: `${via} ${rate / 1000}k msg/s`,
+        name: `${via} ${rate < 1_000 ? rate : `${rate / 1000}k`} msg/s`,
         kind: 'open',
         messagesPerS: rate,
         warmupS,
@@ -145,6 +148,8 @@ export async function runE2e(options: BenchOptions): Promise<void> {
               serverCpuPct: phase.serverCpuPct,
               loadgenCpuPct: phase.loadgenCpuPct,
               cpuMsPerMessage: phase.serverCpuMsPerMessage,
+              lost: phase.lost,
+              duplicated: phase.duplicated,
               otherCpuPct: phase.otherServerCpuPct + phase.otherLoadgenCpuPct,
             },
     })),
