@@ -4,7 +4,7 @@
 // anyone else it is only a name (a member called "room", if there is one).
 
 import type { Kysely } from 'kysely';
-import { roomMemberIds } from '../queries/rooms-queries.ts';
+import { roleInRoom, roomMemberIds } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
 
 const mention = /(?:^|[^\p{L}\p{N}_.@])@([a-z0-9_.]{3,32})/giu;
@@ -43,11 +43,6 @@ export async function mentionedMembers(
 }
 
 async function mayAnnounce(db: Kysely<Database>, roomId: string, userId: string): Promise<boolean> {
-  const member = await db
-    .selectFrom('room_members')
-    .select('role')
-    .where('room_id', '=', roomId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return member !== undefined && announcers.includes(member.role);
+  const role = await roleInRoom(db, roomId, userId);
+  return role !== undefined && announcers.includes(role);
 }

@@ -188,24 +188,16 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       return;
     }
     case 'member_unbanned':
-      await trx
-        .deleteFrom('room_bans')
-        .where('room_id', '=', event.data.room_id)
-        .where('user_id', '=', event.data.user_id)
-        .execute();
+      await deleteRoomUserRow(trx, 'room_bans', event.data.room_id, event.data.user_id);
       return;
     case 'member_muted': {
       const { room_id, user_id, until, muted_by } = event.data;
-      await trx.deleteFrom('room_mutes').where('room_id', '=', room_id).where('user_id', '=', user_id).execute();
+      await deleteRoomUserRow(trx, 'room_mutes', room_id, user_id);
       await trx.insertInto('room_mutes').values({ room_id, user_id, muted_until: until, muted_by }).execute();
       return;
     }
     case 'member_unmuted':
-      await trx
-        .deleteFrom('room_mutes')
-        .where('room_id', '=', event.data.room_id)
-        .where('user_id', '=', event.data.user_id)
-        .execute();
+      await deleteRoomUserRow(trx, 'room_mutes', event.data.room_id, event.data.user_id);
       return;
     case 'slow_mode_set':
       await trx.updateTable('rooms').set({ slow_mode_s: event.data.interval_s }).where('id', '=', event.data.room_id).execute();
@@ -320,7 +312,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       return;
     case 'user_left_room': {
       const d = event.data;
-      await trx.deleteFrom('room_members').where('room_id', '=', d.room_id).where('user_id', '=', d.user_id).execute();
+      await deleteRoomUserRow(trx, 'room_members', d.room_id, d.user_id);
       return;
     }
     case 'message_sent': {
@@ -500,8 +492,17 @@ const forgetVersions = (trx: Transaction<Database>, ids: readonly string[]) =>
   deleteRowsWhereIn(trx, 'message_versions', 'message_id', ids);
 
 /** An invitation ends when its invitee joins, declines or it is withdrawn. */
-async function endInvitation(trx: Transaction<Database>, roomId: string, userId: string): Promise<void> {
-  await trx.deleteFrom('room_invitations').where('room_id', '=', roomId).where('user_id', '=', userId).execute();
+const endInvitation = (trx: Transaction<Database>, roomId: string, userId: string) =>
+  deleteRoomUserRow(trx, 'room_invitations', roomId, userId);
+
+/** Deletes a user's row of a room (membership, invitation, ban, mute) by its primary key. */
+async function deleteRoomUserRow(
+  trx: Transaction<Database>,
+  table: 'room_members' | 'room_invitations' | 'room_bans' | 'room_mutes',
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  await trx.deleteFrom(table).where('room_id', '=', roomId).where('user_id', '=', userId).execute();
 }
 
 /** Turns the messages `where` picks into tombstones: their place in history stays, what they said goes. */

@@ -1,7 +1,7 @@
 // Reads over rooms and memberships.
 
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.ts';
+import type { Database, RoomMembersTable } from '../store/schema.ts';
 import { unreadMentionCounts } from './mentions-queries.ts';
 import { messageView, type MessageView } from './wire.ts';
 
@@ -261,13 +261,8 @@ export interface RoomBan {
 
 /** The room's bans, newest first, for an owner or admin of it; undefined for anyone else. */
 export async function listBansForManager(db: Kysely<Database>, roomId: string, userId: string): Promise<RoomBan[] | undefined> {
-  const member = await db
-    .selectFrom('room_members')
-    .select('role')
-    .where('room_id', '=', roomId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  if (member === undefined || member.role === 'member') return undefined;
+  const role = await roleInRoom(db, roomId, userId);
+  if (role === undefined || role === 'member') return undefined;
   return db
     .selectFrom('room_bans')
     .select(['user_id', 'banned_by', 'banned_at'])
@@ -275,4 +270,19 @@ export async function listBansForManager(db: Kysely<Database>, roomId: string, u
     .orderBy('banned_at', 'desc')
     .orderBy('user_id')
     .execute();
+}
+
+/** The user's role in the room; undefined when they are not in it. */
+export async function roleInRoom(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<RoomMembersTable['role'] | undefined> {
+  const member = await db
+    .selectFrom('room_members')
+    .select('role')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return member?.role;
 }
