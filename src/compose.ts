@@ -524,7 +524,14 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   };
   const services: ClientServices = {
     origin,
-    chat: createChatService({ executor, db: store.db, vault: ctx.vault, rateLimits, maxPins: config.PARLEY_MAX_PINS }),
+    chat: createChatService({
+      executor,
+      db: store.db,
+      vault: ctx.vault,
+      rateLimits,
+      maxPins: config.PARLEY_MAX_PINS,
+      online: (userIds) => ephemeral.presence.online(userIds),
+    }),
     rateLimits,
     tokens,
     signingKey,

@@ -170,7 +170,8 @@ const Message = z
     reply_to: id.nullable(),
     attachments: z.array(Attachment).meta({ description: '[] once deleted' }),
     mentions: z.array(id).meta({
-      description: 'user ids the content names as `@username` (members only); `@room` from an owner or admin names every member',
+      description:
+        'user ids the content names as `@username` (members only); `@room` from an owner or admin names every member, `@here` those online when it was sent',
     }),
     reactions: z.record(z.string(), z.array(id)).meta({ description: 'emoji → ids of the users who reacted' }),
     created_at: epochMs,

@@ -75,8 +75,12 @@ export function createChatService(options: {
   rateLimits: CommandRateLimits;
   /** PARLEY_MAX_PINS: pins a room may hold. */
   maxPins: number;
+  /** Who of these users is online (presence), for `@here`; without it `@here` is only a name. */
+  online?: (userIds: string[]) => Promise<Set<string>>;
 }): ChatService {
   const { executor, db, vault, rateLimits } = options;
+  const mentioned = (roomId: string, content: string, senderId: string) =>
+    mentionedMembers(db, roomId, content, senderId, options.online);
 
   /**
    * Attachments must be uploads the sender made for this room and that the
@@ -171,7 +175,7 @@ export function createChatService(options: {
     async postMessage(userId, roomId, input) {
       await rateLimits.charge(userId, 'send_message');
       const attachments = await confirmedAttachments(userId, roomId, input.attachments);
-      const mentions = await mentionedMembers(db, roomId, input.content, userId);
+      const mentions = await mentioned(roomId, input.content, userId);
       // What the message says enters the log sealed under its own key, which
       // deleting it destroys (privacy/vault.ts).
       const { messageId, sealer } = await vault.newMessage();
@@ -218,7 +222,7 @@ export function createChatService(options: {
 
     async editMessage(userId, roomId, messageId, content) {
       await rateLimits.charge(userId, 'edit_message');
-      const mentions = await mentionedMembers(db, roomId, content, userId);
+      const mentions = await mentioned(roomId, content, userId);
       // The new text goes under the message's own key, so deleting the
       // message erases every version of it.
       const message = await messageAsSeen(roomId, messageId);

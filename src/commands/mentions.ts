@@ -1,7 +1,8 @@
 // `@username` mentions: which members of the room a message names. Resolved
 // at intake (a read of who the names are), carried on the event as user ids.
-// `@room` from an owner or admin names every member (Slack's @channel); from
-// anyone else it is only a name (a member called "room", if there is one).
+// `@room` from an owner or admin names every member (Slack's @channel), `@here`
+// the members online at that moment (presence, read at intake); from anyone
+// else they are only names (a member called "room" or "here", if there is one).
 
 import type { Kysely } from 'kysely';
 import { roleInRoom, roomMemberIds } from '../queries/rooms-queries.ts';
@@ -20,7 +21,7 @@ export function mentionedUsernames(content: string): string[] {
   return [...names].filter((name) => name.length >= 3);
 }
 
-/** Roles whose `@room` names every member. */
+/** Roles whose `@room` and `@here` name the members. */
 const announcers: readonly string[] = ['owner', 'admin'];
 
 export async function mentionedMembers(
@@ -28,10 +29,12 @@ export async function mentionedMembers(
   roomId: string,
   content: string,
   senderId: string,
+  online?: (userIds: string[]) => Promise<Set<string>>,
 ): Promise<string[]> {
   const names = mentionedUsernames(content);
   if (names.length === 0) return [];
-  if (names.includes('room') && (await mayAnnounce(db, roomId, senderId))) return (await roomMemberIds(db, roomId)).sort();
+  const announces = (names.includes('room') || names.includes('here')) && (await mayAnnounce(db, roomId, senderId));
+  if (announces && names.includes('room')) return (await roomMemberIds(db, roomId)).sort();
   const rows = await db
     .selectFrom('users as u')
     .innerJoin('room_members as m', 'm.user_id', 'u.id')
@@ -39,7 +42,11 @@ export async function mentionedMembers(
     .where('m.room_id', '=', roomId)
     .where('u.username', 'in', names)
     .execute();
-  return rows.map((row) => row.id).sort();
+  const ids = new Set(rows.map((row) => row.id));
+  if (announces && online !== undefined) {
+    for (const id of await online(await roomMemberIds(db, roomId))) ids.add(id);
+  }
+  return [...ids].sort();
 }
 
 async function mayAnnounce(db: Kysely<Database>, roomId: string, userId: string): Promise<boolean> {

@@ -404,6 +404,17 @@ describe('replies and mentions', () => {
     expect((await say(suite.api, bob!, room.id, 'hey @room')).mentions).toEqual([]);
   });
 
+  test('@here from an owner or admin names the members online now (and anyone named); from a plain member it names nobody', async () => {
+    const [alice, bob, carol, dave] = await suite.api.users(4, 'menthere');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!, dave!]);
+    await connect(bob!); // online once AUTH_SUCCESS came; carol and dave are not
+    expect((await say(suite.api, alice!, room.id, '@here lunch?')).mentions).toEqual([bob!.id]);
+    expect([...(await say(suite.api, alice!, room.id, `@here and @${dave!.username}`)).mentions].sort()).toEqual(
+      [bob!.id, dave!.id].sort(),
+    );
+    expect((await say(suite.api, carol!, room.id, '@here anyone?')).mentions).toEqual([]);
+  });
+
   test('an edit carries the mentions of its new content', async () => {
     const [alice, bob, carol] = await suite.api.users(3, 'mentedit');
     const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
