@@ -30,6 +30,7 @@ import type { InvitationView, RoomBan, RoomDetail, RoomSummary, RoomView } from 
 import type { FriendRequestView } from '../queries/social-queries.ts';
 import type { MeView, MessageView, UserView } from '../queries/wire.ts';
 import type { MessageReceipts } from '../queries/messages-queries.ts';
+import type { MessageInHistory, ThreadSummary } from '../queries/threads-queries.ts';
 import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
@@ -270,6 +271,20 @@ const ReadMark = z.object({ chat_room_id: id, last_read_seq: z.number().int().no
   description: "The caller's read mark in a room after a receipt (it never moves back).",
 });
 
+const ThreadSummarySchema = z
+  .object({
+    reply_count: z.number().int().positive(),
+    last_reply_at: epochMs,
+    participant_ids: z.array(id).meta({ description: 'who replied' }),
+  })
+  .meta({
+    description: 'The replies to a message: how many, the last one’s time, who wrote them (deleted replies do not count).',
+  });
+
+const MessageInHistorySchema = Message.extend({ thread: ThreadSummarySchema.nullable() }).meta({
+  description: 'A message as history shows it, with the summary of its thread (null: no replies).',
+});
+
 const MessageReceiptsSchema = z
   .object({
     message_id: id,
@@ -414,6 +429,19 @@ export const responseSchemas = {
     })
     .meta({ description: 'The message as it is, and what it said before each edit, oldest first.' }),
   MessageReceipts: MessageReceiptsSchema,
+  HistoryPage: wrap('messages', z.array(MessageInHistorySchema)),
+  Thread: z
+    .object({
+      message: MessageInHistorySchema,
+      replies: z.array(Message),
+      next_after_seq: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .meta({ description: 'pass as after_seq for the next page; null: no more' }),
+    })
+    .meta({ description: 'A message and a page of the replies to it.' }),
   RoomBanList: wrap('bans', z.array(RoomBanSchema)),
   MuteRequest: z.object({
     duration_s: z
@@ -471,6 +499,8 @@ export type _DocumentedAsSent = [
   Holds<SameKeys<Out<typeof RoomMember>, RoomDetail['members'][number]>>,
   Holds<SameKeys<Out<typeof MessageReceiptsSchema>, MessageReceipts>>,
   Holds<SameKeys<Out<typeof RoomBanSchema>, RoomBan>>,
+  Holds<SameKeys<Out<typeof ThreadSummarySchema>, ThreadSummary>>,
+  Holds<SameKeys<Out<typeof MessageInHistorySchema>, MessageInHistory>>,
   Holds<SameKeys<Out<typeof RoomInvitation>, RoomDetail['invitations'][number]>>,
   Holds<SameKeys<Out<typeof Invitation>, InvitationView>>,
   Holds<SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>>,

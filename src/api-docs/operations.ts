@@ -624,12 +624,27 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       summary: 'Message history, ascending by seq',
       description:
         'Both bounds are exclusive. With `after_seq` it reads forward from there; otherwise the newest messages ' +
-        '(below `before_seq` if given). With both, `after_seq` must be below `before_seq`. Non-members get 404.',
+        '(below `before_seq` if given). With both, `after_seq` must be below `before_seq`. Each message carries `thread`: ' +
+        'the summary of the replies to it (count, last reply, who replied; deleted replies do not count), or null. Non-members get 404.',
       query: q.historyQuery,
       queryIntegers: { before_seq: seq, after_seq: seq, limit: pageLimit },
-      ok: { status: 200, description: 'A page of messages.', schema: 'MessageList' },
+      ok: { status: 200, description: 'A page of messages.', schema: 'HistoryPage' },
       errors: [404],
       codes: { 404: ['room_not_found'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id/messages/:message_id/thread',
+      tag: 'messages',
+      summary: 'A message’s thread: the message and its replies, ascending by seq',
+      description:
+        'The replies are the messages whose `reply_to` is this message (deleted ones stay as tombstones, as in history); ' +
+        'page on with `after_seq=<next_after_seq>` (null: no more). Non-members get 404 room_not_found.',
+      query: q.threadQuery,
+      queryIntegers: { after_seq: seq, limit: pageLimit },
+      ok: { status: 200, description: 'The thread.', schema: 'Thread' },
+      errors: [404],
+      codes: { 404: ['room_not_found', 'message_not_found'] },
     },
     {
       method: 'post',

@@ -51,6 +51,8 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'room_invitations_by_user', table: 'room_invitations', columns: ['user_id', 'invited_at'], unique: false },
   { name: 'messages_room_seq', table: 'messages', columns: ['room_id', 'seq'], unique: true },
   { name: 'messages_room_client_id', table: 'messages', columns: ['room_id', 'sender_id', 'client_msg_id'], unique: true },
+  // A thread's replies, and the summaries of the threads a history page roots.
+  { name: 'messages_reply_to', table: 'messages', columns: ['reply_to', 'seq'], unique: false },
   // A user's own messages: erased with the account, listed by the export.
   { name: 'messages_by_sender', table: 'messages', columns: ['sender_id', 'created_at'], unique: false },
   // My mentions, newest first; retention erases a room's up to a seq.

@@ -19,6 +19,7 @@ import { findRoomForMember, isMember, listBansForManager, listMyInvitations, lis
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
+import { readThreadReplies, withThreads } from './threads-queries.ts';
 
 /** The query-string (and path id) schemas of these routes; exported so the OpenAPI document uses the same ones. */
 export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY_PAGE_MAX' | 'PARLEY_SEARCH_MAX'>) {
@@ -36,6 +37,7 @@ export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY
     userSearchQuery: z.strictObject({ q: z.string().trim().min(1).max(64), limit: pageLimitSchema(config) }),
     friendRequestsQuery: z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
     invitationsQuery: z.strictObject({ limit: pageLimitSchema(config) }),
+    threadQuery: z.strictObject({ after_seq: seqQuerySchema.optional(), limit: pageLimitSchema(config) }),
     mentionsQuery: z.strictObject({
       before: z
         .string()
@@ -65,8 +67,16 @@ export function queryRoutes(options: {
   const { db, config, presence } = options;
   const router = new Router<AuthedState>({ prefix: '/api/v1' });
   router.use(options.requireUser);
-  const { uuid, historyQuery, userSearchQuery, friendRequestsQuery, invitationsQuery, messageSearchQuery, mentionsQuery } =
-    queryInputs(config);
+  const {
+    uuid,
+    historyQuery,
+    threadQuery,
+    userSearchQuery,
+    friendRequestsQuery,
+    invitationsQuery,
+    messageSearchQuery,
+    mentionsQuery,
+  } = queryInputs(config);
 
   router.get('/users/me', async (ctx) => {
     const me = await findMe(db, ctx.state.userId);
@@ -140,7 +150,20 @@ export function queryRoutes(options: {
     const roomId = uuid.parse(ctx.params.id);
     const page = parseQuery(ctx, historyQuery);
     if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
-    ctx.body = { messages: await readHistory(db, roomId, page) };
+    ctx.body = { messages: await withThreads(db, await readHistory(db, roomId, page)) };
+  });
+
+  router.get('/rooms/:id/messages/:message_id/thread', async (ctx) => {
+    const roomId = uuid.parse(ctx.params.id);
+    const messageId = uuid.parse(ctx.params.message_id);
+    const page = parseQuery(ctx, threadQuery);
+    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    const root = await findMessage(db, roomId, messageId);
+    if (root === undefined) throw new Rejection('message_not_found', 'message not found');
+    const [message] = await withThreads(db, [root]);
+    const replies = await readThreadReplies(db, roomId, messageId, page);
+    const next = replies.length === page.limit ? replies[replies.length - 1]!.seq : null;
+    ctx.body = { message, replies, next_after_seq: next };
   });
 
   router.get('/rooms/:id/messages/:message_id/history', async (ctx) => {

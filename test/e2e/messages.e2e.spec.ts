@@ -425,6 +425,78 @@ describe('replies and mentions', () => {
   });
 });
 
+describe('threads', () => {
+  interface Summary {
+    reply_count: number;
+    last_reply_at: number;
+    participant_ids: string[];
+  }
+  type InHistory = Message & { thread: Summary | null };
+  interface ThreadPage {
+    message: InHistory;
+    replies: Message[];
+    next_after_seq: number | null;
+  }
+  const reply = (user: TestUser, roomId: string, to: string, content: string) =>
+    postMessage<Message>(suite.api, user, roomId, { content, reply_to: to, client_msg_id: randomUUID() });
+
+  test('history shows each message with its thread summary; the thread pages its replies, a deleted one as a tombstone', async () => {
+    const [alice, bob, carol] = await suite.api.users(3, 'thread');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!]);
+    const root = await say(suite.api, alice!, room.id, 'the plan');
+    const other = await say(suite.api, alice!, room.id, 'unrelated');
+    const r1 = expectStatus(await reply(bob!, room.id, root.id, 'one'), 201);
+    const r2 = expectStatus(await reply(carol!, room.id, root.id, 'two'), 201);
+    const r3 = expectStatus(await reply(bob!, room.id, root.id, 'three'), 201);
+    expectStatus(await suite.api.del(carol!, `/rooms/${room.id}/messages/${r2.id}`), 200);
+
+    const history = expectStatus(await suite.api.get<{ messages: InHistory[] }>(carol!, `/rooms/${room.id}/messages`), 200);
+    const byId = new Map(history.messages.map((m) => [m.id, m]));
+    expect(byId.get(root.id)!.thread).toEqual({
+      reply_count: 2, // the deleted reply does not count
+      last_reply_at: r3.created_at,
+      participant_ids: [bob!.id],
+    });
+    expect(byId.get(other.id)!.thread).toBeNull();
+    expect(byId.get(r1.id)!.thread).toBeNull();
+
+    const first = expectStatus(
+      await suite.api.get<ThreadPage>(bob!, `/rooms/${room.id}/messages/${root.id}/thread?limit=2`),
+      200,
+    );
+    expect(first.message).toMatchObject({ id: root.id, content: 'the plan', thread: { reply_count: 2 } });
+    expect(first.replies.map((m) => [m.content, m.deleted])).toEqual([
+      ['one', false],
+      [null, true],
+    ]);
+    expect(first.next_after_seq).toBe(r2.seq);
+    const rest = expectStatus(
+      await suite.api.get<ThreadPage>(
+        bob!,
+        `/rooms/${room.id}/messages/${root.id}/thread?limit=2&after_seq=${first.next_after_seq}`,
+      ),
+      200,
+    );
+    expect(rest.replies.map((m) => m.id)).toEqual([r3.id]);
+    expect(rest.next_after_seq).toBeNull();
+  });
+
+  test('a thread of a room I am not in → 404 room_not_found; of no message → 404 message_not_found; a bad page → 400', async () => {
+    const [alice, stranger] = await suite.api.users(2, 'threadx');
+    const room = await groupRoom(suite.api, alice!, []);
+    const root = await say(suite.api, alice!, room.id, 'root');
+    expectError(await suite.api.get(stranger!, `/rooms/${room.id}/messages/${root.id}/thread`), 404, 'room_not_found');
+    expectError(await suite.api.get(alice!, `/rooms/${room.id}/messages/${randomUUID()}/thread`), 404, 'message_not_found');
+    expectError(
+      await suite.api.get(alice!, `/rooms/${room.id}/messages/${root.id}/thread?after_seq=-1`),
+      400,
+      'validation_failed',
+    );
+    const empty = expectStatus(await suite.api.get<ThreadPage>(alice!, `/rooms/${room.id}/messages/${root.id}/thread`), 200);
+    expect(empty).toMatchObject({ message: { id: root.id, thread: null }, replies: [], next_after_seq: null });
+  });
+});
+
 describe('the mentions inbox', () => {
   interface MentionPage {
     mentions: { message: Message; room_id: string; mentioned_at: number; read: boolean }[];

@@ -143,7 +143,12 @@ export async function say(
 
 /** The room's whole (short) history as `user` sees it. */
 export async function messagesOf(api: Api, user: TestUser, roomId: string): Promise<Message[]> {
-  return expectStatus(await api.get<{ messages: Message[] }>(user, `/rooms/${roomId}/messages?limit=100`), 200).messages;
+  const page = expectStatus(
+    await api.get<{ messages: (Message & { thread: unknown })[] }>(user, `/rooms/${roomId}/messages?limit=100`),
+    200,
+  );
+  // As the message objects elsewhere (POST, frames): history adds each one's thread summary (tested with threads).
+  return page.messages.map(({ thread: _thread, ...message }) => message);
 }
 
 export const roleIn = (room: Room, userId: string): string | undefined => room.members.find((m) => m.user_id === userId)?.role;
