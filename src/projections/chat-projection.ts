@@ -174,13 +174,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .execute();
       return;
     case 'messages_read':
-      await trx
-        .updateTable('room_members')
-        .set({ last_read_seq: event.data.seq })
-        .where('room_id', '=', event.data.room_id)
-        .where('user_id', '=', event.data.user_id)
-        .where('last_read_seq', '<', event.data.seq)
-        .execute();
+      await raiseMark(trx, 'last_read_seq', event.data);
       return;
     case 'member_banned': {
       const { room_id, user_id, banned_by, banned_at } = event.data;
@@ -203,13 +197,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       await trx.updateTable('rooms').set({ slow_mode_s: event.data.interval_s }).where('id', '=', event.data.room_id).execute();
       return;
     case 'messages_delivered':
-      await trx
-        .updateTable('room_members')
-        .set({ last_delivered_seq: event.data.seq })
-        .where('room_id', '=', event.data.room_id)
-        .where('user_id', '=', event.data.user_id)
-        .where('last_delivered_seq', '<', event.data.seq)
-        .execute();
+      await raiseMark(trx, 'last_delivered_seq', event.data);
       return;
     case 'message_edited': {
       // What it said until now becomes its latest earlier version.
@@ -494,6 +482,21 @@ const forgetVersions = (trx: Transaction<Database>, ids: readonly string[]) =>
 /** An invitation ends when its invitee joins, declines or it is withdrawn. */
 const endInvitation = (trx: Transaction<Database>, roomId: string, userId: string) =>
   deleteRoomUserRow(trx, 'room_invitations', roomId, userId);
+
+/** Moves a member's read or delivery mark forward, never back. */
+async function raiseMark(
+  trx: Transaction<Database>,
+  column: MarkColumn,
+  mark: { room_id: string; user_id: string; seq: number },
+): Promise<void> {
+  await trx
+    .updateTable('room_members')
+    .set({ [column]: mark.seq })
+    .where('room_id', '=', mark.room_id)
+    .where('user_id', '=', mark.user_id)
+    .where(column, '<', mark.seq)
+    .execute();
+}
 
 /** Deletes a user's row of a room (membership, invitation, ban, mute) by its primary key. */
 async function deleteRoomUserRow(
