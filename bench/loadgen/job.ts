@@ -15,6 +15,8 @@ export interface LoadJob {
   senderPort?: number;
   /** The server process, for its CPU time and memory from /proc. */
   serverPid: number;
+  /** Distributed: instance A (every role but serving no receiver), whose CPU per message is reported too. */
+  corePid?: number;
   /** The CPUs the server and this load generator are pinned to (indices into /proc/stat). */
   serverCpu: number;
   loadgenCpu: number;
@@ -108,6 +110,8 @@ export interface PhaseResult {
   loadgenCpuPct: number;
   deliveriesPerServerCpuS: number;
   serverCpuMsPerMessage: number;
+  /** Distributed: instance A's CPU (processor, projector, api) per message delivered; null when there is none. */
+  coreCpuMsPerMessage: number | null;
   latency: LatencySummary;
   /** Open loop: the offered rate was not delivered (or the in-flight bound was hit). */
   overloaded: boolean;

@@ -257,6 +257,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
 
   await sleep(spec.warmupS * 1000);
   const cpu0 = processCpuSeconds(job.serverPid);
+  const core0 = job.corePid === undefined ? 0 : processCpuSeconds(job.corePid);
   const own0 = ownCpuSeconds();
   const busy0 = cpuBusySeconds();
   const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -268,6 +269,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   recording = false;
   const t1 = performance.now();
   const cpu1 = processCpuSeconds(job.serverPid);
+  const core1 = job.corePid === undefined ? 0 : processCpuSeconds(job.corePid);
   const own1 = ownCpuSeconds();
   const busy1 = cpuBusySeconds();
   lag.disable();
@@ -309,6 +311,8 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     loadgenCpuPct: round((100 * loadgenCpuS) / windowS, 1),
     deliveriesPerServerCpuS: serverCpuS > 0 ? Math.round(windowDeliveries / serverCpuS) : 0,
     serverCpuMsPerMessage: windowCompleted > 0 ? round((1000 * serverCpuS) / windowCompleted, 4) : 0,
+    coreCpuMsPerMessage:
+      job.corePid === undefined || windowCompleted === 0 ? null : round((1000 * (core1 - core0)) / windowCompleted, 4),
     latency,
     overloaded: false,
     serverRssMB: round(rss / 2 ** 20, 1),
@@ -416,6 +420,7 @@ function emptyPhase(spec: PhaseSpec): PhaseResult {
     loadgenCpuPct: 0,
     deliveriesPerServerCpuS: 0,
     serverCpuMsPerMessage: 0,
+    coreCpuMsPerMessage: null,
     latency: { count: 0, p50: null, p99: null, p999: null, max: null },
     overloaded: true,
     serverRssMB: 0,

@@ -43,6 +43,8 @@ const metrics: MetricSpec[] = [
   { key: 'serverCpuPct', label: 'server CPU %', digits: 0 },
   { key: 'loadgenCpuPct', label: 'loadgen CPU %', digits: 0 },
   { key: 'cpuMsPerMessage', label: 'server CPU ms per message', digits: 3 },
+  // Distributed: instance A (api, processor, projector), where the write path runs; not pinned, so it shares both CPUs.
+  { key: 'coreCpuMsPerMessage', label: 'core CPU ms per message', digits: 3 },
   { key: 'lost', label: 'lost', digits: 0 },
   { key: 'duplicated', label: 'duplicated', digits: 0 },
   { key: 'otherCpuPct', label: 'other processes on CPUs 0+1 %', digits: 0 },
@@ -122,7 +124,7 @@ export async function runE2e(options: BenchOptions): Promise<void> {
           options,
           jobFor(wire(impl), server, population, users, rooms, phases, {
             latencyExcludesSender: true,
-            ...(senderPort === undefined ? {} : { senderPort }),
+            ...(senderPort === undefined ? {} : { senderPort, corePid: parley!.core!.pid }),
           }),
         );
         if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
@@ -148,6 +150,7 @@ export async function runE2e(options: BenchOptions): Promise<void> {
               serverCpuPct: phase.serverCpuPct,
               loadgenCpuPct: phase.loadgenCpuPct,
               cpuMsPerMessage: phase.serverCpuMsPerMessage,
+              ...(phase.coreCpuMsPerMessage === null ? {} : { coreCpuMsPerMessage: phase.coreCpuMsPerMessage }),
               lost: phase.lost,
               duplicated: phase.duplicated,
               otherCpuPct: phase.otherServerCpuPct + phase.otherLoadgenCpuPct,
