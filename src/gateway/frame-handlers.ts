@@ -16,6 +16,7 @@ import type { Database } from '../store/schema.ts';
 import type { AcceptedMessages } from './accepted-messages.ts';
 import { errorFrame, parseFrame, serverFrame, type ClientFrame, type ClientFrameSchemas } from './frames.ts';
 import type { Membership } from './membership.ts';
+import { createRoomOrder } from './room-order.ts';
 import type { RoomStream } from './room-stream.ts';
 import type { RoomViews } from './room-views.ts';
 import { takeToken, type Session } from './sessions.ts';
@@ -45,6 +46,7 @@ export interface FrameHandlerDeps {
 export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, raw: RawData, isBinary: boolean) => void {
   const { config, db, chat, membership, roomStream, views, typing, send } = deps;
   const member = (roomId: string, userId: string) => isMember(db, roomId, userId);
+  const inRoomOrder = createRoomOrder();
 
   async function joinRoom(session: Session, roomId: string, sinceSeq: number | undefined, ref?: string) {
     if (!(await member(roomId, session.userId))) {
@@ -135,10 +137,14 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
       send(session, errorFrame(code, message, parsed.ref, details));
       return;
     }
-    handle(session, parsed.frame).catch((error: unknown) => {
+    const { frame } = parsed;
+    const aboutRoom = frame.data !== undefined && 'chat_room_id' in frame.data ? frame.data.chat_room_id : undefined;
+    const handled =
+      aboutRoom === undefined ? handle(session, frame) : inRoomOrder(session, aboutRoom, () => handle(session, frame));
+    handled.catch((error: unknown) => {
       const clientError = toApiError(error);
-      if (clientError.status >= 500) deps.logger.error({ err: error, type: parsed.frame.type }, 'frame failed');
-      send(session, errorFrame(clientError.code, clientError.message, parsed.frame.ref, clientError.details));
+      if (clientError.status >= 500) deps.logger.error({ err: error, type: frame.type }, 'frame failed');
+      send(session, errorFrame(clientError.code, clientError.message, frame.ref, clientError.details));
     });
   };
 }

@@ -365,6 +365,28 @@ describe('joining rooms', () => {
     expect(aliceWs.frames.filter(leftBy(carol))).toHaveLength(1);
   });
 
+  test('JOIN_ROOM and LEAVE_ROOM sent back to back take effect in that order: the socket ends outside the room', async () => {
+    const [alice, bob, carol] = await Promise.all([user('alice'), user('bob'), user('carol')]);
+    const roomId = await createRoom(parley.url, alice, [bob, carol]);
+    const aliceWs = await connect(alice);
+    await aliceWs.call('JOIN_ROOM', { chat_room_id: roomId });
+    const bobWs = await connect(bob);
+    bobWs.send({ type: 'JOIN_ROOM', timestamp: Date.now(), data: { chat_room_id: roomId } });
+    bobWs.send({ type: 'LEAVE_ROOM', timestamp: Date.now(), data: { chat_room_id: roomId } });
+    await bobWs.next((frame) => frame.type === 'LEAVE_SUCCESS');
+
+    const aboutBob = (frame: Frame) =>
+      (frame.type === 'USER_JOINED' || frame.type === 'USER_LEFT') && frame.data.user_id === bob.id;
+    await aliceWs.waitForCount(aboutBob, 2);
+    await barrier(aliceWs);
+    expect(aliceWs.frames.filter(aboutBob).map((frame) => frame.type)).toEqual(['USER_JOINED', 'USER_LEFT']);
+    // Someone joining later is not told bob is in the room.
+    const carolWs = await connect(carol);
+    const users = (await carolWs.call('JOIN_ROOM', { chat_room_id: roomId }).then(() => carolWs.next((f) => f.type === 'USERS')))
+      .data.users as string[];
+    expect(users.sort()).toEqual([alice.id, carol.id].sort());
+  });
+
   test('JOIN_ROOM with since_seq replays exactly the messages after it, in seq order, once', async () => {
     const [alice, bob] = await Promise.all([user('alice'), user('bob')]);
     const roomId = await createRoom(parley.url, alice, [bob]);
