@@ -30,7 +30,7 @@ import type { InvitationView, RoomBan, RoomDetail, RoomSummary, RoomView } from 
 import type { FriendRequestView } from '../queries/social-queries.ts';
 import type { MeView, MessageView, UserView } from '../queries/wire.ts';
 import type { MessageReceipts } from '../queries/messages-queries.ts';
-import type { MessageInHistory, ThreadSummary } from '../queries/threads-queries.ts';
+import type { FollowedThread, MessageInHistory, ThreadSummary } from '../queries/threads-queries.ts';
 import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
@@ -285,6 +285,23 @@ const MessageInHistorySchema = Message.extend({ thread: ThreadSummarySchema.null
   description: 'A message as history shows it, with the summary of its thread (null: no replies).',
 });
 
+/** How I stand with a thread. */
+const threadState = {
+  following: z.boolean().meta({ description: 'listed in my followed threads (GET /threads)' }),
+  last_read_seq: z.number().int().nonnegative().meta({ description: 'how far I have read its replies (my own replies read it)' }),
+  unread_count: z.number().int().nonnegative().meta({ description: 'replies after that from others, not deleted' }),
+};
+
+const FollowedThreadSchema = z
+  .object({
+    room_id: id,
+    message: MessageInHistorySchema,
+    last_read_seq: threadState.last_read_seq,
+    unread_count: threadState.unread_count,
+    last_activity_at: epochMs.meta({ description: 'the last reply’s time (the message’s, before any reply)' }),
+  })
+  .meta({ description: 'A thread I follow: its first message with the summary, my read mark and unread count.' });
+
 const MessageReceiptsSchema = z
   .object({
     message_id: id,
@@ -440,8 +457,16 @@ export const responseSchemas = {
         .positive()
         .nullable()
         .meta({ description: 'pass as after_seq for the next page; null: no more' }),
+      ...threadState,
     })
-    .meta({ description: 'A message and a page of the replies to it.' }),
+    .meta({ description: 'A message and a page of the replies to it, and how I stand with the thread.' }),
+  FollowedThreadList: z.object({
+    threads: z.array(FollowedThreadSchema),
+    next_before: z.string().nullable().meta({ description: 'pass as `before` for the next (older) page; null: no more' }),
+  }),
+  ThreadReadMark: z
+    .object({ chat_room_id: id, message_id: id, last_read_seq: threadState.last_read_seq })
+    .meta({ description: 'My read mark of a thread after marking it read (it never moves back).' }),
   RoomBanList: wrap('bans', z.array(RoomBanSchema)),
   MuteRequest: z.object({
     duration_s: z
@@ -501,6 +526,7 @@ export type _DocumentedAsSent = [
   Holds<SameKeys<Out<typeof RoomBanSchema>, RoomBan>>,
   Holds<SameKeys<Out<typeof ThreadSummarySchema>, ThreadSummary>>,
   Holds<SameKeys<Out<typeof MessageInHistorySchema>, MessageInHistory>>,
+  Holds<SameKeys<Out<typeof FollowedThreadSchema>, FollowedThread>>,
   Holds<SameKeys<Out<typeof RoomInvitation>, RoomDetail['invitations'][number]>>,
   Holds<SameKeys<Out<typeof Invitation>, InvitationView>>,
   Holds<SameKeys<Out<typeof RoomSummarySchema>, RoomSummary>>,
@@ -566,6 +592,16 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
     'DELIVERY_RECEIPT',
     "A member's devices received the room up to `seq` (sent once per mark that moves; a read mark implies it without one).",
     roomUser.extend({ seq: z.number().int().nonnegative() }),
+  ],
+  [
+    'THREAD_READ',
+    'I read a thread up to `seq` (on this device or another; only my own devices hear it).',
+    z.object({ chat_room_id: id, message_id: id, seq: z.number().int().nonnegative() }),
+  ],
+  [
+    'THREAD_FOLLOWED',
+    'I followed a thread (`following: true`) or stopped following it, on some device (only my own devices hear it). Replying in a thread or being mentioned in it follows it without this frame.',
+    z.object({ chat_room_id: id, message_id: id, following: z.boolean() }),
   ],
   [
     'PRESENCE',

@@ -301,6 +301,7 @@ describe('routes and document agree', () => {
       '/api/v1/invitations': q.invitationsQuery,
       '/api/v1/search/messages': q.messageSearchQuery,
       '/api/v1/mentions': q.mentionsQuery,
+      '/api/v1/threads': q.followedThreadsQuery,
       '/api/v1/rooms/{id}/messages/{message_id}/thread': q.threadQuery,
     };
     for (const { method, path, op } of operations(doc)) {

@@ -639,7 +639,8 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       summary: 'A message’s thread: the message and its replies, ascending by seq',
       description:
         'The replies are the messages whose `reply_to` is this message (deleted ones stay as tombstones, as in history); ' +
-        'page on with `after_seq=<next_after_seq>` (null: no more). Non-members get 404 room_not_found.',
+        'page on with `after_seq=<next_after_seq>` (null: no more). It also says whether I follow the thread, how far I ' +
+        'have read it and how many replies I have not. Non-members get 404 room_not_found.',
       query: q.threadQuery,
       queryIntegers: { after_seq: seq, limit: pageLimit },
       ok: { status: 200, description: 'The thread.', schema: 'Thread' },
@@ -754,6 +755,39 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       errors: COMMAND_ERRORS,
     },
     {
+      method: 'put',
+      path: '/api/v1/rooms/:id/messages/:message_id/thread/follow',
+      tag: 'messages',
+      summary: 'Follow a thread',
+      description:
+        'Lists the thread (the replies to this message) in GET /threads. Replying in a thread, being mentioned in a reply, ' +
+        'or a first reply to my own message follows it without asking. My other devices hear THREAD_FOLLOWED.',
+      ok: { status: 204, description: 'Followed.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/rooms/:id/messages/:message_id/thread/follow',
+      tag: 'messages',
+      summary: 'Stop following a thread',
+      description:
+        'Until I reply in it or a reply mentions me again. My other devices hear THREAD_FOLLOWED (`following: false`).',
+      ok: { status: 204, description: 'Not followed.' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rooms/:id/messages/:message_id/thread/read',
+      tag: 'messages',
+      summary: 'Thread read receipt',
+      description:
+        'I have read the thread of this message up to `seq` (the mark never moves back; my own replies move it too). ' +
+        'My other devices hear THREAD_READ. Reading a thread does not follow it.',
+      body: 'ReadReceiptRequest',
+      ok: { status: 200, description: 'My read mark of the thread.', schema: 'ThreadReadMark' },
+      errors: COMMAND_ERRORS,
+    },
+    {
       method: 'post',
       path: '/api/v1/rooms/:id/delivered',
       tag: 'messages',
@@ -778,6 +812,20 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       query: q.mentionsQuery,
       queryIntegers: { limit: pageLimit },
       ok: { status: 200, description: 'A page of mentions.', schema: 'MentionList' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/threads',
+      tag: 'messages',
+      summary: 'The threads I follow, the latest active first',
+      description:
+        'Threads I follow in the rooms I am in, ordered by their last reply, each with its first message (and summary), ' +
+        'my read mark and how many replies from others I have not read. I follow a thread by replying in it, by being ' +
+        'mentioned in a reply, by a first reply to my own message, or by asking; I stop by asking. Page with `before` = ' +
+        'the previous page’s `next_before`.',
+      query: q.followedThreadsQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'A page of followed threads.', schema: 'FollowedThreadList' },
     },
     {
       method: 'get',

@@ -11,6 +11,7 @@ import { KeyErased, type PersonalDataVault } from '../privacy/vault.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
 import { findInvitation, findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
 import { areFriends, blockedAmong, blockedBetween, friendsAmong } from '../queries/social-queries.ts';
+import { threadStateOf } from '../queries/threads-queries.ts';
 import { findUserById } from '../queries/users-queries.ts';
 import type { MessageView, UserView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
@@ -49,6 +50,10 @@ export interface ChatService {
   react(userId: string, roomId: string, messageId: string, emoji: string, add: boolean): Promise<MessageView>;
   /** Pins (or unpins) a message of the room; any member may. */
   pin(userId: string, roomId: string, messageId: string, pinned: boolean): Promise<void>;
+  /** Follows the thread of a message (the replies to it), or stops following it. */
+  followThread(userId: string, roomId: string, messageId: string, following: boolean): Promise<void>;
+  /** Moves the user's read mark of a thread forward; resolves with where it stands. */
+  markThreadRead(userId: string, roomId: string, messageId: string, seq: number): Promise<number>;
   /** Moves the user's read marker forward; resolves with where it stands. */
   markRead(userId: string, roomId: string, seq: number): Promise<number>;
   /** Bans (removes and keeps out) or unbans a user; owners and admins. */
@@ -256,6 +261,17 @@ export function createChatService(options: {
         type: 'pin_message',
         data: { room_id: roomId, message_id: messageId, pinned, max_pins: options.maxPins },
       });
+    },
+
+    async followThread(userId, roomId, messageId, following) {
+      await rateLimits.charge(userId, 'follow_thread');
+      await executor.executeFor(userId, { type: 'follow_thread', data: { room_id: roomId, message_id: messageId, following } });
+    },
+
+    async markThreadRead(userId, roomId, messageId, seq) {
+      await rateLimits.charge(userId, 'mark_thread_read');
+      await executor.executeFor(userId, { type: 'mark_thread_read', data: { room_id: roomId, message_id: messageId, seq } });
+      return (await threadStateOf(db, userId, messageId)).last_read_seq;
     },
 
     async markRead(userId, roomId, seq) {

@@ -43,6 +43,8 @@ export const commandRateClass = {
   unblock_user: 'other',
   mark_read: 'other',
   mark_delivered: 'other',
+  follow_thread: 'other',
+  mark_thread_read: 'other',
   pin_message: 'other',
   update_profile: 'other',
   register_user: null,

@@ -122,6 +122,23 @@ export function commandRoutes(options: {
     });
   }
 
+  for (const [method, following] of [
+    ['put', true],
+    ['delete', false],
+  ] as const) {
+    router[method]('/rooms/:id/messages/:message_id/thread/follow', async (ctx) => {
+      await chat.followThread(ctx.state.userId, roomId(ctx.params.id), id(ctx.params.message_id), following);
+      ctx.status = 204;
+    });
+  }
+
+  router.post('/rooms/:id/messages/:message_id/thread/read', async (ctx) => {
+    const { seq } = parseBody(ctx, inputs.readReceipt);
+    const [room, message] = [roomId(ctx.params.id), id(ctx.params.message_id)];
+    const mark = await chat.markThreadRead(ctx.state.userId, room, message, seq);
+    ctx.body = { chat_room_id: room, message_id: message, last_read_seq: mark };
+  });
+
   router.post('/rooms/:id/read', async (ctx) => {
     const { seq } = parseBody(ctx, inputs.readReceipt);
     const room = roomId(ctx.params.id);

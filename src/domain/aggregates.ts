@@ -54,6 +54,8 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'pin_message':
     case 'mark_read':
     case 'mark_delivered':
+    case 'follow_thread':
+    case 'mark_thread_read':
     case 'ban_member':
     case 'mute_member':
     case 'set_slow_mode':

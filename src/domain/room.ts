@@ -62,6 +62,10 @@ export type PinMessage = RoomCommandOf<'pin_message', { message_id: string; pinn
 export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
 /** The member's device has received the room up to seq (a delivery receipt). */
 export type MarkDelivered = RoomCommandOf<'mark_delivered', { seq: number }>;
+/** Follows a thread (the replies to `message_id`) or stops following it. */
+export type FollowThread = RoomCommandOf<'follow_thread', { message_id: string; following: boolean }>;
+/** The member has read the thread of `message_id` up to seq. */
+export type MarkThreadRead = RoomCommandOf<'mark_thread_read', { message_id: string; seq: number }>;
 /** Bans (removes, and keeps out until unbanned) or unbans a user; managers of a group room. */
 export type BanMember = RoomCommandOf<'ban_member', { user_id: string; banned: boolean }>;
 /** Mutes a member until `until` (epoch ms: they read, they cannot post, edit or react), or unmutes (null). */
@@ -90,6 +94,8 @@ export type RoomCommand =
   | PinMessage
   | MarkRead
   | MarkDelivered
+  | FollowThread
+  | MarkThreadRead
   | BanMember
   | MuteMember
   | SetSlowMode
@@ -168,6 +174,10 @@ export type MessageUnpinned = RoomEventOf<
 >;
 export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
 export type MessagesDelivered = RoomEventOf<'messages_delivered', { user_id: string; seq: number; at: number }>;
+/** A member follows a thread, or stops (replying in it or being mentioned in it follows it again). */
+export type ThreadFollowed = RoomEventOf<'thread_followed', { message_id: string; user_id: string; at: number }>;
+export type ThreadUnfollowed = RoomEventOf<'thread_unfollowed', { message_id: string; user_id: string; at: number }>;
+export type ThreadRead = RoomEventOf<'thread_read', { message_id: string; user_id: string; seq: number; at: number }>;
 export type MemberBanned = RoomEventOf<'member_banned', { user_id: string; banned_by: string; banned_at: number }>;
 export type MemberUnbanned = RoomEventOf<'member_unbanned', { user_id: string; unbanned_by: string; unbanned_at: number }>;
 export type MemberMuted = RoomEventOf<'member_muted', { user_id: string; until: number; muted_by: string; muted_at: number }>;
@@ -195,6 +205,9 @@ export type RoomEvent =
   | MessageUnpinned
   | MessagesRead
   | MessagesDelivered
+  | ThreadFollowed
+  | ThreadUnfollowed
+  | ThreadRead
   | MemberBanned
   | MemberUnbanned
   | MemberMuted
@@ -247,6 +260,8 @@ export interface RoomState {
   messages: Map<string, MessageMeta>;
   /** Ids of the pinned messages. */
   pins: Set<string>;
+  /** `${user_id}\n${message_id}` → how far the user has read that message's thread (their own replies count). */
+  thread_marks: Map<string, number>;
   /** Users kept out of the room until unbanned. */
   banned: Set<string>;
   /** user → until when they are muted (kept when they leave: leaving does not end a mute). */
@@ -271,6 +286,7 @@ export const initialRoomState = (): RoomState => ({
   client_msg_ids: new Map(),
   messages: new Map(),
   pins: new Set(),
+  thread_marks: new Map(),
   banned: new Set(),
   muted: new Map(),
   slow_mode_s: 0,
@@ -496,6 +512,23 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       return [{ type: 'slow_mode_set', data: { room_id, interval_s, set_by: actor, set_at: at } }];
     }
 
+    case 'follow_thread': {
+      const { message_id, following } = command.data;
+      requireMessage(state, message_id);
+      // Who follows what is the read model's (replies and mentions follow
+      // threads there): asking twice records the wish twice, harmlessly.
+      const type = following ? 'thread_followed' : 'thread_unfollowed';
+      return [{ type, data: { room_id, message_id, user_id: actor, at } }];
+    }
+
+    case 'mark_thread_read': {
+      const { message_id } = command.data;
+      requireMessage(state, message_id);
+      const seq = Math.min(command.data.seq, state.last_seq);
+      if (seq <= (state.thread_marks.get(threadMarkKey(actor, message_id)) ?? 0)) return [];
+      return [{ type: 'thread_read', data: { room_id, message_id, user_id: actor, seq, at } }];
+    }
+
     case 'mark_delivered': {
       const seq = Math.min(command.data.seq, state.last_seq);
       const member = state.members.get(actor);
@@ -664,6 +697,13 @@ function requireOutranks(state: RoomState, actor: string, targetRole: Role, verb
   }
 }
 
+const threadMarkKey = (userId: string, messageId: string) => `${userId}\n${messageId}`;
+
+function raiseThreadMark(state: RoomState, userId: string, messageId: string, seq: number): void {
+  const key = threadMarkKey(userId, messageId);
+  state.thread_marks.set(key, Math.max(state.thread_marks.get(key) ?? 0, seq));
+}
+
 function requireMessage(state: RoomState, messageId: string): MessageMeta {
   const message = state.messages.get(messageId);
   if (message === undefined) throw new Rejection('message_not_found', 'message not found');
@@ -718,6 +758,8 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       const sender = state.members.get(sender_id);
       if (sender !== undefined) sender.last_read_seq = seq;
       state.last_posted_at.set(sender_id, event.data.created_at);
+      // Replying reads the thread up to one's own reply.
+      if (event.data.reply_to !== null) raiseThreadMark(state, sender_id, event.data.reply_to, seq);
       return { ...state, last_seq: seq };
     }
     case 'message_edited':
@@ -769,6 +811,12 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       return { ...state };
     case 'slow_mode_set':
       return { ...state, slow_mode_s: event.data.interval_s };
+    case 'thread_followed':
+    case 'thread_unfollowed':
+      return state;
+    case 'thread_read':
+      raiseThreadMark(state, event.data.user_id, event.data.message_id, event.data.seq);
+      return { ...state };
     case 'messages_delivered': {
       const member = state.members.get(event.data.user_id);
       if (member !== undefined) member.last_delivered_seq = Math.max(member.last_delivered_seq, event.data.seq);

@@ -16,6 +16,9 @@ import {
   type ExpireMessages,
   type MarkRead,
   type MarkDelivered,
+  type FollowThread,
+  type MarkThreadRead,
+  type ThreadRead,
   type MessagesDelivered,
   type MemberRoleChanged,
   type MessagePinned,
@@ -144,6 +147,18 @@ const markDelivered = (by: string | null, seq: number): MarkDelivered => ({
   metadata: meta(by, T1),
 });
 
+const followThread = (by: string | null, message_id: string, following = true): FollowThread => ({
+  type: 'follow_thread',
+  data: { room_id, message_id, following },
+  metadata: meta(by, T1),
+});
+
+const markThreadRead = (by: string | null, message_id: string, seq: number): MarkThreadRead => ({
+  type: 'mark_thread_read',
+  data: { room_id, message_id, seq },
+  metadata: meta(by, T1),
+});
+
 const closeRoom = (by: string | null = null): CloseRoom => ({ type: 'close_room', data: { room_id }, metadata: meta(by, T1) });
 const reopenRoom = (by: string | null = null): ReopenRoom => ({ type: 'reopen_room', data: { room_id }, metadata: meta(by, T1) });
 
@@ -236,6 +251,11 @@ const read = (user_id: string, seq: number, at = T1): MessagesRead => ({
 const delivered = (user_id: string, seq: number, at = T1): MessagesDelivered => ({
   type: 'messages_delivered',
   data: { room_id, user_id, seq, at },
+});
+
+const threadRead = (user_id: string, message_id: string, seq: number, at = T1): ThreadRead => ({
+  type: 'thread_read',
+  data: { room_id, message_id, user_id, seq, at },
 });
 
 const closed = (at = T1): RoomClosed => ({ type: 'room_closed', data: { room_id, at } });
@@ -1274,6 +1294,67 @@ describe('mark_delivered', () => {
   it('hides the room from a non-member and refuses a command without a user', () => {
     given(roomDecider, withMessages).when(markDelivered('eve', 1)).thenRejects('room_not_found');
     given(roomDecider, withMessages).when(markDelivered(null, 1)).thenRejects('forbidden');
+  });
+});
+
+// ── threads: follow_thread, mark_thread_read ────────────────────────────────
+
+describe('follow_thread', () => {
+  it('records the wish either way, each time (who follows what is the read model’s: replies and mentions follow there)', () => {
+    given(roomDecider, withMessages)
+      .when(followThread('carol', 'm1'))
+      .then([{ type: 'thread_followed', data: { room_id, message_id: 'm1', user_id: 'carol', at: T1 } }]);
+    given(roomDecider, withMessages)
+      .when(followThread('carol', 'm1', false))
+      .then([{ type: 'thread_unfollowed', data: { room_id, message_id: 'm1', user_id: 'carol', at: T1 } }]);
+  });
+
+  it('needs a member and a message of the room', () => {
+    given(roomDecider, withMessages).when(followThread('eve', 'm1')).thenRejects('room_not_found');
+    given(roomDecider, withMessages).when(followThread('carol', 'nope')).thenRejects('message_not_found');
+    given(roomDecider, withMessages).when(followThread(null, 'm1')).thenRejects('forbidden');
+  });
+});
+
+describe('mark_thread_read', () => {
+  const withReplies: RoomEvent[] = [
+    ...withMessages,
+    sent(4, 'bob', 'c4', { message_id: 'r1', reply_to: 'm1' }),
+    sent(5, 'dave', 'c5', { message_id: 'r2', reply_to: 'm1' }),
+  ];
+
+  it('records how far a member has read a thread, clamped to the last message', () => {
+    given(roomDecider, withReplies)
+      .when(markThreadRead('carol', 'm1', 4))
+      .then([threadRead('carol', 'm1', 4)]);
+    given(roomDecider, withReplies)
+      .when(markThreadRead('carol', 'm1', 99))
+      .then([threadRead('carol', 'm1', 5)]);
+  });
+
+  it('never goes backwards, per thread; one’s own reply reads the thread up to it', () => {
+    const history = [...withReplies, threadRead('carol', 'm1', 5)];
+    given(roomDecider, history)
+      .when(markThreadRead('carol', 'm1', 4))
+      .then([]);
+    given(roomDecider, history)
+      .when(markThreadRead('carol', 'm2', 4))
+      .then([threadRead('carol', 'm2', 4)]);
+    given(roomDecider, withReplies)
+      .when(markThreadRead('dave', 'm1', 5))
+      .then([]); // dave wrote r2
+    given(roomDecider, withReplies)
+      .when(markThreadRead('bob', 'm1', 5))
+      .then([threadRead('bob', 'm1', 5)]); // bob wrote r1 only
+  });
+
+  it('needs a member and a message of the room', () => {
+    given(roomDecider, withReplies)
+      .when(markThreadRead('eve', 'm1', 4))
+      .thenRejects('room_not_found');
+    given(roomDecider, withReplies)
+      .when(markThreadRead('carol', 'nope', 4))
+      .thenRejects('message_not_found');
   });
 });
 

@@ -134,6 +134,19 @@ export function createFanout(options: {
           delivery.toRoomMembers(room_id, serverFrame('DELIVERY_RECEIPT', { chat_room_id: room_id, user_id, seq }));
           return;
         }
+        // A user's threads are theirs: only their own devices hear of them.
+        case 'thread_read': {
+          const { room_id, message_id, user_id, seq } = event.data;
+          delivery.toUsers([user_id], serverFrame('THREAD_READ', { chat_room_id: room_id, message_id, seq }));
+          return;
+        }
+        case 'thread_followed':
+        case 'thread_unfollowed': {
+          const { room_id, message_id, user_id } = event.data;
+          const following = event.type === 'thread_followed';
+          delivery.toUsers([user_id], serverFrame('THREAD_FOLLOWED', { chat_room_id: room_id, message_id, following }));
+          return;
+        }
         case 'room_updated':
         case 'room_closed':
         case 'room_reopened':

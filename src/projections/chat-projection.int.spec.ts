@@ -80,6 +80,8 @@ for (const engine of await testEngines('chat_projection')) {
         expect(expected.tables.message_versions!.rows).toBeGreaterThan(0);
         // Mentions stay where messages and edits named someone.
         expect(expected.tables.mentions!.rows).toBeGreaterThan(0);
+        // Replies, mentions and asking followed threads; reads moved their marks.
+        expect(expected.tables.thread_follows!.rows).toBeGreaterThan(0);
         for (const batchSize of [7, 64, 2_000]) {
           const batched = await run(chatModel, batchSize);
           expect(await modelChecksum(store.db, chatModel, batched.version), `batches of ${batchSize}`).toEqual(expected);

@@ -12,6 +12,7 @@ import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { deleteRowsWhereIn, insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import { applyMentionEdits, MentionsBatch, mentionsOneByOne, type EditTarget } from './chat-mentions.ts';
+import { applyThreadChoice, ThreadsBatch } from './chat-threads.ts';
 import type { Projection } from './runner.ts';
 
 export const chatProjectionName = 'chat';
@@ -319,8 +320,16 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .where('user_id', '=', d.sender_id)
         .execute();
       await mentionsOneByOne.sent(trx, d);
+      const threads = new ThreadsBatch();
+      threads.sent(d);
+      await threads.flush(trx);
       return;
     }
+    case 'thread_followed':
+    case 'thread_unfollowed':
+    case 'thread_read':
+      await applyThreadChoice(trx, event);
+      return;
     case 'user_deleted':
       await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
       return;
@@ -351,6 +360,7 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       await trx.deleteFrom('room_pins').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
       await trx.deleteFrom('message_versions').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
       await trx.deleteFrom('mentions').where('room_id', '=', room_id).where('seq', '<=', up_to_seq).execute();
+      await trx.deleteFrom('thread_follows').where('room_id', '=', room_id).where('root_seq', '<=', up_to_seq).execute();
       await destroyKeys(
         trx,
         expired.map((m) => messageKeyId(m.id)),
@@ -395,6 +405,7 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
     messages.map((m) => m.id),
   );
   await trx.deleteFrom('mentions').where('user_id', '=', userId).execute();
+  await trx.deleteFrom('thread_follows').where('user_id', '=', userId).execute();
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
 }
 
@@ -571,6 +582,7 @@ class ChatBatch {
   /** Messages not pending that were deleted: their stored earlier versions go, at flush. */
   readonly #forgotten = new Set<string>();
   readonly #mentions = new MentionsBatch();
+  readonly #threads = new ThreadsBatch();
 
   constructor(trx: Transaction<Database>) {
     this.#trx = trx;
@@ -645,6 +657,7 @@ class ChatBatch {
         this.#changeRoom(d.room_id, { last_seq: d.seq, last_message_id: d.message_id });
         this.#mark('last_read_seq', d.room_id, d.sender_id, d.seq, false);
         this.#mentions.sent(d);
+        this.#threads.sent(d);
         return;
       }
       case 'messages_read':
@@ -731,7 +744,11 @@ class ChatBatch {
       case 'member_muted':
       case 'member_unmuted':
       case 'slow_mode_set':
-        // Rare: written at once, after what is pending (the room they change may be).
+      case 'thread_followed':
+      case 'thread_unfollowed':
+      case 'thread_read':
+        // Rare (a thread read mark: one per thread a user opens): written at
+        // once, after what is pending (the room, or the thread's rows, may be).
         await this.flush();
         break;
       default:
@@ -762,6 +779,8 @@ class ChatBatch {
     await insertRows(trx, 'friend_requests', [...this.#requests.values()] as Row[]);
     await this.#settleEdits();
     await this.#mentions.flush(trx);
+    // After the messages (a thread's first message may be new) and the users.
+    await this.#threads.flush(trx);
     await this.#settleReactions();
     for (const table of ['users', 'rooms', 'messages', 'friend_requests'] as const) {
       // One bulk UPDATE per set of columns changed.

@@ -21,6 +21,7 @@ export const chatTables = [
   'room_pins',
   'message_versions',
   'mentions',
+  'thread_follows',
   'messages',
   'room_members',
   'room_invitations',
@@ -58,6 +59,9 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   // My mentions, newest first; retention erases a room's up to a seq.
   { name: 'mentions_by_user', table: 'mentions', columns: ['user_id', 'mentioned_at'], unique: false },
   { name: 'mentions_room_seq', table: 'mentions', columns: ['room_id', 'seq'], unique: false },
+  // My followed threads, the latest active first; retention erases a room's up to a seq.
+  { name: 'thread_follows_by_user', table: 'thread_follows', columns: ['user_id', 'last_activity_at'], unique: false },
+  { name: 'thread_follows_room_seq', table: 'thread_follows', columns: ['room_id', 'root_seq'], unique: false },
   // Retention erases a room's earlier versions up to a seq.
   { name: 'message_versions_room_seq', table: 'message_versions', columns: ['room_id', 'seq'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
@@ -112,6 +116,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createPinsTable(db, version);
   await createVersionsTable(db, version);
   await createMentionsTable(db, version);
+  await createThreadFollowsTable(db, version);
   await createModerationTables(db, version);
 
   await db.schema
@@ -238,6 +243,22 @@ export async function createMentionsTable(db: AnyDatabase, version: number): Pro
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addColumn('mentioned_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('mentions_pk'), ['message_id', 'user_id'])
+    .execute();
+}
+
+/** Who follows which thread, and how far they have read it (migrations/0021 added it to the versions before it). */
+export async function createThreadFollowsTable(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('thread_follows'))
+    .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('room_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('root_seq', 'bigint', (c) => c.notNull())
+    .addColumn('following', 'integer', (c) => c.notNull())
+    .addColumn('last_read_seq', 'bigint', (c) => c.notNull())
+    .addColumn('last_activity_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('thread_follows_pk'), ['message_id', 'user_id'])
     .execute();
 }
 

@@ -12,14 +12,15 @@ import type { AppState, AuthedState } from '../http/auth-middleware.ts';
 import { pageLimitSchema, parseQuery, seqQuerySchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
 import { escapeLike, fullTextQuery, searchMessageIds } from '../store/dialect.ts';
-import { parseMentionCursor, readMentions } from './mentions-queries.ts';
+import { readMentions } from './mentions-queries.ts';
+import { beforeCursorSchema } from './time-cursor.ts';
 import { findMessage, findMessagesByIds, readHistory, readPins, readReceipts, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
 import { findRoomForMember, isMember, listBansForManager, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
-import { readThreadReplies, withThreads } from './threads-queries.ts';
+import { readFollowedThreads, readThreadReplies, threadStateOf, withThreads } from './threads-queries.ts';
 
 /** The query-string (and path id) schemas of these routes; exported so the OpenAPI document uses the same ones. */
 export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY_PAGE_MAX' | 'PARLEY_SEARCH_MAX'>) {
@@ -38,18 +39,8 @@ export function queryInputs(config: Pick<Config, 'PARLEY_PAGE_DEFAULT' | 'PARLEY
     friendRequestsQuery: z.strictObject({ direction: z.enum(['incoming', 'outgoing']).default('incoming') }),
     invitationsQuery: z.strictObject({ limit: pageLimitSchema(config) }),
     threadQuery: z.strictObject({ after_seq: seqQuerySchema.optional(), limit: pageLimitSchema(config) }),
-    mentionsQuery: z.strictObject({
-      before: z
-        .string()
-        .max(64)
-        .transform((text, ctx) => {
-          const cursor = parseMentionCursor(text);
-          if (cursor === undefined) ctx.addIssue({ code: 'custom', message: 'must be a next_before of an earlier page' });
-          return cursor;
-        })
-        .optional(),
-      limit: pageLimitSchema(config),
-    }),
+    mentionsQuery: z.strictObject({ before: beforeCursorSchema, limit: pageLimitSchema(config) }),
+    followedThreadsQuery: z.strictObject({ before: beforeCursorSchema, limit: pageLimitSchema(config) }),
     messageSearchQuery: z.strictObject({
       q: z.string().trim().min(1).max(200),
       room_id: uuid.optional(),
@@ -76,6 +67,7 @@ export function queryRoutes(options: {
     invitationsQuery,
     messageSearchQuery,
     mentionsQuery,
+    followedThreadsQuery,
   } = queryInputs(config);
 
   router.get('/users/me', async (ctx) => {
@@ -161,9 +153,17 @@ export function queryRoutes(options: {
     const root = await findMessage(db, roomId, messageId);
     if (root === undefined) throw new Rejection('message_not_found', 'message not found');
     const [message] = await withThreads(db, [root]);
-    const replies = await readThreadReplies(db, roomId, messageId, page);
+    const [replies, mine] = await Promise.all([
+      readThreadReplies(db, roomId, messageId, page),
+      threadStateOf(db, ctx.state.userId, messageId),
+    ]);
     const next = replies.length === page.limit ? replies[replies.length - 1]!.seq : null;
-    ctx.body = { message, replies, next_after_seq: next };
+    ctx.body = { message, replies, next_after_seq: next, ...mine };
+  });
+
+  router.get('/threads', async (ctx) => {
+    const { before, limit } = parseQuery(ctx, followedThreadsQuery);
+    ctx.body = await readFollowedThreads(db, ctx.state.userId, { before, limit });
   });
 
   router.get('/rooms/:id/messages/:message_id/history', async (ctx) => {

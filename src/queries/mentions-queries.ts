@@ -4,6 +4,7 @@
 
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { nextBefore, type TimeCursor } from './time-cursor.ts';
 import { findMessagesByIds } from './messages-queries.ts';
 import type { MessageView } from './wire.ts';
 
@@ -16,24 +17,10 @@ export interface MentionView {
   read: boolean;
 }
 
-/** Where a page ends: the next page starts after it (`before`). */
-export interface MentionCursor {
-  mentioned_at: number;
-  message_id: string;
-}
-
-export const mentionCursorText = (cursor: MentionCursor): string => `${cursor.mentioned_at}:${cursor.message_id}`;
-
-/** `<mentioned_at>:<message_id>`, as `next_before` gives it; undefined when it is not one. */
-export function parseMentionCursor(text: string): MentionCursor | undefined {
-  const match = /^(\d{1,15}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
-  return match === null ? undefined : { mentioned_at: Number(match[1]), message_id: match[2]! };
-}
-
 export async function readMentions(
   db: Kysely<Database>,
   userId: string,
-  page: { before?: MentionCursor | undefined; limit: number },
+  page: { before?: TimeCursor | undefined; limit: number },
 ): Promise<{ mentions: MentionView[]; next_before: string | null }> {
   let query = db
     .selectFrom('mentions as n')
@@ -44,8 +31,8 @@ export async function readMentions(
   if (before !== undefined) {
     query = query.where((eb) =>
       eb.or([
-        eb('n.mentioned_at', '<', before.mentioned_at),
-        eb.and([eb('n.mentioned_at', '=', before.mentioned_at), eb('n.message_id', '<', before.message_id)]),
+        eb('n.mentioned_at', '<', before.at),
+        eb.and([eb('n.mentioned_at', '=', before.at), eb('n.message_id', '<', before.id)]),
       ]),
     );
   }
@@ -63,13 +50,12 @@ export async function readMentions(
     if (message === undefined) return [];
     return [{ message, room_id: row.room_id, mentioned_at: row.mentioned_at, read: row.last_read_seq >= row.seq }];
   });
-  const last = rows.at(-1);
   return {
     mentions,
-    next_before:
-      rows.length === page.limit && last !== undefined
-        ? mentionCursorText({ mentioned_at: last.mentioned_at, message_id: last.message_id })
-        : null,
+    next_before: nextBefore(
+      rows.map((row) => ({ at: row.mentioned_at, id: row.message_id })),
+      page.limit,
+    ),
   };
 }
 

@@ -102,6 +102,24 @@ export interface MentionsTable {
   mentioned_at: number;
 }
 
+/**
+ * A thread (the replies to `message_id`) as one user follows it (chat
+ * projection, projections/chat-threads.ts; migrations/0021): their followed
+ * threads, with how far they have read each.
+ */
+export interface ThreadFollowsTable {
+  message_id: string;
+  user_id: string;
+  room_id: string;
+  /** The first message's seq (retention erases a room's threads up to a seq). */
+  root_seq: number;
+  /** 1: listed in their followed threads; 0: they unfollowed it (or only read it). */
+  following: number;
+  last_read_seq: number;
+  /** The last reply's time (the first message's before any reply): followed threads are listed newest first by it. */
+  last_activity_at: number;
+}
+
 export interface MessagesTable {
   id: string;
   room_id: string;
@@ -284,6 +302,7 @@ export interface Database {
   room_mutes: RoomMutesTable;
   message_versions: MessageVersionsTable;
   mentions: MentionsTable;
+  thread_follows: ThreadFollowsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

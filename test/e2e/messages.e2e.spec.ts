@@ -497,6 +497,123 @@ describe('threads', () => {
   });
 });
 
+describe('followed threads', () => {
+  interface FollowedThread {
+    room_id: string;
+    message: Message & { thread: { reply_count: number } | null };
+    last_read_seq: number;
+    unread_count: number;
+    last_activity_at: number;
+  }
+  interface FollowedPage {
+    threads: FollowedThread[];
+    next_before: string | null;
+  }
+  interface ThreadState {
+    following: boolean;
+    last_read_seq: number;
+    unread_count: number;
+  }
+  const reply = async (user: TestUser, roomId: string, to: string, content: string) =>
+    expectStatus(
+      await postMessage<Message>(suite.api, user, roomId, { content, reply_to: to, client_msg_id: randomUUID() }),
+      201,
+    );
+  const followed = async (user: TestUser, query = '') =>
+    expectStatus(await suite.api.get<FollowedPage>(user, `/threads${query}`), 200);
+  const summary = (page: FollowedPage) =>
+    page.threads.map((t) => ({ id: t.message.id, last_read_seq: t.last_read_seq, unread: t.unread_count }));
+  const threadPath = (roomId: string, messageId: string) => `${messagePath(roomId, messageId)}/thread`;
+  const stateOf = async (user: TestUser, roomId: string, messageId: string) => {
+    const page = expectStatus(await suite.api.get<ThreadState>(user, threadPath(roomId, messageId)), 200);
+    return { following: page.following, last_read_seq: page.last_read_seq, unread_count: page.unread_count };
+  };
+
+  test('replying, a mention in a reply and a first reply to my message follow a thread; GET /threads lists them latest first with unread counts; reading moves the mark', async () => {
+    const [alice, bob, carol, dave] = await suite.api.users(4, 'follow');
+    const room = await groupRoom(suite.api, alice!, [bob!, carol!, dave!]);
+    const plan = await say(suite.api, alice!, room.id, 'the plan');
+    const r1 = await reply(bob!, room.id, plan.id, 'one');
+    const r2 = await reply(bob!, room.id, plan.id, `two, @${carol!.username}?`);
+
+    // alice wrote the message, bob replied, carol was named in a reply; dave only reads.
+    expect(summary(await followed(alice!))).toEqual([{ id: plan.id, last_read_seq: 0, unread: 2 }]);
+    expect(summary(await followed(bob!))).toEqual([{ id: plan.id, last_read_seq: r2.seq, unread: 0 }]);
+    expect(summary(await followed(carol!))).toEqual([{ id: plan.id, last_read_seq: 0, unread: 2 }]);
+    expect((await followed(dave!)).threads).toEqual([]);
+    const [listed] = (await followed(alice!)).threads;
+    expect(listed).toMatchObject({ room_id: room.id, message: { id: plan.id, content: 'the plan', thread: { reply_count: 2 } } });
+    expect(listed!.last_activity_at).toBe(r2.created_at);
+    expect(await stateOf(dave!, room.id, plan.id)).toEqual({ following: false, last_read_seq: 0, unread_count: 2 });
+
+    // Reading: the mark moves (never back), alice's other device hears it, the count drops.
+    const aliceWs = await connect(alice!);
+    const read = await suite.api.post(alice!, `${threadPath(room.id, plan.id)}/read`, { seq: r1.seq });
+    expect(expectStatus(read, 200)).toEqual({ chat_room_id: room.id, message_id: plan.id, last_read_seq: r1.seq });
+    const threadRead = await aliceWs.next((f) => f.type === 'THREAD_READ');
+    expect(threadRead.data).toEqual({ chat_room_id: room.id, message_id: plan.id, seq: r1.seq });
+    expect(summary(await followed(alice!))).toEqual([{ id: plan.id, last_read_seq: r1.seq, unread: 1 }]);
+    const back = await suite.api.post(alice!, `${threadPath(room.id, plan.id)}/read`, { seq: 1 });
+    expect(expectStatus(back, 200)).toMatchObject({ last_read_seq: r1.seq });
+    // Reading does not follow: dave read it and still follows nothing.
+    expectStatus(await suite.api.post(dave!, `${threadPath(room.id, plan.id)}/read`, { seq: r2.seq }), 200);
+    expect(await stateOf(dave!, room.id, plan.id)).toEqual({ following: false, last_read_seq: r2.seq, unread_count: 0 });
+    expect((await followed(dave!)).threads).toEqual([]);
+
+    // A thread that moves later lists first; pages follow next_before.
+    const lunch = await say(suite.api, carol!, room.id, 'lunch?');
+    await reply(alice!, room.id, lunch.id, 'yes');
+    expect(summary(await followed(alice!)).map((t) => t.id)).toEqual([lunch.id, plan.id]);
+    const first = await followed(alice!, '?limit=1');
+    expect(first.threads.map((t) => t.message.id)).toEqual([lunch.id]);
+    const rest = await followed(alice!, `?limit=1&before=${encodeURIComponent(first.next_before!)}`);
+    expect(rest.threads.map((t) => t.message.id)).toEqual([plan.id]);
+    const end = await followed(alice!, `?limit=1&before=${encodeURIComponent(rest.next_before!)}`);
+    expect(end).toEqual({ threads: [], next_before: null });
+    expectError(await suite.api.get(alice!, '/threads?before=yesterday'), 400, 'validation_failed');
+  });
+
+  test('unfollowing hides a thread until I reply in it again; I can follow a message nobody answered; leaving the room hides its threads; outsiders get 404', async () => {
+    const [alice, bob, outsider] = await suite.api.users(3, 'unfollow');
+    const room = await groupRoom(suite.api, alice!, [bob!]);
+    const plan = await say(suite.api, alice!, room.id, 'the plan');
+    await reply(bob!, room.id, plan.id, 'one');
+    const aliceWs = await connect(alice!);
+
+    expectStatus(await suite.api.del(alice!, `${threadPath(room.id, plan.id)}/follow`), 204);
+    const unfollowed = await aliceWs.next((f) => f.type === 'THREAD_FOLLOWED');
+    expect(unfollowed.data).toEqual({ chat_room_id: room.id, message_id: plan.id, following: false });
+    expect((await followed(alice!)).threads).toEqual([]);
+    // Another reply does not bring it back for its author…
+    await reply(bob!, room.id, plan.id, 'two');
+    expect((await followed(alice!)).threads).toEqual([]);
+    expect(await stateOf(alice!, room.id, plan.id)).toEqual({ following: false, last_read_seq: 0, unread_count: 2 });
+    // …her own reply does.
+    const mine = await reply(alice!, room.id, plan.id, 'ok, I am back');
+    expect(summary(await followed(alice!))).toEqual([{ id: plan.id, last_read_seq: mine.seq, unread: 0 }]);
+
+    // Following a message with no reply: listed, by the message's time.
+    const idea = await say(suite.api, alice!, room.id, 'an idea');
+    expectStatus(await suite.api.put(bob!, `${threadPath(room.id, idea.id)}/follow`), 204);
+    const bobList = (await followed(bob!)).threads;
+    expect(bobList.map((t) => [t.message.id, t.unread_count])).toEqual([
+      [idea.id, 0],
+      [plan.id, 1],
+    ]);
+    expect(bobList[0]!.last_activity_at).toBe(idea.created_at);
+    // Following twice is the same as once.
+    expectStatus(await suite.api.put(bob!, `${threadPath(room.id, idea.id)}/follow`), 204);
+    expect((await followed(bob!)).threads).toHaveLength(2);
+
+    expectError(await suite.api.put(outsider!, `${threadPath(room.id, plan.id)}/follow`), 404, 'room_not_found');
+    expectError(await suite.api.post(outsider!, `${threadPath(room.id, plan.id)}/read`, { seq: 1 }), 404, 'room_not_found');
+    expectError(await suite.api.put(bob!, `${threadPath(room.id, randomUUID())}/follow`), 404, 'message_not_found');
+
+    expectStatus(await suite.api.del(bob!, `/rooms/${room.id}/members/${bob!.id}`), 204);
+    expect((await followed(bob!)).threads).toEqual([]);
+  });
+});
+
 describe('the mentions inbox', () => {
   interface MentionPage {
     mentions: { message: Message; room_id: string; mentioned_at: number; read: boolean }[];

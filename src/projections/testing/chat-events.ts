@@ -40,6 +40,7 @@ type Action =
   | 'edit'
   | 'delete'
   | 'pin'
+  | 'thread'
   | 'add'
   | 'remove'
   | 'role'
@@ -71,6 +72,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     close: 0.5,
     group: 0.2,
     pin: 0,
+    thread: 0,
     deliver: 0,
     moderate: 0,
   },
@@ -94,6 +96,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     close: 1,
     group: 0.5,
     pin: 4,
+    thread: 5,
   },
 };
 
@@ -235,7 +238,17 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
             client_msg_id: `c-${counter}`,
             content: Array.from({ length: 1 + Math.floor(next() * 12) }, () => pick(words)).join(' '),
             mime_type: 'text/plain',
-            reply_to: room.messages.length > 0 && next() < 0.1 ? pick(room.messages).id : null,
+            // Churn: many replies to recent messages, so threads grow and overlap within a batch.
+            reply_to:
+              room.messages.length === 0
+                ? null
+                : options.mix === 'churn'
+                  ? next() < 0.4
+                    ? recent(room.messages).id
+                    : null
+                  : next() < 0.1
+                    ? pick(room.messages).id
+                    : null,
             attachments:
               next() < 0.05
                 ? [{ url: `https://files.example/${counter}.png`, mime_type: 'image/png', bytes: 1234, name: null }]
@@ -316,6 +329,21 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         data: { room_id: room.id, message_id: message.id, pinned: next() < 0.7, max_pins: 5 },
         metadata: meta(pick(room.members)),
       });
+    } else if (action === 'thread' && room.messages.length > 0) {
+      // Follow, unfollow, or read a recent thread up to some point (sometimes one with no reply yet).
+      const message = recent(room.messages);
+      const roll = next();
+      const user = next() < 0.5 ? message.sender : pick(room.members);
+      if (roll < 0.5) {
+        const seq = next() < 0.5 ? 1_000_000 : 1 + Math.floor(next() * Math.max(1, room.messages.length));
+        yield* run({ type: 'mark_thread_read', data: { room_id: room.id, message_id: message.id, seq }, metadata: meta(user) });
+      } else {
+        yield* run({
+          type: 'follow_thread',
+          data: { room_id: room.id, message_id: message.id, following: roll < 0.7 },
+          metadata: meta(user),
+        });
+      }
     } else if (action === 'add' && next() < 0.5) {
       const user = pick(users);
       const events = yield* run({
