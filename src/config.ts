@@ -395,6 +395,8 @@ const schema = z.object({
   PARLEY_MAX_RETENTION_DAYS: int(36_500),
   /** The longest mute an owner or admin may give (30 days; longer is a ban). */
   PARLEY_MAX_MUTE_S: int(2_592_000),
+  /** How far ahead a member may silence a room's notifications (`muted_until`; a year — longer is level 'none'). */
+  PARLEY_MAX_NOTIFICATION_MUTE_S: int(31_536_000),
   /** The longest slow-mode interval a room may set (6 hours). */
   PARLEY_MAX_SLOW_MODE_S: int(21_600),
   /** How often the processor looks for messages past their retention and erases them. */

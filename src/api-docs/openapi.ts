@@ -237,6 +237,17 @@ const Invitation = z
   .object({ chat_room_id: id, room_name: z.string(), role, invited_by: id, invited_at: epochMs })
   .meta({ description: 'An invitation to a group room, waiting for my answer.' });
 
+const notificationLevel = z
+  .enum(['all', 'mentions', 'none'])
+  .meta({ description: 'all: every message; mentions: only messages that mention me; none: nothing' });
+
+const RoomNotificationsSchema = z
+  .object({
+    level: notificationLevel,
+    muted_until: epochMs.nullable().meta({ description: 'silent until then, whatever the level; null: not muted (or it ended)' }),
+  })
+  .meta({ description: 'How a room notifies me (my own setting; all, not muted, until I change it).' });
+
 const RoomSummarySchema = z
   .object({
     id,
@@ -248,6 +259,7 @@ const RoomSummarySchema = z
     last_read_seq: z.number().int().nonnegative(),
     unread_count: z.number().int().nonnegative(),
     unread_mention_count: z.number().int().nonnegative().meta({ description: 'messages mentioning me past my read mark' }),
+    notifications: RoomNotificationsSchema,
     last_message: Message.nullable(),
   })
   .meta({ description: 'One of my rooms, for the room list.' });
@@ -476,6 +488,14 @@ export const responseSchemas = {
       .nullable()
       .meta({ description: 'how long (up to the server limit); null lifts the mute' }),
   }),
+  NotificationsRequest: z.object({
+    level: notificationLevel,
+    muted_until: epochMs
+      .nullable()
+      .optional()
+      .meta({ description: 'silence until then (in the future, up to the server limit ahead); null or absent: not muted' }),
+  }),
+  RoomNotifications: RoomNotificationsSchema.extend({ chat_room_id: id }),
   SlowModeRequest: z.object({
     interval_s: z
       .number()
@@ -592,6 +612,11 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
     'DELIVERY_RECEIPT',
     "A member's devices received the room up to `seq` (sent once per mark that moves; a read mark implies it without one).",
     roomUser.extend({ seq: z.number().int().nonnegative() }),
+  ],
+  [
+    'NOTIFICATIONS_UPDATED',
+    'I changed how a room notifies me, on some device (only my own devices hear it).',
+    RoomNotificationsSchema.extend({ chat_room_id: id }),
   ],
   [
     'THREAD_READ',

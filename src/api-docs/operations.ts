@@ -607,6 +607,19 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
     },
     {
       method: 'put',
+      path: '/api/v1/rooms/:id/notifications',
+      tag: 'rooms',
+      summary: 'How a room notifies me',
+      description:
+        '`level`: all, mentions (only messages that mention me, @room and @here included) or none; `muted_until` silences ' +
+        'the room until then whatever the level. My own setting (others do not see it); the room list shows it as ' +
+        '`notifications`, and my other devices hear NOTIFICATIONS_UPDATED. Push notifications will follow it.',
+      body: 'NotificationsRequest',
+      ok: { status: 200, description: 'The setting as it stands.', schema: 'RoomNotifications' },
+      errors: COMMAND_ERRORS,
+    },
+    {
+      method: 'put',
       path: '/api/v1/rooms/:id/slow-mode',
       tag: 'rooms',
       summary: 'Set slow mode (owner/admin)',

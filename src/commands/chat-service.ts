@@ -9,7 +9,13 @@ import { newId } from '../ids.ts';
 import { messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { KeyErased, type PersonalDataVault } from '../privacy/vault.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
-import { findInvitation, findRoomForMember, type RoomDetail } from '../queries/rooms-queries.ts';
+import {
+  findInvitation,
+  findMyNotifications,
+  findRoomForMember,
+  type RoomDetail,
+  type RoomNotifications,
+} from '../queries/rooms-queries.ts';
 import { areFriends, blockedAmong, blockedBetween, friendsAmong } from '../queries/social-queries.ts';
 import { threadStateOf } from '../queries/threads-queries.ts';
 import { findUserById } from '../queries/users-queries.ts';
@@ -50,6 +56,8 @@ export interface ChatService {
   react(userId: string, roomId: string, messageId: string, emoji: string, add: boolean): Promise<MessageView>;
   /** Pins (or unpins) a message of the room; any member may. */
   pin(userId: string, roomId: string, messageId: string, pinned: boolean): Promise<void>;
+  /** How the room notifies the user; resolves with the setting as it stands. */
+  setNotifications(userId: string, roomId: string, settings: RoomNotifications): Promise<RoomNotifications>;
   /** Follows the thread of a message (the replies to it), or stops following it. */
   followThread(userId: string, roomId: string, messageId: string, following: boolean): Promise<void>;
   /** Moves the user's read mark of a thread forward; resolves with where it stands. */
@@ -261,6 +269,14 @@ export function createChatService(options: {
         type: 'pin_message',
         data: { room_id: roomId, message_id: messageId, pinned, max_pins: options.maxPins },
       });
+    },
+
+    async setNotifications(userId, roomId, { level, muted_until }) {
+      await rateLimits.charge(userId, 'set_notifications');
+      await executor.executeFor(userId, { type: 'set_notifications', data: { room_id: roomId, level, muted_until } });
+      const settings = await findMyNotifications(db, roomId, userId);
+      if (settings === undefined) throw new Rejection('room_not_found', 'room not found');
+      return settings;
     },
 
     async followThread(userId, roomId, messageId, following) {

@@ -45,6 +45,7 @@ export const commandRateClass = {
   mark_delivered: 'other',
   follow_thread: 'other',
   mark_thread_read: 'other',
+  set_notifications: 'other',
   pin_message: 'other',
   update_profile: 'other',
   register_user: null,

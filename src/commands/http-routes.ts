@@ -58,6 +58,12 @@ export function commandRoutes(options: {
     ctx.body = await chat.mute(ctx.state.userId, roomId(ctx.params.id), inputs.uuid.parse(ctx.params.user_id), duration_s);
   });
 
+  router.put('/rooms/:id/notifications', async (ctx) => {
+    const settings = parseBody(ctx, inputs.notifications);
+    const room = roomId(ctx.params.id);
+    ctx.body = { chat_room_id: room, ...(await chat.setNotifications(ctx.state.userId, room, settings)) };
+  });
+
   router.put('/rooms/:id/slow-mode', async (ctx) => {
     const { interval_s } = parseBody(ctx, inputs.slowMode);
     ctx.body = await chat.setSlowMode(ctx.state.userId, roomId(ctx.params.id), interval_s);

@@ -132,6 +132,19 @@ export function commandInputs(config: Config) {
     changeRole: z.strictObject({ role: z.enum(['owner', 'admin', 'member']) }),
     /** A mute always ends by itself (a ban is for good); null lifts it. */
     mute: z.strictObject({ duration_s: z.number().int().min(1).max(config.PARLEY_MAX_MUTE_S).nullable() }),
+    /** muted_until: epoch ms in the future, at most PARLEY_MAX_NOTIFICATION_MUTE_S ahead; null or absent: not muted. */
+    notifications: z.strictObject({
+      level: z.enum(['all', 'mentions', 'none']),
+      muted_until: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .default(null)
+        .refine((until) => until === null || until <= Date.now() + config.PARLEY_MAX_NOTIFICATION_MUTE_S * 1000, {
+          error: `at most ${config.PARLEY_MAX_NOTIFICATION_MUTE_S} s ahead`,
+        }),
+    }),
     slowMode: z.strictObject({ interval_s: z.number().int().min(0).max(config.PARLEY_MAX_SLOW_MODE_S) }),
     editMessage: z.strictObject({ content }),
     readReceipt: z.strictObject({ seq }),

@@ -56,6 +56,7 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'mark_delivered':
     case 'follow_thread':
     case 'mark_thread_read':
+    case 'set_notifications':
     case 'ban_member':
     case 'mute_member':
     case 'set_slow_mode':

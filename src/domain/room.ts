@@ -15,6 +15,8 @@ import { assertNever, Rejection, type Command, type DomainEvent } from './decide
 
 export type RoomType = 'group' | 'direct';
 export type Role = 'owner' | 'admin' | 'member';
+/** What of a room notifies a member: everything, only mentions of them, nothing. */
+export type NotificationLevel = 'all' | 'mentions' | 'none';
 
 export interface Attachment {
   url: string;
@@ -62,6 +64,8 @@ export type PinMessage = RoomCommandOf<'pin_message', { message_id: string; pinn
 export type MarkRead = RoomCommandOf<'mark_read', { seq: number }>;
 /** The member's device has received the room up to seq (a delivery receipt). */
 export type MarkDelivered = RoomCommandOf<'mark_delivered', { seq: number }>;
+/** How a room notifies the member: `level`, and silence until `muted_until` (epoch ms; null: not muted). */
+export type SetNotifications = RoomCommandOf<'set_notifications', { level: NotificationLevel; muted_until: number | null }>;
 /** Follows a thread (the replies to `message_id`) or stops following it. */
 export type FollowThread = RoomCommandOf<'follow_thread', { message_id: string; following: boolean }>;
 /** The member has read the thread of `message_id` up to seq. */
@@ -96,6 +100,7 @@ export type RoomCommand =
   | MarkDelivered
   | FollowThread
   | MarkThreadRead
+  | SetNotifications
   | BanMember
   | MuteMember
   | SetSlowMode
@@ -174,6 +179,10 @@ export type MessageUnpinned = RoomEventOf<
 >;
 export type MessagesRead = RoomEventOf<'messages_read', { user_id: string; seq: number; at: number }>;
 export type MessagesDelivered = RoomEventOf<'messages_delivered', { user_id: string; seq: number; at: number }>;
+export type NotificationsSet = RoomEventOf<
+  'notifications_set',
+  { user_id: string; level: NotificationLevel; muted_until: number | null; at: number }
+>;
 /** A member follows a thread, or stops (replying in it or being mentioned in it follows it again). */
 export type ThreadFollowed = RoomEventOf<'thread_followed', { message_id: string; user_id: string; at: number }>;
 export type ThreadUnfollowed = RoomEventOf<'thread_unfollowed', { message_id: string; user_id: string; at: number }>;
@@ -208,6 +217,7 @@ export type RoomEvent =
   | ThreadFollowed
   | ThreadUnfollowed
   | ThreadRead
+  | NotificationsSet
   | MemberBanned
   | MemberUnbanned
   | MemberMuted
@@ -222,6 +232,8 @@ export type RoomEvent =
 export interface Member {
   role: Role;
   joined_at: number;
+  /** How the room notifies them (their own setting; 'all' and not muted until they change it). */
+  notifications: { level: NotificationLevel; muted_until: number | null };
   last_read_seq: number;
   /** What a device of the member has received; reading implies it (the larger of the two counts). */
   last_delivered_seq: number;
@@ -512,6 +524,14 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
       return [{ type: 'slow_mode_set', data: { room_id, interval_s, set_by: actor, set_at: at } }];
     }
 
+    case 'set_notifications': {
+      const { level, muted_until } = command.data;
+      if (muted_until !== null && muted_until <= at) throw new Rejection('invalid_state', 'a mute ends in the future');
+      const current = state.members.get(actor)!.notifications;
+      if (current.level === level && current.muted_until === muted_until) return [];
+      return [{ type: 'notifications_set', data: { room_id, user_id: actor, level, muted_until, at } }];
+    }
+
     case 'follow_thread': {
       const { message_id, following } = command.data;
       requireMessage(state, message_id);
@@ -732,6 +752,7 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
       state.members.set(event.data.user_id, {
         role: event.data.role,
         joined_at: event.data.joined_at,
+        notifications: { level: 'all', muted_until: null },
         last_read_seq: 0,
         last_delivered_seq: 0,
       });
@@ -814,6 +835,11 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     case 'thread_followed':
     case 'thread_unfollowed':
       return state;
+    case 'notifications_set': {
+      const member = state.members.get(event.data.user_id);
+      if (member !== undefined) member.notifications = { level: event.data.level, muted_until: event.data.muted_until };
+      return { ...state };
+    }
     case 'thread_read':
       raiseThreadMark(state, event.data.user_id, event.data.message_id, event.data.seq);
       return { ...state };

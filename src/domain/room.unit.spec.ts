@@ -18,6 +18,8 @@ import {
   type MarkDelivered,
   type FollowThread,
   type MarkThreadRead,
+  type SetNotifications,
+  type NotificationsSet,
   type ThreadRead,
   type MessagesDelivered,
   type MemberRoleChanged,
@@ -151,6 +153,25 @@ const followThread = (by: string | null, message_id: string, following = true): 
   type: 'follow_thread',
   data: { room_id, message_id, following },
   metadata: meta(by, T1),
+});
+
+const setNotifications = (
+  by: string | null,
+  level: 'all' | 'mentions' | 'none',
+  muted_until: number | null = null,
+): SetNotifications => ({
+  type: 'set_notifications',
+  data: { room_id, level, muted_until },
+  metadata: meta(by, T1),
+});
+
+const notificationsSet = (
+  user_id: string,
+  level: 'all' | 'mentions' | 'none',
+  muted_until: number | null = null,
+): NotificationsSet => ({
+  type: 'notifications_set',
+  data: { room_id, user_id, level, muted_until, at: T1 },
 });
 
 const markThreadRead = (by: string | null, message_id: string, seq: number): MarkThreadRead => ({
@@ -1298,6 +1319,42 @@ describe('mark_delivered', () => {
 });
 
 // ── threads: follow_thread, mark_thread_read ────────────────────────────────
+
+describe('set_notifications', () => {
+  it('records a member’s own setting; the same again says nothing', () => {
+    given(roomDecider, withMessages)
+      .when(setNotifications('carol', 'mentions'))
+      .then([notificationsSet('carol', 'mentions')]);
+    given(roomDecider, withMessages).when(setNotifications('carol', 'all')).then([]); // the default
+    const history = [...withMessages, notificationsSet('carol', 'none', T1 + 60_000)];
+    given(roomDecider, history)
+      .when(setNotifications('carol', 'none', T1 + 60_000))
+      .then([]);
+    given(roomDecider, history)
+      .when(setNotifications('carol', 'none'))
+      .then([notificationsSet('carol', 'none')]);
+  });
+
+  it('a mute ends in the future; a member who leaves and comes back starts from the default', () => {
+    given(roomDecider, withMessages)
+      .when(setNotifications('carol', 'all', T1))
+      .thenRejects('invalid_state');
+    const back = [
+      ...withMessages,
+      notificationsSet('carol', 'none'),
+      left('carol', 'carol'),
+      joined('carol', 'member', 'alice', T1),
+    ];
+    given(roomDecider, back)
+      .when(setNotifications('carol', 'none'))
+      .then([notificationsSet('carol', 'none')]);
+  });
+
+  it('needs a member', () => {
+    given(roomDecider, withMessages).when(setNotifications('eve', 'none')).thenRejects('room_not_found');
+    given(roomDecider, withMessages).when(setNotifications(null, 'none')).thenRejects('forbidden');
+  });
+});
 
 describe('follow_thread', () => {
   it('records the wish either way, each time (who follows what is the read model’s: replies and mentions follow there)', () => {

@@ -140,6 +140,11 @@ export function createFanout(options: {
           delivery.toUsers([user_id], serverFrame('THREAD_READ', { chat_room_id: room_id, message_id, seq }));
           return;
         }
+        case 'notifications_set': {
+          const { room_id, user_id, level, muted_until } = event.data;
+          delivery.toUsers([user_id], serverFrame('NOTIFICATIONS_UPDATED', { chat_room_id: room_id, level, muted_until }));
+          return;
+        }
         case 'thread_followed':
         case 'thread_unfollowed': {
           const { room_id, message_id, user_id } = event.data;

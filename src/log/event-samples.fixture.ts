@@ -171,6 +171,10 @@ export const eventSamples: EventSamples = {
     { room_id: room, user_id: carol, seq: 9_007_199_254_740_990, at: at + 48 },
   ],
   messages_delivered: [{ room_id: room, user_id: carol, seq: 2, at: at + 48 }],
+  notifications_set: [
+    { room_id: room, user_id: bob, level: 'mentions', muted_until: null, at: at + 49 },
+    { room_id: room, user_id: carol, level: 'none', muted_until: at + 86_400_000, at: at + 49 },
+  ],
   thread_followed: [{ room_id: room, message_id: firstMessage, user_id: carol, at: at + 49 }],
   thread_unfollowed: [{ room_id: room, message_id: firstMessage, user_id: carol, at: at + 49 }],
   thread_read: [{ room_id: room, message_id: firstMessage, user_id: bob, seq: 9_007_199_254_740_990, at: at + 49 }],

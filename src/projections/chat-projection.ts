@@ -330,6 +330,16 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'thread_read':
       await applyThreadChoice(trx, event);
       return;
+    case 'notifications_set': {
+      const { room_id, user_id, level, muted_until } = event.data;
+      await trx
+        .updateTable('room_members')
+        .set({ notify_level: level, notify_muted_until: muted_until })
+        .where('room_id', '=', room_id)
+        .where('user_id', '=', user_id)
+        .execute();
+      return;
+    }
     case 'user_deleted':
       await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
       return;
@@ -747,6 +757,7 @@ class ChatBatch {
       case 'thread_followed':
       case 'thread_unfollowed':
       case 'thread_read':
+      case 'notifications_set':
         // Rare (a thread read mark: one per thread a user opens): written at
         // once, after what is pending (the room, or the thread's rows, may be).
         await this.flush();

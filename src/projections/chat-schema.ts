@@ -109,6 +109,8 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('joined_at', 'bigint', (c) => c.notNull())
     .addColumn('last_read_seq', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('last_delivered_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('notify_level', 'varchar(10)', (c) => c.notNull().defaultTo('all'))
+    .addColumn('notify_muted_until', 'bigint')
     .addPrimaryKeyConstraint(n('room_members_pk'), ['room_id', 'user_id'])
     .execute();
 

@@ -16,7 +16,40 @@ export interface RoomSummary {
   unread_count: number;
   /** Messages mentioning me past my read mark. */
   unread_mention_count: number;
+  /** How the room notifies me. */
+  notifications: RoomNotifications;
   last_message: MessageView | null;
+}
+
+/** How a room notifies a member: `level`, and silence until `muted_until` (null: not muted, or the mute has ended). */
+export interface RoomNotifications {
+  level: 'all' | 'mentions' | 'none';
+  muted_until: number | null;
+}
+
+/** The stored setting as of `now`: a mute that has ended reads as none. */
+export const notificationsOf = (
+  row: { notify_level: RoomNotifications['level']; notify_muted_until: number | null },
+  now: number,
+): RoomNotifications => ({
+  level: row.notify_level,
+  muted_until: row.notify_muted_until !== null && row.notify_muted_until > now ? row.notify_muted_until : null,
+});
+
+/** My notification settings in a room; undefined when I am not in it. */
+export async function findMyNotifications(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+  now = Date.now(),
+): Promise<RoomNotifications | undefined> {
+  const row = await db
+    .selectFrom('room_members')
+    .select(['notify_level', 'notify_muted_until'])
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row === undefined ? undefined : notificationsOf(row, now);
 }
 
 export interface RoomView {
@@ -72,7 +105,18 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     .selectFrom('room_members as m')
     .innerJoin('rooms as r', 'r.id', 'm.room_id')
     .leftJoin('messages as msg', 'msg.id', 'r.last_message_id')
-    .select(['r.id', 'r.type', 'r.name', 'r.topic', 'r.closed', 'r.last_seq', 'm.last_read_seq', 'msg.id as msg_id'])
+    .select([
+      'r.id',
+      'r.type',
+      'r.name',
+      'r.topic',
+      'r.closed',
+      'r.last_seq',
+      'm.last_read_seq',
+      'm.notify_level',
+      'm.notify_muted_until',
+      'msg.id as msg_id',
+    ])
     .where('m.user_id', '=', userId)
     .orderBy('r.last_seq', 'desc')
     .execute();
@@ -84,6 +128,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     }
   }
   const unreadMentions = await unreadMentionCounts(db, userId);
+  const now = Date.now();
   return rows.map((row) => ({
     id: row.id,
     type: row.type,
@@ -94,6 +139,7 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     last_read_seq: row.last_read_seq,
     unread_count: Math.max(0, row.last_seq - row.last_read_seq),
     unread_mention_count: unreadMentions.get(row.id) ?? 0,
+    notifications: notificationsOf(row, now),
     last_message: row.msg_id === null ? null : (lastMessages.get(row.msg_id) ?? null),
   }));
 }

@@ -44,6 +44,10 @@ export interface RoomMembersTable {
   last_read_seq: number;
   /** How far the member's devices have received the room (delivery receipts); reading implies it. */
   last_delivered_seq: Generated<number>;
+  /** How the room notifies the member: 'all' | 'mentions' | 'none' (migrations/0022). */
+  notify_level: Generated<'all' | 'mentions' | 'none'>;
+  /** Silent until then, whatever the level; null: not muted. */
+  notify_muted_until: Generated<number | null>;
 }
 
 /** A pending invitation to a group room (migrations/0012). */

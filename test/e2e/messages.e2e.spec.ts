@@ -614,6 +614,49 @@ describe('followed threads', () => {
   });
 });
 
+describe('room notification settings', () => {
+  const settingsPath = (roomId: string) => `/rooms/${roomId}/notifications`;
+  const myRoom = async (user: TestUser, roomId: string) =>
+    expectStatus(await suite.api.get<{ rooms: RoomSummary[] }>(user, '/rooms'), 200).rooms.find((room) => room.id === roomId)!;
+
+  test('a member chooses how a room notifies them: the room list shows it to them alone, their other devices hear it', async () => {
+    const [alice, bob] = await suite.api.users(2, 'notify');
+    const room = await groupRoom(suite.api, alice!, [bob!]);
+    expect((await myRoom(bob!, room.id)).notifications).toEqual({ level: 'all', muted_until: null });
+
+    const bobWs = await connect(bob!);
+    const until = Date.now() + 3_600_000;
+    const set = await suite.api.put(bob!, settingsPath(room.id), { level: 'mentions', muted_until: until });
+    expect(expectStatus(set, 200)).toEqual({ chat_room_id: room.id, level: 'mentions', muted_until: until });
+    const frame = await bobWs.next((f) => f.type === 'NOTIFICATIONS_UPDATED');
+    expect(frame.data).toEqual({ chat_room_id: room.id, level: 'mentions', muted_until: until });
+    expect((await myRoom(bob!, room.id)).notifications).toEqual({ level: 'mentions', muted_until: until });
+    // Alice's view of the room is hers.
+    expect((await myRoom(alice!, room.id)).notifications).toEqual({ level: 'all', muted_until: null });
+
+    // Without muted_until: not muted.
+    const none = await suite.api.put(bob!, settingsPath(room.id), { level: 'none' });
+    expect(expectStatus(none, 200)).toEqual({ chat_room_id: room.id, level: 'none', muted_until: null });
+  });
+
+  test('bad settings → 400 and nothing changes; a room I am not in → 404', async () => {
+    const [alice, outsider] = await suite.api.users(2, 'notifyx');
+    const room = await groupRoom(suite.api, alice!, []);
+    for (const body of [
+      { level: 'loud' },
+      {},
+      { level: 'all', muted_until: 'tomorrow' },
+      { level: 'all', muted_until: Date.now() + 2 * 365 * 86_400_000 },
+      { level: 'all', extra: true },
+    ]) {
+      expectError(await suite.api.put(alice!, settingsPath(room.id), body), 400, 'validation_failed');
+    }
+    expectError(await suite.api.put(alice!, settingsPath(room.id), { level: 'all', muted_until: 1_000 }), 409, 'invalid_state');
+    expect((await myRoom(alice!, room.id)).notifications).toEqual({ level: 'all', muted_until: null });
+    expectError(await suite.api.put(outsider!, settingsPath(room.id), { level: 'none' }), 404, 'room_not_found');
+  });
+});
+
 describe('the mentions inbox', () => {
   interface MentionPage {
     mentions: { message: Message; room_id: string; mentioned_at: number; read: boolean }[];

@@ -41,6 +41,7 @@ type Action =
   | 'delete'
   | 'pin'
   | 'thread'
+  | 'notify'
   | 'add'
   | 'remove'
   | 'role'
@@ -73,6 +74,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     group: 0.2,
     pin: 0,
     thread: 0,
+    notify: 0,
     deliver: 0,
     moderate: 0,
   },
@@ -97,6 +99,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     group: 0.5,
     pin: 4,
     thread: 5,
+    notify: 2,
   },
 };
 
@@ -344,6 +347,14 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
           metadata: meta(user),
         });
       }
+    } else if (action === 'notify') {
+      // Sometimes the same setting again, which changes nothing.
+      const muted_until = next() < 0.3 ? now + 3_600_000 : null;
+      yield* run({
+        type: 'set_notifications',
+        data: { room_id: room.id, level: pick(['all', 'mentions', 'none'] as const), muted_until },
+        metadata: meta(pick(room.members)),
+      });
     } else if (action === 'add' && next() < 0.5) {
       const user = pick(users);
       const events = yield* run({
