@@ -322,7 +322,8 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       tag: 'users',
       summary: 'Export everything Parley holds about me',
       description:
-        'One JSON document, streamed: {format, exported_at, profile (with the email), rooms, friends, friend_requests, ' +
+        'One JSON document, streamed: {format, exported_at, profile (with the email), rooms (with my marks and ' +
+        'notification settings), followed_threads, room_bans and room_mutes (those I am under), friends, friend_requests, ' +
         'blocks, uploads, messages (every message I sent, oldest first, with `earlier_versions`: what it said before each ' +
         'edit)}. Sent as an attachment (parley-export.json).',
       ok: { status: 200, description: 'The export.' },

@@ -93,6 +93,36 @@ for (const engine of await testEngines('account_export')) {
       expect(exported?.messages.filter((m) => m.earlier_versions.length > 0).map((m) => m.id)).toEqual([edited]);
     });
 
+    it('lists the threads I follow (or unfollowed) and the bans and mutes I am under, mine alone', async () => {
+      const root = '0190a1b2-c3d4-7e5f-8a9b-000000000100';
+      const follow = (user_id: string, following: number) => ({
+        message_id: root,
+        user_id,
+        room_id: room,
+        root_seq: 1,
+        following,
+        last_read_seq: 3,
+        last_activity_at: 40,
+      });
+      await store.db
+        .insertInto('thread_follows')
+        .values([follow(me, 0), follow(other, 1)])
+        .execute();
+      const elsewhere = '0190a1b2-c3d4-7e5f-8a9b-0000000000ee';
+      await store.db
+        .insertInto('room_bans')
+        .values([
+          { room_id: elsewhere, user_id: me, banned_by: other, banned_at: 70 },
+          { room_id: elsewhere, user_id: other, banned_by: me, banned_at: 71 },
+        ])
+        .execute();
+      await store.db.insertInto('room_mutes').values({ room_id: room, user_id: me, muted_until: 99, muted_by: other }).execute();
+      const exported = (await exportOf(store, me, 500)) as unknown as Record<string, unknown>;
+      expect(exported.followed_threads).toEqual([{ message_id: root, room_id: room, following: false, last_read_seq: 3 }]);
+      expect(exported.room_bans).toEqual([{ room_id: elsewhere, banned_by: other, banned_at: 70 }]);
+      expect(exported.room_mutes).toEqual([{ room_id: room, muted_by: other, muted_until: 99 }]);
+    });
+
     it('has nothing for a deleted account', async () => {
       await store.db.updateTable('users').set({ deleted_at: 2 }).where('id', '=', other).execute();
       expect(await exportOf(store, other, 500)).toBeUndefined();

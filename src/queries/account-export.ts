@@ -1,8 +1,9 @@
 // `GET /api/v1/users/me/export`: everything Parley holds about the caller, as
 // one JSON document (the right of access and portability): the profile with
-// the email, the rooms they are in, their friends, friend requests and
-// blocks, their uploads, and every message they sent with what it said before
-// each edit (`earlier_versions`). Written as a stream —
+// the email, the rooms they are in (with their marks and notification
+// settings), the threads they follow, the bans and mutes they are under, their
+// friends, friend requests and blocks, their uploads, and every message they
+// sent with what it said before each edit (`earlier_versions`). Written as a stream —
 // messages a page at a time — so a long history costs no more memory than a
 // short one. Read from the read models, where personal data is open.
 
@@ -34,10 +35,45 @@ export async function* accountExport(
     await db
       .selectFrom('room_members as m')
       .innerJoin('rooms as r', 'r.id', 'm.room_id')
-      .select(['r.id', 'r.type', 'r.name', 'r.topic', 'm.role', 'm.joined_at', 'm.last_read_seq'])
+      .select([
+        'r.id',
+        'r.type',
+        'r.name',
+        'r.topic',
+        'm.role',
+        'm.joined_at',
+        'm.last_read_seq',
+        'm.last_delivered_seq',
+        'm.notify_level',
+        'm.notify_muted_until',
+      ])
       .where('m.user_id', '=', userId)
       .orderBy('m.joined_at')
       .execute(),
+  );
+  const threads = await db
+    .selectFrom('thread_follows')
+    .select(['message_id', 'room_id', 'following', 'last_read_seq'])
+    .where('user_id', '=', userId)
+    .orderBy('last_activity_at')
+    .execute();
+  // Unfollowed ones too: that I said so is data about me.
+  yield field(
+    'followed_threads',
+    threads.map((thread) => ({ ...thread, following: thread.following === 1 })),
+  );
+  yield field(
+    'room_bans',
+    await db
+      .selectFrom('room_bans')
+      .select(['room_id', 'banned_by', 'banned_at'])
+      .where('user_id', '=', userId)
+      .orderBy('banned_at')
+      .execute(),
+  );
+  yield field(
+    'room_mutes',
+    await db.selectFrom('room_mutes').select(['room_id', 'muted_by', 'muted_until']).where('user_id', '=', userId).execute(),
   );
   yield field(
     'friends',
