@@ -4,7 +4,7 @@
 
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import { nextBefore, type TimeCursor } from './time-cursor.ts';
+import { nextBefore, olderThan, type TimeCursor } from './time-cursor.ts';
 import { findMessagesByIds } from './messages-queries.ts';
 import type { MessageView } from './wire.ts';
 
@@ -27,15 +27,7 @@ export async function readMentions(
     .innerJoin('room_members as m', (join) => join.onRef('m.room_id', '=', 'n.room_id').onRef('m.user_id', '=', 'n.user_id'))
     .select(['n.message_id', 'n.room_id', 'n.seq', 'n.mentioned_at', 'm.last_read_seq'])
     .where('n.user_id', '=', userId);
-  const before = page.before;
-  if (before !== undefined) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('n.mentioned_at', '<', before.at),
-        eb.and([eb('n.mentioned_at', '=', before.at), eb('n.message_id', '<', before.id)]),
-      ]),
-    );
-  }
+  if (page.before !== undefined) query = query.where(olderThan(page.before, 'n.mentioned_at', 'n.message_id'));
   const rows = await query.orderBy('n.mentioned_at', 'desc').orderBy('n.message_id', 'desc').limit(page.limit).execute();
   const messages = new Map(
     (

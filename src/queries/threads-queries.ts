@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { findMessagesByIds } from './messages-queries.ts';
-import { nextBefore, type TimeCursor } from './time-cursor.ts';
+import { nextBefore, olderThan, type TimeCursor } from './time-cursor.ts';
 import { messageView, type MessageView } from './wire.ts';
 
 /** What a thread looks like from its root: how many replies, the last one's time, who replied. */
@@ -115,15 +115,7 @@ export async function readFollowedThreads(
     .select(['f.message_id', 'f.room_id', 'f.last_read_seq', 'f.last_activity_at'])
     .where('f.user_id', '=', userId)
     .where('f.following', '=', 1);
-  const before = page.before;
-  if (before !== undefined) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('f.last_activity_at', '<', before.at),
-        eb.and([eb('f.last_activity_at', '=', before.at), eb('f.message_id', '<', before.id)]),
-      ]),
-    );
-  }
+  if (page.before !== undefined) query = query.where(olderThan(page.before, 'f.last_activity_at', 'f.message_id'));
   const rows = await query.orderBy('f.last_activity_at', 'desc').orderBy('f.message_id', 'desc').limit(page.limit).execute();
   const ids = rows.map((row) => row.message_id);
   const [roots, unread] = await Promise.all([

@@ -2,6 +2,7 @@
 // last item's time and id, as `next_before` gives it — `<epoch ms>:<uuid>`. The
 // next page starts after it; the id breaks ties between items of the same ms.
 
+import { sql, type Expression, type SqlBool } from 'kysely';
 import { z } from 'zod';
 
 export interface TimeCursor {
@@ -32,4 +33,10 @@ export const beforeCursorSchema = z
 export function nextBefore(rows: readonly { at: number; id: string }[], limit: number): string | null {
   const last = rows.at(-1);
   return rows.length === limit && last !== undefined ? timeCursorText(last) : null;
+}
+
+/** Rows of a newest-first page that come after the cursor: older, or as old with a smaller id. */
+export function olderThan(cursor: TimeCursor, atColumn: string, idColumn: string): Expression<SqlBool> {
+  const [at, id] = [sql.ref(atColumn), sql.ref(idColumn)];
+  return sql<SqlBool>`(${at} < ${cursor.at} or (${at} = ${cursor.at} and ${id} < ${cursor.id}))`;
 }
