@@ -217,6 +217,22 @@ const schema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((origin) => new URL(origin).origin))),
+  /**
+   * Global admins: comma-separated usernames. They suspend accounts and read
+   * the audit (GET /api/v1/admin/audit). Names are compared as registered
+   * (NFKC, lower case); an admin whose account is deleted is none any more.
+   */
+  PARLEY_ADMINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim().normalize('NFKC').toLowerCase())
+        .filter(Boolean),
+    ),
+  /** The longest text of a suspension's reason. */
+  PARLEY_SUSPENSION_REASON_MAX: int(1000),
   /** How long a client may take to send a request's headers (slowloris). */
   PARLEY_HTTP_HEADERS_TIMEOUT_MS: int(10_000),
   /** How long a client may take to send a whole request, body included (a trickled body). */

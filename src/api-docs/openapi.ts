@@ -20,6 +20,7 @@ import {
   verifyEmailBody,
   refreshBody,
   registerBody,
+  adminInputs,
 } from '../auth/http-routes.ts';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
 import { commandInputs, webUrl } from '../commands/inputs.ts';
@@ -514,6 +515,29 @@ export const responseSchemas = {
     ),
     next_before: z.string().nullable().meta({ description: 'pass as `before` for the next (older) page; null: no more' }),
   }),
+  Suspension: z
+    .object({
+      user_id: id,
+      suspended_at: epochMs,
+      until: epochMs.nullable().meta({ description: 'null: until an admin lifts it' }),
+      reason: z.string(),
+    })
+    .meta({ description: 'A suspension in force: the account may not sign in until it ends.' }),
+  AuditList: z.object({
+    actions: z.array(
+      z
+        .object({
+          action_id: id,
+          action: z.enum(['suspend', 'lift_suspension']),
+          admin_id: id,
+          target_user_id: id,
+          until: epochMs.nullable().meta({ description: 'a suspension’s end (null: until lifted, or not a suspension)' }),
+          at: epochMs,
+        })
+        .meta({ description: 'One act of a global admin.' }),
+    ),
+    next_before: z.string().nullable().meta({ description: 'pass as `before` for the next (older) page; null: no more' }),
+  }),
   PinList: wrap(
     'pins',
     z.array(
@@ -722,6 +746,7 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     EditMessageRequest: inputs.editMessage,
     ReadReceiptRequest: inputs.readReceipt,
     UploadSignRequest: uploadSignBody(config),
+    SuspensionRequest: adminInputs(config).suspensionBody,
   };
   for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
 
@@ -817,6 +842,7 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
           'Avatars and attachments: sign, send the file straight to the storage, then use the ready upload’s url ' +
           '(POST /api/v1/uploads/sign tells the whole protocol).',
       },
+      { name: 'admin', description: 'Global admins (PARLEY_ADMINS): suspensions and the audit of what admins did.' },
       { name: 'meta', description: 'Probes and this documentation (also as Swagger UI at /swagger/index.html).' },
       { name: 'websocket', description: 'The `/ws` event stream: see `x-websocket` for frames, limits and close codes.' },
     ],

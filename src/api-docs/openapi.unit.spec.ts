@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Router } from '@koa/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { authRoutes, loginBody, refreshBody, registerBody } from '../auth/http-routes.ts';
+import { adminInputs, authRoutes, loginBody, refreshBody, registerBody } from '../auth/http-routes.ts';
 import { commandRoutes } from '../commands/http-routes.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import { loadConfig, type Config } from '../config.ts';
@@ -302,6 +302,7 @@ describe('routes and document agree', () => {
       '/api/v1/search/messages': q.messageSearchQuery,
       '/api/v1/mentions': q.mentionsQuery,
       '/api/v1/threads': q.followedThreadsQuery,
+      '/api/v1/admin/audit': adminInputs(config).auditQuery,
       '/api/v1/rooms/{id}/messages/{message_id}/thread': q.threadQuery,
     };
     for (const { method, path, op } of operations(doc)) {

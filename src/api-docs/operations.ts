@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { queryInputs } from '../queries/http-routes.ts';
+import { adminInputs } from '../auth/http-routes.ts';
 import { uploadPurposes } from '../uploads/storage.ts';
 import { DEMO_ASSETS } from '../http/demo-routes.ts';
 import { SWAGGER_UI_ASSETS, SWAGGER_UI_PATH } from './swagger-ui-routes.ts';
@@ -199,11 +200,12 @@ function authOperations(config: Config): OperationSpec[] {
         `Per (account, client IP): ${config.PARLEY_LOGIN_FREE_FAILURES} failures are free, then each further one starts a delay ` +
         `(${config.PARLEY_LOGIN_FIRST_DELAY_S} s, doubling, at most ${config.PARLEY_LOGIN_MAX_DELAY_S} s) during which that pair gets 429 with Retry-After; ` +
         `a success resets the pair. Per client IP, ${config.PARLEY_LOGIN_MAX_FAILURES_PER_IP} failures across all accounts per ${config.PARLEY_LOGIN_WINDOW_S} s, then 429. ` +
-        'Failures from one IP never refuse the account at another.',
+        'Failures from one IP never refuse the account at another. A suspended account gets 403 `account_suspended` ' +
+        '(details: `until`, null while it lasts until lifted, and `reason`) after a right password.',
       body: 'LoginRequest',
       ok: { status: 200, description: 'Signed in.', schema: 'Session' },
-      errors: [401, 429],
-      codes: { 401: ['invalid_credentials'] },
+      errors: [401, 403, 429],
+      codes: { 401: ['invalid_credentials'], 403: ['account_suspended'] },
     },
     {
       method: 'post',
@@ -211,11 +213,13 @@ function authOperations(config: Config): OperationSpec[] {
       tag: 'auth',
       auth: false,
       summary: 'Trade a refresh token for a new session',
-      description: 'The refresh token is spent; reusing a spent one revokes its whole session family.',
+      description:
+        'The refresh token is spent; reusing a spent one revokes its whole session family. A suspension ends every ' +
+        'session (so its refresh tokens are invalid); one of a suspended account is refused with 403 `account_suspended`.',
       body: 'RefreshRequest',
       ok: { status: 200, description: 'New access and refresh tokens.', schema: 'Session' },
-      errors: [401],
-      codes: { 401: ['invalid_refresh_token'] },
+      errors: [401, 403],
+      codes: { 401: ['invalid_refresh_token'], 403: ['account_suspended'] },
     },
     {
       method: 'post',
@@ -322,7 +326,8 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
       tag: 'users',
       summary: 'Export everything Parley holds about me',
       description:
-        'One JSON document, streamed: {format, exported_at, profile (with the email), rooms (with my marks and ' +
+        'One JSON document, streamed: {format, exported_at, profile (with the email), suspension (one in force, or ' +
+        'null), rooms (with my marks and ' +
         'notification settings), followed_threads, room_bans and room_mutes (those I am under), friends, friend_requests, ' +
         'blocks, uploads, messages (every message I sent, oldest first, with `earlier_versions`: what it said before each ' +
         'edit)}. Sent as an attachment (parley-export.json).',
@@ -964,6 +969,50 @@ function uploadOperations(config: Config): OperationSpec[] {
   ];
 }
 
+/** Global admins (PARLEY_ADMINS): suspensions and the audit. */
+function adminOperations(config: Config, { pageLimit }: Context): OperationSpec[] {
+  const onlyAdmins = 'Global admins only (`PARLEY_ADMINS`); anyone else gets 403 forbidden.';
+  return [
+    {
+      method: 'put',
+      path: '/api/v1/admin/users/:user_id/suspension',
+      tag: 'admin',
+      summary: 'Suspend an account',
+      description:
+        `${onlyAdmins} Until \`until\` (epoch ms, in the future) or, without it, until lifted; \`reason\` (at most ` +
+        `${config.PARLEY_SUSPENSION_REASON_MAX} characters) is shown to the account when it tries to sign in. Every session of ` +
+        'the account ends at once (its sockets close; its tokens are refused) and no new one starts (403 ' +
+        '`account_suspended`). Suspending again replaces the end and the reason. An admin cannot suspend themselves.',
+      body: 'SuspensionRequest',
+      ok: { status: 200, description: 'The suspension in force.', schema: 'Suspension' },
+      errors: [403, 404, 409],
+      codes: { 403: ['forbidden'], 404: ['user_not_found'], 409: ['invalid_state'] },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/admin/users/:user_id/suspension',
+      tag: 'admin',
+      summary: 'Lift a suspension',
+      description: `${onlyAdmins} The account may sign in again; lifting one that is not in force changes nothing.`,
+      ok: { status: 204, description: 'Not suspended (any more).' },
+      errors: [403, 404],
+      codes: { 403: ['forbidden'], 404: ['user_not_found'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/admin/audit',
+      tag: 'admin',
+      summary: 'What admins did, newest first',
+      description: `${onlyAdmins} Each act with its id, the admin, the account, when, and a suspension's end. Page with \`before\` = the previous page’s \`next_before\`.`,
+      query: adminInputs(config).auditQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'A page of the audit.', schema: 'AuditList' },
+      errors: [403],
+      codes: { 403: ['forbidden'] },
+    },
+  ];
+}
+
 export function operationSpecs(config: Config): OperationSpec[] {
   const shared = context(config);
   return [
@@ -973,5 +1022,6 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...socialOperations(shared),
     ...roomOperations(config, shared),
     ...uploadOperations(config),
+    ...adminOperations(config, shared),
   ];
 }

@@ -3,17 +3,17 @@
 
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CommandExecutor } from '../commands/execute.ts';
-import { personalText } from '../commands/inputs.ts';
+import { personalText, uuid } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { Rejection } from '../domain/decider.ts';
 import { userIdOf, type AppState } from '../http/auth-middleware.ts';
 import { ApiError } from '../http/errors.ts';
-import { parseBody } from '../http/validate.ts';
+import { pageLimitSchema, parseBody, parseQuery } from '../http/validate.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
 import type { Mailer } from '../infra/mailer.ts';
 import type { SessionRevocations } from '../infra/session-revocations.ts';
@@ -29,6 +29,8 @@ import { AuthError } from './errors.ts';
 import { normalizeUsername, usernameSchema } from './usernames.ts';
 import { jwks, type SigningKey } from './keys.ts';
 import { checkStoredPassword, spendFailedCheck } from './password-check.ts';
+import { beforeCursorSchema } from '../queries/time-cursor.ts';
+import { liftSuspension, readAudit, refuseSuspended, requireAdmin, suspendAccount } from './suspension.ts';
 import { hashPassword, passwordSchema } from './passwords.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
 import type { TokenService } from './tokens.ts';
@@ -48,6 +50,23 @@ export const passwordChange = z.strictObject({ current_password: z.string().min(
 export const passwordResetBody = z.strictObject({ email: emailSchema });
 export const verifyEmailBody = z.strictObject({ token: z.string().min(1).max(256) });
 export const emailChange = z.strictObject({ email: emailSchema, password: z.string().min(1).max(1024) });
+
+/** The admin routes' body and query schemas; exported so the OpenAPI document uses the same ones. */
+export function adminInputs(config: Pick<Config, 'PARLEY_SUSPENSION_REASON_MAX' | 'PARLEY_PAGE_DEFAULT' | 'PARLEY_PAGE_MAX'>) {
+  return {
+    suspensionBody: z.strictObject({
+      reason: z.string().trim().min(1).max(config.PARLEY_SUSPENSION_REASON_MAX),
+      until: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .default(null)
+        .refine((until) => until === null || until > Date.now(), { error: 'must be in the future' }),
+    }),
+    auditQuery: z.strictObject({ before: beforeCursorSchema, limit: pageLimitSchema(config) }),
+  };
+}
 export const passwordResetConfirmBody = z.strictObject({ token: z.string().min(1).max(256), new_password: passwordSchema });
 
 export function authRoutes(options: {
@@ -83,6 +102,8 @@ export function authRoutes(options: {
   async function session(userId: string, existing?: { sessionId: string; refreshToken: string }) {
     const user = await findUserById(db, userId);
     if (user === undefined) throw new AuthError('invalid_token', 'user not found');
+    // No session starts while the account is suspended (login, refresh).
+    await refuseSuspended(db, userId);
     const sessionId = existing?.sessionId ?? randomUUID();
     const access = await tokens.issueAccessToken(userId, sessionId);
     return {
@@ -273,6 +294,33 @@ export function authRoutes(options: {
     // The log says that the password changed, never what it is.
     await executor.executeFor(userId, { type: 'change_password', data: { user_id: userId } });
     ctx.status = 204;
+  });
+
+  // Global admins (PARLEY_ADMINS): suspending accounts, and the audit of what admins did.
+  const { suspensionBody, auditQuery } = adminInputs(config);
+  const suspensions = { db, executor, vault, endSessions: (userId: string) => endSessions(userId) };
+  const asAdmin = async (ctx: ParameterizedContext<AppState>) => {
+    const adminId = userIdOf(ctx);
+    await requireAdmin(db, config.PARLEY_ADMINS, adminId);
+    return adminId;
+  };
+
+  router.put('/api/v1/admin/users/:user_id/suspension', options.requireUser, async (ctx) => {
+    const adminId = await asAdmin(ctx);
+    const userId = uuid.parse(ctx.params.user_id);
+    const body = parseBody(ctx, suspensionBody);
+    ctx.body = await suspendAccount(suspensions, adminId, userId, body);
+  });
+
+  router.delete('/api/v1/admin/users/:user_id/suspension', options.requireUser, async (ctx) => {
+    const adminId = await asAdmin(ctx);
+    await liftSuspension(suspensions, adminId, uuid.parse(ctx.params.user_id));
+    ctx.status = 204;
+  });
+
+  router.get('/api/v1/admin/audit', options.requireUser, async (ctx) => {
+    await asAdmin(ctx);
+    ctx.body = await readAudit(db, parseQuery(ctx, auditQuery));
   });
 
   /** The user's password, on the login's attempt budget from `ip`; 401 invalid_credentials when wrong. */

@@ -52,6 +52,9 @@ export const commandRateClass = {
   change_password: null,
   confirm_email: null,
   delete_user: null,
+  // Admins only, checked at intake: no budget of their own.
+  suspend_user: null,
+  lift_suspension: null,
   reserve: null,
   release: null,
   close_room: null,

@@ -35,6 +35,8 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'change_password':
     case 'confirm_email':
     case 'delete_user':
+    case 'suspend_user':
+    case 'lift_suspension':
       return userAggregateId(command.data.user_id);
     case 'reserve':
     case 'release':

@@ -46,6 +46,7 @@ export type RejectionCode =
   | 'invitation_not_found'
   | 'not_a_member'
   | 'forbidden'
+  | 'account_suspended'
   | 'already_exists'
   | 'username_taken'
   | 'email_taken'

@@ -22,7 +22,15 @@ export type ChangePassword = Command<'change_password', { user_id: string }>;
 export type ConfirmEmail = Command<'confirm_email', { user_id: string; email: string }>;
 /** Only the user may delete their account (the route checks the password first). */
 export type DeleteUser = Command<'delete_user', { user_id: string }>;
-export type UserCommand = RegisterUser | UpdateProfile | ChangePassword | ConfirmEmail | DeleteUser;
+/**
+ * A global admin (checked at intake: PARLEY_ADMINS) suspends an account until
+ * `until` (epoch ms; null: until lifted), saying why (`reason`, sealed with the
+ * account's key: it is about them). `action_id` names the act in the audit.
+ */
+export type SuspendUser = Command<'suspend_user', { user_id: string; until: number | null; reason: string; action_id: string }>;
+export type LiftSuspension = Command<'lift_suspension', { user_id: string; action_id: string }>;
+export type UserCommand =
+  RegisterUser | UpdateProfile | ChangePassword | ConfirmEmail | DeleteUser | SuspendUser | LiftSuspension;
 
 export type UserRegistered = DomainEvent<
   'user_registered',
@@ -56,15 +64,27 @@ export type UserDeleted = DomainEvent<'user_deleted', { user_id: string; deleted
 export type PasswordChanged = DomainEvent<'password_changed', { user_id: string; changed_at: number }>;
 /** The account's email is `email` (sealed), confirmed by its link. */
 export type EmailConfirmed = DomainEvent<'email_confirmed', { user_id: string; email: string; confirmed_at: number }>;
-export type UserEvent = UserRegistered | UserProfileUpdated | PasswordChanged | EmailConfirmed | UserDeleted;
+/** The account may not log in until `until` (null: until lifted); its sessions were ended. */
+export type UserSuspended = DomainEvent<
+  'user_suspended',
+  { user_id: string; until: number | null; reason: string; action_id: string; suspended_by: string; suspended_at: number }
+>;
+export type UserSuspensionLifted = DomainEvent<
+  'user_suspension_lifted',
+  { user_id: string; action_id: string; lifted_by: string; lifted_at: number }
+>;
+export type UserEvent =
+  UserRegistered | UserProfileUpdated | PasswordChanged | EmailConfirmed | UserDeleted | UserSuspended | UserSuspensionLifted;
 
 export interface UserState {
   exists: boolean;
   deleted: boolean;
   username: string;
+  /** Suspended until then (Infinity: until lifted); 0: not suspended. */
+  suspended_until: number;
 }
 
-export const initialUserState = (): UserState => ({ exists: false, deleted: false, username: '' });
+export const initialUserState = (): UserState => ({ exists: false, deleted: false, username: '', suspended_until: 0 });
 export const userAggregateId = (userId: string): string => `user:${userId}`;
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
@@ -116,6 +136,24 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       }
       if (state.deleted) return [];
       return [{ type: 'user_deleted', data: { user_id: command.data.user_id, deleted_at: at } }];
+    case 'suspend_user': {
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
+      const admin = command.metadata.user_id;
+      if (admin === null) throw new Rejection('forbidden', 'a suspension needs an admin');
+      if (admin === command.data.user_id) throw new Rejection('forbidden', 'you cannot suspend yourself');
+      if (command.data.until !== null && command.data.until <= at) {
+        throw new Rejection('invalid_state', 'a suspension ends in the future');
+      }
+      return [{ type: 'user_suspended', data: { ...command.data, suspended_by: admin, suspended_at: at } }];
+    }
+    case 'lift_suspension': {
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
+      const admin = command.metadata.user_id;
+      if (admin === null) throw new Rejection('forbidden', 'lifting a suspension needs an admin');
+      if (state.suspended_until <= at) return [];
+      const { user_id, action_id } = command.data;
+      return [{ type: 'user_suspension_lifted', data: { user_id, action_id, lifted_by: admin, lifted_at: at } }];
+    }
     default:
       return assertNever(command);
   }
@@ -124,13 +162,17 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
     case 'user_registered':
-      return { exists: true, deleted: false, username: event.data.username };
+      return { ...initialUserState(), exists: true, username: event.data.username };
     case 'user_profile_updated':
     case 'password_changed':
     case 'email_confirmed':
       return state;
     case 'user_deleted':
       return { ...state, deleted: true };
+    case 'user_suspended':
+      return { ...state, suspended_until: event.data.until ?? Infinity };
+    case 'user_suspension_lifted':
+      return { ...state, suspended_until: 0 };
     default:
       return assertNever(event);
   }

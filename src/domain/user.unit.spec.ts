@@ -8,6 +8,10 @@ import {
   type ChangePassword,
   type ConfirmEmail,
   type DeleteUser,
+  type LiftSuspension,
+  type SuspendUser,
+  type UserSuspended,
+  type UserSuspensionLifted,
   type RegisterUser,
   type UpdateProfile,
   type UserDeleted,
@@ -167,6 +171,56 @@ describe('delete_user', () => {
     given(userDecider, [registered, deleted]).when(remove('alice-id')).then([]);
     given(userDecider, [registered, deleted])
       .when(update('alice-id', { bio: 'back' }))
+      .thenRejects('user_not_found');
+  });
+});
+
+describe('suspend_user and lift_suspension', () => {
+  const suspend = (by: string | null, until: number | null, user_id = 'alice-id'): SuspendUser => ({
+    type: 'suspend_user',
+    data: { user_id, until, reason: 'spam', action_id: 'act-1' },
+    metadata: meta(by, T1),
+  });
+  const lift = (by: string | null): LiftSuspension => ({
+    type: 'lift_suspension',
+    data: { user_id: 'alice-id', action_id: 'act-2' },
+    metadata: meta(by, T1),
+  });
+  const suspended = (until: number | null): UserSuspended => ({
+    type: 'user_suspended',
+    data: { user_id: 'alice-id', until, reason: 'spam', action_id: 'act-1', suspended_by: 'admin-id', suspended_at: T0 },
+  });
+  const lifted: UserSuspensionLifted = {
+    type: 'user_suspension_lifted',
+    data: { user_id: 'alice-id', action_id: 'act-2', lifted_by: 'admin-id', lifted_at: T1 },
+  };
+
+  it('an admin (checked at intake) suspends an account until a time or until lifted, and lifts it', () => {
+    given(userDecider, [registered])
+      .when(suspend('admin-id', null))
+      .then([{ ...suspended(null), data: { ...suspended(null).data, suspended_at: T1 } }]);
+    given(userDecider, [registered, suspended(null)])
+      .when(lift('admin-id'))
+      .then([lifted]);
+  });
+
+  it('lifting what is not in force says nothing: never suspended, lifted already, or ended by itself', () => {
+    given(userDecider, [registered]).when(lift('admin-id')).then([]);
+    given(userDecider, [registered, suspended(null), lifted])
+      .when(lift('admin-id'))
+      .then([]);
+    given(userDecider, [registered, suspended(T1)])
+      .when(lift('admin-id'))
+      .then([]);
+  });
+
+  it('refuses a suspension that ends in the past, of oneself, of no account, or without an admin', () => {
+    given(userDecider, [registered]).when(suspend('admin-id', T1)).thenRejects('invalid_state');
+    given(userDecider, [registered]).when(suspend('alice-id', null)).thenRejects('forbidden');
+    given(userDecider, [registered]).when(suspend(null, null)).thenRejects('forbidden');
+    given(userDecider, []).when(suspend('admin-id', null)).thenRejects('user_not_found');
+    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
+      .when(suspend('admin-id', null))
       .thenRejects('user_not_found');
   });
 });

@@ -69,6 +69,8 @@ export const rejectionStatus = {
   invitation_not_found: 404,
   not_a_member: 403,
   forbidden: 403,
+  // No session starts for a suspended account (auth/suspension.ts): details.until and details.reason.
+  account_suspended: 403,
   blocked: 403,
   already_exists: 409,
   username_taken: 409,

@@ -65,6 +65,27 @@ export const eventSamples: EventSamples = {
     { kind: 'username', value: 'bob', owner_id: bob, released_at: at + 5, available_at: at + 30 * 86_400_000 },
   ],
   user_deleted: [{ user_id: bob, deleted_at: at + 6 }],
+  user_suspended: [
+    {
+      user_id: bob,
+      until: null,
+      reason: 'spam — 3 reports',
+      action_id: '0199e1c4-9000-7000-8000-00000000d001',
+      suspended_by: alice,
+      suspended_at: at + 6,
+    },
+    {
+      user_id: carol,
+      until: at + 86_400_000,
+      reason: '',
+      action_id: '0199e1c4-9000-7000-8000-00000000d002',
+      suspended_by: alice,
+      suspended_at: at + 6,
+    },
+  ],
+  user_suspension_lifted: [
+    { user_id: bob, action_id: '0199e1c4-9000-7000-8000-00000000d003', lifted_by: alice, lifted_at: at + 7 },
+  ],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
   email_confirmed: [{ user_id: alice, email: 'alice@例え.jp', confirmed_at: at + 8 }],
   room_created: [

@@ -345,6 +345,39 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       return;
     case 'password_changed':
       return; // an audit fact: nothing in the chat model changes
+    case 'user_suspended': {
+      const { user_id, until, reason, action_id, suspended_by, suspended_at } = event.data;
+      await trx
+        .updateTable('users')
+        .set({ suspended_at, suspended_until: until, suspension_reason: reason })
+        .where('id', '=', user_id)
+        .execute();
+      await trx
+        .insertInto('admin_audit')
+        .values({ action_id, action: 'suspend', admin_id: suspended_by, target_user_id: user_id, until, at: suspended_at })
+        .execute();
+      return;
+    }
+    case 'user_suspension_lifted': {
+      const { user_id, action_id, lifted_by, lifted_at } = event.data;
+      await trx
+        .updateTable('users')
+        .set({ suspended_at: null, suspended_until: null, suspension_reason: null })
+        .where('id', '=', user_id)
+        .execute();
+      await trx
+        .insertInto('admin_audit')
+        .values({
+          action_id,
+          action: 'lift_suspension',
+          admin_id: lifted_by,
+          target_user_id: user_id,
+          until: null,
+          at: lifted_at,
+        })
+        .execute();
+      return;
+    }
     case 'email_confirmed': {
       const d = event.data;
       await trx
@@ -399,7 +432,15 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
   const placeholder = erasedIdentity(userId);
   await trx
     .updateTable('users')
-    .set({ username: placeholder, email: placeholder, display_name: '', bio: '', avatar_url: null, deleted_at: at })
+    .set({
+      username: placeholder,
+      email: placeholder,
+      display_name: '',
+      bio: '',
+      avatar_url: null,
+      deleted_at: at,
+      suspension_reason: null,
+    })
     .where('id', '=', userId)
     .execute();
   await trx.deleteFrom('room_invitations').where('user_id', '=', userId).execute();
@@ -745,6 +786,8 @@ class ChatBatch {
       case 'user_deleted':
       case 'messages_expired':
       case 'email_confirmed':
+      case 'user_suspended':
+      case 'user_suspension_lifted':
         // They rewrite many rows (a user's or a room's messages), pending ones
         // included: those are written first.
         await this.flush();

@@ -22,6 +22,7 @@ export const chatTables = [
   'message_versions',
   'mentions',
   'thread_follows',
+  'admin_audit',
   'messages',
   'room_members',
   'room_invitations',
@@ -62,6 +63,8 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   // My followed threads, the latest active first; retention erases a room's up to a seq.
   { name: 'thread_follows_by_user', table: 'thread_follows', columns: ['user_id', 'last_activity_at'], unique: false },
   { name: 'thread_follows_room_seq', table: 'thread_follows', columns: ['room_id', 'root_seq'], unique: false },
+  // The audit, newest first.
+  { name: 'admin_audit_at', table: 'admin_audit', columns: ['at'], unique: false },
   // Retention erases a room's earlier versions up to a seq.
   { name: 'message_versions_room_seq', table: 'message_versions', columns: ['room_id', 'seq'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
@@ -84,6 +87,9 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('deleted_at', 'bigint')
     .addColumn('email_verified_at', 'bigint')
+    .addColumn('suspended_at', 'bigint')
+    .addColumn('suspended_until', 'bigint')
+    .addColumn('suspension_reason', 'varchar(1000)')
     .execute();
 
   await db.schema
@@ -119,6 +125,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createVersionsTable(db, version);
   await createMentionsTable(db, version);
   await createThreadFollowsTable(db, version);
+  await createAdminAuditTable(db, version);
   await createModerationTables(db, version);
 
   await db.schema
@@ -261,6 +268,19 @@ export async function createThreadFollowsTable(db: AnyDatabase, version: number)
     .addColumn('last_read_seq', 'bigint', (c) => c.notNull())
     .addColumn('last_activity_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('thread_follows_pk'), ['message_id', 'user_id'])
+    .execute();
+}
+
+/** Global admins' acts (migrations/0023 added it to the versions before it). */
+export async function createAdminAuditTable(db: AnyDatabase, version: number): Promise<void> {
+  await db.schema
+    .createTable(versionedName('admin_audit', version))
+    .addColumn('action_id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('action', 'varchar(32)', (c) => c.notNull())
+    .addColumn('admin_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('target_user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('until', 'bigint')
+    .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
 }
 

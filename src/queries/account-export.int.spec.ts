@@ -121,6 +121,15 @@ for (const engine of await testEngines('account_export')) {
       expect(exported.followed_threads).toEqual([{ message_id: root, room_id: room, following: false, last_read_seq: 3 }]);
       expect(exported.room_bans).toEqual([{ room_id: elsewhere, banned_by: other, banned_at: 70 }]);
       expect(exported.room_mutes).toEqual([{ room_id: room, muted_by: other, muted_until: 99 }]);
+      expect(exported.suspension).toBeNull();
+      await store.db
+        .updateTable('users')
+        .set({ suspended_at: 5, suspended_until: null, suspension_reason: 'spam' })
+        .where('id', '=', me)
+        .execute();
+      const suspended = (await exportOf(store, me, 500)) as unknown as Record<string, unknown>;
+      expect(suspended.suspension).toEqual({ suspended_at: 5, until: null, reason: 'spam' });
+      await store.db.updateTable('users').set({ suspended_at: null }).where('id', '=', me).execute();
     });
 
     it('has nothing for a deleted account', async () => {

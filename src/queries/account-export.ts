@@ -1,6 +1,6 @@
 // `GET /api/v1/users/me/export`: everything Parley holds about the caller, as
 // one JSON document (the right of access and portability): the profile with
-// the email, the rooms they are in (with their marks and notification
+// the email, a suspension in force, the rooms they are in (with their marks and notification
 // settings), the threads they follow, the bans and mutes they are under, their
 // friends, friend requests and blocks, their uploads, and every message they
 // sent with what it said before each edit (`earlier_versions`). Written as a stream —
@@ -30,6 +30,11 @@ export async function* accountExport(
 
   yield `{"format":"parley-export/1","exported_at":${now}`;
   yield field('profile', { ...userView(user), email: user.email });
+  const suspended = user.suspended_at !== null && (user.suspended_until === null || user.suspended_until > now);
+  yield field(
+    'suspension',
+    suspended ? { suspended_at: user.suspended_at, until: user.suspended_until, reason: user.suspension_reason ?? '' } : null,
+  );
   yield field(
     'rooms',
     await db

@@ -17,6 +17,23 @@ export interface UsersTable {
   deleted_at: number | null;
   /** When the user confirmed their current email by its link (migrations/0011); null: not yet. */
   email_verified_at: number | null;
+  /** When a global admin suspended the account (migrations/0023); null: not suspended. */
+  suspended_at: Generated<number | null>;
+  /** Until when (null with suspended_at set: until lifted). */
+  suspended_until: Generated<number | null>;
+  /** Why, as the admin wrote it (erased with the account). */
+  suspension_reason: Generated<string | null>;
+}
+
+/** One act of a global admin (chat projection; migrations/0023): GET /api/v1/admin/audit. */
+export interface AdminAuditTable {
+  action_id: string;
+  action: 'suspend' | 'lift_suspension';
+  admin_id: string;
+  target_user_id: string;
+  /** A suspension's end (null: until lifted, or not a suspension). */
+  until: number | null;
+  at: number;
 }
 
 export interface RoomsTable {
@@ -307,6 +324,7 @@ export interface Database {
   message_versions: MessageVersionsTable;
   mentions: MentionsTable;
   thread_follows: ThreadFollowsTable;
+  admin_audit: AdminAuditTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

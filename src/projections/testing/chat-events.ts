@@ -42,6 +42,7 @@ type Action =
   | 'pin'
   | 'thread'
   | 'notify'
+  | 'suspend'
   | 'add'
   | 'remove'
   | 'role'
@@ -75,6 +76,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     pin: 0,
     thread: 0,
     notify: 0,
+    suspend: 0,
     deliver: 0,
     moderate: 0,
   },
@@ -100,6 +102,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     pin: 4,
     thread: 5,
     notify: 2,
+    suspend: 1,
   },
 };
 
@@ -403,6 +406,19 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         data: { user_id: user, bio: pick(words), display_name: `U ${pick(words)}` },
         metadata: meta(user),
       });
+    } else if (action === 'suspend') {
+      // An admin (any other user: the intake checks who is one) suspends, now and then until a time, or lifts.
+      const [admin, user] = [pick(users), pick(users)];
+      if (next() < 0.6) {
+        const until = next() < 0.5 ? null : now + 3_600_000;
+        yield* run({
+          type: 'suspend_user',
+          data: { user_id: user, until, reason: pick(words), action_id: id() },
+          metadata: meta(admin),
+        });
+      } else {
+        yield* run({ type: 'lift_suspension', data: { user_id: user, action_id: id() }, metadata: meta(admin) });
+      }
     } else if (action === 'request') {
       const [from, to] = [pick(users), pick(users)];
       const request = id();
