@@ -13,7 +13,7 @@ import { Rejection } from '../domain/decider.ts';
 import { userKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { nextBefore, olderThan, type TimeCursor } from '../queries/time-cursor.ts';
-import type { Database } from '../store/schema.ts';
+import type { AdminAuditTable, Database } from '../store/schema.ts';
 
 export interface Suspension {
   user_id: string;
@@ -86,14 +86,8 @@ export async function liftSuspension(deps: SuspensionDeps, adminId: string, user
   await deps.executor.executeFor(adminId, { type: 'lift_suspension', data: { user_id: userId, action_id: randomUUID() } });
 }
 
-export interface AuditEntry {
-  action_id: string;
-  action: 'suspend' | 'lift_suspension';
-  admin_id: string;
-  target_user_id: string;
-  until: number | null;
-  at: number;
-}
+/** One act of a global admin, as the audit lists it. */
+export type AuditEntry = AdminAuditTable;
 
 /** The admins' acts, newest first (a page ends before `before`). */
 export async function readAudit(
