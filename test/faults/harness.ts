@@ -853,10 +853,30 @@ export interface ChatSetup {
   reader: TestUser;
 }
 
+/**
+ * A set-up step against a cluster that may still be settling after the
+ * previous test's faults (a consumer group rebalancing, a leader moving): a
+ * 503 `unavailable` says "retry it", and a client does. Each step is whole —
+ * a new user, a new room — so a retry never trips on what an unconfirmed
+ * attempt may have left behind.
+ */
+async function settled<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= 10 || !/\b503\b/.test(String(error))) throw error;
+      await sleep(1_000);
+    }
+  }
+}
+
 /** Six users (registered over different instances) and two overlapping rooms. */
 export async function chatSetup(cluster: Cluster): Promise<ChatSetup> {
   const users: TestUser[] = [];
-  for (let i = 0; i < 6; i++) users.push(await registerUser(cluster.nodes[i % cluster.nodes.length]!.url, `f${i}`));
+  for (let i = 0; i < 6; i++) {
+    users.push(await settled(() => registerUser(cluster.nodes[i % cluster.nodes.length]!.url, `f${i}`)));
+  }
   const room = async (owner: TestUser, members: TestUser[]) => {
     const response = await fetch(`${cluster.nodes[0]!.url}/api/v1/rooms`, {
       method: 'POST',
@@ -870,7 +890,10 @@ export async function chatSetup(cluster: Cluster): Promise<ChatSetup> {
     await acceptInvitations(cluster.nodes[0]!.url, body.id, members);
     return body.id;
   };
-  const rooms = [await room(users[0]!, users.slice(1, 4)), await room(users[5]!, users.slice(2, 5))];
+  const rooms = [
+    await settled(() => room(users[0]!, users.slice(1, 4))),
+    await settled(() => room(users[5]!, users.slice(2, 5))),
+  ];
   const plan = users.map((user, i) => ({
     user,
     rooms: i < 2 ? [rooms[0]!] : i < 4 ? [rooms[0]!, rooms[1]!] : [rooms[1]!],
