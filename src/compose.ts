@@ -102,7 +102,11 @@ export function openLog(config: Config, logger: Logger): Log {
     return namespacedLog(kafka, config.PARLEY_LOG_NAMESPACE);
   }
   fs.mkdirSync(config.PARLEY_DATA_DIR, { recursive: true });
-  return openSqliteLog({ path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'), onError });
+  return openSqliteLog({
+    path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'),
+    checkpointIntervalMs: config.PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS,
+    onError,
+  });
 }
 
 /** The log with Parley's topics in place (created on first start, checked after). */
@@ -132,8 +136,15 @@ export async function openEventCodec(config: Config): Promise<AvroCodec> {
 }
 
 /** The read-model database (MySQL when DATABASE_URL is set, else SQLite), migrated to the latest schema. */
-export async function openMigratedStore(config: Config): Promise<Store> {
-  const store = openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.PARLEY_DATA_DIR });
+export async function openMigratedStore(config: Config, logger: Logger): Promise<Store> {
+  const store = openStore({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.PARLEY_DATA_DIR,
+    backgroundCheckpoints: {
+      intervalMs: config.PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS,
+      onError: (error) => logger.warn({ err: error }, 'read models: background WAL checkpoint failed'),
+    },
+  });
   await migrateToLatest(store.db);
   return store;
 }
@@ -258,7 +269,7 @@ export interface AppContext {
 export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
   const tracked = trackConsumerLag(await openLogWithTopics(config, logger));
   const log = tracked.log;
-  const migrated = await openMigratedStore(config);
+  const migrated = await openMigratedStore(config, logger);
   if (config.PARLEY_DB_SILENT_TIMEOUT_MS > 0) migrated.dropSilentConnections?.(config.PARLEY_DB_SILENT_TIMEOUT_MS);
   const store = await followProjectionVersions(migrated, { logger, models: versionedModels });
   const vault = openVault(config, store.db, logger);

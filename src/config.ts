@@ -402,6 +402,12 @@ const schema = z.object({
    */
   PARLEY_ERASURE_SCRUB_INTERVAL_MS: int(5_000),
   /**
+   * Embedded mode: how often a worker thread checkpoints each SQLite file's
+   * WAL into the database file (store/wal-checkpointer.ts), so commits on the
+   * event loop never stall for one.
+   */
+  PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS: int(250),
+  /**
    * Messages older than this many days are erased everywhere (docs/PRIVACY.md,
    * "Retention"); unset: kept forever, unless a room's owner sets a shorter
    * limit. Fractions are allowed (0.5 = 12 hours).

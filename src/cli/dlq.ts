@@ -27,8 +27,8 @@ export const dlqUsage = `usage: parley dlq <list|retry|skip> [options]
   skip <id>               move the projection past the record, without applying it`;
 
 /** The command as the CLI runs it; sets the exit code (0 done, 1 refused, 2 usage). */
-export async function dlqCommand(argv: string[], config: Config, _logger: Logger): Promise<void> {
-  const store = await openMigratedStore(config);
+export async function dlqCommand(argv: string[], config: Config, logger: Logger): Promise<void> {
+  const store = await openMigratedStore(config, logger);
   try {
     process.exitCode = await runDlq(argv, store.db, process.stdout);
   } finally {

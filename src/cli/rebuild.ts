@@ -79,7 +79,7 @@ export function parseRebuildArgs(args: string[]): RebuildArgs {
 export async function rebuildCommand(argv: string[], config: Config, logger: Logger): Promise<void> {
   const args = parseRebuildArgs(argv);
   const log = await openLogWithTopics(config, logger);
-  const store = await openMigratedStore(config);
+  const store = await openMigratedStore(config, logger);
   try {
     const codec = await openEventCodec(config);
     const vault = openVault(config, store.db, logger);

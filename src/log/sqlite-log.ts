@@ -62,6 +62,11 @@ export interface SqliteLogOptions {
   retryBackoffMaxMs?: number;
   /** How long a write waits for another process holding the write lock before failing. */
   busyTimeoutMs?: number;
+  /**
+   * How often a worker thread checkpoints the file's WAL (store/wal-checkpointer.ts);
+   * absent: an append's commit does it every 1,000 pages, stalling the event loop.
+   */
+  checkpointIntervalMs?: number;
   /** Record timestamps and retention cut-offs; replaceable in tests. */
   clock?: () => number;
   /** Where failures of handlers and background work are reported (default: console.error). */
@@ -102,6 +107,10 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
     path: options.path,
     durability: options.durability ?? DEFAULTS.durability,
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
+    backgroundCheckpoints:
+      options.checkpointIntervalMs === undefined
+        ? undefined
+        : { intervalMs: options.checkpointIntervalMs, onError: (error) => onError(error, 'background WAL checkpoint') },
   });
   const hub = new WakeHub();
   /** Ids of the topics declared ephemeral by this process's ensureTopics (not stored: each process declares them). */
@@ -310,7 +319,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
         await writer.drained();
         if (pollTimer) clearInterval(pollTimer);
         if (sweepTimer) clearInterval(sweepTimer);
-        store.close();
+        await store.close();
       })();
       return closing;
     },

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { createPool, type Pool } from 'mysql2';
 import type { Database } from './schema.ts';
 import { openSqliteFile } from './sqlite-dialect.ts';
+import { checkpointInBackground } from './wal-checkpointer.ts';
 
 export type Engine = 'sqlite' | 'mysql';
 
@@ -32,14 +33,30 @@ export interface StoreOptions {
   dataDir: string;
   /** Connections in the MySQL pool. */
   poolSize?: number;
+  /**
+   * SQLite: checkpoint the WAL from a worker thread (store/wal-checkpointer.ts)
+   * instead of stalling a commit on the event loop now and then. Servers and
+   * operator commands turn it on; tests that open many short-lived stores leave it off.
+   */
+  backgroundCheckpoints?: { intervalMs: number; onError: (error: unknown) => void };
 }
 
 export function openStore(options: StoreOptions): Store {
   if (options.databaseUrl) return openMysql(options.databaseUrl, options.poolSize ?? 10);
   fs.mkdirSync(options.dataDir, { recursive: true });
-  const { dialect } = openSqliteFile(path.join(options.dataDir, 'read-models.sqlite'));
+  const filename = path.join(options.dataDir, 'read-models.sqlite');
+  const { dialect, database } = openSqliteFile(filename);
+  const checkpointer = options.backgroundCheckpoints
+    ? checkpointInBackground(database, filename, options.backgroundCheckpoints)
+    : undefined;
   const db = new Kysely<Database>({ dialect });
-  return { db, close: () => db.destroy() };
+  return {
+    db,
+    close: async () => {
+      await db.destroy();
+      await checkpointer?.stop();
+    },
+  };
 }
 
 function openMysql(url: string, connectionLimit: number): Store {

@@ -72,7 +72,7 @@ export async function poisonScenario(target: PoisonTarget): Promise<void> {
   const config = loadConfig({ ...env });
   const logger = pino({ level: 'silent' });
   const log = await openLogWithTopics(config, logger);
-  const store = await openMigratedStore(config);
+  const store = await openMigratedStore(config, logger);
   const codec = await openEventCodec(config);
   try {
     const alice = await registerUser(url, 'poison');

@@ -5,6 +5,7 @@
 // locks (BEGIN IMMEDIATE for every write).
 
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { checkpointInBackground, type CheckpointerOptions, type WalCheckpointer } from '../../store/wal-checkpointer.ts';
 import type { Headers, LogRecord, TopicSpec } from '../port.ts';
 
 export type Durability = 'full' | 'normal';
@@ -28,6 +29,8 @@ export interface StoreOptions {
   path: string;
   durability: Durability;
   busyTimeoutMs: number;
+  /** Checkpoint the WAL from a worker thread (store/wal-checkpointer.ts); absent: the committing call does, now and then. */
+  backgroundCheckpoints?: CheckpointerOptions | undefined;
 }
 
 // Schema version kept in PRAGMA user_version so a later change can migrate.
@@ -96,6 +99,7 @@ export class SqliteStore {
   readonly #selectCommitted: StatementSync;
   readonly #upsertCommitted: StatementSync;
   readonly #dataVersion: StatementSync;
+  readonly #checkpointer: WalCheckpointer | undefined;
 
   constructor(options: StoreOptions) {
     this.#db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs });
@@ -106,6 +110,9 @@ export class SqliteStore {
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec(`PRAGMA synchronous = ${syncPragma(options.durability)}`);
     this.#migrate();
+    this.#checkpointer = options.backgroundCheckpoints
+      ? checkpointInBackground(this.#db, options.path, options.backgroundCheckpoints)
+      : undefined;
 
     const db = this.#db;
     this.#selectTopic = db.prepare('SELECT id, name, partitions, retention_ms FROM log_topics WHERE name = ?');
@@ -144,8 +151,9 @@ export class SqliteStore {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#db.close();
+    await this.#checkpointer?.stop();
   }
 
   /**

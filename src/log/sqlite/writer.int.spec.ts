@@ -39,8 +39,8 @@ describe('group commit durability', () => {
       isEphemeral: (topicId) => ephemeral.has(topicId),
     });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
