@@ -118,7 +118,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
   const writer = new BatchWriter(store, {
     maxWriteBatch: options.maxWriteBatch ?? DEFAULTS.maxWriteBatch,
     clock,
-    onAppended: (topicId, partitions) => hub.notify(topicId, partitions),
+    onAppended: (topicId, ends) => hub.notify(topicId, ends),
     isEphemeral: (topicId) => ephemeral.has(topicId),
   });
   const backend: ConsumerBackend = {

@@ -106,6 +106,12 @@ class PartitionWorker {
         // Cleared before reading: an append committed after this read sets it
         // again, so the wait below cannot miss it.
         this.#signalled = false;
+        const knownEnd = backend.hub.knownEnd(topic.id, this.partition);
+        if (knownEnd !== undefined && this.position >= knownEnd) {
+          // Everything this process appended is handled, and no other connection wrote since: nothing to read.
+          await this.#waitForRecords();
+          continue;
+        }
         let records: LogRecord[];
         try {
           records = backend.read(topic, this.partition, this.position, maxBatchSize);

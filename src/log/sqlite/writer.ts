@@ -37,8 +37,8 @@ export interface WriterOptions {
   /** Records per transaction before the rest waits for the next turn of the event loop. */
   maxWriteBatch: number;
   clock: () => number;
-  /** Told which partitions got new records, after they are committed. */
-  onAppended: (topicId: number, partitions: Iterable<number>) => void;
+  /** Told which partitions got new records (and each one's new end offset), after they are committed. */
+  onAppended: (topicId: number, ends: ReadonlyMap<number, number>) => void;
   /** Topics whose appends need no fsync (TopicSpec.ephemeral). */
   isEphemeral: (topicId: number) => boolean;
 }
@@ -157,7 +157,8 @@ export class BatchWriter {
       }
       return out;
     });
-    for (const [topicId, topicNext] of next) this.#options.onAppended(topicId, topicNext.keys());
+    // After the transaction, each partition's next offset is its new end.
+    for (const [topicId, topicNext] of next) this.#options.onAppended(topicId, topicNext);
     return results;
   }
 }
