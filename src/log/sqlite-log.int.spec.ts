@@ -309,6 +309,55 @@ describe('sqlite log', () => {
     );
   });
 
+  test('a consumer gets every record once, in order, when its own process and another connection append in turns', async () => {
+    const path = newPath();
+    const mine = open(path, { pollIntervalMs: 20 });
+    const other = open(path);
+    await mine.ensureTopics([{ name: 't', partitions: 1, retentionMs: null }]);
+    const seen: string[] = [];
+    const offsets: number[] = [];
+    await mine.consume({
+      topic: 't',
+      group: null,
+      from: 'earliest',
+      eachBatch: (batch) => {
+        seen.push(...batch.records.map(text));
+        offsets.push(...batch.records.map((r) => r.offset));
+      },
+    });
+    const expected: string[] = [];
+    for (let turn = 0; turn < 6; turn++) {
+      // Records from memory (this process appended them) and from the file (the other one did) interleave.
+      const [writer, tag] = turn % 2 === 0 ? [mine, `mine${turn}`] : [other, `other${turn}`];
+      await writer.append('t', records(3, tag, 0));
+      expected.push(...records(3, tag, 0).map((r) => r.key));
+      await waitUntil(() => seen.length >= expected.length, `turn ${turn} seen`, WAIT_MS);
+    }
+    expect(seen).toEqual(expected);
+    expect(offsets).toEqual(expected.map((_, i) => i));
+    // read() answers the same, from memory and from the file alike.
+    expect((await mine.read('t', 0, 0, 100)).map(text)).toEqual(expected);
+  });
+
+  test('with no records kept in memory, consumers read everything from the file', async () => {
+    const log = open(newPath(), { tailCacheRecords: 0 });
+    await log.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
+    const seen: string[] = [];
+    await log.consume({
+      topic: 't',
+      group: 'g',
+      from: 'earliest',
+      eachBatch: (batch) => void seen.push(...batch.records.map(text)),
+    });
+    await log.append('t', records(10, 'x'));
+    await waitUntil(() => seen.length >= 10, '10 records', WAIT_MS);
+    expect(seen.sort()).toEqual(
+      records(10, 'x')
+        .map((r) => r.key)
+        .sort(),
+    );
+  });
+
   test('two connections appending to one file keep offsets gapless and distinct', async () => {
     const path = newPath();
     const one = open(path);

@@ -26,6 +26,7 @@ import {
 import { GroupCoordinator, Member, type ConsumerBackend } from './sqlite/consumers.ts';
 import { SqliteStore, type Durability, type RecordToWrite, type TopicRow } from './sqlite/store.ts';
 import { WakeHub } from './sqlite/wake.ts';
+import { TailCache } from './sqlite/tail-cache.ts';
 import { BatchWriter } from './sqlite/writer.ts';
 
 export interface SqliteLogOptions {
@@ -54,6 +55,12 @@ export interface SqliteLogOptions {
    * append() call is never split.
    */
   maxWriteBatch?: number;
+  /**
+   * Newest records kept in memory per partition, as this process appended
+   * them, for consumers at the tail (sqlite/tail-cache.ts); 0 = read every
+   * record from the file.
+   */
+  tailCacheRecords?: number;
   /** Largest batch handed to eachBatch when the consumer does not say. */
   defaultMaxBatchSize?: number;
   /** First wait before redelivering a failed batch (or retrying onAssigned); doubles per failure. */
@@ -88,6 +95,7 @@ const DEFAULTS = {
   retentionSweepIntervalMs: 60_000,
   maxWriteBatch: 10_000,
   defaultMaxBatchSize: 500,
+  tailCacheRecords: 256,
   retryBackoffMs: 100,
   retryBackoffMaxMs: 5_000,
   busyTimeoutMs: 5_000,
@@ -113,16 +121,27 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
         : { intervalMs: options.checkpointIntervalMs, onError: (error) => onError(error, 'background WAL checkpoint') },
   });
   const hub = new WakeHub();
+  const tail = new TailCache(options.tailCacheRecords ?? DEFAULTS.tailCacheRecords);
+  /** From memory when this process appended the records asked for, else from the file. */
+  const readRecords = (topic: TopicRow, partition: number, offset: number, limit: number): LogRecord[] =>
+    tail.read(topic.id, partition, offset, limit) ?? store.read(topic, partition, offset, limit);
   /** Ids of the topics declared ephemeral by this process's ensureTopics (not stored: each process declares them). */
   const ephemeral = new Set<number>();
   const writer = new BatchWriter(store, {
     maxWriteBatch: options.maxWriteBatch ?? DEFAULTS.maxWriteBatch,
     clock,
-    onAppended: (topicId, ends) => hub.notify(topicId, ends),
+    onAppended: (topic, appended) => {
+      const ends = new Map<number, number>();
+      for (const [partition, records] of appended) {
+        tail.add(topic.id, partition, records);
+        ends.set(partition, records[records.length - 1]!.offset + 1);
+      }
+      hub.notify(topic.id, ends);
+    },
     isEphemeral: (topicId) => ephemeral.has(topicId),
   });
   const backend: ConsumerBackend = {
-    read: (topic, partition, offset, limit) => store.read(topic, partition, offset, limit),
+    read: readRecords,
     bounds: (topic, partition) => store.bounds(topic.id, partition),
     committed: (group, topic, partition) => store.committedOffset(group, topic.id, partition),
     commit: (group, topic, partition, offset) => writer.commit(group, topic, partition, offset),
@@ -162,9 +181,15 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
     }
   };
 
+  /** Drops expired records, from the file and from memory (a lagging consumer must not get them from the cache). */
+  const sweep = (now: number): number => {
+    const deleted = store.sweepRetention(now);
+    if (deleted > 0) tail.clear();
+    return deleted;
+  };
   const sweepRetention = (now: number = clock()): number => {
     assertOpen();
-    return store.sweepRetention(now);
+    return sweep(now);
   };
   const sweepInterval = options.retentionSweepIntervalMs ?? DEFAULTS.retentionSweepIntervalMs;
   // Housekeeping must not keep a finished process alive: unref'd.
@@ -172,7 +197,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
     sweepInterval > 0
       ? setInterval(() => {
           try {
-            store.sweepRetention(clock());
+            sweep(clock());
           } catch (error) {
             onError(error, 'retention sweep');
           }
@@ -240,7 +265,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
       run(() => {
         const topic = topicOf(topicName);
         if (limit <= 0) return [];
-        return store.read(topic, partitionOf(topic, partition), offset, limit);
+        return readRecords(topic, partitionOf(topic, partition), offset, limit);
       }),
 
     endOffset: (topicName: string, partition: number) =>
