@@ -339,6 +339,19 @@ describe('sqlite log', () => {
     expect((await mine.read('t', 0, 0, 100)).map(text)).toEqual(expected);
   });
 
+  test('what a consumer gets from memory is the record as appended, whatever the producer does to its buffer afterwards', async () => {
+    const log = open(newPath());
+    await log.ensureTopics([{ name: 't', partitions: 1, retentionMs: null }]);
+    const value = Buffer.from('original');
+    const headers = { kind: 'first' };
+    await log.append('t', [{ key: 'k', value, headers, partition: 0 }]);
+    value.write('MUTATED!');
+    headers.kind = 'changed';
+    const [record] = await log.read('t', 0, 0, 1);
+    expect(text(record!)).toBe('original');
+    expect(record!.headers).toEqual({ kind: 'first' });
+  });
+
   test('with no records kept in memory, consumers read everything from the file', async () => {
     const log = open(newPath(), { tailCacheRecords: 0 });
     await log.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);

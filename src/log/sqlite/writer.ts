@@ -190,7 +190,7 @@ function collect(
       offset: offsets[i]!,
       key: record.key,
       // Copies: the caller keeps its own buffer and headers; consumers get these.
-      value: Buffer.from(record.value),
+      value: ownCopy(record.value),
       headers: { ...record.headers },
       timestamp,
     });
@@ -200,4 +200,15 @@ function collect(
 function settle(op: WriteOp, positions: Position[]): void {
   if (op.kind === 'append') op.resolve(positions);
   else op.resolve();
+}
+
+/**
+ * The bytes in a buffer of their own. Buffer.from would take a small one from
+ * Node's shared 8 KiB pool, and a record kept in the tail cache would then keep
+ * its whole slab alive.
+ */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
