@@ -66,6 +66,20 @@ describe('sqlite log', () => {
       ...(partition === undefined ? {} : { partition }),
     }));
 
+  /** Every record of topic 't' from the start, as group 'g' gets them (the array fills as they come). */
+  const consumeAll = async (log: SqliteLog): Promise<string[]> => {
+    const seen: string[] = [];
+    await log.consume({
+      topic: 't',
+      group: 'g',
+      from: 'earliest',
+      eachBatch: (batch) => {
+        seen.push(...batch.records.map(text));
+      },
+    });
+    return seen;
+  };
+
   test('offsets are gapless from 0 in every partition', async () => {
     const log = open(newPath());
     await log.ensureTopics([{ name: 't', partitions: 3, retentionMs: null }]);
@@ -355,13 +369,7 @@ describe('sqlite log', () => {
   test('with no records kept in memory, consumers read everything from the file', async () => {
     const log = open(newPath(), { tailCacheRecords: 0 });
     await log.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
-    const seen: string[] = [];
-    await log.consume({
-      topic: 't',
-      group: 'g',
-      from: 'earliest',
-      eachBatch: (batch) => void seen.push(...batch.records.map(text)),
-    });
+    const seen = await consumeAll(log);
     await log.append('t', records(10, 'x'));
     await waitUntil(() => seen.length >= 10, '10 records', WAIT_MS);
     expect(seen.sort()).toEqual(
@@ -389,15 +397,7 @@ describe('sqlite log', () => {
   test('in-process appends wake an idle consumer with polling switched off', async () => {
     const log = open(newPath(), { pollIntervalMs: 0 });
     await log.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
-    const seen: string[] = [];
-    await log.consume({
-      topic: 't',
-      group: 'g',
-      from: 'earliest',
-      eachBatch: (batch) => {
-        seen.push(...batch.records.map(text));
-      },
-    });
+    const seen = await consumeAll(log);
     for (let round = 0; round < 3; round++) {
       await log.append('t', records(4, `round${round}`));
       await waitUntil(() => seen.length >= 4 * (round + 1), `round ${round} delivered`, WAIT_MS);
