@@ -5,6 +5,8 @@
 // touched; the baselines get the same hook.
 
 import fs from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
+import { timeSqlite } from './sql-timing.ts';
 
 const file = process.env.BENCH_STATS_FILE;
 let n = 0;
@@ -21,3 +23,7 @@ if (file !== undefined && file !== '') {
     fs.renameSync(`${file}.tmp`, file);
   });
 }
+
+// BENCH_SQL_TIMING=<file>: time the event loop's SQLite statements (sql-timing.ts).
+const sqlTimingFile = process.env.BENCH_SQL_TIMING;
+if (isMainThread && sqlTimingFile !== undefined && sqlTimingFile !== '') timeSqlite(sqlTimingFile);

@@ -97,7 +97,14 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
   const commandArgs = [...(options.cpu === undefined ? [] : ['-c', options.cpu, process.execPath]), ...nodeArgs, script, ...args];
   const child: ChildProcess = spawn(command, commandArgs, {
     cwd: options.parleyRoot ?? repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_STATS_FILE: statsFile, ...env, ...options.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      BENCH_STATS_FILE: statsFile,
+      ...(process.env.BENCH_SQL_TIMING === undefined ? {} : { BENCH_SQL_TIMING: process.env.BENCH_SQL_TIMING }),
+      ...env,
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
