@@ -48,6 +48,8 @@ export const commandRateClass = {
   set_notifications: 'other',
   pin_message: 'other',
   update_profile: 'other',
+  add_push_subscription: 'other',
+  remove_push_subscription: 'other',
   register_user: null,
   change_password: null,
   confirm_email: null,

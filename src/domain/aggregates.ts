@@ -37,6 +37,8 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'delete_user':
     case 'suspend_user':
     case 'lift_suspension':
+    case 'add_push_subscription':
+    case 'remove_push_subscription':
       return userAggregateId(command.data.user_id);
     case 'reserve':
     case 'release':

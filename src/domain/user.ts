@@ -29,8 +29,37 @@ export type DeleteUser = Command<'delete_user', { user_id: string }>;
  */
 export type SuspendUser = Command<'suspend_user', { user_id: string; until: number | null; reason: string; action_id: string }>;
 export type LiftSuspension = Command<'lift_suspension', { user_id: string; action_id: string }>;
+/**
+ * A device of the user asks for Web Push (issue 14): its push service's
+ * `endpoint` and the browser's keys (`p256dh`, `auth`), all three sealed with
+ * the account's key. `subscription_id` is a keyed hash of the endpoint, so the
+ * same device subscribing again replaces its keys.
+ */
+export type AddPushSubscription = Command<
+  'add_push_subscription',
+  { user_id: string; subscription_id: string; endpoint: string; p256dh: string; auth: string }
+>;
+/**
+ * The user unsubscribed a device (`unsubscribed`), a new device took the place
+ * of the oldest (`replaced`: PARLEY_PUSH_MAX_SUBSCRIPTIONS), or the push
+ * service said the subscription is gone (`expired`: the pusher, as the system,
+ * was answered 404/410).
+ */
+export type RemovePushSubscription = Command<
+  'remove_push_subscription',
+  { user_id: string; subscription_id: string; reason: PushSubscriptionRemoval }
+>;
+export type PushSubscriptionRemoval = 'unsubscribed' | 'replaced' | 'expired';
 export type UserCommand =
-  RegisterUser | UpdateProfile | ChangePassword | ConfirmEmail | DeleteUser | SuspendUser | LiftSuspension;
+  | RegisterUser
+  | UpdateProfile
+  | ChangePassword
+  | ConfirmEmail
+  | DeleteUser
+  | SuspendUser
+  | LiftSuspension
+  | AddPushSubscription
+  | RemovePushSubscription;
 
 export type UserRegistered = DomainEvent<
   'user_registered',
@@ -73,8 +102,24 @@ export type UserSuspensionLifted = DomainEvent<
   'user_suspension_lifted',
   { user_id: string; action_id: string; lifted_by: string; lifted_at: number }
 >;
+export type PushSubscriptionAdded = DomainEvent<
+  'push_subscription_added',
+  { user_id: string; subscription_id: string; endpoint: string; p256dh: string; auth: string; added_at: number }
+>;
+export type PushSubscriptionRemoved = DomainEvent<
+  'push_subscription_removed',
+  { user_id: string; subscription_id: string; reason: PushSubscriptionRemoval; removed_at: number }
+>;
 export type UserEvent =
-  UserRegistered | UserProfileUpdated | PasswordChanged | EmailConfirmed | UserDeleted | UserSuspended | UserSuspensionLifted;
+  | UserRegistered
+  | UserProfileUpdated
+  | PasswordChanged
+  | EmailConfirmed
+  | UserDeleted
+  | UserSuspended
+  | UserSuspensionLifted
+  | PushSubscriptionAdded
+  | PushSubscriptionRemoved;
 
 export interface UserState {
   exists: boolean;
@@ -82,9 +127,17 @@ export interface UserState {
   username: string;
   /** Suspended until then (Infinity: until lifted); 0: not suspended. */
   suspended_until: number;
+  /** The ids of the account's push subscriptions, oldest first. */
+  push_subscriptions: string[];
 }
 
-export const initialUserState = (): UserState => ({ exists: false, deleted: false, username: '', suspended_until: 0 });
+export const initialUserState = (): UserState => ({
+  exists: false,
+  deleted: false,
+  username: '',
+  suspended_until: 0,
+  push_subscriptions: [],
+});
 export const userAggregateId = (userId: string): string => `user:${userId}`;
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
@@ -154,6 +207,21 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       const { user_id, action_id } = command.data;
       return [{ type: 'user_suspension_lifted', data: { user_id, action_id, lifted_by: admin, lifted_at: at } }];
     }
+    case 'add_push_subscription':
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
+      if (command.metadata.user_id !== command.data.user_id) {
+        throw new Rejection('forbidden', 'you can only subscribe your own devices');
+      }
+      return [{ type: 'push_subscription_added', data: { ...command.data, added_at: at } }];
+    case 'remove_push_subscription': {
+      // The user, or the system (the pusher, for a subscription its push service dropped).
+      const by = command.metadata.user_id;
+      if (by !== null && by !== command.data.user_id) {
+        throw new Rejection('forbidden', 'you can only unsubscribe your own devices');
+      }
+      if (!state.push_subscriptions.includes(command.data.subscription_id)) return [];
+      return [{ type: 'push_subscription_removed', data: { ...command.data, removed_at: at } }];
+    }
     default:
       return assertNever(command);
   }
@@ -168,11 +236,20 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     case 'email_confirmed':
       return state;
     case 'user_deleted':
-      return { ...state, deleted: true };
+      return { ...state, deleted: true, push_subscriptions: [] };
     case 'user_suspended':
       return { ...state, suspended_until: event.data.until ?? Infinity };
     case 'user_suspension_lifted':
       return { ...state, suspended_until: 0 };
+    case 'push_subscription_added': {
+      const { subscription_id } = event.data;
+      const others = state.push_subscriptions.filter((id) => id !== subscription_id);
+      return { ...state, push_subscriptions: [...others, subscription_id] };
+    }
+    case 'push_subscription_removed': {
+      const { subscription_id } = event.data;
+      return { ...state, push_subscriptions: state.push_subscriptions.filter((id) => id !== subscription_id) };
+    }
     default:
       return assertNever(event);
   }

@@ -5,6 +5,10 @@ import type { CommandMetadata } from './decider.ts';
 import { given } from './testing/given-when-then.ts';
 import {
   userDecider,
+  type AddPushSubscription,
+  type PushSubscriptionAdded,
+  type PushSubscriptionRemoved,
+  type RemovePushSubscription,
   type ChangePassword,
   type ConfirmEmail,
   type DeleteUser,
@@ -221,6 +225,58 @@ describe('suspend_user and lift_suspension', () => {
     given(userDecider, []).when(suspend('admin-id', null)).thenRejects('user_not_found');
     given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
       .when(suspend('admin-id', null))
+      .thenRejects('user_not_found');
+  });
+});
+
+describe('add_push_subscription and remove_push_subscription', () => {
+  const device = { user_id: 'alice-id', subscription_id: 'sub-1', endpoint: 'sealed:e', p256dh: 'sealed:p', auth: 'sealed:a' };
+  const add = (by: string | null): AddPushSubscription => ({
+    type: 'add_push_subscription',
+    data: device,
+    metadata: meta(by, T1),
+  });
+  const remove = (by: string | null, reason: 'unsubscribed' | 'expired' = 'unsubscribed'): RemovePushSubscription => ({
+    type: 'remove_push_subscription',
+    data: { user_id: 'alice-id', subscription_id: 'sub-1', reason },
+    metadata: meta(by, T1),
+  });
+  const added: PushSubscriptionAdded = { type: 'push_subscription_added', data: { ...device, added_at: T1 } };
+  const removed = (reason: 'unsubscribed' | 'expired'): PushSubscriptionRemoved => ({
+    type: 'push_subscription_removed',
+    data: { user_id: 'alice-id', subscription_id: 'sub-1', reason, removed_at: T1 },
+  });
+
+  it('a user subscribes their own device, again with new keys, and unsubscribes it', () => {
+    given(userDecider, [registered]).when(add('alice-id')).then([added]);
+    given(userDecider, [registered, added]).when(add('alice-id')).then([added]);
+    given(userDecider, [registered, added])
+      .when(remove('alice-id'))
+      .then([removed('unsubscribed')]);
+  });
+
+  it('the system removes a device its push service dropped', () => {
+    given(userDecider, [registered, added])
+      .when(remove(null, 'expired'))
+      .then([removed('expired')]);
+  });
+
+  it('removing a device that is not subscribed says nothing: never, removed already, or the account deleted', () => {
+    given(userDecider, [registered]).when(remove('alice-id')).then([]);
+    given(userDecider, [registered, added, removed('expired')])
+      .when(remove('alice-id'))
+      .then([]);
+    given(userDecider, [registered, added, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1 } }])
+      .when(remove(null, 'expired'))
+      .then([]);
+  });
+
+  it('refuses someone else’s devices, and an account that does not exist or was deleted', () => {
+    given(userDecider, [registered]).when(add('bob-id')).thenRejects('forbidden');
+    given(userDecider, [registered, added]).when(remove('bob-id')).thenRejects('forbidden');
+    given(userDecider, []).when(add('alice-id')).thenRejects('user_not_found');
+    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
+      .when(add('alice-id'))
       .thenRejects('user_not_found');
   });
 });

@@ -239,13 +239,16 @@ export function createFanout(options: {
         // No frame of their own: a new room reaches its members as
         // MEMBER_ADDED (user_joined_room); profiles are read over REST;
         // reservations are internal; a suspension ends the account's
-        // sessions, which closes its sockets (session revocations).
+        // sessions, which closes its sockets (session revocations); push
+        // subscriptions are the pusher's.
         case 'user_registered':
         case 'user_profile_updated':
         case 'user_deleted':
         case 'password_changed':
         case 'user_suspended':
         case 'user_suspension_lifted':
+        case 'push_subscription_added':
+        case 'push_subscription_removed':
         case 'email_confirmed':
         case 'messages_expired':
         case 'value_reserved':

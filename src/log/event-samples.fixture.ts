@@ -86,6 +86,19 @@ export const eventSamples: EventSamples = {
   user_suspension_lifted: [
     { user_id: bob, action_id: '0199e1c4-9000-7000-8000-00000000d003', lifted_by: alice, lifted_at: at + 7 },
   ],
+  push_subscription_added: [
+    {
+      user_id: alice,
+      subscription_id: '3f1c0a9e5b7d4e2f8a6c1b0d9e8f7a6b',
+      endpoint: 'https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91bH',
+      p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+      auth: 'tBHItJI5svbpez7KI4CCXg',
+      added_at: at + 6,
+    },
+  ],
+  push_subscription_removed: [
+    { user_id: alice, subscription_id: '3f1c0a9e5b7d4e2f8a6c1b0d9e8f7a6b', reason: 'expired', removed_at: at + 7 },
+  ],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
   email_confirmed: [{ user_id: alice, email: 'alice@例え.jp', confirmed_at: at + 8 }],
   room_created: [

@@ -9,6 +9,7 @@ import type { MessageEdited, MessageSent, RoomCreated, UserJoinedRoom } from '..
 import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friendship.ts';
 import type { UserRegistered } from '../domain/user.ts';
 import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
+import { ERASED } from '../privacy/vault.ts';
 import { deleteRowsWhereIn, insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import { applyMentionEdits, MentionsBatch, mentionsOneByOne, type EditTarget } from './chat-mentions.ts';
@@ -343,6 +344,18 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'user_deleted':
       await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
       return;
+    case 'push_subscription_added': {
+      const { user_id, subscription_id, endpoint, p256dh, auth, added_at } = event.data;
+      // The same device again: its new keys replace the old.
+      await forgetPushSubscription(trx, user_id, subscription_id);
+      // Erased (the account's key destroyed, seen in a rebuild): no address left to push to.
+      if (endpoint === ERASED) return;
+      await trx.insertInto('push_subscriptions').values({ user_id, subscription_id, endpoint, p256dh, auth, added_at }).execute();
+      return;
+    }
+    case 'push_subscription_removed':
+      await forgetPushSubscription(trx, event.data.user_id, event.data.subscription_id);
+      return;
     case 'password_changed':
       return; // an audit fact: nothing in the chat model changes
     case 'user_suspended': {
@@ -457,7 +470,16 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
   );
   await trx.deleteFrom('mentions').where('user_id', '=', userId).execute();
   await trx.deleteFrom('thread_follows').where('user_id', '=', userId).execute();
+  await trx.deleteFrom('push_subscriptions').where('user_id', '=', userId).execute();
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
+}
+
+async function forgetPushSubscription(trx: Transaction<Database>, userId: string, subscriptionId: string): Promise<void> {
+  await trx
+    .deleteFrom('push_subscriptions')
+    .where('user_id', '=', userId)
+    .where('subscription_id', '=', subscriptionId)
+    .execute();
 }
 
 // ── edit history ────────────────────────────────────────────────────────────

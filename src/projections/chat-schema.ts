@@ -23,6 +23,7 @@ export const chatTables = [
   'mentions',
   'thread_follows',
   'admin_audit',
+  'push_subscriptions',
   'messages',
   'room_members',
   'room_invitations',
@@ -126,6 +127,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createMentionsTable(db, version);
   await createThreadFollowsTable(db, version);
   await createAdminAuditTable(db, version);
+  await createPushSubscriptionsTable(db, version);
   await createModerationTables(db, version);
 
   await db.schema
@@ -281,6 +283,21 @@ export async function createAdminAuditTable(db: AnyDatabase, version: number): P
     .addColumn('target_user_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('until', 'bigint')
     .addColumn('at', 'bigint', (c) => c.notNull())
+    .execute();
+}
+
+/** The users' Web Push subscriptions (migrations/0024 added it to the versions before it). */
+export async function createPushSubscriptionsTable(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('push_subscriptions'))
+    .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('subscription_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('endpoint', 'varchar(2048)', (c) => c.notNull())
+    .addColumn('p256dh', 'varchar(128)', (c) => c.notNull())
+    .addColumn('auth', 'varchar(64)', (c) => c.notNull())
+    .addColumn('added_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('push_subscriptions_pk'), ['user_id', 'subscription_id'])
     .execute();
 }
 

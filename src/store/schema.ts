@@ -36,6 +36,17 @@ export interface AdminAuditTable {
   at: number;
 }
 
+/** A device's Web Push subscription (chat projection; migrations/0024): the pusher's address book. */
+export interface PushSubscriptionsTable {
+  user_id: string;
+  /** A keyed hash of the endpoint (auth/push-subscriptions.ts). */
+  subscription_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  added_at: number;
+}
+
 export interface RoomsTable {
   id: string;
   type: 'group' | 'direct';
@@ -325,6 +336,7 @@ export interface Database {
   mentions: MentionsTable;
   thread_follows: ThreadFollowsTable;
   admin_audit: AdminAuditTable;
+  push_subscriptions: PushSubscriptionsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

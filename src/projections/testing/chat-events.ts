@@ -43,6 +43,7 @@ type Action =
   | 'thread'
   | 'notify'
   | 'suspend'
+  | 'push'
   | 'add'
   | 'remove'
   | 'role'
@@ -77,6 +78,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     thread: 0,
     notify: 0,
     suspend: 0,
+    push: 0,
     deliver: 0,
     moderate: 0,
   },
@@ -103,6 +105,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     thread: 5,
     notify: 2,
     suspend: 1,
+    push: 1,
   },
 };
 
@@ -418,6 +421,30 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         });
       } else {
         yield* run({ type: 'lift_suspension', data: { user_id: user, action_id: id() }, metadata: meta(admin) });
+      }
+    } else if (action === 'push') {
+      // A device subscribes (again: new keys), or one of the user's goes.
+      const user = pick(users);
+      const subscription_id = `sub-${Math.floor(next() * 3)}`;
+      if (next() < 0.7) {
+        yield* run({
+          type: 'add_push_subscription',
+          data: {
+            user_id: user,
+            subscription_id,
+            endpoint: `https://fcm.googleapis.com/fcm/send/${pick(words)}`,
+            p256dh: `p256dh-${pick(words)}`,
+            auth: `auth-${pick(words)}`,
+          },
+          metadata: meta(user),
+        });
+      } else {
+        const reason = next() < 0.5 ? 'unsubscribed' : 'expired';
+        yield* run({
+          type: 'remove_push_subscription',
+          data: { user_id: user, subscription_id, reason },
+          metadata: meta(reason === 'expired' ? null : user),
+        });
       }
     } else if (action === 'request') {
       const [from, to] = [pick(users), pick(users)];
