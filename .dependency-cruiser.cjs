@@ -6,7 +6,7 @@
 //
 //   domain, config, ids, media-types     (leaves: pure rules, settings, id minting, accepted file types)
 //     ← log, store, infra                (ports and their adapters)
-//       ← commands, projections, queries, auth, uploads, privacy   (services; no HTTP)
+//       ← commands, projections, queries, auth, uploads, privacy, push   (services; no HTTP)
 //         ← http, gateway, api-docs, every *routes.ts     (the edge: REST, WebSocket, documents)
 //           ← compose.ts, cli/, main.ts  (wiring and the operator commands)
 //
@@ -19,7 +19,7 @@ const TESTS = '(\\.(spec|contract|fixture)\\.ts$)|(/testing/)|(^test/)|(^bench/)
 const DOMAIN = '^src/domain/';
 const LEAVES = '^src/(config|config-aliases|ids|media-types|trusted-proxies)\\.ts$';
 const LOW = '^src/(log|store|infra)/';
-const SERVICES = '^src/(commands|projections|queries|auth|uploads|privacy)/';
+const SERVICES = '^src/(commands|projections|queries|auth|uploads|privacy|push)/';
 const ROUTES = '^src/[^/]+/[a-z-]*routes\\.ts$';
 const EDGE = '^src/(http|gateway|api-docs)/';
 const WIRING = '^src/(compose\\.ts|main\\.ts|cli/)';

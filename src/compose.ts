@@ -37,6 +37,9 @@ import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
+import { pushRoutes } from './push/http-routes.ts';
+import { runPusher } from './push/pusher.ts';
+import { loadOrCreateVapidKeys, type VapidKeys } from './push/vapid-keys.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
 import { lockDataDir, type DataDirLock } from './infra/data-dir-lock.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
@@ -347,10 +350,12 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const { ctx, lock } = await createLockedAppContext(config, logger);
   const stops: Stop[] = [];
   const servesClients = hasRole(config, 'api') || hasRole(config, 'gateway');
+  const pushes = hasRole(config, 'pusher');
   // Every part that sends commands needs the bus (the processor role too: its
-  // process manager sends the direct-room system commands).
+  // process manager sends the direct-room system commands; the pusher removes
+  // subscriptions their push services dropped).
   let bus: CommandBus | undefined;
-  if (servesClients || hasRole(config, 'processor')) {
+  if (servesClients || pushes || hasRole(config, 'processor')) {
     const commandBus = await createCommandBus({
       log: ctx.log,
       instanceId: ctx.instanceId,
@@ -365,7 +370,20 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     bus = processorRole.bus;
   }
   if (hasRole(config, 'projector')) stops.push(...(await startProjectorRole(ctx)));
-  const server = bus !== undefined && servesClients ? await startServer(ctx, bus, stops) : undefined;
+  // Presence: the gateway writes it, the pusher reads it (in one process, the same memory).
+  const ephemeral = servesClients || pushes ? await openEphemeralState(config, logger) : undefined;
+  if (ephemeral !== undefined) stops.push(() => ephemeral.close());
+  const vapid =
+    hasRole(config, 'api') || pushes
+      ? await loadOrCreateVapidKeys(config.PARLEY_DATA_DIR, config.PARLEY_VAPID_PRIVATE_KEY)
+      : undefined;
+  if (bus !== undefined && ephemeral !== undefined && vapid !== undefined && pushes) {
+    stops.push(await startPusherRole(ctx, bus, ephemeral, vapid));
+  }
+  const server =
+    bus !== undefined && ephemeral !== undefined && servesClients
+      ? await startServer(ctx, bus, ephemeral, vapid, stops)
+      : undefined;
 
   const port = server?.port ?? 0;
   logger.info(
@@ -485,6 +503,39 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
   return stops;
 }
 
+/** The pusher (role pusher): Web Push to the members a new message should reach who have no socket open. */
+async function startPusherRole(ctx: AppContext, bus: CommandBus, ephemeral: EphemeralState, vapid: VapidKeys): Promise<Stop> {
+  const { config, logger } = ctx;
+  const pusher = await runPusher({
+    log: ctx.log,
+    codec: ctx.codec,
+    vault: ctx.vault,
+    db: ctx.store.db,
+    logger,
+    vapid: { ...vapid, subject: config.PARLEY_VAPID_SUBJECT },
+    settings: {
+      allow: config.PARLEY_PUSH_ENDPOINT_ALLOW,
+      ttlS: config.PARLEY_PUSH_TTL_S,
+      timeoutMs: config.PARLEY_PUSH_TIMEOUT_MS,
+      maxAttempts: config.PARLEY_PUSH_MAX_ATTEMPTS,
+      retryBackoffMs: config.PARLEY_PUSH_RETRY_BACKOFF_MS,
+      concurrency: config.PARLEY_PUSH_CONCURRENCY,
+      previewChars: config.PARLEY_PUSH_PREVIEW_CHARS,
+    },
+    online: (userIds) => ephemeral.presence.online(userIds),
+    applied: (position) => ctx.progress.waitFor(chatProjectionName, position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS),
+    dropSubscription: async ({ userId, subscriptionId, commandId }) => {
+      const outcome = await bus.send({
+        type: 'remove_push_subscription',
+        data: { user_id: userId, subscription_id: subscriptionId, reason: 'expired' },
+        metadata: { command_id: commandId, user_id: null, at: Date.now() },
+      });
+      if (outcome.status === 'rejected') logger.error({ outcome }, 'expired push subscription not removed');
+    },
+  });
+  return () => pusher.stop();
+}
+
 /** The services REST and the WebSocket share. */
 interface ClientServices {
   /** Where links and stored URLs point (config.ts `publicOrigin`); known once the server listens. */
@@ -498,7 +549,13 @@ interface ClientServices {
 }
 
 /** The HTTP server: REST (role api) and the WebSocket gateway (role gateway) on one port. */
-async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Promise<{ port: number; stop: Stop }> {
+async function startServer(
+  ctx: AppContext,
+  bus: CommandBus,
+  ephemeral: EphemeralState,
+  vapid: VapidKeys | undefined,
+  stops: Stop[],
+): Promise<{ port: number; stop: Stop }> {
   const { config, logger, store } = ctx;
   const executor = createCommandExecutor({
     bus,
@@ -507,8 +564,6 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
     readYourWritesTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
     metrics: ctx.metrics.commands,
   });
-  const ephemeral = await openEphemeralState(config, logger);
-  stops.push(() => ephemeral.close());
   const mailer = openMailer(config, logger);
   stops.push(() => mailer.close());
   const signingKey = await loadOrCreateSigningKey(config.PARLEY_DATA_DIR, config.PARLEY_JWT_PRIVATE_KEY);
@@ -552,7 +607,7 @@ async function startServer(ctx: AppContext, bus: CommandBus, stops: Stop[]): Pro
   const app = createHttpApp({
     config,
     logger,
-    routers: hasRole(config, 'api') ? restRouters(ctx, executor, services, ephemeral, mailer) : [],
+    routers: hasRole(config, 'api') && vapid !== undefined ? restRouters(ctx, executor, services, ephemeral, mailer, vapid) : [],
     rawBodyRouters: hasRole(config, 'api')
       ? uploadRoutes({
           config,
@@ -634,6 +689,7 @@ function restRouters(
   services: ClientServices,
   ephemeral: EphemeralState,
   mailer: Mailer,
+  vapid: VapidKeys,
 ): Router[] {
   const { config, logger, store } = ctx;
   const refreshTokens = createRefreshTokens({
@@ -669,6 +725,13 @@ function restRouters(
       config,
       chat: services.chat,
       social: createSocialService({ executor, db: store.db, rateLimits: services.rateLimits }),
+      requireUser: services.authenticate,
+    }),
+    pushRoutes({
+      config,
+      vapid,
+      subscriptions: { db: store.db, executor, vault: ctx.vault, maxPerUser: config.PARLEY_PUSH_MAX_SUBSCRIPTIONS },
+      rateLimits: services.rateLimits,
       requireUser: services.authenticate,
     }),
     docsRoutes({ config, schemas: ctx.codec.listSchemas() }),

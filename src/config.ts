@@ -29,8 +29,10 @@ const mediaTypeList = (fallback: readonly string[]) =>
 
 const imageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
-const roles = ['api', 'gateway', 'processor', 'projector'] as const;
+const roles = ['api', 'gateway', 'processor', 'projector', 'pusher'] as const;
 export type Role = (typeof roles)[number];
+/** Every role; PARLEY_ROLES's default. */
+export const allRoles: readonly Role[] = roles;
 
 const schema = z.object({
   /**
@@ -419,6 +421,47 @@ const schema = z.object({
   PARLEY_MAX_MUTE_S: int(2_592_000),
   /** How far ahead a member may silence a room's notifications (`muted_until`; a year — longer is level 'none'). */
   PARLEY_MAX_NOTIFICATION_MUTE_S: int(31_536_000),
+  /**
+   * Web Push (push/): the VAPID private key (RFC 8292, P-256) that signs every
+   * push, base64url as `web-push generate-vapid-keys` prints it; its public
+   * key follows from it. Set the same key on every instance (clients subscribe
+   * with its public key); when absent, <PARLEY_DATA_DIR>/vapid-private-key is
+   * used, generated on first start. Never logged.
+   */
+  PARLEY_VAPID_PRIVATE_KEY: z.string().optional(),
+  /** Who runs this server, for the push services (RFC 8292 `sub`): a mailto: or https: URL. */
+  PARLEY_VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/)
+    .default('mailto:push@parley.invalid'),
+  /**
+   * Push endpoints allowed beside the known push services' https hosts: hosts
+   * (`push.internal`, `127.0.0.1`) or origins (`http://127.0.0.1:8080`), comma
+   * separated — for tests and private deployments. Listed endpoints may be
+   * http and private addresses; nothing else may (push/endpoint-policy.ts).
+   */
+  PARLEY_PUSH_ENDPOINT_ALLOW: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  /** Devices one account may subscribe; a new one beyond it replaces the oldest. */
+  PARLEY_PUSH_MAX_SUBSCRIPTIONS: int(10),
+  /** Characters of a message shown in its push (the rest is cut, with an ellipsis). */
+  PARLEY_PUSH_PREVIEW_CHARS: int(140),
+  /** How long a push service keeps an undelivered push (TTL header); older events are not pushed at all. */
+  PARLEY_PUSH_TTL_S: int(86_400),
+  /** One push request's deadline. */
+  PARLEY_PUSH_TIMEOUT_MS: int(10_000),
+  /** Tries per push (429, 5xx, network errors), the wait doubling from PARLEY_PUSH_RETRY_BACKOFF_MS. */
+  PARLEY_PUSH_MAX_ATTEMPTS: int(5),
+  PARLEY_PUSH_RETRY_BACKOFF_MS: int(1_000),
+  /** Push requests one pusher has in flight at most. */
+  PARLEY_PUSH_CONCURRENCY: int(16),
   /** The longest slow-mode interval a room may set (6 hours). */
   PARLEY_MAX_SLOW_MODE_S: int(21_600),
   /** How often the processor looks for messages past their retention and erases them. */

@@ -22,6 +22,7 @@ import {
   registerBody,
   adminInputs,
 } from '../auth/http-routes.ts';
+import { pushInputs } from '../push/http-routes.ts';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
 import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
@@ -413,6 +414,14 @@ const UploadNotifyResult = z.object({ status: z.enum(['processed', 'duplicate', 
 const wrap = <K extends string, S extends z.ZodType>(key: K, schema: S) => z.object({ [key]: schema } as Record<K, S>);
 
 /** Response schemas by component name (exported for the specs). */
+const PushSubscriptionSchema = z
+  .object({
+    subscription_id: z.string().meta({ description: 'the same device (endpoint) always has the same id' }),
+    endpoint: z.string().meta({ description: 'the push service’s URL for the device' }),
+    added_at: epochMs,
+  })
+  .meta({ description: 'A device of mine that gets pushes while I have no socket open.' });
+
 export const responseSchemas = {
   User,
   Me,
@@ -546,6 +555,15 @@ export const responseSchemas = {
         .meta({ description: 'A pinned message, and who pinned it when.' }),
     ),
   ),
+  PushSubscription: PushSubscriptionSchema,
+  PushSubscriptionList: wrap('subscriptions', z.array(PushSubscriptionSchema)),
+  VapidPublicKey: z
+    .object({
+      public_key: z.string().meta({
+        description: 'base64url of the uncompressed P-256 point: PushManager.subscribe’s applicationServerKey',
+      }),
+    })
+    .meta({ description: 'The key this server signs its pushes with (VAPID, RFC 8292).' }),
   SignedUpload: SignedUploadSchema,
   Upload: UploadSchema,
   UploadReceived,
@@ -747,6 +765,8 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     ReadReceiptRequest: inputs.readReceipt,
     UploadSignRequest: uploadSignBody(config),
     SuspensionRequest: adminInputs(config).suspensionBody,
+    PushSubscriptionRequest: pushInputs(config).subscriptionBody,
+    PushUnsubscribeRequest: pushInputs(config).unsubscribeBody,
   };
   for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
 
@@ -841,6 +861,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         description:
           'Avatars and attachments: sign, send the file straight to the storage, then use the ready upload’s url ' +
           '(POST /api/v1/uploads/sign tells the whole protocol).',
+      },
+      {
+        name: 'push',
+        description: 'Web Push to devices while their user has no socket open (API.md "Push notifications").',
       },
       { name: 'admin', description: 'Global admins (PARLEY_ADMINS): suspensions and the audit of what admins did.' },
       { name: 'meta', description: 'Probes and this documentation (also as Swagger UI at /swagger/index.html).' },

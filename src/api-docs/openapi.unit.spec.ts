@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { adminInputs, authRoutes, loginBody, refreshBody, registerBody } from '../auth/http-routes.ts';
 import { commandRoutes } from '../commands/http-routes.ts';
+import { pushRoutes } from '../push/http-routes.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { clientFrameSchemas } from '../gateway/frames.ts';
@@ -222,6 +223,7 @@ describe('routes and document agree', () => {
       queryRoutes({ config: cfg, db: stub, requireUser: pass, presence: stub }),
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
       docsRoutes({ config: cfg, schemas }),
+      pushRoutes({ config: cfg, vapid: stub, subscriptions: stub, rateLimits: stub, requireUser: pass }),
       demoRoutes(),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.

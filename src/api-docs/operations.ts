@@ -329,7 +329,7 @@ function userOperations({ q, pageLimit }: Context): OperationSpec[] {
         'One JSON document, streamed: {format, exported_at, profile (with the email), suspension (one in force, or ' +
         'null), rooms (with my marks and ' +
         'notification settings), followed_threads, room_bans and room_mutes (those I am under), friends, friend_requests, ' +
-        'blocks, uploads, messages (every message I sent, oldest first, with `earlier_versions`: what it said before each ' +
+        'blocks, uploads, push_subscriptions (my devices: subscription_id, endpoint, added_at), messages (every message I sent, oldest first, with `earlier_versions`: what it said before each ' +
         'edit)}. Sent as an attachment (parley-export.json).',
       ok: { status: 200, description: 'The export.' },
       errors: [404],
@@ -969,6 +969,58 @@ function uploadOperations(config: Config): OperationSpec[] {
   ];
 }
 
+/** Web Push: the server's key and my devices' subscriptions. */
+function pushOperations(config: Config): OperationSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/push/vapid-public-key',
+      tag: 'push',
+      auth: false,
+      summary: 'The key to subscribe a device with',
+      description:
+        'Pass it to PushManager.subscribe as `applicationServerKey`; every push this server sends is signed with its ' +
+        'private key (VAPID). It stays the same for as long as the deployment keeps its key.',
+      ok: { status: 200, description: 'The VAPID public key.', schema: 'VapidPublicKey' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/push/subscriptions',
+      tag: 'push',
+      summary: 'My subscribed devices',
+      ok: { status: 200, description: 'Oldest first.', schema: 'PushSubscriptionList' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/push/subscriptions',
+      tag: 'push',
+      summary: 'Subscribe a device to push',
+      description:
+        'The body is what a browser’s PushSubscription.toJSON() gives. While I have no socket open, each new message ' +
+        'a room should notify me of (its notification setting: all, mentions, none, muted) is pushed to the device, ' +
+        'encrypted to its keys: {type: "NEW_MESSAGE", chat_room_id, room: {type, name}, message_id, seq, sender: ' +
+        `{id, username, display_name}, preview (at most ${config.PARLEY_PUSH_PREVIEW_CHARS} characters), mention, created_at}. ` +
+        'The endpoint must be https on a known push service (FCM, Mozilla, Windows, Apple) or in ' +
+        'PARLEY_PUSH_ENDPOINT_ALLOW; anything else is 400 validation_failed. The same endpoint again replaces its keys; ' +
+        `beyond ${config.PARLEY_PUSH_MAX_SUBSCRIPTIONS} devices the oldest is replaced. A device its push service says ` +
+        'is gone (404/410) is removed.',
+      body: 'PushSubscriptionRequest',
+      ok: { status: 201, description: 'Subscribed.', schema: 'PushSubscription' },
+      errors: [429, 503],
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/push/subscriptions',
+      tag: 'push',
+      summary: 'Unsubscribe a device',
+      description: 'By its endpoint; one that is not subscribed changes nothing.',
+      body: 'PushUnsubscribeRequest',
+      ok: { status: 204, description: 'Not subscribed (any more).' },
+      errors: [429, 503],
+    },
+  ];
+}
+
 /** Global admins (PARLEY_ADMINS): suspensions and the audit. */
 function adminOperations(config: Config, { pageLimit }: Context): OperationSpec[] {
   const onlyAdmins = 'Global admins only (`PARLEY_ADMINS`); anyone else gets 403 forbidden.';
@@ -1022,6 +1074,7 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...socialOperations(shared),
     ...roomOperations(config, shared),
     ...uploadOperations(config),
+    ...pushOperations(config),
     ...adminOperations(config, shared),
   ];
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { start } from '../compose.ts';
-import type { Config } from '../config.ts';
+import { allRoles, type Config } from '../config.ts';
 
 export async function startCommand(config: Config, logger: Logger): Promise<void> {
   const running = await start(config, logger);
@@ -46,6 +46,6 @@ export function startLine(config: Config, port: number, cwd = process.cwd()): st
   const relative = path.relative(cwd, config.PARLEY_DATA_DIR);
   const dataDir =
     relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? config.PARLEY_DATA_DIR : `./${relative}`;
-  const roles = serves && config.PARLEY_ROLES.length < 4 ? ` (roles ${config.PARLEY_ROLES.join(', ')})` : '';
+  const roles = serves && config.PARLEY_ROLES.length < allRoles.length ? ` (roles ${config.PARLEY_ROLES.join(', ')})` : '';
   return `${where}${roles}, ${adapters}, data in ${dataDir}`;
 }

@@ -117,10 +117,26 @@ for (const engine of await testEngines('account_export')) {
         ])
         .execute();
       await store.db.insertInto('room_mutes').values({ room_id: room, user_id: me, muted_until: 99, muted_by: other }).execute();
+      const device = (user_id: string, endpoint: string) => ({
+        user_id,
+        subscription_id: `sub-${endpoint}`,
+        endpoint: `https://fcm.googleapis.com/fcm/send/${endpoint}`,
+        p256dh: 'BPub',
+        auth: 'secret',
+        added_at: 60,
+      });
+      await store.db
+        .insertInto('push_subscriptions')
+        .values([device(me, 'mine'), device(other, 'theirs')])
+        .execute();
       const exported = (await exportOf(store, me, 500)) as unknown as Record<string, unknown>;
       expect(exported.followed_threads).toEqual([{ message_id: root, room_id: room, following: false, last_read_seq: 3 }]);
       expect(exported.room_bans).toEqual([{ room_id: elsewhere, banned_by: other, banned_at: 70 }]);
       expect(exported.room_mutes).toEqual([{ room_id: room, muted_by: other, muted_until: 99 }]);
+      // The devices, not their keys (nothing a person reads, and no use to them).
+      expect(exported.push_subscriptions).toEqual([
+        { subscription_id: 'sub-mine', endpoint: 'https://fcm.googleapis.com/fcm/send/mine', added_at: 60 },
+      ]);
       expect(exported.suspension).toBeNull();
       await store.db
         .updateTable('users')

@@ -2,12 +2,14 @@
 // one JSON document (the right of access and portability): the profile with
 // the email, a suspension in force, the rooms they are in (with their marks and notification
 // settings), the threads they follow, the bans and mutes they are under, their
-// friends, friend requests and blocks, their uploads, and every message they
+// friends, friend requests and blocks, their uploads, the devices they get
+// push notifications on, and every message they
 // sent with what it said before each edit (`earlier_versions`). Written as a stream —
 // messages a page at a time — so a long history costs no more memory than a
 // short one. Read from the read models, where personal data is open.
 
 import type { Kysely } from 'kysely';
+import { listPushSubscriptions } from '../push/subscriptions.ts';
 import type { Database } from '../store/schema.ts';
 import { messageView, userView } from './wire.ts';
 
@@ -116,6 +118,8 @@ export async function* accountExport(
       .orderBy('created_at')
       .execute(),
   );
+
+  yield field('push_subscriptions', await listPushSubscriptions(db, userId));
 
   yield ',"messages":[';
   let after: { created_at: number; id: string } | undefined;

@@ -17,7 +17,7 @@ export interface Api {
   post<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
   patch<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
   put<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
-  del<T = JsonObject>(user: TestUser, path: string): Promise<ApiResponse<T>>;
+  del<T = JsonObject>(user: TestUser, path: string, body?: unknown): Promise<ApiResponse<T>>;
   /** `count` fresh users, registered one after another. */
   users(count: number, prefix?: string): Promise<TestUser[]>;
 }

@@ -1,0 +1,80 @@
+// The read model's side of a push: who is in the room with a push subscription
+// and how they want the room to notify them, the room's name and the sender's.
+
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import type { MemberSetting } from './notify-rules.ts';
+
+export interface Subscription {
+  subscription_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+}
+
+export interface SubscribedMember extends MemberSetting {
+  subscriptions: Subscription[];
+}
+
+export interface PushAudience {
+  room: { type: 'group' | 'direct'; name: string };
+  sender: { id: string; username: string; display_name: string };
+  members: SubscribedMember[];
+}
+
+/**
+ * The room's members other than the sender that have a device subscribed and
+ * have not blocked the sender; undefined when the room or sender is gone.
+ */
+export async function readPushAudience(
+  db: Kysely<Database>,
+  roomId: string,
+  senderId: string,
+): Promise<PushAudience | undefined> {
+  const room = await db.selectFrom('rooms').select(['type', 'name']).where('id', '=', roomId).executeTakeFirst();
+  const sender = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'display_name'])
+    .where('id', '=', senderId)
+    .executeTakeFirst();
+  if (room === undefined || sender === undefined) return undefined;
+  const rows = await db
+    .selectFrom('room_members as m')
+    .innerJoin('push_subscriptions as p', 'p.user_id', 'm.user_id')
+    .select(['m.user_id', 'm.notify_level', 'm.notify_muted_until', 'p.subscription_id', 'p.endpoint', 'p.p256dh', 'p.auth'])
+    .where('m.room_id', '=', roomId)
+    .where('m.user_id', '!=', senderId)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('blocks as b')
+            .select('b.blocker_id')
+            .whereRef('b.blocker_id', '=', 'm.user_id')
+            .where('b.blocked_id', '=', senderId),
+        ),
+      ),
+    )
+    .orderBy('m.user_id')
+    .execute();
+  const members = new Map<string, SubscribedMember>();
+  for (const row of rows) {
+    let member = members.get(row.user_id);
+    if (member === undefined) {
+      member = {
+        user_id: row.user_id,
+        notify_level: row.notify_level,
+        notify_muted_until: row.notify_muted_until,
+        subscriptions: [],
+      };
+      members.set(row.user_id, member);
+    }
+    member.subscriptions.push({
+      subscription_id: row.subscription_id,
+      endpoint: row.endpoint,
+      p256dh: row.p256dh,
+      auth: row.auth,
+    });
+  }
+  return { room, sender, members: [...members.values()] };
+}
