@@ -38,6 +38,7 @@ import { requireUser } from './http/auth-middleware.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { pushRoutes } from './push/http-routes.ts';
+import { reportRoutes } from './commands/report-routes.ts';
 import { runPusher } from './push/pusher.ts';
 import { loadOrCreateVapidKeys, type VapidKeys } from './push/vapid-keys.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
@@ -725,6 +726,11 @@ function restRouters(
       config,
       chat: services.chat,
       social: createSocialService({ executor, db: store.db, rateLimits: services.rateLimits }),
+      requireUser: services.authenticate,
+    }),
+    reportRoutes({
+      config,
+      reports: { db: store.db, executor, vault: ctx.vault, rateLimits: services.rateLimits, admins: config.PARLEY_ADMINS },
       requireUser: services.authenticate,
     }),
     pushRoutes({

@@ -235,6 +235,8 @@ const schema = z.object({
     ),
   /** The longest text of a suspension's reason. */
   PARLEY_SUSPENSION_REASON_MAX: int(1000),
+  /** The longest reason a report may give (characters). */
+  PARLEY_REPORT_REASON_MAX: int(1000),
   /** How long a client may take to send a request's headers (slowloris). */
   PARLEY_HTTP_HEADERS_TIMEOUT_MS: int(10_000),
   /** How long a client may take to send a whole request, body included (a trickled body). */

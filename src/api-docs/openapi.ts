@@ -23,6 +23,7 @@ import {
   adminInputs,
 } from '../auth/http-routes.ts';
 import { pushInputs } from '../push/http-routes.ts';
+import { reportInputs } from '../commands/report-routes.ts';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../auth/passwords.ts';
 import { commandInputs, webUrl } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
@@ -414,6 +415,23 @@ const UploadNotifyResult = z.object({ status: z.enum(['processed', 'duplicate', 
 const wrap = <K extends string, S extends z.ZodType>(key: K, schema: S) => z.object({ [key]: schema } as Record<K, S>);
 
 /** Response schemas by component name (exported for the specs). */
+const ReportSchema = z
+  .object({
+    id,
+    reporter_id: id,
+    target_user_id: id.meta({ description: 'the reported user, or the reported message’s sender' }),
+    room_id: id.nullable().meta({ description: 'null: a report of a user' }),
+    message_id: id.nullable(),
+    message_content: z.string().nullable().meta({ description: 'what the message says now; null once deleted or erased' }),
+    reason: z.string().meta({ description: 'the reporter’s words (empty once their account is erased)' }),
+    status: z.enum(['open', 'resolved']),
+    resolution: z.enum(['actioned', 'dismissed']).nullable(),
+    resolved_by: id.nullable(),
+    filed_at: epochMs,
+    resolved_at: epochMs.nullable(),
+  })
+  .meta({ description: 'A report to the moderators.' });
+
 const PushSubscriptionSchema = z
   .object({
     subscription_id: z.string().meta({ description: 'the same device (endpoint) always has the same id' }),
@@ -555,6 +573,12 @@ export const responseSchemas = {
         .meta({ description: 'A pinned message, and who pinned it when.' }),
     ),
   ),
+  FiledReport: z.object({ id, filed_at: epochMs }).meta({ description: 'The report, filed: the moderators see it.' }),
+  Report: ReportSchema,
+  ReportList: z.object({
+    reports: z.array(ReportSchema),
+    next_before: z.string().nullable().meta({ description: 'pass as `before` for the next (older) page; null: no more' }),
+  }),
   PushSubscription: PushSubscriptionSchema,
   PushSubscriptionList: wrap('subscriptions', z.array(PushSubscriptionSchema)),
   VapidPublicKey: z
@@ -767,6 +791,8 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     SuspensionRequest: adminInputs(config).suspensionBody,
     PushSubscriptionRequest: pushInputs(config).subscriptionBody,
     PushUnsubscribeRequest: pushInputs(config).unsubscribeBody,
+    ReportRequest: reportInputs(config).reportBody,
+    ResolveReportRequest: reportInputs(config).resolveBody,
   };
   for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
 
@@ -865,6 +891,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
       {
         name: 'push',
         description: 'Web Push to devices while their user has no socket open (API.md "Push notifications").',
+      },
+      {
+        name: 'reports',
+        description: 'Reports of messages and users to the moderators: room owners and admins, and global admins.',
       },
       { name: 'admin', description: 'Global admins (PARLEY_ADMINS): suspensions and the audit of what admins did.' },
       { name: 'meta', description: 'Probes and this documentation (also as Swagger UI at /swagger/index.html).' },

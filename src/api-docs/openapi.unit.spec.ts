@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { adminInputs, authRoutes, loginBody, refreshBody, registerBody } from '../auth/http-routes.ts';
 import { commandRoutes } from '../commands/http-routes.ts';
 import { pushRoutes } from '../push/http-routes.ts';
+import { reportInputs, reportRoutes } from '../commands/report-routes.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { clientFrameSchemas } from '../gateway/frames.ts';
@@ -224,6 +225,7 @@ describe('routes and document agree', () => {
       commandRoutes({ config: cfg, chat: stub, social: stub, requireUser: pass }),
       docsRoutes({ config: cfg, schemas }),
       pushRoutes({ config: cfg, vapid: stub, subscriptions: stub, rateLimits: stub, requireUser: pass }),
+      reportRoutes({ config: cfg, reports: stub, requireUser: pass }),
       demoRoutes(),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.
@@ -305,6 +307,7 @@ describe('routes and document agree', () => {
       '/api/v1/mentions': q.mentionsQuery,
       '/api/v1/threads': q.followedThreadsQuery,
       '/api/v1/admin/audit': adminInputs(config).auditQuery,
+      '/api/v1/reports': reportInputs(config).reportsQuery,
       '/api/v1/rooms/{id}/messages/{message_id}/thread': q.threadQuery,
     };
     for (const { method, path, op } of operations(doc)) {

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { queryInputs } from '../queries/http-routes.ts';
+import { reportInputs } from '../commands/report-routes.ts';
 import { adminInputs } from '../auth/http-routes.ts';
 import { uploadPurposes } from '../uploads/storage.ts';
 import { DEMO_ASSETS } from '../http/demo-routes.ts';
@@ -969,6 +970,52 @@ function uploadOperations(config: Config): OperationSpec[] {
   ];
 }
 
+/** Reports to the moderators. */
+function reportOperations(config: Config, { pageLimit }: Context): OperationSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/reports',
+      tag: 'reports',
+      summary: 'Report a message or a user',
+      description:
+        '`{message_id, reason}` — a message of a room I am in (any other is 404 message_not_found) — or `{user_id, reason}`. ' +
+        `The reason (at most ${config.PARLEY_REPORT_REASON_MAX} characters) is for the moderators: the room's owners and admins ` +
+        'for a message, global admins for everything. Reporting myself is 409 self_request.',
+      body: 'ReportRequest',
+      ok: { status: 201, description: 'Filed.', schema: 'FiledReport' },
+      errors: COMMAND_ERRORS,
+      codes: { 404: ['message_not_found', 'user_not_found'], 409: ['self_request'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/reports',
+      tag: 'reports',
+      summary: 'The reports I moderate, newest first',
+      description:
+        'A global admin (`PARLEY_ADMINS`) sees every report; anyone else the reports of messages in rooms where they are ' +
+        'owner or admin (none: an empty list). `status`: open or resolved (absent: both). Page with `before` = the previous ' +
+        'page’s `next_before`.',
+      query: reportInputs(config).reportsQuery,
+      queryIntegers: { limit: pageLimit },
+      ok: { status: 200, description: 'A page of reports.', schema: 'ReportList' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/reports/:report_id/resolve',
+      tag: 'reports',
+      summary: 'Resolve a report',
+      description:
+        '`{resolution: "actioned" | "dismissed"}`, once: the same again changes nothing, another is 409 invalid_state. ' +
+        'A report I do not moderate is 404, as if there were none.',
+      body: 'ResolveReportRequest',
+      ok: { status: 200, description: 'The report, resolved.', schema: 'Report' },
+      errors: COMMAND_ERRORS,
+      codes: { 404: ['not_found'], 409: ['invalid_state'] },
+    },
+  ];
+}
+
 /** Web Push: the server's key and my devices' subscriptions. */
 function pushOperations(config: Config): OperationSpec[] {
   return [
@@ -1075,6 +1122,7 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...roomOperations(config, shared),
     ...uploadOperations(config),
     ...pushOperations(config),
+    ...reportOperations(config, shared),
     ...adminOperations(config, shared),
   ];
 }

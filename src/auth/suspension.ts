@@ -45,15 +45,20 @@ export async function refuseSuspended(db: Kysely<Database>, userId: string): Pro
   });
 }
 
-/** 403 unless the user is one of PARLEY_ADMINS (and their account exists). */
-export async function requireAdmin(db: Kysely<Database>, admins: readonly string[], userId: string): Promise<void> {
+/** Whether the user is one of PARLEY_ADMINS (and their account exists). */
+export async function isAdmin(db: Kysely<Database>, admins: readonly string[], userId: string): Promise<boolean> {
   const user = await db
     .selectFrom('users')
     .select('username')
     .where('id', '=', userId)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-  if (user === undefined || !admins.includes(user.username)) throw new Rejection('forbidden', 'only an admin may do this');
+  return user !== undefined && admins.includes(user.username);
+}
+
+/** 403 unless the user is one of PARLEY_ADMINS. */
+export async function requireAdmin(db: Kysely<Database>, admins: readonly string[], userId: string): Promise<void> {
+  if (!(await isAdmin(db, admins, userId))) throw new Rejection('forbidden', 'only an admin may do this');
 }
 
 export interface SuspensionDeps {

@@ -49,6 +49,8 @@ export const commandRateClass = {
   pin_message: 'other',
   update_profile: 'other',
   add_push_subscription: 'other',
+  file_report: 'other',
+  resolve_report: 'other',
   remove_push_subscription: 'other',
   register_user: null,
   change_password: null,

@@ -4,12 +4,13 @@
 
 import type { Command, DomainEvent } from './decider.ts';
 import { friendshipAggregateId, friendshipDecider, type FriendshipCommand, type FriendshipEvent } from './friendship.ts';
+import { reportAggregateId, reportDecider, type ReportCommand, type ReportEvent } from './report.ts';
 import { reservationAggregateId, reservationDecider, type ReservationCommand, type ReservationEvent } from './reservation.ts';
 import { roomAggregateId, roomDecider, type RoomCommand, type RoomEvent } from './room.ts';
 import { userAggregateId, userDecider, type UserCommand, type UserEvent } from './user.ts';
 
-export type AnyCommand = UserCommand | ReservationCommand | RoomCommand | FriendshipCommand;
-export type AnyEvent = UserEvent | ReservationEvent | RoomEvent | FriendshipEvent;
+export type AnyCommand = UserCommand | ReservationCommand | RoomCommand | FriendshipCommand | ReportCommand;
+export type AnyEvent = UserEvent | ReservationEvent | RoomEvent | FriendshipEvent | ReportEvent;
 export type EventType = AnyEvent['type'];
 
 /** A decider with its types erased, so the processor can hold any of them. */
@@ -25,6 +26,7 @@ const deciders = {
   email: reservationDecider,
   room: roomDecider,
   friendship: friendshipDecider,
+  report: reportDecider,
 } as unknown as Record<string, AnyDecider>;
 
 /** The aggregate id (`kind:id`) a command is addressed to. */
@@ -76,6 +78,9 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'block_user':
     case 'unblock_user':
       return friendshipAggregateId(command.metadata.user_id ?? '', command.data.user_id);
+    case 'file_report':
+    case 'resolve_report':
+      return reportAggregateId(command.data.report_id);
   }
 }
 

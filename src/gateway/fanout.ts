@@ -240,7 +240,7 @@ export function createFanout(options: {
         // MEMBER_ADDED (user_joined_room); profiles are read over REST;
         // reservations are internal; a suspension ends the account's
         // sessions, which closes its sockets (session revocations); push
-        // subscriptions are the pusher's.
+        // subscriptions are the pusher's; moderators read reports over REST.
         case 'user_registered':
         case 'user_profile_updated':
         case 'user_deleted':
@@ -249,6 +249,8 @@ export function createFanout(options: {
         case 'user_suspension_lifted':
         case 'push_subscription_added':
         case 'push_subscription_removed':
+        case 'report_filed':
+        case 'report_resolved':
         case 'email_confirmed':
         case 'messages_expired':
         case 'value_reserved':

@@ -99,6 +99,29 @@ export const eventSamples: EventSamples = {
   push_subscription_removed: [
     { user_id: alice, subscription_id: '3f1c0a9e5b7d4e2f8a6c1b0d9e8f7a6b', reason: 'expired', removed_at: at + 7 },
   ],
+  report_filed: [
+    {
+      report_id: '0199e1c4-9000-7000-8000-00000000e001',
+      reporter_id: alice,
+      target_user_id: bob,
+      room_id: room,
+      message_id: '0199e1c4-9000-7000-8000-00000000e002',
+      reason: 'spam — links to a phishing site',
+      filed_at: at + 8,
+    },
+    {
+      report_id: '0199e1c4-9000-7000-8000-00000000e003',
+      reporter_id: bob,
+      target_user_id: carol,
+      room_id: null,
+      message_id: null,
+      reason: '',
+      filed_at: at + 8,
+    },
+  ],
+  report_resolved: [
+    { report_id: '0199e1c4-9000-7000-8000-00000000e001', resolution: 'actioned', resolved_by: carol, resolved_at: at + 9 },
+  ],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
   email_confirmed: [{ user_id: alice, email: 'alice@例え.jp', confirmed_at: at + 8 }],
   room_created: [

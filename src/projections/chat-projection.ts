@@ -356,6 +356,19 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'push_subscription_removed':
       await forgetPushSubscription(trx, event.data.user_id, event.data.subscription_id);
       return;
+    case 'report_filed': {
+      const { report_id, reporter_id, target_user_id, room_id, message_id, reason, filed_at } = event.data;
+      await trx
+        .insertInto('reports')
+        .values({ id: report_id, reporter_id, target_user_id, room_id, message_id, reason, filed_at })
+        .execute();
+      return;
+    }
+    case 'report_resolved': {
+      const { report_id, resolution, resolved_by, resolved_at } = event.data;
+      await trx.updateTable('reports').set({ resolution, resolved_by, resolved_at }).where('id', '=', report_id).execute();
+      return;
+    }
     case 'password_changed':
       return; // an audit fact: nothing in the chat model changes
     case 'user_suspended': {
@@ -471,6 +484,8 @@ async function eraseAccount(trx: Transaction<Database>, userId: string, at: numb
   await trx.deleteFrom('mentions').where('user_id', '=', userId).execute();
   await trx.deleteFrom('thread_follows').where('user_id', '=', userId).execute();
   await trx.deleteFrom('push_subscriptions').where('user_id', '=', userId).execute();
+  // Their reports stay (a moderation record), without their words.
+  await trx.updateTable('reports').set({ reason: '' }).where('reporter_id', '=', userId).execute();
   await destroyKeys(trx, [userKeyId(userId), ...messages.map((m) => messageKeyId(m.id))], at);
 }
 

@@ -24,6 +24,7 @@ export const chatTables = [
   'thread_follows',
   'admin_audit',
   'push_subscriptions',
+  'reports',
   'messages',
   'room_members',
   'room_invitations',
@@ -66,6 +67,9 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'thread_follows_room_seq', table: 'thread_follows', columns: ['room_id', 'root_seq'], unique: false },
   // The audit, newest first.
   { name: 'admin_audit_at', table: 'admin_audit', columns: ['at'], unique: false },
+  // Reports, newest first: all of them (global admins), a room's (its moderators).
+  { name: 'reports_filed', table: 'reports', columns: ['filed_at'], unique: false },
+  { name: 'reports_room', table: 'reports', columns: ['room_id', 'filed_at'], unique: false },
   // Retention erases a room's earlier versions up to a seq.
   { name: 'message_versions_room_seq', table: 'message_versions', columns: ['room_id', 'seq'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
@@ -128,6 +132,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createThreadFollowsTable(db, version);
   await createAdminAuditTable(db, version);
   await createPushSubscriptionsTable(db, version);
+  await createReportsTable(db, version);
   await createModerationTables(db, version);
 
   await db.schema
@@ -298,6 +303,23 @@ export async function createPushSubscriptionsTable(db: AnyDatabase, version: num
     .addColumn('auth', 'varchar(64)', (c) => c.notNull())
     .addColumn('added_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint(n('push_subscriptions_pk'), ['user_id', 'subscription_id'])
+    .execute();
+}
+
+/** Reports to the moderators (migrations/0025 added it to the versions before it). */
+export async function createReportsTable(db: AnyDatabase, version: number): Promise<void> {
+  await db.schema
+    .createTable(versionedName('reports', version))
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('reporter_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('target_user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('room_id', 'varchar(36)')
+    .addColumn('message_id', 'varchar(36)')
+    .addColumn('reason', 'varchar(1000)', (c) => c.notNull())
+    .addColumn('resolution', 'varchar(10)')
+    .addColumn('resolved_by', 'varchar(36)')
+    .addColumn('filed_at', 'bigint', (c) => c.notNull())
+    .addColumn('resolved_at', 'bigint')
     .execute();
 }
 

@@ -47,6 +47,23 @@ export interface PushSubscriptionsTable {
   added_at: number;
 }
 
+/** A report to the moderators (chat projection; migrations/0025): GET /api/v1/reports. */
+export interface ReportsTable {
+  id: string;
+  reporter_id: string;
+  target_user_id: string;
+  /** The reported message's room; null for a report of a user. */
+  room_id: string | null;
+  message_id: string | null;
+  /** The reporter's words (emptied when the reporter's account is erased). */
+  reason: string;
+  /** null while open. */
+  resolution: 'actioned' | 'dismissed' | null;
+  resolved_by: string | null;
+  filed_at: number;
+  resolved_at: number | null;
+}
+
 export interface RoomsTable {
   id: string;
   type: 'group' | 'direct';
@@ -337,6 +354,7 @@ export interface Database {
   thread_follows: ThreadFollowsTable;
   admin_audit: AdminAuditTable;
   push_subscriptions: PushSubscriptionsTable;
+  reports: ReportsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

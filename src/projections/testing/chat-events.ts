@@ -44,6 +44,7 @@ type Action =
   | 'notify'
   | 'suspend'
   | 'push'
+  | 'report'
   | 'add'
   | 'remove'
   | 'role'
@@ -79,6 +80,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     notify: 0,
     suspend: 0,
     push: 0,
+    report: 0,
     deliver: 0,
     moderate: 0,
   },
@@ -106,6 +108,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     notify: 2,
     suspend: 1,
     push: 1,
+    report: 1,
   },
 };
 
@@ -307,6 +310,30 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
         if (events.some((e) => e.type === 'member_muted')) room.muted.push(user);
       } else {
         yield* run({ type: 'set_slow_mode', data: { room_id: room.id, interval_s: pick([0, 5]) }, metadata: meta(moderator) });
+      }
+    } else if (action === 'report' && room.messages.length > 0) {
+      // A member reports a message, or a user; a moderator resolves an open report now and then.
+      const message = recent(room.messages);
+      const reporter = pick(room.members);
+      const reportId = id();
+      const aboutMessage = next() < 0.7;
+      yield* run({
+        type: 'file_report',
+        data: {
+          report_id: reportId,
+          target_user_id: aboutMessage ? message.sender : pick(users),
+          room_id: aboutMessage ? room.id : null,
+          message_id: aboutMessage ? message.id : null,
+          reason: pick(words),
+        },
+        metadata: meta(reporter),
+      });
+      if (next() < 0.6) {
+        yield* run({
+          type: 'resolve_report',
+          data: { report_id: reportId, resolution: next() < 0.5 ? 'actioned' : 'dismissed' },
+          metadata: meta(room.members[0]!),
+        });
       }
     } else if (action === 'react' && room.messages.length > 0) {
       const message = recent(room.messages);
