@@ -23,7 +23,7 @@ import { createChatService, type ChatService } from './commands/chat-service.ts'
 import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
 import { createCommandRateLimits, type CommandRateLimits } from './commands/command-rate-limits.ts';
 import { runDirectRoomsManager } from './commands/direct-rooms.ts';
-import { createCommandExecutor } from './commands/execute.ts';
+import { createCommandExecutor, type CommandExecutor } from './commands/execute.ts';
 import { preferLocalDecisions } from './commands/local-decisions.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
@@ -407,6 +407,8 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
 /** The services a command line gives commands through, in-process (`parley seed`). */
 export interface CommandServices {
   ctx: AppContext;
+  /** Commands of the operator (no user: metadata.user_id null), waited for until readable. */
+  executor: CommandExecutor;
   chat: ChatService;
   social: SocialService;
   register: RegisterUser;
@@ -441,6 +443,7 @@ export async function startCommandServices(config: Config, logger: Logger): Prom
   const unmetered: CommandRateLimits = { charge: () => Promise.resolve() };
   return {
     ctx,
+    executor,
     chat: createChatService({
       executor,
       db: ctx.store.db,

@@ -4,3 +4,9 @@
 import { v7 } from 'uuid';
 
 export const newId = (): string => v7();
+
+/**
+ * Who acted when no user did: the operator, at the command line (`parley
+ * admin`). The nil UUID, so it fits wherever a user id goes (the audit).
+ */
+export const OPERATOR_ID = '00000000-0000-0000-0000-000000000000';

@@ -555,7 +555,7 @@ export const responseSchemas = {
       z
         .object({
           action_id: id,
-          action: z.enum(['suspend', 'lift_suspension']),
+          action: z.enum(['suspend', 'lift_suspension', 'grant_admin', 'revoke_admin']),
           admin_id: id,
           target_user_id: id,
           until: epochMs.nullable().meta({ description: 'a suspension’s end (null: until lifted, or not a suspension)' }),

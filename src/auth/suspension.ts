@@ -45,18 +45,18 @@ export async function refuseSuspended(db: Kysely<Database>, userId: string): Pro
   });
 }
 
-/** Whether the user is one of PARLEY_ADMINS (and their account exists). */
+/** Whether the user is a global admin: named in PARLEY_ADMINS, or granted (`parley admin grant`); the account exists. */
 export async function isAdmin(db: Kysely<Database>, admins: readonly string[], userId: string): Promise<boolean> {
   const user = await db
     .selectFrom('users')
-    .select('username')
+    .select(['username', 'is_admin'])
     .where('id', '=', userId)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-  return user !== undefined && admins.includes(user.username);
+  return user !== undefined && (user.is_admin === 1 || admins.includes(user.username));
 }
 
-/** 403 unless the user is one of PARLEY_ADMINS. */
+/** 403 unless the user is a global admin (isAdmin). */
 export async function requireAdmin(db: Kysely<Database>, admins: readonly string[], userId: string): Promise<void> {
   if (!(await isAdmin(db, admins, userId))) throw new Rejection('forbidden', 'only an admin may do this');
 }

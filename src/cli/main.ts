@@ -3,6 +3,7 @@
 
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
+import { adminCommand, adminUsage } from './admin.ts';
 import { dlqCommand, dlqUsage } from './dlq.ts';
 import { migrateCommand, migrateUsage } from './migrate.ts';
 import { openapiCommand, openapiUsage } from './openapi.ts';
@@ -18,7 +19,8 @@ export const usage = `usage: parley <command> [options]
   rebuild    rebuild a read model beside the running service (parley rebuild --help)
   openapi    write the OpenAPI document served at /openapi.json (parley openapi --help)
   seed       fill a deployment with users, rooms and messages to try it (parley seed --help)
-  dlq        list, retry or skip poison events that halted a projection (parley dlq --help)`;
+  dlq        list, retry or skip poison events that halted a projection (parley dlq --help)
+  admin      grant or revoke global admin (parley admin --help)`;
 
 const startUsage = `usage: parley start
   runs the roles of PARLEY_ROLES until SIGTERM or SIGINT; configured by the
@@ -38,6 +40,7 @@ export async function cli(argv: string[]): Promise<void> {
     openapi: openapiUsage,
     seed: seedUsage,
     dlq: dlqUsage,
+    admin: adminUsage,
   }[command];
   if (commandUsage !== undefined && (args.includes('--help') || args.includes('-h'))) {
     process.stdout.write(`${commandUsage}\n`);
@@ -60,6 +63,8 @@ export async function cli(argv: string[]): Promise<void> {
       return seedCommand(args, config, logger);
     case 'dlq':
       return dlqCommand(args, config, logger);
+    case 'admin':
+      return adminCommand(args, config, logger);
     default:
       process.stderr.write(`unknown command: ${command}\n${usage}\n`);
       process.exitCode = 2;

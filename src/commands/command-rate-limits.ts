@@ -59,6 +59,8 @@ export const commandRateClass = {
   // Admins only, checked at intake: no budget of their own.
   suspend_user: null,
   lift_suspension: null,
+  grant_admin: null,
+  revoke_admin: null,
   reserve: null,
   release: null,
   close_room: null,

@@ -41,6 +41,8 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'lift_suspension':
     case 'add_push_subscription':
     case 'remove_push_subscription':
+    case 'grant_admin':
+    case 'revoke_admin':
       return userAggregateId(command.data.user_id);
     case 'reserve':
     case 'release':

@@ -50,6 +50,13 @@ export type RemovePushSubscription = Command<
   { user_id: string; subscription_id: string; reason: PushSubscriptionRemoval }
 >;
 export type PushSubscriptionRemoval = 'unsubscribed' | 'replaced' | 'expired';
+/**
+ * The account becomes a global admin, or stops being one, beside those named
+ * in PARLEY_ADMINS. Given by the operator (`parley admin grant|revoke`, no user:
+ * the system) — who may is the intake's business, as for suspensions.
+ */
+export type GrantAdmin = Command<'grant_admin', { user_id: string; action_id: string }>;
+export type RevokeAdmin = Command<'revoke_admin', { user_id: string; action_id: string }>;
 export type UserCommand =
   | RegisterUser
   | UpdateProfile
@@ -59,7 +66,9 @@ export type UserCommand =
   | SuspendUser
   | LiftSuspension
   | AddPushSubscription
-  | RemovePushSubscription;
+  | RemovePushSubscription
+  | GrantAdmin
+  | RevokeAdmin;
 
 export type UserRegistered = DomainEvent<
   'user_registered',
@@ -110,6 +119,15 @@ export type PushSubscriptionRemoved = DomainEvent<
   'push_subscription_removed',
   { user_id: string; subscription_id: string; reason: PushSubscriptionRemoval; removed_at: number }
 >;
+/** `granted_by` / `revoked_by`: the admin's id, or null for the operator. */
+export type AdminGranted = DomainEvent<
+  'admin_granted',
+  { user_id: string; action_id: string; granted_by: string | null; granted_at: number }
+>;
+export type AdminRevoked = DomainEvent<
+  'admin_revoked',
+  { user_id: string; action_id: string; revoked_by: string | null; revoked_at: number }
+>;
 export type UserEvent =
   | UserRegistered
   | UserProfileUpdated
@@ -119,7 +137,9 @@ export type UserEvent =
   | UserSuspended
   | UserSuspensionLifted
   | PushSubscriptionAdded
-  | PushSubscriptionRemoved;
+  | PushSubscriptionRemoved
+  | AdminGranted
+  | AdminRevoked;
 
 export interface UserState {
   exists: boolean;
@@ -129,6 +149,8 @@ export interface UserState {
   suspended_until: number;
   /** The ids of the account's push subscriptions, oldest first. */
   push_subscriptions: string[];
+  /** Granted admin (not counting PARLEY_ADMINS, which the domain does not see). */
+  admin: boolean;
 }
 
 export const initialUserState = (): UserState => ({
@@ -137,6 +159,7 @@ export const initialUserState = (): UserState => ({
   username: '',
   suspended_until: 0,
   push_subscriptions: [],
+  admin: false,
 });
 export const userAggregateId = (userId: string): string => `user:${userId}`;
 
@@ -222,6 +245,18 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       if (!state.push_subscriptions.includes(command.data.subscription_id)) return [];
       return [{ type: 'push_subscription_removed', data: { ...command.data, removed_at: at } }];
     }
+    case 'grant_admin': {
+      if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
+      if (state.admin) return [];
+      const { user_id, action_id } = command.data;
+      return [{ type: 'admin_granted', data: { user_id, action_id, granted_by: command.metadata.user_id, granted_at: at } }];
+    }
+    case 'revoke_admin': {
+      if (!state.exists) throw new Rejection('user_not_found', 'user not found');
+      if (!state.admin) return [];
+      const { user_id, action_id } = command.data;
+      return [{ type: 'admin_revoked', data: { user_id, action_id, revoked_by: command.metadata.user_id, revoked_at: at } }];
+    }
     default:
       return assertNever(command);
   }
@@ -236,7 +271,11 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     case 'email_confirmed':
       return state;
     case 'user_deleted':
-      return { ...state, deleted: true, push_subscriptions: [] };
+      return { ...state, deleted: true, push_subscriptions: [], admin: false };
+    case 'admin_granted':
+      return { ...state, admin: true };
+    case 'admin_revoked':
+      return { ...state, admin: false };
     case 'user_suspended':
       return { ...state, suspended_until: event.data.until ?? Infinity };
     case 'user_suspension_lifted':

@@ -6,6 +6,10 @@ import { given } from './testing/given-when-then.ts';
 import {
   userDecider,
   type AddPushSubscription,
+  type AdminGranted,
+  type AdminRevoked,
+  type GrantAdmin,
+  type RevokeAdmin,
   type PushSubscriptionAdded,
   type PushSubscriptionRemoved,
   type RemovePushSubscription,
@@ -277,6 +281,43 @@ describe('add_push_subscription and remove_push_subscription', () => {
     given(userDecider, []).when(add('alice-id')).thenRejects('user_not_found');
     given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
       .when(add('alice-id'))
+      .thenRejects('user_not_found');
+  });
+});
+
+describe('grant_admin and revoke_admin', () => {
+  const act = (type: 'grant_admin' | 'revoke_admin', by: string | null = null): GrantAdmin | RevokeAdmin => ({
+    type,
+    data: { user_id: 'alice-id', action_id: 'act-9' },
+    metadata: meta(by, T1),
+  });
+  const granted: AdminGranted = {
+    type: 'admin_granted',
+    data: { user_id: 'alice-id', action_id: 'act-9', granted_by: null, granted_at: T1 },
+  };
+  const revoked: AdminRevoked = {
+    type: 'admin_revoked',
+    data: { user_id: 'alice-id', action_id: 'act-9', revoked_by: null, revoked_at: T1 },
+  };
+
+  it('the operator grants admin once and revokes it once; again says nothing', () => {
+    given(userDecider, [registered]).when(act('grant_admin')).then([granted]);
+    given(userDecider, [registered, granted]).when(act('grant_admin')).then([]);
+    given(userDecider, [registered, granted]).when(act('revoke_admin')).then([revoked]);
+    given(userDecider, [registered, granted, revoked]).when(act('revoke_admin')).then([]);
+    given(userDecider, [registered]).when(act('revoke_admin')).then([]);
+  });
+
+  it('an admin granting says who did', () => {
+    given(userDecider, [registered])
+      .when(act('grant_admin', 'boss-id'))
+      .then([{ ...granted, data: { ...granted.data, granted_by: 'boss-id' } }]);
+  });
+
+  it('refuses an account that does not exist, and granting a deleted one', () => {
+    given(userDecider, []).when(act('grant_admin')).thenRejects('user_not_found');
+    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
+      .when(act('grant_admin'))
       .thenRejects('user_not_found');
   });
 });

@@ -251,6 +251,8 @@ export function createFanout(options: {
         case 'push_subscription_removed':
         case 'report_filed':
         case 'report_resolved':
+        case 'admin_granted':
+        case 'admin_revoked':
         case 'email_confirmed':
         case 'messages_expired':
         case 'value_reserved':

@@ -122,6 +122,11 @@ export const eventSamples: EventSamples = {
   report_resolved: [
     { report_id: '0199e1c4-9000-7000-8000-00000000e001', resolution: 'actioned', resolved_by: carol, resolved_at: at + 9 },
   ],
+  admin_granted: [
+    { user_id: alice, action_id: '0199e1c4-9000-7000-8000-00000000f001', granted_by: null, granted_at: at + 9 },
+    { user_id: bob, action_id: '0199e1c4-9000-7000-8000-00000000f002', granted_by: alice, granted_at: at + 9 },
+  ],
+  admin_revoked: [{ user_id: bob, action_id: '0199e1c4-9000-7000-8000-00000000f003', revoked_by: null, revoked_at: at + 10 }],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
   email_confirmed: [{ user_id: alice, email: 'alice@例え.jp', confirmed_at: at + 8 }],
   room_created: [

@@ -10,6 +10,7 @@ import type { FriendRequestAccepted, FriendRequestSent } from '../domain/friends
 import type { UserRegistered } from '../domain/user.ts';
 import { destroyKeys, messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { ERASED } from '../privacy/vault.ts';
+import { OPERATOR_ID } from '../ids.ts';
 import { deleteRowsWhereIn, insertRows, updateRows, type Cell } from '../store/dialect.ts';
 import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, RoomsTable, UsersTable } from '../store/schema.ts';
 import { applyMentionEdits, MentionsBatch, mentionsOneByOne, type EditTarget } from './chat-mentions.ts';
@@ -356,6 +357,29 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
     case 'push_subscription_removed':
       await forgetPushSubscription(trx, event.data.user_id, event.data.subscription_id);
       return;
+    case 'admin_granted':
+    case 'admin_revoked': {
+      const granted = event.type === 'admin_granted';
+      const { user_id, action_id } = event.data;
+      const [by, at] = granted ? [event.data.granted_by, event.data.granted_at] : [event.data.revoked_by, event.data.revoked_at];
+      await trx
+        .updateTable('users')
+        .set({ is_admin: granted ? 1 : 0 })
+        .where('id', '=', user_id)
+        .execute();
+      await trx
+        .insertInto('admin_audit')
+        .values({
+          action_id,
+          action: granted ? 'grant_admin' : 'revoke_admin',
+          admin_id: by ?? OPERATOR_ID,
+          target_user_id: user_id,
+          until: null,
+          at,
+        })
+        .execute();
+      return;
+    }
     case 'report_filed': {
       const { report_id, reporter_id, target_user_id, room_id, message_id, reason, filed_at } = event.data;
       await trx
@@ -825,6 +849,8 @@ class ChatBatch {
       case 'email_confirmed':
       case 'user_suspended':
       case 'user_suspension_lifted':
+      case 'admin_granted':
+      case 'admin_revoked':
         // They rewrite many rows (a user's or a room's messages), pending ones
         // included: those are written first.
         await this.flush();

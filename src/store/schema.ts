@@ -23,12 +23,15 @@ export interface UsersTable {
   suspended_until: Generated<number | null>;
   /** Why, as the admin wrote it (erased with the account). */
   suspension_reason: Generated<string | null>;
+  /** 1: a global admin by `parley admin grant` (migrations/0026), beside those PARLEY_ADMINS names. */
+  is_admin: Generated<number>;
 }
 
 /** One act of a global admin (chat projection; migrations/0023): GET /api/v1/admin/audit. */
 export interface AdminAuditTable {
   action_id: string;
-  action: 'suspend' | 'lift_suspension';
+  action: 'suspend' | 'lift_suspension' | 'grant_admin' | 'revoke_admin';
+  /** The admin; OPERATOR_ID (the nil UUID) for the operator's `parley admin`. */
   admin_id: string;
   target_user_id: string;
   /** A suspension's end (null: until lifted, or not a suspension). */

@@ -34,12 +34,12 @@ describe('parley CLI', () => {
   it('lists its commands on --help', async () => {
     const { code, stdout } = await parley('--help');
     expect(code).toBe(0);
-    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'seed']) expect(stdout).toContain(`  ${command} `);
+    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'seed', 'admin']) expect(stdout).toContain(`  ${command} `);
   });
 
   it('answers --help on every command without touching the data dir', async () => {
     const dataDir = tempDataDir('parley-cli-help-');
-    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'openapi']) {
+    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'openapi', 'admin']) {
       const { code, stdout } = await parleyWith({ LOG_LEVEL: 'silent', PARLEY_DATA_DIR: dataDir }, command, '--help');
       expect(code, command).toBe(0);
       expect(stdout, command).toMatch(new RegExp(`^usage: parley ${command}`));

@@ -446,8 +446,12 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
           data: { user_id: user, until, reason: pick(words), action_id: id() },
           metadata: meta(admin),
         });
-      } else {
+      } else if (next() < 0.8) {
         yield* run({ type: 'lift_suspension', data: { user_id: user, action_id: id() }, metadata: meta(admin) });
+      } else {
+        // The operator (no user) grants or revokes admin.
+        const type = next() < 0.6 ? 'grant_admin' : 'revoke_admin';
+        yield* run({ type, data: { user_id: user, action_id: id() }, metadata: meta(null) });
       }
     } else if (action === 'push') {
       // A device subscribes (again: new keys), or one of the user's goes.
