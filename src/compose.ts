@@ -24,6 +24,8 @@ import { createCommandBus, type CommandBus } from './commands/command-bus.ts';
 import { createCommandRateLimits, type CommandRateLimits } from './commands/command-rate-limits.ts';
 import { runDirectRoomsManager } from './commands/direct-rooms.ts';
 import { createCommandExecutor, type CommandExecutor } from './commands/execute.ts';
+import { messageContentSchema } from './commands/inputs.ts';
+import { createPreSendHook, type PreSendHook } from './commands/presend-hook.ts';
 import { preferLocalDecisions } from './commands/local-decisions.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
@@ -197,6 +199,19 @@ async function openEphemeralState(config: Config, logger: Logger): Promise<Ephem
       await redis.quit();
     },
   };
+}
+
+/** The pre-send hook PARLEY_PRESEND_HOOK_URL names; its rewrites obey a client's rules for message text. */
+function openPreSendHook(config: Config, url: string, logger: Logger): PreSendHook {
+  const content = messageContentSchema(config);
+  return createPreSendHook({
+    url,
+    secret: config.PARLEY_PRESEND_HOOK_SECRET,
+    timeoutMs: config.PARLEY_PRESEND_HOOK_TIMEOUT_MS,
+    onFailure: config.PARLEY_PRESEND_HOOK_ON_FAILURE,
+    validContent: (text) => content.safeParse(text).success,
+    logger,
+  });
 }
 
 /** PARLEY_SMTP_URL set → SMTP; else each mail goes to <data dir>/mail and the log (one machine). */
@@ -601,6 +616,9 @@ async function startServer(
       rateLimits,
       maxPins: config.PARLEY_MAX_PINS,
       online: (userIds) => ephemeral.presence.online(userIds),
+      ...(config.PARLEY_PRESEND_HOOK_URL === undefined
+        ? {}
+        : { preSendHook: openPreSendHook(config, config.PARLEY_PRESEND_HOOK_URL, logger) }),
     }),
     rateLimits,
     tokens,

@@ -235,6 +235,17 @@ const schema = z.object({
     ),
   /** The longest text of a suspension's reason. */
   PARLEY_SUSPENSION_REASON_MAX: int(1000),
+  /**
+   * The pre-send hook (commands/presend-hook.ts): an HTTP endpoint asked before
+   * every message is sent or edited, which may let it through, refuse it or
+   * rewrite its text. Unset: no hook. The secret, when set, signs each call
+   * (X-Parley-Signature); on a timeout or a broken answer the message goes
+   * through (`open`) or is refused with 503 (`closed`).
+   */
+  PARLEY_PRESEND_HOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PARLEY_PRESEND_HOOK_SECRET: z.string().optional(),
+  PARLEY_PRESEND_HOOK_TIMEOUT_MS: int(1_000),
+  PARLEY_PRESEND_HOOK_ON_FAILURE: z.enum(['open', 'closed']).default('open'),
   /** The longest reason a report may give (characters). */
   PARLEY_REPORT_REASON_MAX: int(1000),
   /** How long a client may take to send a request's headers (slowloris). */

@@ -672,7 +672,10 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       path: '/api/v1/rooms/:id/messages',
       tag: 'messages',
       summary: 'Send a message',
-      description: 'Idempotent by `client_msg_id`: the same id again answers the same message, not a new one.',
+      description:
+        'Idempotent by `client_msg_id`: the same id again answers the same message, not a new one. With a pre-send hook ' +
+        '(PARLEY_PRESEND_HOOK_URL) the text may be rewritten, or the message refused: 403 `message_rejected` ' +
+        '(`details.reason`); a failing hook set to fail closed answers 503.',
       body: 'SendMessageRequest',
       ok: { status: 201, description: 'The stored message.', schema: 'Message' },
       errors: COMMAND_ERRORS,
@@ -682,6 +685,7 @@ function roomOperations(config: Config, { q, pageLimit, seq }: Context): Operati
       path: '/api/v1/rooms/:id/messages/:message_id',
       tag: 'messages',
       summary: 'Edit a message (author only)',
+      description: 'The pre-send hook, if any, reviews the new text as it does a new message’s.',
       body: 'EditMessageRequest',
       ok: { status: 200, description: 'The message.', schema: 'Message' },
       errors: COMMAND_ERRORS,

@@ -29,6 +29,7 @@ import type { Accepted, CommandExecutor } from './execute.ts';
 import type { SendMessageInput } from './inputs.ts';
 import { mentionedMembers } from './mentions.ts';
 import { requireUsers } from './preconditions.ts';
+import { noPreSendHook, type PreSendHook } from './presend-hook.ts';
 
 export interface ChatService {
   /** Creates a group room: friends among `member_ids` join at once, everyone else is invited. */
@@ -90,8 +91,11 @@ export function createChatService(options: {
   maxPins: number;
   /** Who of these users is online (presence), for `@here`; without it `@here` is only a name. */
   online?: (userIds: string[]) => Promise<Set<string>>;
+  /** Asked before a message is sent or edited (presend-hook.ts); none: every message goes as written. */
+  preSendHook?: PreSendHook;
 }): ChatService {
   const { executor, db, vault, rateLimits } = options;
+  const hook = options.preSendHook ?? noPreSendHook;
   const mentioned = (roomId: string, content: string, senderId: string) =>
     mentionedMembers(db, roomId, content, senderId, options.online);
 
@@ -188,7 +192,14 @@ export function createChatService(options: {
     async postMessage(userId, roomId, input) {
       await rateLimits.charge(userId, 'send_message');
       const attachments = await confirmedAttachments(userId, roomId, input.attachments);
-      const mentions = await mentioned(roomId, input.content, userId);
+      const content = await hook.review({
+        action: 'message.send',
+        room_id: roomId,
+        sender_id: userId,
+        content: input.content,
+        attachments: attachments.map(({ mime_type, bytes, name }) => ({ mime_type, bytes, name })),
+      });
+      const mentions = await mentioned(roomId, content, userId);
       // What the message says enters the log sealed under its own key, which
       // deleting it destroys (privacy/vault.ts).
       const { messageId, sealer } = await vault.newMessage();
@@ -198,7 +209,7 @@ export function createChatService(options: {
           room_id: roomId,
           message_id: messageId,
           client_msg_id: input.client_msg_id,
-          content: sealer.seal(input.content),
+          content: sealer.seal(content),
           mime_type: input.mime_type,
           reply_to: input.reply_to,
           attachments: attachments.map((a) => ({ ...a, url: sealer.seal(a.url), name: sealer.sealOptional(a.name) })),
@@ -233,8 +244,16 @@ export function createChatService(options: {
       return roomAsSeenBy(userId, roomId);
     },
 
-    async editMessage(userId, roomId, messageId, content) {
+    async editMessage(userId, roomId, messageId, written) {
       await rateLimits.charge(userId, 'edit_message');
+      const content = await hook.review({
+        action: 'message.edit',
+        room_id: roomId,
+        sender_id: userId,
+        message_id: messageId,
+        content: written,
+        attachments: [],
+      });
       const mentions = await mentioned(roomId, content, userId);
       // The new text goes under the message's own key, so deleting the
       // message erases every version of it.

@@ -72,12 +72,16 @@ function isEmoji(value: string): boolean {
  */
 export const MESSAGE_MIME_TYPES = ['text/plain', 'text/markdown'] as const;
 
-export function commandInputs(config: Config) {
-  const content = personalText()
+/** A message's text: at most PARLEY_MAX_MESSAGE_CHARS code points, something visible in it. */
+export const messageContentSchema = (config: Pick<Config, 'PARLEY_MAX_MESSAGE_CHARS'>) =>
+  personalText()
     .refine((value) => codePoints(value) <= config.PARLEY_MAX_MESSAGE_CHARS, {
       error: `must be at most ${config.PARLEY_MAX_MESSAGE_CHARS} characters`,
     })
     .refine(hasVisibleText, { error: BLANK_TEXT_MESSAGE });
+
+export function commandInputs(config: Config) {
+  const content = messageContentSchema(config);
 
   const attachment = z.strictObject({
     url: webUrl,

@@ -61,7 +61,8 @@ export type RejectionCode =
   | 'not_friends'
   | 'already_friends'
   | 'request_pending'
-  | 'self_request';
+  | 'self_request'
+  | 'message_rejected';
 
 export interface Decider<C extends Command, E extends DomainEvent, S> {
   initialState: () => S;

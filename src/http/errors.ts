@@ -9,6 +9,7 @@ import { AuthError, type AuthErrorCode } from '../auth/errors.ts';
 import { CommandTimeout } from '../commands/command-bus.ts';
 import { CommandRateLimited } from '../commands/command-rate-limits.ts';
 import { ReadModelLagging } from '../commands/execute.ts';
+import { PreSendHookUnavailable } from '../commands/presend-hook.ts';
 import { Rejection, type RejectionCode } from '../domain/decider.ts';
 
 /** An error with a status and code that is safe to show to the client as-is. */
@@ -87,6 +88,8 @@ export const rejectionStatus = {
   invalid_state: 409,
   self_request: 409,
   not_friends: 409,
+  // The pre-send hook refused the message (details.reason, if it gave one).
+  message_rejected: 403,
 } as const satisfies Record<RejectionCode, 403 | 404 | 409 | 429>;
 
 const isRejectionCode = (code: unknown): code is RejectionCode =>
@@ -246,8 +249,8 @@ export function toApiError(err: unknown): ApiError {
       cause: err,
     });
   }
-  // A dependency is unreachable (database, cache): a passing outage, not a bug.
-  if (isUnavailableDependency(err)) {
+  // A dependency is unreachable (database, cache, the pre-send hook failing closed): a passing outage, not a bug.
+  if (isUnavailableDependency(err) || err instanceof PreSendHookUnavailable) {
     return new ApiError(503, 'unavailable', 'a service Parley depends on is unavailable; retry shortly', undefined, {
       headers: { 'Retry-After': '2' },
       cause: err,
