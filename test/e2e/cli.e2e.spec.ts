@@ -37,10 +37,16 @@ describe('parley CLI', () => {
     for (const command of ['start', 'migrate', 'replay', 'rebuild', 'seed', 'admin']) expect(stdout).toContain(`  ${command} `);
   });
 
-  it('answers --help on every command without touching the data dir', async () => {
+  // Each process loads the whole program (~1.5 s alone, 5 s on a loaded
+  // machine): they run side by side, with room for a busy CI.
+  it('answers --help on every command without touching the data dir', { timeout: 120_000 }, async () => {
     const dataDir = tempDataDir('parley-cli-help-');
-    for (const command of ['start', 'migrate', 'replay', 'rebuild', 'openapi', 'admin']) {
-      const { code, stdout } = await parleyWith({ LOG_LEVEL: 'silent', PARLEY_DATA_DIR: dataDir }, command, '--help');
+    const commands = ['start', 'migrate', 'replay', 'rebuild', 'openapi', 'admin'];
+    const answers = await Promise.all(
+      commands.map((command) => parleyWith({ LOG_LEVEL: 'silent', PARLEY_DATA_DIR: dataDir }, command, '--help')),
+    );
+    for (const [index, { code, stdout }] of answers.entries()) {
+      const command = commands[index]!;
       expect(code, command).toBe(0);
       expect(stdout, command).toMatch(new RegExp(`^usage: parley ${command}`));
     }
