@@ -5,26 +5,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import type { ReportView } from '../../src/queries/reports-queries.ts';
 import { request, type TestUser } from '../support/client.ts';
 import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
 
 const adminName = `mod_${randomUUID().slice(0, 8)}`;
 const suite = useParley({ PARLEY_ADMINS: adminName });
 
-interface Report {
-  id: string;
-  reporter_id: string;
-  target_user_id: string;
-  room_id: string | null;
-  message_id: string | null;
-  message_content: string | null;
-  reason: string;
-  status: 'open' | 'resolved';
-  resolution: 'actioned' | 'dismissed' | null;
-  resolved_by: string | null;
-  filed_at: number;
-  resolved_at: number | null;
-}
+type Report = ReportView;
 interface ReportPage {
   reports: Report[];
   next_before: string | null;
