@@ -4,7 +4,7 @@
 // to the device and signed with the server's VAPID key; an endpoint the push
 // service says is gone is dropped; a failing push service is retried. The push
 // service is a local stand-in that verifies the VAPID signature and decrypts
-// the payload as a browser would (test/support/push-service.ts).
+// the payload as a browser would (test/support/web-push-service.ts).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request, type TestUser } from '../support/client.ts';
