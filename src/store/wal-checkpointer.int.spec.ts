@@ -3,9 +3,11 @@
 // reused instead of growing with every commit, and stop() closes the worker's
 // connection so the file is left whole.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { DatabaseSync } from 'node:sqlite';
 import { openSqliteFile } from './sqlite-dialect.ts';
@@ -83,5 +85,13 @@ describe('WAL checkpoints in a worker thread', () => {
     }
     // The last connection to close checkpointed and removed the -wal file.
     expect(fs.existsSync(`${filename}-wal`)).toBe(false);
+  });
+
+  test('stopping holds the process open until the worker is gone, though nothing else does', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-checkpointer-'));
+    const fixture = fileURLToPath(new URL('./testing/stop-checkpointer.fixture.ts', import.meta.url));
+    const child = spawnSync(process.execPath, [fixture, dir], { encoding: 'utf8', timeout: 30_000 });
+    // Without the hold, the process ends mid-stop: exit code 13 (an unsettled await), nothing printed.
+    expect({ status: child.status, stdout: child.stdout }).toEqual({ status: 0, stdout: 'stopped\n' });
   });
 });

@@ -62,6 +62,10 @@ export function checkpointInBackground(database: DatabaseSync, filename: string,
   return {
     stop() {
       stopping ??= (async () => {
+        // Held while it winds down: with the worker unref'd and nothing else
+        // left, the process would end with this promise never settled —
+        // silently, exit code 0, whatever the caller was to do next.
+        worker.ref();
         worker.postMessage('stop');
         await exited;
       })();
