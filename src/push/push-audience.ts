@@ -24,20 +24,15 @@ export interface PushAudience {
 
 /**
  * The room's members other than the sender that have a device subscribed and
- * have not blocked the sender; undefined when the room or sender is gone.
+ * have not blocked the sender; undefined when there are none, or the room or
+ * sender is gone. The members are read first: most messages reach nobody's
+ * push subscription, and then room and sender are not read at all.
  */
 export async function readPushAudience(
   db: Kysely<Database>,
   roomId: string,
   senderId: string,
 ): Promise<PushAudience | undefined> {
-  const room = await db.selectFrom('rooms').select(['type', 'name']).where('id', '=', roomId).executeTakeFirst();
-  const sender = await db
-    .selectFrom('users')
-    .select(['id', 'username', 'display_name'])
-    .where('id', '=', senderId)
-    .executeTakeFirst();
-  if (room === undefined || sender === undefined) return undefined;
   const rows = await db
     .selectFrom('room_members as m')
     .innerJoin('push_subscriptions as p', 'p.user_id', 'm.user_id')
@@ -76,5 +71,13 @@ export async function readPushAudience(
       auth: row.auth,
     });
   }
+  if (members.size === 0) return undefined;
+  const room = await db.selectFrom('rooms').select(['type', 'name']).where('id', '=', roomId).executeTakeFirst();
+  const sender = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'display_name'])
+    .where('id', '=', senderId)
+    .executeTakeFirst();
+  if (room === undefined || sender === undefined) return undefined;
   return { room, sender, members: [...members.values()] };
 }
