@@ -57,7 +57,7 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
     if (!(await roomStream.join(session, roomId, sinceSeq, ref))) return;
     const rejoin = session.joined.has(roomId);
     session.joined.add(roomId);
-    if (!rejoin) views.join(roomId, session.userId, session.id);
+    if (!rejoin) await views.join(roomId, session.userId, session.id);
     const users = new Set([...views.activeIn(roomId), session.userId]);
     send(session, serverFrame('USERS', { chat_room_id: roomId, users: [...users] }));
   }

@@ -81,6 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const views = createRoomViews({
     publish,
+    applyTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
     onChange: (roomId, userId, active) =>
       delivery.toRoomMembers(
         roomId,
