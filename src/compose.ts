@@ -77,6 +77,9 @@ import type { PoisonCounter } from './projections/runner.ts';
 import { versionedModels } from './projections/versioned-models.ts';
 import { versionedProjectionName } from './projections/versions.ts';
 import { queryRoutes } from './queries/http-routes.ts';
+import { syncRoutes, type ModelProgress } from './queries/sync-routes.ts';
+import { storedOffsets } from './projections/offsets.ts';
+import { startSyncPruner } from './projections/sync-pruner.ts';
 import { createPresenceReader } from './queries/presence-reader.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { openStore, type Store } from './store/store.ts';
@@ -519,6 +522,13 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
   }
   const scrubber = startScrubber({ db: store.raw, intervalMs: config.PARLEY_ERASURE_SCRUB_INTERVAL_MS, logger: ctx.logger });
   stops.push(() => scrubber.stop());
+  const syncPruner = startSyncPruner({
+    db: store.db,
+    retentionS: config.PARLEY_SYNC_RETENTION_S,
+    intervalMs: config.PARLEY_SYNC_PRUNE_INTERVAL_MS,
+    logger: ctx.logger,
+  });
+  stops.push(() => syncPruner.stop());
   return stops;
 }
 
@@ -704,6 +714,27 @@ async function startServer(
   };
 }
 
+/** Where the live chat model stands, for the sync feed's tokens and its long polls. */
+function chatModelProgress(ctx: AppContext): ModelProgress {
+  const { store, progress } = ctx;
+  const partitions = ctx.log.partitionCount(topics.events);
+  return {
+    partitions,
+    async applied() {
+      const name = versionedProjectionName(chatProjectionName, store.activeVersion(chatProjectionName));
+      const stored = await storedOffsets(store.raw, name);
+      return Array.from({ length: partitions }, (_, partition) => stored.get(partition) ?? 0);
+    },
+    async movedPast(position, timeoutMs) {
+      await Promise.race(
+        position.map((next, partition) =>
+          progress.waitFor(chatProjectionName, { topic: topics.events, partition, offset: next }, timeoutMs),
+        ),
+      );
+    },
+  };
+}
+
 /** The REST API's routers (role api). */
 function restRouters(
   ctx: AppContext,
@@ -754,6 +785,7 @@ function restRouters(
       reports: { db: store.db, executor, vault: ctx.vault, rateLimits: services.rateLimits, admins: config.PARLEY_ADMINS },
       requireUser: services.authenticate,
     }),
+    syncRoutes({ config, db: store.db, requireUser: services.authenticate, model: chatModelProgress(ctx) }),
     pushRoutes({
       config,
       vapid,

@@ -180,6 +180,15 @@ const schema = z.object({
   /** Default and maximum page length of list endpoints. */
   PARLEY_PAGE_DEFAULT: int(50),
   PARLEY_PAGE_MAX: int(100),
+  /** Default and maximum changes one GET /api/v1/sync answer carries. */
+  PARLEY_SYNC_PAGE_DEFAULT: int(100),
+  PARLEY_SYNC_PAGE_MAX: int(500),
+  /** The longest GET /api/v1/sync may wait for news (its timeout_ms). */
+  PARLEY_SYNC_TIMEOUT_MAX_MS: int(30_000),
+  /** How long the sync feed keeps changes: an older token answers 410 sync_token_expired (7 days). */
+  PARLEY_SYNC_RETENTION_S: int(7 * 24 * 3600),
+  /** How often the projector prunes the sync feed. */
+  PARLEY_SYNC_PRUNE_INTERVAL_MS: int(60_000),
   /** Messages replayed after JOIN_ROOM's since_seq before the client must page over REST. */
   PARLEY_REPLAY_MAX: int(500),
   /** WS frames per second a socket may send (token bucket), and its burst. */

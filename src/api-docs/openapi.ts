@@ -531,6 +531,16 @@ export const responseSchemas = {
       .nonnegative()
       .meta({ description: 'seconds between two messages of a plain member (up to the server limit); 0 = off' }),
   }),
+  SyncPage: z.object({
+    next_since: z.string().meta({ description: 'the token to sync from next (opaque)' }),
+    events: z.array(
+      z.object({
+        type: z.string().meta({ description: 'a server frame type (NEW_MESSAGE, READ_RECEIPT …)' }),
+        data: z.unknown().meta({ description: 'the data a WebSocket frame of that type carries' }),
+      }),
+    ),
+    has_more: z.boolean().meta({ description: 'the page is full: call again at once with next_since' }),
+  }),
   MentionList: z.object({
     mentions: z.array(
       z.object({
@@ -889,6 +899,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
           '(POST /api/v1/uploads/sign tells the whole protocol).',
       },
       {
+        name: 'sync',
+        description: 'One cursor over every change a user may see, for devices coming back online (API.md "Sync").',
+      },
+      {
         name: 'push',
         description: 'Web Push to devices while their user has no socket open (API.md "Push notifications").',
       },
@@ -949,6 +963,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         ),
         UnsupportedMediaType: errorResponse(
           '`unsupported_media_type`: a body must be `application/json` (charset utf-8 if given).',
+        ),
+        Gone: errorResponse(
+          '`sync_token_expired`: the sync token is older than the feed keeps. Resync: take a token without `since`, ' +
+            'load state over REST, then sync from that token.',
         ),
         TooManyRequests: errorResponse(
           '`rate_limited`: too many attempts, or the user spent a command budget (one per user and kind of command, ' +
@@ -1140,6 +1158,7 @@ function operation(spec: OperationSpec, inputs: ReturnType<typeof commandInputs>
     409: 'Conflict',
     413: 'PayloadTooLarge',
     415: 'UnsupportedMediaType',
+    410: 'Gone',
     429: 'TooManyRequests',
     503: 'ServiceUnavailable',
   };

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { queryInputs } from '../queries/http-routes.ts';
 import { reportInputs } from '../commands/report-routes.ts';
+import { syncQuerySchema } from '../queries/sync-routes.ts';
 import { adminInputs } from '../auth/http-routes.ts';
 import { uploadPurposes } from '../uploads/storage.ts';
 import { DEMO_ASSETS } from '../http/demo-routes.ts';
@@ -13,7 +14,7 @@ import { SWAGGER_UI_ASSETS, SWAGGER_UI_PATH } from './swagger-ui-routes.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503;
 
 export interface OperationSpec {
   method: HttpMethod;
@@ -1020,6 +1021,35 @@ function reportOperations(config: Config, { pageLimit }: Context): OperationSpec
   ];
 }
 
+/** One cursor over every change I may see. */
+function syncOperations(config: Config): OperationSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/sync',
+      tag: 'sync',
+      summary: 'Every change I may see since a token, long-polled',
+      description:
+        'The changes of my rooms (new messages; edits, deletions and reactions of older ones; receipts; members added, ' +
+        'removed, muted, promoted; pins; room updates) and my own (friend requests, friendships ended, blocks, invitations, ' +
+        'thread and notification settings), in log order — ordered within a room and within a user — as `{type, data}` ' +
+        'exactly like the WebSocket frames of those types; an object (message, room, request) as it stands now. Without ' +
+        '`since`: no events and a token for now (take it, load state over REST, then sync from it). With `timeout_ms`, ' +
+        `an empty answer waits up to that long for news (at most ${config.PARLEY_SYNC_TIMEOUT_MAX_MS} ms). \`has_more\`: ` +
+        'call again at once with `next_since`. Each device keeps its own token. A token older than the feed keeps ' +
+        `(\`PARLEY_SYNC_RETENTION_S\`, ${config.PARLEY_SYNC_RETENTION_S} s) is 410 \`sync_token_expired\`: resync.`,
+      query: syncQuerySchema(config),
+      queryIntegers: {
+        timeout_ms: { minimum: 0, maximum: config.PARLEY_SYNC_TIMEOUT_MAX_MS, default: 0 },
+        limit: { minimum: 1, maximum: config.PARLEY_SYNC_PAGE_MAX, default: config.PARLEY_SYNC_PAGE_DEFAULT },
+      },
+      ok: { status: 200, description: 'The changes, and the token to continue from.', schema: 'SyncPage' },
+      errors: [410],
+      codes: { 410: ['sync_token_expired'] },
+    },
+  ];
+}
+
 /** Web Push: the server's key and my devices' subscriptions. */
 function pushOperations(config: Config): OperationSpec[] {
   return [
@@ -1125,6 +1155,7 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...socialOperations(shared),
     ...roomOperations(config, shared),
     ...uploadOperations(config),
+    ...syncOperations(config),
     ...pushOperations(config),
     ...reportOperations(config, shared),
     ...adminOperations(config, shared),

@@ -16,18 +16,24 @@ import type { Database, FriendRequestsTable, MessagesTable, RoomMembersTable, Ro
 import { applyMentionEdits, MentionsBatch, mentionsOneByOne, type EditTarget } from './chat-mentions.ts';
 import { applyThreadChoice, ThreadsBatch } from './chat-threads.ts';
 import type { Projection } from './runner.ts';
+import { insertSyncChanges } from './sync-changes.ts';
 
 export const chatProjectionName = 'chat';
 
 export const chatProjection: Projection = {
   name: chatProjectionName,
   readsPersonalData: true,
-  apply: (trx, event) => applyChatEvent(trx, event as AnyEvent),
-  applyBatch: (trx, events) =>
-    applyChatEvents(
+  async apply(trx, event, record) {
+    await applyChatEvent(trx, event as AnyEvent);
+    await insertSyncChanges(trx, [{ event, record }]);
+  },
+  async applyBatch(trx, events) {
+    await applyChatEvents(
       trx,
       events.map(({ event }) => event as AnyEvent),
-    ),
+    );
+    await insertSyncChanges(trx, events);
+  },
 };
 
 /**

@@ -16,6 +16,8 @@ import { versionedName, type VersionedModel } from './versions.ts';
 
 /** The chat model's tables (version-1 names), children before parents. */
 export const chatTables = [
+  'sync_changes',
+  'sync_horizons',
   'room_bans',
   'room_mutes',
   'room_pins',
@@ -72,6 +74,9 @@ const chatIndexes: readonly { name: string; table: (typeof chatTables)[number]; 
   { name: 'reports_room', table: 'reports', columns: ['room_id', 'filed_at'], unique: false },
   // Retention erases a room's earlier versions up to a seq.
   { name: 'message_versions_room_seq', table: 'message_versions', columns: ['room_id', 'seq'], unique: false },
+  // A user's changes, and a room's, from a sync token on (GET /api/v1/sync).
+  { name: 'sync_changes_by_user', table: 'sync_changes', columns: ['user_id', 'log_partition', 'log_offset'], unique: false },
+  { name: 'sync_changes_by_room', table: 'sync_changes', columns: ['room_id', 'log_partition', 'log_offset'], unique: false },
   { name: 'friend_requests_to', table: 'friend_requests', columns: ['to_user_id', 'status'], unique: false },
   { name: 'friend_requests_from', table: 'friend_requests', columns: ['from_user_id', 'status'], unique: false },
   { name: 'blocks_by_blocked', table: 'blocks', columns: ['blocked_id'], unique: false },
@@ -135,6 +140,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createPushSubscriptionsTable(db, version);
   await createReportsTable(db, version);
   await createModerationTables(db, version);
+  await createSyncTables(db, version);
 
   await db.schema
     .createTable(n('messages'))
@@ -308,6 +314,27 @@ export async function createPushSubscriptionsTable(db: AnyDatabase, version: num
 }
 
 /** Reports to the moderators (migrations/0025 added it to the versions before it). */
+export async function createSyncTables(db: AnyDatabase, version: number): Promise<void> {
+  const n = (name: string) => versionedName(name, version);
+  await db.schema
+    .createTable(n('sync_changes'))
+    .addColumn('log_partition', 'integer', (c) => c.notNull())
+    .addColumn('log_offset', 'bigint', (c) => c.notNull())
+    .addColumn('idx', 'integer', (c) => c.notNull())
+    .addColumn('room_id', 'varchar(36)')
+    .addColumn('user_id', 'varchar(36)')
+    .addColumn('frame', 'varchar(32)', (c) => c.notNull())
+    .addColumn('data', 'text', (c) => c.notNull())
+    .addColumn('appended_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(n('sync_changes_pk'), ['log_partition', 'log_offset', 'idx'])
+    .execute();
+  await db.schema
+    .createTable(n('sync_horizons'))
+    .addColumn('log_partition', 'integer', (c) => c.primaryKey())
+    .addColumn('first_offset', 'bigint', (c) => c.notNull())
+    .execute();
+}
+
 export async function createReportsTable(db: AnyDatabase, version: number): Promise<void> {
   await db.schema
     .createTable(versionedName('reports', version))

@@ -67,6 +67,37 @@ export interface ReportsTable {
   resolved_at: number | null;
 }
 
+/**
+ * One change a user may see, for GET /api/v1/sync (chat projection;
+ * migrations/0027). Keyed by the event's log position, so a sync token is a
+ * list of per-partition offsets. `data` holds a frame's data when it names only
+ * ids and numbers, or the ids of the object the frame shows (a message, a room,
+ * a friend request), read from the model when a client syncs: personal values
+ * are never copied here, and an erased one is never served from here.
+ */
+export interface SyncChangesTable {
+  log_partition: number;
+  log_offset: number;
+  /** The change's place among one event's changes. */
+  idx: number;
+  /** Set: every current member of the room sees it. */
+  room_id: string | null;
+  /** Set: this user sees it. */
+  user_id: string | null;
+  /** The server frame's type (NEW_MESSAGE, READ_RECEIPT …). */
+  frame: string;
+  /** JSON. */
+  data: string;
+  /** The event's append time; pruning keeps PARLEY_SYNC_RETENTION_S of them. */
+  appended_at: number;
+}
+
+/** Per partition, the first offset sync_changes still holds: an older token must resync. */
+export interface SyncHorizonsTable {
+  log_partition: number;
+  first_offset: number;
+}
+
 export interface RoomsTable {
   id: string;
   type: 'group' | 'direct';
@@ -358,6 +389,8 @@ export interface Database {
   admin_audit: AdminAuditTable;
   push_subscriptions: PushSubscriptionsTable;
   reports: ReportsTable;
+  sync_changes: SyncChangesTable;
+  sync_horizons: SyncHorizonsTable;
   messages: MessagesTable;
   projection_offsets: ProjectionOffsetsTable;
   dead_letters: DeadLettersTable;

@@ -1,0 +1,74 @@
+// Keeps the sync feed (sync_changes) to PARLEY_SYNC_RETENTION_S of events.
+// Each round deletes, per partition, the changes appended before the cut-off
+// and moves that partition's horizon past them, in one transaction: a token
+// below a horizon then answers "resync" rather than a feed with a hole in it.
+
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../store/schema.ts';
+import { inTransaction } from '../store/transaction.ts';
+
+export interface SyncPruner {
+  /** One round now; resolves with the partitions it pruned. */
+  runOnce(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+export function startSyncPruner(options: {
+  db: Kysely<Database>;
+  retentionS: number;
+  intervalMs: number;
+  logger: Logger;
+}): SyncPruner {
+  const { db, logger } = options;
+  let running: Promise<number[]> | undefined;
+
+  async function prune(): Promise<number[]> {
+    const cutoff = Date.now() - options.retentionS * 1_000;
+    const expired = await db
+      .selectFrom('sync_changes')
+      .select(['log_partition', (eb) => eb.fn.max<number | string>('log_offset').as('last')])
+      .where('appended_at', '<', cutoff)
+      .groupBy('log_partition')
+      .execute();
+    for (const { log_partition, last } of expired) {
+      const firstKept = Number(last) + 1;
+      await inTransaction(db, async (trx) => {
+        const moved = await trx
+          .updateTable('sync_horizons')
+          .set({ first_offset: firstKept })
+          .where('log_partition', '=', log_partition)
+          .where('first_offset', '<', firstKept)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) === 0) {
+          // No row yet (or one already further on, which the insert leaves alone).
+          await trx.insertInto('sync_horizons').ignore().values({ log_partition, first_offset: firstKept }).execute();
+        }
+        await trx
+          .deleteFrom('sync_changes')
+          .where('log_partition', '=', log_partition)
+          .where('log_offset', '<', firstKept)
+          .execute();
+      });
+    }
+    return expired.map((row) => row.log_partition);
+  }
+
+  const runOnce = (): Promise<number[]> => {
+    running ??= prune().finally(() => (running = undefined));
+    return running;
+  };
+
+  const timer = setInterval(() => {
+    runOnce().catch((error: unknown) => logger.warn({ err: error }, 'sync feed not pruned; retrying next round'));
+  }, options.intervalMs);
+  timer.unref();
+
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
