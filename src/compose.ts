@@ -77,7 +77,8 @@ import type { PoisonCounter } from './projections/runner.ts';
 import { versionedModels } from './projections/versioned-models.ts';
 import { versionedProjectionName } from './projections/versions.ts';
 import { queryRoutes } from './queries/http-routes.ts';
-import { syncRoutes, type ModelProgress } from './queries/sync-routes.ts';
+import { syncRoutes } from './queries/sync-routes.ts';
+import type { ModelProgress } from './queries/sync-feed.ts';
 import { storedOffsets } from './projections/offsets.ts';
 import { startSyncPruner } from './projections/sync-pruner.ts';
 import { createPresenceReader } from './queries/presence-reader.ts';
@@ -689,6 +690,7 @@ async function startServer(
       presence: ephemeral.presence,
       progress: ctx.progress,
       projection: chatProjectionName,
+      model: chatModelProgress(ctx),
       logger,
       verifyToken: verifySession,
       revocations: ephemeral.revocations,
@@ -731,6 +733,9 @@ function chatModelProgress(ctx: AppContext): ModelProgress {
           progress.waitFor(chatProjectionName, { topic: topics.events, partition, offset: next }, timeoutMs),
         ),
       );
+    },
+    async waitFor(position, timeoutMs) {
+      await progress.waitFor(chatProjectionName, position, timeoutMs);
     },
   };
 }

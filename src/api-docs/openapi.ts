@@ -669,6 +669,15 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
   ],
   ['PONG', 'Reply to PING.', z.object({})],
   [
+    'SYNC',
+    'The sync feed, for a socket that sent SYNC: the first answers it (with its ref, events or not), the next ones come as changes happen. Events are `{type, data}` as the frames of those types; keep `next_since` to resume after a reconnect.',
+    z.object({
+      next_since: z.string(),
+      events: z.array(z.object({ type: z.string(), data: z.unknown() })),
+      has_more: z.boolean(),
+    }),
+  ],
+  [
     'JOIN_SUCCESS',
     'Reply to JOIN_ROOM; messages after `since_seq` follow as NEW_MESSAGE.',
     z.object({ chat_room_id: id, last_seq: z.number().int().nonnegative() }),
@@ -751,6 +760,7 @@ const clientFrameDescriptions: Record<string, string> = {
   READ_RECEIPT: 'Read receipt; answered with ACK (the read mark).',
   DELIVERED:
     'Delivery receipt: this device received the room up to `seq` (send the highest seq received, at most every second or so); answered with ACK (the delivery mark).',
+  SYNC: 'Catch up from a sync token (`since`, as GET /api/v1/sync gives; absent: from now), then stay on the sync feed: every change arrives in SYNC frames, and the live frames of the same changes (NEW_MESSAGE of every room, MESSAGE_UPDATED, READ_RECEIPT …) no longer come. Send it first after connecting. A token too old is an ERROR `sync_token_expired`.',
   PING: 'Keep-alive; answered with PONG.',
 };
 

@@ -13,6 +13,7 @@ import { assertNever } from '../domain/decider.ts';
 import { toApiError } from '../http/errors.ts';
 import { isMember } from '../queries/rooms-queries.ts';
 import type { Database } from '../store/schema.ts';
+import type { SyncStream } from './sync-stream.ts';
 import type { AcceptedMessages } from './accepted-messages.ts';
 import { errorFrame, parseFrame, serverFrame, type ClientFrame, type ClientFrameSchemas } from './frames.ts';
 import type { Membership } from './membership.ts';
@@ -38,6 +39,7 @@ export interface FrameHandlerDeps {
   typing: Typing;
   partitionOf: (roomId: string) => number;
   accepted: AcceptedMessages;
+  sync: SyncStream;
   send: (session: Session, frame: string) => void;
   logger: Logger;
 }
@@ -113,6 +115,8 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
         send(session, serverFrame('ACK', { ref: ref ?? null, chat_room_id, last_read_seq: lastRead }, ref));
         return;
       }
+      case 'SYNC':
+        return deps.sync.start(session, frame.data.since, ref);
       case 'DELIVERED': {
         const { chat_room_id, seq } = frame.data;
         const lastDelivered = await chat.markDelivered(session.userId, chat_room_id, seq);

@@ -28,6 +28,8 @@ export function clientFrameSchemas(inputs: CommandInputs) {
     frame('TYPING', z.strictObject({ chat_room_id: roomId, is_typing: z.boolean().default(true) })),
     frame('READ_RECEIPT', z.strictObject({ chat_room_id: roomId, seq: inputs.seq })),
     frame('DELIVERED', z.strictObject({ chat_room_id: roomId, seq: inputs.seq })),
+    // Catch up from a sync token (none: from now), then stay on the sync feed (sync-stream.ts).
+    frame('SYNC', z.strictObject({ since: z.string().min(1).max(10_000).optional() })),
     frame('PING', z.strictObject({}).optional()),
   ]);
 }

@@ -23,7 +23,7 @@ import type { Database } from '../store/schema.ts';
 import { createAcceptedMessages } from './accepted-messages.ts';
 import { createConnections, type Identity } from './connections.ts';
 import { createDelivery } from './delivery.ts';
-import { createFanout } from './fanout.ts';
+import { createFanout, type Fanout } from './fanout.ts';
 import { createFrameHandler } from './frame-handlers.ts';
 import { clientFrameSchemas, serverFrame } from './frames.ts';
 import { createMembership } from './membership.ts';
@@ -36,6 +36,8 @@ import { SessionRegistry } from './sessions.ts';
 import { createStreamedPositions, followEvents, followSignals, signalPublisher } from './streams.ts';
 import { createTyping } from './typing.ts';
 import { acceptUpgrades } from './upgrade.ts';
+import { createSyncStream, liveFramesExcept } from './sync-stream.ts';
+import type { ModelProgress } from '../queries/sync-feed.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   progress: ProjectionProgress;
   /** The read model whose progress since_seq replays and notifications wait for. */
   projection: string;
+  /** Where that model stands, for sockets on the sync feed (SYNC). */
+  model: ModelProgress;
   logger: Logger;
   /** Verifies an access token (its session not revoked); throws when it is not valid. */
   verifyToken: (token: string) => Promise<Identity>;
@@ -100,16 +104,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ),
   });
   const accepted = createAcceptedMessages(config.PARLEY_GATEWAY_ACK_MESSAGES);
-  const fanout = createFanout({
+  const sync = createSyncStream({
+    db,
     sessions,
     membership,
-    delivery,
+    send: delivery.send,
+    model: options.model,
+    pageSize: config.PARLEY_SYNC_PAGE_DEFAULT,
+    catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
+    logger,
+  });
+  const liveFanout = createFanout({
+    sessions,
+    membership,
+    // Sockets on the sync feed hear these changes through it (sync-stream.ts).
+    delivery: liveFramesExcept(delivery, sessions, (session) => sync.isSynced(session)),
     roomStream,
     db,
     progress,
     projection,
     catchUpTimeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS,
   });
+  const fanout: Fanout = {
+    deliver(event, position) {
+      // First: a join updates the members the sync stream wakes (the fan-out does that synchronously).
+      const delivered = liveFanout.deliver(event, position);
+      sync.notify(event, position);
+      return delivered;
+    },
+  };
 
   const eventsConsumer = await followEvents({ log, codec, vault, logger, positions, fanout, accepted, sessions });
   const signalsConsumer = await followSignals({
@@ -156,6 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       typing,
       partitionOf,
       accepted,
+      sync,
       send: delivery.send,
       logger,
     }),

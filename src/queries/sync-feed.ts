@@ -9,11 +9,23 @@
 // before the rows (the projection writes rows and offsets in one transaction).
 
 import type { Kysely } from 'kysely';
+import type { Position } from '../log/port.ts';
 import type { SyncChangesTable, Database } from '../store/schema.ts';
 import { findMessagesByIds } from './messages-queries.ts';
 import { findInvitation, findRoom } from './rooms-queries.ts';
 import { findRequest } from './social-queries.ts';
 import type { SyncPosition } from './sync-token.ts';
+
+/** Where the chat model stands, and ways to wait until it moves. */
+export interface ModelProgress {
+  partitions: number;
+  /** Every partition's next offset the chat model will apply. */
+  applied(): Promise<SyncPosition>;
+  /** Resolves once some partition is past `position`, or after `timeoutMs`. */
+  movedPast(position: SyncPosition, timeoutMs: number): Promise<void>;
+  /** Resolves once the model has applied the event at `position`, or after `timeoutMs`. */
+  waitFor(position: Position, timeoutMs: number): Promise<void>;
+}
 
 export interface SyncFrame {
   type: string;

@@ -13,8 +13,8 @@ import type { AppState, AuthedState } from '../http/auth-middleware.ts';
 import { ApiError } from '../http/errors.ts';
 import { parseQuery, queryIntSchema } from '../http/validate.ts';
 import type { Database } from '../store/schema.ts';
-import { readSyncFeed } from './sync-feed.ts';
-import { decodeSyncToken, encodeSyncToken, type SyncPosition } from './sync-token.ts';
+import { readSyncFeed, type ModelProgress } from './sync-feed.ts';
+import { decodeSyncToken, encodeSyncToken } from './sync-token.ts';
 
 type SyncConfig = Pick<Config, 'PARLEY_SYNC_PAGE_DEFAULT' | 'PARLEY_SYNC_PAGE_MAX' | 'PARLEY_SYNC_TIMEOUT_MAX_MS'>;
 
@@ -25,15 +25,6 @@ export function syncQuerySchema(config: SyncConfig) {
     timeout_ms: queryIntSchema(0, config.PARLEY_SYNC_TIMEOUT_MAX_MS).default(0),
     limit: queryIntSchema(1, config.PARLEY_SYNC_PAGE_MAX).default(config.PARLEY_SYNC_PAGE_DEFAULT),
   });
-}
-
-/** Where the chat model stands, and a way to wait until it moves. */
-export interface ModelProgress {
-  partitions: number;
-  /** Every partition's next offset the chat model will apply. */
-  applied(): Promise<SyncPosition>;
-  /** Resolves once some partition is past `position`, or after `timeoutMs`. */
-  movedPast(position: SyncPosition, timeoutMs: number): Promise<void>;
 }
 
 export function syncRoutes(options: {

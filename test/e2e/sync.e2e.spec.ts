@@ -7,7 +7,7 @@
 
 import { describe, expect, test } from 'vitest';
 import type { TestUser } from '../support/client.ts';
-import { eventually } from '../support/chat.ts';
+import { barrier, eventually } from '../support/chat.ts';
 import { addMember, expectError, expectStatus, groupRoom, say, useParley, type Api } from '../support/social.ts';
 import type { JsonObject } from '../support/wire.ts';
 
@@ -147,6 +147,43 @@ describe('sync', () => {
     expect((await syncOk(api, bob!, woken.next_since)).events).toEqual([]);
   });
 
+  test('SYNC on a socket catches up from a token, then brings every change as it happens, once; the live frames of those changes stop on that socket only', async () => {
+    const { api } = suite;
+    const [alice, bob] = await api.users(2, 'sync');
+    const room = await groupRoom(api, alice!, [bob!]);
+    const since = await tokenNow(api, bob!);
+    const offline = await say(api, alice!, room.id, 'while you were away');
+
+    const synced = await suite.connect(bob!);
+    const live = await suite.connect(bob!); // his other device, not on the feed
+    const first = await synced.call<SyncAnswer>('SYNC', { since });
+    expect(first.type).toBe('SYNC');
+    expect(first.data.events.map((e) => [e.type, e.data.id])).toEqual([['NEW_MESSAGE', offline.id]]);
+
+    // Bob never JOINed the room: the feed brings its messages anyway.
+    const online = await say(api, alice!, room.id, 'welcome back');
+    expectStatus(await api.patch(alice!, `/rooms/${room.id}/messages/${offline.id}`, { content: 'while you were out' }), 200);
+    const fed = () => synced.frames.filter((f) => f.type === 'SYNC').flatMap((f) => (f.data as unknown as SyncAnswer).events);
+    await eventually(() => fed().length >= 3, 'the changes reach the synced socket');
+    await live.next((f) => f.type === 'MESSAGE_UPDATED' && f.data.id === offline.id);
+    await barrier(synced);
+    expect(fed().map((e) => [e.type, e.data.id])).toEqual([
+      ['NEW_MESSAGE', offline.id],
+      ['NEW_MESSAGE', online.id],
+      ['MESSAGE_UPDATED', offline.id],
+    ]);
+    const liveTypes = new Set(['NEW_MESSAGE', 'MESSAGE_UPDATED']);
+    expect(synced.frames.filter((f) => liveTypes.has(f.type))).toEqual([]);
+
+    // The socket's last token continues over REST with nothing more.
+    const syncFrames = synced.frames.filter((f) => f.type === 'SYNC');
+    const lastToken = (syncFrames[syncFrames.length - 1]!.data as unknown as SyncAnswer).next_since;
+    expect((await syncOk(api, bob!, lastToken)).events).toEqual([]);
+
+    const refused = await synced.call('SYNC', { since: 'not-a-token' });
+    expect(refused.data).toMatchObject({ code: 'validation_failed' });
+  });
+
   test('a token that is not one, and out-of-range options, are 400; no token needs a login', async () => {
     const { api } = suite;
     const [bob] = await api.users(1, 'sync');
@@ -172,6 +209,9 @@ describe('sync with a short feed', () => {
       'the old token expires',
     );
     expectError(await sync(api, bob!, `?since=${encodeURIComponent(since)}`), 410, 'sync_token_expired');
+
+    const socket = await suite.connect(bob!);
+    expect((await socket.call('SYNC', { since })).data).toMatchObject({ code: 'sync_token_expired' });
 
     // A device that resyncs starts again from a fresh token (nothing happens after it here, so nothing is pruned past it).
     const fresh = await tokenNow(api, bob!);
