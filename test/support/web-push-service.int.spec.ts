@@ -64,6 +64,21 @@ describe('the local push service', () => {
     expect(service.received(device.endpoint)).toEqual([]);
   });
 
+  it('refuses what a real push service refuses: a body over 4,096 bytes, an unknown Urgency, a Topic RFC 8030 does not allow', async () => {
+    const device = service.newSubscription();
+    const large = requestFor(device, JSON.stringify('x'.repeat(3_992))); // + 103 bytes of header, padding and tag: 4,097
+    expect(large.body.length).toBeGreaterThan(4096);
+    expect((await post(large)).status).toBe(413);
+    expect((await post(requestFor(device, JSON.stringify('x'.repeat(3_991))))).status).toBe(201);
+    const fine = requestFor(device, '1');
+    expect((await post({ ...fine, headers: { ...fine.headers, Urgency: 'urgent' } })).status).toBe(400);
+    expect((await post({ ...fine, headers: { ...fine.headers, Topic: '0199e1c4-7000-7000-8000-00000000b001' } })).status).toBe(
+      400,
+    );
+    expect((await post(requestFor(device, '1', { topic: '0199e1c470007000800000000000b001' }))).status).toBe(201);
+    expect(service.received(device.endpoint)).toHaveLength(2);
+  });
+
   it('answers scripted statuses, then takes pushes again; 410 once gone; 404 for endpoints it does not know', async () => {
     const device = service.newSubscription();
     service.respondWith(device.endpoint, [500, 429]);

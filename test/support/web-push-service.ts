@@ -106,6 +106,9 @@ async function verifyVapid(header: string | undefined, origin: string): Promise<
   }
 }
 
+const MAX_PUSH_BODY_BYTES = 4096;
+const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
+
 export async function startPushService(): Promise<PushService> {
   const devices = new Map<string, Device>();
   const received: ReceivedPush[] = [];
@@ -120,6 +123,12 @@ export async function startPushService(): Promise<PushService> {
     if (device.gone) return 410;
     const scripted = device.scripted.shift();
     if (scripted !== undefined) return scripted;
+    // As FCM and autopush: a record over 4,096 bytes is too large; Urgency and
+    // Topic must be what RFC 8030 allows (a topic: ≤ 32 URL-safe base64 characters).
+    if (body.length > MAX_PUSH_BODY_BYTES) return 413;
+    const { urgency, topic } = request.headers;
+    if (urgency !== undefined && !URGENCIES.has(String(urgency))) return 400;
+    if (topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(String(topic))) return 400;
     const vapid = await verifyVapid(request.headers.authorization, new URL(url).origin);
     const ttl = Number(request.headers.ttl);
     if (!vapid.valid || request.headers['content-encoding'] !== 'aes128gcm' || !Number.isInteger(ttl)) {
