@@ -10,6 +10,7 @@
 
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { startPeriodicTask } from '../infra/periodic-task.ts';
 import { commandMetadata } from '../commands/command-bus.ts';
 import type { ExpireMessages } from '../domain/room.ts';
 import type { Database } from '../store/schema.ts';
@@ -57,17 +58,9 @@ export async function sweepExpiredMessages(options: RetentionOptions): Promise<s
 
 /** Sweeps every `intervalMs` until stopped. */
 export function startRetention(options: RetentionOptions & { intervalMs: number; logger: Logger }): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    running ??= sweepExpiredMessages(options)
-      .catch((error: unknown) => options.logger.warn({ err: error }, 'retention sweep failed; retrying next round'))
-      .finally(() => (running = undefined));
-  }, options.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicTask(() => sweepExpiredMessages(options), {
+    intervalMs: options.intervalMs,
+    logger: options.logger,
+    what: 'retention sweep',
+  });
 }

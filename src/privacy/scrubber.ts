@@ -13,6 +13,7 @@
 // Kafka's segments only ever held sealed values.
 
 import type { Logger } from 'pino';
+import { startPeriodicTask } from '../infra/periodic-task.ts';
 import { sql, type Kysely } from 'kysely';
 import { engineOf } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
@@ -28,7 +29,6 @@ export interface Scrubber {
 export function startScrubber(options: { db: Kysely<Database>; intervalMs: number; logger: Logger }): Scrubber {
   const { db, logger } = options;
   let scrubbedUpTo = 0;
-  let running: Promise<boolean> | undefined;
 
   async function scrub(): Promise<boolean> {
     if (engineOf(db) !== 'sqlite') return false;
@@ -53,21 +53,5 @@ export function startScrubber(options: { db: Kysely<Database>; intervalMs: numbe
     return true;
   }
 
-  const runOnce = (): Promise<boolean> => {
-    running ??= scrub().finally(() => (running = undefined));
-    return running;
-  };
-
-  const timer = setInterval(() => {
-    runOnce().catch((error: unknown) => logger.warn({ err: error }, 'erasure scrub failed; retrying next round'));
-  }, options.intervalMs);
-  timer.unref();
-
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return startPeriodicTask(scrub, { intervalMs: options.intervalMs, logger, what: 'erasure scrub' });
 }

@@ -5,6 +5,7 @@
 
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { startPeriodicTask } from '../infra/periodic-task.ts';
 import type { Database } from '../store/schema.ts';
 import { inTransaction } from '../store/transaction.ts';
 
@@ -20,8 +21,7 @@ export function startSyncPruner(options: {
   intervalMs: number;
   logger: Logger;
 }): SyncPruner {
-  const { db, logger } = options;
-  let running: Promise<number[]> | undefined;
+  const { db } = options;
 
   async function prune(): Promise<number[]> {
     const cutoff = Date.now() - options.retentionS * 1_000;
@@ -54,21 +54,5 @@ export function startSyncPruner(options: {
     return expired.map((row) => row.log_partition);
   }
 
-  const runOnce = (): Promise<number[]> => {
-    running ??= prune().finally(() => (running = undefined));
-    return running;
-  };
-
-  const timer = setInterval(() => {
-    runOnce().catch((error: unknown) => logger.warn({ err: error }, 'sync feed not pruned; retrying next round'));
-  }, options.intervalMs);
-  timer.unref();
-
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return startPeriodicTask(prune, { intervalMs: options.intervalMs, logger: options.logger, what: 'sync feed pruning' });
 }
