@@ -42,7 +42,7 @@ import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { pushRoutes } from './push/http-routes.ts';
 import { reportRoutes } from './commands/report-routes.ts';
 import { runPusher } from './push/pusher.ts';
-import { loadOrCreateVapidKeys, type VapidKeys } from './push/vapid-keys.ts';
+import { loadOrCreateVapidKeys, vapidKeyWarning, type VapidKeys } from './push/vapid-keys.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
 import { lockDataDir, type DataDirLock } from './infra/data-dir-lock.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
@@ -397,6 +397,8 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     hasRole(config, 'api') || pushes
       ? await loadOrCreateVapidKeys(config.PARLEY_DATA_DIR, config.PARLEY_VAPID_PRIVATE_KEY)
       : undefined;
+  const vapidWarning = vapid === undefined ? undefined : vapidKeyWarning(config);
+  if (vapidWarning !== undefined) logger.warn(vapidWarning);
   if (bus !== undefined && ephemeral !== undefined && vapid !== undefined && pushes) {
     stops.push(await startPusherRole(ctx, bus, ephemeral, vapid));
   }
@@ -728,11 +730,14 @@ function chatModelProgress(ctx: AppContext): ModelProgress {
       return Array.from({ length: partitions }, (_, partition) => stored.get(partition) ?? 0);
     },
     async movedPast(position, timeoutMs) {
+      // The first partition to move ends the wait; the others' waiters go with it.
+      const done = new AbortController();
       await Promise.race(
         position.map((next, partition) =>
-          progress.waitFor(chatProjectionName, { topic: topics.events, partition, offset: next }, timeoutMs),
+          progress.waitFor(chatProjectionName, { topic: topics.events, partition, offset: next }, timeoutMs, done.signal),
         ),
       );
+      done.abort();
     },
     async waitFor(position, timeoutMs) {
       await progress.waitFor(chatProjectionName, position, timeoutMs);

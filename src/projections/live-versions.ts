@@ -166,7 +166,7 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
         reading.has(projection) ? versionedProjectionName(projection, versionOf(projection)) : projection;
       return {
         reached: (projection, partition, next) => progress.reached(projection, partition, next),
-        waitFor: (projection, position, timeoutMs) => progress.waitFor(nameFor(projection), position, timeoutMs),
+        waitFor: (projection, position, timeoutMs, signal) => progress.waitFor(nameFor(projection), position, timeoutMs, signal),
       };
     },
     runProjection(projection, runner) {

@@ -77,6 +77,21 @@ for (const engine of await testEngines('progress')) {
       expect(counter.count).toBe(1);
     });
 
+    test('an aborted wait answers false at once, and nobody polls for it any longer', async () => {
+      const counter = new QueryCounter();
+      const progress = createProjectionProgress(store.db.withPlugin(counter), 10);
+      const done = new AbortController();
+      const waiting = progress.waitFor('chat', at(2, 99), 60_000, done.signal);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(counter.count).toBeGreaterThan(0); // it was polling
+      done.abort();
+      expect(await waiting).toBe(false);
+      const afterAbort = counter.count;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // ten poll intervals
+      expect(counter.count).toBeLessThanOrEqual(afterAbort + 1); // at most the poll already under way
+      expect(await progress.waitFor('chat', at(2, 0), 60_000, done.signal)).toBe(false); // aborted before: no wait
+    });
+
     test('a partition this process projects resolves from its reports, without reading the table', async () => {
       const counter = new QueryCounter();
       const progress = createProjectionProgress(store.db.withPlugin(counter), 20);

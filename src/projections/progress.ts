@@ -12,8 +12,8 @@ import { storedOffsets } from './offsets.ts';
 export interface ProjectionProgress {
   /** Called by a local runner after a batch is committed. */
   reached(projection: string, partition: number, nextOffset: number): void;
-  /** Resolves true once `projection` has applied `position`, false on timeout. */
-  waitFor(projection: string, position: Position, timeoutMs: number): Promise<boolean>;
+  /** Resolves true once `projection` has applied `position`, false on timeout or when `signal` aborts. */
+  waitFor(projection: string, position: Position, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 /**
@@ -81,22 +81,25 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
       reportedAt.set(key, Date.now());
       note(key, nextOffset);
     },
-    async waitFor(projection, position, timeoutMs) {
+    async waitFor(projection, position, timeoutMs, signal) {
       const key = keyOf(projection, position.partition);
       const target = position.offset + 1;
       if ((known.get(key) ?? 0) >= target) return true;
+      if (signal?.aborted === true) return false;
       return new Promise<boolean>((resolve) => {
-        const onChange = (next: number) => {
-          if (next < target) return;
+        const settle = (reached: boolean) => {
           clearTimeout(timer);
           changes.off(key, onChange);
-          resolve(true);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(reached);
         };
-        const timer = setTimeout(() => {
-          changes.off(key, onChange);
-          resolve(false);
-        }, timeoutMs);
+        const onChange = (next: number) => {
+          if (next >= target) settle(true);
+        };
+        const onAbort = () => settle(false);
+        const timer = setTimeout(onAbort, timeoutMs);
         changes.on(key, onChange);
+        signal?.addEventListener('abort', onAbort, { once: true });
         poll(projection, position.partition);
       });
     },

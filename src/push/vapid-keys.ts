@@ -38,3 +38,18 @@ export async function loadOrCreateVapidKeys(dir: string, provided?: string): Pro
   // 32 random bytes are a valid P-256 scalar but with odds of 2^-32 against.
   return vapidKeysOf(await loadOrCreateSecret(path.join(dir, VAPID_KEY_FILE)));
 }
+
+/**
+ * What to warn of at start: a distributed instance (Kafka) without
+ * PARLEY_VAPID_PRIVATE_KEY signs with a key of its own data dir, so a
+ * subscription made through one instance fails when another pushes to it.
+ */
+export function vapidKeyWarning(config: { KAFKA_BROKERS?: string; PARLEY_VAPID_PRIVATE_KEY?: string }): string | undefined {
+  const distributed = config.KAFKA_BROKERS !== undefined && config.KAFKA_BROKERS !== '';
+  const shared = config.PARLEY_VAPID_PRIVATE_KEY !== undefined && config.PARLEY_VAPID_PRIVATE_KEY.trim() !== '';
+  if (!distributed || shared) return undefined;
+  return (
+    'PARLEY_VAPID_PRIVATE_KEY is not set: this instance signs Web Push with a key from its own data dir. ' +
+    'Give every instance the same key, or pushes to devices subscribed through another instance are refused'
+  );
+}

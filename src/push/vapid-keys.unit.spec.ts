@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import webpush from 'web-push';
 import { describe, expect, it } from 'vitest';
-import { loadOrCreateVapidKeys, VAPID_KEY_FILE } from './vapid-keys.ts';
+import { loadOrCreateVapidKeys, VAPID_KEY_FILE, vapidKeyWarning } from './vapid-keys.ts';
 
 describe('the VAPID keys', () => {
   it('takes a configured private key and derives its public key, as web-push made them', async () => {
@@ -37,5 +37,12 @@ describe('the VAPID keys', () => {
     ecdh.setPrivateKey(Buffer.from(first.privateKey, 'base64url'));
     expect(ecdh.getPublicKey('base64url')).toBe(first.publicKey);
     await fs.rm(dir, { recursive: true });
+  });
+
+  it('warns a distributed instance that has no shared key, and nobody else', () => {
+    expect(vapidKeyWarning({ KAFKA_BROKERS: 'kafka:9092' })).toMatch(/PARLEY_VAPID_PRIVATE_KEY is not set/);
+    expect(vapidKeyWarning({ KAFKA_BROKERS: 'kafka:9092', PARLEY_VAPID_PRIVATE_KEY: '  ' })).toMatch(/not set/);
+    expect(vapidKeyWarning({ KAFKA_BROKERS: 'kafka:9092', PARLEY_VAPID_PRIVATE_KEY: 'abc' })).toBeUndefined();
+    expect(vapidKeyWarning({})).toBeUndefined(); // embedded: one process, one data dir
   });
 });
