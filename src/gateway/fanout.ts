@@ -8,10 +8,10 @@
 
 import type { Kysely } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
-import { assertNever } from '../domain/decider.ts';
 import type { MessageSent } from '../domain/room.ts';
 import type { Position } from '../log/port.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
+import { syncChangesOf } from '../projections/sync-changes.ts';
 import { findMessage } from '../queries/messages-queries.ts';
 import { findInvitation, findRoom } from '../queries/rooms-queries.ts';
 import { findRequest } from '../queries/social-queries.ts';
@@ -124,51 +124,11 @@ export function createFanout(options: {
         case 'reaction_added':
         case 'reaction_removed':
           return messageChanged('REACTION_UPDATED', event.data.room_id, event.data.message_id, position);
-        case 'messages_read': {
-          const { room_id, user_id, seq } = event.data;
-          delivery.toRoomMembers(room_id, serverFrame('READ_RECEIPT', { chat_room_id: room_id, user_id, seq }));
-          return;
-        }
-        case 'messages_delivered': {
-          const { room_id, user_id, seq } = event.data;
-          delivery.toRoomMembers(room_id, serverFrame('DELIVERY_RECEIPT', { chat_room_id: room_id, user_id, seq }));
-          return;
-        }
-        // A user's threads are theirs: only their own devices hear of them.
-        case 'thread_read': {
-          const { room_id, message_id, user_id, seq } = event.data;
-          delivery.toUsers([user_id], serverFrame('THREAD_READ', { chat_room_id: room_id, message_id, seq }));
-          return;
-        }
-        case 'notifications_set': {
-          const { room_id, user_id, level, muted_until } = event.data;
-          delivery.toUsers([user_id], serverFrame('NOTIFICATIONS_UPDATED', { chat_room_id: room_id, level, muted_until }));
-          return;
-        }
-        case 'thread_followed':
-        case 'thread_unfollowed': {
-          const { room_id, message_id, user_id } = event.data;
-          const following = event.type === 'thread_followed';
-          delivery.toUsers([user_id], serverFrame('THREAD_FOLLOWED', { chat_room_id: room_id, message_id, following }));
-          return;
-        }
         case 'room_updated':
         case 'room_closed':
         case 'room_reopened':
         case 'slow_mode_set':
           return roomChanged(event.data.room_id, position);
-        case 'member_muted':
-        case 'member_unmuted': {
-          const { room_id, user_id } = event.data;
-          const muted_until = event.type === 'member_muted' ? event.data.until : null;
-          const by = event.type === 'member_muted' ? event.data.muted_by : event.data.unmuted_by;
-          delivery.toRoomMembers(room_id, serverFrame('MEMBER_MUTED', { chat_room_id: room_id, user_id, muted_until, by }));
-          return;
-        }
-        // A banned member's removal is its user_left_room (MEMBER_REMOVED); managers read the bans over REST.
-        case 'member_banned':
-        case 'member_unbanned':
-          return;
         case 'user_joined_room': {
           const { room_id, user_id, role, added_by } = event.data;
           membership.apply(room_id, { kind: 'join', userId: user_id });
@@ -179,27 +139,6 @@ export function createFanout(options: {
         }
         case 'user_invited_to_room':
           return invitationSent(event.data.room_id, event.data.user_id, position);
-        case 'room_invitation_ended': {
-          // The invitee's other devices drop it.
-          const { room_id, user_id, reason } = event.data;
-          delivery.toUsers([user_id], serverFrame('ROOM_INVITE_ENDED', { chat_room_id: room_id, reason }));
-          return;
-        }
-        case 'message_pinned':
-        case 'message_unpinned': {
-          const { room_id, message_id, seq } = event.data;
-          const [pinned, by, at] =
-            event.type === 'message_pinned'
-              ? [true, event.data.pinned_by, event.data.pinned_at]
-              : [false, event.data.unpinned_by, event.data.unpinned_at];
-          delivery.toRoomMembers(room_id, serverFrame('PIN_UPDATED', { chat_room_id: room_id, message_id, seq, pinned, by, at }));
-          return;
-        }
-        case 'member_role_changed': {
-          const { room_id, user_id, role, changed_by } = event.data;
-          delivery.toRoomMembers(room_id, serverFrame('MEMBER_UPDATED', { chat_room_id: room_id, user_id, role, changed_by }));
-          return;
-        }
         case 'user_left_room': {
           memberLeft(event.data.room_id, event.data.user_id, event.data.removed_by);
           return;
@@ -220,47 +159,17 @@ export function createFanout(options: {
             [event.data.from_user_id, event.data.to_user_id],
             position,
           );
-        case 'friendship_ended': {
-          const { user_a, user_b, by_user_id } = event.data;
-          delivery.toUsers([user_a], serverFrame('FRIEND_REMOVED', { user_id: user_b, by_user_id }));
-          delivery.toUsers([user_b], serverFrame('FRIEND_REMOVED', { user_id: user_a, by_user_id }));
-          return;
-        }
-        case 'user_blocked':
-        case 'user_unblocked': {
-          // Only the blocker's own devices learn of it; the blocked user is not told.
-          const { blocker_id, blocked_id } = event.data;
-          delivery.toUsers(
-            [blocker_id],
-            serverFrame('BLOCK_UPDATED', { user_id: blocked_id, blocked: event.type === 'user_blocked' }),
-          );
-          return;
-        }
-        // No frame of their own: a new room reaches its members as
-        // MEMBER_ADDED (user_joined_room); profiles are read over REST;
-        // reservations are internal; a suspension ends the account's
-        // sessions, which closes its sockets (session revocations); push
-        // subscriptions are the pusher's; moderators read reports over REST.
-        case 'user_registered':
-        case 'user_profile_updated':
-        case 'user_deleted':
-        case 'password_changed':
-        case 'user_suspended':
-        case 'user_suspension_lifted':
-        case 'push_subscription_added':
-        case 'push_subscription_removed':
-        case 'report_filed':
-        case 'report_resolved':
-        case 'admin_granted':
-        case 'admin_revoked':
-        case 'email_confirmed':
-        case 'messages_expired':
-        case 'value_reserved':
-        case 'value_released':
-        case 'room_created':
-          return;
+        // Every other event's frames carry only ids and numbers: they are the
+        // sync feed's changes of it (projections/sync-changes.ts), to the same
+        // audience — so the socket and GET /sync never disagree. Events with
+        // no frame have no changes there either.
         default:
-          return assertNever(event);
+          for (const { to, frame, data } of syncChangesOf(event)) {
+            const bytes = serverFrame(frame, data);
+            if ('room_id' in to) delivery.toRoomMembers(to.room_id, bytes);
+            else delivery.toUsers([to.user_id], bytes);
+          }
+          return;
       }
     },
   };

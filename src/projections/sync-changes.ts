@@ -1,8 +1,9 @@
 // The sync feed's rows (GET /api/v1/sync): for each event, the frames the
-// WebSocket gateway would send about it (gateway/fanout.ts) and who may see
-// them — every current member of a room, or one user. Written by the chat
-// projection in the transaction that applies the event, so the feed and the
-// model it is read from never disagree.
+// WebSocket gateway sends about it and who may see them — every current
+// member of a room, or one user. The gateway's fan-out sends the frames that
+// carry only ids and numbers straight from here (gateway/fanout.ts). Written
+// by the chat projection in the transaction that applies the event, so the
+// feed and the model it is read from never disagree.
 //
 // Frames that show an object (a message, a room, a friend request, an
 // invitation) keep only its ids here: the feed renders them from the model
@@ -147,7 +148,12 @@ export function syncChangesOf(event: AnyEvent): SyncChange[] {
         { to: toUser(blocker_id), frame: 'BLOCK_UPDATED', data: { user_id: blocked_id, blocked: event.type === 'user_blocked' } },
       ];
     }
-    // What the socket sends no frame for (fanout.ts says why) is not in the feed either.
+    // No frame, on the socket or in the feed: a banned member's removal is its
+    // user_left_room (managers read bans over REST); a new room reaches its
+    // members as MEMBER_ADDED; profiles are read over REST; reservations are
+    // internal; a suspension ends the account's sessions, which closes its
+    // sockets; push subscriptions are the pusher's; moderators read reports
+    // over REST.
     case 'member_banned':
     case 'member_unbanned':
     case 'user_registered':

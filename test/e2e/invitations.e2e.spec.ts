@@ -79,6 +79,24 @@ describe('a stranger is invited, not added', () => {
     expect(bobWs.frames.filter((f) => f.type === 'NEW_MESSAGE').map((f) => f.data.content)).toEqual(['welcome bob']);
   });
 
+  test("an invitation that ends without a join leaves the invitee's devices (ROOM_INVITE_ENDED): declined on one, withdrawn by the owner", async () => {
+    const [alice, bob] = await suite.api.users(2, 'invend');
+    const phone = await suite.connect(bob!);
+    const laptop = await suite.connect(bob!);
+    const declined = expectStatus(await createRoom(alice!, [bob!], 'no thanks'), 201);
+    await laptop.next((f) => f.type === 'ROOM_INVITE' && f.data.chat_room_id === declined.id);
+    expect((await suite.api.post(bob!, `/invitations/${declined.id}/decline`)).status).toBe(204); // on the phone
+    const ended = await laptop.next((f) => f.type === 'ROOM_INVITE_ENDED' && f.data.chat_room_id === declined.id);
+    expect(ended.data).toEqual({ chat_room_id: declined.id, reason: 'declined' });
+
+    const withdrawn = expectStatus(await createRoom(alice!, [bob!], 'never mind'), 201);
+    await phone.next((f) => f.type === 'ROOM_INVITE' && f.data.chat_room_id === withdrawn.id);
+    expect((await suite.api.del(alice!, `/rooms/${withdrawn.id}/members/${bob!.id}`)).status).toBe(204);
+    const gone = await phone.next((f) => f.type === 'ROOM_INVITE_ENDED' && f.data.chat_room_id === withdrawn.id);
+    expect(gone.data).toEqual({ chat_room_id: withdrawn.id, reason: 'withdrawn' });
+    expect(await invitationsOf(bob!)).toEqual([]);
+  });
+
   test('adding a non-friend to an existing room invites them; adding a friend adds them at once', async () => {
     const [alice, friend, stranger] = await suite.api.users(3, 'invadd');
     await befriend(suite.api, alice!, friend!);
