@@ -732,12 +732,15 @@ function chatModelProgress(ctx: AppContext): ModelProgress {
     async movedPast(position, timeoutMs) {
       // The first partition to move ends the wait; the others' waiters go with it.
       const done = new AbortController();
-      await Promise.race(
-        position.map((next, partition) =>
-          progress.waitFor(chatProjectionName, { topic: topics.events, partition, offset: next }, timeoutMs, done.signal),
-        ),
-      );
-      done.abort();
+      try {
+        await Promise.race(
+          position.map((next, partition) =>
+            progress.waitFor(chatProjectionName, { topic: topics.events, partition, offset: next }, timeoutMs, done.signal),
+          ),
+        );
+      } finally {
+        done.abort();
+      }
     },
     async waitFor(position, timeoutMs) {
       await progress.waitFor(chatProjectionName, position, timeoutMs);

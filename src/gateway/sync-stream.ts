@@ -20,6 +20,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AnyEvent } from '../domain/aggregates.ts';
 import type { Position } from '../log/port.ts';
+import { topics } from '../log/topics.ts';
 import { syncChangesOf } from '../projections/sync-changes.ts';
 import { readSyncFeed, type ModelProgress } from '../queries/sync-feed.ts';
 import { decodeSyncToken, encodeSyncToken, type SyncPosition } from '../queries/sync-token.ts';
@@ -138,7 +139,7 @@ export function createSyncStream(options: {
       await readFeed(session, state);
       // Events this gateway read before the socket synced, which the model had not applied yet.
       gatewayStood.forEach((next, partition) => {
-        if (next > (state.cursor[partition] ?? 0)) wake(session, { topic: '', partition, offset: next - 1 });
+        if (next > (state.cursor[partition] ?? 0)) wake(session, { topic: topics.events, partition, offset: next - 1 });
       });
     },
 
