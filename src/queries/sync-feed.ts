@@ -53,7 +53,6 @@ export async function readSyncFeed(
   request: { userId: string; since: SyncPosition; until: SyncPosition; limit: number },
 ): Promise<SyncRead> {
   const { userId, since, until, limit } = request;
-  if (await isPruned(db, since)) return { status: 'expired' };
   const caughtUp = since.map((offset, partition) => Math.max(offset, until[partition] ?? 0));
   const open = since.flatMap((offset, partition) => (offset < (until[partition] ?? 0) ? [partition] : []));
   if (open.length === 0) return { status: 'read', frames: [], next: caughtUp, more: false };
@@ -76,6 +75,10 @@ export async function readSyncFeed(
     base.where('user_id', '=', userId).execute(),
     base.where('room_id', 'in', (eb) => eb.selectFrom('room_members').select('room_id').where('user_id', '=', userId)).execute(),
   ]);
+  // The horizon is read after the rows: a prune that committed while they were
+  // read is seen, and answers "expired" rather than a page with rows missing.
+  // (A caught-up token needs no check: a horizon never passes the applied offsets.)
+  if (await isPruned(db, since)) return { status: 'expired' };
   const rows = dedupe([...mine, ...rooms].sort(order));
 
   if (rows.length <= limit) return { status: 'read', frames: await render(db, rows), next: caughtUp, more: false };
