@@ -42,6 +42,8 @@ import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { pushRoutes } from './push/http-routes.ts';
 import { reportRoutes } from './commands/report-routes.ts';
 import { runPusher } from './push/pusher.ts';
+import { runWebhookDispatcher } from './webhooks/dispatcher.ts';
+import { webhookRoutes } from './webhooks/webhook-routes.ts';
 import { loadOrCreateVapidKeys, vapidKeyWarning, type VapidKeys } from './push/vapid-keys.ts';
 import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.ts';
 import { lockDataDir, type DataDirLock } from './infra/data-dir-lock.ts';
@@ -371,11 +373,13 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const stops: Stop[] = [];
   const servesClients = hasRole(config, 'api') || hasRole(config, 'gateway');
   const pushes = hasRole(config, 'pusher');
+  const dispatchesWebhooks = hasRole(config, 'webhooks');
   // Every part that sends commands needs the bus (the processor role too: its
   // process manager sends the direct-room system commands; the pusher removes
-  // subscriptions their push services dropped).
+  // subscriptions their push services dropped; the webhook dispatcher pauses
+  // a webhook whose receiver keeps failing).
   let bus: CommandBus | undefined;
-  if (servesClients || pushes || hasRole(config, 'processor')) {
+  if (servesClients || pushes || dispatchesWebhooks || hasRole(config, 'processor')) {
     const commandBus = await createCommandBus({
       log: ctx.log,
       instanceId: ctx.instanceId,
@@ -402,6 +406,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   if (bus !== undefined && ephemeral !== undefined && vapid !== undefined && pushes) {
     stops.push(await startPusherRole(ctx, bus, ephemeral, vapid));
   }
+  if (bus !== undefined && dispatchesWebhooks) stops.push(await startWebhooksRole(ctx, bus));
   const server =
     bus !== undefined && ephemeral !== undefined && servesClients
       ? await startServer(ctx, bus, ephemeral, vapid, stops)
@@ -533,6 +538,38 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
   });
   stops.push(() => syncPruner.stop());
   return stops;
+}
+
+/** The webhook dispatcher (role webhooks): each webhook's events to its receiver, signed, in order, retried. */
+async function startWebhooksRole(ctx: AppContext, bus: CommandBus): Promise<Stop> {
+  const { config, logger } = ctx;
+  const dispatcher = await runWebhookDispatcher({
+    log: ctx.log,
+    codec: ctx.codec,
+    vault: ctx.vault,
+    db: ctx.store.db,
+    logger,
+    settings: {
+      allowPrivate: config.PARLEY_WEBHOOK_ALLOW_PRIVATE,
+      urlMax: config.PARLEY_WEBHOOK_URL_MAX,
+      timeoutMs: config.PARLEY_WEBHOOK_TIMEOUT_MS,
+      retryBackoffMs: config.PARLEY_WEBHOOK_RETRY_BACKOFF_MS,
+      retryMaxMs: config.PARLEY_WEBHOOK_RETRY_MAX_MS,
+      pauseAfterMs: config.PARLEY_WEBHOOK_PAUSE_AFTER_MS,
+      deliveryLogMax: config.PARLEY_WEBHOOK_DELIVERY_LOG_MAX,
+      refreshMs: config.PARLEY_WEBHOOK_REFRESH_MS,
+    },
+    applied: (position) => ctx.progress.waitFor(chatProjectionName, position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS),
+    pauseFailing: async ({ webhookId, error, commandId }) => {
+      const outcome = await bus.send({
+        type: 'pause_webhook',
+        data: { webhook_id: webhookId, action_id: randomUUID(), reason: 'failing', error },
+        metadata: { command_id: commandId, user_id: null, at: Date.now() },
+      });
+      if (outcome.status === 'rejected') logger.error({ outcome }, 'failing webhook not paused');
+    },
+  });
+  return () => dispatcher.stop();
 }
 
 /** The pusher (role pusher): Web Push to the members a new message should reach who have no socket open. */
@@ -799,6 +836,17 @@ function restRouters(
       requireUser: services.authenticate,
     }),
     syncRoutes({ config, db: store.db, requireUser: services.authenticate, model: chatModelProgress(ctx) }),
+    webhookRoutes({
+      config,
+      webhooks: {
+        db: store.db,
+        executor,
+        vault: ctx.vault,
+        admins: config.PARLEY_ADMINS,
+        maxWebhooks: config.PARLEY_WEBHOOK_MAX,
+      },
+      requireUser: services.authenticate,
+    }),
     pushRoutes({
       config,
       vapid,

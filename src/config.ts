@@ -29,7 +29,7 @@ const mediaTypeList = (fallback: readonly string[]) =>
 
 const imageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
-const roles = ['api', 'gateway', 'processor', 'projector', 'pusher'] as const;
+const roles = ['api', 'gateway', 'processor', 'projector', 'pusher', 'webhooks'] as const;
 export type Role = (typeof roles)[number];
 /** Every role; PARLEY_ROLES's default. */
 export const allRoles: readonly Role[] = roles;
@@ -484,6 +484,40 @@ const schema = z.object({
   PARLEY_PUSH_RETRY_BACKOFF_MS: int(1_000),
   /** Push requests one pusher has in flight at most. */
   PARLEY_PUSH_CONCURRENCY: int(16),
+  /**
+   * Outgoing webhooks (webhooks/): private addresses a webhook may reach,
+   * as hosts (`hooks.internal`, `127.0.0.1`) or origins
+   * (`http://10.0.0.5:8080`), comma separated. Nothing else may resolve to a
+   * loopback, private, link-local or reserved address (checked after DNS).
+   */
+  PARLEY_WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  /** Webhooks a deployment may have (409 `invalid_state` beyond). */
+  PARLEY_WEBHOOK_MAX: int(100),
+  /** One delivery's deadline: a receiver slower than this has failed that attempt. */
+  PARLEY_WEBHOOK_TIMEOUT_MS: int(10_000),
+  /** A failed delivery is tried again after this, doubling each time up to PARLEY_WEBHOOK_RETRY_MAX_MS. */
+  PARLEY_WEBHOOK_RETRY_BACKOFF_MS: int(1_000),
+  PARLEY_WEBHOOK_RETRY_MAX_MS: int(300_000),
+  /** A receiver failing without a success for this long gets its webhook paused (24 h); a resume goes on where it stopped. */
+  PARLEY_WEBHOOK_PAUSE_AFTER_MS: int(86_400_000),
+  /** Delivery attempts kept per webhook (GET /webhooks/:id/deliveries); older ones are dropped. */
+  PARLEY_WEBHOOK_DELIVERY_LOG_MAX: int(1_000),
+  /** Deliveries one page of GET /webhooks/:id/deliveries lists at most (and by default). */
+  PARLEY_WEBHOOK_DELIVERIES_PAGE_MAX: int(100),
+  /** How often the dispatcher rereads the webhooks (new, paused, resumed, replayed, deleted). */
+  PARLEY_WEBHOOK_REFRESH_MS: int(1_000),
+  /** The longest secret an admin may give a webhook (its shortest: 16 characters). */
+  PARLEY_WEBHOOK_SECRET_MAX: int(256),
+  /** The longest webhook URL. */
+  PARLEY_WEBHOOK_URL_MAX: int(2_048),
   /** The longest slow-mode interval a room may set (6 hours). */
   PARLEY_MAX_SLOW_MODE_S: int(21_600),
   /** How often the processor looks for messages past their retention and erases them. */

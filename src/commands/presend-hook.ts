@@ -11,10 +11,10 @@
 // the default: chat keeps working while the hook is down) or is refused with
 // 503 (`closed`: nothing unchecked gets through).
 
-import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Rejection } from '../domain/decider.ts';
+import { SIGNATURE_HEADER, signature } from '../infra/request-signature.ts';
 
 export interface HookMessage {
   action: 'message.send' | 'message.edit';
@@ -45,13 +45,6 @@ const answerSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('rewrite'), content: z.string() }),
 ]);
 
-/** `t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: what a receiver recomputes to trust the call. */
-export function signature(secret: string, body: string, at = Date.now()): string {
-  const t = Math.floor(at / 1000);
-  const v1 = crypto.createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
-  return `t=${t},v1=${v1}`;
-}
-
 /** No hook configured: every message goes as written. */
 export const noPreSendHook: PreSendHook = { review: (message) => Promise.resolve(message.content) };
 
@@ -76,7 +69,7 @@ export function createPreSendHook(options: {
     async review(message) {
       const body = JSON.stringify(message);
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-      if (secret !== undefined && secret !== '') headers['X-Parley-Signature'] = signature(secret, body);
+      if (secret !== undefined && secret !== '') headers[SIGNATURE_HEADER] = signature(secret, body);
       let answer: unknown;
       try {
         const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });

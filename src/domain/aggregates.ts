@@ -8,9 +8,10 @@ import { reportAggregateId, reportDecider, type ReportCommand, type ReportEvent 
 import { reservationAggregateId, reservationDecider, type ReservationCommand, type ReservationEvent } from './reservation.ts';
 import { roomAggregateId, roomDecider, type RoomCommand, type RoomEvent } from './room.ts';
 import { userAggregateId, userDecider, type UserCommand, type UserEvent } from './user.ts';
+import { webhookAggregateId, webhookDecider, type WebhookCommand, type WebhookEvent } from './webhook.ts';
 
-export type AnyCommand = UserCommand | ReservationCommand | RoomCommand | FriendshipCommand | ReportCommand;
-export type AnyEvent = UserEvent | ReservationEvent | RoomEvent | FriendshipEvent | ReportEvent;
+export type AnyCommand = UserCommand | ReservationCommand | RoomCommand | FriendshipCommand | ReportCommand | WebhookCommand;
+export type AnyEvent = UserEvent | ReservationEvent | RoomEvent | FriendshipEvent | ReportEvent | WebhookEvent;
 export type EventType = AnyEvent['type'];
 
 /** A decider with its types erased, so the processor can hold any of them. */
@@ -27,6 +28,7 @@ const deciders = {
   room: roomDecider,
   friendship: friendshipDecider,
   report: reportDecider,
+  webhook: webhookDecider,
 } as unknown as Record<string, AnyDecider>;
 
 /** The aggregate id (`kind:id`) a command is addressed to. */
@@ -83,6 +85,12 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'file_report':
     case 'resolve_report':
       return reportAggregateId(command.data.report_id);
+    case 'create_webhook':
+    case 'pause_webhook':
+    case 'resume_webhook':
+    case 'replay_webhook':
+    case 'delete_webhook':
+      return webhookAggregateId(command.data.webhook_id);
   }
 }
 

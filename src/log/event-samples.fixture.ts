@@ -19,6 +19,7 @@ const room = '0199e1c4-6000-7000-8000-00000000a001';
 const direct = '0199e1c4-6000-7000-8000-00000000a002';
 const firstMessage = '0199e1c4-7000-7000-8000-00000000b001';
 const request = '0199e1c4-8000-7000-8000-00000000c001';
+const webhook = '0199e1c4-9000-7000-8000-00000000f100';
 
 export const eventSamples: EventSamples = {
   user_registered: [
@@ -128,6 +129,61 @@ export const eventSamples: EventSamples = {
   ],
   admin_revoked: [{ user_id: bob, action_id: '0199e1c4-9000-7000-8000-00000000f003', revoked_by: null, revoked_at: at + 10 }],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
+  webhook_created: [
+    {
+      webhook_id: webhook,
+      action_id: '0199e1c4-9000-7000-8000-00000000f101',
+      url: 'https://hooks.example.org/parley/T0001?token=s3cr3t',
+      events: ['message_sent', 'message_edited'],
+      room_id: room,
+      created_by: alice,
+      created_at: at + 11,
+    },
+    {
+      webhook_id: '0199e1c4-9000-7000-8000-00000000f200',
+      action_id: '0199e1c4-9000-7000-8000-00000000f102',
+      url: 'http://10.0.0.7:8080/',
+      events: ['user_registered'],
+      room_id: null,
+      created_by: bob,
+      created_at: at + 11,
+    },
+  ],
+  webhook_paused: [
+    {
+      webhook_id: webhook,
+      action_id: '0199e1c4-9000-7000-8000-00000000f103',
+      reason: 'failing',
+      error: 'HTTP 503 for 24 h',
+      paused_by: null,
+      paused_at: at + 12,
+      created_by: alice,
+    },
+    {
+      webhook_id: webhook,
+      action_id: '0199e1c4-9000-7000-8000-00000000f104',
+      reason: 'admin',
+      error: null,
+      paused_by: alice,
+      paused_at: at + 12,
+      created_by: alice,
+    },
+  ],
+  webhook_resumed: [
+    { webhook_id: webhook, action_id: '0199e1c4-9000-7000-8000-00000000f105', resumed_by: alice, resumed_at: at + 13 },
+  ],
+  webhook_replay_requested: [
+    {
+      webhook_id: webhook,
+      action_id: '0199e1c4-9000-7000-8000-00000000f106',
+      from_time: at,
+      requested_by: alice,
+      requested_at: at + 14,
+    },
+  ],
+  webhook_deleted: [
+    { webhook_id: webhook, action_id: '0199e1c4-9000-7000-8000-00000000f107', deleted_by: alice, deleted_at: at + 15 },
+  ],
   email_confirmed: [{ user_id: alice, email: 'alice@例え.jp', confirmed_at: at + 8 }],
   room_created: [
     { room_id: room, type: 'group', name: 'Équipe 🚀 فريق', created_by: alice, created_at: at },

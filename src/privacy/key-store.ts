@@ -13,6 +13,9 @@ export const messageKeyId = (messageId: string): string => `message:${messageId}
 /** The key of one user's profile (email, display name, bio, avatar). */
 export const userKeyId = (userId: string): string => `user:${userId}`;
 
+/** Seals a webhook's URL (it may hold a credential); destroyed when the webhook is deleted. */
+export const webhookKeyId = (webhookId: string): string => `webhook:${webhookId}`;
+
 /**
  * The key of the emails' blind index (vault.blindIndex): an email's
  * reservation is keyed by its hash under it, never by the address.

@@ -17,6 +17,7 @@ import { applyMentionEdits, MentionsBatch, mentionsOneByOne, type EditTarget } f
 import { applyThreadChoice, ThreadsBatch } from './chat-threads.ts';
 import type { Projection } from './runner.ts';
 import { insertSyncChanges } from './sync-changes.ts';
+import { applyWebhookEvent } from './chat-webhooks.ts';
 
 export const chatProjectionName = 'chat';
 
@@ -467,6 +468,13 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       );
       return;
     }
+    case 'webhook_created':
+    case 'webhook_paused':
+    case 'webhook_resumed':
+    case 'webhook_replay_requested':
+    case 'webhook_deleted':
+      await applyWebhookEvent(trx, event);
+      return;
     default:
       return assertNever(event);
   }

@@ -27,6 +27,7 @@ export const chatTables = [
   'admin_audit',
   'push_subscriptions',
   'reports',
+  'webhooks',
   'messages',
   'room_members',
   'room_invitations',
@@ -139,6 +140,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
   await createAdminAuditTable(db, version);
   await createPushSubscriptionsTable(db, version);
   await createReportsTable(db, version);
+  await createWebhooksTable(db, version);
   await createModerationTables(db, version);
   await createSyncTables(db, version);
 
@@ -285,14 +287,22 @@ export async function createThreadFollowsTable(db: AnyDatabase, version: number)
     .execute();
 }
 
-/** Global admins' acts (migrations/0023 added it to the versions before it). */
-export async function createAdminAuditTable(db: AnyDatabase, version: number): Promise<void> {
+/**
+ * Global admins' acts (migrations/0023 added it to the versions before it;
+ * 0028 made the target a user or a webhook, and builds it under `name`).
+ */
+export async function createAdminAuditTable(
+  db: AnyDatabase,
+  version: number,
+  name = versionedName('admin_audit', version),
+): Promise<void> {
   await db.schema
-    .createTable(versionedName('admin_audit', version))
+    .createTable(name)
     .addColumn('action_id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('action', 'varchar(32)', (c) => c.notNull())
     .addColumn('admin_id', 'varchar(36)', (c) => c.notNull())
-    .addColumn('target_user_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('target_user_id', 'varchar(36)')
+    .addColumn('target_webhook_id', 'varchar(36)')
     .addColumn('until', 'bigint')
     .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
@@ -348,6 +358,25 @@ export async function createReportsTable(db: AnyDatabase, version: number): Prom
     .addColumn('resolved_by', 'varchar(36)')
     .addColumn('filed_at', 'bigint', (c) => c.notNull())
     .addColumn('resolved_at', 'bigint')
+    .execute();
+}
+
+/** Outgoing webhooks (migrations/0028 added it to the versions before it). */
+export async function createWebhooksTable(db: AnyDatabase, version: number): Promise<void> {
+  await db.schema
+    .createTable(versionedName('webhooks', version))
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('url', 'text', (c) => c.notNull())
+    .addColumn('events', 'text', (c) => c.notNull())
+    .addColumn('room_id', 'varchar(36)')
+    .addColumn('status', 'varchar(10)', (c) => c.notNull())
+    .addColumn('paused_reason', 'varchar(10)')
+    .addColumn('paused_at', 'bigint')
+    .addColumn('last_error', 'varchar(1000)')
+    .addColumn('replay_from', 'bigint')
+    .addColumn('replay_generation', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('created_by', 'varchar(36)', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
 }
 

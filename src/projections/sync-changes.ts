@@ -148,12 +148,17 @@ export function syncChangesOf(event: AnyEvent): SyncChange[] {
         { to: toUser(blocker_id), frame: 'BLOCK_UPDATED', data: { user_id: blocked_id, blocked: event.type === 'user_blocked' } },
       ];
     }
+    case 'webhook_paused': {
+      // The webhook's creator learns that deliveries stopped (most often: its receiver kept failing).
+      const { webhook_id, reason, error, created_by } = event.data;
+      return [{ to: toUser(created_by), frame: 'WEBHOOK_PAUSED', data: { webhook_id, reason, error } }];
+    }
     // No frame, on the socket or in the feed: a banned member's removal is its
     // user_left_room (managers read bans over REST); a new room reaches its
     // members as MEMBER_ADDED; profiles are read over REST; reservations are
     // internal; a suspension ends the account's sessions, which closes its
     // sockets; push subscriptions are the pusher's; moderators read reports
-    // over REST.
+    // over REST; admins read webhooks over REST.
     case 'member_banned':
     case 'member_unbanned':
     case 'user_registered':
@@ -173,6 +178,10 @@ export function syncChangesOf(event: AnyEvent): SyncChange[] {
     case 'value_reserved':
     case 'value_released':
     case 'room_created':
+    case 'webhook_created':
+    case 'webhook_resumed':
+    case 'webhook_replay_requested':
+    case 'webhook_deleted':
       return [];
     default:
       return assertNever(event);

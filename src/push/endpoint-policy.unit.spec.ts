@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkPushEndpoint, isPublicAddress } from './endpoint-policy.ts';
+import { isPublicAddress } from '../infra/outbound-http.ts';
+import { checkPushEndpoint } from './endpoint-policy.ts';
 
 const refused = (endpoint: string, allow: string[] = []) => {
   const verdict = checkPushEndpoint(endpoint, allow);

@@ -30,12 +30,82 @@ export interface UsersTable {
 /** One act of a global admin (chat projection; migrations/0023): GET /api/v1/admin/audit. */
 export interface AdminAuditTable {
   action_id: string;
-  action: 'suspend' | 'lift_suspension' | 'grant_admin' | 'revoke_admin';
-  /** The admin; OPERATOR_ID (the nil UUID) for the operator's `parley admin`. */
+  action:
+    | 'suspend'
+    | 'lift_suspension'
+    | 'grant_admin'
+    | 'revoke_admin'
+    | 'create_webhook'
+    | 'pause_webhook'
+    | 'resume_webhook'
+    | 'replay_webhook'
+    | 'delete_webhook';
+  /** The admin; OPERATOR_ID (the nil UUID) for the operator's `parley admin` and for the system's acts (a failing webhook paused). */
   admin_id: string;
-  target_user_id: string;
+  /** The account acted on; null for a webhook's acts (migrations/0028). */
+  target_user_id: string | null;
+  /** The webhook acted on (migrations/0028). */
+  target_webhook_id: string | null;
   /** A suspension's end (null: until lifted, or not a suspension). */
   until: number | null;
+  at: number;
+}
+
+/** Outgoing webhooks (chat projection; migrations/0028): what the dispatcher delivers, and where. */
+export interface WebhooksTable {
+  id: string;
+  /** Opened from the log (sealed there under the webhook's key). */
+  url: string;
+  /** JSON array of event type names. */
+  events: string;
+  room_id: string | null;
+  status: 'active' | 'paused';
+  paused_reason: 'admin' | 'failing' | null;
+  paused_at: number | null;
+  last_error: string | null;
+  /** The latest replay's start; replay_generation counts replays, so the dispatcher sees a new one. */
+  replay_from: number | null;
+  replay_generation: number;
+  created_by: string;
+  created_at: number;
+}
+
+/**
+ * A webhook's signing secret, beside the read models and never in the log
+ * (webhooks/webhooks.ts writes it before the command that creates the
+ * webhook). Not a projection: a rebuild leaves it as it is.
+ */
+export interface WebhookSecretsTable {
+  webhook_id: string;
+  secret: string;
+  created_at: number;
+}
+
+/**
+ * Where each webhook stands in each partition of the events topic: the next
+ * offset to deliver, and the replay it counts from. The dispatcher's own
+ * bookkeeping (like a consumer group's offsets), not a projection.
+ */
+export interface WebhookPositionsTable {
+  webhook_id: string;
+  log_partition: number;
+  next_offset: number;
+  replay_generation: number;
+}
+
+/** One delivery attempt (webhooks/delivery-log.ts): the admins' view of what their receiver answered. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  /** `<partition>-<offset>` of the event: the same for every attempt and every replay of it. */
+  delivery_id: string;
+  event_type: string;
+  attempt: number;
+  /** The receiver's HTTP status; null when it did not answer. */
+  status: number | null;
+  error: string | null;
+  ok: number;
+  duration_ms: number;
   at: number;
 }
 
@@ -389,6 +459,10 @@ export interface Database {
   admin_audit: AdminAuditTable;
   push_subscriptions: PushSubscriptionsTable;
   reports: ReportsTable;
+  webhooks: WebhooksTable;
+  webhook_secrets: WebhookSecretsTable;
+  webhook_positions: WebhookPositionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   sync_changes: SyncChangesTable;
   sync_horizons: SyncHorizonsTable;
   messages: MessagesTable;

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signature } from './presend-hook.ts';
+import { signature } from './request-signature.ts';
 
-describe('the pre-send hook’s signature', () => {
-  it('is t=<unix s>,v1=<HMAC-SHA256 of "<t>.<body>"> under the secret, like a webhook’s', () => {
+describe('the request signature (webhooks, pre-send hook)', () => {
+  it('is t=<unix s>,v1=<HMAC-SHA256 of "<t>.<body>"> under the secret', () => {
     const at = Date.parse('2026-12-05T12:00:00Z');
     const body = '{"content":"hé"}';
     const expected = crypto
