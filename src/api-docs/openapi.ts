@@ -38,6 +38,7 @@ import { MAX_TOKEN_CHARS } from '../http/auth-middleware.ts';
 import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
 import { uploadSignBody } from '../uploads/routes.ts';
+import { webhookInputs } from '../webhooks/webhook-routes.ts';
 import { uploadPurposes, type NotificationOutcome, type SignedUpload } from '../uploads/storage.ts';
 import type { UploadView } from '../uploads/uploads.ts';
 import { operationSpecs, type ErrorStatus, type HttpMethod, type OperationSpec } from './operations.ts';
@@ -432,6 +433,25 @@ const ReportSchema = z
   })
   .meta({ description: 'A report to the moderators.' });
 
+const WebhookSchema = z
+  .object({
+    webhook_id: id,
+    url: z.string(),
+    events: z.array(z.string()).meta({ description: 'event types of the log, as it names them' }),
+    room_id: id.nullable().meta({ description: 'only this room’s events; null: every room’s' }),
+    status: z.enum(['active', 'paused']),
+    paused_reason: z
+      .enum(['admin', 'failing'])
+      .nullable()
+      .meta({ description: 'failing: its receiver failed for PARLEY_WEBHOOK_PAUSE_AFTER_MS' }),
+    paused_at: epochMs.nullable(),
+    last_error: z.string().nullable().meta({ description: 'why the system paused it' }),
+    replay_from: epochMs.nullable().meta({ description: 'the latest replay’s start' }),
+    created_by: id,
+    created_at: epochMs,
+  })
+  .meta({ description: 'An outgoing webhook.' });
+
 const PushSubscriptionSchema = z
   .object({
     subscription_id: z.string().meta({ description: 'the same device (endpoint) always has the same id' }),
@@ -565,9 +585,20 @@ export const responseSchemas = {
       z
         .object({
           action_id: id,
-          action: z.enum(['suspend', 'lift_suspension', 'grant_admin', 'revoke_admin']),
+          action: z.enum([
+            'suspend',
+            'lift_suspension',
+            'grant_admin',
+            'revoke_admin',
+            'create_webhook',
+            'pause_webhook',
+            'resume_webhook',
+            'replay_webhook',
+            'delete_webhook',
+          ]),
           admin_id: id,
-          target_user_id: id,
+          target_user_id: id.nullable().meta({ description: 'the account acted on; null for a webhook’s acts' }),
+          target_webhook_id: id.nullable().meta({ description: 'the webhook acted on; null for an account’s acts' }),
           until: epochMs.nullable().meta({ description: 'a suspension’s end (null: until lifted, or not a suspension)' }),
           at: epochMs,
         })
@@ -581,6 +612,30 @@ export const responseSchemas = {
       z
         .object({ message: Message, pinned_by: id, pinned_at: epochMs })
         .meta({ description: 'A pinned message, and who pinned it when.' }),
+    ),
+  ),
+  Webhook: WebhookSchema,
+  CreatedWebhook: WebhookSchema.extend({
+    secret: z.string().meta({ description: 'signs every delivery; answered here only' }),
+  }).meta({ description: 'The new webhook, with its signing secret (shown this once).' }),
+  WebhookList: wrap('webhooks', z.array(WebhookSchema)),
+  WebhookDeliveryList: wrap(
+    'deliveries',
+    z.array(
+      z
+        .object({
+          delivery_id: z
+            .string()
+            .meta({ description: '`<partition>-<offset>` of the event; the same for every attempt and replay' }),
+          event_type: z.string(),
+          attempt: z.number().int().positive(),
+          status: z.number().int().nullable().meta({ description: 'the receiver’s HTTP status; null: no answer' }),
+          error: z.string().nullable().meta({ description: 'why the attempt failed; null when it succeeded' }),
+          ok: z.boolean(),
+          duration_ms: z.number().int().nonnegative(),
+          at: epochMs,
+        })
+        .meta({ description: 'One delivery attempt.' }),
     ),
   ),
   FiledReport: z.object({ id, filed_at: epochMs }).meta({ description: 'The report, filed: the moderators see it.' }),
@@ -709,6 +764,11 @@ const serverFrames: [type: string, description: string, data: z.ZodType][] = [
     z.object({ chat_room_id: id, message_id: id, seq: z.number().int().nonnegative() }),
   ],
   [
+    'WEBHOOK_PAUSED',
+    'A webhook I created was paused: by another admin (`admin`), or because its receiver kept failing (`failing`, with its last error). Deliveries wait; a resume goes on from the event that stopped them.',
+    z.object({ webhook_id: id, reason: z.enum(['admin', 'failing']), error: z.string().nullable() }),
+  ],
+  [
     'THREAD_FOLLOWED',
     'I followed a thread (`following: true`) or stopped following it, on some device (only my own devices hear it). Replying in a thread or being mentioned in it follows it without this frame.',
     z.object({ chat_room_id: id, message_id: id, following: z.boolean() }),
@@ -813,6 +873,8 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     PushUnsubscribeRequest: pushInputs(config).unsubscribeBody,
     ReportRequest: reportInputs(config).reportBody,
     ResolveReportRequest: reportInputs(config).resolveBody,
+    CreateWebhookRequest: webhookInputs(config).createBody,
+    ReplayWebhookRequest: webhookInputs(config).replayBody,
   };
   for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
 
@@ -919,6 +981,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
       {
         name: 'reports',
         description: 'Reports of messages and users to the moderators: room owners and admins, and global admins.',
+      },
+      {
+        name: 'webhooks',
+        description: 'Outgoing webhooks: events of the log POSTed to receivers, signed, replayable (API.md "Webhooks").',
       },
       { name: 'admin', description: 'Global admins (PARLEY_ADMINS): suspensions and the audit of what admins did.' },
       { name: 'meta', description: 'Probes and this documentation (also as Swagger UI at /swagger/index.html).' },

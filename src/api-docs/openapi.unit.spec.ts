@@ -15,6 +15,7 @@ import { commandRoutes } from '../commands/http-routes.ts';
 import { pushRoutes } from '../push/http-routes.ts';
 import { reportInputs, reportRoutes } from '../commands/report-routes.ts';
 import { syncQuerySchema, syncRoutes } from '../queries/sync-routes.ts';
+import { webhookInputs, webhookRoutes } from '../webhooks/webhook-routes.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { clientFrameSchemas } from '../gateway/frames.ts';
@@ -228,6 +229,7 @@ describe('routes and document agree', () => {
       pushRoutes({ config: cfg, vapid: stub, subscriptions: stub, rateLimits: stub, requireUser: pass }),
       reportRoutes({ config: cfg, reports: stub, requireUser: pass }),
       syncRoutes({ config: cfg, db: stub, requireUser: pass, model: stub }),
+      webhookRoutes({ config: cfg, webhooks: stub, requireUser: pass }),
       demoRoutes(),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.
@@ -311,6 +313,7 @@ describe('routes and document agree', () => {
       '/api/v1/admin/audit': adminInputs(config).auditQuery,
       '/api/v1/reports': reportInputs(config).reportsQuery,
       '/api/v1/sync': syncQuerySchema(config),
+      '/api/v1/webhooks/{webhook_id}/deliveries': webhookInputs(config).deliveriesQuery,
       '/api/v1/rooms/{id}/messages/{message_id}/thread': q.threadQuery,
     };
     for (const { method, path, op } of operations(doc)) {

@@ -8,6 +8,7 @@ import { queryInputs } from '../queries/http-routes.ts';
 import { reportInputs } from '../commands/report-routes.ts';
 import { syncQuerySchema } from '../queries/sync-routes.ts';
 import { adminInputs } from '../auth/http-routes.ts';
+import { webhookInputs } from '../webhooks/webhook-routes.ts';
 import { uploadPurposes } from '../uploads/storage.ts';
 import { DEMO_ASSETS } from '../http/demo-routes.ts';
 import { SWAGGER_UI_ASSETS, SWAGGER_UI_PATH } from './swagger-ui-routes.ts';
@@ -1136,12 +1137,118 @@ function adminOperations(config: Config, { pageLimit }: Context): OperationSpec[
       path: '/api/v1/admin/audit',
       tag: 'admin',
       summary: 'What admins did, newest first',
-      description: `${onlyAdmins} Each act with its id, the admin, the account, when, and a suspension's end. Page with \`before\` = the previous page’s \`next_before\`.`,
+      description: `${onlyAdmins} Each act with its id, the admin (the nil UUID: the operator, or the system pausing a failing webhook), the account or webhook acted on, when, and a suspension's end. Page with \`before\` = the previous page’s \`next_before\`.`,
       query: adminInputs(config).auditQuery,
       queryIntegers: { limit: pageLimit },
       ok: { status: 200, description: 'A page of the audit.', schema: 'AuditList' },
       errors: [403],
       codes: { 403: ['forbidden'] },
+    },
+  ];
+}
+
+/** Outgoing webhooks, for global admins. */
+function webhookOperations(config: Config): OperationSpec[] {
+  const onlyAdmins = 'Global admins only (`PARLEY_ADMINS` or `parley admin grant`); anyone else gets 403 forbidden.';
+  const adminErrors: Pick<OperationSpec, 'errors' | 'codes'> = {
+    errors: [403, 404],
+    codes: { 403: ['forbidden'], 404: ['not_found'] },
+  };
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/webhooks',
+      tag: 'webhooks',
+      summary: 'Subscribe an HTTP endpoint to events of the log',
+      description:
+        `${onlyAdmins} \`events\`: event types as the log names them (\`message_sent\`, \`user_joined_room\`…); \`room_id\`: ` +
+        'only that room’s. From now on each such event is POSTed to `url`, signed ' +
+        '(`X-Parley-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under `secret`), at least once, in log ' +
+        'order per room, retried with a doubling wait; a receiver failing for `PARLEY_WEBHOOK_PAUSE_AFTER_MS` pauses it. ' +
+        '`secret` (16 characters or more) is generated when absent and answered here only. A URL reaching a private or ' +
+        'loopback address is 400 unless `PARLEY_WEBHOOK_ALLOW_PRIVATE` lists it.',
+      body: 'CreateWebhookRequest',
+      ok: { status: 201, description: 'Created: deliveries start with the next event.', schema: 'CreatedWebhook' },
+      errors: [403, 404, 409],
+      codes: { 403: ['forbidden'], 404: ['room_not_found'], 409: ['invalid_state'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/webhooks',
+      tag: 'webhooks',
+      summary: 'Every webhook',
+      description: `${onlyAdmins} Oldest first; never the secret.`,
+      ok: { status: 200, description: 'The webhooks.', schema: 'WebhookList' },
+      errors: [403],
+      codes: { 403: ['forbidden'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/webhooks/:webhook_id',
+      tag: 'webhooks',
+      summary: 'One webhook',
+      description: onlyAdmins,
+      ok: { status: 200, description: 'The webhook.', schema: 'Webhook' },
+      ...adminErrors,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/webhooks/:webhook_id/pause',
+      tag: 'webhooks',
+      summary: 'Pause deliveries',
+      description: `${onlyAdmins} Its place in the log is kept: a resume delivers everything that came meanwhile.`,
+      ok: { status: 200, description: 'The webhook, paused.', schema: 'Webhook' },
+      ...adminErrors,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/webhooks/:webhook_id/resume',
+      tag: 'webhooks',
+      summary: 'Resume deliveries',
+      description: `${onlyAdmins} From where they stopped — for a webhook paused as failing, with the event that failed.`,
+      ok: { status: 200, description: 'The webhook, active.', schema: 'Webhook' },
+      ...adminErrors,
+    },
+    {
+      method: 'post',
+      path: '/api/v1/webhooks/:webhook_id/replay',
+      tag: 'webhooks',
+      summary: 'Deliver history again from a time',
+      description:
+        `${onlyAdmins} \`{from_time}\` (epoch ms): the webhook's place moves back to the first event appended at or after ` +
+        'it, and everything from there is delivered again, in order; events delivered before come again with the same ' +
+        '`delivery_id` (receivers de-duplicate by it). History the log no longer holds cannot be replayed.',
+      body: 'ReplayWebhookRequest',
+      ok: { status: 202, description: 'Replaying.', schema: 'Webhook' },
+      ...adminErrors,
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/webhooks/:webhook_id',
+      tag: 'webhooks',
+      summary: 'Delete a webhook',
+      description: `${onlyAdmins} Nothing more is delivered; its URL, sealed in the log, can no longer be read there.`,
+      ok: { status: 204, description: 'Deleted.' },
+      ...adminErrors,
+    },
+    {
+      method: 'get',
+      path: '/api/v1/webhooks/:webhook_id/deliveries',
+      tag: 'webhooks',
+      summary: 'What the receiver answered, newest first',
+      description:
+        `${onlyAdmins} One row per attempt: the event (\`delivery_id\` = \`<partition>-<offset>\`), the attempt's number, ` +
+        `the HTTP status (null: no answer) or error, and its time; the newest ${config.PARLEY_WEBHOOK_DELIVERY_LOG_MAX} are kept.`,
+      query: webhookInputs(config).deliveriesQuery,
+      queryIntegers: {
+        limit: {
+          minimum: 1,
+          maximum: config.PARLEY_WEBHOOK_DELIVERIES_PAGE_MAX,
+          default: config.PARLEY_WEBHOOK_DELIVERIES_PAGE_MAX,
+        },
+      },
+      ok: { status: 200, description: 'The latest attempts.', schema: 'WebhookDeliveryList' },
+      ...adminErrors,
     },
   ];
 }
@@ -1159,5 +1266,6 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...pushOperations(config),
     ...reportOperations(config, shared),
     ...adminOperations(config, shared),
+    ...webhookOperations(config),
   ];
 }

@@ -11,6 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../support/chat.ts';
+import { parleyOutput } from '../support/cli.ts';
+import { modeEnv } from '../support/modes.ts';
 import { request, type TestUser } from '../support/client.ts';
 import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
 import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
@@ -412,4 +414,57 @@ describe('who may, and what is refused', () => {
     expect(seqs(await deliveredAt('witness', 1))).toEqual([afterwards!.seq]);
     expect(seqs(distinctAt('deleted'))).toEqual([delivered!.seq]);
   });
+});
+
+describe('what the log keeps', () => {
+  test('every act is in the admin audit; the log holds the URL sealed (erased once deleted) and never the secret', async () => {
+    const boss = await theAdmin();
+    const [alice] = await suite.api.users(1, 'audited');
+    const room = await groupRoom(suite.api, alice!);
+    const secret = `audit-secret-${randomUUID()}`;
+    // A URL with a credential in it, as chat integrations' often have.
+    const url = `${receiver.url('audited')}?token=tok${randomUUID().slice(0, 8)}`;
+    const created = expectStatus(
+      await suite.api.post<Webhook & { secret: string }>(boss, '/webhooks', {
+        url,
+        events: ['message_sent'],
+        room_id: room.id,
+        secret,
+      }),
+      201,
+    );
+    const hookId = created.webhook_id;
+    const from = Date.now() - 60_000;
+    for (const step of ['pause', 'resume']) expectStatus(await suite.api.post(boss, `${hookPath(hookId)}/${step}`), 200);
+    expectStatus(await suite.api.post(boss, `${hookPath(hookId)}/replay`, { from_time: from }), 202);
+
+    const audit = expectStatus(
+      await suite.api.get<{
+        actions: { action: string; admin_id: string; target_user_id: string | null; target_webhook_id: string | null }[];
+      }>(boss, '/admin/audit?limit=100'),
+      200,
+    ).actions.filter((entry) => entry.target_webhook_id === hookId);
+    expect(audit.map((entry) => entry.action)).toEqual(['replay_webhook', 'resume_webhook', 'pause_webhook', 'create_webhook']);
+    expect(audit.every((entry) => entry.admin_id === boss.id && entry.target_user_id === null)).toBe(true);
+
+    const env = { LOG_LEVEL: 'warn', PARLEY_DATA_DIR: suite.parley.dataDir, ...(await modeEnv(suite.parley.dataDir)) };
+    const replayOf = (extra: string[] = []) =>
+      parleyOutput(['replay', '--no-progress', '--topic', 'events', '--aggregate', `webhook:${hookId}`, ...extra], env);
+    const analyst = await replayOf();
+    expect(analyst).toContain('webhook_created');
+    expect(analyst).not.toContain(url);
+    expect(analyst).not.toContain('?token=');
+    const operator = await replayOf(['--with-personal-data']);
+    expect(operator).toContain(url);
+    for (const topic of ['events', 'commands']) {
+      expect(await parleyOutput(['replay', '--no-progress', '--topic', topic, '--with-personal-data'], env)).not.toContain(
+        secret,
+      );
+    }
+
+    expectStatus(await suite.api.del(boss, hookPath(hookId)), 204);
+    const afterDelete = await replayOf(['--with-personal-data']);
+    expect(afterDelete).toContain('webhook_deleted');
+    expect(afterDelete).not.toContain(url);
+  }, 60_000);
 });

@@ -45,6 +45,7 @@ type Action =
   | 'suspend'
   | 'push'
   | 'report'
+  | 'webhook'
   | 'add'
   | 'remove'
   | 'role'
@@ -81,6 +82,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     suspend: 0,
     push: 0,
     report: 0,
+    webhook: 0,
     deliver: 0,
     moderate: 0,
   },
@@ -109,6 +111,7 @@ const mixes: Record<'realistic' | 'churn', Record<Action, number>> = {
     suspend: 1,
     push: 1,
     report: 1,
+    webhook: 0.5,
   },
 };
 
@@ -335,6 +338,46 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
           metadata: meta(room.members[0]!),
         });
       }
+    } else if (action === 'webhook') {
+      // An admin subscribes a receiver to this room (or to everything), then pauses, resumes, replays or deletes it.
+      const admin = room.members[0]!;
+      const webhookId = id();
+      const act = (type: 'resume_webhook' | 'replay_webhook' | 'delete_webhook') => {
+        const data = { webhook_id: webhookId, action_id: id() };
+        return run(
+          type === 'replay_webhook'
+            ? { type, data: { ...data, from_time: now - 60_000 }, metadata: meta(admin) }
+            : { type, data, metadata: meta(admin) },
+        );
+      };
+      yield* run({
+        type: 'create_webhook',
+        data: {
+          webhook_id: webhookId,
+          action_id: id(),
+          url: `https://hooks.example.com/${pick(words)}`,
+          events: ['message_sent', 'message_edited'],
+          room_id: next() < 0.7 ? room.id : null,
+        },
+        metadata: meta(admin),
+      });
+      if (next() < 0.5) {
+        // The system pauses a failing one (no user), or an admin pauses it.
+        const failing = next() < 0.5;
+        yield* run({
+          type: 'pause_webhook',
+          data: {
+            webhook_id: webhookId,
+            action_id: id(),
+            reason: failing ? 'failing' : 'admin',
+            error: failing ? 'HTTP 503' : null,
+          },
+          metadata: meta(failing ? null : admin),
+        });
+        if (next() < 0.5) yield* act('resume_webhook');
+      }
+      if (next() < 0.4) yield* act('replay_webhook');
+      if (next() < 0.3) yield* act('delete_webhook');
     } else if (action === 'react' && room.messages.length > 0) {
       const message = recent(room.messages);
       yield* run({
