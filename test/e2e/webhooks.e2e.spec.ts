@@ -9,6 +9,7 @@
 // running Parley process, in the mode of the vitest project.
 
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual as isEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../support/chat.ts';
 import { parleyOutput } from '../support/cli.ts';
@@ -338,12 +339,24 @@ describe('pausing, resuming and replaying', () => {
     const [alice] = await suite.api.users(1, 'failing');
     const room = await groupRoom(suite.api, alice!);
     const socket = await suite.connect(boss);
+    const { next_since: syncedBefore } = expectStatus(await suite.api.get<{ next_since: string }>(boss, '/sync'), 200);
     receiver.respondWith('broken', () => 500);
     const hook = await createHook(boss, 'broken', { events: ['message_sent'], room_id: room.id });
 
     const stuck = await sayMany(alice!, room.id, 2, 'stuck');
     const frame = await socket.next((f) => f.type === 'WEBHOOK_PAUSED' && f.data.webhook_id === hook.webhook_id, 20_000);
     expect(frame.data).toEqual({ webhook_id: hook.webhook_id, reason: 'failing', error: expect.any(String) });
+    // An admin who was offline learns it from the sync feed.
+    await eventually(async () => {
+      const page = expectStatus(
+        await suite.api.get<{ events: { type: string; data: unknown }[] }>(
+          boss,
+          `/sync?since=${encodeURIComponent(syncedBefore)}`,
+        ),
+        200,
+      );
+      return page.events.some((event) => event.type === 'WEBHOOK_PAUSED' && isEqual(event.data, frame.data));
+    }, 'WEBHOOK_PAUSED in the sync feed');
     // The frame comes from the log; the read model shows the pause once it has applied it (distributed: a moment later).
     let paused = await getHook(boss, hook.webhook_id);
     await eventually(
