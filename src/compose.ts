@@ -80,6 +80,7 @@ import { versionedModels } from './projections/versioned-models.ts';
 import { versionedProjectionName } from './projections/versions.ts';
 import { queryRoutes } from './queries/http-routes.ts';
 import { syncRoutes } from './queries/sync-routes.ts';
+import { asOfRoutes } from './queries/as-of-routes.ts';
 import type { ModelProgress } from './queries/sync-feed.ts';
 import { storedOffsets } from './projections/offsets.ts';
 import { startSyncPruner } from './projections/sync-pruner.ts';
@@ -836,6 +837,18 @@ function restRouters(
       requireUser: services.authenticate,
     }),
     syncRoutes({ config, db: store.db, requireUser: services.authenticate, model: chatModelProgress(ctx) }),
+    asOfRoutes({
+      config,
+      deps: {
+        log: ctx.log,
+        codec: ctx.codec,
+        vault: ctx.vault,
+        db: store.db,
+        admins: config.PARLEY_ADMINS,
+        maxRecords: config.PARLEY_AS_OF_MAX_RECORDS,
+      },
+      requireUser: services.authenticate,
+    }),
     webhookRoutes({
       config,
       webhooks: {

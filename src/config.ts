@@ -518,6 +518,8 @@ const schema = z.object({
   PARLEY_WEBHOOK_SECRET_MAX: int(256),
   /** The longest webhook URL. */
   PARLEY_WEBHOOK_URL_MAX: int(2_048),
+  /** The most log records one GET /rooms/:id/as-of reads (the room's partition up to the moment); past it: 409. */
+  PARLEY_AS_OF_MAX_RECORDS: int(2_000_000),
   /** The longest slow-mode interval a room may set (6 hours). */
   PARLEY_MAX_SLOW_MODE_S: int(21_600),
   /** How often the processor looks for messages past their retention and erases them. */

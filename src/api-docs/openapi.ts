@@ -614,6 +614,39 @@ export const responseSchemas = {
         .meta({ description: 'A pinned message, and who pinned it when.' }),
     ),
   ),
+  RoomAsOf: z
+    .object({
+      room_id: id,
+      as_of: epochMs,
+      room: z
+        .object({
+          type: z.enum(['group', 'direct']),
+          name: z.string(),
+          topic: z.string(),
+          closed: z.boolean(),
+          created_by: id,
+          created_at: epochMs,
+        })
+        .nullable()
+        .meta({ description: 'null: the room did not exist yet' }),
+      members: z.array(z.object({ user_id: id, role: z.enum(['owner', 'admin', 'member']), joined_at: epochMs })),
+      messages: z.array(
+        z.object({
+          message_id: id,
+          seq: z.number().int().positive(),
+          sender_id: id,
+          content: z.string().nullable().meta({ description: 'the text then; null when deleted then, or erased since' }),
+          reply_to: id.nullable(),
+          attachments: z.number().int().nonnegative().meta({ description: 'how many it had' }),
+          created_at: epochMs,
+          edited_at: epochMs.nullable(),
+          deleted: z.boolean(),
+          erased: z.boolean().meta({ description: 'its text was erased since: shown as null even in the past' }),
+        }),
+      ),
+      next_before_seq: z.number().int().nullable().meta({ description: 'pass as `before_seq` for older messages; null: none' }),
+    })
+    .meta({ description: 'A room as it stood at a moment, folded from the log.' }),
   Webhook: WebhookSchema,
   CreatedWebhook: WebhookSchema.extend({
     secret: z.string().meta({ description: 'signs every delivery; answered here only' }),

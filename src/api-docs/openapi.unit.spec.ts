@@ -16,6 +16,7 @@ import { pushRoutes } from '../push/http-routes.ts';
 import { reportInputs, reportRoutes } from '../commands/report-routes.ts';
 import { syncQuerySchema, syncRoutes } from '../queries/sync-routes.ts';
 import { webhookInputs, webhookRoutes } from '../webhooks/webhook-routes.ts';
+import { asOfQuerySchema, asOfRoutes } from '../queries/as-of-routes.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { clientFrameSchemas } from '../gateway/frames.ts';
@@ -230,6 +231,7 @@ describe('routes and document agree', () => {
       reportRoutes({ config: cfg, reports: stub, requireUser: pass }),
       syncRoutes({ config: cfg, db: stub, requireUser: pass, model: stub }),
       webhookRoutes({ config: cfg, webhooks: stub, requireUser: pass }),
+      asOfRoutes({ config: cfg, deps: stub, requireUser: pass }),
       demoRoutes(),
     ];
     // The upload routers (mounted before the JSON body parser), with the local storage's own endpoints.
@@ -314,6 +316,7 @@ describe('routes and document agree', () => {
       '/api/v1/reports': reportInputs(config).reportsQuery,
       '/api/v1/sync': syncQuerySchema(config),
       '/api/v1/webhooks/{webhook_id}/deliveries': webhookInputs(config).deliveriesQuery,
+      '/api/v1/rooms/{id}/as-of': asOfQuerySchema(config),
       '/api/v1/rooms/{id}/messages/{message_id}/thread': q.threadQuery,
     };
     for (const { method, path, op } of operations(doc)) {

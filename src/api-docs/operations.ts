@@ -9,6 +9,7 @@ import { reportInputs } from '../commands/report-routes.ts';
 import { syncQuerySchema } from '../queries/sync-routes.ts';
 import { adminInputs } from '../auth/http-routes.ts';
 import { webhookInputs } from '../webhooks/webhook-routes.ts';
+import { asOfQuerySchema } from '../queries/as-of-routes.ts';
 import { uploadPurposes } from '../uploads/storage.ts';
 import { DEMO_ASSETS } from '../http/demo-routes.ts';
 import { SWAGGER_UI_ASSETS, SWAGGER_UI_PATH } from './swagger-ui-routes.ts';
@@ -1147,6 +1148,30 @@ function adminOperations(config: Config, { pageLimit }: Context): OperationSpec[
   ];
 }
 
+/** A room as it stood at a moment, folded from the log. */
+function asOfOperations(config: Config, { pageLimit }: Context): OperationSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/rooms/:id/as-of',
+      tag: 'rooms',
+      summary: 'The room as it was at a moment',
+      description:
+        'For the room’s owners and admins (a plain member gets 403 forbidden, anyone else 404) and global admins: ' +
+        'its name and topic, members and roles, and messages as they stood at `t` (epoch ms, or an ISO 8601 date-time) — ' +
+        'read from the log, each message with the text it had then (its last edit before `t`). What was erased since ' +
+        '(a message deleted or expired later, an erased account’s edits) shows `erased: true` and no text. Messages: the ' +
+        `newest \`limit\` before \`before_seq\`; page back with \`next_before_seq\`. Reads the room's log partition up to \`t\`: ` +
+        `more than PARLEY_AS_OF_MAX_RECORDS (${config.PARLEY_AS_OF_MAX_RECORDS}) records is 409 invalid_state.`,
+      query: asOfQuerySchema(config),
+      queryIntegers: { limit: pageLimit, before_seq: { minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+      ok: { status: 200, description: 'The room as it was.', schema: 'RoomAsOf' },
+      errors: [403, 404, 409],
+      codes: { 403: ['forbidden'], 404: ['room_not_found'], 409: ['invalid_state'] },
+    },
+  ];
+}
+
 /** Outgoing webhooks, for global admins. */
 function webhookOperations(config: Config): OperationSpec[] {
   const onlyAdmins = 'Global admins only (`PARLEY_ADMINS` or `parley admin grant`); anyone else gets 403 forbidden.';
@@ -1267,5 +1292,6 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...reportOperations(config, shared),
     ...adminOperations(config, shared),
     ...webhookOperations(config),
+    ...asOfOperations(config, shared),
   ];
 }

@@ -69,6 +69,17 @@ for (const engine of await testEngines('vault')) {
       await expect(reader.sealerFor(messageKeyId(doomed))).rejects.toBeInstanceOf(KeyErased);
     });
 
+    it('a cached key opens until its TTL; a fresh open reads the store, sees the erasure, and the cache follows', async () => {
+      const { messageId: id, sealer } = await vault.newMessage();
+      const record = { type: 'message_sent', data: { content: sealer.seal('said, then deleted') } };
+      // `vault` made the key, so it holds it in its cache.
+      expect((await vault.open([record]))[0]!.data.content).toBe('said, then deleted');
+      await destroyKeys(store.db, [messageKeyId(id)], Date.now());
+      expect((await vault.open([record]))[0]!.erased).toBe(false); // the documented window (PARLEY_KEY_CACHE_TTL_MS)
+      expect((await vault.open([record], { fresh: true }))[0]).toMatchObject({ erased: true, data: { content: ERASED } });
+      expect((await vault.open([record]))[0]!.erased).toBe(true);
+    });
+
     it('fails closed on a key the store does not hold: never read as erased', async () => {
       const { messageId: ghost, sealer } = await vault.newMessage();
       const record = { type: 'message_sent', data: { content: sealer.seal('hello') } };

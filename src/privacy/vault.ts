@@ -57,9 +57,18 @@ export interface PersonalDataVault {
    * writers sealed exactly the fields the schemas mark), fetching the keys
    * they need in one read. An erased value reads as ERASED.
    */
-  open<R extends WithData>(records: readonly R[]): Promise<OpenedRecord<R>[]>;
+  open<R extends WithData>(records: readonly R[], options?: OpenOptions): Promise<OpenedRecord<R>[]>;
   /** Gives back the message keys it made ahead and never used. */
   stop(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /**
+   * Read every key from the store, not from this process's cache (which may
+   * hold a key destroyed elsewhere for up to its TTL): for views that must
+   * show an erasure the moment it happened. The cache takes what was read.
+   */
+  fresh?: boolean;
 }
 
 /** A sealed value's key is not in the store, or the store did not answer: retry, never read it as erased. */
@@ -102,11 +111,11 @@ export function createVault(options: VaultOptions): PersonalDataVault {
     onRefillError: options.onKeyStoreError ?? (() => undefined),
   });
 
-  async function keysFor(ids: readonly string[]): Promise<Map<string, KeySecret>> {
+  async function keysFor(ids: readonly string[], fresh = false): Promise<Map<string, KeySecret>> {
     const keys = new Map<string, KeySecret>();
     const missing: string[] = [];
     for (const id of ids) {
-      const cached = cache.get(id);
+      const cached = fresh ? undefined : cache.get(id);
       if (cached === undefined) missing.push(id);
       else keys.set(id, cached);
     }
@@ -159,14 +168,14 @@ export function createVault(options: VaultOptions): PersonalDataVault {
         .digest('hex');
     },
 
-    async open(records) {
+    async open(records, options = {}) {
       const needed = new Set<string>();
       for (const record of records) {
         forEachSealed(record.data, (sealed) => needed.add(parseSealed(sealed)!.keyId));
       }
       if (needed.size === 0) return records.map((record) => ({ ...record, erased: false }));
 
-      const keys = await keysFor([...needed]);
+      const keys = await keysFor([...needed], options.fresh);
       const unavailable = [...needed].filter((id) => !keys.has(id));
       if (unavailable.length > 0) throw new KeyUnavailable(unavailable);
 

@@ -29,7 +29,8 @@ import { SIGNATURE_HEADER, signature } from '../infra/request-signature.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { createDeliveryLog } from './delivery-log.ts';
-import { firstOffsetAtOrAfter, readPosition, savePosition } from './positions.ts';
+import { firstOffsetAtOrAfter } from '../log/offset-at-time.ts';
+import { readPosition, savePosition } from './positions.ts';
 import { checkWebhookUrl } from './url-policy.ts';
 import { webhookView, type WebhookView } from './webhooks.ts';
 

@@ -1,12 +1,12 @@
-// Where a replay starts: the first record of a partition appended at or after
+// Where a moment falls in a partition: the first record appended at or after
 // a time, found by a binary search over the embedded log's append times.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
-import { firstOffsetAtOrAfter } from './positions.ts';
+import { openSqliteLog, type SqliteLog } from './sqlite-log.ts';
+import { firstOffsetAtOrAfter } from './offset-at-time.ts';
 
 const TOPIC = 'events-under-test';
 const logs: SqliteLog[] = [];
