@@ -303,8 +303,16 @@ export async function runWebhookDispatcher(options: DispatcherOptions): Promise<
 
   async function refresh(): Promise<void> {
     const rows = await db.selectFrom('webhooks').selectAll().execute();
+    const before = webhooks;
     webhooks = new Map(rows.map((row) => [row.id, { ...webhookView(row), replay_generation: row.replay_generation }]));
     await reconcile();
+    // Deleted: the admin's request removed their bookkeeping, but a cursor of
+    // ours may have saved a position since; its cursors are stopped now.
+    const deleted = [...before.keys()].filter((id) => !webhooks.has(id));
+    if (deleted.length > 0) {
+      await db.deleteFrom('webhook_positions').where('webhook_id', 'in', deleted).execute();
+      await db.deleteFrom('webhook_deliveries').where('webhook_id', 'in', deleted).execute();
+    }
   }
 
   /** Starts the cursors that should run and stops the others (a replayed webhook's restart from its new place). */

@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../support/chat.ts';
 import { parleyOutput } from '../support/cli.ts';
 import { modeEnv } from '../support/modes.ts';
+import { startParley, tempDataDir } from '../support/server.ts';
+import { apiOf } from '../support/social.ts';
 import { request, type TestUser } from '../support/client.ts';
 import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
 import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
@@ -480,4 +482,65 @@ describe('what the log keeps', () => {
     expect(afterDelete).toContain('webhook_deleted');
     expect(afterDelete).not.toContain(url);
   }, 60_000);
+});
+
+describe('across a restart', () => {
+  test('a receiver down while the server restarts gets everything afterwards, in order: each webhook’s place is durable', async () => {
+    const dataDir = tempDataDir('parley-webhooks-restart-');
+    const env = {
+      PARLEY_ADMINS: adminName,
+      PARLEY_WEBHOOK_ALLOW_PRIVATE: '127.0.0.1',
+      PARLEY_WEBHOOK_RETRY_BACKOFF_MS: '50',
+      PARLEY_WEBHOOK_RETRY_MAX_MS: '200',
+    };
+    let parley = await startParley({ dataDir, env });
+    try {
+      let api = apiOf(parley.url);
+      const registered = await request<{ user: { id: string }; access_token: string; refresh_token: string }>(
+        parley.url,
+        'POST',
+        '/api/v1/auth/register',
+        { body: { username: adminName, email: `${adminName}@example.com`, password: 'correct horse battery staple' } },
+      );
+      expect(registered.status).toBe(201);
+      const boss: TestUser = {
+        id: registered.body.user.id,
+        username: adminName,
+        email: `${adminName}@example.com`,
+        password: 'correct horse battery staple',
+        token: registered.body.access_token,
+        refreshToken: registered.body.refresh_token,
+      };
+      const [alice] = await api.users(1, 'restart');
+      const room = await groupRoom(api, alice!);
+      const created = expectStatus(
+        await api.post<Webhook & { secret: string }>(boss, '/webhooks', {
+          url: receiver.url('restart'),
+          events: ['message_sent'],
+          room_id: room.id,
+        }),
+        201,
+      );
+      receiver.verify('restart', created.secret);
+      const sent: Message[] = [];
+      for (let i = 1; i <= 2; i++) sent.push(await say(api, alice!, room.id, `before ${i}`));
+      await deliveredAt('restart', 2);
+
+      // The receiver goes down; messages keep coming; the server stops while they wait.
+      receiver.respondWith('restart', () => 503);
+      for (let i = 1; i <= 2; i++) sent.push(await say(api, alice!, room.id, `while down ${i}`));
+      await eventually(() => receiver.attempts('restart').length > 2, 'the receiver refusing');
+      await parley.stop();
+
+      receiver.respondWith('restart', () => 200);
+      parley = await startParley({ dataDir, env });
+      api = apiOf(parley.url);
+      sent.push(await say(api, alice!, room.id, 'after restart'));
+      const bodies = await deliveredAt('restart', 5, 0, 30_000);
+      expect(seqs(bodies)).toEqual(sent.map((message) => message.seq));
+      expect(receiver.received('restart').every((delivery) => delivery.signatureValid)).toBe(true);
+    } finally {
+      await parley.stop();
+    }
+  }, 120_000);
 });
