@@ -12,6 +12,12 @@ import { parseTrustedProxies } from './trusted-proxies.ts';
 export const DEFAULT_VERIFIED_TOKENS = 10_000;
 export const DEFAULT_STALLED_TRANSACTION_S = 10;
 
+/** A comma-separated setting as its trimmed, lower-cased, non-empty entries. */
+const lowerCaseList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean);
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** A comma-separated list of media types, each one the storage adapters know how to handle. */
@@ -462,15 +468,7 @@ const schema = z.object({
    * separated — for tests and private deployments. Listed endpoints may be
    * http and private addresses; nothing else may (push/endpoint-policy.ts).
    */
-  PARLEY_PUSH_ENDPOINT_ALLOW: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+  PARLEY_PUSH_ENDPOINT_ALLOW: z.string().default('').transform(lowerCaseList),
   /** Devices one account may subscribe; a new one beyond it replaces the oldest. */
   PARLEY_PUSH_MAX_SUBSCRIPTIONS: int(10),
   /** Characters of a message shown in its push (the rest is cut, with an ellipsis). */
@@ -490,15 +488,7 @@ const schema = z.object({
    * (`http://10.0.0.5:8080`), comma separated. Nothing else may resolve to a
    * loopback, private, link-local or reserved address (checked after DNS).
    */
-  PARLEY_WEBHOOK_ALLOW_PRIVATE: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+  PARLEY_WEBHOOK_ALLOW_PRIVATE: z.string().default('').transform(lowerCaseList),
   /** Webhooks a deployment may have (409 `invalid_state` beyond). */
   PARLEY_WEBHOOK_MAX: int(100),
   /** One delivery's deadline: a receiver slower than this has failed that attempt. */

@@ -358,11 +358,20 @@ export async function runWebhookDispatcher(options: DispatcherOptions): Promise<
     if (cursors.get(key) === cursor) cursors.delete(key);
   }
 
+  // One refresh at a time; one asked for while another runs runs again after
+  // it (the running one may have read the table before the change that asked).
   let refreshing: Promise<void> | undefined;
+  /** Refreshes asked for: one asked after a round began calls for another round. */
+  let asked = 0;
   const refreshNow = (): Promise<void> => {
-    refreshing ??= refresh()
-      .catch((error: unknown) => logger.warn({ err: error }, 'reading the webhooks failed; retrying'))
-      .finally(() => (refreshing = undefined));
+    asked++;
+    refreshing ??= (async () => {
+      let done = 0;
+      while (done !== asked && !stopped) {
+        done = asked;
+        await refresh().catch((error: unknown) => logger.warn({ err: error }, 'reading the webhooks failed; retrying'));
+      }
+    })().finally(() => (refreshing = undefined));
     return refreshing;
   };
   const timer = setInterval(() => void refreshNow(), settings.refreshMs);

@@ -28,19 +28,8 @@ export interface WebhooksDeps {
   maxWebhooks: number;
 }
 
-export interface WebhookView {
-  webhook_id: string;
-  url: string;
-  events: string[];
-  room_id: string | null;
-  status: 'active' | 'paused';
-  paused_reason: 'admin' | 'failing' | null;
-  paused_at: number | null;
-  last_error: string | null;
-  replay_from: number | null;
-  created_by: string;
-  created_at: number;
-}
+/** A webhook as the admins' routes show it: the row, with its id named and its events a list; never the secret. */
+export type WebhookView = Omit<WebhooksTable, 'id' | 'events' | 'replay_generation'> & { webhook_id: string; events: string[] };
 
 export interface WebhookInput {
   url: string;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import type { ReportView } from '../../src/queries/reports-queries.ts';
-import { request, type TestUser } from '../support/client.ts';
+import { registerNamedUser, type TestUser } from '../support/client.ts';
 import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
 
 const adminName = `mod_${randomUUID().slice(0, 8)}`;
@@ -19,19 +19,7 @@ interface ReportPage {
 }
 
 let admin: TestUser | undefined;
-async function theAdmin(): Promise<TestUser> {
-  if (admin !== undefined) return admin;
-  const body = { username: adminName, email: `${adminName}@example.com`, password: 'correct horse battery staple' };
-  const response = await request<{ user: { id: string }; access_token: string; refresh_token: string }>(
-    suite.parley.url,
-    'POST',
-    '/api/v1/auth/register',
-    { body },
-  );
-  expect(response.status).toBe(201);
-  admin = { id: response.body.user.id, ...body, token: response.body.access_token, refreshToken: response.body.refresh_token };
-  return admin;
-}
+const theAdmin = async (): Promise<TestUser> => (admin ??= await registerNamedUser(suite.parley.url, adminName));
 
 const report = (who: TestUser, body: unknown) => suite.api.post<{ id: string; filed_at: number }>(who, '/reports', body);
 const reportsSeenBy = async (who: TestUser, query = '') =>

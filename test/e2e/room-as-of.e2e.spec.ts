@@ -6,31 +6,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { request, type TestUser } from '../support/client.ts';
+import { registerNamedUser, request, type TestUser } from '../support/client.ts';
 import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
+import type { RoomAsOfPage } from '../../src/queries/room-as-of.ts';
 
 const adminName = `asof_${randomUUID().slice(0, 8)}`;
 const suite = useParley({ PARLEY_ADMINS: adminName });
 
-interface AsOf {
-  room_id: string;
-  as_of: number;
-  room: { type: string; name: string; topic: string; closed: boolean; created_by: string; created_at: number } | null;
-  members: { user_id: string; role: string; joined_at: number }[];
-  messages: {
-    message_id: string;
-    seq: number;
-    sender_id: string;
-    content: string | null;
-    reply_to: string | null;
-    attachments: number;
-    created_at: number;
-    edited_at: number | null;
-    deleted: boolean;
-    erased: boolean;
-  }[];
-  next_before_seq: number | null;
-}
+type AsOf = RoomAsOfPage;
 
 /** A moment strictly between what came before and what comes after (the log's times are milliseconds). */
 async function aMoment(): Promise<number> {
@@ -128,21 +111,7 @@ describe('GET /rooms/:id/as-of', () => {
     expect((await request(suite.parley.url, 'GET', `/api/v1/rooms/${room.id}/as-of?${t}`)).status).toBe(401);
 
     // A global admin, not in the room.
-    const registered = await request<{ user: { id: string }; access_token: string; refresh_token: string }>(
-      suite.parley.url,
-      'POST',
-      '/api/v1/auth/register',
-      { body: { username: adminName, email: `${adminName}@example.com`, password: 'correct horse battery staple' } },
-    );
-    expect(registered.status).toBe(201);
-    const admin: TestUser = {
-      id: registered.body.user.id,
-      username: adminName,
-      email: `${adminName}@example.com`,
-      password: 'correct horse battery staple',
-      token: registered.body.access_token,
-      refreshToken: registered.body.refresh_token,
-    };
+    const admin = await registerNamedUser(suite.parley.url, adminName);
     expect(expectStatus(await asOf(admin, room.id, t), 200).messages.map((m) => m.content)).toEqual(['hello']);
 
     for (const query of ['', 't=yesterday', 't=-5', 't=1.5', 't=2026-13-45T00:00:00Z', `${t}&limit=0`, `${t}&extra=1`]) {

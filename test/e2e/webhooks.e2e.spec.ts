@@ -16,10 +16,13 @@ import { parleyOutput } from '../support/cli.ts';
 import { modeEnv } from '../support/modes.ts';
 import { startParley, tempDataDir } from '../support/server.ts';
 import { apiOf } from '../support/social.ts';
-import { request, type TestUser } from '../support/client.ts';
+import { registerNamedUser, request, type TestUser } from '../support/client.ts';
 import { expectError, expectStatus, groupRoom, say, useParley } from '../support/social.ts';
 import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import type { Message } from '../support/wire.ts';
+import type { DeliveryView } from '../../src/webhooks/delivery-log.ts';
+import type { WebhookDelivery } from '../../src/webhooks/dispatcher.ts';
+import type { WebhookView } from '../../src/webhooks/webhooks.ts';
 
 const adminName = `hooks_${randomUUID().slice(0, 8)}`;
 const suite = useParley({
@@ -39,54 +42,14 @@ afterAll(async () => {
   await receiver.close();
 });
 
-interface Webhook {
-  webhook_id: string;
-  url: string;
-  events: string[];
-  room_id: string | null;
-  status: 'active' | 'paused';
-  paused_reason: null | 'admin' | 'failing';
-  paused_at: number | null;
-  last_error: string | null;
-  replay_from: number | null;
-  created_by: string;
-  created_at: number;
-}
-interface DeliveryAttempt {
-  delivery_id: string;
-  event_type: string;
-  attempt: number;
-  status: number | null;
-  error: string | null;
-  ok: boolean;
-  duration_ms: number;
-  at: number;
-}
-/** What a receiver is POSTed. */
-interface HookBody {
-  delivery_id: string;
-  webhook_id: string;
-  type: string;
-  occurred_at: number;
-  room_id: string | null;
-  data: Record<string, unknown> & { seq?: number; message_id?: string };
-}
+type Webhook = WebhookView;
+type DeliveryAttempt = DeliveryView;
+/** What a receiver is POSTed, its data typed as the message events these tests subscribe to have it. */
+type HookBody = Omit<WebhookDelivery, 'data'> & { data: Record<string, unknown> & { seq?: number; message_id?: string } };
 
 let admin: TestUser | undefined;
 /** The admin's account, registered once under the name PARLEY_ADMINS gives. */
-async function theAdmin(): Promise<TestUser> {
-  if (admin !== undefined) return admin;
-  const body = { username: adminName, email: `${adminName}@example.com`, password: 'correct horse battery staple' };
-  const response = await request<{ user: { id: string }; access_token: string; refresh_token: string }>(
-    suite.parley.url,
-    'POST',
-    '/api/v1/auth/register',
-    { body },
-  );
-  expect(response.status).toBe(201);
-  admin = { id: response.body.user.id, ...body, token: response.body.access_token, refreshToken: response.body.refresh_token };
-  return admin;
-}
+const theAdmin = async (): Promise<TestUser> => (admin ??= await registerNamedUser(suite.parley.url, adminName));
 
 const hookPath = (id: string) => `/webhooks/${id}`;
 const getHook = async (who: TestUser, id: string) => expectStatus(await suite.api.get<Webhook>(who, hookPath(id)), 200);
@@ -496,21 +459,7 @@ describe('across a restart', () => {
     let parley = await startParley({ dataDir, env });
     try {
       let api = apiOf(parley.url);
-      const registered = await request<{ user: { id: string }; access_token: string; refresh_token: string }>(
-        parley.url,
-        'POST',
-        '/api/v1/auth/register',
-        { body: { username: adminName, email: `${adminName}@example.com`, password: 'correct horse battery staple' } },
-      );
-      expect(registered.status).toBe(201);
-      const boss: TestUser = {
-        id: registered.body.user.id,
-        username: adminName,
-        email: `${adminName}@example.com`,
-        password: 'correct horse battery staple',
-        token: registered.body.access_token,
-        refreshToken: registered.body.refresh_token,
-      };
+      const boss = await registerNamedUser(parley.url, adminName);
       const [alice] = await api.users(1, 'restart');
       const room = await groupRoom(api, alice!);
       const created = expectStatus(

@@ -61,7 +61,11 @@ let counter = 0;
 /** Registers a fresh user with a unique name. */
 export async function registerUser(baseUrl: string, prefix = 'user'): Promise<TestUser> {
   const suffix = `${Date.now().toString(36)}${(counter++).toString(36)}${randomUUID().slice(0, 4)}`;
-  const username = `${prefix}_${suffix}`.slice(0, 32);
+  return registerNamedUser(baseUrl, `${prefix}_${suffix}`.slice(0, 32));
+}
+
+/** Registers a user under exactly this name (one a setting names, such as PARLEY_ADMINS). */
+export async function registerNamedUser(baseUrl: string, username: string): Promise<TestUser> {
   const email = `${username}@example.com`;
   const password = 'correct horse battery staple';
   const response = await request<Session>(baseUrl, 'POST', '/api/v1/auth/register', { body: { username, email, password } });
