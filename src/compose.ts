@@ -407,7 +407,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   if (bus !== undefined && ephemeral !== undefined && vapid !== undefined && pushes) {
     stops.push(await startPusherRole(ctx, bus, ephemeral, vapid));
   }
-  if (bus !== undefined && dispatchesWebhooks) stops.push(await startWebhooksRole(ctx, bus));
+  if (bus !== undefined && dispatchesWebhooks) stops.push(startWebhooksRole(ctx, bus));
   const server =
     bus !== undefined && ephemeral !== undefined && servesClients
       ? await startServer(ctx, bus, ephemeral, vapid, stops)
@@ -542,9 +542,9 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
 }
 
 /** The webhook dispatcher (role webhooks): each webhook's events to its receiver, signed, in order, retried. */
-async function startWebhooksRole(ctx: AppContext, bus: CommandBus): Promise<Stop> {
+function startWebhooksRole(ctx: AppContext, bus: CommandBus): Stop {
   const { config, logger } = ctx;
-  const dispatcher = await runWebhookDispatcher({
+  const dispatcher = runWebhookDispatcher({
     log: ctx.log,
     codec: ctx.codec,
     vault: ctx.vault,

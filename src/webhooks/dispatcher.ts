@@ -22,7 +22,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import { mapPersonalFields } from '../log/personal-fields.ts';
-import type { Consumer, Log, LogRecord, Position } from '../log/port.ts';
+import type { ConsumeOptions, Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import { postOutbound, type PostResult } from '../infra/outbound-http.ts';
 import { SIGNATURE_HEADER, signature } from '../infra/request-signature.ts';
@@ -94,7 +94,7 @@ export interface Dispatcher {
   stop(): Promise<void>;
 }
 
-export async function runWebhookDispatcher(options: DispatcherOptions): Promise<Dispatcher> {
+export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
   const { log, codec, vault, db, logger, settings } = options;
   const post = options.post ?? postOutbound;
   const now = options.now ?? Date.now;
@@ -377,7 +377,7 @@ export async function runWebhookDispatcher(options: DispatcherOptions): Promise<
   const timer = setInterval(() => void refreshNow(), settings.refreshMs);
   timer.unref();
 
-  const consumer: Consumer = await log.consume({
+  const consumeOptions = (): ConsumeOptions => ({
     topic: topics.events,
     group: WEBHOOKS_GROUP,
     from: 'latest',
@@ -406,11 +406,30 @@ export async function runWebhookDispatcher(options: DispatcherOptions): Promise<
     },
   });
 
+  // Joined in the background: the server does not wait for this group (a
+  // second instance's join waits for every member's next heartbeat, a few
+  // seconds per group), and deliveries begin once its partitions are assigned.
+  // Nothing is lost meanwhile: each webhook reads from its own stored place.
+  let consumer: Consumer | undefined;
+  async function join(): Promise<void> {
+    while (!stopped) {
+      try {
+        consumer = await log.consume(consumeOptions());
+        return;
+      } catch (error) {
+        logger.error({ err: error }, 'the webhook dispatcher could not join the events log; retrying');
+        await sleep(IDLE_POLL_MS, new AbortController().signal);
+      }
+    }
+  }
+  const joining = join();
+
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await consumer.stop();
+      await joining;
+      await consumer?.stop();
       await refreshing;
       await Promise.all([...cursors].map(([key, cursor]) => stopCursor(key, cursor)));
       agents.http.destroy();

@@ -53,5 +53,6 @@ describe.runIf(e2eMode === 'distributed')('on Kafka + MariaDB + Redis', () => {
     const user = await registerUser(first.url, 'shared');
     const me = await fetch(`${second.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${user.token}` } });
     expect(me.status).toBe(200);
-  });
+    // Two instances on one namespace: the second's start waits for every consumer group to rebalance (~20 s here idle).
+  }, 90_000);
 });
