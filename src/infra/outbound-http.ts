@@ -10,6 +10,26 @@ import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
+/** Whether a URL chosen by others may be requested: allow-listed (private addresses allowed), or why not. */
+export type OutboundUrlVerdict = { ok: true; allowListed: boolean } | { ok: false; reason: string };
+
+/**
+ * The checks every outbound URL passes first: a length, an http(s) URL, no
+ * credentials. Answers the parsed URL, or the verdict that refuses it.
+ */
+export function parseOutboundUrl(raw: string, maxLength: number): URL | OutboundUrlVerdict {
+  if (raw.length > maxLength) return { ok: false, reason: `longer than ${maxLength} characters` };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: 'not a URL' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'not an http(s) URL' };
+  if (url.username !== '' || url.password !== '') return { ok: false, reason: 'credentials in the URL' };
+  return url;
+}
+
 /** An allow-list entry is a host (any port, http or https) or an origin. */
 export function isAllowListed(url: URL, allow: readonly string[]): boolean {
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');

@@ -8,7 +8,7 @@
 //   endpoint is allow-listed.
 
 import { isIP } from 'node:net';
-import { isAllowListed } from '../infra/outbound-http.ts';
+import { isAllowListed, parseOutboundUrl, type OutboundUrlVerdict } from '../infra/outbound-http.ts';
 
 /** Hosts of the push services browsers use (Chrome/Edge's FCM, Firefox's autopush, Windows' WNS, Safari's APNs). */
 export const knownPushHosts: readonly string[] = [
@@ -22,21 +22,14 @@ export const knownPushHosts: readonly string[] = [
 /** The longest endpoint accepted (FCM's are ~200 characters). */
 export const MAX_ENDPOINT_LENGTH = 2048;
 
-export type EndpointVerdict = { ok: true; allowListed: boolean } | { ok: false; reason: string };
+export type EndpointVerdict = OutboundUrlVerdict;
 
 const hostMatches = (host: string, pattern: string): boolean =>
   pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern;
 
 export function checkPushEndpoint(endpoint: string, allow: readonly string[]): EndpointVerdict {
-  if (endpoint.length > MAX_ENDPOINT_LENGTH) return { ok: false, reason: `longer than ${MAX_ENDPOINT_LENGTH} characters` };
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return { ok: false, reason: 'not a URL' };
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'not an http(s) URL' };
-  if (url.username !== '' || url.password !== '') return { ok: false, reason: 'credentials in the URL' };
+  const url = parseOutboundUrl(endpoint, MAX_ENDPOINT_LENGTH);
+  if (!(url instanceof URL)) return url;
   if (isAllowListed(url, allow)) return { ok: true, allowListed: true };
   if (url.protocol !== 'https:') return { ok: false, reason: 'not https' };
   if (url.port !== '') return { ok: false, reason: 'not the default https port' };

@@ -17,6 +17,7 @@
 // hears WEBHOOK_PAUSED), and a resume starts again with the event that failed.
 
 import http from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import https from 'node:https';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -182,6 +183,11 @@ export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
       return;
     }
     let offset = await startOffset(webhook, partition);
+    let saved = offset;
+    const save = async (next: number) => {
+      await savePosition(db, webhook.webhook_id, partition, { next_offset: next, replay_generation: webhook.replay_generation });
+      saved = next;
+    };
     while (!signal.aborted) {
       const records = await log.read(topics.events, partition, offset, READ_PAGE);
       if (records.length === 0) {
@@ -193,16 +199,11 @@ export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
           const delivered = await deliver(webhook, secret.secret, record, signal);
           if (!delivered) return; // paused, or stopped: the position stays on this event
           offset = record.offset + 1;
-          await savePosition(db, webhook.webhook_id, partition, {
-            next_offset: offset,
-            replay_generation: webhook.replay_generation,
-          });
+          await save(offset);
         } else offset = record.offset + 1;
       }
-      await savePosition(db, webhook.webhook_id, partition, {
-        next_offset: offset,
-        replay_generation: webhook.replay_generation,
-      });
+      // Past records nobody wanted since the last delivery (saved already when the page ended on one).
+      if (offset !== saved) await save(offset);
     }
   }
 
@@ -418,7 +419,7 @@ export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
         return;
       } catch (error) {
         logger.error({ err: error }, 'the webhook dispatcher could not join the events log; retrying');
-        await sleep(IDLE_POLL_MS, new AbortController().signal);
+        await delay(IDLE_POLL_MS);
       }
     }
   }
