@@ -61,6 +61,8 @@ export const commandRateClass = {
   lift_suspension: null,
   grant_admin: null,
   revoke_admin: null,
+  issue_bot_token: null,
+  revoke_bot_token: null,
   create_webhook: null,
   pause_webhook: null,
   resume_webhook: null,

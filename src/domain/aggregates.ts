@@ -45,6 +45,8 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'remove_push_subscription':
     case 'grant_admin':
     case 'revoke_admin':
+    case 'issue_bot_token':
+    case 'revoke_bot_token':
       return userAggregateId(command.data.user_id);
     case 'reserve':
     case 'release':

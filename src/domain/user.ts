@@ -8,7 +8,17 @@ import { assertNever, Rejection, type Command, type DomainEvent } from './decide
  * No credential travels with it: the password's hash is in the credentials
  * store before the command is sent (auth/credentials.ts), never in the log.
  */
-export type RegisterUser = Command<'register_user', { user_id: string; username: string; email: string; display_name: string }>;
+export type RegisterUser = Command<
+  'register_user',
+  {
+    user_id: string;
+    username: string;
+    email: string;
+    display_name: string;
+    /** A bot account (issue 15): no email, no password; it acts with API tokens only. Absent: false. */
+    bot?: boolean;
+  }
+>;
 export type UpdateProfile = Command<
   'update_profile',
   { user_id: string; display_name?: string; bio?: string; avatar_url?: string | null }
@@ -20,8 +30,11 @@ export type ChangePassword = Command<'change_password', { user_id: string }>;
  * now that address, confirmed — a registration's address, or a new one.
  */
 export type ConfirmEmail = Command<'confirm_email', { user_id: string; email: string }>;
-/** Only the user may delete their account (the route checks the password first). */
-export type DeleteUser = Command<'delete_user', { user_id: string }>;
+/**
+ * The user deletes their account (the route checks the password first), or a
+ * global admin (checked at intake) deletes a bot, naming the act (`action_id`).
+ */
+export type DeleteUser = Command<'delete_user', { user_id: string; action_id?: string }>;
 /**
  * A global admin (checked at intake: PARLEY_ADMINS) suspends an account until
  * `until` (epoch ms; null: until lifted), saying why (`reason`, sealed with the
@@ -57,8 +70,21 @@ export type PushSubscriptionRemoval = 'unsubscribed' | 'replaced' | 'expired';
  */
 export type GrantAdmin = Command<'grant_admin', { user_id: string; action_id: string }>;
 export type RevokeAdmin = Command<'revoke_admin', { user_id: string; action_id: string }>;
+/**
+ * A global admin (checked at intake) gives a bot an API token. The token
+ * itself never enters the log: its SHA-256 is kept beside the read models
+ * (auth/bot-tokens.ts). `room_ids`: the rooms it may act in (null: all the
+ * bot's rooms).
+ */
+export type IssueBotToken = Command<
+  'issue_bot_token',
+  { user_id: string; token_id: string; name: string; room_ids: string[] | null; action_id: string }
+>;
+export type RevokeBotToken = Command<'revoke_bot_token', { user_id: string; token_id: string; action_id: string }>;
 export type UserCommand =
   | RegisterUser
+  | IssueBotToken
+  | RevokeBotToken
   | UpdateProfile
   | ChangePassword
   | ConfirmEmail
@@ -78,6 +104,10 @@ export type UserRegistered = DomainEvent<
     email: string;
     display_name: string;
     created_at: number;
+    /** A bot account (since v4; false before). */
+    bot: boolean;
+    /** Who made the account: the admin who created a bot; null for a user who registered (since v4). */
+    created_by: string | null;
   }
 >;
 export type UserProfileUpdated = DomainEvent<
@@ -97,7 +127,17 @@ export type UserProfileUpdated = DomainEvent<
  * and of the user's messages (docs/PRIVACY.md), so nothing of it can be read
  * again from any copy of the log.
  */
-export type UserDeleted = DomainEvent<'user_deleted', { user_id: string; deleted_at: number }>;
+export type UserDeleted = DomainEvent<
+  'user_deleted',
+  {
+    user_id: string;
+    deleted_at: number;
+    /** The admin who deleted a bot; null: the user themself (since v2). */
+    deleted_by: string | null;
+    /** A bot's deletion: the act's id in the audit; null otherwise (since v2). */
+    action_id: string | null;
+  }
+>;
 /** A credential changed (never what it is): the user's other sessions were ended. */
 export type PasswordChanged = DomainEvent<'password_changed', { user_id: string; changed_at: number }>;
 /** The account's email is `email` (sealed), confirmed by its link. */
@@ -128,8 +168,27 @@ export type AdminRevoked = DomainEvent<
   'admin_revoked',
   { user_id: string; action_id: string; revoked_by: string | null; revoked_at: number }
 >;
+/** `issued_by`: the admin. */
+export type BotTokenIssued = DomainEvent<
+  'bot_token_issued',
+  {
+    user_id: string;
+    token_id: string;
+    name: string;
+    room_ids: string[] | null;
+    action_id: string;
+    issued_by: string;
+    issued_at: number;
+  }
+>;
+export type BotTokenRevoked = DomainEvent<
+  'bot_token_revoked',
+  { user_id: string; token_id: string; action_id: string; revoked_by: string; revoked_at: number }
+>;
 export type UserEvent =
   | UserRegistered
+  | BotTokenIssued
+  | BotTokenRevoked
   | UserProfileUpdated
   | PasswordChanged
   | EmailConfirmed
@@ -151,6 +210,9 @@ export interface UserState {
   push_subscriptions: string[];
   /** Granted admin (not counting PARLEY_ADMINS, which the domain does not see). */
   admin: boolean;
+  bot: boolean;
+  /** A bot's API tokens not revoked. */
+  bot_tokens: string[];
 }
 
 export const initialUserState = (): UserState => ({
@@ -160,15 +222,37 @@ export const initialUserState = (): UserState => ({
   suspended_until: 0,
   push_subscriptions: [],
   admin: false,
+  bot: false,
+  bot_tokens: [],
 });
 export const userAggregateId = (userId: string): string => `user:${userId}`;
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   const at = command.metadata.at;
   switch (command.type) {
-    case 'register_user':
+    case 'register_user': {
       if (state.exists) throw new Rejection('already_exists', 'user already exists');
-      return [{ type: 'user_registered', data: { ...command.data, created_at: at } }];
+      const { bot = false, ...data } = command.data;
+      // A user registers themself; a bot is made by an admin (who may: checked at intake).
+      const createdBy = command.metadata.user_id;
+      if (bot && (createdBy === null || createdBy === data.user_id))
+        throw new Rejection('forbidden', 'a bot is made by an admin');
+      return [{ type: 'user_registered', data: { ...data, created_at: at, bot, created_by: bot ? createdBy : null } }];
+    }
+    case 'issue_bot_token': {
+      if (!state.exists || state.deleted || !state.bot) throw new Rejection('user_not_found', 'bot not found');
+      const admin = command.metadata.user_id;
+      if (admin === null) throw new Rejection('forbidden', 'a bot token is issued by an admin');
+      if (state.bot_tokens.includes(command.data.token_id)) return [];
+      return [{ type: 'bot_token_issued', data: { ...command.data, issued_by: admin, issued_at: at } }];
+    }
+    case 'revoke_bot_token': {
+      if (!state.exists || !state.bot) throw new Rejection('user_not_found', 'bot not found');
+      const admin = command.metadata.user_id;
+      if (admin === null) throw new Rejection('forbidden', 'a bot token is revoked by an admin');
+      if (!state.bot_tokens.includes(command.data.token_id)) return [];
+      return [{ type: 'bot_token_revoked', data: { ...command.data, revoked_by: admin, revoked_at: at } }];
+    }
     case 'update_profile': {
       if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
       if (command.metadata.user_id !== command.data.user_id) {
@@ -205,13 +289,17 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         throw new Rejection('forbidden', 'you can only confirm your own email');
       }
       return [{ type: 'email_confirmed', data: { ...command.data, confirmed_at: at } }];
-    case 'delete_user':
+    case 'delete_user': {
       if (!state.exists) throw new Rejection('user_not_found', 'user not found');
-      if (command.metadata.user_id !== command.data.user_id) {
-        throw new Rejection('forbidden', 'you can only delete your own account');
-      }
+      const by = command.metadata.user_id;
+      const { user_id } = command.data;
+      // A person deletes only their own account; a bot is deleted by an admin.
+      const ownAccount = by === user_id;
+      if (!ownAccount && (by === null || !state.bot)) throw new Rejection('forbidden', 'you can only delete your own account');
       if (state.deleted) return [];
-      return [{ type: 'user_deleted', data: { user_id: command.data.user_id, deleted_at: at } }];
+      const action_id = ownAccount ? null : (command.data.action_id ?? null);
+      return [{ type: 'user_deleted', data: { user_id, deleted_at: at, deleted_by: ownAccount ? null : by, action_id } }];
+    }
     case 'suspend_user': {
       if (!state.exists || state.deleted) throw new Rejection('user_not_found', 'user not found');
       const admin = command.metadata.user_id;
@@ -265,13 +353,17 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
     case 'user_registered':
-      return { ...initialUserState(), exists: true, username: event.data.username };
+      return { ...initialUserState(), exists: true, username: event.data.username, bot: event.data.bot };
+    case 'bot_token_issued':
+      return { ...state, bot_tokens: [...state.bot_tokens, event.data.token_id] };
+    case 'bot_token_revoked':
+      return { ...state, bot_tokens: state.bot_tokens.filter((id) => id !== event.data.token_id) };
     case 'user_profile_updated':
     case 'password_changed':
     case 'email_confirmed':
       return state;
     case 'user_deleted':
-      return { ...state, deleted: true, push_subscriptions: [], admin: false };
+      return { ...state, deleted: true, push_subscriptions: [], admin: false, bot_tokens: [] };
     case 'admin_granted':
       return { ...state, admin: true };
     case 'admin_revoked':

@@ -8,6 +8,10 @@ import {
   type AddPushSubscription,
   type AdminGranted,
   type AdminRevoked,
+  type BotTokenIssued,
+  type BotTokenRevoked,
+  type IssueBotToken,
+  type RevokeBotToken,
   type GrantAdmin,
   type RevokeAdmin,
   type PushSubscriptionAdded,
@@ -45,7 +49,10 @@ const register = (by: string | null = null): RegisterUser => ({
   metadata: meta(by, T0),
 });
 
-const registered: UserRegistered = { type: 'user_registered', data: { ...account, created_at: T0 } };
+const registered: UserRegistered = {
+  type: 'user_registered',
+  data: { ...account, created_at: T0, bot: false, created_by: null },
+};
 
 const update = (by: string | null, changes: Omit<UpdateProfile['data'], 'user_id'>, user_id = 'alice-id'): UpdateProfile => ({
   type: 'update_profile',
@@ -152,7 +159,10 @@ describe('confirm_email', () => {
       .when(confirm('alice-id'))
       .then([{ type: 'email_confirmed', data: { user_id: 'alice-id', email: 'sealed-new-address', confirmed_at: T1 } }]);
     given(userDecider, [registered]).when(confirm('bob-id')).thenRejects('forbidden');
-    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1 } }])
+    given(userDecider, [
+      registered,
+      { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1, deleted_by: null, action_id: null } },
+    ])
       .when(confirm('alice-id'))
       .thenRejects('user_not_found');
   });
@@ -164,7 +174,10 @@ describe('delete_user', () => {
     data: { user_id },
     metadata: meta(by, T1),
   });
-  const deleted: UserDeleted = { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1 } };
+  const deleted: UserDeleted = {
+    type: 'user_deleted',
+    data: { user_id: 'alice-id', deleted_at: T1, deleted_by: null, action_id: null },
+  };
 
   it('deletes one’s own account', () => {
     given(userDecider, [registered]).when(remove('alice-id')).then([deleted]);
@@ -227,7 +240,10 @@ describe('suspend_user and lift_suspension', () => {
     given(userDecider, [registered]).when(suspend('alice-id', null)).thenRejects('forbidden');
     given(userDecider, [registered]).when(suspend(null, null)).thenRejects('forbidden');
     given(userDecider, []).when(suspend('admin-id', null)).thenRejects('user_not_found');
-    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
+    given(userDecider, [
+      registered,
+      { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0, deleted_by: null, action_id: null } },
+    ])
       .when(suspend('admin-id', null))
       .thenRejects('user_not_found');
   });
@@ -270,7 +286,11 @@ describe('add_push_subscription and remove_push_subscription', () => {
     given(userDecider, [registered, added, removed('expired')])
       .when(remove('alice-id'))
       .then([]);
-    given(userDecider, [registered, added, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1 } }])
+    given(userDecider, [
+      registered,
+      added,
+      { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T1, deleted_by: null, action_id: null } },
+    ])
       .when(remove(null, 'expired'))
       .then([]);
   });
@@ -279,7 +299,10 @@ describe('add_push_subscription and remove_push_subscription', () => {
     given(userDecider, [registered]).when(add('bob-id')).thenRejects('forbidden');
     given(userDecider, [registered, added]).when(remove('bob-id')).thenRejects('forbidden');
     given(userDecider, []).when(add('alice-id')).thenRejects('user_not_found');
-    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
+    given(userDecider, [
+      registered,
+      { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0, deleted_by: null, action_id: null } },
+    ])
       .when(add('alice-id'))
       .thenRejects('user_not_found');
   });
@@ -316,8 +339,118 @@ describe('grant_admin and revoke_admin', () => {
 
   it('refuses an account that does not exist, and granting a deleted one', () => {
     given(userDecider, []).when(act('grant_admin')).thenRejects('user_not_found');
-    given(userDecider, [registered, { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0 } }])
+    given(userDecider, [
+      registered,
+      { type: 'user_deleted', data: { user_id: 'alice-id', deleted_at: T0, deleted_by: null, action_id: null } },
+    ])
       .when(act('grant_admin'))
       .thenRejects('user_not_found');
+  });
+});
+
+describe('bots: register_user with bot, issue_bot_token and revoke_bot_token', () => {
+  const botAccount = { user_id: 'bot-id', username: 'deploy_bot', email: '', display_name: 'Deploys', bot: true };
+  const makeBot = (by: string | null): RegisterUser => ({ type: 'register_user', data: botAccount, metadata: meta(by, T0) });
+  const { bot: _bot, ...botData } = botAccount;
+  const botRegistered: UserRegistered = {
+    type: 'user_registered',
+    data: { ...botData, created_at: T0, bot: true, created_by: 'boss-id' },
+  };
+  const issue = (token_id: string, by: string | null = 'boss-id'): IssueBotToken => ({
+    type: 'issue_bot_token',
+    data: { user_id: 'bot-id', token_id, name: 'ci', room_ids: ['room-1'], action_id: `act-${token_id}` },
+    metadata: meta(by, T1),
+  });
+  const issued = (token_id: string): BotTokenIssued => ({
+    type: 'bot_token_issued',
+    data: {
+      user_id: 'bot-id',
+      token_id,
+      name: 'ci',
+      room_ids: ['room-1'],
+      action_id: `act-${token_id}`,
+      issued_by: 'boss-id',
+      issued_at: T1,
+    },
+  });
+  const revoke = (token_id: string, by: string | null = 'boss-id', user_id = 'bot-id'): RevokeBotToken => ({
+    type: 'revoke_bot_token',
+    data: { user_id, token_id, action_id: `undo-${token_id}` },
+    metadata: meta(by, T1),
+  });
+  const revoked = (token_id: string): BotTokenRevoked => ({
+    type: 'bot_token_revoked',
+    data: { user_id: 'bot-id', token_id, action_id: `undo-${token_id}`, revoked_by: 'boss-id', revoked_at: T1 },
+  });
+
+  it('an admin makes a bot: the event says so and who made it; a person registering is no bot and made by nobody', () => {
+    given(userDecider, []).when(makeBot('boss-id')).then([botRegistered]);
+    given(userDecider, []).when(register('alice-id')).then([registered]);
+  });
+
+  it('refuses a bot made by nobody, or by itself', () => {
+    given(userDecider, []).when(makeBot(null)).thenRejects('forbidden');
+    given(userDecider, []).when(makeBot('bot-id')).thenRejects('forbidden');
+  });
+
+  it('issues a token once per id, revokes it once; the log never has the token, only its id', () => {
+    given(userDecider, [botRegistered])
+      .when(issue('t1'))
+      .then([issued('t1')]);
+    given(userDecider, [botRegistered, issued('t1')])
+      .when(issue('t1'))
+      .then([]);
+    given(userDecider, [botRegistered, issued('t1')])
+      .when(revoke('t1'))
+      .then([revoked('t1')]);
+    given(userDecider, [botRegistered, issued('t1'), revoked('t1')])
+      .when(revoke('t1'))
+      .then([]);
+    given(userDecider, [botRegistered, issued('t1')])
+      .when(revoke('t2'))
+      .then([]);
+  });
+
+  it('a person, a deleted bot, or no account gets no token; a token needs an admin', () => {
+    given(userDecider, [registered])
+      .when({ ...issue('t1'), data: { ...issue('t1').data, user_id: 'alice-id' } })
+      .thenRejects('user_not_found');
+    given(userDecider, [
+      botRegistered,
+      { type: 'user_deleted', data: { user_id: 'bot-id', deleted_at: T1, deleted_by: null, action_id: null } },
+    ])
+      .when(issue('t1'))
+      .thenRejects('user_not_found');
+    given(userDecider, []).when(issue('t1')).thenRejects('user_not_found');
+    given(userDecider, [botRegistered]).when(issue('t1', null)).thenRejects('forbidden');
+    given(userDecider, [botRegistered, issued('t1')])
+      .when(revoke('t1', null))
+      .thenRejects('forbidden');
+    given(userDecider, [registered])
+      .when(revoke('t1', 'boss-id', 'alice-id'))
+      .thenRejects('user_not_found');
+  });
+
+  it('an admin deletes a bot, naming the act; nobody but its user deletes a person', () => {
+    const deleteBot = (by: string | null, user_id = 'bot-id'): DeleteUser => ({
+      type: 'delete_user',
+      data: { user_id, action_id: 'act-del' },
+      metadata: meta(by, T1),
+    });
+    given(userDecider, [botRegistered])
+      .when(deleteBot('boss-id'))
+      .then([{ type: 'user_deleted', data: { user_id: 'bot-id', deleted_at: T1, deleted_by: 'boss-id', action_id: 'act-del' } }]);
+    given(userDecider, [botRegistered]).when(deleteBot(null)).thenRejects('forbidden');
+    given(userDecider, [registered]).when(deleteBot('boss-id', 'alice-id')).thenRejects('forbidden');
+  });
+
+  it('a deleted bot holds no tokens: revoking one says nothing', () => {
+    given(userDecider, [
+      botRegistered,
+      issued('t1'),
+      { type: 'user_deleted', data: { user_id: 'bot-id', deleted_at: T1, deleted_by: null, action_id: null } },
+    ])
+      .when(revoke('t1'))
+      .then([]);
   });
 });

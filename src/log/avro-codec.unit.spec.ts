@@ -289,7 +289,8 @@ describe('listSchemas', () => {
     const versions = (type: string) => listed.filter((v) => v.type === type).map((v) => v.version);
     const laterVersions: Record<string, number[]> = {
       message_sent: [1, 2, 3],
-      user_registered: [1, 2, 3],
+      user_registered: [1, 2, 3, 4],
+      user_deleted: [1, 2],
       message_edited: [1, 2],
       user_profile_updated: [1, 2],
       value_released: [1, 2],

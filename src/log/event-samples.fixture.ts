@@ -15,6 +15,7 @@ const at = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const alice = '0199e1c4-5a7b-7c3d-8e9f-0a1b2c3d4e5f';
 const bob = '0199e1c4-5a7b-7c3d-8e9f-1a1b2c3d4e5f';
 const carol = '0199e1c4-5a7b-7c3d-8e9f-2a1b2c3d4e5f';
+const deployBot = '0199e1c4-5a7b-7c3d-8e9f-3a1b2c3d4e5f';
 const room = '0199e1c4-6000-7000-8000-00000000a001';
 const direct = '0199e1c4-6000-7000-8000-00000000a002';
 const firstMessage = '0199e1c4-7000-7000-8000-00000000b001';
@@ -29,6 +30,8 @@ export const eventSamples: EventSamples = {
       email: 'alice@example.org',
       display_name: 'Alice 👩‍💻 Ångström',
       created_at: at,
+      bot: false,
+      created_by: null,
     },
     {
       user_id: bob,
@@ -36,6 +39,17 @@ export const eventSamples: EventSamples = {
       email: 'yusuf@例え.jp',
       display_name: 'يوسف الأحمد',
       created_at: at + 1,
+      bot: false,
+      created_by: null,
+    },
+    {
+      user_id: deployBot,
+      username: 'deploy_bot',
+      email: '',
+      display_name: 'Deploys 🤖',
+      created_at: at + 1,
+      bot: true,
+      created_by: alice,
     },
   ],
   user_profile_updated: [
@@ -65,7 +79,10 @@ export const eventSamples: EventSamples = {
     { kind: 'username', value: 'Alice', owner_id: alice, released_at: at + 5, available_at: at + 5 },
     { kind: 'username', value: 'bob', owner_id: bob, released_at: at + 5, available_at: at + 30 * 86_400_000 },
   ],
-  user_deleted: [{ user_id: bob, deleted_at: at + 6 }],
+  user_deleted: [
+    { user_id: bob, deleted_at: at + 6, deleted_by: null, action_id: null },
+    { user_id: deployBot, deleted_at: at + 13, deleted_by: alice, action_id: '0199e1c4-9000-7000-8000-00000000f206' },
+  ],
   user_suspended: [
     {
       user_id: bob,
@@ -129,6 +146,35 @@ export const eventSamples: EventSamples = {
   ],
   admin_revoked: [{ user_id: bob, action_id: '0199e1c4-9000-7000-8000-00000000f003', revoked_by: null, revoked_at: at + 10 }],
   password_changed: [{ user_id: alice, changed_at: at + 7 }],
+  bot_token_issued: [
+    {
+      user_id: deployBot,
+      token_id: '0199e1c4-9000-7000-8000-00000000f201',
+      name: 'deploys 🚀',
+      room_ids: [room],
+      action_id: '0199e1c4-9000-7000-8000-00000000f202',
+      issued_by: alice,
+      issued_at: at + 11,
+    },
+    {
+      user_id: deployBot,
+      token_id: '0199e1c4-9000-7000-8000-00000000f203',
+      name: 'everywhere',
+      room_ids: null,
+      action_id: '0199e1c4-9000-7000-8000-00000000f204',
+      issued_by: alice,
+      issued_at: at + 11,
+    },
+  ],
+  bot_token_revoked: [
+    {
+      user_id: deployBot,
+      token_id: '0199e1c4-9000-7000-8000-00000000f201',
+      action_id: '0199e1c4-9000-7000-8000-00000000f205',
+      revoked_by: alice,
+      revoked_at: at + 12,
+    },
+  ],
   webhook_created: [
     {
       webhook_id: webhook,

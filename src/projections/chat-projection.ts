@@ -56,6 +56,7 @@ const userRow = (d: UserRegistered['data']): Insertable<UsersTable> => ({
   created_at: d.created_at,
   deleted_at: null,
   email_verified_at: null,
+  is_bot: d.bot ? 1 : 0,
 });
 
 const roomRow = (d: RoomCreated['data']): Insertable<RoomsTable> => ({
@@ -134,11 +135,32 @@ function reacted(reactions: Reactions, event: Extract<AnyEvent, { type: 'reactio
   return others;
 }
 
+/** Making a bot is an admin's act, in the audit (its action id: the bot's id). */
+async function auditBotMade(trx: Transaction<Database>, d: UserRegistered['data']): Promise<void> {
+  if (!d.bot || d.created_by === null) return;
+  await trx
+    .insertInto('admin_audit')
+    .values({ action_id: d.user_id, action: 'create_bot', admin_id: d.created_by, target_user_id: d.user_id, at: d.created_at })
+    .execute();
+}
+
 async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Promise<void> {
   switch (event.type) {
     case 'user_registered': {
       const d = event.data;
       await trx.insertInto('users').values(userRow(d)).execute();
+      await auditBotMade(trx, d);
+      return;
+    }
+    case 'bot_token_issued':
+    case 'bot_token_revoked': {
+      const issued = event.type === 'bot_token_issued';
+      const { user_id, action_id } = event.data;
+      const [by, at] = issued ? [event.data.issued_by, event.data.issued_at] : [event.data.revoked_by, event.data.revoked_at];
+      await trx
+        .insertInto('admin_audit')
+        .values({ action_id, action: issued ? 'issue_bot_token' : 'revoke_bot_token', admin_id: by, target_user_id: user_id, at })
+        .execute();
       return;
     }
     case 'user_profile_updated': {
@@ -349,9 +371,18 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
         .execute();
       return;
     }
-    case 'user_deleted':
-      await eraseAccount(trx, event.data.user_id, event.data.deleted_at);
+    case 'user_deleted': {
+      const { user_id, deleted_at, deleted_by, action_id } = event.data;
+      await eraseAccount(trx, user_id, deleted_at);
+      // An admin deleting a bot is an act in the audit.
+      if (deleted_by !== null && action_id !== null) {
+        await trx
+          .insertInto('admin_audit')
+          .values({ action_id, action: 'delete_bot', admin_id: deleted_by, target_user_id: user_id, at: deleted_at })
+          .execute();
+      }
       return;
+    }
     case 'push_subscription_added': {
       const { user_id, subscription_id, endpoint, p256dh, auth, added_at } = event.data;
       // The same device again: its new keys replace the old.
@@ -725,6 +756,7 @@ class ChatBatch {
       case 'user_registered':
         if (this.#users.has(event.data.user_id)) break; // a duplicate fails as it would alone
         this.#users.set(event.data.user_id, userRow(event.data));
+        await auditBotMade(this.#trx, event.data);
         return;
       case 'user_profile_updated': {
         const d = event.data;
@@ -878,6 +910,8 @@ class ChatBatch {
       case 'thread_unfollowed':
       case 'thread_read':
       case 'notifications_set':
+      case 'bot_token_issued':
+      case 'bot_token_revoked':
         // Rare (a thread read mark: one per thread a user opens): written at
         // once, after what is pending (the room, or the thread's rows, may be).
         await this.flush();

@@ -102,6 +102,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('suspended_until', 'bigint')
     .addColumn('suspension_reason', 'varchar(1000)')
     .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('is_bot', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
 
   await db.schema

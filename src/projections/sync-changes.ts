@@ -158,7 +158,7 @@ export function syncChangesOf(event: AnyEvent): SyncChange[] {
     // members as MEMBER_ADDED; profiles are read over REST; reservations are
     // internal; a suspension ends the account's sessions, which closes its
     // sockets; push subscriptions are the pusher's; moderators read reports
-    // over REST; admins read webhooks over REST.
+    // over REST; admins read webhooks and bots' tokens over REST.
     case 'member_banned':
     case 'member_unbanned':
     case 'user_registered':
@@ -173,6 +173,8 @@ export function syncChangesOf(event: AnyEvent): SyncChange[] {
     case 'report_resolved':
     case 'admin_granted':
     case 'admin_revoked':
+    case 'bot_token_issued':
+    case 'bot_token_revoked':
     case 'email_confirmed':
     case 'messages_expired':
     case 'value_reserved':

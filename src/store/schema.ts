@@ -25,6 +25,8 @@ export interface UsersTable {
   suspension_reason: Generated<string | null>;
   /** 1: a global admin by `parley admin grant` (migrations/0026), beside those PARLEY_ADMINS names. */
   is_admin: Generated<number>;
+  /** 1: a bot account (migrations/0029): no email or password; it acts with API tokens (bot_tokens). */
+  is_bot: Generated<number>;
 }
 
 /** One act of a global admin (chat projection; migrations/0023): GET /api/v1/admin/audit. */
@@ -39,7 +41,11 @@ export interface AdminAuditTable {
     | 'pause_webhook'
     | 'resume_webhook'
     | 'replay_webhook'
-    | 'delete_webhook';
+    | 'delete_webhook'
+    | 'create_bot'
+    | 'issue_bot_token'
+    | 'revoke_bot_token'
+    | 'delete_bot';
   /** The admin; OPERATOR_ID (the nil UUID) for the operator's `parley admin` and for the system's acts (a failing webhook paused). */
   admin_id: string;
   /** The account acted on; null for a webhook's acts (migrations/0028). */
@@ -79,6 +85,28 @@ export interface WebhookSecretsTable {
   webhook_id: string;
   secret: string;
   created_at: number;
+}
+
+/**
+ * Bots' API tokens (migrations/0029; auth/bot-tokens.ts): the token's SHA-256,
+ * never the token, and what it may do. Written by the request that issues or
+ * revokes it, beside the read models like password hashes: not a projection,
+ * a rebuild leaves it as it is (the log has each token's issue and revocation,
+ * for the audit).
+ */
+export interface BotTokensTable {
+  id: string;
+  /** The bot. */
+  user_id: string;
+  name: string;
+  /** Hex SHA-256 of the token: unique. */
+  token_hash: string;
+  /** JSON array of the rooms it may act in; null: every room of the bot. */
+  room_ids: string | null;
+  created_by: string;
+  created_at: number;
+  /** null: valid. */
+  revoked_at: number | null;
 }
 
 /**
@@ -461,6 +489,7 @@ export interface Database {
   reports: ReportsTable;
   webhooks: WebhooksTable;
   webhook_secrets: WebhookSecretsTable;
+  bot_tokens: BotTokensTable;
   webhook_positions: WebhookPositionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   sync_changes: SyncChangesTable;

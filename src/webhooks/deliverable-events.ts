@@ -17,6 +17,8 @@ const deliverable = {
   user_suspension_lifted: true,
   admin_granted: true,
   admin_revoked: true,
+  bot_token_issued: true,
+  bot_token_revoked: true,
   room_created: true,
   room_updated: true,
   room_closed: true,

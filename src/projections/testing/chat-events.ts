@@ -197,6 +197,38 @@ export function* chatEvents(options: ChatEventsOptions): Generator<GeneratedEven
       metadata: meta(user),
     });
   }
+  // Bots made by the first user (as an admin would): one with a token kept and
+  // one revoked, one made and deleted.
+  // Counter ids only: the random stream is the same with or without it.
+  if (users.length > 0) {
+    const [admin] = users as [string];
+    const bot = id();
+    yield* run({
+      type: 'register_user',
+      data: { user_id: bot, username: `bot${options.seed}`, email: '', display_name: 'Bot', bot: true },
+      metadata: meta(admin),
+    });
+    const tokens = [id(), id()];
+    for (const tokenId of tokens) {
+      yield* run({
+        type: 'issue_bot_token',
+        data: { user_id: bot, token_id: tokenId, name: 'ci', room_ids: null, action_id: id() },
+        metadata: meta(admin),
+      });
+    }
+    yield* run({
+      type: 'revoke_bot_token',
+      data: { user_id: bot, token_id: tokens[0]!, action_id: id() },
+      metadata: meta(admin),
+    });
+    const gone = id();
+    yield* run({
+      type: 'register_user',
+      data: { user_id: gone, username: `gone${options.seed}`, email: '', display_name: 'Gone', bot: true },
+      metadata: meta(admin),
+    });
+    yield* run({ type: 'delete_user', data: { user_id: gone, action_id: id() }, metadata: meta(admin) });
+  }
 
   interface Room {
     id: string;
