@@ -21,7 +21,7 @@ const END = '<!-- deps-graph:end -->';
 const layers: { name: string; rooms: string[] }[] = [
   { name: 'wiring', rooms: ['main.ts', 'cli', 'compose.ts'] },
   { name: 'edge', rooms: ['http', 'gateway', 'api-docs'] },
-  { name: 'services', rooms: ['commands', 'projections', 'queries', 'auth', 'uploads', 'privacy', 'push', 'webhooks'] },
+  { name: 'services', rooms: ['commands', 'projections', 'queries', 'auth', 'uploads', 'privacy', 'push', 'webhooks', 'bots'] },
   { name: 'ports and adapters', rooms: ['log', 'store', 'infra'] },
   { name: 'leaves', rooms: ['domain', 'config.ts', 'config-aliases.ts', 'ids.ts', 'media-types.ts', 'trusted-proxies.ts'] },
 ];

@@ -37,6 +37,8 @@ import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
 import { demoRoutes } from './http/demo-routes.ts';
 import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
+import { isBotToken, verifyBotToken } from './auth/bot-tokens.ts';
+import { botRoutes } from './bots/bot-routes.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { pushRoutes } from './push/http-routes.ts';
@@ -644,13 +646,17 @@ async function startServer(
     accessTtlS: config.PARLEY_ACCESS_TTL_S,
     verifiedTokens: config.PARLEY_VERIFIED_TOKENS,
   });
-  /** A valid access token of a login that has not ended (logout, password change, account deletion). */
+  /**
+   * A valid access token of a login that has not ended (logout, password
+   * change, account deletion), or a bot's API token not revoked.
+   */
   const verifySession = async (token: string) => {
+    if (isBotToken(token)) return verifyBotToken(store.db, token);
     const verified = await tokens.verifyAccessToken(token);
     if (verified.sessionId !== null && (await ephemeral.revocations.isRevoked(verified.sessionId))) {
       throw new AuthError('invalid_token', 'session ended');
     }
-    return verified;
+    return { ...verified, rooms: null };
   };
   const rateLimits = createCommandRateLimits({ limiter: ephemeral.limiter, config });
   let listeningPort: number | undefined = undefined; // set once the server listens
@@ -846,6 +852,20 @@ function restRouters(
         db: store.db,
         admins: config.PARLEY_ADMINS,
         maxRecords: config.PARLEY_AS_OF_MAX_RECORDS,
+      },
+      requireUser: services.authenticate,
+    }),
+    botRoutes({
+      config,
+      bots: {
+        db: store.db,
+        executor,
+        vault: ctx.vault,
+        admins: config.PARLEY_ADMINS,
+        maxTokens: config.PARLEY_BOT_TOKENS_MAX,
+        usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S,
+        closeSockets: (tokenIds) => ephemeral.revocations.revoke(tokenIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000),
+        logger,
       },
       requireUser: services.authenticate,
     }),

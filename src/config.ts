@@ -508,6 +508,12 @@ const schema = z.object({
   PARLEY_WEBHOOK_SECRET_MAX: int(256),
   /** The longest webhook URL. */
   PARLEY_WEBHOOK_URL_MAX: int(2_048),
+  /** API tokens one bot may hold at once, not counting revoked ones (409 `invalid_state` beyond). */
+  PARLEY_BOT_TOKENS_MAX: int(20),
+  /** Rooms one bot token may be limited to. */
+  PARLEY_BOT_TOKEN_ROOMS_MAX: int(100),
+  /** The longest name an admin may give a bot token (characters; at most 200). */
+  PARLEY_BOT_TOKEN_NAME_MAX: z.coerce.number().int().positive().max(200).default(100),
   /** The most log records one GET /rooms/:id/as-of reads (the room's partition up to the moment); past it: 409. */
   PARLEY_AS_OF_MAX_RECORDS: int(2_000_000),
   /** The longest slow-mode interval a room may set (6 hours). */

@@ -39,6 +39,7 @@ import { DEFAULT_MAX_DEPTH } from '../http/body.ts';
 import { MAX_VALIDATION_DETAILS, rejectionStatus } from '../http/errors.ts';
 import { uploadSignBody } from '../uploads/routes.ts';
 import { webhookInputs } from '../webhooks/webhook-routes.ts';
+import { botInputs } from '../bots/bot-routes.ts';
 import { uploadPurposes, type NotificationOutcome, type SignedUpload } from '../uploads/storage.ts';
 import type { UploadView } from '../uploads/uploads.ts';
 import { operationSpecs, type ErrorStatus, type HttpMethod, type OperationSpec } from './operations.ts';
@@ -120,6 +121,7 @@ const User = z
     bio: z.string(),
     created_at: epochMs,
     deleted: z.boolean().meta({ description: 'the account was deleted: its profile is erased (docs/PRIVACY.md)' }),
+    bot: z.boolean().meta({ description: 'a bot account: made by an admin, acting with API tokens' }),
   })
   .meta({ description: 'A user (public profile).' });
 
@@ -452,6 +454,18 @@ const WebhookSchema = z
   })
   .meta({ description: 'An outgoing webhook.' });
 
+const BotTokenSchema = z
+  .object({
+    id,
+    bot_id: id,
+    name: z.string(),
+    room_ids: z.array(id).nullable().meta({ description: 'the only rooms it may act in; null: every room of the bot' }),
+    created_by: id,
+    created_at: epochMs,
+    revoked_at: epochMs.nullable(),
+  })
+  .meta({ description: 'A bot’s API token (never the token itself, after the answer that made it).' });
+
 const PushSubscriptionSchema = z
   .object({
     subscription_id: z.string().meta({ description: 'the same device (endpoint) always has the same id' }),
@@ -652,6 +666,11 @@ export const responseSchemas = {
     secret: z.string().meta({ description: 'signs every delivery; answered here only' }),
   }).meta({ description: 'The new webhook, with its signing secret (shown this once).' }),
   WebhookList: wrap('webhooks', z.array(WebhookSchema)),
+  BotList: wrap('bots', z.array(User)),
+  BotTokenList: wrap('tokens', z.array(BotTokenSchema)),
+  IssuedBotToken: BotTokenSchema.extend({
+    token: z.string().meta({ description: '`pbt_` and 43 base64url characters; answered here only' }),
+  }).meta({ description: 'The new token, shown this once.' }),
   WebhookDeliveryList: wrap(
     'deliveries',
     z.array(
@@ -908,6 +927,8 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
     ResolveReportRequest: reportInputs(config).resolveBody,
     CreateWebhookRequest: webhookInputs(config).createBody,
     ReplayWebhookRequest: webhookInputs(config).replayBody,
+    CreateBotRequest: botInputs(config).createBody,
+    BotTokenRequest: botInputs(config).tokenBody,
   };
   for (const [name, schema] of Object.entries({ ...requestBodies, ...responseSchemas })) registry.add(schema, { id: name });
 
@@ -1018,6 +1039,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
       {
         name: 'webhooks',
         description: 'Outgoing webhooks: events of the log POSTed to receivers, signed, replayable (API.md "Webhooks").',
+      },
+      {
+        name: 'bots',
+        description: 'Bot accounts with API tokens, revocable and limited to rooms if wished (API.md "Bots").',
       },
       { name: 'admin', description: 'Global admins (PARLEY_ADMINS): suspensions and the audit of what admins did.' },
       { name: 'meta', description: 'Probes and this documentation (also as Swagger UI at /swagger/index.html).' },

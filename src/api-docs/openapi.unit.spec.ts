@@ -16,6 +16,7 @@ import { pushRoutes } from '../push/http-routes.ts';
 import { reportInputs, reportRoutes } from '../commands/report-routes.ts';
 import { syncQuerySchema, syncRoutes } from '../queries/sync-routes.ts';
 import { webhookInputs, webhookRoutes } from '../webhooks/webhook-routes.ts';
+import { botRoutes } from '../bots/bot-routes.ts';
 import { asOfQuerySchema, asOfRoutes } from '../queries/as-of-routes.ts';
 import { commandInputs } from '../commands/inputs.ts';
 import { loadConfig, type Config } from '../config.ts';
@@ -231,6 +232,7 @@ describe('routes and document agree', () => {
       reportRoutes({ config: cfg, reports: stub, requireUser: pass }),
       syncRoutes({ config: cfg, db: stub, requireUser: pass, model: stub }),
       webhookRoutes({ config: cfg, webhooks: stub, requireUser: pass }),
+      botRoutes({ config: cfg, bots: stub, requireUser: pass }),
       asOfRoutes({ config: cfg, deps: stub, requireUser: pass }),
       demoRoutes(),
     ];

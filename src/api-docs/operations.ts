@@ -1172,6 +1172,85 @@ function asOfOperations(config: Config, { pageLimit }: Context): OperationSpec[]
   ];
 }
 
+/** Bot accounts and their API tokens, for global admins. */
+function botOperations(config: Config): OperationSpec[] {
+  const onlyAdmins = 'Global admins only (`PARLEY_ADMINS` or `parley admin grant`); anyone else gets 403 forbidden.';
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/bots',
+      tag: 'bots',
+      summary: 'Make a bot account',
+      description:
+        `${onlyAdmins} An account with no email and no password (nobody logs in as it), \`bot: true\` in its profile. ` +
+        'It acts with API tokens (`POST /bots/{user_id}/tokens`): add it to rooms as anyone, and it posts over REST and ' +
+        'hears its rooms on a socket (or a webhook with its room delivers them to its server).',
+      body: 'CreateBotRequest',
+      ok: { status: 201, description: 'The bot’s profile.', schema: 'User' },
+      errors: [403, 409],
+      codes: { 403: ['forbidden'], 409: ['username_taken'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/bots',
+      tag: 'bots',
+      summary: 'Every bot',
+      description: `${onlyAdmins} Oldest first; deleted ones left out.`,
+      ok: { status: 200, description: 'The bots.', schema: 'BotList' },
+      errors: [403],
+      codes: { 403: ['forbidden'] },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/bots/:user_id',
+      tag: 'bots',
+      summary: 'Delete a bot',
+      description:
+        `${onlyAdmins} Its tokens are revoked and their sockets close; the account is deleted as a person’s is (profile ` +
+        'erased, messages left as tombstones) and its username is free again after `PARLEY_USERNAME_COOLING_OFF_S`.',
+      ok: { status: 204, description: 'Deleted.' },
+      errors: [403, 404],
+      codes: { 403: ['forbidden'], 404: ['user_not_found'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/bots/:user_id/tokens',
+      tag: 'bots',
+      summary: 'Give a bot an API token',
+      description:
+        `${onlyAdmins} \`token\` (\`pbt_\` and 43 characters) is answered here only: send it as \`Authorization: Bearer\` ` +
+        'or as the socket’s token. It never expires; revoke it. With `room_ids` it acts only in those rooms: other REST ' +
+        'routes answer 403 `forbidden` (its rooms’ routes, `GET /users/me` and uploads excepted), its socket hears only ' +
+        `their frames and may send only about them. At most \`PARLEY_BOT_TOKENS_MAX\` (${config.PARLEY_BOT_TOKENS_MAX}) ` +
+        'tokens not revoked per bot.',
+      body: 'BotTokenRequest',
+      ok: { status: 201, description: 'The token, shown this once.', schema: 'IssuedBotToken' },
+      errors: [403, 404, 409],
+      codes: { 403: ['forbidden'], 404: ['user_not_found'], 409: ['invalid_state'] },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/bots/:user_id/tokens',
+      tag: 'bots',
+      summary: 'A bot’s tokens',
+      description: `${onlyAdmins} Newest first, revoked ones too; never the token.`,
+      ok: { status: 200, description: 'The tokens.', schema: 'BotTokenList' },
+      errors: [403, 404],
+      codes: { 403: ['forbidden'], 404: ['user_not_found'] },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/bots/:user_id/tokens/:token_id',
+      tag: 'bots',
+      summary: 'Revoke a bot’s token',
+      description: `${onlyAdmins} Refused from the next request on, on every instance; the sockets it opened close.`,
+      ok: { status: 204, description: 'Revoked.' },
+      errors: [403, 404],
+      codes: { 403: ['forbidden'], 404: ['not_found'] },
+    },
+  ];
+}
+
 /** Outgoing webhooks, for global admins. */
 function webhookOperations(config: Config): OperationSpec[] {
   const onlyAdmins = 'Global admins only (`PARLEY_ADMINS` or `parley admin grant`); anyone else gets 403 forbidden.';
@@ -1292,6 +1371,7 @@ export function operationSpecs(config: Config): OperationSpec[] {
     ...reportOperations(config, shared),
     ...adminOperations(config, shared),
     ...webhookOperations(config),
+    ...botOperations(config),
     ...asOfOperations(config, shared),
   ];
 }

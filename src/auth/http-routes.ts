@@ -30,6 +30,7 @@ import { normalizeUsername, usernameSchema } from './usernames.ts';
 import { jwks, type SigningKey } from './keys.ts';
 import { checkStoredPassword, spendFailedCheck } from './password-check.ts';
 import { beforeCursorSchema } from '../queries/time-cursor.ts';
+import { liveBotTokenIds } from './bot-tokens.ts';
 import { liftSuspension, readAudit, refuseSuspended, requireAdmin, suspendAccount } from './suspension.ts';
 import { hashPassword, passwordSchema } from './passwords.ts';
 import type { RefreshTokens } from './refresh-tokens.ts';
@@ -221,11 +222,15 @@ export function authRoutes(options: {
     return options.revocations.revoke(sessionIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000);
   }
 
-  /** Ends every session of a user but `keep`: refresh tokens, access tokens and sockets. */
+  /**
+   * Ends every session of a user but `keep`: refresh tokens, access tokens and
+   * sockets — a bot's sockets too (its tokens stay; they authenticate nothing
+   * while it is suspended or once it is deleted).
+   */
   async function endSessions(userId: string, keep: string | null = null): Promise<void> {
     const ended = (await refreshTokens.liveFamiliesOf(userId)).filter((familyId) => familyId !== keep);
     for (const familyId of ended) await refreshTokens.revokeFamily(familyId);
-    await revokeSessions(ended);
+    await revokeSessions([...ended, ...(await liveBotTokenIds(db, userId))]);
   }
 
   // A forgotten password: a one-time link to the account's email (password-reset.ts).

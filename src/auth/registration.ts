@@ -27,6 +27,61 @@ export interface Registration {
 /** Registers a user whose password hashes to `passwordHash`; resolves with the new user's id. */
 export type RegisterUser = (registration: Registration, passwordHash: string) => Promise<string>;
 
+/** Reserving a value for an account, and giving its username back when the rest of the registration fails. */
+function reservations(executor: CommandExecutor, logger: Logger) {
+  const reserve = async (kind: 'username' | 'email', value: string, ownerId: string) => {
+    await executor.execute({ type: 'reserve', data: { kind, value, owner_id: ownerId }, metadata: commandMetadata(null) });
+  };
+  async function withUsernameGivenBack(ownerId: string, username: string, rest: () => Promise<void>): Promise<void> {
+    try {
+      await rest();
+    } catch (error) {
+      // Give the name back: the registration as a whole did not happen.
+      await executor
+        .execute({
+          type: 'release',
+          data: { kind: 'username', value: username, owner_id: ownerId },
+          metadata: commandMetadata(null),
+        })
+        .catch((releaseError: unknown) => logger.error({ err: releaseError }, 'username release failed'));
+      throw error;
+    }
+  }
+  return { reserve, withUsernameGivenBack };
+}
+
+/**
+ * Makes a bot account for an admin (who may: the caller checked): the
+ * username is reserved as anyone's, and the account has no email and no
+ * password — nobody logs in as a bot; it acts with API tokens
+ * (auth/bot-tokens.ts). Resolves with the bot's id.
+ */
+export async function registerBot(
+  options: { executor: CommandExecutor; vault: PersonalDataVault; logger: Logger },
+  adminId: string,
+  bot: { username: string; display_name?: string | undefined },
+): Promise<string> {
+  const { executor, vault } = options;
+  const { reserve, withUsernameGivenBack } = reservations(executor, options.logger);
+  const botId = newId();
+  await reserve('username', bot.username, botId);
+  await withUsernameGivenBack(botId, bot.username, async () => {
+    const sealer = await vault.sealerFor(userKeyId(botId));
+    await executor.execute({
+      type: 'register_user',
+      data: {
+        user_id: botId,
+        username: bot.username,
+        email: sealer.seal(''),
+        display_name: sealer.seal(bot.display_name ?? bot.username),
+        bot: true,
+      },
+      metadata: commandMetadata(adminId),
+    });
+  });
+  return botId;
+}
+
 export function createRegistration(options: {
   db: Kysely<Database>;
   executor: CommandExecutor;
@@ -34,6 +89,7 @@ export function createRegistration(options: {
   logger: Logger;
 }): RegisterUser {
   const { db, executor, vault, logger } = options;
+  const { reserve, withUsernameGivenBack } = reservations(executor, logger);
 
   /** Reserves the username and the email, then registers the user (see the header). */
   async function registerUser(userId: string, body: Registration): Promise<void> {
@@ -43,22 +99,8 @@ export function createRegistration(options: {
     // The email's reservation is keyed by a keyed hash of it, never by the
     // address: record keys, aggregate ids and events are in the log too.
     const emailIndex = await vault.blindIndex(emailIndexKeyId, body.email);
-    const reserve = (kind: 'username' | 'email', value: string) =>
-      executor.execute({ type: 'reserve', data: { kind, value, owner_id: userId }, metadata: commandMetadata(null) });
-    await reserve('username', body.username);
-    try {
-      await reserve('email', emailIndex);
-    } catch (error) {
-      // Give the name back: the registration as a whole did not happen.
-      await executor
-        .execute({
-          type: 'release',
-          data: { kind: 'username', value: body.username, owner_id: userId },
-          metadata: commandMetadata(null),
-        })
-        .catch((releaseError: unknown) => logger.error({ err: releaseError }, 'username release failed'));
-      throw error;
-    }
+    await reserve('username', body.username, userId);
+    await withUsernameGivenBack(userId, body.username, () => reserve('email', emailIndex, userId));
     // The profile's personal values enter the log sealed under the user's key,
     // which an account deletion destroys (privacy/vault.ts).
     const sealer = await vault.sealerFor(userKeyId(userId));

@@ -13,7 +13,7 @@ import { Rejection } from '../domain/decider.ts';
 import { userKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { nextBefore, olderThan, type TimeCursor } from '../queries/time-cursor.ts';
-import type { AdminAuditTable, Database } from '../store/schema.ts';
+import type { AdminAuditTable, Database, UsersTable } from '../store/schema.ts';
 
 export interface Suspension {
   user_id: string;
@@ -23,26 +23,38 @@ export interface Suspension {
   reason: string;
 }
 
-/** The account's suspension in force at `now`, if any. */
-export async function suspensionOf(db: Kysely<Database>, userId: string, now = Date.now()): Promise<Suspension | undefined> {
-  const row = await db
-    .selectFrom('users')
-    .select(['suspended_at', 'suspended_until', 'suspension_reason'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
-  if (row?.suspended_at == null) return undefined;
+type SuspensionColumns = Pick<UsersTable, 'id'> & {
+  suspended_at: number | null;
+  suspended_until: number | null;
+  suspension_reason: string | null;
+};
+export const suspensionColumns = ['id', 'suspended_at', 'suspended_until', 'suspension_reason'] as const;
+
+/** The suspension an account's row says is in force at `now`, if any. */
+export function suspensionIn(row: SuspensionColumns, now = Date.now()): Suspension | undefined {
+  if (row.suspended_at === null) return undefined;
   if (row.suspended_until !== null && row.suspended_until <= now) return undefined;
-  return { user_id: userId, suspended_at: row.suspended_at, until: row.suspended_until, reason: row.suspension_reason ?? '' };
+  return { user_id: row.id, suspended_at: row.suspended_at, until: row.suspended_until, reason: row.suspension_reason ?? '' };
 }
 
-/** 403 `account_suspended` (with until and reason) while a suspension is in force. */
-export async function refuseSuspended(db: Kysely<Database>, userId: string): Promise<void> {
-  const suspension = await suspensionOf(db, userId);
+/** The account's suspension in force at `now`, if any. */
+export async function suspensionOf(db: Kysely<Database>, userId: string, now = Date.now()): Promise<Suspension | undefined> {
+  const row = await db.selectFrom('users').select(suspensionColumns).where('id', '=', userId).executeTakeFirst();
+  return row === undefined ? undefined : suspensionIn(row, now);
+}
+
+/** 403 `account_suspended` (with until and reason) while the suspension is in force. */
+export function refuseSuspension(suspension: Suspension | undefined): void {
   if (suspension === undefined) return;
   throw new Rejection('account_suspended', 'this account is suspended', {
     until: suspension.until,
     reason: suspension.reason,
   });
+}
+
+/** 403 `account_suspended` (with until and reason) while a suspension of the account is in force. */
+export async function refuseSuspended(db: Kysely<Database>, userId: string): Promise<void> {
+  refuseSuspension(await suspensionOf(db, userId));
 }
 
 /** Whether the user is a global admin: named in PARLEY_ADMINS, or granted (`parley admin grant`); the account exists. */

@@ -18,15 +18,17 @@ import type { Database } from '../store/schema.ts';
 import type { LogEnds } from './log-ends.ts';
 import type { Membership } from './membership.ts';
 import type { RoomViews } from './room-views.ts';
-import type { Session, SessionRegistry } from './sessions.ts';
+import { reaches, type Session, type SessionRegistry } from './sessions.ts';
 import type { Typing } from './typing.ts';
 
 export interface Identity {
   userId: string;
   /** The login the token belongs to (null: a token that names none). */
   sessionId: string | null;
-  /** Epoch ms when the token that opened the socket expires: the socket closes then (1008). */
+  /** Epoch ms when the token that opened the socket expires: the socket closes then (1008). Infinity: never (a bot's token). */
   expiresAt: number;
+  /** The only rooms the token may act in and hear of (a bot's scoped token); null: no limit. */
+  rooms: readonly string[] | null;
 }
 
 /**
@@ -70,13 +72,14 @@ export function createConnections(options: {
       );
   }
 
-  return async (socket, stream, { userId, sessionId, expiresAt }) => {
+  return async (socket, stream, { userId, sessionId, expiresAt, rooms }) => {
     const session: Session = {
       id: randomUUID(),
       socket,
       stream,
       userId,
       login: sessionId,
+      rooms: rooms === null ? null : new Set(rooms),
       joined: new Set(),
       cursors: new Map(),
       logEnd: [],
@@ -95,12 +98,15 @@ export function createConnections(options: {
       },
       (error: unknown) => logger.warn({ err: error }, 'presence connect failed'),
     );
-    const expiry = setTimeout(() => socket.close(1008, 'token expired'), Math.max(0, expiresAt - Date.now()));
+    // A bot's token never expires (a revocation closes its sockets instead).
+    const expiry = Number.isFinite(expiresAt)
+      ? setTimeout(() => socket.close(1008, 'token expired'), Math.max(0, expiresAt - Date.now()))
+      : undefined;
     socket.once('close', () => {
       clearTimeout(expiry);
       close(session, connected);
     });
-    const roomIds = await roomIdsOf(options.db, userId);
+    const roomIds = (await roomIdsOf(options.db, userId)).filter((roomId) => reaches(session, roomId));
     await Promise.all(roomIds.map((roomId) => membership.track(roomId, options.partitionOf(roomId))));
     await connected;
     session.logEnd = await logEnd;

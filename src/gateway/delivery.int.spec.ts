@@ -63,6 +63,7 @@ describe('delivery to a slow socket', () => {
       stream,
       userId: 'u1',
       login: null,
+      rooms: null,
       joined: new Set(),
       cursors: new Map(),
       logEnd: [],

@@ -7,7 +7,7 @@
 import { noMetrics, type GatewayMetrics } from '../infra/metrics.ts';
 import { createFrameWriter, textFrame } from './socket-output.ts';
 import type { Membership } from './membership.ts';
-import type { HeldFrame, Session, SessionRegistry } from './sessions.ts';
+import { hearsUserFrames, reaches, type HeldFrame, type Session, type SessionRegistry } from './sessions.ts';
 
 // Functions, not methods: they are handed around as callbacks.
 export interface Delivery {
@@ -15,7 +15,7 @@ export interface Delivery {
   send: (session: Session, frame: string) => void;
   /** Keeps a frame for a socket until its AUTH_SUCCESS has gone out (the same size limit as a slow socket's). */
   hold: (session: Session, held: HeldFrame) => void;
-  /** Every socket of each user. */
+  /** Every socket of each user (but those whose token is limited to some rooms). */
   toUsers: (userIds: Iterable<string>, frame: string) => void;
   /** Every socket of the room's members here that `only` accepts (all by default). */
   toRoomMembers: (roomId: string, frame: string, only?: (session: Session) => boolean) => void;
@@ -70,9 +70,10 @@ export function createDelivery(options: {
     metrics.delivered();
   };
 
+  // A socket whose token is limited to some rooms hears only of those (sessions.ts `reaches`).
   const eachRoomSession = (roomId: string, visit: (session: Session) => void) =>
     membership.withMembers(roomId, (members) => {
-      for (const userId of members) for (const session of sessions.of(userId) ?? []) visit(session);
+      for (const userId of members) for (const session of sessions.of(userId) ?? []) if (reaches(session, roomId)) visit(session);
     });
 
   return {
@@ -80,7 +81,8 @@ export function createDelivery(options: {
     hold,
     eachRoomSession,
     toUsers(userIds, frame) {
-      for (const userId of userIds) for (const session of sessions.of(userId) ?? []) send(session, frame);
+      for (const userId of userIds)
+        for (const session of sessions.of(userId) ?? []) if (hearsUserFrames(session)) send(session, frame);
     },
     toRoomMembers(roomId, frame, only) {
       eachRoomSession(roomId, (session) => {

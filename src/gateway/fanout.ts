@@ -21,7 +21,7 @@ import type { Delivery } from './delivery.ts';
 import { serverFrame } from './frames.ts';
 import type { Membership } from './membership.ts';
 import type { RoomStream } from './room-stream.ts';
-import type { SessionRegistry } from './sessions.ts';
+import { reaches, type SessionRegistry } from './sessions.ts';
 
 /** A new message as a query would show it; `erased` when its key was destroyed before it got here. */
 export function messageFromEvent(data: MessageSent['data'], erased: boolean): MessageView {
@@ -89,12 +89,18 @@ export function createFanout(options: {
     if (request !== undefined) delivery.toUsers(parties, serverFrame(type, request));
   }
 
-  /** The invitee learns of an invitation as GET /invitations shows it. */
+  /**
+   * The invitee learns of an invitation as GET /invitations shows it — on a
+   * socket limited to some rooms too, when the room is one of them (a bot
+   * joins its rooms by accepting).
+   */
   async function invitationSent(roomId: string, userId: string, position: Position) {
     if (!sessions.isConnected(userId)) return;
     await applied(position);
     const invitation = await findInvitation(db, roomId, userId);
-    if (invitation !== undefined) delivery.toUsers([userId], serverFrame('ROOM_INVITE', invitation));
+    if (invitation === undefined) return;
+    const frame = serverFrame('ROOM_INVITE', invitation);
+    for (const session of sessions.of(userId) ?? []) if (reaches(session, roomId)) delivery.send(session, frame);
   }
 
   function memberLeft(roomId: string, userId: string, removedBy: string) {
@@ -103,7 +109,7 @@ export function createFanout(options: {
     delivery.toRoomMembers(roomId, frame, (session) => session.userId !== userId);
     membership.apply(roomId, { kind: 'leave', userId });
     for (const session of sessions.of(userId) ?? []) {
-      delivery.send(session, frame);
+      if (reaches(session, roomId)) delivery.send(session, frame);
       roomStream.forget(session, roomId);
     }
   }

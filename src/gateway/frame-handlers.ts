@@ -20,7 +20,7 @@ import type { Membership } from './membership.ts';
 import { createRoomOrder } from './room-order.ts';
 import type { RoomStream } from './room-stream.ts';
 import type { RoomViews } from './room-views.ts';
-import { takeToken, type Session } from './sessions.ts';
+import { hearsUserFrames, reaches, takeToken, type Session } from './sessions.ts';
 import type { Typing } from './typing.ts';
 
 type FrameLimits = Pick<
@@ -116,6 +116,11 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
         return;
       }
       case 'SYNC':
+        // The feed spans every room and the user's own changes: not for a token limited to some rooms.
+        if (!hearsUserFrames(session)) {
+          send(session, errorFrame('forbidden', 'this token is limited to some rooms; the sync feed is outside them', ref));
+          return;
+        }
         return deps.sync.start(session, frame.data.since, ref);
       case 'DELIVERED': {
         const { chat_room_id, seq } = frame.data;
@@ -143,6 +148,10 @@ export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, r
     }
     const { frame } = parsed;
     const aboutRoom = frame.data !== undefined && 'chat_room_id' in frame.data ? frame.data.chat_room_id : undefined;
+    if (aboutRoom !== undefined && !reaches(session, aboutRoom)) {
+      send(session, errorFrame('forbidden', 'this token is limited to some rooms; this one is outside them', frame.ref));
+      return;
+    }
     const handled =
       aboutRoom === undefined ? handle(session, frame) : inRoomOrder(session, aboutRoom, () => handle(session, frame));
     handled.catch((error: unknown) => {

@@ -38,8 +38,14 @@ export interface Session {
   /** The connection under `socket`: server frames are written to it directly (socket-output.ts). */
   stream: Duplex;
   userId: string;
-  /** The login its token belongs to: when it is revoked (logout, password change), the socket closes. */
+  /** The login its token belongs to (a bot's token: the token): when it is revoked (logout, password change), the socket closes. */
   login: string | null;
+  /**
+   * The only rooms it hears of and may act in (a bot's token limited to some
+   * rooms: `reaches`); null: every room of its user, and frames addressed to
+   * the user (friend requests, invitations, presence).
+   */
+  rooms: ReadonlySet<string> | null;
   /** Rooms the client JOINed (actively viewing). */
   joined: Set<string>;
   /** What this socket has received, per room (joined or not). */
@@ -56,6 +62,12 @@ export interface Session {
   bucket: TokenBucket;
   strikes: number;
 }
+
+/** Whether the socket may hear of and act in the room (its token's scope). */
+export const reaches = (session: Session, roomId: string): boolean => session.rooms === null || session.rooms.has(roomId);
+
+/** Whether the socket may hear frames addressed to its user rather than to a room (a scoped token may not). */
+export const hearsUserFrames = (session: Session): boolean => session.rooms === null;
 
 export interface TokenBucket {
   tokens: number;

@@ -58,7 +58,14 @@ describe('gateway event stream while keys cannot be read', () => {
     log = openSqliteLog({ path: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-streams-')), 'log.sqlite') });
     await log.ensureTopics(topicSpecs({ partitions: 1, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
     const sessions = new SessionRegistry();
-    sessions.add({ id: 's1', userId: here, login: null, joined: new Set(), cursors: new Map() } as unknown as Session);
+    sessions.add({
+      id: 's1',
+      userId: here,
+      login: null,
+      rooms: null,
+      joined: new Set(),
+      cursors: new Map(),
+    } as unknown as Session);
     consumer = await followEvents({
       log,
       codec,

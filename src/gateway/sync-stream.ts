@@ -28,7 +28,7 @@ import type { Database } from '../store/schema.ts';
 import type { Delivery } from './delivery.ts';
 import { errorFrame, serverFrame } from './frames.ts';
 import type { Membership } from './membership.ts';
-import type { Session, SessionRegistry } from './sessions.ts';
+import { hearsUserFrames, type Session, type SessionRegistry } from './sessions.ts';
 
 export interface SyncStream {
   /** Handles a SYNC frame: from `since` (a token), or from now when absent. */
@@ -164,7 +164,8 @@ export function liveFramesExcept(delivery: Delivery, sessions: SessionRegistry, 
     hold: delivery.hold,
     toUsers(userIds, frame) {
       for (const userId of userIds)
-        for (const session of sessions.of(userId) ?? []) if (!skip(session)) delivery.send(session, frame);
+        for (const session of sessions.of(userId) ?? [])
+          if (!skip(session) && hearsUserFrames(session)) delivery.send(session, frame);
     },
     toRoomMembers: (roomId, frame, only) =>
       delivery.toRoomMembers(roomId, frame, (session) => !skip(session) && (only === undefined || only(session))),

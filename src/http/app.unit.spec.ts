@@ -14,7 +14,8 @@ import { ApiError, rejectionStatus, tooManyRequests } from './errors.ts';
 import { startTestServer, type TestServer } from './testing/harness.ts';
 
 const verify = (token: string) => {
-  if (token === 'good-token') return Promise.resolve({ userId: 'user-1', sessionId: 's-1' });
+  if (token === 'good-token') return Promise.resolve({ userId: 'user-1', sessionId: 's-1', rooms: null });
+  if (token === 'scoped-token') return Promise.resolve({ userId: 'bot-1', sessionId: 't-1', rooms: ['room-1'] });
   if (token === 'boom') return Promise.reject(new Error('db down'));
   return Promise.reject(new AuthError(token === 'old' ? 'token_expired' : 'invalid_token'));
 };
@@ -293,6 +294,10 @@ describe('requireUser', () => {
   it('the verifier’s AuthError → 401 with its code', async () => {
     await expectError(await get('/api/v1/me', { headers: { Authorization: 'Bearer old' } }), 401, 'token_expired');
     await expectError(await get('/api/v1/me', { headers: { Authorization: 'bearer forged' } }), 401, 'invalid_token');
+  });
+
+  it('a token limited to some rooms → 403 forbidden outside them, before the route runs', async () => {
+    await expectError(await get('/api/v1/me', { headers: { Authorization: 'Bearer scoped-token' } }), 403, 'forbidden');
   });
 
   it('a verifier that breaks → 500, not a 401 that hides the outage', async () => {

@@ -12,6 +12,8 @@ export interface UserView {
   created_at: number;
   /** The account was deleted: its profile is erased (username and display name read ''). */
   deleted: boolean;
+  /** A bot account: made by an admin, acting with API tokens (API.md "Bots"). */
+  bot: boolean;
 }
 
 /** The user's own profile: the public one, with the email and whether it is confirmed. */
@@ -51,12 +53,14 @@ export const userView = (row: Selectable<UsersTable>): UserView => {
     bio: row.bio,
     created_at: row.created_at,
     deleted,
+    bot: row.is_bot === 1,
   };
 };
 
 export const meView = (row: Selectable<UsersTable>): MeView => ({
   ...userView(row),
-  email: row.email,
+  // A bot has no email (its row holds a placeholder that keeps the unique index happy).
+  email: row.is_bot === 1 ? '' : row.email,
   email_verified: row.email_verified_at !== null,
 });
 

@@ -15,7 +15,7 @@ import type { Middleware } from 'koa';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { Rejection } from '../domain/decider.ts';
-import { userIdOf, type AppState } from '../http/auth-middleware.ts';
+import { requireRoomInTokenScope, userIdOf, type AppState } from '../http/auth-middleware.ts';
 import { jsonBody, readBody } from '../http/body.ts';
 import { ApiError, tooManyRequests } from '../http/errors.ts';
 import { uuid } from '../commands/inputs.ts';
@@ -77,6 +77,8 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
   router.post('/sign', requireUser, rateLimit, jsonBody({ maxBytes: config.PARLEY_MAX_BODY_BYTES }), async (ctx) => {
     const userId = userIdOf(ctx);
     const body = parseBody(ctx, signBody);
+    // A bot's token limited to some rooms uploads only attachments for them.
+    requireRoomInTokenScope(ctx, body.purpose === 'attachment' ? body.room_id : undefined);
     // A room the user is not in looks like no room at all.
     if (body.room_id !== undefined && !(await isMember(db, body.room_id, userId))) {
       throw new Rejection('room_not_found', 'room not found');

@@ -84,7 +84,7 @@ for (const engine of await testEngines('uploads')) {
           },
           limiter: createMemoryRateLimiter(now),
           // The token is the user id: authentication is not under test here.
-          requireUser: requireUser((token) => Promise.resolve({ userId: token, sessionId: null })),
+          requireUser: requireUser((token) => Promise.resolve({ userId: token, sessionId: null, rooms: null })),
           now,
         }),
       });

@@ -488,6 +488,7 @@ describe('auth', () => {
         bio: expect.any(String),
         created_at: expect.any(Number),
         deleted: false,
+        bot: false,
         email: user.email,
         email_verified: false,
       });

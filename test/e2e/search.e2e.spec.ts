@@ -52,6 +52,7 @@ describe('GET /users?q= (user search)', () => {
       bio: expect.any(String),
       created_at: expect.any(Number),
       deleted: false,
+      bot: false,
     });
   });
 
