@@ -618,6 +618,8 @@ interface ClientServices {
   tokens: TokenService;
   signingKey: SigningKey;
   authenticate: ReturnType<typeof requireUser>;
+  /** Where the live chat model stands: the sync feed's tokens and long polls, over REST and on sockets. */
+  model: ModelProgress;
 }
 
 /** The HTTP server: REST (role api) and the WebSocket gateway (role gateway) on one port. */
@@ -681,6 +683,7 @@ async function startServer(
     tokens,
     signingKey,
     authenticate: requireUser(verifySession),
+    model: chatModelProgress(ctx),
   };
 
   const app = createHttpApp({
@@ -736,7 +739,7 @@ async function startServer(
       presence: ephemeral.presence,
       progress: ctx.progress,
       projection: chatProjectionName,
-      model: chatModelProgress(ctx),
+      model: services.model,
       logger,
       verifyToken: verifySession,
       revocations: ephemeral.revocations,
@@ -842,7 +845,7 @@ function restRouters(
       reports: { db: store.db, executor, vault: ctx.vault, rateLimits: services.rateLimits, admins: config.PARLEY_ADMINS },
       requireUser: services.authenticate,
     }),
-    syncRoutes({ config, db: store.db, requireUser: services.authenticate, model: chatModelProgress(ctx) }),
+    syncRoutes({ config, db: store.db, requireUser: services.authenticate, model: services.model }),
     asOfRoutes({
       config,
       deps: {

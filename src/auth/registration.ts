@@ -51,6 +51,25 @@ function reservations(executor: CommandExecutor, logger: Logger) {
 }
 
 /**
+ * The register_user command, by `by` (the user themself, or the admin making a
+ * bot). The profile's personal values enter the log sealed under the user's
+ * key, which an account deletion destroys (privacy/vault.ts).
+ */
+async function sendRegistration(
+  executor: CommandExecutor,
+  vault: PersonalDataVault,
+  by: string,
+  account: { user_id: string; username: string; email: string; display_name: string; bot: boolean },
+): Promise<void> {
+  const sealer = await vault.sealerFor(userKeyId(account.user_id));
+  await executor.execute({
+    type: 'register_user',
+    data: { ...account, email: sealer.seal(account.email), display_name: sealer.seal(account.display_name) },
+    metadata: commandMetadata(by),
+  });
+}
+
+/**
  * Makes a bot account for an admin (who may: the caller checked): the
  * username is reserved as anyone's, and the account has no email and no
  * password — nobody logs in as a bot; it acts with API tokens
@@ -65,20 +84,8 @@ export async function registerBot(
   const { reserve, withUsernameGivenBack } = reservations(executor, options.logger);
   const botId = newId();
   await reserve('username', bot.username, botId);
-  await withUsernameGivenBack(botId, bot.username, async () => {
-    const sealer = await vault.sealerFor(userKeyId(botId));
-    await executor.execute({
-      type: 'register_user',
-      data: {
-        user_id: botId,
-        username: bot.username,
-        email: sealer.seal(''),
-        display_name: sealer.seal(bot.display_name ?? bot.username),
-        bot: true,
-      },
-      metadata: commandMetadata(adminId),
-    });
-  });
+  const account = { user_id: botId, username: bot.username, email: '', display_name: bot.display_name ?? bot.username };
+  await withUsernameGivenBack(botId, bot.username, () => sendRegistration(executor, vault, adminId, { ...account, bot: true }));
   return botId;
 }
 
@@ -101,19 +108,9 @@ export function createRegistration(options: {
     const emailIndex = await vault.blindIndex(emailIndexKeyId, body.email);
     await reserve('username', body.username, userId);
     await withUsernameGivenBack(userId, body.username, () => reserve('email', emailIndex, userId));
-    // The profile's personal values enter the log sealed under the user's key,
-    // which an account deletion destroys (privacy/vault.ts).
-    const sealer = await vault.sealerFor(userKeyId(userId));
-    await executor.execute({
-      type: 'register_user',
-      data: {
-        user_id: userId,
-        username: body.username,
-        email: sealer.seal(body.email),
-        display_name: sealer.seal(body.display_name ?? body.username),
-      },
-      metadata: commandMetadata(userId),
-    });
+    const { username, email } = body;
+    const account = { user_id: userId, username, email, display_name: body.display_name ?? username, bot: false };
+    await sendRegistration(executor, vault, userId, account);
   }
 
   return async (registration, passwordHash) => {

@@ -16,7 +16,7 @@ import {
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRoom } from '../support/chat.ts';
-import { registerUser, request, WsClient, type ApiResponse, type TestUser } from '../support/client.ts';
+import { registerUser, request, WsClient, wsHandshake, type ApiResponse, type TestUser } from '../support/client.ts';
 import { startParley, type ParleyProcess } from '../support/server.ts';
 import type { ErrorBody, JsonObject, PresenceStatus, Session, User } from '../support/wire.ts';
 
@@ -61,19 +61,6 @@ function flipChar(value: string, index: number): string {
   return `${value.slice(0, index)}${c === 'A' ? 'B' : 'A'}${value.slice(index + 1)}`;
 }
 
-/** Opens a socket with ?token=; returns 'opened' or the rejection text ("handshake refused: 401"). */
-async function wsHandshake(wsUrl: string, token: string): Promise<string> {
-  const client = new WsClient(wsUrl, { token });
-  client.socket.on('error', () => {});
-  try {
-    await client.opened;
-    return 'opened';
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    client.socket.terminate();
-  }
-}
 
 /** Opens a socket without a token and authenticates with an AUTH frame. */
 async function wsAuthFrame(wsUrl: string, token: string): Promise<{ first: string; code: unknown; closeCode: number }> {

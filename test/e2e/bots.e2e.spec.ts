@@ -15,7 +15,7 @@ import { describe, expect, test } from 'vitest';
 import type { BotTokenView } from '../../src/auth/bot-tokens.ts';
 import { barrier, eventually } from '../support/chat.ts';
 import { parleyOutput } from '../support/cli.ts';
-import { registerNamedUser, request, WsClient, type Frame, type TestUser } from '../support/client.ts';
+import { registerNamedUser, request, WsClient, wsHandshake, type Frame, type TestUser } from '../support/client.ts';
 import { modeEnv } from '../support/modes.ts';
 import { tinyPng } from '../support/uploads.ts';
 import {
@@ -89,18 +89,7 @@ async function addBot(owner: TestUser, room: Room, as: TestUser): Promise<Room> 
 }
 
 /** Opens a socket with ?token=; 'opened', or the rejection ("handshake refused: 401"). */
-async function handshake(token: string): Promise<string> {
-  const client = new WsClient(suite.parley.wsUrl, { token });
-  client.socket.on('error', () => undefined);
-  try {
-    await client.opened;
-    return 'opened';
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    client.socket.terminate();
-  }
-}
+const handshake = (token: string): Promise<string> => wsHandshake(suite.parley.wsUrl, token);
 
 /** Opens a socket without a token and sends AUTH with this one; the first answer, and how the socket ended. */
 async function authFrame(token: string): Promise<{ type: string; data: Frame['data'] | undefined; closeCode: number }> {

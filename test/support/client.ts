@@ -195,3 +195,17 @@ export class WsClient {
     return this.closed;
   }
 }
+
+/** Opens a socket with ?token=; returns 'opened' or the rejection text ("handshake refused: 401"). */
+export async function wsHandshake(wsUrl: string, token: string): Promise<string> {
+  const client = new WsClient(wsUrl, { token });
+  client.socket.on('error', () => undefined);
+  try {
+    await client.opened;
+    return 'opened';
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    client.socket.terminate();
+  }
+}
