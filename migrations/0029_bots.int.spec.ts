@@ -25,6 +25,7 @@ const token = {
   created_by: person.id,
   created_at: 1_700_000_000_001,
   revoked_at: null,
+  last_used_at: null,
 };
 
 for (const engine of await testEngines('migration_0029')) {

@@ -22,6 +22,7 @@ export async function up(db: AnyDatabase): Promise<void> {
     .addColumn('created_by', 'varchar(36)', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('revoked_at', 'bigint')
+    .addColumn('last_used_at', 'bigint')
     .execute();
   await db.schema.createIndex('bot_tokens_by_user').on('bot_tokens').columns(['user_id', 'created_at']).execute();
 }

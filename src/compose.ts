@@ -653,7 +653,7 @@ async function startServer(
    * change, account deletion), or a bot's API token not revoked.
    */
   const verifySession = async (token: string) => {
-    if (isBotToken(token)) return verifyBotToken(store.db, token);
+    if (isBotToken(token)) return verifyBotToken(store.db, token, { resolutionS: config.PARLEY_BOT_TOKEN_USE_RESOLUTION_S });
     const verified = await tokens.verifyAccessToken(token);
     if (verified.sessionId !== null && (await ephemeral.revocations.isRevoked(verified.sessionId))) {
       throw new AuthError('invalid_token', 'session ended');

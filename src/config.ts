@@ -512,6 +512,11 @@ const schema = z.object({
   PARLEY_BOT_TOKENS_MAX: int(20),
   /** Rooms one bot token may be limited to. */
   PARLEY_BOT_TOKEN_ROOMS_MAX: int(100),
+  /**
+   * How precisely a bot token's last use is kept (seconds): its row is written
+   * at most this often, not on every request.
+   */
+  PARLEY_BOT_TOKEN_USE_RESOLUTION_S: int(60),
   /** The longest name an admin may give a bot token (characters; at most 200). */
   PARLEY_BOT_TOKEN_NAME_MAX: z.coerce.number().int().positive().max(200).default(100),
   /** The most log records one GET /rooms/:id/as-of reads (the room's partition up to the moment); past it: 409. */

@@ -463,6 +463,9 @@ const BotTokenSchema = z
     created_by: id,
     created_at: epochMs,
     revoked_at: epochMs.nullable(),
+    last_used_at: epochMs
+      .nullable()
+      .meta({ description: 'when it last authenticated a request or socket, to PARLEY_BOT_TOKEN_USE_RESOLUTION_S; null: never' }),
   })
   .meta({ description: 'A bot’s API token (never the token itself, after the answer that made it).' });
 

@@ -11,10 +11,12 @@
 //
 // A token is valid until revoked, and only while its bot exists and is not
 // suspended: each presentation reads the row and the account, so a revocation
-// or a suspension holds on the next request on every instance.
+// or a suspension holds on the next request on every instance. When it was
+// last used is kept to a resolution (one write per token per minute by
+// default, never one per request), so admins can find the tokens nobody uses.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { AuthError } from './errors.ts';
 import { refuseSuspension, suspensionColumns, suspensionIn } from './suspension.ts';
 import type { BotTokensTable, Database } from '../store/schema.ts';
@@ -44,11 +46,15 @@ export interface BotIdentity {
  * malformed, unknown, revoked or of a deleted bot, 403 `account_suspended`
  * while its bot is suspended.
  */
-export async function verifyBotToken(db: Kysely<Database>, token: string): Promise<BotIdentity> {
+export async function verifyBotToken(
+  db: Kysely<Database>,
+  token: string,
+  use: { resolutionS: number; now?: number },
+): Promise<BotIdentity> {
   if (!BOT_TOKEN.test(token)) throw new AuthError('invalid_token');
   const row = await db
     .selectFrom('bot_tokens')
-    .select(['id', 'user_id', 'room_ids'])
+    .select(['id', 'user_id', 'room_ids', 'last_used_at'])
     .where('token_hash', '=', botTokenHash(token))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
@@ -61,6 +67,10 @@ export async function verifyBotToken(db: Kysely<Database>, token: string): Promi
     .executeTakeFirst();
   if (bot === undefined) throw new AuthError('invalid_token', 'bot deleted');
   refuseSuspension(suspensionIn(bot));
+  const now = use.now ?? Date.now();
+  if (row.last_used_at === null || now - row.last_used_at >= use.resolutionS * 1000) {
+    await db.updateTable('bot_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  }
   return { userId: row.user_id, sessionId: row.id, expiresAt: Infinity, rooms: roomsOf(row) };
 }
 
@@ -73,12 +83,14 @@ export interface BotTokenView {
   created_by: string;
   created_at: number;
   revoked_at: number | null;
+  /** When it last authenticated a request or a socket (to PARLEY_BOT_TOKEN_USE_RESOLUTION_S); null: never. */
+  last_used_at: number | null;
 }
 
 const roomsOf = (row: Pick<BotTokensTable, 'room_ids'>): string[] | null =>
   row.room_ids === null ? null : (JSON.parse(row.room_ids) as string[]);
 
-export const botTokenView = (row: Omit<BotTokensTable, 'token_hash'>): BotTokenView => ({
+export const botTokenView = (row: Omit<Selectable<BotTokensTable>, 'token_hash'>): BotTokenView => ({
   id: row.id,
   bot_id: row.user_id,
   name: row.name,
@@ -86,10 +98,11 @@ export const botTokenView = (row: Omit<BotTokensTable, 'token_hash'>): BotTokenV
   created_by: row.created_by,
   created_at: row.created_at,
   revoked_at: row.revoked_at,
+  last_used_at: row.last_used_at,
 });
 
 /** Records a token's hash (before the command that issues it, as a password's hash is: see bots.ts). */
-export async function storeBotToken(db: Kysely<Database>, row: BotTokensTable): Promise<void> {
+export async function storeBotToken(db: Kysely<Database>, row: Insertable<BotTokensTable>): Promise<void> {
   await db.insertInto('bot_tokens').values(row).execute();
 }
 
@@ -120,7 +133,7 @@ export async function revokeAllBotTokens(db: Kysely<Database>, botId: string, at
 export async function botTokensOf(db: Kysely<Database>, botId: string): Promise<BotTokenView[]> {
   const rows = await db
     .selectFrom('bot_tokens')
-    .select(['id', 'user_id', 'name', 'room_ids', 'created_by', 'created_at', 'revoked_at'])
+    .select(['id', 'user_id', 'name', 'room_ids', 'created_by', 'created_at', 'revoked_at', 'last_used_at'])
     .where('user_id', '=', botId)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -103,6 +103,7 @@ export async function issueBotToken(
     created_by: adminId,
     created_at: Date.now(),
     revoked_at: null,
+    last_used_at: null,
   };
   // The hash first, as a password's: the token works once the command is
   // decided. If it is not, the row goes; a crash in between leaves a hash of a

@@ -107,6 +107,8 @@ export interface BotTokensTable {
   created_at: number;
   /** null: valid. */
   revoked_at: number | null;
+  /** When it last authenticated a request or a socket, to PARLEY_BOT_TOKEN_USE_RESOLUTION_S; null: never. */
+  last_used_at: Generated<number | null>;
 }
 
 /**

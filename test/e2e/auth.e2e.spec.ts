@@ -61,7 +61,6 @@ function flipChar(value: string, index: number): string {
   return `${value.slice(0, index)}${c === 'A' ? 'B' : 'A'}${value.slice(index + 1)}`;
 }
 
-
 /** Opens a socket without a token and authenticates with an AUTH frame. */
 async function wsAuthFrame(wsUrl: string, token: string): Promise<{ first: string; code: unknown; closeCode: number }> {
   const client = new WsClient(wsUrl);

@@ -192,6 +192,7 @@ describe('a bot with a token', () => {
       created_by: boss.id,
       created_at: expect.any(Number),
       revoked_at: null,
+      last_used_at: null,
     });
     expect(token).toMatch(BOT_TOKEN);
     // Shown this once: the list has the token's view, never the token nor its hash.
@@ -201,8 +202,12 @@ describe('a bot with a token', () => {
     expect(JSON.stringify(listed)).not.toContain(sha256(token));
 
     const asBot = holding(bot, issued);
+    const beforeUse = Date.now();
     const me = expectStatus(await suite.api.get<User & { email: string }>(asBot, '/users/me'), 200);
     expect(me).toMatchObject({ id: bot.id, username: bot.username, bot: true, email: '' });
+    // Its use is on record (to a resolution), for admins looking for tokens nobody uses.
+    const [used] = await tokensOf(bot);
+    expect(used!.last_used_at).toBeGreaterThanOrEqual(beforeUse);
 
     const room = await groupRoom(suite.api, alice!, [bob!]);
     await addBot(alice!, room, asBot);
@@ -454,7 +459,11 @@ describe('revoking and suspending', () => {
 
     // The list keeps the revoked token, saying when; newest first.
     const listed = await tokensOf(bot);
-    expect(listed).toEqual([viewOf(kept), { ...viewOf(doomed), revoked_at: expect.any(Number) }]);
+    const used = { last_used_at: expect.any(Number) };
+    expect(listed).toEqual([
+      { ...viewOf(kept), ...used },
+      { ...viewOf(doomed), ...used, revoked_at: expect.any(Number) },
+    ]);
     expect(listed[1]!.revoked_at).toBeGreaterThanOrEqual(doomed.created_at);
     expect(JSON.stringify(listed)).not.toMatch(/pbt_/);
 
