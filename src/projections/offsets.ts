@@ -4,7 +4,7 @@
 // never applies an event twice nor skips one; read-your-writes polls it for
 // projectors in other processes; a rebuild starts and resumes from it.
 
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { topics } from '../log/topics.ts';
 import { readLocked } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
@@ -77,11 +77,9 @@ export async function saveOffset(
   partition: number,
   nextOffset: number,
 ): Promise<void> {
-  await trx
-    .updateTable('projection_offsets')
-    .set({ next_offset: nextOffset })
-    .where((eb) => eb.and(rowOf(projection, topic, partition)))
-    .execute();
+  // As SQL, not built: it runs for every batch (see readLocked).
+  await sql`update ${sql.table('projection_offsets')} set next_offset = ${nextOffset}
+    where projection = ${projection} and topic = ${topic} and ${sql.ref('partition')} = ${partition}`.execute(trx);
 }
 
 /** Forgets every offset of a projection (a version whose tables are dropped). */

@@ -20,7 +20,7 @@ import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { checkPushEndpoint } from './endpoint-policy.ts';
 import { encodePayload, previewOf, pushReason } from './notify-rules.ts';
-import { readPushAudience, type Subscription } from './push-audience.ts';
+import { readPushAudience, type PushAudience, type Subscription } from './push-audience.ts';
 import { sendPush, type PushOutcome, type PushRequest } from './push-transport.ts';
 import type { VapidKeys } from './vapid-keys.ts';
 
@@ -94,23 +94,36 @@ export async function runPusher(options: PusherOptions): Promise<Consumer> {
         ) as AnyEvent | null;
         if (event?.type === 'message_sent') decoded.push({ record, event });
       }
+      // Who could be pushed to is read before anything is unsealed: most
+      // messages reach no subscribed device, and then their content is never
+      // opened (one AES-GCM open per message saved, bench/README fix 15).
+      const reachable: { event: MessageSent; audience: PushAudience; position: Position }[] = [];
+      for (const { record, event } of decoded) {
+        const position = { topic: record.topic, partition: record.partition, offset: record.offset };
+        const audience = await audienceOf(event, position);
+        if (audience !== undefined) reachable.push({ event, audience, position });
+      }
+      if (reachable.length === 0) return;
       // A key the store cannot give now throws: the batch comes again.
-      const opened = await vault.open(decoded.map(({ event }) => event));
+      const opened = await vault.open(reachable.map(({ event }) => event));
       const jobs: PushJob[] = [];
-      for (const [index, { record }] of decoded.entries()) {
+      for (const [index, { audience, position }] of reachable.entries()) {
         const event = opened[index]!;
         if (event.erased) continue;
-        jobs.push(...(await jobsFor(event, { topic: record.topic, partition: record.partition, offset: record.offset })));
+        jobs.push(...(await jobsFor(event, audience, position)));
       }
       await forEachLimited(jobs, settings.concurrency, deliver);
     },
   });
 
-  async function jobsFor(event: MessageSent, position: Position): Promise<PushJob[]> {
-    const message = event.data;
+  /** The room's subscribed members, read once the read model shows the message (its membership as of the message). */
+  async function audienceOf(event: MessageSent, position: Position): Promise<PushAudience | undefined> {
     await options.applied(position);
-    const audience = await readPushAudience(options.db, message.room_id, message.sender_id);
-    if (audience === undefined) return [];
+    return readPushAudience(options.db, event.data.room_id, event.data.sender_id);
+  }
+
+  async function jobsFor(event: MessageSent, audience: PushAudience, position: Position): Promise<PushJob[]> {
+    const message = event.data;
     const at = now();
     const wanted = audience.members.flatMap((member) => {
       const reason = pushReason(member, message, at);
