@@ -155,6 +155,7 @@ export async function openMigratedStore(config: Config, logger: Logger): Promise
   const store = openStore({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.PARLEY_DATA_DIR,
+    stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
     backgroundCheckpoints: {
       intervalMs: config.PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS,
       onError: (error) => logger.warn({ err: error }, 'read models: background WAL checkpoint failed'),

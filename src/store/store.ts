@@ -10,6 +10,7 @@ import { createPool, type Pool } from 'mysql2';
 import type { Database } from './schema.ts';
 import { openSqliteFile } from './sqlite-dialect.ts';
 import { checkpointInBackground } from './wal-checkpointer.ts';
+import { mysqlDialectGuardingIdleTransactions } from './idle-transactions.ts';
 
 export type Engine = 'sqlite' | 'mysql';
 
@@ -39,10 +40,16 @@ export interface StoreOptions {
    * operator commands turn it on; tests that open many short-lived stores leave it off.
    */
   backgroundCheckpoints?: { intervalMs: number; onError: (error: unknown) => void };
+  /**
+   * MySQL: tell every connection, once, to drop a transaction idle this many
+   * seconds (PARLEY_MYSQL_STALLED_TRANSACTION_S; store/idle-transactions.ts).
+   * Servers set it; operator commands leave it to each transaction.
+   */
+  stalledTransactionS?: number;
 }
 
 export function openStore(options: StoreOptions): Store {
-  if (options.databaseUrl) return openMysql(options.databaseUrl, options.poolSize ?? 10);
+  if (options.databaseUrl) return openMysql(options.databaseUrl, options.poolSize ?? 10, options.stalledTransactionS);
   fs.mkdirSync(options.dataDir, { recursive: true });
   const filename = path.join(options.dataDir, 'read-models.sqlite');
   const { dialect, database } = openSqliteFile(filename);
@@ -59,7 +66,7 @@ export function openStore(options: StoreOptions): Store {
   };
 }
 
-function openMysql(url: string, connectionLimit: number): Store {
+function openMysql(url: string, connectionLimit: number, stalledTransactionS: number | undefined): Store {
   const pool = createPool({
     uri: url,
     connectionLimit,
@@ -70,7 +77,11 @@ function openMysql(url: string, connectionLimit: number): Store {
     bigNumberStrings: false,
     decimalNumbers: true,
   });
-  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  const dialect =
+    stalledTransactionS === undefined
+      ? new MysqlDialect({ pool })
+      : mysqlDialectGuardingIdleTransactions(pool, stalledTransactionS);
+  const db = new Kysely<Database>({ dialect });
   return { db, close: () => db.destroy(), dropSilentConnections: watchSilentConnections(pool) };
 }
 

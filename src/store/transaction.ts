@@ -10,11 +10,14 @@
 // that long mid-transaction, rolling it back and releasing its locks; outside
 // it the pool's idle connections keep the server's default. (MariaDB's
 // idle_write_transaction_timeout would say it directly; MySQL has no such
-// variable, wait_timeout works on both.)
+// variable, wait_timeout works on both.) Where the store told every pooled
+// connection to drop idle transactions after the same limit (MariaDB,
+// store/idle-transactions.ts), the transaction has nothing to set.
 
-import { sql, type IsolationLevel, type Kysely, type Transaction } from 'kysely';
+import { sql, type IsolationLevel, type Kysely, type Transaction, type TransactionBuilder } from 'kysely';
 import { DEFAULT_STALLED_TRANSACTION_S } from '../config.ts';
 import { engineOf } from './dialect.ts';
+import { serverDropsIdleTransactionsAfter } from './idle-transactions.ts';
 
 export interface TransactionOptions {
   isolation?: IsolationLevel;
@@ -29,11 +32,14 @@ export async function inTransaction<DB, T>(
 ): Promise<T> {
   if (engineOf(db) === 'sqlite') return db.transaction().execute(work);
   const stalledAfterS = options.stalledAfterS ?? DEFAULT_STALLED_TRANSACTION_S;
+  const isolated = <D>(builder: TransactionBuilder<D>) =>
+    options.isolation === undefined ? builder : builder.setIsolationLevel(options.isolation);
+  if (serverDropsIdleTransactionsAfter(db) === stalledAfterS) return isolated(db.transaction()).execute(work);
   return db.connection().execute(async (connection) => {
     await sql`set session wait_timeout = ${sql.lit(stalledAfterS)}`.execute(connection);
     const builder = connection.transaction();
     try {
-      return await (options.isolation === undefined ? builder : builder.setIsolationLevel(options.isolation)).execute(work);
+      return await isolated(builder).execute(work);
     } finally {
       // Back to the server's default before the pool lends the connection
       // out again. When the server dropped it, this fails too; the pool

@@ -15,15 +15,18 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { infraAvailable } from './infra.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
-import { openStore, type Engine, type Store } from '../../src/store/store.ts';
+import { openStore, type Engine, type Store, type StoreOptions } from '../../src/store/store.ts';
 
 export const testMysqlUrl = process.env.PARLEY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+
+/** Store options a spec may vary (the rest are the engine's). */
+export type EngineOptions = Pick<StoreOptions, 'stalledTransactionS'>;
 
 export interface TestEngine {
   name: Engine;
   available: boolean;
   /** A fresh, migrated store; `dispose` removes it. */
-  open(): Promise<Store>;
+  open(options?: EngineOptions): Promise<Store>;
   dispose(): Promise<void>;
 }
 
@@ -36,9 +39,9 @@ function sqliteEngine(suite: string): TestEngine {
   return {
     name: 'sqlite',
     available: true,
-    async open() {
+    async open(options = {}) {
       dir = await fs.mkdtemp(path.join(os.tmpdir(), `parley-${suite}-`));
-      return migrated(openStore({ dataDir: dir }));
+      return migrated(openStore({ ...options, dataDir: dir }));
     },
     dispose: () => fs.rm(dir, { recursive: true, force: true }),
   };
@@ -68,9 +71,9 @@ function mysqlEngine(suite: string, available: boolean): TestEngine {
   return {
     name: 'mysql',
     available,
-    async open() {
+    async open(options = {}) {
       await createTestDatabase(name);
-      return migrated(openStore({ dataDir: os.tmpdir(), databaseUrl: testDatabaseUrl(name) }));
+      return migrated(openStore({ ...options, dataDir: os.tmpdir(), databaseUrl: testDatabaseUrl(name) }));
     },
     dispose: () => mysqlAdmin(`DROP DATABASE IF EXISTS \`${name}\``),
   };
