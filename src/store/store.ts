@@ -10,7 +10,7 @@ import { createPool, type Pool } from 'mysql2';
 import type { Database } from './schema.ts';
 import { openSqliteFile } from './sqlite-dialect.ts';
 import { checkpointInBackground } from './wal-checkpointer.ts';
-import { mysqlDialectGuardingIdleTransactions } from './idle-transactions.ts';
+import { mysqlDialectWithSessionDefaults } from './mysql-session.ts';
 
 export type Engine = 'sqlite' | 'mysql';
 
@@ -42,8 +42,9 @@ export interface StoreOptions {
   backgroundCheckpoints?: { intervalMs: number; onError: (error: unknown) => void };
   /**
    * MySQL: tell every connection, once, to drop a transaction idle this many
-   * seconds (PARLEY_MYSQL_STALLED_TRANSACTION_S; store/idle-transactions.ts).
-   * Servers set it; operator commands leave it to each transaction.
+   * seconds (PARLEY_MYSQL_STALLED_TRANSACTION_S) and to run at READ COMMITTED
+   * (store/mysql-session.ts). Servers set it; operator commands leave both to
+   * each transaction.
    */
   stalledTransactionS?: number;
 }
@@ -78,9 +79,7 @@ function openMysql(url: string, connectionLimit: number, stalledTransactionS: nu
     decimalNumbers: true,
   });
   const dialect =
-    stalledTransactionS === undefined
-      ? new MysqlDialect({ pool })
-      : mysqlDialectGuardingIdleTransactions(pool, stalledTransactionS);
+    stalledTransactionS === undefined ? new MysqlDialect({ pool }) : mysqlDialectWithSessionDefaults(pool, stalledTransactionS);
   const db = new Kysely<Database>({ dialect });
   return { db, close: () => db.destroy(), dropSilentConnections: watchSilentConnections(pool) };
 }

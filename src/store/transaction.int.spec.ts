@@ -36,9 +36,9 @@ for (const engine of await testEngines('transaction'))
         await engine.dispose();
       });
 
-      const offset = async () =>
+      const offset = async (db: Store['db'] = store.db) =>
         (
-          await store.db
+          await db
             .selectFrom('projection_offsets')
             .select('next_offset')
             .where('projection', '=', row.projection)
@@ -120,7 +120,49 @@ for (const engine of await testEngines('transaction'))
         expect(timeouts.global).not.toBe(3);
       });
 
+      // Behaviour, not variables: a second read inside the transaction sees a
+      // row committed meanwhile under READ COMMITTED, its first snapshot under
+      // REPEATABLE READ — whatever the connection's own default.
+      const readTwice = (isolation: 'read committed' | 'repeatable read') =>
+        inTransaction(
+          store.db,
+          async (trx) => {
+            const before = await offset(trx);
+            await setOffset(store.db, 5);
+            return [before, await offset(trx)];
+          },
+          { isolation },
+        );
+
+      test('a transaction at READ COMMITTED sees what another committed meanwhile', async () => {
+        expect(await readTwice('read committed')).toEqual([0, 5]);
+      });
+
+      test('a transaction at REPEATABLE READ keeps its first snapshot', async () => {
+        expect(await readTwice('repeatable read')).toEqual([0, 0]);
+      });
+
       if (setup.options.stalledTransactionS === undefined) return;
+
+      test('with the defaults on every connection, a READ COMMITTED transaction sends no SET at all', async () => {
+        // The session's count of SET statements, per connection, seen from inside transactions.
+        const seen = new Map<number, number[]>();
+        for (let i = 0; i < 6; i++) {
+          const { id, sets } = await inTransaction(
+            store.db,
+            async (trx) => {
+              const status = await sql<{ Value: string }>`show session status like 'Com_set_option'`.execute(trx);
+              const connection = await sql<{ id: number }>`select connection_id() as id`.execute(trx);
+              return { id: connection.rows[0]!.id, sets: Number(status.rows[0]!.Value) };
+            },
+            { isolation: 'read committed', stalledAfterS: STALLED_AFTER_S },
+          );
+          seen.set(id, [...(seen.get(id) ?? []), sets]);
+        }
+        // Each connection's count stays where its opening left it.
+        for (const counts of seen.values()) expect(new Set(counts).size).toBe(1);
+        expect([...seen.values()].flat()).toHaveLength(6);
+      });
 
       test('with the limit on every connection, a transaction sets nothing: wait_timeout stays the server’s inside it', async () => {
         await offset(); // a first connection has been opened and told

@@ -12,12 +12,12 @@
 // idle_write_transaction_timeout would say it directly; MySQL has no such
 // variable, wait_timeout works on both.) Where the store told every pooled
 // connection to drop idle transactions after the same limit (MariaDB,
-// store/idle-transactions.ts), the transaction has nothing to set.
+// store/mysql-session.ts), the transaction has nothing to set.
 
 import { sql, type IsolationLevel, type Kysely, type Transaction, type TransactionBuilder } from 'kysely';
 import { DEFAULT_STALLED_TRANSACTION_S } from '../config.ts';
 import { engineOf } from './dialect.ts';
-import { serverDropsIdleTransactionsAfter } from './idle-transactions.ts';
+import { sessionDefaultsOf } from './mysql-session.ts';
 
 export interface TransactionOptions {
   isolation?: IsolationLevel;
@@ -32,9 +32,12 @@ export async function inTransaction<DB, T>(
 ): Promise<T> {
   if (engineOf(db) === 'sqlite') return db.transaction().execute(work);
   const stalledAfterS = options.stalledAfterS ?? DEFAULT_STALLED_TRANSACTION_S;
+  const session = sessionDefaultsOf(db);
+  // Set per transaction only what the connection does not already carry.
+  const isolation = options.isolation === session.isolation ? undefined : options.isolation;
   const isolated = <D>(builder: TransactionBuilder<D>) =>
-    options.isolation === undefined ? builder : builder.setIsolationLevel(options.isolation);
-  if (serverDropsIdleTransactionsAfter(db) === stalledAfterS) return isolated(db.transaction()).execute(work);
+    isolation === undefined ? builder : builder.setIsolationLevel(isolation);
+  if (session.idleTransactionTimeoutS === stalledAfterS) return isolated(db.transaction()).execute(work);
   return db.connection().execute(async (connection) => {
     await sql`set session wait_timeout = ${sql.lit(stalledAfterS)}`.execute(connection);
     const builder = connection.transaction();
