@@ -82,6 +82,21 @@ export async function saveOffset(
     where projection = ${projection} and topic = ${topic} and ${sql.ref('partition')} = ${partition}`.execute(trx);
 }
 
+/** Moves the offset from `from` to `to`; false (nothing written) when it no longer stands at `from`. */
+export async function moveOffset(
+  trx: Transaction<Database>,
+  projection: string,
+  topic: string,
+  partition: number,
+  from: number,
+  to: number,
+): Promise<boolean> {
+  const result = await sql`update ${sql.table('projection_offsets')} set next_offset = ${to}
+    where projection = ${projection} and topic = ${topic} and ${sql.ref('partition')} = ${partition}
+      and next_offset = ${from}`.execute(trx);
+  return Number(result.numAffectedRows ?? 0) === 1;
+}
+
 /** Forgets every offset of a projection (a version whose tables are dropped). */
 export async function deleteOffsets(db: OffsetsDb, projection: string): Promise<void> {
   await db.deleteFrom('projection_offsets').where('projection', '=', projection).execute();

@@ -20,7 +20,8 @@ import { chatModel } from './chat-schema.ts';
 import { chatProjection } from './chat-projection.ts';
 import { modelChecksum } from './model-checksum.ts';
 import { createProjectionProgress } from './progress.ts';
-import { storedOffset } from './offsets.ts';
+import { saveOffset, storedOffset } from './offsets.ts';
+import { inTransaction } from '../store/transaction.ts';
 import { runProjection } from './runner.ts';
 import { appendEvents, chatEvents } from './testing/chat-events.ts';
 import { testVault } from '../privacy/testing/test-vault.ts';
@@ -113,6 +114,53 @@ for (const engine of await testEngines('runner')) {
       await runToEnd(log!, store!);
       expect(await modelChecksum(store!.db, chatModel, 1)).toEqual(before);
       expect(await storedOffset(store!.db, 'chat', partition)).toBe(end + 1);
+    });
+
+    test('an offset someone else moved meanwhile wins over the one the runner remembers', async () => {
+      const progress = createProjectionProgress(store!.db);
+      const consumer = await runProjection(chatProjection, {
+        log: log!,
+        db: store!.db,
+        codec,
+        vault: testVault(store!.db),
+        logger,
+        progress,
+        maxBatchSize: 97,
+      });
+      try {
+        const partition = 1;
+        const roomCreated = (i: number, name: string) => {
+          const roomId = `01900000-0000-7000-8000-0000000001${String(i).padStart(2, '0')}`;
+          return {
+            key: `room:${roomId}`,
+            partition,
+            value: codec.encode('room_created', { room_id: roomId, type: 'group', name, created_by: 'z', created_at: 1 }),
+            headers: { [headers.eventType]: 'room_created' },
+          };
+        };
+        // The runner applies a batch, and remembers where it left the partition.
+        await log!.append(topics.events, [roomCreated(0, 'applied-0')]);
+        const end = await log!.endOffset(topics.events, partition);
+        expect(await progress.waitFor('chat', { topic: topics.events, partition, offset: end - 1 }, 30_000)).toBe(true);
+        // An operator moves the partition past the next two records (as `parley dlq skip` does).
+        await inTransaction(store!.db, (trx) => saveOffset(trx, 'chat', topics.events, partition, end + 2));
+        const names = ['skipped-1', 'skipped-2', 'applied-3'];
+        await log!.append(
+          topics.events,
+          names.map((name, i) => roomCreated(i + 1, name)),
+        );
+        expect(await progress.waitFor('chat', { topic: topics.events, partition, offset: end + 2 }, 30_000)).toBe(true);
+        const rooms = await store!.db
+          .selectFrom('rooms')
+          .select('name')
+          .where('name', 'in', ['applied-0', ...names])
+          .orderBy('name')
+          .execute();
+        expect(rooms.map((room) => room.name)).toEqual(['applied-0', 'applied-3']);
+        expect(await storedOffset(store!.db, 'chat', partition)).toBe(end + 3);
+      } finally {
+        await consumer.stop();
+      }
     });
   });
 }
