@@ -262,7 +262,6 @@ async function openFileStorage(
 
 // ------------------------------------------------------------- the context
 
-/** What every role of a process shares, built once from the configuration. */
 /** The vault over the key store in `db` (the read models' database). */
 export function openVault(config: Config, db: Kysely<Database>, logger: Logger): PersonalDataVault {
   return createVault({
@@ -270,10 +269,12 @@ export function openVault(config: Config, db: Kysely<Database>, logger: Logger):
     cacheTtlMs: config.PARLEY_KEY_CACHE_TTL_MS,
     cacheSize: config.PARLEY_KEY_CACHE_SIZE,
     messageKeysAhead: config.PARLEY_MESSAGE_KEYS_AHEAD,
+    recentSeals: config.PARLEY_VAULT_RECENT_SEALS,
     onKeyStoreError: (error) => logger.warn({ err: error }, 'message keys not made ahead (key store unreachable); retrying'),
   });
 }
 
+/** What every role of a process shares, built once from the configuration. */
 export interface AppContext {
   config: Config;
   logger: Logger;

@@ -426,6 +426,12 @@ const schema = z.object({
    */
   PARLEY_MESSAGE_KEYS_AHEAD: int(2_000),
   /**
+   * Values this process sealed last that stay known in the clear, so its own
+   * projector and gateway need not decrypt the messages it just sealed
+   * (privacy/vault.ts; the key store still decides erasure). 0: none.
+   */
+  PARLEY_VAULT_RECENT_SEALS: int(1_024),
+  /**
    * Embedded mode: how often the projector checks whether keys were destroyed
    * and, if so, scrubs SQLite's files (privacy/scrubber.ts): the longest an
    * erased message's bytes may stay in the -wal file or the search index.

@@ -40,12 +40,18 @@ export function seal(keyId: string, key: Buffer, plaintext: string): string {
   return `${PREFIX}${keyId}:${body.toString('base64')}`;
 }
 
-/** The key id and box of a sealed value; undefined for anything else. */
-export function parseSealed(value: string): SealedValue | undefined {
+/** The key id of a sealed value, without decoding its box; undefined for anything else. */
+export function sealedKeyId(value: string): string | undefined {
   if (!value.startsWith(PREFIX)) return undefined;
   const separator = value.lastIndexOf(':');
-  if (separator < PREFIX.length) return undefined;
-  return { keyId: value.slice(PREFIX.length, separator), box: Buffer.from(value.slice(separator + 1), 'base64') };
+  return separator < PREFIX.length ? undefined : value.slice(PREFIX.length, separator);
+}
+
+/** The key id and box of a sealed value; undefined for anything else. */
+export function parseSealed(value: string): SealedValue | undefined {
+  const keyId = sealedKeyId(value);
+  if (keyId === undefined) return undefined;
+  return { keyId, box: Buffer.from(value.slice(value.lastIndexOf(':') + 1), 'base64') };
 }
 
 /** Thrown for a sealed value that does not open with its own key: tampered, truncated, or not ours. */

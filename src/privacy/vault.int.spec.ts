@@ -80,6 +80,23 @@ for (const engine of await testEngines('vault')) {
       expect((await vault.open([record]))[0]!.erased).toBe(true);
     });
 
+    it('values this process sealed last open from memory, and still read as erased once their key is destroyed', async () => {
+      const sealing = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8, recentSeals: 8 });
+      const { messageId: id, sealer } = await sealing.newMessage();
+      const records = [
+        { type: 'message_sent', data: { content: sealer.seal('kept in mind') } },
+        { type: 'message_edited', data: { content: sealer.seal('kept, edited') } },
+      ];
+      expect((await sealing.open(records)).map((r) => r.data.content)).toEqual(['kept in mind', 'kept, edited']);
+      await destroyKeys(store.db, [messageKeyId(id)], Date.now());
+      expect((await sealing.open(records, { fresh: true })).map((r) => [r.data.content, r.erased])).toEqual([
+        [ERASED, true],
+        [ERASED, true],
+      ]);
+      expect((await sealing.open(records))[0]!.erased).toBe(true);
+      await sealing.stop();
+    });
+
     it('fails closed on a key the store does not hold: never read as erased', async () => {
       const { messageId: ghost, sealer } = await vault.newMessage();
       const record = { type: 'message_sent', data: { content: sealer.seal('hello') } };

@@ -14,7 +14,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { fetchKeys, storeKeys, type KeySecret } from './key-store.ts';
 import { createMessageKeyPool } from './message-keys.ts';
-import { forEachSealed, mapSealed, newDataKey, open, parseSealed, seal } from './sealing.ts';
+import { forEachSealed, mapSealed, newDataKey, open, parseSealed, seal, SealBroken, sealedKeyId } from './sealing.ts';
 
 /** What an erased personal value reads as (it stays a string, as its field's type says). */
 export const ERASED = '';
@@ -95,6 +95,14 @@ export interface VaultOptions {
   cacheSize: number;
   /** Message keys made ahead of time (message-keys.ts). */
   messageKeysAhead: number;
+  /**
+   * How many of the values this process sealed last stay known in the clear
+   * (PARLEY_VAULT_RECENT_SEALS; 0: none), so that its own readers — the
+   * projector and gateway of the instance a message arrived at — open them
+   * without decrypting. The key still decides: a value whose key the store
+   * says was destroyed reads as erased, known or not.
+   */
+  recentSeals?: number;
   /** A refill of the message keys failed (the store unreachable): sends go on from what is left. */
   onKeyStoreError?: (error: unknown) => void;
   now?: () => number;
@@ -104,6 +112,7 @@ export function createVault(options: VaultOptions): PersonalDataVault {
   const { db, cacheTtlMs, cacheSize } = options;
   const now = options.now ?? Date.now;
   const cache = createKeyCache(cacheTtlMs, cacheSize, now);
+  const recent = createRecentSeals(options.recentSeals ?? 0);
   const messageKeys = createMessageKeyPool({
     db,
     size: options.messageKeysAhead,
@@ -142,7 +151,7 @@ export function createVault(options: VaultOptions): PersonalDataVault {
   }
 
   function sealerWith(keyId: string, secret: Buffer): Sealer {
-    const sealText = (plaintext: string) => seal(keyId, secret, plaintext);
+    const sealText = (plaintext: string) => recent.remember(seal(keyId, secret, plaintext), plaintext);
     return {
       seal: sealText,
       sealOptional: <T extends string | null | undefined>(value: T) =>
@@ -171,7 +180,7 @@ export function createVault(options: VaultOptions): PersonalDataVault {
     async open(records, options = {}) {
       const needed = new Set<string>();
       for (const record of records) {
-        forEachSealed(record.data, (sealed) => needed.add(parseSealed(sealed)!.keyId));
+        forEachSealed(record.data, (sealed) => needed.add(keyIdOf(sealed)));
       }
       if (needed.size === 0) return records.map((record) => ({ ...record, erased: false }));
 
@@ -183,10 +192,10 @@ export function createVault(options: VaultOptions): PersonalDataVault {
         // Set by the callback below (`as boolean`: TypeScript does not see that write).
         let erased = false as boolean;
         const data = mapSealed(record.data, (value) => {
-          const sealed = parseSealed(value)!;
-          const secret = keys.get(sealed.keyId);
-          if (secret === undefined) throw new KeyUnavailable([sealed.keyId]);
-          if (secret !== null) return open(sealed, secret);
+          const keyId = keyIdOf(value);
+          const secret = keys.get(keyId);
+          if (secret === undefined) throw new KeyUnavailable([keyId]);
+          if (secret !== null) return recent.plaintextOf(value) ?? open(parseSealed(value)!, secret);
           erased = true;
           return ERASED;
         });
@@ -195,6 +204,28 @@ export function createVault(options: VaultOptions): PersonalDataVault {
     },
 
     stop: () => messageKeys.stop(),
+  };
+}
+
+/** The key id a sealed value names; a value too broken to name one fails as a broken seal does. */
+function keyIdOf(sealed: string): string {
+  const keyId = sealedKeyId(sealed);
+  if (keyId === undefined) throw new SealBroken('(no key id)');
+  return keyId;
+}
+
+/** The last `size` values sealed here, by their sealed form; the oldest dropped first. */
+function createRecentSeals(size: number) {
+  const plaintexts = new Map<string, string>();
+  return {
+    /** Returns `sealed`. */
+    remember(sealed: string, plaintext: string): string {
+      if (size === 0) return sealed;
+      plaintexts.set(sealed, plaintext);
+      if (plaintexts.size > size) plaintexts.delete(plaintexts.keys().next().value!);
+      return sealed;
+    },
+    plaintextOf: (sealed: string): string | undefined => plaintexts.get(sealed),
   };
 }
 
