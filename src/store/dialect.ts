@@ -36,10 +36,8 @@ export async function readLocked(db: AnyDatabase, table: string, column: string,
   );
   const { rows } = await (
     engineOf(db) === 'sqlite'
-      ? sql<
-          Record<string, Cell>
-        >`update ${sql.table(table)} set ${sql.ref(column)} = ${sql.ref(column)} where ${where} returning ${sql.ref(column)}`
-      : sql<Record<string, Cell>>`select ${sql.ref(column)} from ${sql.table(table)} where ${where} for update`
+      ? sql<CellRow>`update ${sql.table(table)} set ${sql.ref(column)} = ${sql.ref(column)} where ${where} returning ${sql.ref(column)}`
+      : sql<CellRow>`select ${sql.ref(column)} from ${sql.table(table)} where ${where} for update`
   ).execute(db);
   const row = rows[0];
   if (row === undefined) throw new Error(`no row of ${table} where ${JSON.stringify(key)}`);
@@ -124,6 +122,7 @@ export async function searchMessageIds(db: AnyDatabase, query: string, roomIds: 
 }
 
 export type Cell = string | number | null;
+type CellRow = Record<string, Cell>;
 
 /**
  * The SQL name of `table` as `db` sees it: quoted, and renamed by the
