@@ -5,14 +5,15 @@
 // SIGSTOP, a VM stall) keeps its TCP connection, so the server would wait for
 // it for hours (wait_timeout defaults to 8 h), and every other writer of those
 // rows — the projector that took the partition over — waits behind it: the
-// read model stops for everyone. Inside the transaction the session's
-// wait_timeout is lowered, so the server drops a connection that stays silent
-// that long mid-transaction, rolling it back and releasing its locks; outside
-// it the pool's idle connections keep the server's default. (MariaDB's
-// idle_write_transaction_timeout would say it directly; MySQL has no such
-// variable, wait_timeout works on both.) Where the store told every pooled
-// connection to drop idle transactions after the same limit (MariaDB,
-// store/mysql-session.ts), the transaction has nothing to set.
+// read model stops for everyone. So the server must drop a connection that
+// stays silent that long mid-transaction, rolling it back and releasing its
+// locks, while the pool's idle connections keep the server's default:
+// - a server's store tells each connection once (MariaDB's
+//   idle_transaction_timeout, store/mysql-session.ts), and then a transaction
+//   asking for the same limit sets nothing;
+// - otherwise (MySQL, which has no such variable; operator commands; another
+//   limit) the session's wait_timeout is lowered inside the transaction and
+//   restored after it.
 
 import { sql, type IsolationLevel, type Kysely, type Transaction, type TransactionBuilder } from 'kysely';
 import { DEFAULT_STALLED_TRANSACTION_S } from '../config.ts';
