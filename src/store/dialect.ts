@@ -214,6 +214,28 @@ export async function deleteRowsWhereIn(db: AnyDatabase, table: string, column: 
 }
 
 /**
+ * `key = ?` for each of `keys` of `row`, and `column < ?` when the row may only
+ * raise `raiseColumn`; the values are pushed to `parameters` in that order.
+ */
+function matchTerms<Row extends Record<string, Cell>>(
+  row: Row,
+  keys: readonly (keyof Row & string)[],
+  raiseColumn: (keyof Row & string) | undefined,
+  parameters: Cell[],
+  q: (name: string) => string,
+): string[] {
+  const terms = keys.map((key) => {
+    parameters.push(row[key] ?? null);
+    return `${q(key)} = ?`;
+  });
+  if (raiseColumn !== undefined) {
+    parameters.push(row[raiseColumn] ?? null);
+    terms.push(`${q(raiseColumn)} < ?`);
+  }
+  return terms;
+}
+
+/**
  * Sets columns of many rows, each found by its key, in a few statements (the
  * batched projections' bulk writes). With `raiseOnly`, a row whose flag is
  * set is only updated when its single column grows (`col < new value`).
@@ -241,14 +263,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
     // UPDATE costs SQLite a third of the multi-row form's time (10 vs 3.7 µs).
     const row = rows[0]!;
     const parameters: Cell[] = columns.map((column) => row[column] ?? null);
-    const terms = keys.map((key) => {
-      parameters.push(row[key] ?? null);
-      return `${q(key)} = ?`;
-    });
-    if (raiseOnly?.(row)) {
-      parameters.push(row[columns[0]!] ?? null);
-      terms.push(`${q(columns[0]!)} < ?`);
-    }
+    const terms = matchTerms(row, keys, raiseOnly?.(row) ? columns[0] : undefined, parameters, q);
     const assignments = columns.map((column) => `${q(column)} = ?`).join(', ');
     await db.executeQuery(CompiledQuery.raw(`update ${target} set ${assignments} where ${terms.join(' and ')}`, parameters));
     return;
@@ -304,14 +319,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
     const where = [...groups].map(([value, members]) => {
       parameters.push(value);
       const each = members.map((row) => {
-        const terms = rest.map((k) => {
-          parameters.push(row[k] ?? null);
-          return `${q(k)} = ?`;
-        });
-        if (raiseOnly?.(row)) {
-          parameters.push(row[columns[0]!] ?? null);
-          terms.push(`${q(columns[0]!)} < ?`);
-        }
+        const terms = matchTerms(row, rest, raiseOnly?.(row) ? columns[0] : undefined, parameters, q);
         return terms.length === 0 ? 'true' : `(${terms.join(' and ')})`;
       });
       return `(${q(first!)} = ? and (${each.join(' or ')}))`;

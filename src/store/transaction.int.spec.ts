@@ -44,6 +44,8 @@ for (const engine of await testEngines('transaction'))
             .where('projection', '=', row.projection)
             .executeTakeFirstOrThrow()
         ).next_offset;
+      const lockRow = (db: Store['db']) =>
+        db.selectFrom('projection_offsets').select('next_offset').where('projection', '=', row.projection).forUpdate().execute();
       const setOffset = (db: Store['db'], value: number) =>
         db.updateTable('projection_offsets').set({ next_offset: value }).where('projection', '=', row.projection).execute();
 
@@ -74,12 +76,7 @@ for (const engine of await testEngines('transaction'))
         const holder = inTransaction(
           store.db,
           async (trx) => {
-            await trx
-              .selectFrom('projection_offsets')
-              .select('next_offset')
-              .where('projection', '=', row.projection)
-              .forUpdate()
-              .execute();
+            await lockRow(trx);
             await setOffset(trx, 99);
             locked();
             // Silent towards the server, like a frozen process, for well past the limit.
@@ -96,12 +93,7 @@ for (const engine of await testEngines('transaction'))
         // Without the limit this would wait for innodb_lock_wait_timeout (50 s)
         // and fail; the holder is dropped first, so it gets the row.
         await inTransaction(store.db, async (trx) => {
-          await trx
-            .selectFrom('projection_offsets')
-            .select('next_offset')
-            .where('projection', '=', row.projection)
-            .forUpdate()
-            .execute();
+          await lockRow(trx);
           await setOffset(trx, 5);
         });
 
