@@ -15,8 +15,8 @@ export interface Delivery {
   send: (session: Session, frame: string) => void;
   /** Keeps a frame for a socket until its AUTH_SUCCESS has gone out (the same size limit as a slow socket's). */
   hold: (session: Session, held: HeldFrame) => void;
-  /** Every socket of each user (but those whose token is limited to some rooms). */
-  toUsers: (userIds: Iterable<string>, frame: string) => void;
+  /** Every socket of each user that `only` accepts (all by default), but those whose token is limited to some rooms. */
+  toUsers: (userIds: Iterable<string>, frame: string, only?: (session: Session) => boolean) => void;
   /** Every socket of the room's members here that `only` accepts (all by default). */
   toRoomMembers: (roomId: string, frame: string, only?: (session: Session) => boolean) => void;
   /** Calls `visit` for every socket of the room's members here, in the room's delivery order. */
@@ -80,9 +80,10 @@ export function createDelivery(options: {
     send,
     hold,
     eachRoomSession,
-    toUsers(userIds, frame) {
+    toUsers(userIds, frame, only) {
       for (const userId of userIds)
-        for (const session of sessions.of(userId) ?? []) if (hearsUserFrames(session)) send(session, frame);
+        for (const session of sessions.of(userId) ?? [])
+          if (hearsUserFrames(session) && (only === undefined || only(session))) send(session, frame);
     },
     toRoomMembers(roomId, frame, only) {
       eachRoomSession(roomId, (session) => {

@@ -118,7 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sessions,
     membership,
     // Sockets on the sync feed hear these changes through it (sync-stream.ts).
-    delivery: liveFramesExcept(delivery, sessions, (session) => sync.isSynced(session)),
+    delivery: liveFramesExcept(delivery, (session) => sync.isSynced(session)),
     roomStream,
     db,
     progress,

@@ -28,7 +28,7 @@ import type { Database } from '../store/schema.ts';
 import type { Delivery } from './delivery.ts';
 import { errorFrame, serverFrame } from './frames.ts';
 import type { Membership } from './membership.ts';
-import { hearsUserFrames, type Session, type SessionRegistry } from './sessions.ts';
+import type { Session, SessionRegistry } from './sessions.ts';
 
 export interface SyncStream {
   /** Handles a SYNC frame: from `since` (a token), or from now when absent. */
@@ -156,19 +156,16 @@ export function createSyncStream(options: {
 }
 
 /** The fan-out's delivery without the sockets on the sync feed (they hear those changes through it). */
-export function liveFramesExcept(delivery: Delivery, sessions: SessionRegistry, skip: (session: Session) => boolean): Delivery {
+export function liveFramesExcept(delivery: Delivery, skip: (session: Session) => boolean): Delivery {
+  const kept = (only: ((session: Session) => boolean) | undefined) => (session: Session) =>
+    !skip(session) && (only === undefined || only(session));
   return {
     send: (session, frame) => {
       if (!skip(session)) delivery.send(session, frame);
     },
     hold: delivery.hold,
-    toUsers(userIds, frame) {
-      for (const userId of userIds)
-        for (const session of sessions.of(userId) ?? [])
-          if (!skip(session) && hearsUserFrames(session)) delivery.send(session, frame);
-    },
-    toRoomMembers: (roomId, frame, only) =>
-      delivery.toRoomMembers(roomId, frame, (session) => !skip(session) && (only === undefined || only(session))),
+    toUsers: (userIds, frame, only) => delivery.toUsers(userIds, frame, kept(only)),
+    toRoomMembers: (roomId, frame, only) => delivery.toRoomMembers(roomId, frame, kept(only)),
     eachRoomSession: (roomId, visit) =>
       delivery.eachRoomSession(roomId, (session) => {
         if (!skip(session)) visit(session);
