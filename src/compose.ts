@@ -54,7 +54,7 @@ import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
 import { createRedisSessionRevocations } from './infra/redis-session-revocations.ts';
 import { createOutboxMailer, type Mailer } from './infra/mailer.ts';
 import { createSmtpMailer } from './infra/smtp-mailer.ts';
-import { createMemorySessionRevocations, type SessionRevocations } from './infra/session-revocations.ts';
+import { createMemorySessionRevocations, revokeWhileTokensLive, type SessionRevocations } from './infra/session-revocations.ts';
 import { createLocalStorage } from './uploads/local-storage.ts';
 import { localStorageRoutes } from './uploads/local-storage-routes.ts';
 import { uploadRoutes, type UploadRoutesOptions } from './uploads/routes.ts';
@@ -869,7 +869,7 @@ function restRouters(
         admins: config.PARLEY_ADMINS,
         maxTokens: config.PARLEY_BOT_TOKENS_MAX,
         usernameCoolingOffS: config.PARLEY_USERNAME_COOLING_OFF_S,
-        closeSockets: (tokenIds) => ephemeral.revocations.revoke(tokenIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000),
+        closeSockets: (tokenIds) => revokeWhileTokensLive(ephemeral.revocations, tokenIds, config.PARLEY_ACCESS_TTL_S),
         logger,
       },
       requireUser: services.authenticate,

@@ -16,7 +16,7 @@ import { ApiError } from '../http/errors.ts';
 import { pageLimitSchema, parseBody, parseQuery } from '../http/validate.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
 import type { Mailer } from '../infra/mailer.ts';
-import type { SessionRevocations } from '../infra/session-revocations.ts';
+import { revokeWhileTokensLive, type SessionRevocations } from '../infra/session-revocations.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import { emailRegistered, findUserById } from '../queries/users-queries.ts';
 import type { Database } from '../store/schema.ts';
@@ -219,7 +219,7 @@ export function authRoutes(options: {
 
   /** Ends sessions now: their refresh tokens are already revoked; their access tokens and sockets follow. */
   function revokeSessions(sessionIds: readonly string[]): Promise<void> {
-    return options.revocations.revoke(sessionIds, Date.now() + config.PARLEY_ACCESS_TTL_S * 1000);
+    return revokeWhileTokensLive(options.revocations, sessionIds, config.PARLEY_ACCESS_TTL_S);
   }
 
   /**

@@ -3,8 +3,8 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
-import { usernameSchema } from '../auth/usernames.ts';
-import { personalText, uuid } from '../commands/inputs.ts';
+import { registerBody } from '../auth/http-routes.ts';
+import { uuid } from '../commands/inputs.ts';
 import type { Config } from '../config.ts';
 import { userIdOf, type AppState } from '../http/auth-middleware.ts';
 import { parseBody } from '../http/validate.ts';
@@ -15,10 +15,8 @@ type BotConfig = Pick<Config, 'PARLEY_BOT_TOKEN_NAME_MAX' | 'PARLEY_BOT_TOKEN_RO
 /** The bot routes' body schemas; exported so the OpenAPI document uses the same ones. */
 export function botInputs(config: BotConfig) {
   return {
-    createBody: z.strictObject({
-      username: usernameSchema,
-      display_name: personalText().trim().min(1).max(100).optional(),
-    }),
+    // A person's registration without the credentials: the same username and display-name rules.
+    createBody: registerBody.pick({ username: true, display_name: true }),
     tokenBody: z.strictObject({
       name: z.string().trim().min(1).max(config.PARLEY_BOT_TOKEN_NAME_MAX),
       room_ids: z.array(uuid).min(1).max(config.PARLEY_BOT_TOKEN_ROOMS_MAX).optional(),

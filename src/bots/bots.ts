@@ -94,12 +94,13 @@ export async function issueBotToken(
     throw new Rejection('invalid_state', `a bot holds at most ${deps.maxTokens} tokens; revoke one first`);
   }
   const token = newBotToken();
+  const roomIds = input.room_ids === undefined ? null : [...new Set(input.room_ids)];
   const row = {
     id: newId(),
     user_id: botId,
     name: input.name,
     token_hash: botTokenHash(token),
-    room_ids: input.room_ids === undefined ? null : JSON.stringify([...new Set(input.room_ids)]),
+    room_ids: roomIds === null ? null : JSON.stringify(roomIds),
     created_by: adminId,
     created_at: Date.now(),
     revoked_at: null,
@@ -116,7 +117,7 @@ export async function issueBotToken(
         user_id: botId,
         token_id: row.id,
         name: row.name,
-        room_ids: row.room_ids === null ? null : (JSON.parse(row.room_ids) as string[]),
+        room_ids: roomIds,
         action_id: randomUUID(),
       },
     });

@@ -17,6 +17,15 @@ export interface SessionRevocations {
   close(): Promise<void>;
 }
 
+/** Revokes the sessions for as long as an access token issued now could live (`accessTtlS`): after that it is refused anyway. */
+export function revokeWhileTokensLive(
+  revocations: Pick<SessionRevocations, 'revoke'>,
+  sessionIds: readonly string[],
+  accessTtlS: number,
+): Promise<void> {
+  return revocations.revoke(sessionIds, Date.now() + accessTtlS * 1000);
+}
+
 export function createMemorySessionRevocations(clock: () => number = Date.now): SessionRevocations {
   const revoked = new Map<string, number>();
   const listeners = new Set<(sessionIds: readonly string[]) => void>();
