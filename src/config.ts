@@ -428,7 +428,8 @@ const schema = z.object({
   /**
    * Values this process sealed last that stay known in the clear, so its own
    * projector and gateway need not decrypt the messages it just sealed
-   * (privacy/vault.ts; the key store still decides erasure). 0: none.
+   * (privacy/vault.ts; the key store still decides erasure). 0: none. Memory:
+   * a few hundred KB for chat-sized messages, ~30 MB if all are the longest.
    */
   PARLEY_VAULT_RECENT_SEALS: int(1_024),
   /**
