@@ -140,8 +140,8 @@ export async function runProjection(projection: Projection, options: RunnerOptio
   // only from that value: a straggler or an operator that moved it meanwhile
   // makes the move find no row, the transaction rolls back, and the batch
   // comes again through the locking read. One statement (a round trip) less
-  // per batch (bench/README fix 17). SQLite keeps the locking read: it takes
-  // the file's write lock at the start (dialect.ts, readLocked).
+  // per batch (bench/README fix 17). SQLite keeps the read: its transactions
+  // take the file's write lock as they begin (store/sqlite-dialect.ts).
   const lastSaved = engineOf(db) === 'mysql' ? new Map<number, number>() : undefined;
   const applyItems = async (partition: number, items: readonly Item[], resolves?: DeadLetter): Promise<number> => {
     const trusted = lastSaved?.get(partition);

@@ -21,10 +21,8 @@ export function engineOf(db: AnyDatabase): Engine {
 /**
  * Reads `column` of the one row that `key` picks and locks the row until the
  * transaction ends, so two writers of it serialise. MySQL: SELECT … FOR
- * UPDATE. SQLite has one writer, but its transactions begin deferred: one that
- * read first and then writes fails with SQLITE_BUSY when another process (a
- * `parley rebuild` beside a server) committed in between. A no-op UPDATE …
- * RETURNING takes the write lock at once, and waits for it (busy_timeout).
+ * UPDATE. SQLite has one writer, and Parley's transactions there take the
+ * file's write lock as they begin (sqlite-dialect.ts): a plain read suffices.
  */
 export async function readLocked(db: AnyDatabase, table: string, column: string, key: Record<string, Cell>): Promise<Cell> {
   // Written as SQL rather than with the query builder: the projector runs it
@@ -34,11 +32,8 @@ export async function readLocked(db: AnyDatabase, table: string, column: string,
     Object.entries(key).map(([name, value]) => sql`${sql.ref(name)} = ${value}`),
     sql` and `,
   );
-  const { rows } = await (
-    engineOf(db) === 'sqlite'
-      ? sql<CellRow>`update ${sql.table(table)} set ${sql.ref(column)} = ${sql.ref(column)} where ${where} returning ${sql.ref(column)}`
-      : sql<CellRow>`select ${sql.ref(column)} from ${sql.table(table)} where ${where} for update`
-  ).execute(db);
+  const lock = engineOf(db) === 'mysql' ? sql` for update` : sql``;
+  const { rows } = await sql<CellRow>`select ${sql.ref(column)} from ${sql.table(table)} where ${where}${lock}`.execute(db);
   const row = rows[0];
   if (row === undefined) throw new Error(`no row of ${table} where ${JSON.stringify(key)}`);
   return row[column] ?? null;

@@ -3,7 +3,14 @@
 // so Parley needs no native SQLite module.
 
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 
 type Param = null | number | bigint | string | Uint8Array;
 
@@ -50,7 +57,7 @@ export function openSqliteFile(filename: string): SqliteFile {
     typeof value === 'string' ? value.normalize('NFKC').toLowerCase() : value,
   );
   const statements = new Map<string, ReturnType<typeof adaptStatement>>();
-  const dialect = new SqliteDialect({
+  const dialect = new WriterSqliteDialect({
     database: {
       close: () => database.close(),
       prepare: (sql: string) => {
@@ -66,4 +73,30 @@ export function openSqliteFile(filename: string): SqliteFile {
     },
   });
   return { dialect, database };
+}
+
+/**
+ * Every transaction Parley opens on a read model writes, so it takes the
+ * file's write lock as it begins (BEGIN IMMEDIATE), waiting for it under
+ * busy_timeout. Kysely begins SQLite transactions deferred: one that reads
+ * before it writes holds only a snapshot, and when another process (a
+ * `parley rebuild` beside a server) commits in between, its first write fails
+ * at once with "database is locked" — busy_timeout cannot help, the snapshot
+ * is stale.
+ */
+class WriterSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateTransactionsDriver(this.#config);
+  }
+}
+
+class ImmediateTransactionsDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 }

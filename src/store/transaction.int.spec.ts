@@ -1,3 +1,4 @@
+import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -66,6 +67,28 @@ for (const engine of await testEngines('transaction'))
         await expect(failing).rejects.toThrow('half way');
         expect(await offset()).toBe(0);
       });
+
+      // `parley rebuild` beside a server: two processes write one SQLite file.
+      // A transaction begun deferred that read first failed its first write
+      // with "database is locked" when the other process committed between.
+      if (engine.name === 'sqlite')
+        test('a transaction that reads before it writes holds the write lock from its start: another process waits, nothing fails', async () => {
+          const { rows } = await sql<{ file: string }>`pragma database_list`.execute(store.db);
+          const otherProcess = new DatabaseSync(rows[0]!.file, { timeout: 0 });
+          const bump = () =>
+            otherProcess.exec(`update projection_offsets set next_offset = next_offset + 1 where projection = 'tx-spec'`);
+          try {
+            await inTransaction(store.db, async (trx) => {
+              expect(await offset(trx)).toBe(0);
+              expect(bump).toThrow(/locked/);
+              await setOffset(trx, 7);
+            });
+            bump();
+          } finally {
+            otherProcess.close();
+          }
+          expect(await offset()).toBe(8);
+        });
 
       if (engine.name !== 'mysql') return;
 
