@@ -30,7 +30,7 @@ import { preferLocalDecisions } from './commands/local-decisions.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
 import { createSocialService, type SocialService } from './commands/social-service.ts';
-import { hasRole, publicOrigin, type Config } from './config.ts';
+import { processManagerReadDelayMs, hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
@@ -503,7 +503,7 @@ async function startProcessorRole(ctx: AppContext, topicBus: CommandBus): Promis
   const bus = config.PARLEY_DECIDE_LOCALLY
     ? preferLocalDecisions(topicBus, processor, { timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS })
     : topicBus;
-  const manager = await runDirectRoomsManager({ log, bus, codec, logger });
+  const manager = await runDirectRoomsManager({ log, bus, codec, logger, readDelayMs: processManagerReadDelayMs(config) });
   const retention = startRetention({
     db: ctx.store.db,
     globalDays: config.PARLEY_MESSAGE_RETENTION_DAYS,

@@ -1,9 +1,10 @@
 // The origin links and stored URLs point at (config.ts `publicOrigin`):
 // configured, or the listening address — an address a client can reach; and
-// settings that were retired stop the start instead of being ignored.
+// settings that were retired stop the start instead of being ignored; and the
+// process manager's read delay, which depends on the log in use.
 
 import { describe, expect, it } from 'vitest';
-import { loadConfig, publicOrigin } from './config.ts';
+import { processManagerReadDelayMs, loadConfig, publicOrigin } from './config.ts';
 
 describe('publicOrigin', () => {
   it('is PARLEY_PUBLIC_URL when set (without a trailing slash)', () => {
@@ -15,6 +16,18 @@ describe('publicOrigin', () => {
     expect(publicOrigin(loadConfig({ HOST: '::' }), 8080)).toBe('http://127.0.0.1:8080');
     expect(publicOrigin(loadConfig({ HOST: '10.1.2.3' }), 8080)).toBe('http://10.1.2.3:8080');
     expect(publicOrigin(loadConfig({ HOST: '::1' }), 8080)).toBe('http://[::1]:8080');
+  });
+});
+
+describe('processManagerReadDelayMs', () => {
+  it('the direct-rooms manager gathers for 200 ms on Kafka, reads at once on the embedded log, and a setting wins in either mode', () => {
+    expect(processManagerReadDelayMs(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092' }))).toBe(200);
+    expect(processManagerReadDelayMs(loadConfig({}))).toBe(0);
+    expect(
+      processManagerReadDelayMs(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '0' })),
+    ).toBe(0);
+    expect(processManagerReadDelayMs(loadConfig({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '50' }))).toBe(50);
+    expect(() => loadConfig({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_PROCESS_MANAGER_READ_DELAY_MS/);
   });
 });
 

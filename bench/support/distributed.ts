@@ -91,7 +91,7 @@ export async function startDistributedParley(options: {
     `distributed: core instance on ${state.namespace} / ${state.database}${registry === undefined ? ' (no schema registry)' : ''}`,
   );
   const core = await startServer('parley', {
-    env: { ...env, PARLEY_ROLES: 'api,processor,projector,gateway' },
+    env: { ...env, PARLEY_ROLES: process.env.BENCH_CORE_ROLES ?? 'api,processor,projector,gateway' },
     ...(options.profileDir === undefined ? {} : { profileDir: path.join(options.profileDir, 'core') }),
   });
   try {

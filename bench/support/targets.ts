@@ -66,6 +66,19 @@ export function parleyEnv(dataDir: string): Record<string, string> {
   };
 }
 
+/**
+ * `BENCH_PARLEY_<NAME>=value` in the bench's environment reaches every Parley
+ * server it starts as `PARLEY_<NAME>=value`: the same code measured with one
+ * setting changed (an A/B of a setting). The harness's own settings win.
+ */
+function settingsFromEnvironment(): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('BENCH_PARLEY_') && value !== undefined) settings[name.slice('BENCH_'.length)] = value;
+  }
+  return settings;
+}
+
 const hooks = pathToFileURL(path.join(repoRoot, 'bench/support/server-hooks.ts')).href;
 
 export async function startServer(impl: Impl, options: ServerOptions = {}): Promise<RunningServer> {
@@ -102,6 +115,7 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
       HOME: process.env.HOME ?? '',
       BENCH_STATS_FILE: statsFile,
       ...(process.env.BENCH_SQL_TIMING === undefined ? {} : { BENCH_SQL_TIMING: process.env.BENCH_SQL_TIMING }),
+      ...(impl === 'parley' ? settingsFromEnvironment() : {}),
       ...env,
       ...options.env,
     },

@@ -50,12 +50,15 @@ export async function runDirectRoomsManager(options: {
   bus: CommandBus;
   codec: EventCodec;
   logger: Logger;
+  /** How late it may see an accepted friendship or a block (ConsumeOptions.maxDelayMs). */
+  readDelayMs: number;
 }): Promise<Consumer> {
   const { log, bus, codec, logger } = options;
   return log.consume({
     topic: topics.events,
     group: 'parley.pm.direct-rooms',
     from: 'earliest',
+    maxDelayMs: options.readDelayMs,
     eachBatch: async ({ records }) => {
       for (const record of records) await handle(record);
     },

@@ -503,7 +503,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
           heartbeatIntervalMs: o.heartbeatIntervalMs,
           commitIntervalMs: o.commitIntervalMs,
           rebalanceTimeoutMs: o.rebalanceTimeoutMs,
-          maxWaitTimeMs: o.maxWaitTimeMs,
+          ...fetchWaiting(consumeOptions.maxDelayMs ?? 0, o.maxWaitTimeMs),
           maxBytesPerPartition: o.maxBytesPerPartition,
           maxBytes: o.maxBytesPerFetch,
           partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? count),
@@ -557,3 +557,19 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
   };
   return log;
 }
+
+/**
+ * How a consumer's fetches wait at the broker. By default a fetch returns as
+ * soon as one record is there (minBytes 1) and an idle one after
+ * maxWaitTimeMs. A consumer that may see records late (ConsumeOptions.maxDelayMs)
+ * has its fetches held until a batch's worth of bytes or that delay: one fetch
+ * per interval instead of one per record.
+ */
+function fetchWaiting(maxDelayMs: number, idleWaitMs: number): { maxWaitTimeMs: number; minBytes: number } {
+  return maxDelayMs > 0
+    ? { maxWaitTimeMs: maxDelayMs, minBytes: GATHERED_FETCH_BYTES }
+    : { maxWaitTimeMs: idleWaitMs, minBytes: 1 };
+}
+
+/** Enough records (~100 chat messages) to be worth a fetch for a consumer that may wait. */
+const GATHERED_FETCH_BYTES = 64 * 1024;

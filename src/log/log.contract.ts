@@ -421,6 +421,26 @@ export function logContract(
         expectDeliveredExactly(probe.delivered, positions);
       });
 
+      test('a consumer that may see records late (maxDelayMs) gets records appended one by one in a few batches, every one, in order', async () => {
+        const t = await topic(1);
+        const probe = new Probe('patient');
+        await consume(probe.options({ topic: t, group: unique('group'), from: 'earliest', maxDelayMs: 1_500 }));
+        // First one record, delivered: the consumer is reading (a fresh
+        // Kafka consumer's first fetch comes late and would gather anyway).
+        const positions = await fill(t, 1, 1, 'first');
+        await until(() => probe.delivered.length >= 1, 'the first record delivered');
+        const before = probe.attempts.length;
+        for (let i = 0; i < 10; i++) {
+          positions.push(...(await fill(t, 1, 1, `r${i}`)));
+          await sleep(20);
+        }
+        await until(() => probe.delivered.length >= 11, 'all 11 records delivered');
+        // A consumer without it takes each record as it comes: ten batches.
+        // The ten appends span well under the delay: at most two windows.
+        expect(probe.attempts.length - before).toBeLessThanOrEqual(2);
+        expectDeliveredExactly(probe.delivered, positions);
+      });
+
       test('each partition is handled in order, one batch at a time', async () => {
         const t = await topic(4);
         const tracker = new Tracker();

@@ -62,6 +62,8 @@ export interface MemberTuning {
   commitIntervalMs: number;
   rebalanceTimeoutMs: number;
   maxWaitTimeMs: number;
+  /** The broker answers a fetch once it holds this much, or after maxWaitTimeMs. */
+  minBytes: number;
   maxBytesPerPartition: number;
   maxBytes: number;
   partitionsConsumedConcurrently: number;
@@ -181,6 +183,7 @@ export class KafkaMember {
       rebalanceTimeout: tuning.rebalanceTimeoutMs,
       heartbeatInterval: tuning.heartbeatIntervalMs,
       maxWaitTimeInMs: tuning.maxWaitTimeMs,
+      minBytes: tuning.minBytes,
       maxBytesPerPartition: tuning.maxBytesPerPartition,
       maxBytes: tuning.maxBytes,
       allowAutoTopicCreation: false,

@@ -95,6 +95,12 @@ class PartitionWorker {
     });
   }
 
+  /** Woken by a new record: a consumer that may see it late lets the records after it gather first. */
+  async #gather(): Promise<void> {
+    const delayMs = this.#settings.options.maxDelayMs ?? 0;
+    if (delayMs > 0) await pause(delayMs, this.#abort.signal);
+  }
+
   async #run(): Promise<void> {
     const { topic, options, backend, maxBatchSize } = this.#settings;
     const signal = this.#abort.signal;
@@ -110,6 +116,7 @@ class PartitionWorker {
         if (knownEnd !== undefined && this.position >= knownEnd) {
           // Everything this process appended is handled, and no other connection wrote since: nothing to read.
           await this.#waitForRecords();
+          await this.#gather();
           continue;
         }
         let records: LogRecord[];
@@ -122,6 +129,7 @@ class PartitionWorker {
         }
         if (records.length === 0) {
           await this.#waitForRecords();
+          await this.#gather();
           continue;
         }
         batch = { topic: topic.name, partition: this.partition, records };
