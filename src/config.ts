@@ -626,7 +626,7 @@ export function publicOrigin(config: Pick<Config, 'PARLEY_PUBLIC_URL' | 'HOST'>,
 /**
  * PARLEY_PROCESS_MANAGER_READ_DELAY_MS, else 200 ms on Kafka, where every
  * fetch is a round trip to the broker and a decode of the batch (the
- * distributed core's CPU per message at 200 msg/s fell 13 %), and 0 on the
+ * distributed core's CPU per message at 200 msg/s fell 11–13 %), and 0 on the
  * embedded log, where a read is an in-process SQLite read: there, gathering
  * saved ~2 % of the CPU and made deliveries burstier (p50 at 1k msg/s
  * doubled; bench/README, fix 19).

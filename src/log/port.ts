@@ -84,9 +84,10 @@ export interface ConsumeOptions {
    * How late this consumer may see a record, so the log can hand it fewer,
    * larger batches: new records are gathered for up to this long before the
    * batch goes out (Kafka: a fetch waits for this long or for a batch's worth
-   * of bytes). For consumers nobody waits on — push, webhooks, process
-   * managers — where a read per message costs more than the delay does.
-   * Default 0: a record is delivered as soon as it is appended.
+   * of bytes). For consumers nobody waits on and whose decisions do not go
+   * stale meanwhile (process managers), where a read per message costs more
+   * than the delay does. Default 0: a record is delivered as soon as it is
+   * appended.
    */
   maxDelayMs?: number;
 }
