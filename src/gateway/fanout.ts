@@ -8,12 +8,12 @@
 
 import type { Kysely } from 'kysely';
 import type { AnyEvent } from '../domain/aggregates.ts';
-import type { MessageSent } from '../domain/room.ts';
+import type { MessageSent, UserInvitedToRoom } from '../domain/room.ts';
 import type { Position } from '../log/port.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
 import { syncChangesOf } from '../projections/sync-changes.ts';
 import { findMessage } from '../queries/messages-queries.ts';
-import { findInvitation, findRoom } from '../queries/rooms-queries.ts';
+import { findRoom, findRoomName, type InvitationView } from '../queries/rooms-queries.ts';
 import { findRequest } from '../queries/social-queries.ts';
 import type { MessageView } from '../queries/wire.ts';
 import type { Database } from '../store/schema.ts';
@@ -90,16 +90,27 @@ export function createFanout(options: {
   }
 
   /**
-   * The invitee learns of an invitation as GET /invitations shows it — on a
-   * socket limited to some rooms too, when the room is one of them (a bot
+   * The invitee learns of an invitation as GET /invitations showed it when it
+   * was made: built from the event, with the room's name from the read model.
+   * Read back whole, an invitation accepted or declined before this ran (on
+   * another device, by a quick client) was no longer there, and the invitee
+   * heard MEMBER_ADDED or ROOM_INVITE_ENDED of an invitation never announced.
+   * On a socket limited to some rooms too, when the room is one of them (a bot
    * joins its rooms by accepting).
    */
-  async function invitationSent(roomId: string, userId: string, position: Position) {
+  async function invitationSent(invitation: UserInvitedToRoom['data'], position: Position) {
+    const { room_id: roomId, user_id: userId } = invitation;
     if (!sessions.isConnected(userId)) return;
     await applied(position);
-    const invitation = await findInvitation(db, roomId, userId);
-    if (invitation === undefined) return;
-    const frame = serverFrame('ROOM_INVITE', invitation);
+    const roomName = await findRoomName(db, roomId);
+    if (roomName === undefined) return;
+    const frame = serverFrame('ROOM_INVITE', {
+      chat_room_id: roomId,
+      room_name: roomName,
+      role: invitation.role,
+      invited_by: invitation.invited_by,
+      invited_at: invitation.invited_at,
+    } satisfies InvitationView);
     for (const session of sessions.of(userId) ?? []) if (reaches(session, roomId)) delivery.send(session, frame);
   }
 
@@ -144,7 +155,7 @@ export function createFanout(options: {
           return;
         }
         case 'user_invited_to_room':
-          return invitationSent(event.data.room_id, event.data.user_id, position);
+          return invitationSent(event.data, position);
         case 'user_left_room': {
           memberLeft(event.data.room_id, event.data.user_id, event.data.removed_by);
           return;

@@ -83,6 +83,12 @@ export interface RoomDetail extends RoomView {
   invitations: { user_id: string; role: string; invited_by: string; invited_at: number }[];
 }
 
+/** A room's name alone (a notification about the room that carries nothing else of it). */
+export async function findRoomName(db: Kysely<Database>, roomId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('rooms').select('name').where('id', '=', roomId).executeTakeFirst();
+  return row?.name;
+}
+
 export async function findRoom(db: Kysely<Database>, roomId: string): Promise<RoomView | undefined> {
   const room = await db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
   if (room === undefined) return undefined;
