@@ -224,6 +224,16 @@ const schema = z.object({
    */
   PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP: int(20),
   /**
+   * Sockets this gateway sets up at once (token checked, rooms and presence
+   * loaded); one more is refused with 503 and Retry-After until some finish.
+   * A reconnect storm — another gateway died and its clients all come here —
+   * then waits in the clients' back-off, not in this process's memory, and
+   * the sockets already connected keep their stream.
+   */
+  PARLEY_WS_MAX_CONNECTING: int(256),
+  /** Seconds a socket refused as busy is told to wait (Retry-After; clients add jitter). */
+  PARLEY_WS_BUSY_RETRY_AFTER_S: int(1),
+  /**
    * Browser origins allowed to call the API and open sockets from another
    * origin (`https://app.example.com,https://admin.example.com`). Unset: same
    * origin only — no CORS headers, and a socket whose Origin is another site's

@@ -1141,7 +1141,10 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         '`details.retry_after_s`; the socket stays open.',
       authentication:
         'Either `GET /ws?token=<access token>`, or a first frame `{"type":"AUTH","data":{"token":"…"}}` within ' +
-        `${config.PARLEY_WS_AUTH_TIMEOUT_MS} ms. The server answers AUTH_SUCCESS. The socket is closed (1008) when the token expires.`,
+        `${config.PARLEY_WS_AUTH_TIMEOUT_MS} ms. The server answers AUTH_SUCCESS. The socket is closed (1008) when the token expires. ` +
+        `While ${config.PARLEY_WS_MAX_CONNECTING} sockets are being set up, another is refused: 503 \`server_busy\` with ` +
+        'Retry-After at the handshake, or ERROR `server_busy` (`details.retry_after`) and close 1013 after AUTH. ' +
+        'Reconnect after a jittered exponential back-off, then JOIN_ROOM with since_seq.',
       limits: {
         max_frame_bytes: config.PARLEY_MAX_FRAME_BYTES,
         frames_per_second: config.PARLEY_WS_RATE_PER_S,
@@ -1152,13 +1155,16 @@ export function buildOpenApiDocument(config: Config, options: { version?: string
         replay_max: config.PARLEY_REPLAY_MAX,
         typing_ttl_ms: config.PARLEY_TYPING_TTL_MS,
         max_buffered_bytes: config.PARLEY_WS_MAX_BUFFERED_BYTES,
+        max_connecting: config.PARLEY_WS_MAX_CONNECTING,
+        busy_retry_after_s: config.PARLEY_WS_BUSY_RETRY_AFTER_S,
       },
       close_codes: {
         '1001': 'server shutting down',
         '1008': 'policy: not authenticated in time, bad AUTH, invalid or expired token, rate limit, too many sockets',
         '1009': 'frame too large',
         '1011': 'session setup failed',
-        '1013': 'too slow: more than max_buffered_bytes waiting; reconnect and JOIN_ROOM with since_seq',
+        '1013':
+          'try again later: too slow (more than max_buffered_bytes waiting), or refused after AUTH while max_connecting sockets were being set up; reconnect after a jittered back-off and JOIN_ROOM with since_seq',
       },
       client_frames: clientFrameDocs,
       server_frames: serverFrameDocs,

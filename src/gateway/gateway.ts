@@ -185,6 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     send: delivery.send,
     open: (session, firstFrame) => roomStream.open(session, firstFrame),
+    onShed: () => metrics.shedConnection(),
     logger,
   });
 

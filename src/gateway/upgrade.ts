@@ -9,6 +9,14 @@
 // origin asks for it (cross-site WebSocket hijacking: 403), and when its IP
 // already holds too many sockets that have not authenticated (429). Every
 // socket is then pinged (heartbeat.ts) and dropped when it stops answering.
+//
+// A reconnect storm (a gateway died and its clients all come here at once) is
+// shed, not queued: while PARLEY_WS_MAX_CONNECTING sockets are being set up
+// (their token checked, their rooms and presence loaded), a new one is refused
+// with 503 and Retry-After (an AUTH frame: ERROR server_busy, close 1013), and
+// its client retries after a jittered back-off. Sockets already connected keep
+// their stream, and the waiting is done by the clients, not in this process's
+// memory.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -37,6 +45,8 @@ type GatewayLimits = Pick<
   | 'PARLEY_WS_AUTH_TIMEOUT_MS'
   | 'PARLEY_WS_MAX_SOCKETS_PER_USER'
   | 'PARLEY_WS_MAX_UNAUTHENTICATED_PER_IP'
+  | 'PARLEY_WS_MAX_CONNECTING'
+  | 'PARLEY_WS_BUSY_RETRY_AFTER_S'
   | 'PARLEY_WS_PING_INTERVAL_MS'
   | 'PARLEY_WS_MAX_MISSED_PONGS'
   | 'PARLEY_CORS_ORIGINS'
@@ -55,6 +65,8 @@ export function acceptUpgrades(options: {
   send: (session: Session, frame: string) => void;
   /** Sends a connected socket its first frame, then what waited for it (room-stream.ts). */
   open: (session: Session, firstFrame: string) => void;
+  /** A socket refused because too many were being set up. */
+  onShed?: () => void;
   logger: Logger;
 }): Upgrades {
   const { config, sessions, logger } = options;
@@ -75,6 +87,18 @@ export function acceptUpgrades(options: {
     const count = (unauthenticated.get(ip) ?? 0) + change;
     if (count <= 0) unauthenticated.delete(ip);
     else unauthenticated.set(ip, count);
+  };
+
+  /** Sockets being set up now: a token being verified, or a connection being made (connections.ts). */
+  let settingUp = 0;
+  const busy = () => settingUp >= config.PARLEY_WS_MAX_CONNECTING;
+  /** Counts `work` as one setup while it runs (it always settles: a token check, a connect). */
+  function countedSetup<T>(work: Promise<T>): Promise<T> {
+    settingUp++;
+    return work.finally(() => settingUp--);
+  }
+  const busyBody = {
+    error: { code: 'server_busy', message: 'too many connections are being set up here; retry after a jittered back-off' },
   };
 
   /** The server's own origin when configured; see originPermitted for the fallback. */
@@ -113,7 +137,7 @@ export function acceptUpgrades(options: {
     const early: [RawData, boolean][] = [];
     const buffer = (raw: RawData, isBinary: boolean) => early.push([raw, isBinary]);
     socket.on('message', buffer);
-    options.connect(socket, stream, identity).then(
+    countedSetup(options.connect(socket, stream, identity)).then(
       (session) => {
         socket.off('message', buffer);
         socket.on('message', (raw, isBinary) => options.receive(session, raw, isBinary));
@@ -147,7 +171,13 @@ export function acceptUpgrades(options: {
         return;
       }
       const ref = parsed.frame.ref;
-      options.verifyToken(parsed.frame.data.token).then(
+      if (busy()) {
+        options.onShed?.();
+        socket.send(errorFrame('server_busy', busyBody.error.message, ref, { retry_after: config.PARLEY_WS_BUSY_RETRY_AFTER_S }));
+        socket.close(1013, 'try again later');
+        return;
+      }
+      countedSetup(options.verifyToken(parsed.frame.data.token)).then(
         (identity) => authenticated(socket, stream, identity),
         () => {
           socket.send(errorFrame('invalid_token', 'invalid or expired token', ref));
@@ -196,8 +226,15 @@ export function acceptUpgrades(options: {
         accept(null);
         return;
       }
+      if (busy()) {
+        options.onShed?.();
+        socket.end(
+          httpResponse(503, 'Service Unavailable', busyBody, { 'Retry-After': String(config.PARLEY_WS_BUSY_RETRY_AFTER_S) }),
+        );
+        return;
+      }
       // A bad token is refused before the upgrade: no socket is opened.
-      options.verifyToken(token).then(accept, () => {
+      countedSetup(options.verifyToken(token)).then(accept, () => {
         socket.end(httpResponse(401, 'Unauthorized', { error: { code: 'invalid_token', message: 'invalid or expired token' } }));
       });
     },
@@ -214,8 +251,11 @@ export function acceptUpgrades(options: {
 }
 
 /** A whole HTTP/1.1 response for a request that is not upgraded (the connection closes after it). */
-function httpResponse(status: number, reason: string, body?: unknown): string {
+function httpResponse(status: number, reason: string, body?: unknown, headers: Record<string, string> = {}): string {
   const text = body === undefined ? '' : JSON.stringify(body);
   const type = body === undefined ? '' : 'Content-Type: application/json; charset=utf-8\r\n';
-  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${type}${extra}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
 }

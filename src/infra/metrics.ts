@@ -43,6 +43,8 @@ export interface GatewayMetrics {
   delivered(): void;
   /** A socket closed (1013) because it could not keep up with what it was sent. */
   droppedSlowSocket(): void;
+  /** A socket refused (503, or close 1013 after AUTH) because too many were being set up: load shed. */
+  shedConnection(): void;
   /** Where the sockets gauge reads the gateway's counts at each scrape. */
   countSockets(read: () => SocketCounts): void;
 }
@@ -142,6 +144,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'Sockets closed (1013) because more than PARLEY_WS_MAX_BUFFERED_BYTES waited for them.',
     registers,
   });
+  const shedConnections = new Counter({
+    name: `${METRIC_PREFIX}ws_shed_connections_total`,
+    help: 'Sockets refused (503 with Retry-After, or close 1013) because PARLEY_WS_MAX_CONNECTING were being set up: a reconnect storm shed.',
+    registers,
+  });
 
   /**
    * A gauge read from the database or the log when scraped (cached for
@@ -213,6 +220,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     gateway: {
       delivered: () => deliveries.inc(),
       droppedSlowSocket: () => slowDrops.inc(),
+      shedConnection: () => shedConnections.inc(),
       countSockets(read) {
         socketCounts = read;
       },
@@ -245,5 +253,10 @@ function cachedReading<T>(read: () => Promise<T[]>, ttlMs: number): () => Promis
 export const noMetrics: { http: HttpMetrics; commands: CommandMetrics; gateway: GatewayMetrics } = {
   http: { requestFinished: () => undefined },
   commands: { accepted: () => undefined, readable: () => undefined },
-  gateway: { delivered: () => undefined, droppedSlowSocket: () => undefined, countSockets: () => undefined },
+  gateway: {
+    delivered: () => undefined,
+    droppedSlowSocket: () => undefined,
+    shedConnection: () => undefined,
+    countSockets: () => undefined,
+  },
 };

@@ -149,6 +149,7 @@ describe('an operator watching Parley', () => {
       2,
     );
     expect(valueOf(after, 'parley_ws_slow_socket_drops_total')).toBe(0);
+    expect(valueOf(after, 'parley_ws_shed_connections_total')).toBe(0);
 
     await aliceWs.close();
     await bobWs.close();
