@@ -6,7 +6,7 @@
 //                    [--parley-b DIR]   (adds impl parley-b: Parley from another checkout, for A/B of code)
 //
 // Scenarios: fanout-wide (1), fanout-small (2), idle (3), e2e (4), commands (5),
-// rebuild (6); `all` runs them in that order. Every scenario that compares
+// rebuild (6), storm (7, distributed only); `all` runs them in that order. Every scenario that compares
 // servers runs them interleaved (A B C, A B C, …), each on a fresh process
 // pinned to CPU 0 with the load generator on CPU 1, prints a Markdown table
 // of median [min–max] with the per-round ratio Parley / baseline, and writes
@@ -19,6 +19,7 @@ import { runE2e } from './scenarios/e2e.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
 import { runRebuild } from './scenarios/rebuild.ts';
+import { runStorm } from './scenarios/storm.ts';
 import type { BenchOptions, Target } from './support/harness.ts';
 
 const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
@@ -28,6 +29,7 @@ const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
   e2e: runE2e,
   commands: runCommands,
   rebuild: runRebuild,
+  storm: runStorm,
 };
 const aliases: Record<string, string> = {
   '1': 'fanout-wide',
@@ -36,9 +38,10 @@ const aliases: Record<string, string> = {
   '4': 'e2e',
   '5': 'commands',
   '6': 'rebuild',
+  '7': 'storm',
 };
 
-const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-6|all> [--quick] [--rounds N]
+const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-7|all> [--quick] [--rounds N]
                       [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
                       [--duration SECONDS] [--only PHASE,…] [--parley-b DIR]`;
 
@@ -62,7 +65,9 @@ if (values.help || positionals.length === 0) {
   process.stdout.write(`${usage}\n`);
   process.exit(values.help ? 0 : 2);
 }
-const names = positionals.flatMap((name) => (name === 'all' ? Object.keys(scenarios) : [aliases[name] ?? name]));
+/** What `all` runs: the storm kills one of two gateways, which exist in distributed mode only. */
+const allScenarios = (mode: string) => Object.keys(scenarios).filter((name) => name !== 'storm' || mode === 'distributed');
+const names = positionals.flatMap((name) => (name === 'all' ? allScenarios(values.mode) : [aliases[name] ?? name]));
 const unknown = names.filter((name) => !(name in scenarios));
 const mode = values.mode;
 const impls = values.impls.split(',').map((impl) => impl.trim()) as Target[];

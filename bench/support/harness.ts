@@ -110,11 +110,19 @@ export async function withServer<T>(
 }
 
 /** Runs the load generator on its own CPU with `job`; resolves with its result line. */
-export async function runLoadgen(options: BenchOptions, job: LoadJob): Promise<LoadResult> {
+export function runLoadgen(options: BenchOptions, job: LoadJob): Promise<LoadResult> {
+  return runPinnedClient<LoadResult>(options, 'bench/loadgen/main.ts', job);
+}
+
+/**
+ * Runs a client script (`node <script> <job.json>`) pinned to the load
+ * generator's CPU; its stderr goes to the log, its last stdout line is its result.
+ */
+export async function runPinnedClient<Result>(options: BenchOptions, script: string, job: unknown): Promise<Result> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-loadgen-'));
   const jobFile = path.join(dir, 'job.json');
   fs.writeFileSync(jobFile, JSON.stringify(job));
-  const child = spawn('taskset', ['-c', LOADGEN_CPU, process.execPath, path.join(repoRoot, 'bench/loadgen/main.ts'), jobFile], {
+  const child = spawn('taskset', ['-c', LOADGEN_CPU, process.execPath, path.join(repoRoot, script), jobFile], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -123,8 +131,8 @@ export async function runLoadgen(options: BenchOptions, job: LoadJob): Promise<L
   readline.createInterface({ input: child.stderr }).on('line', (line) => options.log(`  ${line}`));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   fs.rmSync(dir, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  return JSON.parse(last) as LoadResult;
+  if (code !== 0) throw new Error(`${script} exited with ${code}`);
+  return JSON.parse(last) as Result;
 }
 
 export function machine() {
