@@ -749,7 +749,9 @@ async function startServer(
     });
     gateway.attach(server);
   }
-  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  await new Promise<void>((resolve) =>
+    server.listen({ port: config.PORT, host: config.HOST, backlog: config.PARLEY_HTTP_LISTEN_BACKLOG }, resolve),
+  );
   const address = server.address();
   listeningPort = typeof address === 'object' && address !== null ? address.port : 0;
   return {

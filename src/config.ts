@@ -287,6 +287,15 @@ const schema = z.object({
   /** An idle keep-alive connection is closed after this. */
   PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS: int(5_000),
   /**
+   * Connections the kernel queues for the server to accept (listen backlog;
+   * Linux caps it at net.core.somaxconn). Node's default, 511, overflows when
+   * the clients of a dead gateway reconnect at once: the kernel then drops
+   * their handshakes and each client waits out TCP's retransmissions (1, 2, 4 …
+   * s; a 5,000-socket storm here took ~112 s instead of ~12). A longer queue
+   * holds them until the event loop accepts, and sheds them (503) if need be.
+   */
+  PARLEY_HTTP_LISTEN_BACKLOG: int(4_096),
+  /**
    * Open TCP connections (HTTP and WebSocket) one client IP may hold; more are
    * cut at once. Not applied behind a proxy (PARLEY_TRUST_PROXY), where every
    * connection comes from the proxy and the proxy limits its clients.

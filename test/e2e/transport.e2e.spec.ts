@@ -4,6 +4,7 @@
 // connections per address, bounded request times, and files only the service's
 // user can read.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -169,9 +170,18 @@ describe('caps and timeouts', () => {
         PARLEY_HTTP_HEADERS_TIMEOUT_MS: '1000',
         PARLEY_HTTP_REQUEST_TIMEOUT_MS: '1500',
         PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS: '1000',
+        PARLEY_HTTP_LISTEN_BACKLOG: '77',
       },
     });
     return () => parley.stop();
+  });
+
+  test("the kernel queues PARLEY_HTTP_LISTEN_BACKLOG connections for the server (a reconnect storm's burst), not Node's 511", () => {
+    // For a listening socket, `ss` reports the backlog the server asked for as Send-Q.
+    const port = new URL(parley.url).port;
+    const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim();
+    const [, , sendQ] = line.split(/\s+/);
+    expect(Number(sendQ)).toBe(77);
   });
 
   test('an address holds at most the cap of sockets that have not authenticated; one that authenticates frees its place', async () => {
