@@ -62,6 +62,11 @@ export interface StormResult {
   survivorCpuS: number;
   survivorPeakRssMB: number;
   closeReasons: Record<string, number>;
+  /**
+   * The storm (kill → last socket live) on CLOCK_MONOTONIC in µs, as a phase, so
+   * the survivor's profile can be cut to it: bench/profile-summary.ts --results … --phase storm.
+   */
+  phases: { name: 'storm'; monotonicUs: [number, number] }[];
 }
 
 const job = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as StormJob;
@@ -278,6 +283,7 @@ async function main() {
   const stopPosting = startPosting();
   await sleep(job.beforeKillS * 1000);
   const cpuAtKill = processCpuSeconds(job.survivor.pid);
+  const monotonicAtKill = process.hrtime.bigint();
   killedAt = performance.now();
   process.kill(job.victim.pid, 'SIGKILL');
   log('victim killed');
@@ -285,6 +291,7 @@ async function main() {
   const deadline = killedAt + job.resumeDeadlineS * 1000;
   while (resumedCount < clients.length && performance.now() < deadline) await sleep(20);
   const cpuAtLive = processCpuSeconds(job.survivor.pid);
+  const monotonicAtLive = process.hrtime.bigint();
   log(`${resumedCount}/${clients.length} sockets live on the survivor ${Math.round(lastResumeAt)} ms after the kill`);
   await sleep(job.afterResumeS * 1000);
   stopPosting();
@@ -313,6 +320,7 @@ async function main() {
     survivorCpuS: Math.round((cpuAtLive - cpuAtKill) * 1000) / 1000,
     survivorPeakRssMB: Math.round((processRss(job.survivor.pid).peakRss / 2 ** 20) * 10) / 10,
     closeReasons,
+    phases: [{ name: 'storm', monotonicUs: [Number(monotonicAtKill / 1000n), Number(monotonicAtLive / 1000n)] }],
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   for (const client of clients) client.ws?.destroy();
