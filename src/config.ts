@@ -291,7 +291,7 @@ const schema = z.object({
    * Linux caps it at net.core.somaxconn). Node's default, 511, overflows when
    * the clients of a dead gateway reconnect at once: the kernel then drops
    * their handshakes and each client waits out TCP's retransmissions (1, 2, 4 …
-   * s; a 5,000-socket storm here took ~112 s instead of ~12). A longer queue
+   * s; a 5,000-socket storm here took ~112 s instead of ~41). A longer queue
    * holds them until the event loop accepts, and sheds them (503) if need be.
    */
   PARLEY_HTTP_LISTEN_BACKLOG: int(4_096),
