@@ -88,15 +88,16 @@ class PartitionWorker {
     wake?.();
   }
 
-  #waitForRecords(): Promise<void> {
-    if (this.#signalled || this.#abort.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-    });
-  }
-
-  /** Woken by a new record: a consumer that may see it late lets the records after it gather first. */
-  async #gather(): Promise<void> {
+  /**
+   * Until a record is appended after the last read; then, for a consumer that
+   * may see it late (maxDelayMs), a while longer, so the records after it gather.
+   */
+  async #waitForRecords(): Promise<void> {
+    if (!this.#signalled && !this.#abort.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
     const delayMs = this.#settings.options.maxDelayMs ?? 0;
     if (delayMs > 0) await pause(delayMs, this.#abort.signal);
   }
@@ -116,7 +117,6 @@ class PartitionWorker {
         if (knownEnd !== undefined && this.position >= knownEnd) {
           // Everything this process appended is handled, and no other connection wrote since: nothing to read.
           await this.#waitForRecords();
-          await this.#gather();
           continue;
         }
         let records: LogRecord[];
@@ -129,7 +129,6 @@ class PartitionWorker {
         }
         if (records.length === 0) {
           await this.#waitForRecords();
-          await this.#gather();
           continue;
         }
         batch = { topic: topic.name, partition: this.partition, records };
