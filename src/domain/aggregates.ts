@@ -6,7 +6,20 @@ import type { Command, DomainEvent } from './decider.ts';
 import { friendshipAggregateId, friendshipDecider, type FriendshipCommand, type FriendshipEvent } from './friendship.ts';
 import { reportAggregateId, reportDecider, type ReportCommand, type ReportEvent } from './report.ts';
 import { reservationAggregateId, reservationDecider, type ReservationCommand, type ReservationEvent } from './reservation.ts';
-import { roomAggregateId, roomDecider, type RoomCommand, type RoomEvent } from './room.ts';
+import {
+  clientMsgIdsChangedBy,
+  clientMsgIdsReadBy,
+  messageLoaded,
+  messagesChangedBy,
+  messagesKeptHot,
+  messagesReadBy,
+  roomAggregateId,
+  roomDecider,
+  type MessageMeta,
+  type RoomCommand,
+  type RoomEvent,
+  type RoomState,
+} from './room.ts';
 import { userAggregateId, userDecider, type UserCommand, type UserEvent } from './user.ts';
 import { webhookAggregateId, webhookDecider, type WebhookCommand, type WebhookEvent } from './webhook.ts';
 
@@ -30,6 +43,66 @@ const deciders = {
   report: reportDecider,
   webhook: webhookDecider,
 } as unknown as Record<string, AnyDecider>;
+
+/**
+ * A map of an aggregate's state that grows with its history (a room's
+ * messages): the processor holds only part of it in memory, keeps all of it
+ * in its snapshots, and loads an entry before a command or event needs it.
+ * The decider never notices: whatever it looks up is there.
+ */
+export interface ColdMap {
+  /** Tells its entries apart from other maps' in the snapshot store (no ':'). */
+  name: string;
+  entries(state: unknown): Map<string, unknown>;
+  /** Ids a command's rules look up. */
+  readBy(command: Command): string[];
+  /** Ids an event reads or changes (written at the next snapshot). */
+  changedBy(event: DomainEvent): string[];
+  /** An entry from a snapshot as the state holds it now. */
+  loaded(state: unknown, entry: unknown): unknown;
+  /** Ids never evicted. */
+  keptHot(state: unknown): ReadonlySet<string>;
+}
+
+/** The cold maps of an aggregate kind. */
+export interface ColdParts {
+  maps: ColdMap[];
+  /** A shallow copy of the state with its cold maps empty but for the entries kept hot (what a snapshot stores of the aggregate itself). */
+  withoutEntries(state: unknown): unknown;
+}
+
+const nothingHot: ReadonlySet<string> = new Set();
+const roomColdParts: ColdParts = {
+  maps: [
+    {
+      name: 'm',
+      entries: (state) => (state as RoomState).messages,
+      readBy: (command) => messagesReadBy(command as RoomCommand),
+      changedBy: (event) => messagesChangedBy(event as RoomEvent),
+      loaded: (state, entry) => messageLoaded(state as RoomState, entry as MessageMeta),
+      keptHot: (state) => messagesKeptHot(state as RoomState),
+    },
+    {
+      name: 'c',
+      entries: (state) => (state as RoomState).client_msg_ids,
+      readBy: (command) => clientMsgIdsReadBy(command as RoomCommand),
+      changedBy: (event) => clientMsgIdsChangedBy(event as RoomEvent),
+      loaded: (_state, entry) => entry,
+      keptHot: () => nothingHot,
+    },
+  ],
+  withoutEntries: (state) => {
+    const room = state as RoomState;
+    // Pinned messages stay with the room: retention unpins them without naming them.
+    const pinned = [...room.pins].flatMap((id) => (room.messages.has(id) ? [[id, room.messages.get(id)!] as const] : []));
+    return { ...room, messages: new Map(pinned), client_msg_ids: new Map() };
+  },
+};
+
+/** The cold maps of an aggregate's state, if it has any. */
+export function coldPartsFor(aggregateId: string): ColdParts | undefined {
+  return aggregateId.startsWith('room:') ? roomColdParts : undefined;
+}
 
 /** The aggregate id (`kind:id`) a command is addressed to. */
 export function aggregateIdOf(command: AnyCommand): string {
@@ -94,6 +167,11 @@ export function aggregateIdOf(command: AnyCommand): string {
     case 'delete_webhook':
       return webhookAggregateId(command.data.webhook_id);
   }
+}
+
+/** Every kind of aggregate with its initial state (what a snapshot's format is checked against). */
+export function initialStates(): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(deciders).map(([kind, decider]) => [kind, decider.initialState()]));
 }
 
 /** The decider for an aggregate id, by its `kind:` prefix. */

@@ -266,7 +266,7 @@ export interface RoomState {
   /** Pending invitations: invitee → what they would join as, and who invited them. */
   invitations: Map<string, Invitation>;
   last_seq: number;
-  /** `${sender_id}:${client_msg_id}` → seq of the message it produced. */
+  /** `clientMsgKey(sender_id, client_msg_id)` → seq of the message it produced. */
   client_msg_ids: Map<string, number>;
   /** message_id → what the rules about that message need. */
   messages: Map<string, MessageMeta>;
@@ -306,6 +306,8 @@ export const initialRoomState = (): RoomState => ({
 });
 
 export const roomAggregateId = (roomId: string): string => `room:${roomId}`;
+/** A sender's client_msg_id as `client_msg_ids` keys it. */
+export const clientMsgKey = (senderId: string, clientMsgId: string): string => `${senderId}:${clientMsgId}`;
 
 // ── decide ──────────────────────────────────────────────────────────────────
 
@@ -400,7 +402,7 @@ export function decideRoom(command: RoomCommand, state: RoomState): RoomEvent[] 
 
     case 'send_message': {
       const d = command.data;
-      const previous = state.client_msg_ids.get(`${actor}:${d.client_msg_id}`);
+      const previous = state.client_msg_ids.get(clientMsgKey(actor, d.client_msg_id));
       if (previous !== undefined) return []; // a retry: the first message stands
       if (state.closed) throw new Rejection('blocked', 'this conversation is closed');
       requireNotMuted(state, actor, at);
@@ -774,7 +776,7 @@ export function evolveRoom(state: RoomState, event: RoomEvent): RoomState {
     }
     case 'message_sent': {
       const { sender_id, client_msg_id, message_id, seq } = event.data;
-      state.client_msg_ids.set(`${sender_id}:${client_msg_id}`, seq);
+      state.client_msg_ids.set(clientMsgKey(sender_id, client_msg_id), seq);
       state.messages.set(message_id, { seq, sender_id, deleted: false, reactions: null });
       const sender = state.members.get(sender_id);
       if (sender !== undefined) sender.last_read_seq = seq;
@@ -871,3 +873,66 @@ export const roomDecider = {
   decide: decideRoom,
   evolve: evolveRoom,
 };
+
+// ── cold entries ────────────────────────────────────────────────────────────
+//
+// A room's `messages` and `client_msg_ids` grow with its history. The
+// processor keeps only some of them in memory and the rest in its snapshots
+// (commands/snapshots.ts), so a room with a million messages restores as fast
+// as a new one. These functions tell it which entries a command or an event
+// needs: it loads those first, so the rules above always see every entry they
+// ask about.
+
+/** The messages a command's rules look up. */
+export function messagesReadBy(command: RoomCommand): string[] {
+  switch (command.type) {
+    case 'send_message':
+      return command.data.reply_to === null ? [] : [command.data.reply_to];
+    case 'edit_message':
+    case 'delete_message':
+    case 'react':
+    case 'pin_message':
+    case 'follow_thread':
+    case 'mark_thread_read':
+      return [command.data.message_id];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The messages an event reads or changes in `messages` (a new message counts:
+ * it must be written at the next snapshot). Retention's `messages_expired`
+ * lists none: a message loaded later is marked expired by `messageLoaded`.
+ */
+export function messagesChangedBy(event: RoomEvent): string[] {
+  switch (event.type) {
+    case 'message_sent':
+    case 'message_deleted':
+    case 'reaction_added':
+    case 'reaction_removed':
+      return [event.data.message_id];
+    default:
+      return [];
+  }
+}
+
+/** The client_msg_id a command's rules look up (is it a retry?). */
+export function clientMsgIdsReadBy(command: RoomCommand): string[] {
+  const sender = command.metadata.user_id;
+  return command.type === 'send_message' && sender !== null ? [clientMsgKey(sender, command.data.client_msg_id)] : [];
+}
+
+/** The client_msg_id an event records. */
+export function clientMsgIdsChangedBy(event: RoomEvent): string[] {
+  return event.type === 'message_sent' ? [clientMsgKey(event.data.sender_id, event.data.client_msg_id)] : [];
+}
+
+/** A message loaded from a snapshot, as the room holds it now (retention may have erased it since). */
+export function messageLoaded(state: RoomState, message: MessageMeta): MessageMeta {
+  if (message.seq > state.expired_up_to || message.deleted) return message;
+  return { ...message, deleted: true, reactions: null };
+}
+
+/** The messages that stay in memory whatever the processor evicts: the pinned ones (retention unpins them). */
+export const messagesKeptHot = (state: RoomState): ReadonlySet<string> => state.pins;
