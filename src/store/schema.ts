@@ -475,6 +475,41 @@ export interface AccountTokensTable {
   used_at: number | null;
 }
 
+/**
+ * Where a processor taking a partition over starts (migrations/0030,
+ * commands/snapshots.ts): per partition of a log (`scope`), the offset the
+ * snapshot is good up to and the processor's memory of recent commands.
+ */
+export interface ProcessorSnapshotsTable {
+  scope: string;
+  partition_no: number;
+  /** The state's format; a snapshot of another format is ignored. */
+  format: string;
+  next_offset: number;
+  /** The key and command id of the record at next_offset - 1: a snapshot of another log is ignored. */
+  last_record: string;
+  memory: Buffer;
+  taken_at: number;
+}
+
+/** An aggregate's state in a snapshot, without its cold entries. */
+export interface ProcessorSnapshotAggregatesTable {
+  scope: string;
+  partition_no: number;
+  aggregate_id: string;
+  state: Buffer;
+}
+
+/** A cold entry of an aggregate (a room's message), loaded when a command or event needs it. */
+export interface ProcessorSnapshotEntriesTable {
+  scope: string;
+  aggregate_id: string;
+  entry_id: string;
+  entry: Buffer;
+  /** The snapshot offset it was written for: never replaced by an entry of an older one. */
+  next_offset: number;
+}
+
 export interface Database {
   users: UsersTable;
   rooms: RoomsTable;
@@ -509,4 +544,7 @@ export interface Database {
   uploads: UploadsTable;
   data_keys: DataKeysTable;
   account_tokens: AccountTokensTable;
+  processor_snapshots: ProcessorSnapshotsTable;
+  processor_snapshot_aggregates: ProcessorSnapshotAggregatesTable;
+  processor_snapshot_entries: ProcessorSnapshotEntriesTable;
 }
