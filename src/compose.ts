@@ -29,6 +29,8 @@ import { createPreSendHook, type PreSendHook } from './commands/presend-hook.ts'
 import { preferLocalDecisions } from './commands/local-decisions.ts';
 import { commandRoutes } from './commands/http-routes.ts';
 import { startProcessor } from './commands/processor.ts';
+import { snapshotFormat, sqlSnapshotStore } from './commands/snapshots.ts';
+import { initialStates } from './domain/aggregates.ts';
 import { createSocialService, type SocialService } from './commands/social-service.ts';
 import { processManagerReadDelayMs, hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
@@ -499,7 +501,18 @@ export async function startCommandServices(config: Config, logger: Logger): Prom
  */
 async function startProcessorRole(ctx: AppContext, topicBus: CommandBus): Promise<{ bus: CommandBus; stops: Stop[] }> {
   const { log, codec, logger, instanceId, config } = ctx;
-  const processor = await startProcessor({ log, codec, logger, instanceId, recentCommands: config.PARLEY_RECENT_COMMANDS });
+  const processor = await startProcessor({
+    log,
+    codec,
+    logger,
+    instanceId,
+    recentCommands: config.PARLEY_RECENT_COMMANDS,
+    snapshots: {
+      store: sqlSnapshotStore(ctx.store.raw, config.PARLEY_LOG_NAMESPACE, snapshotFormat(initialStates())),
+      everyEvents: config.PARLEY_SNAPSHOT_EVERY_EVENTS,
+      hotEntries: config.PARLEY_SNAPSHOT_HOT_MESSAGES,
+    },
+  });
   const bus = config.PARLEY_DECIDE_LOCALLY
     ? preferLocalDecisions(topicBus, processor, { timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS })
     : topicBus;

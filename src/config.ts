@@ -373,6 +373,19 @@ const schema = z.object({
   /** Command ids remembered per aggregate for dedup of retries. */
   PARLEY_RECENT_COMMANDS: int(1000),
   /**
+   * The processor snapshots a partition once this many events were applied
+   * since its last snapshot (commands/snapshots.ts): a processor taking the
+   * partition over reads at most about this many events besides the
+   * snapshot. Lower: faster takeovers, more writes.
+   */
+  PARLEY_SNAPSHOT_EVERY_EVENTS: int(10_000),
+  /**
+   * A room's messages the processor keeps in memory after a snapshot (the
+   * newest it has seen, and every pinned one); an older one is read from the
+   * snapshot when a command needs it (an edit, a reaction, a reply).
+   */
+  PARLEY_SNAPSHOT_HOT_MESSAGES: int(1_000),
+  /**
    * true: a command whose partition this process's processor owns is decided
    * in-process, without crossing the commands and outcomes topics
    * (commands/local-decisions.ts) — every command when embedded. false: every

@@ -17,6 +17,8 @@ import { unsealedFields } from '../privacy/sealing.ts';
 import type { AppendRecord, Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import { decodeCommand, encodeOutcome, type Outcome } from './envelope.ts';
+import { needsOfCommand, needsOfEvent, PartitionSnapshotNotes } from './cold-entries.ts';
+import { recordIdentity, type PartitionSnapshot, type SnapshotStore } from './snapshots.ts';
 
 export interface ProcessorOptions {
   log: Log;
@@ -30,6 +32,26 @@ export interface ProcessorOptions {
   restorePageSize?: number;
   /** The consumer group of processors (tests run isolated groups). */
   group?: string;
+  /** Where partitions are snapshotted and restored from (absent: every restore folds the whole history). */
+  snapshots?: SnapshotOptions;
+}
+
+export interface SnapshotOptions {
+  store: SnapshotStore;
+  /** A partition is snapshotted once this many events were applied since its last snapshot (PARLEY_SNAPSHOT_EVERY_EVENTS). */
+  everyEvents: number;
+  /** Cold entries (a room's messages) kept in memory per aggregate after a snapshot (PARLEY_SNAPSHOT_HOT_MESSAGES). */
+  hotEntries: number;
+}
+
+/** How a partition was restored (the log line, and tests). */
+export interface RestoreReport {
+  partition: number;
+  /** The snapshot's offset, or null when the whole history was folded. */
+  snapshotOffset: number | null;
+  eventsRead: number;
+  aggregates: number;
+  ms: number;
 }
 
 /** What the processor holds for one partition it owns. */
@@ -41,6 +63,12 @@ interface PartitionState {
   head: Position | null;
   /** The offset this writer expects its next event to get. */
   nextOffset: number;
+  /** Identifies the last record applied (`recordIdentity`), for the next snapshot. */
+  lastRecord: string;
+  /** What the next snapshot writes, and the big aggregates' cold entries (null: no snapshots). */
+  notes: PartitionSnapshotNotes | null;
+  /** A snapshot is queued in the partition's turn. */
+  snapshotDue: boolean;
 }
 
 /** A command to decide, from the commands topic or handed over in this process. */
@@ -74,6 +102,8 @@ export interface Processor {
   stop(): Promise<void>;
   /** Partitions this processor currently owns (for tests and /readyz). */
   ownedPartitions(): number[];
+  /** How each partition was last restored here (tests, bench). */
+  restores(): RestoreReport[];
 }
 
 /** The partition of a command handed to `decideHere` left this processor before its turn: send it through the topic. */
@@ -112,6 +142,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   const handedOver = new Map<number, HandedOver[]>();
   let generation = 0;
   let stopped = false;
+  const restoreReports = new Map<number, RestoreReport>();
 
   /** Runs `work` after everything already serialized on the partition: one writer at a time. */
   function inTurn<T>(partition: number, work: () => Promise<T>): Promise<T> {
@@ -124,37 +155,149 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     return run;
   }
 
+  /**
+   * The partition's state: from its snapshot and the events after it, or
+   * from its whole history when there is no usable snapshot.
+   */
   async function restore(partition: number): Promise<PartitionState> {
     const started = Date.now();
-    let offset = await log.startOffset(topics.events, partition);
-    const state: PartitionState = { aggregates: new Map(), recent: new Map(), head: null, nextOffset: offset };
+    const start = await log.startOffset(topics.events, partition);
     const end = await log.endOffset(topics.events, partition);
+    const snapshot = await usableSnapshot(partition, start, end);
+    const state = emptyState(start, snapshot?.memory.spilled);
+    if (snapshot !== null) {
+      state.aggregates = snapshot.aggregates;
+      state.recent = new Map(snapshot.memory.recent);
+      state.head = snapshot.memory.head;
+      state.lastRecord = snapshot.lastRecord;
+      state.nextOffset = snapshot.nextOffset;
+    }
+    let offset = state.nextOffset;
     while (offset < end) {
       const records = await log.read(topics.events, partition, offset, pageSize);
       if (records.length === 0) break;
-      for (const record of records) applyRecord(state, record);
+      const events = records.map((record) => ({ record, event: decodeForRestore(record) }));
+      await state.notes?.load(
+        state.aggregates,
+        events.flatMap(({ record, event }) => (event === null ? [] : [needsOfEvent(record.key, event)])),
+      );
+      for (const { record, event } of events) applyRecord(state, record, event);
       offset = records[records.length - 1]!.offset + 1;
     }
+    const report: RestoreReport = {
+      partition,
+      snapshotOffset: snapshot?.nextOffset ?? null,
+      eventsRead: offset - state.nextOffset,
+      aggregates: state.aggregates.size,
+      ms: Date.now() - started,
+    };
     state.nextOffset = offset;
-    logger.info({ partition, aggregates: state.aggregates.size, endOffset: end, ms: Date.now() - started }, 'partition restored');
+    restoreReports.set(partition, report);
+    logger.info({ ...report, endOffset: end }, 'partition restored');
+    // A long history folded: snapshot it now, so the next restore need not.
+    if (options.snapshots !== undefined && report.eventsRead >= options.snapshots.everyEvents) {
+      await takeSnapshot(partition, state);
+    }
     return state;
   }
 
-  function applyRecord(state: PartitionState, record: LogRecord): void {
+  function emptyState(offset: number, spilled: string[] = []): PartitionState {
+    const snapshots = options.snapshots;
+    return {
+      aggregates: new Map(),
+      recent: new Map(),
+      head: null,
+      nextOffset: offset,
+      lastRecord: '',
+      notes: snapshots === undefined ? null : new PartitionSnapshotNotes(snapshots.store, snapshots.hotEntries, spilled),
+      snapshotDue: false,
+    };
+  }
+
+  /**
+   * The partition's snapshot if it belongs to this log: its offset lies within
+   * the log and the record just before it is the one it says. Otherwise it is
+   * discarded, and the history folded.
+   */
+  async function usableSnapshot(partition: number, start: number, end: number) {
+    const store = options.snapshots?.store;
+    if (store === undefined) return null;
+    let snapshot: PartitionSnapshot | null;
+    try {
+      snapshot = await store.load(partition);
+    } catch (error) {
+      // The database is away: the log alone still restores the partition.
+      logger.warn({ err: error, partition }, 'snapshot unreadable: restoring from the whole history');
+      return null;
+    }
+    if (snapshot === null) return null;
+    let matches = snapshot.nextOffset === start && snapshot.lastRecord === '';
+    if (snapshot.nextOffset > start && snapshot.nextOffset <= end) {
+      const [last] = await log.read(topics.events, partition, snapshot.nextOffset - 1, 1);
+      matches = last !== undefined && recordIdentity(last.key, last.headers[headers.commandId]) === snapshot.lastRecord;
+    }
+    if (matches) return snapshot;
+    logger.warn({ partition, snapshotOffset: snapshot.nextOffset, start, end }, 'snapshot does not match the log: discarded');
+    await store.discard(partition);
+    return null;
+  }
+
+  /** An event of the history, or null for one that shapes nothing (stale, or undecodable). */
+  function decodeForRestore(record: LogRecord): DomainEvent | null {
     // An event the writer cannot decode cannot shape its aggregate either;
     // refusing every command of the partition for it would wedge them all.
     // It is skipped, loudly: the aggregate is restored without it.
-    const event = decodeOrSkip(codec, record, (error) =>
+    return decodeOrSkip(codec, record, (error) =>
       logger.error(undecodableFields(error, record), 'undecodable event skipped while restoring aggregates'),
     );
+  }
+
+  function applyRecord(state: PartitionState, record: LogRecord, event: DomainEvent | null): void {
     if (event === null) return;
     const decider = deciderFor(record.key);
     const current = state.aggregates.get(record.key) ?? decider.initialState();
     state.aggregates.set(record.key, decider.evolve(current, event));
+    state.notes?.noteChanged(record.key, [event]);
     const position = { topic: record.topic, partition: record.partition, offset: record.offset };
     state.head = position;
     const commandId = record.headers[headers.commandId];
+    state.lastRecord = recordIdentity(record.key, commandId);
     if (commandId !== undefined) remember(state, commandId, position);
+  }
+
+  /**
+   * Writes what changed since the partition's last snapshot (cold-entries.ts
+   * says what). A failed write only delays: the changes stay noted for the next.
+   */
+  async function takeSnapshot(partition: number, state: PartitionState): Promise<void> {
+    const notes = state.notes!;
+    const { changes, spilling } = notes.changes(state.aggregates);
+    const started = Date.now();
+    let written: boolean;
+    try {
+      written = await options.snapshots!.store.save(partition, {
+        ...changes,
+        nextOffset: state.nextOffset,
+        lastRecord: state.lastRecord,
+        memory: { head: state.head, recent: [...state.recent], spilled: [...notes.spilled, ...spilling] },
+      });
+    } catch (error) {
+      notes.notWritten();
+      logger.warn({ err: error, partition }, 'snapshot not written; the next one will carry its changes');
+      return;
+    }
+    if (!written) {
+      // A newer snapshot exists: another writer owns the partition (fencing
+      // will tell this one at its next append). Keep the notes; write nothing.
+      notes.notWritten();
+      logger.warn({ partition, nextOffset: state.nextOffset }, 'a newer snapshot of the partition exists: not overwritten');
+      return;
+    }
+    notes.written(state.aggregates, spilling);
+    logger.debug(
+      { partition, aggregates: changes.aggregates.size, spilling: spilling.size, ms: Date.now() - started },
+      'snapshot written',
+    );
   }
 
   function remember(state: PartitionState, commandId: string, position: Position | null): void {
@@ -215,6 +358,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       key,
       events.reduce((next, event) => decider.evolve(next, event), current),
     );
+    state.notes?.noteChanged(key, events);
     return { kind: 'accepted', submission, events };
   }
 
@@ -260,6 +404,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   async function decideBatch(partition: number, submissions: Submission[]): Promise<Outcome[]> {
     // Restored again after a failed append forgot it (below).
     const state = owned.get(partition) ?? (await restoreOwned(partition));
+    await state.notes?.load(
+      state.aggregates,
+      submissions.map(({ key, command }) => needsOfCommand(key, command)),
+    );
     const decisions = submissions.map((submission) => runCommand(state, submission));
     const pending: AppendRecord[] = [];
     for (const decision of decisions) {
@@ -280,8 +428,12 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       throw error;
     }
 
+    if (pending.length > 0) {
+      const last = pending[pending.length - 1]!;
+      state.lastRecord = recordIdentity(last.key, last.headers?.[headers.commandId]);
+    }
     let cursor = 0;
-    return decisions.map((decision) => {
+    const outcomes = decisions.map((decision): Outcome => {
       if (decision.kind !== 'accepted') return decision.outcome;
       const count = decision.events.length;
       cursor += count;
@@ -291,6 +443,15 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       remember(state, commandId, position);
       return { command_id: commandId, status: 'accepted', events: count, position };
     });
+    // Written after these outcomes are answered, as the partition's next work.
+    if (state.notes !== null && state.notes.events >= options.snapshots!.everyEvents && !state.snapshotDue) {
+      state.snapshotDue = true;
+      void inTurn(partition, async () => {
+        state.snapshotDue = false;
+        if (owned.get(partition) === state) await takeSnapshot(partition, state);
+      });
+    }
+    return outcomes;
   }
 
   /** Decides the commands handed over for the partition so far, in its turn (one batch, one append). */
@@ -391,5 +552,6 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       await Promise.all(turns.values());
     },
     ownedPartitions: () => [...owned.keys()].sort((a, b) => a - b),
+    restores: () => [...restoreReports.values()],
   };
 }

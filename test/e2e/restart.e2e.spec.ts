@@ -3,9 +3,13 @@
 // doubled, seqs stay gapless, tokens survive, and a client that reconnects
 // with since_seq gets exactly what it missed.
 
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import mysql from 'mysql2/promise';
 import { afterEach, expect, test } from 'vitest';
 import { registerUser, request, WsClient, type Frame, type TestUser } from '../support/client.ts';
 import { barrier, createRoom, eventually, fullHistory, range1, seqsIn, Sockets, type StoredMessage } from '../support/chat.ts';
+import { modeEnv } from '../support/modes.ts';
 import { startParley, tempDataDir, type ParleyProcess } from '../support/server.ts';
 import type { Message, RoomSummary } from '../support/wire.ts';
 
@@ -20,8 +24,8 @@ const env = {
 const processes: ParleyProcess[] = [];
 const sockets = new Sockets();
 
-async function start(dataDir: string): Promise<ParleyProcess> {
-  const parley = await startParley({ dataDir, env });
+async function start(dataDir: string, settings: Record<string, string> = {}): Promise<ParleyProcess> {
+  const parley = await startParley({ dataDir, env: { ...env, ...settings } });
   processes.push(parley);
   return parley;
 }
@@ -150,6 +154,27 @@ function checkHistory(history: StoredMessage[], senders: Sender[]): void {
     expect(attempted.has(message.client_msg_id), `unexpected message ${message.client_msg_id}`).toBe(true);
 }
 
+/** Rows of processor_snapshot_entries in the read-model database of `dataDir`, in this run's mode. */
+async function snapshotEntryRows(dataDir: string): Promise<number> {
+  const count = 'select count(*) as n from processor_snapshot_entries';
+  const url = (await modeEnv(dataDir)).DATABASE_URL;
+  if (url === undefined) {
+    const database = new DatabaseSync(path.join(dataDir, 'read-models.sqlite'), { readOnly: true });
+    try {
+      return (database.prepare(count).get() as { n: number }).n;
+    } finally {
+      database.close();
+    }
+  }
+  const connection = await mysql.createConnection({ uri: url });
+  try {
+    const [rows] = await connection.query(count);
+    return (rows as { n: number }[])[0]!.n;
+  } finally {
+    await connection.end();
+  }
+}
+
 async function postMessage(baseUrl: string, who: TestUser, roomId: string, clientMsgId: string, content: string) {
   const response = await request(baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, {
     token: who.token,
@@ -162,6 +187,44 @@ async function postMessage(baseUrl: string, who: TestUser, roomId: string, clien
 // Each room stays under one history page (100) so the check reads it whole.
 const perSenderCap = 20;
 const killAfterAcks = 30;
+
+test('after a SIGKILL restart, a room whose old messages live only in the snapshots decides about them as before', async () => {
+  // Snapshots every 5 events, 2 messages kept in memory per room: the room
+  // spills, and the restarted processor starts from a snapshot
+  // (docs/ARCHITECTURE.md, "Snapshots").
+  const settings = { PARLEY_SNAPSHOT_EVERY_EVENTS: '5', PARLEY_SNAPSHOT_HOT_MESSAGES: '2' };
+  const dataDir = tempDataDir();
+  const first = await start(dataDir, settings);
+  const alice = await registerUser(first.url, 'alice');
+  const bob = await registerUser(first.url, 'bob');
+  const roomId = await createRoom(first.url, alice, [bob]);
+  const posted: StoredMessage[] = [];
+  for (let n = 0; n < 12; n++) posted.push(await postMessage(first.url, alice, roomId, `old-${n}`, `old ${n}`));
+  const messagePath = (message: StoredMessage) => `/api/v1/rooms/${roomId}/messages/${message.id}`;
+  const thumbsUp = (message: StoredMessage) => `${messagePath(message)}/reactions/${encodeURIComponent('👍')}`;
+  expect((await request(first.url, 'PUT', thumbsUp(posted[0]!), { token: bob.token })).status).toBe(200);
+  await first.kill();
+
+  expect(await snapshotEntryRows(dataDir)).toBeGreaterThan(0);
+
+  const second = await start(dataDir, settings);
+  const edit = (who: TestUser, message: StoredMessage) =>
+    request<Message>(second.url, 'PATCH', messagePath(message), { token: who.token, body: { content: 'edited' } });
+  expect((await edit(bob, posted[1]!)).status).toBe(403);
+  expect((await edit(alice, posted[1]!)).status).toBe(200);
+  const again = await request<Message>(second.url, 'PUT', thumbsUp(posted[0]!), { token: bob.token });
+  expect(again.status).toBe(200);
+  expect(again.body.reactions).toEqual({ '👍': [bob.id] });
+  expect((await request(second.url, 'DELETE', thumbsUp(posted[0]!), { token: bob.token })).status).toBe(200);
+  const retried = await postMessage(second.url, alice, roomId, 'old-0', 'old 0');
+  expect(retried).toMatchObject({ id: posted[0]!.id, seq: 1 });
+  const next = await postMessage(second.url, alice, roomId, 'new', 'new');
+  expect(next.seq).toBe(13);
+  const history = await fullHistory(second.url, alice, roomId);
+  expect(history.map((m) => m.seq)).toEqual(range1(13));
+  expect(history[0]!.reactions).toEqual({});
+  expect(history[1]!.content).toBe('edited');
+});
 
 for (const how of ['SIGTERM', 'SIGKILL'] as const) {
   test(`${how} while messages flow from several clients: after restart every ACKed message is stored once, seqs are gapless, new ones continue at last_seq+1`, async () => {
