@@ -6,7 +6,7 @@
 //                    [--parley-b DIR]   (adds impl parley-b: Parley from another checkout, for A/B of code)
 //
 // Scenarios: fanout-wide (1), fanout-small (2), idle (3), e2e (4), commands (5),
-// rebuild (6), storm (7, distributed only); `all` runs them in that order. Every scenario that compares
+// rebuild (6), storm (7, distributed only), restore (8); `all` runs them in that order. Every scenario that compares
 // servers runs them interleaved (A B C, A B C, …), each on a fresh process
 // pinned to CPU 0 with the load generator on CPU 1, prints a Markdown table
 // of median [min–max] with the per-round ratio Parley / baseline, and writes
@@ -19,6 +19,7 @@ import { runE2e } from './scenarios/e2e.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
 import { runRebuild } from './scenarios/rebuild.ts';
+import { runRestore } from './scenarios/restore.ts';
 import { runStorm } from './scenarios/storm.ts';
 import type { BenchOptions, Target } from './support/harness.ts';
 
@@ -30,6 +31,7 @@ const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
   commands: runCommands,
   rebuild: runRebuild,
   storm: runStorm,
+  restore: runRestore,
 };
 const aliases: Record<string, string> = {
   '1': 'fanout-wide',
@@ -39,9 +41,10 @@ const aliases: Record<string, string> = {
   '5': 'commands',
   '6': 'rebuild',
   '7': 'storm',
+  '8': 'restore',
 };
 
-const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-7|all> [--quick] [--rounds N]
+const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-8|all> [--quick] [--rounds N]
                       [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
                       [--duration SECONDS] [--only PHASE,…] [--parley-b DIR]`;
 

@@ -15,13 +15,9 @@
 // deleted afterwards. The broker (java) is not pinned either and its CPU is
 // not counted; the rebuild's time includes joining its consumer group.
 
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import readline from 'node:readline';
 import { markdownTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { benchKafkaBrokers } from '../support/fresh-kafka-log.ts';
-import { machine, type BenchOptions } from '../support/harness.ts';
-import { repoRoot, SERVER_CPU } from '../support/targets.ts';
+import { machine, runPinnedScript, type BenchOptions } from '../support/harness.ts';
 
 const metrics: MetricSpec[] = [
   { key: 'events', label: 'events' },
@@ -55,22 +51,13 @@ function benchEnv(options: BenchOptions): NodeJS.ProcessEnv {
   return options.mode === 'distributed' ? { ...env, KAFKA: '1', SKIP_SQLITE: '1' } : env;
 }
 
-function runOnce(options: BenchOptions, events: number): Promise<RebuildRun[]> {
-  const child = spawn(
-    'taskset',
-    ['-c', SERVER_CPU, process.execPath, path.join(repoRoot, 'bench/rebuild.bench.ts'), String(events)],
-    {
-      cwd: repoRoot,
-      env: benchEnv(options),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const runs: RebuildRun[] = [];
-  readline.createInterface({ input: child.stdout }).on('line', (text) => {
-    options.log(`  ${text}`);
+async function runOnce(options: BenchOptions, events: number): Promise<RebuildRun[]> {
+  const lines = await runPinnedScript(options, 'bench/rebuild.bench.ts', [String(events)], benchEnv(options));
+  return lines.flatMap((text) => {
     const m = line.exec(text);
-    if (m !== null) {
-      runs.push({
+    if (m === null) return [];
+    return [
+      {
         engine: m[1]!,
         batch: Number(m[2]),
         events: num(m[3]!),
@@ -78,13 +65,9 @@ function runOnce(options: BenchOptions, events: number): Promise<RebuildRun[]> {
         perS: num(m[5]!),
         cpuPct: Number(m[6]),
         usPerEvent: Number(m[7]),
-      });
-    }
+      },
+    ];
   });
-  readline.createInterface({ input: child.stderr }).on('line', (text) => options.log(`  ${text}`));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(runs) : reject(new Error(`rebuild bench exited with ${code}`)))),
-  );
 }
 
 export async function runRebuild(options: BenchOptions): Promise<void> {

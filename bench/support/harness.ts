@@ -135,6 +135,33 @@ export async function runPinnedClient<Result>(options: BenchOptions, script: str
   return JSON.parse(last) as Result;
 }
 
+/**
+ * Runs a bench script (`node <script> <args>`) pinned to the server's CPU,
+ * as the rebuild and restore scenarios measure their code; every line it
+ * prints goes to the log, and its stdout lines are returned.
+ */
+export async function runPinnedScript(
+  options: BenchOptions,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<string[]> {
+  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, '--expose-gc', path.join(repoRoot, script), ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    options.log(`  ${line}`);
+    lines.push(line);
+  });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => options.log(`  ${line}`));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${script} exited with ${code}`);
+  return lines;
+}
+
 export function machine() {
   const cpus = os.cpus();
   return {
