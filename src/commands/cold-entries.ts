@@ -9,14 +9,18 @@
 // `hotEntries` of each map (and those the domain keeps hot), and from then on
 // an entry missing from memory is looked up in the store before a command or
 // event that needs it. Only spilled aggregates pay those lookups: one query
-// per aggregate per batch of commands (or page of events while restoring).
+// per aggregate per batch of commands (or page of events while restoring),
+// and none for an id a map's filter knows was never stored (entry-filter.ts:
+// every new message's client_msg_id).
 
 import { coldPartsFor, type ColdMap } from '../domain/aggregates.ts';
 import type { Command, DomainEvent } from '../domain/decider.ts';
+import { EntryFilter, type StoredFilter } from './entry-filter.ts';
 import type { SnapshotChanges, SnapshotStore } from './snapshots.ts';
 
 /** An entry's id in the snapshot store: its map's name, then its id in the map. */
 const storeId = (map: ColdMap, id: string) => `${map.name}:${id}`;
+const filterKey = (aggregate: string, map: string) => `${aggregate}\n${map}`;
 
 /** What a batch needs loaded: per aggregate, the ids each of its cold maps must hold. */
 export interface ColdNeed {
@@ -27,6 +31,12 @@ export interface ColdNeed {
 export const needsOfCommand = (key: string, command: Command): ColdNeed => ({ key, ids: (map) => map.readBy(command) });
 export const needsOfEvent = (key: string, event: DomainEvent): ColdNeed => ({ key, ids: (map) => map.changedBy(event) });
 
+/** What a snapshot stores of a spilled aggregate: its state without cold entries, and its maps' filters. */
+interface SpilledState {
+  state: unknown;
+  filters: Record<string, StoredFilter>;
+}
+
 export class PartitionSnapshotNotes {
   /** Aggregates whose cold entries are partly in the snapshot store only. */
   readonly spilled: Set<string>;
@@ -35,6 +45,8 @@ export class PartitionSnapshotNotes {
   #aggregates = new Set<string>();
   /** aggregate → store ids of its changed cold entries (spilled aggregates only). */
   #entries = new Map<string, Set<string>>();
+  /** `aggregate\nmap` → the ids of the map's stored entries (spilled aggregates, `mostlyNew` maps). */
+  #filters = new Map<string, EntryFilter>();
 
   readonly #store: SnapshotStore;
   readonly #hotEntries: number;
@@ -57,6 +69,18 @@ export class PartitionSnapshotNotes {
       for (const map of parts.maps) for (const id of map.changedBy(event)) changed.add(storeId(map, id));
   }
 
+  /** A snapshot's aggregates as the processor holds them: the spilled ones' filters taken out. */
+  restored(aggregates: Map<string, unknown>): Map<string, unknown> {
+    for (const key of this.spilled) {
+      const stored = aggregates.get(key) as SpilledState | undefined;
+      if (stored === undefined) continue;
+      aggregates.set(key, stored.state);
+      for (const [name, filter] of Object.entries(stored.filters))
+        this.#filters.set(filterKey(key, name), new EntryFilter(filter));
+    }
+    return aggregates;
+  }
+
   /** Loads, into the aggregates' cold maps, the entries `needs` ask for that spilled aggregates lack in memory. */
   async load(aggregates: Map<string, unknown>, needs: readonly ColdNeed[]): Promise<void> {
     const missing = new Map<string, Set<string>>();
@@ -65,8 +89,9 @@ export class PartitionSnapshotNotes {
       const aggregate = aggregates.get(key);
       for (const map of coldPartsFor(key)!.maps) {
         const entries = map.entries(aggregate);
+        const filter = this.#filters.get(filterKey(key, map.name));
         for (const id of ids(map)) {
-          if (entries.has(id)) continue;
+          if (entries.has(id) || filter?.mightHave(storeId(map, id)) === false) continue;
           let wanted = missing.get(key);
           if (wanted === undefined) missing.set(key, (wanted = new Set()));
           wanted.add(storeId(map, id));
@@ -108,21 +133,33 @@ export class PartitionSnapshotNotes {
         states.set(key, aggregate);
         continue;
       }
-      states.set(key, parts.withoutEntries(aggregate));
       const rows = new Map<string, unknown>();
       if (spilled) {
         for (const id of this.#entries.get(key) ?? []) {
           const separator = id.indexOf(':');
           const map = parts.maps.find((candidate) => candidate.name === id.slice(0, separator))!;
           const entry = map.entries(aggregate).get(id.slice(separator + 1));
-          if (entry !== undefined) rows.set(id, entry);
+          if (entry === undefined) continue;
+          rows.set(id, entry);
+          if (map.mostlyNew) this.#filterOf(key, map.name).add(id);
         }
         if (rows.size > 0) entries.set(key, rows);
       } else {
         spilling.add(key);
-        for (const map of parts.maps) for (const [id, entry] of map.entries(aggregate)) rows.set(storeId(map, id), entry);
+        for (const map of parts.maps) {
+          // A fresh filter: a spill after a failed one starts again.
+          if (map.mostlyNew) this.#filters.set(filterKey(key, map.name), new EntryFilter());
+          for (const [id, entry] of map.entries(aggregate)) {
+            rows.set(storeId(map, id), entry);
+            if (map.mostlyNew) this.#filterOf(key, map.name).add(storeId(map, id));
+          }
+        }
         spills.set(key, rows);
       }
+      const filters = Object.fromEntries(
+        parts.maps.filter((map) => map.mostlyNew).map((map) => [map.name, this.#filterOf(key, map.name).stored()]),
+      );
+      states.set(key, { state: parts.withoutEntries(aggregate), filters } satisfies SpilledState);
     }
     return { changes: { aggregates: states, entries, spills }, spilling };
   }
@@ -138,6 +175,12 @@ export class PartitionSnapshotNotes {
       if (aggregate === undefined) continue;
       for (const map of coldPartsFor(key)!.maps) evict(map.entries(aggregate), map.keptHot(aggregate), this.#hotEntries);
     }
+  }
+
+  #filterOf(key: string, map: string): EntryFilter {
+    let filter = this.#filters.get(filterKey(key, map));
+    if (filter === undefined) this.#filters.set(filterKey(key, map), (filter = new EntryFilter()));
+    return filter;
   }
 
   /** The snapshot was not saved: keep the notes for the next one, which waits for as many events again. */

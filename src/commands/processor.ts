@@ -166,7 +166,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     const snapshot = await usableSnapshot(partition, start, end);
     const state = emptyState(start, snapshot?.memory.spilled);
     if (snapshot !== null) {
-      state.aggregates = snapshot.aggregates;
+      state.aggregates = state.notes!.restored(snapshot.aggregates);
       state.recent = new Map(snapshot.memory.recent);
       state.head = snapshot.memory.head;
       state.lastRecord = snapshot.lastRecord;

@@ -62,6 +62,12 @@ export interface ColdMap {
   loaded(state: unknown, entry: unknown): unknown;
   /** Ids never evicted. */
   keptHot(state: unknown): ReadonlySet<string>;
+  /**
+   * Lookups are mostly of ids never stored (every new message names a
+   * client_msg_id never seen): the processor keeps a filter of the stored ids
+   * to answer those without a query.
+   */
+  mostlyNew: boolean;
 }
 
 /** The cold maps of an aggregate kind. */
@@ -81,6 +87,7 @@ const roomColdParts: ColdParts = {
       changedBy: (event) => messagesChangedBy(event as RoomEvent),
       loaded: (state, entry) => messageLoaded(state as RoomState, entry as MessageMeta),
       keptHot: (state) => messagesKeptHot(state as RoomState),
+      mostlyNew: false,
     },
     {
       name: 'c',
@@ -89,6 +96,7 @@ const roomColdParts: ColdParts = {
       changedBy: (event) => clientMsgIdsChangedBy(event as RoomEvent),
       loaded: (_state, entry) => entry,
       keptHot: () => nothingHot,
+      mostlyNew: true,
     },
   ],
   withoutEntries: (state) => {
