@@ -20,6 +20,12 @@ import type { SnapshotChanges, SnapshotStore } from './snapshots.ts';
 
 /** An entry's id in the snapshot store: its map's name, then its id in the map. */
 const storeId = (map: ColdMap, id: string) => `${map.name}:${id}`;
+
+/** The map a store id belongs to, and the entry's id in it. */
+function fromStoreId(maps: readonly ColdMap[], id: string): [ColdMap, string] {
+  const separator = id.indexOf(':');
+  return [maps.find((candidate) => candidate.name === id.slice(0, separator))!, id.slice(separator + 1)];
+}
 const filterKey = (aggregate: string, map: string) => `${aggregate}\n${map}`;
 
 /** What a batch needs loaded: per aggregate, the ids each of its cold maps must hold. */
@@ -102,9 +108,8 @@ export class PartitionSnapshotNotes {
       const aggregate = aggregates.get(key);
       const maps = coldPartsFor(key)!.maps;
       for (const [id, entry] of await this.#store.loadEntries(key, [...ids])) {
-        const separator = id.indexOf(':');
-        const map = maps.find((candidate) => candidate.name === id.slice(0, separator))!;
-        map.entries(aggregate).set(id.slice(separator + 1), map.loaded(aggregate, entry));
+        const [map, entryId] = fromStoreId(maps, id);
+        map.entries(aggregate).set(entryId, map.loaded(aggregate, entry));
       }
     }
   }
@@ -136,9 +141,8 @@ export class PartitionSnapshotNotes {
       const rows = new Map<string, unknown>();
       if (spilled) {
         for (const id of this.#entries.get(key) ?? []) {
-          const separator = id.indexOf(':');
-          const map = parts.maps.find((candidate) => candidate.name === id.slice(0, separator))!;
-          const entry = map.entries(aggregate).get(id.slice(separator + 1));
+          const [map, entryId] = fromStoreId(parts.maps, id);
+          const entry = map.entries(aggregate).get(entryId);
           if (entry === undefined) continue;
           rows.set(id, entry);
           if (map.mostlyNew) this.#filterOf(key, map.name).add(id);
