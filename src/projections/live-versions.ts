@@ -166,7 +166,19 @@ export async function followProjectionVersions(store: Store, options: FollowOpti
         reading.has(projection) ? versionedProjectionName(projection, versionOf(projection)) : projection;
       return {
         reached: (projection, partition, next) => progress.reached(projection, partition, next),
-        waitFor: (projection, position, timeoutMs, signal) => progress.waitFor(nameFor(projection), position, timeoutMs, signal),
+        // Reads may move to a newer version while a request waits on the one
+        // they used: that version holds what the old one held when they
+        // moved, not necessarily this write. So the wait goes on with the
+        // version read now, within the same deadline, until the two agree.
+        async waitFor(projection, position, timeoutMs, signal) {
+          const deadline = performance.now() + timeoutMs;
+          for (;;) {
+            const waitedOn = nameFor(projection);
+            const remaining = Math.max(0, deadline - performance.now());
+            const reached = await progress.waitFor(waitedOn, position, remaining, signal);
+            if (!reached || nameFor(projection) === waitedOn) return reached;
+          }
+        },
       };
     },
     runProjection(projection, runner) {

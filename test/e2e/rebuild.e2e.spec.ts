@@ -28,7 +28,11 @@ const send = async (author: TestUser) => {
     token: author.token,
     body: { content: `message ${sent} café 👍`, client_msg_id: `m-${sent}` },
   });
-  if (response.status !== 201) throw new Error(`send failed: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 201) {
+    // The server's own account of a 500, which the response does not carry.
+    const errors = server.logs.filter((entry) => typeof entry.level === 'number' && entry.level >= 50).slice(-5);
+    throw new Error(`send failed: ${response.status} ${JSON.stringify(response.body)}; server errors: ${JSON.stringify(errors)}`);
+  }
   return response.body as { seq: number };
 };
 
