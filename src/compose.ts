@@ -53,6 +53,9 @@ import { createMemoryRateLimiter, type RateLimiter } from './infra/rate-limiter.
 import { lockDataDir, type DataDirLock } from './infra/data-dir-lock.ts';
 import { createRedisPresence } from './infra/redis-presence.ts';
 import { createRedisRateLimiter } from './infra/redis-rate-limiter.ts';
+import { noReadCache, type ReadCache } from './infra/read-cache.ts';
+import { roomReads, type RoomReads } from './queries/room-reads.ts';
+import { createRedisReadCache } from './infra/redis-read-cache.ts';
 import { createRedisSessionRevocations } from './infra/redis-session-revocations.ts';
 import { createOutboxMailer, type Mailer } from './infra/mailer.ts';
 import { createSmtpMailer } from './infra/smtp-mailer.ts';
@@ -172,6 +175,36 @@ interface EphemeralState {
   limiter: RateLimiter;
   revocations: SessionRevocations;
   close(): Promise<void>;
+}
+
+/**
+ * The read cache: on Redis when REDIS_URL is set (a connection of its own,
+ * made at its first use: a process that neither projects nor serves never
+ * connects), none otherwise.
+ */
+export function openReadCache(config: Config, logger: Logger): { cache: ReadCache; close(): Promise<void> } {
+  if (!config.REDIS_URL) return { cache: noReadCache, close: () => Promise.resolve() };
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    socketTimeout: config.PARLEY_REDIS_SOCKET_TIMEOUT_MS,
+  });
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error (read cache)'));
+  const cache = createRedisReadCache({
+    redis,
+    keyPrefix: config.PARLEY_REDIS_KEY_PREFIX,
+    ttlMs: config.PARLEY_READ_CACHE_TTL_S * 1000,
+    fenceTtlMs: config.PARLEY_READ_CACHE_FENCE_TTL_MS,
+    logger,
+  });
+  return {
+    cache,
+    async close() {
+      // quit() on a client that never connected would connect first.
+      if (redis.status === 'wait') redis.disconnect();
+      else await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }
 
 /** Presence and rate limits: in memory for one process, on Redis (shared by every instance) when REDIS_URL is set. */
@@ -295,6 +328,8 @@ export interface AppContext {
   metrics: Metrics;
   /** Poison events this process's projectors parked (shown by /readyz). */
   poisonCounter: PoisonCounter;
+  /** Shared answers of room reads (Redis) that the chat projector's batches void; none without Redis. */
+  readCache: ReadCache;
   close(): Promise<void>;
 }
 
@@ -321,6 +356,7 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     ]),
   );
   metrics.readOpenDeadLetters(() => countOpenDeadLetters(store.raw));
+  const readCache = openReadCache(config, logger);
   return {
     config,
     logger,
@@ -332,7 +368,9 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     vault,
     progress: store.followProgress(createProjectionProgress(store.raw)),
     poisonCounter: { parked: 0 },
+    readCache: readCache.cache,
     async close() {
+      await readCache.close();
       await log.close();
       await vault.stop();
       await store.close();
@@ -540,6 +578,7 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
       logger: ctx.logger,
       progress: ctx.progress,
       maxBatchSize: config.PARLEY_PROJECTION_BATCH,
+      readCache: ctx.readCache,
       stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
       poison: { maxAttempts: config.PARLEY_POISON_MAX_ATTEMPTS, retryBackoffMs: config.PARLEY_POISON_RETRY_BACKOFF_MS },
       poisonCounter: ctx.poisonCounter,
@@ -635,6 +674,8 @@ interface ClientServices {
   authenticate: ReturnType<typeof requireUser>;
   /** Where the live chat model stands: the sync feed's tokens and long polls, over REST and on sockets. */
   model: ModelProgress;
+  /** Membership and room details, through the read cache. */
+  rooms: RoomReads;
 }
 
 /** The HTTP server: REST (role api) and the WebSocket gateway (role gateway) on one port. */
@@ -681,11 +722,14 @@ async function startServer(
     if (listeningPort === undefined) throw new Error('the public origin is asked for before the server listens');
     return publicOrigin(config, listeningPort);
   };
+  const rooms = roomReads(store.db, ctx.readCache, () => store.activeVersion(chatProjectionName));
   const services: ClientServices = {
     origin,
+    rooms,
     chat: createChatService({
       executor,
       db: store.db,
+      rooms,
       vault: ctx.vault,
       rateLimits,
       maxPins: config.PARLEY_MAX_PINS,
@@ -709,6 +753,7 @@ async function startServer(
       ? uploadRoutes({
           config,
           db: store.db,
+          rooms,
           ...(await openFileStorage(config, origin)),
           limiter: ephemeral.limiter,
           requireUser: services.authenticate,
@@ -748,6 +793,7 @@ async function startServer(
       config,
       log: ctx.log,
       db: store.db,
+      rooms,
       codec: ctx.codec,
       vault: ctx.vault,
       chat: services.chat,
@@ -850,6 +896,7 @@ function restRouters(
       db: store.db,
       requireUser: services.authenticate,
       presence: createPresenceReader({ presence: ephemeral.presence, db: store.db }),
+      rooms: services.rooms,
     }),
     commandRoutes({
       config,

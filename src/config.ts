@@ -119,6 +119,18 @@ const schema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9._:-]*$/)
     .default('parley:'),
+  /**
+   * With Redis: how long a room's membership and details stay cached
+   * (infra/read-cache.ts). A projector's batch voids what it changes at once;
+   * this bounds only the memory an idle room's answers hold. 0 = no caching.
+   */
+  PARLEY_READ_CACHE_TTL_S: z.coerce.number().int().min(0).default(300),
+  /**
+   * How long a projector's batch may stay between its fence and its release
+   * before its pending mark expires (a projector that died mid-batch must
+   * not stop caching for good). Above the slowest batch transaction.
+   */
+  PARLEY_READ_CACHE_FENCE_TTL_MS: int(60_000),
   SCHEMA_REGISTRY_URL: z.string().optional(),
   CLOUDINARY_URL: z.string().optional(),
   PARLEY_ROLES: z

@@ -4,7 +4,8 @@
 
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { openEventCodec, openLogWithTopics, openMigratedStore, openVault } from '../compose.ts';
+import { openEventCodec, openLogWithTopics, openMigratedStore, openReadCache, openVault } from '../compose.ts';
+import type { ReadCache } from '../infra/read-cache.ts';
 import type { Config } from '../config.ts';
 import type { EventCodec } from '../log/codec.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
@@ -80,11 +81,23 @@ export async function rebuildCommand(argv: string[], config: Config, logger: Log
   const args = parseRebuildArgs(argv);
   const log = await openLogWithTopics(config, logger);
   const store = await openMigratedStore(config, logger);
+  // The build's batches void the running servers' cached answers too: after
+  // the swap, until the servers' projectors take over, it writes what they read.
+  const readCache = openReadCache(config, logger);
   try {
     const codec = await openEventCodec(config);
     const vault = openVault(config, store.db, logger);
-    process.exitCode = await runRebuild(args, { log, store, codec, vault, logger, models: versionedModels });
+    process.exitCode = await runRebuild(args, {
+      log,
+      store,
+      codec,
+      vault,
+      logger,
+      models: versionedModels,
+      readCache: readCache.cache,
+    });
   } finally {
+    await readCache.close();
     await log.close();
     await store.close();
   }
@@ -97,6 +110,8 @@ export interface RebuildCommandDeps {
   vault: PersonalDataVault;
   logger: Logger;
   models: readonly VersionedModel[];
+  /** Where the servers cache answers the build's batches change (none: nothing to void). */
+  readCache?: ReadCache;
   /** Where progress and the summary go (default process.stderr). */
   out?: NodeJS.WritableStream;
   /** Stops the rebuild (default: SIGINT or SIGTERM). */
@@ -162,6 +177,7 @@ export async function runRebuild(args: RebuildArgs, deps: RebuildCommandDeps): P
       dropGraceMs: args.dropGraceMs,
       restart: args.restart,
       dropOld: args.dropOld,
+      ...(deps.readCache === undefined ? {} : { readCache: deps.readCache }),
       onProgress(done, total) {
         // Created at the first report, so a resumed build's rate counts only this run's events.
         bar ??= progressBar(`rebuild ${name}`, enabled, done);

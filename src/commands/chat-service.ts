@@ -9,13 +9,8 @@ import { newId } from '../ids.ts';
 import { messageKeyId, userKeyId } from '../privacy/key-store.ts';
 import { KeyErased, type PersonalDataVault } from '../privacy/vault.ts';
 import { findMessage, findMessageByClientId } from '../queries/messages-queries.ts';
-import {
-  findInvitation,
-  findMyNotifications,
-  findRoomForMember,
-  type RoomDetail,
-  type RoomNotifications,
-} from '../queries/rooms-queries.ts';
+import { roomReads, type RoomReads } from '../queries/room-reads.ts';
+import { findInvitation, findMyNotifications, type RoomDetail, type RoomNotifications } from '../queries/rooms-queries.ts';
 import { areFriends, blockedAmong, blockedBetween, friendsAmong } from '../queries/social-queries.ts';
 import { threadStateOf } from '../queries/threads-queries.ts';
 import { findUserById } from '../queries/users-queries.ts';
@@ -84,6 +79,8 @@ export interface ChatService {
 export function createChatService(options: {
   executor: CommandExecutor;
   db: Kysely<Database>;
+  /** Room details, cached when the server has a read cache; without: from `db`. */
+  rooms?: RoomReads;
   vault: PersonalDataVault;
   /** Every method first charges the user's budget for the command it gives, before any work. */
   rateLimits: CommandRateLimits;
@@ -95,6 +92,7 @@ export function createChatService(options: {
   preSendHook?: PreSendHook;
 }): ChatService {
   const { executor, db, vault, rateLimits } = options;
+  const rooms = options.rooms ?? roomReads(db);
   const hook = options.preSendHook ?? noPreSendHook;
   const mentioned = (roomId: string, content: string, senderId: string) =>
     mentionedMembers(db, roomId, content, senderId, options.online);
@@ -125,7 +123,7 @@ export function createChatService(options: {
   }
 
   async function roomAsSeenBy(userId: string, roomId: string): Promise<RoomDetail> {
-    const room = await findRoomForMember(db, roomId, userId);
+    const room = await rooms.roomForMember(roomId, userId);
     if (room === undefined) throw new Rejection('room_not_found', 'room not found');
     return room;
   }

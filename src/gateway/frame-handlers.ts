@@ -11,7 +11,7 @@ import type { ChatService } from '../commands/chat-service.ts';
 import type { Config } from '../config.ts';
 import { assertNever } from '../domain/decider.ts';
 import { toApiError } from '../http/errors.ts';
-import { isMember } from '../queries/rooms-queries.ts';
+import { roomReads, type RoomReads } from '../queries/room-reads.ts';
 import type { Database } from '../store/schema.ts';
 import type { SyncStream } from './sync-stream.ts';
 import type { AcceptedMessages } from './accepted-messages.ts';
@@ -32,6 +32,8 @@ export interface FrameHandlerDeps {
   config: FrameLimits;
   schemas: ClientFrameSchemas;
   db: Kysely<Database>;
+  /** Membership, cached when the server has a read cache; without: from `db`. */
+  rooms?: RoomReads;
   chat: ChatService;
   membership: Membership;
   roomStream: RoomStream;
@@ -47,7 +49,8 @@ export interface FrameHandlerDeps {
 /** Returns the handler of a socket's incoming frames. */
 export function createFrameHandler(deps: FrameHandlerDeps): (session: Session, raw: RawData, isBinary: boolean) => void {
   const { config, db, chat, membership, roomStream, views, typing, send } = deps;
-  const member = (roomId: string, userId: string) => isMember(db, roomId, userId);
+  const rooms = deps.rooms ?? roomReads(db);
+  const member = (roomId: string, userId: string) => rooms.isMember(roomId, userId);
   const inRoomOrder = createRoomOrder();
 
   async function joinRoom(session: Session, roomId: string, sinceSeq: number | undefined, ref?: string) {

@@ -19,6 +19,7 @@ import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
+import type { RoomReads } from '../queries/room-reads.ts';
 import type { Database } from '../store/schema.ts';
 import { createAcceptedMessages } from './accepted-messages.ts';
 import { createConnections, type Identity } from './connections.ts';
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   config: Config;
   log: Log;
   db: Kysely<Database>;
+  /** Membership, cached when the server has a read cache; without: from `db`. */
+  rooms?: RoomReads;
   codec: EventCodec;
   /** Opens the personal values of the events it streams. */
   vault: PersonalDataVault;
@@ -172,6 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       config,
       schemas,
       db,
+      ...(options.rooms === undefined ? {} : { rooms: options.rooms }),
       chat: options.chat,
       membership,
       roomStream,

@@ -18,6 +18,7 @@ import { applyThreadChoice, ThreadsBatch } from './chat-threads.ts';
 import type { Projection } from './runner.ts';
 import { insertSyncChanges } from './sync-changes.ts';
 import { applyWebhookEvent } from './chat-webhooks.ts';
+import { chatReadCacheDeps } from './chat-cache-deps.ts';
 
 export const chatProjectionName = 'chat';
 
@@ -35,6 +36,7 @@ export const chatProjection: Projection = {
     );
     await insertSyncChanges(trx, events);
   },
+  readCacheDeps: chatReadCacheDeps,
 };
 
 /**

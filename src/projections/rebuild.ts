@@ -16,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventCodec } from '../log/codec.ts';
+import type { ReadCache } from '../infra/read-cache.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Consumer, Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
@@ -62,6 +63,8 @@ export interface RebuildOptions {
   dropGraceMs?: number;
   /** How often the build checks whether it reached the head. */
   checkEveryMs?: number;
+  /** Where servers cache answers the build's batches change (runner.ts fences them). */
+  readCache?: ReadCache;
 }
 
 export interface RebuildResult {
@@ -115,6 +118,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       logger,
       progress,
       maxBatchSize: options.batchSize ?? 5_000,
+      ...(options.readCache === undefined ? {} : { readCache: options.readCache }),
     },
   );
   let ms = 0;

@@ -22,6 +22,7 @@ import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import type { DomainEvent } from '../domain/decider.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
+import type { ReadCache } from '../infra/read-cache.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { engineOf } from '../store/dialect.ts';
@@ -51,6 +52,12 @@ export interface Projection {
    * and it must leave exactly the rows `apply` on each event in turn would.
    */
   applyBatch?(trx: Transaction<Database>, events: readonly AppliedEvent[]): Promise<void>;
+  /**
+   * The cached answers (infra/read-cache.ts) an event can change, as
+   * dependencies. Optional: a projection without it writes nothing that is
+   * cached, and its batches fence nothing.
+   */
+  readCacheDeps?: (event: DomainEvent) => readonly string[];
 }
 
 export interface AppliedEvent {
@@ -77,6 +84,8 @@ export interface RunnerOptions {
   poison?: PoisonPolicy;
   /** Counts what this process parked (shown by /readyz). */
   poisonCounter?: PoisonCounter;
+  /** Where answers the projection's batches change are cached: each batch fences them (read-cache.ts). */
+  readCache?: ReadCache;
 }
 
 export interface PoisonPolicy {
@@ -143,24 +152,39 @@ export async function runProjection(projection: Projection, options: RunnerOptio
   // per batch (bench/README fix 17). SQLite keeps the read: its transactions
   // take the file's write lock as they begin (store/sqlite-dialect.ts).
   const lastSaved = engineOf(db) === 'mysql' ? new Map<number, number>() : undefined;
+  /** The batch's cached answers voided before its transaction, released after it whatever its outcome. */
+  const fenced = async <T>(items: readonly Item[], work: () => Promise<T>): Promise<T> => {
+    const depsOf = projection.readCacheDeps;
+    if (options.readCache === undefined || depsOf === undefined) return work();
+    const fence = await options.readCache.fence(items.flatMap(({ event }) => (event === null ? [] : depsOf(event))));
+    try {
+      return await work();
+    } finally {
+      // A mark left pending only stops caching for its dependencies until it
+      // expires: safe, so a failed release is not the batch's failure.
+      await fence.release().catch((error: unknown) => logger.warn({ err: error }, 'releasing a read-cache fence failed'));
+    }
+  };
   const applyItems = async (partition: number, items: readonly Item[], resolves?: DeadLetter): Promise<number> => {
     const trusted = lastSaved?.get(partition);
     lastSaved?.delete(partition);
-    const reached = await transaction(async (trx) => {
-      const next = trusted ?? (await lockOffset(trx, projection.name, topic, partition));
-      const fresh = items.filter(({ record }) => record.offset >= next);
-      if (fresh.length === 0) return next;
-      const unapplied = fresh.flatMap(({ event, record }) => (event === null ? [] : [{ event, record }]));
-      if (projection.applyBatch !== undefined) await projection.applyBatch(trx, unapplied);
-      else for (const { event, record } of unapplied) await projection.apply(trx, event, record);
-      const reachedOffset = fresh[fresh.length - 1]!.record.offset + 1;
-      if (trusted === undefined) await saveOffset(trx, projection.name, topic, partition, reachedOffset);
-      else if (!(await moveOffset(trx, projection.name, topic, partition, trusted, reachedOffset))) {
-        throw new Error(`${projection.name}: ${topic}[${partition}] moved past ${trusted} meanwhile; the batch comes again`);
-      }
-      if (resolves !== undefined) await markApplied(trx, resolves.id, Date.now());
-      return reachedOffset;
-    });
+    const reached = await fenced(items, () =>
+      transaction(async (trx) => {
+        const next = trusted ?? (await lockOffset(trx, projection.name, topic, partition));
+        const fresh = items.filter(({ record }) => record.offset >= next);
+        if (fresh.length === 0) return next;
+        const unapplied = fresh.flatMap(({ event, record }) => (event === null ? [] : [{ event, record }]));
+        if (projection.applyBatch !== undefined) await projection.applyBatch(trx, unapplied);
+        else for (const { event, record } of unapplied) await projection.apply(trx, event, record);
+        const reachedOffset = fresh[fresh.length - 1]!.record.offset + 1;
+        if (trusted === undefined) await saveOffset(trx, projection.name, topic, partition, reachedOffset);
+        else if (!(await moveOffset(trx, projection.name, topic, partition, trusted, reachedOffset))) {
+          throw new Error(`${projection.name}: ${topic}[${partition}] moved past ${trusted} meanwhile; the batch comes again`);
+        }
+        if (resolves !== undefined) await markApplied(trx, resolves.id, Date.now());
+        return reachedOffset;
+      }),
+    );
     lastSaved?.set(partition, reached);
     return reached;
   };

@@ -16,7 +16,8 @@ import { readMentions } from './mentions-queries.ts';
 import { beforeCursorSchema } from './time-cursor.ts';
 import { findMessage, findMessagesByIds, readHistory, readPins, readReceipts, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
-import { findRoomForMember, isMember, listBansForManager, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
+import { roomReads, type RoomReads } from './room-reads.ts';
+import { listBansForManager, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
@@ -54,8 +55,11 @@ export function queryRoutes(options: {
   db: Kysely<Database>;
   requireUser: Middleware<AppState>;
   presence: PresenceReader;
+  /** Membership and room details, cached when the server has a read cache; without: from `db`. */
+  rooms?: RoomReads;
 }): Router {
   const { db, config, presence } = options;
+  const rooms = options.rooms ?? roomReads(db);
   const router = new Router<AuthedState>({ prefix: '/api/v1' });
   router.use(options.requireUser);
   const {
@@ -133,7 +137,7 @@ export function queryRoutes(options: {
   });
 
   router.get('/rooms/:id', async (ctx) => {
-    const room = await findRoomForMember(db, uuid.parse(ctx.params.id), ctx.state.userId);
+    const room = await rooms.roomForMember(uuid.parse(ctx.params.id), ctx.state.userId);
     if (room === undefined) throw new Rejection('room_not_found', 'room not found');
     ctx.body = room;
   });
@@ -141,7 +145,7 @@ export function queryRoutes(options: {
   router.get('/rooms/:id/messages', async (ctx) => {
     const roomId = uuid.parse(ctx.params.id);
     const page = parseQuery(ctx, historyQuery);
-    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    if (!(await rooms.isMember(roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     ctx.body = { messages: await withThreads(db, await readHistory(db, roomId, page)) };
   });
 
@@ -149,7 +153,7 @@ export function queryRoutes(options: {
     const roomId = uuid.parse(ctx.params.id);
     const messageId = uuid.parse(ctx.params.message_id);
     const page = parseQuery(ctx, threadQuery);
-    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    if (!(await rooms.isMember(roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     const root = await findMessage(db, roomId, messageId);
     if (root === undefined) throw new Rejection('message_not_found', 'message not found');
     const [message] = await withThreads(db, [root]);
@@ -169,7 +173,7 @@ export function queryRoutes(options: {
   router.get('/rooms/:id/messages/:message_id/history', async (ctx) => {
     const roomId = uuid.parse(ctx.params.id);
     const messageId = uuid.parse(ctx.params.message_id);
-    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    if (!(await rooms.isMember(roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     const message = await findMessage(db, roomId, messageId);
     if (message === undefined) throw new Rejection('message_not_found', 'message not found');
     ctx.body = { message, versions: await readVersions(db, messageId) };
@@ -178,7 +182,7 @@ export function queryRoutes(options: {
   router.get('/rooms/:id/messages/:message_id/receipts', async (ctx) => {
     const roomId = uuid.parse(ctx.params.id);
     const messageId = uuid.parse(ctx.params.message_id);
-    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    if (!(await rooms.isMember(roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     const message = await findMessage(db, roomId, messageId);
     if (message === undefined) throw new Rejection('message_not_found', 'message not found');
     ctx.body = await readReceipts(db, message);
@@ -191,7 +195,7 @@ export function queryRoutes(options: {
 
   router.get('/rooms/:id/bans', async (ctx) => {
     const roomId = uuid.parse(ctx.params.id);
-    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    if (!(await rooms.isMember(roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     const bans = await listBansForManager(db, roomId, ctx.state.userId);
     if (bans === undefined) throw new Rejection('forbidden', 'only an owner or admin sees the bans');
     ctx.body = { bans };
@@ -199,7 +203,7 @@ export function queryRoutes(options: {
 
   router.get('/rooms/:id/pins', async (ctx) => {
     const roomId = uuid.parse(ctx.params.id);
-    if (!(await isMember(db, roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
+    if (!(await rooms.isMember(roomId, ctx.state.userId))) throw new Rejection('room_not_found', 'room not found');
     ctx.body = { pins: await readPins(db, roomId) };
   });
 

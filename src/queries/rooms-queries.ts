@@ -153,8 +153,22 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
 /** The room with its members, or undefined when it does not exist or `userId` is not in it. */
 export async function findRoomForMember(db: Kysely<Database>, roomId: string, userId: string): Promise<RoomDetail | undefined> {
   if (!(await isMember(db, roomId, userId))) return undefined;
+  const stored = await loadRoomDetail(db, roomId);
+  return stored === null ? undefined : roomDetailAsOf(stored, Date.now());
+}
+
+/** A room's details as its rows hold them, whatever the time: what room-reads.ts caches. Null: no such room. */
+export interface StoredRoomDetail {
+  room: RoomView;
+  members: Omit<RoomDetail['members'][number], 'muted_until'>[];
+  /** Every stored mute with its end; those ended by now are left out when shown. */
+  mutes: { user_id: string; muted_until: number }[];
+  invitations: RoomDetail['invitations'];
+}
+
+export async function loadRoomDetail(db: Kysely<Database>, roomId: string): Promise<StoredRoomDetail | null> {
   const room = await findRoom(db, roomId);
-  if (room === undefined) return undefined;
+  if (room === undefined) return null;
   const members = await db
     .selectFrom('room_members')
     .select(['user_id', 'role', 'joined_at', 'last_read_seq', 'last_delivered_seq'])
@@ -162,13 +176,7 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
     .orderBy('joined_at')
     .orderBy('user_id')
     .execute();
-  const mutes = await db
-    .selectFrom('room_mutes')
-    .select(['user_id', 'muted_until'])
-    .where('room_id', '=', roomId)
-    .where('muted_until', '>', Date.now())
-    .execute();
-  const mutedUntil = new Map(mutes.map((m) => [m.user_id, m.muted_until]));
+  const mutes = await db.selectFrom('room_mutes').select(['user_id', 'muted_until']).where('room_id', '=', roomId).execute();
   const invitations = await db
     .selectFrom('room_invitations')
     .select(['user_id', 'role', 'invited_by', 'invited_at'])
@@ -176,9 +184,15 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
     .orderBy('invited_at')
     .orderBy('user_id')
     .execute();
+  return { room, members, mutes, invitations };
+}
+
+/** The details as shown at `now`: a mute that has ended is no mute. */
+export function roomDetailAsOf(stored: StoredRoomDetail, now: number): RoomDetail {
+  const mutedUntil = new Map(stored.mutes.filter((m) => m.muted_until > now).map((m) => [m.user_id, m.muted_until]));
   return {
-    ...room,
-    members: members.map((m) => ({
+    ...stored.room,
+    members: stored.members.map((m) => ({
       user_id: m.user_id,
       role: m.role,
       joined_at: m.joined_at,
@@ -187,7 +201,7 @@ export async function findRoomForMember(db: Kysely<Database>, roomId: string, us
       last_delivered_seq: Math.max(m.last_delivered_seq, m.last_read_seq),
       muted_until: mutedUntil.get(m.user_id) ?? null,
     })),
-    invitations,
+    invitations: stored.invitations,
   };
 }
 

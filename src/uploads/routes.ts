@@ -20,7 +20,7 @@ import { jsonBody, readBody } from '../http/body.ts';
 import { ApiError, tooManyRequests } from '../http/errors.ts';
 import { uuid } from '../commands/inputs.ts';
 import { parseBody, parseParams, strictObject } from '../http/validate.ts';
-import { isMember } from '../queries/rooms-queries.ts';
+import { roomReads, type RoomReads } from '../queries/room-reads.ts';
 import type { Database } from '../store/schema.ts';
 import type { MediaTypeName } from '../media-types.ts';
 import type { RateLimiter } from '../infra/rate-limiter.ts';
@@ -41,6 +41,8 @@ type UploadConfig = Pick<
 export interface UploadRoutesOptions {
   config: UploadConfig;
   db: Kysely<Database>;
+  /** Membership, cached when the server has a read cache; without: from `db`. */
+  rooms?: RoomReads;
   storage: FileStorage;
   limiter: RateLimiter;
   requireUser: Middleware<AppState>;
@@ -59,6 +61,7 @@ export interface UploadRoutesOptions {
 /** The upload routers, for `rawBodyRouters` of the HTTP app. */
 export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
   const { config, db, storage, limiter, requireUser } = options;
+  const rooms = options.rooms ?? roomReads(db);
   const now = options.now ?? Date.now;
   const receive: NotificationReceiver = notificationReceiver({ db, storage, now, setAvatar: options.setAvatar });
   const signBody = uploadSignBody(config);
@@ -80,7 +83,7 @@ export function uploadRoutes(options: UploadRoutesOptions): Router<AppState>[] {
     // A bot's token limited to some rooms uploads only attachments for them.
     requireRoomInTokenScope(ctx, body.purpose === 'attachment' ? body.room_id : undefined);
     // A room the user is not in looks like no room at all.
-    if (body.room_id !== undefined && !(await isMember(db, body.room_id, userId))) {
+    if (body.room_id !== undefined && !(await rooms.isMember(body.room_id, userId))) {
       throw new Rejection('room_not_found', 'room not found');
     }
     const uploadId = randomUUID(); // random, not time-ordered: it ends up in a public file URL

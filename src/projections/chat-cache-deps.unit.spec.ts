@@ -1,0 +1,36 @@
+// Which cached room answers each event type voids. Every event type with a
+// schema is covered, so a new one cannot slip past the cache: it either names
+// its room, is listed as writing no room row, or voids every answer — and
+// this spec names the types that do, to be changed knowingly.
+
+import fs from 'node:fs';
+import { expect, test } from 'vitest';
+import { schemasDir } from '../compose.ts';
+import { everyAnswer } from '../infra/read-cache.ts';
+import { chatReadCacheDeps, roomDependency } from './chat-cache-deps.ts';
+
+const eventTypes = fs
+  .readdirSync(schemasDir, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+test('an event of a room voids that room’s answers only', () => {
+  expect(chatReadCacheDeps({ type: 'message_sent', data: { room_id: 'r1', seq: 3 } })).toEqual([roomDependency('r1')]);
+  expect(chatReadCacheDeps({ type: 'user_joined_room', data: { room_id: 'r2', user_id: 'u' } })).toEqual(['room:r2']);
+});
+
+test('of the event types without a room, only an account’s erasure voids every answer', () => {
+  const withoutRoom = eventTypes.filter((type) => {
+    const latest = fs.readdirSync(`${schemasDir}/${type}`).sort().at(-1)!;
+    return !fs.readFileSync(`${schemasDir}/${type}/${latest}`, 'utf8').includes('"room_id"');
+  });
+  expect(withoutRoom.length).toBeGreaterThan(20);
+  const voidingAll = withoutRoom.filter((type) => chatReadCacheDeps({ type, data: {} }).includes(everyAnswer));
+  expect(voidingAll).toEqual(['user_deleted']);
+  const voidingNothing = withoutRoom.filter((type) => chatReadCacheDeps({ type, data: {} }).length === 0);
+  expect(voidingNothing.length).toBe(withoutRoom.length - 1);
+});
+
+test('an event type nobody listed voids every answer', () => {
+  expect(chatReadCacheDeps({ type: 'something_new', data: { user_id: 'u' } })).toEqual([everyAnswer]);
+});
