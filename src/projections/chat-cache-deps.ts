@@ -2,7 +2,10 @@
 // a room's details) an event can change, as read-cache dependencies
 // (infra/read-cache.ts). Those answers read the rows of one room — rooms,
 // room_members, room_mutes, room_invitations — so an event of a room names
-// that room. Of the events without a room, those known to write none of
+// that room; membership (a room_members row there or not) changes only by a
+// join or a leave, which name the room's members too, so that a busy room's
+// messages and receipts leave its membership answers cached. Of the events
+// without a room, those known to write none of
 // those tables name nothing; any other (an account's erasure withdraws its
 // invitations in every room, and a new event type is unknown until listed
 // here) voids every answer: wrong only in costing a reload.
@@ -12,6 +15,9 @@ import { everyAnswer } from '../infra/read-cache.ts';
 
 /** The dependency of every cached answer read from one room's rows. */
 export const roomDependency = (roomId: string): string => `room:${roomId}`;
+/** The dependency of who is in a room (the only events that add or remove a room_members row). */
+export const membersDependency = (roomId: string): string => `members:${roomId}`;
+const changesMembership = new Set(['user_joined_room', 'user_left_room']);
 
 const writesNoRoomRow = new Set([
   'user_registered',
@@ -48,6 +54,8 @@ const writesNoRoomRow = new Set([
 
 export function chatReadCacheDeps(event: DomainEvent): readonly string[] {
   const roomId = (event.data as { room_id?: unknown }).room_id;
-  if (typeof roomId === 'string') return [roomDependency(roomId)];
+  if (typeof roomId === 'string') {
+    return changesMembership.has(event.type) ? [roomDependency(roomId), membersDependency(roomId)] : [roomDependency(roomId)];
+  }
   return writesNoRoomRow.has(event.type) ? [] : [everyAnswer];
 }

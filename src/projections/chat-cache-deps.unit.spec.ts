@@ -7,16 +7,22 @@ import fs from 'node:fs';
 import { expect, test } from 'vitest';
 import { schemasDir } from '../compose.ts';
 import { everyAnswer } from '../infra/read-cache.ts';
-import { chatReadCacheDeps, roomDependency } from './chat-cache-deps.ts';
+import { chatReadCacheDeps, membersDependency, roomDependency } from './chat-cache-deps.ts';
 
 const eventTypes = fs
   .readdirSync(schemasDir, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
 
-test('an event of a room voids that room’s answers only', () => {
+test('an event of a room voids that room’s details; a join or a leave its membership too', () => {
   expect(chatReadCacheDeps({ type: 'message_sent', data: { room_id: 'r1', seq: 3 } })).toEqual([roomDependency('r1')]);
-  expect(chatReadCacheDeps({ type: 'user_joined_room', data: { room_id: 'r2', user_id: 'u' } })).toEqual(['room:r2']);
+  expect(chatReadCacheDeps({ type: 'messages_read', data: { room_id: 'r1', user_id: 'u' } })).toEqual(['room:r1']);
+  for (const type of ['user_joined_room', 'user_left_room']) {
+    expect(chatReadCacheDeps({ type, data: { room_id: 'r2', user_id: 'u' } })).toEqual([
+      roomDependency('r2'),
+      membersDependency('r2'),
+    ]);
+  }
 });
 
 test('of the event types without a room, only an account’s erasure voids every answer', () => {

@@ -121,5 +121,21 @@ for (const engine of await testEngines('room-reads')) {
       const detail = await rooms.roomForMember(room, alice);
       expect(detail?.members.find((m) => m.user_id === carol)?.muted_until).toBe(until);
     });
+
+    test('a read receipt changes the details at once, and leaves membership answers cached', async () => {
+      expect(await rooms.isMember(room, alice)).toBe(true);
+      // Alice's row goes behind the projector's back: a cached answer does not notice.
+      const row = await store.db
+        .selectFrom('room_members')
+        .selectAll()
+        .where('room_id', '=', room)
+        .where('user_id', '=', alice)
+        .executeTakeFirstOrThrow();
+      await store.db.deleteFrom('room_members').where('room_id', '=', room).where('user_id', '=', alice).execute();
+      await happen({ type: 'messages_read', data: { room_id: room, user_id: carol, seq: 0, at: ++at } });
+      expect(await rooms.isMember(room, alice)).toBe(true);
+      expect((await rooms.roomForMember(room, carol))?.members.map((m) => m.user_id)).toEqual([carol]);
+      await store.db.insertInto('room_members').values(row).execute();
+    });
   });
 }
