@@ -6,7 +6,7 @@
 //                    [--parley-b DIR]   (adds impl parley-b: Parley from another checkout, for A/B of code)
 //
 // Scenarios: fanout-wide (1), fanout-small (2), idle (3), e2e (4), commands (5),
-// rebuild (6), storm (7, distributed only), restore (8); `all` runs them in that order. Every scenario that compares
+// rebuild (6), storm (7, distributed only), restore (8), reads (9, distributed only); `all` runs them in that order. Every scenario that compares
 // servers runs them interleaved (A B C, A B C, …), each on a fresh process
 // pinned to CPU 0 with the load generator on CPU 1, prints a Markdown table
 // of median [min–max] with the per-round ratio Parley / baseline, and writes
@@ -19,6 +19,7 @@ import { runE2e } from './scenarios/e2e.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
 import { runRebuild } from './scenarios/rebuild.ts';
+import { runReads } from './scenarios/reads.ts';
 import { runRestore } from './scenarios/restore.ts';
 import { runStorm } from './scenarios/storm.ts';
 import type { BenchOptions, Target } from './support/harness.ts';
@@ -32,6 +33,7 @@ const scenarios: Record<string, (options: BenchOptions) => Promise<void>> = {
   rebuild: runRebuild,
   storm: runStorm,
   restore: runRestore,
+  reads: runReads,
 };
 const aliases: Record<string, string> = {
   '1': 'fanout-wide',
@@ -42,9 +44,10 @@ const aliases: Record<string, string> = {
   '6': 'rebuild',
   '7': 'storm',
   '8': 'restore',
+  '9': 'reads',
 };
 
-const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-8|all> [--quick] [--rounds N]
+const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-9|all> [--quick] [--rounds N]
                       [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
                       [--duration SECONDS] [--only PHASE,…] [--parley-b DIR]`;
 
@@ -69,7 +72,8 @@ if (values.help || positionals.length === 0) {
   process.exit(values.help ? 0 : 2);
 }
 /** What `all` runs: the storm kills one of two gateways, which exist in distributed mode only. */
-const allScenarios = (mode: string) => Object.keys(scenarios).filter((name) => name !== 'storm' || mode === 'distributed');
+const allScenarios = (mode: string) =>
+  Object.keys(scenarios).filter((name) => (name !== 'storm' && name !== 'reads') || mode === 'distributed');
 const names = positionals.flatMap((name) => (name === 'all' ? allScenarios(values.mode) : [aliases[name] ?? name]));
 const unknown = names.filter((name) => !(name in scenarios));
 const mode = values.mode;

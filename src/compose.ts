@@ -178,12 +178,12 @@ interface EphemeralState {
 }
 
 /**
- * The read cache: on Redis when REDIS_URL is set (a connection of its own,
- * made at its first use: a process that neither projects nor serves never
- * connects), none otherwise.
+ * The read cache: on Redis when REDIS_URL is set and PARLEY_READ_CACHE_TTL_S
+ * is not 0 (a connection of its own, made at its first use: a process that
+ * neither projects nor serves never connects), none otherwise.
  */
 export function openReadCache(config: Config, logger: Logger): { cache: ReadCache; close(): Promise<void> } {
-  if (!config.REDIS_URL) return { cache: noReadCache, close: () => Promise.resolve() };
+  if (!config.REDIS_URL || config.PARLEY_READ_CACHE_TTL_S === 0) return { cache: noReadCache, close: () => Promise.resolve() };
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,

@@ -122,7 +122,9 @@ const schema = z.object({
   /**
    * With Redis: how long a room's membership and details stay cached
    * (infra/read-cache.ts). A projector's batch voids what it changes at once;
-   * this bounds only the memory an idle room's answers hold. 0 = no caching.
+   * this bounds only the memory an idle room's answers hold. 0 = no read
+   * cache: reads from the database, and projectors independent of Redis.
+   * The same on every instance (a projector without the cache voids nothing).
    */
   PARLEY_READ_CACHE_TTL_S: z.coerce.number().int().min(0).default(300),
   /**

@@ -152,19 +152,6 @@ describe.runIf(redisUrl !== undefined)('read cache on Redis', () => {
     expect(state.loads).toBe(3);
   });
 
-  test('PARLEY_READ_CACHE_TTL_S=0: this instance reads through, its fences still void what others cached', async () => {
-    const other = source('v1');
-    await cache.read('room-a', deps, other.load);
-    const through = open({ ttlMs: 0 });
-    const mine = source('mine');
-    await through.read('room-a', deps, mine.load);
-    await through.read('room-a', deps, mine.load);
-    expect(mine.state.loads).toBe(2);
-    other.state.value = 'v2';
-    await (await through.fence(['room:a'])).release();
-    expect(await cache.read('room-a', deps, other.load)).toBe('v2');
-  });
-
   test('with Redis away a read answers from its loader; a fence fails (its batch is retried)', async () => {
     const { Redis: RedisClient } = await import('ioredis');
     const away = new RedisClient({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

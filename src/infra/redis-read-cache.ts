@@ -98,8 +98,6 @@ export function createRedisReadCache(options: RedisReadCacheOptions): ReadCache 
 
   return {
     async read(entry, deps, load) {
-      // Caching off here (PARLEY_READ_CACHE_TTL_S=0); this instance's batches still fence.
-      if (ttlMs === 0) return load();
       const keys = [`${keyPrefix}e:${entry}`, ...dependencyKeys(deps)];
       let looked: [number, string, number?];
       try {

@@ -1,8 +1,9 @@
-// Fault: Redis (presence, rate limits) stops for a few seconds while messages
-// flow, then starts again (empty: it keeps no data). Redis is off the message
-// path: presence and rate limits may degrade, messages must keep flowing (or
-// recover), and afterwards every acknowledged message is stored once and
-// delivered once.
+// Fault: Redis (presence, rate limits, the read cache) stops for a few
+// seconds while messages flow, then starts again (empty: it keeps no data).
+// Commands charged to a rate limit fail while it is away, and the projectors
+// wait (a batch never commits without fencing the cached answers it changes,
+// docs/ARCHITECTURE.md "Read cache"); messages must recover, and afterwards
+// every acknowledged message is stored once and delivered once.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRoom } from '../support/chat.ts';
