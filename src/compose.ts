@@ -41,7 +41,7 @@ import { docsRoutes } from './api-docs/docs-routes.ts';
 import { requireUser } from './http/auth-middleware.ts';
 import { isBotToken, verifyBotToken } from './auth/bot-tokens.ts';
 import { botRoutes } from './bots/bot-routes.ts';
-import { createMetrics, type Metrics } from './infra/metrics.ts';
+import { createMetrics, type Metrics, type ReadCacheMetrics } from './infra/metrics.ts';
 import { createMemoryPresence, type Presence } from './infra/presence.ts';
 import { pushRoutes } from './push/http-routes.ts';
 import { reportRoutes } from './commands/report-routes.ts';
@@ -182,7 +182,11 @@ interface EphemeralState {
  * is not 0 (a connection of its own, made at its first use: a process that
  * neither projects nor serves never connects), none otherwise.
  */
-export function openReadCache(config: Config, logger: Logger): { cache: ReadCache; close(): Promise<void> } {
+export function openReadCache(
+  config: Config,
+  logger: Logger,
+  metrics?: ReadCacheMetrics,
+): { cache: ReadCache; close(): Promise<void> } {
   if (!config.REDIS_URL || config.PARLEY_READ_CACHE_TTL_S === 0) return { cache: noReadCache, close: () => Promise.resolve() };
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
@@ -196,6 +200,7 @@ export function openReadCache(config: Config, logger: Logger): { cache: ReadCach
     ttlMs: config.PARLEY_READ_CACHE_TTL_S * 1000,
     fenceTtlMs: config.PARLEY_READ_CACHE_FENCE_TTL_MS,
     logger,
+    ...(metrics === undefined ? {} : { metrics }),
   });
   return {
     cache,
@@ -356,7 +361,7 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     ]),
   );
   metrics.readOpenDeadLetters(() => countOpenDeadLetters(store.raw));
-  const readCache = openReadCache(config, logger);
+  const readCache = openReadCache(config, logger, metrics.readCache);
   return {
     config,
     logger,

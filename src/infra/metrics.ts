@@ -49,6 +49,14 @@ export interface GatewayMetrics {
   countSockets(read: () => SocketCounts): void;
 }
 
+/** hit: answered from the cache; miss: loaded from the database; unavailable: Redis did not answer (loaded too). */
+export type ReadCacheResult = 'hit' | 'miss' | 'unavailable';
+
+export interface ReadCacheMetrics {
+  /** One read through the read cache (infra/read-cache.ts). */
+  read(result: ReadCacheResult): void;
+}
+
 /** How far a projection's stored offsets are behind the end of the log it follows, per partition. */
 export interface ProjectionLag {
   projection: string;
@@ -76,6 +84,7 @@ export interface Metrics {
   http: HttpMetrics;
   commands: CommandMetrics;
   gateway: GatewayMetrics;
+  readCache: ReadCacheMetrics;
   /** Where the projection-lag gauge reads at scrape time (the projections' offsets, any instance). */
   readProjectionLag(read: () => Promise<ProjectionLag[]>): void;
   /** Where the consumer-lag gauge reads at scrape time (this process's consumers). */
@@ -147,6 +156,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const shedConnections = new Counter({
     name: `${METRIC_PREFIX}ws_shed_connections_total`,
     help: 'Sockets refused (503 with Retry-After, or close 1013) because PARLEY_WS_MAX_CONNECTING were being set up: a reconnect storm shed.',
+    registers,
+  });
+
+  const cacheReads = new Counter({
+    name: `${METRIC_PREFIX}read_cache_reads_total`,
+    help: 'Reads of membership and room details through the Redis read cache, by result: hit, miss (loaded from the database), unavailable (Redis did not answer).',
+    labelNames: ['result'] as const,
     registers,
   });
 
@@ -225,6 +241,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         socketCounts = read;
       },
     },
+    readCache: { read: (result) => cacheReads.inc({ result }) },
     readProjectionLag,
     readConsumerLag,
     readOpenDeadLetters,

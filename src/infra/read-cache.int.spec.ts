@@ -10,6 +10,7 @@ import pino from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { deleteRedisPrefix, redisAvailable, testRedisClient, uniqueRedisPrefix } from '../../test/support/infra.ts';
+import type { ReadCacheResult } from './metrics.ts';
 import { everyAnswer, noReadCache, type ReadCache } from './read-cache.ts';
 import { createRedisReadCache } from './redis-read-cache.ts';
 
@@ -40,8 +41,17 @@ describe.runIf(redisUrl !== undefined)('read cache on Redis', () => {
   let redis: Redis;
   let keyPrefix: string;
   let cache: ReadCache;
+  let counted: ReadCacheResult[];
+  const metrics = { read: (result: ReadCacheResult) => counted.push(result) };
   const open = (options: { ttlMs?: number; fenceTtlMs?: number } = {}) =>
-    createRedisReadCache({ redis, keyPrefix, ttlMs: options.ttlMs ?? 60_000, fenceTtlMs: options.fenceTtlMs ?? 60_000, logger });
+    createRedisReadCache({
+      redis,
+      keyPrefix,
+      ttlMs: options.ttlMs ?? 60_000,
+      fenceTtlMs: options.fenceTtlMs ?? 60_000,
+      logger,
+      metrics,
+    });
   const deps = [everyAnswer, 'room:a'];
 
   beforeAll(() => {
@@ -52,6 +62,7 @@ describe.runIf(redisUrl !== undefined)('read cache on Redis', () => {
   });
   beforeEach(() => {
     keyPrefix = uniqueRedisPrefix();
+    counted = [];
     cache = open();
   });
   afterEach(() => deleteRedisPrefix(redis, keyPrefix));
@@ -63,6 +74,7 @@ describe.runIf(redisUrl !== undefined)('read cache on Redis', () => {
     expect(state.loads).toBe(1);
     // Other entries are other answers.
     expect(await cache.read('room-b', ['room:b'], source(false).load)).toBe(false);
+    expect(counted).toEqual(['miss', 'hit', 'miss']);
   });
 
   test('a batch over a dependency voids the answers that depend on it, and only those', async () => {
@@ -157,10 +169,11 @@ describe.runIf(redisUrl !== undefined)('read cache on Redis', () => {
     const away = new RedisClient({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     away.on('error', () => {}); // the refused connection is the point
     try {
-      const unreachable = createRedisReadCache({ redis: away, keyPrefix, ttlMs: 60_000, fenceTtlMs: 60_000, logger });
+      const unreachable = createRedisReadCache({ redis: away, keyPrefix, ttlMs: 60_000, fenceTtlMs: 60_000, logger, metrics });
       const { state, load } = source('from the database');
       expect(await unreachable.read('room-a', deps, load)).toBe('from the database');
       expect(state.loads).toBe(1);
+      expect(counted).toEqual(['unavailable']);
       await expect(unreachable.fence(['room:a'])).rejects.toThrow();
     } finally {
       away.disconnect();

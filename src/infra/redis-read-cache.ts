@@ -17,6 +17,7 @@
 
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ReadCacheMetrics, ReadCacheResult } from './metrics.ts';
 import type { CacheFence, ReadCache } from './read-cache.ts';
 
 export interface RedisReadCacheOptions {
@@ -27,6 +28,7 @@ export interface RedisReadCacheOptions {
   /** How long a pending mark outlives a batch that never released it. */
   fenceTtlMs: number;
   logger: Logger;
+  metrics?: ReadCacheMetrics;
 }
 
 // KEYS: the answer, then per dependency its generation and its pending mark.
@@ -84,6 +86,7 @@ interface ReadCacheScripts {
 
 export function createRedisReadCache(options: RedisReadCacheOptions): ReadCache {
   const { redis, ttlMs, fenceTtlMs, logger } = options;
+  const count = (result: ReadCacheResult) => options.metrics?.read(result);
   const keyPrefix = `${options.keyPrefix ?? 'parley:'}cache:`;
   // numberOfKeys is given per call: the dependencies vary.
   redis.defineCommand('parleyCacheRead', { lua: readLua });
@@ -104,9 +107,11 @@ export function createRedisReadCache(options: RedisReadCacheOptions): ReadCache 
         looked = await scripts.parleyCacheRead(keys.length, ...keys);
       } catch (error) {
         logger.warn({ err: error }, 'read cache unavailable: answering from the database');
+        count('unavailable');
         return load();
       }
       const [hit, answerOrStamp, clean] = looked;
+      count(hit === 1 ? 'hit' : 'miss');
       if (hit === 1) return JSON.parse(answerOrStamp) as Awaited<ReturnType<typeof load>>;
       const answer = await load();
       if (clean === 1) {
