@@ -238,7 +238,12 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     }
     if (matches) return snapshot;
     logger.warn({ partition, snapshotOffset: snapshot.nextOffset, start, end }, 'snapshot does not match the log: discarded');
-    await store.discard(partition);
+    // Not discarded (the database is away): the history is folded all the
+    // same, and the next takeover tries again; until then this processor's
+    // snapshots are refused as older than the stray one — slower, never wrong.
+    await store.discard(partition).catch((error: unknown) => {
+      logger.warn({ err: error, partition }, 'the stray snapshot could not be discarded; folding the history');
+    });
     return null;
   }
 

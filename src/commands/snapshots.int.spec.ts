@@ -288,6 +288,22 @@ for (const engine of await testEngines('snapshots'))
       });
     });
 
+    it('a snapshot of another log that cannot be discarded (the database refuses) leaves the log in charge all the same', async () => {
+      const firstDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-snapshots-'));
+      const first = await start(firstDir, 5);
+      await first.bus.send(command(alice, 'create_room', { type: 'group', name: 'r', member_ids: [bob] }));
+      for (let n = 1; n <= 10; n++) await first.bus.send(message(n));
+      await stop(first);
+
+      const refusing: SnapshotStore = {
+        ...sqlSnapshotStore(store.db, 'test', format),
+        discard: () => Promise.reject(new Error('the database refused')),
+      };
+      const other = await start(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-snapshots-')), 5, 'test', refusing);
+      expect(other.processor.restores().every((r) => r.snapshotOffset === null)).toBe(true);
+      expect(outcome(await other.bus.send(message(1)))).toEqual({ code: 'room_not_found' });
+    });
+
     it('a stale writer does not overwrite a newer snapshot of the partition, nor its entries', async () => {
       const snapshots: SnapshotStore = sqlSnapshotStore(store.db, 'test', format);
       const memory = { head: null, recent: [], spilled: ['room:x'] };
