@@ -272,12 +272,16 @@ for (const engine of await testEngines('snapshots'))
       expect(asked).toEqual([[`c:${alice}:client-2`]]);
     });
 
-    it('a snapshot of another log is discarded: the processor folds the log it has', async () => {
-      const firstDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-snapshots-'));
-      const first = await start(firstDir, 5);
+    /** A room of 10 messages in a log of its own, snapshotted into the shared store; the log is then dropped. */
+    async function snapshotOfAnotherLog() {
+      const first = await start(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-snapshots-')), 5);
       await first.bus.send(command(alice, 'create_room', { type: 'group', name: 'r', member_ids: [bob] }));
       for (let n = 1; n <= 10; n++) await first.bus.send(message(n));
       await stop(first);
+    }
+
+    it('a snapshot of another log is discarded: the processor folds the log it has', async () => {
+      await snapshotOfAnotherLog();
 
       // Another log (a data dir wiped, a topic recreated), the same database and scope.
       const other = await start(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-snapshots-')), 5);
@@ -289,11 +293,7 @@ for (const engine of await testEngines('snapshots'))
     });
 
     it('a snapshot of another log that cannot be discarded (the database refuses) leaves the log in charge all the same', async () => {
-      const firstDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-snapshots-'));
-      const first = await start(firstDir, 5);
-      await first.bus.send(command(alice, 'create_room', { type: 'group', name: 'r', member_ids: [bob] }));
-      for (let n = 1; n <= 10; n++) await first.bus.send(message(n));
-      await stop(first);
+      await snapshotOfAnotherLog();
 
       const refusing: SnapshotStore = {
         ...sqlSnapshotStore(store.db, 'test', format),
