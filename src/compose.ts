@@ -178,6 +178,22 @@ interface EphemeralState {
 }
 
 /**
+ * A Redis connection of Parley's: it fails a request after a couple of
+ * reconnect attempts instead of queueing it for long, and drops a connection
+ * that stops answering (half-open); connected at its first command or by
+ * `connect()`.
+ */
+function redisClient(url: string, config: Config, logger: Logger, use: string): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    socketTimeout: config.PARLEY_REDIS_SOCKET_TIMEOUT_MS,
+  });
+  redis.on('error', (error: Error) => logger.warn({ err: error, use }, 'redis connection error'));
+  return redis;
+}
+
+/**
  * The read cache: on Redis when REDIS_URL is set and PARLEY_READ_CACHE_TTL_S
  * is not 0 (a connection of its own, made at its first use: a process that
  * neither projects nor serves never connects), none otherwise.
@@ -188,12 +204,7 @@ export function openReadCache(
   metrics?: ReadCacheMetrics,
 ): { cache: ReadCache; close(): Promise<void> } {
   if (!config.REDIS_URL || config.PARLEY_READ_CACHE_TTL_S === 0) return { cache: noReadCache, close: () => Promise.resolve() };
-  const redis = new Redis(config.REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    socketTimeout: config.PARLEY_REDIS_SOCKET_TIMEOUT_MS,
-  });
-  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error (read cache)'));
+  const redis = redisClient(config.REDIS_URL, config, logger, 'read cache');
   const cache = createRedisReadCache({
     redis,
     keyPrefix: config.PARLEY_REDIS_KEY_PREFIX,
@@ -227,14 +238,7 @@ async function openEphemeralState(config: Config, logger: Logger): Promise<Ephem
       },
     };
   }
-  // Fail a request after a couple of reconnect attempts instead of queueing it
-  // for long; a connection that stops answering is dropped and reconnected.
-  const redis = new Redis(config.REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    socketTimeout: config.PARLEY_REDIS_SOCKET_TIMEOUT_MS,
-  });
-  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  const redis = redisClient(config.REDIS_URL, config, logger, 'presence and rate limits');
   await redis.connect(); // an unreachable Redis stops start-up with a clear error
   const keyPrefix = config.PARLEY_REDIS_KEY_PREFIX;
   const presence = createRedisPresence({ redis, keyPrefix, leaseMs: config.PARLEY_PRESENCE_LEASE_MS });
