@@ -14,6 +14,7 @@ import { createMemoryPresence } from '../infra/presence.ts';
 import type { Store } from '../store/store.ts';
 import { createConnections } from './connections.ts';
 import { createMembership } from './membership.ts';
+import { roomReads } from '../queries/room-reads.ts';
 import type { RoomViews } from './room-views.ts';
 import { SessionRegistry } from './sessions.ts';
 import type { Typing } from './typing.ts';
@@ -50,7 +51,8 @@ for (const engine of await testEngines('connections'))
 
       const logger = pino({ level: 'silent' });
       const sessions = new SessionRegistry();
-      const membership = createMembership({ db: store.db, readModelCaughtUp: () => Promise.resolve(true), logger });
+      const rooms = roomReads(store.db);
+      const membership = createMembership({ rooms, readModelCaughtUp: () => Promise.resolve(true), logger });
       let passes = 0;
       const prune = membership.prune.bind(membership);
       membership.prune = (isConnected) => {
@@ -58,7 +60,7 @@ for (const engine of await testEngines('connections'))
         prune(isConnected);
       };
       const connect = createConnections({
-        db: store.db,
+        rooms,
         sessions,
         presence: createMemoryPresence({ leaseMs: 60_000 }),
         membership,

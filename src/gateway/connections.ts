@@ -8,13 +8,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Presence } from '../infra/presence.ts';
 import type { AnySignal } from '../log/signals.ts';
-import { roomIdsOf } from '../queries/rooms-queries.ts';
-import type { Database } from '../store/schema.ts';
+import type { RoomReads } from '../queries/room-reads.ts';
 import type { LogEnds } from './log-ends.ts';
 import type { Membership } from './membership.ts';
 import type { RoomViews } from './room-views.ts';
@@ -38,7 +36,7 @@ export interface Identity {
 export type Connect = (socket: WebSocket, stream: Duplex, identity: Identity) => Promise<Session>;
 
 export function createConnections(options: {
-  db: Kysely<Database>;
+  rooms: Pick<RoomReads, 'roomIdsOf'>;
   sessions: SessionRegistry;
   presence: Presence;
   membership: Membership;
@@ -123,7 +121,7 @@ export function createConnections(options: {
       clearTimeout(expiry);
       close(session, connected);
     });
-    const roomIds = (await roomIdsOf(options.db, userId)).filter((roomId) => reaches(session, roomId));
+    const roomIds = (await options.rooms.roomIdsOf(userId)).filter((roomId) => reaches(session, roomId));
     await Promise.all(roomIds.map((roomId) => membership.track(roomId, options.partitionOf(roomId))));
     await connected;
     session.logEnd = await logEnd;

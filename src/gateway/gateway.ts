@@ -19,7 +19,7 @@ import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
-import type { RoomReads } from '../queries/room-reads.ts';
+import { roomReads, type RoomReads } from '../queries/room-reads.ts';
 import type { Database } from '../store/schema.ts';
 import { createAcceptedMessages } from './accepted-messages.ts';
 import { createConnections, type Identity } from './connections.ts';
@@ -44,7 +44,7 @@ export interface GatewayOptions {
   config: Config;
   log: Log;
   db: Kysely<Database>;
-  /** Membership, cached when the server has a read cache; without: from `db`. */
+  /** Rooms and their members, cached when the server has a read cache; without: from `db`. */
   rooms?: RoomReads;
   codec: EventCodec;
   /** Opens the personal values of the events it streams. */
@@ -75,7 +75,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const publish = signalPublisher(log, codec, logger);
   const partitionOf = (roomId: string) => log.partitionForKey(topics.events, roomAggregateId(roomId));
   const positions = createStreamedPositions({ progress, projection, timeoutMs: config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS });
-  const membership = createMembership({ db, readModelCaughtUp: positions.readModelCaughtUp, logger });
+  const rooms = options.rooms ?? roomReads(db);
+  const membership = createMembership({ rooms, readModelCaughtUp: positions.readModelCaughtUp, logger });
   const delivery = createDelivery({ sessions, membership, maxBufferedBytes: config.PARLEY_WS_MAX_BUFFERED_BYTES, metrics });
   const roomStream = createRoomStream({
     db,
@@ -155,7 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sessions,
     verifyToken: options.verifyToken,
     connect: createConnections({
-      db,
+      rooms,
       sessions,
       presence,
       membership,
@@ -175,7 +176,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       config,
       schemas,
       db,
-      ...(options.rooms === undefined ? {} : { rooms: options.rooms }),
+      rooms,
       chat: options.chat,
       membership,
       roomStream,

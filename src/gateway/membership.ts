@@ -7,10 +7,8 @@
 // top of it. Re-applying a suffix of add/remove events in order yields the
 // same set, so the result equals the log's truth from then on.
 
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { roomMemberIds } from '../queries/rooms-queries.ts';
-import type { Database } from '../store/schema.ts';
+import type { RoomReads } from '../queries/room-reads.ts';
 
 type MembershipChange = { kind: 'join' | 'leave'; userId: string };
 
@@ -40,7 +38,7 @@ export interface Membership {
 }
 
 export function createMembership(options: {
-  db: Kysely<Database>;
+  rooms: Pick<RoomReads, 'memberIdsOf'>;
   /**
    * Resolves once the read model holds every event this gateway has consumed
    * on the partition (false when it gave up waiting).
@@ -59,7 +57,7 @@ export function createMembership(options: {
     if (!(await options.readModelCaughtUp(partition))) {
       options.logger.warn({ roomId, partition }, 'read model behind the gateway; loading members anyway');
     }
-    for (const userId of await roomMemberIds(options.db, roomId)) room.members.add(userId);
+    for (const userId of await options.rooms.memberIdsOf(roomId)) room.members.add(userId);
     for (const change of room.pending ?? []) applyTo(room.members, change);
     room.pending = null;
     for (const use of room.waiting.splice(0)) use(room.members);

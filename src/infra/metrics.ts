@@ -161,7 +161,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   const cacheReads = new Counter({
     name: `${METRIC_PREFIX}read_cache_reads_total`,
-    help: 'Reads of membership and room details through the Redis read cache, by result: hit, miss (loaded from the database), unavailable (Redis did not answer).',
+    help: 'Reads of membership, members, room details and users’ room lists through the Redis read cache, by result: hit, miss (loaded from the database), unavailable (Redis did not answer).',
     labelNames: ['result'] as const,
     registers,
   });

@@ -32,8 +32,10 @@ export interface ReadCache {
    * The answer cached under `entry` when none of `deps` changed since it was
    * cached; otherwise `load()`'s, cached for the next reader when no batch is
    * pending on `deps`. Answers must survive JSON (no undefined, no Map).
+   * `storable`: whether a loaded answer may be cached under `deps` (say, when
+   * the dependencies were named from an earlier read the load may contradict).
    */
-  read<T>(entry: string, deps: readonly string[], load: () => Promise<T>): Promise<T>;
+  read<T>(entry: string, deps: readonly string[], load: () => Promise<T>, storable?: (answer: T) => boolean): Promise<T>;
   /** Before a batch's transaction over `deps`; `release` after it, committed or not. */
   fence(deps: readonly string[]): Promise<CacheFence>;
 }

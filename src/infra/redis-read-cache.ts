@@ -100,7 +100,7 @@ export function createRedisReadCache(options: RedisReadCacheOptions): ReadCache 
   const dependencyKeys = (deps: readonly string[]) => deps.flatMap((dep) => [`${keyPrefix}g:${dep}`, `${keyPrefix}p:${dep}`]);
 
   return {
-    async read(entry, deps, load) {
+    async read(entry, deps, load, storable) {
       const keys = [`${keyPrefix}e:${entry}`, ...dependencyKeys(deps)];
       let looked: [number, string, number?];
       try {
@@ -114,7 +114,7 @@ export function createRedisReadCache(options: RedisReadCacheOptions): ReadCache 
       count(hit === 1 ? 'hit' : 'miss');
       if (hit === 1) return JSON.parse(answerOrStamp) as Awaited<ReturnType<typeof load>>;
       const answer = await load();
-      if (clean === 1) {
+      if (clean === 1 && (storable?.(answer) ?? true)) {
         await scripts
           .parleyCacheFill(keys.length, ...keys, answerOrStamp, JSON.stringify(answer), String(ttlMs))
           .catch((error: unknown) => logger.warn({ err: error }, 'caching a read failed'));

@@ -7,20 +7,21 @@ import fs from 'node:fs';
 import { expect, test } from 'vitest';
 import { schemasDir } from '../compose.ts';
 import { everyAnswer } from '../infra/read-cache.ts';
-import { chatReadCacheDeps, membersDependency, roomDependency } from './chat-cache-deps.ts';
+import { chatReadCacheDeps, membersDependency, roomDependency, roomsOfDependency } from './chat-cache-deps.ts';
 
 const eventTypes = fs
   .readdirSync(schemasDir, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
 
-test('an event of a room voids that room’s details; a join or a leave its membership too', () => {
+test('an event of a room voids that room’s details; a join or a leave its membership and the user’s rooms too', () => {
   expect(chatReadCacheDeps({ type: 'message_sent', data: { room_id: 'r1', seq: 3 } })).toEqual([roomDependency('r1')]);
   expect(chatReadCacheDeps({ type: 'messages_read', data: { room_id: 'r1', user_id: 'u' } })).toEqual(['room:r1']);
   for (const type of ['user_joined_room', 'user_left_room']) {
     expect(chatReadCacheDeps({ type, data: { room_id: 'r2', user_id: 'u' } })).toEqual([
       roomDependency('r2'),
       membersDependency('r2'),
+      roomsOfDependency('u'),
     ]);
   }
 });

@@ -17,7 +17,7 @@ import { beforeCursorSchema } from './time-cursor.ts';
 import { findMessage, findMessagesByIds, readHistory, readPins, readReceipts, readVersions } from './messages-queries.ts';
 import type { PresenceReader } from './presence.ts';
 import { roomReads, type RoomReads } from './room-reads.ts';
-import { listBansForManager, listMyInvitations, listMyRooms, roomIdsOf } from './rooms-queries.ts';
+import { listBansForManager, listMyInvitations } from './rooms-queries.ts';
 import { blockedBy, blockPeersOf, friendsOf, pendingRequests } from './social-queries.ts';
 import { findMe, findUserById, searchUsers } from './users-queries.ts';
 import { accountExport } from './account-export.ts';
@@ -124,16 +124,16 @@ export function queryRoutes(options: {
 
   router.get('/search/messages', async (ctx) => {
     const query = parseQuery(ctx, messageSearchQuery);
-    const mine = await roomIdsOf(db, ctx.state.userId);
+    const mine = await rooms.roomIdsOf(ctx.state.userId);
     // Only rooms the caller is in are searched: others' rooms stay invisible.
-    const rooms = query.room_id === undefined ? mine : mine.filter((roomId) => roomId === query.room_id);
+    const searched = query.room_id === undefined ? mine : mine.filter((roomId) => roomId === query.room_id);
     const text = fullTextQuery(db, query.q);
-    const ids = text === null ? [] : await searchMessageIds(db, text, rooms, query.limit);
+    const ids = text === null ? [] : await searchMessageIds(db, text, searched, query.limit);
     ctx.body = { messages: await findMessagesByIds(db, ids) };
   });
 
   router.get('/rooms', async (ctx) => {
-    ctx.body = { rooms: await listMyRooms(db, ctx.state.userId) };
+    ctx.body = { rooms: await rooms.roomListOf(ctx.state.userId) };
   });
 
   router.get('/rooms/:id', async (ctx) => {

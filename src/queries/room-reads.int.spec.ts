@@ -52,11 +52,33 @@ for (const engine of await testEngines('room-reads')) {
 
     /** Appends the room's event and waits until the projector has applied it, as a write's response does. */
     const happen = async (event: AnyEvent) => {
-      const position = await appendEvents(log, codec, [{ key: roomAggregateId(room), event }]);
+      const roomId = (event.data as { room_id: string }).room_id;
+      const position = await appendEvents(log, codec, [{ key: roomAggregateId(roomId), event }]);
       expect(await progress.waitFor(chatProjection.name, position!, 20_000)).toBe(true);
     };
-    const join = (user_id: string, role: 'owner' | 'member' = 'member') =>
-      happen({ type: 'user_joined_room', data: { room_id: room, user_id, role, added_by: alice, joined_at: ++at } });
+    const join = (user_id: string, role: 'owner' | 'member' = 'member', room_id = room) =>
+      happen({ type: 'user_joined_room', data: { room_id, user_id, role, added_by: user_id, joined_at: ++at } });
+    const create = (room_id: string, created_by: string, name: string) =>
+      happen({ type: 'room_created', data: { room_id, type: 'group', name, created_by, created_at: ++at } });
+    let seq = 0;
+    const send = (room_id: string, sender_id: string, content: string) =>
+      happen({
+        type: 'message_sent',
+        data: {
+          room_id,
+          message_id: crypto.randomUUID(),
+          seq: ++seq,
+          sender_id,
+          client_msg_id: crypto.randomUUID(),
+          content,
+          mime_type: 'text/plain',
+          reply_to: null,
+          attachments: [],
+          mentions: [],
+          created_at: ++at,
+        },
+      });
+    const listed = async (userId: string) => (await rooms.roomListOf(userId)).map((summary) => summary.id).sort();
 
     beforeAll(async () => {
       store = await engine.open();
@@ -136,6 +158,59 @@ for (const engine of await testEngines('room-reads')) {
       expect(await rooms.isMember(room, alice)).toBe(true);
       expect((await rooms.roomForMember(room, carol))?.members.map((m) => m.user_id)).toEqual([carol]);
       await store.db.insertInto('room_members').values(row).execute();
+    });
+
+    test('a room list shows each event of its rooms at once, and stays cached while they are quiet', async () => {
+      const [second, elsewhere] = [crypto.randomUUID(), crypto.randomUUID()];
+      await create(second, alice, 'second');
+      await join(alice, 'owner', second);
+      expect(await listed(alice)).toEqual([room, second].sort());
+      expect(await listed(bob)).toEqual([]);
+
+      // Cached: a row changed behind the projector's back does not show, even
+      // while a room Alice is not in is busy…
+      await store.db.updateTable('rooms').set({ topic: 'behind its back' }).where('id', '=', second).execute();
+      await create(elsewhere, bob, 'elsewhere');
+      await join(bob, 'owner', elsewhere);
+      await send(elsewhere, bob, 'not for alice');
+      const quiet = (await rooms.roomListOf(alice)).find((summary) => summary.id === second);
+      expect(quiet).toMatchObject({ topic: '', last_message: null });
+      expect(await listed(bob)).toEqual([elsewhere]);
+
+      // …but a message in one of her rooms shows at once.
+      await send(second, alice, 'hello');
+      const busy = (await rooms.roomListOf(alice)).find((summary) => summary.id === second);
+      expect(busy).toMatchObject({ topic: 'behind its back', last_message: { content: 'hello' } });
+      expect(busy?.last_seq).toBe(seq);
+      await store.db.updateTable('rooms').set({ topic: '' }).where('id', '=', second).execute();
+
+      // So do Bob's join and leave, in his list.
+      await join(bob, 'member', second);
+      expect(await listed(bob)).toEqual([elsewhere, second].sort());
+      expect((await rooms.roomListOf(bob)).find((summary) => summary.id === second)?.unread_count).toBe(seq);
+      expect((await rooms.roomIdsOf(bob)).sort()).toEqual([elsewhere, second].sort());
+      await happen({ type: 'user_left_room', data: { room_id: second, user_id: bob, removed_by: bob, left_at: ++at } });
+      expect(await listed(bob)).toEqual([elsewhere]);
+      expect(await rooms.roomIdsOf(bob)).toEqual([elsewhere]);
+      expect((await rooms.memberIdsOf(second)).sort()).toEqual([alice]);
+    });
+
+    test('a list whose load found other rooms than the ids it was read for is not kept', async () => {
+      const before = await listed(carol);
+      expect(before).toEqual([room]);
+      const elsewhere = (await rooms.roomIdsOf(bob))[0]!;
+      // Carol's rooms as cached say one room; her rows, changed behind the
+      // projector's back, say two — as when a join commits between the two
+      // steps of a list read. A message voids the list (not her rooms).
+      await store.db
+        .insertInto('room_members')
+        .values({ room_id: elsewhere, user_id: carol, role: 'member', joined_at: ++at, last_read_seq: 0 })
+        .execute();
+      await send(room, alice, 'voids the lists of the room');
+      expect(await listed(carol)).toEqual([elsewhere, room].sort());
+      // Had that answer been kept under her one room, it would still show.
+      await store.db.deleteFrom('room_members').where('room_id', '=', elsewhere).where('user_id', '=', carol).execute();
+      expect(await listed(carol)).toEqual([room]);
     });
   });
 }

@@ -27,11 +27,14 @@ export interface RoomNotifications {
   muted_until: number | null;
 }
 
+/** How a member's room_members row holds the setting. */
+export interface StoredNotifications {
+  notify_level: RoomNotifications['level'];
+  notify_muted_until: number | null;
+}
+
 /** The stored setting as of `now`: a mute that has ended reads as none. */
-export const notificationsOf = (
-  row: { notify_level: RoomNotifications['level']; notify_muted_until: number | null },
-  now: number,
-): RoomNotifications => ({
+export const notificationsOf = (row: StoredNotifications, now: number): RoomNotifications => ({
   level: row.notify_level,
   muted_until: row.notify_muted_until !== null && row.notify_muted_until > now ? row.notify_muted_until : null,
 });
@@ -107,6 +110,14 @@ export async function findRoom(db: Kysely<Database>, roomId: string): Promise<Ro
 }
 
 export async function listMyRooms(db: Kysely<Database>, userId: string): Promise<RoomSummary[]> {
+  return roomListAsOf(await loadRoomList(db, userId), Date.now());
+}
+
+/** A user's room list as its rows hold it, whatever the time: what room-reads.ts caches. */
+export type StoredRoomSummary = Omit<RoomSummary, 'notifications'> & { notifications: StoredNotifications };
+
+/** The user's rooms, the most recently active first. */
+export async function loadRoomList(db: Kysely<Database>, userId: string): Promise<StoredRoomSummary[]> {
   const rows = await db
     .selectFrom('room_members as m')
     .innerJoin('rooms as r', 'r.id', 'm.room_id')
@@ -134,7 +145,6 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     }
   }
   const unreadMentions = await unreadMentionCounts(db, userId);
-  const now = Date.now();
   return rows.map((row) => ({
     id: row.id,
     type: row.type,
@@ -145,10 +155,14 @@ export async function listMyRooms(db: Kysely<Database>, userId: string): Promise
     last_read_seq: row.last_read_seq,
     unread_count: Math.max(0, row.last_seq - row.last_read_seq),
     unread_mention_count: unreadMentions.get(row.id) ?? 0,
-    notifications: notificationsOf(row, now),
+    notifications: { notify_level: row.notify_level, notify_muted_until: row.notify_muted_until },
     last_message: row.msg_id === null ? null : (lastMessages.get(row.msg_id) ?? null),
   }));
 }
+
+/** The list as shown at `now`: a mute that has ended is no mute. */
+export const roomListAsOf = (stored: StoredRoomSummary[], now: number): RoomSummary[] =>
+  stored.map((room) => ({ ...room, notifications: notificationsOf(room.notifications, now) }));
 
 /** The room with its members, or undefined when it does not exist or `userId` is not in it. */
 export async function findRoomForMember(db: Kysely<Database>, roomId: string, userId: string): Promise<RoomDetail | undefined> {
