@@ -134,6 +134,10 @@ async function measure(label: string, store: Store): Promise<void> {
       `this process's CPU ${(((used.user + used.system) / 1000 / result.ms) * 100).toFixed(0)}% ` +
       `(${((used.user + used.system) / result.events).toFixed(1)} µs/event); load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
+  if (stats.size > 0) {
+    const ms = [...stats.values()].reduce((sum, entry) => sum + entry.ms, 0);
+    console.log(`  ${ms.toFixed(0).padStart(7)} ms in all statements (${((ms * 1000) / result.events).toFixed(1)} µs/event)`);
+  }
   for (const [key, { count, ms }] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
     console.log(`  ${ms.toFixed(0).padStart(7)} ms ${String(count).padStart(6)}× ${key}`);
   }
