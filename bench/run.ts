@@ -49,7 +49,7 @@ const aliases: Record<string, string> = {
 
 const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-9|all> [--quick] [--rounds N]
                       [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
-                      [--duration SECONDS] [--only PHASE,…] [--parley-b DIR]`;
+                      [--duration SECONDS] [--only PHASE,…] [--parley-b DIR] [--senders-on-core]`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -63,6 +63,7 @@ const { values, positionals } = parseArgs({
     duration: { type: 'string' },
     only: { type: 'string' },
     'parley-b': { type: 'string' },
+    'senders-on-core': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -96,6 +97,7 @@ const options: BenchOptions = {
   mode,
   impls,
   freshFixture: values['fresh-fixture'],
+  sendersOnCore: values['senders-on-core'],
   log: (line) => process.stderr.write(`[${elapsed()}] ${line}\n`),
   ...(values.profile === undefined ? {} : { profileDir: path.resolve(values.profile) }),
   ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),

@@ -9,8 +9,10 @@ export interface LoadJob {
   host: string;
   port: number;
   /**
-   * Distributed end to end: the senders' sockets and REST posts go to this
-   * port (instance A) while every other socket is on `port` (instance B).
+   * Distributed end to end (and fan-out with --senders-on-core): the senders'
+   * sockets and REST posts go to this port (instance A) while every other
+   * socket is on `port` (instance B). Deliveries per server CPU-s then count
+   * only the deliveries instance B made.
    */
   senderPort?: number;
   /** The server process, for its CPU time and memory from /proc. */

@@ -71,7 +71,8 @@ function deliver(socketIndex: number, n: number) {
     return;
   }
   if (recording) {
-    windowDeliveries++;
+    // A sender's own copy comes from the instance it is connected to: not the measured server's when that is another.
+    if (job.senderPort === undefined || !senderSockets.has(socketIndex)) windowDeliveries++;
     if (!(job.latencyExcludesSender && senderOf[slot] === socketIndex)) histogram.record(performance.now() - sentAt[slot]!);
   }
   if (++received[slot]! === expected[slot]!) finish(n, slot);

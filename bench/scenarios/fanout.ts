@@ -167,7 +167,10 @@ export async function runFanout(options: BenchOptions, shape: FanoutShape): Prom
         const population = isParley(impl) ? parley!.population : synthetic;
         const rooms = shape === 'wide' ? [population.wide] : population.small.slice(0, smallRooms);
         const users = rooms.flatMap((room) => room.members);
-        const result = await runLoadgen(options, jobFor(wire(impl), server, population, users, rooms, phases));
+        const core = isParley(impl) && options.sendersOnCore === true ? parley!.core : undefined;
+        const extra: Partial<LoadJob> =
+          core === undefined ? {} : { senderPort: core.port, corePid: core.pid, latencyExcludesSender: true };
+        const result = await runLoadgen(options, jobFor(wire(impl), server, population, users, rooms, phases, extra));
         if (result.connect.failed > 0) throw new Error(`${impl}: ${result.connect.failed} sockets failed to connect`);
         return result;
       }),
@@ -179,7 +182,8 @@ export async function runFanout(options: BenchOptions, shape: FanoutShape): Prom
   const ratioRows = options.impls
     .filter((impl) => impl !== 'ws' && options.impls.includes('ws'))
     .flatMap((impl) => [...ratios(samples, 'perCpuS', impl, 'ws'), ...ratios(samples, 'p99', impl, 'ws')]);
-  const title = `${shape === 'wide' ? 'Fan-out, wide room (1 × 100)' : `Fan-out, many small rooms (${smallRooms.toLocaleString('en')} × 5)`}, ${modeLabel(options)}`;
+  const sendersOnCore = options.mode === 'distributed' && options.sendersOnCore === true ? ' (senders on the core)' : '';
+  const title = `${shape === 'wide' ? 'Fan-out, wide room (1 × 100)' : `Fan-out, many small rooms (${smallRooms.toLocaleString('en')} × 5)`}, ${modeLabel(options)}${sendersOnCore}`;
   const table = markdownTable(rows, fanoutMetrics);
   const ratioText = ratioTable(ratioRows, { perCpuS: 'deliveries per server CPU-s', p99: 'p99' });
   process.stdout.write(`\n### ${title}\n\n${table}\n\n${ratioText}\n\n`);

@@ -35,6 +35,12 @@ export interface BenchOptions {
   /** Write V8 CPU profiles of the servers (node --cpu-prof) to this dir. */
   profileDir?: string;
   freshFixture: boolean;
+  /**
+   * Distributed fan-out: the senders' sockets on the core instance, so the
+   * gateway-only instance under test only streams (its CPU is fan-out alone,
+   * and only the deliveries it makes are counted).
+   */
+  sendersOnCore?: boolean;
   /** Override of the measured window per phase, in seconds (e.g. for profiling). */
   durationS?: number;
   /** Run only the phases whose name is listed (e.g. `closed`, `10k/s`). */
