@@ -251,7 +251,29 @@ for (const engine of await testEngines('snapshots'))
           }
           await stop(rig);
         }),
-        { numRuns: 25 },
+        {
+          numRuns: 25,
+          // Found by this property in CI: a pin replayed after a snapshot left
+          // its message out of memory, so retention could not unpin it.
+          examples: [
+            [
+              [
+                { kind: 'send', client: 1, replyTo: null },
+                { kind: 'react', user: false, target: 0, add: true },
+                { kind: 'react', user: true, target: 0, add: true },
+                { kind: 'send', client: 0, replyTo: null },
+                { kind: 'send', client: 2, replyTo: null },
+                { kind: 'pin', target: 23, pinned: true },
+                { kind: 'restart' },
+                { kind: 'send', client: 0, replyTo: null },
+                { kind: 'expire', upTo: 0 },
+                { kind: 'pin', target: 0, pinned: false },
+                { kind: 'expire', upTo: 3 },
+                { kind: 'pin', target: 11, pinned: false },
+              ],
+            ],
+          ],
+        },
       );
     }, 120_000);
 

@@ -904,6 +904,9 @@ export function messagesReadBy(command: RoomCommand): string[] {
  * The messages an event reads or changes in `messages` (a new message counts:
  * it must be written at the next snapshot). Retention's `messages_expired`
  * lists none: a message loaded later is marked expired by `messageLoaded`.
+ * A pin makes its message one kept in memory (`messagesKeptHot`): retention
+ * unpins what it erases by finding it there, so a pin replayed after a
+ * snapshot must load it as the pin command did.
  */
 export function messagesChangedBy(event: RoomEvent): string[] {
   switch (event.type) {
@@ -911,6 +914,7 @@ export function messagesChangedBy(event: RoomEvent): string[] {
     case 'message_deleted':
     case 'reaction_added':
     case 'reaction_removed':
+    case 'message_pinned':
       return [event.data.message_id];
     default:
       return [];
