@@ -4,7 +4,7 @@
 //
 // Dependencies point down, never up:
 //
-//   domain, config, ids, media-types     (leaves: pure rules, settings, id minting, accepted file types)
+//   domain, config, ids, random-bytes, media-types   (leaves: pure rules, settings, id minting, random bytes, accepted file types)
 //     ← log, store, infra                (ports and their adapters)
 //       ← commands, projections, queries, auth, uploads, privacy, push   (services; no HTTP)
 //         ← http, gateway, api-docs, every *routes.ts     (the edge: REST, WebSocket, documents)
@@ -17,7 +17,7 @@
 
 const TESTS = '(\\.(spec|contract|fixture)\\.ts$)|(/testing/)|(^test/)|(^bench/)';
 const DOMAIN = '^src/domain/';
-const LEAVES = '^src/(config|config-aliases|ids|media-types|trusted-proxies)\\.ts$';
+const LEAVES = '^src/(config|config-aliases|ids|random-bytes|media-types|trusted-proxies)\\.ts$';
 const LOW = '^src/(log|store|infra)/';
 const SERVICES = '^src/(commands|projections|queries|auth|uploads|privacy|push|webhooks|bots)/';
 const ROUTES = '^src/[^/]+/[a-z-]*routes\\.ts$';
@@ -47,7 +47,7 @@ module.exports = {
       name: 'leaves-stay-leaves',
       severity: 'error',
       comment:
-        'config.ts, ids.ts, media-types.ts and trusted-proxies.ts are read by every layer, so they import none of them (only each other).',
+        'config.ts, ids.ts, random-bytes.ts, media-types.ts and trusted-proxies.ts are read by every layer, so they import none of them (only each other).',
       from: { path: LEAVES },
       to: { path: '^src/', pathNot: LEAVES },
     },

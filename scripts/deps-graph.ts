@@ -23,7 +23,10 @@ const layers: { name: string; rooms: string[] }[] = [
   { name: 'edge', rooms: ['http', 'gateway', 'api-docs'] },
   { name: 'services', rooms: ['commands', 'projections', 'queries', 'auth', 'uploads', 'privacy', 'push', 'webhooks', 'bots'] },
   { name: 'ports and adapters', rooms: ['log', 'store', 'infra'] },
-  { name: 'leaves', rooms: ['domain', 'config.ts', 'config-aliases.ts', 'ids.ts', 'media-types.ts', 'trusted-proxies.ts'] },
+  {
+    name: 'leaves',
+    rooms: ['domain', 'config.ts', 'config-aliases.ts', 'ids.ts', 'random-bytes.ts', 'media-types.ts', 'trusted-proxies.ts'],
+  },
 ];
 
 interface CruiseOutput {

@@ -13,8 +13,9 @@
 // the additional authenticated data: a value moved under another key id fails
 // to open instead of opening as someone else's.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { forEachPersonalValue, type FieldPath } from '../log/personal-fields.ts';
+import { randomBytes } from '../random-bytes.ts';
 
 const PREFIX = '\u0000sealed:v1:';
 const ALGORITHM = 'aes-256-gcm';
