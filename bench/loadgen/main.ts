@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { Histogram } from './histogram.ts';
+import { startFixedRate } from './fixed-rate.ts';
 import type { LoadJob, LoadResult, MemorySample, PhaseResult, PhaseSpec } from './job.ts';
 import { protocolFor } from './protocols.ts';
 import { intAfter, RawWs, startsWithAt } from './raw-ws.ts';
@@ -237,23 +238,21 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     for (const n of outstanding) if (sentAt[n & MASK]! < limit) fail(n);
   }, 250);
 
-  let ticker: NodeJS.Timeout | undefined;
+  let stopTicking = () => {};
   // Set by the ticker; `as boolean` keeps TypeScript from narrowing it to
   // `false` for the rest of this function (it does not see the callback's writes).
   let ringFull = false as boolean;
-  const started = performance.now();
   if (spec.kind === 'closed') {
     for (let i = 0; i < spec.inFlight; i++) post();
   } else {
-    let due = 0;
     const maxOutstanding = Math.min(RING / 2, Math.max(2_000, spec.messagesPerS * 10));
-    ticker = setInterval(() => {
-      const target = Math.floor(((performance.now() - started) * spec.messagesPerS) / 1000);
-      while (due < target) {
-        due++;
+    stopTicking = startFixedRate(
+      spec.messagesPerS,
+      () => {
         if (outstanding.size >= maxOutstanding || !post()) ringFull = true;
-      }
-    }, 1);
+      },
+      1,
+    );
   }
 
   await sleep(spec.warmupS * 1000);
@@ -277,7 +276,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const mono1 = process.hrtime.bigint();
   const { rss } = processRss(job.serverPid);
   sending = false;
-  if (ticker !== undefined) clearInterval(ticker);
+  stopTicking();
 
   // Drain: let what is in flight arrive (bounded), so the next phase starts clean.
   const drainUntil = performance.now() + (spec.durationS < 2 ? 1_000 : 5_000);

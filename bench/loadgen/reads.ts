@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { Histogram } from './histogram.ts';
+import { startFixedRate } from './fixed-rate.ts';
 import { processCpuSeconds } from '../support/proc.ts';
 
 export interface ReadsJob {
@@ -80,8 +81,6 @@ function refusedWrite(why: string): void {
 /** Starts posting; the function it returns stops, once the posts in flight are answered. */
 function startWriter(writes: NonNullable<ReadsJob['writes']>): () => Promise<void> {
   const writeAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const started = performance.now();
-  let sent = 0;
   let inFlight = 0;
   let drained = () => {};
   const settled = () => {
@@ -112,13 +111,9 @@ function startWriter(writes: NonNullable<ReadsJob['writes']>): () => Promise<voi
     });
     request.end(body);
   };
-  // Fixed rate: every tick posts what the clock says is due.
-  const timer = setInterval(() => {
-    const due = Math.floor(((performance.now() - started) / 1000) * writes.perS);
-    for (; sent < due; sent++) post(writes.senders[sent % writes.senders.length]!, sent);
-  }, 10);
+  const stopPosting = startFixedRate(writes.perS, (n) => post(writes.senders[n % writes.senders.length]!, n), 10);
   return async () => {
-    clearInterval(timer);
+    stopPosting();
     if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
     writeAgent.destroy();
   };

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { RawWs } from './raw-ws.ts';
+import { startFixedRate } from './fixed-rate.ts';
 import { Histogram } from './histogram.ts';
 import { processCpuSeconds, processRss } from '../support/proc.ts';
 
@@ -253,19 +254,6 @@ function postOne(): void {
   request.end(body);
 }
 
-function startPosting(): () => void {
-  const started = performance.now();
-  let due = 0;
-  const ticker = setInterval(() => {
-    const target = Math.floor(((performance.now() - started) * job.messagesPerS) / 1000);
-    while (due < target) {
-      due++;
-      postOne();
-    }
-  }, 2);
-  return () => clearInterval(ticker);
-}
-
 async function main() {
   const connectStarted = performance.now();
   let next = 0;
@@ -280,7 +268,7 @@ async function main() {
   const connectMs = performance.now() - connectStarted;
   log(`${clients.length} sockets live on the victim in ${Math.round(connectMs)} ms`);
 
-  const stopPosting = startPosting();
+  const stopPosting = startFixedRate(job.messagesPerS, postOne, 2);
   await sleep(job.beforeKillS * 1000);
   const cpuAtKill = processCpuSeconds(job.survivor.pid);
   const monotonicAtKill = process.hrtime.bigint();
