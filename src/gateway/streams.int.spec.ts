@@ -2,8 +2,9 @@
 // a distributed deployment): events park in order behind the first one it
 // cannot open and are delivered — in order, opened — once it can; meanwhile
 // the senders connected here are still acknowledged, their keys being in
-// memory. Over the real embedded log and key store; the fan-out is the
-// recorder a gateway's would be.
+// memory. An event whose value does not open with its own key (altered in the
+// log) is passed, and the stream goes on. Over the real embedded log and key
+// store; the fan-out is the recorder a gateway's would be.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -90,16 +91,23 @@ describe('gateway event stream while keys cannot be read', () => {
     await sqlite!.dispose();
   });
 
-  /** A message sent through `vault`'s instance, appended as the processor would. */
-  async function send(vault: PersonalDataVault, sender: string, text: string, commandId: string) {
+  /** A message sent through `vault`'s instance, appended as the processor would; `alter` changes its sealed content's bytes. */
+  async function send(vault: PersonalDataVault, sender: string, text: string, commandId: string, alter?: (box: Buffer) => void) {
     const { messageId, sealer } = await vault.newMessage();
+    let content = sealer.seal(text);
+    if (alter !== undefined) {
+      const at = content.lastIndexOf(':') + 1;
+      const box = Buffer.from(content.slice(at), 'base64');
+      alter(box);
+      content = content.slice(0, at) + box.toString('base64');
+    }
     const data: MessageSent['data'] = {
       room_id: room,
       message_id: messageId,
       seq: ++seq,
       sender_id: sender,
       client_msg_id: commandId,
-      content: sealer.seal(text),
+      content,
       mime_type: 'text/plain',
       reply_to: null,
       attachments: [],
@@ -136,5 +144,16 @@ describe('gateway event stream while keys cannot be read', () => {
     while (delivered.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(contents()).toEqual(['first, from another instance', 'second, mine', 'third']);
     expect(delivered.every((event) => !event.erased)).toBe(true);
+  });
+
+  it('passes an event whose sealed value does not open, and delivers the ones after it', async () => {
+    delivered.length = 0;
+    await send(otherVault, elsewhere, 'before', 'c4');
+    await send(otherVault, elsewhere, 'altered', 'c5', (box) => (box[box.length - 1]! ^= 1)); // its tag no longer matches
+    await send(otherVault, elsewhere, 'after', 'c6');
+    const deadline = Date.now() + 5_000;
+    while (delivered.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(contents()).toEqual(['before', 'after']);
   });
 });

@@ -9,7 +9,8 @@ import { decodeOrSkip, undecodableFields, type EventCodec } from '../log/codec.t
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { signalRecord, type AnySignal, type UserOffline, type UserOnline } from '../log/signals.ts';
 import { headers, topics } from '../log/topics.ts';
-import type { PersonalDataVault } from '../privacy/vault.ts';
+import { SealBroken } from '../privacy/sealing.ts';
+import { openEach, type PersonalDataVault } from '../privacy/vault.ts';
 import type { ProjectionProgress } from '../projections/progress.ts';
 import type { AcceptedMessages } from './accepted-messages.ts';
 import { messageFromEvent, type Fanout, type OpenedEvent } from './fanout.ts';
@@ -125,15 +126,20 @@ export async function followEvents(options: {
    * Delivers a partition's backlog in order, opening personal values a chunk
    * at a time (one key read). A key the store cannot give (the store down)
    * stops it there: the rest stays parked, in order, and the retry timer tries
-   * again — never delivered as erased (fail closed), never out of order.
+   * again — never delivered as erased (fail closed), never out of order. A
+   * value that does not open with its own key (altered in the log) is that
+   * event's fault: it is passed, as an undecodable one is, and the rest go on.
    */
   async function drainPartition(partition: number): Promise<void> {
     const queue = backlog.get(partition) ?? [];
     while (queue.length > 0) {
       const chunk = queue.slice(0, OPEN_CHUNK);
-      let opened: OpenedEvent[];
+      let opened: (OpenedEvent | SealBroken)[];
       try {
-        opened = await vault.open(chunk.flatMap(({ event }) => (event === null ? [] : [event])));
+        opened = await openEach(
+          vault,
+          chunk.flatMap(({ event }) => (event === null ? [] : [event])),
+        );
       } catch (error) {
         if (!stalled.has(partition))
           logger.warn({ err: error, partition }, 'events wait for their keys (key store unreachable?)');
@@ -142,7 +148,17 @@ export async function followEvents(options: {
       }
       if (stalled.delete(partition)) logger.info({ partition }, 'events delivered again');
       let next = 0;
-      for (const { record, event } of chunk) await deliverOne(partition, record, event === null ? null : opened[next++]!);
+      for (const { record, event } of chunk) {
+        const result = event === null ? null : opened[next++]!;
+        if (result instanceof SealBroken) {
+          // Its own fault, not the key store's: passed like an undecodable record, so the partition goes on.
+          logger.error(
+            { err: result, partition, offset: record.offset, type: event!.type },
+            'a sealed value does not open: event not delivered',
+          );
+        }
+        await deliverOne(partition, record, result instanceof SealBroken ? null : result);
+      }
       queue.splice(0, chunk.length);
     }
   }

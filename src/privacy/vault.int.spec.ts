@@ -1,13 +1,14 @@
 // The vault on both engines, through the real key store: what a writer seals
 // opens for readers until the key is destroyed, then reads as erased — and a
-// key the store cannot give is never mistaken for an erased one.
+// key the store cannot give is never mistaken for an erased one; a value
+// altered in the log fails alone (openEach), a missing key fails them all.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/store.ts';
 import { testEngines } from '../../test/support/engines.ts';
 import { destroyKeys, fetchKeys, messageKeyId, userKeyId } from './key-store.ts';
-import { isSealed, newDataKey, seal } from './sealing.ts';
-import { createVault, ERASED, KeyErased, KeyUnavailable, type PersonalDataVault } from './vault.ts';
+import { isSealed, newDataKey, SealBroken, seal } from './sealing.ts';
+import { createVault, ERASED, KeyErased, KeyUnavailable, openEach, type PersonalDataVault } from './vault.ts';
 
 // Port 1: a MySQL key store that refuses every connection.
 const unreachable = openStore({ databaseUrl: 'mysql://root@127.0.0.1:1/parley', dataDir: '', poolSize: 1 });
@@ -103,6 +104,27 @@ for (const engine of await testEngines('vault')) {
       await store.db.deleteFrom('data_keys').where('id', '=', `message:${ghost}`).execute();
       const reader = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
       await expect(reader.open([record])).rejects.toBeInstanceOf(KeyUnavailable);
+    });
+
+    it('openEach: a value altered in the log fails alone, in its place; a key the store lacks still fails them all', async () => {
+      const { sealer } = await vault.newMessage();
+      const sealed = sealer.seal('intact');
+      const at = sealed.lastIndexOf(':') + 1;
+      const box = Buffer.from(sealed.slice(at), 'base64');
+      box[box.length - 1]! ^= 1; // the tag no longer matches
+      const altered = sealed.slice(0, at) + box.toString('base64');
+      const records = [sealed, altered, sealed].map((content) => ({ type: 'message_sent', data: { content } }));
+      await expect(elsewhere.open(records)).rejects.toBeInstanceOf(SealBroken);
+      const [first, broken, last] = await openEach(elsewhere, records);
+      expect(first).toEqual({ type: 'message_sent', erased: false, data: { content: 'intact' } });
+      expect(broken).toBeInstanceOf(SealBroken);
+      expect(last).toEqual(first);
+
+      const { messageId: ghost, sealer: lost } = await vault.newMessage();
+      await store.db.deleteFrom('data_keys').where('id', '=', `message:${ghost}`).execute();
+      const reader = createVault({ db: store.db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      const withLostKey = [...records, { type: 'message_sent', data: { content: lost.seal('hello') } }];
+      await expect(openEach(reader, withLostKey)).rejects.toBeInstanceOf(KeyUnavailable);
     });
 
     it('a user key is created on first use and found again after, by any process', async () => {

@@ -207,6 +207,36 @@ export function createVault(options: VaultOptions): PersonalDataVault {
   };
 }
 
+/**
+ * Opens `records` as `vault.open` does, except that a record holding a value
+ * that does not open with its own key (altered or truncated in the log:
+ * SealBroken) gets its SealBroken in its place instead of failing them all.
+ * That is the record's own fault, which no retry mends: a consumer treats it
+ * as it treats an undecodable record, and the others go on. Anything else (a
+ * key the store cannot give now) still fails the call, to be tried again.
+ */
+export async function openEach<R extends WithData>(
+  vault: PersonalDataVault,
+  records: readonly R[],
+): Promise<(OpenedRecord<R> | SealBroken)[]> {
+  try {
+    return await vault.open(records);
+  } catch (error) {
+    if (!(error instanceof SealBroken)) throw error;
+  }
+  // Which ones: one at a time (their keys are cached by the call above).
+  const results: (OpenedRecord<R> | SealBroken)[] = [];
+  for (const record of records) {
+    try {
+      results.push((await vault.open([record]))[0]!);
+    } catch (error) {
+      if (!(error instanceof SealBroken)) throw error;
+      results.push(error);
+    }
+  }
+  return results;
+}
+
 /** The key id a sealed value names; a value too broken to name one fails as a broken seal does. */
 function keyIdOf(sealed: string): string {
   const keyId = sealedKeyId(sealed);

@@ -2,7 +2,8 @@
 // refusals of the database: a record whose row is refused is tried alone a
 // few times, parked, and halts only its partition (the records before it are
 // applied, those after it wait); other partitions flow; an undecodable record
-// is parked at once; `skip` and `retry` (dead-letters.ts) move a halted
+// is parked at once, and so is one whose sealed value does not open with its
+// key (altered in the log); `skip` and `retry` (dead-letters.ts) move a halted
 // partition on; a failure that is not the data's is retried, never parked.
 
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ import type { Consumer } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
 import type { AnyDatabase } from '../store/dialect.ts';
+import { testVault } from '../privacy/testing/test-vault.ts';
 import type { Store } from '../store/store.ts';
 import { eventually } from '../../test/support/chat.ts';
 import { testEngines } from '../../test/support/engines.ts';
@@ -51,6 +53,25 @@ const roomCreated = (id: string, partition: number) => ({
   partition,
   value: codec.encode('room_created', { room_id: id, type: 'group', name: id, created_by: 'u', created_at: 1 }),
   headers: { [headers.eventType]: 'room_created' },
+});
+
+const messageSent = (messageId: string, content: string, partition: number) => ({
+  key: 'room:r',
+  partition,
+  value: codec.encode('message_sent', {
+    room_id: '0190a1b2-c3d4-7e5f-8a9b-0000000000c1',
+    message_id: messageId,
+    seq: 1,
+    sender_id: '0190a1b2-c3d4-7e5f-8a9b-0000000000a1',
+    client_msg_id: messageId,
+    content,
+    mime_type: 'text/plain',
+    reply_to: null,
+    attachments: [],
+    mentions: [],
+    created_at: 1,
+  }),
+  headers: { [headers.eventType]: 'message_sent' },
 });
 
 for (const engine of await testEngines('poison')) {
@@ -151,6 +172,71 @@ for (const engine of await testEngines('poison')) {
       expect(failing.transient).toBe(0);
       expect((await letters()).map((l: DeadLetter) => l.status)).toEqual(['skipped', 'skipped']);
       expect(counter.parked).toBe(3);
+    });
+
+    test('a record whose sealed value does not open is parked at once as SEAL_BROKEN; its neighbours are applied', async () => {
+      const db = store!.db as unknown as AnyDatabase;
+      await db.schema
+        .createTable('sealed_probe')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('content', 'varchar(200)', (c) => c.notNull())
+        .execute();
+      const vault = testVault(store!.db);
+      const sealed: Projection = {
+        name: 'sealed_probe',
+        readsPersonalData: true,
+        async apply(trx, event) {
+          if (event.type !== 'message_sent') return;
+          const { message_id, content } = event.data as { message_id: string; content: string };
+          await (trx as unknown as AnyDatabase).insertInto('sealed_probe').values({ id: message_id, content }).execute();
+        },
+      };
+      const counter: PoisonCounter = { parked: 0 };
+      const projector = await runTestProjector(sealed, {
+        log: log!,
+        db: store!.db,
+        codec,
+        logger,
+        vault,
+        poisonCounter: counter,
+      });
+      try {
+        const sent = async (text: string, alter?: (box: Buffer) => void) => {
+          const { messageId, sealer } = await vault.newMessage();
+          let content = sealer.seal(text);
+          if (alter !== undefined) {
+            const at = content.lastIndexOf(':') + 1;
+            const box = Buffer.from(content.slice(at), 'base64');
+            alter(box);
+            content = content.slice(0, at) + box.toString('base64');
+          }
+          return { id: messageId, record: messageSent(messageId, content, 0) };
+        };
+        const before = await sent('before');
+        const flipped = await sent('altered', (box) => (box[box.length - 1]! ^= 1)); // the tag no longer matches
+        const after = await sent('after');
+        const [, broken] = await log!.append(topics.events, [before.record, flipped.record, after.record]);
+        const mine = async () => (await letters()).filter((letter: DeadLetter) => letter.projection === 'sealed_probe');
+        await eventually(
+          async () => (await mine()).some((letter) => letter.offset === broken!.offset),
+          'the broken record is parked',
+        );
+        const [letter] = (await mine()).filter((l) => l.offset === broken!.offset);
+        expect(letter).toMatchObject({ partition: 0, event_type: 'message_sent', error_code: 'SEAL_BROKEN', attempts: 1 });
+        const rows = async () => db.selectFrom('sealed_probe').select(['id', 'content']).orderBy('content').execute();
+        expect(await rows()).toEqual([{ id: before.id, content: 'before' }]);
+
+        // Skipped by the operator, the partition goes on with the record after it.
+        await skipDeadLetter(store!.db, letter!.id, Date.now());
+        await eventually(async () => (await rows()).length === 2, 'applied after the skip');
+        expect(await rows()).toEqual([
+          { id: after.id, content: 'after' },
+          { id: before.id, content: 'before' },
+        ]);
+      } finally {
+        await projector.stop();
+        await vault.stop();
+      }
     });
 
     test('the rule on real errors: a refused row is a refusal, a lost connection or a held lock is not', async () => {

@@ -2,7 +2,9 @@
 // world's (transient). The rule, also in docs/ARCHITECTURE.md:
 //
 // * A record that does not decode is poison — unless the codec is only
-//   waiting for its schema from the registry (RegistrySchemaPendingError).
+//   waiting for its schema from the registry (RegistrySchemaPendingError) —
+//   and so is one holding a personal value that does not open with its own
+//   key (SealBroken: altered or truncated in the log).
 // * An apply error is a poison *candidate* only when the database answered
 //   and refused the data: SQLSTATE class 22 (data exception: too long, out of
 //   range, wrong value) or 23 (integrity constraint) on MySQL/MariaDB, and
@@ -14,6 +16,7 @@
 //   batch is retried forever and never parked, so an outage loses nothing.
 
 import { isPendingDecodeError } from '../log/codec.ts';
+import { SealBroken } from '../privacy/sealing.ts';
 
 export interface Refusal {
   /** Stable code for the dead letter: the driver's (ER_DATA_TOO_LONG, SQLITE_CONSTRAINT_NOTNULL …). */
@@ -49,8 +52,8 @@ export function dataRefusal(error: unknown): Refusal | null {
 /** A decode failure that goes away by itself (the schema is on its way). */
 export const isTransientDecodeError = isPendingDecodeError;
 
-/** The code a decode failure is parked under. */
+/** The code a record that cannot be read is parked under: UNDECODABLE, or SEAL_BROKEN for a value that does not open. */
 export function decodeFailure(error: unknown): Refusal {
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'UNDECODABLE', message };
+  return { code: error instanceof SealBroken ? 'SEAL_BROKEN' : 'UNDECODABLE', message };
 }

@@ -23,7 +23,8 @@ import type { DomainEvent } from '../domain/decider.ts';
 import type { Consumer, Log, LogRecord } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
 import type { ReadCache } from '../infra/read-cache.ts';
-import type { PersonalDataVault } from '../privacy/vault.ts';
+import { SealBroken } from '../privacy/sealing.ts';
+import { openEach, type PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { engineOf } from '../store/dialect.ts';
 import { groupTransactions } from '../store/grouped-transactions.ts';
@@ -315,9 +316,17 @@ export async function runProjection(projection: Projection, options: RunnerOptio
   });
 }
 
+/** The items' personal values opened; an item whose value does not open with its key fails as an undecodable one does. */
 async function openItems(vault: PersonalDataVault, items: readonly Item[]): Promise<Item[]> {
   const decoded = items.filter((item) => item.event !== null);
-  const opened = await vault.open(decoded.map(({ event }) => event!));
+  const opened = await openEach(
+    vault,
+    decoded.map(({ event }) => event!),
+  );
   const byRecord = new Map(decoded.map((item, i) => [item, opened[i]!]));
-  return items.map((item) => ({ ...item, event: byRecord.get(item) ?? item.event }));
+  return items.map((item) => {
+    const result = byRecord.get(item);
+    if (result === undefined) return item;
+    return result instanceof SealBroken ? { ...item, failure: result } : { ...item, event: result };
+  });
 }

@@ -16,7 +16,8 @@ import type { MessageSent } from '../domain/room.ts';
 import { decodeOrSkip, undecodableFields, type EventCodec } from '../log/codec.ts';
 import type { Consumer, Log, LogRecord, Position } from '../log/port.ts';
 import { headers, topics } from '../log/topics.ts';
-import type { PersonalDataVault } from '../privacy/vault.ts';
+import { SealBroken } from '../privacy/sealing.ts';
+import { openEach, type PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { checkPushEndpoint } from './endpoint-policy.ts';
 import { encodePayload, previewOf, pushReason } from './notify-rules.ts';
@@ -104,11 +105,19 @@ export async function runPusher(options: PusherOptions): Promise<Consumer> {
         if (audience !== undefined) reachable.push({ event, audience, position });
       }
       if (reachable.length === 0) return;
-      // A key the store cannot give now throws: the batch comes again.
-      const opened = await vault.open(reachable.map(({ event }) => event));
+      // A key the store cannot give now throws: the batch comes again. A value
+      // that does not open with its own key is the message's fault: not pushed.
+      const opened = await openEach(
+        vault,
+        reachable.map(({ event }) => event),
+      );
       const jobs: PushJob[] = [];
       for (const [index, { audience, position }] of reachable.entries()) {
         const event = opened[index]!;
+        if (event instanceof SealBroken) {
+          logger.error({ err: event, ...position }, 'a sealed value does not open: message not pushed');
+          continue;
+        }
         if (event.erased) continue;
         jobs.push(...(await jobsFor(event, audience, position)));
       }

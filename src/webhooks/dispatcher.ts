@@ -27,7 +27,8 @@ import type { ConsumeOptions, Consumer, Log, LogRecord, Position } from '../log/
 import { headers, topics } from '../log/topics.ts';
 import { postOutbound, type PostResult } from '../infra/outbound-http.ts';
 import { SIGNATURE_HEADER, signature } from '../infra/request-signature.ts';
-import type { PersonalDataVault } from '../privacy/vault.ts';
+import { SealBroken } from '../privacy/sealing.ts';
+import { openEach, type PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { createDeliveryLog } from './delivery-log.ts';
 import { firstOffsetAtOrAfter } from '../log/offset-at-time.ts';
@@ -217,7 +218,14 @@ export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
       return null;
     }
     if (decoded === null) return null;
-    const [opened] = await vault.open([decoded]);
+    const [opened] = await openEach(vault, [decoded]);
+    if (opened instanceof SealBroken) {
+      logger.error(
+        { err: opened, partition: record.partition, offset: record.offset },
+        'a sealed value does not open: not delivered',
+      );
+      return null;
+    }
     const data = opened!.erased
       ? mapPersonalFields(opened!.data, codec.personalFields(decoded.type), (value) => (value === '' ? null : value))
       : opened!.data;
