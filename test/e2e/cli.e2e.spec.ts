@@ -21,7 +21,9 @@ function parleyWith(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/parley.js'), ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    // Only what each test gives, as an operator's clean shell: a DATABASE_URL or
+    // KAFKA_BROKERS exported where the tests run must not move the CLI elsewhere.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });
   let stdout = '';
   let stderr = '';
