@@ -2,14 +2,14 @@
 // personal value — sealed, or plain text written before sealing existed —
 // prints as a marker, so the output is what an analyst may keep on a laptop.
 // An operator who asks (`--with-personal-data`) gets the values opened with
-// the key store, and an erased one as erased.
+// the key store, an erased one as erased, and one altered in the log as broken.
 
 import type { EventCodec } from '../log/codec.ts';
 import { mapPersonalFields } from '../log/personal-fields.ts';
 import type { ReplayLine } from '../log/replay.ts';
 import { headers } from '../log/topics.ts';
-import { mapSealed } from './sealing.ts';
-import type { PersonalDataVault } from './vault.ts';
+import { mapSealed, SealBroken } from './sealing.ts';
+import { openEach, type PersonalDataVault } from './vault.ts';
 
 export const HIDDEN = '[personal data]';
 
@@ -41,8 +41,20 @@ export function hidePersonalData(codec: EventCodec, lines: readonly ReplayLine[]
 
 const hide = (value: string | null) => (value === null ? null : HIDDEN);
 
-/** Lines with their sealed values opened; a line with an erased one says `erased: true`. */
+/** What a sealed value that does not open with its own key (altered in the log) prints as. */
+export const BROKEN = '[seal broken]';
+
+/**
+ * Lines with their sealed values opened; a line with an erased one says
+ * `erased: true`, and a line holding a value that does not open with its key
+ * says `seal_broken: true`, its sealed values printed as BROKEN — the replay
+ * goes on past it.
+ */
 export async function openPersonalData(vault: PersonalDataVault, lines: readonly ReplayLine[]): Promise<ReplayLine[]> {
-  const opened = await vault.open(lines);
-  return opened.map(({ erased, ...line }) => (erased ? { ...line, erased } : line));
+  const opened = await openEach(vault, lines);
+  return opened.map((result, i) => {
+    if (result instanceof SealBroken) return { ...lines[i]!, data: mapSealed(lines[i]!.data, () => BROKEN), seal_broken: true };
+    const { erased, ...line } = result;
+    return erased ? { ...line, erased } : line;
+  });
 }
