@@ -216,12 +216,14 @@ for (const engine of await testEngines('poison')) {
         const flipped = await sent('altered', (box) => (box[box.length - 1]! ^= 1)); // the tag no longer matches
         const after = await sent('after');
         const [, broken] = await log!.append(topics.events, [before.record, flipped.record, after.record]);
-        const mine = async () => (await letters()).filter((letter: DeadLetter) => letter.projection === 'sealed_probe');
-        await eventually(
-          async () => (await mine()).some((letter) => letter.offset === broken!.offset),
-          'the broken record is parked',
-        );
-        const [letter] = (await mine()).filter((l) => l.offset === broken!.offset);
+        // This projection's dead letter for that record (partition 1 holds the undecodable one of the first test).
+        const theLetter = async () =>
+          (await letters()).find(
+            (l: DeadLetter) =>
+              l.projection === 'sealed_probe' && l.partition === broken!.partition && l.offset === broken!.offset,
+          );
+        await eventually(async () => (await theLetter()) !== undefined, 'the broken record is parked');
+        const letter = await theLetter();
         expect(letter).toMatchObject({ partition: 0, event_type: 'message_sent', error_code: 'SEAL_BROKEN', attempts: 1 });
         const rows = async () => db.selectFrom('sealed_probe').select(['id', 'content']).orderBy('content').execute();
         expect(await rows()).toEqual([{ id: before.id, content: 'before' }]);
