@@ -8,6 +8,7 @@ import { openStore, type Store } from '../store/store.ts';
 import { testEngines } from '../../test/support/engines.ts';
 import { destroyKeys, fetchKeys, messageKeyId, userKeyId } from './key-store.ts';
 import { isSealed, newDataKey, SealBroken, seal } from './sealing.ts';
+import { alteredSeal } from './testing/altered-seal.ts';
 import { createVault, ERASED, KeyErased, KeyUnavailable, openEach, type PersonalDataVault } from './vault.ts';
 
 // Port 1: a MySQL key store that refuses every connection.
@@ -109,10 +110,7 @@ for (const engine of await testEngines('vault')) {
     it('openEach: a value altered in the log fails alone, in its place; a key the store lacks still fails them all', async () => {
       const { sealer } = await vault.newMessage();
       const sealed = sealer.seal('intact');
-      const at = sealed.lastIndexOf(':') + 1;
-      const box = Buffer.from(sealed.slice(at), 'base64');
-      box[box.length - 1]! ^= 1; // the tag no longer matches
-      const altered = sealed.slice(0, at) + box.toString('base64');
+      const altered = alteredSeal(sealed);
       const records = [sealed, altered, sealed].map((content) => ({ type: 'message_sent', data: { content } }));
       await expect(elsewhere.open(records)).rejects.toBeInstanceOf(SealBroken);
       const [first, broken, last] = await openEach(elsewhere, records);
