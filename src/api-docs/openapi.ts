@@ -659,6 +659,9 @@ export const responseSchemas = {
           edited_at: epochMs.nullable(),
           deleted: z.boolean(),
           erased: z.boolean().meta({ description: 'its text was erased since: shown as null even in the past' }),
+          seal_broken: z.boolean().meta({
+            description: 'its text then is in the log but does not open with its key (altered there): shown as null',
+          }),
         }),
       ),
       next_before_seq: z.number().int().nullable().meta({ description: 'pass as `before_seq` for older messages; null: none' }),

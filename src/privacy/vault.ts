@@ -218,17 +218,19 @@ export function createVault(options: VaultOptions): PersonalDataVault {
 export async function openEach<R extends WithData>(
   vault: PersonalDataVault,
   records: readonly R[],
+  options?: OpenOptions,
 ): Promise<(OpenedRecord<R> | SealBroken)[]> {
   try {
-    return await vault.open(records);
+    return await vault.open(records, options);
   } catch (error) {
     if (!(error instanceof SealBroken)) throw error;
   }
-  // Which ones: one at a time (their keys are cached by the call above).
+  // Which ones: one at a time (their keys are cached by the call above;
+  // `fresh` reads them again, as the caller asked).
   const results: (OpenedRecord<R> | SealBroken)[] = [];
   for (const record of records) {
     try {
-      results.push((await vault.open([record]))[0]!);
+      results.push((await vault.open([record], options))[0]!);
     } catch (error) {
       if (!(error instanceof SealBroken)) throw error;
       results.push(error);

@@ -26,6 +26,8 @@ export interface MessageAsOf {
   deleted: boolean;
   /** Its text was erased since (deleted later, expired, or its sender's account erased): shown as null. */
   erased: boolean;
+  /** Its text (then) is in the log but does not open with its own key — altered there: shown as null. */
+  seal_broken: boolean;
 }
 
 export interface RoomAsOf {
@@ -35,17 +37,22 @@ export interface RoomAsOf {
   messages: MessageAsOf[];
 }
 
-/** One opened event of the room; `erased`: a sealed value in it could not be opened (its key is destroyed). */
+/**
+ * One opened event of the room; `erased`: a sealed value in it could not be
+ * opened (its key is destroyed); `sealBroken`: one does not open with its key
+ * (altered in the log) — its personal values are not to be shown.
+ */
 export interface OpenedRoomEvent {
   event: RoomEvent;
   erased: boolean;
+  sealBroken?: boolean;
 }
 
 export function foldRoomAsOf(events: Iterable<OpenedRoomEvent>): RoomAsOf {
   let room = null as RoomAsOf['room'];
   const members = new Map<string, MemberAsOf>();
   const messages = new Map<number, MessageAsOf>();
-  for (const { event, erased } of events) {
+  for (const { event, erased, sealBroken = false } of events) {
     switch (event.type) {
       case 'room_created': {
         const { type, name, created_by, created_at } = event.data;
@@ -80,24 +87,27 @@ export function foldRoomAsOf(events: Iterable<OpenedRoomEvent>): RoomAsOf {
           message_id: m.message_id,
           seq: m.seq,
           sender_id: m.sender_id,
-          content: erased ? null : m.content,
+          content: erased || sealBroken ? null : m.content,
           reply_to: m.reply_to,
           attachments: m.attachments.length,
           created_at: m.created_at,
           edited_at: null,
           deleted: false,
           erased,
+          seal_broken: sealBroken,
         });
         break;
       }
       case 'message_edited': {
         const message = messages.get(event.data.seq);
         if (message === undefined || message.deleted) break;
+        // An edit that opens mends a broken original (the text then is the edit's); a broken edit hides it.
         messages.set(message.seq, {
           ...message,
-          content: erased || message.erased ? null : event.data.content,
+          content: erased || message.erased || sealBroken ? null : event.data.content,
           edited_at: event.data.edited_at,
           erased: erased || message.erased,
+          seal_broken: sealBroken,
         });
         break;
       }

@@ -14,7 +14,8 @@ import { decodeEventRecord, type EventCodec } from '../log/codec.ts';
 import { firstOffsetAtOrAfter } from '../log/offset-at-time.ts';
 import type { Log } from '../log/port.ts';
 import { topics } from '../log/topics.ts';
-import type { PersonalDataVault } from '../privacy/vault.ts';
+import { SealBroken } from '../privacy/sealing.ts';
+import { openEach, type PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { foldRoomAsOf, type MessageAsOf, type OpenedRoomEvent, type RoomAsOf } from './room-as-of-fold.ts';
 
@@ -76,8 +77,14 @@ async function roomEventsUntil(deps: RoomAsOfDeps, roomId: string, at: number): 
       return decoded === null ? [] : [decoded];
     });
     // Fresh keys: a message deleted a moment ago must not show from this process's key cache.
-    for (const opened of await vault.open(mine, { fresh: true })) {
-      events.push({ event: { type: opened.type, data: opened.data } as RoomEvent, erased: opened.erased });
+    // A value altered in the log shows as such, not as a failed view (its
+    // sealed text goes no further: the fold shows none of a broken message).
+    for (const [i, opened] of (await openEach(vault, mine, { fresh: true })).entries()) {
+      events.push(
+        opened instanceof SealBroken
+          ? { event: mine[i] as RoomEvent, erased: false, sealBroken: true }
+          : { event: { type: opened.type, data: opened.data } as RoomEvent, erased: opened.erased },
+      );
     }
     offset = records[records.length - 1]!.offset + 1;
   }
