@@ -5,6 +5,7 @@
 // the second fails closed and is retried.
 
 import type { Kysely } from 'kysely';
+import { durably } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 
 /** The key of one message: deleting the message destroys it. */
@@ -30,14 +31,20 @@ export interface NewKey {
   secret: Buffer;
 }
 
-/** Stores new keys in one statement; a key of an id already stored is left as it is. */
+/**
+ * Stores new keys in one statement, on disk when it returns (`durably`: a key
+ * exists nowhere else, and the log's records sealed under it are synced);
+ * a key of an id already stored is left as it is.
+ */
 export async function storeKeys(db: Kysely<Database>, keys: readonly NewKey[], now: number): Promise<void> {
   if (keys.length === 0) return;
-  await db
-    .insertInto('data_keys')
-    .ignore()
-    .values(keys.map(({ id, secret }) => ({ id, created_at: now, secret, destroyed_at: null })))
-    .execute();
+  await durably(db, (connection) =>
+    connection
+      .insertInto('data_keys')
+      .ignore()
+      .values(keys.map(({ id, secret }) => ({ id, created_at: now, secret, destroyed_at: null })))
+      .execute(),
+  );
 }
 
 /** The keys of `ids` the store knows (destroyed ones as null); unknown ids are absent. */

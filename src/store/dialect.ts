@@ -48,6 +48,27 @@ export async function prepareBulkLoad(db: AnyDatabase): Promise<void> {
   if (engineOf(db) === 'sqlite') await sql`pragma cache_size = -131072`.execute(db);
 }
 
+/**
+ * Runs `write` with its commits on disk before they return. SQLite: the file
+ * runs at synchronous = NORMAL (sqlite-dialect.ts), right for what a
+ * projection can replay from the log, not for what exists nowhere else (a
+ * data key: the log holds only what was sealed under it, and a power cut
+ * that lost the key would leave its message unreadable for good): on one
+ * held connection, the writes run at FULL and the setting is put back. MySQL:
+ * InnoDB flushes every commit already. Not for use inside a transaction.
+ */
+export async function durably<DB, T>(db: Kysely<DB>, write: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (engineOf(db) === 'mysql') return write(db);
+  return db.connection().execute(async (connection) => {
+    await sql`pragma synchronous = full`.execute(connection);
+    try {
+      return await write(connection);
+    } finally {
+      await sql`pragma synchronous = normal`.execute(connection);
+    }
+  });
+}
+
 /** Escapes LIKE wildcards so user input is matched literally (see `likePrefix`). */
 export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
