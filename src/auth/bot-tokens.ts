@@ -19,6 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { AuthError } from './errors.ts';
 import { refuseSuspension, suspensionColumns, suspensionIn } from './suspension.ts';
+import { durably } from '../store/dialect.ts';
 import type { BotTokensTable, Database } from '../store/schema.ts';
 
 export const BOT_TOKEN_PREFIX = 'pbt_';
@@ -103,29 +104,38 @@ export const botTokenView = (row: Omit<Selectable<BotTokensTable>, 'token_hash'>
 
 /** Records a token's hash (before the command that issues it, as a password's hash is: see bots.ts). */
 export async function storeBotToken(db: Kysely<Database>, row: Insertable<BotTokensTable>): Promise<void> {
-  await db.insertInto('bot_tokens').values(row).execute();
+  await durably(db, (connection) => connection.insertInto('bot_tokens').values(row).execute());
 }
 
 export async function forgetBotToken(db: Kysely<Database>, tokenId: string): Promise<void> {
   await db.deleteFrom('bot_tokens').where('id', '=', tokenId).execute();
 }
 
-/** Marks a token revoked; false when the bot has no such token not revoked already. */
+/**
+ * Marks a token revoked, on disk when it returns (a revocation must survive a
+ * power cut); false when the bot has no such token not revoked already.
+ */
 export async function markBotTokenRevoked(db: Kysely<Database>, botId: string, tokenId: string, at: number): Promise<boolean> {
-  const result = await db
-    .updateTable('bot_tokens')
-    .set({ revoked_at: at })
-    .where('id', '=', tokenId)
-    .where('user_id', '=', botId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
+  const result = await durably(db, (connection) =>
+    connection
+      .updateTable('bot_tokens')
+      .set({ revoked_at: at })
+      .where('id', '=', tokenId)
+      .where('user_id', '=', botId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst(),
+  );
   return result.numUpdatedRows > 0n;
 }
 
 /** Revokes every token of a bot not revoked yet; answers their ids. */
 export async function revokeAllBotTokens(db: Kysely<Database>, botId: string, at: number): Promise<string[]> {
   const ids = await liveBotTokenIds(db, botId);
-  if (ids.length > 0) await db.updateTable('bot_tokens').set({ revoked_at: at }).where('id', 'in', ids).execute();
+  if (ids.length > 0) {
+    await durably(db, (connection) =>
+      connection.updateTable('bot_tokens').set({ revoked_at: at }).where('id', 'in', ids).execute(),
+    );
+  }
   return ids;
 }
 

@@ -2,14 +2,18 @@
 // password), kept beside the read models and never in the log. The auth
 // routes write it with the command that sets it; no event says what it is,
 // so a replay, a rebuild or a copy of the topics never holds it. It is not a
-// projection: a rebuild of the read models leaves it as it is.
+// projection: a rebuild of the read models leaves it as it is, and nothing
+// replays a write a power cut took — so its writes are `durably` synced.
 
 import type { Kysely } from 'kysely';
+import { durably } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 
 /** Records a new user's password hash (before the user exists: see the register route). */
 export async function storePasswordHash(db: Kysely<Database>, userId: string, passwordHash: string, now: number): Promise<void> {
-  await db.insertInto('credentials').values({ user_id: userId, password_hash: passwordHash, updated_at: now }).execute();
+  await durably(db, (connection) =>
+    connection.insertInto('credentials').values({ user_id: userId, password_hash: passwordHash, updated_at: now }).execute(),
+  );
 }
 
 /** Removes a user's credentials (a registration that did not happen). */
@@ -40,11 +44,16 @@ export async function passwordHashOf(db: Kysely<Database>, userId: string): Prom
   return row?.password_hash;
 }
 
-/** Replaces a user's password hash (a password change or reset). */
+/**
+ * Replaces a user's password hash (a password change or reset), on disk when
+ * it returns: a change made after a compromise must not come undone in a power cut.
+ */
 export async function updatePasswordHash(db: Kysely<Database>, userId: string, passwordHash: string, now: number): Promise<void> {
-  await db
-    .updateTable('credentials')
-    .set({ password_hash: passwordHash, updated_at: now })
-    .where('user_id', '=', userId)
-    .execute();
+  await durably(db, (connection) =>
+    connection
+      .updateTable('credentials')
+      .set({ password_hash: passwordHash, updated_at: now })
+      .where('user_id', '=', userId)
+      .execute(),
+  );
 }

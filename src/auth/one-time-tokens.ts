@@ -4,6 +4,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { durably } from '../store/dialect.ts';
 import type { AccountTokensTable, Database } from '../store/schema.ts';
 
 type Purpose = AccountTokensTable['purpose'];
@@ -45,14 +46,17 @@ export async function spendOneTimeToken(
 ): Promise<{ userId: string; email: string | null } | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined;
   const hash = hashOf(token);
-  const spent = await db
-    .updateTable('account_tokens')
-    .set({ used_at: now })
-    .where('token_hash', '=', hash)
-    .where('purpose', '=', purpose)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
+  // On disk when it returns: a spent link must stay spent through a power cut.
+  const spent = await durably(db, (connection) =>
+    connection
+      .updateTable('account_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', hash)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst(),
+  );
   if (spent.numUpdatedRows !== 1n) return undefined;
   const row = await db
     .selectFrom('account_tokens')

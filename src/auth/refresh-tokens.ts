@@ -16,6 +16,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { durably } from '../store/dialect.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { AuthError } from './errors.ts';
 
@@ -112,12 +113,15 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     let revoked = 0;
     for (let pass = 0; pass < 2; pass++) {
       revoked += await retryOnConflict(async () => {
-        const result = await db
-          .updateTable('refresh_tokens')
-          .set({ revoked_at: now })
-          .where(column, '=', value)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
+        // On disk when it returns: a revoked session must not come back in a power cut.
+        const result = await durably(db, (connection) =>
+          connection
+            .updateTable('refresh_tokens')
+            .set({ revoked_at: now })
+            .where(column, '=', value)
+            .where('revoked_at', 'is', null)
+            .executeTakeFirst(),
+        );
         return Number(result.numUpdatedRows);
       });
     }

@@ -15,6 +15,7 @@ import { Rejection } from '../domain/decider.ts';
 import { newId } from '../ids.ts';
 import { webhookKeyId } from '../privacy/key-store.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
+import { durably } from '../store/dialect.ts';
 import type { Database, WebhooksTable } from '../store/schema.ts';
 import { listDeliveries, type DeliveryView } from './delivery-log.ts';
 
@@ -82,7 +83,10 @@ export async function createWebhook(
   // 32 characters of base64url: 192 bits, as strong as the HMAC needs.
   const secret = input.secret ?? randomBytes(24).toString('base64url');
   // The secret first: the dispatcher may start delivering as soon as the webhook is projected.
-  await db.insertInto('webhook_secrets').values({ webhook_id: webhookId, secret, created_at: Date.now() }).execute();
+  // On disk before the webhook exists in the log: nothing could make its secret again.
+  await durably(db, (connection) =>
+    connection.insertInto('webhook_secrets').values({ webhook_id: webhookId, secret, created_at: Date.now() }).execute(),
+  );
   try {
     const sealer = await deps.vault.sealerFor(webhookKeyId(webhookId));
     await deps.executor.executeFor(adminId, {
