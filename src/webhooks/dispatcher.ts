@@ -239,12 +239,31 @@ export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
     };
   }
 
-  /** Delivers one event, trying until it is accepted; false when the webhook was paused or the cursor stopped first. */
+  /**
+   * Whether the webhook still takes deliveries, read now: its DELETE removes
+   * the secret, and its pause is projected, before either request answers,
+   * while this cursor only stops at the next refresh. Asked before every
+   * attempt, so nothing goes out after the admin was told it was deleted or
+   * paused. One primary-key read per attempt.
+   */
+  async function stillActive(webhookId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('webhooks')
+      .innerJoin('webhook_secrets', 'webhook_secrets.webhook_id', 'webhooks.id')
+      .select('webhooks.status')
+      .where('webhooks.id', '=', webhookId)
+      .executeTakeFirst();
+    return row?.status === 'active';
+  }
+
+  /** Delivers one event, trying until it is accepted; false when the webhook was paused or deleted, or the cursor stopped first. */
   async function deliver(webhook: WebhookView, secret: string, record: LogRecord, signal: AbortSignal): Promise<boolean> {
     const delivery = await deliveryOf(webhook, record);
     if (delivery === null) return true;
     const body = JSON.stringify(delivery);
     for (let attempt = 1; !signal.aborted; attempt++) {
+      // Stopped here, the position stays on this event: a resumed webhook delivers it then.
+      if (!(await stillActive(webhook.webhook_id))) return false;
       const started = now();
       const result = await send(webhook, secret, delivery, body);
       const ok = result.answered && result.status >= 200 && result.status < 300;
