@@ -32,7 +32,7 @@ import { startProcessor } from './commands/processor.ts';
 import { snapshotFormat, sqlSnapshotStore } from './commands/snapshots.ts';
 import { initialStates } from './domain/aggregates.ts';
 import { createSocialService, type SocialService } from './commands/social-service.ts';
-import { processManagerReadDelayMs, hasRole, publicOrigin, type Config } from './config.ts';
+import { gatheredReadDelayMs, hasRole, publicOrigin, type Config } from './config.ts';
 import { startGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { limitConnectionsPerIp, serverOptions } from './http/server-limits.ts';
@@ -563,7 +563,13 @@ async function startProcessorRole(ctx: AppContext, topicBus: CommandBus): Promis
   const bus = config.PARLEY_DECIDE_LOCALLY
     ? preferLocalDecisions(topicBus, processor, { timeoutMs: config.PARLEY_COMMAND_TIMEOUT_MS })
     : topicBus;
-  const manager = await runDirectRoomsManager({ log, bus, codec, logger, readDelayMs: processManagerReadDelayMs(config) });
+  const manager = await runDirectRoomsManager({
+    log,
+    bus,
+    codec,
+    logger,
+    readDelayMs: gatheredReadDelayMs(config.PARLEY_PROCESS_MANAGER_READ_DELAY_MS, config),
+  });
   const retention = startRetention({
     db: ctx.store.db,
     globalDays: config.PARLEY_MESSAGE_RETENTION_DAYS,
@@ -624,6 +630,7 @@ function startWebhooksRole(ctx: AppContext, bus: CommandBus): Stop {
       pauseAfterMs: config.PARLEY_WEBHOOK_PAUSE_AFTER_MS,
       deliveryLogMax: config.PARLEY_WEBHOOK_DELIVERY_LOG_MAX,
       refreshMs: config.PARLEY_WEBHOOK_REFRESH_MS,
+      readDelayMs: gatheredReadDelayMs(config.PARLEY_WEBHOOK_READ_DELAY_MS, config),
     },
     applied: (position) => ctx.progress.waitFor(chatProjectionName, position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS),
     pauseFailing: async ({ webhookId, error, commandId }) => {

@@ -184,9 +184,17 @@ const schema = z.object({
    * How late the direct-rooms process manager may see a friendship accepted
    * or a block: it reads what gathered once per this interval instead of once
    * per event (ConsumeOptions.maxDelayMs). 0: each event as soon as it is
-   * appended. Default: see processManagerReadDelayMs.
+   * appended. Default: see gatheredReadDelayMs.
    */
   PARLEY_PROCESS_MANAGER_READ_DELAY_MS: z.coerce.number().int().min(0).optional(),
+  /**
+   * How late the webhook dispatcher may learn that events were appended (its
+   * consumer only wakes the webhooks' cursors): it reads what gathered once
+   * per this interval instead of once per event. Deliveries start up to this
+   * much later; a delete or pause still stops them at once (each attempt
+   * checks). 0: at once. Default: see gatheredReadDelayMs.
+   */
+  PARLEY_WEBHOOK_READ_DELAY_MS: z.coerce.number().int().min(0).optional(),
   /** A command's outcome must arrive within this or the client gets 503 (it may retry). */
   PARLEY_COMMAND_TIMEOUT_MS: int(10_000),
   /** On SIGTERM, requests in flight get this long to finish before connections are cut. */
@@ -670,17 +678,17 @@ export function publicOrigin(config: Pick<Config, 'PARLEY_PUBLIC_URL' | 'HOST'>,
 }
 
 /**
- * PARLEY_PROCESS_MANAGER_READ_DELAY_MS, else 200 ms on Kafka, where every
- * fetch is a round trip to the broker and a decode of the batch (the
- * distributed core's CPU per message at 200 msg/s fell 11–13 %), and 0 on the
- * embedded log, where a read is an in-process SQLite read: there, gathering
- * saved ~2 % of the CPU and made deliveries burstier (p50 at 1k msg/s
- * doubled; bench/README, fix 19).
+ * How late a consumer that may see events late reads them
+ * (ConsumeOptions.maxDelayMs): its setting (PARLEY_PROCESS_MANAGER_READ_DELAY_MS,
+ * PARLEY_WEBHOOK_READ_DELAY_MS), else 200 ms on Kafka, where every fetch is a
+ * round trip to the broker and a decode of the batch (the distributed core's
+ * CPU per message at 200 msg/s fell 11–13 % for the process manager alone),
+ * and 0 on the embedded log, where a read is an in-process SQLite read:
+ * there, gathering saved ~2 % of the CPU and made deliveries burstier (p50 at
+ * 1k msg/s doubled; bench/README, fix 19).
  */
-export function processManagerReadDelayMs(
-  config: Pick<Config, 'PARLEY_PROCESS_MANAGER_READ_DELAY_MS' | 'KAFKA_BROKERS'>,
-): number {
-  return config.PARLEY_PROCESS_MANAGER_READ_DELAY_MS ?? (config.KAFKA_BROKERS ? 200 : 0);
+export function gatheredReadDelayMs(configured: number | undefined, config: Pick<Config, 'KAFKA_BROKERS'>): number {
+  return configured ?? (config.KAFKA_BROKERS ? 200 : 0);
 }
 
 export const hasRole = (config: Config, role: Role): boolean => config.PARLEY_ROLES.includes(role);

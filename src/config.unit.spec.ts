@@ -4,7 +4,7 @@
 // process manager's read delay, which depends on the log in use.
 
 import { describe, expect, it } from 'vitest';
-import { processManagerReadDelayMs, loadConfig, publicOrigin } from './config.ts';
+import { gatheredReadDelayMs, loadConfig, publicOrigin } from './config.ts';
 
 describe('publicOrigin', () => {
   it('is PARLEY_PUBLIC_URL when set (without a trailing slash)', () => {
@@ -19,15 +19,23 @@ describe('publicOrigin', () => {
   });
 });
 
-describe('processManagerReadDelayMs', () => {
-  it('the direct-rooms manager gathers for 200 ms on Kafka, reads at once on the embedded log, and a setting wins in either mode', () => {
-    expect(processManagerReadDelayMs(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092' }))).toBe(200);
-    expect(processManagerReadDelayMs(loadConfig({}))).toBe(0);
-    expect(
-      processManagerReadDelayMs(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '0' })),
-    ).toBe(0);
-    expect(processManagerReadDelayMs(loadConfig({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '50' }))).toBe(50);
+describe('gatheredReadDelayMs', () => {
+  const delays = (env: Record<string, string>) => {
+    const config = loadConfig(env);
+    return [
+      gatheredReadDelayMs(config.PARLEY_PROCESS_MANAGER_READ_DELAY_MS, config),
+      gatheredReadDelayMs(config.PARLEY_WEBHOOK_READ_DELAY_MS, config),
+    ];
+  };
+  it('the direct-rooms manager and the webhook dispatcher gather for 200 ms on Kafka, read at once on the embedded log, and a setting wins in either mode', () => {
+    const kafka = { KAFKA_BROKERS: '127.0.0.1:9092' };
+    expect(delays(kafka)).toEqual([200, 200]);
+    expect(delays({})).toEqual([0, 0]);
+    expect(delays({ ...kafka, PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '0' })).toEqual([0, 200]);
+    expect(delays({ ...kafka, PARLEY_WEBHOOK_READ_DELAY_MS: '0' })).toEqual([200, 0]);
+    expect(delays({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '50', PARLEY_WEBHOOK_READ_DELAY_MS: '70' })).toEqual([50, 70]);
     expect(() => loadConfig({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_PROCESS_MANAGER_READ_DELAY_MS/);
+    expect(() => loadConfig({ PARLEY_WEBHOOK_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_WEBHOOK_READ_DELAY_MS/);
   });
 });
 

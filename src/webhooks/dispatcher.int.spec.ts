@@ -81,6 +81,8 @@ describe.each(await testEngines('webhook_dispatcher'))('webhook dispatcher, dele
         deliveryLogMax: 100,
         // Read again only when assigned: the late refresh of a busy server, made certain.
         refreshMs: 3_600_000,
+        // Woken as on Kafka by default: what gathered, once per interval.
+        readDelayMs: 150,
       },
       applied: () => new Promise(() => undefined),
       pauseFailing: () => Promise.reject(new Error('no receiver fails here')),

@@ -54,6 +54,12 @@ export interface WebhookSettings {
   pauseAfterMs: number;
   deliveryLogMax: number;
   refreshMs: number;
+  /**
+   * How late the dispatcher may learn of appended events (ConsumeOptions.maxDelayMs):
+   * its consumer only wakes the cursors, so a delay costs delivery latency,
+   * never a delivery after a delete or pause (`stillActive`).
+   */
+  readDelayMs?: number;
 }
 
 export interface DispatcherOptions {
@@ -409,6 +415,7 @@ export function runWebhookDispatcher(options: DispatcherOptions): Dispatcher {
     topic: topics.events,
     group: WEBHOOKS_GROUP,
     from: 'latest',
+    maxDelayMs: settings.readDelayMs ?? 0,
     onAssigned: async (partitions) => {
       for (const partition of partitions) owned.add(partition);
       await refreshNow();
