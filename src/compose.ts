@@ -663,6 +663,7 @@ async function startPusherRole(ctx: AppContext, bus: CommandBus, ephemeral: Ephe
       retryBackoffMs: config.PARLEY_PUSH_RETRY_BACKOFF_MS,
       concurrency: config.PARLEY_PUSH_CONCURRENCY,
       previewChars: config.PARLEY_PUSH_PREVIEW_CHARS,
+      readDelayMs: gatheredReadDelayMs(config.PARLEY_PUSH_READ_DELAY_MS, config),
     },
     online: (userIds) => ephemeral.presence.online(userIds),
     applied: (position) => ctx.progress.waitFor(chatProjectionName, position, config.PARLEY_READ_YOUR_WRITES_TIMEOUT_MS),

@@ -195,6 +195,13 @@ const schema = z.object({
    * checks). 0: at once. Default: see gatheredReadDelayMs.
    */
   PARLEY_WEBHOOK_READ_DELAY_MS: z.coerce.number().int().min(0).optional(),
+  /**
+   * How late the pusher may read new messages: it reads what gathered once
+   * per this interval instead of once per event. Pushes go out up to this
+   * much later; who gets one is judged as the message was sent either way
+   * (push/notify-rules.ts). 0: at once. Default: see gatheredReadDelayMs.
+   */
+  PARLEY_PUSH_READ_DELAY_MS: z.coerce.number().int().min(0).optional(),
   /** A command's outcome must arrive within this or the client gets 503 (it may retry). */
   PARLEY_COMMAND_TIMEOUT_MS: int(10_000),
   /** On SIGTERM, requests in flight get this long to finish before connections are cut. */
@@ -680,7 +687,7 @@ export function publicOrigin(config: Pick<Config, 'PARLEY_PUBLIC_URL' | 'HOST'>,
 /**
  * How late a consumer that may see events late reads them
  * (ConsumeOptions.maxDelayMs): its setting (PARLEY_PROCESS_MANAGER_READ_DELAY_MS,
- * PARLEY_WEBHOOK_READ_DELAY_MS), else 200 ms on Kafka, where every fetch is a
+ * PARLEY_WEBHOOK_READ_DELAY_MS, PARLEY_PUSH_READ_DELAY_MS), else 200 ms on Kafka, where every fetch is a
  * round trip to the broker and a decode of the batch (the distributed core's
  * CPU per message at 200 msg/s fell 11–13 % for the process manager alone),
  * and 0 on the embedded log, where a read is an in-process SQLite read:

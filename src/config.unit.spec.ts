@@ -25,17 +25,22 @@ describe('gatheredReadDelayMs', () => {
     return [
       gatheredReadDelayMs(config.PARLEY_PROCESS_MANAGER_READ_DELAY_MS, config),
       gatheredReadDelayMs(config.PARLEY_WEBHOOK_READ_DELAY_MS, config),
+      gatheredReadDelayMs(config.PARLEY_PUSH_READ_DELAY_MS, config),
     ];
   };
-  it('the direct-rooms manager and the webhook dispatcher gather for 200 ms on Kafka, read at once on the embedded log, and a setting wins in either mode', () => {
+  it('the direct-rooms manager, the webhook dispatcher and the pusher gather for 200 ms on Kafka, read at once on the embedded log, and a setting wins in either mode', () => {
     const kafka = { KAFKA_BROKERS: '127.0.0.1:9092' };
-    expect(delays(kafka)).toEqual([200, 200]);
-    expect(delays({})).toEqual([0, 0]);
-    expect(delays({ ...kafka, PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '0' })).toEqual([0, 200]);
-    expect(delays({ ...kafka, PARLEY_WEBHOOK_READ_DELAY_MS: '0' })).toEqual([200, 0]);
-    expect(delays({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '50', PARLEY_WEBHOOK_READ_DELAY_MS: '70' })).toEqual([50, 70]);
+    expect(delays(kafka)).toEqual([200, 200, 200]);
+    expect(delays({})).toEqual([0, 0, 0]);
+    expect(delays({ ...kafka, PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '0' })).toEqual([0, 200, 200]);
+    expect(delays({ ...kafka, PARLEY_WEBHOOK_READ_DELAY_MS: '0' })).toEqual([200, 0, 200]);
+    expect(delays({ ...kafka, PARLEY_PUSH_READ_DELAY_MS: '0' })).toEqual([200, 200, 0]);
+    expect(
+      delays({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '50', PARLEY_WEBHOOK_READ_DELAY_MS: '70', PARLEY_PUSH_READ_DELAY_MS: '90' }),
+    ).toEqual([50, 70, 90]);
     expect(() => loadConfig({ PARLEY_PROCESS_MANAGER_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_PROCESS_MANAGER_READ_DELAY_MS/);
     expect(() => loadConfig({ PARLEY_WEBHOOK_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_WEBHOOK_READ_DELAY_MS/);
+    expect(() => loadConfig({ PARLEY_PUSH_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_PUSH_READ_DELAY_MS/);
   });
 });
 

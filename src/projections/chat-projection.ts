@@ -364,10 +364,10 @@ async function applyChatEvent(trx: Transaction<Database>, event: AnyEvent): Prom
       await applyThreadChoice(trx, event);
       return;
     case 'notifications_set': {
-      const { room_id, user_id, level, muted_until } = event.data;
+      const { room_id, user_id, level, muted_until, at } = event.data;
       await trx
         .updateTable('room_members')
-        .set({ notify_level: level, notify_muted_until: muted_until })
+        .set({ notify_level: level, notify_muted_until: muted_until, notify_set_at: at })
         .where('room_id', '=', room_id)
         .where('user_id', '=', user_id)
         .execute();

@@ -130,6 +130,7 @@ export async function createChatTables(db: AnyDatabase, version: number): Promis
     .addColumn('last_delivered_seq', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('notify_level', 'varchar(10)', (c) => c.notNull().defaultTo('all'))
     .addColumn('notify_muted_until', 'bigint')
+    .addColumn('notify_set_at', 'bigint')
     .addPrimaryKeyConstraint(n('room_members_pk'), ['room_id', 'user_id'])
     .execute();
 

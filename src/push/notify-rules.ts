@@ -5,25 +5,40 @@
 // every message; `mentions` — messages naming them (@username, and @room /
 // @here from an owner or admin, already expanded into `mentions`); `none`, or
 // muted until a time still ahead — nothing. Nobody is pushed their own message.
+//
+// As the message was sent, not as the pusher finds things later (it may read
+// late: under load, or gathering its reads on Kafka): the mute is compared
+// with the message's time; a member who joined after it gets nothing; and a
+// setting changed at or after it means the row no longer shows the setting
+// the message was sent under — then nothing is pushed (a mute just after a
+// message is kept; an unmute just after a message sent while muted is not
+// taken for a setting it had). Both times come from the processor deciding
+// the room, so they are in the room's order.
 
 export type NotifyLevel = 'all' | 'mentions' | 'none';
 
 export interface MemberSetting {
   user_id: string;
+  joined_at: number;
   notify_level: NotifyLevel;
   notify_muted_until: number | null;
+  /** When the member last set level and mute; null: never. */
+  notify_set_at: number | null;
 }
 
 export interface MessageFacts {
   sender_id: string;
   /** User ids the message names. */
   mentions: readonly string[];
+  created_at: number;
 }
 
 /** Why a member is pushed a message, or null when they are not. */
-export function pushReason(member: MemberSetting, message: MessageFacts, now: number): 'mention' | 'message' | null {
+export function pushReason(member: MemberSetting, message: MessageFacts): 'mention' | 'message' | null {
   if (member.user_id === message.sender_id) return null;
-  if (member.notify_muted_until !== null && member.notify_muted_until > now) return null;
+  if (member.joined_at > message.created_at) return null;
+  if (member.notify_set_at !== null && member.notify_set_at >= message.created_at) return null;
+  if (member.notify_muted_until !== null && member.notify_muted_until > message.created_at) return null;
   if (member.notify_level === 'none') return null;
   if (message.mentions.includes(member.user_id)) return 'mention';
   return member.notify_level === 'all' ? 'message' : null;

@@ -1,32 +1,50 @@
 import { describe, expect, it } from 'vitest';
 import { encodePayload, MAX_PAYLOAD_BYTES, previewOf, pushReason, truncate, type PushPayload } from './notify-rules.ts';
 
-const now = 1_700_000_000_000;
-const member = (notify_level: 'all' | 'mentions' | 'none', notify_muted_until: number | null = null) => ({
+const sent = 1_700_000_000_000;
+const member = (
+  notify_level: 'all' | 'mentions' | 'none',
+  notify_muted_until: number | null = null,
+  changed: { notify_set_at?: number | null; joined_at?: number } = {},
+) => ({
   user_id: 'bob',
+  joined_at: changed.joined_at ?? sent - 60_000,
   notify_level,
   notify_muted_until,
+  notify_set_at: changed.notify_set_at ?? null,
 });
+const message = (mentions: string[] = [], sender_id = 'alice') => ({ sender_id, mentions, created_at: sent });
 
 describe('who a message is pushed to', () => {
   it('level all: every message, a mention said so', () => {
-    expect(pushReason(member('all'), { sender_id: 'alice', mentions: [] }, now)).toBe('message');
-    expect(pushReason(member('all'), { sender_id: 'alice', mentions: ['bob'] }, now)).toBe('mention');
+    expect(pushReason(member('all'), message())).toBe('message');
+    expect(pushReason(member('all'), message(['bob']))).toBe('mention');
   });
 
   it('level mentions: only messages naming the member', () => {
-    expect(pushReason(member('mentions'), { sender_id: 'alice', mentions: ['carol'] }, now)).toBeNull();
-    expect(pushReason(member('mentions'), { sender_id: 'alice', mentions: ['carol', 'bob'] }, now)).toBe('mention');
+    expect(pushReason(member('mentions'), message(['carol']))).toBeNull();
+    expect(pushReason(member('mentions'), message(['carol', 'bob']))).toBe('mention');
   });
 
-  it('level none, or muted until a time still ahead: nothing, mentions included; a mute past its time is no mute', () => {
-    expect(pushReason(member('none'), { sender_id: 'alice', mentions: ['bob'] }, now)).toBeNull();
-    expect(pushReason(member('all', now + 1), { sender_id: 'alice', mentions: ['bob'] }, now)).toBeNull();
-    expect(pushReason(member('all', now), { sender_id: 'alice', mentions: [] }, now)).toBe('message');
+  it('level none, or muted past the moment the message was sent: nothing, mentions included; a mute over by then is no mute', () => {
+    expect(pushReason(member('none'), message(['bob']))).toBeNull();
+    expect(pushReason(member('all', sent + 1), message(['bob']))).toBeNull();
+    expect(pushReason(member('all', sent), message())).toBe('message');
+    // However late the pusher gets there: a mute that had not ended when the message was sent holds.
+    expect(pushReason(member('all', sent + 1), message())).toBeNull();
+  });
+
+  it('judged as the message was sent: a setting changed at or after it, or a member who joined after it, gets nothing', () => {
+    // Muted, the message, unmuted: the row shows "all", set after the message.
+    expect(pushReason(member('all', null, { notify_set_at: sent + 5 }), message())).toBeNull();
+    expect(pushReason(member('all', null, { notify_set_at: sent }), message())).toBeNull();
+    expect(pushReason(member('all', null, { notify_set_at: sent - 1 }), message())).toBe('message');
+    expect(pushReason(member('all', null, { joined_at: sent + 1 }), message(['bob']))).toBeNull();
+    expect(pushReason(member('all', null, { joined_at: sent }), message())).toBe('message');
   });
 
   it('nobody is pushed their own message', () => {
-    expect(pushReason(member('all'), { sender_id: 'bob', mentions: ['bob'] }, now)).toBeNull();
+    expect(pushReason(member('all'), message(['bob'], 'bob'))).toBeNull();
   });
 });
 
@@ -54,7 +72,7 @@ describe('what a push says', () => {
       sender: { id: 's', username: 'alice', display_name: '名'.repeat(100) },
       preview: '𝄞'.repeat(2000),
       mention: false,
-      created_at: now,
+      created_at: sent,
     };
     const encoded = encodePayload(payload);
     expect(encoded.length).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);

@@ -16,7 +16,7 @@ export interface SubscribedMember extends MemberSetting {
   subscriptions: Subscription[];
 }
 
-type AudienceRow = Pick<MemberSetting, 'user_id' | 'notify_level' | 'notify_muted_until'> & Subscription;
+type AudienceRow = MemberSetting & Subscription;
 
 export interface PushAudience {
   room: { type: 'group' | 'direct'; name: string };
@@ -40,7 +40,8 @@ export async function readPushAudience(
   // (bench/README, fix 15). sql.table lets a versioned read model rename the
   // tables (projections/versions.ts).
   const { rows } = await sql<AudienceRow>`
-    select m.user_id, m.notify_level, m.notify_muted_until, p.subscription_id, p.endpoint, p.p256dh, p.auth
+    select m.user_id, m.joined_at, m.notify_level, m.notify_muted_until, m.notify_set_at,
+      p.subscription_id, p.endpoint, p.p256dh, p.auth
     from ${sql.table('room_members')} m
     join ${sql.table('push_subscriptions')} p on p.user_id = m.user_id
     where m.room_id = ${roomId} and m.user_id <> ${senderId}
@@ -54,8 +55,10 @@ export async function readPushAudience(
     if (member === undefined) {
       member = {
         user_id: row.user_id,
+        joined_at: row.joined_at,
         notify_level: row.notify_level,
         notify_muted_until: row.notify_muted_until,
+        notify_set_at: row.notify_set_at,
         subscriptions: [],
       };
       members.set(row.user_id, member);

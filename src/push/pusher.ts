@@ -39,6 +39,8 @@ export interface PushSettings {
   retryBackoffMs: number;
   concurrency: number;
   previewChars: number;
+  /** How late the pusher may read the events (ConsumeOptions.maxDelayMs; PARLEY_PUSH_READ_DELAY_MS). */
+  readDelayMs: number;
 }
 
 export interface PusherOptions {
@@ -83,6 +85,8 @@ export async function runPusher(options: PusherOptions): Promise<Consumer> {
     group: PUSHER_GROUP,
     // A new pusher group starts at the end: history is never pushed.
     from: 'latest',
+    // Late is fine: who is pushed is judged as of the message (notify-rules.ts).
+    maxDelayMs: settings.readDelayMs,
     eachBatch: async ({ records }) => {
       const fresh = records.filter(
         (record) => record.headers[headers.eventType] === 'message_sent' && now() - record.timestamp <= settings.ttlS * 1000,
@@ -133,9 +137,8 @@ export async function runPusher(options: PusherOptions): Promise<Consumer> {
 
   async function jobsFor(event: MessageSent, audience: PushAudience, position: Position): Promise<PushJob[]> {
     const message = event.data;
-    const at = now();
     const wanted = audience.members.flatMap((member) => {
-      const reason = pushReason(member, message, at);
+      const reason = pushReason(member, message);
       return reason === null ? [] : [{ member, reason }];
     });
     if (wanted.length === 0) return [];

@@ -227,6 +227,8 @@ export interface RoomMembersTable {
   notify_level: Generated<'all' | 'mentions' | 'none'>;
   /** Silent until then, whatever the level; null: not muted. */
   notify_muted_until: Generated<number | null>;
+  /** When the member last set the two above (migrations/0031); null: never. The pusher judges a message by the setting it was sent under. */
+  notify_set_at: Generated<number | null>;
 }
 
 /** A pending invitation to a group room (migrations/0012). */
