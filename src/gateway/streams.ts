@@ -149,15 +149,16 @@ export async function followEvents(options: {
       if (stalled.delete(partition)) logger.info({ partition }, 'events delivered again');
       let next = 0;
       for (const { record, event } of chunk) {
-        const result = event === null ? null : opened[next++]!;
+        let result = event === null ? null : opened[next++]!;
         if (result instanceof SealBroken) {
           // Its own fault, not the key store's: passed like an undecodable record, so the partition goes on.
           logger.error(
             { err: result, partition, offset: record.offset, type: event!.type },
             'a sealed value does not open: event not delivered',
           );
+          result = null;
         }
-        await deliverOne(partition, record, result instanceof SealBroken ? null : result);
+        await deliverOne(partition, record, result);
       }
       queue.splice(0, chunk.length);
     }

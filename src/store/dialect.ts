@@ -3,6 +3,7 @@
 // here takes the Kysely instance and finds its engine itself.
 
 import { CompiledQuery, MysqlAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { READ_MODEL_SYNCHRONOUS } from './sqlite-dialect.ts';
 import type { Engine } from './store.ts';
 
 /**
@@ -64,7 +65,7 @@ export async function durably<DB, T>(db: Kysely<DB>, write: (db: Kysely<DB>) => 
     try {
       return await write(connection);
     } finally {
-      await sql`pragma synchronous = normal`.execute(connection);
+      await sql`pragma synchronous = ${sql.raw(READ_MODEL_SYNCHRONOUS)}`.execute(connection);
     }
   });
 }

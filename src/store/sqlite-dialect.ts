@@ -40,13 +40,19 @@ export interface SqliteFile {
   database: DatabaseSync;
 }
 
+/**
+ * How a read-model file syncs its commits. NORMAL in WAL mode survives a
+ * process crash; only an OS crash can lose the last transactions, and a
+ * projection then replays them from the log. What nothing replays commits at
+ * FULL instead (`durably`, store/dialect.ts).
+ */
+export const READ_MODEL_SYNCHRONOUS = 'NORMAL';
+
 /** Opens (creating) a SQLite file tuned for a read model: WAL, one writer, many readers. */
 export function openSqliteFile(filename: string): SqliteFile {
   const database = new DatabaseSync(filename);
   database.exec('PRAGMA journal_mode = WAL');
-  // NORMAL in WAL mode survives a process crash; only an OS crash can lose the
-  // last transactions, and a projection then replays them from the log.
-  database.exec('PRAGMA synchronous = NORMAL');
+  database.exec(`PRAGMA synchronous = ${READ_MODEL_SYNCHRONOUS}`);
   database.exec('PRAGMA foreign_keys = ON');
   // Erased data must leave the file, not only the query results: freed space
   // is zeroed as it is freed (privacy/scrubber.ts does the WAL and the index).
