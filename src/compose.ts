@@ -125,6 +125,7 @@ export function openLog(config: Config, logger: Logger): Log {
   return openSqliteLog({
     path: path.join(config.PARLEY_DATA_DIR, 'log.sqlite'),
     checkpointIntervalMs: config.PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS,
+    lingerMs: config.PARLEY_LOG_LINGER_MS,
     onError,
   });
 }

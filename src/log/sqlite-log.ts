@@ -56,6 +56,13 @@ export interface SqliteLogOptions {
    */
   maxWriteBatch?: number;
   /**
+   * Least time between two fsync'd commits: an append that comes sooner waits
+   * out the rest and shares the next commit (sqlite/writer.ts). Trades up to
+   * this much latency, under load only, for fewer commits and larger batches
+   * for every consumer. Default 0: never waits.
+   */
+  lingerMs?: number;
+  /**
    * Newest records kept in memory per partition, as this process appended
    * them, for consumers at the tail (sqlite/tail-cache.ts); 0 = read every
    * record from the file.
@@ -129,6 +136,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
   const ephemeral = new Set<number>();
   const writer = new BatchWriter(store, {
     maxWriteBatch: options.maxWriteBatch ?? DEFAULTS.maxWriteBatch,
+    lingerMs: options.lingerMs ?? 0,
     clock,
     onAppended: (topic, appended) => {
       const ends = new Map<number, number>();
