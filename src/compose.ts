@@ -112,6 +112,7 @@ export function openLog(config: Config, logger: Logger): Log {
       sessionTimeoutMs: config.PARLEY_KAFKA_SESSION_TIMEOUT_MS,
       requestTimeoutMs: config.PARLEY_KAFKA_REQUEST_TIMEOUT_MS,
       appendAckTimeoutMs: config.PARLEY_KAFKA_REQUEST_TIMEOUT_MS,
+      appendLingerMs: config.PARLEY_LOG_LINGER_MS,
       replicationFactor: config.PARLEY_KAFKA_REPLICATION_FACTOR,
       ...(config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS === undefined
         ? {}

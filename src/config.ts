@@ -513,12 +513,14 @@ const schema = z.object({
    */
   PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS: int(250),
   /**
-   * Embedded mode: the least time between two fsync'd commits of the log (as a
-   * Kafka producer's linger.ms, 5 ms by default since Kafka 4.0). An append that
-   * comes sooner waits out the rest and shares the next commit, so under load
-   * every consumer downstream wakes once per several messages: ~25 % less CPU
-   * per message at 500–1,000 msg/s for ~2–3 ms more latency there, nothing at
-   * low rates (bench/README, fix 23). 0: every append commits in its own turn.
+   * The least time between two durable writes of the log (as a Kafka
+   * producer's linger.ms, 5 ms by default since Kafka 4.0): on the embedded
+   * log between two fsync'd commits, on Kafka between two produce requests.
+   * An append that comes sooner waits out the rest and shares the next write,
+   * so under load every consumer downstream reads several messages per wake-up
+   * or fetch instead of one. Costs up to this much latency, and only when
+   * writes are that close together (bench/README, fixes 23 and 24).
+   * 0: every append is written at once.
    */
   PARLEY_LOG_LINGER_MS: z.coerce.number().int().min(0).default(5),
   /**

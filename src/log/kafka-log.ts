@@ -89,6 +89,11 @@ export interface KafkaLogOptions {
   maxAppendBatchRecords?: number;
   /** About the bytes per coalesced send; keep below the broker's message.max.bytes (1 MiB). */
   maxAppendBatchBytes?: number;
+  /**
+   * Least time between the starts of two produce requests (the producer's
+   * linger.ms): appends made sooner wait and share the next. Default 0.
+   */
+  appendLingerMs?: number;
 
   // ---- reads ----
   /** Bytes asked for per Fetch in read(). */
@@ -152,6 +157,7 @@ const DEFAULTS = {
   appendAckTimeoutMs: 10_000,
   maxAppendBatchRecords: 2_000,
   maxAppendBatchBytes: 900_000,
+  appendLingerMs: 0,
   readMaxBytes: 1_048_576,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
@@ -260,6 +266,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
     ackTimeoutMs: o.appendAckTimeoutMs,
     maxBatchRecords: o.maxAppendBatchRecords,
     maxBatchBytes: o.maxAppendBatchBytes,
+    lingerMs: o.appendLingerMs,
     onError,
   });
 

@@ -5,6 +5,7 @@
 // producer id in the log's record batches), while the old one is disconnected.
 // Reusing it would reuse the failed batch's sequence numbers, which the broker
 // may take for a duplicate of a batch that did land, and silently drop.
+// Also: appends made within the linger after a send share the next one.
 
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +64,7 @@ describe.runIf(available)('Kafka appender: a producer whose send failed is repla
       ackTimeoutMs: 2_000,
       maxBatchRecords: 100,
       maxBatchBytes: 1_000_000,
+      lingerMs: 0,
       onError: (error, context) => errors.push(`${context}: ${String(error)}`),
     });
     const record = (n: number) => ({ key: 'k', value: Buffer.from(`v${n}`), partition: 0 });
@@ -106,6 +108,74 @@ describe.runIf(available)('Kafka appender: a producer whose send failed is repla
       expect(seen.get('v3')).not.toBe(seen.get('v1'));
     } finally {
       proxy.heal();
+      await appender.close();
+    }
+  });
+});
+
+describe.runIf(available)('Kafka appender: linger', () => {
+  const lingerTopic = `it.appender.${randomBytes(4).toString('hex')}.linger`;
+  const direct = new kafkajs.Kafka({
+    clientId: 'appender-it-linger',
+    brokers: testKafkaBrokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const admin = direct.admin();
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: lingerTopic, numPartitions: 2 }], waitForLeaders: true });
+  });
+  afterAll(async () => {
+    await admin.deleteTopics({ topics: [lingerTopic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  test('appends made within the linger after a send wait for it to end and share one send, at the positions they asked for', async () => {
+    // Counts the produce requests the appender makes.
+    const sends: number[] = [];
+    const kafka = {
+      producer(config?: kafkajs.ProducerConfig) {
+        const producer = direct.producer(config);
+        const sendBatch = producer.sendBatch.bind(producer);
+        producer.sendBatch = (batch) => {
+          sends.push(batch.topicMessages!.reduce((n, { messages }) => n + messages.length, 0));
+          return sendBatch(batch);
+        };
+        return producer;
+      },
+    } as unknown as kafkajs.Kafka;
+    const appender = new Appender({
+      kafka,
+      producer: { idempotent: true, maxInFlightRequests: 1 },
+      ackTimeoutMs: 5_000,
+      maxBatchRecords: 100,
+      maxBatchBytes: 1_000_000,
+      lingerMs: 2_000,
+      onError: () => undefined,
+    });
+    const record = (partition: number, n: number) => ({ key: 'k', value: Buffer.from(`v${n}`), partition });
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      await appender.append(lingerTopic, [record(0, 1)]);
+      // Without a linger the first of these would go alone, at once (nothing in flight).
+      const second = appender.append(lingerTopic, [record(0, 2)]);
+      await pause(5);
+      const third = appender.append(lingerTopic, [record(1, 3), record(0, 4)]);
+      await pause(5);
+      const fourth = appender.append(lingerTopic, [record(0, 5)]);
+      const positions = await Promise.all([second, third, fourth]);
+
+      expect(sends).toEqual([1, 4]);
+      expect(positions.map((call) => call.map(({ partition, offset }) => [partition, offset]))).toEqual([
+        [[0, 1]],
+        [
+          [1, 0],
+          [0, 2],
+        ],
+        [[0, 3]],
+      ]);
+    } finally {
       await appender.close();
     }
   });

@@ -10,6 +10,12 @@
 // order, so each record's offset is baseOffset + its index within its
 // partition's part of the send.
 //
+// Sends may also linger (lingerMs, the producer's linger.ms): a send starts no
+// sooner than lingerMs after the one before it started, and appends made
+// meanwhile join it. Under load each consumer of the topic then fetches
+// several records per round trip instead of one; after a quiet spell an
+// append is sent at once (bench/README, fix 24).
+//
 // When a send fails for good (retries exhausted, or a non-retriable error) its
 // outcome is unknown: the records may or may not be in the log. Every append
 // of that send is rejected and the producer is replaced by a new one (a new
@@ -51,6 +57,8 @@ export interface AppenderSettings {
   maxBatchRecords: number;
   /** … or at about this many bytes of keys, values and headers. */
   maxBatchBytes: number;
+  /** Least time between the starts of two sends; appends meanwhile join the next (0: never waits). */
+  lingerMs: number;
   onError(error: unknown, context: string): void;
 }
 
@@ -78,6 +86,8 @@ export class Appender {
   #connected: Promise<void> | null = null;
   /** Producers replaced after a failure, still disconnecting. */
   #retired = new Set<Promise<void>>();
+  /** When the last send started (performance.now()), for lingerMs. */
+  #lastSendAt = Number.NEGATIVE_INFINITY;
 
   constructor(settings: AppenderSettings) {
     this.#settings = settings;
@@ -115,7 +125,10 @@ export class Appender {
 
   async #pump(): Promise<void> {
     while (this.#queue.length > 0) {
+      const lingerLeft = this.#settings.lingerMs - (performance.now() - this.#lastSendAt);
+      if (lingerLeft > 0) await new Promise((resolve) => setTimeout(resolve, lingerLeft));
       const batch = this.#take();
+      this.#lastSendAt = performance.now();
       try {
         const positions = await this.#send(batch);
         batch.forEach((call, i) => call.resolve(positions[i]!));
