@@ -57,9 +57,10 @@ export interface SqliteLogOptions {
   maxWriteBatch?: number;
   /**
    * Least time between two fsync'd commits: an append that comes sooner waits
-   * out the rest and shares the next commit (sqlite/writer.ts). Trades up to
-   * this much latency, under load only, for fewer commits and larger batches
-   * for every consumer. Default 0: never waits.
+   * out the rest and shares the next commit, and offset commits wait for the
+   * next transaction (sqlite/writer.ts says exactly when). Trades up to this
+   * much latency, under load only, for fewer commits and larger batches for
+   * every consumer. Default 0: never waits.
    */
   lingerMs?: number;
   /**
