@@ -21,7 +21,7 @@ import { openEach, type PersonalDataVault } from '../privacy/vault.ts';
 import type { Database } from '../store/schema.ts';
 import { checkPushEndpoint } from './endpoint-policy.ts';
 import { encodePayload, previewOf, pushReason } from './notify-rules.ts';
-import { readPushAudience, type PushAudience, type Subscription } from './push-audience.ts';
+import { readPushAudiences, type PushAudience, type Subscription } from './push-audience.ts';
 import { sendPush, type PushOutcome, type PushRequest } from './push-transport.ts';
 import type { VapidKeys } from './vapid-keys.ts';
 
@@ -99,15 +99,27 @@ export async function runPusher(options: PusherOptions): Promise<Consumer> {
         ) as AnyEvent | null;
         if (event?.type === 'message_sent') decoded.push({ record, event });
       }
+      if (decoded.length === 0) return;
       // Who could be pushed to is read before anything is unsealed: most
       // messages reach no subscribed device, and then their content is never
-      // opened (one AES-GCM open per message saved, bench/README fix 15).
+      // opened (one AES-GCM open per message saved, bench/README fix 15). One
+      // read for the batch, once the read model shows its last message (the
+      // batch is one partition's, in order), so its membership as of them.
+      const positionOf = (record: LogRecord): Position => ({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+      });
+      await options.applied(positionOf(decoded.at(-1)!.record));
+      const audiences = await readPushAudiences(
+        options.db,
+        decoded.map(({ event }) => ({ roomId: event.data.room_id, senderId: event.data.sender_id })),
+      );
       const reachable: { event: MessageSent; audience: PushAudience; position: Position }[] = [];
-      for (const { record, event } of decoded) {
-        const position = { topic: record.topic, partition: record.partition, offset: record.offset };
-        const audience = await audienceOf(event, position);
-        if (audience !== undefined) reachable.push({ event, audience, position });
-      }
+      decoded.forEach(({ record, event }, i) => {
+        const audience = audiences[i];
+        if (audience !== undefined) reachable.push({ event, audience, position: positionOf(record) });
+      });
       if (reachable.length === 0) return;
       // A key the store cannot give now throws: the batch comes again. A value
       // that does not open with its own key is the message's fault: not pushed.
@@ -128,12 +140,6 @@ export async function runPusher(options: PusherOptions): Promise<Consumer> {
       await forEachLimited(jobs, settings.concurrency, deliver);
     },
   });
-
-  /** The room's subscribed members, read once the read model shows the message (its membership as of the message). */
-  async function audienceOf(event: MessageSent, position: Position): Promise<PushAudience | undefined> {
-    await options.applied(position);
-    return readPushAudience(options.db, event.data.room_id, event.data.sender_id);
-  }
 
   async function jobsFor(event: MessageSent, audience: PushAudience, position: Position): Promise<PushJob[]> {
     const message = event.data;
