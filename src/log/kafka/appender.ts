@@ -23,6 +23,7 @@
 // old producer reusing them could have its next batch taken for a duplicate
 // of a batch that did land, and silently dropped.
 
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
 import type { Position } from '../port.ts';
 import { offsetOf } from './records.ts';
@@ -126,7 +127,7 @@ export class Appender {
   async #pump(): Promise<void> {
     while (this.#queue.length > 0) {
       const lingerLeft = this.#settings.lingerMs - (performance.now() - this.#lastSendAt);
-      if (lingerLeft > 0) await new Promise((resolve) => setTimeout(resolve, lingerLeft));
+      if (lingerLeft > 0) await delay(lingerLeft);
       const batch = this.#take();
       this.#lastSendAt = performance.now();
       try {
