@@ -67,7 +67,7 @@ import { createAvroCodec, type AvroCodec } from './log/avro-codec.ts';
 import { trackConsumerLag } from './log/consumer-lag.ts';
 import { createKafkaLog } from './log/kafka-log.ts';
 import { namespacedLog } from './log/namespaced-log.ts';
-import type { Log } from './log/port.ts';
+import type { Log, LogWrite } from './log/port.ts';
 import { createRegistryCodec } from './log/registry-codec.ts';
 import { startRetention } from './privacy/retention.ts';
 import { startScrubber } from './privacy/scrubber.ts';
@@ -99,8 +99,12 @@ export const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url))
 
 // ------------------------------------------------------------- the adapters
 
-/** Kafka when KAFKA_BROKERS is set (topics under PARLEY_LOG_NAMESPACE), else the embedded log in the data dir. */
-export function openLog(config: Config, logger: Logger): Log {
+/**
+ * Kafka when KAFKA_BROKERS is set (topics under PARLEY_LOG_NAMESPACE), else the
+ * embedded log in the data dir. `onWrite` is told every write the log makes to
+ * its storage (metrics).
+ */
+export function openLog(config: Config, logger: Logger, onWrite?: (write: LogWrite) => void): Log {
   const onError = (error: unknown, context: unknown) => logger.error({ err: error, context }, 'log failure');
   if (config.KAFKA_BROKERS) {
     const kafka = createKafkaLog({
@@ -119,6 +123,7 @@ export function openLog(config: Config, logger: Logger): Log {
         : { minInsyncReplicas: config.PARLEY_KAFKA_MIN_INSYNC_REPLICAS }),
       allowUnderReplicated: config.PARLEY_KAFKA_ALLOW_UNDER_REPLICATED,
       onError,
+      ...(onWrite === undefined ? {} : { onWrite }),
     });
     return namespacedLog(kafka, config.PARLEY_LOG_NAMESPACE);
   }
@@ -128,12 +133,13 @@ export function openLog(config: Config, logger: Logger): Log {
     checkpointIntervalMs: config.PARLEY_SQLITE_CHECKPOINT_INTERVAL_MS,
     lingerMs: config.PARLEY_LOG_LINGER_MS,
     onError,
+    ...(onWrite === undefined ? {} : { onWrite }),
   });
 }
 
 /** The log with Parley's topics in place (created on first start, checked after). */
-export async function openLogWithTopics(config: Config, logger: Logger): Promise<Log> {
-  const log = openLog(config, logger);
+export async function openLogWithTopics(config: Config, logger: Logger, onWrite?: (write: LogWrite) => void): Promise<Log> {
+  const log = openLog(config, logger, onWrite);
   await log.ensureTopics(
     topicSpecs({
       partitions: config.PARLEY_PARTITIONS,
@@ -345,16 +351,18 @@ export interface AppContext {
 }
 
 export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
-  const tracked = trackConsumerLag(await openLogWithTopics(config, logger));
+  const metrics = createMetrics({
+    lagCacheMs: config.PARLEY_METRICS_LAG_CACHE_MS,
+    onLagError: (what, error) => logger.warn({ err: error }, `metrics: reading the ${what} failed`),
+  });
+  const tracked = trackConsumerLag(await openLogWithTopics(config, logger, metrics.log.wrote), {
+    onBatch: metrics.log.consumed,
+  });
   const log = tracked.log;
   const migrated = await openMigratedStore(config, logger);
   if (config.PARLEY_DB_SILENT_TIMEOUT_MS > 0) migrated.dropSilentConnections?.(config.PARLEY_DB_SILENT_TIMEOUT_MS);
   const store = await followProjectionVersions(migrated, { logger, models: versionedModels });
   const vault = openVault(config, store.db, logger);
-  const metrics = createMetrics({
-    lagCacheMs: config.PARLEY_METRICS_LAG_CACHE_MS,
-    onLagError: (what, error) => logger.warn({ err: error }, `metrics: reading the ${what} failed`),
-  });
   metrics.readConsumerLag(() => tracked.lag());
   metrics.readProjectionLag(() =>
     projectionLag(log, store.raw, [

@@ -2,12 +2,14 @@
 // registry per running Parley (never prom-client's global one, so two apps in
 // one process — tests — keep their own counts) and hands each module the narrow
 // interface it reports through: the HTTP kit its request histogram, the
-// command executor its latencies, the gateway its sockets and deliveries. The
+// command executor its latencies, the gateway its sockets and deliveries, the
+// log its writes and its consumers' batches (through compose.ts). The
 // lags are read at scrape time from sources compose.ts registers, cached
 // briefly so several scrapers cost one read. Modules that get no metrics use
 // `noMetrics`; nothing here reaches the domain.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LogWrite } from '../log/port.ts';
 
 /** Every metric Parley defines itself starts with this; Node's process metrics keep their standard names. */
 export const METRIC_PREFIX = 'parley_';
@@ -52,6 +54,14 @@ export interface GatewayMetrics {
 /** hit: answered from the cache; miss: loaded from the database; unavailable: Redis did not answer (loaded too). */
 export type ReadCacheResult = 'hit' | 'miss' | 'unavailable';
 
+/** The write path's batching: how many writes and wake-ups the log's records cost. */
+export interface LogMetrics {
+  /** One write of the log to its storage (log/port.ts LogWrite). */
+  wrote: (write: LogWrite) => void;
+  /** One batch a consumer of this process handled. */
+  consumed: (group: string, topic: string, records: number) => void;
+}
+
 export interface ReadCacheMetrics {
   /** One read through the read cache (infra/read-cache.ts). */
   read(result: ReadCacheResult): void;
@@ -84,6 +94,7 @@ export interface Metrics {
   http: HttpMetrics;
   commands: CommandMetrics;
   gateway: GatewayMetrics;
+  log: LogMetrics;
   readCache: ReadCacheMetrics;
   /** Where the projection-lag gauge reads at scrape time (the projections' offsets, any instance). */
   readProjectionLag(read: () => Promise<ProjectionLag[]>): void;
@@ -156,6 +167,29 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const shedConnections = new Counter({
     name: `${METRIC_PREFIX}ws_shed_connections_total`,
     help: 'Sockets refused (503 with Retry-After, or close 1013) because PARLEY_WS_MAX_CONNECTING were being set up: a reconnect storm shed.',
+    registers,
+  });
+
+  const logWrites = new Counter({
+    name: `${METRIC_PREFIX}log_writes_total`,
+    help: 'Writes of the log to its storage: transactions of the embedded log (appends and offset commits; one fsync for those holding appends), produce requests on Kafka.',
+    registers,
+  });
+  const logRecordsWritten = new Counter({
+    name: `${METRIC_PREFIX}log_records_written_total`,
+    help: 'Records appended by those writes; records per write is how well appends share a write (PARLEY_LOG_LINGER_MS).',
+    registers,
+  });
+  const consumerBatches = new Counter({
+    name: `${METRIC_PREFIX}consumer_batches_total`,
+    help: "Batches this process's consumers handled, per consumer group (none: a consumer that reads every partition) and topic: each a wake-up, a read or fetch, and a commit.",
+    labelNames: ['group', 'topic'] as const,
+    registers,
+  });
+  const consumerRecords = new Counter({
+    name: `${METRIC_PREFIX}consumer_records_total`,
+    help: 'Records in those batches, per consumer group and topic.',
+    labelNames: ['group', 'topic'] as const,
     registers,
   });
 
@@ -239,6 +273,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
       shedConnection: () => shedConnections.inc(),
       countSockets(read) {
         socketCounts = read;
+      },
+    },
+    log: {
+      wrote: ({ records }) => {
+        logWrites.inc();
+        if (records > 0) logRecordsWritten.inc(records);
+      },
+      consumed: (group, topic, records) => {
+        consumerBatches.inc({ group, topic });
+        if (records > 0) consumerRecords.inc({ group, topic }, records);
       },
     },
     readCache: { read: (result) => cacheReads.inc({ result }) },

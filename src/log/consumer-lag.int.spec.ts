@@ -27,7 +27,11 @@ describe('consumer lag', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     await inner.ensureTopics([{ name: 't', partitions: 2, retentionMs: null }]);
-    const tracked = trackConsumerLag(inner);
+    // What the metrics hear: each handled batch, by group and topic, with its records.
+    const batches: string[] = [];
+    const tracked = trackConsumerLag(inner, {
+      onBatch: (group, topic, size) => batches.push(`${group} ${topic} ${size}`),
+    });
     const { log } = tracked;
     const lag = () => tracked.lag();
 
@@ -46,6 +50,7 @@ describe('consumer lag', () => {
     await log.append('t', records(3));
     await eventually(() => handled === 3, 'the first records handled');
     expect(await lag()).toEqual([{ group: 'g', topic: 't', partition: 0, lag: 0 }]);
+    expect(batches).toEqual(['g t 3']);
 
     hold = new Promise<void>((resolve) => (release = resolve));
     await log.append('t', records(4));
@@ -55,6 +60,8 @@ describe('consumer lag', () => {
     release();
     await eventually(() => handled === 7, 'the held batch done');
     expect(await lag()).toEqual([{ group: 'g', topic: 't', partition: 0, lag: 0 }]);
+    // A batch is counted once handled, not while it runs.
+    expect(batches).toEqual(['g t 3', 'g t 4']);
 
     await consumer.stop();
     expect(await lag()).toEqual([]);

@@ -4,6 +4,8 @@
 // compose.ts, so every consumer (processor, projectors, process manager,
 // gateway streams, outcome listener) is counted without knowing it. A
 // partition counts from its first handled batch until it is taken away.
+// Handled batches are also told to onBatch (metrics: records per batch is how
+// well a consumer's wake-ups are shared).
 
 import type { ConsumeOptions, Log } from './port.ts';
 
@@ -21,7 +23,12 @@ export interface LagTrackingLog {
   lag: () => Promise<ConsumerLagRow[]>;
 }
 
-export function trackConsumerLag(inner: Log): LagTrackingLog {
+export interface LagTrackingOptions {
+  /** Told after every batch a consumer handled; `group` is `none` for a consumer without one. */
+  onBatch?: (group: string, topic: string, records: number) => void;
+}
+
+export function trackConsumerLag(inner: Log, options: LagTrackingOptions = {}): LagTrackingLog {
   /** Per consumer: partition → the next offset its handler has not finished. */
   const consumers = new Set<{ group: string; topic: string; positions: Map<number, number> }>();
 
@@ -35,20 +42,25 @@ export function trackConsumerLag(inner: Log): LagTrackingLog {
     endOffsets: (topic) => inner.endOffsets(topic),
     startOffset: (topic, partition) => inner.startOffset(topic, partition),
     close: () => inner.close(),
-    async consume(options: ConsumeOptions) {
-      const tracked = { group: options.group ?? 'none', topic: options.topic, positions: new Map<number, number>() };
+    async consume(consumeOptions: ConsumeOptions) {
+      const tracked = {
+        group: consumeOptions.group ?? 'none',
+        topic: consumeOptions.topic,
+        positions: new Map<number, number>(),
+      };
       consumers.add(tracked);
       try {
         const consumer = await inner.consume({
-          ...options,
+          ...consumeOptions,
           onRevoked: async (partitions) => {
-            await options.onRevoked?.(partitions);
+            await consumeOptions.onRevoked?.(partitions);
             for (const partition of partitions) tracked.positions.delete(partition);
           },
           eachBatch: async (batch) => {
-            await options.eachBatch(batch);
+            await consumeOptions.eachBatch(batch);
             const last = batch.records.at(-1);
             if (last !== undefined) tracked.positions.set(batch.partition, last.offset + 1);
+            options.onBatch?.(tracked.group, tracked.topic, batch.records.length);
           },
         });
         return {

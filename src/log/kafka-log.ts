@@ -32,6 +32,7 @@ import {
   type Consumer,
   type Log,
   type LogRecord,
+  type LogWrite,
   type Position,
   type TopicSpec,
 } from './port.ts';
@@ -94,6 +95,8 @@ export interface KafkaLogOptions {
    * linger.ms): appends made sooner wait and share the next. Default 0.
    */
   appendLingerMs?: number;
+  /** Told after each produce request the broker acknowledged (metrics). */
+  onWrite?: (write: LogWrite) => void;
 
   // ---- reads ----
   /** Bytes asked for per Fetch in read(). */
@@ -268,6 +271,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
     maxBatchBytes: o.maxAppendBatchBytes,
     lingerMs: o.appendLingerMs,
     onError,
+    onWrite: o.onWrite,
   });
 
   /** Runs an admin request again while it fails with a transient metadata error. */

@@ -96,6 +96,17 @@ export interface Consumer {
   stop(): Promise<void>;
 }
 
+/**
+ * One write the log made to its storage: a transaction of the embedded log
+ * (appends, offset commits or both), a produce request on Kafka. Told to an
+ * adapter's onWrite, for the operator's metrics: records per write is how well
+ * appends are batched (PARLEY_LOG_LINGER_MS).
+ */
+export interface LogWrite {
+  /** Records appended by this write (0 for a transaction of offset commits alone). */
+  records: number;
+}
+
 export interface Log {
   /** Creates missing topics; existing ones are left as they are. */
   ensureTopics(topics: TopicSpec[]): Promise<void>;

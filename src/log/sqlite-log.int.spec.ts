@@ -256,16 +256,20 @@ describe('sqlite log', () => {
       clockCalls++; // the writer reads the clock once per transaction
       return Date.now();
     };
-    const log = open(newPath(), { clock, maxWriteBatch: 25 });
+    // What the metrics hear: one write per transaction, with its records.
+    const writes: number[] = [];
+    const log = open(newPath(), { clock, maxWriteBatch: 25, onWrite: ({ records }) => writes.push(records) });
     await log.ensureTopics([{ name: 't', partitions: 4, retentionMs: null }]);
 
     clockCalls = 0;
     await Promise.all(Array.from({ length: 20 }, (_, i) => log.append('t', records(1, `a${i}`))));
     expect(clockCalls).toBe(1);
+    expect(writes.splice(0)).toEqual([20]);
 
     clockCalls = 0;
     await Promise.all(Array.from({ length: 100 }, (_, i) => log.append('t', records(1, `b${i}`))));
     expect(clockCalls).toBe(4);
+    expect(writes.splice(0)).toEqual([25, 25, 25, 25]);
 
     // Appends reached through promise chains of different depths in the same
     // turn of the event loop still share one transaction.

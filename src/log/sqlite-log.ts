@@ -20,6 +20,7 @@ import {
   type Consumer,
   type Log,
   type LogRecord,
+  type LogWrite,
   type Position,
   type TopicSpec,
 } from './port.ts';
@@ -86,6 +87,8 @@ export interface SqliteLogOptions {
   clock?: () => number;
   /** Where failures of handlers and background work are reported (default: console.error). */
   onError?: (error: unknown, context: string) => void;
+  /** Told after each transaction the log commits (metrics). */
+  onWrite?: (write: LogWrite) => void;
 }
 
 export interface SqliteLog extends Log {
@@ -148,6 +151,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
       hub.notify(topic.id, ends);
     },
     isEphemeral: (topicId) => ephemeral.has(topicId),
+    onWrite: options.onWrite,
   });
   const backend: ConsumerBackend = {
     read: readRecords,

@@ -195,6 +195,32 @@ describe('an operator watching Parley', () => {
     );
   });
 
+  test("the write path's batching: the log's writes and their records, consumers' batches and theirs", async () => {
+    const before = await metrics(parley);
+    const chat = { group: 'parley.projection.chat', topic: 'parley.events' };
+    const rose = (after: Exposition, name: string, labels?: Record<string, string>) =>
+      valueOf(after, name, labels) - valueOf(before, name, labels);
+    const posted = await request<Message>(parley.url, 'POST', `/api/v1/rooms/${roomId}/messages`, {
+      token: alice.token,
+      body: { content: 'counted', client_msg_id: 'metrics-writes' },
+    });
+    expect(posted.status).toBe(201);
+    // The answer is read-your-writes: the chat projector has applied the message.
+    const after = await metrics(parley);
+    expect(rose(after, 'parley_log_writes_total')).toBeGreaterThanOrEqual(1);
+    // At least the message's event.
+    expect(rose(after, 'parley_log_records_written_total')).toBeGreaterThanOrEqual(1);
+    expect(rose(after, 'parley_consumer_batches_total', chat)).toBeGreaterThanOrEqual(1);
+    expect(rose(after, 'parley_consumer_records_total', chat)).toBeGreaterThanOrEqual(1);
+    // A batch holds at least one record, so records never trail batches.
+    for (const row of samplesOf(after, 'parley_consumer_batches_total')) {
+      expect(valueOf(after, 'parley_consumer_records_total', row.labels)).toBeGreaterThanOrEqual(row.value);
+    }
+    for (const name of ['parley_log_writes_total', 'parley_log_records_written_total', 'parley_consumer_batches_total']) {
+      expect(after.families.get(name)).toBe('counter');
+    }
+  });
+
   test('every query of the shipped Grafana dashboard names a metric this server exports', async () => {
     const { families } = await metrics(parley);
     const exprs = readDashboard().panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));

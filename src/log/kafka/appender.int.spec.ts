@@ -145,6 +145,8 @@ describe.runIf(available)('Kafka appender: linger', () => {
         return producer;
       },
     } as unknown as kafkajs.Kafka;
+    // What the metrics hear: each acknowledged produce request, with its records.
+    const writes: number[] = [];
     const appender = new Appender({
       kafka,
       producer: { idempotent: true, maxInFlightRequests: 1 },
@@ -153,6 +155,7 @@ describe.runIf(available)('Kafka appender: linger', () => {
       maxBatchBytes: 1_000_000,
       lingerMs: 2_000,
       onError: () => undefined,
+      onWrite: ({ records }) => writes.push(records),
     });
     const record = (partition: number, n: number) => ({ key: 'k', value: Buffer.from(`v${n}`), partition });
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -167,6 +170,7 @@ describe.runIf(available)('Kafka appender: linger', () => {
       const positions = await Promise.all([second, third, fourth]);
 
       expect(sends).toEqual([1, 4]);
+      expect(writes).toEqual([1, 4]);
       expect(positions.map((call) => call.map(({ partition, offset }) => [partition, offset]))).toEqual([
         [[0, 1]],
         [

@@ -25,7 +25,7 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
-import type { Position } from '../port.ts';
+import type { LogWrite, Position } from '../port.ts';
 import { offsetOf } from './records.ts';
 
 /**
@@ -61,6 +61,8 @@ export interface AppenderSettings {
   /** Least time between the starts of two sends; appends meanwhile join the next (0: never waits). */
   lingerMs: number;
   onError(error: unknown, context: string): void;
+  /** Told after each produce request the broker acknowledged. */
+  onWrite?: ((write: LogWrite) => void) | undefined;
 }
 
 interface PendingAppend {
@@ -132,6 +134,7 @@ export class Appender {
       this.#lastSendAt = performance.now();
       try {
         const positions = await this.#send(batch);
+        this.#settings.onWrite?.({ records: batch.reduce((sum, call) => sum + call.records.length, 0) });
         batch.forEach((call, i) => call.resolve(positions[i]!));
       } catch (error) {
         for (const call of batch) call.reject(new AppendUnconfirmed(call.topic, error));

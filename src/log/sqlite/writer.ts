@@ -20,7 +20,7 @@
 // fix 23). After a quiet spell a durable append commits in its own turn: the
 // wait is only paid when fsyncs would follow each other that closely.
 
-import type { LogRecord, Position } from '../port.ts';
+import type { LogRecord, LogWrite, Position } from '../port.ts';
 import type { RecordToWrite, SqliteStore, TopicRow } from './store.ts';
 
 interface AppendOp {
@@ -53,6 +53,8 @@ export interface WriterOptions {
   isEphemeral: (topicId: number) => boolean;
   /** How long writes linger for others to share their transaction (see above; 0: never). */
   lingerMs: number;
+  /** Told after each committed transaction. */
+  onWrite?: ((write: LogWrite) => void) | undefined;
 }
 
 export class BatchWriter {
@@ -207,6 +209,7 @@ export class BatchWriter {
       return out;
     });
     for (const { topic, byPartition } of appended.values()) this.#options.onAppended(topic, byPartition);
+    this.#options.onWrite?.({ records: results.reduce((sum, positions) => sum + positions.length, 0) });
     return results;
   }
 }
