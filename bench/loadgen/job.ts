@@ -115,6 +115,11 @@ export interface PhaseResult {
   /** Distributed: instance A's CPU (processor, projector, api) per message delivered; null when there is none. */
   coreCpuMsPerMessage: number | null;
   latency: LatencySummary;
+  /**
+   * Parley: what the write path did per message completed in the window, from
+   * its /metrics (loadgen/work-counters.ts); null for other servers.
+   */
+  work: { logWritesPerMessage: number; consumerBatchesPerMessage: number; recordsPerLogWrite: number } | null;
   /** Open loop: the offered rate was not delivered (or the in-flight bound was hit). */
   overloaded: boolean;
   serverRssMB: number;

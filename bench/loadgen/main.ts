@@ -16,6 +16,7 @@ import { startFixedRate } from './fixed-rate.ts';
 import type { LoadJob, LoadResult, MemorySample, PhaseResult, PhaseSpec } from './job.ts';
 import { protocolFor } from './protocols.ts';
 import { intAfter, RawWs, startsWithAt } from './raw-ws.ts';
+import { readWorkCounters, workPerMessage } from './work-counters.ts';
 import { cpuBusySeconds, ownCpuSeconds, processCpuSeconds, processRss } from '../support/proc.ts';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -258,6 +259,9 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   }
 
   await sleep(spec.warmupS * 1000);
+  // The write path's work counters of the server that writes (distributed: instance A).
+  const workUrl = `http://${job.host}:${job.senderPort ?? job.port}`;
+  const work0 = await readWorkCounters(workUrl);
   const cpu0 = processCpuSeconds(job.serverPid);
   const core0 = job.corePid === undefined ? 0 : processCpuSeconds(job.corePid);
   const own0 = ownCpuSeconds();
@@ -274,6 +278,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const core1 = job.corePid === undefined ? 0 : processCpuSeconds(job.corePid);
   const own1 = ownCpuSeconds();
   const busy1 = cpuBusySeconds();
+  const work1 = await readWorkCounters(workUrl);
   lag.disable();
   const mono1 = process.hrtime.bigint();
   const { rss } = processRss(job.serverPid);
@@ -316,6 +321,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     coreCpuMsPerMessage:
       job.corePid === undefined || windowCompleted === 0 ? null : round((1000 * (core1 - core0)) / windowCompleted, 4),
     latency,
+    work: workPerMessage(work0, work1, windowCompleted),
     overloaded: false,
     serverRssMB: round(rss / 2 ** 20, 1),
     // What else ran on the two pinned CPUs during the window (other processes
@@ -425,6 +431,7 @@ function emptyPhase(spec: PhaseSpec): PhaseResult {
     serverCpuMsPerMessage: 0,
     coreCpuMsPerMessage: null,
     latency: { count: 0, p50: null, p99: null, p999: null, max: null },
+    work: null,
     overloaded: true,
     serverRssMB: 0,
     otherServerCpuPct: 0,

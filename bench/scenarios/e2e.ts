@@ -45,6 +45,11 @@ const metrics: MetricSpec[] = [
   { key: 'cpuMsPerMessage', label: 'server CPU ms per message', digits: 3 },
   // Distributed: instance A (api, processor, projector), where the write path runs; not pinned, so it shares both CPUs.
   { key: 'coreCpuMsPerMessage', label: 'core CPU ms per message', digits: 3 },
+  // Parley's write path in counts (its /metrics; distributed: instance A), which
+  // do not drift with the machine's speed as CPU time does (loadgen/work-counters.ts).
+  { key: 'logWritesPerMessage', label: 'log writes per message', digits: 3 },
+  { key: 'recordsPerLogWrite', label: 'records per log write', digits: 1 },
+  { key: 'consumerBatchesPerMessage', label: 'consumer batches per message', digits: 2 },
   { key: 'lost', label: 'lost', digits: 0 },
   { key: 'duplicated', label: 'duplicated', digits: 0 },
   { key: 'otherCpuPct', label: 'other processes on CPUs 0+1 %', digits: 0 },
@@ -151,6 +156,7 @@ export async function runE2e(options: BenchOptions): Promise<void> {
               loadgenCpuPct: phase.loadgenCpuPct,
               cpuMsPerMessage: phase.serverCpuMsPerMessage,
               ...(phase.coreCpuMsPerMessage === null ? {} : { coreCpuMsPerMessage: phase.coreCpuMsPerMessage }),
+              ...(phase.work ?? {}),
               lost: phase.lost,
               duplicated: phase.duplicated,
               otherCpuPct: phase.otherServerCpuPct + phase.otherLoadgenCpuPct,

@@ -73,6 +73,8 @@ export function syntheticPopulation(): Population {
 export function fixtureKey(): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ USERS, WIDE_MEMBERS, SMALL_ROOMS, SMALL_MEMBERS, CLUBS, CLUB_MEMBERS, v: 1 }));
+  // Settings the stored data is shaped by (the log's topics keep their partition count).
+  hash.update(`partitions=${process.env.BENCH_PARLEY_PARTITIONS ?? 'default'}`);
   const walk = (dir: string) => {
     const full = path.join(repoRoot, dir);
     if (!fs.existsSync(full)) return;
