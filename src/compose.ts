@@ -356,7 +356,7 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     onLagError: (what, error) => logger.warn({ err: error }, `metrics: reading the ${what} failed`),
   });
   const tracked = trackConsumerLag(await openLogWithTopics(config, logger, metrics.log.wrote), {
-    onBatch: metrics.log.consumed,
+    countBatches: metrics.log.consumer,
   });
   const log = tracked.log;
   const migrated = await openMigratedStore(config, logger);

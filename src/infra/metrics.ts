@@ -58,8 +58,11 @@ export type ReadCacheResult = 'hit' | 'miss' | 'unavailable';
 export interface LogMetrics {
   /** One write of the log to its storage (log/port.ts LogWrite). */
   wrote: (write: LogWrite) => void;
-  /** One batch a consumer of this process handled. */
-  consumed: (group: string, topic: string, records: number) => void;
+  /**
+   * The counter of one consumer of this process: told the size of each batch
+   * it handled. Its label values are bound once, not hashed per batch.
+   */
+  consumer: (group: string, topic: string) => (records: number) => void;
 }
 
 export interface ReadCacheMetrics {
@@ -280,9 +283,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
         logWrites.inc();
         if (records > 0) logRecordsWritten.inc(records);
       },
-      consumed: (group, topic, records) => {
-        consumerBatches.inc({ group, topic });
-        if (records > 0) consumerRecords.inc({ group, topic }, records);
+      consumer: (group, topic) => {
+        const batches = consumerBatches.labels({ group, topic });
+        const records = consumerRecords.labels({ group, topic });
+        return (size) => {
+          batches.inc();
+          if (size > 0) records.inc(size);
+        };
       },
     },
     readCache: { read: (result) => cacheReads.inc({ result }) },

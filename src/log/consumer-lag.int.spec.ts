@@ -30,7 +30,7 @@ describe('consumer lag', () => {
     // What the metrics hear: each handled batch, by group and topic, with its records.
     const batches: string[] = [];
     const tracked = trackConsumerLag(inner, {
-      onBatch: (group, topic, size) => batches.push(`${group} ${topic} ${size}`),
+      countBatches: (group, topic) => (size) => batches.push(`${group} ${topic} ${size}`),
     });
     const { log } = tracked;
     const lag = () => tracked.lag();

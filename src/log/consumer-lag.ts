@@ -4,8 +4,8 @@
 // compose.ts, so every consumer (processor, projectors, process manager,
 // gateway streams, outcome listener) is counted without knowing it. A
 // partition counts from its first handled batch until it is taken away.
-// Handled batches are also told to onBatch (metrics: records per batch is how
-// well a consumer's wake-ups are shared).
+// Handled batches are also counted (countBatches, for the metrics: records per
+// batch is how well a consumer's wake-ups are shared).
 
 import type { ConsumeOptions, Log } from './port.ts';
 
@@ -24,8 +24,11 @@ export interface LagTrackingLog {
 }
 
 export interface LagTrackingOptions {
-  /** Told after every batch a consumer handled; `group` is `none` for a consumer without one. */
-  onBatch?: (group: string, topic: string, records: number) => void;
+  /**
+   * Called once per consumer (`group` is `none` for one without a group); the
+   * function it returns is told the size of every batch that consumer handled.
+   */
+  countBatches?: (group: string, topic: string) => (records: number) => void;
 }
 
 export function trackConsumerLag(inner: Log, options: LagTrackingOptions = {}): LagTrackingLog {
@@ -48,6 +51,7 @@ export function trackConsumerLag(inner: Log, options: LagTrackingOptions = {}): 
         topic: consumeOptions.topic,
         positions: new Map<number, number>(),
       };
+      const countBatch = options.countBatches?.(tracked.group, tracked.topic);
       consumers.add(tracked);
       try {
         const consumer = await inner.consume({
@@ -60,7 +64,7 @@ export function trackConsumerLag(inner: Log, options: LagTrackingOptions = {}): 
             await consumeOptions.eachBatch(batch);
             const last = batch.records.at(-1);
             if (last !== undefined) tracked.positions.set(batch.partition, last.offset + 1);
-            options.onBatch?.(tracked.group, tracked.topic, batch.records.length);
+            countBatch?.(batch.records.length);
           },
         });
         return {
