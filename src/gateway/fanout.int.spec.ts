@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { testEngines } from '../../test/support/engines.ts';
 import type { Store } from '../store/store.ts';
+import { groupRoomRow } from '../store/testing/read-model-rows.ts';
 import type { Delivery } from './delivery.ts';
 import { createFanout } from './fanout.ts';
 import type { Membership } from './membership.ts';
@@ -30,18 +31,7 @@ for (const engine of await testEngines('fanout'))
     test('an invitation accepted before the gateway read it is still announced to the invitee, from the event', async () => {
       await store.db
         .insertInto('rooms')
-        .values({
-          id: 'room-1',
-          type: 'group',
-          name: 'Planning',
-          topic: '',
-          created_by: 'alice',
-          created_at: 1,
-          last_seq: 0,
-          last_message_id: null,
-          closed: 0,
-          retention_days: null,
-        })
+        .values(groupRoomRow('room-1', 'Planning', 'alice'))
         .execute();
       // No room_invitations row: carol accepted already.
       const sessions = new SessionRegistry();

@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Store } from '../store/store.ts';
+import { groupRoomRow, userRow } from '../store/testing/read-model-rows.ts';
 import { testEngines } from '../../test/support/engines.ts';
 import { readPushAudiences } from './push-audience.ts';
 
@@ -27,38 +28,12 @@ describe.each(await testEngines('push_audience'))('push audiences of a batch ($n
           [ben, 'ben'],
           [cat, 'cat'],
           [dan, 'dan'],
-        ].map(([userId, name]) => ({
-          id: userId!,
-          username: name!,
-          email: `${name}@example.org`,
-          display_name: name!.toUpperCase(),
-          bio: '',
-          avatar_url: null,
-          created_at: 1,
-          deleted_at: null,
-          email_verified_at: null,
-        })),
+        ].map(([userId, name]) => userRow(userId!, name!, { display_name: name!.toUpperCase() })),
       )
       .execute();
     await db
       .insertInto('rooms')
-      .values(
-        [
-          [study, 'study'],
-          [lobby, 'lobby'],
-        ].map(([roomId, name]) => ({
-          id: roomId!,
-          type: 'group' as const,
-          name: name!,
-          topic: '',
-          created_by: ann,
-          created_at: 1,
-          last_seq: 0,
-          last_message_id: null,
-          closed: 0,
-          retention_days: null,
-        })),
-      )
+      .values([groupRoomRow(study, 'study', ann), groupRoomRow(lobby, 'lobby', ann)])
       .execute();
     // study: everyone; lobby: ann and dan (dan has no device).
     const member = (roomId: string, userId: string) => ({

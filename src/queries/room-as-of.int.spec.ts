@@ -17,6 +17,7 @@ import { alteredSeal } from '../privacy/testing/altered-seal.ts';
 import { testVault } from '../privacy/testing/test-vault.ts';
 import type { PersonalDataVault } from '../privacy/vault.ts';
 import type { Store } from '../store/store.ts';
+import { userRow } from '../store/testing/read-model-rows.ts';
 import { testEngines } from '../../test/support/engines.ts';
 import { readRoomAsOf } from './room-as-of.ts';
 
@@ -37,17 +38,7 @@ describe.each(await testEngines('room_as_of'))('the room as it was, past a broke
     await log.ensureTopics(topicSpecs({ partitions: 1, commandsRetentionMs: 60_000, signalsRetentionMs: 60_000 }));
     await store.db
       .insertInto('users')
-      .values({
-        id: admin,
-        username: 'asof_admin',
-        email: 'asof_admin@example.org',
-        display_name: 'Admin',
-        bio: '',
-        avatar_url: null,
-        created_at: 1,
-        deleted_at: null,
-        email_verified_at: null,
-      })
+      .values(userRow(admin, 'asof_admin', { display_name: 'Admin' }))
       .execute();
     await append({
       type: 'room_created',
