@@ -18,8 +18,8 @@
 // of V8 profiles), leaving out startup, connects and the other phases.
 
 import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { phaseWindowUs, where } from './support/profile-frames.ts';
 
 interface ProfileNode {
   id: number;
@@ -53,16 +53,7 @@ if (file === undefined) {
 const top = Number(values.top);
 const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-let window: [number, number] = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
-if (values.results !== undefined) {
-  const record = JSON.parse(fs.readFileSync(values.results, 'utf8')) as {
-    runs: { impl: string; result: { phases: { name: string; monotonicUs: [number, number] }[] } }[];
-  };
-  const run = record.runs[Number(values.run)];
-  const phase = run?.result.phases.find((p) => p.name === values.phase);
-  if (phase === undefined) throw new Error(`no phase ${values.phase} in run ${values.run} of ${values.results}`);
-  window = phase.monotonicUs;
-}
+const window = phaseWindowUs(values.results, values.phase, Number(values.run));
 const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 /** Whether any frame of the stack ending at `id` is NAME@PATH. */
@@ -86,18 +77,6 @@ const windowTotal = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const windowSelf = new Map(selfUs);
 if (values.within !== undefined) for (const id of [...selfUs.keys()]) if (!under(id, values.within)) selfUs.delete(id);
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-
-function where(url: string): string {
-  if (url === '') return '(native / V8)';
-  const clean = url.replace(/^file:\/\//, '');
-  const nm = clean.lastIndexOf('node_modules/');
-  if (nm >= 0) {
-    const rest = clean.slice(nm + 'node_modules/'.length).split('/');
-    return `npm:${rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]}`;
-  }
-  if (clean.startsWith('node:')) return clean;
-  return path.relative(process.cwd(), clean);
-}
 
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();

@@ -1,7 +1,7 @@
 // Parley's benchmarks (issue #5). Not part of `npm test`.
 //
 //   npm run bench -- <scenario|all> [--quick] [--rounds N] [--mode embedded|distributed]
-//                    [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
+//                    [--impls parley,ws,sio] [--profile DIR [--profiler v8|perf]] [--fresh-fixture]
 //                    [--duration SECONDS] [--only PHASE,…]   (for profiling one phase)
 //                    [--parley-b DIR]   (adds impl parley-b: Parley from another checkout, for A/B of code)
 //
@@ -48,7 +48,8 @@ const aliases: Record<string, string> = {
 };
 
 const usage = `usage: npm run bench -- <${Object.keys(scenarios).join('|')}|1-9|all> [--quick] [--rounds N]
-                      [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR] [--fresh-fixture]
+                      [--mode embedded|distributed] [--impls parley,ws,sio] [--profile DIR [--profiler v8|perf]]
+                      [--fresh-fixture]
                       [--duration SECONDS] [--only PHASE,…] [--parley-b DIR] [--senders-on-core]`;
 
 const { values, positionals } = parseArgs({
@@ -59,6 +60,7 @@ const { values, positionals } = parseArgs({
     mode: { type: 'string', default: 'embedded' },
     impls: { type: 'string', default: 'parley,ws,sio' },
     profile: { type: 'string' },
+    profiler: { type: 'string', default: 'v8' },
     'fresh-fixture': { type: 'boolean', default: false },
     duration: { type: 'string' },
     only: { type: 'string' },
@@ -84,6 +86,10 @@ if (unknown.length > 0 || (mode !== 'embedded' && mode !== 'distributed') || !Nu
   process.stderr.write(`${unknown.length > 0 ? `unknown scenario: ${unknown.join(', ')}\n` : ''}${usage}\n`);
   process.exit(2);
 }
+if (values.profiler !== 'v8' && values.profiler !== 'perf') {
+  process.stderr.write(`--profiler takes v8 (node --cpu-prof) or perf (Linux perf, on-CPU samples of every thread)\n`);
+  process.exit(2);
+}
 if (impls.some((impl) => !['parley', 'ws', 'sio', 'parley-b'].includes(impl))) {
   process.stderr.write(`--impls takes parley, ws, sio (and parley-b with --parley-b DIR)\n`);
   process.exit(2);
@@ -99,7 +105,7 @@ const options: BenchOptions = {
   freshFixture: values['fresh-fixture'],
   sendersOnCore: values['senders-on-core'],
   log: (line) => process.stderr.write(`[${elapsed()}] ${line}\n`),
-  ...(values.profile === undefined ? {} : { profileDir: path.resolve(values.profile) }),
+  ...(values.profile === undefined ? {} : { profileDir: path.resolve(values.profile), profiler: values.profiler }),
   ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),
   ...(values.only === undefined ? {} : { only: values.only.split(',') }),
   ...(values['parley-b'] === undefined ? {} : { parleyB: path.resolve(values['parley-b']) }),

@@ -12,13 +12,12 @@
 // member: lost (never received) and duplicated (received twice).
 
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { StormJob, StormResult } from '../loadgen/storm.ts';
 import { markdownTable, summarize, writeResults, type MetricSpec, type Sample } from '../report.ts';
 import { socketPath } from './fanout.ts';
 import { roomsByUser, SMALL_ROOMS } from '../support/fixture.ts';
 import { machine, runPinnedClient, withParleySetup, type BenchOptions } from '../support/harness.ts';
-import { SERVER_CPU, startServer } from '../support/targets.ts';
+import { profiling, SERVER_CPU, startServer } from '../support/targets.ts';
 
 const QUICK_ROOMS = 100;
 /** Messages posted per second over the whole run: the rooms stay busy while their members move. */
@@ -57,7 +56,7 @@ export async function runStorm(options: BenchOptions): Promise<void> {
       const survivor = await startServer('parley', {
         ...serverOptions,
         cpu: SERVER_CPU,
-        ...(options.profileDir === undefined ? {} : { profileDir: path.join(options.profileDir, `survivor-${round}`) }),
+        ...profiling(options.profileDir, options.profiler, `survivor-${round}`),
       });
       try {
         const job: StormJob = {

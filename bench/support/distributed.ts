@@ -23,7 +23,8 @@ import path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { fixtureKey, registerPopulation, type Population } from './fixture.ts';
-import { repoRoot, startServer, type RunningServer, type ServerOptions } from './targets.ts';
+import type { Profiler } from './perf-record.ts';
+import { profiling, repoRoot, startServer, type RunningServer, type ServerOptions } from './targets.ts';
 
 const stateFile = path.join(repoRoot, 'bench/.distributed/state.json');
 const MAX_AGE_MS = 6 * 24 * 3600 * 1000; // tokens live 7 days (parleyEnv)
@@ -60,8 +61,9 @@ export interface DistributedParley {
 export async function startDistributedParley(options: {
   fresh: boolean;
   log: (line: string) => void;
-  /** Profile the core too (node --cpu-prof), into this dir. */
+  /** Profile the core too, into this dir. */
   profileDir?: string;
+  profiler?: Profiler;
 }): Promise<DistributedParley> {
   const registry = await registryUrl();
   let state = options.fresh ? undefined : await reusableState(options.log);
@@ -92,7 +94,7 @@ export async function startDistributedParley(options: {
   );
   const core = await startServer('parley', {
     env: { ...env, PARLEY_ROLES: process.env.BENCH_CORE_ROLES ?? 'api,processor,projector,gateway' },
-    ...(options.profileDir === undefined ? {} : { profileDir: path.join(options.profileDir, 'core') }),
+    ...profiling(options.profileDir, options.profiler, 'core'),
   });
   try {
     if (fresh) {

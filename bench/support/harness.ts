@@ -11,7 +11,8 @@ import type { LoadJob, LoadResult } from '../loadgen/job.ts';
 import type { Impl } from '../loadgen/protocols.ts';
 import { startDistributedParley } from './distributed.ts';
 import { parleyFixture, type Population } from './fixture.ts';
-import { LOADGEN_CPU, repoRoot, SERVER_CPU, startServer, type RunningServer, type ServerOptions } from './targets.ts';
+import type { Profiler } from './perf-record.ts';
+import { LOADGEN_CPU, profiling, repoRoot, SERVER_CPU, startServer, type RunningServer, type ServerOptions } from './targets.ts';
 
 /**
  * A server under test: Parley, a baseline, or `parley-b` — Parley from
@@ -32,8 +33,9 @@ export interface BenchOptions {
   impls: Target[];
   /** The checkout `parley-b` runs from. */
   parleyB?: string;
-  /** Write V8 CPU profiles of the servers (node --cpu-prof) to this dir. */
+  /** Write CPU profiles of the servers to this dir: V8's (node --cpu-prof), or perf's (`profiler: 'perf'`). */
   profileDir?: string;
+  profiler?: Profiler;
   freshFixture: boolean;
   /**
    * Distributed fan-out: the senders' sockets on the core instance, so the
@@ -96,13 +98,11 @@ export async function withServer<T>(
   serverOptions: ServerOptions,
   use: (server: RunningServer) => Promise<T>,
 ): Promise<T> {
-  const profileDir =
-    options.profileDir === undefined ? undefined : path.join(options.profileDir, `${impl}-${Date.now().toString(36)}`);
   if (impl === 'parley-b' && options.parleyB === undefined) throw new Error('parley-b needs --parley-b DIR');
   const server = await startServer(wire(impl), {
     cpu: SERVER_CPU,
     ...serverOptions,
-    ...(profileDir ? { profileDir } : {}),
+    ...profiling(options.profileDir, options.profiler, `${impl}-${Date.now().toString(36)}`),
     ...(impl === 'parley-b' ? { parleyRoot: options.parleyB } : {}),
   });
   try {
@@ -198,7 +198,7 @@ export async function parleySetup(options: BenchOptions): Promise<ParleySetup | 
     const parley = await startDistributedParley({
       fresh: options.freshFixture,
       log: options.log,
-      ...(options.profileDir === undefined ? {} : { profileDir: options.profileDir }),
+      ...profiling(options.profileDir, options.profiler),
     });
     return {
       population: parley.population,

@@ -1,7 +1,8 @@
 // Starting and stopping the servers under test, each pinned to the server CPU:
 // Parley (`node src/main.ts start`, exactly as a user runs it, on a copy of a
 // prepared data dir) and the two baselines. Every one is started with
-// --expose-gc and the stats hook (server-hooks.ts), optionally --cpu-prof.
+// --expose-gc and the stats hook (server-hooks.ts), optionally profiled
+// (--cpu-prof, or perf: support/perf-record.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { unthrottledCommands } from '../../test/support/server.ts';
 import type { Impl } from '../loadgen/protocols.ts';
+import { assertPerfAvailable, perfNodeArgs, startPerfRecord, type Profiler } from './perf-record.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const SERVER_CPU = '0';
@@ -36,10 +38,21 @@ export interface ServerOptions {
   parleyRoot?: string;
   /** Extra environment for the server. */
   env?: Record<string, string>;
-  /** Write a V8 CPU profile here (node --cpu-prof). */
+  /** Write a CPU profile here: V8's (node --cpu-prof), or perf's with `profiler: 'perf'`. */
   profileDir?: string;
+  profiler?: Profiler;
   /** Pin to this CPU list (taskset -c); undefined = not pinned. */
   cpu?: string;
+}
+
+/** The profile options of one server: into `dir/sub` (or `dir`), or none without a dir. */
+export function profiling(
+  dir: string | undefined,
+  profiler: Profiler | undefined,
+  sub?: string,
+): Pick<ServerOptions, 'profileDir' | 'profiler'> {
+  if (dir === undefined) return {};
+  return { profileDir: sub === undefined ? dir : path.join(dir, sub), profiler: profiler ?? 'v8' };
 }
 
 /** The environment every Parley process gets in the benchmarks. */
@@ -102,7 +115,12 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
     script = path.join(repoRoot, `bench/baselines/${impl === 'ws' ? 'ws-server.ts' : 'sio-server.ts'}`);
   }
   const nodeArgs = ['--expose-gc', '--import', hooks];
-  if (options.profileDir !== undefined) {
+  const perfDir = options.profiler === 'perf' ? options.profileDir : undefined;
+  if (perfDir !== undefined) {
+    assertPerfAvailable();
+    fs.mkdirSync(perfDir, { recursive: true });
+    nodeArgs.push(...perfNodeArgs(perfDir));
+  } else if (options.profileDir !== undefined) {
     fs.mkdirSync(options.profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
   }
@@ -148,6 +166,8 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
     });
   });
 
+  const perf = perfDir === undefined ? undefined : startPerfRecord(child.pid!, perfDir);
+
   return {
     impl,
     pid: child.pid!,
@@ -162,6 +182,7 @@ export async function startServer(impl: Impl, options: ServerOptions = {}): Prom
         await exited;
         clearTimeout(timer);
       }
+      await perf?.done;
       fs.rmSync(workDir, { recursive: true, force: true });
     },
   };
