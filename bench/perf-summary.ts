@@ -10,7 +10,7 @@
 //        [--leaf SYMBOL …]
 //
 // Tables: the threads; what kind of code the CPU ran (JS, the V8 and Node
-// runtime, GC, SQLite, libc, the kernel by who called it); self time by
+// runtime, its compilers, GC, SQLite, libc, the kernel by who called it); self time by
 // function, JS or native; the JS frame
 // nearest to each sample ("caused by": SQLite's and the kernel's time lands
 // on the JS function that called into them); inclusive shares by function
@@ -44,6 +44,8 @@ interface Sample {
 const msPerSample = 1000 / 999;
 /** Native frames of V8's garbage collectors. */
 const GC = /Heap::|Scavenge|MarkCompact|MinorMarkSweep|Sweeper|ConcurrentMarking|IncrementalMarking/;
+/** Native frames of V8's optimising compilers (Maglev, TurboFan, Turboshaft). */
+const COMPILER = /compiler::|maglev::|turboshaft::|CompilationJob|Compiler::/;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -130,6 +132,7 @@ function kindOf(sample: Sample): string {
   }
   if (leaf.js !== undefined) return 'JS (JIT-compiled code)';
   if (native.some((f) => GC.test(f.symbol))) return 'GC';
+  if (native.some((f) => COMPILER.test(f.symbol))) return 'V8 compiling JS (Maglev, TurboFan)';
   if (inSqlite) return 'SQLite';
   if (leaf.dso.includes('libc')) return 'libc (malloc, memcpy, …)';
   return 'V8 and Node runtime (builtins, ICs, compilers, bindings)';

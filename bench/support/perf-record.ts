@@ -23,9 +23,20 @@ export interface PerfRecording {
   done: Promise<void>;
 }
 
-/** Node flags for a profiled server: the JS symbol map, and V8's log file kept out of the working directory. */
+/**
+ * Node flags for a profiled server: the JS symbol map; compiled code kept
+ * where it was compiled (a full GC may otherwise move it, and the map would
+ * name the old address's new occupant wrongly); interpreted functions as
+ * frames of their own; V8's log file kept out of the working directory.
+ */
 export function perfNodeArgs(dir: string): string[] {
-  return ['--perf-basic-prof-only-functions', '--no-logfile-per-isolate', `--logfile=${path.join(dir, 'v8.log')}`];
+  return [
+    '--perf-basic-prof-only-functions',
+    '--no-compact-code-space',
+    '--interpreted-frames-native-stack',
+    '--no-logfile-per-isolate',
+    `--logfile=${path.join(dir, 'v8.log')}`,
+  ];
 }
 
 /** Fails early, with the fix, on a machine without perf. */
