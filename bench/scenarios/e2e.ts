@@ -24,6 +24,7 @@ import {
   runLoadgen,
   selected,
   timing,
+  warmingUpFirst,
   wire,
   withParleySetup,
   withServer,
@@ -59,18 +60,21 @@ export function e2ePhases(options: BenchOptions): PhaseSpec[] {
   const { warmupS, durationS } = timing(options);
   // 200 and 500/s: where nothing amortises (issue 13's probe: CPU per message at low rates).
   const rates = options.quick ? [1_000, 5_000] : [200, 500, 1_000, 2_000, 5_000, 10_000, 20_000];
-  return selected(
+  return warmingUpFirst(
     options,
-    (['ws', 'rest'] as const).flatMap((via) =>
-      rates.map((rate): PhaseSpec => ({
-        name: `${via} ${rate < 1_000 ? rate : `${rate / 1000}k`} msg/s`,
-        kind: 'open',
-        messagesPerS: rate,
-        warmupS,
-        durationS,
-        via,
-        ladder: { group: via, p99LimitMs: P99_LIMIT_MS },
-      })),
+    selected(
+      options,
+      (['ws', 'rest'] as const).flatMap((via) =>
+        rates.map((rate): PhaseSpec => ({
+          name: `${via} ${rate < 1_000 ? rate : `${rate / 1000}k`} msg/s`,
+          kind: 'open',
+          messagesPerS: rate,
+          warmupS,
+          durationS,
+          via,
+          ladder: { group: via, p99LimitMs: P99_LIMIT_MS },
+        })),
+      ),
     ),
   );
 }

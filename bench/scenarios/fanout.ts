@@ -27,6 +27,7 @@ import {
   runLoadgen,
   selected,
   timing,
+  warmingUpFirst,
   wire,
   withParleySetup,
   withServer,
@@ -97,25 +98,28 @@ export function fanoutPhases(options: BenchOptions, shape: FanoutShape): PhaseSp
   // --quick keeps only the deeper one.
   const w = shape === 'wide' ? 8 : 160;
   const windows = options.quick ? [w * 8] : [w, w * 8];
-  return selected(options, [
-    ...windows.map((inFlight): PhaseSpec => ({
-      name: `closed W=${inFlight}`,
-      kind: 'closed',
-      inFlight,
-      warmupS,
-      durationS,
-      via: 'ws',
-    })),
-    ...rates.map((rate): PhaseSpec => ({
-      name: `${rate / 1000}k/s`,
-      kind: 'open',
-      messagesPerS: rate / members,
-      warmupS,
-      durationS,
-      via: 'ws',
-      ladder: { group: 'rates' },
-    })),
-  ]);
+  return warmingUpFirst(
+    options,
+    selected(options, [
+      ...windows.map((inFlight): PhaseSpec => ({
+        name: `closed W=${inFlight}`,
+        kind: 'closed',
+        inFlight,
+        warmupS,
+        durationS,
+        via: 'ws',
+      })),
+      ...rates.map((rate): PhaseSpec => ({
+        name: `${rate / 1000}k/s`,
+        kind: 'open',
+        messagesPerS: rate / members,
+        warmupS,
+        durationS,
+        via: 'ws',
+        ladder: { group: 'rates' },
+      })),
+    ]),
+  );
 }
 
 export const fanoutMetrics: MetricSpec[] = [
