@@ -603,6 +603,7 @@ async function startProjectorRole(ctx: AppContext): Promise<Stop[]> {
       logger: ctx.logger,
       progress: ctx.progress,
       maxBatchSize: config.PARLEY_PROJECTION_BATCH,
+      readDelayMs: config.PARLEY_PROJECTION_READ_DELAY_MS,
       readCache: ctx.readCache,
       stalledTransactionS: config.PARLEY_MYSQL_STALLED_TRANSACTION_S,
       poison: { maxAttempts: config.PARLEY_POISON_MAX_ATTEMPTS, retryBackoffMs: config.PARLEY_POISON_RETRY_BACKOFF_MS },

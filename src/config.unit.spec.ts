@@ -19,6 +19,15 @@ describe('publicOrigin', () => {
   });
 });
 
+describe('PARLEY_PROJECTION_READ_DELAY_MS', () => {
+  it('reads every event at once by default in both modes; a setting wins; a negative one is refused', () => {
+    expect(loadConfig({}).PARLEY_PROJECTION_READ_DELAY_MS).toBe(0);
+    expect(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092' }).PARLEY_PROJECTION_READ_DELAY_MS).toBe(0);
+    expect(loadConfig({ PARLEY_PROJECTION_READ_DELAY_MS: '20' }).PARLEY_PROJECTION_READ_DELAY_MS).toBe(20);
+    expect(() => loadConfig({ PARLEY_PROJECTION_READ_DELAY_MS: '-1' })).toThrow(/PARLEY_PROJECTION_READ_DELAY_MS/);
+  });
+});
+
 describe('gatheredReadDelayMs', () => {
   const delays = (env: Record<string, string>) => {
     const config = loadConfig(env);

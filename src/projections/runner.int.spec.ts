@@ -37,7 +37,7 @@ const forgetful = (log: Log): Log => ({
   consume: (options) => log.consume({ ...options, group: `${options.group}-straggler`, startAt: () => Promise.resolve(0) }),
 });
 
-async function runToEnd(log: Log, store: Store): Promise<void> {
+async function runToEnd(log: Log, store: Store, readDelayMs?: number): Promise<void> {
   const progress = createProjectionProgress(store.db);
   const consumer: Consumer = await runProjection(chatProjection, {
     log,
@@ -47,6 +47,7 @@ async function runToEnd(log: Log, store: Store): Promise<void> {
     logger,
     progress,
     maxBatchSize: 97,
+    ...(readDelayMs === undefined ? {} : { readDelayMs }),
   });
   try {
     for (let partition = 0; partition < partitions; partition++) {
@@ -89,6 +90,22 @@ for (const engine of await testEngines('runner')) {
       expect(await Promise.all(Array.from({ length: partitions }, (_, p) => storedOffset(store!.db, 'chat', p)))).toEqual(
         offsets,
       );
+    });
+
+    test('a projection told to read late (readDelayMs) asks the log for it and still projects every event', async () => {
+      const asked: (number | undefined)[] = [];
+      const recording: Log = {
+        ...log!,
+        consume: (options) => {
+          asked.push(options.maxDelayMs);
+          return log!.consume(options);
+        },
+      };
+      const before = (await modelChecksum(store!.db, chatModel, 1)).tables.messages!.rows;
+      await appendEvents(log!, codec, chatEvents({ seed: 8, users: 6, rooms: 3, events: 300, mix: 'churn' }));
+      await runToEnd(recording, store!, 150);
+      expect(asked).toEqual([150]);
+      expect((await modelChecksum(store!.db, chatModel, 1)).tables.messages!.rows).toBeGreaterThan(before);
     });
 
     test('an event a fenced writer appended (landed off its expected offset) is never applied', async () => {

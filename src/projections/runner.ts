@@ -76,6 +76,13 @@ export interface RunnerOptions {
   progress: ProjectionProgress;
   maxBatchSize: number;
   /**
+   * How late the projection may read appended events (ConsumeOptions.maxDelayMs;
+   * PARLEY_PROJECTION_READ_DELAY_MS): a later read gathers more events into each
+   * transaction, and whatever waits for the projection (read-your-writes) waits
+   * up to that much longer. Default 0: each event as soon as it is appended.
+   */
+  readDelayMs?: number;
+  /**
    * MySQL: seconds an instance may stay silent inside a batch's transaction
    * before the server drops it, so a frozen projector cannot hold the
    * partition's offset row from the one that took the partition over.
@@ -276,6 +283,7 @@ export async function runProjection(projection: Projection, options: RunnerOptio
     group: `parley.projection.${projection.name}`,
     from: 'earliest',
     maxBatchSize: options.maxBatchSize,
+    maxDelayMs: options.readDelayMs ?? 0,
     startAt: (partition) => storedOffset(db, projection.name, partition, topic),
     eachBatch: async ({ partition, records }) => {
       const haltedAt = halted.get(partition);
