@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { phaseWindowUs, where } from './support/profile-frames.ts';
+import { phaseWindowUs, summaryOptions, where } from './support/profile-frames.ts';
 
 interface Frame {
   symbol: string;
@@ -49,13 +49,7 @@ const COMPILER = /compiler::|maglev::|turboshaft::|CompilationJob|Compiler::/;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: {
-    top: { type: 'string', default: '30' },
-    results: { type: 'string' },
-    phase: { type: 'string' },
-    run: { type: 'string', default: '0' },
-    leaf: { type: 'string', multiple: true },
-  },
+  options: { ...summaryOptions, leaf: { type: 'string', multiple: true } },
 });
 const file = positionals[0];
 if (file === undefined) {

@@ -19,7 +19,7 @@
 
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { phaseWindowUs, where } from './support/profile-frames.ts';
+import { phaseWindowUs, summaryOptions, where } from './support/profile-frames.ts';
 
 interface ProfileNode {
   id: number;
@@ -36,14 +36,7 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: {
-    top: { type: 'string', default: '30' },
-    results: { type: 'string' },
-    phase: { type: 'string' },
-    run: { type: 'string', default: '0' },
-    inclusive: { type: 'string', multiple: true },
-    within: { type: 'string' },
-  },
+  options: { ...summaryOptions, inclusive: { type: 'string', multiple: true }, within: { type: 'string' } },
 });
 const file = positionals[0];
 if (file === undefined) {

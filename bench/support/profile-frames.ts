@@ -5,6 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** The options both summaries take: rows per table, and the results file, phase and run that cut the window. */
+export const summaryOptions = {
+  top: { type: 'string', default: '30' },
+  results: { type: 'string' },
+  phase: { type: 'string' },
+  run: { type: 'string', default: '0' },
+} as const;
+
 /** A script URL as a short place: a path in this checkout, `npm:<package>`, `node:<module>`, or native. */
 export function where(url: string): string {
   if (url === '') return '(native / V8)';
