@@ -63,8 +63,9 @@ export function timing(options: BenchOptions): { warmupS: number; durationS: num
 /**
  * The warm-up of the first phase a fresh server runs: V8 compiles its hot
  * paths over the first seconds of load (perf, WS 1k msg/s: ~12 % of the
- * server's CPU compiling at first, 1–2 % after 20 s), and without this the
- * first phase alone would pay for it. --quick keeps its short warm-up.
+ * server's CPU compiling at first; 9 % of a window that began 2 s in, 3.5 %
+ * of one that began 20 s in), and without this the first phase alone would
+ * pay for it. --quick keeps its short warm-up.
  */
 export const JIT_WARMUP_S = 20;
 
