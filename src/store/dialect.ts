@@ -42,11 +42,16 @@ export async function readLocked(db: AnyDatabase, table: string, column: string,
 
 /**
  * Readies this connection for loading a whole read model (a rebuild). SQLite:
- * a 128 MB page cache, since the build writes every table at once. MySQL:
- * nothing (the server's buffer pool is the server's).
+ * a 128 MB page cache, since the build writes every table at once, and
+ * temporary data back on disk (a live read model keeps it in memory,
+ * sqlite-dialect.ts): the indexes built after the load sort whole tables,
+ * which in memory would hold them all in RAM. MySQL: nothing (the server's
+ * buffer pool is the server's).
  */
 export async function prepareBulkLoad(db: AnyDatabase): Promise<void> {
-  if (engineOf(db) === 'sqlite') await sql`pragma cache_size = -131072`.execute(db);
+  if (engineOf(db) !== 'sqlite') return;
+  await sql`pragma cache_size = -131072`.execute(db);
+  await sql`pragma temp_store = file`.execute(db);
 }
 
 /**

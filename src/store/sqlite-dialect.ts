@@ -58,6 +58,15 @@ export function openSqliteFile(filename: string): SqliteFile {
   // is zeroed as it is freed (privacy/scrubber.ts does the WAL and the index).
   database.exec('PRAGMA secure_delete = ON');
   database.exec('PRAGMA busy_timeout = 5000');
+  // A statement of a multi-statement transaction that may abort half-way
+  // journals the pages it changes, so it can be undone alone. SQLite keeps that
+  // journal in memory until it outgrows 64 KiB, then spills it to a temporary
+  // file for the rest of the transaction: a projector batch of a few messages
+  // did, and wrote every page it touched there (~6 % of the server's CPU at WS
+  // 1k msg/s, bench/README fix 26). In memory it is a copy, not a syscall; its
+  // size is bounded by the pages one transaction changes. (A rebuild puts it
+  // back on disk, for its index builds' sorts: prepareBulkLoad, dialect.ts.)
+  database.exec('PRAGMA temp_store = MEMORY');
   // Unicode case folding for searches (SQLite's lower() only folds ASCII).
   database.function('parley_fold', { deterministic: true }, (value) =>
     typeof value === 'string' ? value.normalize('NFKC').toLowerCase() : value,
