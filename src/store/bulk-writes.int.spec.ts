@@ -1,6 +1,9 @@
 // updateRows, the projections' bulk update, on every engine: one row (a
 // plain UPDATE) and many (the multi-row forms) must change exactly the rows
-// their keys name, and `raiseOnly` must never lower a value.
+// their keys name, and `raiseOnly` must never lower a value. Inside a
+// transaction the bulk writes belong to it (on SQLite they skip kysely's
+// executor for the connection the transaction holds): seen by its reads,
+// undone by its rollback, their failures reported to their caller.
 
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { testEngines } from '../../test/support/engines.ts';
@@ -87,6 +90,38 @@ for (const engine of await testEngines('bulk-writes')) {
         ['r1', 0, null],
         ['r2', 4, 'm4'],
       ]);
+    });
+
+    test('inside a transaction: its own reads see the writes, and its rollback undoes them', async () => {
+      let seenInside: Record<string, number> = {};
+      const rolledBack = store.db.transaction().execute(async (trx) => {
+        await insertRows(trx, 'room_members', [member('r3', 'u1', 7)]);
+        await updateRows<Row>(
+          trx,
+          'room_members',
+          ['room_id', 'user_id'],
+          ['last_read_seq'],
+          [
+            { room_id: 'r1', user_id: 'u1', last_read_seq: 9, raise: 1 },
+            { room_id: 'r2', user_id: 'u2', last_read_seq: 1, raise: 0 },
+          ],
+          (row) => row.raise === 1,
+        );
+        const rows = await trx.selectFrom('room_members').select(['room_id', 'user_id', 'last_read_seq']).execute();
+        seenInside = Object.fromEntries(rows.map((row) => [`${row.room_id}/${row.user_id}`, row.last_read_seq]));
+        throw new Error('roll back');
+      });
+      await expect(rolledBack).rejects.toThrow('roll back');
+      expect(seenInside).toEqual({ 'r1/u1': 9, 'r1/u2': 5, 'r2/u1': 5, 'r2/u2': 1, 'r3/u1': 7 });
+      expect(await lastRead()).toEqual({ 'r1/u1': 5, 'r1/u2': 5, 'r2/u1': 5, 'r2/u2': 5 });
+    });
+
+    test('inside a transaction: a write that breaks a constraint rejects, and the transaction can go on', async () => {
+      await store.db.transaction().execute(async (trx) => {
+        await expect(insertRows(trx, 'room_members', [member('r1', 'u1', 1)])).rejects.toThrow(/unique|duplicate/i);
+        await insertRows(trx, 'room_members', [member('r4', 'u4', 4)]);
+      });
+      expect(await lastRead()).toEqual({ 'r1/u1': 5, 'r1/u2': 5, 'r2/u1': 5, 'r2/u2': 5, 'r4/u4': 4 });
     });
   });
 }

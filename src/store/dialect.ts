@@ -3,7 +3,7 @@
 // here takes the Kysely instance and finds its engine itself.
 
 import { CompiledQuery, MysqlAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import { READ_MODEL_SYNCHRONOUS } from './sqlite-dialect.ts';
+import { directWriteOf, READ_MODEL_SYNCHRONOUS } from './sqlite-dialect.ts';
 import type { Engine } from './store.ts';
 
 /**
@@ -222,8 +222,25 @@ export async function insertRows(db: AnyDatabase, table: string, rows: readonly 
   for (const chunk of chunks(rows, columns.length, Infinity, sizeOf, engine === 'sqlite')) {
     const parameters: Cell[] = [];
     for (const row of chunk) for (const column of columns) parameters.push(row[column] ?? null);
-    await db.executeQuery(CompiledQuery.raw(head + placeholders(chunk.length, columns.length), parameters));
+    await writeRaw(db, head + placeholders(chunk.length, columns.length), parameters);
   }
+}
+
+/**
+ * Runs a write written as SQL (the helpers below). Inside a SQLite transaction
+ * it goes straight to the connection's prepared statement: the transaction
+ * holds the file's one connection, and kysely's executor around a synchronous
+ * statement (its connection queue, plugin hooks, several promise hops) cost
+ * about as much as SQLite's work for a projector's one-row writes (bench/README,
+ * fix 27). So the caller must not have another statement of the transaction in
+ * flight (every caller awaits each in turn). Elsewhere — MySQL, or outside a
+ * transaction, where someone else may hold the connection — through kysely.
+ */
+function writeRaw(db: AnyDatabase, text: string, parameters: Cell[]): Promise<unknown> | undefined {
+  const direct = db.isTransaction ? directWriteOf(db.getExecutor().adapter) : undefined;
+  if (direct === undefined) return db.executeQuery(CompiledQuery.raw(text, parameters));
+  direct(text, parameters);
+  return undefined;
 }
 
 /** Deletes the rows whose `column` is one of `values`, a thousand values a statement. */
@@ -231,7 +248,7 @@ export async function deleteRowsWhereIn(db: AnyDatabase, table: string, column: 
   const head = `delete from ${tableName(db, table)} where ${quote(engineOf(db), column)} in (`;
   for (let start = 0; start < values.length; start += 1_000) {
     const chunk = values.slice(start, start + 1_000);
-    await db.executeQuery(CompiledQuery.raw(`${head}${chunk.map(() => '?').join(', ')})`, [...chunk]));
+    await writeRaw(db, `${head}${chunk.map(() => '?').join(', ')})`, chunk);
   }
 }
 
@@ -287,7 +304,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
     const parameters: Cell[] = columns.map((column) => row[column] ?? null);
     const terms = matchTerms(row, keys, raiseOnly?.(row) ? columns[0] : undefined, parameters, q);
     const assignments = columns.map((column) => `${q(column)} = ?`).join(', ');
-    await db.executeQuery(CompiledQuery.raw(`update ${target} set ${assignments} where ${terms.join(' and ')}`, parameters));
+    await writeRaw(db, `update ${target} set ${assignments} where ${terms.join(' and ')}`, parameters);
     return;
   }
   if (engine === 'sqlite') {
@@ -304,7 +321,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
         for (const name of names) parameters.push(row[name] ?? null);
         parameters.push(raiseOnly?.(row) ? 1 : 0);
       }
-      await db.executeQuery(CompiledQuery.raw(head + placeholders(chunk.length, names.length + 1) + tail, parameters));
+      await writeRaw(db, head + placeholders(chunk.length, names.length + 1) + tail, parameters);
     }
     return;
   }

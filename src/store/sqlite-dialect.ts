@@ -8,6 +8,7 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
   type SqliteDialectConfig,
 } from 'kysely';
@@ -38,6 +39,17 @@ function adaptStatement(statement: StatementSync) {
 export interface SqliteFile {
   dialect: SqliteDialect;
   database: DatabaseSync;
+}
+
+/** Runs a write on a read-model file's connection at once, through its prepared statements (dialect.ts, `writeRaw`). */
+export type DirectWrite = (sql: string, parameters: readonly unknown[]) => void;
+
+/** Each SQLite Kysely instance's adapter (shared by its transactions) → its connection's direct writes. */
+const directWrites = new WeakMap<object, DirectWrite>();
+
+/** The direct writes of the file a Kysely adapter belongs to; undefined for MySQL's. */
+export function directWriteOf(adapter: object): DirectWrite | undefined {
+  return directWrites.get(adapter);
 }
 
 /**
@@ -72,20 +84,18 @@ export function openSqliteFile(filename: string): SqliteFile {
     typeof value === 'string' ? value.normalize('NFKC').toLowerCase() : value,
   );
   const statements = new Map<string, ReturnType<typeof adaptStatement>>();
-  const dialect = new WriterSqliteDialect({
-    database: {
-      close: () => database.close(),
-      prepare: (sql: string) => {
-        // Kysely prepares on every query; caching keeps the hot paths cheap.
-        let statement = statements.get(sql);
-        if (statement === undefined) {
-          statement = adaptStatement(database.prepare(sql));
-          if (statements.size > 2000) statements.clear();
-          statements.set(sql, statement);
-        }
-        return statement;
-      },
-    },
+  const prepare = (sql: string) => {
+    // Kysely prepares on every query; caching keeps the hot paths cheap.
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = adaptStatement(database.prepare(sql));
+      if (statements.size > 2000) statements.clear();
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const dialect = new WriterSqliteDialect({ database: { close: () => database.close(), prepare } }, (sql, parameters) => {
+    prepare(sql).run(parameters);
   });
   return { dialect, database };
 }
@@ -101,12 +111,19 @@ export function openSqliteFile(filename: string): SqliteFile {
  */
 class WriterSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #directWrite: DirectWrite;
+  constructor(config: SqliteDialectConfig, directWrite: DirectWrite) {
     super(config);
     this.#config = config;
+    this.#directWrite = directWrite;
   }
   override createDriver(): Driver {
     return new ImmediateTransactionsDriver(this.#config);
+  }
+  override createAdapter(): DialectAdapter {
+    const adapter = super.createAdapter();
+    directWrites.set(adapter, this.#directWrite);
+    return adapter;
   }
 }
 
