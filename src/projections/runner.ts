@@ -152,14 +152,14 @@ export async function runProjection(projection: Projection, options: RunnerOptio
     engineOf(db) === 'sqlite' ? groupTransactions<Database>((work) => inTransaction(db, work, transactionOptions)) : undefined;
   const transaction = <T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> =>
     grouped === undefined ? inTransaction(db, work, transactionOptions) : grouped.run(work);
-  // MySQL: the offset this runner's last commit left in each partition. The
-  // next batch trusts it instead of locking the row first, and moves the row
-  // only from that value: a straggler or an operator that moved it meanwhile
-  // makes the move find no row, the transaction rolls back, and the batch
-  // comes again through the locking read. One statement (a round trip) less
-  // per batch (bench/README fix 17). SQLite keeps the read: its transactions
-  // take the file's write lock as they begin (store/sqlite-dialect.ts).
-  const lastSaved = engineOf(db) === 'mysql' ? new Map<number, number>() : undefined;
+  // The offset this runner's last commit left in each partition. The next
+  // batch trusts it instead of reading (on MySQL: locking) the row first, and
+  // moves the row only from that value: a straggler or an operator that moved
+  // it meanwhile makes the move find no row, the transaction rolls back, and
+  // the batch comes again through the locking read. One statement less per
+  // batch: a round trip on MySQL (bench/README fix 17), a statement built and
+  // run on SQLite (fix 28).
+  const lastSaved = new Map<number, number>();
   /** The batch's cached answers voided before its transaction, released after it whatever its outcome. */
   const fenced = async <T>(items: readonly Item[], work: () => Promise<T>): Promise<T> => {
     const depsOf = projection.readCacheDeps;
@@ -174,8 +174,8 @@ export async function runProjection(projection: Projection, options: RunnerOptio
     }
   };
   const applyItems = async (partition: number, items: readonly Item[], resolves?: DeadLetter): Promise<number> => {
-    const trusted = lastSaved?.get(partition);
-    lastSaved?.delete(partition);
+    const trusted = lastSaved.get(partition);
+    lastSaved.delete(partition);
     const reached = await fenced(items, () =>
       transaction(async (trx) => {
         const next = trusted ?? (await lockOffset(trx, projection.name, topic, partition));
@@ -193,7 +193,7 @@ export async function runProjection(projection: Projection, options: RunnerOptio
         return reachedOffset;
       }),
     );
-    lastSaved?.set(partition, reached);
+    lastSaved.set(partition, reached);
     return reached;
   };
 
