@@ -6,7 +6,7 @@
 
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { topics } from '../log/topics.ts';
-import { readLocked } from '../store/dialect.ts';
+import { quotedColumn, readLocked, writeSql } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 
 type OffsetsDb = Kysely<Database> | Transaction<Database>;
@@ -82,7 +82,12 @@ export async function saveOffset(
     where projection = ${projection} and topic = ${topic} and ${sql.ref('partition')} = ${partition}`.execute(trx);
 }
 
-/** Moves the offset from `from` to `to`; false (nothing written) when it no longer stands at `from`. */
+/**
+ * Moves the offset from `from` to `to`; false (nothing written) when it no
+ * longer stands at `from`. SQL text run by `writeSql`: the projector moves an
+ * offset for every batch (bench/README fix 28). The table is no versioned
+ * model's, so its name is written out.
+ */
 export async function moveOffset(
   trx: Transaction<Database>,
   projection: string,
@@ -91,10 +96,12 @@ export async function moveOffset(
   from: number,
   to: number,
 ): Promise<boolean> {
-  const result = await sql`update ${sql.table('projection_offsets')} set next_offset = ${to}
-    where projection = ${projection} and topic = ${topic} and ${sql.ref('partition')} = ${partition}
-      and next_offset = ${from}`.execute(trx);
-  return Number(result.numAffectedRows ?? 0) === 1;
+  const changed = await writeSql(
+    trx,
+    `update projection_offsets set next_offset = ? where projection = ? and topic = ? and ${quotedColumn(trx, 'partition')} = ? and next_offset = ?`,
+    [to, projection, topic, partition, from],
+  );
+  return changed === 1;
 }
 
 /** Forgets every offset of a projection (a version whose tables are dropped). */

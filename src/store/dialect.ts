@@ -222,25 +222,32 @@ export async function insertRows(db: AnyDatabase, table: string, rows: readonly 
   for (const chunk of chunks(rows, columns.length, Infinity, sizeOf, engine === 'sqlite')) {
     const parameters: Cell[] = [];
     for (const row of chunk) for (const column of columns) parameters.push(row[column] ?? null);
-    await writeRaw(db, head + placeholders(chunk.length, columns.length), parameters);
+    await writeSql(db, head + placeholders(chunk.length, columns.length), parameters);
   }
 }
 
 /**
- * Runs a write written as SQL (the helpers below). Inside a SQLite transaction
- * it goes straight to the connection's prepared statement: the transaction
- * holds the file's one connection, and kysely's executor around a synchronous
- * statement (its connection queue, plugin hooks, several promise hops) cost
- * about as much as SQLite's work for a projector's one-row writes (bench/README,
- * fix 27). So the caller must not have another statement of the transaction in
- * flight (every caller awaits each in turn). Elsewhere — MySQL, or outside a
- * transaction, where someone else may hold the connection — through kysely.
+ * Runs a write written as SQL text (the helpers below, the projector's offset
+ * move) and answers how many rows it changed. Table names in `text` are taken
+ * as written: what a versioned model renames goes through `tableName` first.
+ * Inside a SQLite transaction it goes straight to the connection's prepared
+ * statement: the transaction holds the file's one connection, and kysely's
+ * executor around a synchronous statement (its connection queue, plugin hooks,
+ * several promise hops) cost about as much as SQLite's work for a projector's
+ * one-row writes (bench/README, fix 27). So the caller must not have another
+ * statement of the transaction in flight (every caller awaits each in turn).
+ * Elsewhere — MySQL, or outside a transaction, where someone else may hold the
+ * connection — through kysely.
  */
-function writeRaw(db: AnyDatabase, text: string, parameters: Cell[]): Promise<unknown> | undefined {
+export function writeSql(db: AnyDatabase, text: string, parameters: Cell[]): number | Promise<number> {
   const direct = db.isTransaction ? directWriteOf(db.getExecutor().adapter) : undefined;
-  if (direct === undefined) return db.executeQuery(CompiledQuery.raw(text, parameters));
-  direct(text, parameters);
-  return undefined;
+  if (direct !== undefined) return direct(text, parameters);
+  return db.executeQuery(CompiledQuery.raw(text, parameters)).then((result) => Number(result.numAffectedRows ?? 0));
+}
+
+/** A column's name quoted for the engine (`partition` is a reserved word on MySQL). */
+export function quotedColumn(db: AnyDatabase, name: string): string {
+  return quote(engineOf(db), name);
 }
 
 /** Deletes the rows whose `column` is one of `values`, a thousand values a statement. */
@@ -248,7 +255,7 @@ export async function deleteRowsWhereIn(db: AnyDatabase, table: string, column: 
   const head = `delete from ${tableName(db, table)} where ${quote(engineOf(db), column)} in (`;
   for (let start = 0; start < values.length; start += 1_000) {
     const chunk = values.slice(start, start + 1_000);
-    await writeRaw(db, `${head}${chunk.map(() => '?').join(', ')})`, chunk);
+    await writeSql(db, `${head}${chunk.map(() => '?').join(', ')})`, chunk);
   }
 }
 
@@ -304,7 +311,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
     const parameters: Cell[] = columns.map((column) => row[column] ?? null);
     const terms = matchTerms(row, keys, raiseOnly?.(row) ? columns[0] : undefined, parameters, q);
     const assignments = columns.map((column) => `${q(column)} = ?`).join(', ');
-    await writeRaw(db, `update ${target} set ${assignments} where ${terms.join(' and ')}`, parameters);
+    await writeSql(db, `update ${target} set ${assignments} where ${terms.join(' and ')}`, parameters);
     return;
   }
   if (engine === 'sqlite') {
@@ -321,7 +328,7 @@ export async function updateRows<Row extends Record<string, Cell>>(
         for (const name of names) parameters.push(row[name] ?? null);
         parameters.push(raiseOnly?.(row) ? 1 : 0);
       }
-      await writeRaw(db, head + placeholders(chunk.length, names.length + 1) + tail, parameters);
+      await writeSql(db, head + placeholders(chunk.length, names.length + 1) + tail, parameters);
     }
     return;
   }

@@ -41,8 +41,8 @@ export interface SqliteFile {
   database: DatabaseSync;
 }
 
-/** Runs a write on a read-model file's connection at once, through its prepared statements (dialect.ts, `writeRaw`). */
-export type DirectWrite = (sql: string, parameters: readonly unknown[]) => void;
+/** Runs a write on a read-model file's connection at once, through its prepared statements (dialect.ts, `writeSql`); returns the rows it changed. */
+export type DirectWrite = (sql: string, parameters: readonly unknown[]) => number;
 
 /** Each SQLite Kysely instance's adapter (shared by its transactions) → its connection's direct writes. */
 const directWrites = new WeakMap<object, DirectWrite>();
@@ -94,9 +94,9 @@ export function openSqliteFile(filename: string): SqliteFile {
     }
     return statement;
   };
-  const dialect = new WriterSqliteDialect({ database: { close: () => database.close(), prepare } }, (sql, parameters) => {
-    prepare(sql).run(parameters);
-  });
+  const dialect = new WriterSqliteDialect({ database: { close: () => database.close(), prepare } }, (sql, parameters) =>
+    Number(prepare(sql).run(parameters).changes),
+  );
   return { dialect, database };
 }
 
