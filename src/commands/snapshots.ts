@@ -16,9 +16,9 @@
 
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Position } from '../log/port.ts';
-import { engineOf } from '../store/dialect.ts';
+import { engineOf, quotedColumn, writeSql } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { inTransaction } from '../store/transaction.ts';
 
@@ -243,7 +243,7 @@ async function writeRows(
   conflict: string,
 ) {
   const columns = columnsOf[table];
-  const quote = engineOf(db) === 'mysql' ? (name: string) => `\`${name}\`` : (name: string) => `"${name}"`;
+  const quote = (name: string) => quotedColumn(db, name);
   const head = `${verb} into ${quote(table)} (${columns.map(quote).join(', ')}) values `;
   const one = `(${columns.map(() => '?').join(', ')})`;
   let index = 0;
@@ -258,7 +258,7 @@ async function writeRows(
       }
       rows++;
     }
-    await db.executeQuery(CompiledQuery.raw(head + Array.from({ length: rows }, () => one).join(', ') + conflict, parameters));
+    await writeSql(db, head + Array.from({ length: rows }, () => one).join(', ') + conflict, parameters);
   }
 }
 

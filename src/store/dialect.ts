@@ -239,7 +239,7 @@ export async function insertRows(db: AnyDatabase, table: string, rows: readonly 
  * Elsewhere — MySQL, or outside a transaction, where someone else may hold the
  * connection — through kysely.
  */
-export function writeSql(db: AnyDatabase, text: string, parameters: Cell[]): number | Promise<number> {
+export function writeSql(db: AnyDatabase, text: string, parameters: (Cell | Uint8Array)[]): number | Promise<number> {
   const direct = db.isTransaction ? directWriteOf(db.getExecutor().adapter) : undefined;
   if (direct !== undefined) return direct(text, parameters);
   return db.executeQuery(CompiledQuery.raw(text, parameters)).then((result) => Number(result.numAffectedRows ?? 0));
@@ -370,8 +370,6 @@ export async function updateRows<Row extends Record<string, Cell>>(
       });
       return `(${q(first!)} = ? and (${each.join(' or ')}))`;
     });
-    await db.executeQuery(
-      CompiledQuery.raw(`update ${target} set ${assignments.join(', ')} where ${where.join(' or ')}`, parameters),
-    );
+    await writeSql(db, `update ${target} set ${assignments.join(', ')} where ${where.join(' or ')}`, parameters);
   }
 }
