@@ -23,7 +23,7 @@ import {
 } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { Projection } from './runner.ts';
-import type { AnyDatabase } from '../store/dialect.ts';
+import type { AnyDatabase, TableRenaming } from '../store/dialect.ts';
 
 /** A read model that can be rebuilt into fresh tables and swapped in. */
 export interface VersionedModel {
@@ -63,6 +63,9 @@ class RenameTables extends OperationNodeTransformer {
     super();
     this.#names = names;
   }
+  renamed(name: string): string | undefined {
+    return this.#names.get(name);
+  }
   protected override transformTable(node: TableNode): TableNode {
     const name = node.table.identifier.name;
     const renamed = node.table.schema === undefined ? this.#names.get(name) : undefined;
@@ -74,7 +77,7 @@ class RenameTables extends OperationNodeTransformer {
  * Maps the plain table names of models to the names of a version. `versionOf`
  * is asked at every query, so one Kysely instance can follow the active version.
  */
-export class VersionedTablesPlugin implements KyselyPlugin {
+export class VersionedTablesPlugin implements KyselyPlugin, TableRenaming {
   readonly #models: readonly { names: readonly string[]; version: () => number }[];
   #cacheKey = '';
   #transformer: RenameTables | null = null;
@@ -89,6 +92,11 @@ export class VersionedTablesPlugin implements KyselyPlugin {
   /** A plugin for one model at one fixed version. */
   static at(model: Pick<VersionedModel, 'names'>, version: number): VersionedTablesPlugin {
     return new VersionedTablesPlugin([{ names: model.names, version }]);
+  }
+
+  /** The name `table` has in the versions the models are at now (store/dialect.ts asks for bulk writes' tables). */
+  renamedTable(table: string): string {
+    return this.#current()?.renamed(table) ?? table;
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {

@@ -1,8 +1,19 @@
 // VersionedTablesPlugin: queries written against the plain table names run
 // against a version's tables, whatever shape they take.
 
-import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  MysqlAdapter,
+  MysqlIntrospector,
+  MysqlQueryCompiler,
+  OperationNodeTransformer,
+  sql,
+  TableNode,
+  type KyselyPlugin,
+} from 'kysely';
 import { describe, expect, test } from 'vitest';
+import { tableName } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { versionedName, versionedProjectionName, VersionedTablesPlugin } from './versions.ts';
 
@@ -76,5 +87,33 @@ describe('VersionedTablesPlugin', () => {
     expect(sqlNow()).toBe('select * from `users__v2`');
     version = 1;
     expect(sqlNow()).toBe('select * from `users`');
+  });
+
+  test("bulk writes' table names (store/dialect.ts tableName) follow the version as compiled queries do", () => {
+    let version = 1;
+    const following = dry().withPlugin(new VersionedTablesPlugin([{ names, version: () => version }]));
+    const compiled = (table: string) => sql`${sql.table(table)}`.compile(following).sql;
+    for (const v of [1, 4, 1]) {
+      version = v;
+      for (const table of ['users', 'messages_fts', 'projection_offsets'])
+        expect(tableName(following, table)).toBe(compiled(table));
+    }
+    expect(tableName(following, 'users')).toBe('`users`');
+    version = 4;
+    expect(tableName(following, 'users')).toBe('`users__v4`');
+  });
+
+  test('a plugin that cannot tell its names still renames the tables of bulk writes', () => {
+    class Prefix extends OperationNodeTransformer {
+      protected override transformTable(node: TableNode): TableNode {
+        return TableNode.create(`archive_${node.table.identifier.name}`);
+      }
+    }
+    const prefixing: KyselyPlugin = {
+      transformQuery: (args) => new Prefix().transformNode(args.node, args.queryId),
+      transformResult: (args) => Promise.resolve(args.result),
+    };
+    const db = dry().withPlugin(VersionedTablesPlugin.at({ names }, 2)).withPlugin(prefixing);
+    expect(tableName(db, 'users')).toBe('`archive_users__v2`');
   });
 });
