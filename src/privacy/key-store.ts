@@ -23,6 +23,9 @@ export const webhookKeyId = (webhookId: string): string => `webhook:${webhookId}
  */
 export const emailIndexKeyId = 'index:email';
 
+/** How many ids one statement of this module names at most. */
+const KEYS_PER_STATEMENT = 500;
+
 /** A key's secret, or null once it was destroyed. */
 export type KeySecret = Buffer | null;
 
@@ -50,21 +53,27 @@ export async function storeKeys(db: Kysely<Database>, keys: readonly NewKey[], n
 /** The keys of `ids` the store knows (destroyed ones as null); unknown ids are absent. */
 export async function fetchKeys(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, KeySecret>> {
   const found = new Map<string, KeySecret>();
-  if (ids.length === 0) return found;
-  const rows = await db.selectFrom('data_keys').select(['id', 'secret']).where('id', 'in', ids).execute();
-  // node:sqlite answers a blob as a Uint8Array, mysql2 as a Buffer.
-  for (const row of rows) found.set(row.id, row.secret === null ? null : Buffer.from(row.secret));
+  // In slices: a gathered read (key-reads.ts) may ask for thousands at once.
+  for (let i = 0; i < ids.length; i += KEYS_PER_STATEMENT) {
+    const rows = await db
+      .selectFrom('data_keys')
+      .select(['id', 'secret'])
+      .where('id', 'in', ids.slice(i, i + KEYS_PER_STATEMENT))
+      .execute();
+    // node:sqlite answers a blob as a Uint8Array, mysql2 as a Buffer.
+    for (const row of rows) found.set(row.id, row.secret === null ? null : Buffer.from(row.secret));
+  }
   return found;
 }
 
 /** Destroys the keys of `ids`: what they sealed is erased wherever it is. Idempotent. */
 export async function destroyKeys(db: Kysely<Database>, ids: readonly string[], now: number): Promise<number> {
   let destroyed = 0;
-  for (let i = 0; i < ids.length; i += 500) {
+  for (let i = 0; i < ids.length; i += KEYS_PER_STATEMENT) {
     const result = await db
       .updateTable('data_keys')
       .set({ secret: null, destroyed_at: now })
-      .where('id', 'in', ids.slice(i, i + 500))
+      .where('id', 'in', ids.slice(i, i + KEYS_PER_STATEMENT))
       .where('secret', 'is not', null)
       .executeTakeFirst();
     destroyed += Number(result.numUpdatedRows);
@@ -74,10 +83,10 @@ export async function destroyKeys(db: Kysely<Database>, ids: readonly string[], 
 
 /** Removes keys that never sealed anything (a key pool's leftovers at shutdown). */
 export async function forgetUnusedKeys(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
+  for (let i = 0; i < ids.length; i += KEYS_PER_STATEMENT) {
     await db
       .deleteFrom('data_keys')
-      .where('id', 'in', ids.slice(i, i + 500))
+      .where('id', 'in', ids.slice(i, i + KEYS_PER_STATEMENT))
       .execute();
   }
 }

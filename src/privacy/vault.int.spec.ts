@@ -159,6 +159,27 @@ for (const engine of await testEngines('vault')) {
       expect((await newKeys()).sort()).toEqual(ids.map(messageKeyId).sort());
     });
 
+    it('messages opened one per call at the same time, as partitions wake, read their keys in two statements, not one each', async () => {
+      const records = [];
+      for (let i = 0; i < 12; i++) {
+        const { sealer } = await vault.newMessage();
+        records.push({ type: 'message_sent', data: { content: sealer.seal(`message ${i}`) } });
+      }
+      let keyReads = 0;
+      const counting = store.db.withPlugin({
+        transformQuery: (args) => {
+          if (args.node.kind === 'SelectQueryNode') keyReads++;
+          return args.node;
+        },
+        transformResult: (args) => Promise.resolve(args.result),
+      });
+      const reader = createVault({ db: counting, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      const opened = await Promise.all(records.map((record) => reader.open([record])));
+      expect(opened.map(([record]) => record!.data.content)).toEqual(records.map((_, i) => `message ${i}`));
+      // The first call's read, then one for the eleven asked while it was on its way.
+      expect(keyReads).toBe(2);
+    });
+
     it('values written before sealing existed pass through as they are', async () => {
       const [opened] = await vault.open([{ type: 'message_sent', data: { content: 'plain old text', n: 1 } }]);
       expect(opened).toEqual({ type: 'message_sent', data: { content: 'plain old text', n: 1 }, erased: false });

@@ -12,6 +12,7 @@
 import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { gatherKeyReads } from './key-reads.ts';
 import { fetchKeys, storeKeys, type KeySecret } from './key-store.ts';
 import { createMessageKeyPool } from './message-keys.ts';
 import { forEachSealed, mapSealed, newDataKey, open, parseSealed, seal, SealBroken, sealedKeyId } from './sealing.ts';
@@ -112,6 +113,7 @@ export function createVault(options: VaultOptions): PersonalDataVault {
   const { db, cacheTtlMs, cacheSize } = options;
   const now = options.now ?? Date.now;
   const cache = createKeyCache(cacheTtlMs, cacheSize, now);
+  const keyReads = gatherKeyReads((ids) => fetchKeys(db, ids));
   const recent = createRecentSeals(options.recentSeals ?? 0);
   const messageKeys = createMessageKeyPool({
     db,
@@ -129,7 +131,8 @@ export function createVault(options: VaultOptions): PersonalDataVault {
       else keys.set(id, cached);
     }
     if (missing.length === 0) return keys;
-    const fetched = await fetchKeys(db, missing);
+    // A fresh read is the caller's own, begun now; the others are gathered.
+    const fetched = fresh ? await fetchKeys(db, missing) : await keyReads.read(missing);
     for (const [id, secret] of fetched) {
       cache.set(id, secret);
       keys.set(id, secret);
@@ -142,9 +145,8 @@ export function createVault(options: VaultOptions): PersonalDataVault {
     if (known === null) throw new KeyErased(keyId);
     if (known !== undefined) return known;
     await storeKeys(db, [{ id: keyId, secret: newDataKey() }], now());
-    // Read back: a concurrent writer may have stored its key first, and that one counts.
-    cache.delete(keyId);
-    const stored = (await keysFor([keyId])).get(keyId);
+    // Read back (fresh: begun after the store): a concurrent writer may have stored its key first, and that one counts.
+    const stored = (await keysFor([keyId], true)).get(keyId);
     if (stored === null) throw new KeyErased(keyId);
     if (stored === undefined) throw new KeyUnavailable([keyId]);
     return stored;
