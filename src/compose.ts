@@ -320,6 +320,7 @@ export function openVault(config: Config, db: Kysely<Database>, logger: Logger):
     db,
     cacheTtlMs: config.PARLEY_KEY_CACHE_TTL_MS,
     cacheSize: config.PARLEY_KEY_CACHE_SIZE,
+    keyReadAhead: config.PARLEY_KEY_READ_AHEAD,
     messageKeysAhead: config.PARLEY_MESSAGE_KEYS_AHEAD,
     recentSeals: config.PARLEY_VAULT_RECENT_SEALS,
     onKeyStoreError: (error) => logger.warn({ err: error }, 'message keys not made ahead (key store unreachable); retrying'),

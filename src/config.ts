@@ -498,6 +498,13 @@ const schema = z.object({
   /** Data keys a process keeps at most (about 100 bytes each). */
   PARLEY_KEY_CACHE_SIZE: int(20_000),
   /**
+   * Message keys a process reads along with one it lacks: those of the
+   * messages sent after it (privacy/key-store.ts fetchKeysAhead), so an
+   * instance that did not seal them reads keys once per this many messages,
+   * not once per message. At most PARLEY_KEY_CACHE_SIZE; 0: none.
+   */
+  PARLEY_KEY_READ_AHEAD: z.coerce.number().int().min(0).default(256),
+  /**
    * Message keys each serving process stores ahead of time (privacy/message-keys.ts):
    * a send writes nothing to the key store, and while the store is unreachable
    * this many messages can still be sent.

@@ -5,12 +5,17 @@
 // message could never be read again. So the key store's writes commit at
 // FULL, and the file goes back to NORMAL after. Checked on a real SQLite file
 // by reading the connection's setting as each statement is about to run.
+// And reads ahead: a reader lacking a message's key reads the keys of the
+// messages after it in the same statement, on both engines.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FULL, NORMAL, openRecordedSqlite, type RecordedSqlite } from '../store/testing/synchronous-recorder.ts';
-import { storeKeys } from './key-store.ts';
+import { destroyKeys, fetchKeysAhead, messageKeyId, storeKeys, userKeyId } from './key-store.ts';
 import { createMessageKeyPool } from './message-keys.ts';
 import { newDataKey } from './sealing.ts';
+import { newId } from '../ids.ts';
+import type { Store } from '../store/store.ts';
+import { testEngines } from '../../test/support/engines.ts';
 
 describe('the key store on SQLite', () => {
   let file: RecordedSqlite;
@@ -52,3 +57,46 @@ describe('the key store on SQLite', () => {
     expect(file.synchronous()).toBe(NORMAL);
   });
 });
+
+for (const engine of await testEngines('key_reads_ahead')) {
+  describe.runIf(engine.available)(`message keys read ahead on ${engine.name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await engine.open();
+    });
+    afterAll(() => engine.dispose());
+
+    it('a key read brings the keys of the messages minted after it, and nothing of another kind', async () => {
+      // Minted in order, as a process mints its pool; another kind of key between and after.
+      const messages = Array.from({ length: 10 }, () => messageKeyId(newId()));
+      const user = userKeyId(newId());
+      await storeKeys(
+        store.db,
+        [...messages, user, 'index:email'].map((id) => ({ id, secret: newDataKey() })),
+        1,
+      );
+      await destroyKeys(store.db, [messages[4]!], 2);
+      const found = await fetchKeysAhead(store.db, [messages[2]!], 5);
+      expect([...found.keys()]).toEqual(messages.slice(2, 7));
+      expect(found.get(messages[4]!)).toBeNull();
+      expect(found.get(messages[2]!)).toHaveLength(32);
+    });
+
+    it('answers every id asked for, whatever the range reached: other kinds, keys beyond it, ids the store lacks', async () => {
+      const messages = Array.from({ length: 6 }, () => messageKeyId(newId()));
+      const user = userKeyId(newId());
+      await storeKeys(
+        store.db,
+        [...messages, user].map((id) => ({ id, secret: newDataKey() })),
+        1,
+      );
+      const unknown = messageKeyId(newId());
+      const asked = [messages[5]!, user, messages[1]!, unknown];
+      const found = await fetchKeysAhead(store.db, asked, 2);
+      expect(new Set(found.keys())).toEqual(new Set([messages[1]!, messages[2]!, messages[5]!, user]));
+      expect(found.has(unknown)).toBe(false);
+      // None ahead: exactly what was asked for.
+      expect(new Set((await fetchKeysAhead(store.db, asked, 0)).keys())).toEqual(new Set([messages[1]!, messages[5]!, user]));
+    });
+  });
+}

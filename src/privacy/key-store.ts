@@ -8,8 +8,10 @@ import type { Kysely } from 'kysely';
 import { durably } from '../store/dialect.ts';
 import type { Database } from '../store/schema.ts';
 
+const MESSAGE_KEY_PREFIX = 'message:';
+
 /** The key of one message: deleting the message destroys it. */
-export const messageKeyId = (messageId: string): string => `message:${messageId}`;
+export const messageKeyId = (messageId: string): string => `${MESSAGE_KEY_PREFIX}${messageId}`;
 
 /** The key of one user's profile (email, display name, bio, avatar). */
 export const userKeyId = (userId: string): string => `user:${userId}`;
@@ -60,11 +62,54 @@ export async function fetchKeys(db: Kysely<Database>, ids: readonly string[]): P
       .select(['id', 'secret'])
       .where('id', 'in', ids.slice(i, i + KEYS_PER_STATEMENT))
       .execute();
-    // node:sqlite answers a blob as a Uint8Array, mysql2 as a Buffer.
-    for (const row of rows) found.set(row.id, row.secret === null ? null : Buffer.from(row.secret));
+    for (const row of rows) found.set(row.id, secretOf(row));
   }
   return found;
 }
+
+/**
+ * Every message key's id is `message:` and a lowercase UUID: in both engines'
+ * collations each sorts below this one, and every key of another kind
+ * (`user:`, `webhook:`, `index:`) sorts outside the range it closes.
+ */
+const PAST_MESSAGE_KEYS = 'message:g';
+
+/**
+ * The keys of `ids` as fetchKeys answers them, and with them up to `ahead`
+ * message keys from the smallest message key asked for on. Message ids are
+ * UUID v7 and each process mints its pool's in order (message-keys.ts), so
+ * the keys after one message's are those of the messages sent after it: a
+ * reader that did not seal them (another instance's gateway, a rebuild) reads
+ * them in one statement instead of one per round trip. Keys of messages
+ * never sent come along too; they sealed nothing.
+ */
+export async function fetchKeysAhead(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  ahead: number,
+): Promise<Map<string, KeySecret>> {
+  const first = ids.filter((id) => id.startsWith(MESSAGE_KEY_PREFIX)).sort()[0];
+  if (first === undefined || ahead === 0) return fetchKeys(db, ids);
+  const rows = await db
+    .selectFrom('data_keys')
+    .select(['id', 'secret'])
+    .where('id', '>=', first)
+    .where('id', '<', PAST_MESSAGE_KEYS)
+    .orderBy('id')
+    .limit(ahead)
+    .execute();
+  const found = new Map(rows.map((row) => [row.id, secretOf(row)]));
+  // What the range did not reach (other kinds, keys further on, unknown ids), by id.
+  for (const [id, secret] of await fetchKeys(
+    db,
+    ids.filter((id) => !found.has(id)),
+  ))
+    found.set(id, secret);
+  return found;
+}
+
+// node:sqlite answers a blob as a Uint8Array, mysql2 as a Buffer.
+const secretOf = (row: { secret: Uint8Array | null }): KeySecret => (row.secret === null ? null : Buffer.from(row.secret));
 
 /** Destroys the keys of `ids`: what they sealed is erased wherever it is. Idempotent. */
 export async function destroyKeys(db: Kysely<Database>, ids: readonly string[], now: number): Promise<number> {

@@ -165,19 +165,33 @@ for (const engine of await testEngines('vault')) {
         const { sealer } = await vault.newMessage();
         records.push({ type: 'message_sent', data: { content: sealer.seal(`message ${i}`) } });
       }
-      let keyReads = 0;
-      const counting = store.db.withPlugin({
-        transformQuery: (args) => {
-          if (args.node.kind === 'SelectQueryNode') keyReads++;
-          return args.node;
-        },
-        transformResult: (args) => Promise.resolve(args.result),
-      });
-      const reader = createVault({ db: counting, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      const { db, statements } = countingSelects(store);
+      const reader = createVault({ db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8, keyReadAhead: 0 });
       const opened = await Promise.all(records.map((record) => reader.open([record])));
       expect(opened.map(([record]) => record!.data.content)).toEqual(records.map((_, i) => `message ${i}`));
       // The first call's read, then one for the eleven asked while it was on its way.
-      expect(keyReads).toBe(2);
+      expect(statements()).toBe(2);
+    });
+
+    it("a reader that lacks a message key reads the next messages' keys with it: one statement for what follows", async () => {
+      const sealed = [];
+      for (let i = 0; i < 12; i++) {
+        const { messageId, sealer } = await vault.newMessage();
+        sealed.push({ messageId, record: { type: 'message_sent', data: { content: sealer.seal(`message ${i}`) } } });
+      }
+      // One of them deleted before anyone read it: erased for the reader too.
+      await destroyKeys(store.db, [messageKeyId(sealed[5]!.messageId)], Date.now());
+      const { db, statements } = countingSelects(store);
+      const reader = createVault({ db, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8, keyReadAhead: 16 });
+      const contents = [];
+      for (const { record } of sealed) contents.push((await reader.open([record]))[0]!.data.content);
+      expect(contents).toEqual(sealed.map((_, i) => (i === 5 ? ERASED : `message ${i}`)));
+      expect(statements()).toBe(1);
+      // Without reading ahead, one per message.
+      const { db: plainDb, statements: plainStatements } = countingSelects(store);
+      const plain = createVault({ db: plainDb, cacheTtlMs: 60_000, cacheSize: 100, messageKeysAhead: 8 });
+      for (const { record } of sealed) await plain.open([record]);
+      expect(plainStatements()).toBe(12);
     });
 
     it('values written before sealing existed pass through as they are', async () => {
@@ -242,4 +256,17 @@ for (const engine of await testEngines('vault_outage')) {
       }
     });
   });
+}
+
+/** The store's db, counting the SELECTs sent through it. */
+function countingSelects(store: Store) {
+  let selects = 0;
+  const db = store.db.withPlugin({
+    transformQuery: (args) => {
+      if (args.node.kind === 'SelectQueryNode') selects++;
+      return args.node;
+    },
+    transformResult: (args) => Promise.resolve(args.result),
+  });
+  return { db, statements: () => selects };
 }

@@ -13,7 +13,7 @@ import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { gatherKeyReads } from './key-reads.ts';
-import { fetchKeys, storeKeys, type KeySecret } from './key-store.ts';
+import { fetchKeys, fetchKeysAhead, storeKeys, type KeySecret } from './key-store.ts';
 import { createMessageKeyPool } from './message-keys.ts';
 import { forEachSealed, mapSealed, newDataKey, open, parseSealed, seal, SealBroken, sealedKeyId } from './sealing.ts';
 
@@ -104,6 +104,11 @@ export interface VaultOptions {
    * says was destroyed reads as erased, known or not.
    */
   recentSeals?: number;
+  /**
+   * Message keys read along with one this process lacks, from it on
+   * (key-store.ts fetchKeysAhead; PARLEY_KEY_READ_AHEAD; 0: only those asked for).
+   */
+  keyReadAhead?: number;
   /** A refill of the message keys failed (the store unreachable): sends go on from what is left. */
   onKeyStoreError?: (error: unknown) => void;
   now?: () => number;
@@ -111,9 +116,26 @@ export interface VaultOptions {
 
 export function createVault(options: VaultOptions): PersonalDataVault {
   const { db, cacheTtlMs, cacheSize } = options;
+  const keyReadAhead = Math.min(options.keyReadAhead ?? 0, cacheSize);
   const now = options.now ?? Date.now;
   const cache = createKeyCache(cacheTtlMs, cacheSize, now);
-  const keyReads = gatherKeyReads((ids) => fetchKeys(db, ids));
+  const remembered = (fetched: Map<string, KeySecret>) => {
+    for (const [id, secret] of fetched) cache.set(id, secret);
+    return fetched;
+  };
+  const keyReads = gatherKeyReads(async (ids) => {
+    // Keys a read ahead brought in since they were asked for need no statement.
+    const found = new Map<string, KeySecret>();
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const cached = cache.get(id);
+      if (cached === undefined) unknown.push(id);
+      else found.set(id, cached);
+    }
+    if (unknown.length === 0) return found;
+    for (const [id, secret] of remembered(await fetchKeysAhead(db, unknown, keyReadAhead))) found.set(id, secret);
+    return found;
+  });
   const recent = createRecentSeals(options.recentSeals ?? 0);
   const messageKeys = createMessageKeyPool({
     db,
@@ -132,10 +154,10 @@ export function createVault(options: VaultOptions): PersonalDataVault {
     }
     if (missing.length === 0) return keys;
     // A fresh read is the caller's own, begun now; the others are gathered.
-    const fetched = fresh ? await fetchKeys(db, missing) : await keyReads.read(missing);
-    for (const [id, secret] of fetched) {
-      cache.set(id, secret);
-      keys.set(id, secret);
+    const fetched = fresh ? remembered(await fetchKeys(db, missing)) : await keyReads.read(missing);
+    for (const id of missing) {
+      const secret = fetched.get(id);
+      if (secret !== undefined) keys.set(id, secret);
     }
     return keys;
   }
