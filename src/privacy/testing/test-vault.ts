@@ -5,4 +5,4 @@ import type { Database } from '../../store/schema.ts';
 import { createVault, type PersonalDataVault } from '../vault.ts';
 
 export const testVault = (db: Kysely<Database>): PersonalDataVault =>
-  createVault({ db, cacheTtlMs: 60_000, cacheSize: 1_000, messageKeysAhead: 100 });
+  createVault({ db, cacheTtlMs: 60_000, cacheSize: 1_000, messageKeysAhead: 100, keyReadAhead: 256 });
