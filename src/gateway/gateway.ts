@@ -138,7 +138,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
 
-  const eventsConsumer = await followEvents({ log, codec, vault, logger, positions, fanout, accepted, sessions });
+  const eventsConsumer = await followEvents({
+    log,
+    codec,
+    vault,
+    logger,
+    positions,
+    fanout,
+    accepted,
+    sessions,
+    followsRoom: (roomId) => membership.isTracked(roomId),
+  });
   const signalsConsumer = await followSignals({
     log,
     codec,

@@ -3,7 +3,8 @@
 // cannot open and are delivered — in order, opened — once it can; meanwhile
 // the senders connected here are still acknowledged, their keys being in
 // memory. An event whose value does not open with its own key (altered in the
-// log) is passed, and the stream goes on. Over the real embedded log and key
+// log) is passed, and the stream goes on. Only what a frame from here carries
+// is opened at all. Over the real embedded log and key
 // store; the fan-out is the recorder a gateway's would be.
 
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ import type { Consumer } from '../log/port.ts';
 import { openSqliteLog, type SqliteLog } from '../log/sqlite-log.ts';
 import { headers, topicSpecs, topics } from '../log/topics.ts';
 import { schemasDir } from '../compose.ts';
+import { isSealed } from '../privacy/sealing.ts';
 import { alteredSeal } from '../privacy/testing/altered-seal.ts';
 import { createVault, type PersonalDataVault } from '../privacy/vault.ts';
 import type { Store } from '../store/store.ts';
@@ -81,6 +83,7 @@ describe('gateway event stream while keys cannot be read', () => {
       fanout: { deliver: (event) => void delivered.push(event) },
       accepted,
       sessions,
+      followsRoom: (roomId) => roomId === room,
       retryMs: 50,
     });
   });
@@ -93,11 +96,11 @@ describe('gateway event stream while keys cannot be read', () => {
   });
 
   /** A message sent through `vault`'s instance, appended as the processor would; `altered`: its sealed content no longer opens. */
-  async function send(vault: PersonalDataVault, sender: string, text: string, commandId: string, altered = false) {
+  async function send(vault: PersonalDataVault, sender: string, text: string, commandId: string, altered = false, inRoom = room) {
     const { messageId, sealer } = await vault.newMessage();
     const content = altered ? alteredSeal(sealer.seal(text)) : sealer.seal(text);
     const data: MessageSent['data'] = {
-      room_id: room,
+      room_id: inRoom,
       message_id: messageId,
       seq: ++seq,
       sender_id: sender,
@@ -109,11 +112,15 @@ describe('gateway event stream while keys cannot be read', () => {
       mentions: [],
       created_at: Date.now(),
     };
+    return append('message_sent', data, commandId);
+  }
+
+  async function append(type: AnyEvent['type'], data: unknown, commandId: string) {
     const [position] = await log.append(topics.events, [
       {
         key: `room:${room}`,
-        value: codec.encode('message_sent', data),
-        headers: { [headers.eventType]: 'message_sent', [headers.commandId]: commandId },
+        value: codec.encode(type, data),
+        headers: { [headers.eventType]: type, [headers.commandId]: commandId },
       },
     ]);
     return position!;
@@ -150,5 +157,41 @@ describe('gateway event stream while keys cannot be read', () => {
     while (delivered.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(contents()).toEqual(['before', 'after']);
+  });
+
+  it('opens only what a frame from here carries: a message of a room no one here follows, and an edit, pass while the key store is down', async () => {
+    delivered.length = 0;
+    const notFollowed = '0190a1b2-c3d4-7e5f-8a9b-0000000000c2';
+    const { messageId, sealer } = await otherVault.newMessage();
+    keyStoreDown = true;
+    try {
+      await send(otherVault, elsewhere, 'to a room streamed elsewhere', 'c7', false, notFollowed);
+      await append(
+        'message_edited',
+        {
+          room_id: room,
+          message_id: messageId,
+          seq: 1,
+          content: sealer.seal('edited: frames read the edit from the read model'),
+          mentions: [],
+          edited_by: elsewhere,
+          edited_at: Date.now(),
+        },
+        'c8',
+      );
+      // And a message of the followed room still parks behind its key.
+      await send(otherVault, elsewhere, 'followed here', 'c9');
+      const deadline = Date.now() + 5_000;
+      while (delivered.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(delivered.map((event) => event.type)).toEqual(['message_sent', 'message_edited']);
+      // Passed as they were: sealed, not erased.
+      expect(delivered.every((event) => !event.erased && isSealed((event.data as { content: string }).content))).toBe(true);
+    } finally {
+      keyStoreDown = false;
+    }
+    const deadline = Date.now() + 5_000;
+    while (delivered.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((delivered[2] as Extract<AnyEvent, { type: 'message_sent' }>).data.content).toBe('followed here');
   });
 });

@@ -72,6 +72,8 @@ export async function followEvents(options: {
   fanout: Fanout;
   accepted: AcceptedMessages;
   sessions: SessionRegistry;
+  /** Whether this gateway streams the room to anyone (membership.isTracked): only then is a message opened. */
+  followsRoom: (roomId: string) => boolean;
   /** How often parked events try their keys again. */
   retryMs?: number;
   /** Events parked per partition before the stream stops reading. */
@@ -99,6 +101,27 @@ export async function followEvents(options: {
       const [opened] = (await vault.open([event]).catch(() => undefined)) ?? [];
       if (opened !== undefined) accepted.known({ commandId, message: messageFromEvent(opened.data, opened.erased) });
     }
+  }
+
+  /**
+   * Whether a frame sent from here will carry the event's sealed values. Only
+   * NEW_MESSAGE does (fanout.ts): every other frame holds ids and numbers
+   * (projections/sync-changes.ts) or is read from the read model. So a
+   * message is opened when its room is streamed here or its sender is
+   * connected here (the ACK), and nothing else is: a gateway among several
+   * opens only its own rooms' messages, reads no key for an edit or a
+   * profile, and passes those on while the key store is down.
+   */
+  const needsOpening = (event: AnyEvent): boolean =>
+    event.type === 'message_sent' && (options.followsRoom(event.data.room_id) || sessions.isConnected(event.data.sender_id));
+  /** The event as fanout takes it: opened if it needs to be, else as it is (its sealed values unread). */
+  async function openIfNeeded(events: readonly AnyEvent[]): Promise<(OpenedEvent | SealBroken)[]> {
+    // Decided once: a room may start or stop being followed while the keys are read.
+    const opens = events.map(needsOpening);
+    const toOpen = events.filter((_, i) => opens[i]);
+    const opened = toOpen.length === 0 ? [] : await openEach(vault, toOpen);
+    let next = 0;
+    return events.map((event, i) => (opens[i] ? opened[next++]! : { ...event, erased: false }));
   }
 
   /** Per partition, the records not delivered yet, in log order (see drainPartition). */
@@ -136,10 +159,7 @@ export async function followEvents(options: {
       const chunk = queue.slice(0, OPEN_CHUNK);
       let opened: (OpenedEvent | SealBroken)[];
       try {
-        opened = await openEach(
-          vault,
-          chunk.flatMap(({ event }) => (event === null ? [] : [event])),
-        );
+        opened = await openIfNeeded(chunk.flatMap(({ event }) => (event === null ? [] : [event])));
       } catch (error) {
         if (!stalled.has(partition))
           logger.warn({ err: error, partition }, 'events wait for their keys (key store unreachable?)');
