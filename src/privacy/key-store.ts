@@ -100,11 +100,11 @@ export async function fetchKeysAhead(
     .execute();
   const found = new Map(rows.map((row) => [row.id, secretOf(row)]));
   // What the range did not reach (other kinds, keys further on, unknown ids), by id.
-  for (const [id, secret] of await fetchKeys(
+  const rest = await fetchKeys(
     db,
     ids.filter((id) => !found.has(id)),
-  ))
-    found.set(id, secret);
+  );
+  for (const [id, secret] of rest) found.set(id, secret);
   return found;
 }
 
