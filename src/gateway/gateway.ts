@@ -138,17 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
 
-  const eventsConsumer = await followEvents({
-    log,
-    codec,
-    vault,
-    logger,
-    positions,
-    fanout,
-    accepted,
-    sessions,
-    followsRoom: (roomId) => membership.isTracked(roomId),
-  });
+  const eventsConsumer = await followEvents({ log, codec, vault, logger, positions, fanout, accepted, sessions });
   const signalsConsumer = await followSignals({
     log,
     codec,

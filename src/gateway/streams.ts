@@ -72,8 +72,6 @@ export async function followEvents(options: {
   fanout: Fanout;
   accepted: AcceptedMessages;
   sessions: SessionRegistry;
-  /** Whether this gateway streams the room to anyone (membership.isTracked): only then is a message opened. */
-  followsRoom: (roomId: string) => boolean;
   /** How often parked events try their keys again. */
   retryMs?: number;
   /** Events parked per partition before the stream stops reading. */
@@ -104,24 +102,22 @@ export async function followEvents(options: {
   }
 
   /**
-   * Whether a frame sent from here will carry the event's sealed values. Only
+   * Whether a frame sent from here may carry the event's sealed values. Only
    * NEW_MESSAGE does (fanout.ts): every other frame holds ids and numbers
-   * (projections/sync-changes.ts) or is read from the read model. So a
-   * message is opened when its room is streamed here or its sender is
-   * connected here (the ACK), and nothing else is: a gateway among several
-   * opens only its own rooms' messages, reads no key for an edit or a
-   * profile, and passes those on while the key store is down.
+   * (projections/sync-changes.ts) or is read from the read model. So only
+   * messages are opened: no key is read for an edit, a profile or a report,
+   * and those pass on while the key store is down. Every message is, whatever
+   * its room: a room not streamed here when its chunk is opened may be by the
+   * time the message is delivered (a join earlier in the chunk, a socket
+   * that connects meanwhile), and its frame must then carry the text.
    */
-  const needsOpening = (event: AnyEvent): boolean =>
-    event.type === 'message_sent' && (options.followsRoom(event.data.room_id) || sessions.isConnected(event.data.sender_id));
-  /** The event as fanout takes it: opened if it needs to be, else as it is (its sealed values unread). */
+  const needsOpening = (event: AnyEvent): boolean => event.type === 'message_sent';
+  /** The events as fanout takes them: messages opened, the others as they are (their sealed values unread). */
   async function openIfNeeded(events: readonly AnyEvent[]): Promise<(OpenedEvent | SealBroken)[]> {
-    // Decided once: a room may start or stop being followed while the keys are read.
-    const opens = events.map(needsOpening);
-    const toOpen = events.filter((_, i) => opens[i]);
+    const toOpen = events.filter(needsOpening);
     const opened = toOpen.length === 0 ? [] : await openEach(vault, toOpen);
     let next = 0;
-    return events.map((event, i) => (opens[i] ? opened[next++]! : { ...event, erased: false }));
+    return events.map((event) => (needsOpening(event) ? opened[next++]! : { ...event, erased: false }));
   }
 
   /** Per partition, the records not delivered yet, in log order (see drainPartition). */
