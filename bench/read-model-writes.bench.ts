@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
+import { murmur2Partition } from '../src/log/port.ts';
 import { chatProjection } from '../src/projections/chat-projection.ts';
 import { chatEvents } from '../src/projections/testing/chat-events.ts';
 import type { AppliedEvent } from '../src/projections/runner.ts';
@@ -36,15 +37,13 @@ const variants = (
   process.env.VARIANTS ?? '-;messages_by_sender;messages_reply_to;sync_changes_by_user;sync_changes_by_room;fts'
 ).split(';');
 
-/** The generated events with the log records a projector would hand them with. */
+/** The generated events with the log records a projector would hand them with (partitioned as the logs do). */
 function appliedEvents(): AppliedEvent[] {
   const next = new Array<number>(partitions).fill(0);
   let at = 1_700_000_000_000;
   const applied: AppliedEvent[] = [];
   for (const { key, event } of chatEvents({ seed: 7, users: 1_000, rooms: 200, events, mix: 'realistic' })) {
-    let hash = 0;
-    for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) | 0;
-    const partition = Math.abs(hash) % partitions;
+    const partition = murmur2Partition(key, partitions);
     const offset = next[partition]!++;
     const record = { topic: 'events', partition, offset, key, value: Buffer.alloc(0), headers: {}, timestamp: (at += 1) };
     applied.push({ event, record });
