@@ -5,6 +5,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_VERIFIED_TOKENS } from '../config.ts';
 import { AuthError } from './errors.ts';
 import type { SigningKey } from './keys.ts';
@@ -71,13 +72,11 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   // token that passed every check is remembered — by its SHA-256, until the
   // earliest moment it would stop passing (exp, or iat + TTL), oldest dropped
   // first — and its next presentations cost one hash. Nothing else changes:
-  // access tokens are not revocable before they expire in any case.
-  const verified = new Map<string, VerifiedAccessToken>();
-  const remember = (digest: string, token: VerifiedAccessToken) => {
-    if (capacity === 0) return;
-    verified.set(digest, token);
-    if (verified.size > capacity) verified.delete(verified.keys().next().value!);
-  };
+  // access tokens are not revocable before they expire in any case. (lru-cache:
+  // a Map whose oldest entry is deleted at every store walks the holes deleting
+  // leaves, ~7 µs a store at 10,000 tokens — privacy/vault.ts.)
+  const verified = capacity === 0 ? undefined : new LRUCache<string, VerifiedAccessToken>({ max: capacity });
+  const remember = (digest: string, token: VerifiedAccessToken) => verified?.set(digest, token);
   if (!Number.isInteger(accessTtlS) || accessTtlS <= 0) throw new RangeError('accessTtlS must be a positive integer');
 
   // The key comes from configuration, never from the token. A token whose kid
@@ -111,10 +110,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         throw new AuthError('invalid_token');
       }
       const digest = createHash('sha256').update(token).digest('base64');
-      const known = verified.get(digest);
+      const known = verified?.get(digest);
       if (known !== undefined) {
         if (clock() < known.expiresAt) return known;
-        verified.delete(digest); // expired: the full check below says so
+        verified?.delete(digest); // expired: the full check below says so
       }
       let payload;
       try {

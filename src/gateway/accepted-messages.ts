@@ -11,6 +11,7 @@
 // before this gateway started, a position the stream never reaches in time —
 // the caller falls back to the read model.
 
+import { LRUCache } from 'lru-cache';
 import type { Position } from '../log/port.ts';
 import type { MessageView } from '../queries/wire.ts';
 
@@ -37,16 +38,16 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-/** `capacity`: messages kept for ACKs, oldest dropped first (an ACK needs one for a few ms). */
+/** `capacity`: messages kept for ACKs, least recently used dropped first (an ACK needs one for a few ms). */
 export function createAcceptedMessages(capacity: number): AcceptedMessages {
-  const messages = new Map<string, MessageView>();
+  // lru-cache: a Map whose oldest entry is deleted at every store walks the holes deleting leaves (vault.ts).
+  const messages = new LRUCache<string, MessageView>({ max: capacity });
   /** Next offset the stream will handle, per partition. */
   const passedUpTo = new Map<number, number>();
   const waiters = new Map<number, Waiter[]>();
 
   function keep(created: { commandId: string; message: MessageView }): void {
     messages.set(created.commandId, created.message);
-    if (messages.size > capacity) messages.delete(messages.keys().next().value!);
   }
 
   return {

@@ -194,6 +194,33 @@ for (const engine of await testEngines('vault')) {
       expect(plainStatements()).toBe(12);
     });
 
+    it('a reader keeps the keys it used last, up to its cache size, each for the cache lifetime; others are read again', async () => {
+      const records = [];
+      for (let i = 0; i < 4; i++) {
+        const { sealer } = await vault.newMessage();
+        records.push({ type: 'message_sent', data: { content: sealer.seal(`message ${i}`) } });
+      }
+      let clock = 1_000_000;
+      const { db, statements } = countingSelects(store);
+      const reader = createVault({ db, cacheTtlMs: 60_000, cacheSize: 3, messageKeysAhead: 8, now: () => clock });
+      const contentOf = async (i: number) => (await reader.open([records[i]!]))[0]!.data.content;
+      for (let i = 0; i < 4; i++) expect(await contentOf(i)).toBe(`message ${i}`);
+      expect(statements()).toBe(4);
+      // The three used last stay (1, 2, 3); message 1, used again, outlives message 2, stored after it.
+      await contentOf(1);
+      expect(statements()).toBe(4);
+      expect(await contentOf(0)).toBe('message 0'); // read again, in place of message 2's key
+      expect(statements()).toBe(5);
+      await contentOf(1);
+      await contentOf(3);
+      expect(statements()).toBe(5);
+      await contentOf(2);
+      expect(statements()).toBe(6);
+      clock += 60_001; // past the lifetime: read again
+      await contentOf(2);
+      expect(statements()).toBe(7);
+    });
+
     it('values written before sealing existed pass through as they are', async () => {
       const [opened] = await vault.open([{ type: 'message_sent', data: { content: 'plain old text', n: 1 } }]);
       expect(opened).toEqual({ type: 'message_sent', data: { content: 'plain old text', n: 1 }, erased: false });
