@@ -195,7 +195,7 @@ for (const engine of await testEngines('vault')) {
     });
 
     it('a reader keeps the keys it used last, up to its cache size, each for the cache lifetime; others are read again', async () => {
-      const records = [];
+      const records: { type: string; data: { content: string } }[] = [];
       for (let i = 0; i < 4; i++) {
         const { sealer } = await vault.newMessage();
         records.push({ type: 'message_sent', data: { content: sealer.seal(`message ${i}`) } });
