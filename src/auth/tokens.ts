@@ -70,11 +70,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   // An RS256 verification costs ~130 µs of CPU here, and a client presents
   // the same token on every request and socket until it refreshes it. So a
   // token that passed every check is remembered — by its SHA-256, until the
-  // earliest moment it would stop passing (exp, or iat + TTL), oldest dropped
-  // first — and its next presentations cost one hash. Nothing else changes:
-  // access tokens are not revocable before they expire in any case. (lru-cache:
-  // a Map whose oldest entry is deleted at every store walks the holes deleting
-  // leaves, ~7 µs a store at 10,000 tokens — privacy/vault.ts.)
+  // earliest moment it would stop passing (exp, or iat + TTL), the least
+  // recently used dropped first — and its next presentations cost one hash.
+  // Nothing else changes: access tokens are not revocable before they expire
+  // in any case. (lru-cache: a Map whose oldest entry is deleted at every store
+  // walks the holes deleting leaves, ~6 µs a store at 10,000 tokens —
+  // privacy/vault.ts.)
   const verified = capacity === 0 ? undefined : new LRUCache<string, VerifiedAccessToken>({ max: capacity });
   const remember = (digest: string, token: VerifiedAccessToken) => verified?.set(digest, token);
   if (!Number.isInteger(accessTtlS) || accessTtlS <= 0) throw new RangeError('accessTtlS must be a positive integer');
