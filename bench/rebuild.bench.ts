@@ -136,7 +136,11 @@ async function measure(label: string, store: Store): Promise<void> {
   );
   if (stats.size > 0) {
     const ms = [...stats.values()].reduce((sum, entry) => sum + entry.ms, 0);
-    console.log(`  ${ms.toFixed(0).padStart(7)} ms in all statements (${((ms * 1000) / result.events).toFixed(1)} µs/event)`);
+    const count = [...stats.values()].reduce((sum, entry) => sum + entry.count, 0);
+    console.log(
+      `  ${ms.toFixed(0).padStart(7)} ms in all ${count.toLocaleString('en')} statements ` +
+        `(${((ms * 1000) / result.events).toFixed(1)} µs/event, ${((count * 1000) / result.events).toFixed(1)} per 1,000 events)`,
+    );
   }
   for (const [key, { count, ms }] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
     console.log(`  ${ms.toFixed(0).padStart(7)} ms ${String(count).padStart(6)}× ${key}`);

@@ -12,6 +12,9 @@ import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { EventCodec } from '../log/codec.ts';
 import type { LogRecord } from '../log/port.ts';
+import type { AnyEvent } from '../domain/aggregates.ts';
+import type { Transaction } from 'kysely';
+import type { Database } from '../store/schema.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import { openSqliteLog } from '../log/sqlite-log.ts';
 import { topicSpecs } from '../log/topics.ts';
@@ -92,6 +95,56 @@ for (const engine of await testEngines('chat_projection')) {
         await log.close();
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    test('invited, joined, left and invited again in one batch: the second invitation stands, as one by one', async () => {
+      store ??= await engine.open();
+      const room = '0190a1b2-c3d4-7e5f-8a9b-0000000a0001';
+      const user = '0190a1b2-c3d4-7e5f-8a9b-0000000a0002';
+      const owner = '0190a1b2-c3d4-7e5f-8a9b-0000000a0003';
+      // Records at offsets of their own (each run adds sync_changes rows).
+      const recordAt = (offset: number): LogRecord => ({
+        topic: 'events',
+        partition: 0,
+        offset,
+        key: room,
+        value: Buffer.alloc(0),
+        headers: {},
+        timestamp: offset,
+      });
+      const events = [
+        {
+          type: 'user_invited_to_room',
+          data: { room_id: room, user_id: user, role: 'member', invited_by: owner, invited_at: 1 },
+        },
+        { type: 'user_joined_room', data: { room_id: room, user_id: user, role: 'member', added_by: owner, joined_at: 2 } },
+        { type: 'user_left_room', data: { room_id: room, user_id: user, removed_by: user, left_at: 3 } },
+        { type: 'user_invited_to_room', data: { room_id: room, user_id: user, role: 'admin', invited_by: owner, invited_at: 4 } },
+      ] as AnyEvent[];
+      const rowsAfter = async (write: (trx: Transaction<Database>) => Promise<void>) => {
+        await store!.db.deleteFrom('room_invitations').where('room_id', '=', room).execute();
+        await store!.db.deleteFrom('room_members').where('room_id', '=', room).execute();
+        await store!.db.transaction().execute(write);
+        return {
+          invitations: await store!.db
+            .selectFrom('room_invitations')
+            .select(['user_id', 'role', 'invited_at'])
+            .where('room_id', '=', room)
+            .execute(),
+          members: await store!.db.selectFrom('room_members').select('user_id').where('room_id', '=', room).execute(),
+        };
+      };
+      const oneAtATime = await rowsAfter(async (trx) => {
+        for (const [i, event] of events.entries()) await chatProjection.apply(trx, event, recordAt(1_000_000 + i));
+      });
+      expect(oneAtATime).toEqual({ invitations: [{ user_id: user, role: 'admin', invited_at: 4 }], members: [] });
+      const batched = await rowsAfter((trx) =>
+        chatProjection.applyBatch!(
+          trx,
+          events.map((event, i) => ({ event, record: recordAt(2_000_000 + i) })),
+        ),
+      );
+      expect(batched).toEqual(oneAtATime);
     });
 
     test('accounts read back erased (a replay after deletions) get distinct placeholder emails, on both paths', async () => {

@@ -1,13 +1,14 @@
 // updateRows, the projections' bulk update, on every engine: one row (a
 // plain UPDATE) and many (the multi-row forms) must change exactly the rows
-// their keys name, and `raiseOnly` must never lower a value. Inside a
+// their keys name, and `raiseOnly` must never lower a value. existingPairs
+// must find exactly the rows whose two keys are named together. Inside a
 // transaction the bulk writes belong to it (on SQLite they skip kysely's
 // executor for the connection the transaction holds): seen by its reads,
 // undone by its rollback, their failures reported to their caller.
 
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { testEngines } from '../../test/support/engines.ts';
-import { insertRows, updateRows } from './dialect.ts';
+import { existingPairs, insertRows, updateRows } from './dialect.ts';
 import type { Store } from './store.ts';
 
 const member = (room: string, user: string, lastRead: number) => ({
@@ -90,6 +91,35 @@ for (const engine of await testEngines('bulk-writes')) {
         ['r1', 0, null],
         ['r2', 4, 'm4'],
       ]);
+    });
+
+    const sorted = (pairs: [unknown, unknown][]) => pairs.map((pair) => pair.join('/')).sort();
+
+    test('existingPairs finds the rows both keys name, not their crossings', async () => {
+      // r1/u1 and r2/u2 named: r1/u2 and r2/u1 share a key with each and are not found.
+      const found = await existingPairs(
+        store.db,
+        'room_members',
+        ['room_id', 'user_id'],
+        [
+          ['r1', 'u1'],
+          ['r2', 'u2'],
+          ['r9', 'u1'], // names no row
+        ],
+      );
+      expect(sorted(found)).toEqual(['r1/u1', 'r2/u2']);
+    });
+
+    test('existingPairs over more pairs than one statement holds, inside a transaction that wrote them', async () => {
+      const many = Array.from({ length: 2_100 }, (_, i) => member(`r${i % 7}`, `user-${i}`, 1));
+      const named = many.map((row, i) => [row.room_id, i % 2 === 0 ? row.user_id : `absent-${i}`] as const);
+      const found = await store.db.transaction().execute(async (trx) => {
+        await insertRows(trx, 'room_members', many);
+        // Every other pair names a row, under seven rooms, across three statements.
+        return existingPairs(trx, 'room_members', ['room_id', 'user_id'], named);
+      });
+      expect(found).toHaveLength(1_050);
+      expect(sorted(found)).toEqual(sorted(many.filter((_, i) => i % 2 === 0).map((row) => [row.room_id, row.user_id])));
     });
 
     test('inside a transaction: its own reads see the writes, and its rollback undoes them', async () => {

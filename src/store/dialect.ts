@@ -281,6 +281,47 @@ export async function deleteRowsWhereIn(db: AnyDatabase, table: string, column: 
 }
 
 /**
+ * Which of `pairs` name a row of `table` by its two-column key, read in a few
+ * statements. The pairs are grouped by their first column, which leads the
+ * key's index, so each group is one range of it:
+ *
+ *   SELECT k1, k2 FROM t WHERE (k1 = ? AND k2 IN (?, ?)) OR (k1 = ? AND k2 IN (?)) …
+ *
+ * A read, not a DELETE of that shape: on a small table MariaDB scans it
+ * instead, and a DELETE's scan locks every row it passes, waiting for the
+ * other partitions' projectors' new rows — deadlocks (seen in a rebuild).
+ * A plain SELECT locks nothing; the caller deletes what exists by its key.
+ */
+export async function existingPairs(
+  db: AnyDatabase,
+  table: string,
+  [first, second]: readonly [string, string],
+  pairs: readonly (readonly [Cell, Cell])[],
+): Promise<[Cell, Cell][]> {
+  const engine = engineOf(db);
+  const [a, b] = [quote(engine, first), quote(engine, second)];
+  const head = `select ${a} as a, ${b} as b from ${tableName(db, table)} where `;
+  const found: [Cell, Cell][] = [];
+  for (let start = 0; start < pairs.length; start += 1_000) {
+    const groups = new Map<Cell, Cell[]>();
+    for (const [x, y] of pairs.slice(start, start + 1_000)) {
+      const group = groups.get(x);
+      if (group === undefined) groups.set(x, [y]);
+      else group.push(y);
+    }
+    const parameters: Cell[] = [];
+    const terms: string[] = [];
+    for (const [x, ys] of groups) {
+      parameters.push(x, ...ys);
+      terms.push(`(${a} = ? and ${b} in (${'?, '.repeat(ys.length - 1)}?))`);
+    }
+    const result = await db.executeQuery<{ a: Cell; b: Cell }>(CompiledQuery.raw(head + terms.join(' or '), parameters));
+    for (const row of result.rows) found.push([row.a, row.b]);
+  }
+  return found;
+}
+
+/**
  * `key = ?` for each of `keys` of `row`, and `column < ?` when the row may only
  * raise `raiseColumn`; the values are pushed to `parameters` in that order.
  */
