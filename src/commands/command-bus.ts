@@ -37,10 +37,13 @@ export async function createCommandBus(options: { log: Log; instanceId: string; 
 
   // Every instance reads the outcomes addressed to it; started before the first
   // send so no outcome can slip past ('latest' is taken at subscribe time).
+  // They are keyed by its id, so all land in one partition: only that one is
+  // read (and other instances' outcomes that share it are skipped by key).
   const consumer: Consumer = await log.consume({
     topic: topics.outcomes,
     group: null,
     from: 'latest',
+    partitions: [log.partitionForKey(topics.outcomes, instanceId)],
     eachBatch: ({ records }) => {
       for (const record of records) {
         if (record.key !== instanceId) continue;

@@ -16,6 +16,7 @@ function slowLog() {
     append: (_topic: string, _records: AppendRecord[]) =>
       new Promise<Position[]>((resolve, reject) => appends.push({ resolve, reject })),
     consume: (_options: ConsumeOptions): Promise<Consumer> => Promise.resolve({ stop: () => Promise.resolve() }),
+    partitionForKey: () => 0,
   } as unknown as Log;
   return { log, appends };
 }

@@ -26,6 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type ITopicMetadata, type Kafka, type RetryOptions } from 'kafkajs';
 import {
+  chosenPartitions,
   murmur2Partition,
   type AppendRecord,
   type ConsumeOptions,
@@ -495,6 +496,7 @@ export function createKafkaLog(options: KafkaLogOptions): KafkaLog {
       assertOpen();
       const { topic } = consumeOptions;
       const count = await partitionsOf(topic);
+      chosenPartitions(consumeOptions, count); // refuses what the options cannot mean
       const latest =
         consumeOptions.from === 'latest' ? new Map([...(await watermarks(topic))].map(([p, { high }]) => [p, high])) : null;
       const sessionTimeoutMs = o.sessionTimeoutMs;

@@ -247,6 +247,34 @@ export function logContract(
         expectDeliveredExactly(probe.delivered, [...early, ...late]);
       });
 
+      test('partitions limits it to those partitions, earlier and later records alike', async () => {
+        const t = await topic(3);
+        const early = await fill(t, 3, 30, 'early');
+        const probe = new Probe('some');
+        await consume(probe.options({ topic: t, group: null, from: 'earliest', partitions: [2, 0] }));
+        const late = await fill(t, 3, 30, 'late');
+        // Appended after everything else: once it is delivered, so is all of
+        // partition 0 before it, and partition 1's records had their chance.
+        const [marker] = await log.append(t, [{ key: 'marker', value: Buffer.from('marker'), partition: 0 }]);
+
+        const expected = [...early, ...late, marker!].filter((p) => p.partition !== 1);
+        await until(() => probe.delivered.some((d) => d.offset === marker!.offset && d.partition === 0), 'the marker delivered');
+        await until(() => probe.delivered.length >= expected.length, `${expected.length} records delivered`);
+        expect(probe.firstAssigned).toEqual([0, 2]);
+        expectDeliveredExactly(probe.delivered, expected);
+      });
+
+      test('partitions are refused to a group, and outside the topic', async () => {
+        const t = await topic(2);
+        const probe = new Probe('refused');
+        await expect(
+          log.consume(probe.options({ topic: t, group: unique('g'), from: 'earliest', partitions: [0] })),
+        ).rejects.toThrow(/group-less/);
+        await expect(log.consume(probe.options({ topic: t, group: null, from: 'earliest', partitions: [2] }))).rejects.toThrow(
+          /partitions 0–1, not 2/,
+        );
+      });
+
       test("'latest' starts at the end offset at subscribe time", async () => {
         const t = await topic(2);
         await fill(t, 2, 10, 'old');

@@ -62,6 +62,11 @@ export interface ConsumeOptions {
   /** Where to start a partition that has no committed (or sought) offset. */
   from: 'earliest' | 'latest';
   /**
+   * Without a group only: read just these partitions instead of every one (an
+   * instance's outcomes are keyed by its id, so they all land in one).
+   */
+  partitions?: readonly number[];
+  /**
    * Where to start each partition, when the consumer keeps its own offsets
    * (projections store them beside their rows). Returning `null` falls back to
    * the committed offset, then to `from`.
@@ -128,6 +133,22 @@ export interface Log {
   startOffset(topic: string, partition: number): Promise<number>;
   consume(options: ConsumeOptions): Promise<Consumer>;
   close(): Promise<void>;
+}
+
+/**
+ * The partitions a consume() call reads: `partitions` when given (group-less
+ * consumers only — a group shares its topic's partitions among its members),
+ * else every one. Both adapters check alike.
+ */
+export function chosenPartitions(options: Pick<ConsumeOptions, 'group' | 'partitions' | 'topic'>, count: number): number[] {
+  const all = Array.from({ length: count }, (_, p) => p);
+  if (options.partitions === undefined) return all;
+  if (options.group !== null) throw new Error(`consumer group ${options.group}: partitions are for group-less consumers`);
+  const chosen = [...new Set(options.partitions)].sort((a, b) => a - b);
+  const wrong = chosen.filter((p) => !Number.isInteger(p) || p < 0 || p >= count);
+  if (wrong.length > 0) throw new Error(`${options.topic} has partitions 0–${count - 1}, not ${wrong.join(', ')}`);
+  if (chosen.length === 0) throw new Error(`a consumer of ${options.topic} must read at least one partition`);
+  return chosen;
 }
 
 /** Kafka's default partitioner (murmur2, positive) so both adapters route a key alike. */

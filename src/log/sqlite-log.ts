@@ -14,6 +14,7 @@
 // groups), sqlite/assignment.ts (who gets which partition), sqlite/wake.ts.
 
 import {
+  chosenPartitions,
   murmur2Partition,
   type AppendRecord,
   type ConsumeOptions,
@@ -304,6 +305,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
       // close() has taken its list of consumers to stop; a new one would outlive the file.
       if (closing) throw new Error('the log is closing');
       const topic = topicOf(consumeOptions.topic);
+      const partitions = chosenPartitions(consumeOptions, topic.partitions);
       const member = new Member({
         id: nextMemberId++,
         topic,
@@ -342,7 +344,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
       // Resolves once this member's first assignment is in place (onAssigned
       // called, start offsets fixed), so records appended afterwards reach it.
       if (coordinator) await coordinator.join(member);
-      else await member.assign(range(topic.partitions));
+      else await member.assign(partitions);
       return { stop };
     },
 
@@ -370,8 +372,4 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
 /** A NUL byte cannot occur in either part, so the key is unambiguous. */
 function coordinatorKeyOf(group: string, topic: TopicRow): string {
   return `${group}\u0000${topic.name}`;
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }

@@ -117,8 +117,10 @@ export function stickyAssignment(
 /**
  * The kafkajs PartitionAssigner of one consumer. `claims` is asked on every
  * join (kafkajs calls `protocol` synchronously while building JoinGroup).
+ * `only`: the partitions a group-less consumer (a group of one) reads, when
+ * not every one.
  */
-export function parleyAssigner(claims: () => MemberClaims): PartitionAssigner {
+export function parleyAssigner(claims: () => MemberClaims, only?: readonly number[]): PartitionAssigner {
   return ({ cluster }) => {
     const assigner: Assigner = {
       name: assignerName,
@@ -132,7 +134,10 @@ export function parleyAssigner(claims: () => MemberClaims): PartitionAssigner {
           // Members of one group may subscribe to different topics (one
           // consume() call = one topic); each topic is shared among its own.
           const subscribers = decoded.filter((m) => m.topics.includes(topic));
-          const partitions = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId);
+          const partitions = cluster
+            .findTopicPartitionMetadata(topic)
+            .map((m) => m.partitionId)
+            .filter((p) => only === undefined || only.includes(p));
           const plan = stickyAssignment(
             partitions,
             subscribers.map((m) => ({ id: m.memberId, owned: m.claims.owned })),

@@ -178,7 +178,7 @@ export class KafkaMember {
     const { tuning } = settings;
     this.#consumer = settings.kafka.consumer({
       groupId: settings.groupId,
-      partitionAssigners: [parleyAssigner(() => this.#claims())],
+      partitionAssigners: [parleyAssigner(() => this.#claims(), settings.options.partitions)],
       sessionTimeout: tuning.sessionTimeoutMs,
       rebalanceTimeout: tuning.rebalanceTimeoutMs,
       heartbeatInterval: tuning.heartbeatIntervalMs,
