@@ -9,6 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { roomAggregateId, type SendMessage } from '../domain/room.ts';
+import type { AnyCommand } from '../domain/aggregates.ts';
 import { createAvroCodec } from '../log/avro-codec.ts';
 import { isStaleWrite } from '../log/fencing.ts';
 import type { Log, LogRecord } from '../log/port.ts';
@@ -41,6 +42,7 @@ afterEach(async () => {
 async function rig(
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-processor-')),
   writers = 1,
+  recentCommands = 1000,
 ): Promise<Rig & { dir: string }> {
   const log = openSqliteLog({ path: path.join(dir, 'log.sqlite'), onError: () => undefined, retryBackoffMs: 5 });
   await log.ensureTopics(topicSpecs({ partitions, commandsRetentionMs: 3_600_000, signalsRetentionMs: 3_600_000 }));
@@ -49,7 +51,7 @@ async function rig(
   // Writers in distinct groups each believe they own every partition.
   for (let i = 0; i < writers; i++) {
     processors.push(
-      await startProcessor({ log, codec, logger, instanceId: `writer-${i}`, recentCommands: 1000, group: `writers-${i}` }),
+      await startProcessor({ log, codec, logger, instanceId: `writer-${i}`, recentCommands, group: `writers-${i}` }),
     );
   }
   const r = {
@@ -121,6 +123,22 @@ describe('command processor', () => {
     expect(again).toMatchObject({ status: 'accepted', events: 0 });
     expect((await second.bus.send(send('next'))).status).toBe('accepted');
     expect(await acceptedSeqs(second.log)).toEqual([1, 2]);
+  });
+
+  it('remembers the last recentCommands commands of a partition: an older retry is decided again', async () => {
+    const { bus } = await rig(undefined, 1, 3);
+    const create: AnyCommand = {
+      type: 'create_room',
+      data: { room_id: roomId, type: 'group', name: 'r', member_ids: [] },
+      metadata: meta(),
+    };
+    expect((await bus.send(create)).status).toBe('accepted');
+    // Remembered: answered as accepted, nothing appended.
+    expect(await bus.send(create)).toMatchObject({ status: 'accepted', events: 0 });
+    // Three more commands of the room's partition push it out of a memory of three …
+    for (const id of ['a', 'b', 'c']) expect((await bus.send(send(id))).status).toBe('accepted');
+    // … so its retry is decided again, against a room that exists now.
+    expect(await bus.send(create)).toMatchObject({ status: 'rejected' });
   });
 
   it('refuses a command whose event would carry personal data unsealed, and appends nothing for it', async () => {

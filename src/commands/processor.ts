@@ -9,6 +9,7 @@
 // every reader; it notices the same mismatch and answers no client
 // (log/fencing.ts).
 
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { aggregateIdOf, deciderFor, type AnyCommand } from '../domain/aggregates.ts';
 import { Rejection, type DomainEvent } from '../domain/decider.ts';
@@ -54,11 +55,23 @@ export interface RestoreReport {
   ms: number;
 }
 
+/** A partition's recent commands as a snapshot keeps them: least recently stored first. */
+function recentOldestFirst(state: PartitionState): [string, Position | null][] {
+  const oldestFirst: [string, Position | null][] = [];
+  for (const commandId of state.recent.rkeys()) oldestFirst.push([commandId, state.recent.peek(commandId)!.position]);
+  return oldestFirst;
+}
+
 /** What the processor holds for one partition it owns. */
 interface PartitionState {
   aggregates: Map<string, unknown>;
-  /** command id → the position of its last event (bounded, oldest evicted first). */
-  recent: Map<string, Position | null>;
+  /**
+   * command id → the position of its last event, the `recentCommands` stored
+   * last (lru-cache: a Map trimmed at its first key walks the holes earlier
+   * trims left, O(size) per store — bench/README, fix 33). Wrapped: lru-cache
+   * takes no null value.
+   */
+  recent: LRUCache<string, { position: Position | null }>;
   /** Position of the last event in the partition, for no-op outcomes. */
   head: Position | null;
   /** The offset this writer expects its next event to get. */
@@ -167,7 +180,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     const state = emptyState(start, snapshot?.memory.spilled);
     if (snapshot !== null) {
       state.aggregates = state.notes!.restored(snapshot.aggregates);
-      state.recent = new Map(snapshot.memory.recent);
+      // Oldest first, as written: the last one stored is the most recent.
+      for (const [commandId, position] of snapshot.memory.recent) state.recent.set(commandId, { position });
       state.head = snapshot.memory.head;
       state.lastRecord = snapshot.lastRecord;
       state.nextOffset = snapshot.nextOffset;
@@ -205,7 +219,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     const snapshots = options.snapshots;
     return {
       aggregates: new Map(),
-      recent: new Map(),
+      recent: new LRUCache({ max: recentCommands }),
       head: null,
       nextOffset: offset,
       lastRecord: '',
@@ -284,7 +298,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
         ...changes,
         nextOffset: state.nextOffset,
         lastRecord: state.lastRecord,
-        memory: { head: state.head, recent: [...state.recent], spilled: [...notes.spilled, ...spilling] },
+        memory: { head: state.head, recent: recentOldestFirst(state), spilled: [...notes.spilled, ...spilling] },
       });
     } catch (error) {
       notes.notWritten();
@@ -306,9 +320,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   }
 
   function remember(state: PartitionState, commandId: string, position: Position | null): void {
-    state.recent.delete(commandId);
-    state.recent.set(commandId, position);
-    if (state.recent.size > recentCommands) state.recent.delete(state.recent.keys().next().value!);
+    // Stored again, it becomes the most recent; past `recentCommands` the least recent goes.
+    state.recent.set(commandId, { position });
   }
 
   /**
@@ -319,9 +332,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   function runCommand(state: PartitionState, submission: Submission): Decision {
     const { command, key } = submission;
     const commandId = command.metadata.command_id;
-    if (state.recent.has(commandId)) {
-      const position = state.recent.get(commandId)!;
-      return { kind: 'repeat', outcome: { command_id: commandId, status: 'accepted', events: 0, position } };
+    // peek: a repeat answered does not count as stored again.
+    const repeated = state.recent.peek(commandId);
+    if (repeated !== undefined) {
+      return { kind: 'repeat', outcome: { command_id: commandId, status: 'accepted', events: 0, position: repeated.position } };
     }
     const decider = deciderFor(key);
     const current = state.aggregates.get(key) ?? decider.initialState();
