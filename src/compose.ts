@@ -745,7 +745,7 @@ async function startServer(
     }
     return { ...verified, rooms: null };
   };
-  const rateLimits = createCommandRateLimits({ limiter: ephemeral.limiter, config });
+  const rateLimits = createCommandRateLimits({ limiter: ephemeral.limiter, config, leaseHits: config.PARLEY_RATE_LEASE_HITS });
   let listeningPort: number | undefined = undefined; // set once the server listens
   const origin = () => {
     if (listeningPort === undefined) throw new Error('the public origin is asked for before the server listens');

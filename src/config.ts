@@ -399,6 +399,16 @@ const schema = z.object({
    */
   PARLEY_RATE_OTHER_MAX: int(60),
   PARLEY_RATE_OTHER_WINDOW_S: int(10),
+  /**
+   * Most hits of a user's command budget an instance reserves from the shared
+   * counter at once (Redis, when distributed), so that not every command waits
+   * for a round trip to it before it is decided: a user's first command of a
+   * window reserves one, each further reservation twice the last, up to this
+   * (and at most an eighth of the budget). Hits reserved and not spent on one
+   * instance are not available to the same user's commands on another until
+   * the window ends. 1: every command is counted at the counter.
+   */
+  PARLEY_RATE_LEASE_HITS: int(8),
   /** Command ids remembered per aggregate for dedup of retries. */
   PARLEY_RECENT_COMMANDS: int(1000),
   /**

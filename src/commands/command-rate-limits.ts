@@ -127,15 +127,82 @@ export interface CommandRateLimits {
   charge(userId: string, command: MeteredCommand): Promise<void>;
 }
 
-export function createCommandRateLimits(options: { limiter: RateLimiter; config: CommandRateConfig }): CommandRateLimits {
+/**
+ * A lease is at most this fraction of its budget (1/8): what one instance may
+ * hold unspent stays a small part of what the user may send.
+ */
+const LEASE_SHARE = 8;
+
+/**
+ * Hits of a user's budget this instance holds: reserved from the shared
+ * counter, spent here without asking it again, worthless once its window ends.
+ */
+interface Lease {
+  left: number;
+  /** When the window the hits were taken from ends, by this instance's clock (a little early, never late). */
+  endsAt: number;
+  /** How many the last reservation asked for: the next asks for twice as many. */
+  size: number;
+}
+
+/**
+ * Charges commands to their budgets. Counting every command at the shared
+ * counter (Redis, when distributed) is a round trip before each one is
+ * decided, so hits are leased: the first command of a user's window reserves
+ * one, each further reservation twice the last, up to `leaseHits` — a user
+ * who sends one message a minute costs what they did, one typing fast costs a
+ * round trip every `leaseHits` messages (and a lease is at most an eighth of
+ * its budget). The budget still holds across
+ * instances (a lease is taken from the shared count); what a lease costs is
+ * precision: hits one instance holds and does not spend are not available to
+ * the user's commands on another until the window ends (at most
+ * `leaseHits - 1` per instance, and only for a user on several instances at
+ * once). `leaseHits` 1 counts every command at the counter.
+ */
+export function createCommandRateLimits(options: {
+  limiter: RateLimiter;
+  config: CommandRateConfig;
+  /** Most hits one reservation takes (PARLEY_RATE_LEASE_HITS). */
+  leaseHits?: number;
+  clock?: () => number;
+}): CommandRateLimits {
   const { limiter } = options;
+  const leaseHits = Math.max(1, options.leaseHits ?? 1);
+  const clock = options.clock ?? Date.now;
   const budgets = commandRateBudgets(options.config);
+  const leases = new Map<string, Lease>();
+  let charges = 0;
+
   return {
     async charge(userId, command) {
       const rateClass = commandRateClass[command];
       const { max, windowS } = budgets[rateClass];
-      const decision = await limiter.hit(`commands:${rateClass}:${userId}`, max, windowS);
-      if (!decision.allowed) throw new CommandRateLimited(rateClass, decision.retryAfterS);
+      const key = `commands:${rateClass}:${userId}`;
+      if (leaseHits === 1) {
+        const decision = await limiter.hit(key, max, windowS);
+        if (!decision.allowed) throw new CommandRateLimited(rateClass, decision.retryAfterS);
+        return;
+      }
+      const askedAt = clock();
+      // Leases of ended windows are dropped now and then, so the map follows the active users.
+      if (++charges % 1000 === 0) for (const [k, l] of leases) if (l.endsAt <= askedAt) leases.delete(k);
+      const held = leases.get(key);
+      const current = held !== undefined && held.endsAt > askedAt ? held : undefined;
+      if (current !== undefined && current.left > 0) {
+        current.left--;
+        return;
+      }
+      const size = current === undefined ? 1 : Math.min(current.size * 2, leaseHits, Math.max(1, Math.floor(max / LEASE_SHARE)));
+      const { granted, resetsInMs } = await limiter.reserve(key, size, max, windowS);
+      if (granted === 0) throw new CommandRateLimited(rateClass, Math.max(1, Math.ceil(resetsInMs / 1000)));
+      // Timed from when it was asked: the window ends no sooner by this clock than by the counter's.
+      const endsAt = askedAt + resetsInMs;
+      const now = leases.get(key);
+      // Another command's reservation of the same window may have landed meanwhile: the hits add up.
+      if (now !== undefined && now.endsAt > clock() && now !== current) {
+        now.left += granted - 1;
+        now.size = Math.max(now.size, size);
+      } else leases.set(key, { left: granted - 1, endsAt, size });
     },
   };
 }

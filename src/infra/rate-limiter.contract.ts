@@ -68,6 +68,31 @@ export function rateLimiterContract(name: string, make: () => RateLimiterFixture
       expect((await limiter.hit(k, 2, 1)).allowed).toBe(false);
     });
 
+    test('reserve takes what the limit leaves, then nothing; hits and reservations share one count', async () => {
+      const k = key();
+      const first = await limiter.reserve(k, 3, 5, 60);
+      expect(first.granted).toBe(3);
+      expect(first.resetsInMs).toBeGreaterThan(0);
+      expect(first.resetsInMs).toBeLessThanOrEqual(60_000);
+      expect((await limiter.hit(k, 5, 60)).allowed).toBe(true); // the 4th
+      expect((await limiter.reserve(k, 3, 5, 60)).granted).toBe(1); // the 5th: all that is left
+      expect((await limiter.reserve(k, 3, 5, 60)).granted).toBe(0);
+      expect((await limiter.hit(k, 5, 60)).allowed).toBe(false);
+    });
+
+    test('a reservation starts a window, and the next window grants again', async () => {
+      const k = key();
+      expect((await limiter.reserve(k, 2, 2, 1)).granted).toBe(2);
+      expect((await limiter.reserve(k, 2, 2, 1)).granted).toBe(0);
+      const deadline = Date.now() + 10_000;
+      let next = await limiter.reserve(k, 2, 2, 1);
+      while (next.granted === 0 && Date.now() < deadline) {
+        await sleep(100);
+        next = await limiter.reserve(k, 2, 2, 1);
+      }
+      expect(next.granted).toBe(2);
+    });
+
     test('reset forgets a key at once', async () => {
       const k = key();
       await hits(k, 3, 3, 60);

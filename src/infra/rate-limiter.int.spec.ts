@@ -49,6 +49,14 @@ describe.runIf(redisUrl !== undefined)('rate limiter on Redis', () => {
       for (const d of decisions) expect(d.retryAfterS).toBeGreaterThanOrEqual(1);
     });
 
+    test('30 concurrent reservations of 3 from 5 instances with a limit of 10: 10 hits granted in all', async () => {
+      const limiters = clients.map((client) => createRedisRateLimiter({ redis: client, keyPrefix }));
+      const reservations = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => limiters[i % limiters.length]!.reserve('commands:alice', 3, 10, 60)),
+      );
+      expect(reservations.reduce((sum, r) => sum + r.granted, 0)).toBe(10);
+    });
+
     test('a reset by one instance is seen by the others', async () => {
       const [a, b] = clients.map((client) => createRedisRateLimiter({ redis: client, keyPrefix })) as [
         ReturnType<typeof createRedisRateLimiter>,

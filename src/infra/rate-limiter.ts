@@ -9,6 +9,13 @@ export interface RateDecision {
   retryAfterS: number;
 }
 
+export interface HitReservation {
+  /** Hits taken, 0 to `wanted`. */
+  granted: number;
+  /** Milliseconds until the window resets (the hits are worth nothing after). */
+  resetsInMs: number;
+}
+
 /** How failures of one key are answered: some free, then a delay that doubles. */
 export interface BackoffPolicy {
   /** Attempts counted before any delay. */
@@ -24,6 +31,12 @@ export interface BackoffPolicy {
 export interface RateLimiter {
   /** Counts one hit of `key`; refuses once `limit` hits fall in the window. */
   hit(key: string, limit: number, windowS: number): Promise<RateDecision>;
+  /**
+   * Takes up to `wanted` hits of `key`'s window at once — as many as `limit`
+   * leaves, 0 once it is spent — so a caller can spend them without asking
+   * again (command-rate-limits.ts leases them). Starts the window like a hit.
+   */
+  reserve(key: string, wanted: number, limit: number, windowS: number): Promise<HitReservation>;
   /** Takes back one hit of `key` (an attempt that turned out not to count), never below zero. */
   forgive(key: string): Promise<void>;
   /**
@@ -52,22 +65,33 @@ export function createMemoryRateLimiter(clock: () => number = Date.now): RateLim
   const failures = new Map<string, { count: number; blockedUntil: number; forgetAt: number }>();
   let hits = 0;
   let attempts = 0;
+  function windowOf(key: string, windowS: number, now: number) {
+    // Expired windows are swept now and then so the map cannot grow forever.
+    if (++hits % 1000 === 0) for (const [k, w] of windows) if (w.resetsAt <= now) windows.delete(k);
+    let window = windows.get(key);
+    if (window === undefined || window.resetsAt <= now) {
+      window = { count: 0, resetsAt: now + windowS * 1000 };
+      windows.set(key, window);
+    }
+    return window;
+  }
   return {
     // The port is asynchronous (Redis); in memory every answer is ready at once.
     hit(key, limit, windowS) {
       const now = clock();
-      // Expired windows are swept now and then so the map cannot grow forever.
-      if (++hits % 1000 === 0) for (const [k, w] of windows) if (w.resetsAt <= now) windows.delete(k);
-      let window = windows.get(key);
-      if (window === undefined || window.resetsAt <= now) {
-        window = { count: 0, resetsAt: now + windowS * 1000 };
-        windows.set(key, window);
-      }
+      const window = windowOf(key, windowS, now);
       window.count++;
       return Promise.resolve({
         allowed: window.count <= limit,
         retryAfterS: Math.max(1, Math.ceil((window.resetsAt - now) / 1000)),
       });
+    },
+    reserve(key, wanted, limit, windowS) {
+      const now = clock();
+      const window = windowOf(key, windowS, now);
+      const granted = Math.max(0, Math.min(wanted, limit - window.count));
+      window.count += granted;
+      return Promise.resolve({ granted, resetsInMs: window.resetsAt - now });
     },
     forgive(key) {
       const window = windows.get(key);

@@ -25,6 +25,16 @@ const hitLua = `local hits = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 return { hits, redis.call('PTTL', KEYS[1]) }`;
 
+/**
+ * KEYS[1] counter; ARGV window ms, hits wanted, limit → { hits granted (what
+ * the limit leaves, up to those wanted), ms until the window resets }.
+ */
+const reserveLua = `local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
+local granted = math.max(0, math.min(tonumber(ARGV[2]), tonumber(ARGV[3]) - hits))
+if granted > 0 then redis.call('INCRBY', KEYS[1], granted) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return { granted, redis.call('PTTL', KEYS[1]) }`;
+
 /** KEYS[1] counter: one hit taken back, never below zero; the window keeps its expiry. */
 const forgiveLua = `local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
 if hits > 0 then redis.call('DECR', KEYS[1]) end
@@ -48,6 +58,7 @@ return { 1, 0 }`;
 
 interface RateScripts {
   parleyRateHit(key: string, windowMs: number): Promise<unknown>;
+  parleyRateReserve(key: string, windowMs: number, wanted: number, limit: number): Promise<unknown>;
   parleyRateForgive(key: string): Promise<number>;
   parleyBackoffAttempt(
     countKey: string,
@@ -63,6 +74,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
   const { redis } = options;
   const keyPrefix = options.keyPrefix ?? 'parley:';
   redis.defineCommand('parleyRateHit', { numberOfKeys: 1, lua: hitLua });
+  redis.defineCommand('parleyRateReserve', { numberOfKeys: 1, lua: reserveLua });
   redis.defineCommand('parleyRateForgive', { numberOfKeys: 1, lua: forgiveLua });
   redis.defineCommand('parleyBackoffAttempt', { numberOfKeys: 2, lua: attemptLua });
   const scripts = redis as unknown as RateScripts;
@@ -74,6 +86,12 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
     async hit(key, limit, windowS) {
       const [hits, ttlMs] = pairOfNumbers(await scripts.parleyRateHit(counterKey(key), Math.ceil(windowS * 1000)));
       return { allowed: hits <= limit, retryAfterS: Math.max(1, Math.ceil(ttlMs / 1000)) };
+    },
+    async reserve(key, wanted, limit, windowS) {
+      const [granted, resetsInMs] = pairOfNumbers(
+        await scripts.parleyRateReserve(counterKey(key), Math.ceil(windowS * 1000), wanted, limit),
+      );
+      return { granted, resetsInMs };
     },
     async forgive(key) {
       await scripts.parleyRateForgive(counterKey(key));
