@@ -4,7 +4,7 @@
 // and hits leased in a window are never spent in the next one.
 
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { deleteRedisPrefix, redisAvailable, testRedisClient, uniqueRedisPrefix } from '../../test/support/infra.ts';
 import { createMemoryRateLimiter, type RateLimiter } from '../infra/rate-limiter.ts';
 import { createRedisRateLimiter } from '../infra/redis-rate-limiter.ts';
@@ -73,21 +73,15 @@ describe('leased command budgets in memory', () => {
 });
 
 describe.runIf(redisUrl !== undefined)('leased command budgets on Redis, two instances', () => {
-  let redis: Redis;
+  // One client per instance; the first also cleans up.
   let keyPrefix: string;
   let clients: Redis[];
-  beforeAll(() => {
-    redis = testRedisClient(redisUrl);
-  });
-  afterAll(async () => {
-    await redis.quit();
-  });
   beforeEach(() => {
     keyPrefix = uniqueRedisPrefix();
     clients = [testRedisClient(redisUrl), testRedisClient(redisUrl)];
   });
   afterEach(async () => {
-    await deleteRedisPrefix(redis, keyPrefix);
+    await deleteRedisPrefix(clients[0]!, keyPrefix);
     await Promise.all(clients.map((client) => client.quit()));
   });
 
@@ -101,9 +95,10 @@ describe.runIf(redisUrl !== undefined)('leased command budgets on Redis, two ins
     // What one instance holds unspent when the other is refused: less than a lease (8).
     expect(total).toBeGreaterThan(BUDGET - 8);
     // Once both are refused, every hit of the window has been taken at the counter.
-    expect((await createRedisRateLimiter({ redis, keyPrefix }).reserve('commands:messages:dave', 1, BUDGET, 3600)).granted).toBe(
-      0,
-    );
+    expect(
+      (await createRedisRateLimiter({ redis: clients[0]!, keyPrefix }).reserve('commands:messages:dave', 1, BUDGET, 3600))
+        .granted,
+    ).toBe(0);
   });
 
   test('commands of one instance, one by one: exactly the budget', async () => {
