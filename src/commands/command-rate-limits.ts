@@ -149,14 +149,13 @@ interface Lease {
  * Charges commands to their budgets. Counting every command at the shared
  * counter (Redis, when distributed) is a round trip before each one is
  * decided, so hits are leased: the first command of a user's window reserves
- * one, each further reservation twice the last, up to `leaseHits` — a user
- * who sends one message a minute costs what they did, one typing fast costs a
- * round trip every `leaseHits` messages (and a lease is at most an eighth of
- * its budget). The budget still holds across
- * instances (a lease is taken from the shared count); what a lease costs is
- * precision: hits one instance holds and does not spend are not available to
- * the user's commands on another until the window ends (at most
- * `leaseHits - 1` per instance, and only for a user on several instances at
+ * one, each further reservation twice the last, up to `leaseHits` and at most
+ * an eighth of the budget — a user who sends one message a minute costs what
+ * they did, one typing fast a round trip every few messages. The budget still
+ * holds across instances (a lease is taken from the shared count); what a
+ * lease costs is precision: hits one instance holds and does not spend are not
+ * available to the user's commands on another until the window ends (less
+ * than a lease per instance, and only for a user on several instances at
  * once). `leaseHits` 1 counts every command at the counter.
  */
 export function createCommandRateLimits(options: {
@@ -195,7 +194,7 @@ export function createCommandRateLimits(options: {
       const size = current === undefined ? 1 : Math.min(current.size * 2, leaseHits, Math.max(1, Math.floor(max / LEASE_SHARE)));
       const { granted, resetsInMs } = await limiter.reserve(key, size, max, windowS);
       if (granted === 0) throw new CommandRateLimited(rateClass, Math.max(1, Math.ceil(resetsInMs / 1000)));
-      // Timed from when it was asked: the window ends no sooner by this clock than by the counter's.
+      // Timed from when it was asked, before the counter read its window: the lease ends no later than the window.
       const endsAt = askedAt + resetsInMs;
       const now = leases.get(key);
       // Another command's reservation of the same window may have landed meanwhile: the hits add up.
