@@ -102,5 +102,21 @@ for (const engine of await testEngines('progress')) {
       expect(await waiting).toBe(true);
       expect(counter.count).toBe(0);
     });
+
+    test('a thousand waiters on one partition: each resolves once its own offset is reported, not before', async () => {
+      const progress = createProjectionProgress(store.db, 20);
+      progress.reached('chat', 3, 1);
+      const settled: (boolean | undefined)[] = Array.from({ length: 1_000 }, () => undefined);
+      const waits = settled.map((_, offset) =>
+        progress.waitFor('chat', at(3, offset), 10_000).then((reached) => (settled[offset] = reached)),
+      );
+      progress.reached('chat', 3, 500); // offsets 0–499 applied
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(settled.filter((reached) => reached === true)).toHaveLength(500);
+      expect(settled.slice(500).every((reached) => reached === undefined)).toBe(true);
+      progress.reached('chat', 3, 1_000);
+      await Promise.all(waits);
+      expect(settled.every((reached) => reached === true)).toBe(true);
+    });
   });
 }

@@ -3,7 +3,6 @@
 // projector in another process (another instance owns the partition) is seen
 // through the offsets table, polled while anyone waits on it (see poll()).
 
-import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Position } from '../log/port.ts';
 import type { Database } from '../store/schema.ts';
@@ -25,8 +24,13 @@ const LOCAL_REPORT_FRESH_MS = 1_000;
 
 export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): ProjectionProgress {
   const known = new Map<string, number>();
-  const changes = new EventEmitter();
-  changes.setMaxListeners(0);
+  /**
+   * Per projection and partition, who waits for which offset. A Set, not an
+   * EventEmitter: a reconnect storm parks hundreds of waiters on a partition,
+   * and an emitter's `off` searches its listener array — quadratic when one
+   * report settles them all.
+   */
+  const waiters = new Map<string, Set<{ target: number; settle: (reached: boolean) => void }>>();
   const keyOf = (projection: string, partition: number) => `${projection}/${partition}`;
   /** When a local runner last reported each partition (key → ms). */
   const reportedAt = new Map<string, number>();
@@ -36,7 +40,9 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
   function note(key: string, nextOffset: number) {
     if ((known.get(key) ?? 0) >= nextOffset) return;
     known.set(key, nextOffset);
-    changes.emit(key, nextOffset);
+    const waiting = waiters.get(key);
+    if (waiting === undefined) return;
+    for (const waiter of waiting) if (nextOffset >= waiter.target) waiter.settle(true);
   }
 
   /**
@@ -57,7 +63,7 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
       let remote = false;
       for (const waitedPartition of waited.get(projection)!) {
         const key = keyOf(projection, waitedPartition);
-        if (changes.listenerCount(key) === 0) waited.get(projection)!.delete(waitedPartition);
+        if ((waiters.get(key)?.size ?? 0) === 0) waited.get(projection)!.delete(waitedPartition);
         else if (now - (reportedAt.get(key) ?? 0) > LOCAL_REPORT_FRESH_MS) remote = true;
       }
       if (waited.get(projection)!.size === 0) {
@@ -87,18 +93,21 @@ export function createProjectionProgress(db: Kysely<Database>, pollMs = 5): Proj
       if ((known.get(key) ?? 0) >= target) return true;
       if (signal?.aborted === true) return false;
       return new Promise<boolean>((resolve) => {
-        const settle = (reached: boolean) => {
-          clearTimeout(timer);
-          changes.off(key, onChange);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(reached);
+        let waiting = waiters.get(key);
+        if (waiting === undefined) waiters.set(key, (waiting = new Set()));
+        const waiter = {
+          target,
+          settle: (reached: boolean) => {
+            clearTimeout(timer);
+            waiting.delete(waiter);
+            if (waiting.size === 0 && waiters.get(key) === waiting) waiters.delete(key);
+            signal?.removeEventListener('abort', onAbort);
+            resolve(reached);
+          },
         };
-        const onChange = (next: number) => {
-          if (next >= target) settle(true);
-        };
-        const onAbort = () => settle(false);
+        const onAbort = () => waiter.settle(false);
         const timer = setTimeout(onAbort, timeoutMs);
-        changes.on(key, onChange);
+        waiting.add(waiter);
         signal?.addEventListener('abort', onAbort, { once: true });
         poll(projection, position.partition);
       });
