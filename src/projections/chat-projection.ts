@@ -951,15 +951,12 @@ class ChatBatch {
     const trx = this.#trx;
     const { room_invitations: invitations, room_pins: pins } = this.#deletes;
     this.#deletes = { room_invitations: [], room_pins: [] };
-    if (invitations.length > 0) {
-      for (const [room, user] of await existingPairs(trx, 'room_invitations', ['room_id', 'user_id'], invitations)) {
-        await endInvitation(trx, String(room), String(user));
-      }
+    // existingPairs of no pairs reads nothing.
+    for (const [room, user] of await existingPairs(trx, 'room_invitations', ['room_id', 'user_id'], invitations)) {
+      await endInvitation(trx, String(room), String(user));
     }
-    if (pins.length > 0) {
-      for (const [room, message] of await existingPairs(trx, 'room_pins', ['room_id', 'message_id'], pins)) {
-        await unpin(trx, String(room), String(message));
-      }
+    for (const [room, message] of await existingPairs(trx, 'room_pins', ['room_id', 'message_id'], pins)) {
+      await unpin(trx, String(room), String(message));
     }
   }
 
